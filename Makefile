@@ -1,0 +1,39 @@
+# rm-advisor: `make demo` runs the engine on the bundled sample facts; `make test` runs every test.
+# Both create .venv on first use and are safe to run again.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check schema install-check clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/rm-advisor demo
+
+check: $(STAMP)
+	$(BIN)/rm-advisor check rules
+
+schema: $(STAMP)
+	$(BIN)/rm-advisor schema --out rules/rules.schema.json
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory install-check
+
+# A plain, non-editable install into a fresh venv must find the bundled rules and knowledge base.
+install-check: $(STAMP)
+	rm -rf build/install-check && mkdir -p build/install-check
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir build/install-check/dist .
+	$(PY) -m venv build/install-check/venv
+	build/install-check/venv/bin/pip install --quiet build/install-check/dist/*.whl
+	cd build/install-check && venv/bin/rm-advisor check && venv/bin/rm-advisor demo --lang en > demo.txt \
+		&& grep -q "guide_to_network_ordering" demo.txt && echo "install-check: OK (non-editable install finds bundled rules)"
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,134 @@
+"""The ``rm-advisor`` command line: a thin adapter that reads files, calls the engine, prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+import yaml
+from rich.console import Console
+
+from cli.render import print_decision, print_diagnostics
+from engine import Advisor, FactError, InferenceError, RuleError
+from engine.loader import check_rules, load_knowledge_base
+from engine.rules import rule_file_json_schema
+from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="rm-advisor: next-best-actions and coaching for customer managers, from YAML rules.")
+out = Console(soft_wrap=False)
+err = Console(stderr=True)
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+    both = "both"
+
+
+class Fmt(str, Enum):
+    text = "text"
+    json = "json"
+
+
+RulesOpt = typer.Option(None, "--rules", "-r", help="rule directory (default: the shipped packs)")
+KbOpt = typer.Option(None, "--kb", help="knowledge-base directory (default: the shipped one)")
+
+
+def read_facts(path: Path) -> Any:
+    """Load a facts document from JSON or YAML (safe loader)."""
+    raw = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        return json.loads(raw)
+    return yaml.safe_load(raw)
+
+
+def sample_facts_path() -> Path:
+    return default_kb_dir() / "samples" / "demo_facts.yaml"
+
+
+@app.command()
+def recommend(
+    facts: Path = typer.Argument(..., exists=True, dir_okay=False, help="facts as JSON or YAML"),
+    rules: Optional[Path] = RulesOpt,
+    kb: Optional[Path] = KbOpt,
+    as_json: bool = typer.Option(False, "--json", help="print the full decision as JSON"),
+    lang: Lang = typer.Option(Lang.both, "--lang", help="language of titles and reasons"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="override the facts' as-of date (YYYY-MM-DD)"),
+    top: Optional[int] = typer.Option(None, "--top", min=1, help="at most this many recommendations per subject"),
+    brief: bool = typer.Option(False, "--brief", help="reasons only, without the rule and signal chain"),
+) -> None:
+    """Recommend next-best-actions for each client and coaching for each manager in FACTS."""
+    try:
+        advisor = Advisor.load(rules, kb)
+        doc = read_facts(facts)
+        day = dt.date.fromisoformat(as_of) if as_of else None
+        decision = advisor.decide(doc, as_of=day, max_per_subject=top)
+    except (RuleError, FactError, InferenceError) as exc:
+        print_diagnostics(err, exc.diagnostics)
+        raise typer.Exit(1)
+    except (yaml.YAMLError, json.JSONDecodeError, ValueError) as exc:
+        err.print(f"{facts}: cannot read facts: {exc}", markup=False)
+        raise typer.Exit(1)
+    if as_json:
+        sys.stdout.write(decision.model_dump_json(indent=2) + "\n")
+    else:
+        print_decision(out, decision, lang.value, explain=not brief)
+
+
+@app.command()
+def demo(lang: Lang = typer.Option(Lang.both, "--lang")) -> None:
+    """Run the shipped rules on the bundled sample facts."""
+    recommend(sample_facts_path(), None, None, False, lang, None, None, False)
+
+
+@app.command()
+def check(
+    rules: Optional[Path] = typer.Argument(None, help="rule directory or file (default: the shipped packs)"),
+    kb: Optional[Path] = KbOpt,
+    fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json"),
+) -> None:
+    """Check rule files; print every problem with file:line:column; exit 1 on errors."""
+    target = rules or default_rules_dir()
+    if not Path(target).exists():
+        err.print(f"{target}: no such file or directory", markup=False)
+        raise typer.Exit(2)
+    try:
+        diags = check_rules(read_rule_files(target), load_knowledge_base(read_kb_files(kb)))
+    except RuleError as exc:
+        diags = exc.diagnostics
+    errors = [d for d in diags if d.severity == "error"]
+    if fmt is Fmt.json:
+        sys.stdout.write(json.dumps({"ok": not errors, "errors": len(errors),
+                                     "warnings": len(diags) - len(errors),
+                                     "diagnostics": [d.to_dict() for d in diags]},
+                                    ensure_ascii=False, indent=2) + "\n")
+    else:
+        print_diagnostics(out, diags)
+        count = len(read_rule_files(target))
+        out.print(f"{'FAILED' if errors else 'OK'}: {count} file(s), {len(errors)} error(s), "
+                  f"{len(diags) - len(errors)} warning(s)", markup=False)
+    raise typer.Exit(1 if errors else 0)
+
+
+@app.command()
+def schema(output: Optional[Path] = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
+    """Print (or write) the JSON Schema of rule files, for editors."""
+    text = json.dumps(rule_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def main() -> None:  # pragma: no cover - entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,73 @@
+"""The public entry point: load a rule set once, ask for decisions many times.
+
+>>> from engine import Advisor
+>>> advisor = Advisor.load()                      # the shipped rules and knowledge base
+>>> decision = advisor.decide({"clients": [...], "managers": [...]})
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import threading
+from typing import Any, Mapping
+
+from engine.arbitration import arbitrate
+from engine.compiler import RuleBook
+from engine.decision import Decision
+from engine.facts import FactSet, validate_facts
+from engine.inference import Inference
+from engine.loader import load_rule_book
+from engine.sources import default_rules_dir, read_kb_files, read_rule_files
+
+
+class Advisor:
+    """A compiled rule book plus one inference engine per thread (experta is not thread-safe)."""
+
+    def __init__(self, book: RuleBook, max_firings: int = 10_000):
+        self.book = book
+        self.max_firings = max_firings
+        self._local = threading.local()
+
+    @classmethod
+    def load(cls, rules: str | os.PathLike[str] | None = None,
+             knowledge_base: str | os.PathLike[str] | None = None, max_firings: int = 10_000) -> "Advisor":
+        """Load and compile rules from a directory (default: the shipped packs).
+
+        Raises :class:`engine.RuleError` with every problem if the rule set does not check.
+        """
+        rule_files = read_rule_files(rules or default_rules_dir())
+        return cls(load_rule_book(rule_files, read_kb_files(knowledge_base)), max_firings)
+
+    @property
+    def revision(self) -> str:
+        return self.book.revision
+
+    def _inference(self) -> Inference:
+        inf = getattr(self._local, "inference", None)
+        if inf is None:
+            inf = self._local.inference = Inference(self.book, self.max_firings)
+        return inf
+
+    def validate(self, facts: Mapping[str, Any], as_of: dt.date | None = None) -> FactSet:
+        """Check posted facts; raises :class:`engine.FactError` listing every problem."""
+        return validate_facts(facts, self.book.kb, as_of)
+
+    def decide(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
+               max_per_subject: int | None = None) -> Decision:
+        """Validate facts, infer, arbitrate: ranked actions per client and coaching per manager."""
+        fact_set = facts if isinstance(facts, FactSet) else self.validate(facts, as_of)
+        result = self._inference().run(fact_set)
+        clients, managers = arbitrate(self.book, fact_set, result, max_per_subject)
+        return Decision(revision=self.revision, as_of=fact_set.as_of, input_hash=input_hash(fact_set),
+                        clients=clients, managers=managers, firings=len(result.firings))
+
+
+def input_hash(fact_set: FactSet) -> str:
+    """A hash of the validated input, independent of fact order."""
+    doc = {"as_of": fact_set.as_of.isoformat(),
+           **{t: [dict(sorted(f.items())) for f in fs] for t, fs in fact_set.by_type.items()}}
+    text = json.dumps(doc, sort_keys=True, default=str, ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,129 @@
+"""Compile a checked rule set into a :class:`RuleBook`: per rule, a Python predicate for its
+fact conditions and the signal patterns and joins the Rete network must match.
+
+Firing order is derived, not written: rules are stratified over the signal graph so that every
+rule producing a signal fires before any rule that tests it (which makes ``not: {signal}`` sound).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import networkx as nx
+
+from engine.checker import RuleSet, signal_graph
+from engine.conditions import Predicate, always, compile_condition, conjunction
+from engine.knowledge import KnowledgeBase
+from engine.rules import AllCond, Condition, ExistsCond, NotCond, Rule, SignalCond
+
+TOP_SALIENCE = 10_000
+
+
+@dataclass(frozen=True)
+class Join:
+    """``exists`` a related fact (a manager's client) that passes ``where`` and holds ``signals``."""
+
+    fact: str
+    link_field: str
+    where: Predicate
+    signals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule ready to run: its fact predicate, signal patterns, joins and stratum."""
+
+    rule: Rule
+    file: str
+    line: int
+    stratum: int
+    local: Predicate
+    requires: tuple[str, ...]
+    forbids: tuple[str, ...]
+    joins: tuple[Join, ...]
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+    @property
+    def salience(self) -> int:
+        return TOP_SALIENCE - self.stratum
+
+    def active_on(self, day: dt.date) -> bool:
+        eff = self.rule.effective
+        if eff is None:
+            return True
+        return (eff.from_ is None or eff.from_ <= day) and (eff.until is None or day <= eff.until)
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """A compiled, immutable rule set with its revision (a content hash)."""
+
+    rules: tuple[CompiledRule, ...]
+    kb: KnowledgeBase
+    revision: str
+
+    def by_id(self) -> dict[str, CompiledRule]:
+        return {r.id: r for r in self.rules}
+
+    def for_subject(self, subject: str) -> tuple[CompiledRule, ...]:
+        return tuple(r for r in self.rules if r.rule.subject == subject)
+
+
+def compile_rule_set(rule_set: RuleSet, revision: str) -> RuleBook:
+    """Compile every rule of a checked rule set."""
+    strata = _strata([c.rule for c in rule_set.rules])
+    compiled = tuple(_compile(c.rule, c.file, c.line, strata[c.rule.id], rule_set.kb) for c in rule_set.rules)
+    return RuleBook(compiled, rule_set.kb, revision)
+
+
+def _compile(rule: Rule, file: str, line: int, stratum: int, kb: KnowledgeBase) -> CompiledRule:
+    requires: list[str] = []
+    forbids: list[str] = []
+    joins: list[Join] = []
+    local: list[Predicate] = []
+    for cond in _conjuncts(rule.when):
+        if isinstance(cond, SignalCond):
+            requires.append(cond.signal)
+        elif isinstance(cond, NotCond) and isinstance(cond.not_, SignalCond):
+            forbids.append(cond.not_.signal)
+        elif isinstance(cond, ExistsCond) and _join_signals(cond):
+            joins.append(_join(cond, rule.subject, kb))
+        else:
+            local.append(compile_condition(cond, kb, rule.subject))
+    return CompiledRule(rule, file, line, stratum, conjunction(local) if local else always,
+                        tuple(sorted(set(requires))), tuple(sorted(set(forbids))), tuple(joins))
+
+
+def _conjuncts(cond: Condition) -> list[Condition]:
+    if isinstance(cond, AllCond):
+        return [c for sub in cond.all for c in _conjuncts(sub)]
+    return [cond]
+
+
+def _join_signals(cond: ExistsCond) -> list[str]:
+    where = cond.exists.where
+    return [c.signal for c in _conjuncts(where) if isinstance(c, SignalCond)] if where else []
+
+
+def _join(cond: ExistsCond, subject: str, kb: KnowledgeBase) -> Join:
+    fact = cond.exists.fact
+    rest = [c for c in _conjuncts(cond.exists.where) if not isinstance(c, SignalCond)] if cond.exists.where else []
+    where = conjunction([compile_condition(c, kb, fact) for c in rest]) if rest else always
+    return Join(fact, kb.facts[fact].links[subject], where, tuple(sorted(set(_join_signals(cond)))))
+
+
+def _strata(rules: list[Rule]) -> dict[str, int]:
+    """Longest chain of signal-producing rules before each rule (the graph is acyclic: checked)."""
+    graph = signal_graph(rules)
+    level: dict[tuple[str, str], int] = {}
+    for node in nx.topological_sort(graph):
+        preds = [level[p] for p in graph.predecessors(node)]
+        if node[0] == "rule":
+            level[node] = max(preds, default=-1) + 1
+        else:
+            level[node] = max(preds, default=0)
+    return {node[1]: lvl for node, lvl in level.items() if node[0] == "rule"}

@@ -1,0 +1,127 @@
+"""One small exception tree and the diagnostic record every checker produces.
+
+Every problem found in a rule file or in posted facts becomes a :class:`Diagnostic` with a stable
+``code`` (tests and tools match on codes, never on wording), a location and a fix hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
+
+#: Stable diagnostic codes and what each means. Documented in README.md; never renumber or reuse.
+CODES: dict[str, str] = {
+    # rule files
+    "yaml_syntax": "the file is not valid YAML",
+    "duplicate_key": "a YAML mapping repeats a key",
+    "schema_violation": "the rule file does not match the rule format (missing or unknown key, wrong shape)",
+    "duplicate_rule_id": "two rules share one id",
+    "unknown_fact": "a condition names a fact type that the fact schema does not define",
+    "unknown_field": "a condition or template names a field the fact type does not have",
+    "unknown_action": "a rule recommends an action that is not in the action catalogue",
+    "unknown_coaching": "a rule recommends a coaching topic that is not in the coaching catalogue",
+    "unknown_signal": "a rule uses or asserts a signal that is not in the signal catalogue",
+    "type_mismatch": "a value in a condition does not fit the field's type",
+    "bad_operator": "an operator cannot be used on this field's type",
+    "bad_value": "a value is outside what the field allows (enum values, ranges)",
+    "bad_template": "a reason template names a placeholder that cannot be filled",
+    "subject_mismatch": "an outcome or condition does not fit the rule's subject",
+    "signal_cycle": "derived signals depend on each other in a loop through a negation",
+    "bad_dates": "the effective dates of a rule are inverted",
+    "signal_placement": "a signal condition sits where it cannot be matched (inside `any` or deep nesting)",
+    "unknown_parameter": "a condition names a parameter that the parameters file does not define",
+    "no_rules": "the rule directory holds no rule files",
+    # facts
+    "fact_unknown_type": "posted facts use a fact type the schema does not define",
+    "fact_unknown_field": "a posted fact has a field the schema does not define",
+    "fact_missing_field": "a posted fact lacks a required field",
+    "fact_type": "a posted value has the wrong type",
+    "fact_bad_value": "a posted value is outside the allowed values or range",
+    "fact_duplicate_id": "two posted facts of one type share an id",
+    "fact_shape": "the posted document is not shaped as facts (a mapping of fact lists)",
+    # inference
+    "firing_limit": "inference stopped at the firing cap, which suggests a runaway rule loop",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where a problem is: a file with line and column, or a path inside a request document."""
+
+    file: str = ""
+    line: int = 0
+    column: int = 0
+    path: str = ""
+
+    def __str__(self) -> str:
+        if self.file:
+            return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        return self.path
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem, with a stable code, a location, the rule or fact it concerns, and a hint."""
+
+    code: str
+    message: str
+    location: Location = field(default_factory=Location)
+    rule_id: str = ""
+    hint: str = ""
+    severity: Severity = "error"
+
+    def sort_key(self) -> tuple[Location, str, str]:
+        return (self.location, self.code, self.message)
+
+    def format(self) -> str:
+        """``file:line:col: code [rule] message (hint)`` as a CLI prints it."""
+        rule = f" [{self.rule_id}]" if self.rule_id else ""
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        level = "" if self.severity == "error" else f"{self.severity}: "
+        return f"{self.location}: {level}{self.code}{rule} {self.message}{hint}"
+
+    def to_dict(self) -> dict[str, object]:
+        loc = self.location
+        return {
+            "code": self.code, "severity": self.severity, "message": self.message,
+            "rule_id": self.rule_id or None, "hint": self.hint or None,
+            "file": loc.file or None, "line": loc.line or None, "column": loc.column or None,
+            "path": loc.path or None,
+        }
+
+
+class AdvisorError(Exception):
+    """Base of every error rm-advisor raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        super().__init__("\n".join(d.format() for d in self.diagnostics))
+
+
+class RuleError(AdvisorError):
+    """A rule set failed checking; nothing of it was loaded."""
+
+    code = "rule_error"
+
+
+class FactError(AdvisorError):
+    """Posted facts do not fit the fact schema."""
+
+    code = "fact_error"
+
+
+class InferenceError(AdvisorError):
+    """Inference could not finish (e.g. the firing cap was reached)."""
+
+    code = "inference_error"
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """A ``did you mean`` hint, or an empty string when nothing is close."""
+    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else ""

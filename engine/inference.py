@@ -1,0 +1,188 @@
+"""Forward chaining with experta: the only module that imports it.
+
+experta 1.9.4 needs two repairs, both made here and nowhere else:
+
+* its pinned ``frozendict==1.2`` uses ``collections.Mapping``, removed in Python 3.10; the aliases
+  are restored before experta is first imported (so a plain ``pip install`` keeps working);
+* ``DepthStrategy`` can fail to remove a cancelled activation when several share one key, so a
+  rule may fire on a retracted fact, twice, or despite a ``NOT``; :class:`SafeDepthStrategy`
+  searches the whole run of equal keys.
+
+Importing experta also calls ``logging.basicConfig()``; the root logger is restored afterwards
+so an embedding application keeps its own logging set-up.
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import collections.abc
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+for _name in ("Mapping", "MutableMapping", "Sequence", "MutableSequence", "Set", "MutableSet",
+              "Iterable", "Iterator", "Hashable", "Callable", "Sized", "Container"):
+    if not hasattr(collections, _name):
+        setattr(collections, _name, getattr(collections.abc, _name))
+
+_root = logging.getLogger()
+_saved_handlers, _saved_level = list(_root.handlers), _root.level
+from experta import MATCH, NOT, Fact, KnowledgeEngine, Rule  # noqa: E402
+from experta.strategies import DepthStrategy  # noqa: E402
+
+_root.handlers[:] = _saved_handlers
+_root.setLevel(_saved_level)
+
+from engine.compiler import CompiledRule, RuleBook  # noqa: E402
+from engine.conditions import Env  # noqa: E402
+from engine.errors import Diagnostic, InferenceError, Location  # noqa: E402
+from engine.facts import FactSet  # noqa: E402
+
+
+class SafeDepthStrategy(DepthStrategy):
+    """experta's depth strategy with a correct removal of cancelled activations."""
+
+    def _update_agenda(self, agenda: Any, added: Iterable[Any], removed: Iterable[Any]) -> None:
+        acts = agenda.activations
+        for act in removed:
+            act.key = self.get_key(act)
+            lo, hi = bisect.bisect_left(acts, act), bisect.bisect_right(acts, act)
+            for i in range(lo, hi):
+                if acts[i] == act:
+                    del acts[i]
+                    break
+        for act in added:
+            act.key = self.get_key(act)
+            bisect.insort(acts, act)
+
+
+class Gate(Fact):
+    """A rule's fact conditions hold for a subject (evaluated in Python before inference)."""
+
+
+class JoinGate(Fact):
+    """A related fact (e.g. one of a manager's clients) passes a rule's join conditions."""
+
+
+class Signal(Fact):
+    """A derived signal about a subject, asserted by a rule."""
+
+
+def subject_key(fact_type: str, fact_id: Any) -> str:
+    return f"{fact_type}:{fact_id}"
+
+
+@dataclass
+class Firing:
+    """One rule firing on one subject; related subjects it joined through, if any."""
+
+    rule_id: str
+    subject: str
+    related: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class InferenceResult:
+    """What inference found: firings in order, and which firings produced each signal."""
+
+    firings: list[Firing]
+    producers: dict[tuple[str, str], list[str]]  # (signal, subject key) -> rule ids
+
+
+class Inference:
+    """A compiled rule book bound to one experta engine. Not thread-safe: one per thread."""
+
+    def __init__(self, book: RuleBook, max_firings: int = 10_000):
+        self.book = book
+        self.max_firings = max_firings
+        self._engine = _engine_class(book)()
+        self._engine.inference = self
+        self._firings: dict[tuple[str, str], Firing] = {}
+        self._order: list[Firing] = []
+        self._producers: dict[tuple[str, str], list[str]] = {}
+
+    def run(self, fact_set: FactSet, subjects: Iterable[tuple[str, str]] | None = None) -> InferenceResult:
+        """Gate every rule on every subject, then chain signals to a fixpoint."""
+        self._firings, self._order, self._producers = {}, [], {}
+        engine = self._engine
+        engine.reset()
+        engine.declare(*self._gates(fact_set))
+        engine.run(steps=self.max_firings)
+        if engine.agenda.activations:
+            raise InferenceError([Diagnostic(
+                "firing_limit", f"inference stopped after {self.max_firings} firings with "
+                f"{len(engine.agenda.activations)} activations pending", Location(path="<inference>"),
+                hint="look for rules that keep asserting new signals; or raise max_firings")])
+        return InferenceResult(list(self._order), {k: sorted(v) for k, v in self._producers.items()})
+
+    def _gates(self, fs: FactSet) -> list[Fact]:
+        gates: list[Fact] = []
+        kb = self.book.kb
+        for rule in self.book.rules:
+            if not rule.active_on(fs.as_of):
+                continue
+            subject = rule.rule.subject
+            linked = kb.one_links(subject)
+            for fact in fs.subjects(subject):
+                env_facts = {subject: fact, **{t: fs.get(t, fact.get(f)) for t, f in linked.items()}}
+                env = Env(env_facts, fs.as_of, fs)
+                if not rule.local(env, None):
+                    continue
+                key = subject_key(subject, fact["id"])
+                gates.append(Gate(rule=rule.id, subject=key))
+                for k, join in enumerate(rule.joins):
+                    for rel in fs.related(join.fact, subject, fact["id"]):
+                        if join.where(env.with_fact(join.fact, rel), None):
+                            gates.append(JoinGate(rule=rule.id, join=k, subject=key,
+                                                  related=subject_key(join.fact, rel["id"])))
+        return gates
+
+    def fired(self, rule: CompiledRule, subject: str, bindings: dict[str, Any]) -> None:
+        """Called by experta when a rule fires: record it and assert its signals."""
+        key = (rule.id, subject)
+        firing = self._firings.get(key)
+        if firing is None:
+            firing = self._firings[key] = Firing(rule.id, subject)
+            self._order.append(firing)
+            new = []
+            for name in rule.rule.then.signals:
+                producers = self._producers.setdefault((name, subject), [])
+                if not producers:
+                    new.append(Signal(name=name, subject=subject))
+                producers.append(rule.id)
+            if new:
+                self._engine.declare(*new)
+        for k, join in enumerate(rule.joins):
+            related = bindings.get(f"r{k}")
+            bucket = firing.related.setdefault(join.fact, [])
+            if related is not None and related not in bucket:
+                bucket.append(related)
+
+
+def _engine_class(book: RuleBook) -> type:
+    attrs: dict[str, Any] = {"__strategy__": SafeDepthStrategy}
+    for idx, rule in enumerate(book.rules):
+        attrs[f"rule_{idx}"] = Rule(*_patterns(rule), salience=rule.salience)(_action(rule))
+    return type("RmAdvisorEngine", (KnowledgeEngine,), attrs)
+
+
+def _patterns(rule: CompiledRule) -> list[Any]:
+    patterns: list[Any] = [Gate(rule=rule.id, subject=MATCH.s)]
+    patterns += [Signal(name=n, subject=MATCH.s) for n in rule.requires]
+    patterns += [NOT(Signal(name=n, subject=MATCH.s)) for n in rule.forbids]
+    for k, join in enumerate(rule.joins):
+        var = getattr(MATCH, f"r{k}")
+        patterns.append(JoinGate(rule=rule.id, join=k, subject=MATCH.s, related=var))
+        patterns += [Signal(name=n, subject=var) for n in join.signals]
+    return patterns
+
+
+def _action(rule: CompiledRule) -> Any:
+    """The rule's right-hand side; made in a factory so each closure keeps its own rule."""
+
+    def fire(engine: Any, s: str, **bindings: Any) -> None:
+        engine.inference.fired(rule, s, bindings)
+
+    fire.__name__ = "rule_" + rule.id.replace(".", "_")
+    return fire

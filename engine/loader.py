@@ -1,0 +1,129 @@
+"""Build a knowledge base and a rule book from file texts (name -> text).
+
+The loader never opens files itself: callers pass texts (see :mod:`engine.sources` for reading a
+directory). A rule set with any error raises :class:`RuleError` and nothing of it is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pydantic import BaseModel
+
+from engine.checker import check_rule_files
+from engine.compiler import RuleBook, compile_rule_set
+from engine.errors import Diagnostic, Location, RuleError, suggest
+from engine.knowledge import (ActionFile, CoachingFile, DocumentFile, FactSchemaFile, KnowledgeBase,
+                              ParameterFile, SignalFile)
+from engine.validation import validate_document
+from engine.yaml_source import parse_yaml
+
+_KB_PARTS: dict[str, type[BaseModel]] = {
+    "facts.yaml": FactSchemaFile, "actions.yaml": ActionFile, "coaching.yaml": CoachingFile,
+    "documents.yaml": DocumentFile, "parameters.yaml": ParameterFile,
+}
+
+
+def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
+    """Check and assemble the knowledge base from ``facts.yaml``, ``actions.yaml``,
+    ``coaching.yaml``, ``documents.yaml`` and ``signals/*.yaml`` (keys are paths ending so)."""
+    diags: list[Diagnostic] = []
+    parts: dict[str, Any] = {}
+    signals: list[Any] = []
+    for name in sorted(files):
+        base = name.rsplit("/", 1)[-1]
+        is_signal = "/signals/" in f"/{name}"
+        model = SignalFile if is_signal else _KB_PARTS.get(base)
+        if model is None:
+            continue
+        parsed = parse_yaml(files[name], name)
+        diags.extend(parsed.diagnostics)
+        doc, errs = validate_document(model, parsed)
+        diags.extend(errs)
+        if doc is None:
+            continue
+        if is_signal:
+            signals.extend((s, parsed, i) for i, s in enumerate(doc.signals))
+        else:
+            parts[base] = (doc, parsed)
+    for base in _KB_PARTS:
+        if base not in parts and not any(d.location.file.endswith(base) for d in diags):
+            diags.append(Diagnostic("schema_violation", f"knowledge base file `{base}` is missing",
+                                    Location("knowledge_base/" + base)))
+    if diags:
+        raise RuleError(diags)
+    kb = KnowledgeBase(
+        facts=dict(parts["facts.yaml"][0].facts),
+        signals=_unique("signals", [(s, p, ("signals", i)) for s, p, i in signals], diags),
+        actions=_unique("actions", _items(parts["actions.yaml"], "actions"), diags),
+        coaching=_unique("coaching", _items(parts["coaching.yaml"], "coaching"), diags),
+        documents=_unique("documents", _items(parts["documents.yaml"], "documents"), diags),
+        parameters=dict(sorted(parts["parameters.yaml"][0].parameters.items())),
+    )
+    _check_links(kb, parts["facts.yaml"][1], diags)
+    _check_provenance(kb, parts, diags)
+    if diags:
+        raise RuleError(diags)
+    return kb
+
+
+def _items(part: tuple[Any, Any], key: str) -> list[tuple[Any, Any, tuple[Any, ...]]]:
+    doc, parsed = part
+    return [(item, parsed, (key, i)) for i, item in enumerate(getattr(doc, key))]
+
+
+def _unique(kind: str, items: list[tuple[Any, Any, tuple[Any, ...]]], diags: list[Diagnostic]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item, parsed, path in items:
+        if item.id in out:
+            diags.append(Diagnostic("schema_violation", f"{kind} id `{item.id}` is defined twice",
+                                    parsed.locate(path + ("id",)), hint="ids must be unique"))
+        out[item.id] = item
+    return dict(sorted(out.items()))
+
+
+def _check_links(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> None:
+    for name, spec in kb.facts.items():
+        for target, link_field in spec.links.items():
+            if target not in kb.facts or link_field not in spec.fields:
+                diags.append(Diagnostic("schema_violation", f"fact `{name}` links to `{target}` through "
+                                        f"`{link_field}`, which does not exist",
+                                        parsed.locate(("facts", name, "links", target))))
+
+
+def _check_provenance(kb: KnowledgeBase, parts: dict[str, Any], diags: list[Diagnostic]) -> None:
+    for kind in ("actions", "coaching"):
+        doc, parsed = parts[f"{kind}.yaml"]
+        for i, item in enumerate(getattr(doc, kind)):
+            if item.provenance.document not in kb.documents:
+                diags.append(Diagnostic("schema_violation", f"unknown document `{item.provenance.document}`",
+                                        parsed.locate((kind, i, "provenance", "document")),
+                                        hint=suggest(item.provenance.document, kb.documents)))
+
+
+def revision_of(*file_sets: dict[str, str]) -> str:
+    """A content hash of the rule and knowledge-base files: equal texts, equal revision."""
+    h = hashlib.sha256()
+    for files in file_sets:
+        for name in sorted(files):
+            h.update(name.rsplit("/", 1)[-1].encode() + b"\0" + files[name].encode() + b"\0")
+    return "r-" + h.hexdigest()[:12]
+
+
+def check_rules(rule_files: dict[str, str], kb: KnowledgeBase) -> list[Diagnostic]:
+    """Every problem in a rule set (errors and warnings), without compiling it."""
+    _, diags = check_rule_files(rule_files, kb)
+    return diags
+
+
+def load_rule_book(rule_files: dict[str, str], kb_files: dict[str, str]) -> RuleBook:
+    """Check everything and compile; raise :class:`RuleError` with all problems otherwise."""
+    kb = load_knowledge_base(kb_files)
+    rule_set, diags = check_rule_files(rule_files, kb)
+    if rule_set is None:
+        raise RuleError(diags)
+    for d in diags:
+        if d.severity == "error":  # pragma: no cover - check_rule_files returns None then
+            raise RuleError(diags)
+    return compile_rule_set(rule_set, revision_of(kb_files, rule_files))

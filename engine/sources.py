@@ -1,0 +1,48 @@
+"""Reading rule and knowledge-base files from disk: the I/O edge the loader is given."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+SCENARIO_SUFFIX = ".scenarios.yaml"
+
+
+def default_rules_dir() -> Path:
+    """The rule packs shipped with the package."""
+    return Path(str(resources.files("rules")))
+
+
+def default_kb_dir() -> Path:
+    """The knowledge base shipped with the package."""
+    return Path(str(resources.files("knowledge_base")))
+
+
+def _display(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+        return rel if not rel.startswith("..") else str(path)
+    except ValueError:  # different drive
+        return str(path)
+
+
+def read_rule_files(target: str | os.PathLike[str]) -> dict[str, str]:
+    """Rule files under a directory (or one file): ``*.yaml`` except scenario files."""
+    root = Path(target)
+    paths = [root] if root.is_file() else sorted(p for p in root.rglob("*.yaml")
+                                                 if not p.name.endswith(SCENARIO_SUFFIX))
+    return {_display(p): p.read_text(encoding="utf-8") for p in paths}
+
+
+def read_scenario_files(target: str | os.PathLike[str]) -> dict[str, str]:
+    root = Path(target)
+    paths = [root] if root.is_file() else sorted(root.rglob("*" + SCENARIO_SUFFIX))
+    return {_display(p): p.read_text(encoding="utf-8") for p in paths}
+
+
+def read_kb_files(target: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """Knowledge-base files: ``*.yaml`` directly in the folder and in ``signals/``."""
+    root = Path(target) if target else default_kb_dir()
+    paths = sorted(list(root.glob("*.yaml")) + list(root.glob("signals/*.yaml")))
+    return {_display(p): p.read_text(encoding="utf-8") for p in paths}

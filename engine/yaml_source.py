@@ -1,0 +1,86 @@
+"""Safe YAML parsing that remembers where every value came from.
+
+Rule files are loaded with PyYAML's safe loader only. Besides the data, parsing returns a map from
+each value's path (a tuple of keys and list indexes) to its 1-based line and column, so that a
+checker can point at the exact place of a problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from engine.errors import Diagnostic, Location
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class ParsedYaml:
+    """A parsed document: its data, where each path sits, and any problems found while parsing."""
+
+    data: Any
+    positions: dict[Path, tuple[int, int]]
+    diagnostics: tuple[Diagnostic, ...]
+    file: str
+
+    def locate(self, loc: Path) -> Location:
+        """The location of the deepest path prefix of ``loc`` that exists in the document.
+
+        ``loc`` may contain extra elements (e.g. union tags added by a validator); elements that do
+        not lead anywhere in the data are skipped.
+        """
+        best = self.positions.get((), (1, 1))
+        node: Any = self.data
+        path: Path = ()
+        for part in loc:
+            if isinstance(node, dict) and part in node:
+                node, path = node[part], path + (part,)
+            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                node, path = node[part], path + (part,)
+            else:
+                continue
+            best = self.positions.get(path, best)
+        return Location(self.file, best[0], best[1])
+
+
+def parse_yaml(text: str, file: str) -> ParsedYaml:
+    """Parse ``text`` safely. Syntax errors and duplicate keys become diagnostics, not exceptions."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        diag = Diagnostic("yaml_syntax", f"YAML syntax error: {problem}", Location(file, line, col),
+                          hint="check indentation, colons and quotes on this line and the one above")
+        return ParsedYaml(None, {}, (diag,), file)
+    except yaml.YAMLError as exc:
+        diag = Diagnostic("yaml_syntax", f"YAML error: {exc}", Location(file, 1, 1))
+        return ParsedYaml(None, {}, (diag,), file)
+    positions: dict[Path, tuple[int, int]] = {}
+    diags: list[Diagnostic] = []
+    if node is not None:
+        _walk(node, (), positions, diags, file)
+    return ParsedYaml(data, positions, tuple(diags), file)
+
+
+def _walk(node: yaml.Node, path: Path, positions: dict[Path, tuple[int, int]],
+          diags: list[Diagnostic], file: str) -> None:
+    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            if key in seen:
+                loc = Location(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                diags.append(Diagnostic("duplicate_key", f"key `{key}` appears twice in one mapping",
+                                        loc, hint="remove or rename one of them"))
+            seen.add(key)
+            _walk(value_node, path + (key,), positions, diags, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, path + (i,), positions, diags, file)
