@@ -21,7 +21,7 @@ def text(t: object, lang: str) -> str:
 def print_diagnostics(console: Console, diags: Iterable[Diagnostic]) -> None:
     for d in diags:
         style = "red" if d.severity == "error" else "yellow"
-        console.print(d.format(), style=style, markup=False, highlight=False)
+        console.print(d.format(), style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 def print_decision(console: Console, decision: Decision, lang: str, explain: bool = True) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import networkx as nx
+from pydantic import ValidationError
 
 from engine.errors import Diagnostic, Location, suggest
 from engine.knowledge import FieldSpec, KnowledgeBase
@@ -18,7 +19,7 @@ from engine.rules import (AllCond, AnyCond, Condition, ExistsCond, FieldCond, No
                           RuleFile, SignalCond)
 from engine.templates import placeholders
 from engine.validation import validate_document
-from engine.yaml_source import ParsedYaml, Path, parse_yaml
+from engine.yaml_source import ParsedYaml, Path, parse_yaml, rule_fragments
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
         parsed = parse_yaml(files[name], name)
         diags.extend(parsed.diagnostics)
         if parsed.data is None and parsed.diagnostics:
+            _check_fragments(files[name], name, kb, diags, first_seen)
             continue
         doc, errs = validate_document(RuleFile, parsed)
         diags.extend(errs)
@@ -92,6 +94,25 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
     ordered = tuple(sorted(checked, key=lambda c: c.rule.id))
     warnings = tuple(sorted(diags, key=Diagnostic.sort_key))
     return RuleSet(ordered, kb, warnings), list(warnings)
+
+
+def _check_fragments(text: str, name: str, kb: KnowledgeBase, diags: list[Diagnostic],
+                     first_seen: dict[str, Location]) -> None:
+    """Report the problems of the rules that still parse in a file with a YAML syntax error."""
+    for fragment in rule_fragments(text, name):
+        if fragment.data is None:
+            continue  # the broken rule itself: its syntax error is already reported
+        diags.extend(fragment.diagnostics)
+        rules = fragment.data.get("rules") if isinstance(fragment.data, dict) else None
+        if not isinstance(rules, list) or not rules:
+            continue
+        try:
+            rule = Rule.model_validate(rules[0])
+        except ValidationError:
+            continue  # reported again once the syntax error is fixed
+        if rule.id not in first_seen:
+            first_seen[rule.id] = fragment.locate(("rules", 0))
+            _check_rule(_Ctx(fragment, ("rules", 0), rule, diags, kb), kb)
 
 
 def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:

@@ -70,6 +70,16 @@ class FactSchemaFile(Strict):
     facts: dict[str, FactSpec]
 
 
+class FactExtension(Strict):
+    fields: dict[str, FieldSpec]
+
+
+class FactExtensionFile(Strict):
+    """``knowledge_base/facts/*.yaml``: more fields for existing fact types (one file per domain)."""
+
+    extend: dict[str, FactExtension]
+
+
 class SignalSpec(Strict):
     """A derived signal: asserted by rules about one subject, matched by other rules."""
 

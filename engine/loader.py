@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from engine.checker import check_rule_files
 from engine.compiler import RuleBook, compile_rule_set
 from engine.errors import Diagnostic, Location, RuleError, suggest
-from engine.knowledge import (ActionFile, CoachingFile, DocumentFile, FactSchemaFile, KnowledgeBase,
-                              ParameterFile, SignalFile)
+from engine.knowledge import (ActionFile, CoachingFile, DocumentFile, FactExtensionFile, FactSchemaFile,
+                              FactSpec, KnowledgeBase, ParameterFile, SignalFile)
 from engine.validation import validate_document
 from engine.yaml_source import parse_yaml
 
@@ -31,10 +31,12 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
     diags: list[Diagnostic] = []
     parts: dict[str, Any] = {}
     signals: list[Any] = []
+    extensions: list[Any] = []
     for name in sorted(files):
         base = name.rsplit("/", 1)[-1]
         is_signal = "/signals/" in f"/{name}"
-        model = SignalFile if is_signal else _KB_PARTS.get(base)
+        is_extension = "/facts/" in f"/{name}"
+        model = SignalFile if is_signal else FactExtensionFile if is_extension else _KB_PARTS.get(base)
         if model is None:
             continue
         parsed = parse_yaml(files[name], name)
@@ -45,6 +47,8 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
             continue
         if is_signal:
             signals.extend((s, parsed, i) for i, s in enumerate(doc.signals))
+        elif is_extension:
+            extensions.append((doc, parsed))
         else:
             parts[base] = (doc, parsed)
     for base in _KB_PARTS:
@@ -54,7 +58,7 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
     if diags:
         raise RuleError(diags)
     kb = KnowledgeBase(
-        facts=dict(parts["facts.yaml"][0].facts),
+        facts=_extend_facts(dict(parts["facts.yaml"][0].facts), extensions, diags),
         signals=_unique("signals", [(s, p, ("signals", i)) for s, p, i in signals], diags),
         actions=_unique("actions", _items(parts["actions.yaml"], "actions"), diags),
         coaching=_unique("coaching", _items(parts["coaching.yaml"], "coaching"), diags),
@@ -66,6 +70,26 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
     if diags:
         raise RuleError(diags)
     return kb
+
+
+def _extend_facts(facts: dict[str, FactSpec], extensions: list[Any],
+                  diags: list[Diagnostic]) -> dict[str, FactSpec]:
+    """Merge ``facts/*.yaml`` extensions into the base schema; a clash is an error."""
+    for doc, parsed in extensions:
+        for fact_type, ext in doc.extend.items():
+            if fact_type not in facts:
+                diags.append(Diagnostic("schema_violation", f"cannot extend unknown fact type `{fact_type}`",
+                                        parsed.locate(("extend", fact_type)), hint=suggest(fact_type, facts)))
+                continue
+            base = facts[fact_type]
+            for name in ext.fields:
+                if name in base.fields:
+                    diags.append(Diagnostic("schema_violation", f"field `{fact_type}.{name}` is already defined",
+                                            parsed.locate(("extend", fact_type, "fields", name)),
+                                            hint="rename the new field or drop it"))
+            fields = {**ext.fields, **base.fields}
+            facts[fact_type] = base.model_copy(update={"fields": fields})
+    return facts
 
 
 def _items(part: tuple[Any, Any], key: str) -> list[tuple[Any, Any, tuple[Any, ...]]]:

@@ -42,7 +42,7 @@ def read_scenario_files(target: str | os.PathLike[str]) -> dict[str, str]:
 
 
 def read_kb_files(target: str | os.PathLike[str] | None = None) -> dict[str, str]:
-    """Knowledge-base files: ``*.yaml`` directly in the folder and in ``signals/``."""
+    """Knowledge-base files: ``*.yaml`` directly in the folder, in ``signals/`` and in ``facts/``."""
     root = Path(target) if target else default_kb_dir()
-    paths = sorted(list(root.glob("*.yaml")) + list(root.glob("signals/*.yaml")))
+    paths = sorted(list(root.glob("*.yaml")) + list(root.glob("signals/*.yaml")) + list(root.glob("facts/*.yaml")))
     return {_display(p): p.read_text(encoding="utf-8") for p in paths}

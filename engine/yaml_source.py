@@ -7,6 +7,7 @@ checker can point at the exact place of a problem.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,14 +47,17 @@ class ParsedYaml:
         return Location(self.file, best[0], best[1])
 
 
-def parse_yaml(text: str, file: str) -> ParsedYaml:
-    """Parse ``text`` safely. Syntax errors and duplicate keys become diagnostics, not exceptions."""
+def parse_yaml(text: str, file: str, line_offset: int = 0) -> ParsedYaml:
+    """Parse ``text`` safely. Syntax errors and duplicate keys become diagnostics, not exceptions.
+
+    ``line_offset`` is added to every reported line (for a fragment cut from a larger file).
+    """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        line, col = (mark.line + 1 + line_offset, mark.column + 1) if mark else (0, 0)
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
         diag = Diagnostic("yaml_syntax", f"YAML syntax error: {problem}", Location(file, line, col),
                           hint="check indentation, colons and quotes on this line and the one above")
@@ -64,23 +68,41 @@ def parse_yaml(text: str, file: str) -> ParsedYaml:
     positions: dict[Path, tuple[int, int]] = {}
     diags: list[Diagnostic] = []
     if node is not None:
-        _walk(node, (), positions, diags, file)
+        _walk(node, (), positions, diags, file, line_offset)
     return ParsedYaml(data, positions, tuple(diags), file)
 
 
 def _walk(node: yaml.Node, path: Path, positions: dict[Path, tuple[int, int]],
-          diags: list[Diagnostic], file: str) -> None:
-    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+          diags: list[Diagnostic], file: str, off: int) -> None:
+    positions[path] = (node.start_mark.line + 1 + off, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             if key in seen:
-                loc = Location(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                loc = Location(file, key_node.start_mark.line + 1 + off, key_node.start_mark.column + 1)
                 diags.append(Diagnostic("duplicate_key", f"key `{key}` appears twice in one mapping",
                                         loc, hint="remove or rename one of them"))
             seen.add(key)
-            _walk(value_node, path + (key,), positions, diags, file)
+            _walk(value_node, path + (key,), positions, diags, file, off)
+            # point at the key (`client.days_since_visit:`), not at its value
+            positions[path + (key,)] = (key_node.start_mark.line + 1 + off, key_node.start_mark.column + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, path + (i,), positions, diags, file)
+            _walk(item, path + (i,), positions, diags, file, off)
+
+
+_RULE_START = re.compile(r"^(\s*)- id\s*:")
+
+
+def rule_fragments(text: str, file: str) -> list[ParsedYaml]:
+    """After a syntax error, parse each rule of a rule file on its own so that the problems in
+    the other rules are still reported. Each fragment is a one-rule document ``{rules: [...]}``
+    whose lines point into the original file."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if _RULE_START.match(line)]
+    out = []
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        out.append(parse_yaml("rules:\n" + "".join(lines[start:end]), file, line_offset=start - 1))
+    return out
