@@ -109,6 +109,8 @@ class Inference:
         engine.reset()
         engine.declare(*self._gates(fact_set))
         engine.run(steps=self.max_firings)
+        added, removed = engine.get_activations()  # changes made by the last firing
+        engine.strategy.update_agenda(engine.agenda, added, removed)
         if engine.agenda.activations:
             raise InferenceError([Diagnostic(
                 "firing_limit", f"inference stopped after {self.max_firings} firings with "

@@ -67,7 +67,15 @@ class Ops(_Strict):
         return {("in" if k == "in_" else k): v for k, v in self.__dict__.items() if v is not None}
 
 
-class FieldCond(RootModel[dict[Annotated[str, Field(pattern=FIELD_REF)], Union[Ops, Scalar]]]):
+def _operand_tag(value: Any) -> str:
+    return "ops" if isinstance(value, (dict, Ops)) else "value"
+
+
+Operand = Annotated[Union[Annotated[Ops, Tag("ops")], Annotated[Scalar, Tag("value")]],
+                    Discriminator(_operand_tag)]
+
+
+class FieldCond(RootModel[dict[Annotated[str, Field(pattern=FIELD_REF)], Operand]]):
     """``fact.field: {op: value}`` or ``fact.field: value`` (equality)."""
 
     model_config = ConfigDict(frozen=True)

@@ -18,12 +18,36 @@ def validate_document(model: type[M], parsed: ParsedYaml, code: str = "schema_vi
     try:
         return model.model_validate(parsed.data, context=context), []
     except ValidationError as exc:
-        return None, [_diagnostic(err, parsed, code, model) for err in exc.errors()]
+        return None, [_diagnostic(err, parsed, code, model) for err in _relevant(exc.errors(), parsed.data)]
+
+
+def _relevant(errors: list[Any], data: Any) -> list[Any]:
+    """Drop the noise pydantic adds: a "too short" on a list whose items failed, and one error per
+    union member for one bad value (merged into a single error listing what was expected)."""
+    paths = [tuple(_data_path(data, tuple(e["loc"]), named=False)) for e in errors]
+    out: list[Any] = []
+    by_path: dict[tuple[Any, ...], list[Any]] = {}
+    for err, path in zip(errors, paths):
+        deeper = any(len(p) > len(path) and p[:len(path)] == path for p in paths)
+        if err["type"] == "too_short" and deeper:
+            continue
+        by_path.setdefault(path, []).append(err)
+    for path, errs in by_path.items():
+        typed = [e for e in errs if e["type"].endswith(("_type", "_parsing")) and e["type"] != "model_type"]
+        if len(typed) > 1:
+            wanted = sorted({e["msg"].removeprefix("Input should be ").removeprefix("a valid ") for e in typed})
+            merged = dict(typed[0], msg="expected " + " or ".join(wanted))
+            out.append(merged)
+            out.extend(e for e in errs if e not in typed)
+        else:
+            out.extend(errs)
+    return out
 
 
 def _diagnostic(err: Any, parsed: ParsedYaml, code: str, model: type[BaseModel]) -> Diagnostic:
     loc = tuple(err["loc"])
-    where = ".".join(str(p) for p in _data_path(parsed.data, loc)) or "<document>"
+    named = err["type"] in ("missing", "extra_forbidden")
+    where = ".".join(str(p) for p in _data_path(parsed.data, loc, named)) or "<document>"
     rule_id = _rule_id(parsed.data, loc)
     hint = ""
     if err["type"] == "extra_forbidden" and loc:
@@ -37,8 +61,9 @@ def _diagnostic(err: Any, parsed: ParsedYaml, code: str, model: type[BaseModel])
     return Diagnostic(code, message, parsed.locate(loc), rule_id=rule_id, hint=hint)
 
 
-def _data_path(data: Any, loc: tuple[Any, ...]) -> list[Any]:
-    """The elements of ``loc`` that address real data (drops union tags a validator inserted)."""
+def _data_path(data: Any, loc: tuple[Any, ...], named: bool = True) -> list[Any]:
+    """The elements of ``loc`` that address real data (drops union tags a validator inserted);
+    with ``named``, a last element that is not in the data (a missing or unknown key) is kept."""
     out: list[Any] = []
     node = data
     for i, part in enumerate(loc):
@@ -48,8 +73,8 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> list[Any]:
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
             out.append(part)
-        elif i == len(loc) - 1:
-            out.append(part)  # a missing or unknown key: name it even though it is not in data
+        elif named and i == len(loc) - 1 and isinstance(node, dict):
+            out.append(part)  # a missing key: name it even though it is not in data
     return out
 
 

@@ -1,0 +1,109 @@
+"""cli/main.py: the rm-advisor commands as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli.main import app, sample_facts_path
+from tests.helpers import action, client, rule, rule_text
+
+runner = CliRunner()
+
+BROKEN = """pack: broken
+rules:
+  - id: broken.misspelt
+    title: {zh: 拼错, en: Misspelt}
+    domain: tobacco
+    subject: client
+    provenance: {document: D4, quote: 努力引导客户向网络客户发展}
+    when:
+      client.days_since_visit: {gt: 30}
+    then:
+      actions:
+        - action: periodic_visit_by_class
+          reason: {zh: 原因, en: reason}
+  - id: broken.unknown_action
+    title: {zh: 未知动作, en: Unknown action}
+    domain: tobacco
+    subject: client
+    provenance: {document: D4, quote: 努力引导客户向网络客户发展}
+    when:
+      client.network_client: false
+    then:
+      actions:
+        - action: guide_to_network_orderin
+          reason: {zh: 原因, en: reason}
+  - id: broken.syntax
+    title: {zh: 语法, en: Syntax
+    domain: tobacco
+"""
+
+
+def test_check_reports_misspelt_field_unknown_action_and_syntax_error_with_lines(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    result = runner.invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    lines = [l for l in result.output.splitlines() if "broken.yaml:" in l]
+    assert [l.split(": ")[1].split()[0] for l in lines] == ["unknown_field", "unknown_action", "yaml_syntax"]
+    assert [l.split(":")[1] for l in lines] == ["9", "23", "27"]
+    assert "did you mean `days_since_last_visit`?" in lines[0]
+
+
+def test_check_json_format(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    result = runner.invoke(app, ["check", str(tmp_path), "--format", "json"])
+    doc = json.loads(result.output)
+    assert result.exit_code == 1 and doc["ok"] is False and doc["errors"] == 3
+    assert {d["code"] for d in doc["diagnostics"]} == {"unknown_field", "unknown_action", "yaml_syntax"}
+
+
+def test_check_shipped_rules_is_clean() -> None:
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "OK:" in result.output
+
+
+def test_recommend_json_on_the_sample_explains_every_recommendation() -> None:
+    result = runner.invoke(app, ["recommend", str(sample_facts_path()), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["revision"].startswith("r-")
+    recs = [r for c in doc["clients"] for r in c["recommendations"]]
+    assert recs and all(r["because"] and r["reasons"][0]["text"]["zh"] and r["reasons"][0]["text"]["en"]
+                        for r in recs)
+    assert any(m["recommendations"] for m in doc["managers"])
+
+
+def test_recommend_table_in_english(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "t.yaml").write_text(rule_text(rule("t.net", {"client.network_client": False},
+                                                 {"actions": [action("guide_to_network_ordering", en="not on network")]})))
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps({"clients": [client(network_client=False)]}))
+    result = runner.invoke(app, ["recommend", str(facts), "--rules", str(rules), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "guide_to_network_ordering" in result.output and "not on network" in result.output
+
+
+def test_recommend_bad_facts_names_the_field(tmp_path: Path) -> None:
+    facts = tmp_path / "facts.yaml"
+    facts.write_text("clients:\n  - {id: C1, manager_id: M1, domain: tobacco, days_since_last_visit: ten}\n")
+    result = runner.invoke(app, ["recommend", str(facts)])
+    assert result.exit_code == 1
+    assert "clients[0].days_since_last_visit" in result.output and "fact_type" in result.output
+
+
+def test_demo_runs() -> None:
+    result = runner.invoke(app, ["demo", "--lang", "zh"])
+    assert result.exit_code == 0, result.output
+    assert "客户" in result.output
+
+
+def test_schema_matches_the_committed_file() -> None:
+    result = runner.invoke(app, ["schema"])
+    committed = (Path(__file__).resolve().parents[2] / "rules" / "rules.schema.json").read_text(encoding="utf-8")
+    assert json.loads(result.output) == json.loads(committed), "run `make schema` and commit rules/rules.schema.json"

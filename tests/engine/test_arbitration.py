@@ -1,0 +1,81 @@
+"""engine/arbitration.py: merging, vetoes, ranking and tie-breaking."""
+
+from __future__ import annotations
+
+from tests.helpers import action, advisor, client, rule
+
+
+def test_two_rules_for_one_action_merge_with_both_reasons() -> None:
+    adv = advisor(
+        rule("t.a", {"client.network_client": False}, {"actions": [action("guide_to_network_ordering", en="A")]},
+             priority=40),
+        rule("t.b", {"client.e_settlement": "none"}, {"actions": [action("guide_to_network_ordering", en="B")]},
+             priority=70),
+    )
+    (rec,) = adv.decide({"clients": [client(network_client=False, e_settlement="none")]}).clients[0].recommendations
+    assert rec.score == 70 and rec.rules == ["t.a", "t.b"]
+    assert [r.text.en for r in rec.reasons] == ["B", "A"]
+
+
+def test_veto_beats_any_priority_and_is_shown() -> None:
+    adv = advisor(
+        rule("t.sell", {"client.owner_contact": True},
+             {"actions": [action("cross_sell_retail_to_corporate_owner", priority=100)]}),
+        rule("t.risk", {"client.credit_bad_record": True}, {"veto": {"all_sales": True,
+             "reason": {"zh": "征信不良", "en": "bad record"}}}, priority=10),
+    )
+    d = adv.decide({"clients": [client(owner_contact=True, credit_bad_record=True)]}).clients[0]
+    assert d.recommendations == []
+    (v,) = d.vetoed
+    assert v.id == "cross_sell_retail_to_corporate_owner" and [x.rule_id for x in v.vetoed_by] == ["t.risk"]
+
+
+def test_veto_by_action_id_leaves_other_actions() -> None:
+    adv = advisor(
+        rule("t.a", {"client.is_key": True}, {"actions": [action("key_client_priority_service"),
+                                                          action("promote_key_brands")]}),
+        rule("t.v", {"client.under_investigation": True},
+             {"veto": {"actions": ["promote_key_brands"], "reason": {"zh": "稽查中", "en": "under investigation"}}}),
+    )
+    d = adv.decide({"clients": [client(is_key=True, under_investigation=True)]}).clients[0]
+    assert [r.id for r in d.recommendations] == ["key_client_priority_service"]
+    assert [r.id for r in d.vetoed] == ["promote_key_brands"]
+
+
+def test_ranking_by_score_then_support_then_id() -> None:
+    adv = advisor(
+        rule("t.1", {"client.is_key": True}, {"actions": [action("relationship_care"), action("ask_for_referral")]},
+             priority=50),
+        rule("t.2", {"client.is_key": True}, {"actions": [action("ask_for_referral")]}, priority=50),
+        rule("t.3", {"client.is_key": True}, {"actions": [action("befriend_client_first")]}, priority=50),
+        rule("t.4", {"client.is_key": True}, {"actions": [action("key_client_priority_service")]}, priority=90),
+    )
+    recs = adv.decide({"clients": [client(is_key=True)]}).clients[0].recommendations
+    assert [r.id for r in recs] == ["key_client_priority_service", "ask_for_referral",
+                                    "befriend_client_first", "relationship_care"]
+
+
+def test_max_per_subject_limits_the_list() -> None:
+    adv = advisor(rule("t.1", {"client.is_key": True}, {"actions": [action("relationship_care"),
+                                                                    action("ask_for_referral")]}))
+    d = adv.decide({"clients": [client(is_key=True)]}, max_per_subject=1)
+    assert len(d.clients[0].recommendations) == 1
+
+
+def test_reason_templates_are_filled_from_facts_and_parameters() -> None:
+    adv = advisor(rule("t.v", {"client.days_since_last_visit": {"gt": "$visit_interval_days_a"}},
+                       {"actions": [action("periodic_visit_by_class", en="{client.name}: {client.days_since_last_visit}"
+                                           " days > {param.visit_interval_days_a}; class {client.client_class}",
+                                           zh="{client.name}已{client.days_since_last_visit}天")]}))
+    (rec,) = adv.decide({"clients": [client(name="城东店", days_since_last_visit=12)]}).clients[0].recommendations
+    assert rec.reasons[0].text.en == "城东店: 12 days > 7; class ?"
+    assert rec.reasons[0].text.zh == "城东店已12天"
+
+
+def test_decision_names_its_revision_and_input_hash() -> None:
+    adv = advisor(rule("t.1", {"client.is_key": True}, {"actions": [action("relationship_care")]}))
+    d1 = adv.decide({"clients": [client(is_key=True)]})
+    d2 = adv.decide({"clients": [client(is_key=True)]})
+    assert d1.revision == adv.revision and d1.revision.startswith("r-")
+    assert d1.input_hash == d2.input_hash
+    assert d1.input_hash != adv.decide({"clients": [client(is_key=False)]}).input_hash

@@ -1,0 +1,121 @@
+"""engine/checker.py: every rule-file error code, with its location and hint."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.checker import check_rule_files
+from engine.errors import CODES
+from tests.helpers import KB, action, codes, rule, rule_text
+
+OK_THEN = {"actions": [action("guide_to_network_ordering")]}
+
+
+def only(text: str) -> str:
+    found = codes(text)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_valid_rule_has_no_diagnostics() -> None:
+    assert codes(rule_text(rule("t.ok", {"client.network_client": False}, OK_THEN))) == []
+
+
+@pytest.mark.parametrize("when, code", [
+    ({"client.days_since_visit": {"gt": 3}}, "unknown_field"),
+    ({"clint.days_since_last_visit": {"gt": 3}}, "unknown_fact"),
+    ({"client.days_since_last_visit": {"gt": "three"}}, "type_mismatch"),
+    ({"client.network_client": "yes please"}, "type_mismatch"),
+    ({"client.client_class": "D"}, "bad_value"),
+    ({"client.satisfaction": {"gt": 150}}, "bad_value"),
+    ({"client.days_since_last_visit": {"between": [30, 10]}}, "bad_value"),
+    ({"client.client_class": {"gt": "A"}}, "bad_operator"),
+    ({"client.days_since_last_visit": {"in_next_days": 3}}, "bad_operator"),
+    ({"signal": "counterfit_risk"}, "unknown_signal"),
+    ({"signal": "lagging_performer"}, "subject_mismatch"),
+    ({"interaction.kind": "complaint"}, "subject_mismatch"),
+    ({"exists": {"fact": "manager"}}, "subject_mismatch"),
+    ({"exists": {"fact": "visit"}}, "unknown_fact"),
+    ({"any": [{"signal": "counterfeit_risk"}, {"client.is_key": True}]}, "signal_placement"),
+    ({"client.days_since_last_visit": {"gt": "$visit_interval_days_z"}}, "unknown_parameter"),
+    ({"client.days_since_last_visit": {"gt": 3}, "client.is_key": True}, "schema_violation"),
+    ({"client.days_since_last_visit": {"greater": 3}}, "schema_violation"),
+])
+def test_condition_errors(when, code) -> None:
+    assert only(rule_text(rule("t.bad", when, OK_THEN))) == code
+
+
+@pytest.mark.parametrize("then, subject, code", [
+    ({"actions": [action("guide_to_network_orderin")]}, "client", "unknown_action"),
+    ({"coaching": [{"topic": "crm_mastery", "reason": {"zh": "z", "en": "e"}}]}, "manager", "unknown_coaching"),
+    ({"signals": ["no_such_signal"]}, "client", "unknown_signal"),
+    ({"coaching": [{"topic": "crm_system_mastery", "reason": {"zh": "z", "en": "e"}}]}, "client", "subject_mismatch"),
+    ({"actions": [action("guide_to_network_ordering", en="{client.nam}")]}, "client", "bad_template"),
+    ({"actions": [action("guide_to_network_ordering", en="{param.nope}")]}, "client", "unknown_parameter"),
+    ({"veto": {"actions": ["nope"], "reason": {"zh": "z", "en": "e"}}}, "client", "unknown_action"),
+    ({}, "client", "schema_violation"),
+])
+def test_outcome_errors(then, subject, code) -> None:
+    when = {"client.is_key": True} if subject == "client" else {"manager.tenure_months": {"gt": 1}}
+    assert only(rule_text(rule("t.bad", when, then, subject=subject))) == code
+
+
+def test_misspelt_field_names_the_line_and_suggests_the_field() -> None:
+    text = rule_text(rule("t.bad", {"client.days_since_visit": {"gt": 3}}, OK_THEN))
+    _, diags = check_rule_files({"rules/t.yaml": text}, KB)
+    (d,) = diags
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if "days_since_visit" in l)
+    assert (d.location.file, d.location.line, d.rule_id) == ("rules/t.yaml", line, "t.bad")
+    assert "days_since_last_visit" in d.hint
+
+
+def test_duplicate_rule_ids_across_files() -> None:
+    text = rule_text(rule("t.same", {"client.is_key": True}, OK_THEN))
+    _, diags = check_rule_files({"rules/a.yaml": text, "rules/b.yaml": text}, KB)
+    assert [d.code for d in diags] == ["duplicate_rule_id"]
+    assert diags[0].location.file == "rules/b.yaml" and "rules/a.yaml" in diags[0].hint
+
+
+def test_inverted_effective_dates() -> None:
+    r = rule("t.dates", {"client.is_key": True}, OK_THEN, effective={"from": "2026-12-01", "until": "2026-01-01"})
+    import datetime as dt
+    r["effective"] = {"from": dt.date(2026, 12, 1), "until": dt.date(2026, 1, 1)}
+    assert only(rule_text(r)) == "bad_dates"
+
+
+def test_signal_cycle_names_the_rules() -> None:
+    a = rule("t.a", {"signal": "outside_official_channel"}, {"signals": ["counterfeit_risk"]})
+    b = rule("t.b", {"signal": "counterfeit_risk"}, {"signals": ["outside_official_channel"]})
+    _, diags = check_rule_files({"rules/t.yaml": rule_text(a, b)}, KB)
+    assert [d.code for d in diags] == ["signal_cycle"]
+    assert "t.a" in diags[0].message and "t.b" in diags[0].message
+
+
+def test_yaml_syntax_error_and_duplicate_key() -> None:
+    assert codes("pack: x\nrules: [\n") == ["yaml_syntax"]
+    text = rule_text(rule("t.ok", {"client.is_key": True}, OK_THEN)).replace("pack: test", "pack: test\npack: again")
+    assert codes(text) == ["duplicate_key"]
+
+
+def test_syntax_error_still_reports_the_other_rules() -> None:
+    good = rule("t.typo", {"client.days_since_visit": {"gt": 3}}, OK_THEN)
+    text = rule_text(good) + "  - id: t.broken\n    title: {zh: 坏, en: Broken\n"
+    assert sorted(codes(text)) == ["unknown_field", "yaml_syntax"]
+
+
+def test_no_rule_files() -> None:
+    _, diags = check_rule_files({}, KB)
+    assert [d.code for d in diags] == ["no_rules"]
+
+
+def test_errors_are_sorted_by_file_and_line() -> None:
+    r1 = rule("t.one", {"client.nope": 1}, OK_THEN)
+    r2 = rule("t.two", {"client.nada": 1}, OK_THEN)
+    _, diags = check_rule_files({"rules/z.yaml": rule_text(r1), "rules/a.yaml": rule_text(r1 | {"id": "t.x"}, r2)}, KB)
+    keys = [(d.location.file, d.location.line) for d in diags]
+    assert keys == sorted(keys) and len(keys) == 3
+
+
+def test_every_rule_code_is_documented() -> None:
+    for code in ("unknown_field", "unknown_action", "yaml_syntax", "signal_cycle", "firing_limit", "fact_type"):
+        assert code in CODES

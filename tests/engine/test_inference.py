@@ -1,0 +1,177 @@
+"""engine/inference.py: experta on 3.11, the agenda-bug fix, chaining, joins, negation, the cap."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from engine import InferenceError
+from engine.inference import SafeDepthStrategy
+from experta import MATCH, NOT, Fact, KnowledgeEngine, Rule
+from experta.strategies import DepthStrategy
+from tests.helpers import action, advisor, client, rule
+
+
+class Client(Fact):
+    pass
+
+
+class Block(Fact):
+    pass
+
+
+def _fifty_rules(strategy: type) -> list[int]:
+    """50 rules of equal salience on one fact; every 5th also needs NOT(Block())."""
+    def make(i: int):
+        def fire(self, **kw):
+            self.fired.append(i)
+        return fire
+    attrs = {"__strategy__": strategy}
+    for i in range(50):
+        patterns = [Client(id=MATCH.c)] + ([NOT(Block(id=MATCH.c))] if i % 5 == 0 else [])
+        attrs[f"r{i}"] = Rule(*patterns)(make(i))
+    engine = type("E", (KnowledgeEngine,), attrs)()
+    engine.fired = []
+    engine.reset()
+    engine.declare(Client(id=1))
+    engine.declare(Block(id=1))
+    engine.run()
+    return engine.fired
+
+
+def test_agenda_bug_is_real_in_stock_experta() -> None:
+    fired = _fifty_rules(DepthStrategy)
+    assert any(i % 5 == 0 for i in fired), "experta's DepthStrategy no longer shows the bug"
+
+
+def test_agenda_bug_regression_safe_strategy_honours_not() -> None:
+    fired = _fifty_rules(SafeDepthStrategy)
+    assert sorted(fired) == [i for i in range(50) if i % 5 != 0]
+
+
+def test_experta_imports_on_a_fresh_interpreter_without_touching_root_logging() -> None:
+    code = ("import logging; before = list(logging.getLogger().handlers);"
+            "import engine.inference; import experta;"
+            "assert logging.getLogger().handlers == before, logging.getLogger().handlers; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
+
+
+def test_signals_chain_across_rules() -> None:
+    adv = advisor(
+        rule("t.a", {"client.network_client": False}, {"signals": ["outside_official_channel"]}),
+        rule("t.b", {"signal": "outside_official_channel"}, {"signals": ["counterfeit_risk"]}),
+        rule("t.c", {"signal": "counterfeit_risk"}, {"actions": [action("anti_counterfeit_training")]}),
+    )
+    d = adv.decide({"clients": [client(network_client=False)]})
+    (rec,) = d.clients[0].recommendations
+    assert rec.id == "anti_counterfeit_training"
+    chain = rec.because[0].signals[0]
+    assert chain.signal == "counterfeit_risk" and chain.asserted_by[0].rule_id == "t.b"
+    assert chain.asserted_by[0].signals[0].asserted_by[0].matched == {"client.network_client": False}
+
+
+def test_negated_signal_waits_for_its_producers() -> None:
+    # t.z is listed first and would fire first by file order; stratification makes t.a fire before it
+    adv = advisor(
+        rule("t.z", {"all": [{"client.is_key": True}, {"not": {"signal": "counterfeit_risk"}}]},
+             {"actions": [action("key_client_priority_service")]}),
+        rule("t.b", {"signal": "outside_official_channel"}, {"signals": ["counterfeit_risk"]}),
+        rule("t.a", {"client.network_client": False}, {"signals": ["outside_official_channel"]}),
+    )
+    blocked = adv.decide({"clients": [client(is_key=True, network_client=False)]})
+    assert blocked.clients[0].recommendations == []
+    allowed = adv.decide({"clients": [client(is_key=True, network_client=True)]})
+    assert [r.id for r in allowed.clients[0].recommendations] == ["key_client_priority_service"]
+
+
+def test_manager_rule_joins_clients_through_their_signals() -> None:
+    adv = advisor(
+        rule("t.overdue", {"client.days_since_last_visit": {"gt": 7}}, {"signals": ["visit_overdue"]}),
+        rule("t.coach", {"exists": {"fact": "client", "where": {"all": [
+            {"signal": "visit_overdue"}, {"client.client_class": "A"}]}}},
+             {"coaching": [{"topic": "visit_coverage_by_class", "reason": {"zh": "z", "en": "e"}}]},
+             subject="manager"),
+    )
+    facts = {"managers": [{"id": "M1", "domain": "tobacco"}, {"id": "M2", "domain": "tobacco"}],
+             "clients": [client("C1", client_class="A", days_since_last_visit=9),
+                         client("C2", client_class="B", days_since_last_visit=20),
+                         client("C3", client_class="A", days_since_last_visit=2),
+                         {**client("C4", client_class="A", days_since_last_visit=30), "manager_id": "M2"},
+                         client("C5", client_class="A", days_since_last_visit=12)]}
+    d = adv.decide(facts)
+    m1 = d.subject("manager", "M1")
+    (rec,) = m1.recommendations
+    assert rec.because[0].related == {"client": ["client:C1", "client:C5"]}
+    assert d.subject("manager", "M2").recommendations[0].because[0].related == {"client": ["client:C4"]}
+
+
+def test_exists_over_interactions_without_signals() -> None:
+    adv = advisor(rule("t.c", {"exists": {"fact": "interaction", "where": {"all": [
+        {"interaction.kind": "complaint"}, {"interaction.status": "open"}]}}},
+        {"actions": [action("resolve_retailer_complaint")]}))
+    facts = {"clients": [client("C1"), client("C2")],
+             "interactions": [{"id": "I1", "client_id": "C1", "kind": "complaint", "status": "open"},
+                              {"id": "I2", "client_id": "C2", "kind": "complaint", "status": "closed"}]}
+    d = adv.decide(facts)
+    assert [r.id for r in d.subject("client", "C1").recommendations] == ["resolve_retailer_complaint"]
+    assert d.subject("client", "C1").recommendations[0].because[0].related == {"interaction": ["I1"]}
+    assert d.subject("client", "C2").recommendations == []
+
+
+def test_client_rule_reads_its_managers_fields() -> None:
+    adv = advisor(rule("t.m", {"manager.tenure_months": {"lt": 6}}, {"actions": [action("befriend_client_first")]}))
+    d = adv.decide({"managers": [{"id": "M1", "domain": "tobacco", "tenure_months": 3}], "clients": [client()]})
+    assert d.clients[0].recommendations[0].because[0].matched == {"manager.tenure_months": 3}
+
+
+def test_effective_dates_and_relative_date_operators() -> None:
+    adv = advisor(rule("t.e", {"client.is_key": True}, {"actions": [action("key_client_priority_service")]},
+                       effective={"from": dt.date(2026, 1, 1), "until": dt.date(2026, 6, 30)}))
+    facts = {"clients": [client(is_key=True)]}
+    assert adv.decide(facts, as_of=dt.date(2026, 3, 1)).clients[0].recommendations
+    assert not adv.decide(facts, as_of=dt.date(2026, 7, 1)).clients[0].recommendations
+
+
+def test_in_next_days_on_dates() -> None:
+    adv = advisor(rule("t.exp", {"client.agreement_expiry": {"in_next_days": 30}},
+                       {"actions": [action("renew_agreement_before_expiry")]}))
+    soon = adv.decide({"as_of": "2026-11-23", "clients": [client(agreement_expiry="2026-12-10")]})
+    late = adv.decide({"as_of": "2026-11-23", "clients": [client(agreement_expiry="2027-03-01")]})
+    past = adv.decide({"as_of": "2026-11-23", "clients": [client(agreement_expiry="2026-11-01")]})
+    assert soon.clients[0].recommendations and not late.clients[0].recommendations
+    assert not past.clients[0].recommendations
+
+
+def test_firing_cap_stops_inference_with_a_clear_error() -> None:
+    adv = advisor(
+        rule("t.a", {"client.network_client": False}, {"signals": ["outside_official_channel"]}),
+        rule("t.b", {"signal": "outside_official_channel"}, {"signals": ["counterfeit_risk"]}),
+        rule("t.c", {"signal": "counterfeit_risk"}, {"actions": [action("anti_counterfeit_training")]}),
+        max_firings=2,
+    )
+    with pytest.raises(InferenceError) as exc:
+        adv.decide({"clients": [client(network_client=False)]})
+    assert [d.code for d in exc.value.diagnostics] == ["firing_limit"]
+
+
+def test_missing_values_fail_comparisons_but_not_negations() -> None:
+    adv = advisor(
+        rule("t.gt", {"client.days_since_last_visit": {"gt": 3}}, {"actions": [action("periodic_visit_by_class")]}),
+        rule("t.not", {"not": {"client.is_key": True}}, {"actions": [action("befriend_client_first")]}),
+        rule("t.missing", {"client.client_class": {"present": False}}, {"actions": [action("reevaluate_client_in_crm")]}),
+    )
+    recs = [r.id for r in adv.decide({"clients": [client()]}).clients[0].recommendations]
+    assert sorted(recs) == ["befriend_client_first", "reevaluate_client_in_crm"]
+
+
+def test_engine_reuse_gives_the_same_answer_and_no_leftovers() -> None:
+    adv = advisor(rule("t.a", {"client.network_client": False}, {"actions": [action("guide_to_network_ordering")]}))
+    first = adv.decide({"clients": [client(network_client=False)]})
+    adv.decide({"clients": [client("C9", network_client=True)]})
+    again = adv.decide({"clients": [client(network_client=False)]})
+    assert first == again
