@@ -21,7 +21,7 @@ from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, rea
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="rm-advisor: next-best-actions and coaching for customer managers, from YAML rules.")
-out = Console(soft_wrap=False)
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Iterable
 
 from rich.console import Console
-from rich.table import Table
-from rich.tree import Tree
 
 from engine.decision import Decision, Recommendation, RuleTrace, SignalTrace, SubjectDecision
 from engine.errors import Diagnostic
@@ -34,38 +32,36 @@ def print_decision(console: Console, decision: Decision, lang: str, explain: boo
 
 
 def _subject(console: Console, s: SubjectDecision, label: str, lang: str, explain: bool) -> None:
-    kind = "next-best-actions" if s.subject_type == "client" else "coaching"
-    table = Table(title=f"{label} {s.id} — {kind}", title_justify="left", show_lines=explain)
-    table.add_column("#", justify="right")
-    table.add_column("recommendation")
-    table.add_column("score", justify="right")
-    table.add_column("why")
-    for i, rec in enumerate(s.recommendations, 1):
-        table.add_row(str(i), _rec_title(rec, lang), str(rec.score), _why(rec, lang, explain))
-    for rec in s.vetoed:
-        blocked = "; ".join(text(v.text, lang) for v in rec.vetoed_by)
-        table.add_row("✗", f"[strike]{_rec_title(rec, lang)}[/strike]", str(rec.score),
-                      f"vetoed by {', '.join(v.rule_id for v in rec.vetoed_by)}: {blocked}")
+    kind = "next-best-actions 下一步行动" if s.subject_type == "client" else "coaching 辅导"
+    console.rule(f"[bold]{label} {s.id}[/bold] · {kind}", align="left")
     if not s.recommendations and not s.vetoed:
-        table.add_row("-", "(nothing recommended)", "", "")
-    console.print(table)
+        console.print("   (nothing recommended)")
+    for i, rec in enumerate(s.recommendations, 1):
+        console.print(f" [bold]{i}. [{rec.score}] {text(rec.title, lang)}[/bold] [dim]({_detail(rec)})[/dim]",
+                      highlight=False)
+        for r in rec.reasons:
+            console.print(f"    [green]why[/green] {text(r.text, lang)} [dim]({r.rule_id})[/dim]", highlight=False)
+        if explain:
+            for trace in rec.because:
+                for line in _trace_lines(trace, lang, "    "):
+                    console.print(line, highlight=False)
+    for rec in s.vetoed:
+        console.print(f" [red]✗ [{rec.score}] {text(rec.title, lang)}[/red] [dim]({rec.id})[/dim]", highlight=False)
+        for v in rec.vetoed_by:
+            console.print(f"    [red]vetoed by {v.rule_id}[/red]: {text(v.text, lang)}", highlight=False)
+    console.print()
 
 
-def _rec_title(rec: Recommendation, lang: str) -> str:
-    return f"{text(rec.title, lang)}\n[dim]{rec.id}[/dim]"
-
-
-def _why(rec: Recommendation, lang: str, explain: bool) -> str:
-    lines = [f"• {text(r.text, lang)} [dim]({r.rule_id})[/dim]" for r in rec.reasons]
-    if explain:
-        for trace in rec.because:
-            lines.extend(_trace_lines(trace, lang, "  "))
-    return "\n".join(lines)
+def _detail(rec: Recommendation) -> str:
+    d = rec.details
+    extra = [d.get("channel"), d.get("owner_role")] if rec.kind == "action" else [d.get("skill_area"),
+                                                                                   "/".join(d.get("formats", []))]
+    return " · ".join(str(x) for x in [rec.id, *extra] if x)
 
 
 def _trace_lines(trace: RuleTrace, lang: str, indent: str) -> list[str]:
-    matched = ", ".join(f"{k}={v}" for k, v in trace.matched.items())
-    out = [f"{indent}[dim]{trace.rule_id} @ {trace.file}:{trace.line} · {trace.provenance.document} "
+    matched = ", ".join(f"{k}={_value(v)}" for k, v in trace.matched.items())
+    out = [f"{indent}[dim]rule {trace.rule_id} ({trace.file}:{trace.line}) · {trace.provenance.document} "
            f"«{trace.provenance.quote}»[/dim]"]
     if matched:
         out.append(f"{indent}  [dim]matched {matched}[/dim]")
@@ -76,15 +72,15 @@ def _trace_lines(trace: RuleTrace, lang: str, indent: str) -> list[str]:
     return out
 
 
+def _value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return "(missing)" if v is None else str(v)
+
+
 def _signal_lines(sig: SignalTrace, lang: str, indent: str) -> list[str]:
     out = [f"{indent}[dim]⇐ signal {sig.signal} ({text(sig.title, lang)}) on {sig.subject}[/dim]"]
     for t in sig.asserted_by:
         out.extend(_trace_lines(t, lang, indent + "  "))
     return out
 
-
-def signal_tree(sig: SignalTrace, lang: str) -> Tree:
-    tree = Tree(f"{sig.signal}: {text(sig.title, lang)}")
-    for t in sig.asserted_by:
-        tree.add(t.rule_id)
-    return tree
