@@ -1,0 +1,45 @@
+"""experta's agenda bug, reproduced: 50 rules of equal salience on one fact, every 5th also needs
+NOT(Block()); Block is declared. Prints the ids of the rules that fired, as JSON.
+
+Run as ``python -m tests.engine.agenda_repro stock|safe``; the outcome of the stock strategy
+depends on hash order, so the tests run it under fixed PYTHONHASHSEED values.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from engine.inference import SafeDepthStrategy  # also makes experta importable on 3.11
+from experta import MATCH, NOT, Fact, KnowledgeEngine, Rule
+from experta.strategies import DepthStrategy
+
+
+class Client(Fact):
+    pass
+
+
+class Block(Fact):
+    pass
+
+
+def fired_rules(strategy: type) -> list[int]:
+    def make(i: int):
+        def fire(self, **kw):
+            self.fired.append(i)
+        return fire
+    attrs = {"__strategy__": strategy}
+    for i in range(50):
+        patterns = [Client(id=MATCH.c)] + ([NOT(Block(id=MATCH.c))] if i % 5 == 0 else [])
+        attrs[f"r{i}"] = Rule(*patterns)(make(i))
+    engine = type("E", (KnowledgeEngine,), attrs)()
+    engine.fired = []
+    engine.reset()
+    engine.declare(Client(id=1))
+    engine.declare(Block(id=1))
+    engine.run()
+    return engine.fired
+
+
+if __name__ == "__main__":
+    print(json.dumps(fired_rules(SafeDepthStrategy if sys.argv[1] == "safe" else DepthStrategy)))
