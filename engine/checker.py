@@ -255,6 +255,10 @@ def _check_operand(ctx: _Ctx, ref: str, spec: FieldSpec, op: str, value: Any, at
     if op in ("in_next_days", "older_than_days"):
         if spec.type != "date":
             ctx.error("bad_operator", f"`{op}` needs a date field; `{ref}` is {spec.type}", at)
+            return
+        days = _resolve_param(ctx, value, at)
+        if days is not _UNRESOLVED and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
+            ctx.error("type_mismatch", f"`{op}` needs a whole number of days, got `{value}` = {days}", at)
         return
     if op == "present":
         return

@@ -37,6 +37,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+Days = Union[Annotated[int, Field(ge=0)], Annotated[str, Field(pattern=r"^\$[a-z][a-z0-9_]*$")]]
+
+
 class Ops(_Strict):
     """Comparisons on one field; several operators in one mapping must all hold."""
 
@@ -50,10 +53,10 @@ class Ops(_Strict):
     in_: tuple[Scalar, ...] | None = Field(default=None, alias="in", description="one of these values")
     not_in: tuple[Scalar, ...] | None = Field(default=None, description="none of these values")
     present: bool | None = Field(default=None, description="true: the value is given; false: it is missing")
-    in_next_days: int | None = Field(default=None, ge=0,
-                                     description="a date from the as-of date up to N days after it")
-    older_than_days: int | None = Field(default=None, ge=0,
-                                        description="a date more than N days before the as-of date")
+    in_next_days: Days | None = Field(default=None,
+                                      description="a date from the as-of date up to N days after it")
+    older_than_days: Days | None = Field(default=None,
+                                         description="a date more than N days before the as-of date")
 
     @model_validator(mode="after")
     def _at_least_one(self) -> "Ops":

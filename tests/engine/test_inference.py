@@ -155,3 +155,10 @@ def test_engine_reuse_gives_the_same_answer_and_no_leftovers() -> None:
     adv.decide({"clients": [client("C9", network_client=True)]})
     again = adv.decide({"clients": [client(network_client=False)]})
     assert first == again
+
+
+def test_date_window_takes_a_parameter() -> None:
+    adv = advisor(rule("t.exp", {"client.agreement_expiry": {"in_next_days": "$telecom_expiry_lead_days"}},
+                       {"actions": [action("renew_agreement_before_expiry")]}))
+    assert adv.decide({"as_of": "2026-11-23", "clients": [client(agreement_expiry="2027-01-10")]}).clients[0].recommendations
+    assert not adv.decide({"as_of": "2026-11-23", "clients": [client(agreement_expiry="2027-06-10")]}).clients[0].recommendations

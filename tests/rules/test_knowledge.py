@@ -1,0 +1,66 @@
+"""The shipped knowledge: provenance found verbatim, every action and topic reachable, every rule
+exercised by a scenario, and the error-code list covered by tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import CODES
+from engine.scenarios import _fired, load_scenarios
+from engine.sources import read_scenario_files
+from tests.conftest import ROOT, SHARED
+
+SEEDS = SHARED / "domain" / "seeds"
+
+
+def _documents(advisor) -> dict[str, str]:
+    if not SEEDS.is_dir():
+        pytest.skip(f"source documents not found at {SEEDS} (../shared beside the project)")
+    return {d.id: (SEEDS / d.file).read_text(encoding="utf-8") for d in advisor.book.kb.documents.values()}
+
+
+def test_every_quote_is_found_verbatim_in_its_document(advisor) -> None:
+    docs = _documents(advisor)
+    kb = advisor.book.kb
+    items = [(f"rule {r.id}", r.rule.provenance) for r in advisor.book.rules]
+    items += [(f"action {a.id}", a.provenance) for a in kb.actions.values()]
+    items += [(f"coaching {c.id}", c.provenance) for c in kb.coaching.values()]
+    missing = [f"{what}: «{p.quote}» not in {p.document}" for what, p in items if p.quote not in docs[p.document]]
+    assert missing == []
+
+
+def test_every_action_and_coaching_topic_is_reachable_from_a_rule(advisor) -> None:
+    used = {o.action for r in advisor.book.rules for o in r.rule.then.actions}
+    used |= {o.topic for r in advisor.book.rules for o in r.rule.then.coaching}
+    kb = advisor.book.kb
+    assert sorted(set(kb.actions) - used) == []
+    assert sorted(set(kb.coaching) - used) == []
+
+
+def test_every_rule_fires_in_some_scenario(advisor) -> None:
+    cases, problems = load_scenarios(read_scenario_files(ROOT / "rules"))
+    assert not problems
+    fired: set[str] = set()
+    for case in cases:
+        if case.scenario.error:
+            continue
+        decision = advisor.decide(case.scenario.facts)
+        for subject in decision.clients + decision.managers:
+            fired |= _fired(subject)
+    assert sorted({r.id for r in advisor.book.rules} - fired) == []
+
+
+def test_every_signal_is_produced_and_every_parameter_used(advisor) -> None:
+    produced = {s for r in advisor.book.rules for s in r.rule.then.signals}
+    assert sorted(set(advisor.book.kb.signals) - produced) == []
+    texts = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "rules").glob("*.yaml"))
+    unused = [name for name in advisor.book.kb.parameters if f"${name}" not in texts and f"param.{name}" not in texts]
+    assert unused == []
+
+
+def test_every_error_code_is_exercised_by_a_test() -> None:
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").rglob("*.py"))
+    sources += "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "rules").glob("*.scenarios.yaml"))
+    untested = [code for code in CODES if f'"{code}"' not in sources and f"error: {code}" not in sources
+                and f"'{code}'" not in sources]
+    assert untested == []
