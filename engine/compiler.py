@@ -48,6 +48,12 @@ class CompiledRule:
         return self.rule.id
 
     @property
+    def direct(self) -> bool:
+        """No signal conditions and no joins: the rule fires exactly when its gate holds, so it
+        needs no Rete network (its signals are asserted before the network runs)."""
+        return not (self.requires or self.forbids or self.joins)
+
+    @property
     def salience(self) -> int:
         return TOP_SALIENCE - self.stratum
 

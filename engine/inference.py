@@ -19,7 +19,7 @@ import collections
 import collections.abc
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 for _name in ("Mapping", "MutableMapping", "Sequence", "MutableSequence", "Set", "MutableSet",
               "Iterable", "Iterator", "Hashable", "Callable", "Sized", "Container"):
@@ -37,7 +37,7 @@ _root.setLevel(_saved_level)
 from engine.compiler import CompiledRule, RuleBook  # noqa: E402
 from engine.conditions import Env  # noqa: E402
 from engine.errors import Diagnostic, InferenceError, Location  # noqa: E402
-from engine.facts import FactSet  # noqa: E402
+from engine.facts import Fact as FactRecord, FactSet  # noqa: E402
 
 
 class SafeDepthStrategy(DepthStrategy):
@@ -102,13 +102,30 @@ class Inference:
         self._order: list[Firing] = []
         self._producers: dict[tuple[str, str], list[str]] = {}
 
-    def run(self, fact_set: FactSet, subjects: Iterable[tuple[str, str]] | None = None) -> InferenceResult:
-        """Gate every rule on every subject, then chain signals to a fixpoint."""
+    def run(self, fact_set: FactSet, gates: Iterable[tuple[str, str]] | None = None) -> InferenceResult:
+        """Gate every rule on every subject, then chain signals to a fixpoint.
+
+        ``gates`` — (rule id, subject key) pairs whose fact conditions hold — may be given by a
+        caller that evaluated them in bulk (see :mod:`engine.bulk`); by default they are
+        evaluated here, one subject at a time.
+        """
         self._firings, self._order, self._producers = {}, [], {}
+        rules = self.book.by_id()
+        passed = list(gates) if gates is not None else [(r.id, s) for r, s in self._local_gates(fact_set)]
+        facts: list[Fact] = []
+        for rule_id, subject in passed:
+            rule = rules[rule_id]
+            if rule.direct:
+                self.fired(rule, subject, {}, declare=facts)
+            else:
+                facts.append(Gate(rule=rule_id, subject=subject))
+                facts += self._join_gates(rule, subject, fact_set)
+        if not any(isinstance(f, Gate) for f in facts):
+            return self._result()  # no chaining rule is gated in: the Rete network has nothing to do
         engine = self._engine
         engine.reset()
-        engine.declare(*self._gates(fact_set))
-        engine.run(steps=self.max_firings)
+        engine.declare(*facts)
+        engine.run(steps=self.max_firings)  # caps chained firings only: direct ones cannot loop
         added, removed = engine.get_activations()  # changes made by the last firing
         engine.strategy.update_agenda(engine.agenda, added, removed)
         if engine.agenda.activations:
@@ -116,32 +133,39 @@ class Inference:
                 "firing_limit", f"inference stopped after {self.max_firings} firings with "
                 f"{len(engine.agenda.activations)} activations pending", Location(path="<inference>"),
                 hint="look for rules that keep asserting new signals; or raise max_firings")])
+        return self._result()
+
+    def _result(self) -> InferenceResult:
         return InferenceResult(list(self._order), {k: sorted(v) for k, v in self._producers.items()})
 
-    def _gates(self, fs: FactSet) -> list[Fact]:
-        gates: list[Fact] = []
-        kb = self.book.kb
+    def _local_gates(self, fs: FactSet) -> Iterator[tuple[CompiledRule, str]]:
+        """Rules whose fact conditions hold, per subject, evaluated record by record."""
         for rule in self.book.rules:
             if not rule.active_on(fs.as_of):
                 continue
             subject = rule.rule.subject
-            linked = kb.one_links(subject)
             for fact in fs.subjects(subject):
-                env_facts = {subject: fact, **{t: fs.get(t, fact.get(f)) for t, f in linked.items()}}
-                env = Env(env_facts, fs.as_of, fs)
-                if not rule.local(env, None):
-                    continue
-                key = subject_key(subject, fact["id"])
-                gates.append(Gate(rule=rule.id, subject=key))
-                for k, join in enumerate(rule.joins):
-                    for rel in fs.related(join.fact, subject, fact["id"]):
-                        if join.where(env.with_fact(join.fact, rel), None):
-                            gates.append(JoinGate(rule=rule.id, join=k, subject=key,
-                                                  related=subject_key(join.fact, rel["id"])))
-        return gates
+                if rule.local(subject_env(self.book, fs, subject, fact), None):
+                    yield rule, subject_key(subject, fact["id"])
 
-    def fired(self, rule: CompiledRule, subject: str, bindings: dict[str, Any]) -> None:
-        """Called by experta when a rule fires: record it and assert its signals."""
+    def _join_gates(self, rule: CompiledRule, key: str, fs: FactSet) -> list[Fact]:
+        if not rule.joins:
+            return []
+        subject, _, fact_id = key.partition(":")
+        fact = fs.get(subject, fact_id)
+        env = subject_env(self.book, fs, subject, fact)
+        return [JoinGate(rule=rule.id, join=k, subject=key, related=subject_key(join.fact, rel["id"]))
+                for k, join in enumerate(rule.joins)
+                for rel in fs.related(join.fact, subject, fact["id"])
+                if join.where(env.with_fact(join.fact, rel), None)]
+
+    def fired(self, rule: CompiledRule, subject: str, bindings: dict[str, Any],
+              declare: list[Fact] | None = None) -> None:
+        """Record a firing and assert its signals (into ``declare`` before the Rete run starts).
+
+        Called by experta when a chaining rule fires, and directly for rules without signal
+        conditions, whose firing is decided by their gate alone.
+        """
         key = (rule.id, subject)
         firing = self._firings.get(key)
         if firing is None:
@@ -153,7 +177,9 @@ class Inference:
                 if not producers:
                     new.append(Signal(name=name, subject=subject))
                 producers.append(rule.id)
-            if new:
+            if declare is not None:
+                declare += new
+            elif new:
                 self._engine.declare(*new)
         for k, join in enumerate(rule.joins):
             related = bindings.get(f"r{k}")
@@ -162,9 +188,15 @@ class Inference:
                 bucket.append(related)
 
 
+def subject_env(book: RuleBook, fs: FactSet, subject: str, fact: FactRecord) -> Env:
+    """What a rule about ``subject`` sees: the fact and the facts it links to (its manager...)."""
+    linked = book.kb.one_links(subject)
+    return Env({subject: fact, **{t: fs.get(t, fact.get(f)) for t, f in linked.items()}}, fs.as_of, fs)
+
+
 def _engine_class(book: RuleBook) -> type:
     attrs: dict[str, Any] = {"__strategy__": SafeDepthStrategy}
-    for idx, rule in enumerate(book.rules):
+    for idx, rule in enumerate(r for r in book.rules if not r.direct):
         attrs[f"rule_{idx}"] = Rule(*_patterns(rule), salience=rule.salience)(_action(rule))
     return type("RmAdvisorEngine", (KnowledgeEngine,), attrs)
 

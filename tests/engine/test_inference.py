@@ -131,8 +131,9 @@ def test_firing_cap_stops_inference_with_a_clear_error() -> None:
     adv = advisor(
         rule("t.a", {"client.network_client": False}, {"signals": ["outside_official_channel"]}),
         rule("t.b", {"signal": "outside_official_channel"}, {"signals": ["counterfeit_risk"]}),
-        rule("t.c", {"signal": "counterfeit_risk"}, {"actions": [action("anti_counterfeit_training")]}),
-        max_firings=2,
+        rule("t.c", {"signal": "counterfeit_risk"}, {"signals": ["order_decline"]}),
+        rule("t.d", {"signal": "order_decline"}, {"actions": [action("anti_counterfeit_training")]}),
+        max_firings=2,  # t.a needs no chaining; t.b, t.c, t.d chain through the network
     )
     with pytest.raises(InferenceError) as exc:
         adv.decide({"clients": [client(network_client=False)]})
