@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import threading
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from engine.arbitration import arbitrate
 from engine.compiler import RuleBook
@@ -41,6 +41,11 @@ class Advisor:
         rule_files = read_rule_files(rules or default_rules_dir())
         return cls(load_rule_book(rule_files, read_kb_files(knowledge_base)), max_firings)
 
+    @classmethod
+    def from_texts(cls, rule_files: dict[str, str], kb_files: dict[str, str], max_firings: int = 10_000) -> "Advisor":
+        """Compile rule and knowledge-base file texts (name -> text), e.g. in a worker process."""
+        return cls(load_rule_book(rule_files, kb_files), max_firings)
+
     @property
     def revision(self) -> str:
         return self.book.revision
@@ -56,10 +61,14 @@ class Advisor:
         return validate_facts(facts, self.book.kb, as_of)
 
     def decide(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
-               max_per_subject: int | None = None) -> Decision:
-        """Validate facts, infer, arbitrate: ranked actions per client and coaching per manager."""
+               max_per_subject: int | None = None, gates: Iterable[tuple[str, str]] | None = None) -> Decision:
+        """Validate facts, infer, arbitrate: ranked actions per client and coaching per manager.
+
+        ``gates`` — (rule id, subject key) pairs whose fact conditions hold — skips evaluating
+        them here; a portfolio run computes them for all subjects at once (:mod:`engine.bulk`).
+        """
         fact_set = facts if isinstance(facts, FactSet) else self.validate(facts, as_of)
-        result = self._inference().run(fact_set)
+        result = self._inference().run(fact_set, gates)
         clients, managers = arbitrate(self.book, fact_set, result, max_per_subject)
         return Decision(revision=self.revision, as_of=fact_set.as_of, input_hash=input_hash(fact_set),
                         clients=clients, managers=managers, firings=len(result.firings))

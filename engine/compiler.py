@@ -86,20 +86,20 @@ def compile_rule_set(rule_set: RuleSet, revision: str) -> RuleBook:
     return RuleBook(compiled, rule_set.kb, revision)
 
 
+def local_conditions(rule: Rule) -> list[Condition]:
+    """The conjuncts of a rule's ``when`` that test facts only (no signals): its gate."""
+    return [c for c in _conjuncts(rule.when)
+            if not isinstance(c, SignalCond)
+            and not (isinstance(c, NotCond) and isinstance(c.not_, SignalCond))
+            and not (isinstance(c, ExistsCond) and _join_signals(c))]
+
+
 def _compile(rule: Rule, file: str, line: int, stratum: int, kb: KnowledgeBase) -> CompiledRule:
-    requires: list[str] = []
-    forbids: list[str] = []
-    joins: list[Join] = []
-    local: list[Predicate] = []
-    for cond in _conjuncts(rule.when):
-        if isinstance(cond, SignalCond):
-            requires.append(cond.signal)
-        elif isinstance(cond, NotCond) and isinstance(cond.not_, SignalCond):
-            forbids.append(cond.not_.signal)
-        elif isinstance(cond, ExistsCond) and _join_signals(cond):
-            joins.append(_join(cond, rule.subject, kb))
-        else:
-            local.append(compile_condition(cond, kb, rule.subject))
+    conjuncts = _conjuncts(rule.when)
+    requires = [c.signal for c in conjuncts if isinstance(c, SignalCond)]
+    forbids = [c.not_.signal for c in conjuncts if isinstance(c, NotCond) and isinstance(c.not_, SignalCond)]
+    joins = [_join(c, rule.subject, kb) for c in conjuncts if isinstance(c, ExistsCond) and _join_signals(c)]
+    local = [compile_condition(c, kb, rule.subject) for c in local_conditions(rule)]
     return CompiledRule(rule, file, line, stratum, conjunction(local) if local else always,
                         tuple(sorted(set(requires))), tuple(sorted(set(forbids))), tuple(joins))
 

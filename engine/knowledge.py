@@ -7,7 +7,7 @@ files are checked against and the immutable :class:`KnowledgeBase` the rest of t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -173,6 +173,7 @@ class KnowledgeBase:
     coaching: dict[str, CoachingSpec]
     documents: dict[str, DocumentSpec]
     parameters: dict[str, ParameterSpec]
+    scoring: Any = None  # engine.scoring.ScoringFile: segments, scoring schemes, grade ladders
 
     def plural_to_type(self) -> dict[str, str]:
         return {spec.plural: name for name, spec in self.facts.items()}

@@ -16,6 +16,7 @@ from engine.compiler import RuleBook, compile_rule_set
 from engine.errors import Diagnostic, Location, RuleError, suggest
 from engine.knowledge import (ActionFile, CoachingFile, DocumentFile, FactExtensionFile, FactSchemaFile,
                               FactSpec, KnowledgeBase, ParameterFile, SignalFile)
+from engine.scoring import ScoringFile
 from engine.validation import validate_document
 from engine.yaml_source import parse_yaml
 
@@ -23,6 +24,7 @@ _KB_PARTS: dict[str, type[BaseModel]] = {
     "facts.yaml": FactSchemaFile, "actions.yaml": ActionFile, "coaching.yaml": CoachingFile,
     "documents.yaml": DocumentFile, "parameters.yaml": ParameterFile,
 }
+_KB_OPTIONAL: dict[str, type[BaseModel]] = {"scoring.yaml": ScoringFile}
 
 
 def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
@@ -36,7 +38,8 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
         base = name.rsplit("/", 1)[-1]
         is_signal = "/signals/" in f"/{name}"
         is_extension = "/facts/" in f"/{name}"
-        model = SignalFile if is_signal else FactExtensionFile if is_extension else _KB_PARTS.get(base)
+        model = SignalFile if is_signal else FactExtensionFile if is_extension else \
+            _KB_PARTS.get(base) or _KB_OPTIONAL.get(base)
         if model is None:
             continue
         parsed = parse_yaml(files[name], name)
@@ -64,8 +67,11 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
         coaching=_unique("coaching", _items(parts["coaching.yaml"], "coaching"), diags),
         documents=_unique("documents", _items(parts["documents.yaml"], "documents"), diags),
         parameters=dict(sorted(parts["parameters.yaml"][0].parameters.items())),
+        scoring=parts["scoring.yaml"][0] if "scoring.yaml" in parts else ScoringFile(),
     )
     _check_links(kb, parts["facts.yaml"][1], diags)
+    if "scoring.yaml" in parts:
+        _check_scoring(kb, parts["scoring.yaml"][1], diags)
     _check_provenance(kb, parts, diags)
     if diags:
         raise RuleError(diags)
@@ -124,6 +130,50 @@ def _check_provenance(kb: KnowledgeBase, parts: dict[str, Any], diags: list[Diag
                 diags.append(Diagnostic("schema_violation", f"unknown document `{item.provenance.document}`",
                                         parsed.locate((kind, i, "provenance", "document")),
                                         hint=suggest(item.provenance.document, kb.documents)))
+
+
+def _check_scoring(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> None:
+    """Scoring schemes must write to known fields and name known parameters and documents."""
+    def field(path: tuple[Any, ...], fact: str, name: str) -> None:
+        if name not in kb.facts[fact].fields:
+            diags.append(Diagnostic("unknown_field", f"`{fact}.{name}` is not a field of the fact schema",
+                                    parsed.locate(path), hint=suggest(name, kb.facts[fact].fields)))
+
+    def refs(path: tuple[Any, ...], node: Any) -> None:
+        if isinstance(node, str) and node.startswith("$") and node[1:] not in kb.parameters:
+            diags.append(Diagnostic("unknown_parameter", f"unknown parameter `{node}`", parsed.locate(path),
+                                    hint=suggest(node[1:], kb.parameters)))
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                refs(path + (k,), v)
+        elif isinstance(node, (list, tuple)):
+            for i, v in enumerate(node):
+                refs(path + (i,), v)
+
+    sc = kb.scoring
+    for i, seg in enumerate(sc.segmentations):
+        field(("segmentations", i, "field"), "client", seg.field)
+        for name in seg.inputs:
+            field(("segmentations", i, "inputs", name), "client", name)
+    for i, scheme in enumerate(sc.schemes):
+        field(("schemes", i, "field"), "manager", scheme.field)
+        ids = {item.id for item in scheme.items}
+        for target, items in scheme.deductions.items():
+            field(("schemes", i, "deductions", target), "manager", target)
+            for item in items:
+                if item not in ids:
+                    diags.append(Diagnostic("schema_violation", f"deduction names unknown item `{item}`",
+                                            parsed.locate(("schemes", i, "deductions", target)),
+                                            hint=suggest(item, ids)))
+    refs((), sc.model_dump())
+    for group in ("segmentations", "schemes", "ladders"):
+        for i, item in enumerate(getattr(sc, group)):
+            provs = [((group, i, "provenance"), item.provenance)] + [
+                ((group, i, "items", j, "provenance"), x.provenance) for j, x in enumerate(getattr(item, "items", ()))]
+            for path, prov in provs:
+                if prov.document not in kb.documents:
+                    diags.append(Diagnostic("schema_violation", f"unknown document `{prov.document}`",
+                                            parsed.locate(path + ("document",)), hint=suggest(prov.document, kb.documents)))
 
 
 def revision_of(*file_sets: dict[str, str]) -> str:

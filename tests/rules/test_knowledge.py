@@ -25,6 +25,12 @@ def test_every_quote_is_found_verbatim_in_its_document(advisor) -> None:
     items = [(f"rule {r.id}", r.rule.provenance) for r in advisor.book.rules]
     items += [(f"action {a.id}", a.provenance) for a in kb.actions.values()]
     items += [(f"coaching {c.id}", c.provenance) for c in kb.coaching.values()]
+    sc = kb.scoring
+    for group in (sc.segmentations, sc.schemes, sc.ladders):
+        for item in group:
+            items += [(f"scoring {item.id}", item.provenance)]
+            items += [(f"scoring {item.id}.{x.id}", x.provenance) for x in getattr(item, "items", ())]
+    assert len(items) > 300
     missing = [f"{what}: «{p.quote}» not in {p.document}" for what, p in items if p.quote not in docs[p.document]]
     assert missing == []
 
@@ -54,7 +60,11 @@ def test_every_signal_is_produced_and_every_parameter_used(advisor) -> None:
     produced = {s for r in advisor.book.rules for s in r.rule.then.signals}
     assert sorted(set(advisor.book.kb.signals) - produced) == []
     texts = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "rules").glob("*.yaml"))
-    unused = [name for name in advisor.book.kb.parameters if f"${name}" not in texts and f"param.{name}" not in texts]
+    texts += (ROOT / "knowledge_base" / "scoring.yaml").read_text(encoding="utf-8")
+    # worklist capacities default to parameters when a manager has no own capacity
+    engine_code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "engine").glob("*.py"))
+    unused = [name for name in advisor.book.kb.parameters if f"${name}" not in texts
+              and f"param.{name}" not in texts and f'params["{name}"]' not in engine_code]
     assert unused == []
 
 

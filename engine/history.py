@@ -1,0 +1,145 @@
+"""Signals from history: turn a portfolio's event table into the fact fields rules test.
+
+Everything is computed with pandas, as of one date, so a run is reproducible: events dated after
+``as_of`` are ignored. A field derived from history replaces the same column in the client or
+manager table (the history is the record); fields the history cannot give are left as they came.
+
+Client fields: ``days_since_last_visit``, ``days_since_last_order``, ``order_trend_pct`` (the last
+4 weeks against the weekly average of the 8 before), ``new_brand_packs_4w``, ``open_complaints``,
+``oldest_open_complaint_days``, ``days_since_complaint_resolved``, ``slow_stock_share_pct`` and
+``slow_moving_stock`` (the latest stock check), ``overdue_amount``, ``interest_unpaid_days``,
+``arrears_amount``, ``arrears_days`` and, from the segmentations in ``scoring.yaml``,
+``client_class``.
+
+Manager fields: ``plan_lapses_90d``, ``avg_complaint_close_days``, ``market_reports_30d``,
+``class_a_visit_coverage_pct`` and the scoring schemes' fields (``assessment_score``,
+``credit_coop_points``, ``credit_file_deductions``).
+
+Open items (complaints, loan events, feedback still open) stay as ``interactions`` with their
+``days_open``, for rules that look at them one by one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.knowledge import KnowledgeBase
+from engine.scoring import score, segment
+
+OPEN_KINDS = ("complaint", "loan_event", "feedback")
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Client and manager tables with history-derived fields, and the open items as interactions."""
+
+    clients: pd.DataFrame
+    managers: pd.DataFrame
+    interactions: pd.DataFrame
+    scores: dict[str, pd.DataFrame]  # scheme id -> points per item per manager
+
+
+def derive(clients: pd.DataFrame, managers: pd.DataFrame, events: pd.DataFrame, as_of: dt.date,
+           kb: KnowledgeBase) -> Derived:
+    """Compute every history field for ``clients`` and ``managers`` (indexed by id) as of a date."""
+    day = pd.Timestamp(as_of)
+    ev = events[events["date"] <= day] if len(events) else events
+    params = {k: p.value for k, p in kb.parameters.items()}
+    clients = clients.copy()
+    for name, values in _client_fields(ev, day).items():
+        clients[name] = _override(clients.get(name), values.reindex(clients.index))
+    for seg in kb.scoring.segmentations:
+        scope = clients["domain"] == seg.domain if seg.domain != "generic" else clients.index == clients.index
+        classes = segment(clients[scope], seg, params)
+        if seg.field in clients:
+            classes = classes.fillna(clients.loc[scope, seg.field])
+        clients.loc[scope, seg.field] = classes
+    managers = managers.copy()
+    for name, values in _manager_fields(ev, clients, day, params).items():
+        managers[name] = _override(managers.get(name), values.reindex(managers.index))
+    scores: dict[str, pd.DataFrame] = {}
+    for scheme in kb.scoring.schemes:
+        scope = managers.index[managers["domain"] == scheme.domain]
+        total, table = score(ev, scope, scheme, as_of, params)
+        managers.loc[scope, scheme.field] = total
+        for field, items in scheme.deductions.items():
+            managers.loc[scope, field] = -table[list(items)].sum(axis=1)
+        scores[scheme.id] = table
+    return Derived(clients, managers, _open_items(ev, day), scores)
+
+
+def _override(current: pd.Series | None, derived: pd.Series) -> pd.Series:
+    return derived if current is None else derived.where(derived.notna(), current)
+
+
+def _days_since(dates: pd.Series, day: pd.Timestamp) -> pd.Series:
+    return (day - dates).dt.days.astype("Int64")
+
+
+def _client_fields(ev: pd.DataFrame, day: pd.Timestamp) -> dict[str, pd.Series]:
+    out: dict[str, pd.Series] = {}
+    by_kind = {k: g for k, g in ev.groupby("kind")} if len(ev) else {}
+    empty = ev.iloc[0:0]
+    visits, orders = by_kind.get("visit", empty), by_kind.get("order", empty)
+    out["days_since_last_visit"] = _days_since(visits.groupby("client_id")["date"].max(), day)
+    out["days_since_last_order"] = _days_since(orders.groupby("client_id")["date"].max(), day)
+    recent = orders[orders["date"] > day - pd.Timedelta(days=28)]
+    before = orders[(orders["date"] <= day - pd.Timedelta(days=28)) & (orders["date"] > day - pd.Timedelta(days=84))]
+    last4 = recent.groupby("client_id")["quantity"].sum() / 4
+    prev8 = before.groupby("client_id")["quantity"].sum() / 8
+    last4 = last4.reindex(prev8.index, fill_value=0.0)
+    trend = ((last4 - prev8) / prev8 * 100).where(prev8 > 0)
+    out["order_trend_pct"] = trend.round(1)
+    brand = recent[recent["new_brand"] == True]  # noqa: E712 - object column with missing values
+    out["new_brand_packs_4w"] = brand.groupby("client_id")["quantity"].sum().astype("Int64")
+    complaints = by_kind.get("complaint", empty)
+    open_c = complaints[complaints["status"] == "open"]
+    out["open_complaints"] = open_c.groupby("client_id").size().astype("Int64")
+    out["oldest_open_complaint_days"] = _days_since(open_c.groupby("client_id")["date"].min(), day)
+    closed = complaints[complaints["closed_date"].notna()]
+    out["days_since_complaint_resolved"] = _days_since(closed.groupby("client_id")["closed_date"].max(), day)
+    stock = by_kind.get("stock_check", empty).sort_values(["client_id", "date"]).groupby("client_id").last()
+    share = (stock["slow_quantity"] / stock["quantity"] * 100).where(stock["quantity"] > 0)
+    out["slow_stock_share_pct"] = share.round(1)
+    out["slow_moving_stock"] = (stock["slow_quantity"] > 0).where(stock["slow_quantity"].notna())
+    loans = by_kind.get("loan_event", empty)
+    out["overdue_amount"] = loans[loans["status"] == "open"].groupby("client_id")["amount"].sum()
+    interest = by_kind.get("interest_due", empty)
+    unpaid = interest[interest["status"] == "open"]
+    out["interest_unpaid_days"] = _days_since(unpaid.groupby("client_id")["date"].min(), day)
+    bills = by_kind.get("bill", empty)
+    unpaid_bills = bills[(bills["status"] == "open") & (bills["due_date"] < day)]
+    out["arrears_amount"] = unpaid_bills.groupby("client_id")["amount"].sum()
+    out["arrears_days"] = _days_since(unpaid_bills.groupby("client_id")["due_date"].min(), day)
+    return out
+
+
+def _manager_fields(ev: pd.DataFrame, clients: pd.DataFrame, day: pd.Timestamp,
+                    params: dict[str, object]) -> dict[str, pd.Series]:
+    out: dict[str, pd.Series] = {}
+    plans = ev[(ev["kind"] == "plan_submission") & (ev["date"] > day - pd.Timedelta(days=90))]
+    if len(plans):
+        late = plans["closed_date"].isna() | (plans["closed_date"] > plans["due_date"].fillna(plans["date"]))
+        out["plan_lapses_90d"] = late.groupby(plans["manager_id"]).sum().astype("Int64")
+    complaints = ev[(ev["kind"] == "complaint") & ev["closed_date"].notna()
+                    & (ev["closed_date"] > day - pd.Timedelta(days=90))]
+    if len(complaints):
+        days = (complaints["closed_date"] - complaints["date"]).dt.days
+        out["avg_complaint_close_days"] = days.groupby(complaints["manager_id"]).mean().round(1)
+    reports = ev[(ev["kind"] == "market_report") & (ev["date"] > day - pd.Timedelta(days=30))]
+    out["market_reports_30d"] = reports.groupby("manager_id").size().astype("Int64")
+    a_class = clients[(clients.get("client_class") == "A") & (clients["domain"] == "tobacco")]
+    if len(a_class):
+        on_time = a_class["days_since_last_visit"].le(float(params["visit_interval_days_a"])).fillna(False)  # type: ignore[arg-type]
+        out["class_a_visit_coverage_pct"] = (on_time.groupby(a_class["manager_id"]).mean() * 100).round(1)
+    return out
+
+
+def _open_items(ev: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    items = ev[ev["kind"].isin(OPEN_KINDS) & (ev["status"] == "open")].copy()
+    items["days_open"] = (day - items["date"]).dt.days.astype("Int64")
+    return items.replace({np.nan: None})

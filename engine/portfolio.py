@@ -1,0 +1,197 @@
+"""Decide a whole portfolio: tables in, one decision and one worklist per manager out.
+
+Steps: check the three tables (bad rows reported and dropped) → derive history fields
+(:mod:`engine.history`) → evaluate every rule's fact conditions for all subjects at once
+(:mod:`engine.bulk`) → per manager, chain signals and joins through the Rete network and arbitrate
+(:meth:`engine.advisor.Advisor.decide` with those gates) → build the worklist within capacity.
+
+Managers are independent once their clients are known, so the per-manager step runs in worker
+processes (``jobs``), each with its own rule book compiled from the same texts; the output is the
+same whatever ``jobs`` is, because every partition is decided alone and results are ordered by id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+import pandas as pd
+
+from engine.advisor import Advisor
+from engine.bulk import BulkGates, Frames
+from engine.decision import Decision
+from engine.errors import Diagnostic, Location
+from engine.facts import build_fact_set
+from engine.history import Derived, derive
+from engine.knowledge import FactSpec, KnowledgeBase
+from engine.tables import Table, check_table, records
+from engine.worklist import Worklist, build_worklist
+
+
+def history_spec(kb: KnowledgeBase) -> FactSpec:
+    """The history table's schema: interactions, where manager events need no client."""
+    spec = kb.facts["interaction"]
+    cid = spec.fields["client_id"].model_copy(update={"required": False})
+    return spec.model_copy(update={"fields": {**spec.fields, "client_id": cid}})
+
+
+@dataclass
+class PortfolioTables:
+    clients: Table
+    managers: Table
+    history: Table
+    as_of: dt.date
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return self.managers.diagnostics + self.clients.diagnostics + self.history.diagnostics
+
+    @property
+    def bad_rows(self) -> int:
+        return self.clients.bad_rows + self.managers.bad_rows + self.history.bad_rows
+
+
+def check_tables(clients: pd.DataFrame, managers: pd.DataFrame, history: pd.DataFrame, kb: KnowledgeBase,
+                 as_of: dt.date, sources: dict[str, str] | None = None) -> PortfolioTables:
+    """Type and check the three tables; a client whose manager is not in the managers table, or an
+    event whose client is unknown, is a bad row too."""
+    src = {"clients": "clients", "managers": "managers", "history": "history", **(sources or {})}
+    mt = check_table(managers, kb.facts["manager"], "manager", src["managers"])
+    ct = check_table(clients, kb.facts["client"], "client", src["clients"])
+    ht = check_table(history, history_spec(kb), "interaction", src["history"])
+    _drop_orphans(ct, "manager_id", set(mt.frame.index), "manager", src["clients"])
+    _drop_orphans(ht, "client_id", set(ct.frame.index), "client", src["history"])
+    _drop_orphans(ht, "manager_id", set(mt.frame.index), "manager", src["history"])
+    return PortfolioTables(ct, mt, ht, as_of)
+
+
+def _drop_orphans(table: Table, column: str, known: set[str], what: str, source: str) -> None:
+    if column not in table.frame or not len(table.frame):
+        return
+    col = table.frame[column]
+    orphan = (col.notna() & ~col.astype(str).isin(known)).to_numpy(dtype=bool)
+    if not orphan.any():
+        return
+    for pos in orphan.nonzero()[0]:
+        table.diagnostics.append(Diagnostic(
+            "fact_bad_value", f"{column} `{col.iloc[pos]}` is not in the {what} table",
+            Location(file=source, line=int(table.lines.iloc[pos]), path=column), hint=f"add the {what} or correct the id"))
+    table.bad_rows += int(orphan.sum())
+    table.frame, table.lines = table.frame[~orphan], table.lines[~orphan]
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One manager's book: the facts to decide and the gates that already hold for them."""
+
+    manager_id: str
+    facts: dict[str, list[dict[str, Any]]]
+    gates: list[tuple[str, str]]
+    capacity: dict[str, int]
+
+
+def prepare(tables: PortfolioTables, book_kb: KnowledgeBase, gates: BulkGates) -> tuple[Derived, list[Partition]]:
+    """Derive history fields, evaluate all gates in bulk, and cut the portfolio per manager."""
+    kb = book_kb
+    derived = derive(tables.clients.frame, tables.managers.frame, tables.history.frame, tables.as_of, kb)
+    inter = derived.interactions.copy()
+    inter = inter.set_index(inter["id"].astype(str), drop=False).rename_axis(None) if len(inter) else inter
+    frames = Frames({"client": derived.clients, "manager": derived.managers, "interaction": inter},
+                    tables.as_of, kb)
+    by_subject = gates.gates(frames)
+    client_recs = records(derived.clients, kb.facts["client"])
+    manager_recs = records(derived.managers, kb.facts["manager"])
+    inter_recs = records(inter, kb.facts["interaction"]) if len(inter) else []
+    clients_of: dict[str, list[dict[str, Any]]] = {}
+    for c in client_recs:
+        clients_of.setdefault(str(c["manager_id"]), []).append(c)
+    inter_of: dict[str, list[dict[str, Any]]] = {}
+    for i in inter_recs:
+        inter_of.setdefault(str(i.get("client_id") or ""), []).append(i)
+    params = {k: p.value for k, p in kb.parameters.items()}
+    parts = []
+    for m in manager_recs:
+        mid = str(m["id"])
+        cs = clients_of.get(mid, [])
+        keys = [f"manager:{mid}"] + [f"client:{c['id']}" for c in cs]
+        facts = {"manager": [m], "client": cs,
+                 "interaction": [i for c in cs for i in inter_of.get(str(c["id"]), [])]}
+        capacity = {"visit": int(m.get("capacity_visits_week", params["visit_capacity_per_week"])),
+                    "call": int(m.get("capacity_calls_week", params["call_capacity_per_week"]))}
+        parts.append(Partition(mid, facts, [g for k in keys for g in by_subject.get(k, [])], capacity))
+    return derived, parts
+
+
+@dataclass
+class ManagerResult:
+    manager_id: str
+    decision: Decision
+    worklist: Worklist
+
+
+def decide_partition(advisor: Advisor, part: Partition, as_of: dt.date) -> ManagerResult:
+    """Decide one manager's book with precomputed gates and build its worklist."""
+    fs = build_fact_set(part.facts, as_of, advisor.book.kb)
+    decision = advisor.decide(fs, gates=part.gates)
+    client_facts = {str(c["id"]): c for c in part.facts["client"]}
+    manager = decision.managers[0] if decision.managers else None
+    worklist = build_worklist(part.manager_id, part.capacity, decision.clients, client_facts, manager)
+    return ManagerResult(part.manager_id, decision, worklist)
+
+
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(rule_files: dict[str, str], kb_files: dict[str, str]) -> None:
+    _worker["advisor"] = Advisor.from_texts(rule_files, kb_files)
+
+
+def _decide_chunk(chunk: list[Partition], as_of: dt.date) -> list[ManagerResult]:
+    return [decide_partition(_worker["advisor"], p, as_of) for p in chunk]
+
+
+def decide_partitions(advisor: Advisor, parts: list[Partition], as_of: dt.date, jobs: int = 1,
+                      texts: tuple[dict[str, str], dict[str, str]] | None = None,
+                      progress: Callable[[int], None] | None = None) -> list[ManagerResult]:
+    """Decide every partition, in ``jobs`` worker processes when ``texts`` (rule and knowledge-base
+    file texts, to compile the same book in each worker) are given; results ordered by manager."""
+    results: list[ManagerResult] = []
+    if jobs <= 1 or texts is None or len(parts) < 2:
+        for p in parts:
+            results.append(decide_partition(advisor, p, as_of))
+            if progress:
+                progress(len(p.facts["client"]) + 1)
+    else:
+        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=texts) as pool:
+            chunks = list(_chunks(parts, jobs * 4))
+            for chunk, done in zip(chunks, pool.map(_decide_chunk, chunks, [as_of] * len(chunks))):
+                results.extend(done)
+                if progress:
+                    progress(sum(len(p.facts["client"]) + 1 for p in chunk))
+    return sorted(results, key=lambda r: r.manager_id)
+
+
+def _chunks(parts: list[Partition], n: int) -> Iterator[list[Partition]]:
+    """About ``n`` chunks of similar size (by clients), largest books first for better balance."""
+    ordered = sorted(parts, key=lambda p: -len(p.facts["client"]))
+    bins: list[list[Partition]] = [[] for _ in range(min(n, len(parts)))]
+    sizes = [0] * len(bins)
+    for p in ordered:
+        i = sizes.index(min(sizes))
+        bins[i].append(p)
+        sizes[i] += len(p.facts["client"]) + 1
+    yield from (b for b in bins if b)
+
+
+@dataclass
+class PortfolioRun:
+    """Everything a batch produced."""
+
+    tables: PortfolioTables
+    derived: Derived
+    results: list[ManagerResult] = field(default_factory=list)
+
+    def decisions(self) -> Iterable[Decision]:
+        return (r.decision for r in self.results)

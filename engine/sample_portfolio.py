@@ -1,0 +1,277 @@
+"""A deterministic, realistic sample portfolio: managers, clients and 90 days of history.
+
+``generate(clients=2000, managers=40, seed=7)`` always returns the same three tables for the same
+arguments. The mix follows the domain documents: tobacco retailers (ABC inputs, network ordering,
+weekly orders, stock checks, complaints, new-brand launch), bank clients (corporate owners,
+overdue loans, unpaid interest, collateral, designated accounts and credit-file checks) and a few
+telecom group clients (members, monthly bills, agreement expiry); managers with grades,
+capacities, plans, inspections and market reports. Rates are plausible settings, not figures
+from the documents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+AS_OF = dt.date(2026, 11, 23)
+DOMAIN_SHARE = {"tobacco": 0.55, "bank": 0.35, "telecom": 0.10}
+_SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
+_GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华")
+_SHOP = {"tobacco": (list("城东西南北新老金福兴顺旺佳康安"), ["便民店", "烟酒行", "小卖部", "超市", "商店", "烟酒店"]),
+         "bank": (list("恒达绿源华宏远盛鑫隆泰丰"), ["机械有限公司", "农业合作社", "贸易公司", "建材厂", "食品公司"]),
+         "telecom": (list("市县区一二三中心"), ["人民医院", "第一中学", "税务局", "物流园", "制造集团"])}
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    clients: pd.DataFrame
+    managers: pd.DataFrame
+    history: pd.DataFrame
+    as_of: dt.date
+
+
+def generate(clients: int = 2000, managers: int = 40, days: int = 90, seed: int = 7,
+             as_of: dt.date = AS_OF) -> Portfolio:
+    """The sample portfolio: same arguments, same tables."""
+    rng = np.random.default_rng(seed)
+    mgr = _managers(rng, managers)
+    cli = _clients(rng, clients, mgr)
+    hist = _history(rng, cli, mgr, days, as_of)
+    return Portfolio(cli, mgr, hist, as_of)
+
+
+def _pick(rng: np.random.Generator, values: list, n: int, p: list[float] | None = None) -> np.ndarray:
+    return rng.choice(np.array(values, dtype=object), size=n, p=p)
+
+
+def _names(rng: np.random.Generator, n: int) -> list[str]:
+    s = _pick(rng, _SURNAMES, n)
+    g1, g2 = _pick(rng, _GIVEN, n), _pick(rng, _GIVEN, n)
+    return [a + b + (c if i % 2 else "") for i, (a, b, c) in enumerate(zip(s, g1, g2))]
+
+
+def _managers(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    counts = {d: max(1, round(n * share)) for d, share in DOMAIN_SHARE.items()}
+    counts["tobacco"] += n - sum(counts.values())
+    domains = [d for d, c in counts.items() for _ in range(c)]
+    prefix = {"tobacco": "MT", "bank": "MB", "telecom": "MC"}
+    seq = {d: 0 for d in counts}
+    ids = []
+    for d in domains:
+        seq[d] += 1
+        ids.append(f"{prefix[d]}{seq[d]:03d}")
+    m = len(domains)
+    df = pd.DataFrame({
+        "id": ids, "name": _names(rng, m), "domain": domains,
+        "grade": _pick(rng, ["trainee", "junior", "intermediate", "senior", "chief"], m, [.1, .35, .3, .2, .05]),
+        "tenure_months": rng.integers(2, 120, m),
+        "capacity_visits_week": rng.choice([15, 20, 25, 30], m),
+        "capacity_calls_week": rng.choice([40, 50, 60], m),
+        "diary_quality": _pick(rng, ["perfunctory", "adequate", "good"], m, [.25, .5, .25]),
+        "crm_proficiency": _pick(rng, ["low", "adequate", "high"], m, [.2, .6, .2]),
+        "negotiation_win_pct": rng.integers(20, 80, m),
+        "client_satisfaction_avg": rng.integers(55, 95, m),
+    })
+    tob = df["domain"] == "tobacco"
+    df.loc[tob, "new_brand_on_shelf_pct"] = rng.integers(20, 90, int(tob.sum()))
+    bank = df["domain"] == "bank"
+    df.loc[bank, "reads_statements"] = rng.random(int(bank.sum())) < 0.7
+    return df
+
+
+def _clients(rng: np.random.Generator, n: int, mgr: pd.DataFrame) -> pd.DataFrame:
+    domains = _pick(rng, list(DOMAIN_SHARE), n, list(DOMAIN_SHARE.values()))
+    owners = np.empty(n, dtype=object)
+    for d in DOMAIN_SHARE:
+        pool = mgr.loc[mgr["domain"] == d, "id"].to_numpy()
+        idx = np.flatnonzero(domains == d)
+        owners[idx] = rng.choice(pool, size=len(idx))
+    prefix = {"tobacco": "T", "bank": "B", "telecom": "G"}
+    df = pd.DataFrame({"id": [f"{prefix[d]}{i:06d}" for i, d in enumerate(domains, 1)],
+                       "manager_id": owners, "domain": domains})
+    df["name"] = [_shop_name(rng, d) for d in domains]
+    df["relationship"] = _pick(rng, ["active", "prospect", "lapsed"], n, [.9, .06, .04])
+    df["trust_established"] = rng.random(n) < 0.6
+    df["satisfaction"] = rng.integers(40, 100, n)
+    df["repeat_purchase"] = rng.random(n) < 0.7
+    for d, fill in (("tobacco", _tobacco), ("bank", _bank), ("telecom", _telecom)):
+        mask = df["domain"] == d
+        for col, values in fill(rng, int(mask.sum())).items():
+            df.loc[mask, col] = values
+    return df
+
+
+def _shop_name(rng: np.random.Generator, domain: str) -> str:
+    heads, tails = _SHOP[domain]
+    return "".join(rng.choice(heads, 2)) + str(rng.choice(tails))
+
+
+def _tobacco(rng: np.random.Generator, n: int) -> dict[str, object]:
+    scale = _pick(rng, ["small", "medium", "large"], n, [.5, .35, .15])
+    return {
+        "business_scale": scale,
+        "business_ability": _pick(rng, ["weak", "medium", "strong"], n, [.25, .5, .25]),
+        "credit_standing": _pick(rng, ["poor", "fair", "good"], n, [.1, .4, .5]),
+        "social_relations": _pick(rng, ["weak", "medium", "strong"], n, [.3, .5, .2]),
+        "is_key": rng.random(n) < 0.12,
+        "network_client": rng.random(n) < 0.85,
+        "in_visit_delivery_system": rng.random(n) < 0.9,
+        "e_settlement": _pick(rng, ["none", "low_awareness", "active"], n, [.08, .15, .77]),
+        "counterfeit_awareness": _pick(rng, ["weak", "adequate"], n, [.2, .8]),
+        "new_brand_in_launch": rng.random(n) < 0.4,
+        "new_brand_stocked": rng.random(n) < 0.5,
+        "new_brand_on_counter": rng.random(n) < 0.6,
+        "weekly_plan": _pick(rng, ["agreed", "resisting", "none"], n, [.7, .1, .2]),
+        "self_promotion_ability": _pick(rng, ["weak", "adequate"], n, [.35, .65]),
+        "law_compliance": _pick(rng, ["good", "fair", "poor"], n, [.8, .15, .05]),
+        "registration_card_age_days": rng.integers(0, 400, n),
+    }
+
+
+def _bank(rng: np.random.Generator, n: int) -> dict[str, object]:
+    collateral = rng.random(n) < 0.6
+    return {
+        "segment": _pick(rng, ["corporate", "retail", "public"], n, [.6, .3, .1]),
+        "tier": _pick(rng, ["strategic", "major", "general"], n, [.05, .25, .7]),
+        "owner_contact": rng.random(n) < 0.5,
+        "retail_products_held": rng.integers(0, 4, n),
+        "multi_bank_credit": rng.random(n) < 0.15,
+        "credit_bad_record": rng.random(n) < 0.05,
+        "integrity_termination_5y": rng.random(n) < 0.02,
+        "has_collateral": collateral,
+        "collateral_insured": np.where(collateral, rng.random(n) < 0.8, None),
+        "capital_strength": _pick(rng, ["weak", "medium", "strong"], n, [.2, .5, .3]),
+        "pays_on_time": rng.random(n) < 0.85,
+        "is_vip": rng.random(n) < 0.1,
+        "new_need": rng.random(n) < 0.1,
+        "new_need_reported": rng.random(n) < 0.5,
+    }
+
+
+def _telecom(rng: np.random.Generator, n: int) -> dict[str, object]:
+    members = rng.integers(30, 2000, n)
+    return {
+        "tier": _pick(rng, ["strategic", "major", "general"], n, [.1, .3, .6]),
+        "members_total": members,
+        "members_individual_pay": (members * rng.uniform(0, 0.6, n)).astype(int),
+        "unverified_members": np.where(rng.random(n) < 0.1, rng.integers(1, 30, n), 0),
+        "payment_mode": _pick(rng, ["prepaid", "postpaid"], n, [.3, .7]),
+        "agreement_expiry": [(AS_OF + dt.timedelta(days=int(d))).isoformat() for d in rng.integers(-30, 400, n)],
+        "bundled_fixed_broadband": rng.random(n) < 0.5,
+        "usage_rate_pct": rng.integers(10, 100, n),
+        "sector": _pick(rng, ["government", "finance_services", "it_manufacturing", "public_utility"], n),
+        "service_centre_assigned": rng.random(n) < 0.7,
+    }
+
+
+def _events(kind: str, clients: pd.DataFrame, counts: np.ndarray, rng: np.random.Generator, days: int,
+            as_of: dt.date, **cols: object) -> pd.DataFrame:
+    rows = np.repeat(np.arange(len(clients)), counts)
+    ago = rng.integers(0, days, len(rows))
+    dates = pd.Timestamp(as_of) - pd.to_timedelta(ago, unit="D")
+    out = pd.DataFrame({"client_id": clients["id"].to_numpy()[rows],
+                        "manager_id": clients["manager_id"].to_numpy()[rows], "kind": kind, "date": dates})
+    for name, value in cols.items():
+        out[name] = value(len(rows), ago) if callable(value) else value
+    return out
+
+
+def _history(rng: np.random.Generator, cli: pd.DataFrame, mgr: pd.DataFrame, days: int,
+             as_of: dt.date) -> pd.DataFrame:
+    parts = []
+    n = len(cli)
+    tob, bank, tel = (cli[cli["domain"] == d].reset_index(drop=True) for d in ("tobacco", "bank", "telecom"))
+    parts.append(_events("visit", cli, rng.poisson(days / 14, n), rng, days, as_of, status="done"))
+    # tobacco: weekly orders; a fifth of the retailers are ordering less lately
+    weekly = rng.integers(10, 120, len(tob))
+    declining = rng.random(len(tob)) < 0.2
+    orders = _events("order", tob, np.where(tob["network_client"], days // 7, days // 14), rng, days, as_of,
+                     status="done", new_brand=lambda k, ago: rng.random(k) < 0.1)
+    # one order per ordering cycle (weekly for network clients), on a steady weekday
+    step = np.repeat(np.where(tob["network_client"], 7, 14), np.where(tob["network_client"], days // 7, days // 14))
+    cycle = orders.groupby("client_id").cumcount().to_numpy()
+    offset = np.repeat(rng.integers(0, 7, len(tob)), np.where(tob["network_client"], days // 7, days // 14))
+    orders["date"] = pd.Timestamp(as_of) - pd.to_timedelta(cycle * step + offset, unit="D")
+    base = np.repeat(weekly, np.where(tob["network_client"], days // 7, days // 14))
+    drop = np.repeat(declining, np.where(tob["network_client"], days // 7, days // 14))
+    ago = (pd.Timestamp(as_of) - orders["date"]).dt.days.to_numpy()
+    orders["quantity"] = np.maximum(1, (base * np.where(drop & (ago < 28), 0.5, 1.0)
+                                        * rng.uniform(0.8, 1.2, len(orders))).astype(int))
+    parts.append(orders)
+    stock = _events("stock_check", tob, np.ones(len(tob), dtype=int), rng, 30, as_of, status="done")
+    stock["quantity"] = rng.integers(50, 600, len(stock))
+    stock["slow_quantity"] = (stock["quantity"] * np.where(rng.random(len(stock)) < 0.25,
+                                                           rng.uniform(0.05, 0.4, len(stock)), 0)).astype(int)
+    parts.append(stock)
+    complaints = _events("complaint", cli, rng.poisson(0.15, n), rng, days, as_of)
+    is_open = rng.random(len(complaints)) < 0.3
+    complaints["status"] = np.where(is_open, "open", "closed")
+    complaints["closed_date"] = complaints["date"] + pd.to_timedelta(rng.integers(1, 10, len(complaints)), unit="D")
+    complaints.loc[is_open | (complaints["closed_date"] > pd.Timestamp(as_of)), "closed_date"] = pd.NaT
+    complaints.loc[complaints["closed_date"].isna(), "status"] = "open"
+    parts.append(complaints)
+    parts.append(_events("feedback", cli, rng.poisson(0.05, n), rng, 30, as_of, status="open"))
+    # bank: overdue loans, unpaid interest, designated accounts, farmer loans
+    overdue = _events("loan_event", bank, (rng.random(len(bank)) < 0.08).astype(int), rng, 120, as_of,
+                      status="open", amount=lambda k, ago: rng.integers(1, 40, k) * 10_000.0)
+    parts.append(overdue)
+    parts.append(_events("interest_due", bank, (rng.random(len(bank)) < 0.06).astype(int), rng, 45, as_of,
+                         status="open", amount=lambda k, ago: rng.integers(1, 50, k) * 1000.0))
+    parts.append(_events("loan_managed", bank, (rng.random(len(bank)) < 0.3).astype(int), rng, days, as_of,
+                         item="designated", status="done"))
+    parts.append(_events("loan_issued", bank, (rng.random(len(bank)) < 0.1).astype(int), rng, days, as_of,
+                         item="farmer", status="done", amount=lambda k, ago: rng.integers(1, 20, k) * 10_000.0))
+    file_items = ["missing_document", "collateral_uninsured", "ledger_incomplete", "contract_flaw",
+                  "collection_notice_missing", "insufficient_guarantee"]
+    parts.append(_events("credit_file_check", bank, rng.poisson(0.15, len(bank)), rng, days, as_of,
+                         status="done", item=lambda k, ago: _pick(rng, file_items, k)))
+    # telecom: monthly bills, some unpaid
+    bills = _events("bill", tel, np.full(len(tel), 3), rng, days, as_of,
+                    amount=lambda k, ago: rng.integers(5, 200, k) * 100.0)
+    bills["due_date"] = bills["date"] + pd.Timedelta(days=15)
+    bills["status"] = np.where(rng.random(len(bills)) < 0.1, "open", "done")
+    parts.append(bills)
+    parts.append(_manager_events(rng, mgr, days, as_of))
+    hist = pd.concat(parts, ignore_index=True).sort_values(["date", "client_id", "kind"], kind="stable")
+    hist.insert(0, "id", [f"E{i:08d}" for i in range(1, len(hist) + 1)])
+    for col in ("date", "closed_date", "due_date"):
+        hist[col] = hist[col].dt.strftime("%Y-%m-%d")
+    for col in ("quantity", "slow_quantity"):
+        hist[col] = hist[col].astype("Int64")
+    return hist.reset_index(drop=True)
+
+
+def _manager_events(rng: np.random.Generator, mgr: pd.DataFrame, days: int, as_of: dt.date) -> pd.DataFrame:
+    rows = []
+    today = pd.Timestamp(as_of)
+    month_days = as_of.day
+    levels = ["assessment_centre", "marketing_centre", "market_department"]
+    items = ["visit_not_on_schedule", "work_plan_missing", "market_info_missing", "complaint_not_resolved",
+             "diary_perfunctory"]
+    for _, m in mgr.iterrows():
+        for week in range(days // 7):
+            due = today - pd.Timedelta(days=7 * week + 1)
+            late = rng.random() < (0.25 if m["diary_quality"] == "perfunctory" else 0.08)
+            closed = None if late and rng.random() < 0.5 else due + pd.Timedelta(days=int(rng.integers(1, 4)) if late else 0)
+            rows.append({"manager_id": m["id"], "kind": "plan_submission", "date": due, "due_date": due,
+                         "closed_date": closed, "status": "done" if closed is not None else "open"})
+        for _ in range(int(rng.poisson(4))):
+            rows.append({"manager_id": m["id"], "kind": "market_report",
+                         "date": today - pd.Timedelta(days=int(rng.integers(0, days))), "status": "done"})
+        if m["domain"] == "tobacco":
+            for _ in range(int(rng.poisson(2.5 if m["diary_quality"] == "perfunctory" else 1.0))):
+                rows.append({"manager_id": m["id"], "kind": "inspection", "item": str(rng.choice(items)),
+                             "level": str(rng.choice(levels)), "status": "done",
+                             "date": today - pd.Timedelta(days=int(rng.integers(0, month_days)))})
+            if rng.random() < 0.1:
+                rows.append({"manager_id": m["id"], "kind": "competition_award", "status": "done",
+                             "date": today - pd.Timedelta(days=int(rng.integers(0, month_days)))})
+    out = pd.DataFrame(rows)
+    out["client_id"] = None
+    for col in ("date", "due_date", "closed_date"):
+        out[col] = pd.to_datetime(out[col])
+    return out
