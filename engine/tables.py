@@ -139,8 +139,10 @@ def records(frame: pd.DataFrame, spec: FactSpec) -> list[dict[str, Any]]:
             vals = [None if pd.isna(v) else int(v) for v in col]
         elif fspec.type == "number":
             vals = [None if pd.isna(v) else float(v) for v in col]
+        elif fspec.type == "boolean":
+            vals = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else bool(v) for v in col]
         else:
-            vals = [None if v is None or (isinstance(v, float) and v != v) or v is pd.NA else v for v in col]
+            vals = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v) for v in col]
         cols[str(name)] = vals
     names = list(cols)
     rows = zip(*(cols[n] for n in names)) if names else iter(())

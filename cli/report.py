@@ -1,0 +1,107 @@
+"""The branch head's report for a portfolio run: one HTML page with KPIs, charts and per-manager
+worklists and coaching (jinja2 template, matplotlib charts inlined as SVG)."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no screen: render to SVG only
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
+
+from engine.compiler import RuleBook  # noqa: E402
+from engine.portfolio import PortfolioRun  # noqa: E402
+
+ROWS_PER_MANAGER = 15
+
+
+def write_report(run: PortfolioRun, path: Path, book: RuleBook) -> Path:
+    """Render the report for ``run`` to ``path``."""
+    env = Environment(loader=PackageLoader("cli", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    html = env.get_template("report.html.j2").render(**report_context(run, book))
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def report_context(run: PortfolioRun, book: RuleBook) -> dict[str, Any]:
+    kb = book.kb
+    actions = Counter(r.id for m in run.results for c in m.decision.clients for r in c.recommendations)
+    topics = Counter(r.id for m in run.results for d in m.decision.managers for r in d.recommendations)
+    segment = run.derived.clients.get("client_class", pd.Series(dtype=object))
+    signals: Counter[tuple[str, str]] = Counter()
+    for m in run.results:
+        for c in m.decision.clients:
+            cls = segment.get(c.id)
+            seg = f"{run.derived.clients.at[c.id, 'domain']}" + (f" {cls}" if isinstance(cls, str) else "")
+            signals.update((seg, s.signal) for s in c.signals)
+    summary = {
+        "clients": sum(len(m.decision.clients) for m in run.results), "managers": len(run.results),
+        "recommendations": sum(actions.values()), "coaching": sum(topics.values()), "bad_rows": run.tables.bad_rows,
+        "planned": sum(1 for m in run.results for i in m.worklist.items if i.status == "planned"),
+        "deferred": sum(1 for m in run.results for i in m.worklist.items if i.status == "deferred"),
+        "vetoed": sum(len(c.vetoed) for m in run.results for c in m.decision.clients),
+    }
+    charts = [
+        _bar({kb.actions[a].title.en: n for a, n in actions.most_common(12)}, "Top next-best-actions (count)"),
+        _bar({kb.coaching[t].title.en: n for t, n in topics.most_common(10)}, "Coaching by topic (managers)"),
+        _signals_chart(signals, kb),
+        _bar(dict(Counter(kb.actions[a].channel for a in actions.elements()).most_common()),
+             "Recommendations by channel"),
+    ]
+    return {"as_of": run.tables.as_of.isoformat(), "revision": book.revision, "rules": len(book.rules),
+            "s": summary, "charts": charts, "managers": [_manager(m, run, kb) for m in run.results],
+            "bad": [{"file": d.location.file, "line": d.location.line, "column": d.location.path, "code": d.code,
+                     "message": d.message} for d in run.tables.diagnostics if d.severity == "error"][:50]}
+
+
+def _manager(m: Any, run: PortfolioRun, kb: Any) -> dict[str, Any]:
+    row = run.derived.managers.loc[m.manager_id]
+    names = run.derived.clients["name"] if "name" in run.derived.clients else pd.Series(dtype=object)
+    score = row.get("assessment_score") if row.get("domain") == "tobacco" else row.get("credit_coop_points")
+    items = m.worklist.items
+    coaching = [{"zh": r.title.zh, "en": r.title.en, "reason_en": r.reasons[0].text.en}
+                for d in m.decision.managers for r in d.recommendations]
+    return {"id": m.manager_id, "name": row.get("name", ""), "domain": row.get("domain"),
+            "score": None if pd.isna(score) else round(float(score), 1),
+            "capacity": m.worklist.capacity, "used": m.worklist.used, "coaching": coaching,
+            "more": max(0, len(items) - ROWS_PER_MANAGER),
+            "rows": [{"rank": i.rank, "status": i.status, "client": f"{i.client_id} {names.get(i.client_id, '')}",
+                       "contact": i.contact, "actions": ", ".join(t.zh for t in i.titles), "score": i.score,
+                       "reason_zh": i.reason.zh, "reason_en": i.reason.en} for i in items[:ROWS_PER_MANAGER]]}
+
+
+def _bar(data: dict[str, int], title: str) -> dict[str, str]:
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    labels = list(data)[::-1]
+    ax.barh(labels, [data[k] for k in labels], color="#4c78a8")
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(labelsize=7)
+    return {"svg": _svg(fig), "caption": title}
+
+
+def _signals_chart(signals: Counter[tuple[str, str]], kb: Any) -> dict[str, str]:
+    frame = pd.Series(signals).unstack(fill_value=0) if signals else pd.DataFrame()
+    title = "Signals by segment (domain and ABC class)"
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    if len(frame):
+        top = frame.sum().sort_values(ascending=False).index[:8]
+        frame[top].rename(columns=lambda s: kb.signals[s].title.en).plot.barh(stacked=True, ax=ax, width=.8)
+        ax.legend(fontsize=6, loc="lower right")
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(labelsize=7)
+    return {"svg": _svg(fig), "caption": title}
+
+
+def _svg(fig: Any) -> str:
+    buf = io.StringIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
