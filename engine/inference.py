@@ -97,6 +97,10 @@ class Inference:
         self.book = book
         self.max_firings = max_firings
         self._engine = _engine_class(book)()
+        self._rules = book.by_id()
+        # only signals some chaining rule tests need to enter the network; the rest are recorded
+        self._chained = {n for r in book.rules if not r.direct
+                         for n in (*r.requires, *r.forbids, *(s for j in r.joins for s in j.signals))}
         self._engine.inference = self
         self._firings: dict[tuple[str, str], Firing] = {}
         self._order: list[Firing] = []
@@ -110,16 +114,19 @@ class Inference:
         evaluated here, one subject at a time.
         """
         self._firings, self._order, self._producers = {}, [], {}
-        rules = self.book.by_id()
+        rules = self._rules
         passed = list(gates) if gates is not None else [(r.id, s) for r, s in self._local_gates(fact_set)]
         facts: list[Fact] = []
+        chained = []
         for rule_id, subject in passed:
             rule = rules[rule_id]
             if rule.direct:
                 self.fired(rule, subject, {}, declare=facts)
             else:
-                facts.append(Gate(rule=rule_id, subject=subject))
-                facts += self._join_gates(rule, subject, fact_set)
+                chained.append((rule, subject))
+        for rule, subject in self._reachable(chained):
+            facts.append(Gate(rule=rule.id, subject=subject))
+            facts += self._join_gates(rule, subject, fact_set)
         if not any(isinstance(f, Gate) for f in facts):
             return self._result()  # no chaining rule is gated in: the Rete network has nothing to do
         engine = self._engine
@@ -134,6 +141,24 @@ class Inference:
                 f"{len(engine.agenda.activations)} activations pending", Location(path="<inference>"),
                 hint="look for rules that keep asserting new signals; or raise max_firings")])
         return self._result()
+
+    def _reachable(self, chained: list[tuple[CompiledRule, str]]) -> list[tuple[CompiledRule, str]]:
+        """Gates of chaining rules whose required signals can still appear for their subject.
+
+        A rule that requires a signal nothing can assert for that subject cannot fire, so its gate
+        is left out of the network (a sound pruning: Rete still decides everything else, including
+        ``not`` and joins). Taken in stratum order, producers come before consumers.
+        """
+        possible: dict[str, set[str]] = {}
+        for (name, subject) in self._producers:
+            possible.setdefault(subject, set()).add(name)
+        kept = []
+        for rule, subject in sorted(chained, key=lambda rs: (rs[0].stratum, rs[0].id, rs[1])):
+            have = possible.setdefault(subject, set())
+            if rule.joins or set(rule.requires) <= have:
+                kept.append((rule, subject))
+                have.update(rule.rule.then.signals)
+        return kept
 
     def _result(self) -> InferenceResult:
         return InferenceResult(list(self._order), {k: sorted(v) for k, v in self._producers.items()})
@@ -174,7 +199,7 @@ class Inference:
             new = []
             for name in rule.rule.then.signals:
                 producers = self._producers.setdefault((name, subject), [])
-                if not producers:
+                if not producers and name in self._chained:
                     new.append(Signal(name=name, subject=subject))
                 producers.append(rule.id)
             if declare is not None:
