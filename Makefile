@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/rm-advisor demo
+	$(BIN)/rm-advisor batch --out build/demo
 
 check: $(STAMP)
 	$(BIN)/rm-advisor check rules
@@ -33,7 +34,9 @@ install-check: $(STAMP)
 	$(PY) -m venv build/install-check/venv
 	build/install-check/venv/bin/pip install --quiet build/install-check/dist/*.whl
 	cd build/install-check && venv/bin/rm-advisor check && venv/bin/rm-advisor demo --lang en > demo.txt \
-		&& grep -q "guide_to_network_ordering" demo.txt && echo "install-check: OK (non-editable install finds bundled rules)"
+		&& grep -q "guide_to_network_ordering" demo.txt \
+		&& venv/bin/rm-advisor batch --sample-clients 200 --out batch > batch.txt && test -s batch/report.html \
+		&& echo "install-check: OK (non-editable install finds bundled rules, knowledge base and report template)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info
