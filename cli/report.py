@@ -63,12 +63,14 @@ def report_context(run: PortfolioRun, book: RuleBook) -> dict[str, Any]:
 def _manager(m: Any, run: PortfolioRun, kb: Any) -> dict[str, Any]:
     row = run.derived.managers.loc[m.manager_id]
     names = run.derived.clients["name"] if "name" in run.derived.clients else pd.Series(dtype=object)
-    score = row.get("assessment_score") if row.get("domain") == "tobacco" else row.get("credit_coop_points")
+    bank = row.get("domain") == "bank"
+    score = row.get("credit_coop_points") if bank else row.get("assessment_score")
     items = m.worklist.items
     coaching = [{"zh": r.title.zh, "en": r.title.en, "reason_en": r.reasons[0].text.en}
                 for d in m.decision.managers for r in d.recommendations]
     return {"id": m.manager_id, "name": row.get("name", ""), "domain": row.get("domain"),
-            "score": None if pd.isna(score) else round(float(score), 1),
+            "score": None if score is None or pd.isna(score) else round(float(score), 1),
+            "score_label": "信用社积分 credit-coop points" if bank else "月度考核 monthly score",
             "capacity": m.worklist.capacity, "used": m.worklist.used, "coaching": coaching,
             "more": max(0, len(items) - ROWS_PER_MANAGER),
             "rows": [{"rank": i.rank, "status": i.status, "client": f"{i.client_id} {names.get(i.client_id, '')}",
