@@ -171,10 +171,11 @@ def _item_points(ev: pd.DataFrame, item: ScoreItem, start: dt.date | None, as_of
     mask = ev["kind"] == item.match.kind
     if item.match.item is not None:
         mask &= ev.get("item", pd.Series(index=ev.index, dtype=object)) == item.match.item
-    if item.match.status is not None:
+    if item.match.status is not None and not item.open_only:
         mask &= ev.get("status", pd.Series(index=ev.index, dtype=object)) == item.match.status
-    if item.open_only:
-        mask &= ev.get("status", pd.Series(index=ev.index, dtype=object)) == "open"
+    if item.open_only:  # open on the as-of date: marked open, or closed only after it
+        closed = ev.get("closed_date", pd.Series(pd.NaT, index=ev.index, dtype="datetime64[ns]"))
+        mask &= (ev.get("status", pd.Series(index=ev.index, dtype=object)) == "open") | (closed > pd.Timestamp(as_of))
     elif start is not None:
         mask &= ev["date"] >= pd.Timestamp(start)
     if item.min_age_days is not None:

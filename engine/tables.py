@@ -58,18 +58,19 @@ def check_table(raw: pd.DataFrame, spec: FactSpec, fact_type: str, source: str,
         if not fspec.required:
             continue
         col = typed.get(name)
-        missing = raw.index if col is None else col.index[col.isna()]
+        # empty cells only: a bad value in a required column is reported once, as a bad value
+        missing = raw.index if col is None else col.index[col.isna() & ~bad]
         for idx in missing:
             diags.append(Diagnostic("fact_missing_field", f"{fact_type} lacks required `{name}`",
                                     Location(file=source, line=int(lines[idx]), path=name), hint=fspec.description.en))
             bad[idx] = True
     frame = pd.DataFrame(typed, index=raw.index)
     if "id" in frame:
-        dup = frame["id"].duplicated(keep="first") & frame["id"].notna()
+        dup = frame["id"].where(~bad).duplicated(keep="first") & frame["id"].notna() & ~bad
         for idx in frame.index[dup]:
             diags.append(Diagnostic("fact_duplicate_id", f"{fact_type} id `{frame.at[idx, 'id']}` appears twice",
                                     Location(file=source, line=int(lines[idx]), path="id"),
-                                    hint="every row needs its own id; the first one is kept"))
+                                    hint="every row needs its own id; the first valid one is kept"))
             bad[idx] = True
     good, good_lines = frame[~bad], lines[~bad]
     if "id" in good:

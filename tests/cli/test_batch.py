@@ -1,0 +1,171 @@
+"""cli/batch.py: `rm-advisor sample-portfolio` and `rm-advisor batch` as a user runs them on CSV
+files, one of them with a bad cell."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+AS_OF = "2026-11-23"
+OUTPUTS = ["recommendations.csv", "worklists.csv", "coaching.csv", "bad_rows.csv", "decisions.jsonl",
+           "report.html", "summary.json"]
+
+
+def read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def corrupt(path: Path, column: str, value: str, row_filter: str | None = None) -> int:
+    """Write ``value`` into ``column`` of the first row (matching ``kind``); return its CSV line."""
+    frame = read(path)
+    rows = frame.index[frame["kind"] == row_filter] if row_filter else frame.index
+    idx = int(rows[0])
+    frame.loc[idx, column] = value
+    frame.to_csv(path, index=False)
+    assert len(path.read_text(encoding="utf-8").splitlines()) == len(frame) + 1  # one line per row
+    return idx + 2  # the header is line 1
+
+
+def batch_args(folder: Path, out: Path, *extra: str) -> list[str]:
+    return ["batch", "--clients", str(folder / "clients.csv"), "--managers", str(folder / "managers.csv"),
+            "--history", str(folder / "history.csv"), "--out", str(out), "--as-of", AS_OF, "--jobs", "1", *extra]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sample")
+    result = runner.invoke(app, ["sample-portfolio", "--out", str(folder), "--clients", "120", "--managers", "4",
+                                 "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+@pytest.fixture(scope="module")
+def bad_history(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    folder = tmp_path_factory.mktemp("bad_history")
+    for name in ("clients.csv", "managers.csv", "history.csv"):
+        shutil.copy(sample / name, folder / name)
+    line = corrupt(folder / "history.csv", "quantity", "many", row_filter="order")
+    return folder, line
+
+
+@pytest.fixture(scope="module")
+def run(bad_history: tuple[Path, int], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    folder, _ = bad_history
+    out = tmp_path_factory.mktemp("out")
+    result = runner.invoke(app, batch_args(folder, out))
+    assert result.exit_code == 0, result.output
+    return out, result
+
+
+def test_sample_portfolio_writes_three_csv_files(sample: Path) -> None:
+    assert sorted(p.name for p in sample.iterdir()) == ["clients.csv", "history.csv", "managers.csv"]
+    assert len(read(sample / "clients.csv")) == 120 and len(read(sample / "managers.csv")) == 4
+    assert set(read(sample / "clients.csv")["manager_id"]) <= set(read(sample / "managers.csv")["id"])
+    assert len(read(sample / "history.csv")) > 120
+
+
+def test_batch_writes_every_output(run) -> None:
+    out, _ = run
+    for name in OUTPUTS:
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+
+
+def test_bad_rows_name_the_file_line_and_column_of_the_bad_cell(run, bad_history) -> None:
+    out, _ = run
+    folder, line = bad_history
+    bad = read(out / "bad_rows.csv")
+    assert bad[["file", "line", "column", "code", "severity"]].values.tolist() == \
+        [[str(folder / "history.csv"), str(line), "quantity", "fact_type", "error"]]
+    assert "many" in bad.at[0, "message"]
+
+
+def test_summary_counts_what_was_written(run) -> None:
+    out, result = run
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    recs, worklists, coaching = (read(out / f"{n}.csv") for n in ("recommendations", "worklists", "coaching"))
+    assert summary["clients"] == 120 and summary["managers"] == 4 and summary["bad_rows"] == 1
+    assert summary["as_of"] == AS_OF
+    assert summary["recommendations"] == int((recs["status"] == "recommended").sum()) > 0
+    assert summary["planned"] == int((worklists["status"] == "planned").sum()) > 0
+    assert summary["deferred"] == int((worklists["status"] == "deferred").sum())
+    assert summary["coaching"] == len(coaching)
+    assert "1 bad row(s) skipped" in result.output
+
+
+def test_decisions_jsonl_has_one_decision_per_manager(run, sample: Path) -> None:
+    out, _ = run
+    decisions = [json.loads(line) for line in (out / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
+    managers = read(sample / "managers.csv")
+    assert sorted(d["managers"][0]["id"] for d in decisions) == sorted(managers["id"])
+    assert sorted(c["id"] for d in decisions for c in d["clients"]) == sorted(read(sample / "clients.csv")["id"])
+    assert {d["as_of"] for d in decisions} == {AS_OF}
+
+
+def test_worklists_keep_each_manager_within_capacity(run, sample: Path) -> None:
+    out, _ = run
+    worklists = read(out / "worklists.csv")
+    capacity = read(sample / "managers.csv").set_index("id")["capacity_visits_week"].astype(int)
+    planned = worklists[(worklists["status"] == "planned") & (worklists["contact"] == "visit")]
+    for manager, visits in planned.groupby("manager_id").size().items():
+        assert visits <= capacity[manager], manager
+
+
+def test_report_has_a_section_per_manager_and_the_charts(run, sample: Path) -> None:
+    out, _ = run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for manager in read(sample / "managers.csv")["id"]:
+        assert f"<summary>{manager} " in html, manager
+    assert html.count("<svg") >= 4
+    assert "history.csv" in html  # the bad row is listed
+
+
+def test_strict_stops_on_a_bad_row_and_names_it(sample: Path, tmp_path: Path) -> None:
+    for name in ("clients.csv", "managers.csv", "history.csv"):
+        shutil.copy(sample / name, tmp_path / name)
+    line = corrupt(tmp_path / "clients.csv", "satisfaction", "high")
+    out = tmp_path / "out"
+    result = runner.invoke(app, batch_args(tmp_path, out, "--strict"))
+    assert result.exit_code == 1, result.output
+    assert f"clients.csv:{line}" in result.output and "fact_type" in result.output
+    assert not (out / "recommendations.csv").exists()
+
+
+def test_parquet_output_is_readable_by_pandas(bad_history, run, tmp_path: Path) -> None:
+    folder, _ = bad_history
+    result = runner.invoke(app, batch_args(folder, tmp_path, "--format", "parquet", "--no-report"))
+    assert result.exit_code == 0, result.output
+    csv_out, _ = run
+    for name in ("recommendations", "worklists", "coaching"):
+        frame = pd.read_parquet(tmp_path / f"{name}.parquet")
+        assert len(frame) == len(read(csv_out / f"{name}.csv")) > 0, name
+    assert (tmp_path / "bad_rows.csv").is_file()
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_only_some_input_tables_is_a_usage_error(sample: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["batch", "--clients", str(sample / "clients.csv"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "--managers" in result.output and "--history" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_bank_history_without_order_columns_is_decided(tmp_path: Path) -> None:
+    # a bank has no order quantities, brands or stock checks: those columns are simply absent
+    (tmp_path / "clients.csv").write_text("id,manager_id,domain\nB1,MB1,bank\n", encoding="utf-8")
+    (tmp_path / "managers.csv").write_text("id,domain\nMB1,bank\n", encoding="utf-8")
+    (tmp_path / "history.csv").write_text("id,manager_id,client_id,kind,date,status,amount\n"
+                                          "E1,MB1,B1,loan_event,2026-10-01,open,120000\n", encoding="utf-8")
+    result = runner.invoke(app, batch_args(tmp_path, tmp_path / "out", "--no-report"))
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 0, result.output
+    recs = read(tmp_path / "out" / "recommendations.csv")
+    assert (recs["client_id"] == "B1").any()

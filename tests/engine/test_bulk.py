@@ -1,0 +1,173 @@
+"""engine/bulk.py: the gates evaluated for a whole portfolio at once as pandas masks are exactly
+the ones the per-record predicates give, so a batch decides as ``Advisor.decide`` would."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine import Advisor
+from engine.bulk import BulkGates, Frames
+from engine.compiler import local_conditions
+from engine.conditions import resolve
+from engine.facts import build_fact_set, validate_facts
+from engine.portfolio import check_tables, prepare
+from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
+from engine.sample_portfolio import generate
+from engine.tables import check_table
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+def local_gates(advisor: Advisor, fact_set) -> set[tuple[str, str]]:
+    """The gates as ``Advisor.decide`` without precomputed gates evaluates them, record by record."""
+    return {(rule.id, subject) for rule, subject in advisor._inference()._local_gates(fact_set)}
+
+
+# ---------------------------------------------------------------- generated portfolios
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_decisions_with_bulk_gates_equal_decisions_without(advisor: Advisor, seed: int) -> None:
+    p = generate(clients=150, managers=5, seed=seed)
+    tables = check_tables(p.clients, p.managers, p.history, advisor.book.kb, p.as_of)
+    _, parts = prepare(tables, advisor.book.kb, BulkGates(advisor.book))
+    assert sum(len(part.facts["client"]) for part in parts) == 150
+    assert sum(len(part.gates) for part in parts) > 0
+    for part in parts:
+        fs = build_fact_set(part.facts, p.as_of, advisor.book.kb)
+        assert set(part.gates) == local_gates(advisor, fs), part.manager_id
+        with_gates = advisor.decide(fs, gates=part.gates)
+        without = advisor.decide(fs)
+        assert with_gates.model_dump() == without.model_dump(), part.manager_id
+
+
+# ---------------------------------------------------------------- property: hand-built tables
+
+Pools = dict[str, dict[str, list[Any]]]
+
+
+def _tested(cond: Condition, out: dict[str, set[tuple[str, Any]]], kb: Any) -> None:
+    """Every (operator, value) the condition compares each field with."""
+    if isinstance(cond, (AllCond, AnyCond)):
+        for c in (cond.all if isinstance(cond, AllCond) else cond.any):
+            _tested(c, out, kb)
+    elif isinstance(cond, NotCond):
+        _tested(cond.not_, out, kb)
+    elif isinstance(cond, ExistsCond) and cond.exists.where is not None:
+        _tested(cond.exists.where, out, kb)
+    elif isinstance(cond, FieldCond):
+        for op, value in cond.ops.items():
+            arg = resolve(value, kb)
+            out[cond.ref].update((op, a) for a in (arg if isinstance(arg, (list, tuple)) else [arg]))
+
+
+def _candidates(spec: Any, tested: set[tuple[str, Any]], as_of: dt.date) -> list[Any]:
+    """Values of a field on both sides of every threshold the shipped rules test it against."""
+    if spec.type == "boolean":
+        return [True, False]
+    if spec.type == "enum":
+        return list(spec.values)
+    if spec.type == "string":
+        return ["x", "y"]
+    if spec.type == "date":
+        days = {0, 200, -200} | {s * d + k for op, d in tested if op in ("in_next_days", "older_than_days")
+                                 for s in (1, -1) for k in (-1, 0, 1)}
+        return [as_of + dt.timedelta(days=int(d)) for d in sorted(days)]
+    points = {float(v) for _, v in tested if isinstance(v, (int, float)) and not isinstance(v, bool)} | {0.0}
+    steps = (-1, 0, 1) if spec.type == "integer" else (-1, -0.5, 0, 0.5, 1)
+    low = spec.min if spec.min is not None else -1e9
+    high = spec.max if spec.max is not None else 1e9
+    keep = sorted({p + d for p in points for d in steps if low <= p + d <= high})
+    return [int(v) for v in keep] if spec.type == "integer" else keep
+
+
+@pytest.fixture(scope="module")
+def pools(advisor: Advisor) -> Pools:
+    kb = advisor.book.kb
+    tested: dict[str, set[tuple[str, Any]]] = defaultdict(set)
+    for rule in advisor.book.rules:
+        for cond in local_conditions(rule.rule):
+            _tested(cond, tested, kb)
+    out: Pools = defaultdict(dict)
+    for ref, ops in sorted(tested.items()):
+        fact, _, name = ref.partition(".")
+        if name not in ("id", "manager_id", "client_id", "domain"):
+            out[fact][name] = _candidates(kb.facts[fact].fields[name], ops, AS_OF)
+    return out
+
+
+@st.composite
+def portfolios(draw: st.DrawFn, pools: Pools) -> dict[str, list[dict[str, Any]]]:
+    """A few managers, clients and open items; every tested field missing or valued around the
+    rules' thresholds."""
+    def fields(fact: str) -> dict[str, Any]:
+        values = {n: draw(st.sampled_from([None, *pools[fact][n]])) for n in sorted(pools[fact])}
+        return {n: v for n, v in values.items() if v is not None}
+
+    domains = st.sampled_from(["tobacco", "bank", "telecom"])
+    managers = [{"id": f"M{i}", "domain": draw(domains), **fields("manager")}
+                for i in range(draw(st.integers(1, 3)))]
+    clients = [{"id": f"C{i}", "manager_id": draw(st.sampled_from([m["id"] for m in managers])),
+                "domain": draw(domains), **fields("client")} for i in range(draw(st.integers(1, 8)))]
+    owner = {c["id"]: c["manager_id"] for c in clients}
+    interactions = []
+    for i in range(draw(st.integers(0, 6))):
+        cid = draw(st.sampled_from(sorted(owner)))
+        item = {"id": f"E{i}", "client_id": cid, "manager_id": owner[cid], **fields("interaction")}
+        item.setdefault("kind", draw(st.sampled_from(["complaint", "loan_event", "feedback", "visit"])))
+        interactions.append(item)
+    return {"managers": managers, "clients": clients, "interactions": interactions}
+
+
+def _text(value: Any) -> str | None:
+    """A cell as it stands in a CSV file."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _frame(rows: list[dict[str, Any]], fact: str, kb: Any) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame()
+    names = sorted({k for r in rows for k in r})
+    raw = pd.DataFrame([{k: _text(r.get(k)) for k in names} for r in rows], columns=names, dtype=object)
+    checked = check_table(raw, kb.facts[fact], fact, f"{fact}.csv")
+    assert checked.diagnostics == [], [d.message for d in checked.diagnostics]
+    return checked.frame
+
+
+@settings(max_examples=20, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                 HealthCheck.data_too_large])
+@given(data=st.data())
+def test_bulk_gates_equal_per_record_gates_on_random_tables(advisor: Advisor, pools: Pools, data: Any) -> None:
+    doc = data.draw(portfolios(pools))
+    kb = advisor.book.kb
+    per_record = local_gates(advisor, validate_facts({"as_of": AS_OF.isoformat(), **doc}, kb))
+    frames = Frames({fact: _frame(doc[kb.facts[fact].plural], fact, kb)
+                     for fact in ("client", "manager", "interaction")}, AS_OF, kb)
+    bulk = {gate for gates in BulkGates(advisor.book).gates(frames).values() for gate in gates}
+    assert bulk == per_record
+
+
+def test_the_value_pools_reach_the_rules(advisor: Advisor, pools: Pools) -> None:
+    """A table built from the candidate values gates many rules, so the property above is not vacuous."""
+    kb = advisor.book.kb
+    for pick in (0, -1):
+        row = {fact: {name: values[pick] for name, values in pool.items()} for fact, pool in pools.items()}
+        doc = {"managers": [{"id": "M0", "domain": "tobacco", **row["manager"]}],
+               "clients": [{"id": f"C{i}", "manager_id": "M0", "domain": d, **row["client"]}
+                           for i, d in enumerate(("tobacco", "bank", "telecom"))],
+               "interactions": [{"id": "E0", "client_id": "C0", "manager_id": "M0", **row["interaction"]}]}
+        gates = local_gates(advisor, validate_facts({"as_of": AS_OF.isoformat(), **doc}, kb))
+        assert len(gates) >= 10

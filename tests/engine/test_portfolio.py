@@ -1,0 +1,135 @@
+"""engine/portfolio.py and engine/sample_portfolio.py: a whole portfolio decided per manager; rows
+that point nowhere are reported and skipped; worker processes give the same answer as one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pandas as pd
+import pytest
+
+from engine import Advisor
+from engine.bulk import BulkGates
+from engine.portfolio import check_tables, decide_partitions, prepare
+from engine.sample_portfolio import generate
+from engine.sources import read_kb_files, read_rule_files
+from tests.conftest import ROOT
+
+AS_OF = dt.date(2026, 11, 23)
+
+CLIENTS = """id,manager_id,domain,network_client,days_since_last_visit
+T1,MT1,tobacco,false,3
+T2,MT1,tobacco,true,40
+X1,M9,tobacco,false,50
+B1,MB1,bank,,
+"""
+MANAGERS = """id,domain,capacity_visits_week
+MT1,tobacco,3
+MB1,bank,
+"""
+HISTORY = """id,manager_id,client_id,kind,date,status,amount,quantity,slow_quantity,new_brand,closed_date,due_date,item
+E1,MT1,T1,visit,2026-11-20,done,,,,,,,
+E2,MT1,T99,complaint,2026-11-10,open,,,,,,,
+E3,M9,X1,visit,2026-11-01,done,,,,,,,
+E4,M7,T2,order,2026-11-02,done,,12,,false,,,
+E5,MB1,B1,loan_event,2026-10-01,open,120000,,,,,,
+E6,MT1,,market_report,2026-11-15,done,,,,,,,
+"""
+
+
+def read_csv(text: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+
+
+@pytest.fixture(scope="module")
+def hand_tables(advisor: Advisor):
+    return check_tables(read_csv(CLIENTS), read_csv(MANAGERS), read_csv(HISTORY), advisor.book.kb, AS_OF,
+                        {"clients": "in/clients.csv", "managers": "in/managers.csv", "history": "in/history.csv"})
+
+
+def test_rows_pointing_at_unknown_managers_or_clients_are_bad_rows_with_file_and_line(hand_tables) -> None:
+    found = [(d.code, d.location.file, d.location.line, d.location.path) for d in hand_tables.diagnostics]
+    assert sorted(found) == sorted([
+        ("fact_bad_value", "in/clients.csv", 4, "manager_id"),    # X1: manager M9 is not in managers.csv
+        ("fact_bad_value", "in/history.csv", 3, "client_id"),     # E2: client T99 does not exist
+        ("fact_bad_value", "in/history.csv", 4, "client_id"),     # E3: its client X1 was dropped
+        ("fact_bad_value", "in/history.csv", 5, "manager_id"),    # E4: manager M7 does not exist
+    ])
+    assert all(d.severity == "error" for d in hand_tables.diagnostics)
+    assert hand_tables.bad_rows == 4
+    assert list(hand_tables.clients.frame.index) == ["T1", "T2", "B1"]
+    assert list(hand_tables.history.frame.index) == ["E1", "E5", "E6"]  # a manager's own event needs no client
+
+
+def test_the_good_rows_are_decided_per_manager_and_the_orphans_skipped(advisor: Advisor, hand_tables) -> None:
+    _, parts = prepare(hand_tables, advisor.book.kb, BulkGates(advisor.book))
+    assert sorted(p.manager_id for p in parts) == ["MB1", "MT1"]
+    results = decide_partitions(advisor, parts, AS_OF)
+    assert [r.manager_id for r in results] == ["MB1", "MT1"]  # ordered by manager id
+    decided = {r.manager_id: sorted(c.id for c in r.decision.clients) for r in results}
+    assert decided == {"MB1": ["B1"], "MT1": ["T1", "T2"]}
+    mt1 = results[1]
+    t1 = mt1.decision.subject("client", "T1")
+    assert t1 is not None and t1.recommendations  # off the network: it gets advice
+    assert {i.client_id for i in mt1.worklist.items} <= {"T1", "T2"}
+    b1 = results[0].decision.subject("client", "B1")
+    assert b1 is not None and b1.recommendations  # 120,000 RMB overdue from the history
+
+
+def test_capacity_comes_from_the_manager_or_the_default_parameter(advisor: Advisor, hand_tables) -> None:
+    _, parts = prepare(hand_tables, advisor.book.kb, BulkGates(advisor.book))
+    params = advisor.book.kb.parameters
+    capacity = {p.manager_id: p.capacity for p in parts}
+    assert capacity["MT1"] == {"visit": 3, "call": params["call_capacity_per_week"].value}
+    assert capacity["MB1"] == {"visit": params["visit_capacity_per_week"].value,
+                               "call": params["call_capacity_per_week"].value}
+
+
+def test_progress_counts_every_client_and_manager(advisor: Advisor, hand_tables) -> None:
+    _, parts = prepare(hand_tables, advisor.book.kb, BulkGates(advisor.book))
+    done: list[int] = []
+    decide_partitions(advisor, parts, AS_OF, progress=done.append)
+    assert sum(done) == 3 + 2
+
+
+def results_of(run) -> list[tuple[str, dict, dict]]:
+    return [(r.manager_id, r.decision.model_dump(), r.worklist.model_dump()) for r in run]
+
+
+def test_worker_processes_give_the_same_results_as_one(advisor: Advisor) -> None:
+    p = generate(clients=120, managers=6, seed=5)
+    tables = check_tables(p.clients, p.managers, p.history, advisor.book.kb, p.as_of)
+    _, parts = prepare(tables, advisor.book.kb, BulkGates(advisor.book))
+    texts = (read_rule_files(ROOT / "rules"), read_kb_files(ROOT / "knowledge_base"))
+    one = decide_partitions(advisor, parts, p.as_of, jobs=1)
+    two = decide_partitions(advisor, parts, p.as_of, jobs=2, texts=texts)
+    assert [r.manager_id for r in one] == sorted(p.managers["id"])
+    assert sum(len(r.decision.clients) for r in one) == 120
+    assert any(c.recommendations for r in one for c in r.decision.clients)
+    assert results_of(two) == results_of(one)
+
+
+def test_sample_portfolio_is_deterministic_for_a_seed_and_differs_for_another() -> None:
+    a, b, c = generate(80, 4, seed=11), generate(80, 4, seed=11), generate(80, 4, seed=12)
+    for name in ("clients", "managers", "history"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    assert a.as_of == b.as_of
+    assert not a.clients.equals(c.clients) and not a.history.equals(c.history)
+
+
+def test_sample_portfolio_sizes_and_links() -> None:
+    p = generate(80, 4, seed=11)
+    assert len(p.clients) == 80 and len(p.managers) == 4
+    assert p.clients["id"].is_unique and p.managers["id"].is_unique and p.history["id"].is_unique
+    assert set(p.clients["manager_id"]) <= set(p.managers["id"])
+    assert set(p.history["client_id"].dropna()) <= set(p.clients["id"])
+    assert set(p.history["manager_id"]) <= set(p.managers["id"])
+    assert pd.to_datetime(p.history["date"]).max() <= pd.Timestamp(p.as_of)
+
+
+def test_sample_portfolio_passes_the_table_checks(advisor: Advisor) -> None:
+    p = generate(80, 4, seed=11)
+    tables = check_tables(p.clients, p.managers, p.history, advisor.book.kb, p.as_of)
+    assert [d for d in tables.diagnostics if d.severity == "error"] == []
+    assert tables.bad_rows == 0

@@ -1,0 +1,151 @@
+"""engine/tables.py: every bad cell of a portfolio table is named by file, CSV line and column; the
+bad row is dropped and the good rows go on, typed as the per-record validator would type them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pandas as pd
+import pytest
+
+from engine.tables import check_table, records
+from tests.helpers import KB
+
+CLIENT = KB.facts["client"]
+HEADER = "id,manager_id,domain,days_since_last_visit,satisfaction,is_key,agreement_expiry,client_class"
+GOOD = "C1,M1,tobacco,3,80,yes,2026-01-02,A"
+
+
+def read_csv(text: str) -> pd.DataFrame:
+    """As ``rm-advisor batch`` reads a CSV file: every cell as text, empty = missing."""
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+
+
+def check(*rows: str, header: str = HEADER):
+    return check_table(read_csv("\n".join([header, *rows]) + "\n"), CLIENT, "client", "clients.csv")
+
+
+@pytest.mark.parametrize("bad_row, code, column", [
+    ("C2,M1,tobacco,ten,80,no,,B", "fact_type", "days_since_last_visit"),            # not a number
+    ("C2,M1,tobacco,2.5,80,no,,B", "fact_type", "days_since_last_visit"),            # fractional integer
+    ("C2,M1,tobacco,4,120,no,,B", "fact_bad_value", "satisfaction"),                 # above max 100
+    ("C2,M1,tobacco,-1,80,no,,B", "fact_bad_value", "days_since_last_visit"),        # below min 0
+    ("C2,M1,tobacco,4,80,maybe,,B", "fact_type", "is_key"),                          # not a boolean
+    ("C2,M1,tobacco,4,80,no,next week,B", "fact_type", "agreement_expiry"),          # not a date
+    ("C2,M1,tobacco,4,80,no,2026-02-30,B", "fact_type", "agreement_expiry"),         # no such day
+    ("C2,M1,tobacco,4,80,no,,D", "fact_bad_value", "client_class"),                  # unknown enum value
+    ("C2,,tobacco,4,80,no,,B", "fact_missing_field", "manager_id"),                  # required, empty
+    ("C2,M1,,4,80,no,,B", "fact_missing_field", "domain"),                           # required, empty
+    ("C1,M1,tobacco,4,80,no,,B", "fact_duplicate_id", "id"),                         # id of line 2 again
+])
+def test_bad_cell_is_reported_at_its_line_and_column_and_only_its_row_dropped(bad_row, code, column) -> None:
+    table = check(GOOD, bad_row, "C3,M1,bank,,,,,")
+    errors = [d for d in table.diagnostics if d.severity == "error"]
+    assert [(d.code, d.location.file, d.location.line, d.location.path) for d in errors] == \
+        [(code, "clients.csv", 3, column)]
+    assert table.bad_rows == 1
+    assert list(table.frame.index) == ["C1", "C3"]
+    assert table.lines.to_dict() == {"C1": 2, "C3": 4}
+
+
+def test_a_bad_value_in_a_required_column_is_reported_once_not_also_as_missing() -> None:
+    # the cell holds a value, just not an allowed one: "lacks required `domain`" would send the
+    # user looking for an empty cell (the per-record validator reports only fact_bad_value)
+    table = check(GOOD, "C2,M1,shipping,4,80,no,,B")
+    assert [(d.code, d.location.line, d.location.path) for d in table.diagnostics] == \
+        [("fact_bad_value", 3, "domain")]
+    assert table.bad_rows == 1 and list(table.frame.index) == ["C1"]
+
+
+def test_several_bad_cells_in_one_row_are_all_reported_and_the_row_counted_once() -> None:
+    table = check(GOOD, "C2,M1,tobacco,ten,120,maybe,,B")
+    found = sorted((d.code, d.location.line, d.location.path) for d in table.diagnostics)
+    assert found == [("fact_bad_value", 3, "satisfaction"), ("fact_type", 3, "days_since_last_visit"),
+                     ("fact_type", 3, "is_key")]
+    assert table.bad_rows == 1 and list(table.frame.index) == ["C1"]
+
+
+def test_diagnostics_are_sorted_by_line() -> None:
+    table = check("C1,M1,tobacco,x,80,,,", GOOD.replace("C1", "C2"), "C3,M1,tobacco,4,80,,,Z",
+                  "C4,M1,tobacco,4,999,,,")
+    assert [d.location.line for d in table.diagnostics] == [2, 4, 5]
+    assert list(table.frame.index) == ["C2"]
+
+
+def test_a_missing_required_column_makes_every_row_bad() -> None:
+    table = check("C1,tobacco", "C2,bank", header="id,domain")
+    assert [(d.code, d.location.line, d.location.path) for d in table.diagnostics] == \
+        [("fact_missing_field", 2, "manager_id"), ("fact_missing_field", 3, "manager_id")]
+    assert table.bad_rows == 2 and table.frame.empty
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("true", True), ("false", False), ("1", True), ("0", False), ("yes", True), ("no", False),
+    ("TRUE", True), ("False", False), (" Yes ", True), ("NO", False),
+])
+def test_booleans_accept_true_false_1_0_yes_no(text: str, expected: bool) -> None:
+    table = check(f"C1,M1,tobacco,3,80,{text},,A")
+    assert table.diagnostics == [] and table.bad_rows == 0
+    assert table.frame.at["C1", "is_key"] is expected
+    assert records(table.frame, CLIENT)[0]["is_key"] is expected
+
+
+def test_unknown_column_is_a_warning_on_the_header_with_a_suggestion_and_rows_are_kept() -> None:
+    table = check(GOOD + ",red", "C2,M1,bank,,,,,,", header=HEADER + ",days_since_visit")
+    assert [(d.code, d.severity, d.location.line) for d in table.diagnostics] == \
+        [("fact_unknown_field", "warning", 1)]
+    assert "days_since_last_visit" in (table.diagnostics[0].hint or "")
+    assert table.bad_rows == 0 and list(table.frame.index) == ["C1", "C2"]
+    assert "days_since_visit" not in table.frame.columns
+
+
+def test_a_whole_number_written_as_decimal_is_an_integer() -> None:
+    table = check("C1,M1,tobacco,5.0,80,,,")
+    assert table.bad_rows == 0
+    assert records(table.frame, CLIENT)[0]["days_since_last_visit"] == 5
+
+
+def test_empty_and_blank_cells_are_missing_not_errors() -> None:
+    table = check("C1,M1,tobacco,, ,  ,,")
+    assert table.diagnostics == [] and table.bad_rows == 0
+    assert records(table.frame, CLIENT) == [{"id": "C1", "manager_id": "M1", "domain": "tobacco"}]
+
+
+def test_records_give_python_types_and_omit_missing_values() -> None:
+    table = check(GOOD, "C2,M1,bank,,55.5,no,,", "C3,M1,telecom,0,,,2027-03-04,")
+    recs = records(table.frame, CLIENT)
+    assert recs == [
+        {"id": "C1", "manager_id": "M1", "domain": "tobacco", "days_since_last_visit": 3, "satisfaction": 80.0,
+         "is_key": True, "agreement_expiry": dt.date(2026, 1, 2), "client_class": "A"},
+        {"id": "C2", "manager_id": "M1", "domain": "bank", "satisfaction": 55.5, "is_key": False},
+        {"id": "C3", "manager_id": "M1", "domain": "telecom", "days_since_last_visit": 0,
+         "agreement_expiry": dt.date(2027, 3, 4)},
+    ]
+    first = recs[0]
+    assert type(first["days_since_last_visit"]) is int
+    assert type(first["satisfaction"]) is float
+    assert type(first["is_key"]) is bool
+    assert type(first["agreement_expiry"]) is dt.date
+    assert type(first["client_class"]) is str and type(first["id"]) is str
+
+
+def test_typed_input_as_from_parquet_is_accepted() -> None:
+    raw = pd.DataFrame({"id": ["C1", "C2"], "manager_id": ["M1", "M1"], "domain": ["tobacco", "bank"],
+                        "days_since_last_visit": pd.array([4, None], dtype="Int64"),
+                        "is_key": [True, False],
+                        "agreement_expiry": pd.to_datetime(["2026-05-06", None])})
+    table = check_table(raw, CLIENT, "client", "clients.parquet")
+    assert table.diagnostics == [] and table.bad_rows == 0
+    assert records(table.frame, CLIENT) == [
+        {"id": "C1", "manager_id": "M1", "domain": "tobacco", "days_since_last_visit": 4, "is_key": True,
+         "agreement_expiry": dt.date(2026, 5, 6)},
+        {"id": "C2", "manager_id": "M1", "domain": "bank", "is_key": False},
+    ]
+
+
+def test_frame_is_indexed_by_id_with_source_lines() -> None:
+    table = check("C9,M1,tobacco,1,,,,", "bad,,tobacco,,,,,", "C5,M1,tobacco,2,,,,")
+    assert list(table.frame.index) == ["C9", "C5"]
+    assert table.lines.to_dict() == {"C9": 2, "C5": 4}
+    assert table.name == "client"
