@@ -13,6 +13,7 @@ import typer
 import yaml
 from rich.console import Console
 
+from cli.authoring import register
 from cli.render import print_decision, print_diagnostics
 from engine import Advisor, FactError, InferenceError, RuleError
 from engine.loader import check_rules, load_knowledge_base
@@ -124,6 +125,9 @@ def schema(output: Optional[Path] = typer.Option(None, "--out", "-o", help="writ
         output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+
+
+register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point
