@@ -112,7 +112,7 @@ def _dnf(cond: Condition, path: Path, kb: KnowledgeBase, negated: bool = False) 
     if isinstance(cond, ExistsCond):
         return [(_Lit("exists", cond.exists.fact, path, negated=negated, where=cond.exists.where),)]
     if isinstance(cond, FieldCond):
-        lits = [_Lit("field", cond.ref, path + (cond.ref,), op, resolve(v, kb), v, negated)
+        lits = [_Lit("field", cond.ref, path + (cond.ref, op), op, resolve(v, kb), v, negated)
                 for op, v in sorted(cond.ops.items())]
         return [tuple(lits)] if not negated else [(lit,) for lit in lits]
     raise TypeError(cond)

@@ -42,6 +42,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class Fix(_Model):
+    """A change to one fact field that flips a condition: set ``value``, or remove the value."""
+
+    field: str = Field(description="fact.field")
+    value: Any = None
+    remove: bool = False
+
+
 class ConditionReport(_Model):
     """One condition of a rule on one fact: whether it held, the value seen, what would flip it."""
 
@@ -55,6 +63,7 @@ class ConditionReport(_Model):
     actual: Any = Field(default=None, description="the value seen (fields), or held / not held (signals)")
     expected: str = ""
     change: str | None = Field(default=None, description="the smallest change that would flip the condition")
+    fix: Fix | None = Field(default=None, description="that change as data, when it is one field's value")
     asserted_by: list["RuleReport"] = Field(default_factory=list,
                                             description="a forbidden signal that holds: the rules that asserted it")
     producers: list["RuleReport"] = Field(default_factory=list,
@@ -198,18 +207,14 @@ class Explainer:
         base = dict(condition=node.text if want else f"not ({node.text})", kind=kind, subject=node.subject,
                     file=loc.file, line=loc.line, holds=node.holds == want)
         if node.kind == "field":
-            spec = self._spec(node.ref)
-            return ConditionReport(**base, actual=_plain(node.value),
-                                   expected=node.text.removeprefix(node.ref).strip() if want
-                                   else f"not {node.text.removeprefix(node.ref).strip()}",
-                                   change=_field_change(node, spec, self.run.fact_set.as_of, want))
+            change, fix = _field_change(node, self._spec(node.ref), self.run.fact_set.as_of, want)
+            shown = node.text.removeprefix(node.ref).strip()
+            return ConditionReport(**base, actual=_plain(node.value), expected=shown if want else f"not {shown}",
+                                   change=change, fix=fix)
         if node.kind == "signal":
             return self._signal(rule_id, node, depth, seen, want, base)
         if node.kind == "not":
-            inner = self._condition(rule_id, node.children[0], depth, seen, not want)
-            return ConditionReport(**{**base, "condition": inner.condition, "kind": inner.kind}, actual=inner.actual,
-                                   expected=inner.expected, change=inner.change, asserted_by=inner.asserted_by,
-                                   producers=inner.producers, inner=inner.inner)
+            return self._condition(rule_id, node.children[0], depth, seen, not want)
         if node.kind == "exists":
             return self._exists(rule_id, node, depth, seen, want, base)
         # all / any: the children that stand in the way
@@ -286,31 +291,35 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def _field_change(node: Outcome, spec: FieldSpec | None, as_of: dt.date, want: bool) -> str | None:
-    """The smallest change of the field's value that makes its comparison ``want``."""
+def _field_change(node: Outcome, spec: FieldSpec | None, as_of: dt.date, want: bool) -> tuple[str | None, Fix | None]:
+    """The smallest change of the field's value that makes its comparison ``want``: as text, and
+    as a fix a tool can apply (None when no single value can be named)."""
     ref, value = node.ref, node.value
     ops = [(op, arg) for op, _, arg in node.ops]
     presence = dict(ops).get("present")
+    remove = (f"leave {ref} empty (remove its value)", Fix(field=ref, remove=True))
     if want and presence is False:
-        return f"leave {ref} empty (remove its value)"
-    if want and presence is True and value is None and len(ops) == 1:
-        return f"give {ref} a value"
-    if not want and len(ops) == 1 and presence is not None:
-        return f"give {ref} a value" if presence is False else f"leave {ref} empty (remove its value)"
+        return remove
+    if not want and len(ops) == 1 and presence is True:
+        return remove
+    if len(ops) == 1 and presence is not None:  # present: true wanted, or present: false unwanted
+        return f"give {ref} a value", None
     if spec is None:
-        return None
-    tests = [(comparison(op, arg), op, arg) for op, arg in ops if op != "present"]
+        return None, None
+    tests = [comparison(op, arg) for op, arg in ops if op != "present"]
     options = candidates_for(spec, [(op, arg, False) for op, arg in ops if op != "present"], as_of)
-    good = [c for c in options if all(t(c, as_of) for t, _, _ in tests) == want]
+    good = [c for c in options if all(t(c, as_of) for t in tests) == want]
     if not good:
-        return None
+        return None, None
     anchor = value if value is not None else next((a for _, a in ops if not isinstance(a, (list, tuple))), None)
     best = min(good, key=lambda c: _distance(c, anchor))
     if isinstance(best, str) and best.startswith("\x00"):
-        return f"change {ref} to a value other than {show(value)}" if value is not None else f"give {ref} a value"
+        return (f"change {ref} to a value other than {show(value)}" if value is not None
+                else f"give {ref} a value"), None
+    fix = Fix(field=ref, value=_plain(best))
     if value is None:
-        return f"give {ref} the value {show(best)}"
-    return f"change {ref} from {show(value)} to {show(best)}"
+        return f"give {ref} the value {show(best)}", fix
+    return f"change {ref} from {show(value)} to {show(best)}", fix
 
 
 def _distance(candidate: Any, value: Any) -> Any:
