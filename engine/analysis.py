@@ -5,8 +5,10 @@
   an ``exists`` whose ``where`` no fact can satisfy. Every way through ``any`` is tried.
 * ``subsumed_rule`` (warning): whenever the rule fires, another rule with the same outcome fires
   too, at the same or a higher priority, so the rule adds nothing but a reason text.
-* ``same_action_priority`` (warning): two rules that can fire together recommend one action (or
-  coaching topic) at the same priority; usually one of them was copied and not adjusted.
+* ``same_action_priority`` (warning): two independent rules that can fire together recommend one
+  action (or coaching topic) at the same priority: often one was copied and not adjusted. Rules
+  chained through signals (one fires because the other did) are built to fire together and are
+  not reported.
 * ``parameter_unit`` (error): a ``$parameter`` is compared with a field of another unit.
 * ``threshold_parameter`` (warning): a rule hard-codes a threshold where the parameters file
   defines one for the same comparison (same field, same direction) in another rule with the same
@@ -387,8 +389,42 @@ def _subsumption(rules: Sequence[Rule], kb: KnowledgeBase,
     return found
 
 
+def _chained(rules: Sequence[Rule]) -> set[frozenset[str]]:
+    """Pairs of rules where one fires because of the other (through the signals it asserts): they
+    are built to fire together, so sharing an action and a priority is by design."""
+    users: dict[str, list[str]] = {}
+    for r in rules:
+        for name in _signals_in(r.when):
+            users.setdefault(name, []).append(r.id)
+    asserts = {r.id: r.then.signals for r in rules}
+    pairs: set[frozenset[str]] = set()
+    for start in asserts:
+        stack, seen = [start], {start}
+        while stack:
+            for name in asserts.get(stack.pop(), ()):
+                for user in users.get(name, []):
+                    if user not in seen:
+                        seen.add(user)
+                        stack.append(user)
+                        pairs.add(frozenset((start, user)))
+    return pairs
+
+
+def _signals_in(cond: Condition) -> list[str]:
+    if isinstance(cond, SignalCond):
+        return [cond.signal]
+    if isinstance(cond, (AllCond, AnyCond)):
+        return [s for c in (cond.all if isinstance(cond, AllCond) else cond.any) for s in _signals_in(c)]
+    if isinstance(cond, NotCond):
+        return _signals_in(cond.not_)
+    if isinstance(cond, ExistsCond) and cond.exists.where is not None:
+        return _signals_in(cond.exists.where)
+    return []
+
+
 def _priority_ties(rules: Sequence[Rule], kb: KnowledgeBase, locate: Locate,
                    skip: set[frozenset[str]]) -> list[Diagnostic]:
+    skip = skip | _chained(rules)
     by_item: dict[tuple[str, str, int], list[Rule]] = {}
     for r in rules:
         for item, prio in _priorities(r).items():

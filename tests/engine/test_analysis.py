@@ -207,3 +207,11 @@ def test_impossible_exactly_when_no_value_satisfies(when) -> None:
         env = subject_env(KB, fs, "client", fs.subjects("client")[0])
         holds_somewhere |= evaluate_rule(parsed, env, KB, {}).holds
     assert can_hold(parsed, KB) == holds_somewhere
+
+
+def test_rules_chained_through_a_signal_may_share_an_action_and_priority() -> None:
+    flag = rule("t.flag", {"client.credit_bad_record": True},
+                {"signals": ["credit_red_flag"], "actions": [action("monitor_client_risk")]}, priority=95)
+    general = rule("t.general", {"signal": "credit_red_flag"}, {"actions": [action("monitor_client_risk")]},
+                   priority=95)
+    assert found(flag, general) == []

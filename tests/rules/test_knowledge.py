@@ -1,5 +1,5 @@
 """The shipped knowledge: provenance found verbatim, every action and topic reachable, every rule
-exercised by a scenario, and the error-code list covered by tests."""
+fired and every condition seen true and false by a scenario, and the error-code list covered by tests."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def test_every_rule_fires_in_some_scenario(advisor, shipped_results) -> None:
                                                                if not p.name.endswith(".scenarios.yaml")}
     assert [r for f in cov.files for r in f.never_fired] == []
     assert [o for f in cov.files for o in f.never_decided] == []
+    assert [f"{c.location}: [{c.rule_id}] {c.text}" for f in cov.files for c in f.conditions if not c.covered] == []
 
 
 def test_every_signal_is_produced_and_every_parameter_used(advisor) -> None:
