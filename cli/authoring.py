@@ -88,7 +88,7 @@ def _load_book(rules: Optional[Path], kb: Optional[Path]) -> tuple[RuleBook, dic
     except RuleError as exc:
         print_diagnostics(err, exc.diagnostics)
         err.print(f"FAILED: the rule set in {target} does not check (see `rm-advisor check`)", markup=False)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 def _read_document(path: Path) -> Any:
@@ -107,7 +107,7 @@ def _documents(path: Path) -> list[tuple[str, Any]]:
             docs.append((str(f), _read_document(f)))
         except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             err.print(f"{f}: cannot read facts: {exc}", markup=False)
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
     return docs
 
 
@@ -141,6 +141,11 @@ def run_tests(
     problems += check_references(cases, book)
     if keyword:
         cases = [c for c in cases if keyword.lower() in c.scenario.name.lower()]
+    if not cases:
+        err.print(f"no scenarios found in {', '.join(str(p) for p in targets)}"
+                  + (f" matching `{keyword}`" if keyword else ""), markup=False)
+        print_diagnostics(err, problems)
+        raise typer.Exit(1)
     advisor = Advisor(book)
     results = [evaluate_case(advisor, c) for c in cases]
     cov = measure(book, results, Locator.from_files(rule_files), packs=_packs(files)) if coverage else None
@@ -165,7 +170,7 @@ def run_tests(
             _print_coverage(cov)
         out.print(f"{'FAILED' if failed or problems else 'OK'}: {len(results) - failed} passed, {failed} failed "
                   f"({len(files)} scenario file(s))", markup=False)
-    raise typer.Exit(1 if failed or any(d.severity == "error" for d in problems) or not results else 0)
+    raise typer.Exit(1 if failed or any(d.severity == "error" for d in problems) else 0)
 
 
 def _packs(scenario_files: dict[str, str]) -> set[str]:
@@ -270,7 +275,7 @@ def explain(
         run = Advisor(book).run(doc)
     except (FactError, InferenceError) as exc:
         print_diagnostics(err, exc.diagnostics)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     ex = Explainer(book, run, Locator.from_files(rule_files))
     kb_ = book.kb
     if rule is not None:
@@ -394,7 +399,7 @@ def graph(
         knowledge = load_knowledge_base(kb_files)
     except RuleError as exc:
         print_diagnostics(err, exc.diagnostics)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     diags = check_rules(rule_files, knowledge)
     errors = [d for d in diags if d.severity == "error"]
     if any(d.code != "signal_cycle" for d in errors):
@@ -454,7 +459,7 @@ def _write_graph(shown: Any, dot: Optional[Path], mermaid: Optional[Path], pictu
         except ImportError:
             err.print("drawing a picture needs matplotlib: pip install 'rm-advisor[picture]' "
                       "(DOT and Mermaid need nothing more)", markup=False)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         written.append(picture)
     return written
 

@@ -170,7 +170,7 @@ def _conflict(branch: Branch, kb: KnowledgeBase) -> _Conflict | None:
     for ref, lits in fields.items():
         spec = _spec(kb, ref)
         if spec is not None and not _field_sat(spec, lits):
-            return _Conflict(_minimal(lits, lambda ls: not _field_sat(spec, ls)))
+            return _Conflict(_minimal(spec, lits))
     exists = [l for l in branch if l.kind == "exists"]
     for lit in exists:
         if not lit.negated and lit.where is not None:
@@ -183,12 +183,12 @@ def _conflict(branch: Branch, kb: KnowledgeBase) -> _Conflict | None:
     return None
 
 
-def _minimal(lits: list[_Lit], still_bad: Callable[[list[_Lit]], bool]) -> tuple[_Lit, ...]:
+def _minimal(spec: FieldSpec, lits: list[_Lit]) -> tuple[_Lit, ...]:
     """Drop literals one at a time while the rest still conflict: the conflict an author must fix."""
     keep = list(lits)
     for lit in list(lits):
-        trial = [l for l in keep if l is not lit]
-        if trial and still_bad(trial):
+        trial = [other for other in keep if other is not lit]
+        if trial and not _field_sat(spec, trial):
             keep = trial
     return tuple(keep)
 
@@ -274,7 +274,7 @@ def _around(points: list[Any], step: int, whole: bool) -> list[Any]:
 
 def _offsets(tests: list[tuple[str, Any, bool]]) -> list[int]:
     bounds = {0}
-    for op, days, _ in tests:
+    for _, days, _ in tests:
         bounds |= {int(days), -int(days)}
     return _around(sorted(bounds), step=1, whole=True)
 

@@ -31,6 +31,7 @@ from engine.analysis import candidates_for
 from engine.compiler import CompiledRule, RuleBook
 from engine.conditions import comparison
 from engine.decision import Reason, RuleTrace
+from engine.errors import Location
 from engine.evaluation import Outcome, evaluate_rule, show, subject_env
 from engine.knowledge import FieldSpec, Text
 from engine.locations import Locator
@@ -108,8 +109,10 @@ ConditionReport.model_rebuild()
 class Explainer:
     """Answers why and why-not questions about one run (facts, firings, decision) of a rule book."""
 
-    def __init__(self, book: RuleBook, run: Run, locator: Locator):
-        self.book, self.run, self.locator = book, run, locator
+    def __init__(self, book: RuleBook, run: Run, locator: Locator | None = None):
+        """``locator`` (from the rule file texts) points at single conditions; without it every
+        condition is located at its rule's first line."""
+        self.book, self.run, self.locator = book, run, locator or Locator()
         self.kb = book.kb
         self.fired = run.fired()
         self.held = run.held()
@@ -169,7 +172,8 @@ class Explainer:
                     seen: frozenset[tuple[str, str]] = frozenset()) -> RuleReport:
         rule = compiled.rule
         fact = self._fact(subject)
-        base = dict(rule_id=rule.id, title=rule.title, file=compiled.file, line=compiled.line, subject=subject)
+        base: dict[str, Any] = dict(rule_id=rule.id, title=rule.title, file=compiled.file, line=compiled.line,
+                                    subject=subject)
         if fact is None:
             return RuleReport(**base, fired=False, note=f"{subject} is not in the facts")
         env = subject_env(self.kb, self.run.fact_set, rule.subject, fact)
@@ -203,9 +207,12 @@ class Explainer:
                    want: bool = True) -> ConditionReport:
         """A report on ``node``, which should be ``want`` but is not."""
         loc = self.locator.rule(rule_id, node.path)
+        if not loc.file:
+            compiled = self.rules[rule_id]
+            loc = Location(compiled.file, compiled.line)
         kind = node.kind if node.kind != "not" else "all"
-        base = dict(condition=node.text if want else f"not ({node.text})", kind=kind, subject=node.subject,
-                    file=loc.file, line=loc.line, holds=node.holds == want)
+        base: dict[str, Any] = dict(condition=node.text if want else f"not ({node.text})", kind=kind,
+                                    subject=node.subject, file=loc.file, line=loc.line, holds=node.holds == want)
         if node.kind == "field":
             change, fix = _field_change(node, self._spec(node.ref), self.run.fact_set.as_of, want)
             shown = node.text.removeprefix(node.ref).strip()

@@ -40,7 +40,7 @@ _CYCLE = "#fb6a4a"
 def parse_rules(files: dict[str, str]) -> list[tuple[Rule, str]]:
     """The rules of every file that matches the rule format, with their file (no semantic check):
     enough to draw a rule set the checker refuses, e.g. one with a signal cycle."""
-    out = []
+    out: list[tuple[Rule, str]] = []
     for name in sorted(files):
         parsed = parse_yaml(files[name], name)
         doc, _ = validate_document(RuleFile, parsed) if parsed.data is not None else (None, [])

@@ -163,3 +163,12 @@ def test_shipped_rules_explain_the_demo(advisor) -> None:
     first = next(r for r in chain.rules if r.rule_id == "tobacco.anti_counterfeit_training").failing[0]
     assert first.kind == "signal" and first.producers[0].rule_id == "tobacco.counterfeit_exposure"
     assert ex.explain_item("anti_counterfeit_training", "client:T-001").outcome == "recommended"
+
+
+def test_without_rule_texts_conditions_point_at_their_rule() -> None:
+    files = {"rules/t.yaml": rule_text(rule("t.r", {"client.is_key": True}, {"actions": [NET]}))}
+    book = load_rule_book(files, KB_FILES)
+    ex = Explainer(book, Advisor(book).run(doc(client("C1", is_key=False))))
+    [failing] = ex.explain_rule("t.r", "client:C1").rules[0].failing
+    assert (failing.file, failing.line) == ("rules/t.yaml", book.by_id()["t.r"].line)
+    assert failing.change == "change client.is_key from false to true"
