@@ -22,6 +22,7 @@ check: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/rm-advisor schema --out rules/rules.schema.json
+	$(BIN)/rm-advisor scenario-schema --out rules/scenarios.schema.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

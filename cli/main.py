@@ -13,7 +13,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from cli import batch
+from cli import authoring, batch
 from cli.render import print_decision, print_diagnostics
 from engine import Advisor, FactError, InferenceError, RuleError
 from engine.loader import check_rules, load_knowledge_base
@@ -128,6 +128,7 @@ def schema(output: Optional[Path] = typer.Option(None, "--out", "-o", help="writ
 
 
 batch.register(app)
+authoring.register(app)
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -19,7 +19,8 @@ def text(t: object, lang: str) -> str:
 def print_diagnostics(console: Console, diags: Iterable[Diagnostic]) -> None:
     for d in diags:
         style = "red" if d.severity == "error" else "yellow"
-        console.print(d.format(), style=style, markup=False, highlight=False, soft_wrap=True)
+        # emoji=False: rich would turn a location such as `rules/x.yaml:100:7` into an emoji
+        console.print(d.format(), style=style, markup=False, highlight=False, soft_wrap=True, emoji=False)
 
 
 def print_decision(console: Console, decision: Decision, lang: str, explain: bool = True) -> None:
@@ -43,7 +44,7 @@ def _subject(console: Console, s: SubjectDecision, label: str, lang: str, explai
             console.print(f"    [green]why[/green] {text(r.text, lang)} [dim]({r.rule_id})[/dim]", highlight=False)
         if explain:
             for trace in rec.because:
-                for line in _trace_lines(trace, lang, "    "):
+                for line in trace_lines(trace, lang, "    "):
                     console.print(line, highlight=False)
     for rec in s.vetoed:
         console.print(f" [red]✗ [{rec.score}] {text(rec.title, lang)}[/red] [dim]({rec.id})[/dim]", highlight=False)
@@ -59,7 +60,8 @@ def _detail(rec: Recommendation) -> str:
     return " · ".join(str(x) for x in [rec.id, *extra] if x)
 
 
-def _trace_lines(trace: RuleTrace, lang: str, indent: str) -> list[str]:
+def trace_lines(trace: RuleTrace, lang: str, indent: str) -> list[str]:
+    """A rule firing and the signal chain behind it, as rich-markup lines."""
     matched = ", ".join(f"{k}={_value(v)}" for k, v in trace.matched.items())
     out = [f"{indent}[dim]rule {trace.rule_id} ({trace.file}:{trace.line}) · {trace.provenance.document} "
            f"«{trace.provenance.quote}»[/dim]"]
@@ -81,6 +83,6 @@ def _value(v: object) -> str:
 def _signal_lines(sig: SignalTrace, lang: str, indent: str) -> list[str]:
     out = [f"{indent}[dim]⇐ signal {sig.signal} ({text(sig.title, lang)}) on {sig.subject}[/dim]"]
     for t in sig.asserted_by:
-        out.extend(_trace_lines(t, lang, indent + "  "))
+        out.extend(trace_lines(t, lang, indent + "  "))
     return out
 

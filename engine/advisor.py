@@ -12,13 +12,14 @@ import hashlib
 import json
 import os
 import threading
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from engine.arbitration import arbitrate
 from engine.compiler import RuleBook
 from engine.decision import Decision
 from engine.facts import FactSet, validate_facts
-from engine.inference import Inference
+from engine.inference import Inference, InferenceResult
 from engine.loader import load_rule_book
 from engine.sources import default_rules_dir, read_kb_files, read_rule_files
 
@@ -67,11 +68,42 @@ class Advisor:
         ``gates`` — (rule id, subject key) pairs whose fact conditions hold — skips evaluating
         them here; a portfolio run computes them for all subjects at once (:mod:`engine.bulk`).
         """
+        return self.run(facts, as_of, max_per_subject, gates).decision
+
+    def run(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
+            max_per_subject: int | None = None, gates: Iterable[tuple[str, str]] | None = None) -> "Run":
+        """:meth:`decide`, keeping the validated facts and every rule firing beside the decision
+        (the authoring tools need the firings of rules whose outcome left no trace, e.g. a veto
+        that had nothing to block)."""
         fact_set = facts if isinstance(facts, FactSet) else self.validate(facts, as_of)
         result = self._inference().run(fact_set, gates)
         clients, managers = arbitrate(self.book, fact_set, result, max_per_subject)
-        return Decision(revision=self.revision, as_of=fact_set.as_of, input_hash=input_hash(fact_set),
-                        clients=clients, managers=managers, firings=len(result.firings))
+        decision = Decision(revision=self.revision, as_of=fact_set.as_of, input_hash=input_hash(fact_set),
+                            clients=clients, managers=managers, firings=len(result.firings))
+        return Run(fact_set, result, decision)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One decision with what produced it: the validated facts and the inference result."""
+
+    fact_set: FactSet
+    result: InferenceResult
+    decision: Decision
+
+    def fired(self) -> dict[str, set[str]]:
+        """Rule ids that fired, by subject key (``client:T1``)."""
+        out: dict[str, set[str]] = {}
+        for f in self.result.firings:
+            out.setdefault(f.subject, set()).add(f.rule_id)
+        return out
+
+    def held(self) -> dict[str, set[str]]:
+        """Signals inference asserted, by subject key."""
+        out: dict[str, set[str]] = {}
+        for name, subject in self.result.producers:
+            out.setdefault(subject, set()).add(name)
+        return out
 
 
 def input_hash(fact_set: FactSet) -> str:

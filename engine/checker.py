@@ -13,8 +13,10 @@ from typing import Any, Iterator
 import networkx as nx
 from pydantic import ValidationError
 
+from engine.analysis import analyse
 from engine.errors import Diagnostic, Location, suggest
 from engine.knowledge import FieldSpec, KnowledgeBase
+from engine.locations import Locator
 from engine.rules import (AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule,
                           RuleFile, SignalCond)
 from engine.templates import placeholders
@@ -61,6 +63,7 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
     diags: list[Diagnostic] = []
     checked: list[CheckedRule] = []
     first_seen: dict[str, Location] = {}
+    locator = Locator()
     if not files:
         diags.append(Diagnostic("no_rules", "no rule files found", Location("<rules>"),
                                 hint="rule files end in .yaml and are not *.scenarios.yaml"))
@@ -87,7 +90,9 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
             _check_rule(_Ctx(parsed, path, rule, diags, kb), kb)
             if len(diags) == before:
                 checked.append(CheckedRule(rule, name, loc.line))
+                locator.add_rule(rule.id, parsed, path)
     diags.extend(_check_cycles(checked, first_seen))
+    diags.extend(analyse([c.rule for c in checked], kb, locator.rule))
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         return None, sorted(diags, key=Diagnostic.sort_key)

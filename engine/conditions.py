@@ -103,7 +103,7 @@ def exists(fact: str, outer: str, where: Predicate) -> Predicate:
 
 def _field(ref: str, ops: dict[str, Any]) -> Predicate:
     fact, _, name = ref.partition(".")
-    tests = [_op(op, value) for op, value in sorted(ops.items())]
+    tests = [comparison(op, value) for op, value in sorted(ops.items())]
 
     def field_(env: Env, trace: Trace | None) -> bool:
         holder = env.facts.get(fact)
@@ -114,8 +114,11 @@ def _field(ref: str, ops: dict[str, Any]) -> Predicate:
     return field_
 
 
-def _op(op: str, arg: Any) -> Callable[[Any, dt.date], bool]:
-    """One operator as a test of (value, as_of). Built in a factory so each closure keeps its arg."""
+def comparison(op: str, arg: Any) -> Callable[[Any, dt.date], bool]:
+    """One operator as a test of (value, as_of). Built in a factory so each closure keeps its arg.
+
+    Public because the authoring tools (why-not, static analysis) must judge values exactly as
+    inference does."""
     if op == "present":
         return lambda v, _: (v is not None) == arg
     if op == "eq":

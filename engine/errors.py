@@ -34,6 +34,19 @@ CODES: dict[str, str] = {
     "signal_placement": "a signal condition sits where it cannot be matched (inside `any` or deep nesting)",
     "unknown_parameter": "a condition names a parameter that the parameters file does not define",
     "no_rules": "the rule directory holds no rule files",
+    # static analysis of rule sets (engine/analysis.py)
+    "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",
+    "subsumed_rule": "whenever a rule fires, another rule with the same outcome fires too (warning)",
+    "same_action_priority": "two rules that can fire together recommend one action at one priority (warning)",
+    "parameter_unit": "a `$parameter` is compared with a field of another unit",
+    "threshold_parameter": "a hard-coded threshold where the parameters file defines one for the same comparison (warning)",
+    "missing_text": "a zh or en text is empty (error) or in the wrong language (warning)",
+    # rule graph (engine/graph.py)
+    "signal_unproduced": "a rule uses a signal (or the catalogue lists one) that no rule asserts (warning)",
+    "signal_unused": "a signal is asserted but no rule uses it (warning)",
+    "unreachable_outcome": "no rule that can fire recommends this action or coaching topic (warning)",
+    # scenario files
+    "scenario_unknown_id": "a scenario expectation names an action, signal, rule or error code that does not exist",
     # facts
     "fact_unknown_type": "posted facts use a fact type the schema does not define",
     "fact_unknown_field": "a posted fact has a field the schema does not define",

@@ -1,4 +1,5 @@
-"""Shared fixtures: the shipped advisor (compiled once per session) and small helpers."""
+"""Shared fixtures: the shipped advisor (compiled once per session), the shipped scenarios run once
+per session, and small helpers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from engine import Advisor
+from engine.scenarios import CaseResult, evaluate_case, load_scenarios
+from engine.sources import read_scenario_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -15,3 +18,11 @@ SHARED = ROOT.parent / "shared"
 @pytest.fixture(scope="session")
 def advisor() -> Advisor:
     return Advisor.load(ROOT / "rules", ROOT / "knowledge_base")
+
+
+@pytest.fixture(scope="session")
+def shipped_results(advisor: Advisor) -> dict[tuple[str, int], CaseResult]:
+    """Every shipped scenario's result, by (file, line): run once, read by several tests."""
+    cases, problems = load_scenarios(read_scenario_files(ROOT / "rules"))
+    assert not problems, problems
+    return {(c.file, c.line): evaluate_case(advisor, c) for c in cases}

@@ -1,13 +1,14 @@
 """The shipped knowledge: provenance found verbatim, every action and topic reachable, every rule
-exercised by a scenario, and the error-code list covered by tests."""
+fired and every condition seen true and false by a scenario, and the error-code list covered by tests."""
 
 from __future__ import annotations
 
 import pytest
 
+from engine.coverage import measure
 from engine.errors import CODES
-from engine.scenarios import _fired, load_scenarios
-from engine.sources import read_scenario_files
+from engine.locations import Locator
+from engine.sources import read_rule_files
 from tests.conftest import ROOT, SHARED
 
 SEEDS = SHARED / "domain" / "seeds"
@@ -43,17 +44,13 @@ def test_every_action_and_coaching_topic_is_reachable_from_a_rule(advisor) -> No
     assert sorted(set(kb.coaching) - used) == []
 
 
-def test_every_rule_fires_in_some_scenario(advisor) -> None:
-    cases, problems = load_scenarios(read_scenario_files(ROOT / "rules"))
-    assert not problems
-    fired: set[str] = set()
-    for case in cases:
-        if case.scenario.error:
-            continue
-        decision = advisor.decide(case.scenario.facts)
-        for subject in decision.clients + decision.managers:
-            fired |= _fired(subject)
-    assert sorted({r.id for r in advisor.book.rules} - fired) == []
+def test_every_rule_fires_in_some_scenario(advisor, shipped_results) -> None:
+    cov = measure(advisor.book, shipped_results.values(), Locator.from_files(read_rule_files(ROOT / "rules")))
+    assert {f.file.rsplit("/", 1)[-1] for f in cov.files} == {p.name for p in (ROOT / "rules").glob("*.yaml")
+                                                               if not p.name.endswith(".scenarios.yaml")}
+    assert [r for f in cov.files for r in f.never_fired] == []
+    assert [o for f in cov.files for o in f.never_decided] == []
+    assert [f"{c.location}: [{c.rule_id}] {c.text}" for f in cov.files for c in f.conditions if not c.covered] == []
 
 
 def test_every_signal_is_produced_and_every_parameter_used(advisor) -> None:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from engine.scenarios import load_scenarios, run_case
+from engine.scenarios import check_references, load_scenarios
 from engine.sources import read_scenario_files
 from tests.conftest import ROOT
 
 CASES, PROBLEMS = load_scenarios(read_scenario_files(ROOT / "rules"))
 
 
-def test_scenario_files_are_well_formed() -> None:
-    assert [d.format() for d in PROBLEMS] == []
+def test_scenario_files_are_well_formed(advisor) -> None:
+    assert [d.format() for d in PROBLEMS + check_references(CASES, advisor.book)] == []
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_scenario(advisor, case) -> None:
-    failures = run_case(advisor, case)
-    assert not failures, f"{case.file}:{case.line}: " + "\n".join(failures)
+def test_scenario(shipped_results, case) -> None:
+    result = shipped_results[(case.file, case.line)]
+    assert result.passed, f"{case.file}:{case.line}: " + "\n".join(f.message for f in result.failures)

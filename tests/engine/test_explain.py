@@ -1,0 +1,174 @@
+"""engine/explain.py: why a recommendation was made, and why not, with a change that really flips it."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+import pytest
+import yaml
+
+from engine import Advisor
+from engine.explain import ConditionReport, Explainer
+from engine.loader import load_rule_book
+from engine.locations import Locator
+from tests.helpers import KB_FILES, action, client, rule, rule_text
+
+AS_OF = "2026-11-23"
+
+
+def explainer(rules: list[dict], facts: dict) -> Explainer:
+    files = {"rules/t.yaml": rule_text(*rules)}
+    book = load_rule_book(files, KB_FILES)
+    return Explainer(book, Advisor(book).run(facts), Locator.from_files(files))
+
+
+def doc(*clients: dict, **extra) -> dict:
+    return {"as_of": AS_OF, "clients": list(clients), **extra}
+
+
+def apply(facts: dict, report: ConditionReport) -> dict:
+    """The facts with the suggested fix applied to the fact the condition looked at."""
+    assert report.fix is not None, report
+    out = copy.deepcopy(facts)
+    fact_type, _, fact_id = report.subject.partition(":")
+    target = next(f for f in out[fact_type + "s"] if f["id"] == fact_id)
+    name = report.fix.field.partition(".")[2]
+    if report.fix.remove:
+        target.pop(name, None)
+    else:
+        target[name] = report.fix.value
+    return out
+
+
+NET = action("guide_to_network_ordering")
+
+
+@pytest.mark.parametrize("when, fields, expected_change", [
+    ({"client.days_since_last_visit": {"gt": "$visit_interval_days_a"}}, {"days_since_last_visit": 3},
+     "change client.days_since_last_visit from 3 to 8"),
+    ({"client.days_since_last_visit": {"le": 10}}, {"days_since_last_visit": 30},
+     "change client.days_since_last_visit from 30 to 10"),
+    ({"client.satisfaction": {"lt": 60}}, {"satisfaction": 72.5}, "change client.satisfaction from 72.5 to 59"),
+    ({"client.days_since_last_visit": {"between": [5, 9]}}, {}, "give client.days_since_last_visit the value 5"),
+    ({"client.client_class": {"in": ["A", "B"]}}, {"client_class": "C"}, "change client.client_class from C to A"),
+    ({"client.client_class": {"not_in": ["A", "B"]}}, {"client_class": "A"}, "change client.client_class from A to C"),
+    ({"client.network_client": False}, {"network_client": True}, "change client.network_client from true to false"),
+    ({"client.agreement_expiry": {"in_next_days": 30}}, {"agreement_expiry": "2027-06-01"},
+     "change client.agreement_expiry from 2027-06-01 to 2026-12-23"),
+    ({"client.agreement_expiry": {"older_than_days": 10}}, {"agreement_expiry": "2026-11-20"},
+     "change client.agreement_expiry from 2026-11-20 to 2026-11-12"),
+    ({"client.is_key": {"present": False}}, {"is_key": True}, "leave client.is_key empty (remove its value)"),
+    ({"not": {"client.days_since_last_visit": {"ge": 3}}}, {"days_since_last_visit": 9},
+     "change client.days_since_last_visit from 9 to 2"),
+])
+def test_smallest_change_per_operator_flips_the_rule(when, fields, expected_change) -> None:
+    rules = [rule("t.r", {"all": [{"client.domain": "tobacco"}, when]}, {"actions": [NET]})]
+    facts = doc(client("C1", **fields))
+    ex = explainer(rules, facts)
+    e = ex.explain_item("guide_to_network_ordering", "client:C1")
+    assert e.outcome == "not recommended"
+    [report] = e.rules
+    [failing] = report.failing
+    assert failing.change == expected_change
+    assert report.matched == {"client.domain": "tobacco"}
+    flipped = explainer(rules, apply(facts, failing)).explain_item("guide_to_network_ordering", "client:C1")
+    assert flipped.outcome == "recommended"
+
+
+def test_conditions_are_reported_in_order_with_actual_expected_and_location() -> None:
+    rules = [rule("t.r", {"all": [{"client.is_key": True}, {"client.days_since_last_visit": {"gt": 30}}]},
+                  {"actions": [NET]})]
+    e = explainer(rules, doc(client("C1", is_key=False, days_since_last_visit=4))).explain_rule("t.r", "client:C1")
+    first, second = e.rules[0].failing
+    assert (first.condition, first.actual, first.expected) == ("client.is_key == true", False, "== true")
+    assert (second.actual, second.expected) == (4, "> 30")
+    lines = rule_text(*rules).splitlines()
+    assert (first.file, first.line) == ("rules/t.yaml", 1 + next(i for i, l in enumerate(lines) if "client.is_key" in l))
+    assert e.outcome == "not fired"
+
+
+def test_a_missing_signal_names_the_rules_that_would_assert_it_and_their_failing_conditions() -> None:
+    rules = [rule("t.produce", {"client.network_client": False}, {"signals": ["outside_official_channel"]}),
+             rule("t.use", {"all": [{"signal": "outside_official_channel"}, {"client.domain": "tobacco"}]},
+                  {"actions": [NET]})]
+    e = explainer(rules, doc(client("C1", network_client=True))).explain_item("guide_to_network_ordering", "client:C1")
+    [signal] = e.rules[0].failing
+    assert (signal.kind, signal.actual, signal.expected) == ("signal", "not held", "held")
+    [producer] = signal.producers
+    assert producer.rule_id == "t.produce" and not producer.fired
+    assert producer.failing[0].change == "change client.network_client from true to false"
+
+
+def test_a_forbidden_signal_that_holds_names_who_asserted_it() -> None:
+    rules = [rule("t.hold", {"client.under_investigation": True}, {"signals": ["compliance_hold"]}),
+             rule("t.sell", {"all": [{"client.is_key": True}, {"not": {"signal": "compliance_hold"}}]},
+                  {"actions": [NET]})]
+    e = explainer(rules, doc(client("C1", is_key=True, under_investigation=True))).explain_rule("t.sell", "client:C1")
+    [blocked] = e.rules[0].failing
+    assert (blocked.actual, blocked.expected) == ("held", "not held")
+    [asserted] = blocked.asserted_by
+    assert asserted.rule_id == "t.hold" and asserted.fired and asserted.matched == {"client.under_investigation": True}
+
+
+def test_exists_reports_the_closest_related_fact() -> None:
+    rules = [rule("t.r", {"exists": {"fact": "interaction", "where": {"all": [
+        {"interaction.kind": "complaint"}, {"interaction.days_open": {"gt": 3}}]}}}, {"actions": [NET]})]
+    facts = doc(client("C1"), interactions=[{"id": "I1", "client_id": "C1", "kind": "visit", "days_open": 1},
+                                            {"id": "I2", "client_id": "C1", "kind": "complaint", "days_open": 2}])
+    [report] = explainer(rules, facts).explain_rule("t.r", "client:C1").rules
+    [exists] = report.failing
+    assert exists.kind == "exists" and exists.actual == ["interaction:I1", "interaction:I2"]
+    [inner] = exists.inner
+    assert inner.subject == "interaction:I2" and inner.change == "change interaction.days_open from 2 to 4"
+    none = explainer(rules, doc(client("C1"))).explain_rule("t.r", "client:C1").rules[0].failing[0]
+    assert none.change.startswith("add an interaction linked to client:C1")
+
+
+def test_any_lists_every_branch() -> None:
+    rules = [rule("t.r", {"any": [{"client.network_client": False}, {"client.client_class": "A"}]}, {"actions": [NET]})]
+    [group] = explainer(rules, doc(client("C1", network_client=True, client_class="B"))).explain_rule(
+        "t.r", "client:C1").rules[0].failing
+    assert group.kind == "any" and len(group.inner) == 2 and group.change == "make one of these hold"
+
+
+def test_a_rule_out_of_effect_says_so() -> None:
+    rules = [rule("t.r", {"client.is_key": True}, {"actions": [NET]}, effective={"from": dt.date(2027, 1, 1)})]
+    [report] = explainer(rules, doc(client("C1", is_key=True))).explain_rule("t.r", "client:C1").rules
+    assert not report.fired and not report.active and "2027-01-01" in report.note and report.failing == []
+
+
+def test_why_a_recommendation_was_made_and_why_it_was_vetoed() -> None:
+    rules = [rule("t.r", {"client.is_key": True}, {"actions": [action("promote_key_brands")]}),
+             rule("t.veto", {"client.under_investigation": True},
+                  {"veto": {"all_sales": True, "reason": {"zh": "稽查期间暂停", "en": "on hold"}}})]
+    ex = explainer(rules, doc(client("C1", is_key=True), client("C2", is_key=True, under_investigation=True)))
+    made = ex.explain_item("promote_key_brands", "client:C1")
+    assert made.outcome == "recommended" and [t.rule_id for t in made.why] == ["t.r"]
+    assert made.why[0].matched == {"client.is_key": True}
+    blocked = ex.explain_item("promote_key_brands", "client:C2")
+    assert blocked.outcome == "vetoed" and [v.rule_id for v in blocked.vetoed_by] == ["t.veto"]
+    assert blocked.rules[0].rule_id == "t.veto" and blocked.rules[0].fired
+    assert {(e.subject, e.outcome) for e in ex.explain_decision()} == {("client:C1", "recommended"),
+                                                                       ("client:C2", "vetoed")}
+
+
+def test_shipped_rules_explain_the_demo(advisor) -> None:
+    from engine.sources import read_rule_files
+    from tests.conftest import ROOT
+    facts = yaml.safe_load((ROOT / "knowledge_base" / "samples" / "demo_facts.yaml").read_text(encoding="utf-8"))
+    ex = Explainer(advisor.book, advisor.run(facts), Locator.from_files(read_rule_files(ROOT / "rules")))
+    chain = ex.explain_item("anti_counterfeit_training", "client:T-003")
+    assert chain.outcome == "not recommended"
+    first = next(r for r in chain.rules if r.rule_id == "tobacco.anti_counterfeit_training").failing[0]
+    assert first.kind == "signal" and first.producers[0].rule_id == "tobacco.counterfeit_exposure"
+    assert ex.explain_item("anti_counterfeit_training", "client:T-001").outcome == "recommended"
+
+
+def test_without_rule_texts_conditions_point_at_their_rule() -> None:
+    files = {"rules/t.yaml": rule_text(rule("t.r", {"client.is_key": True}, {"actions": [NET]}))}
+    book = load_rule_book(files, KB_FILES)
+    ex = Explainer(book, Advisor(book).run(doc(client("C1", is_key=False))))
+    [failing] = ex.explain_rule("t.r", "client:C1").rules[0].failing
+    assert (failing.file, failing.line) == ("rules/t.yaml", book.by_id()["t.r"].line)
+    assert failing.change == "change client.is_key from false to true"

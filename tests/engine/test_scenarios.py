@@ -1,0 +1,106 @@
+"""engine/scenarios.py: results a tool can read (expected against actual), references, JUnit XML."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import yaml
+
+from engine.scenarios import (check_references, evaluate_case, junit_xml, load_scenarios, run_case,
+                              scenario_file_json_schema)
+from tests.helpers import action, advisor, client, rule
+
+NET = rule("t.net", {"client.network_client": False}, {"actions": [action("guide_to_network_ordering")]})
+VETO = rule("t.hold", {"client.under_investigation": True},
+            {"veto": {"all_sales": True, "reason": {"zh": "稽查期间暂停营销", "en": "on hold"}}})
+ADVISOR = advisor(NET, VETO)
+
+
+def cases(*scenarios: dict) -> list:
+    text = yaml.safe_dump({"scenarios": list(scenarios)}, allow_unicode=True, sort_keys=False)
+    found, problems = load_scenarios({"rules/t.scenarios.yaml": text})
+    assert problems == []
+    return found
+
+
+def scenario(expect: list[dict] | None = None, error: str | None = None, **fields) -> dict:
+    doc = {"name": "s", "facts": {"as_of": "2026-11-23", "clients": [client("C1", **fields)]}}
+    if expect is not None:
+        doc["expect"] = expect
+    if error:
+        doc["error"] = error
+    return doc
+
+
+def test_passing_scenario_has_no_failures_and_records_what_the_subject_got() -> None:
+    [case] = cases(scenario([{"subject": "client:C1", "actions": ["guide_to_network_ordering"],
+                              "fired": ["t.net"]}], network_client=False))
+    result = evaluate_case(ADVISOR, case)
+    assert result.passed and result.run is not None
+    [seen] = result.observed
+    assert seen.recommended == ("guide_to_network_ordering",) and seen.fired == ("t.net",)
+
+
+def test_each_unmet_expectation_is_one_failure_with_expected_actual_and_line() -> None:
+    [case] = cases(scenario([{"subject": "client:C1", "actions": ["counter_placement"],
+                              "not_actions": ["guide_to_network_ordering"], "order": ["counter_placement"]}],
+                            network_client=False))
+    result = evaluate_case(ADVISOR, case)
+    assert [(f.check, f.item) for f in result.failures] == [("actions", "counter_placement"),
+                                                           ("not_actions", "guide_to_network_ordering"),
+                                                           ("order", "")]
+    order = result.failures[-1]
+    assert order.expected == ("counter_placement",) and order.actual == ()
+    assert all(f.line == case.expect_lines[0] > case.line for f in result.failures)
+    assert run_case(ADVISOR, case)[-1].startswith("client:C1: actual recommendations ['guide_to_network_ordering']")
+
+
+def test_a_veto_that_blocked_nothing_still_counts_as_fired() -> None:
+    """Regression: `fired` was read from the decision, where a veto with nothing to block leaves no trace."""
+    [case] = cases(scenario([{"subject": "client:C1", "fired": ["t.hold"], "nothing": True}],
+                            under_investigation=True, network_client=True))
+    assert evaluate_case(ADVISOR, case).passed
+
+
+def test_expected_error_and_unexpected_acceptance() -> None:
+    refused, accepted = cases(scenario(error="fact_type", days_since_last_visit="ten"),
+                              scenario(error="fact_type", network_client=True))
+    assert evaluate_case(ADVISOR, refused).passed
+    [failure] = evaluate_case(ADVISOR, accepted).failures
+    assert (failure.check, failure.expected) == ("error", ("fact_type",))
+
+
+def test_unknown_subject_is_a_failure() -> None:
+    [case] = cases(scenario([{"subject": "client:C9", "actions": ["guide_to_network_ordering"]}]))
+    assert [f.check for f in evaluate_case(ADVISOR, case).failures] == ["subject"]
+
+
+def test_misspelt_ids_in_expectations_are_reported_with_a_hint() -> None:
+    found = cases(scenario([{"subject": "client:C1", "not_actions": ["guide_to_network_orderin"],
+                             "fired": ["t.nett"]}]), scenario(error="fact_typo"))
+    diags = check_references(found, ADVISOR.book)
+    assert [d.code for d in diags] == ["scenario_unknown_id"] * 3
+    assert "did you mean `guide_to_network_ordering`?" in diags[0].hint
+    assert diags[0].location.file == "rules/t.scenarios.yaml" and diags[0].location.line == found[0].expect_lines[0]
+
+
+def test_junit_xml_has_one_testcase_per_scenario_and_the_failures() -> None:
+    good, bad = cases({**scenario([{"subject": "client:C1", "actions": ["guide_to_network_ordering"]}],
+                                  network_client=False), "name": "good"},
+                      {**scenario([{"subject": "client:C1", "actions": ["counter_placement"]}],
+                                  network_client=False), "name": "bad"})
+    root = ET.fromstring(junit_xml([evaluate_case(ADVISOR, good), evaluate_case(ADVISOR, bad)]))
+    assert (root.get("tests"), root.get("failures")) == ("2", "1")
+    [suite] = root.findall("testsuite")
+    names = {tc.get("name"): tc for tc in suite.findall("testcase")}
+    assert names["good"].find("failure") is None
+    failure = names["bad"].find("failure")
+    assert failure is not None and "counter_placement" in failure.get("message", "")
+    assert f"rules/t.scenarios.yaml:{bad.expect_lines[0]}" in (failure.text or "")
+
+
+def test_scenario_schema_describes_the_file_format() -> None:
+    schema = scenario_file_json_schema()
+    expectation = schema["$defs"]["Expectation"]
+    assert expectation["additionalProperties"] is False
+    assert {"actions", "not_actions", "fired", "order", "nothing"} <= set(expectation["properties"])
