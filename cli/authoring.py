@@ -7,6 +7,7 @@ Thin adapters like the rest of the CLI: read files, call the engine (``engine.sc
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
 import sys
@@ -26,6 +27,7 @@ from engine.compiler import RuleBook
 from engine.coverage import Coverage, measure
 from engine.errors import Diagnostic, suggest
 from engine.explain import ConditionReport, Explainer, Explanation, RuleReport
+from engine.knowledge import KnowledgeBase
 from engine.graph import cycle_nodes, findings, parse_rules, rule_graph, select, to_dot, to_mermaid, to_picture
 from engine.loader import check_rules, load_knowledge_base, load_rule_book
 from engine.locations import Locator
@@ -94,6 +96,34 @@ def _load_book(rules: Optional[Path], kb: Optional[Path]) -> tuple[RuleBook, dic
 def _read_document(path: Path) -> Any:
     raw = path.read_text(encoding="utf-8")
     return json.loads(raw) if path.suffix.lower() == ".json" else yaml.safe_load(raw)
+
+
+PORTFOLIO_TABLES = ("clients", "managers", "history")
+
+
+def _portfolio_tables(path: Path) -> dict[str, Path] | None:
+    """``clients``, ``managers`` and ``history`` tables (CSV or Parquet) in a directory, if all are there."""
+    if not path.is_dir():
+        return None
+    found = {name: next((path / f"{name}{ext}" for ext in (".csv", ".parquet") if (path / f"{name}{ext}").is_file()),
+                        None) for name in PORTFOLIO_TABLES}
+    return found if all(found.values()) else None  # type: ignore[return-value]
+
+
+def _portfolio_documents(tables: dict[str, Path], kb: KnowledgeBase, as_of: dt.date) -> list[tuple[str, Any]]:
+    """One fact set per manager's book, as a batch run builds them (history fields derived)."""
+    from cli.batch import read_table
+    from engine.facts import build_fact_set
+    from engine.portfolio import check_tables, prepare
+
+    raw = {name: read_table(p) for name, p in tables.items()}
+    checked = check_tables(raw["clients"], raw["managers"], raw["history"], kb, as_of,
+                           {name: str(p) for name, p in tables.items()})
+    if checked.bad_rows:
+        print_diagnostics(err, [d for d in checked.diagnostics if d.severity == "error"][:20])
+        err.print(f"{checked.bad_rows} bad row(s) skipped", markup=False)
+    _, parts = prepare(checked, kb, None)
+    return [(f"{tables['managers'].parent}#{p.manager_id}", build_fact_set(p.facts, as_of, kb)) for p in parts]
 
 
 def _documents(path: Path) -> list[tuple[str, Any]]:
@@ -465,7 +495,9 @@ def _write_graph(shown: Any, dot: Optional[Path], mermaid: Optional[Path], pictu
 def diff(
     old_rules: Path = typer.Argument(..., help="the rule directory in use"),
     new_rules: Path = typer.Argument(..., help="the changed rule directory"),
-    facts: Path = typer.Option(..., "--facts", help="a facts document (YAML/JSON) or a directory of them"),
+    facts: Path = typer.Option(..., "--facts", help="a facts document (YAML/JSON), a directory of them, or a "
+                               "portfolio directory with clients, managers and history tables (CSV/Parquet)"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="as-of date of a portfolio (YYYY-MM-DD; default today)"),
     kb: Optional[Path] = KbOpt,
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json"),
     fail_on_change: bool = typer.Option(False, "--fail-on-change", help="exit 1 when any decision changes"),
@@ -474,7 +506,13 @@ def diff(
     """Replay facts under two rule sets and report which decisions change."""
     old_book, _, _ = _load_book(old_rules, kb)
     new_book, _, _ = _load_book(new_rules, kb)
-    report = replay(Advisor(old_book), Advisor(new_book), _documents(facts))
+    tables = _portfolio_tables(facts)
+    if tables:
+        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+        documents = _portfolio_documents(tables, new_book.kb, day)
+    else:
+        documents = _documents(facts)
+    report = replay(Advisor(old_book), Advisor(new_book), documents)
     if fmt is Fmt.json:
         sys.stdout.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
     else:

@@ -93,15 +93,17 @@ class Partition:
     capacity: dict[str, int]
 
 
-def prepare(tables: PortfolioTables, book_kb: KnowledgeBase, gates: BulkGates) -> tuple[Derived, list[Partition]]:
-    """Derive history fields, evaluate all gates in bulk, and cut the portfolio per manager."""
+def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
+            gates: BulkGates | None) -> tuple[Derived, list[Partition]]:
+    """Derive history fields, evaluate all gates in bulk (unless ``gates`` is None: the
+    partitions then carry no gates), and cut the portfolio per manager."""
     kb = book_kb
     derived = derive(tables.clients.frame, tables.managers.frame, tables.history.frame, tables.as_of, kb)
     inter = derived.interactions.copy()
     inter = inter.set_index(inter["id"].astype(str), drop=False).rename_axis(None) if len(inter) else inter
     frames = Frames({"client": derived.clients, "manager": derived.managers, "interaction": inter},
                     tables.as_of, kb)
-    by_subject = gates.gates(frames)
+    by_subject = gates.gates(frames) if gates is not None else {}
     client_recs = records(derived.clients, kb.facts["client"])
     manager_recs = records(derived.managers, kb.facts["manager"])
     inter_recs = records(inter, kb.facts["interaction"]) if len(inter) else []

@@ -248,6 +248,25 @@ def test_diff_reports_changes_per_manager_and_action(rules: Path) -> None:
     assert text.exit_code == 1 and "per manager" in text.output and "guide_to_network_ordering" in text.output
 
 
+def test_diff_replays_a_portfolio_of_tables_per_manager(rules: Path, tmp_path: Path) -> None:
+    edit(rules / "tobacco.yaml", "    provenance: {document: D4, quote: 努力引导客户向网络客户发展, ref: D4-TB-03}\n"
+         "    priority: 70\n    when:\n      all:\n        - client.domain: tobacco\n        - client.network_client: false",
+         "    provenance: {document: D4, quote: 努力引导客户向网络客户发展, ref: D4-TB-03}\n"
+         "    priority: 99\n    when:\n      all:\n        - client.domain: tobacco\n        - client.network_client: false")
+    portfolio = tmp_path / "portfolio"
+    assert runner.invoke(app, ["sample-portfolio", "--out", str(portfolio), "--clients", "120",
+                               "--managers", "4"]).exit_code == 0
+    result = runner.invoke(app, ["diff", str(ROOT / "rules"), str(rules), "--facts", str(portfolio),
+                                 "--as-of", "2026-11-23", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["documents"] == 4  # one book per manager
+    moved = {c["subject"] for c in doc["changes"] if c["item"] == "guide_to_network_ordering"}
+    assert moved and all(s.startswith("client:T") for s in moved)  # only tobacco retailers move
+    changed = {m for m, row in doc["by_manager"].items() if row["subjects"]}
+    assert changed and all(m.startswith("MT") for m in changed)
+
+
 def test_diff_of_identical_rule_sets_changes_nothing() -> None:
     result = runner.invoke(app, ["diff", str(ROOT / "rules"), str(ROOT / "rules"), "--facts", DEMO,
                                  "--fail-on-change"])
