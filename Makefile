@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check schema install-check clean
+.PHONY: demo test check schema openapi serve install-check clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,13 @@ check: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/rm-advisor schema --out rules/rules.schema.json
+
+# The committed OpenAPI spec of the HTTP API; tests/api/test_openapi.py fails when it drifts.
+openapi: $(STAMP)
+	$(BIN)/rm-advisor openapi --out api/openapi.json
+
+serve: $(STAMP)
+	$(BIN)/rm-advisor serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -44,7 +44,7 @@ def _check_key(settings: Settings, given: str | None) -> None:
                                             "to use this route")
     expected = settings.api_key.get_secret_value().encode()
     # compare_digest takes the same time wherever the first difference is
-    if given is None or not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected):
+    if given is None or not hmac.compare_digest(given.encode(), expected):
         raise Problem("unauthorized", f"missing or wrong {API_KEY_HEADER} header",
                       headers={"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
 

@@ -33,7 +33,8 @@ def refine(app: FastAPI) -> None:
     (what they are sent as), and the API key is optional on reading routes (needed only when the
     server runs with ``protect_reads``)."""
     generate: Callable[[], dict[str, Any]] = app.openapi
-    keyed = {(r.path, m.lower()) for r in app.routes if isinstance(r, APIRoute) and _needs_key(r) for m in r.methods}
+    keyed = {(r.path, m.lower()) for r in app.routes if isinstance(r, APIRoute) and _needs_key(r)
+             for m in r.methods or ()}
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

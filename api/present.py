@@ -13,8 +13,9 @@ from engine.compiler import CompiledRule
 from engine.decision import Decision, SubjectDecision
 
 
-def _ctx(lang: Lang, explain: bool = True) -> dict[str, Any]:
-    return {"lang": lang, "explain": explain}
+def _ctx(lang: Lang) -> dict[str, Any]:
+    """The validation context :class:`api.schemas.LocalText` picks the language from."""
+    return {"lang": lang}
 
 
 def _subject(s: SubjectDecision, lang: Lang, explain: bool) -> SubjectDecisionOut:

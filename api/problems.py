@@ -52,13 +52,13 @@ class ErrorItem(BaseModel):
 
     code: str = Field(description="stable code of this problem (a diagnostic code or a problem code)")
     detail: str = Field(description="what is wrong, for people")
-    pointer: str | None = Field(None, description="JSON pointer (RFC 6901) into the request body")
-    parameter: str | None = Field(None, description="name of the query, path or header parameter")
-    file: str | None = Field(None, description="rule or knowledge-base file")
+    pointer: str | None = Field(default=None, description="JSON pointer (RFC 6901) into the request body")
+    parameter: str | None = Field(default=None, description="name of the query, path or header parameter")
+    file: str | None = Field(default=None, description="rule or knowledge-base file")
     line: int | None = None
     column: int | None = None
     rule_id: str | None = None
-    hint: str | None = Field(None, description="how to fix it, e.g. `did you mean ...`")
+    hint: str | None = Field(default=None, description="how to fix it, e.g. `did you mean ...`")
     severity: str = "error"
 
 
@@ -71,7 +71,7 @@ class ProblemDetails(BaseModel):
     detail: str
     instance: str = Field(description="the request path")
     code: str = Field(description="stable problem code, see docs/api.md")
-    revision: str | None = Field(None, description="the rule-set revision that was serving")
+    revision: str | None = Field(default=None, description="the rule-set revision that was serving")
     errors: list[ErrorItem] = Field(default_factory=list)
 
 

@@ -54,7 +54,7 @@ class FactsDocument(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    as_of: dt.date | None = Field(None, description="the date relative conditions use (default: today)")
+    as_of: dt.date | None = Field(default=None, description="the date relative conditions use (default: today)")
     clients: list[dict[str, Any]] = Field(default_factory=list, description="client facts")
     managers: list[dict[str, Any]] = Field(default_factory=list, description="manager facts")
     interactions: list[dict[str, Any]] = Field(default_factory=list, description="interactions (visits, complaints...)")
@@ -73,7 +73,7 @@ class RuleCheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     files: list[RuleFileIn] = Field(min_length=1, max_length=50)
-    together: bool = Field(True, description="check with the loaded rule files, each posted file replacing the "
+    together: bool = Field(default=True, description="check with the loaded rule files, each posted file replacing the "
                                              "loaded file of the same name (finds duplicate ids and signal "
                                              "cycles across packs); false: the posted files alone")
 
@@ -159,7 +159,7 @@ SignalTraceOut.model_rebuild()
 class EffectiveOut(Out):
     model_config = ConfigDict(populate_by_name=True)
 
-    from_: dt.date | None = Field(None, alias="from")
+    from_: dt.date | None = Field(default=None, alias="from")
     until: dt.date | None = None
 
 
@@ -177,7 +177,7 @@ class RuleSummary(Out):
     signals: list[str] = Field(default_factory=list, description="signals it asserts")
     actions: list[str] = Field(default_factory=list, description="actions it recommends")
     coaching: list[str] = Field(default_factory=list, description="coaching topics it recommends")
-    veto: bool = Field(False, description="whether it vetoes actions")
+    veto: bool = Field(default=False, description="whether it vetoes actions")
 
 
 class RuleDetail(RuleSummary):

@@ -21,20 +21,20 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
-    host: str = Field("127.0.0.1", description="address to listen on")
-    port: int = Field(8000, ge=0, le=65535, description="port to listen on")
-    workers: int = Field(1, ge=1, le=32, description="worker processes (each with its own rule set copy)")
-    rules_dir: Path | None = Field(None, description="rule directory (default: the shipped packs)")
-    kb_dir: Path | None = Field(None, description="knowledge-base directory (default: the shipped one)")
-    api_key: SecretStr | None = Field(None, description="key for changing routes (reload); at least 16 characters")
-    protect_reads: bool = Field(False, description="reading routes need the API key too")
+    host: str = Field(default="127.0.0.1", description="address to listen on")
+    port: int = Field(default=8000, ge=0, le=65535, description="port to listen on")
+    workers: int = Field(default=1, ge=1, le=32, description="worker processes (each with its own rule set copy)")
+    rules_dir: Path | None = Field(default=None, description="rule directory (default: the shipped packs)")
+    kb_dir: Path | None = Field(default=None, description="knowledge-base directory (default: the shipped one)")
+    api_key: SecretStr | None = Field(default=None, description="key for changing routes (reload); at least 16 characters")
+    protect_reads: bool = Field(default=False, description="reading routes need the API key too")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
-        (), description="origins allowed by CORS, comma-separated; none: CORS is off")
-    max_subjects: int = Field(100, ge=1, le=10_000, description="most clients + managers in one request")
-    max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body accepted")
-    max_firings: int = Field(10_000, ge=1, description="rule firings per decision before `firing_limit`")
-    default_lang: Lang = Field("both", description="language of texts when a request asks for none")
-    sync_dir: Path | None = Field(None, description="set by `serve`: where a reload publishes the rule set "
+        default=(), description="origins allowed by CORS, comma-separated; none: CORS is off")
+    max_subjects: int = Field(default=100, ge=1, le=10_000, description="most clients + managers in one request")
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="largest request body accepted")
+    max_firings: int = Field(default=10_000, ge=1, description="rule firings per decision before `firing_limit`")
+    default_lang: Lang = Field(default="both", description="language of texts when a request asks for none")
+    sync_dir: Path | None = Field(default=None, description="set by `serve`: where a reload publishes the rule set "
                                                     "to the other worker processes")
 
     @field_validator("cors_origins", mode="before")

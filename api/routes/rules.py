@@ -10,7 +10,7 @@ from starlette.responses import Response
 from api import examples, present
 from api.deps import LangDep, LoadedDep, language_headers, read_access
 from api.problems import ErrorItem, Problem, diagnostic_item, documented
-from api.schemas import RuleCheckRequest, RuleCheckResult, RuleDetail, RuleList, SubjectType, DiagnosticOut
+from api.schemas import DiagnosticOut, RuleCheckRequest, RuleCheckResult, RuleDetail, RuleList, SubjectType
 from engine.knowledge import Domain
 from engine.loader import check_rules
 

@@ -17,9 +17,8 @@ from tests.api.conftest import settings
 from tests.cli.test_main import BROKEN
 
 
-def _workers(rules_dir: Path, sync_dir: Path) -> tuple[LiveRuleSet, LiveRuleSet]:
-    s = settings(rules_dir=rules_dir, sync_dir=sync_dir)
-    return LiveRuleSet.start(s), LiveRuleSet.start(s)
+def _worker(rules_dir: Path, sync_dir: Path) -> LiveRuleSet:
+    return LiveRuleSet.start(settings(rules_dir=rules_dir, sync_dir=sync_dir))
 
 
 def _edit(rules_dir: Path, note: str) -> None:
@@ -40,7 +39,7 @@ def test_channel_publishes_atomically_and_notices_changes(tmp_path: Path) -> Non
 
 
 def test_a_reload_in_one_worker_reaches_the_other(rules_dir: Path, tmp_path: Path) -> None:
-    a, b = _workers(rules_dir, tmp_path / "sync")
+    a, b = _worker(rules_dir, tmp_path / "sync"), _worker(rules_dir, tmp_path / "sync")
     assert a.revision == b.revision
     first = b.current()
     _edit(rules_dir, "v2")
@@ -51,7 +50,7 @@ def test_a_reload_in_one_worker_reaches_the_other(rules_dir: Path, tmp_path: Pat
 
 
 def test_a_refused_reload_reaches_no_worker(rules_dir: Path, tmp_path: Path) -> None:
-    a, b = _workers(rules_dir, tmp_path / "sync")
+    a, b = _worker(rules_dir, tmp_path / "sync"), _worker(rules_dir, tmp_path / "sync")
     revision = a.revision
     (rules_dir / "broken.yaml").write_text(BROKEN, encoding="utf-8")
     with pytest.raises(RuleError):
@@ -61,17 +60,17 @@ def test_a_refused_reload_reaches_no_worker(rules_dir: Path, tmp_path: Path) -> 
 
 def test_a_restarted_worker_starts_from_the_published_rule_set_not_from_disk(rules_dir: Path,
                                                                             tmp_path: Path) -> None:
-    a, _ = _workers(rules_dir, tmp_path / "sync")
+    a = _worker(rules_dir, tmp_path / "sync")
     _edit(rules_dir, "reloaded")
     _, reloaded = a.reload()
     _edit(rules_dir, "edited but not reloaded")
-    restarted = LiveRuleSet.start(settings(rules_dir=rules_dir, sync_dir=tmp_path / "sync"))
+    restarted = _worker(rules_dir, tmp_path / "sync")
     assert restarted.revision == reloaded.revision
 
 
 def test_a_damaged_snapshot_is_logged_once_and_the_worker_keeps_serving(rules_dir: Path, tmp_path: Path,
                                                                        caplog: pytest.LogCaptureFixture) -> None:
-    a, b = _workers(rules_dir, tmp_path / "sync")
+    a, b = _worker(rules_dir, tmp_path / "sync"), _worker(rules_dir, tmp_path / "sync")
     (tmp_path / "sync" / "ruleset.json").write_text("{not json", encoding="utf-8")
     with caplog.at_level(logging.ERROR, logger="rm_advisor.api"):
         assert b.current().revision == a.revision
