@@ -11,6 +11,7 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from api import problems
 from api.deps import API_KEY_HEADER
@@ -44,8 +45,9 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
     that does not check raises :class:`engine.RuleError` and no app is built."""
     settings = settings or Settings()
     live = live or LiveRuleSet.start(settings)
-    app = FastAPI(title="rm-advisor", version=version("rm-advisor"), description=DESCRIPTION,
-                  openapi_tags=TAGS, separate_input_output_schemas=False)
+    # /docs and /redoc from bundled assets: intranets where managers' apps run often have no CDN
+    app = FastAPIOffline(title="rm-advisor", version=version("rm-advisor"), description=DESCRIPTION,
+                         openapi_tags=TAGS, separate_input_output_schemas=False)
     app.state.settings = settings
     app.state.live = live
     problems.install(app)

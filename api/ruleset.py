@@ -23,7 +23,7 @@ from engine import Advisor
 from engine.compiler import RuleBook
 from engine.errors import RuleError
 from engine.loader import load_rule_book
-from engine.sources import default_rules_dir, read_kb_files, read_rule_files
+from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
 
 log = logging.getLogger("rm_advisor.api")
 
@@ -58,12 +58,25 @@ def build(rule_files: dict[str, str], kb_files: dict[str, str], max_firings: int
 
 def read_files(rules_dir: Path | None, kb_dir: Path | None) -> tuple[dict[str, str], dict[str, str]]:
     """The rule and knowledge-base texts on disk; an unreadable file is a located problem."""
+    rules = Path(rules_dir or default_rules_dir())
     try:
-        return read_rule_files(rules_dir or default_rules_dir()), read_kb_files(kb_dir)
+        return read_rule_files(rules), read_kb_files(kb_dir)
     except (OSError, UnicodeDecodeError) as exc:
-        where = getattr(exc, "filename", None) or str(rules_dir or "")
-        raise Problem("rules_unreadable", f"cannot read the rule files: {exc}",
-                      [ErrorItem(code="rules_unreadable", detail=str(exc), file=str(where))]) from exc
+        where = getattr(exc, "filename", None) or _undecodable(rules, kb_dir or default_kb_dir()) or rules
+        raise Problem("rules_unreadable", f"cannot read {where}: {exc}",
+                      [ErrorItem(code="rules_unreadable", detail=str(exc), file=str(where),
+                                 hint="rule and knowledge-base files are UTF-8 text the server may read")]) from exc
+
+
+def _undecodable(*folders: Path) -> Path | None:
+    """The first YAML file that is not UTF-8 (a decode error does not name its file)."""
+    for folder in folders:
+        for path in sorted(folder.rglob("*.yaml")):
+            try:
+                path.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                return path
+    return None
 
 
 class LiveRuleSet:

@@ -40,3 +40,4 @@ def test_readyz_is_a_503_problem_when_the_engine_cannot_decide(live: LiveRuleSet
         body = problem(c.get("/readyz"), 503, "not_ready")
         assert "engine down" not in body["detail"]
         assert c.get("/healthz").status_code == 200
+

@@ -73,6 +73,14 @@ def test_docs_list_every_route() -> None:
     assert missing == []
 
 
+def test_docs_pages_work_without_a_cdn(client: TestClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        assert "/openapi.json" in html and "cdn" not in html.lower()
+        scripts = [part.split('"')[0] for part in html.split('src="')[1:]]
+        assert scripts and all(client.get(src).status_code == 200 for src in scripts)
+
+
 # ---- property-based run of the spec ------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from api import examples
 from api.app import create_app
 from api.ruleset import LiveRuleSet
-from tests.api.conftest import AUTH, KEY, located, problem, settings
+from tests.api.conftest import AUTH, KEY, problem, settings
 from tests.cli.test_main import BROKEN
 
 ONE = "/v1/decisions/client/T-001"
@@ -105,7 +105,8 @@ def test_unreadable_rule_file_is_refused(rules_dir: Path) -> None:
     revision = live.revision
     (rules_dir / "latin1.yaml").write_bytes("pack: x\n# caf\xe9\n".encode("latin-1"))
     body = problem(c.post(RELOAD, headers=AUTH), 422, "rules_unreadable")
-    assert located(body) and body["revision"] == revision == live.revision
+    assert [Path(e["file"]).name for e in body["errors"]] == ["latin1.yaml"]
+    assert body["revision"] == revision == live.revision
 
 
 def test_a_request_in_flight_finishes_on_the_revision_it_started_with(rules_dir: Path,
