@@ -41,6 +41,8 @@ install-check: $(STAMP)
 	build/install-check/venv/bin/pip install --quiet build/install-check/dist/*.whl
 	cd build/install-check && venv/bin/rm-advisor check && venv/bin/rm-advisor demo --lang en > demo.txt \
 		&& grep -q "guide_to_network_ordering" demo.txt && echo "install-check: OK (non-editable install finds bundled rules)"
+	cd build/install-check && venv/bin/rm-advisor openapi > openapi.json && grep -q '"/v1/decisions"' openapi.json \
+		&& echo "install-check: OK (the HTTP API is installed)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

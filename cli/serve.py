@@ -47,10 +47,9 @@ def serve(
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="log every request"),
 ) -> None:
     """Serve the HTTP API (docs at /docs, spec at /openapi.json)."""
-    import uvicorn
-
-    from api.ruleset import build, read_files
+    from api import server
     from api.problems import Problem
+    from api.ruleset import build, read_files
     from api.sync import RevisionChannel
 
     settings = _settings(host=host, port=port, workers=workers, rules_dir=rules, kb_dir=kb, api_key=api_key,
@@ -72,8 +71,7 @@ def serve(
         err.print(f"rm-advisor: revision {loaded.revision}, {len(loaded.book.rules)} rules, "
                   f"http://{settings.host}:{settings.port}/docs", markup=False, highlight=False)
         del loaded
-        uvicorn.run("api.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-                    workers=settings.workers, log_level=log_level, access_log=access_log, server_header=False)
+        server.run(settings, log_level, access_log)
 
 
 def openapi(

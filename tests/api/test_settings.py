@@ -1,12 +1,15 @@
-"""api/settings.py: flags or RM_ADVISOR_* variables; unsafe combinations are refused."""
+"""api/settings.py and api/server.py: flags or RM_ADVISOR_* variables; unsafe combinations are
+refused; worker listeners are TCP sockets."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
+from api.server import TcpConfig
 from api.settings import Settings
 
 
@@ -34,3 +37,20 @@ def test_to_env_rebuilds_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> N
     for name, value in s.to_env().items():
         monkeypatch.setenv(name, value)
     assert Settings() == s
+
+
+def test_regression_worker_listeners_are_tcp_so_responses_are_not_held_by_nagle() -> None:
+    # uvicorn binds the --workers listener with proto 0; asyncio then leaves TCP_NODELAY off on
+    # accepted connections and each keep-alive response waited ~40 ms for a delayed ACK
+    config = TcpConfig("api.app:app_from_env", factory=True, host="127.0.0.1", port=0, workers=2)
+    sock = config.bind_socket()
+    try:
+        assert sock.proto == socket.IPPROTO_TCP and sock.getsockname()[0] == "127.0.0.1"
+        sock.listen()  # the server does this when it starts
+        peer = socket.create_connection(sock.getsockname())
+        accepted, _ = sock.accept()
+        assert accepted.proto == socket.IPPROTO_TCP  # what asyncio checks before setting TCP_NODELAY
+        peer.close()
+        accepted.close()
+    finally:
+        sock.close()
