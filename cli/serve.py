@@ -30,18 +30,18 @@ def _settings(**flags: Any) -> Any:
 
 
 def serve(
-    host: Optional[str] = typer.Option(None, help="address to listen on [env RM_ADVISOR_HOST; default 127.0.0.1]"),
-    port: Optional[int] = typer.Option(None, help="port [env RM_ADVISOR_PORT; default 8000]"),
-    workers: Optional[int] = typer.Option(None, help="worker processes [env RM_ADVISOR_WORKERS; default 1]"),
-    rules: Optional[Path] = typer.Option(None, "--rules", "-r", help="rule directory [env RM_ADVISOR_RULES_DIR]"),
-    kb: Optional[Path] = typer.Option(None, "--kb", help="knowledge-base directory [env RM_ADVISOR_KB_DIR]"),
+    host: Optional[str] = typer.Option(None, help="address to listen on (env RM_ADVISOR_HOST, default 127.0.0.1)"),
+    port: Optional[int] = typer.Option(None, help="port (env RM_ADVISOR_PORT, default 8000)"),
+    workers: Optional[int] = typer.Option(None, help="worker processes (env RM_ADVISOR_WORKERS, default 1)"),
+    rules: Optional[Path] = typer.Option(None, "--rules", "-r", help="rule directory (env RM_ADVISOR_RULES_DIR)"),
+    kb: Optional[Path] = typer.Option(None, "--kb", help="knowledge-base directory (env RM_ADVISOR_KB_DIR)"),
     api_key: Optional[str] = typer.Option(None, help="key for reload; prefer env RM_ADVISOR_API_KEY"),
     protect_reads: Optional[bool] = typer.Option(None, "--protect-reads/--open-reads",
-                                                 help="reading routes need the key too [env RM_ADVISOR_PROTECT_READS]"),
+                                                 help="reading routes need the key too (env RM_ADVISOR_PROTECT_READS)"),
     cors_origin: Optional[list[str]] = typer.Option(None, help="allow this origin by CORS (repeatable) "
-                                                               "[env RM_ADVISOR_CORS_ORIGINS, comma-separated]"),
-    max_subjects: Optional[int] = typer.Option(None, help="most clients + managers per request [default 100]"),
-    max_body_bytes: Optional[int] = typer.Option(None, help="largest request body [default 1000000]"),
+                                                               "(env RM_ADVISOR_CORS_ORIGINS, comma-separated)"),
+    max_subjects: Optional[int] = typer.Option(None, help="most clients + managers per request (default 100)"),
+    max_body_bytes: Optional[int] = typer.Option(None, help="largest request body (default 1000000)"),
     default_lang: Optional[str] = typer.Option(None, help="zh, en or both when a request asks for none"),
     log_level: str = typer.Option("info", help="uvicorn log level"),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="log every request"),
