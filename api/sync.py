@@ -53,12 +53,14 @@ class RevisionChannel:
 
     def read(self) -> Snapshot | None:
         """The published snapshot, or None if there is none yet."""
-        stamp = self._stamp()
+        # remembered before parsing: a damaged or missing file is noticed once, not on every request
+        self._seen = stamp = self._stamp()
+        if stamp is None:
+            return None
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return None
-        self._seen = stamp  # before parsing: a damaged file is reported once, not on every request
+            return None  # removed after the stat: the next stat notices
         doc = json.loads(text)
         return Snapshot(doc["revision"], doc["rule_files"], doc["kb_files"])
 

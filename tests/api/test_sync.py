@@ -36,6 +36,8 @@ def test_channel_publishes_atomically_and_notices_changes(tmp_path: Path) -> Non
     channel.publish(Snapshot("r-2", {}, {}))
     assert channel.changed() and channel.read().revision == "r-2"  # type: ignore[union-attr]
     assert [p.name for p in tmp_path.iterdir()] == ["ruleset.json"]  # no temporary file left behind
+    (tmp_path / "ruleset.json").unlink()
+    assert channel.changed() and channel.read() is None and not channel.changed()
 
 
 def test_a_reload_in_one_worker_reaches_the_other(rules_dir: Path, tmp_path: Path) -> None:
