@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check schema install-check clean
+.PHONY: demo test check schema openapi serve install-check clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,13 @@ schema: $(STAMP)
 	$(BIN)/rm-advisor schema --out rules/rules.schema.json
 	$(BIN)/rm-advisor scenario-schema --out rules/scenarios.schema.json
 
+# The committed OpenAPI spec of the HTTP API; tests/api/test_openapi.py fails when it drifts.
+openapi: $(STAMP)
+	$(BIN)/rm-advisor openapi --out api/openapi.json
+
+serve: $(STAMP)
+	$(BIN)/rm-advisor serve
+
 test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory install-check
@@ -38,6 +45,8 @@ install-check: $(STAMP)
 		&& grep -q "guide_to_network_ordering" demo.txt \
 		&& venv/bin/rm-advisor batch --sample-clients 200 --out batch > batch.txt && test -s batch/report.html \
 		&& echo "install-check: OK (non-editable install finds bundled rules, knowledge base and report template)"
+	cd build/install-check && venv/bin/rm-advisor openapi > openapi.json && grep -q '"/v1/decisions"' openapi.json \
+		&& echo "install-check: OK (the HTTP API is installed)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

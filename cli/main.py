@@ -15,6 +15,7 @@ from rich.console import Console
 
 from cli import authoring, batch
 from cli.render import print_decision, print_diagnostics
+from cli.serve import register as register_serve
 from engine import Advisor, FactError, InferenceError, RuleError
 from engine.loader import check_rules, load_knowledge_base
 from engine.rules import rule_file_json_schema
@@ -129,6 +130,7 @@ def schema(output: Optional[Path] = typer.Option(None, "--out", "-o", help="writ
 
 batch.register(app)
 authoring.register(app)
+register_serve(app)
 
 
 def main() -> None:  # pragma: no cover - entry point

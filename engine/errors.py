@@ -16,6 +16,7 @@ Severity = Literal["error", "warning"]
 CODES: dict[str, str] = {
     # rule files
     "yaml_syntax": "the file is not valid YAML",
+    "yaml_too_complex": "the file nests too deeply or expands to too many nodes through aliases",
     "duplicate_key": "a YAML mapping repeats a key",
     "schema_violation": "the rule file does not match the rule format (missing or unknown key, wrong shape)",
     "duplicate_rule_id": "two rules share one id",

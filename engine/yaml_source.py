@@ -21,6 +21,10 @@ Path = tuple[str | int, ...]
 # re-reads them), the pure-Python one otherwise. Both are safe loaders: no Python objects.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+#: Most nodes a document may have once its aliases are expanded (the shipped files have < 5,000).
+#: Aliases let a few lines stand for billions of nodes; every later step walks the expanded tree.
+MAX_NODES = 100_000
+
 
 @dataclass(frozen=True)
 class ParsedYaml:
@@ -59,7 +63,12 @@ def parse_yaml(text: str, file: str, line_offset: int = 0) -> ParsedYaml:
     loader = _SafeLoader(text)
     try:
         node = loader.get_single_node()  # one parse: positions from the nodes, data built from them
+        size = _expanded_size(node, {}) if node is not None else 0
+        if size > MAX_NODES:
+            return _too_complex(file, f"the document expands to {size} nodes through aliases (at most {MAX_NODES})")
         data = loader.construct_document(node) if node is not None else None
+    except RecursionError:
+        return _too_complex(file, "the document nests too deeply")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1 + line_offset, mark.column + 1) if mark else (0, 0)
@@ -77,6 +86,25 @@ def parse_yaml(text: str, file: str, line_offset: int = 0) -> ParsedYaml:
     if node is not None:
         _walk(node, (), positions, diags, file, line_offset)
     return ParsedYaml(data, positions, tuple(diags), file)
+
+
+def _too_complex(file: str, message: str) -> ParsedYaml:
+    diag = Diagnostic("yaml_too_complex", message, Location(file, 1, 1),
+                      hint="write the values out instead of nesting aliases or brackets so deeply")
+    return ParsedYaml(None, {}, (diag,), file)
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Nodes in the tree once aliases are expanded; linear in the distinct nodes (memoised)."""
+    key = id(node)
+    if key not in memo:
+        if isinstance(node, yaml.MappingNode):
+            memo[key] = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            memo[key] = 1 + sum(_expanded_size(v, memo) for v in node.value)
+        else:
+            memo[key] = 1
+    return memo[key]
 
 
 def _walk(node: yaml.Node, path: Path, positions: dict[Path, tuple[int, int]],

@@ -25,3 +25,25 @@ def test_fragments_keep_original_lines() -> None:
     frags = rule_fragments(text, "f.yaml")
     assert frags[0].locate(("rules", 0, "x")).line == 4
     assert frags[1].diagnostics[0].location.line >= 6
+
+
+def _alias_bomb(levels: int) -> str:
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_regression_alias_bomb_is_refused_not_expanded() -> None:
+    # nine levels of ten aliases stand for 10^9 nodes; walking them took minutes (a check-route DoS)
+    p = parse_yaml(_alias_bomb(9), "bomb.yaml")
+    assert p.data is None and [d.code for d in p.diagnostics] == ["yaml_too_complex"]
+
+
+def test_aliases_within_the_budget_still_work() -> None:
+    p = parse_yaml(_alias_bomb(3), "ok.yaml")
+    assert p.diagnostics == () and len(p.data["l2"]) == 10
+
+
+def test_regression_deep_nesting_is_a_diagnostic_not_a_recursion_error() -> None:
+    p = parse_yaml("a: " + "[" * 5000 + "]" * 5000 + "\n", "deep.yaml")
+    assert p.data is None and [d.code for d in p.diagnostics] == ["yaml_too_complex"]

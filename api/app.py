@@ -1,0 +1,68 @@
+"""The FastAPI application: a thin layer that parses requests, calls the engine and formats answers.
+
+``create_app(settings)`` builds an app around one :class:`~api.ruleset.LiveRuleSet` per process;
+``app_from_env`` is the factory ``rm-advisor serve`` hands to uvicorn (settings from
+``RM_ADVISOR_*`` variables, so every worker process builds the same app).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
+
+from api import problems
+from api.deps import API_KEY_HEADER
+from api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
+from api.openapi import refine
+from api.routes import catalogues, decisions, health, rules, ruleset
+from api.ruleset import LiveRuleSet
+from api.settings import Settings
+
+DESCRIPTION = """Next-best-actions for clients and coaching for customer managers (客户经理), decided by
+YAML rules and explained: every recommendation names the rules that fired (file:line, source quote),
+the facts they matched and the derived signals they relied on.
+
+* Texts in `zh`, `en` or both: `Accept-Language` or `?lang=`.
+* Every response names the rule-set revision that produced it in the `X-Rule-Revision` header.
+* Every error is an RFC 9457 problem (`application/problem+json`) with a stable `code` and located
+  `errors` (JSON pointer into the request, or file:line:column in a rule file).
+"""
+
+TAGS = [
+    {"name": "decisions", "description": "decide for posted facts"},
+    {"name": "rules", "description": "the loaded rules, and checking rule files"},
+    {"name": "rule set", "description": "revision, counts and hot reload"},
+    {"name": "catalogues", "description": "actions, coaching topics, signals, fact types"},
+    {"name": "health", "description": "liveness and readiness"},
+]
+
+
+def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None) -> FastAPI:
+    """Build the app. The rule set is loaded here (``live`` lets tests pass one in); a rule set
+    that does not check raises :class:`engine.RuleError` and no app is built."""
+    settings = settings or Settings()
+    live = live or LiveRuleSet.start(settings)
+    # /docs and /redoc from bundled assets: intranets where managers' apps run often have no CDN
+    app = FastAPIOffline(title="rm-advisor", version=version("rm-advisor"), description=DESCRIPTION,
+                         openapi_tags=TAGS, separate_input_output_schemas=False)
+    app.state.settings = settings
+    app.state.live = live
+    problems.install(app)
+    for module in (decisions, rules, ruleset, catalogues, health):
+        app.include_router(module.router)
+    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, current_revision=lambda: live.revision)
+    app.add_middleware(RevisionHeader, current_revision=lambda: live.revision)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type", "Accept-Language", API_KEY_HEADER],
+                           expose_headers=[REVISION_HEADER, "Content-Language"])
+    refine(app)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The factory uvicorn calls in each worker process."""
+    return create_app(Settings())

@@ -1,0 +1,101 @@
+"""Dependencies shared by the routes: the rule set a request uses, access checks, language."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request, Security
+from fastapi.security import APIKeyHeader
+
+from api.problems import Problem
+from api.ruleset import LiveRuleSet, LoadedRuleSet
+from api.schemas import Lang
+from api.settings import Settings
+
+API_KEY_HEADER = "X-API-Key"
+
+_api_key = APIKeyHeader(name=API_KEY_HEADER, scheme_name="ApiKey", auto_error=False,
+                        description="needed by changing routes (reload); by reading routes too when the server "
+                                    "runs with protect_reads")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_live(request: Request) -> LiveRuleSet:
+    live: LiveRuleSet = request.app.state.live
+    return live
+
+
+def rule_set(request: Request, live: Annotated[LiveRuleSet, Depends(get_live)]) -> LoadedRuleSet:
+    """The rule set this request uses from start to finish: taken once, so a reload during the
+    request does not change its answer. Its revision goes into the response header."""
+    loaded = live.current()
+    request.state.revision = loaded.revision
+    return loaded
+
+
+def _check_key(settings: Settings, given: str | None) -> None:
+    if settings.api_key is None:
+        raise Problem("key_not_configured", "start the server with an API key (RM_ADVISOR_API_KEY or --api-key) "
+                                            "to use this route")
+    expected = settings.api_key.get_secret_value().encode()
+    # compare_digest takes the same time wherever the first difference is
+    if given is None or not hmac.compare_digest(given.encode(), expected):
+        raise Problem("unauthorized", f"missing or wrong {API_KEY_HEADER} header",
+                      headers={"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
+
+
+def require_key(settings: Annotated[Settings, Depends(get_settings)],
+                key: Annotated[str | None, Security(_api_key)]) -> None:
+    """For changing routes: a configured key must be given."""
+    _check_key(settings, key)
+
+
+def read_access(settings: Annotated[Settings, Depends(get_settings)],
+                key: Annotated[str | None, Security(_api_key)]) -> None:
+    """For reading routes: open, unless the server runs with ``protect_reads``."""
+    if settings.protect_reads:
+        _check_key(settings, key)
+
+
+def negotiate(lang: str | None, accept_language: str | None, default: Lang) -> Lang:
+    """The ``lang`` parameter if given; else the best of zh/en in Accept-Language; else the default."""
+    if lang in ("zh", "en", "both"):
+        return lang  # type: ignore[return-value]
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        primary = tag.strip().split("-")[0].lower()
+        if primary in ("zh", "en") and q > 0:
+            ranked.append((-q, i, primary))
+    return sorted(ranked)[0][2] if ranked else default  # type: ignore[return-value]
+
+
+def language(settings: Annotated[Settings, Depends(get_settings)],
+             lang: Annotated[Lang | None, Query(description="zh, en or both; wins over Accept-Language")] = None,
+             accept_language: Annotated[str | None, Header(description="zh or en (q-values honoured)")] = None
+             ) -> Lang:
+    """The language(s) of titles, reasons and descriptions in the response."""
+    return negotiate(lang, accept_language, settings.default_lang)
+
+
+def language_headers(lang: Lang) -> dict[str, str]:
+    return {"Content-Language": "zh, en" if lang == "both" else lang, "Vary": "Accept-Language"}
+
+
+LoadedDep = Annotated[LoadedRuleSet, Depends(rule_set)]
+LangDep = Annotated[Lang, Depends(language)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+LiveDep = Annotated[LiveRuleSet, Depends(get_live)]

@@ -1,0 +1,232 @@
+"""One error format for every error the API returns: RFC 9457 problem details.
+
+Every problem has a stable ``code`` (clients match on it, never on wording), the HTTP status, a
+readable ``detail``, the rule-set ``revision`` that was serving, and an ``errors`` list locating
+each problem: a JSON pointer into the request body, a query/path/header parameter, or
+``file:line:column`` in a rule file. No stack trace ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Iterable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from engine.errors import Diagnostic, FactError, InferenceError, RuleError
+
+log = logging.getLogger("rm_advisor.api")
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://rm-advisor.invalid/problems/"
+
+#: Stable problem codes: HTTP status and title. Documented in docs/api.md; never reuse a code.
+PROBLEMS: dict[str, tuple[int, str]] = {
+    "bad_json": (400, "The request body is not valid JSON"),
+    "bad_request": (400, "The request could not be read"),
+    "unauthorized": (401, "A valid API key is required"),
+    "key_not_configured": (403, "This route needs an API key and the server has none configured"),
+    "not_found": (404, "Not found"),
+    "method_not_allowed": (405, "Method not allowed"),
+    "body_too_large": (413, "The request body is too large"),
+    "unsupported_media_type": (415, "The request body must be JSON"),
+    "invalid_request": (422, "The request does not match the API schema"),
+    "invalid_facts": (422, "The posted facts do not fit the fact schema"),
+    "too_many_subjects": (422, "Too many clients and managers in one request"),
+    "subject_not_in_facts": (422, "The subject asked for is not among the posted facts"),
+    "inference_failed": (422, "Inference stopped before it finished"),
+    "rule_set_invalid": (422, "The rule set has errors; nothing of it was loaded"),
+    "rules_unreadable": (422, "The rule files could not be read"),
+    "internal_error": (500, "Internal error"),
+    "not_ready": (503, "Not ready to decide"),
+}
+
+
+class ErrorItem(BaseModel):
+    """One located problem."""
+
+    code: str = Field(description="stable code of this problem (a diagnostic code or a problem code)")
+    detail: str = Field(description="what is wrong, for people")
+    pointer: str | None = Field(default=None, description="JSON pointer (RFC 6901) into the request body")
+    parameter: str | None = Field(default=None, description="name of the query, path or header parameter")
+    file: str | None = Field(default=None, description="rule or knowledge-base file")
+    line: int | None = None
+    column: int | None = None
+    rule_id: str | None = None
+    hint: str | None = Field(default=None, description="how to fix it, e.g. `did you mean ...`")
+    severity: str = "error"
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, with rm-advisor's extension members."""
+
+    type: str = Field(description=f"{TYPE_BASE}<code>")
+    title: str
+    status: int
+    detail: str
+    instance: str = Field(description="the request path")
+    code: str = Field(description="stable problem code, see docs/api.md")
+    revision: str | None = Field(default=None, description="the rule-set revision that was serving")
+    errors: list[ErrorItem] = Field(default_factory=list)
+
+
+class Problem(Exception):
+    """Raised by routes and dependencies; becomes a problem-details response."""
+
+    def __init__(self, code: str, detail: str, errors: Iterable[ErrorItem] = (),
+                 headers: dict[str, str] | None = None):
+        assert code in PROBLEMS, code
+        super().__init__(detail)
+        self.code, self.detail, self.errors, self.headers = code, detail, list(errors), headers
+
+
+def problem_body(code: str, detail: str, instance: str, errors: Iterable[ErrorItem] = (),
+                 revision: str | None = None) -> dict[str, Any]:
+    status, title = PROBLEMS[code]
+    return ProblemDetails(type=TYPE_BASE + code, title=title, status=status, detail=detail, instance=instance,
+                          code=code, revision=revision, errors=list(errors)).model_dump(exclude_none=True)
+
+
+def problem_response(code: str, detail: str, instance: str, errors: Iterable[ErrorItem] = (),
+                     headers: dict[str, str] | None = None, revision: str | None = None) -> JSONResponse:
+    """A problem-details response; ``revision`` defaults to what the request was served with."""
+    return JSONResponse(problem_body(code, detail, instance, errors, revision), status_code=PROBLEMS[code][0],
+                        media_type=MEDIA_TYPE, headers=headers)
+
+
+def _served_revision(request: Request) -> str | None:
+    """The revision the request took, else the one serving now."""
+    revision = getattr(request.state, "revision", None)
+    live = getattr(request.app.state, "live", None)
+    return revision or (live.revision if live is not None else None)
+
+
+_FACT_PATH = re.compile(r"^(?P<key>[^\[]+)(?:\[(?P<index>\d+)\](?:\.(?P<field>.+))?)?$")
+
+
+def pointer(path: str) -> str:
+    """``clients[0].days_open`` (the engine's path in a facts document) as a JSON pointer."""
+    if path.startswith("<"):
+        return ""  # the whole document
+    m = _FACT_PATH.match(path)
+    if m is None:
+        return "/" + _escape(path)
+    parts = [m["key"]] + ([m["index"]] if m["index"] is not None else []) + ([m["field"]] if m["field"] else [])
+    return "".join("/" + _escape(p) for p in parts)
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def diagnostic_item(d: Diagnostic) -> ErrorItem:
+    """A located engine diagnostic: file:line:column in a rule file, or a path in posted facts."""
+    loc = d.location
+    return ErrorItem(code=d.code, detail=d.message, severity=d.severity, rule_id=d.rule_id or None,
+                     hint=d.hint or None, file=loc.file or None, line=loc.line or None,
+                     column=loc.column or None, pointer=pointer(loc.path) if loc.path else None)
+
+
+_PYDANTIC_CODES = {"missing": "missing_field", "extra_forbidden": "unknown_field"}
+
+
+def validation_item(err: dict[str, Any]) -> ErrorItem:
+    """A FastAPI/pydantic request error: body errors get a pointer, others the parameter name."""
+    where, *rest = err["loc"] or ("body",)
+    kind = err["type"]
+    code = _PYDANTIC_CODES.get(kind) or ("wrong_type" if kind.endswith(("_type", "_parsing")) else "bad_value")
+    detail = err.get("msg", "invalid")
+    if where == "body":
+        return ErrorItem(code=code, detail=detail, pointer="".join("/" + _escape(str(p)) for p in rest))
+    return ErrorItem(code=code, detail=detail, parameter=str(rest[0]) if rest else str(where))
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc.code, exc.detail, request.url.path, exc.errors, exc.headers,
+                            _served_revision(request))
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    bad_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if bad_json is not None:
+        position = bad_json["loc"][-1] if len(bad_json["loc"]) > 1 else 0
+        reason = (bad_json.get("ctx") or {}).get("error", "invalid JSON")
+        return problem_response("bad_json", f"{reason} at character {position}", request.url.path,
+                                revision=_served_revision(request))
+    items = [validation_item(e) for e in errors]
+    where = ", ".join(i.parameter or i.pointer or "the body" for i in items[:5])
+    return problem_response("invalid_request", f"{len(items)} problem(s) in the request: {where}",
+                            request.url.path, items, revision=_served_revision(request))
+
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+               413: "body_too_large", 415: "unsupported_media_type", 422: "invalid_request"}
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "internal_error")
+    detail = exc.detail if isinstance(exc.detail, str) else PROBLEMS[code][1]
+    if code == "not_found" and detail == "Not Found":
+        detail = f"no route {request.method} {request.url.path}; see /docs or docs/api.md"
+    return problem_response(code, detail, request.url.path, headers=getattr(exc, "headers", None),
+                            revision=_served_revision(request))
+
+
+async def _on_fact_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FactError)
+    items = [diagnostic_item(d) for d in exc.diagnostics]
+    return problem_response("invalid_facts", f"{len(items)} problem(s) in the posted facts; "
+                            f"first: {items[0].pointer}: {items[0].detail}" if items else "invalid facts",
+                            request.url.path, items, revision=_served_revision(request))
+
+
+async def _on_inference_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InferenceError)
+    items = [diagnostic_item(d) for d in exc.diagnostics]
+    return problem_response("inference_failed", str(exc), request.url.path, items,
+                            revision=_served_revision(request))
+
+
+async def _on_rule_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RuleError)
+    items = [diagnostic_item(d) for d in exc.diagnostics]
+    errors = sum(1 for i in items if i.severity == "error")
+    first = exc.diagnostics[0].format() if exc.diagnostics else ""
+    return problem_response("rule_set_invalid", f"{errors} error(s); the previous rule set keeps serving. "
+                            f"First: {first}", request.url.path, items, revision=_served_revision(request))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The trace goes to the server log only; the client gets a code and the request path.
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem_response("internal_error", "an unexpected error occurred; it has been logged",
+                            request.url.path, revision=_served_revision(request))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem details."""
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(FactError, _on_fact_error)
+    app.add_exception_handler(InferenceError, _on_inference_error)
+    app.add_exception_handler(RuleError, _on_rule_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+def documented(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` entry of a route for the problems it can return (OpenAPI)."""
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(PROBLEMS[code][0], []).append(code)
+    return {status: {"model": ProblemDetails, "description": "problem: " + ", ".join(f"`{c}`" for c in cs)}
+            for status, cs in sorted(by_status.items())}

@@ -1,0 +1,1 @@
+"""One router per resource: decisions, rules, rule set, catalogues, health."""

@@ -1,0 +1,74 @@
+"""Decisions: next-best-actions for a client, coaching for a manager, from posted facts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query
+from starlette.responses import Response
+
+from api import examples, present
+from api.deps import LangDep, LoadedDep, SettingsDep, language_headers, read_access
+from api.problems import ErrorItem, Problem, documented
+from api.ruleset import LoadedRuleSet
+from api.schemas import DecisionsResponse, FactsDocument, SubjectDecisionResponse, SubjectType
+from api.settings import Settings
+from engine.decision import Decision
+from engine.knowledge import KnowledgeBase
+
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(read_access)])
+
+_PROBLEMS = documented("bad_json", "unauthorized", "body_too_large", "unsupported_media_type", "invalid_request",
+                       "invalid_facts", "too_many_subjects", "inference_failed")
+
+Top = Annotated[int | None, Query(ge=1, le=100, description="at most this many recommendations per subject")]
+Explain = Annotated[bool, Query(description="include the rule and signal chain behind each recommendation")]
+
+
+def _check_size(doc: dict[str, Any], kb: KnowledgeBase, limit: int) -> None:
+    lists = {kb.facts[t].plural: doc.get(kb.facts[t].plural) for t in kb.subjects()}
+    count = sum(len(v) for v in lists.values() if isinstance(v, list))
+    if count > limit:
+        raise Problem("too_many_subjects", f"{count} clients and managers posted; at most {limit} per request",
+                      [ErrorItem(code="too_many_subjects", pointer=f"/{name}", detail=f"{len(v)} posted")
+                       for name, v in lists.items() if isinstance(v, list) and v])
+
+
+def _decide(loaded: LoadedRuleSet, body: FactsDocument, settings: Settings, top: int | None) -> Decision:
+    doc = body.model_dump(exclude_none=True)
+    _check_size(doc, loaded.book.kb, settings.max_subjects)
+    return loaded.advisor.decide(doc, max_per_subject=top)
+
+
+@router.post("/{subject_type}/{subject_id}", response_model=SubjectDecisionResponse,
+             responses=documented("subject_not_in_facts") | _PROBLEMS,
+             summary="Decide for one client or one manager")
+def decide_one(
+    subject_type: Annotated[SubjectType, Path(description="client (next-best-actions) or manager (coaching)")],
+    subject_id: Annotated[str, Path(min_length=1, max_length=200, description="the subject's id in the facts")],
+    body: Annotated[FactsDocument, Body(openapi_examples=examples.ONE_SUBJECT)],
+    loaded: LoadedDep, settings: SettingsDep, lang: LangDep, top: Top = None, explain: Explain = True,
+) -> Response:
+    """Post the subject with its related facts (a client with its manager and interactions; a manager
+    with their clients) and get that subject's ranked, explained recommendations."""
+    decision = _decide(loaded, body, settings, top)
+    subject = decision.subject(subject_type, subject_id)
+    if subject is None:
+        plural = loaded.book.kb.facts[subject_type].plural
+        posted = [s.id for s in (decision.clients if subject_type == "client" else decision.managers)]
+        raise Problem("subject_not_in_facts", f"no {subject_type} `{subject_id}` among the posted facts",
+                      [ErrorItem(code="subject_not_in_facts", pointer=f"/{plural}",
+                                 detail=f"posted {plural}: {', '.join(posted[:10]) or 'none'}")])
+    return present.subject_decision(decision, subject, lang, explain).response(language_headers(lang))
+
+
+@router.post("", response_model=DecisionsResponse, responses=_PROBLEMS,
+             summary="Decide for every client and manager posted")
+def decide_many(
+    body: Annotated[FactsDocument, Body(openapi_examples=examples.MANY_SUBJECTS)],
+    loaded: LoadedDep, settings: SettingsDep, lang: LangDep, top: Top = None, explain: Explain = True,
+) -> Response:
+    """Decisions for every client and manager in the posted facts (at most the server's
+    ``max_subjects``, default 100), in one call and on one rule-set revision."""
+    decision = _decide(loaded, body, settings, top)
+    return present.decisions(decision, lang, explain).response(language_headers(lang))

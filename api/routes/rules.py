@@ -1,0 +1,67 @@
+"""Rules: list them, read one with its provenance, check posted rule files without loading them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path, Query
+from starlette.responses import Response
+
+from api import examples, present
+from api.deps import LangDep, LoadedDep, language_headers, read_access
+from api.problems import ErrorItem, Problem, diagnostic_item, documented
+from api.schemas import DiagnosticOut, RuleCheckRequest, RuleCheckResult, RuleDetail, RuleList, SubjectType
+from engine.knowledge import Domain
+from engine.loader import check_rules
+
+router = APIRouter(prefix="/v1/rules", tags=["rules"], dependencies=[Depends(read_access)])
+
+
+@router.get("", response_model=RuleList, responses=documented("unauthorized", "invalid_request"),
+            summary="List the loaded rules")
+def list_rules(loaded: LoadedDep, lang: LangDep,
+               domain: Annotated[Domain | None, Query(description="only rules of this domain")] = None,
+               subject: Annotated[SubjectType | None, Query(description="only client or manager rules")] = None,
+               ) -> Response:
+    """Every loaded rule (sorted by id) with its file:line, priority, provenance and outcomes."""
+    rules = [present.rule_summary(r, lang) for r in loaded.book.rules
+             if (domain is None or r.rule.domain == domain) and (subject is None or r.rule.subject == subject)]
+    return RuleList(revision=loaded.revision, count=len(rules), rules=rules).response(language_headers(lang))
+
+
+@router.get("/{rule_id}", response_model=RuleDetail, responses=documented("unauthorized", "not_found",
+                                                                         "invalid_request"),
+            summary="One rule, as written, with its provenance")
+def get_rule(rule_id: Annotated[str, Path(max_length=200)], loaded: LoadedDep, lang: LangDep) -> Response:
+    """The rule's condition and outcomes as written in its file, where it is and where it comes from."""
+    rule = loaded.book.by_id().get(rule_id)
+    if rule is None:
+        raise Problem("not_found", f"no rule `{rule_id}` in revision {loaded.revision}",
+                      [ErrorItem(code="not_found", parameter="rule_id", detail=f"unknown rule `{rule_id}`")])
+    return present.rule_detail(rule, lang).response(language_headers(lang))
+
+
+@router.post("/check", response_model=RuleCheckResult,
+             responses=documented("bad_json", "unauthorized", "body_too_large", "unsupported_media_type",
+                                  "invalid_request"),
+             summary="Check rule files without loading them")
+def check(body: Annotated[RuleCheckRequest, Body(openapi_examples=examples.RULE_CHECK)],
+          loaded: LoadedDep) -> Response:
+    """Check posted rule files against the loaded knowledge base and report every problem with
+    file:line:column, code, rule id and hint. Nothing is loaded; ``ok`` says whether a reload with
+    these files would be accepted."""
+    names = [f.name for f in body.files]
+    twice = [ErrorItem(code="duplicate_name", pointer=f"/files/{i}/name", detail=f"`{n}` is posted twice")
+             for i, n in enumerate(names) if n in names[:i]]
+    if twice:
+        raise Problem("invalid_request", "each posted file needs its own name", twice)
+    files = {f.name: f.text for f in body.files}
+    if body.together:
+        # a posted file replaces the loaded file of the same name (revisions identify files by name too)
+        posted = {n.rsplit("/", 1)[-1] for n in files}
+        files = {**{n: t for n, t in loaded.rule_files.items() if n.rsplit("/", 1)[-1] not in posted}, **files}
+    diags = check_rules(files, loaded.book.kb)
+    errors = sum(1 for d in diags if d.severity == "error")
+    return RuleCheckResult(ok=errors == 0, errors=errors, warnings=len(diags) - errors, revision=loaded.revision,
+                           files=sorted(files),
+                           diagnostics=[DiagnosticOut(**diagnostic_item(d).model_dump()) for d in diags]).response()

@@ -1,0 +1,39 @@
+"""The rule set: its revision and counts, and reloading it from disk."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from api import present
+from api.deps import LiveDep, LoadedDep, read_access, require_key
+from api.problems import documented
+from api.schemas import ReloadResult, RuleSetInfo
+
+router = APIRouter(prefix="/v1/ruleset", tags=["rule set"])
+
+
+@router.get("", response_model=RuleSetInfo, responses=documented("unauthorized"),
+            dependencies=[Depends(read_access)], summary="The serving rule-set revision and counts")
+def info(loaded: LoadedDep) -> Response:
+    """Revision (a content hash of the rule and knowledge-base files), when this worker loaded it,
+    and how many rules, actions, coaching topics, signals and fact types it has."""
+    return present.rule_set_info(loaded).response()
+
+
+@router.post("/reload", response_model=ReloadResult, dependencies=[Depends(require_key)],
+             responses=documented("unauthorized", "key_not_configured", "rule_set_invalid", "rules_unreadable"),
+             summary="Reload the rule set from disk (API key)")
+def reload(request: Request, live: LiveDep) -> Response:
+    """Read, check and compile the rule and knowledge-base files again, then swap atomically.
+
+    A rule set with any error is refused (422 ``rule_set_invalid``, every problem located at
+    file:line:column) and the previous revision keeps serving. Requests in flight finish on the
+    revision they started with; every worker process answers with the new revision from the next
+    request on."""
+    request.state.revision = live.revision  # a refusal names the revision that keeps serving
+    previous, current = live.reload()
+    request.state.revision = current.revision
+    return ReloadResult(revision=current.revision, previous_revision=previous.revision,
+                        changed=current is not previous, rules=len(current.book.rules),
+                        loaded_at=current.loaded_at).response()

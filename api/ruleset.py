@@ -1,0 +1,151 @@
+"""The rule set a server answers with, and its hot reload.
+
+A reload reads the rule and knowledge-base files, checks and compiles them completely, and only
+then swaps one reference. A request takes that reference once, at its start, and finishes on it,
+so a reload never changes an answer half-way; a rule set with any error is refused and the
+previous one keeps serving. Worker processes of one server follow each other's reloads through a
+:class:`~api.sync.RevisionChannel`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.problems import ErrorItem, Problem
+from api.settings import Settings
+from api.sync import RevisionChannel, Snapshot
+from engine import Advisor
+from engine.compiler import RuleBook
+from engine.errors import RuleError
+from engine.loader import load_rule_book
+from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+
+log = logging.getLogger("rm_advisor.api")
+
+
+@dataclass(frozen=True)
+class LoadedRuleSet:
+    """A compiled rule set with the file texts it came from and when this process loaded it."""
+
+    advisor: Advisor
+    rule_files: dict[str, str]
+    kb_files: dict[str, str]
+    loaded_at: dt.datetime
+
+    @property
+    def revision(self) -> str:
+        return self.advisor.revision
+
+    @property
+    def book(self) -> RuleBook:
+        return self.advisor.book
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.revision, self.rule_files, self.kb_files)
+
+
+def build(rule_files: dict[str, str], kb_files: dict[str, str], max_firings: int) -> LoadedRuleSet:
+    """Check and compile; raises :class:`engine.RuleError` with every problem."""
+    book = load_rule_book(rule_files, kb_files)
+    return LoadedRuleSet(Advisor(book, max_firings), dict(rule_files), dict(kb_files),
+                         dt.datetime.now(dt.timezone.utc))
+
+
+def read_files(rules_dir: Path | None, kb_dir: Path | None) -> tuple[dict[str, str], dict[str, str]]:
+    """The rule and knowledge-base texts on disk; an unreadable file is a located problem."""
+    rules = Path(rules_dir or default_rules_dir())
+    try:
+        return read_rule_files(rules), read_kb_files(kb_dir)
+    except (OSError, UnicodeDecodeError) as exc:
+        where = getattr(exc, "filename", None) or _undecodable(rules, kb_dir or default_kb_dir()) or rules
+        raise Problem("rules_unreadable", f"cannot read {where}: {exc}",
+                      [ErrorItem(code="rules_unreadable", detail=str(exc), file=str(where),
+                                 hint="rule and knowledge-base files are UTF-8 text the server may read")]) from exc
+
+
+def _undecodable(*folders: Path) -> Path | None:
+    """The first YAML file that is not UTF-8 (a decode error does not name its file)."""
+    for folder in folders:
+        for path in sorted(folder.rglob("*.yaml")):
+            try:
+                path.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                return path
+    return None
+
+
+class LiveRuleSet:
+    """The current :class:`LoadedRuleSet` of this process; reloads swap it atomically."""
+
+    def __init__(self, initial: LoadedRuleSet, rules_dir: Path | None = None, kb_dir: Path | None = None,
+                 max_firings: int = 10_000, channel: RevisionChannel | None = None):
+        self._loaded = initial
+        self.rules_dir, self.kb_dir, self.max_firings = rules_dir, kb_dir, max_firings
+        self._channel = channel
+        self._lock = threading.Lock()  # one reload (or follow) at a time per process
+
+    @classmethod
+    def start(cls, settings: Settings) -> "LiveRuleSet":
+        """Load the rule set a server starts with: the one its sibling workers published, if any,
+        else the files on disk (then published for the siblings)."""
+        channel = RevisionChannel(settings.sync_dir) if settings.sync_dir else None
+        snapshot = channel.read() if channel else None
+        if snapshot is not None:
+            loaded = build(snapshot.rule_files, snapshot.kb_files, settings.max_firings)
+        else:
+            loaded = build(*read_files(settings.rules_dir, settings.kb_dir), settings.max_firings)
+            if channel is not None:
+                channel.publish(loaded.snapshot())
+        return cls(loaded, settings.rules_dir, settings.kb_dir, settings.max_firings, channel)
+
+    @property
+    def revision(self) -> str:
+        """The revision serving now (without looking for a sibling's reload)."""
+        return self._loaded.revision
+
+    def current(self) -> LoadedRuleSet:
+        """The rule set a request should use; follows a sibling worker's reload first."""
+        if self._channel is not None and self._channel.changed():
+            self._follow(self._channel)
+        return self._loaded
+
+    def reload(self) -> tuple[LoadedRuleSet, LoadedRuleSet]:
+        """Load the files on disk again; return (previous, current).
+
+        Raises :class:`engine.RuleError` (the previous rule set keeps serving) or a
+        ``rules_unreadable`` problem. An unchanged revision keeps the loaded rule set and its
+        warm inference engines.
+        """
+        with self._lock:
+            previous = self._loaded
+            loaded = build(*read_files(self.rules_dir, self.kb_dir), self.max_firings)
+            if loaded.revision == previous.revision:
+                return previous, previous
+            self._loaded = loaded
+            if self._channel is not None:
+                self._channel.publish(loaded.snapshot())
+            log.info("rule set reloaded: %s -> %s (pid %d)", previous.revision, loaded.revision, os.getpid())
+            return previous, loaded
+
+    def _follow(self, channel: RevisionChannel) -> None:
+        with self._lock:
+            if not channel.changed():
+                return  # another thread followed while this one waited
+            try:
+                snapshot = channel.read()
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.error("cannot read the published rule set %s: %s", channel.path, exc)
+                return
+            if snapshot is None or snapshot.revision == self._loaded.revision:
+                return
+            try:
+                self._loaded = build(snapshot.rule_files, snapshot.kb_files, self.max_firings)
+            except RuleError as exc:  # only checked rule sets are published; keep serving regardless
+                log.error("published rule set %s does not load: %s", snapshot.revision, exc)
+                return
+            log.info("rule set %s followed from a sibling worker (pid %d)", snapshot.revision, os.getpid())

@@ -1,0 +1,315 @@
+"""Request and response models of the HTTP API, kept apart from the engine's models.
+
+Texts (titles, reasons, descriptions) are :class:`LocalText`: a response carries the language a
+request asked for (``zh``, ``en``) or both. Responses are validated from the engine's records
+with the language in the validation context, so one set of models serves every language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from starlette.responses import Response
+
+from api.problems import ErrorItem
+
+Lang = Literal["zh", "en", "both"]
+SubjectType = Literal["client", "manager"]
+
+
+class Out(BaseModel):
+    """A response model: ignores engine fields it does not publish; JSON without null members."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    def response(self, headers: dict[str, str] | None = None, status_code: int = 200) -> Response:
+        """This model as a JSON response (validated once here, not again by FastAPI)."""
+        return Response(self.model_dump_json(exclude_none=True, by_alias=True), status_code=status_code,
+                        media_type="application/json", headers=headers)
+
+
+class LocalText(Out):
+    """A text in the language asked for; both members when both were asked for."""
+
+    zh: str | None = None
+    en: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pick(cls, data: Any, info: ValidationInfo) -> Any:
+        lang = (info.context or {}).get("lang", "both")
+        if isinstance(data, dict) and lang in ("zh", "en"):
+            return {lang: data.get(lang)}
+        return data
+
+
+# ---- requests -------------------------------------------------------------------------------
+
+class FactsDocument(BaseModel):
+    """Facts, shaped as ``knowledge_base/samples/demo_facts.yaml``. Each fact's fields are those of
+    its fact type (``GET /v1/catalogues/facts``); the engine checks them and reports every problem
+    with its JSON pointer."""
+
+    model_config = ConfigDict(extra="allow")
+
+    as_of: dt.date | None = Field(default=None, description="the date relative conditions use (default: today)")
+    clients: list[dict[str, Any]] = Field(default_factory=list, description="client facts")
+    managers: list[dict[str, Any]] = Field(default_factory=list, description="manager facts")
+    interactions: list[dict[str, Any]] = Field(default_factory=list, description="interactions (visits, complaints...)")
+
+
+class RuleFileIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-/]{1,200}\.ya?ml$", description="file name used in diagnostics")
+    text: str = Field(max_length=500_000, description="the YAML text of the rule file")
+
+
+class RuleCheckRequest(BaseModel):
+    """Rule files to check against the loaded knowledge base; nothing is loaded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    files: list[RuleFileIn] = Field(min_length=1, max_length=50)
+    together: bool = Field(default=True, description="check with the loaded rule files, each posted file replacing the "
+                                             "loaded file of the same name (finds duplicate ids and signal "
+                                             "cycles across packs); false: the posted files alone")
+
+
+# ---- decisions ------------------------------------------------------------------------------
+
+class ProvenanceOut(Out):
+    document: str
+    quote: str
+    ref: str | None = None
+
+
+class SignalTraceOut(Out):
+    signal: str
+    subject: str
+    title: LocalText
+    asserted_by: list["RuleTraceOut"]
+
+
+class RuleTraceOut(Out):
+    rule_id: str
+    title: LocalText
+    file: str
+    line: int
+    priority: int
+    provenance: ProvenanceOut
+    matched: dict[str, Any] = Field(description="fact.field -> value the rule looked at")
+    related: dict[str, list[str]] = Field(default_factory=dict, description="related facts it matched through")
+    signals: list[SignalTraceOut] = Field(default_factory=list, description="signals the rule required")
+
+
+class ReasonOut(Out):
+    rule_id: str
+    text: LocalText
+    priority: int
+
+
+class RecommendationOut(Out):
+    """A next-best-action (client) or a coaching topic (manager), with why."""
+
+    kind: Literal["action", "coaching"]
+    id: str
+    title: LocalText
+    score: int
+    reasons: list[ReasonOut]
+    rules: list[str]
+    details: dict[str, Any] = Field(default_factory=dict)
+    because: list[RuleTraceOut] = Field(default_factory=list, description="omitted with explain=false")
+    vetoed_by: list[ReasonOut] = Field(default_factory=list)
+
+
+class SubjectDecisionOut(Out):
+    subject_type: SubjectType
+    id: str
+    recommendations: list[RecommendationOut]
+    vetoed: list[RecommendationOut] = Field(default_factory=list)
+    signals: list[SignalTraceOut] = Field(default_factory=list, description="omitted with explain=false")
+
+
+class DecisionMeta(Out):
+    decision_id: str = Field(description="unique id of this answer")
+    revision: str = Field(description="rule-set revision that decided")
+    as_of: dt.date
+    input_hash: str = Field(description="hash of the validated facts, independent of their order")
+    firings: int
+    lang: Lang
+
+
+class SubjectDecisionResponse(DecisionMeta):
+    subject: SubjectDecisionOut
+
+
+class DecisionsResponse(DecisionMeta):
+    clients: list[SubjectDecisionOut]
+    managers: list[SubjectDecisionOut]
+
+
+SignalTraceOut.model_rebuild()
+
+# ---- rules and rule set ---------------------------------------------------------------------
+
+
+class EffectiveOut(Out):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: dt.date | None = Field(default=None, alias="from")
+    until: dt.date | None = None
+
+
+class RuleSummary(Out):
+    id: str
+    title: LocalText
+    domain: str
+    subject: SubjectType
+    priority: int
+    file: str
+    line: int
+    provenance: ProvenanceOut
+    effective: EffectiveOut | None = None
+    tags: list[str] = Field(default_factory=list)
+    signals: list[str] = Field(default_factory=list, description="signals it asserts")
+    actions: list[str] = Field(default_factory=list, description="actions it recommends")
+    coaching: list[str] = Field(default_factory=list, description="coaching topics it recommends")
+    veto: bool = Field(default=False, description="whether it vetoes actions")
+
+
+class RuleDetail(RuleSummary):
+    when: Any = Field(description="the condition as written in the rule file")
+    then: dict[str, Any] = Field(description="the outcomes as written in the rule file (texts in zh and en)")
+
+
+class RuleList(Out):
+    revision: str
+    count: int
+    rules: list[RuleSummary]
+
+
+class RuleSetInfo(Out):
+    revision: str
+    loaded_at: dt.datetime = Field(description="when this worker loaded it (UTC)")
+    rules: int
+    rules_by_domain: dict[str, int]
+    rules_by_subject: dict[str, int]
+    actions: int
+    coaching: int
+    signals: int
+    fact_types: int
+    parameters: int
+    files: list[str]
+
+
+class ReloadResult(Out):
+    revision: str = Field(description="revision serving now")
+    previous_revision: str
+    changed: bool
+    rules: int
+    loaded_at: dt.datetime
+
+
+class DiagnosticOut(ErrorItem):
+    """A problem found in a checked rule file."""
+
+
+class RuleCheckResult(Out):
+    ok: bool = Field(description="no errors (warnings allowed)")
+    errors: int
+    warnings: int
+    revision: str = Field(description="the loaded revision the files were checked beside")
+    files: list[str] = Field(description="the files checked")
+    diagnostics: list[DiagnosticOut]
+
+
+# ---- catalogues -----------------------------------------------------------------------------
+
+class ActionOut(Out):
+    id: str
+    title: LocalText
+    description: LocalText
+    domain: str
+    channel: str
+    effort: str
+    owner_role: str
+    sales: bool
+    provenance: ProvenanceOut
+
+
+class CoachingOut(Out):
+    id: str
+    title: LocalText
+    description: LocalText
+    skill_area: str
+    formats: list[str]
+    domain: str
+    provenance: ProvenanceOut
+
+
+class SignalOut(Out):
+    id: str
+    subject: SubjectType
+    title: LocalText
+    description: LocalText
+
+
+class FieldOut(Out):
+    type: str
+    description: LocalText
+    values: list[str] | None = None
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+    required: bool = False
+
+
+class FactTypeOut(Out):
+    id: str
+    plural: str = Field(description="its list's name in a facts document")
+    description: LocalText
+    subject: bool = Field(description="decisions are made for facts of this type")
+    links: dict[str, str]
+    fields: dict[str, FieldOut]
+
+
+class ActionList(Out):
+    revision: str
+    count: int
+    actions: list[ActionOut]
+
+
+class CoachingList(Out):
+    revision: str
+    count: int
+    coaching: list[CoachingOut]
+
+
+class SignalList(Out):
+    revision: str
+    count: int
+    signals: list[SignalOut]
+
+
+class FactTypeList(Out):
+    revision: str
+    count: int
+    fact_types: list[FactTypeOut]
+
+
+# ---- health ---------------------------------------------------------------------------------
+
+class Health(Out):
+    status: Literal["ok"]
+    revision: str
+    pid: int = Field(description="worker process id (tells workers apart)")
+
+
+class Ready(Out):
+    status: Literal["ready"]
+    revision: str = Field(description="the revision this worker decides with (after following a reload)")
+    rules: int
+    pid: int = Field(description="worker process id")

@@ -1,0 +1,74 @@
+"""Server settings, from `rm-advisor serve` flags or ``RM_ADVISOR_*`` environment variables.
+
+Every field can be set as an environment variable named ``RM_ADVISOR_`` + the field name in
+capitals (``RM_ADVISOR_API_KEY``, ``RM_ADVISOR_MAX_SUBJECTS``); flags given to ``serve`` win.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Lang = Literal["zh", "en", "both"]
+ENV_PREFIX = "RM_ADVISOR_"
+
+
+class Settings(BaseSettings):
+    """How the HTTP server runs and what it allows."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    host: str = Field(default="127.0.0.1", description="address to listen on")
+    port: int = Field(default=8000, ge=0, le=65535, description="port to listen on")
+    workers: int = Field(default=1, ge=1, le=32, description="worker processes (each with its own rule set copy)")
+    rules_dir: Path | None = Field(default=None, description="rule directory (default: the shipped packs)")
+    kb_dir: Path | None = Field(default=None, description="knowledge-base directory (default: the shipped one)")
+    api_key: SecretStr | None = Field(default=None, description="key for changing routes (reload); at least 16 characters")
+    protect_reads: bool = Field(default=False, description="reading routes need the API key too")
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="origins allowed by CORS, comma-separated; none: CORS is off")
+    max_subjects: int = Field(default=100, ge=1, le=10_000, description="most clients + managers in one request")
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="largest request body accepted")
+    max_firings: int = Field(default=10_000, ge=1, description="rule firings per decision before `firing_limit`")
+    default_lang: Lang = Field(default="both", description="language of texts when a request asks for none")
+    sync_dir: Path | None = Field(default=None, description="set by `serve`: where a reload publishes the rule set "
+                                                    "to the other worker processes")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(o.strip() for o in value.split(",") if o.strip())
+        return value
+
+    @field_validator("api_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("the API key must have at least 16 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _reads_need_a_key(self) -> "Settings":
+        if self.protect_reads and self.api_key is None:
+            raise ValueError("protect_reads needs an api_key")
+        return self
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``RM_ADVISOR_*`` variables, so worker processes rebuild them exactly."""
+        env: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, tuple):
+                value = ",".join(value)
+            env[ENV_PREFIX + name.upper()] = str(value)
+        return env

@@ -1,0 +1,99 @@
+"""``rm-advisor serve`` (the HTTP API under uvicorn) and ``rm-advisor openapi`` (its spec)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from cli.render import print_diagnostics
+from engine import RuleError
+
+err = Console(stderr=True)
+
+
+def _settings(**flags: Any) -> Any:
+    from api.settings import Settings  # the API stack loads only for these commands
+
+    try:
+        return Settings(**{k: v for k, v in flags.items() if v is not None and v != ()})
+    except ValidationError as exc:
+        for e in exc.errors():
+            err.print(f"setting {'.'.join(str(p) for p in e['loc'])}: {e['msg']}", markup=False)
+        raise typer.Exit(2)
+
+
+def serve(
+    host: Optional[str] = typer.Option(None, help="address to listen on (env RM_ADVISOR_HOST, default 127.0.0.1)"),
+    port: Optional[int] = typer.Option(None, help="port (env RM_ADVISOR_PORT, default 8000)"),
+    workers: Optional[int] = typer.Option(None, help="worker processes (env RM_ADVISOR_WORKERS, default 1)"),
+    rules: Optional[Path] = typer.Option(None, "--rules", "-r", help="rule directory (env RM_ADVISOR_RULES_DIR)"),
+    kb: Optional[Path] = typer.Option(None, "--kb", help="knowledge-base directory (env RM_ADVISOR_KB_DIR)"),
+    api_key: Optional[str] = typer.Option(None, help="key for reload; prefer env RM_ADVISOR_API_KEY"),
+    protect_reads: Optional[bool] = typer.Option(None, "--protect-reads/--open-reads",
+                                                 help="reading routes need the key too (env RM_ADVISOR_PROTECT_READS)"),
+    cors_origin: Optional[list[str]] = typer.Option(None, help="allow this origin by CORS (repeatable) "
+                                                               "(env RM_ADVISOR_CORS_ORIGINS, comma-separated)"),
+    max_subjects: Optional[int] = typer.Option(None, help="most clients + managers per request (default 100)"),
+    max_body_bytes: Optional[int] = typer.Option(None, help="largest request body (default 1000000)"),
+    default_lang: Optional[str] = typer.Option(None, help="zh, en or both when a request asks for none"),
+    log_level: str = typer.Option("info", help="uvicorn log level"),
+    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="log every request"),
+) -> None:
+    """Serve the HTTP API (docs at /docs, spec at /openapi.json)."""
+    from api import server
+    from api.problems import Problem
+    from api.ruleset import build, read_files
+    from api.sync import RevisionChannel
+
+    settings = _settings(host=host, port=port, workers=workers, rules_dir=rules, kb_dir=kb, api_key=api_key,
+                         protect_reads=protect_reads, cors_origins=tuple(cors_origin or ()),
+                         max_subjects=max_subjects, max_body_bytes=max_body_bytes, default_lang=default_lang)
+    try:  # check once here, so a broken rule set is reported before any worker starts
+        loaded = build(*read_files(settings.rules_dir, settings.kb_dir), settings.max_firings)
+    except RuleError as exc:
+        print_diagnostics(err, exc.diagnostics)
+        err.print(f"not serving: the rule set has {len(exc.diagnostics)} problem(s)", markup=False)
+        raise typer.Exit(1)
+    except Problem as exc:
+        err.print(f"not serving: {exc.detail}", markup=False)
+        raise typer.Exit(1)
+    with tempfile.TemporaryDirectory(prefix="rm-advisor-") as sync_dir:
+        # every worker starts from exactly the texts checked above and follows reloads through sync_dir
+        RevisionChannel(sync_dir).publish(loaded.snapshot())
+        os.environ.update(settings.model_copy(update={"sync_dir": Path(sync_dir)}).to_env())
+        err.print(f"rm-advisor: revision {loaded.revision}, {len(loaded.book.rules)} rules, "
+                  f"http://{settings.host}:{settings.port}/docs", markup=False, highlight=False)
+        del loaded
+        server.run(settings, log_level, access_log)
+
+
+def openapi(
+    output: Optional[Path] = typer.Option(None, "--out", "-o", help="write the spec to this file"),
+    check: bool = typer.Option(False, "--check", help="exit 1 if the file given with --out differs"),
+) -> None:
+    """Print (or write, or check) the OpenAPI spec of the HTTP API."""
+    from api.app import create_app
+    from api.openapi import spec_text
+
+    text = spec_text(create_app(_settings()))
+    if output is None:
+        sys.stdout.write(text)
+    elif check:
+        same = output.exists() and output.read_text(encoding="utf-8") == text
+        err.print(f"{output}: {'up to date' if same else 'differs from the code; run make openapi'}", markup=False)
+        raise typer.Exit(0 if same else 1)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` and ``openapi`` to the ``rm-advisor`` command."""
+    app.command()(serve)
+    app.command()(openapi)

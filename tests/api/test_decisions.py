@@ -1,0 +1,211 @@
+"""api/routes/decisions.py: decisions over HTTP, in zh and en, equal to the engine's, located errors."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterator
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from api import examples
+from api.app import create_app
+from api.deps import negotiate
+from api.ruleset import LiveRuleSet, LoadedRuleSet
+from cli.main import sample_facts_path
+from engine import Advisor, inference
+from engine import advisor as advisor_module
+from tests.api.conftest import located, problem, settings
+
+ONE = "/v1/decisions/client/T-001"
+
+
+def _texts(node: Any) -> list[dict[str, Any]]:
+    """Every text object (title, reason, description) anywhere in a response."""
+    if isinstance(node, dict):
+        if set(node) <= {"zh", "en"} and node:
+            return [node]
+        return [t for v in node.values() for t in _texts(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in _texts(v)]
+    return []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_client_decision_in_the_language_asked_for_equals_the_engine(client: TestClient, live: LiveRuleSet,
+                                                                     lang: str) -> None:
+    r = client.post(ONE, json=examples.CLIENT, headers={"Accept-Language": lang})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    expected = live.current().advisor.decide(examples.CLIENT).subject("client", "T-001")
+    assert expected is not None and expected.recommendations
+    recs = body["subject"]["recommendations"]
+    assert [x["id"] for x in recs] == [x.id for x in expected.recommendations]
+    assert [x["reasons"][0]["text"][lang] for x in recs] == \
+        [getattr(x.reasons[0].text, lang) for x in expected.recommendations]
+    assert recs[0]["because"][0]["provenance"]["quote"]  # explained down to the source quote
+    assert {tuple(t) for t in _texts(body)} == {(lang,)}
+    assert body["lang"] == lang and r.headers["content-language"] == lang
+    assert body["revision"] == r.headers["x-rule-revision"] == live.revision
+
+
+def test_both_languages_on_request_and_query_wins_over_header(client: TestClient) -> None:
+    both = client.post(ONE, params={"lang": "both"}, json=examples.CLIENT, headers={"Accept-Language": "en"})
+    assert {tuple(sorted(t)) for t in _texts(both.json())} == {("en", "zh")}
+    zh = client.post(ONE, params={"lang": "zh"}, json=examples.CLIENT, headers={"Accept-Language": "en"})
+    assert zh.json()["lang"] == "zh" and zh.headers["content-language"] == "zh"
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("en-US,en;q=0.9", "en"), ("zh-CN,zh;q=0.9,en;q=0.8", "zh"), ("fr, en;q=0.5, zh;q=0.8", "zh"),
+    ("fr", "both"), ("zh;q=0, en;q=0.1", "en"), ("zh;q=abc", "both"), ("", "both"), (None, "both"),
+])
+def test_accept_language_negotiation(header: str | None, expected: str) -> None:
+    assert negotiate(None, header, "both") == expected
+
+
+def test_default_language_is_a_setting(live: LiveRuleSet) -> None:
+    with TestClient(create_app(settings(default_lang="en"), live)) as c:
+        body = c.post(ONE, json=examples.CLIENT).json()
+    assert body["lang"] == "en" and {tuple(t) for t in _texts(body)} == {("en",)}
+
+
+def test_manager_decision_recommends_coaching(client: TestClient) -> None:
+    r = client.post("/v1/decisions/manager/M-B01", json=examples.MANAGER, params={"lang": "en"})
+    subject = r.json()["subject"]
+    assert r.status_code == 200 and subject["subject_type"] == "manager" and subject["id"] == "M-B01"
+    assert subject["recommendations"] and {x["kind"] for x in subject["recommendations"]} == {"coaching"}
+
+
+def test_batch_decides_every_subject_on_one_revision(client: TestClient, live: LiveRuleSet) -> None:
+    r = client.post("/v1/decisions", json=examples.BATCH, params={"lang": "en"})
+    body = r.json()
+    assert r.status_code == 200
+    assert [c["id"] for c in body["clients"]] == ["B-001", "T-001", "T-002"]
+    assert [m["id"] for m in body["managers"]] == ["M-B01", "M-T01"]
+    assert all(s["recommendations"] for s in body["clients"] + body["managers"])
+    assert body["revision"] == live.revision
+
+
+def test_top_limits_recommendations_and_explain_false_drops_the_chain(client: TestClient) -> None:
+    full = client.post("/v1/decisions", json=examples.BATCH).json()
+    short = client.post("/v1/decisions", json=examples.BATCH, params={"top": 1, "explain": "false"}).json()
+    assert any(len(s["recommendations"]) > 1 for s in full["clients"])
+    for f, s in zip(full["clients"], short["clients"]):
+        assert [r["id"] for r in s["recommendations"]] == [r["id"] for r in f["recommendations"]][:1]
+        assert all(r["because"] == [] for r in s["recommendations"]) and s["signals"] == []
+        assert s["recommendations"][0]["reasons"] == f["recommendations"][0]["reasons"]
+
+
+def test_subject_missing_from_the_facts(client: TestClient) -> None:
+    body = problem(client.post("/v1/decisions/client/T-999", json=examples.CLIENT), 422, "subject_not_in_facts")
+    assert located(body) == {("subject_not_in_facts", "/clients")}
+    assert "T-001" in body["errors"][0]["detail"]
+
+
+def test_too_many_subjects_is_refused_before_deciding(live: LiveRuleSet) -> None:
+    with TestClient(create_app(settings(max_subjects=4), live)) as c:
+        body = problem(c.post("/v1/decisions", json=examples.BATCH), 422, "too_many_subjects")
+        assert located(body) == {("too_many_subjects", "/clients"), ("too_many_subjects", "/managers")}
+        assert c.post(ONE, json=examples.CLIENT).status_code == 200
+
+
+def test_bad_facts_are_located_by_json_pointer(client: TestClient) -> None:
+    facts = copy.deepcopy(examples.CLIENT)
+    facts["clients"][0]["days_since_last_visit"] = "ten"
+    facts["clients"][0]["days_since_visit"] = 3
+    facts["visits"] = []
+    body = problem(client.post(ONE, json=facts), 422, "invalid_facts")
+    assert located(body) == {("fact_type", "/clients/0/days_since_last_visit"),
+                             ("fact_unknown_field", "/clients/0/days_since_visit"),
+                             ("fact_unknown_type", "/visits")}
+    hints = {e["pointer"]: e.get("hint") for e in body["errors"]}
+    assert "days_since_last_visit" in hints["/clients/0/days_since_visit"]
+
+
+def test_bad_json_is_a_400_not_a_500(client: TestClient) -> None:
+    r = client.post(ONE, content=b'{"clients": [', headers={"Content-Type": "application/json"})
+    assert "character 13" in problem(r, 400, "bad_json")["detail"]
+
+
+@pytest.mark.parametrize("params, body, where", [
+    ({}, {"clients": "T-001"}, ("wrong_type", "/clients")),
+    ({}, {"clients": ["T-001"]}, ("wrong_type", "/clients/0")),
+    ({}, {"as_of": "2026-13-01"}, ("wrong_type", "/as_of")),
+    ({}, [1, 2], ("wrong_type", "")),
+    ({"top": 0}, examples.CLIENT, ("bad_value", "top")),
+    ({"lang": "fr"}, examples.CLIENT, ("bad_value", "lang")),
+    ({"explain": "maybe"}, examples.CLIENT, ("wrong_type", "explain")),
+])
+def test_wrong_types_are_located(client: TestClient, params: dict[str, Any], body: Any,
+                                 where: tuple[str, str]) -> None:
+    assert where in located(problem(client.post(ONE, params=params, json=body), 422, "invalid_request"))
+
+
+def test_unknown_subject_type_in_the_path(client: TestClient) -> None:
+    body = problem(client.post("/v1/decisions/branch/B1", json=examples.CLIENT), 422, "invalid_request")
+    assert ("bad_value", "subject_type") in located(body)
+
+
+def test_oversized_bodies_are_refused_with_or_without_content_length(live: LiveRuleSet) -> None:
+    big = b'{"clients": [' + b'{"id": "x"},' * 200 + b'{"id": "y"}]}'
+    with TestClient(create_app(settings(max_body_bytes=2048), live)) as c:
+        problem(c.post(ONE, content=big, headers={"Content-Type": "application/json"}), 413, "body_too_large")
+
+        def chunks() -> Iterator[bytes]:
+            for i in range(0, len(big), 500):
+                yield big[i:i + 500]
+
+        problem(c.post(ONE, content=chunks(), headers={"Content-Type": "application/json"}), 413, "body_too_large")
+        assert c.post(ONE, json=examples.CLIENT).status_code == 200
+
+
+def test_a_body_that_is_not_json_is_refused(client: TestClient) -> None:
+    r = client.post(ONE, content=yaml.safe_dump(examples.CLIENT).encode(), headers={"Content-Type": "text/yaml"})
+    problem(r, 415, "unsupported_media_type")
+    r = client.post(ONE, content=b"clients=1", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    problem(r, 415, "unsupported_media_type")
+
+
+def _per_client_documents() -> list[tuple[str, dict[str, Any]]]:
+    """Each sample client with its own manager and interactions: many different requests."""
+    doc = json.loads(json.dumps(yaml.safe_load(sample_facts_path().read_text(encoding="utf-8")), default=str))
+    out = []
+    for c in doc["clients"]:
+        out.append((c["id"], {"as_of": str(doc["as_of"]), "clients": [c],
+                              "managers": [m for m in doc["managers"] if m["id"] == c["manager_id"]],
+                              "interactions": [i for i in doc["interactions"] if i["client_id"] == c["id"]]}))
+    return out
+
+
+def _stable(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != "decision_id"}
+
+
+def test_concurrent_requests_get_the_single_threaded_answers(live: LiveRuleSet,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # experta engines are not thread-safe: no engine may ever run for two threads
+    runs: list[tuple[int, int]] = []  # (engine, thread)
+
+    class Recording(inference.Inference):
+        def run(self, facts: Any) -> Any:
+            runs.append((id(self), threading.get_ident()))
+            return super().run(facts)
+
+    monkeypatch.setattr(advisor_module, "Inference", Recording)
+    loaded = live.current()
+    fresh = LiveRuleSet(LoadedRuleSet(Advisor(loaded.book), loaded.rule_files, loaded.kb_files, loaded.loaded_at))
+    docs = _per_client_documents()
+    with TestClient(create_app(settings(), fresh)) as c:
+        expected = {cid: _stable(c.post(f"/v1/decisions/client/{cid}", json=d).json()) for cid, d in docs}
+        requests = [docs[i % len(docs)] for i in range(48)]
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            answers = list(pool.map(lambda r: (r[0], c.post(f"/v1/decisions/client/{r[0]}", json=r[1])), requests))
+    assert all(resp.status_code == 200 for _, resp in answers)
+    assert [_stable(resp.json()) for _, resp in answers] == [expected[cid] for cid, _ in answers]
+    threads_per_engine = {e: {t for e2, t in runs if e2 == e} for e, _ in runs}
+    assert len(threads_per_engine) > 1 and all(len(ts) == 1 for ts in threads_per_engine.values())

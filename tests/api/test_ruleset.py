@@ -1,0 +1,148 @@
+"""api/routes/ruleset.py: revision and counts, hot reload (refused when broken), API key."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import examples
+from api.app import create_app
+from api.ruleset import LiveRuleSet
+from tests.api.conftest import AUTH, KEY, problem, settings
+from tests.cli.test_main import BROKEN
+
+ONE = "/v1/decisions/client/T-001"
+RELOAD = "/v1/ruleset/reload"
+
+
+def _app(rules_dir: Path, **overrides: Any) -> tuple[TestClient, LiveRuleSet]:
+    s = settings(rules_dir=rules_dir, **overrides)
+    live = LiveRuleSet.start(s)
+    return TestClient(create_app(s, live)), live
+
+
+def _recommended(c: TestClient) -> tuple[str, list[tuple[str, list[str]]]]:
+    """The revision that answered, and each recommendation with the rules behind it."""
+    r = c.post(ONE, json=examples.CLIENT)
+    assert r.status_code == 200, r.text
+    return r.headers["x-rule-revision"], [(x["id"], x["rules"]) for x in r.json()["subject"]["recommendations"]]
+
+
+def test_rule_set_info_counts(client: TestClient, live: LiveRuleSet) -> None:
+    r = client.get("/v1/ruleset")
+    body = r.json()
+    book = live.current().book
+    assert r.status_code == 200 and body["revision"] == live.revision == r.headers["x-rule-revision"]
+    assert body["rules"] == len(book.rules) == sum(body["rules_by_domain"].values())
+    assert body["rules_by_subject"] == {"client": len(book.for_subject("client")),
+                                        "manager": len(book.for_subject("manager"))}
+    assert body["actions"] == len(book.kb.actions) and body["coaching"] == len(book.kb.coaching)
+    assert [Path(f).name for f in body["files"]] == ["bank.yaml", "coaching.yaml", "generic.yaml",
+                                                     "telecom.yaml", "tobacco.yaml"]
+
+
+def test_reload_needs_the_key(client: TestClient) -> None:
+    body = problem(client.post(RELOAD), 401, "unauthorized")
+    assert body["revision"]
+    r = client.post(RELOAD, headers={"X-API-Key": KEY[:-1] + "x"})
+    assert problem(r, 401, "unauthorized") and r.headers["www-authenticate"].startswith("ApiKey")
+    unchanged = client.post(RELOAD, headers=AUTH)
+    assert unchanged.status_code == 200 and unchanged.json()["changed"] is False
+
+
+def test_reload_is_refused_when_no_key_is_configured(live: LiveRuleSet) -> None:
+    with TestClient(create_app(settings(api_key=None), live)) as c:
+        problem(c.post(RELOAD, headers=AUTH), 403, "key_not_configured")
+
+
+def test_broken_rule_set_is_refused_with_located_errors_and_the_old_one_keeps_serving(rules_dir: Path) -> None:
+    c, live = _app(rules_dir)
+    before = _recommended(c)
+    (rules_dir / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    body = problem(c.post(RELOAD, headers=AUTH), 422, "rule_set_invalid")
+    where = {(e["code"], Path(e["file"]).name, e["line"]) for e in body["errors"]}
+    assert where == {("unknown_field", "broken.yaml", 9), ("unknown_action", "broken.yaml", 23),
+                     ("yaml_syntax", "broken.yaml", 27)}
+    assert {e.get("rule_id") for e in body["errors"]} >= {"broken.misspelt", "broken.unknown_action"}
+    assert any("days_since_last_visit" in (e.get("hint") or "") for e in body["errors"])
+    assert body["revision"] == before[0] == live.revision
+    assert _recommended(c) == before
+
+
+def test_reload_swaps_in_a_changed_rule_set(rules_dir: Path) -> None:
+    c, live = _app(rules_dir)
+    old_revision, old = _recommended(c)
+    tobacco = rules_dir / "tobacco.yaml"
+    tobacco.write_text(tobacco.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    r = c.post(RELOAD, headers=AUTH)
+    body = r.json()
+    assert r.status_code == 200 and body["changed"] is True and body["previous_revision"] == old_revision
+    assert body["revision"] == r.headers["x-rule-revision"] != old_revision
+    new_revision, new = _recommended(c)
+    assert new_revision == body["revision"] == live.revision != old_revision and new == old
+    assert c.get("/v1/ruleset").json()["revision"] == new_revision
+
+
+def test_reload_changes_answers(rules_dir: Path) -> None:
+    c, _ = _app(rules_dir)
+    _, before = _recommended(c)
+    tobacco = rules_dir / "tobacco.yaml"
+    text = tobacco.read_text(encoding="utf-8")
+    tobacco.write_text(text.replace("client.open_complaints: {ge: 1}", "client.open_complaints: {ge: 5}", 1),
+                       encoding="utf-8")
+    assert c.post(RELOAD, headers=AUTH).json()["changed"] is True
+    _, after = _recommended(c)
+    assert ("resolve_retailer_complaint", ["tobacco.complaint_open", "tobacco.complaint_overdue"]) in before
+    assert ("resolve_retailer_complaint", ["tobacco.complaint_overdue"]) in after
+
+
+def test_unreadable_rule_file_is_refused(rules_dir: Path) -> None:
+    c, live = _app(rules_dir)
+    revision = live.revision
+    (rules_dir / "latin1.yaml").write_bytes("pack: x\n# caf\xe9\n".encode("latin-1"))
+    body = problem(c.post(RELOAD, headers=AUTH), 422, "rules_unreadable")
+    assert [Path(e["file"]).name for e in body["errors"]] == ["latin1.yaml"]
+    assert body["revision"] == revision == live.revision
+
+
+def test_a_request_in_flight_finishes_on_the_revision_it_started_with(rules_dir: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    c, live = _app(rules_dir)
+    old = live.current()
+    started, release = threading.Event(), threading.Event()
+    decide = old.advisor.decide
+
+    def slow_decide(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        assert release.wait(30)
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr(old.advisor, "decide", slow_decide)
+    with c:
+        result: dict[str, Any] = {}
+        worker = threading.Thread(target=lambda: result.update(r=c.post(ONE, json=examples.CLIENT)))
+        worker.start()
+        assert started.wait(30)
+        (rules_dir / "tobacco.yaml").write_text((rules_dir / "tobacco.yaml").read_text(encoding="utf-8") + "\n# v2\n",
+                                                encoding="utf-8")
+        reloaded = c.post(RELOAD, headers=AUTH).json()
+        assert reloaded["changed"] is True and live.revision == reloaded["revision"] != old.revision
+        release.set()
+        worker.join(30)
+        in_flight = result["r"]
+        assert in_flight.status_code == 200
+        assert in_flight.json()["revision"] == in_flight.headers["x-rule-revision"] == old.revision
+        assert c.post(ONE, json=examples.CLIENT).json()["revision"] == reloaded["revision"]
+
+
+def test_reads_can_require_the_key(live: LiveRuleSet) -> None:
+    with TestClient(create_app(settings(protect_reads=True), live)) as c:
+        problem(c.get("/v1/rules"), 401, "unauthorized")
+        problem(c.post(ONE, json=examples.CLIENT), 401, "unauthorized")
+        assert c.get("/v1/rules", headers=AUTH).status_code == 200
+        assert c.post(ONE, json=examples.CLIENT, headers=AUTH).status_code == 200
+        assert c.get("/healthz").status_code == 200  # liveness stays open for orchestrators

@@ -1,0 +1,135 @@
+"""`rm-advisor serve` as a real server: a subprocess with two workers on a loopback port.
+
+It answers the bundled sample client in zh and en, refuses a broken rule set with located errors
+while both workers keep deciding on the previous revision, and a good reload through one worker
+reaches the other."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+import yaml
+
+from cli.main import sample_facts_path
+from tests.api.conftest import AUTH, KEY, copy_rules
+from tests.cli.test_main import BROKEN
+from tests.conftest import ROOT
+
+SAMPLE = json.loads(json.dumps(yaml.safe_load(sample_facts_path().read_text(encoding="utf-8")), default=str))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).parent / "rm-advisor"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
+
+
+class Server:
+    def __init__(self, rules: Path):
+        self.rules = rules
+        self.base = f"http://127.0.0.1:{_free_port()}"
+        self.log = rules.parent / "server.log"
+        port = self.base.rsplit(":", 1)[1]
+        self.proc = subprocess.Popen(
+            [*_command(), "serve", "--port", port, "--workers", "2", "--rules", str(rules), "--no-access-log"],
+            cwd=ROOT, env={**os.environ, "RM_ADVISOR_API_KEY": KEY}, stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT)
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        # a new connection each time, so requests spread over the workers
+        return httpx.get(self.base + path, timeout=60, **kw)
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return httpx.post(self.base + path, timeout=60, **kw)
+
+    def wait_ready(self, limit: float = 90) -> None:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()
+            try:
+                if self.get("/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError("server did not become ready:\n" + self.log.read_text())
+
+    def workers(self, tries: int = 200) -> dict[int, set[str]]:
+        """Revisions seen per worker process, asking until both workers answered."""
+        seen: dict[int, set[str]] = {}
+        extra = 6  # a few more answers once both workers were seen, so a straggler would show
+        for _ in range(tries):
+            body = self.get("/readyz").json()
+            seen.setdefault(body["pid"], set()).add(body["revision"])
+            if len(seen) == 2:
+                extra -= 1
+                if extra == 0:
+                    break
+        return seen
+
+    def stop(self) -> int:
+        self.proc.terminate()
+        try:
+            return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = Server(copy_rules(tmp_path_factory.mktemp("server") / "rules"))
+    try:
+        s.wait_ready()
+        yield s
+    finally:
+        assert s.stop() == 0, s.log.read_text()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_real_server_explains_the_sample_client(server: Server, lang: str) -> None:
+    r = server.post("/v1/decisions/client/T-001", json=SAMPLE, headers={"Accept-Language": lang})
+    assert r.status_code == 200, r.text
+    recs = r.json()["subject"]["recommendations"]
+    assert recs and all(set(x["title"]) == {lang} and x["reasons"] and x["because"] for x in recs)
+    assert r.headers["x-rule-revision"] == r.json()["revision"]
+
+
+def test_real_server_refuses_a_broken_reload_and_spreads_a_good_one(server: Server) -> None:
+    start = server.workers()
+    assert len(start) == 2, f"only one worker answered: {start}"
+    (old,) = set.union(*start.values())
+
+    broken = server.rules / "broken.yaml"
+    broken.write_text(BROKEN, encoding="utf-8")
+    refused = server.post("/v1/ruleset/reload", headers=AUTH)
+    assert refused.status_code == 422 and refused.json()["code"] == "rule_set_invalid"
+    assert {(Path(e["file"]).name, e["line"]) for e in refused.json()["errors"]} == \
+        {("broken.yaml", 9), ("broken.yaml", 23), ("broken.yaml", 27)}
+    assert all(revs == {old} for revs in server.workers().values())
+    decided = server.post("/v1/decisions/client/T-001", json=SAMPLE)
+    assert decided.status_code == 200 and decided.json()["revision"] == old
+
+    broken.unlink()
+    generic = server.rules / "generic.yaml"
+    generic.write_text(generic.read_text(encoding="utf-8") + "\n# revised\n", encoding="utf-8")
+    accepted = server.post("/v1/ruleset/reload", headers=AUTH).json()
+    new = accepted["revision"]
+    assert accepted["changed"] is True and new != old
+    after = server.workers()
+    assert len(after) == 2 and all(revs == {new} for revs in after.values()), after
+    assert server.post("/v1/decisions", json=SAMPLE).json()["revision"] == new

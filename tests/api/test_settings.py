@@ -1,0 +1,56 @@
+"""api/settings.py and api/server.py: flags or RM_ADVISOR_* variables; unsafe combinations are
+refused; worker listeners are TCP sockets."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from api.server import TcpConfig
+from api.settings import Settings
+
+
+def test_settings_come_from_prefixed_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RM_ADVISOR_PORT", "9123")
+    monkeypatch.setenv("RM_ADVISOR_CORS_ORIGINS", "https://crm.example, https://b.example")
+    monkeypatch.setenv("RM_ADVISOR_API_KEY", "k" * 20)
+    s = Settings()
+    assert s.port == 9123 and s.cors_origins == ("https://crm.example", "https://b.example")
+    assert s.api_key is not None and s.api_key.get_secret_value() == "k" * 20
+    assert "k" * 20 not in repr(s)  # the key is never shown
+    assert Settings(port=8001).port == 8001  # flags win over the environment
+
+
+def test_short_keys_and_protected_reads_without_a_key_are_refused() -> None:
+    with pytest.raises(ValidationError, match="16 characters"):
+        Settings(api_key="short")
+    with pytest.raises(ValidationError, match="protect_reads needs an api_key"):
+        Settings(protect_reads=True)
+
+
+def test_to_env_rebuilds_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Settings(port=9000, workers=2, rules_dir=Path("/tmp/r"), api_key="x" * 16, protect_reads=True,
+                 cors_origins=("https://a.example",), max_subjects=7, default_lang="en")
+    for name, value in s.to_env().items():
+        monkeypatch.setenv(name, value)
+    assert Settings() == s
+
+
+def test_regression_worker_listeners_are_tcp_so_responses_are_not_held_by_nagle() -> None:
+    # uvicorn binds the --workers listener with proto 0; asyncio then leaves TCP_NODELAY off on
+    # accepted connections and each keep-alive response waited ~40 ms for a delayed ACK
+    config = TcpConfig("api.app:app_from_env", factory=True, host="127.0.0.1", port=0, workers=2)
+    sock = config.bind_socket()
+    try:
+        assert sock.proto == socket.IPPROTO_TCP and sock.getsockname()[0] == "127.0.0.1"
+        sock.listen()  # the server does this when it starts
+        peer = socket.create_connection(sock.getsockname())
+        accepted, _ = sock.accept()
+        assert accepted.proto == socket.IPPROTO_TCP  # what asyncio checks before setting TCP_NODELAY
+        peer.close()
+        accepted.close()
+    finally:
+        sock.close()

@@ -1,0 +1,36 @@
+"""cli/serve.py: `serve` refuses a broken rule set before starting; `openapi` writes and checks the spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from api.openapi import SPEC_PATH
+from cli.main import app
+from tests.cli.test_main import BROKEN
+
+runner = CliRunner()
+
+
+def test_serve_refuses_a_broken_rule_set_with_located_errors(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    result = runner.invoke(app, ["serve", "--rules", str(tmp_path), "--port", "1"])
+    assert result.exit_code == 1
+    assert "broken.yaml:9:" in result.output and "unknown_field" in result.output
+    assert "not serving" in result.output
+
+
+def test_serve_refuses_bad_settings() -> None:
+    result = runner.invoke(app, ["serve", "--api-key", "short"])
+    assert result.exit_code == 2 and "16 characters" in result.output
+
+
+def test_openapi_writes_the_committed_spec_and_check_fails_on_a_stale_one(tmp_path: Path) -> None:
+    written = tmp_path / "new.json"
+    assert runner.invoke(app, ["openapi", "--out", str(written)]).exit_code == 0
+    assert written.read_text(encoding="utf-8") == SPEC_PATH.read_text(encoding="utf-8")
+    stale = tmp_path / "openapi.json"
+    stale.write_text(SPEC_PATH.read_text(encoding="utf-8").replace("rm-advisor", "rm-adviser", 1), encoding="utf-8")
+    result = runner.invoke(app, ["openapi", "--out", str(stale), "--check"])
+    assert result.exit_code == 1 and "make openapi" in result.output
