@@ -192,9 +192,9 @@ def test_concurrent_requests_get_the_single_threaded_answers(live: LiveRuleSet,
     runs: list[tuple[int, int]] = []  # (engine, thread)
 
     class Recording(inference.Inference):
-        def run(self, facts: Any) -> Any:
+        def run(self, facts: Any, gates: Any = None) -> Any:
             runs.append((id(self), threading.get_ident()))
-            return super().run(facts)
+            return super().run(facts, gates)
 
     monkeypatch.setattr(advisor_module, "Inference", Recording)
     loaded = live.current()
