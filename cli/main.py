@@ -14,6 +14,7 @@ import yaml
 from rich.console import Console
 
 from cli.render import print_decision, print_diagnostics
+from cli.store import register as register_store_commands
 from engine import Advisor, FactError, InferenceError, RuleError
 from engine.loader import check_rules, load_knowledge_base
 from engine.rules import rule_file_json_schema
@@ -124,6 +125,9 @@ def schema(output: Optional[Path] = typer.Option(None, "--out", "-o", help="writ
         output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+
+
+register_store_commands(app)
 
 
 def main() -> None:  # pragma: no cover - entry point
