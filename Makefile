@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check schema install-check clean
+.PHONY: demo test test-pg check schema install-check clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,10 +21,15 @@ check: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/rm-advisor schema --out rules/rules.schema.json
+	$(BIN)/rm-advisor policies schema --out rules/policies.schema.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory install-check
+
+# The same with a throwaway PostgreSQL server on loopback, as CI runs it (.ci/run).
+test-pg:
+	.ci/with-postgres $(MAKE) --no-print-directory test
 
 # A plain, non-editable install into a fresh venv must find the bundled rules and knowledge base.
 install-check: $(STAMP)
@@ -33,7 +38,10 @@ install-check: $(STAMP)
 	$(PY) -m venv build/install-check/venv
 	build/install-check/venv/bin/pip install --quiet build/install-check/dist/*.whl
 	cd build/install-check && venv/bin/rm-advisor check && venv/bin/rm-advisor demo --lang en > demo.txt \
-		&& grep -q "guide_to_network_ordering" demo.txt && echo "install-check: OK (non-editable install finds bundled rules)"
+		&& grep -q "guide_to_network_ordering" demo.txt \
+		&& venv/bin/rm-advisor decide ../../knowledge_base/samples/demo_facts.yaml --db sqlite:///logged.db --json \
+		> logged.json && grep -q '"id": "d-' logged.json \
+		&& echo "install-check: OK (non-editable install finds bundled rules and migrates a decision log)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info
