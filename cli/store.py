@@ -16,12 +16,13 @@ from typing import Any, Iterator, Optional
 
 import typer
 import yaml
+from pydantic import ValidationError
 from rich.console import Console
 
 from cli.render import print_decision, print_diagnostics, text
 from engine import Advisor, FactError, InferenceError, RuleError
 from engine.effectiveness import EffectivenessReport, RateRow, Thresholds
-from engine.errors import StoreError
+from engine.errors import Diagnostic, Location, StoreError
 from engine.loader import load_knowledge_base
 from engine.policies import policy_file_json_schema
 from engine.sources import read_kb_files
@@ -74,6 +75,10 @@ def _reported(source: Any = None) -> Iterator[None]:
         yield
     except (RuleError, FactError, InferenceError, StoreError) as exc:
         print_diagnostics(err, exc.diagnostics)
+        raise typer.Exit(1)
+    except ValidationError as exc:  # a FeedbackInput built from the arguments
+        print_diagnostics(err, [Diagnostic("feedback_bad_value", e["msg"], Location(path=".".join(map(str, e["loc"]))))
+                                for e in exc.errors()])
         raise typer.Exit(1)
     except (yaml.YAMLError, json.JSONDecodeError, ValueError, OSError) as exc:
         err.print(f"{source or 'input'}: {exc}", markup=False)
@@ -223,9 +228,10 @@ def feedback_add(
     kb: Optional[Path] = KbOpt,
 ) -> None:
     """Record what a manager did with one recommendation: accepted, rejected, done or snoozed."""
-    fb = FeedbackInput(decision_id=decision_id, subject=subject, item=item, status=status.value,
-                       reason_code=reason, date=_day(date, "--date"), until=_day(until, "--until"),
-                       manager_id=manager)
+    day, end = _day(date, "--date"), _day(until, "--until")
+    with _reported():
+        fb = FeedbackInput(decision_id=decision_id, subject=subject, item=item, status=status.value,
+                           reason_code=reason, date=day, until=end, manager_id=manager)
     with _reported(), _store(db, kb) as store:
         rec = store.feedback.add(fb, source="cli")
     why = f" ({rec.reason_code})" if rec.reason_code else ""

@@ -1,8 +1,8 @@
 """What changed between two decisions on the same facts: per subject and item, readable lines.
 
 Used to replay a logged decision (same revision: there should be no change; current revision: what a
-rule change did). Rule file names and line numbers in traces are ignored: moving a rule within its
-file changes no decision.
+rule change did). Of the traces, only the evidence is compared (matched values, related facts,
+signals): rule file names and line numbers change when a rule moves, which changes no decision.
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ def _item_changes(key: str, item: str, x: _Item, y: _Item) -> list[Change]:
     if x.outcome != y.outcome:
         return [Change(subject=key, item=item, what="outcome", before=x.label(), after=y.label())]
     out = []
-    for what in ("rank", "score", "rules", "vetoed_by", "suppressed_by"):
+    fields: tuple[What, ...] = ("rank", "score", "rules", "vetoed_by", "suppressed_by")
+    for what in fields:
         va, vb = getattr(x, what), getattr(y, what)
         if va != vb:
             out.append(Change(subject=key, item=item, what=what, before=_text(va), after=_text(vb)))
@@ -111,14 +112,19 @@ def _item(outcome: str, rank: int, rec: Recommendation) -> _Item:
                  reasons=tuple((r.rule_id, r.text.zh, r.text.en) for r in rec.reasons),
                  vetoed_by=tuple(sorted({v.rule_id for v in rec.vetoed_by})),
                  suppressed_by=tuple(sorted({p.policy_id for p in rec.suppressed_by})),
-                 trace=_without_locations([t.model_dump(mode="json") for t in rec.because]))
+                 trace=_evidence([t.model_dump(mode="json") for t in rec.because]))
 
 
-def _without_locations(obj: Any) -> Any:
+#: Parts of a rule trace that describe the rule rather than what it matched (changes to them show
+#: up as score, reason or rule changes, or not at all when a rule only moved in its file).
+_RULE_PARTS = ("file", "line", "priority", "title", "provenance")
+
+
+def _evidence(obj: Any) -> Any:
     if isinstance(obj, dict):
-        return {k: _without_locations(v) for k, v in obj.items() if k not in ("file", "line")}
+        return {k: _evidence(v) for k, v in obj.items() if k not in _RULE_PARTS}
     if isinstance(obj, list):
-        return [_without_locations(v) for v in obj]
+        return [_evidence(v) for v in obj]
     return obj
 
 

@@ -131,7 +131,7 @@ def _rates(frame: pd.DataFrame, group: str) -> list[RateRow]:
         frame = frame.explode("rules").rename(columns={"rules": "rule"}).dropna(subset=["rule"])
     col = _COLUMNS[group]
     rows = [_row(str(k), part) for k, part in frame.groupby(col, sort=True)]
-    return sorted(rows, key=lambda r: (-r.recommended, r.key))
+    return sorted(rows, key=lambda r: (-r.answered, -r.recommended, r.key))  # rows with feedback first
 
 
 def _row(key: str, part: pd.DataFrame) -> RateRow:

@@ -21,7 +21,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any, Iterable, Literal, Sequence, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from engine.decision import Recommendation, SubjectDecision, Suppression
 from engine.errors import Diagnostic, suggest
@@ -116,6 +116,8 @@ def check_policy_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[Policy
         diags.extend(errs)
         if doc is not None:
             found.extend((p, parsed, i) for i, p in enumerate(doc.policies))
+        else:  # still check the references of the policies that are well formed
+            found.extend((p, parsed, i) for i, p in _well_formed(parsed.data))
     seen: set[str] = set()
     for policy, parsed, i in found:
         at = ("policies", i)
@@ -127,6 +129,20 @@ def check_policy_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[Policy
     if any(d.severity == "error" for d in diags):
         return None, sorted(diags, key=Diagnostic.sort_key)
     return PolicySet(tuple(sorted((p for p, _, _ in found), key=lambda p: p.id))), diags
+
+
+_POLICY = TypeAdapter(Policy)
+
+
+def _well_formed(data: Any) -> list[tuple[int, Any]]:
+    items = data.get("policies") if isinstance(data, dict) else None
+    out = []
+    for i, raw in enumerate(items if isinstance(items, list) else []):
+        try:
+            out.append((i, _POLICY.validate_python(raw)))
+        except ValidationError:
+            continue  # reported by the whole-file validation
+    return out
 
 
 def _check_references(policy: Any, parsed: ParsedYaml, at: tuple[Any, ...], kb: KnowledgeBase) -> list[Diagnostic]:

@@ -25,8 +25,6 @@ from engine.advisor import Advisor
 from engine.decision import Decision
 from engine.effectiveness import EffectivenessReport, Thresholds, effectiveness
 from engine.knowledge import KnowledgeBase
-from engine.loader import load_knowledge_base
-from engine.sources import read_kb_files
 from store.csv_import import ImportResult, import_csv
 from store.database import DEFAULT_URL, ENV_URL, Database
 from store.decision_log import DecisionLog, DecisionSummary, LoggedDecision
@@ -44,10 +42,10 @@ class Store:
 
     def __init__(self, url: str | None = None, kb: KnowledgeBase | None = None):
         """Open (and migrate) the database; ``kb`` gives the feedback reason catalogue (default:
-        the shipped knowledge base)."""
+        the shipped knowledge base's)."""
         self.db = Database(url)
         self.decisions = DecisionLog(self.db)
-        self.feedback = FeedbackStore(self.db, (kb or load_knowledge_base(read_kb_files())).feedback_reasons)
+        self.feedback = FeedbackStore(self.db, kb.feedback_reasons if kb is not None else None)
 
     def __enter__(self) -> "Store":
         return self

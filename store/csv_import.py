@@ -82,7 +82,7 @@ def _check_header(columns: list[str], name: str) -> list[Diagnostic]:
         if col not in columns:
             out.append(Diagnostic("csv_columns", f"missing column `{col}`", Location(name, 1, 1),
                                   hint=f"required columns: {', '.join(REQUIRED)}"))
-    return out
+    return sorted(out, key=Diagnostic.sort_key)
 
 
 def _import_row(store: FeedbackStore, row: dict[str, str], columns: list[str], at: Location,

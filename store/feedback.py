@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session
 from engine.errors import Diagnostic, Location, StoreError, suggest
 from engine.feedback import NEXT_STATUSES, FeedbackEvent
 from engine.knowledge import FeedbackReasonSpec, FeedbackStatus
+from engine.loader import load_knowledge_base
 from engine.policies import PolicySet
+from engine.sources import read_kb_files
 from store.database import Database
 from store.decision_log import not_found
 from store.schema import DecisionItemRow, DecisionRow, FeedbackRow
@@ -78,9 +80,17 @@ def _error(code: str, message: str, field: str, hint: str = "") -> StoreError:
 class FeedbackStore:
     """Record feedback and read the history contact policies need."""
 
-    def __init__(self, db: Database, reasons: Mapping[str, FeedbackReasonSpec]):
+    def __init__(self, db: Database, reasons: Mapping[str, FeedbackReasonSpec] | None = None):
+        """``reasons``: the reason-code catalogue; default: the shipped knowledge base's, read when
+        first needed (reading and listing feedback does not need it)."""
         self.db = db
-        self.reasons = dict(reasons)
+        self._reasons = dict(reasons) if reasons is not None else None
+
+    @property
+    def reasons(self) -> dict[str, FeedbackReasonSpec]:
+        if self._reasons is None:
+            self._reasons = dict(load_knowledge_base(read_kb_files()).feedback_reasons)
+        return self._reasons
 
     def add(self, fb: FeedbackInput, source: str = "api") -> FeedbackRecord:
         """Check and record one piece of feedback; committed when this returns."""

@@ -66,6 +66,8 @@ def test_feedback_errors_are_coded_and_say_what_to_do(db: str) -> None:
     assert run("feedback", "add", first["id"], subject, item, "--status", "accepted", "--db", db)[0] == 0
     code, output = run("feedback", "add", first["id"], subject, item, "--status", "accepted", "--db", db)
     assert code == 1 and "feedback_duplicate" in output
+    code, output = run("feedback", "add", first["id"], " ", item, "--status", "done", "--db", db)
+    assert code == 1 and "subject: feedback_bad_value" in output and "Traceback" not in output
 
 
 def test_feedback_import_reports_bad_rows_by_line_and_column(db: str, tmp_path: Path) -> None:
