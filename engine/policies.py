@@ -175,25 +175,30 @@ def apply_policies(clients: Sequence[SubjectDecision], managers: Sequence[Subjec
     """Hold back what the contact policies forbid on ``as_of``, given the feedback ``history``."""
     known = sorted((e for e in history if e.date <= as_of),
                    key=lambda e: (e.date, e.decision_id, e.subject, e.item_id, e.status))
+    per_item: dict[tuple[str, str], list[FeedbackEvent]] = {}
+    for e in known:
+        per_item.setdefault((e.subject, e.item_id), []).append(e)
     held: dict[tuple[str, str], list[Suppression]] = {}
     rests = [p for p in policies.policies if isinstance(p, SuppressAfter)]
     for subject in [*clients, *managers]:
         key = f"{subject.subject_type}:{subject.id}"
         for rec in subject.recommendations:
-            found = [s for p in rests if (s := _rest(p, key, rec, known, as_of, kb))]
+            events = per_item.get((key, rec.id), [])
+            found = [s for p in rests if events and (s := _rest(p, rec, events, as_of, kb))]
             if found:
                 held[(key, rec.id)] = found
     _apply_caps(clients, policies, known, as_of, kb, held)
     return [_rebuild(s, held) for s in clients], [_rebuild(s, held) for s in managers]
 
 
-def _rest(p: SuppressAfter, subject: str, rec: Recommendation, events: list[FeedbackEvent],
+def _rest(p: SuppressAfter, rec: Recommendation, events: list[FeedbackEvent],
           as_of: dt.date, kb: KnowledgeBase) -> Suppression | None:
+    """The rest ``p`` imposes on ``rec``, given the feedback on this subject's item."""
     if p.items is not None and rec.id not in p.items:
         return None
     best: tuple[dt.date, FeedbackEvent] | None = None
     for e in events:
-        if e.subject != subject or e.item_id != rec.id or e.status not in p.statuses:
+        if e.status not in p.statuses:
             continue
         if (p.reasons is not None and e.reason_code not in p.reasons) or e.reason_code in p.except_reasons:
             continue
@@ -235,6 +240,9 @@ def _apply_caps(clients: Sequence[SubjectDecision], policies: PolicySet, events:
     every cap it falls under has room, and then takes its slot in each."""
     week = as_of - dt.timedelta(days=as_of.weekday())
     contacts = [e for e in events if e.date >= week and e.status in CONTACT_STATUSES and e.subject_type == "client"]
+    by_client: dict[str, list[FeedbackEvent]] = {}
+    for e in contacts:
+        by_client.setdefault(e.subject_id, []).append(e)
     client_caps = [p for p in policies.policies if isinstance(p, ClientWeeklyCap)]
     volume: dict[str, list[_Cap]] = {}
     for p in policies.policies:
@@ -248,8 +256,9 @@ def _apply_caps(clients: Sequence[SubjectDecision], policies: PolicySet, events:
         caps: list[tuple[_Cap, str]] = []
         for p in client_caps:
             if _counts(p, rec.id, kb):
-                cap = per_client.get((p.id, subject.id)) or per_client.setdefault(
-                    (p.id, subject.id), _client_cap(p, subject.id, contacts, kb))
+                if (p.id, subject.id) not in per_client:
+                    per_client[(p.id, subject.id)] = _client_cap(p, by_client.get(subject.id, []), kb)
+                cap = per_client[(p.id, subject.id)]
                 caps.append((cap, rec.id))
         caps += [(cap, subject.id) for cap in volume.get(rec.id, [])]
         full = [(cap, unit) for cap, unit in caps if cap.full(unit)]
@@ -265,8 +274,9 @@ def _counts(p: ClientWeeklyCap, action_id: str, kb: KnowledgeBase) -> bool:
     return spec is not None and (p.channels is None or spec.channel in p.channels)
 
 
-def _client_cap(p: ClientWeeklyCap, client_id: str, contacts: list[FeedbackEvent], kb: KnowledgeBase) -> _Cap:
-    mine = [e for e in contacts if e.subject_id == client_id and _counts(p, e.item_id, kb)]
+def _client_cap(p: ClientWeeklyCap, contacts: list[FeedbackEvent], kb: KnowledgeBase) -> _Cap:
+    """The cap of one client: ``contacts`` are that client's contacts this week."""
+    mine = [e for e in contacts if _counts(p, e.item_id, kb)]
     return _Cap(p, {e.item_id for e in mine}, mine)
 
 
