@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check schema openapi serve install-check clean
+.PHONY: demo test test-pg check schema openapi serve install-check clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,7 @@ check: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/rm-advisor schema --out rules/rules.schema.json
 	$(BIN)/rm-advisor scenario-schema --out rules/scenarios.schema.json
+	$(BIN)/rm-advisor policies schema --out rules/policies.schema.json
 
 # The committed OpenAPI spec of the HTTP API; tests/api/test_openapi.py fails when it drifts.
 openapi: $(STAMP)
@@ -34,6 +35,10 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory install-check
+
+# The same with a throwaway PostgreSQL server on loopback, as CI runs it (.ci/run).
+test-pg:
+	.ci/with-postgres $(MAKE) --no-print-directory test
 
 # A plain, non-editable install into a fresh venv must find the bundled rules and knowledge base.
 install-check: $(STAMP)
@@ -47,6 +52,9 @@ install-check: $(STAMP)
 		&& echo "install-check: OK (non-editable install finds bundled rules, knowledge base and report template)"
 	cd build/install-check && venv/bin/rm-advisor openapi > openapi.json && grep -q '"/v1/decisions"' openapi.json \
 		&& echo "install-check: OK (the HTTP API is installed)"
+	cd build/install-check && venv/bin/rm-advisor decide ../../knowledge_base/samples/demo_facts.yaml \
+		--db sqlite:///logged.db --json > logged.json && grep -q '"id": "d-' logged.json \
+		&& echo "install-check: OK (a decision log is migrated and written)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -71,7 +71,7 @@ def one_client_docs(parts: list, count: int, seed: int = 1) -> list[dict]:
 
 def run(n: int, jobs: int, latency_samples: int, naive_samples: int) -> dict:
     texts = (read_rule_files(default_rules_dir()), read_kb_files(default_kb_dir()))
-    advisor = Advisor.from_texts(*texts)
+    advisor = Advisor.from_files(*texts)
     kb = advisor.book.kb
     p = generate(n, max(3, n // 50))
     gates = BulkGates(advisor.book)

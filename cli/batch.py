@@ -103,7 +103,7 @@ def batch(
     started = time.perf_counter()
     texts = (read_rule_files(rules or default_rules_dir()), read_kb_files(kb or default_kb_dir()))
     try:
-        advisor = Advisor.from_texts(*texts)
+        advisor = Advisor.from_files(*texts)
     except RuleError as exc:
         print_diagnostics(err, exc.diagnostics)
         raise typer.Exit(1)

@@ -16,6 +16,7 @@ from rich.console import Console
 from cli import authoring, batch
 from cli.render import print_decision, print_diagnostics
 from cli.serve import register as register_serve
+from cli.store import register as register_store_commands
 from engine import Advisor, FactError, InferenceError, RuleError
 from engine.loader import check_rules, load_knowledge_base
 from engine.rules import rule_file_json_schema
@@ -131,6 +132,7 @@ def schema(output: Optional[Path] = typer.Option(None, "--out", "-o", help="writ
 batch.register(app)
 authoring.register(app)
 register_serve(app)
+register_store_commands(app)
 
 
 def main() -> None:  # pragma: no cover - entry point

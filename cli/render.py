@@ -35,7 +35,7 @@ def print_decision(console: Console, decision: Decision, lang: str, explain: boo
 def _subject(console: Console, s: SubjectDecision, label: str, lang: str, explain: bool) -> None:
     kind = "next-best-actions 下一步行动" if s.subject_type == "client" else "coaching 辅导"
     console.rule(f"[bold]{label} {s.id}[/bold] · {kind}", align="left")
-    if not s.recommendations and not s.vetoed:
+    if not s.recommendations and not s.vetoed and not s.suppressed:
         console.print("   (nothing recommended)")
     for i, rec in enumerate(s.recommendations, 1):
         console.print(f" [bold]{i}. [{rec.score}] {text(rec.title, lang)}[/bold] [dim]({_detail(rec)})[/dim]",
@@ -50,6 +50,11 @@ def _subject(console: Console, s: SubjectDecision, label: str, lang: str, explai
         console.print(f" [red]✗ [{rec.score}] {text(rec.title, lang)}[/red] [dim]({rec.id})[/dim]", highlight=False)
         for v in rec.vetoed_by:
             console.print(f"    [red]vetoed by {v.rule_id}[/red]: {text(v.text, lang)}", highlight=False)
+    for rec in s.suppressed:
+        console.print(f" [yellow]⏸ [{rec.score}] {text(rec.title, lang)}[/yellow] [dim]({rec.id})[/dim]",
+                      highlight=False)
+        for p in rec.suppressed_by:
+            console.print(f"    [yellow]suppressed by {p.policy_id}[/yellow]: {text(p.text, lang)}", highlight=False)
     console.print()
 
 

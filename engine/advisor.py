@@ -17,10 +17,12 @@ from typing import Any, Iterable, Mapping
 
 from engine.arbitration import arbitrate
 from engine.compiler import RuleBook
-from engine.decision import Decision
+from engine.decision import Decision, SubjectDecision
 from engine.facts import FactSet, validate_facts
+from engine.feedback import FeedbackEvent
 from engine.inference import Inference, InferenceResult
 from engine.loader import load_rule_book
+from engine.policies import apply_policies
 from engine.sources import default_rules_dir, read_kb_files, read_rule_files
 
 
@@ -40,11 +42,12 @@ class Advisor:
         Raises :class:`engine.RuleError` with every problem if the rule set does not check.
         """
         rule_files = read_rule_files(rules or default_rules_dir())
-        return cls(load_rule_book(rule_files, read_kb_files(knowledge_base)), max_firings)
+        return cls.from_files(rule_files, read_kb_files(knowledge_base), max_firings)
 
     @classmethod
-    def from_texts(cls, rule_files: dict[str, str], kb_files: dict[str, str], max_firings: int = 10_000) -> "Advisor":
-        """Compile rule and knowledge-base file texts (name -> text), e.g. in a worker process."""
+    def from_files(cls, rule_files: dict[str, str], kb_files: dict[str, str],
+                   max_firings: int = 10_000) -> "Advisor":
+        """Load from file texts (name -> text), e.g. a rule set stored in the decision log."""
         return cls(load_rule_book(rule_files, kb_files), max_firings)
 
     @property
@@ -62,22 +65,31 @@ class Advisor:
         return validate_facts(facts, self.book.kb, as_of)
 
     def decide(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
-               max_per_subject: int | None = None, gates: Iterable[tuple[str, str]] | None = None) -> Decision:
+               max_per_subject: int | None = None, gates: Iterable[tuple[str, str]] | None = None,
+               history: Iterable[FeedbackEvent] | None = None) -> Decision:
         """Validate facts, infer, arbitrate: ranked actions per client and coaching per manager.
 
         ``gates`` — (rule id, subject key) pairs whose fact conditions hold — skips evaluating
         them here; a portfolio run computes them for all subjects at once (:mod:`engine.bulk`).
+        With ``history`` (feedback events, possibly none), the rule set's contact policies hold
+        back what they forbid (``suppressed``); without it, no policy is applied.
         """
-        return self.run(facts, as_of, max_per_subject, gates).decision
+        return self.run(facts, as_of, max_per_subject, gates, history).decision
 
     def run(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
-            max_per_subject: int | None = None, gates: Iterable[tuple[str, str]] | None = None) -> "Run":
+            max_per_subject: int | None = None, gates: Iterable[tuple[str, str]] | None = None,
+            history: Iterable[FeedbackEvent] | None = None) -> "Run":
         """:meth:`decide`, keeping the validated facts and every rule firing beside the decision
         (the authoring tools need the firings of rules whose outcome left no trace, e.g. a veto
         that had nothing to block)."""
         fact_set = facts if isinstance(facts, FactSet) else self.validate(facts, as_of)
         result = self._inference().run(fact_set, gates)
-        clients, managers = arbitrate(self.book, fact_set, result, max_per_subject)
+        apply = history is not None and bool(self.book.policies)
+        clients, managers = arbitrate(self.book, fact_set, result, None if apply else max_per_subject)
+        if apply:
+            clients, managers = apply_policies(clients, managers, self.book.policies, history or (),
+                                               fact_set.as_of, self.book.kb)
+            clients, managers = _top(clients, max_per_subject), _top(managers, max_per_subject)
         decision = Decision(revision=self.revision, as_of=fact_set.as_of, input_hash=input_hash(fact_set),
                             clients=clients, managers=managers, firings=len(result.firings))
         return Run(fact_set, result, decision)
@@ -104,6 +116,12 @@ class Run:
         for name, subject in self.result.producers:
             out.setdefault(subject, set()).add(name)
         return out
+
+
+def _top(subjects: list[SubjectDecision], limit: int | None) -> list[SubjectDecision]:
+    if not limit:
+        return subjects
+    return [s.model_copy(update={"recommendations": s.recommendations[:limit]}) for s in subjects]
 
 
 def input_hash(fact_set: FactSet) -> str:

@@ -8,13 +8,15 @@ rule producing a signal fires before any rule that tests it (which makes ``not: 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 import networkx as nx
 
 from engine.checker import RuleSet, signal_graph
 from engine.conditions import Predicate, always, compile_condition, conjunction
 from engine.knowledge import KnowledgeBase
+from engine.policies import PolicySet
 from engine.rules import AllCond, Condition, ExistsCond, NotCond, Rule, SignalCond
 
 TOP_SALIENCE = 10_000
@@ -65,12 +67,24 @@ class CompiledRule:
 
 
 @dataclass(frozen=True)
+class SourceTexts:
+    """The file texts a rule book was built from (name -> text), kept so that a decision log can
+    store the rule set of every revision and replay a decision without the files on disk."""
+
+    rules: Mapping[str, str]
+    knowledge_base: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class RuleBook:
-    """A compiled, immutable rule set with its revision (a content hash)."""
+    """A compiled, immutable rule set with its revision (a content hash), its contact policies
+    and, when loaded from texts, those texts."""
 
     rules: tuple[CompiledRule, ...]
     kb: KnowledgeBase
     revision: str
+    policies: PolicySet = field(default_factory=lambda: PolicySet(()))
+    sources: SourceTexts | None = None
 
     def by_id(self) -> dict[str, CompiledRule]:
         return {r.id: r for r in self.rules}

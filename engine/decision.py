@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.feedback import FeedbackEvent
 from engine.knowledge import Provenance, Text
 
 
@@ -44,6 +45,19 @@ class Reason(_Model):
     priority: int
 
 
+class Suppression(_Model):
+    """A contact policy that held a recommendation back, and the feedback behind it."""
+
+    policy_id: str
+    kind: Literal["suppress_after", "client_weekly_cap", "action_volume_cap"]
+    title: Text
+    text: Text = Field(description="why, with the dates and counts")
+    until: dt.date | None = Field(default=None, description="the first day the item may come back")
+    used: int | None = Field(default=None, description="a cap: contacts already counted this week")
+    limit: int | None = Field(default=None, description="a cap: its maximum")
+    feedback: list[FeedbackEvent] = Field(default_factory=list, description="the feedback events behind it")
+
+
 class Recommendation(_Model):
     """A next-best-action for a client or a coaching topic for a manager."""
 
@@ -56,6 +70,7 @@ class Recommendation(_Model):
     details: dict[str, Any] = Field(default_factory=dict, description="channel, effort, owner role, formats")
     because: list[RuleTrace]
     vetoed_by: list[Reason] = Field(default_factory=list)
+    suppressed_by: list[Suppression] = Field(default_factory=list)
 
 
 class SubjectDecision(_Model):
@@ -65,12 +80,15 @@ class SubjectDecision(_Model):
     id: str
     recommendations: list[Recommendation]
     vetoed: list[Recommendation] = Field(default_factory=list)
+    suppressed: list[Recommendation] = Field(default_factory=list,
+                                             description="held back by contact policies (see suppressed_by)")
     signals: list[SignalTrace] = Field(default_factory=list)
 
 
 class Decision(_Model):
     """The answer to one request, with the rule-set revision that produced it."""
 
+    id: str | None = Field(default=None, description="decision id, set when the decision is logged")
     revision: str
     as_of: dt.date
     input_hash: str

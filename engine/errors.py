@@ -58,6 +58,18 @@ CODES: dict[str, str] = {
     "fact_shape": "the posted document is not shaped as facts (a mapping of fact lists)",
     # inference
     "firing_limit": "inference stopped at the firing cap, which suggests a runaway rule loop",
+    # contact policies (rules/*.policies.yaml)
+    "duplicate_policy_id": "two contact policies share one id",
+    "unknown_reason_code": "a policy or a feedback names a reason code that is not in the reason catalogue",
+    # decision log and feedback (store/)
+    "store_unavailable": "the decision database cannot be opened or migrated",
+    "decision_not_found": "no logged decision has this id",
+    "revision_not_logged": "the rule set of a logged decision is not in the database, so it cannot be replayed",
+    "feedback_unknown_item": "the decision did not recommend this item to this subject",
+    "feedback_duplicate": "this status was already recorded for this item",
+    "feedback_conflict": "the item's earlier feedback (rejected or done) does not allow this status",
+    "feedback_bad_value": "a feedback field is missing or has a value outside what it allows",
+    "csv_columns": "a feedback CSV file lacks a required column or has an unknown one",
 }
 
 
@@ -133,6 +145,13 @@ class InferenceError(AdvisorError):
     """Inference could not finish (e.g. the firing cap was reached)."""
 
     code = "inference_error"
+
+
+class StoreError(AdvisorError):
+    """The decision log or the feedback store refused a request (unknown decision, duplicate
+    feedback, bad reason code...) or the database cannot be used."""
+
+    code = "store_error"
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:

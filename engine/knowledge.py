@@ -6,10 +6,10 @@ files are checked against and the immutable :class:`KnowledgeBase` the rest of t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Domain = Literal["bank", "tobacco", "telecom", "generic"]
 FieldType = Literal["string", "integer", "number", "boolean", "date", "enum"]
@@ -45,7 +45,8 @@ class FieldSpec(Strict):
     min: float | None = None
     max: float | None = None
     required: bool = False
-    sensitive: bool = Field(default=False, description="masked when decisions are logged")
+    sensitive: bool = Field(default=False, description="a text field (name, phone, id number, note) "
+                                                       "masked when decisions are logged")
 
     @field_validator("values")
     @classmethod
@@ -53,6 +54,14 @@ class FieldSpec(Strict):
         if v is not None and len(v) == 0:
             raise ValueError("an enum needs at least one value")
         return v
+
+    @model_validator(mode="after")
+    def _sensitive_only_for_text(self) -> "FieldSpec":
+        # A masked value must still be a valid value of the field, so that a logged decision can be
+        # replayed on its masked input; only text has a mask ("***") that stays valid.
+        if self.sensitive and self.type != "string":
+            raise ValueError("only string fields can be sensitive (the mask replaces the text)")
+        return self
 
 
 class FactSpec(Strict):
@@ -152,6 +161,23 @@ class ParameterFile(Strict):
     parameters: dict[str, ParameterSpec]
 
 
+FeedbackStatus = Literal["accepted", "rejected", "done", "snoozed"]
+
+
+class FeedbackReasonSpec(Strict):
+    """A reason a manager gives with feedback (why a client rejected an action, why it waits)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: Text
+    description: Text
+    statuses: tuple[FeedbackStatus, ...] = Field(min_length=1, description="feedback statuses it may go with")
+    provenance: Provenance | None = None
+
+
+class FeedbackReasonFile(Strict):
+    reasons: tuple[FeedbackReasonSpec, ...]
+
+
 class DocumentSpec(Strict):
     id: str = Field(pattern=r"^D[0-9]$")
     file: str
@@ -174,6 +200,12 @@ class KnowledgeBase:
     documents: dict[str, DocumentSpec]
     parameters: dict[str, ParameterSpec]
     scoring: Any = None  # engine.scoring.ScoringFile: segments, scoring schemes, grade ladders
+    feedback_reasons: dict[str, FeedbackReasonSpec] = field(default_factory=dict)
+
+    def sensitive_fields(self, fact_type: str) -> list[str]:
+        """Fields of ``fact_type`` masked in the decision log."""
+        spec = self.facts.get(fact_type)
+        return sorted(n for n, f in spec.fields.items() if f.sensitive) if spec else []
 
     def plural_to_type(self) -> dict[str, str]:
         return {spec.plural: name for name, spec in self.facts.items()}

@@ -7,15 +7,18 @@ directory). A rule set with any error raises :class:`RuleError` and nothing of i
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel
 
 from engine.checker import check_rule_files
-from engine.compiler import RuleBook, compile_rule_set
+from engine.compiler import RuleBook, SourceTexts, compile_rule_set
 from engine.errors import Diagnostic, Location, RuleError, suggest
 from engine.knowledge import (ActionFile, CoachingFile, DocumentFile, FactExtensionFile, FactSchemaFile,
-                              FactSpec, KnowledgeBase, ParameterFile, SignalFile)
+                              FactSpec, FeedbackReasonFile, KnowledgeBase, ParameterFile, SignalFile)
+from engine.policies import check_policy_files
+from engine.sources import is_policy_file
 from engine.scoring import ScoringFile
 from engine.validation import validate_document
 from engine.yaml_source import parse_yaml
@@ -24,12 +27,14 @@ _KB_PARTS: dict[str, type[BaseModel]] = {
     "facts.yaml": FactSchemaFile, "actions.yaml": ActionFile, "coaching.yaml": CoachingFile,
     "documents.yaml": DocumentFile, "parameters.yaml": ParameterFile,
 }
-_KB_OPTIONAL: dict[str, type[BaseModel]] = {"scoring.yaml": ScoringFile}
+#: Knowledge-base files that may be absent (a knowledge base written before they existed).
+_OPTIONAL_KB_PARTS: dict[str, type[BaseModel]] = {"feedback_reasons.yaml": FeedbackReasonFile, "scoring.yaml": ScoringFile}
 
 
 def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
     """Check and assemble the knowledge base from ``facts.yaml``, ``actions.yaml``,
-    ``coaching.yaml``, ``documents.yaml`` and ``signals/*.yaml`` (keys are paths ending so)."""
+    ``coaching.yaml``, ``documents.yaml``, ``parameters.yaml``, ``signals/*.yaml``, ``facts/*.yaml``
+    and, when present, ``feedback_reasons.yaml`` (keys are paths ending so)."""
     diags: list[Diagnostic] = []
     parts: dict[str, Any] = {}
     signals: list[Any] = []
@@ -39,7 +44,7 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
         is_signal = "/signals/" in f"/{name}"
         is_extension = "/facts/" in f"/{name}"
         model = SignalFile if is_signal else FactExtensionFile if is_extension else \
-            _KB_PARTS.get(base) or _KB_OPTIONAL.get(base)
+            _KB_PARTS.get(base) or _OPTIONAL_KB_PARTS.get(base)
         if model is None:
             continue
         parsed = parse_yaml(files[name], name)
@@ -68,6 +73,8 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
         documents=_unique("documents", _items(parts["documents.yaml"], "documents"), diags),
         parameters=dict(sorted(parts["parameters.yaml"][0].parameters.items())),
         scoring=parts["scoring.yaml"][0] if "scoring.yaml" in parts else ScoringFile(),
+        feedback_reasons=_unique("reasons", _items(parts["feedback_reasons.yaml"], "reasons"), diags)
+        if "feedback_reasons.yaml" in parts else {},
     )
     _check_links(kb, parts["facts.yaml"][1], diags)
     if "scoring.yaml" in parts:
@@ -123,10 +130,13 @@ def _check_links(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> Non
 
 
 def _check_provenance(kb: KnowledgeBase, parts: dict[str, Any], diags: list[Diagnostic]) -> None:
-    for kind in ("actions", "coaching"):
-        doc, parsed = parts[f"{kind}.yaml"]
+    kinds = [("actions", "actions.yaml"), ("coaching", "coaching.yaml"), ("reasons", "feedback_reasons.yaml")]
+    for kind, base in kinds:
+        if base not in parts:
+            continue
+        doc, parsed = parts[base]
         for i, item in enumerate(getattr(doc, kind)):
-            if item.provenance.document not in kb.documents:
+            if item.provenance is not None and item.provenance.document not in kb.documents:
                 diags.append(Diagnostic("schema_violation", f"unknown document `{item.provenance.document}`",
                                         parsed.locate((kind, i, "provenance", "document")),
                                         hint=suggest(item.provenance.document, kb.documents)))
@@ -185,19 +195,31 @@ def revision_of(*file_sets: dict[str, str]) -> str:
     return "r-" + h.hexdigest()[:12]
 
 
+def _split(files: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Rule files and contact-policy files (``*.policies.yaml``) of one rule directory."""
+    rules = {n: t for n, t in files.items() if not is_policy_file(n)}
+    return rules, {n: t for n, t in files.items() if is_policy_file(n)}
+
+
 def check_rules(rule_files: dict[str, str], kb: KnowledgeBase) -> list[Diagnostic]:
-    """Every problem in a rule set (errors and warnings), without compiling it."""
-    _, diags = check_rule_files(rule_files, kb)
-    return diags
+    """Every problem in a rule set and its contact policies (errors and warnings), without compiling."""
+    rules, policies = _split(rule_files)
+    _, diags = check_rule_files(rules, kb)
+    _, policy_diags = check_policy_files(policies, kb)
+    return sorted(diags + policy_diags, key=Diagnostic.sort_key)
 
 
 def load_rule_book(rule_files: dict[str, str], kb_files: dict[str, str]) -> RuleBook:
-    """Check everything and compile; raise :class:`RuleError` with all problems otherwise."""
+    """Check everything and compile; raise :class:`RuleError` with all problems otherwise.
+
+    ``rule_files`` may hold contact-policy files (``*.policies.yaml``) beside the rule packs; the
+    revision covers every file, and the book keeps the texts so a decision log can store them.
+    """
     kb = load_knowledge_base(kb_files)
-    rule_set, diags = check_rule_files(rule_files, kb)
-    if rule_set is None:
-        raise RuleError(diags)
-    for d in diags:
-        if d.severity == "error":  # pragma: no cover - check_rule_files returns None then
-            raise RuleError(diags)
-    return compile_rule_set(rule_set, revision_of(kb_files, rule_files))
+    rules, policy_files = _split(rule_files)
+    rule_set, diags = check_rule_files(rules, kb)
+    policies, policy_diags = check_policy_files(policy_files, kb)
+    if rule_set is None or policies is None or any(d.severity == "error" for d in diags):
+        raise RuleError(diags + policy_diags)
+    book = compile_rule_set(rule_set, revision_of(kb_files, rule_files))
+    return replace(book, policies=policies, sources=SourceTexts(dict(rule_files), dict(kb_files)))

@@ -149,7 +149,7 @@ _worker: dict[str, Any] = {}
 
 def _init_worker(rule_files: dict[str, str] | None, kb_files: dict[str, str] | None) -> None:
     if rule_files is not None and kb_files is not None:  # spawned: compile the same texts here
-        _worker["advisor"] = Advisor.from_texts(rule_files, kb_files)
+        _worker["advisor"] = Advisor.from_files(rule_files, kb_files)
 
 
 def _decide_chunk(chunk: list[Partition], as_of: dt.date) -> list[tuple[str, str, str]]:

@@ -7,6 +7,13 @@ from importlib import resources
 from pathlib import Path
 
 SCENARIO_SUFFIX = ".scenarios.yaml"
+#: Contact policies live beside the rules (``rules/contact.policies.yaml``); they are read with the
+#: rule files, so they count in the revision and in ``rm-advisor check``, and the loader tells them apart.
+POLICY_SUFFIX = ".policies.yaml"
+
+
+def is_policy_file(name: str) -> bool:
+    return name.endswith(POLICY_SUFFIX)
 
 
 def default_rules_dir() -> Path:
@@ -28,7 +35,8 @@ def _display(path: Path) -> str:
 
 
 def read_rule_files(target: str | os.PathLike[str]) -> dict[str, str]:
-    """Rule files under a directory (or one file): ``*.yaml`` except scenario files."""
+    """Rule files under a directory (or one file): ``*.yaml`` except scenario files; contact-policy
+    files (``*.policies.yaml``) are included and told apart by the loader."""
     root = Path(target)
     paths = [root] if root.is_file() else sorted(p for p in root.rglob("*.yaml")
                                                  if not p.name.endswith(SCENARIO_SUFFIX))

@@ -41,8 +41,8 @@ def test_rule_set_info_counts(client: TestClient, live: LiveRuleSet) -> None:
     assert body["rules_by_subject"] == {"client": len(book.for_subject("client")),
                                         "manager": len(book.for_subject("manager"))}
     assert body["actions"] == len(book.kb.actions) and body["coaching"] == len(book.kb.coaching)
-    assert [Path(f).name for f in body["files"]] == ["bank.yaml", "coaching.yaml", "generic.yaml",
-                                                     "telecom.yaml", "tobacco.yaml"]
+    assert [Path(f).name for f in body["files"]] == ["bank.yaml", "coaching.yaml", "contact.policies.yaml",
+                                                     "generic.yaml", "telecom.yaml", "tobacco.yaml"]
 
 
 def test_reload_needs_the_key(client: TestClient) -> None:

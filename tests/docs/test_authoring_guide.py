@@ -109,9 +109,11 @@ def test_editor_settings_point_at_the_committed_schemas() -> None:
     settings = json.loads((ROOT / ".vscode" / "settings.json").read_text(encoding="utf-8"))
     for schema, globs in settings["yaml.schemas"].items():
         assert (ROOT / schema).is_file() and globs
+    assert set(settings["yaml.schemas"]) == {f"./rules/{p.name}" for p in (ROOT / "rules").glob("*.schema.json")}
     for path in sorted((ROOT / "rules").glob("*.yaml")):
         first = path.read_text(encoding="utf-8").splitlines()[0]
-        wanted = "scenarios.schema.json" if path.name.endswith(".scenarios.yaml") else "rules.schema.json"
+        wanted = ("scenarios.schema.json" if path.name.endswith(".scenarios.yaml") else
+                  "policies.schema.json" if path.name.endswith(".policies.yaml") else "rules.schema.json")
         assert first == f"# yaml-language-server: $schema=./{wanted}", path.name
 
 

@@ -1,0 +1,362 @@
+"""CLI commands on the decision log: logged decisions, replay, feedback, effectiveness, policies.
+
+Thin adapters over :mod:`store`: parse the arguments, call the store, print. Registered on the main
+app by :func:`register`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import typer
+import yaml
+from pydantic import ValidationError
+from rich.console import Console
+
+from cli.render import print_decision, print_diagnostics, text
+from engine import Advisor, FactError, InferenceError, RuleError
+from engine.effectiveness import EffectivenessReport, RateRow, Thresholds
+from engine.errors import Diagnostic, Location, StoreError
+from engine.loader import load_knowledge_base
+from engine.policies import policy_file_json_schema
+from engine.sources import read_kb_files
+from store import FeedbackInput, Store, import_csv, replay as replay_decision
+from store.database import DEFAULT_URL, ENV_URL
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+decisions_app = typer.Typer(no_args_is_help=True, help="Logged decisions: list and show.")
+feedback_app = typer.Typer(no_args_is_help=True, help="Feedback on recommendations: add, import a CRM CSV, reasons.")
+report_app = typer.Typer(no_args_is_help=True, help="Reports over the decision log.")
+policies_app = typer.Typer(no_args_is_help=True, help="Contact policies (rules/*.policies.yaml).")
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+    both = "both"
+
+
+class Status(str, Enum):
+    accepted = "accepted"
+    rejected = "rejected"
+    done = "done"
+    snoozed = "snoozed"
+
+
+DbOpt = typer.Option(None, "--db", help=f"database URL (default: ${ENV_URL}, else {DEFAULT_URL})")
+RulesOpt = typer.Option(None, "--rules", "-r", help="rule directory (default: the shipped packs)")
+KbOpt = typer.Option(None, "--kb", help="knowledge-base directory (default: the shipped one)")
+JsonOpt = typer.Option(False, "--json", help="print JSON")
+LangOpt = typer.Option(Lang.both, "--lang", help="language of titles and reasons")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the decision-log commands to the ``rm-advisor`` app."""
+    app.command("decide")(decide)
+    app.command("replay")(replay)
+    app.add_typer(decisions_app, name="decisions")
+    app.add_typer(feedback_app, name="feedback")
+    app.add_typer(report_app, name="report")
+    app.add_typer(policies_app, name="policies")
+
+
+@contextlib.contextmanager
+def _reported(source: Any = None) -> Iterator[None]:
+    """Print coded diagnostics (never a stack trace) and exit 1 on any refused input."""
+    try:
+        yield
+    except (RuleError, FactError, InferenceError, StoreError) as exc:
+        print_diagnostics(err, exc.diagnostics)
+        raise typer.Exit(1)
+    except ValidationError as exc:  # a FeedbackInput built from the arguments
+        print_diagnostics(err, [Diagnostic("feedback_bad_value", e["msg"], Location(path=".".join(map(str, e["loc"]))))
+                                for e in exc.errors()])
+        raise typer.Exit(1)
+    except (yaml.YAMLError, json.JSONDecodeError, ValueError, OSError) as exc:
+        err.print(f"{source or 'input'}: {exc}", markup=False)
+        raise typer.Exit(1)
+
+
+def _store(db: Optional[str], kb: Optional[Path] = None) -> Store:
+    """The store, with the reason catalogue of ``kb`` (default: the shipped knowledge base)."""
+    return Store(db, load_knowledge_base(read_kb_files(kb)) if kb else None)
+
+
+def _read_facts(path: Path) -> Any:
+    from cli.main import read_facts  # cli.main imports this module, so not at the top
+    return read_facts(path)
+
+
+def _day(value: Optional[str], name: str) -> Optional[dt.date]:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}", param_hint=name)
+
+
+def decide(
+    facts: Path = typer.Argument(..., exists=True, dir_okay=False, help="facts as JSON or YAML"),
+    rules: Optional[Path] = RulesOpt,
+    kb: Optional[Path] = KbOpt,
+    db: Optional[str] = DbOpt,
+    as_json: bool = typer.Option(False, "--json", help="print the full decision (with its id) as JSON"),
+    lang: Lang = LangOpt,
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="override the facts' as-of date (YYYY-MM-DD)"),
+    top: Optional[int] = typer.Option(None, "--top", min=1, help="at most this many recommendations per subject"),
+    brief: bool = typer.Option(False, "--brief", help="reasons only, without the rule and signal chain"),
+) -> None:
+    """Recommend with the contact policies and the feedback history, and log the decision.
+
+    Like `recommend`, plus: actions a policy holds back are listed as suppressed with the policy and
+    the feedback behind it, and the decision is stored (its id is printed) for feedback and replay.
+    """
+    day = _day(as_of, "--as-of")
+    with _reported(facts):
+        advisor = Advisor.load(rules, kb)
+        doc = _read_facts(facts)
+        with Store(db, advisor.book.kb) as store:
+            decision = store.decide(advisor, doc, day, top, source="cli")
+            where = store.db.display_url
+    if as_json:
+        sys.stdout.write(decision.model_dump_json(indent=2) + "\n")
+        return
+    out.print(f"[bold]decision {decision.id}[/bold] logged in {where}", highlight=False)
+    print_decision(out, decision, lang.value, explain=not brief)
+
+
+def replay(
+    decision_id: str = typer.Argument(..., help="a logged decision id"),
+    db: Optional[str] = DbOpt,
+    rules: Optional[Path] = typer.Option(None, "--rules", "-r", help="current rule directory (default: shipped)"),
+    kb: Optional[Path] = KbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Re-run a logged decision on its own revision (must be identical) and on the current rules.
+
+    Exit 1 when the replay on its own revision differs from the log.
+    """
+    with _reported(), Store(db) as store:
+        report = replay_decision(store.decisions, decision_id, Advisor.load(rules, kb))
+    if as_json:
+        sys.stdout.write(report.model_dump_json(indent=2, exclude={"on_logged": {"decision"},
+                                                                   "on_current": {"decision"}}) + "\n")
+    else:
+        for label, run in (("its own revision", report.on_logged), ("the current revision", report.on_current)):
+            if run is None:
+                continue
+            verdict = "identical" if run.identical else f"{len(run.changes)} difference(s)"
+            out.print(f"{decision_id} on {label} {run.revision}: {verdict}", markup=False, highlight=False)
+            for change in run.changes:
+                out.print("  " + change.format(), markup=False, highlight=False)
+    if not report.on_logged.identical:
+        raise typer.Exit(1)
+
+
+@decisions_app.command("show")
+def decisions_show(
+    decision_id: str = typer.Argument(..., help="a logged decision id"),
+    db: Optional[str] = DbOpt,
+    as_json: bool = JsonOpt,
+    lang: Lang = LangOpt,
+    brief: bool = typer.Option(True, "--brief/--explain", help="reasons only, or with the rule and signal chain"),
+) -> None:
+    """Show a logged decision (input masked) and the feedback given on it."""
+    with _reported(), Store(db) as store:
+        logged = store.decisions.get(decision_id)
+        feedback = store.feedback.for_decision(decision_id)
+    if as_json:
+        doc = logged.model_dump(mode="json") | {"feedback": [f.model_dump(mode="json") for f in feedback]}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        return
+    out.print(f"[bold]decision {logged.id}[/bold] · logged {logged.logged_at:%Y-%m-%d %H:%M:%S} UTC by "
+              f"{logged.source} · input {logged.input_hash} · "
+              f"{'contact policies applied' if logged.history is not None else 'no contact policies'}",
+              highlight=False)
+    print_decision(out, logged.decision, lang.value, explain=not brief)
+    if feedback:
+        out.print("[bold]feedback[/bold]")
+    for f in feedback:
+        why = f" ({f.reason_code})" if f.reason_code else ""
+        out.print(f"  #{f.id} {f.date} {f.subject_type}:{f.subject_id} {f.item_id} {f.status}{why} · by "
+                  f"{f.manager_id or '-'} via {f.source}, recorded {f.recorded_at:%Y-%m-%d %H:%M} UTC",
+                  markup=False, highlight=False)
+
+
+@decisions_app.command("list")
+def decisions_list(
+    db: Optional[str] = DbOpt,
+    limit: int = typer.Option(20, "--limit", min=1),
+    since: Optional[str] = typer.Option(None, "--since", help="only decisions as of this date or later"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The latest logged decisions, newest first."""
+    day = _day(since, "--since")
+    with _reported(), Store(db) as store:
+        rows = store.decisions.recent(limit, day)
+    if as_json:
+        sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in rows], indent=2) + "\n")
+        return
+    out.print(f"{'id':<27} {'logged (UTC)':<16} {'source':<6} {'as of':<10} {'revision':<14} rec  supp",
+              markup=False, highlight=False)
+    for r in rows:
+        out.print(f"{r.id:<27} {r.logged_at:%Y-%m-%d %H:%M} {r.source:<6} {r.as_of} {r.revision:<14} "
+                  f"{r.recommended:>3} {r.suppressed:>5}", markup=False, highlight=False)
+
+
+@feedback_app.command("add")
+def feedback_add(
+    decision_id: str = typer.Argument(..., help="the logged decision"),
+    subject: str = typer.Argument(..., help="client id (or client:ID / manager:ID)"),
+    item: str = typer.Argument(..., help="the recommended action or coaching topic"),
+    status: Status = typer.Option(..., "--status", "-s"),
+    reason: Optional[str] = typer.Option(None, "--reason", help="reason code (required for rejected); "
+                                                                "see `rm-advisor feedback reasons`"),
+    date: Optional[str] = typer.Option(None, "--date", help="when (default: the decision's as-of date)"),
+    until: Optional[str] = typer.Option(None, "--until", help="snoozed: the day it may come back"),
+    manager: Optional[str] = typer.Option(None, "--manager", help="who reports it"),
+    db: Optional[str] = DbOpt,
+    kb: Optional[Path] = KbOpt,
+) -> None:
+    """Record what a manager did with one recommendation: accepted, rejected, done or snoozed."""
+    day, end = _day(date, "--date"), _day(until, "--until")
+    with _reported():
+        fb = FeedbackInput(decision_id=decision_id, subject=subject, item=item, status=status.value,
+                           reason_code=reason, date=day, until=end, manager_id=manager)
+    with _reported(), _store(db, kb) as store:
+        rec = store.feedback.add(fb, source="cli")
+    why = f" ({rec.reason_code})" if rec.reason_code else ""
+    out.print(f"recorded #{rec.id}: {rec.subject_type}:{rec.subject_id} {rec.item_id} {rec.status}{why} "
+              f"on {rec.date}" + (f" until {rec.until}" if rec.until else ""), markup=False, highlight=False)
+
+
+@feedback_app.command("import")
+def feedback_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV exported from a CRM"),
+    db: Optional[str] = DbOpt,
+    kb: Optional[Path] = KbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Import feedback from a CSV file; every bad row is reported with line and column.
+
+    Columns: decision_id, subject, item, status (required); reason_code, date, until, manager_id.
+    Rows already recorded with the same content are skipped, so a file can be imported again.
+    Exit 1 when any row has an error.
+    """
+    with _reported(file), _store(db, kb) as store:
+        result = import_csv(store.feedback, file)
+    if as_json:
+        sys.stdout.write(json.dumps({"file": result.file, "imported": len(result.imported), "skipped": result.skipped,
+                                     "errors": len(result.errors),
+                                     "diagnostics": [d.to_dict() for d in result.diagnostics]},
+                                    ensure_ascii=False, indent=2) + "\n")
+    else:
+        print_diagnostics(err, result.diagnostics)
+        out.print(f"{result.file}: imported {len(result.imported)}, skipped {result.skipped} (already recorded), "
+                  f"{len(result.errors)} error(s)", markup=False, highlight=False)
+    if result.errors:
+        raise typer.Exit(1)
+
+
+@feedback_app.command("reasons")
+def feedback_reasons(kb: Optional[Path] = KbOpt, lang: Lang = LangOpt) -> None:
+    """The reason-code catalogue (knowledge_base/feedback_reasons.yaml)."""
+    with _reported():
+        reasons = load_knowledge_base(read_kb_files(kb)).feedback_reasons
+    for code, spec in reasons.items():
+        source = f" · {spec.provenance.document} «{spec.provenance.quote}»" if spec.provenance else ""
+        out.print(f"{code:<22} {'/'.join(spec.statuses):<17} {text(spec.title, lang.value)}{source}",
+                  markup=False, highlight=False)
+
+
+@report_app.command("effectiveness")
+def report_effectiveness(
+    since: Optional[str] = typer.Option(None, "--since", help="first as-of date (YYYY-MM-DD)"),
+    until: Optional[str] = typer.Option(None, "--until", help="last as-of date (YYYY-MM-DD)"),
+    min_recommended: int = typer.Option(Thresholds().min_recommended, "--min-recommended", min=1,
+                                        help="noisy rules: recommended at least this often"),
+    min_decided: int = typer.Option(Thresholds().min_decided, "--min-decided", min=1,
+                                    help="noisy rules: at least this many accepted or rejected"),
+    min_rejection_rate: float = typer.Option(Thresholds().min_rejection_rate, "--min-rejection-rate",
+                                             min=0.0, max=1.0, help="noisy rules: rejected at least this share"),
+    rows: int = typer.Option(15, "--rows", min=1, help="rows per table"),
+    db: Optional[str] = DbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Acceptance and completion rates per rule, action, manager and segment; noisy rules."""
+    limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
+                        min_rejection_rate=min_rejection_rate)
+    start, end = _day(since, "--since"), _day(until, "--until")
+    with _reported(), Store(db) as store:
+        report = store.effectiveness(start, end, limits)
+    if as_json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        print_effectiveness(out, report, rows)
+
+
+def print_effectiveness(console: Console, report: EffectivenessReport, rows: int = 15) -> None:
+    """The effectiveness report as plain aligned text (readable at any terminal width, greppable)."""
+    period = f"{report.since or 'start'} .. {report.until or 'now'}"
+    t = report.total
+    lines = [f"Effectiveness {period}: {report.decisions} decision(s), {t.recommended} recommended, "
+             f"{t.answered} answered, acceptance {_pct(t.acceptance_rate)}, completion {_pct(t.completion_rate)}",
+             "(rec = recommended, ans = answered, acc = accepted incl. done, rej = rejected, snz = snoozed; "
+             "acc% = accepted / decided, done% = done / accepted)"]
+    for title, table_rows in (("per rule", report.by_rule), ("per action", report.by_action),
+                              ("per manager", report.by_manager), ("per segment", report.by_segment)):
+        lines += ["", *_rate_lines(title, table_rows[:rows], len(table_rows))]
+    th = report.thresholds
+    rule = (f"recommended >= {th.min_recommended}, decided >= {th.min_decided}, "
+            f"rejected >= {th.min_rejection_rate:.0%}")
+    title = f"rules that fire often and are nearly always rejected ({rule})"
+    lines += ["", *(_rate_lines(title, report.noisy_rules, len(report.noisy_rules)) if report.noisy_rules
+                    else [f"no noisy rules ({rule})"])]
+    for line in lines:
+        console.print(line, markup=False, highlight=False)
+
+
+def _rate_lines(title: str, rows: list[RateRow], total: int) -> list[str]:
+    more = f" (top {len(rows)} of {total})" if total > len(rows) else ""
+    width = max([len(title + more), *(len(r.key) for r in rows)])
+    head = f"{title + more:<{width}} {'rec':>5} {'ans':>5} {'acc':>5} {'rej':>5} {'done':>5} {'snz':>5} " \
+           f"{'acc%':>5} {'done%':>5}  top rejection reason"
+    return [head] + [f"{r.key:<{width}} {r.recommended:>5} {r.answered:>5} {r.accepted:>5} {r.rejected:>5} "
+                     f"{r.done:>5} {r.snoozed:>5} {_pct(r.acceptance_rate):>5} {_pct(r.completion_rate):>5}  "
+                     f"{r.top_reason or ''}".rstrip() for r in rows]
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"
+
+
+@policies_app.command("list")
+def policies_list(rules: Optional[Path] = RulesOpt, kb: Optional[Path] = KbOpt, lang: Lang = LangOpt) -> None:
+    """The contact policies of a rule set."""
+    with _reported():
+        policies = Advisor.load(rules, kb).book.policies
+    for p in policies.policies:
+        settings = p.model_dump(exclude={"id", "kind", "title", "description"}, exclude_none=True,
+                                exclude_defaults=True)
+        shown = " ".join(f"{k}={','.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
+                         for k, v in settings.items())
+        out.print(f"{p.id} ({p.kind}): {text(p.title, lang.value)}\n    {shown}", markup=False, highlight=False)
+
+
+@policies_app.command("schema")
+def policies_schema(output: Optional[Path] = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
+    """Print (or write) the JSON Schema of policy files, for editors."""
+    doc = json.dumps(policy_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
+    if output:
+        output.write_text(doc, encoding="utf-8")
+    else:
+        sys.stdout.write(doc)

@@ -1,0 +1,217 @@
+"""The decision log: every decision with its id, time, rule-set revision, input hash, masked input,
+output (with the trace) and the feedback history its contact policies saw.
+
+The rule, policy and knowledge-base texts of each revision are stored once, keyed by the revision,
+so a logged decision can be replayed from the database alone (:mod:`store.replay`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets as random
+import threading
+from typing import Any, Iterable, Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.advisor import Advisor
+from engine.compiler import RuleBook, SourceTexts
+from engine.decision import Decision, SubjectDecision
+from engine.effectiveness import ItemRecord
+from engine.errors import Diagnostic, Location, StoreError
+from engine.feedback import FeedbackEvent
+from engine.knowledge import KnowledgeBase
+from store.database import Database
+from store.masking import mask_facts, scrub
+from store.schema import DecisionItemRow, DecisionRow, RuleSetRow
+
+SOURCES = ("api", "cli", "batch")
+
+
+class LoggedDecision(BaseModel):
+    """A decision as the log holds it: the masked input and the decision with its id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    logged_at: dt.datetime
+    source: str
+    revision: str
+    as_of: dt.date
+    input_hash: str
+    max_per_subject: int | None
+    input: dict[str, Any]
+    decision: Decision
+    history: list[FeedbackEvent] | None
+
+
+class DecisionSummary(BaseModel):
+    """One line of a listing of logged decisions."""
+
+    id: str
+    logged_at: dt.datetime
+    source: str
+    revision: str
+    as_of: dt.date
+    recommended: int
+    suppressed: int
+
+
+def new_decision_id(now: dt.datetime) -> str:
+    """``d-YYYYMMDD-`` and 64 random bits: sortable by day, unique across servers without a counter."""
+    return f"d-{now:%Y%m%d}-{random.token_hex(8)}"
+
+
+def not_found(decision_id: str, field: str = "decision_id") -> StoreError:
+    return StoreError([Diagnostic("decision_not_found", f"no logged decision `{decision_id}`",
+                                  Location(path=field), hint="`rm-advisor decisions list` shows recent ones")])
+
+
+class DecisionLog:
+    """Record and read decisions in a :class:`~store.database.Database`."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._advisors: dict[str, Advisor] = {}
+        self._lock = threading.Lock()
+
+    def record(self, decision: Decision, facts: Mapping[str, Any], book: RuleBook, source: str = "cli",
+               history: Sequence[FeedbackEvent] | None = None, max_per_subject: int | None = None) -> Decision:
+        """Log ``decision`` (made from ``facts`` by ``book``); return it with its new id.
+
+        The write is committed (durably) before this returns. ``history`` is the feedback the
+        contact policies saw (``None``: no policies were applied); ``max_per_subject`` the limit used.
+        """
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+        now = dt.datetime.now(dt.timezone.utc)
+        logged = decision.model_copy(update={"id": new_decision_id(now)})
+        masked, secrets = mask_facts(facts, book.kb)
+        row = DecisionRow(id=logged.id, logged_at=now, source=source, revision=decision.revision,
+                          as_of=decision.as_of, input_hash=decision.input_hash, max_per_subject=max_per_subject,
+                          input=masked, output=scrub(logged.model_dump(mode="json"), secrets),
+                          history=None if history is None else [e.model_dump(mode="json") for e in history])
+        index = _facts_index(facts, book.kb)
+        with self.db.transaction() as session:
+            if book.sources is not None:
+                self._store_rule_set(session, decision.revision, book.sources, now)
+            session.add(row)
+            session.flush()  # the decision row first: the items refer to it
+            session.add_all(_item_rows(logged, index))
+        return logged
+
+    def _store_rule_set(self, session: Any, revision: str, sources: SourceTexts, now: dt.datetime) -> None:
+        # Two servers may log the first decision of a revision at once: insert-or-ignore, not check-then-insert.
+        values = {"revision": revision, "created_at": now,
+                  "files": {"rules": dict(sources.rules), "knowledge_base": dict(sources.knowledge_base)}}
+        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
+        session.execute(dialect.insert(RuleSetRow).values(**values).on_conflict_do_nothing())
+
+    def get(self, decision_id: str) -> LoggedDecision:
+        """The logged decision; raises :class:`StoreError` (``decision_not_found``) otherwise."""
+        with self.db.transaction() as session:
+            row = session.get(DecisionRow, decision_id)
+            if row is None:
+                raise not_found(decision_id)
+            return LoggedDecision(
+                id=row.id, logged_at=_utc(row.logged_at), source=row.source, revision=row.revision,
+                as_of=row.as_of, input_hash=row.input_hash, max_per_subject=row.max_per_subject,
+                input=row.input, decision=Decision.model_validate(row.output),
+                history=None if row.history is None else [FeedbackEvent.model_validate(e) for e in row.history])
+
+    def recent(self, limit: int = 20, since: dt.date | None = None) -> list[DecisionSummary]:
+        """The latest decisions, newest first (optionally only those as of ``since`` or later)."""
+        query = (select(DecisionRow.id, DecisionRow.logged_at, DecisionRow.source, DecisionRow.revision,
+                        DecisionRow.as_of).order_by(DecisionRow.logged_at.desc(), DecisionRow.id).limit(limit))
+        if since is not None:
+            query = query.where(DecisionRow.as_of >= since)
+        item = DecisionItemRow
+        with self.db.transaction() as session:
+            rows = session.execute(query).all()
+            counts = dict.fromkeys([r.id for r in rows], (0, 0))
+            stats = (select(item.decision_id, func.sum(case((item.outcome == "recommended", 1), else_=0)),
+                            func.sum(case((item.outcome == "suppressed", 1), else_=0)))
+                     .where(item.decision_id.in_(list(counts))).group_by(item.decision_id))
+            counts.update({d: (int(r or 0), int(s or 0)) for d, r, s in session.execute(stats).all()})
+        return [DecisionSummary(id=r.id, logged_at=_utc(r.logged_at), source=r.source, revision=r.revision,
+                                as_of=r.as_of, recommended=counts[r.id][0], suppressed=counts[r.id][1])
+                for r in rows]
+
+    def rule_set(self, revision: str) -> SourceTexts | None:
+        """The stored texts of a revision, if any decision of it was logged with them."""
+        with self.db.transaction() as session:
+            row = session.get(RuleSetRow, revision)
+            if row is None:
+                return None
+            return SourceTexts(row.files["rules"], row.files["knowledge_base"])
+
+    def advisor_for(self, revision: str) -> Advisor:
+        """An advisor on the stored rule set of ``revision`` (compiled once per log)."""
+        with self._lock:
+            if revision in self._advisors:
+                return self._advisors[revision]
+        texts = self.rule_set(revision)
+        if texts is None:
+            raise StoreError([Diagnostic("revision_not_logged", f"the rule set of revision {revision} is not in "
+                                         "the decision database", Location(path="revision"),
+                                         hint="decisions logged without their rule texts cannot be replayed")])
+        advisor = Advisor.from_files(dict(texts.rules), dict(texts.knowledge_base))
+        with self._lock:
+            return self._advisors.setdefault(revision, advisor)
+
+    def items(self, since: dt.date | None = None, until: dt.date | None = None) -> list[ItemRecord]:
+        """Recommended items of the decisions as of ``since`` .. ``until`` (inclusive), for reports."""
+        query = (select(DecisionItemRow, DecisionRow.as_of)
+                 .join(DecisionRow, DecisionRow.id == DecisionItemRow.decision_id)
+                 .where(DecisionItemRow.outcome == "recommended"))
+        if since is not None:
+            query = query.where(DecisionRow.as_of >= since)
+        if until is not None:
+            query = query.where(DecisionRow.as_of <= until)
+        with self.db.transaction() as session:
+            return [ItemRecord(decision_id=i.decision_id, as_of=as_of, subject_type=i.subject_type,  # type: ignore[arg-type]
+                               subject_id=i.subject_id, item_id=i.item_id, manager_id=i.manager_id,
+                               segment=i.segment, rules=tuple(i.rules))
+                    for i, as_of in session.execute(query).all()]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # SQLite gives naive datetimes back; every stored time is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _facts_index(facts: Mapping[str, Any], kb: KnowledgeBase) -> dict[tuple[str, str], Mapping[str, Any]]:
+    plural = kb.plural_to_type()
+    out: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for key, items in facts.items():
+        if key in plural and isinstance(items, list):
+            out.update({(plural[key], str(f.get("id"))): f for f in items if isinstance(f, Mapping)})
+    return out
+
+
+def segment_of(subject_type: str, fact: Mapping[str, Any]) -> str:
+    """A client's segment for reports: its domain and its bank segment, ABC class or tier (the first
+    it has); a manager's: domain and grade."""
+    domain = fact.get("domain") or "-"
+    if subject_type == "manager":
+        return f"{domain}/{fact.get('grade') or '-'}"
+    detail = fact.get("segment") or fact.get("client_class") or fact.get("tier") or "-"
+    return f"{domain}/{detail}"
+
+
+def _item_rows(decision: Decision, index: Mapping[tuple[str, str], Mapping[str, Any]]) -> Iterable[DecisionItemRow]:
+    for subject in [*decision.clients, *decision.managers]:
+        fact = index.get((subject.subject_type, subject.id), {})
+        manager = subject.id if subject.subject_type == "manager" else fact.get("manager_id")
+        yield from _subject_rows(decision, subject, None if manager is None else str(manager),
+                                 segment_of(subject.subject_type, fact))
+
+
+def _subject_rows(decision: Decision, s: SubjectDecision, manager: str | None, segment: str) -> Iterable[DecisionItemRow]:
+    for outcome, recs in (("recommended", s.recommendations), ("vetoed", s.vetoed), ("suppressed", s.suppressed)):
+        for rank, rec in enumerate(recs, 1):
+            yield DecisionItemRow(decision_id=decision.id, subject_type=s.subject_type, subject_id=s.id,
+                                  item_id=rec.id, kind=rec.kind, outcome=outcome, rank=rank, score=rec.score,
+                                  rules=list(rec.rules), manager_id=manager, segment=segment)

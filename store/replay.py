@@ -1,0 +1,48 @@
+"""Replaying a logged decision: on the revision it names (from the rule texts stored in the log, so
+nothing on disk is needed) it must come out the same; on the current rule set it shows what changed.
+
+A replay runs on the logged, masked input with the logged as-of date, limit and feedback history, so
+contact policies see what they saw then.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from engine.advisor import Advisor
+from engine.decision import Decision
+from engine.diff import Change, diff_decisions
+from store.decision_log import DecisionLog, LoggedDecision
+
+
+class ReplayRun(BaseModel):
+    """The decision re-made on one rule set, and how it differs from the logged one."""
+
+    revision: str
+    identical: bool
+    changes: list[Change]
+    decision: Decision
+
+
+class ReplayReport(BaseModel):
+    """Replays of one logged decision on its own revision and (optionally) on the current one."""
+
+    decision_id: str
+    logged_revision: str
+    on_logged: ReplayRun
+    on_current: ReplayRun | None = None
+
+
+def replay(log: DecisionLog, decision_id: str, current: Advisor | None = None) -> ReplayReport:
+    """Re-run a logged decision on its revision and, given ``current``, on that advisor's rule set."""
+    logged = log.get(decision_id)
+    own = _run(log.advisor_for(logged.revision), logged)
+    other = _run(current, logged) if current is not None else None
+    return ReplayReport(decision_id=decision_id, logged_revision=logged.revision, on_logged=own, on_current=other)
+
+
+def _run(advisor: Advisor, logged: LoggedDecision) -> ReplayRun:
+    again = advisor.decide(logged.input, as_of=logged.as_of, max_per_subject=logged.max_per_subject,
+                           history=logged.history).model_copy(update={"id": logged.id})
+    changes = diff_decisions(logged.decision, again)
+    return ReplayRun(revision=again.revision, identical=not changes, changes=changes, decision=again)

@@ -1,0 +1,104 @@
+"""The tables of the decision database (SQLAlchemy 2 declarative models).
+
+Changing a model needs a migration in ``store/migrations/versions`` (see docs/decision-log.md);
+``tests/store/test_migrations.py`` fails while the models and the migrations disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (JSON, Date, DateTime, ForeignKey, ForeignKeyConstraint, Index, Integer, MetaData,
+                        String, UniqueConstraint)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: JSON documents: JSONB on PostgreSQL, JSON text elsewhere.
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+ID = String(64)
+NAMING = {"ix": "ix_%(table_name)s_%(column_0_N_name)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+          "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s"}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class RuleSetRow(Base):
+    """The rule, policy and knowledge-base file texts of one revision, so a decision can be replayed."""
+
+    __tablename__ = "rule_sets"
+
+    revision: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    files: Mapped[dict[str, Any]] = mapped_column(Json, doc="{'rules': {name: text}, 'knowledge_base': {...}}")
+
+
+class DecisionRow(Base):
+    """One logged decision: masked input, full output with the trace, the feedback history it used."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    logged_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[str] = mapped_column(String(32), index=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, index=True)
+    input_hash: Mapped[str] = mapped_column(String(80))
+    max_per_subject: Mapped[int | None] = mapped_column(Integer)
+    input: Mapped[dict[str, Any]] = mapped_column(Json)
+    output: Mapped[dict[str, Any]] = mapped_column(Json)
+    history: Mapped[list[Any] | None] = mapped_column(Json, doc="feedback events the policies saw; null: none applied")
+
+
+class DecisionItemRow(Base):
+    """One item of a logged decision (recommended, vetoed or suppressed), for feedback and reports."""
+
+    __tablename__ = "decision_items"
+    __table_args__ = (UniqueConstraint("decision_id", "subject_type", "subject_id", "item_id"),
+                      Index(None, "subject_type", "subject_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decision_id: Mapped[str] = mapped_column(ID, ForeignKey("decisions.id", ondelete="CASCADE"))
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16), doc="recommended | vetoed | suppressed")
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column(Integer)
+    rules: Mapped[list[str]] = mapped_column(Json)
+    manager_id: Mapped[str | None] = mapped_column(String(200))
+    segment: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str | None] = mapped_column(String(16), doc="latest feedback status")
+
+
+class FeedbackRow(Base):
+    """One feedback event. A status is recorded at most once per item (the unique constraint is what
+    keeps two servers from recording it twice)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        ForeignKeyConstraint(["decision_id", "subject_type", "subject_id", "item_id"],
+                             ["decision_items.decision_id", "decision_items.subject_type",
+                              "decision_items.subject_id", "decision_items.item_id"],
+                             name="fk_feedback_item", ondelete="CASCADE"),
+        UniqueConstraint("decision_id", "subject_type", "subject_id", "item_id", "status"),
+        Index(None, "subject_type", "subject_id", "date"),
+        Index(None, "item_id", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decision_id: Mapped[str] = mapped_column(ID)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))
+    reason_code: Mapped[str | None] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    until: Mapped[dt.date | None] = mapped_column(Date)
+    manager_id: Mapped[str | None] = mapped_column(String(200), doc="who reported it")
+    source: Mapped[str] = mapped_column(String(16), doc="api | cli | csv")
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

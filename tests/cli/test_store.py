@@ -1,0 +1,111 @@
+"""cli/store.py: the decision-log commands as a user runs them, on a SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app, sample_facts_path
+from tests.conftest import ROOT
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'advisor.db'}"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+def decide(db: str) -> dict:
+    code, output = run("decide", sample_facts_path(), "--db", db, "--json")
+    assert code == 0, output
+    return json.loads(output)
+
+
+def test_decide_reject_decide_again_and_report_the_rejection(db: str) -> None:
+    first = decide(db)
+    t001 = next(c for c in first["clients"] if c["id"] == "T-001")
+    top = t001["recommendations"][0]["id"]
+    code, output = run("feedback", "add", first["id"], "T-001", top, "--status", "rejected",
+                       "--reason", "client_not_interested", "--manager", "M-T01", "--db", db)
+    assert code == 0 and f"client:T-001 {top} rejected (client_not_interested) on 2026-11-23" in output
+
+    code, output = run("decide", sample_facts_path(), "--db", db, "--lang", "en", "--brief")
+    assert code == 0, output
+    section = output.split("Client T-001")[1].split("Client T-002")[0]
+    assert f"({top})" in section and "suppressed by rest_after_rejection" in section
+    assert f"rejected on 2026-11-23 (Client not interested) in decision {first['id']}" in section
+
+    code, output = run("report", "effectiveness", "--db", db)
+    assert code == 0, output
+    row = next(line for line in output.splitlines() if line.startswith(top + " "))
+    # recommended once (the second decision held it back), answered, none accepted, rejected
+    assert row.split()[1:5] == ["1", "1", "0", "1"] and row.endswith("client_not_interested")
+
+    code, output = run("decisions", "show", first["id"], "--db", db, "--lang", "en")
+    assert code == 0 and f"client:T-001 {top} rejected (client_not_interested) · by M-T01 via cli" in output
+
+
+def test_feedback_errors_are_coded_and_say_what_to_do(db: str) -> None:
+    first = decide(db)
+    code, output = run("feedback", "add", "d-nope", "T-001", "x", "--status", "done", "--db", db)
+    assert code == 1 and "decision_not_found" in output and "Traceback" not in output
+    item = first["clients"][0]["recommendations"][0]["id"]
+    subject = first["clients"][0]["id"]
+    code, output = run("feedback", "add", first["id"], subject, item, "--status", "rejected",
+                       "--reason", "client_not_intrested", "--db", db)
+    assert code == 1 and "unknown_reason_code" in output and "did you mean `client_not_interested`?" in output
+    assert run("feedback", "add", first["id"], subject, item, "--status", "accepted", "--db", db)[0] == 0
+    code, output = run("feedback", "add", first["id"], subject, item, "--status", "accepted", "--db", db)
+    assert code == 1 and "feedback_duplicate" in output
+    code, output = run("feedback", "add", first["id"], " ", item, "--status", "done", "--db", db)
+    assert code == 1 and "subject: feedback_bad_value" in output and "Traceback" not in output
+
+
+def test_feedback_import_reports_bad_rows_by_line_and_column(db: str, tmp_path: Path) -> None:
+    first = decide(db)
+    item = next(c for c in first["clients"] if c["id"] == "T-001")["recommendations"][0]["id"]
+    csv = tmp_path / "crm.csv"
+    csv.write_text(f"decision_id,subject,item,status,reason_code\n{first['id']},T-001,{item},rejected,wrong_timing\n"
+                   f"{first['id']},T-001,{item},finished,\n", encoding="utf-8")
+    code, output = run("feedback", "import", csv, "--db", db)
+    assert code == 1
+    assert f"{csv}:3:4: feedback_bad_value" in output and "imported 1, skipped 0 (already recorded), 1 error(s)" in output
+
+
+def test_replay_is_identical_on_its_revision(db: str) -> None:
+    first = decide(db)
+    code, output = run("replay", first["id"], "--db", db)
+    assert code == 0, output
+    assert f"{first['id']} on its own revision {first['revision']}: identical" in output
+    code, output = run("replay", "d-nope", "--db", db)
+    assert code == 1 and "decision_not_found" in output
+
+
+def test_decisions_list_shows_the_logged_ids(db: str) -> None:
+    ids = [decide(db)["id"] for _ in range(2)]
+    code, output = run("decisions", "list", "--db", db)
+    assert code == 0 and output.index(ids[1]) < output.index(ids[0])
+
+
+def test_an_unusable_database_is_reported_without_a_traceback(tmp_path: Path) -> None:
+    code, output = run("decide", sample_facts_path(), "--db", "postgresql://x:y@127.0.0.1:1/none?connect_timeout=2")
+    assert code == 1 and "store_unavailable" in output and "Traceback" not in output
+
+
+def test_reasons_and_policies_are_listed_and_the_policy_schema_is_committed() -> None:
+    code, output = run("feedback", "reasons", "--lang", "en")
+    assert code == 0 and "client_not_interested" in output and "D1 «调不出经营户的联系电话»" in output
+    code, output = run("policies", "list", "--lang", "en")
+    assert code == 0 and "rest_after_rejection (suppress_after)" in output
+    code, output = run("policies", "schema")
+    committed = (ROOT / "rules" / "policies.schema.json").read_text(encoding="utf-8")
+    assert code == 0 and json.loads(output) == json.loads(committed)

@@ -1,0 +1,57 @@
+"""engine/knowledge.py and the knowledge-base loader: sensitive fields, the feedback reason catalogue."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import RuleError
+from engine.loader import load_knowledge_base
+from tests.conftest import SHARED
+from tests.helpers import KB, KB_FILES
+
+
+def _with(name_end: str, old: str, new: str) -> dict[str, str]:
+    files = dict(KB_FILES)
+    key = next(k for k in files if k.endswith(name_end))
+    assert old in files[key]
+    files[key] = files[key].replace(old, new, 1)
+    return files
+
+
+def test_names_phones_and_notes_are_sensitive() -> None:
+    assert {"name", "contact_person", "contact_phone"} <= set(KB.sensitive_fields("client"))
+    assert KB.sensitive_fields("manager") == ["name"] and KB.sensitive_fields("interaction") == ["note"]
+
+
+def test_only_text_fields_can_be_sensitive() -> None:
+    files = _with("facts.yaml", "is_key: {type: boolean,", "is_key: {type: boolean, sensitive: true,")
+    with pytest.raises(RuleError) as exc:
+        load_knowledge_base(files)
+    [d] = exc.value.diagnostics
+    assert d.code == "schema_violation" and "only string fields can be sensitive" in d.message
+    assert d.location.file.endswith("facts.yaml") and d.location.line > 1
+
+
+def test_the_reason_catalogue_is_optional() -> None:
+    files = {k: v for k, v in KB_FILES.items() if not k.endswith("feedback_reasons.yaml")}
+    assert load_knowledge_base(files).feedback_reasons == {}
+    assert "client_not_interested" in KB.feedback_reasons
+
+
+def test_a_reason_citing_an_unknown_document_is_refused() -> None:
+    files = _with("feedback_reasons.yaml", "provenance: {document: D1,", "provenance: {document: D8,")
+    with pytest.raises(RuleError) as exc:
+        load_knowledge_base(files)
+    assert [d.code for d in exc.value.diagnostics] == ["schema_violation"]
+    assert "D8" in exc.value.diagnostics[0].message
+
+
+def test_reason_quotes_are_found_verbatim_in_their_documents() -> None:
+    seeds = SHARED / "domain" / "seeds"
+    if not seeds.is_dir():
+        pytest.skip(f"source documents not found at {seeds} (../shared beside the project)")
+    quoted = [r for r in KB.feedback_reasons.values() if r.provenance]
+    assert quoted
+    for reason in quoted:
+        text = (seeds / KB.documents[reason.provenance.document].file).read_text(encoding="utf-8")
+        assert reason.provenance.quote in text, reason.id

@@ -1,0 +1,272 @@
+"""engine/policies.py: contact policies are checked like rules and hold back what they forbid."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import Advisor, RuleError
+from engine.feedback import FeedbackEvent
+from engine.loader import check_rules, load_rule_book
+from engine.policies import policy_file_json_schema
+from tests.conftest import ROOT
+from tests.helpers import KB, KB_FILES, action, client, rule, rule_text
+
+AS_OF = dt.date(2026, 11, 25)  # a Wednesday: its week began on Monday 2026-11-23
+NET = {"client.network_client": False}
+RULE_LIST = [
+    rule("t.network", NET, {"actions": [action("guide_to_network_ordering")]}, priority=70),
+    rule("t.settle", NET, {"actions": [action("promote_e_settlement")]}, priority=60),
+    rule("t.counter", NET, {"actions": [action("counter_placement")]}, priority=50),
+    rule("t.urge", NET, {"actions": [action("phone_clerk_urge_order")]}, priority=45),
+    rule("t.crm", NET, {"actions": [action("reevaluate_client_in_crm")]}, priority=40),
+]
+RULES = rule_text(*RULE_LIST)
+TITLE = {"zh": "策略", "en": "policy"}
+
+
+def policies(*items: dict) -> str:
+    return yaml.safe_dump({"policies": [{"title": TITLE, **p} for p in items]}, allow_unicode=True)
+
+
+def advisor(*items: dict) -> Advisor:
+    return _advisor(policies(*items))
+
+
+@functools.lru_cache(maxsize=None)
+def _advisor(policy_text: str) -> Advisor:  # compiling is the slow part: once per policy set
+    return Advisor(load_rule_book({"rules/t.yaml": RULES, "rules/t.policies.yaml": policy_text}, KB_FILES))
+
+
+def event(subject: str, item: str, status: str = "rejected", date: dt.date = AS_OF, reason: str | None = None,
+          until: dt.date | None = None, decision: str = "d-1") -> FeedbackEvent:
+    reason = reason if reason is not None or status != "rejected" else "client_not_interested"
+    return FeedbackEvent(decision_id=decision, subject_id=subject, item_id=item, status=status,  # type: ignore[arg-type]
+                         reason_code=reason, date=date, until=until)
+
+
+def facts(*ids: str) -> dict:
+    return {"as_of": AS_OF.isoformat(), "clients": [client(i, network_client=False) for i in ids]}
+
+
+def kept(decision, cid: str = "C1") -> list[str]:
+    return [r.id for r in decision.subject("client", cid).recommendations]
+
+
+def held(decision, cid: str = "C1") -> dict[str, list[str]]:
+    return {r.id: [s.policy_id for s in r.suppressed_by] for r in decision.subject("client", cid).suppressed}
+
+
+REST = {"id": "rest", "kind": "suppress_after", "statuses": ["rejected"], "days": 30}
+ALL = ["guide_to_network_ordering", "promote_e_settlement", "counter_placement", "phone_clerk_urge_order",
+       "reevaluate_client_in_crm"]
+
+
+# ---------------------------------------------------------------- checking
+
+def test_shipped_policies_check_clean_and_are_loaded_with_the_rules(advisor) -> None:
+    ids = {p.id for p in advisor.book.policies.policies}
+    assert {"rest_after_rejection", "client_weekly_contacts", "counter_placement_weekly_volume"} <= ids
+
+
+def test_policy_file_problems_are_located_coded_and_suggest_fixes() -> None:
+    text = policies(
+        {"id": "a", "kind": "suppress_after", "statuses": ["rejected"], "days": 30, "reasons": ["wrong_timng"]},
+        {"id": "a", "kind": "action_volume_cap", "action": "counter_placment", "max": 5},
+        {"id": "c", "kind": "client_weekly_cap", "max": 3, "chanels": ["visit"]},
+    )
+    diags = check_rules({"rules/t.yaml": RULES, "rules/t.policies.yaml": text}, KB)
+    lines = [i for i, line in enumerate(text.splitlines(), 1)]
+    at = lambda needle, nth=0: [i for i, line in zip(lines, text.splitlines()) if needle in line][nth]  # noqa: E731
+    got = {(d.code, d.location.file, d.location.line): d for d in diags}
+    assert set(got) == {("unknown_reason_code", "rules/t.policies.yaml", at("wrong_timng")),
+                        ("unknown_action", "rules/t.policies.yaml", at("counter_placment")),
+                        ("duplicate_policy_id", "rules/t.policies.yaml", at("id: a", 1)),
+                        ("schema_violation", "rules/t.policies.yaml", at("chanels"))}
+    hints = {code: d.hint for (code, _, _), d in got.items()}
+    assert hints["unknown_reason_code"] == "did you mean `wrong_timing`?"
+    assert hints["unknown_action"] == "did you mean `counter_placement`?"
+    assert hints["schema_violation"] == "did you mean `channels`?"
+
+
+def test_a_bad_policy_file_stops_the_whole_rule_set_from_loading() -> None:
+    bad = policies({"id": "x", "kind": "client_weekly_cap", "max": -1})
+    with pytest.raises(RuleError) as exc:
+        load_rule_book({"rules/t.yaml": RULES, "rules/t.policies.yaml": bad}, KB_FILES)
+    assert [d.code for d in exc.value.diagnostics] == ["schema_violation"]
+    assert exc.value.diagnostics[0].location.file == "rules/t.policies.yaml"
+
+
+def test_policies_count_in_the_revision() -> None:
+    assert advisor(REST).revision != advisor(REST | {"days": 31}).revision
+
+
+def test_policy_schema_matches_the_committed_file() -> None:
+    committed = json.loads((ROOT / "rules" / "policies.schema.json").read_text(encoding="utf-8"))
+    assert committed == policy_file_json_schema(), "run `rm-advisor policies schema --out rules/policies.schema.json`"
+
+
+# ---------------------------------------------------------------- suppress_after
+
+def test_without_history_no_policy_applies() -> None:
+    a = advisor(REST, {"id": "cap", "kind": "client_weekly_cap", "max": 1})
+    assert kept(a.decide(facts("C1"))) == ALL
+    assert kept(a.decide(facts("C1"), history=[event("C1", "promote_e_settlement")])) == \
+        ["guide_to_network_ordering"]
+
+
+def test_a_rejected_action_rests_for_the_policy_days_then_returns() -> None:
+    a = advisor(REST)
+    history = [event("C1", "promote_e_settlement", date=AS_OF - dt.timedelta(days=29))]
+    decision = a.decide(facts("C1", "C2"), history=history)
+    assert held(decision) == {"promote_e_settlement": ["rest"]}
+    suppression = decision.subject("client", "C1").suppressed[0].suppressed_by[0]
+    assert suppression.until == AS_OF + dt.timedelta(days=1)
+    assert suppression.feedback == history and "client_not_interested" not in suppression.text.en
+    assert "Client not interested" in suppression.text.en and "客户不感兴趣" in suppression.text.zh
+    assert kept(decision, "C2") == ALL  # another client's rejection does not count
+    later = [event("C1", "promote_e_settlement", date=AS_OF - dt.timedelta(days=30))]
+    assert held(a.decide(facts("C1"), history=later)) == {}
+
+
+def test_feedback_dated_after_the_as_of_date_is_ignored() -> None:
+    a = advisor(REST)
+    assert held(a.decide(facts("C1"), history=[event("C1", "promote_e_settlement", date=AS_OF + dt.timedelta(days=1))])) == {}
+
+
+def test_reason_filters_choose_the_rest() -> None:
+    a = advisor(REST | {"except_reasons": ["wrong_timing"]},
+                {"id": "timing", "kind": "suppress_after", "statuses": ["rejected"], "days": 7,
+                 "reasons": ["wrong_timing"]})
+    ten_days_ago = AS_OF - dt.timedelta(days=10)
+    timing = [event("C1", "promote_e_settlement", date=ten_days_ago, reason="wrong_timing")]
+    other = [event("C1", "promote_e_settlement", date=ten_days_ago, reason="risk_concern")]
+    assert held(a.decide(facts("C1"), history=timing)) == {}
+    assert held(a.decide(facts("C1"), history=other)) == {"promote_e_settlement": ["rest"]}
+    recent = [event("C1", "promote_e_settlement", date=AS_OF, reason="wrong_timing")]
+    assert held(a.decide(facts("C1"), history=recent)) == {"promote_e_settlement": ["timing"]}
+
+
+def test_a_snooze_lasts_until_its_date_or_the_policy_days() -> None:
+    a = advisor({"id": "snooze", "kind": "suppress_after", "statuses": ["snoozed"], "days": 7})
+    until = [event("C1", "counter_placement", "snoozed", date=AS_OF - dt.timedelta(days=20), until=AS_OF + dt.timedelta(days=2))]
+    assert held(a.decide(facts("C1"), history=until)) == {"counter_placement": ["snooze"]}
+    ended = [event("C1", "counter_placement", "snoozed", date=AS_OF - dt.timedelta(days=9), until=AS_OF)]
+    assert held(a.decide(facts("C1"), history=ended)) == {}
+    plain = [event("C1", "counter_placement", "snoozed", date=AS_OF - dt.timedelta(days=6))]
+    assert held(a.decide(facts("C1"), history=plain)) == {"counter_placement": ["snooze"]}
+
+
+def test_items_limit_a_rest_to_some_actions() -> None:
+    a = advisor(REST | {"items": ["counter_placement"]})
+    history = [event("C1", "promote_e_settlement"), event("C1", "counter_placement")]
+    assert held(a.decide(facts("C1"), history=history)) == {"counter_placement": ["rest"]}
+
+
+# ---------------------------------------------------------------- caps
+
+def test_client_weekly_cap_keeps_the_highest_scored_and_counts_this_weeks_contacts() -> None:
+    a = advisor({"id": "cap", "kind": "client_weekly_cap", "max": 3})
+    assert kept(a.decide(facts("C1"), history=[])) == ALL[:3]
+    monday = AS_OF - dt.timedelta(days=AS_OF.weekday())
+    history = [event("C1", "explain_policy", "done", date=monday),
+               event("C1", "promote_key_brands", "accepted", date=monday),
+               event("C1", "value_added_service", "rejected", date=monday),          # rejected: no contact
+               event("C1", "cultivate_new_brand", "done", date=monday - dt.timedelta(days=1))]  # last week
+    decision = a.decide(facts("C1"), history=history)
+    assert kept(decision) == ["guide_to_network_ordering"]
+    cap = decision.subject("client", "C1").suppressed[0].suppressed_by[0]
+    assert (cap.used, cap.limit, cap.until) == (3, 3, monday + dt.timedelta(days=7))
+    assert [e.item_id for e in cap.feedback] == ["explain_policy", "promote_key_brands"]
+
+
+def test_an_action_already_taken_this_week_does_not_take_a_second_slot() -> None:
+    a = advisor({"id": "cap", "kind": "client_weekly_cap", "max": 2})
+    history = [event("C1", "promote_e_settlement", "accepted")]
+    assert kept(a.decide(facts("C1"), history=history)) == ["guide_to_network_ordering", "promote_e_settlement"]
+
+
+def test_client_cap_channels_leave_other_actions_free() -> None:
+    a = advisor({"id": "cap", "kind": "client_weekly_cap", "max": 1, "channels": ["phone"]})
+    busy = [event("C1", "explain_policy", "done")]  # a visit: not a phone contact
+    assert kept(a.decide(facts("C1"), history=busy)) == ALL
+    phoned = [event("C1", "reevaluate_client_in_crm", "done"), event("C9", "x", "done"),
+              FeedbackEvent(decision_id="d-1", subject_id="C1", item_id="phone_clerk_urge_order", status="done",
+                            date=AS_OF - dt.timedelta(days=1))]
+    assert kept(a.decide(facts("C1"), history=phoned)) == ALL  # the phone action was taken: it keeps its slot
+    other_phone = rule("t.phone2", NET, {"actions": [action("periodic_keep_in_touch_message")]}, priority=44)
+    book = load_rule_book({"rules/t.yaml": rule_text(*RULE_LIST, other_phone),
+                           "rules/t.policies.yaml": policies({"id": "cap", "kind": "client_weekly_cap", "max": 1,
+                                                              "channels": ["phone", "message"]})}, KB_FILES)
+    decision = Advisor(book).decide(facts("C1"), history=[])
+    assert held(decision) == {"periodic_keep_in_touch_message": ["cap"]}
+
+
+def test_volume_cap_across_clients_keeps_the_highest_scored_then_by_client_id() -> None:
+    boosted = rule("t.key", {"client.is_key": True}, {"actions": [action("counter_placement")]}, priority=90)
+    book = load_rule_book({"rules/t.yaml": rule_text(*RULE_LIST, boosted),
+                           "rules/t.policies.yaml": policies({"id": "vol", "kind": "action_volume_cap",
+                                                              "action": "counter_placement", "max": 2})}, KB_FILES)
+    doc = {"as_of": AS_OF.isoformat(),
+           "clients": [client("C3", network_client=False), client("C1", network_client=False),
+                       client("C2", network_client=False), client("C4", network_client=False, is_key=True)]}
+    decision = Advisor(book).decide(doc, history=[])
+    getting = sorted(s.id for s in decision.clients if "counter_placement" in kept(decision, s.id))
+    assert getting == ["C1", "C4"]
+    supp = decision.subject("client", "C2").suppressed[0].suppressed_by[0]
+    assert (supp.policy_id, supp.used, supp.limit) == ("vol", 2, 2)
+    history = [event("C9", "counter_placement", "done")]  # a client outside this decision
+    again = Advisor(book).decide(doc, history=history)
+    assert sorted(s.id for s in again.clients if "counter_placement" in kept(again, s.id)) == ["C4"]
+
+
+def test_caps_leave_no_slot_unused() -> None:
+    # C1's best action is blocked by the volume cap, so the client cap gives its slot to the next one
+    a = advisor({"id": "cap", "kind": "client_weekly_cap", "max": 1},
+                {"id": "vol", "kind": "action_volume_cap", "action": "guide_to_network_ordering", "max": 0})
+    decision = a.decide(facts("C1"), history=[])
+    assert kept(decision) == ["promote_e_settlement"]
+    assert held(decision)["guide_to_network_ordering"] == ["vol"]
+
+
+def test_the_limit_per_subject_applies_after_the_policies() -> None:
+    a = advisor(REST)
+    decision = a.decide(facts("C1"), max_per_subject=2, history=[event("C1", "guide_to_network_ordering")])
+    assert kept(decision) == ["promote_e_settlement", "counter_placement"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.permutations(list(range(6))), st.permutations(["C1", "C2", "C3"]))
+def test_policy_results_do_not_depend_on_history_or_fact_order(order, ids) -> None:
+    a = advisor(REST, {"id": "cap", "kind": "client_weekly_cap", "max": 2},
+                {"id": "vol", "kind": "action_volume_cap", "action": "promote_e_settlement", "max": 1})
+    base = [event("C1", "guide_to_network_ordering"), event("C2", "counter_placement", "done"),
+            event("C3", "promote_e_settlement", "accepted"), event("C2", "phone_clerk_urge_order", "accepted"),
+            event("C9", "promote_e_settlement", "done", decision="d-2"), event("C1", "counter_placement", "snoozed")]
+    ordered = a.decide(facts("C1", "C2", "C3"), history=base)
+    shuffled = a.decide(facts(*ids), history=[base[i] for i in order])
+    assert ordered == shuffled
+
+
+def test_shipped_policies_on_the_sample_suppress_a_rejected_action(advisor) -> None:
+    doc = yaml.safe_load((ROOT / "knowledge_base" / "samples" / "demo_facts.yaml").read_text(encoding="utf-8"))
+    first = advisor.decide(doc, history=[])
+    top = first.subject("client", "T-001").recommendations[0]
+    rejected = event("T-001", top.id, date=first.as_of)
+    again = advisor.decide(doc, history=[rejected])
+    assert top.id not in [r.id for r in again.subject("client", "T-001").recommendations]
+    assert held(again, "T-001")[top.id] == ["rest_after_rejection"]
+
+
+def test_policy_files_are_told_apart_from_rule_files(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(RULES, encoding="utf-8")
+    (tmp_path / "t.policies.yaml").write_text(policies(REST), encoding="utf-8")
+    a = Advisor.load(tmp_path, ROOT / "knowledge_base")
+    assert [p.id for p in a.book.policies.policies] == ["rest"] and len(a.book.rules) == 5

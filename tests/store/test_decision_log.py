@@ -1,0 +1,99 @@
+"""store/decision_log.py and store/masking.py: what a logged decision holds."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import Advisor
+from engine.errors import StoreError
+from engine.feedback import FeedbackEvent
+from store import MASK, Store
+from store.schema import DecisionItemRow, RuleSetRow
+from tests.store.conftest import tobacco_facts
+
+
+def test_a_logged_decision_keeps_id_time_revision_input_output_and_trace(store: Store, advisor: Advisor) -> None:
+    facts = tobacco_facts(2)
+    history = [FeedbackEvent(decision_id="d-0", subject_id="T000", item_id="counter_placement", status="done",
+                             date=dt.date(2026, 11, 20))]
+    decision = advisor.decide(facts, history=history)
+    before = dt.datetime.now(dt.timezone.utc)
+    logged_decision = store.decisions.record(decision, facts, advisor.book, "api", history, max_per_subject=None)
+    assert re.fullmatch(r"d-\d{8}-[0-9a-f]{16}", logged_decision.id)
+    got = store.decisions.get(logged_decision.id)
+    assert (got.id, got.source, got.revision, got.as_of, got.input_hash) == \
+        (logged_decision.id, "api", advisor.revision, dt.date(2026, 11, 23), decision.input_hash)
+    assert before <= got.logged_at <= dt.datetime.now(dt.timezone.utc)
+    assert got.history == history
+    assert got.input["clients"][1]["days_since_last_visit"] == 40
+    recs = got.decision.subject("client", "T000").recommendations
+    assert recs and all(r.because for r in recs)  # the trace is kept
+    assert got.decision.subject("client", "T000").suppressed[0].suppressed_by  # so are suppressions
+
+
+def test_sensitive_fields_are_masked_in_the_input_and_wherever_the_output_repeats_them(
+        store: Store, advisor: Advisor) -> None:
+    facts = tobacco_facts(2)
+    logged = store.decisions.record(advisor.decide(facts), facts, advisor.book)
+    got = store.decisions.get(logged.id)
+    client = got.input["clients"][0]
+    assert (client["name"], client["contact_phone"], client["id"]) == (MASK, MASK, "T000")
+    assert got.input["managers"][0]["name"] == MASK
+    stored = json.dumps(got.decision.model_dump(mode="json"), ensure_ascii=False)
+    assert "零售户000号" not in stored and "王经理" not in stored and "13800000000" not in stored
+    assert MASK in stored  # reasons that named the client name the mask instead
+    assert "零售户000号" in json.dumps(logged.model_dump(mode="json"), ensure_ascii=False)  # the caller's copy is whole
+
+
+def test_each_revisions_rule_texts_are_stored_once(store: Store, advisor: Advisor) -> None:
+    for _ in range(2):
+        store.decisions.record(advisor.decide(tobacco_facts(1)), tobacco_facts(1), advisor.book)
+    with store.db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(RuleSetRow)) == 1
+    texts = store.decisions.rule_set(advisor.revision)
+    assert texts is not None and dict(texts.rules) == dict(advisor.book.sources.rules)
+    assert any(name.endswith("contact.policies.yaml") for name in texts.rules)
+
+
+def test_items_are_indexed_with_outcome_rank_manager_and_segment(store: Store, advisor: Advisor) -> None:
+    facts = tobacco_facts(3)
+    logged = store.decisions.record(advisor.decide(facts, history=[]), facts, advisor.book)
+    with store.db.transaction() as session:
+        rows = session.execute(select(DecisionItemRow).where(DecisionItemRow.subject_id == "T001")).scalars().all()
+        by_outcome = {o: sorted((r.rank, r.item_id) for r in rows if r.outcome == o) for o in ("recommended", "suppressed")}
+        assert {(r.manager_id, r.segment) for r in rows} == {("M1", "tobacco/B")}
+    subject = logged.subject("client", "T001")
+    assert by_outcome["recommended"] == [(i, r.id) for i, r in enumerate(subject.recommendations, 1)]
+    assert [i for _, i in by_outcome["suppressed"]] == [r.id for r in subject.suppressed]
+    items = store.decisions.items()
+    assert {(i.subject_id, i.item_id) for i in items} >= {("T001", r.id) for r in subject.recommendations}
+    assert all(i.rules for i in items)
+
+
+def test_an_unknown_decision_is_a_coded_error(store: Store) -> None:
+    with pytest.raises(StoreError) as exc:
+        store.decisions.get("d-20260101-0000000000000000")
+    assert [d.code for d in exc.value.diagnostics] == ["decision_not_found"]
+
+
+def test_recent_lists_newest_first_with_counts(store: Store, advisor: Advisor) -> None:
+    ids = [store.decide(advisor, tobacco_facts(n)).id for n in (1, 2)]
+    recent = store.decisions.recent()
+    assert [r.id for r in recent] == ids[::-1]
+    assert recent[0].recommended > recent[1].recommended and recent[0].suppressed > 0
+    assert store.decisions.recent(since=dt.date(2027, 1, 1)) == []
+
+
+def test_a_book_without_its_texts_is_logged_but_cannot_be_replayed(store: Store, advisor: Advisor) -> None:
+    bare = Advisor(dataclasses.replace(advisor.book, sources=None))
+    logged = store.decisions.record(bare.decide(tobacco_facts(1)), tobacco_facts(1), bare.book)
+    assert store.decisions.get(logged.id).revision == advisor.revision
+    with pytest.raises(StoreError) as exc:
+        store.decisions.advisor_for(advisor.revision)
+    assert [d.code for d in exc.value.diagnostics] == ["revision_not_logged"]

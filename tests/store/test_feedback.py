@@ -1,0 +1,120 @@
+"""store/feedback.py: feedback is checked, recorded once, and read back as policy history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from engine import Advisor, Decision
+from engine.errors import StoreError
+from store import FeedbackInput, Store
+from tests.store.conftest import tobacco_facts
+
+DAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture
+def decision(store: Store, advisor: Advisor) -> Decision:
+    return store.decide(advisor, tobacco_facts(2))
+
+
+def fb(decision: Decision, item: str | None = None, subject: str = "T000", **kw) -> FeedbackInput:
+    item = item or decision.subject("client", "T000").recommendations[0].id
+    return FeedbackInput(decision_id=decision.id, subject=subject, item=item, **kw)
+
+
+def codes(store: Store, given: FeedbackInput) -> list[tuple[str, str]]:
+    with pytest.raises(StoreError) as exc:
+        store.feedback.add(given)
+    return [(d.code, d.location.path) for d in exc.value.diagnostics]
+
+
+def test_feedback_is_recorded_with_the_decisions_date_by_default(store: Store, decision: Decision) -> None:
+    rec = store.feedback.add(fb(decision, status="rejected", reason_code="client_not_interested", manager_id="M1"),
+                             source="cli")
+    assert (rec.subject_type, rec.subject_id, rec.status, rec.date, rec.source, rec.manager_id) == \
+        ("client", "T000", "rejected", DAY, "cli", "M1")
+    assert store.feedback.for_decision(decision.id) == [rec]
+
+
+def test_an_item_can_be_snoozed_then_accepted_then_done(store: Store, decision: Decision) -> None:
+    until = DAY + dt.timedelta(days=3)
+    for status, extra in (("snoozed", {"until": until, "reason_code": "no_capacity"}), ("accepted", {}),
+                          ("done", {"date": DAY + dt.timedelta(days=4)})):
+        store.feedback.add(fb(decision, status=status, **extra))
+    assert [r.status for r in store.feedback.for_decision(decision.id)] == ["snoozed", "accepted", "done"]
+
+
+def test_unknown_decision(store: Store, decision: Decision) -> None:
+    given = FeedbackInput(decision_id="d-20260101-00", subject="T000", item="x", status="done")
+    assert codes(store, given) == [("decision_not_found", "decision_id")]
+
+
+def test_an_item_the_decision_did_not_recommend(store: Store, decision: Decision) -> None:
+    assert codes(store, fb(decision, item="counter_placment", status="done")) == [("feedback_unknown_item", "item")]
+    assert codes(store, fb(decision, subject="T999", status="done")) == [("feedback_unknown_item", "subject")]
+    suppressed = decision.subject("client", "T000").suppressed[0].id
+    with pytest.raises(StoreError) as exc:
+        store.feedback.add(fb(decision, item=suppressed, status="accepted"))
+    assert "suppressed, not recommended" in exc.value.diagnostics[0].message
+
+
+def test_a_typo_in_the_item_gets_a_suggestion(store: Store, decision: Decision) -> None:
+    item = decision.subject("client", "T000").recommendations[0].id
+    with pytest.raises(StoreError) as exc:
+        store.feedback.add(fb(decision, item=item[:-1], status="done"))
+    assert exc.value.diagnostics[0].hint == f"did you mean `{item}`?"
+
+
+def test_the_same_status_twice_is_a_duplicate(store: Store, decision: Decision) -> None:
+    store.feedback.add(fb(decision, status="accepted"))
+    assert codes(store, fb(decision, status="accepted")) == [("feedback_duplicate", "status")]
+    assert codes(store, fb(decision, subject="client:T000", status="accepted")) == [("feedback_duplicate", "status")]
+
+
+def test_nothing_follows_a_rejection_or_done(store: Store, decision: Decision) -> None:
+    store.feedback.add(fb(decision, status="rejected", reason_code="wrong_timing"))
+    assert codes(store, fb(decision, status="accepted")) == [("feedback_conflict", "status")]
+    other = decision.subject("client", "T001").recommendations[0].id
+    store.feedback.add(fb(decision, subject="T001", item=other, status="done"))
+    assert codes(store, fb(decision, subject="T001", item=other, status="snoozed")) == [("feedback_conflict", "status")]
+
+
+def test_reason_codes_are_checked_against_the_catalogue(store: Store, decision: Decision) -> None:
+    assert codes(store, fb(decision, status="rejected")) == [("feedback_bad_value", "reason_code")]
+    assert codes(store, fb(decision, status="rejected", reason_code="not_interested")) == \
+        [("unknown_reason_code", "reason_code")]
+    assert codes(store, fb(decision, status="done", reason_code="risk_concern")) == \
+        [("feedback_bad_value", "reason_code")]
+    with pytest.raises(StoreError) as exc:
+        store.feedback.add(fb(decision, status="rejected", reason_code="client_not_intrested"))
+    assert exc.value.diagnostics[0].hint == "did you mean `client_not_interested`?"
+
+
+def test_dates_must_fit_the_decision(store: Store, decision: Decision) -> None:
+    assert codes(store, fb(decision, status="done", date=DAY - dt.timedelta(days=1))) == [("feedback_bad_value", "date")]
+    assert codes(store, fb(decision, status="done", until=DAY + dt.timedelta(days=3))) == [("feedback_bad_value", "until")]
+    assert codes(store, fb(decision, status="snoozed", until=DAY)) == [("feedback_bad_value", "until")]
+
+
+def test_a_manager_subject_takes_coaching_feedback(store: Store, decision: Decision) -> None:
+    topic = decision.subject("manager", "M1").recommendations[0].id
+    rec = store.feedback.add(fb(decision, subject="M1", item=topic, status="accepted"))
+    assert (rec.subject_type, rec.subject_id) == ("manager", "M1")
+
+
+def test_history_holds_the_subjects_window_and_this_weeks_capped_actions(store: Store, advisor: Advisor) -> None:
+    old = store.decide(advisor, tobacco_facts(2, as_of="2026-10-01"))
+    new = store.decide(advisor, tobacco_facts(3))
+    first = lambda d, c: d.subject("client", c).recommendations[0].id  # noqa: E731
+    store.feedback.add(FeedbackInput(decision_id=old.id, subject="T000", item=first(old, "T000"), status="done"))
+    store.feedback.add(FeedbackInput(decision_id=new.id, subject="T001", item=first(new, "T001"), status="done"))
+    placed = "counter_placement"
+    store.feedback.add(FeedbackInput(decision_id=new.id, subject="T002", item=placed, status="accepted"))
+    policies = advisor.book.policies
+    history = store.feedback.history_for([("client", "T000"), ("client", "T001")], DAY, policies)
+    # T000's feedback of October is older than the longest rest; T002 counts only for the volume cap
+    assert sorted((e.subject_id, e.item_id) for e in history) == \
+        [("T001", first(new, "T001")), ("T002", placed)]
+    assert store.feedback.history_for([], DAY - dt.timedelta(days=60), policies) == []
