@@ -22,8 +22,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cli.render import print_diagnostics
 from cli.report import write_report
 from engine import Advisor, RuleError
+from engine.errors import StoreError
 from engine.bulk import BulkGates
-from engine.portfolio import PortfolioRun, check_tables, decide_partitions, prepare
+from engine.portfolio import PortfolioRun, check_tables, decide_partitions, facts_document, prepare, with_policies
 from engine.sample_portfolio import AS_OF, generate
 from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
 
@@ -89,6 +90,12 @@ def batch(
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="worker processes (0 = one per core)"),
     strict: bool = typer.Option(False, "--strict", help="stop at the first bad row instead of skipping bad rows"),
     report: bool = typer.Option(True, "--report/--no-report", help="write report.html"),
+    log: bool = typer.Option(False, "--log/--no-log", help="apply the contact policies with the feedback history "
+                             "and record every manager's decision in the decision log"),
+    db: Optional[str] = typer.Option(None, "--db", help="decision-log database URL (implies --log; default: "
+                                     "$RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"),
+    period_days: int = typer.Option(90, "--effectiveness-days", min=1,
+                                    help="with --log: the report's effectiveness section covers this many days"),
     rules: Optional[Path] = typer.Option(None, "--rules", "-r", help="rule directory"),
     kb: Optional[Path] = typer.Option(None, "--kb", help="knowledge-base directory"),
 ) -> None:
@@ -137,13 +144,43 @@ def batch(
                   console=err, transient=True, disable=total < 500) as bar:
         task = bar.add_task("decide", total=total)
         results = decide_partitions(advisor, parts, day, workers, texts, lambda n: bar.advance(task, n))
+    effect = None
+    if log or db:
+        try:
+            results, effect = _logged(results, parts, advisor, day, db, period_days)
+        except StoreError as exc:
+            print_diagnostics(err, exc.diagnostics)
+            raise typer.Exit(1)
     run = PortfolioRun(tables, derived, results)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = write_outputs(run, out_dir, fmt)
     if report:
-        written.append(write_report(run, out_dir / "report.html", advisor.book))
+        written.append(write_report(run, out_dir / "report.html", advisor.book, effect))
     elapsed = time.perf_counter() - started
     _summary(run, written, elapsed, workers, advisor.revision)
+
+
+def _logged(results: list[Any], parts: list[Any], advisor: Advisor, day: dt.date, db: Optional[str],
+            period_days: int) -> tuple[list[Any], Any]:
+    """Contact policies over the whole portfolio with the stored feedback, every manager's decision
+    logged (source ``batch``), and the effectiveness of the period for the report."""
+    from store import Store  # the database layer loads only when a run logs
+
+    with Store(db, advisor.book.kb) as store:
+        subjects = [(t, str(f["id"])) for p in parts for t in ("manager", "client") for f in p.facts[t]]
+        history = store.feedback.history_for(subjects, day, advisor.book.policies)
+        results = with_policies(results, parts, advisor, history, day)
+        facts_of = {p.manager_id: p for p in parts}
+        logged = []
+        for r in results:
+            part = facts_of[r.manager_id]
+            mine = {f"{t}:{f['id']}" for t in ("manager", "client") for f in part.facts[t]}
+            decision = store.decisions.record(r.decision, facts_document(part, day, advisor.book.kb), advisor.book,
+                                              "batch", [e for e in history if e.subject in mine])
+            logged.append(type(r)(r.manager_id, decision, r.worklist))
+        effect = store.effectiveness(day - dt.timedelta(days=period_days - 1), day)
+        out.print(f"logged {len(logged)} decisions in {store.db.display_url}", markup=False)
+    return logged, effect
 
 
 def recommendation_rows(run: PortfolioRun) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -151,14 +188,17 @@ def recommendation_rows(run: PortfolioRun) -> tuple[list[dict[str, Any]], list[d
     recs, coaching = [], []
     for r in run.results:
         for cd in r.decision.clients:
-            for status, items in (("recommended", cd.recommendations), ("vetoed", cd.vetoed)):
+            for status, items in (("recommended", cd.recommendations), ("vetoed", cd.vetoed),
+                                  ("suppressed", cd.suppressed)):
                 for rank, rec in enumerate(items, 1):
                     recs.append({"manager_id": r.manager_id, "client_id": cd.id, "rank": rank, "action": rec.id,
                                  "title_zh": rec.title.zh, "title_en": rec.title.en, "score": rec.score,
                                  "channel": rec.details.get("channel"), "status": status,
                                  "rules": " ".join(rec.rules), "reason_zh": rec.reasons[0].text.zh,
                                  "reason_en": rec.reasons[0].text.en,
-                                 "vetoed_by": " ".join(v.rule_id for v in rec.vetoed_by)})
+                                 "vetoed_by": " ".join(v.rule_id for v in rec.vetoed_by),
+                                 "suppressed_by": " ".join(x.policy_id for x in rec.suppressed_by),
+                                 "decision_id": r.decision.id or ""})
         for md in r.decision.managers:
             for rank, rec in enumerate(md.recommendations, 1):
                 coaching.append({"manager_id": md.id, "rank": rank, "topic": rec.id, "title_zh": rec.title.zh,

@@ -21,10 +21,11 @@ from engine.portfolio import PortfolioRun  # noqa: E402
 ROWS_PER_MANAGER = 15
 
 
-def write_report(run: PortfolioRun, path: Path, book: RuleBook) -> Path:
-    """Render the report for ``run`` to ``path``."""
+def write_report(run: PortfolioRun, path: Path, book: RuleBook, effect: Any = None) -> Path:
+    """Render the report for ``run`` to ``path``; ``effect`` (an effectiveness report from the
+    decision log) adds acceptance rates and the rules managers keep rejecting."""
     env = Environment(loader=PackageLoader("cli", "templates"), autoescape=select_autoescape(["html", "j2"]))
-    html = env.get_template("report.html.j2").render(**report_context(run, book))
+    html = env.get_template("report.html.j2").render(**report_context(run, book), effect=_effect(effect, book))
     path.write_text(html, encoding="utf-8")
     return path
 
@@ -46,6 +47,7 @@ def report_context(run: PortfolioRun, book: RuleBook) -> dict[str, Any]:
         "planned": sum(1 for m in run.results for i in m.worklist.items if i.status == "planned"),
         "deferred": sum(1 for m in run.results for i in m.worklist.items if i.status == "deferred"),
         "vetoed": sum(len(c.vetoed) for m in run.results for c in m.decision.clients),
+        "suppressed": sum(len(c.suppressed) for m in run.results for c in m.decision.clients),
     }
     charts = [
         _bar({kb.actions[a].title.en: n for a, n in actions.most_common(12)}, "Top next-best-actions (count)"),
@@ -76,6 +78,29 @@ def _manager(m: Any, run: PortfolioRun, kb: Any) -> dict[str, Any]:
             "rows": [{"rank": i.rank, "status": i.status, "client": f"{i.client_id} {names.get(i.client_id, '')}",
                        "contact": i.contact, "actions": ", ".join(t.zh for t in i.titles), "score": i.score,
                        "reason_zh": i.reason.zh, "reason_en": i.reason.en} for i in items[:ROWS_PER_MANAGER]]}
+
+
+def _effect(effect: Any, book: RuleBook) -> dict[str, Any] | None:
+    if effect is None:
+        return None
+    kb = book.kb
+
+    def title(key: str) -> str:
+        item = kb.actions.get(key) or kb.coaching.get(key)
+        return f"{item.title.zh} · {item.title.en}" if item else key
+
+    def rows(items: list[Any], named: bool = False) -> list[dict[str, Any]]:
+        return [{"key": title(r.key) if named else r.key, "recommended": r.recommended, "answered": r.answered,
+                 "acceptance": _pct(r.acceptance_rate), "rejection": _pct(r.rejection_rate),
+                 "completion": _pct(r.completion_rate), "reason": r.top_reason or ""}
+                for r in sorted(items, key=lambda r: (-r.answered, r.key))[:12]]
+    return {"since": effect.since, "until": effect.until, "decisions": effect.decisions,
+            "total": rows([effect.total])[0], "by_action": rows(effect.by_action, named=True),
+            "by_rule": rows(effect.by_rule), "noisy": rows(effect.noisy_rules), "thresholds": effect.thresholds}
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
 
 
 def _bar(data: dict[str, int], title: str) -> dict[str, str]:

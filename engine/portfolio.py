@@ -204,6 +204,40 @@ def _chunks(parts: list[Partition], n: int) -> Iterator[list[Partition]]:
     yield from (b for b in bins if b)
 
 
+def with_policies(results: list[ManagerResult], parts: list[Partition], advisor: Advisor,
+                  history: list[Any], as_of: dt.date) -> list[ManagerResult]:
+    """Apply the contact policies across the whole portfolio (portfolio volume caps count every
+    manager's clients together), then rebuild the worklists from what is left."""
+    from engine.policies import apply_policies  # only portfolio runs with a feedback history need it
+
+    book = advisor.book
+    clients = [c for r in results for c in r.decision.clients]
+    managers = [m for r in results for m in r.decision.managers]
+    new_clients, new_managers = apply_policies(clients, managers, book.policies, history, as_of, book.kb)
+    by_client = {c.id: c for c in new_clients}
+    by_manager = {m.id: m for m in new_managers}
+    facts_of = {p.manager_id: p for p in parts}
+    out = []
+    for r in results:
+        decision = r.decision.model_copy(update={
+            "clients": [by_client[c.id] for c in r.decision.clients],
+            "managers": [by_manager[m.id] for m in r.decision.managers]})
+        part = facts_of[r.manager_id]
+        client_facts = {str(c["id"]): c for c in part.facts["client"]}
+        manager = decision.managers[0] if decision.managers else None
+        out.append(ManagerResult(r.manager_id, decision, build_worklist(
+            r.manager_id, part.capacity, decision.clients, client_facts, manager)))
+    return out
+
+
+def facts_document(part: Partition, as_of: dt.date, kb: KnowledgeBase) -> dict[str, Any]:
+    """A manager's book as a facts document (the shape `Advisor.decide` and the decision log take)."""
+    plural = {t: kb.facts[t].plural for t in part.facts}
+    return {"as_of": as_of.isoformat(), **{plural[t]: [
+        {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in f.items()} for f in fs]
+        for t, fs in part.facts.items()}}
+
+
 @dataclass
 class PortfolioRun:
     """Everything a batch produced."""

@@ -169,3 +169,32 @@ def test_a_bank_history_without_order_columns_is_decided(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     recs = read(tmp_path / "out" / "recommendations.csv")
     assert (recs["client_id"] == "B1").any()
+
+
+def test_a_logged_batch_applies_feedback_and_reports_effectiveness(sample: Path, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'log.db'}"
+    first = runner.invoke(app, batch_args(sample, tmp_path / "first", "--db", db))
+    assert first.exit_code == 0, first.output
+    recs = read(tmp_path / "first" / "recommendations.csv")
+    assert recs["decision_id"].str.startswith("d-").all()  # every manager's decision is logged
+    target = recs[recs["status"] == "recommended"].iloc[0]
+    rejected = runner.invoke(app, ["feedback", "add", target["decision_id"], target["client_id"], target["action"],
+                                   "--status", "rejected", "--reason", "client_not_interested", "--db", db])
+    assert rejected.exit_code == 0, rejected.output
+    second = runner.invoke(app, batch_args(sample, tmp_path / "second", "--db", db))
+    assert second.exit_code == 0, second.output
+    again = read(tmp_path / "second" / "recommendations.csv")
+    row = again[(again["client_id"] == target["client_id"]) & (again["action"] == target["action"])]
+    assert row[["status", "suppressed_by"]].values.tolist() == [["suppressed", "rest_after_rejection"]]
+    worklists = read(tmp_path / "second" / "worklists.csv")
+    mine = worklists[worklists["client_id"] == target["client_id"]]
+    assert not mine["actions"].str.split().apply(lambda a: target["action"] in a).any()
+    report = (tmp_path / "second" / "report.html").read_text(encoding="utf-8")
+    assert "Effectiveness" in report and "client_not_interested" in report
+
+
+def test_an_unlogged_batch_applies_no_contact_policy(sample: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, batch_args(sample, tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    recs = read(tmp_path / "out" / "recommendations.csv")
+    assert set(recs["status"]) <= {"recommended", "vetoed"} and recs["decision_id"].isna().all()
