@@ -17,10 +17,10 @@ from typing import Any, Iterable, Optional
 
 import typer
 import yaml
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out
 from cli.render import print_diagnostics, text, trace_lines
 from engine import Advisor, FactError, InferenceError, RuleError
 from engine.compiler import RuleBook
@@ -37,11 +37,6 @@ from engine.scenarios import (CaseResult, Failure, check_references, evaluate_ca
 from engine.sources import SCENARIO_SUFFIX, default_rules_dir, read_kb_files, read_rule_files, read_scenario_files
 
 # emoji=False: rich would turn a location such as `rules/x.yaml:100:7` into an emoji
-out = Console(soft_wrap=True, highlight=False, emoji=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
-
-KbOpt = typer.Option(None, "--kb", help="knowledge-base directory (default: the shipped one)")
-RulesOpt = typer.Option(None, "--rules", "-r", help="rule directory (default: the shipped packs)")
 
 
 class TestFormat(str, Enum):
@@ -50,15 +45,6 @@ class TestFormat(str, Enum):
     junit = "junit"
 
 
-class Fmt(str, Enum):
-    text = "text"
-    json = "json"
-
-
-class Lang(str, Enum):
-    zh = "zh"
-    en = "en"
-    both = "both"
 
 
 def register(app: typer.Typer) -> None:

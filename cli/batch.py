@@ -16,9 +16,9 @@ from typing import Any, Optional
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cli.common import err, out
 from cli.render import print_diagnostics
 from cli.report import write_report
 from engine import Advisor, RuleError
@@ -28,8 +28,6 @@ from engine.portfolio import PortfolioRun, check_tables, decide_partitions, fact
 from engine.sample_portfolio import AS_OF, generate
 from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
 
 
 class TableFormat(str, Enum):

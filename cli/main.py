@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 import yaml
-from rich.console import Console
 
 from cli import authoring, batch
+from cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out, read_facts
 from cli.render import print_decision, print_diagnostics
 from cli.serve import register as register_serve
 from cli.store import register as register_store_commands
@@ -24,31 +23,6 @@ from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, rea
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="rm-advisor: next-best-actions and coaching for customer managers, from YAML rules.")
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
-
-
-class Lang(str, Enum):
-    zh = "zh"
-    en = "en"
-    both = "both"
-
-
-class Fmt(str, Enum):
-    text = "text"
-    json = "json"
-
-
-RulesOpt = typer.Option(None, "--rules", "-r", help="rule directory (default: the shipped packs)")
-KbOpt = typer.Option(None, "--kb", help="knowledge-base directory (default: the shipped one)")
-
-
-def read_facts(path: Path) -> Any:
-    """Load a facts document from JSON or YAML (safe loader)."""
-    raw = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json":
-        return json.loads(raw)
-    return yaml.safe_load(raw)
 
 
 def sample_facts_path() -> Path:

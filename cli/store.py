@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 from rich.console import Console
 
+from cli.common import KbOpt, Lang, RulesOpt, err, out, read_facts
 from cli.render import print_decision, print_diagnostics, text
 from engine import Advisor, FactError, InferenceError, RuleError
 from engine.effectiveness import EffectivenessReport, RateRow, Thresholds
@@ -29,19 +30,11 @@ from engine.sources import read_kb_files
 from store import FeedbackInput, Store, import_csv, replay as replay_decision
 from store.database import DEFAULT_URL, ENV_URL
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
 
 decisions_app = typer.Typer(no_args_is_help=True, help="Logged decisions: list and show.")
 feedback_app = typer.Typer(no_args_is_help=True, help="Feedback on recommendations: add, import a CRM CSV, reasons.")
 report_app = typer.Typer(no_args_is_help=True, help="Reports over the decision log.")
 policies_app = typer.Typer(no_args_is_help=True, help="Contact policies (rules/*.policies.yaml).")
-
-
-class Lang(str, Enum):
-    zh = "zh"
-    en = "en"
-    both = "both"
 
 
 class Status(str, Enum):
@@ -52,8 +45,6 @@ class Status(str, Enum):
 
 
 DbOpt = typer.Option(None, "--db", help=f"database URL (default: ${ENV_URL}, else {DEFAULT_URL})")
-RulesOpt = typer.Option(None, "--rules", "-r", help="rule directory (default: the shipped packs)")
-KbOpt = typer.Option(None, "--kb", help="knowledge-base directory (default: the shipped one)")
 JsonOpt = typer.Option(False, "--json", help="print JSON")
 LangOpt = typer.Option(Lang.both, "--lang", help="language of titles and reasons")
 
@@ -90,11 +81,6 @@ def _store(db: Optional[str], kb: Optional[Path] = None) -> Store:
     return Store(db, load_knowledge_base(read_kb_files(kb)) if kb else None)
 
 
-def _read_facts(path: Path) -> Any:
-    from cli.main import read_facts  # cli.main imports this module, so not at the top
-    return read_facts(path)
-
-
 def _day(value: Optional[str], name: str) -> Optional[dt.date]:
     if value is None:
         return None
@@ -123,7 +109,7 @@ def decide(
     day = _day(as_of, "--as-of")
     with _reported(facts):
         advisor = Advisor.load(rules, kb)
-        doc = _read_facts(facts)
+        doc = read_facts(facts)
         with Store(db, advisor.book.kb) as store:
             decision = store.decide(advisor, doc, day, top, source="cli")
             where = store.db.display_url

@@ -1,0 +1,39 @@
+"""What every ``rm-advisor`` command shares: consoles, option types, reading a facts document."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.console import Console
+
+# no highlighting or emoji: a location like `telecom.yaml:100:` must print as written
+out = Console(soft_wrap=True, highlight=False, emoji=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+    both = "both"
+
+
+class Fmt(str, Enum):
+    text = "text"
+    json = "json"
+
+
+RulesOpt = typer.Option(None, "--rules", "-r", help="rule directory (default: the shipped packs)")
+KbOpt = typer.Option(None, "--kb", help="knowledge-base directory (default: the shipped one)")
+
+
+def read_facts(path: Path) -> Any:
+    """Load a facts document from JSON or YAML (safe loader)."""
+    raw = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        return json.loads(raw)
+    return yaml.safe_load(raw)
