@@ -87,7 +87,7 @@ def serve(
         RevisionChannel(sync_dir).publish(loaded.snapshot())
         os.environ.update(settings.model_copy(update={"sync_dir": Path(sync_dir)}).to_env())
         err.print(f"rm-advisor: revision {loaded.revision}, {len(loaded.book.rules)} rules, decision log {where}, "
-                  f"http://{settings.host}:{settings.port}/docs", markup=False, highlight=False)
+                  f"http://{settings.host}:{settings.port}/docs", markup=False, highlight=False, soft_wrap=True)
         del loaded
         server.run(settings, log_level, access_log)
 
