@@ -2,12 +2,16 @@
 
 ``create_app(settings)`` builds an app around one :class:`~api.ruleset.LiveRuleSet` per process;
 ``app_from_env`` is the factory ``rm-advisor serve`` hands to uvicorn (settings from
-``RM_ADVISOR_*`` variables, so every worker process builds the same app).
+``RM_ADVISOR_*`` variables, so every worker process builds the same app). The decision store is
+opened (and migrated) when the app starts and closed when it stops: one SQLAlchemy engine per
+process, shared by the request threads, a session per unit of work.
 """
 
 from __future__ import annotations
 
+import contextlib
 from importlib.metadata import version
+from typing import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -17,9 +21,10 @@ from api import problems
 from api.deps import API_KEY_HEADER
 from api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
 from api.openapi import refine
-from api.routes import catalogues, decisions, health, rules, ruleset
+from api.routes import catalogues, decision_log, decisions, feedback, health, reports, rules, ruleset
 from api.ruleset import LiveRuleSet
 from api.settings import Settings
+from store import Store
 
 DESCRIPTION = """Next-best-actions for clients and coaching for customer managers (客户经理), decided by
 YAML rules and explained: every recommendation names the rules that fired (file:line, source quote),
@@ -29,13 +34,18 @@ the facts they matched and the derived signals they relied on.
 * Every response names the rule-set revision that produced it in the `X-Rule-Revision` header.
 * Every error is an RFC 9457 problem (`application/problem+json`) with a stable `code` and located
   `errors` (JSON pointer into the request, or file:line:column in a rule file).
+* Decisions are logged (unless the server runs with `decision_log=false`) with the contact policies
+  applied: their `decision_id` takes feedback (`POST /v1/feedback`) and replays.
 """
 
 TAGS = [
-    {"name": "decisions", "description": "decide for posted facts"},
+    {"name": "decisions", "description": "decide for posted facts (logged, contact policies applied)"},
+    {"name": "decision log", "description": "logged decisions with their feedback, and replays"},
+    {"name": "feedback", "description": "what managers did with recommendations"},
+    {"name": "reports", "description": "effectiveness of the recommendations"},
     {"name": "rules", "description": "the loaded rules, and checking rule files"},
     {"name": "rule set", "description": "revision, counts and hot reload"},
-    {"name": "catalogues", "description": "actions, coaching topics, signals, fact types"},
+    {"name": "catalogues", "description": "actions, coaching topics, signals, fact types, feedback reasons"},
     {"name": "health", "description": "liveness and readiness"},
 ]
 
@@ -45,13 +55,27 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
     that does not check raises :class:`engine.RuleError` and no app is built."""
     settings = settings or Settings()
     live = live or LiveRuleSet.start(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # opened here rather than in create_app, so building an app (the spec, tests) touches no database;
+        # a database that cannot be used stops the server at startup with store_unavailable
+        store = Store(settings.database_url(), live.current().book.kb) if settings.decision_log else None
+        app.state.store = store
+        try:
+            yield
+        finally:
+            app.state.store = None
+            if store is not None:
+                store.close()
+
     # /docs and /redoc from bundled assets: intranets where managers' apps run often have no CDN
     app = FastAPIOffline(title="rm-advisor", version=version("rm-advisor"), description=DESCRIPTION,
-                         openapi_tags=TAGS, separate_input_output_schemas=False)
+                         openapi_tags=TAGS, separate_input_output_schemas=False, lifespan=lifespan)
     app.state.settings = settings
     app.state.live = live
     problems.install(app)
-    for module in (decisions, rules, ruleset, catalogues, health):
+    for module in (decisions, decision_log, feedback, reports, rules, ruleset, catalogues, health):
         app.include_router(module.router)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, current_revision=lambda: live.revision)
     app.add_middleware(RevisionHeader, current_revision=lambda: live.revision)

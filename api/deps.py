@@ -12,12 +12,13 @@ from api.problems import Problem
 from api.ruleset import LiveRuleSet, LoadedRuleSet
 from api.schemas import Lang
 from api.settings import Settings
+from store import Store
 
 API_KEY_HEADER = "X-API-Key"
 
 _api_key = APIKeyHeader(name=API_KEY_HEADER, scheme_name="ApiKey", auto_error=False,
-                        description="needed by changing routes (reload); by reading routes too when the server "
-                                    "runs with protect_reads")
+                        description="needed by changing routes (reload; feedback when the server has a key); by "
+                                    "reading routes too when the server runs with protect_reads")
 
 
 def get_settings(request: Request) -> Settings:
@@ -55,11 +56,38 @@ def require_key(settings: Annotated[Settings, Depends(get_settings)],
     _check_key(settings, key)
 
 
+def write_access(settings: Annotated[Settings, Depends(get_settings)],
+                 key: Annotated[str | None, Security(_api_key)]) -> None:
+    """For routes that record data (feedback): the key, when the server has one. A server without
+    a key runs on a trusted network, where managers' apps may write without one."""
+    if settings.api_key is not None:
+        _check_key(settings, key)
+
+
 def read_access(settings: Annotated[Settings, Depends(get_settings)],
                 key: Annotated[str | None, Security(_api_key)]) -> None:
     """For reading routes: open, unless the server runs with ``protect_reads``."""
     if settings.protect_reads:
         _check_key(settings, key)
+
+
+def optional_store(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> Store | None:
+    """The decision store the app opened at startup; None when it runs without a decision log."""
+    if not settings.decision_log:
+        return None
+    store: Store | None = getattr(request.app.state, "store", None)
+    if store is None:  # never decide unlogged when logging is on
+        raise RuntimeError("the decision store is not open: the app must run with its lifespan")
+    return store
+
+
+def log_store(store: Annotated[Store | None, Depends(optional_store)]) -> Store:
+    """The decision store, for the routes that need it (feedback, logged decisions, reports)."""
+    if store is None:
+        raise Problem("decision_log_off", "this server runs without a decision log (decision_log=false); "
+                                          "start it with RM_ADVISOR_DECISION_LOG=true to log, replay and take "
+                                          "feedback")
+    return store
 
 
 def negotiate(lang: str | None, accept_language: str | None, default: Lang) -> Lang:
@@ -99,3 +127,5 @@ LoadedDep = Annotated[LoadedRuleSet, Depends(rule_set)]
 LangDep = Annotated[Lang, Depends(language)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LiveDep = Annotated[LiveRuleSet, Depends(get_live)]
+OptionalStoreDep = Annotated[Store | None, Depends(optional_store)]
+StoreDep = Annotated[Store, Depends(log_store)]

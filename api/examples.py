@@ -2,7 +2,8 @@
 sends every example in the spec and expects it to succeed with explained recommendations.
 
 A single-subject example is named for its subject type and decides the first fact of that type
-in it (``client`` -> ``POST /v1/decisions/client/T-001``).
+in it (``client`` -> ``POST /v1/decisions/client/T-001``). Feedback examples answer a decision about
+:data:`CLIENT` (the test puts the id of a real one in place of :data:`EXAMPLE_DECISION_ID`).
 """
 
 from __future__ import annotations
@@ -68,4 +69,17 @@ RULE_CHECK = {
     "misspelt": {"summary": "a misspelt field: ok=false, the error located at local.yaml:11:11",
                  "value": {"files": [{"name": "local.yaml",
                                       "text": RULE_FILE.replace("client.is_key", "client.is_kee")}]}},
+}
+
+EXAMPLE_DECISION_ID = "d-20261123-3f9a1c2b7e4d5a60"
+FEEDBACK = {
+    "rejected": {"summary": "the client does not want it (a reason code is required)",
+                 "value": {"decision_id": EXAMPLE_DECISION_ID, "subject": "T-001", "item": "guide_to_network_ordering",
+                           "status": "rejected", "reason_code": "client_not_interested", "manager_id": "M-T01"}},
+    "snoozed": {"summary": "not now: back in two weeks",
+                "value": {"decision_id": EXAMPLE_DECISION_ID, "subject": "T-001", "item": "anti_counterfeit_training",
+                          "status": "snoozed", "reason_code": "wrong_timing", "until": "2026-12-07"}},
+    "done": {"summary": "done on the day after the decision",
+             "value": {"decision_id": EXAMPLE_DECISION_ID, "subject": "client:T-001",
+                       "item": "resolve_retailer_complaint", "status": "done", "date": "2026-11-24"}},
 }

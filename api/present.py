@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
+import datetime as dt
 from collections import Counter
 from typing import Any
 
 from api.ruleset import LoadedRuleSet
-from api.schemas import (ActionOut, CoachingOut, DecisionsResponse, FactTypeOut, Lang, RuleDetail, RuleSetInfo,
-                         RuleSummary, SignalOut, SubjectDecisionOut, SubjectDecisionResponse)
+from api.schemas import (ActionOut, CoachingOut, DecisionList, DecisionsResponse, DecisionSummaryOut,
+                         EffectivenessOut, FactTypeOut, FeedbackOut, FeedbackReasonOut, Lang, LoggedDecisionResponse,
+                         ReplayOut, RuleDetail, RuleSetInfo, RuleSummary, SignalOut, SubjectDecisionOut,
+                         SubjectDecisionResponse)
 from engine.compiler import CompiledRule
 from engine.decision import Decision, SubjectDecision
+from engine.effectiveness import EffectivenessReport
+from engine.knowledge import FeedbackReasonSpec
+from store import DecisionSummary, FeedbackRecord, LoggedDecision, ReplayReport
+from store.decision_log import new_decision_id
 
 
 def _ctx(lang: Lang) -> dict[str, Any]:
@@ -22,14 +28,15 @@ def _subject(s: SubjectDecision, lang: Lang, explain: bool) -> SubjectDecisionOu
     data = s.model_dump()
     if not explain:
         data["signals"] = []
-        for rec in data["recommendations"] + data["vetoed"]:
+        for rec in data["recommendations"] + data["vetoed"] + data["suppressed"]:
             rec["because"] = []
     return SubjectDecisionOut.model_validate(data, context=_ctx(lang))
 
 
 def _meta(d: Decision, lang: Lang) -> dict[str, Any]:
-    return {"decision_id": str(uuid.uuid4()), "revision": d.revision, "as_of": d.as_of,
-            "input_hash": d.input_hash, "firings": d.firings, "lang": lang}
+    """A logged decision keeps its log id; one made without the log gets an id of the same shape."""
+    return {"decision_id": d.id or new_decision_id(dt.datetime.now(dt.timezone.utc)), "logged": d.id is not None,
+            "revision": d.revision, "as_of": d.as_of, "input_hash": d.input_hash, "firings": d.firings, "lang": lang}
 
 
 def subject_decision(d: Decision, subject: SubjectDecision, lang: Lang, explain: bool) -> SubjectDecisionResponse:
@@ -39,6 +46,38 @@ def subject_decision(d: Decision, subject: SubjectDecision, lang: Lang, explain:
 def decisions(d: Decision, lang: Lang, explain: bool) -> DecisionsResponse:
     return DecisionsResponse(**_meta(d, lang), clients=[_subject(s, lang, explain) for s in d.clients],
                              managers=[_subject(s, lang, explain) for s in d.managers])
+
+
+def feedback(record: FeedbackRecord) -> FeedbackOut:
+    return FeedbackOut.model_validate(record.model_dump())
+
+
+def logged_decision(logged: LoggedDecision, records: list[FeedbackRecord], lang: Lang,
+                    explain: bool) -> LoggedDecisionResponse:
+    d = logged.decision
+    return LoggedDecisionResponse(
+        **_meta(d, lang), clients=[_subject(s, lang, explain) for s in d.clients],
+        managers=[_subject(s, lang, explain) for s in d.managers], logged_at=logged.logged_at, source=logged.source,
+        max_per_subject=logged.max_per_subject, policies_applied=logged.history is not None, input=logged.input,
+        feedback=[feedback(r) for r in records])
+
+
+def decision_list(rows: list[DecisionSummary]) -> DecisionList:
+    return DecisionList(count=len(rows), decisions=[DecisionSummaryOut.model_validate(r.model_dump()) for r in rows])
+
+
+def replay(report: ReplayReport) -> ReplayOut:
+    # the re-made decisions stay out: the logged one is GET /v1/decisions/{id}, the differences say the rest
+    return ReplayOut.model_validate(report.model_dump(exclude={"on_logged": {"decision"},
+                                                               "on_current": {"decision"}}))
+
+
+def effectiveness(report: EffectivenessReport) -> EffectivenessOut:
+    return EffectivenessOut.model_validate(report.model_dump())
+
+
+def feedback_reason(code: str, spec: FeedbackReasonSpec, lang: Lang) -> FeedbackReasonOut:
+    return FeedbackReasonOut.model_validate({**spec.model_dump(), "id": code}, context=_ctx(lang))
 
 
 def _rule_data(r: CompiledRule) -> dict[str, Any]:

@@ -16,9 +16,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.errors import Diagnostic, FactError, InferenceError, RuleError
+from engine.errors import Diagnostic, FactError, InferenceError, RuleError, StoreError
 
 log = logging.getLogger("rm_advisor.api")
 
@@ -32,7 +33,11 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "unauthorized": (401, "A valid API key is required"),
     "key_not_configured": (403, "This route needs an API key and the server has none configured"),
     "not_found": (404, "Not found"),
+    "decision_not_found": (404, "No logged decision has this id"),
     "method_not_allowed": (405, "Method not allowed"),
+    "feedback_duplicate": (409, "This status is already recorded for this item"),
+    "feedback_conflict": (409, "The item's earlier feedback does not allow this status"),
+    "revision_not_logged": (409, "The decision's rule set is not in the decision log, so it cannot be replayed"),
     "body_too_large": (413, "The request body is too large"),
     "unsupported_media_type": (415, "The request body must be JSON"),
     "invalid_request": (422, "The request does not match the API schema"),
@@ -42,9 +47,22 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "inference_failed": (422, "Inference stopped before it finished"),
     "rule_set_invalid": (422, "The rule set has errors; nothing of it was loaded"),
     "rules_unreadable": (422, "The rule files could not be read"),
+    "feedback_unknown_item": (422, "The decision did not recommend this item to this subject"),
+    "feedback_bad_value": (422, "A feedback field is missing or has a value it does not allow"),
+    "unknown_reason_code": (422, "The reason code is not in the reason catalogue"),
     "internal_error": (500, "Internal error"),
     "not_ready": (503, "Not ready to decide"),
+    "store_unavailable": (503, "The decision database cannot be used"),
+    "decision_log_off": (503, "This server runs without a decision log"),
 }
+
+#: Codes of :class:`engine.errors.StoreError` answered as problems of the same code (statuses as
+#: in docs/decision-log.md); any other store code is a bug, answered as ``internal_error``.
+STORE_CODES = frozenset({"decision_not_found", "feedback_duplicate", "feedback_conflict", "revision_not_logged",
+                         "feedback_unknown_item", "feedback_bad_value", "unknown_reason_code",
+                         "store_unavailable"})
+#: Store diagnostic locations that are not fields of the request.
+_NOT_REQUEST_FIELDS = frozenset({"database", "revision"})
 
 
 class ErrorItem(BaseModel):
@@ -132,6 +150,15 @@ def diagnostic_item(d: Diagnostic) -> ErrorItem:
                      column=loc.column or None, pointer=pointer(loc.path) if loc.path else None)
 
 
+def store_item(d: Diagnostic, path_params: dict[str, Any]) -> ErrorItem:
+    """A store diagnostic located in the request: a path parameter, else a field of the body."""
+    field = d.location.path
+    in_path = field in path_params
+    in_body = bool(field) and not in_path and field not in _NOT_REQUEST_FIELDS
+    return ErrorItem(code=d.code, detail=d.message, severity=d.severity, hint=d.hint or None,
+                     parameter=field if in_path else None, pointer="/" + _escape(field) if in_body else None)
+
+
 _PYDANTIC_CODES = {"missing": "missing_field", "extra_forbidden": "unknown_field"}
 
 
@@ -205,6 +232,23 @@ async def _on_rule_error(request: Request, exc: Exception) -> JSONResponse:
                             f"First: {first}", request.url.path, items, revision=_served_revision(request))
 
 
+async def _on_store_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StoreError)
+    code = exc.diagnostics[0].code if exc.diagnostics else ""
+    if code not in STORE_CODES:
+        return await _on_unexpected(request, exc)
+    items = [store_item(d, request.path_params) for d in exc.diagnostics]
+    return problem_response(code, exc.diagnostics[0].message, request.url.path, items,
+                            revision=_served_revision(request))
+
+
+async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
+    # a lost connection or a lock held past the busy timeout: worth a retry, unlike a bug
+    log.error("decision database error on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response("store_unavailable", "the decision database cannot be used now; try again later",
+                            request.url.path, revision=_served_revision(request))
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The trace goes to the server log only; the client gets a code and the request path.
     log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -220,6 +264,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(FactError, _on_fact_error)
     app.add_exception_handler(InferenceError, _on_inference_error)
     app.add_exception_handler(RuleError, _on_rule_error)
+    app.add_exception_handler(StoreError, _on_store_error)
+    app.add_exception_handler(OperationalError, _on_database_down)
+    app.add_exception_handler(InterfaceError, _on_database_down)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

@@ -17,6 +17,10 @@ from api.problems import ErrorItem
 
 Lang = Literal["zh", "en", "both"]
 SubjectType = Literal["client", "manager"]
+FeedbackStatus = Literal["accepted", "rejected", "done", "snoozed"]
+#: Identifiers in requests that reach the database: printable, no control characters (PostgreSQL
+#: refuses NUL in text, and no id has a line break).
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 
 
 class Out(BaseModel):
@@ -78,6 +82,28 @@ class RuleCheckRequest(BaseModel):
                                              "cycles across packs); false: the posted files alone")
 
 
+class FeedbackIn(BaseModel):
+    """What a manager did with one recommended item of a logged decision."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    decision_id: str = Field(min_length=1, max_length=64, pattern=PRINTABLE,
+                             description="`decision_id` of the decision answer (`d-YYYYMMDD-…`)")
+    subject: str = Field(min_length=1, max_length=210, pattern=PRINTABLE,
+                         description="client id, or `client:ID` / `manager:ID`")
+    item: str = Field(min_length=1, max_length=100, pattern=PRINTABLE,
+                      description="the recommended action or coaching topic")
+    status: FeedbackStatus
+    reason_code: str | None = Field(default=None, max_length=64, pattern=PRINTABLE,
+                                    description="required with `rejected`: a code of GET "
+                                                "/v1/catalogues/feedback-reasons that goes with the status")
+    date: dt.date | None = Field(default=None, description="business date (default: the decision's as-of date; "
+                                                           "not before it)")
+    until: dt.date | None = Field(default=None, description="`snoozed` only: the day the item may come back")
+    manager_id: str | None = Field(default=None, max_length=200, pattern=PRINTABLE,
+                                   description="who reports the feedback")
+
+
 # ---- decisions ------------------------------------------------------------------------------
 
 class ProvenanceOut(Out):
@@ -111,6 +137,32 @@ class ReasonOut(Out):
     priority: int
 
 
+class FeedbackEventOut(Out):
+    """Feedback a contact policy counted."""
+
+    decision_id: str
+    subject_type: SubjectType
+    subject_id: str
+    item_id: str
+    status: FeedbackStatus
+    reason_code: str | None = None
+    date: dt.date
+    until: dt.date | None = None
+
+
+class SuppressionOut(Out):
+    """A contact policy that held a recommendation back, and why."""
+
+    policy_id: str
+    kind: Literal["suppress_after", "client_weekly_cap", "action_volume_cap"]
+    title: LocalText
+    text: LocalText = Field(description="why, with the dates and counts")
+    until: dt.date | None = Field(default=None, description="the first day the item may come back")
+    used: int | None = Field(default=None, description="a cap: contacts already counted this week")
+    limit: int | None = Field(default=None, description="a cap: its maximum")
+    feedback: list[FeedbackEventOut] = Field(default_factory=list, description="the feedback behind it")
+
+
 class RecommendationOut(Out):
     """A next-best-action (client) or a coaching topic (manager), with why."""
 
@@ -123,6 +175,8 @@ class RecommendationOut(Out):
     details: dict[str, Any] = Field(default_factory=dict)
     because: list[RuleTraceOut] = Field(default_factory=list, description="omitted with explain=false")
     vetoed_by: list[ReasonOut] = Field(default_factory=list)
+    suppressed_by: list[SuppressionOut] = Field(default_factory=list,
+                                                description="the contact policies that held it back")
 
 
 class SubjectDecisionOut(Out):
@@ -130,11 +184,14 @@ class SubjectDecisionOut(Out):
     id: str
     recommendations: list[RecommendationOut]
     vetoed: list[RecommendationOut] = Field(default_factory=list)
+    suppressed: list[RecommendationOut] = Field(default_factory=list,
+                                                description="held back by contact policies (see suppressed_by)")
     signals: list[SignalTraceOut] = Field(default_factory=list, description="omitted with explain=false")
 
 
 class DecisionMeta(Out):
-    decision_id: str = Field(description="unique id of this answer")
+    decision_id: str = Field(description="unique id of this decision; when `logged`, feedback and replay name it")
+    logged: bool = Field(description="recorded in the decision log, with the contact policies applied")
     revision: str = Field(description="rule-set revision that decided")
     as_of: dt.date
     input_hash: str = Field(description="hash of the validated facts, independent of their order")
@@ -149,6 +206,76 @@ class SubjectDecisionResponse(DecisionMeta):
 class DecisionsResponse(DecisionMeta):
     clients: list[SubjectDecisionOut]
     managers: list[SubjectDecisionOut]
+
+
+class FeedbackOut(Out):
+    """Recorded feedback, as acknowledged (committed before the answer is sent)."""
+
+    id: int
+    decision_id: str
+    subject_type: SubjectType
+    subject_id: str
+    item_id: str
+    status: FeedbackStatus
+    reason_code: str | None = None
+    date: dt.date
+    until: dt.date | None = None
+    manager_id: str | None = None
+    source: str = Field(description="api, cli or csv")
+    recorded_at: dt.datetime
+
+
+class LoggedDecisionResponse(DecisionsResponse):
+    """A decision from the log: its output as answered then, the masked input, and its feedback."""
+
+    logged_at: dt.datetime
+    source: str = Field(description="api, cli or batch")
+    max_per_subject: int | None = Field(default=None, description="the `top` limit it was made with")
+    policies_applied: bool = Field(description="made with the contact policies and the feedback history")
+    input: dict[str, Any] = Field(description="the posted facts, sensitive fields masked as `***`")
+    feedback: list[FeedbackOut] = Field(description="feedback on it, in the order recorded")
+
+
+class DecisionSummaryOut(Out):
+    id: str
+    logged_at: dt.datetime
+    source: str
+    revision: str
+    as_of: dt.date
+    recommended: int
+    suppressed: int
+
+
+class DecisionList(Out):
+    count: int
+    decisions: list[DecisionSummaryOut] = Field(description="newest first")
+
+
+class ChangeOut(Out):
+    """One difference between the logged decision and its replay."""
+
+    subject: str = Field(description="`client:ID` or `manager:ID`")
+    item: str | None = None
+    what: str = Field(description="subject, added, removed, outcome, rank, score, rules, reasons, vetoed_by, "
+                                  "suppressed_by, trace or signals")
+    before: str | None = None
+    after: str | None = None
+
+
+class ReplayRunOut(Out):
+    revision: str
+    identical: bool
+    changes: list[ChangeOut]
+
+
+class ReplayOut(Out):
+    """A logged decision re-made on its own revision (from the rule texts in the log) and on the
+    serving one, with the differences from the logged output."""
+
+    decision_id: str
+    logged_revision: str
+    on_logged: ReplayRunOut = Field(description="must be identical: the same rules, input, as-of date and history")
+    on_current: ReplayRunOut | None = Field(default=None, description="what the serving rule set decides now")
 
 
 SignalTraceOut.model_rebuild()
@@ -300,6 +427,59 @@ class FactTypeList(Out):
     fact_types: list[FactTypeOut]
 
 
+class FeedbackReasonOut(Out):
+    id: str
+    title: LocalText
+    description: LocalText
+    statuses: list[FeedbackStatus] = Field(description="feedback statuses it goes with")
+    provenance: ProvenanceOut | None = None
+
+
+class FeedbackReasonList(Out):
+    revision: str
+    count: int
+    reasons: list[FeedbackReasonOut]
+
+
+# ---- reports --------------------------------------------------------------------------------
+
+class RateRowOut(Out):
+    """Counts and rates of one rule, action, manager or segment (a rate is absent when undefined)."""
+
+    key: str
+    recommended: int
+    answered: int
+    accepted: int = Field(description="accepted, including done")
+    rejected: int
+    done: int
+    snoozed: int
+    acceptance_rate: float | None = Field(default=None, description="accepted / (accepted + rejected)")
+    rejection_rate: float | None = Field(default=None, description="rejected / (accepted + rejected)")
+    completion_rate: float | None = Field(default=None, description="done / accepted")
+    top_reason: str | None = Field(default=None, description="most frequent rejection reason code")
+
+
+class ThresholdsOut(Out):
+    min_recommended: int
+    min_decided: int
+    min_rejection_rate: float
+
+
+class EffectivenessOut(Out):
+    """Acceptance and completion of the items recommended by decisions with an as-of date in the period."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    decisions: int
+    total: RateRowOut
+    by_rule: list[RateRowOut]
+    by_action: list[RateRowOut]
+    by_manager: list[RateRowOut]
+    by_segment: list[RateRowOut]
+    noisy_rules: list[RateRowOut] = Field(description="rules that fire often and are nearly always rejected")
+    thresholds: ThresholdsOut
+
+
 # ---- health ---------------------------------------------------------------------------------
 
 class Health(Out):
@@ -312,4 +492,5 @@ class Ready(Out):
     status: Literal["ready"]
     revision: str = Field(description="the revision this worker decides with (after following a reload)")
     rules: int
+    decision_log: Literal["ok", "off"] = Field(description="ok: the decision database answers; off: not used")
     pid: int = Field(description="worker process id")

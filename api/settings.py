@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=32, description="worker processes (each with its own rule set copy)")
     rules_dir: Path | None = Field(default=None, description="rule directory (default: the shipped packs)")
     kb_dir: Path | None = Field(default=None, description="knowledge-base directory (default: the shipped one)")
-    api_key: SecretStr | None = Field(default=None, description="key for changing routes (reload); at least 16 characters")
+    api_key: SecretStr | None = Field(default=None, description="key for changing routes (reload, feedback); at least "
+                                                                "16 characters")
     protect_reads: bool = Field(default=False, description="reading routes need the API key too")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="origins allowed by CORS, comma-separated; none: CORS is off")
@@ -34,6 +35,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="largest request body accepted")
     max_firings: int = Field(default=10_000, ge=1, description="rule firings per decision before `firing_limit`")
     default_lang: Lang = Field(default="both", description="language of texts when a request asks for none")
+    decision_log: bool = Field(default=True, description="record every decision in the decision log and apply the "
+                                                         "contact policies to it; false: decide without a database "
+                                                         "(the log, feedback and report routes then answer 503)")
+    db_url: SecretStr | None = Field(default=None, description="decision database URL (default: "
+                                                               "sqlite:///rm-advisor.db in the working directory); "
+                                                               "may hold a password")
     sync_dir: Path | None = Field(default=None, description="set by `serve`: where a reload publishes the rule set "
                                                     "to the other worker processes")
 
@@ -56,6 +63,10 @@ class Settings(BaseSettings):
         if self.protect_reads and self.api_key is None:
             raise ValueError("protect_reads needs an api_key")
         return self
+
+    def database_url(self) -> str | None:
+        """The decision database URL in clear, for the store (None: the store's default)."""
+        return self.db_url.get_secret_value() if self.db_url is not None else None
 
     def to_env(self) -> dict[str, str]:
         """These settings as ``RM_ADVISOR_*`` variables, so worker processes rebuild them exactly."""

@@ -6,8 +6,13 @@ every answer against the answer computed in-process, one request at a time: any 
 body (apart from the per-answer ``decision_id``) counts as a wrong answer. Prints requests per
 second with p50/p99 latency, errors and wrong answers, as a Markdown table.
 
+The server logs every decision, as it does by default, into a SQLite file in a temporary
+directory (no feedback is given, so every answer stays the same); ``--no-decision-log`` measures
+deciding alone.
+
     .venv/bin/python bench/load_api.py                       # 1 and 2 workers, 1..16 connections, 10 s each
     .venv/bin/python bench/load_api.py --duration 5 --connections 1,4 --workers 2 --json out.json
+    .venv/bin/python bench/load_api.py --no-decision-log     # without the decision log
 
 Run by hand (not in `make test`); record the numbers in README.md.
 """
@@ -33,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
@@ -79,12 +85,12 @@ def _lua_string(text: str) -> str:
     return f"[{level}[{text}]{level}]"
 
 
-def requests_and_answers() -> list[tuple[str, str, str]]:
+def requests_and_answers(settings: Settings) -> list[tuple[str, str, str]]:
     """(path, body, expected answer without decision_id) for each sample client with its related facts,
     the answer computed in-process one request at a time."""
     doc = json.loads(json.dumps(yaml.safe_load(sample_facts_path().read_text(encoding="utf-8")), default=str))
     out = []
-    with TestClient(create_app(Settings())) as client:
+    with TestClient(create_app(settings)) as client:
         for c in doc["clients"]:
             facts = {"as_of": doc["as_of"], "clients": [c],
                      "managers": [m for m in doc["managers"] if m["id"] == c["manager_id"]],
@@ -113,12 +119,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(workers: int, log: Path, settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     script = Path(sys.executable).parent / "rm-advisor"
     proc = subprocess.Popen([str(script), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers",
                              str(workers), "--no-access-log", "--log-level", "warning"],
-                            cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
+                            cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            env={**os.environ, **settings.model_copy(update={"workers": workers}).to_env()})
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -148,19 +155,24 @@ def main() -> None:
     parser.add_argument("--connections", default="1,2,4,8,16", help="concurrent connections per step")
     parser.add_argument("--workers", default="1,2", help="worker counts to measure")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--no-decision-log", dest="decision_log", action="store_false",
+                        help="serve without logging decisions (default: log into a temporary SQLite file)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     seconds = max(1, min(args.duration, 60))
     levels = [int(c) for c in args.connections.split(",")]
-    cases = requests_and_answers()
     load_before = os.getloadavg()[0]
     results = []
     with tempfile.TemporaryDirectory(prefix="rm-advisor-bench-") as tmp:
+        expected = SecretStr(f"sqlite:///{tmp}/expected.db")
+        cases = requests_and_answers(Settings(decision_log=args.decision_log, db_url=expected))
         script = Path(tmp) / "decide.lua"
         script.write_text(lua_script(cases), encoding="utf-8")
         for workers in (int(w) for w in args.workers.split(",")):
-            proc, base = start_server(workers, Path(tmp) / f"server-{workers}.log")
+            db = SecretStr(f"sqlite:///{tmp}/served-{workers}.db")
+            served = Settings(decision_log=args.decision_log, db_url=db)
+            proc, base = start_server(workers, Path(tmp) / f"server-{workers}.log", served)
             try:
                 run_wrk(base, script, max(levels), 3)  # warm-up: every worker thread builds its engine
                 for c in levels:
@@ -173,7 +185,8 @@ def main() -> None:
                 proc.wait(30)
     load = os.getloadavg()[0]
     print(f"\nrm-advisor HTTP API, POST /v1/decisions/client/{{id}} ({len(cases)} sample clients in rotation), "
-          f"{seconds} s per step, {os.cpu_count()} cores (load average before {load_before:.1f}, after {load:.1f}), "
+          f"decision log {'on (SQLite file)' if args.decision_log else 'off'}, {seconds} s per step, "
+          f"{os.cpu_count()} cores (load average before {load_before:.1f}, after {load:.1f}), "
           f"wrk -t1 on loopback\n")
     print("| workers | connections | req/s | p50 ms | p99 ms | errors | wrong answers |")
     print("|---:|---:|---:|---:|---:|---:|---:|")

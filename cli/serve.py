@@ -14,6 +14,7 @@ from rich.console import Console
 
 from cli.render import print_diagnostics
 from engine import RuleError
+from engine.errors import StoreError
 
 err = Console(stderr=True)
 
@@ -35,7 +36,7 @@ def serve(
     workers: Optional[int] = typer.Option(None, help="worker processes (env RM_ADVISOR_WORKERS, default 1)"),
     rules: Optional[Path] = typer.Option(None, "--rules", "-r", help="rule directory (env RM_ADVISOR_RULES_DIR)"),
     kb: Optional[Path] = typer.Option(None, "--kb", help="knowledge-base directory (env RM_ADVISOR_KB_DIR)"),
-    api_key: Optional[str] = typer.Option(None, help="key for reload; prefer env RM_ADVISOR_API_KEY"),
+    api_key: Optional[str] = typer.Option(None, help="key for reload and feedback; prefer env RM_ADVISOR_API_KEY"),
     protect_reads: Optional[bool] = typer.Option(None, "--protect-reads/--open-reads",
                                                  help="reading routes need the key too (env RM_ADVISOR_PROTECT_READS)"),
     cors_origin: Optional[list[str]] = typer.Option(None, help="allow this origin by CORS (repeatable) "
@@ -43,6 +44,11 @@ def serve(
     max_subjects: Optional[int] = typer.Option(None, help="most clients + managers per request (default 100)"),
     max_body_bytes: Optional[int] = typer.Option(None, help="largest request body (default 1000000)"),
     default_lang: Optional[str] = typer.Option(None, help="zh, en or both when a request asks for none"),
+    db: Optional[str] = typer.Option(None, "--db", help="decision database URL (env RM_ADVISOR_DB_URL, default "
+                                                        "sqlite:///rm-advisor.db in the working directory)"),
+    decision_log: Optional[bool] = typer.Option(None, "--decision-log/--no-decision-log",
+                                                help="log every decision and apply the contact policies (default) "
+                                                     "(env RM_ADVISOR_DECISION_LOG)"),
     log_level: str = typer.Option("info", help="uvicorn log level"),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="log every request"),
 ) -> None:
@@ -51,10 +57,12 @@ def serve(
     from api.problems import Problem
     from api.ruleset import build, read_files
     from api.sync import RevisionChannel
+    from store import Store
 
     settings = _settings(host=host, port=port, workers=workers, rules_dir=rules, kb_dir=kb, api_key=api_key,
                          protect_reads=protect_reads, cors_origins=tuple(cors_origin or ()),
-                         max_subjects=max_subjects, max_body_bytes=max_body_bytes, default_lang=default_lang)
+                         max_subjects=max_subjects, max_body_bytes=max_body_bytes, default_lang=default_lang,
+                         db_url=db, decision_log=decision_log)
     try:  # check once here, so a broken rule set is reported before any worker starts
         loaded = build(*read_files(settings.rules_dir, settings.kb_dir), settings.max_firings)
     except RuleError as exc:
@@ -64,12 +72,22 @@ def serve(
     except Problem as exc:
         err.print(f"not serving: {exc.detail}", markup=False)
         raise typer.Exit(1)
+    where = "off (decisions are not logged; no contact policies)"
+    if settings.decision_log:
+        try:  # open (and migrate) once here: a database that cannot be used is reported before any worker starts
+            with Store(settings.database_url(), loaded.book.kb) as store:
+                where = store.db.display_url
+        except StoreError as exc:
+            print_diagnostics(err, exc.diagnostics)
+            err.print("not serving: the decision database cannot be used (or run with --no-decision-log)",
+                      markup=False)
+            raise typer.Exit(1)
     with tempfile.TemporaryDirectory(prefix="rm-advisor-") as sync_dir:
         # every worker starts from exactly the texts checked above and follows reloads through sync_dir
         RevisionChannel(sync_dir).publish(loaded.snapshot())
         os.environ.update(settings.model_copy(update={"sync_dir": Path(sync_dir)}).to_env())
-        err.print(f"rm-advisor: revision {loaded.revision}, {len(loaded.book.rules)} rules, "
-                  f"http://{settings.host}:{settings.port}/docs", markup=False, highlight=False)
+        err.print(f"rm-advisor: revision {loaded.revision}, {len(loaded.book.rules)} rules, decision log {where}, "
+                  f"http://{settings.host}:{settings.port}/docs", markup=False, highlight=False, soft_wrap=True)
         del loaded
         server.run(settings, log_level, access_log)
 

@@ -92,11 +92,16 @@ class FeedbackStore:
             self._reasons = dict(load_knowledge_base(read_kb_files()).feedback_reasons)
         return self._reasons
 
-    def add(self, fb: FeedbackInput, source: str = "api") -> FeedbackRecord:
-        """Check and record one piece of feedback; committed when this returns."""
+    def add(self, fb: FeedbackInput, source: str = "api",
+            reasons: Mapping[str, FeedbackReasonSpec] | None = None) -> FeedbackRecord:
+        """Check and record one piece of feedback; committed when this returns.
+
+        ``reasons``: the catalogue to check the reason code against, when it is not the store's (a
+        server checks against the knowledge base of the rule set serving now, which a reload changes).
+        """
         if source not in FEEDBACK_SOURCES:
             raise ValueError(f"source must be one of {FEEDBACK_SOURCES}, got {source!r}")
-        self._check_reason(fb)
+        _check_reason(fb, self.reasons if reasons is None else reasons)
         try:
             with self.db.transaction() as session:
                 return self._add(session, fb, source)
@@ -104,23 +109,6 @@ class FeedbackStore:
             # another writer recorded the same status between our check and our insert
             raise _error("feedback_duplicate", f"`{fb.status}` is already recorded for {fb.subject} "
                          f"{fb.item} in decision {fb.decision_id}", "status") from exc
-
-    def _check_reason(self, fb: FeedbackInput) -> None:
-        if fb.reason_code is None:
-            if fb.status == "rejected":
-                raise _error("feedback_bad_value", "a rejection needs a reason code", "reason_code",
-                             hint="one of " + ", ".join(self._codes_for("rejected")))
-            return
-        spec = self.reasons.get(fb.reason_code)
-        if spec is None:
-            raise _error("unknown_reason_code", f"unknown reason code `{fb.reason_code}`", "reason_code",
-                         hint=suggest(fb.reason_code, self.reasons) or "one of " + ", ".join(sorted(self.reasons)))
-        if fb.status not in spec.statuses:
-            raise _error("feedback_bad_value", f"reason `{fb.reason_code}` does not go with status `{fb.status}`",
-                         "reason_code", hint=f"it goes with: {', '.join(spec.statuses)}")
-
-    def _codes_for(self, status: str) -> list[str]:
-        return sorted(code for code, spec in self.reasons.items() if status in spec.statuses)
 
     def _add(self, session: Session, fb: FeedbackInput, source: str) -> FeedbackRecord:
         decision = session.get(DecisionRow, fb.decision_id)
@@ -206,6 +194,25 @@ class FeedbackStore:
                                                   FeedbackRow.date <= as_of)
                 found.update({r.id: r for r in session.execute(query).scalars()})
             return [_record(r).event() for _, r in sorted(found.items())]
+
+
+def _check_reason(fb: FeedbackInput, reasons: Mapping[str, FeedbackReasonSpec]) -> None:
+    if fb.reason_code is None:
+        if fb.status == "rejected":
+            raise _error("feedback_bad_value", "a rejection needs a reason code", "reason_code",
+                         hint="one of " + ", ".join(_codes_for(reasons, "rejected")))
+        return
+    spec = reasons.get(fb.reason_code)
+    if spec is None:
+        raise _error("unknown_reason_code", f"unknown reason code `{fb.reason_code}`", "reason_code",
+                     hint=suggest(fb.reason_code, reasons) or "one of " + ", ".join(sorted(reasons)))
+    if fb.status not in spec.statuses:
+        raise _error("feedback_bad_value", f"reason `{fb.reason_code}` does not go with status `{fb.status}`",
+                     "reason_code", hint=f"it goes with: {', '.join(spec.statuses)}")
+
+
+def _codes_for(reasons: Mapping[str, FeedbackReasonSpec], status: str) -> list[str]:
+    return sorted(code for code, spec in reasons.items() if status in spec.statuses)
 
 
 def _resolve_subject(session: Session, fb: FeedbackInput) -> tuple[str, str]:

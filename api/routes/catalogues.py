@@ -1,4 +1,5 @@
-"""Catalogues of the loaded knowledge base: actions, coaching topics, signals, fact types."""
+"""Catalogues of the loaded knowledge base: actions, coaching topics, signals, fact types, feedback
+reasons."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from starlette.responses import Response
 from api import present
 from api.deps import LangDep, LoadedDep, language_headers, read_access
 from api.problems import ErrorItem, Problem, documented
-from api.schemas import ActionList, ActionOut, CoachingList, CoachingOut, FactTypeList, SignalList
+from api.schemas import (ActionList, ActionOut, CoachingList, CoachingOut, FactTypeList, FeedbackReasonList,
+                         SignalList)
 
 router = APIRouter(prefix="/v1/catalogues", tags=["catalogues"], dependencies=[Depends(read_access)])
 
@@ -63,3 +65,13 @@ def signals(loaded: LoadedDep, lang: LangDep) -> Response:
 def fact_types(loaded: LoadedDep, lang: LangDep) -> Response:
     items = [present.fact_type(name, spec, lang) for name, spec in sorted(loaded.book.kb.facts.items())]
     return FactTypeList(revision=loaded.revision, count=len(items), fact_types=items).response(language_headers(lang))
+
+
+@router.get("/feedback-reasons", response_model=FeedbackReasonList, responses=_READ,
+            summary="Reason codes feedback may give, and the statuses each goes with")
+def feedback_reasons(loaded: LoadedDep, lang: LangDep) -> Response:
+    """The reason catalogue (``knowledge_base/feedback_reasons.yaml``): a rejection needs one of these
+    codes, a snooze may have one; contact policies filter on them."""
+    items = [present.feedback_reason(code, spec, lang) for code, spec in loaded.book.kb.feedback_reasons.items()]
+    return FeedbackReasonList(revision=loaded.revision, count=len(items), reasons=items).response(
+        language_headers(lang))

@@ -1,4 +1,9 @@
-"""Decisions: next-best-actions for a client, coaching for a manager, from posted facts."""
+"""Decisions: next-best-actions for a client, coaching for a manager, from posted facts.
+
+With the decision log on (the default), each decision is made with the contact policies and the
+feedback history from the store, and logged before it is answered: its ``decision_id`` then takes
+feedback and replays. Without it, the engine decides alone and nothing is stored.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,19 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from starlette.responses import Response
 
 from api import examples, present
-from api.deps import LangDep, LoadedDep, SettingsDep, language_headers, read_access
+from api.deps import LangDep, LoadedDep, OptionalStoreDep, SettingsDep, language_headers, read_access
 from api.problems import ErrorItem, Problem, documented
 from api.ruleset import LoadedRuleSet
 from api.schemas import DecisionsResponse, FactsDocument, SubjectDecisionResponse, SubjectType
 from api.settings import Settings
 from engine.decision import Decision
 from engine.knowledge import KnowledgeBase
+from store import Store
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(read_access)])
 
 _PROBLEMS = documented("bad_json", "unauthorized", "body_too_large", "unsupported_media_type", "invalid_request",
-                       "invalid_facts", "too_many_subjects", "inference_failed")
+                       "invalid_facts", "too_many_subjects", "inference_failed", "store_unavailable")
 
 Top = Annotated[int | None, Query(ge=1, le=100, description="at most this many recommendations per subject")]
 Explain = Annotated[bool, Query(description="include the rule and signal chain behind each recommendation")]
@@ -34,10 +40,17 @@ def _check_size(doc: dict[str, Any], kb: KnowledgeBase, limit: int) -> None:
                        for name, v in lists.items() if isinstance(v, list) and v])
 
 
-def _decide(loaded: LoadedRuleSet, body: FactsDocument, settings: Settings, top: int | None) -> Decision:
+def _facts(loaded: LoadedRuleSet, body: FactsDocument, settings: Settings) -> dict[str, Any]:
     doc = body.model_dump(exclude_none=True)
     _check_size(doc, loaded.book.kb, settings.max_subjects)
-    return loaded.advisor.decide(doc, max_per_subject=top)
+    return doc
+
+
+def _decide(loaded: LoadedRuleSet, doc: dict[str, Any], store: Store | None, top: int | None) -> Decision:
+    """Decide and log (policies applied, committed before the answer), or decide alone without a log."""
+    if store is None:
+        return loaded.advisor.decide(doc, max_per_subject=top)
+    return store.decide(loaded.advisor, doc, max_per_subject=top, source="api")
 
 
 @router.post("/{subject_type}/{subject_id}", response_model=SubjectDecisionResponse,
@@ -47,18 +60,24 @@ def decide_one(
     subject_type: Annotated[SubjectType, Path(description="client (next-best-actions) or manager (coaching)")],
     subject_id: Annotated[str, Path(min_length=1, max_length=200, description="the subject's id in the facts")],
     body: Annotated[FactsDocument, Body(openapi_examples=examples.ONE_SUBJECT)],
-    loaded: LoadedDep, settings: SettingsDep, lang: LangDep, top: Top = None, explain: Explain = True,
+    loaded: LoadedDep, settings: SettingsDep, store: OptionalStoreDep, lang: LangDep, top: Top = None,
+    explain: Explain = True,
 ) -> Response:
     """Post the subject with its related facts (a client with its manager and interactions; a manager
-    with their clients) and get that subject's ranked, explained recommendations."""
-    decision = _decide(loaded, body, settings, top)
-    subject = decision.subject(subject_type, subject_id)
-    if subject is None:
+    with their clients) and get that subject's ranked, explained recommendations.
+
+    The decision covers every subject posted (they are decided together) and is logged as a whole;
+    the answer shows the one asked for."""
+    doc = _facts(loaded, body, settings)
+    posted = [str(f["id"]) for f in loaded.advisor.validate(doc).subjects(subject_type)]
+    if subject_id not in posted:  # checked before deciding, so nothing is logged for a wrong request
         plural = loaded.book.kb.facts[subject_type].plural
-        posted = [s.id for s in (decision.clients if subject_type == "client" else decision.managers)]
         raise Problem("subject_not_in_facts", f"no {subject_type} `{subject_id}` among the posted facts",
                       [ErrorItem(code="subject_not_in_facts", pointer=f"/{plural}",
                                  detail=f"posted {plural}: {', '.join(posted[:10]) or 'none'}")])
+    decision = _decide(loaded, doc, store, top)
+    subject = decision.subject(subject_type, subject_id)
+    assert subject is not None  # the engine decides for every posted subject
     return present.subject_decision(decision, subject, lang, explain).response(language_headers(lang))
 
 
@@ -66,9 +85,10 @@ def decide_one(
              summary="Decide for every client and manager posted")
 def decide_many(
     body: Annotated[FactsDocument, Body(openapi_examples=examples.MANY_SUBJECTS)],
-    loaded: LoadedDep, settings: SettingsDep, lang: LangDep, top: Top = None, explain: Explain = True,
+    loaded: LoadedDep, settings: SettingsDep, store: OptionalStoreDep, lang: LangDep, top: Top = None,
+    explain: Explain = True,
 ) -> Response:
     """Decisions for every client and manager in the posted facts (at most the server's
-    ``max_subjects``, default 100), in one call and on one rule-set revision."""
-    decision = _decide(loaded, body, settings, top)
+    ``max_subjects``, default 100), in one call and on one rule-set revision, logged as one decision."""
+    decision = _decide(loaded, _facts(loaded, body, settings), store, top)
     return present.decisions(decision, lang, explain).response(language_headers(lang))

@@ -1,5 +1,8 @@
 """Fixtures for the HTTP API: the shipped rule set loaded once, apps around it, a copy of the rule
-files a test may break or change, and small helpers for problem responses."""
+files a test may break or change, and small helpers for problem responses.
+
+Apps log their decisions (the default) into a SQLite file of the test session unless a test names
+its own database: never into ``rm-advisor.db`` of the working directory."""
 
 from __future__ import annotations
 
@@ -19,11 +22,20 @@ from tests.conftest import ROOT
 
 KEY = "test-key-0123456789"
 AUTH = {"X-API-Key": KEY}
+_SESSION_DB: list[str] = []  # set once per session by the session_db fixture
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The decision database apps of this session log into unless a test gives its own."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('api-log') / 'decisions.db'}"
+    _SESSION_DB[:] = [url]
+    return url
 
 
 def settings(**overrides: Any) -> Settings:
     return Settings(**{"rules_dir": ROOT / "rules", "kb_dir": ROOT / "knowledge_base", "api_key": KEY,
-                       **overrides})
+                       "db_url": _SESSION_DB[0], **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +87,16 @@ def located(body: dict[str, Any]) -> set[tuple[str, str]]:
         where = e.get("pointer") if "pointer" in e else e.get("parameter") or f"{e.get('file')}:{e.get('line')}"
         out.add((e["code"], where))
     return out
+
+
+@pytest.fixture
+def fresh_log(tmp_path: Path) -> str:
+    """An empty decision database of this test's own (no other test's decisions or feedback)."""
+    return f"sqlite:///{tmp_path / 'decisions.db'}"
+
+
+@pytest.fixture
+def log_client(live: LiveRuleSet, fresh_log: str) -> Iterator[TestClient]:
+    """An app on the shipped rule set, logging into an empty database of this test's own."""
+    with TestClient(create_app(settings(db_url=fresh_log), live)) as c:
+        yield c

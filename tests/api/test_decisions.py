@@ -41,10 +41,13 @@ def test_client_decision_in_the_language_asked_for_equals_the_engine(client: Tes
     r = client.post(ONE, json=examples.CLIENT, headers={"Accept-Language": lang})
     assert r.status_code == 200, r.text
     body = r.json()
-    expected = live.current().advisor.decide(examples.CLIENT).subject("client", "T-001")
-    assert expected is not None and expected.recommendations
+    # a logged decision: the contact policies apply, with no feedback yet in this client's history
+    expected = live.current().advisor.decide(examples.CLIENT, history=[]).subject("client", "T-001")
+    assert expected is not None and expected.recommendations and expected.suppressed
     recs = body["subject"]["recommendations"]
     assert [x["id"] for x in recs] == [x.id for x in expected.recommendations]
+    assert [x["id"] for x in body["subject"]["suppressed"]] == [x.id for x in expected.suppressed]
+    assert body["logged"] is True
     assert [x["reasons"][0]["text"][lang] for x in recs] == \
         [getattr(x.reasons[0].text, lang) for x in expected.recommendations]
     assert recs[0]["because"][0]["provenance"]["quote"]  # explained down to the source quote

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
 from api.app import create_app
 from api.ruleset import LiveRuleSet, LoadedRuleSet
@@ -20,11 +21,25 @@ def test_healthz_names_the_revision_and_the_worker(client: TestClient, live: Liv
     assert r.headers["x-rule-revision"] == live.revision
 
 
-def test_readyz_runs_the_engine(client: TestClient, live: LiveRuleSet) -> None:
+def test_readyz_runs_the_engine_and_asks_the_decision_database(client: TestClient, live: LiveRuleSet) -> None:
     r = client.get("/readyz")
     assert r.status_code == 200
     assert r.json() == {"status": "ready", "revision": live.revision, "rules": len(live.current().book.rules),
-                        "pid": os.getpid()}
+                        "decision_log": "ok", "pid": os.getpid()}
+    with TestClient(create_app(settings(decision_log=False), live)) as c:
+        assert c.get("/readyz").json()["decision_log"] == "off"
+
+
+def test_readyz_is_a_503_problem_when_the_decision_database_is_gone(live: LiveRuleSet) -> None:
+    with TestClient(create_app(settings(), live)) as c:
+        engine = c.app.state.store.db.engine  # type: ignore[attr-defined]
+
+        def refused() -> Any:
+            raise OperationalError("connect", {}, ConnectionRefusedError("connection refused"))
+
+        engine.raw_connection = refused
+        body = problem(c.get("/readyz"), 503, "not_ready")
+        assert "decision database" in body["detail"]
 
 
 def test_readyz_is_a_503_problem_when_the_engine_cannot_decide(live: LiveRuleSet,

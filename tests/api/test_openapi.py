@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
                                  status_code_conformance)
 
+from api import examples
 from api.app import create_app
 from api.openapi import SPEC_PATH, spec_text
 from api.ruleset import LiveRuleSet
@@ -46,25 +47,36 @@ def _example_requests() -> Iterator[tuple[str, str, str, Any]]:
             yield name, method, url, example["value"]
 
 
+def _answering_a_real_decision(c: TestClient, body: Any) -> Any:
+    """A feedback example with the id of a decision about the example client, just made."""
+    assert body["decision_id"] == examples.EXAMPLE_DECISION_ID
+    decided = c.post("/v1/decisions/client/T-001", json=examples.CLIENT).json()
+    return {**body, "decision_id": decided["decision_id"]}
+
+
 EXAMPLES = list(_example_requests())
 
 
 def test_every_request_body_has_examples() -> None:
     bodies = [op["requestBody"]["content"]["application/json"] for _, _, op in _operations() if "requestBody" in op]
-    assert len(bodies) == 3 and all(body.get("examples") for body in bodies)
+    assert len(bodies) == 4 and all(body.get("examples") for body in bodies)
 
 
 @pytest.mark.parametrize("name, method, url, body", EXAMPLES, ids=[f"{m} {u} {n}" for n, m, u, _ in EXAMPLES])
 def test_spec_examples_are_real_requests_that_pass(client: TestClient, name: str, method: str, url: str,
                                                    body: Any) -> None:
-    r = client.request(method, url, json=body)
-    assert r.status_code == 200, r.text
+    if url == "/v1/feedback":
+        body = _answering_a_real_decision(client, body)
+    r = client.request(method, url, json=body, headers=AUTH)
+    assert r.status_code == (201 if url == "/v1/feedback" else 200), r.text
     answer = r.json()
     subjects = [answer["subject"]] if "subject" in answer else answer.get("clients", []) + answer.get("managers", [])
     for subject in subjects:  # decisions: every subject gets explained recommendations
         assert subject["recommendations"] and subject["recommendations"][0]["because"]
     if url == "/v1/rules/check":
         assert answer["ok"] is (name == "valid")
+    if url == "/v1/feedback":
+        assert (answer["status"], answer["item_id"]) == (body["status"], body["item"])
 
 
 def test_docs_list_every_route() -> None:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
 from api import examples
 from api.app import create_app
-from api.problems import PROBLEMS, pointer
+from api.problems import PROBLEMS, STORE_CODES, pointer
 from api.ruleset import LiveRuleSet, LoadedRuleSet
 from engine import Advisor
+from engine.errors import Diagnostic, Location, StoreError
 from tests.api.conftest import problem, settings
 from tests.conftest import ROOT
 
@@ -89,3 +92,33 @@ def test_every_problem_code_is_documented_and_exercised_by_a_test() -> None:
         assert f"`{code}`" in docs, f"docs/api.md does not list {code}"
     statuses = {int(s) for s in re.findall(r"\| (\d{3}) \|", docs)}
     assert {status for status, _ in PROBLEMS.values()} <= statuses
+
+
+def test_store_errors_get_the_statuses_the_decision_log_docs_give() -> None:
+    doc = (ROOT / "docs" / "decision-log.md").read_text(encoding="utf-8")
+    table = {code: int(status) for codes, status in re.findall(r"^\| (`[^|]+`) \| (\d{3})", doc, re.M)
+             for code in re.findall(r"`(\w+)`", codes)}
+    assert table == {code: PROBLEMS[code][0] for code in STORE_CODES}
+
+
+def test_a_database_that_stops_answering_is_a_503_to_retry(live: LiveRuleSet, fresh_log: str) -> None:
+    with TestClient(create_app(settings(db_url=fresh_log), live)) as c:
+        log = c.app.state.store.decisions  # type: ignore[attr-defined]
+
+        def locked(*args: Any, **kwargs: Any) -> Any:  # what SQLite says after its 30 s busy timeout
+            raise OperationalError("INSERT INTO decisions", {}, sqlite3.OperationalError("database is locked"))
+
+        log.record = locked
+        body = problem(c.post("/v1/decisions", json=examples.CLIENT), 503, "store_unavailable")
+        assert "locked" not in body["detail"] and "INSERT" not in body["detail"]
+
+
+def test_a_store_error_the_api_does_not_know_is_a_500(live: LiveRuleSet, fresh_log: str) -> None:
+    with TestClient(create_app(settings(db_url=fresh_log), live), raise_server_exceptions=False) as c:
+        store = c.app.state.store  # type: ignore[attr-defined]
+
+        def unknown(*args: Any, **kwargs: Any) -> Any:
+            raise StoreError([Diagnostic("csv_columns", "a code only the CSV import gives", Location())])
+
+        store.decisions.recent = unknown
+        problem(c.get("/v1/decisions"), 500, "internal_error")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,10 +20,19 @@ ONE = "/v1/decisions/client/T-001"
 RELOAD = "/v1/ruleset/reload"
 
 
-def _app(rules_dir: Path, **overrides: Any) -> tuple[TestClient, LiveRuleSet]:
-    s = settings(rules_dir=rules_dir, **overrides)
-    live = LiveRuleSet.start(s)
-    return TestClient(create_app(s, live)), live
+MakeApp = Callable[[Path], tuple[TestClient, LiveRuleSet]]
+
+
+@pytest.fixture
+def make_app() -> Iterator[MakeApp]:
+    """Start an app (with its lifespan: the decision store opens) on a rule directory; stopped after the test."""
+    with contextlib.ExitStack() as running:
+        def make(rules_dir: Path) -> tuple[TestClient, LiveRuleSet]:
+            s = settings(rules_dir=rules_dir)
+            live = LiveRuleSet.start(s)
+            return running.enter_context(TestClient(create_app(s, live))), live
+
+        yield make
 
 
 def _recommended(c: TestClient) -> tuple[str, list[tuple[str, list[str]]]]:
@@ -59,8 +69,9 @@ def test_reload_is_refused_when_no_key_is_configured(live: LiveRuleSet) -> None:
         problem(c.post(RELOAD, headers=AUTH), 403, "key_not_configured")
 
 
-def test_broken_rule_set_is_refused_with_located_errors_and_the_old_one_keeps_serving(rules_dir: Path) -> None:
-    c, live = _app(rules_dir)
+def test_broken_rule_set_is_refused_with_located_errors_and_the_old_one_keeps_serving(rules_dir: Path,
+                                                                                      make_app: MakeApp) -> None:
+    c, live = make_app(rules_dir)
     before = _recommended(c)
     (rules_dir / "broken.yaml").write_text(BROKEN, encoding="utf-8")
     body = problem(c.post(RELOAD, headers=AUTH), 422, "rule_set_invalid")
@@ -73,8 +84,8 @@ def test_broken_rule_set_is_refused_with_located_errors_and_the_old_one_keeps_se
     assert _recommended(c) == before
 
 
-def test_reload_swaps_in_a_changed_rule_set(rules_dir: Path) -> None:
-    c, live = _app(rules_dir)
+def test_reload_swaps_in_a_changed_rule_set(rules_dir: Path, make_app: MakeApp) -> None:
+    c, live = make_app(rules_dir)
     old_revision, old = _recommended(c)
     tobacco = rules_dir / "tobacco.yaml"
     tobacco.write_text(tobacco.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
@@ -87,8 +98,8 @@ def test_reload_swaps_in_a_changed_rule_set(rules_dir: Path) -> None:
     assert c.get("/v1/ruleset").json()["revision"] == new_revision
 
 
-def test_reload_changes_answers(rules_dir: Path) -> None:
-    c, _ = _app(rules_dir)
+def test_reload_changes_answers(rules_dir: Path, make_app: MakeApp) -> None:
+    c, _ = make_app(rules_dir)
     _, before = _recommended(c)
     tobacco = rules_dir / "tobacco.yaml"
     text = tobacco.read_text(encoding="utf-8")
@@ -100,8 +111,8 @@ def test_reload_changes_answers(rules_dir: Path) -> None:
     assert ("resolve_retailer_complaint", ["tobacco.complaint_overdue"]) in after
 
 
-def test_unreadable_rule_file_is_refused(rules_dir: Path) -> None:
-    c, live = _app(rules_dir)
+def test_unreadable_rule_file_is_refused(rules_dir: Path, make_app: MakeApp) -> None:
+    c, live = make_app(rules_dir)
     revision = live.revision
     (rules_dir / "latin1.yaml").write_bytes("pack: x\n# caf\xe9\n".encode("latin-1"))
     body = problem(c.post(RELOAD, headers=AUTH), 422, "rules_unreadable")
@@ -109,9 +120,9 @@ def test_unreadable_rule_file_is_refused(rules_dir: Path) -> None:
     assert body["revision"] == revision == live.revision
 
 
-def test_a_request_in_flight_finishes_on_the_revision_it_started_with(rules_dir: Path,
+def test_a_request_in_flight_finishes_on_the_revision_it_started_with(rules_dir: Path, make_app: MakeApp,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    c, live = _app(rules_dir)
+    c, live = make_app(rules_dir)
     old = live.current()
     started, release = threading.Event(), threading.Event()
     decide = old.advisor.decide
@@ -122,21 +133,20 @@ def test_a_request_in_flight_finishes_on_the_revision_it_started_with(rules_dir:
         return decide(*args, **kwargs)
 
     monkeypatch.setattr(old.advisor, "decide", slow_decide)
-    with c:
-        result: dict[str, Any] = {}
-        worker = threading.Thread(target=lambda: result.update(r=c.post(ONE, json=examples.CLIENT)))
-        worker.start()
-        assert started.wait(30)
-        (rules_dir / "tobacco.yaml").write_text((rules_dir / "tobacco.yaml").read_text(encoding="utf-8") + "\n# v2\n",
-                                                encoding="utf-8")
-        reloaded = c.post(RELOAD, headers=AUTH).json()
-        assert reloaded["changed"] is True and live.revision == reloaded["revision"] != old.revision
-        release.set()
-        worker.join(30)
-        in_flight = result["r"]
-        assert in_flight.status_code == 200
-        assert in_flight.json()["revision"] == in_flight.headers["x-rule-revision"] == old.revision
-        assert c.post(ONE, json=examples.CLIENT).json()["revision"] == reloaded["revision"]
+    result: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: result.update(r=c.post(ONE, json=examples.CLIENT)))
+    worker.start()
+    assert started.wait(30)
+    (rules_dir / "tobacco.yaml").write_text((rules_dir / "tobacco.yaml").read_text(encoding="utf-8") + "\n# v2\n",
+                                            encoding="utf-8")
+    reloaded = c.post(RELOAD, headers=AUTH).json()
+    assert reloaded["changed"] is True and live.revision == reloaded["revision"] != old.revision
+    release.set()
+    worker.join(30)
+    in_flight = result["r"]
+    assert in_flight.status_code == 200
+    assert in_flight.json()["revision"] == in_flight.headers["x-rule-revision"] == old.revision
+    assert c.post(ONE, json=examples.CLIENT).json()["revision"] == reloaded["revision"]
 
 
 def test_reads_can_require_the_key(live: LiveRuleSet) -> None:

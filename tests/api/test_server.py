@@ -7,67 +7,21 @@ reaches the other."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
-import httpx
 import pytest
 import yaml
 
 from cli.main import sample_facts_path
-from tests.api.conftest import AUTH, KEY, copy_rules
+from tests.api import real_server
+from tests.api.conftest import AUTH, copy_rules
 from tests.cli.test_main import BROKEN
-from tests.conftest import ROOT
 
 SAMPLE = json.loads(json.dumps(yaml.safe_load(sample_facts_path().read_text(encoding="utf-8")), default=str))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _command() -> list[str]:
-    script = Path(sys.executable).parent / "rm-advisor"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
-
-
-class Server:
-    def __init__(self, rules: Path):
-        self.rules = rules
-        self.base = f"http://127.0.0.1:{_free_port()}"
-        self.log = rules.parent / "server.log"
-        port = self.base.rsplit(":", 1)[1]
-        self.proc = subprocess.Popen(
-            [*_command(), "serve", "--port", port, "--workers", "2", "--rules", str(rules), "--no-access-log"],
-            cwd=ROOT, env={**os.environ, "RM_ADVISOR_API_KEY": KEY}, stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT)
-
-    def get(self, path: str, **kw: Any) -> httpx.Response:
-        # a new connection each time, so requests spread over the workers
-        return httpx.get(self.base + path, timeout=60, **kw)
-
-    def post(self, path: str, **kw: Any) -> httpx.Response:
-        return httpx.post(self.base + path, timeout=60, **kw)
-
-    def wait_ready(self, limit: float = 90) -> None:
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()
-            try:
-                if self.get("/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError("server did not become ready:\n" + self.log.read_text())
-
+class Server(real_server.Server):
     def workers(self, tries: int = 200) -> dict[int, set[str]]:
         """Revisions seen per worker process, asking until both workers answered."""
         seen: dict[int, set[str]] = {}
@@ -81,18 +35,12 @@ class Server:
                     break
         return seen
 
-    def stop(self) -> int:
-        self.proc.terminate()
-        try:
-            return self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(30)
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = Server(copy_rules(tmp_path_factory.mktemp("server") / "rules"))
+    folder = tmp_path_factory.mktemp("server")
+    s = Server(folder / "server.log", f"sqlite:///{folder / 'decisions.db'}", workers=2,
+               rules=copy_rules(folder / "rules"))
     try:
         s.wait_ready()
         yield s

@@ -33,10 +33,19 @@ def test_short_keys_and_protected_reads_without_a_key_are_refused() -> None:
 
 def test_to_env_rebuilds_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     s = Settings(port=9000, workers=2, rules_dir=Path("/tmp/r"), api_key="x" * 16, protect_reads=True,
-                 cors_origins=("https://a.example",), max_subjects=7, default_lang="en")
+                 cors_origins=("https://a.example",), max_subjects=7, default_lang="en", decision_log=False,
+                 db_url="postgresql://rm:pw@db.example/rm")
     for name, value in s.to_env().items():
         monkeypatch.setenv(name, value)
     assert Settings() == s
+
+
+def test_the_decision_log_is_on_by_default_and_its_url_is_not_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RM_ADVISOR_DB_URL", raising=False)
+    assert Settings().decision_log is True and Settings().database_url() is None  # the store's default file
+    monkeypatch.setenv("RM_ADVISOR_DB_URL", "postgresql://rm:secret-pw@db.example/rm")
+    s = Settings()
+    assert s.database_url() == "postgresql://rm:secret-pw@db.example/rm" and "secret-pw" not in repr(s)
 
 
 def test_regression_worker_listeners_are_tcp_so_responses_are_not_held_by_nagle() -> None:

@@ -21,6 +21,14 @@ def test_serve_refuses_a_broken_rule_set_with_located_errors(tmp_path: Path) -> 
     assert "not serving" in result.output
 
 
+def test_serve_refuses_a_decision_database_it_cannot_use(tmp_path: Path) -> None:
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_text("not a database\n" * 100, encoding="utf-8")
+    result = runner.invoke(app, ["serve", "--db", f"sqlite:///{not_a_db}", "--port", "1"])
+    assert result.exit_code == 1
+    assert "store_unavailable" in result.output and "not serving" in result.output
+
+
 def test_serve_refuses_bad_settings() -> None:
     result = runner.invoke(app, ["serve", "--api-key", "short"])
     assert result.exit_code == 2 and "16 characters" in result.output

@@ -118,3 +118,13 @@ def test_history_holds_the_subjects_window_and_this_weeks_capped_actions(store: 
     assert sorted((e.subject_id, e.item_id) for e in history) == \
         [("T001", first(new, "T001")), ("T002", placed)]
     assert store.feedback.history_for([], DAY - dt.timedelta(days=60), policies) == []
+
+
+def test_reasons_are_checked_against_the_catalogue_given_with_the_feedback(store: Store, decision: Decision) -> None:
+    # a server checks against the knowledge base serving now; a reload may have dropped a code
+    catalogue = {code: spec for code, spec in store.feedback.reasons.items() if code != "risk_concern"}
+    given = fb(decision, status="rejected", reason_code="risk_concern")
+    with pytest.raises(StoreError) as exc:
+        store.feedback.add(given, reasons=catalogue)
+    assert [d.code for d in exc.value.diagnostics] == ["unknown_reason_code"]
+    assert store.feedback.add(given).reason_code == "risk_concern"  # the store's own catalogue has it

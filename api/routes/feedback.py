@@ -1,0 +1,36 @@
+"""Feedback: what a manager did with a recommended item (accepted, rejected, done, snoozed)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends
+from starlette.responses import Response
+
+from api import examples, present
+from api.deps import LoadedDep, StoreDep, write_access
+from api.problems import documented
+from api.schemas import FeedbackIn, FeedbackOut
+from store import FeedbackInput
+
+router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
+
+
+@router.post("", response_model=FeedbackOut, status_code=201, dependencies=[Depends(write_access)],
+             responses=documented("bad_json", "unauthorized", "body_too_large", "unsupported_media_type",
+                                  "invalid_request", "decision_not_found", "feedback_duplicate", "feedback_conflict",
+                                  "feedback_unknown_item", "feedback_bad_value", "unknown_reason_code",
+                                  "store_unavailable", "decision_log_off"),
+             summary="Record feedback on a recommended item (API key when the server has one)")
+def add(body: Annotated[FeedbackIn, Body(openapi_examples=examples.FEEDBACK)], store: StoreDep,
+        loaded: LoadedDep) -> Response:
+    """Record one piece of feedback on an item a logged decision recommended. It is committed before
+    the 201 answer, so acknowledged feedback survives a crash of the server.
+
+    A rejection needs a reason code that goes with it (``GET /v1/catalogues/feedback-reasons``);
+    rejected and done are final; the same status twice on one item is 409 ``feedback_duplicate``
+    (a retry of an acknowledged request gets it too: the feedback is recorded). The next decision
+    about the client sees the feedback through the contact policies."""
+    fb = FeedbackInput.model_validate(body.model_dump())
+    record = store.feedback.add(fb, source="api", reasons=loaded.book.kb.feedback_reasons)
+    return present.feedback(record).response(status_code=201)

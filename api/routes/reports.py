@@ -1,0 +1,46 @@
+"""Reports over the decision log: how recommendations fare with managers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
+
+from api import present
+from api.deps import StoreDep, read_access
+from api.problems import ErrorItem, Problem, documented
+from api.schemas import EffectivenessOut
+from engine.effectiveness import Thresholds
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[Depends(read_access)])
+
+_DEFAULT = Thresholds()
+
+
+@router.get("/effectiveness", response_model=EffectivenessOut,
+            responses=documented("unauthorized", "invalid_request", "store_unavailable", "decision_log_off"),
+            summary="Acceptance and completion per rule, action, manager and segment")
+def effectiveness(
+    store: StoreDep,
+    since: Annotated[dt.date | None, Query(description="first as-of date of the decisions counted")] = None,
+    until: Annotated[dt.date | None, Query(description="last as-of date of the decisions counted")] = None,
+    min_recommended: Annotated[int, Query(ge=1, description="noisy rules: recommended at least this often")
+                               ] = _DEFAULT.min_recommended,
+    min_decided: Annotated[int, Query(ge=1, description="noisy rules: at least this many accepted or rejected")
+                           ] = _DEFAULT.min_decided,
+    min_rejection_rate: Annotated[float, Query(ge=0.0, le=1.0, description="noisy rules: rejected at least this "
+                                                                           "share")] = _DEFAULT.min_rejection_rate,
+) -> Response:
+    """The items recommended by logged decisions whose as-of date is in ``since`` .. ``until``
+    (inclusive; open-ended when absent), each settled by its feedback into rejected, done, accepted,
+    snoozed or unanswered. Acceptance = accepted (incl. done) / (accepted + rejected); completion =
+    done / accepted. Rows with feedback come first. Noisy rules fire often and are nearly always
+    rejected."""
+    if since is not None and until is not None and since > until:
+        raise Problem("invalid_request", f"since {since} is after until {until}",
+                      [ErrorItem(code="bad_value", parameter="until", detail="must not be before since")])
+    limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
+                        min_rejection_rate=min_rejection_rate)
+    return present.effectiveness(store.effectiveness(since, until, limits)).response()

@@ -1,0 +1,104 @@
+"""api/routes/decision_log.py: every decision the API makes is logged under the id it answers with;
+a logged decision is read back (input masked, with its feedback) and replayed on its own revision
+and on the serving one."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from api import examples
+from api.app import create_app
+from api.ruleset import LiveRuleSet
+from tests.api.conftest import AUTH, located, problem, settings
+
+ONE = "/v1/decisions/client/T-001"
+
+
+def _subjects(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return body["clients"] + body["managers"]
+
+
+def test_a_batch_decision_is_logged_as_answered_with_its_input_masked(log_client: TestClient) -> None:
+    answer = log_client.post("/v1/decisions", json=examples.BATCH, params={"lang": "en"}).json()
+    assert answer["logged"] is True
+    r = log_client.get(f"/v1/decisions/{answer['decision_id']}", params={"lang": "en"})
+    assert r.status_code == 200, r.text
+    logged = r.json()
+    # the log holds the answer, with each sensitive value (the names here) masked wherever it appears
+    names = [f["name"] for f in examples.BATCH["clients"] + examples.BATCH["managers"]]
+    masked = json.dumps(_subjects(answer), ensure_ascii=False)
+    for name in sorted(names, key=len, reverse=True):
+        masked = masked.replace(name, "***")
+    assert _subjects(logged) == json.loads(masked) != _subjects(answer)
+    assert {k: logged[k] for k in ("decision_id", "revision", "as_of", "input_hash", "firings")} == \
+        {k: answer[k] for k in ("decision_id", "revision", "as_of", "input_hash", "firings")}
+    assert (logged["source"], logged["policies_applied"], logged["feedback"]) == ("api", True, [])
+    logged_names = [f["name"] for f in logged["input"]["clients"] + logged["input"]["managers"]]
+    assert len(logged_names) == len(names) and set(logged_names) == {"***"}
+    assert not any(name in r.text for name in names)
+    assert logged["input"]["clients"][0]["client_class"] == examples.BATCH["clients"][0]["client_class"]
+
+
+def test_a_one_subject_decision_logs_every_subject_posted_and_lists_newest_first(log_client: TestClient) -> None:
+    first = log_client.post(ONE, json=examples.CLIENT).json()
+    second = log_client.post("/v1/decisions/manager/M-B01", json=examples.MANAGER).json()
+    logged = log_client.get(f"/v1/decisions/{first['decision_id']}", params={"explain": "false"}).json()
+    assert [s["id"] for s in _subjects(logged)] == ["T-001", "M-T01"]
+    assert all(r["because"] == [] for s in _subjects(logged) for r in s["recommendations"])
+    listing = log_client.get("/v1/decisions").json()
+    assert [d["id"] for d in listing["decisions"]] == [second["decision_id"], first["decision_id"]]
+    row = listing["decisions"][1]
+    client = first["subject"]
+    assert (row["source"], row["recommended"], row["suppressed"]) == \
+        ("api", len(client["recommendations"]) + len(logged["managers"][0]["recommendations"]),
+         len(client["suppressed"]))
+    assert log_client.get("/v1/decisions", params={"since": "2026-11-24"}).json()["count"] == 0
+
+
+def test_a_refused_request_logs_nothing(log_client: TestClient) -> None:
+    problem(log_client.post("/v1/decisions/client/T-999", json=examples.CLIENT), 422, "subject_not_in_facts")
+    assert log_client.get("/v1/decisions").json()["count"] == 0
+
+
+def test_unknown_decision_is_a_404_naming_the_parameter(log_client: TestClient) -> None:
+    for path in ("/v1/decisions/d-20261123-0000000000000000", "/v1/decisions/d-20261123-0000000000000000/replay"):
+        body = problem(log_client.get(path), 404, "decision_not_found")
+        assert located(body) == {("decision_not_found", "decision_id")}
+
+
+def test_replay_is_identical_on_its_revision_and_shows_what_a_reload_changed(rules_dir: Path, fresh_log: str) -> None:
+    s = settings(rules_dir=rules_dir, db_url=fresh_log)
+    with TestClient(create_app(s, LiveRuleSet.start(s))) as c:
+        decided = c.post(ONE, json=examples.CLIENT).json()
+        path = f"/v1/decisions/{decided['decision_id']}/replay"
+        same = c.get(path).json()
+        assert same["on_logged"] == same["on_current"] == {"revision": decided["revision"], "identical": True,
+                                                           "changes": []}
+        tobacco = rules_dir / "tobacco.yaml"
+        text = tobacco.read_text(encoding="utf-8")
+        tobacco.write_text(text.replace("client.open_complaints: {ge: 1}", "client.open_complaints: {ge: 5}", 1),
+                           encoding="utf-8")
+        new = c.post("/v1/ruleset/reload", headers=AUTH).json()["revision"]
+        report = c.get(path).json()
+        assert report["logged_revision"] == report["on_logged"]["revision"] == decided["revision"] != new
+        assert report["on_logged"]["identical"] is True
+        assert report["on_current"]["revision"] == new and report["on_current"]["identical"] is False
+        assert {"subject": "client:T-001", "item": "resolve_retailer_complaint", "what": "rules",
+                "before": "tobacco.complaint_open, tobacco.complaint_overdue",
+                "after": "tobacco.complaint_overdue"} in report["on_current"]["changes"]
+        assert "on_current" not in c.get(path, params={"current": "false"}).json()
+
+
+def test_a_decision_whose_rule_set_is_not_in_the_log_cannot_be_replayed(live: LiveRuleSet, fresh_log: str) -> None:
+    with TestClient(create_app(settings(db_url=fresh_log), live)) as c:
+        decided = c.post(ONE, json=examples.CLIENT).json()
+        with sqlite3.connect(fresh_log.removeprefix("sqlite:///")) as db:  # as if logged without its rule texts
+            db.execute("DELETE FROM rule_sets")
+        body = problem(c.get(f"/v1/decisions/{decided['decision_id']}/replay"), 409, "revision_not_logged")
+        assert decided["revision"] in body["detail"]
+        assert c.get(f"/v1/decisions/{decided['decision_id']}").status_code == 200  # still readable

@@ -1,0 +1,57 @@
+"""api/routes/reports.py: the effectiveness report over HTTP, by period of decision as-of dates, with
+the thresholds for noisy rules as parameters."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import examples
+from tests.api.conftest import AUTH, located, problem
+
+REPORT = "/v1/reports/effectiveness"
+
+
+def _decide_and_answer(c: TestClient, as_of: str, rank: int, status: str, **extra: Any) -> dict[str, Any]:
+    """Decide for T-001 as of a date and give feedback on its recommendation of this rank."""
+    facts = copy.deepcopy(examples.CLIENT)
+    facts["as_of"] = as_of
+    decision = c.post("/v1/decisions/client/T-001", json=facts).json()
+    item = decision["subject"]["recommendations"][rank]
+    r = c.post("/v1/feedback", headers=AUTH, json={"decision_id": decision["decision_id"], "subject": "T-001",
+                                                   "item": item["id"], "status": status, **extra})
+    assert r.status_code == 201, r.text
+    return item
+
+
+def test_the_period_picks_decisions_by_as_of_date_and_thresholds_find_noisy_rules(log_client: TestClient) -> None:
+    rejected = _decide_and_answer(log_client, "2026-11-23", 0, "rejected", reason_code="risk_concern")
+    accepted = _decide_and_answer(log_client, "2026-12-01", 1, "accepted")
+    november = log_client.get(REPORT, params={"until": "2026-11-30"}).json()
+    december = log_client.get(REPORT, params={"since": "2026-11-30"}).json()
+    both = log_client.get(REPORT).json()
+    assert (november["decisions"], november["total"]["rejected"], november["total"]["accepted"]) == (1, 1, 0)
+    assert (december["decisions"], december["total"]["rejected"], december["total"]["accepted"]) == (1, 0, 1)
+    assert both["decisions"] == 2 and both["total"]["answered"] == 2
+    assert both["total"]["recommended"] == november["total"]["recommended"] + december["total"]["recommended"]
+    assert (november["until"], december["since"]) == ("2026-11-30", "2026-11-30")
+    assert both["by_action"][0]["key"] in (rejected["id"], accepted["id"])  # rows with feedback first
+    assert both["noisy_rules"] == []  # the defaults need 20 recommendations
+    loose = log_client.get(REPORT, params={"min_recommended": 1, "min_decided": 1,
+                                           "min_rejection_rate": 1.0}).json()
+    assert {r["key"] for r in loose["noisy_rules"]} == set(rejected["rules"]) - set(accepted["rules"])
+    assert loose["thresholds"] == {"min_recommended": 1, "min_decided": 1, "min_rejection_rate": 1.0}
+
+
+@pytest.mark.parametrize("params, where", [
+    ({"since": "2026-12-01", "until": "2026-11-01"}, ("bad_value", "until")),
+    ({"since": "yesterday"}, ("wrong_type", "since")),
+    ({"min_rejection_rate": 1.5}, ("bad_value", "min_rejection_rate")),
+    ({"min_recommended": 0}, ("bad_value", "min_recommended")),
+])
+def test_bad_report_parameters_are_located(log_client: TestClient, params: dict[str, Any],
+                                           where: tuple[str, str]) -> None:
+    assert where in located(problem(log_client.get(REPORT, params=params), 422, "invalid_request"))
