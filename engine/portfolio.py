@@ -27,6 +27,7 @@ from engine.errors import Diagnostic, Location
 from engine.facts import build_fact_set
 from engine.history import Derived, derive
 from engine.knowledge import FactSpec, KnowledgeBase
+from engine.policies import apply_policies
 from engine.tables import Table, check_table, records
 from engine.worklist import Worklist, build_worklist
 
@@ -208,8 +209,6 @@ def with_policies(results: list[ManagerResult], parts: list[Partition], advisor:
                   history: list[Any], as_of: dt.date) -> list[ManagerResult]:
     """Apply the contact policies across the whole portfolio (portfolio volume caps count every
     manager's clients together), then rebuild the worklists from what is left."""
-    from engine.policies import apply_policies  # only portfolio runs with a feedback history need it
-
     book = advisor.book
     clients = [c for r in results for c in r.decision.clients]
     managers = [m for r in results for m in r.decision.managers]
