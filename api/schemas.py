@@ -208,18 +208,10 @@ class DecisionsResponse(DecisionMeta):
     managers: list[SubjectDecisionOut]
 
 
-class FeedbackOut(Out):
+class FeedbackOut(FeedbackEventOut):
     """Recorded feedback, as acknowledged (committed before the answer is sent)."""
 
     id: int
-    decision_id: str
-    subject_type: SubjectType
-    subject_id: str
-    item_id: str
-    status: FeedbackStatus
-    reason_code: str | None = None
-    date: dt.date
-    until: dt.date | None = None
     manager_id: str | None = None
     source: str = Field(description="api, cli or csv")
     recorded_at: dt.datetime
