@@ -10,8 +10,8 @@ process, shared by the request threads, a session per unit of work.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from importlib.metadata import version
-from typing import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware

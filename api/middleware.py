@@ -8,7 +8,7 @@ one, so it works with every supported FastAPI and answers in the API's problem f
 from __future__ import annotations
 
 import email.message
-from typing import Callable
+from collections.abc import Callable
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send

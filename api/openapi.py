@@ -7,8 +7,9 @@ the committed file differs from what the code generates.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute

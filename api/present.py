@@ -7,10 +7,26 @@ from collections import Counter
 from typing import Any
 
 from api.ruleset import LoadedRuleSet
-from api.schemas import (ActionOut, CoachingOut, DecisionList, DecisionsResponse, DecisionSummaryOut,
-                         EffectivenessOut, FactTypeOut, FeedbackOut, FeedbackReasonOut, Lang, LoggedDecisionResponse,
-                         ReplayOut, RuleDetail, RuleSetInfo, RuleSummary, SignalOut, SubjectDecisionOut,
-                         SubjectDecisionResponse)
+from api.schemas import (
+    ActionOut,
+    CoachingOut,
+    DecisionList,
+    DecisionsResponse,
+    DecisionSummaryOut,
+    EffectivenessOut,
+    FactTypeOut,
+    FeedbackOut,
+    FeedbackReasonOut,
+    Lang,
+    LoggedDecisionResponse,
+    ReplayOut,
+    RuleDetail,
+    RuleSetInfo,
+    RuleSummary,
+    SignalOut,
+    SubjectDecisionOut,
+    SubjectDecisionResponse,
+)
 from engine.compiler import CompiledRule
 from engine.decision import Decision, SubjectDecision
 from engine.effectiveness import EffectivenessReport
@@ -35,7 +51,7 @@ def _subject(s: SubjectDecision, lang: Lang, explain: bool) -> SubjectDecisionOu
 
 def _meta(d: Decision, lang: Lang) -> dict[str, Any]:
     """A logged decision keeps its log id; one made without the log gets an id of the same shape."""
-    return {"decision_id": d.id or new_decision_id(dt.datetime.now(dt.timezone.utc)), "logged": d.id is not None,
+    return {"decision_id": d.id or new_decision_id(dt.datetime.now(dt.UTC)), "logged": d.id is not None,
             "revision": d.revision, "as_of": d.as_of, "input_hash": d.input_hash, "firings": d.firings, "lang": lang}
 
 

@@ -53,7 +53,7 @@ def build(rule_files: dict[str, str], kb_files: dict[str, str], max_firings: int
     """Check and compile; raises :class:`engine.RuleError` with every problem."""
     book = load_rule_book(rule_files, kb_files)
     return LoadedRuleSet(Advisor(book, max_firings), dict(rule_files), dict(kb_files),
-                         dt.datetime.now(dt.timezone.utc))
+                         dt.datetime.now(dt.UTC))
 
 
 def read_files(rules_dir: Path | None, kb_dir: Path | None) -> tuple[dict[str, str], dict[str, str]]:
@@ -90,7 +90,7 @@ class LiveRuleSet:
         self._lock = threading.Lock()  # one reload (or follow) at a time per process
 
     @classmethod
-    def start(cls, settings: Settings) -> "LiveRuleSet":
+    def start(cls, settings: Settings) -> LiveRuleSet:
         """Load the rule set a server starts with: the one its sibling workers published, if any,
         else the files on disk (then published for the siblings)."""
         channel = RevisionChannel(settings.sync_dir) if settings.sync_dir else None

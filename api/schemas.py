@@ -116,7 +116,7 @@ class SignalTraceOut(Out):
     signal: str
     subject: str
     title: LocalText
-    asserted_by: list["RuleTraceOut"]
+    asserted_by: list[RuleTraceOut]
 
 
 class RuleTraceOut(Out):

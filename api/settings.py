@@ -59,7 +59,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _reads_need_a_key(self) -> "Settings":
+    def _reads_need_a_key(self) -> Settings:
         if self.protect_reads and self.api_key is None:
             raise ValueError("protect_reads needs an api_key")
         return self

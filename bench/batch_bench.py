@@ -33,14 +33,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import Advisor  # noqa: E402
-from engine.bulk import BulkGates, Frames  # noqa: E402
-from engine.compiler import CompiledRule, RuleBook  # noqa: E402
-from engine.history import derive  # noqa: E402
-from engine.inference import Inference  # noqa: E402
-from engine.portfolio import check_tables, decide_partitions, prepare  # noqa: E402
-from engine.sample_portfolio import generate  # noqa: E402
-from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files  # noqa: E402
+from engine import Advisor
+from engine.bulk import BulkGates, Frames
+from engine.compiler import CompiledRule, RuleBook
+from engine.history import derive
+from engine.inference import Inference
+from engine.portfolio import check_tables, decide_partitions, prepare
+from engine.sample_portfolio import generate
+from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
 
 
 class _AllInRete(CompiledRule):

@@ -143,7 +143,7 @@ def start_server(workers: int, log: Path, settings: Settings) -> tuple[subproces
 def run_wrk(base: str, script: Path, connections: int, seconds: int) -> dict[str, Any]:
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
                           base], capture_output=True, text=True, timeout=seconds + 60, check=True)
-    line = next(l for l in out.stdout.splitlines() if l.startswith("RESULT "))
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
     result: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
     result["rps"] = result["requests"] / result["seconds"]
     return result

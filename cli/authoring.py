@@ -11,9 +11,10 @@ import datetime as dt
 import difflib
 import json
 import sys
-from enum import Enum
+from collections.abc import Iterable
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 import typer
 import yaml
@@ -27,19 +28,26 @@ from engine.compiler import RuleBook
 from engine.coverage import Coverage, measure
 from engine.errors import Diagnostic, suggest
 from engine.explain import ConditionReport, Explainer, Explanation, RuleReport
-from engine.knowledge import KnowledgeBase
 from engine.graph import cycle_nodes, findings, parse_rules, rule_graph, select, to_dot, to_mermaid, to_picture
+from engine.knowledge import KnowledgeBase
 from engine.loader import check_rules, load_knowledge_base, load_rule_book
 from engine.locations import Locator
 from engine.replay import KINDS, ReplayReport, replay
-from engine.scenarios import (CaseResult, Failure, check_references, evaluate_case, junit_xml, load_scenarios,
-                              scenario_file_json_schema)
+from engine.scenarios import (
+    CaseResult,
+    Failure,
+    check_references,
+    evaluate_case,
+    junit_xml,
+    load_scenarios,
+    scenario_file_json_schema,
+)
 from engine.sources import SCENARIO_SUFFIX, default_rules_dir, read_kb_files, read_rule_files, read_scenario_files
 
 # emoji=False: rich would turn a location such as `rules/x.yaml:100:7` into an emoji
 
 
-class TestFormat(str, Enum):
+class TestFormat(StrEnum):
     text = "text"
     json = "json"
     junit = "junit"
@@ -65,7 +73,7 @@ def _exists(path: Path) -> None:
         raise typer.Exit(2)
 
 
-def _load_book(rules: Optional[Path], kb: Optional[Path]) -> tuple[RuleBook, dict[str, str], dict[str, str]]:
+def _load_book(rules: Path | None, kb: Path | None) -> tuple[RuleBook, dict[str, str], dict[str, str]]:
     """The rule book and the file texts it came from; prints the diagnostics and exits 1 when the
     rule set does not check."""
     target = rules or default_rules_dir()
@@ -131,15 +139,15 @@ def _documents(path: Path) -> list[tuple[str, Any]]:
 
 
 def run_tests(
-    paths: Optional[list[Path]] = typer.Argument(None, help="scenario files or rule directories "
+    paths: list[Path] | None = typer.Argument(None, help="scenario files or rule directories "
                                                  "(default: the shipped packs)"),
-    rules: Optional[Path] = typer.Option(None, "--rules", "-r", help="rule directory to test "
+    rules: Path | None = typer.Option(None, "--rules", "-r", help="rule directory to test "
                                          "(default: the first PATH's directory)"),
-    kb: Optional[Path] = KbOpt,
+    kb: Path | None = KbOpt,
     fmt: TestFormat = typer.Option(TestFormat.text, "--format", help="text, json or junit (XML)"),
-    junit: Optional[Path] = typer.Option(None, "--junit-xml", help="also write JUnit XML to this file"),
+    junit: Path | None = typer.Option(None, "--junit-xml", help="also write JUnit XML to this file"),
     coverage: bool = typer.Option(False, "--coverage", help="report rules, conditions and actions never exercised"),
-    keyword: Optional[str] = typer.Option(None, "-k", help="only scenarios whose name contains this text"),
+    keyword: str | None = typer.Option(None, "-k", help="only scenarios whose name contains this text"),
 ) -> None:
     """Run the scenario tests beside the rules (exit 1 when one fails)."""
     targets = paths or [default_rules_dir()]
@@ -268,12 +276,12 @@ def _print_coverage(cov: Coverage) -> None:
 
 def explain(
     facts: Path = typer.Argument(..., help="facts as JSON or YAML"),
-    rule: Optional[str] = typer.Option(None, "--rule", help="why this rule fired or did not"),
-    action: Optional[str] = typer.Option(None, "--action", help="why this action (or coaching topic) was "
+    rule: str | None = typer.Option(None, "--rule", help="why this rule fired or did not"),
+    action: str | None = typer.Option(None, "--action", help="why this action (or coaching topic) was "
                                          "or was not recommended"),
-    subject: Optional[str] = typer.Option(None, "--subject", help="only this subject, e.g. client:T-001"),
-    rules: Optional[Path] = RulesOpt,
-    kb: Optional[Path] = KbOpt,
+    subject: str | None = typer.Option(None, "--subject", help="only this subject, e.g. client:T-001"),
+    rules: Path | None = RulesOpt,
+    kb: Path | None = KbOpt,
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json"),
     lang: Lang = typer.Option(Lang.both, "--lang", help="language of titles"),
 ) -> None:
@@ -322,7 +330,7 @@ def _unknown(what: str, name: str, choices: Iterable[str]) -> None:
     raise typer.Exit(2)
 
 
-def _subjects(ex: Explainer, kind: str, only: Optional[str]) -> list[str]:
+def _subjects(ex: Explainer, kind: str, only: str | None) -> list[str]:
     subjects = ex.subjects(kind)
     if only:
         if only not in subjects:
@@ -396,14 +404,14 @@ def _value(v: Any) -> str:
 
 
 def graph(
-    rules: Optional[Path] = typer.Argument(None, help="rule directory or file (default: the shipped packs)"),
-    kb: Optional[Path] = KbOpt,
-    dot: Optional[Path] = typer.Option(None, "--dot", help="write Graphviz DOT here"),
-    mermaid: Optional[Path] = typer.Option(None, "--mermaid", help="write a Mermaid flowchart here"),
-    picture: Optional[Path] = typer.Option(None, "--picture", help="write a picture here (.svg or .png)"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="write rules.dot, rules.mmd and rules.svg here"),
-    pack: Optional[str] = typer.Option(None, "--pack", help="only this pack's rules and their neighbours"),
-    focus: Optional[str] = typer.Option(None, "--focus", help="only what leads to or follows this node "
+    rules: Path | None = typer.Argument(None, help="rule directory or file (default: the shipped packs)"),
+    kb: Path | None = KbOpt,
+    dot: Path | None = typer.Option(None, "--dot", help="write Graphviz DOT here"),
+    mermaid: Path | None = typer.Option(None, "--mermaid", help="write a Mermaid flowchart here"),
+    picture: Path | None = typer.Option(None, "--picture", help="write a picture here (.svg or .png)"),
+    out_dir: Path | None = typer.Option(None, "--out", help="write rules.dot, rules.mmd and rules.svg here"),
+    pack: str | None = typer.Option(None, "--pack", help="only this pack's rules and their neighbours"),
+    focus: str | None = typer.Option(None, "--focus", help="only what leads to or follows this node "
                                         "(an id, or kind:id such as action:counter_placement)"),
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json (for the findings)"),
 ) -> None:
@@ -457,7 +465,7 @@ def graph(
     raise typer.Exit(1 if errors else 0)
 
 
-def _write_graph(shown: Any, dot: Optional[Path], mermaid: Optional[Path], picture: Optional[Path]) -> list[Path]:
+def _write_graph(shown: Any, dot: Path | None, mermaid: Path | None, picture: Path | None) -> list[Path]:
     written = []
     if dot:
         dot.write_text(to_dot(shown), encoding="utf-8")
@@ -483,8 +491,8 @@ def diff(
     new_rules: Path = typer.Argument(..., help="the changed rule directory"),
     facts: Path = typer.Option(..., "--facts", help="a facts document (YAML/JSON), a directory of them, or a "
                                "portfolio directory with clients, managers and history tables (CSV/Parquet)"),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="as-of date of a portfolio (YYYY-MM-DD; default today)"),
-    kb: Optional[Path] = KbOpt,
+    as_of: str | None = typer.Option(None, "--as-of", help="as-of date of a portfolio (YYYY-MM-DD; default today)"),
+    kb: Path | None = KbOpt,
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json"),
     fail_on_change: bool = typer.Option(False, "--fail-on-change", help="exit 1 when any decision changes"),
     limit: int = typer.Option(50, "--limit", min=0, help="list at most this many single changes (text)"),
@@ -541,7 +549,7 @@ def _print_report(report: ReplayReport, limit: int) -> None:
 # ---------------------------------------------------------------------------- schema
 
 
-def scenario_schema(output: Optional[Path] = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
+def scenario_schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
     """Print (or write) the JSON Schema of scenario files, for editors."""
     doc = json.dumps(scenario_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
     if output:

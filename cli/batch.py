@@ -10,9 +10,9 @@ import datetime as dt
 import json
 import os
 import time
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pandas as pd
 import typer
@@ -22,15 +22,14 @@ from cli.common import err, out
 from cli.render import print_diagnostics
 from cli.report import write_report
 from engine import Advisor, RuleError
-from engine.errors import StoreError
 from engine.bulk import BulkGates
+from engine.errors import StoreError
 from engine.portfolio import PortfolioRun, check_tables, decide_partitions, facts_document, prepare, with_policies
 from engine.sample_portfolio import AS_OF, generate
 from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
 
 
-
-class TableFormat(str, Enum):
+class TableFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
     json = "json"
@@ -75,13 +74,13 @@ def sample_portfolio(
 
 
 def batch(
-    clients: Optional[Path] = typer.Option(None, "--clients", exists=True, dir_okay=False, help="clients CSV/Parquet"),
-    managers: Optional[Path] = typer.Option(None, "--managers", exists=True, dir_okay=False, help="managers CSV/Parquet"),
-    history: Optional[Path] = typer.Option(None, "--history", exists=True, dir_okay=False,
+    clients: Path | None = typer.Option(None, "--clients", exists=True, dir_okay=False, help="clients CSV/Parquet"),
+    managers: Path | None = typer.Option(None, "--managers", exists=True, dir_okay=False, help="managers CSV/Parquet"),
+    history: Path | None = typer.Option(None, "--history", exists=True, dir_okay=False,
                                            help="history (events) CSV/Parquet"),
     out_dir: Path = typer.Option(Path("batch-out"), "--out", "-o", help="output folder"),
     fmt: TableFormat = typer.Option(TableFormat.csv, "--format", help="csv, parquet or json"),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="as-of date YYYY-MM-DD (default: today; "
+    as_of: str | None = typer.Option(None, "--as-of", help="as-of date YYYY-MM-DD (default: today; "
                                         "the sample portfolio's own date without inputs)"),
     sample: int = typer.Option(2000, "--sample-clients", min=1,
                                help="without inputs: size of the generated sample portfolio"),
@@ -90,12 +89,12 @@ def batch(
     report: bool = typer.Option(True, "--report/--no-report", help="write report.html"),
     log: bool = typer.Option(False, "--log/--no-log", help="apply the contact policies with the feedback history "
                              "and record every manager's decision in the decision log"),
-    db: Optional[str] = typer.Option(None, "--db", help="decision-log database URL (implies --log; default: "
+    db: str | None = typer.Option(None, "--db", help="decision-log database URL (implies --log; default: "
                                      "$RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"),
     period_days: int = typer.Option(90, "--effectiveness-days", min=1,
                                     help="with --log: the report's effectiveness section covers this many days"),
-    rules: Optional[Path] = typer.Option(None, "--rules", "-r", help="rule directory"),
-    kb: Optional[Path] = typer.Option(None, "--kb", help="knowledge-base directory"),
+    rules: Path | None = typer.Option(None, "--rules", "-r", help="rule directory"),
+    kb: Path | None = typer.Option(None, "--kb", help="knowledge-base directory"),
 ) -> None:
     """Decide a whole portfolio: recommendations, worklists within capacity, coaching and a report.
 
@@ -111,7 +110,7 @@ def batch(
         advisor = Advisor.from_files(*texts)
     except RuleError as exc:
         print_diagnostics(err, exc.diagnostics)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     if given:
         day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
         try:
@@ -119,7 +118,7 @@ def batch(
                                                               ("history", history))}
         except (OSError, ValueError, pd.errors.ParserError) as exc:
             err.print(f"cannot read input table: {exc}", markup=False)
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
         sources = {"clients": str(clients), "managers": str(managers), "history": str(history)}
     else:
         day = dt.date.fromisoformat(as_of) if as_of else AS_OF
@@ -148,7 +147,7 @@ def batch(
             results, effect = _logged(results, parts, advisor, day, db, period_days)
         except StoreError as exc:
             print_diagnostics(err, exc.diagnostics)
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
     run = PortfolioRun(tables, derived, results)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = write_outputs(run, out_dir, fmt)
@@ -158,7 +157,7 @@ def batch(
     _summary(run, written, elapsed, workers, advisor.revision)
 
 
-def _logged(results: list[Any], parts: list[Any], advisor: Advisor, day: dt.date, db: Optional[str],
+def _logged(results: list[Any], parts: list[Any], advisor: Advisor, day: dt.date, db: str | None,
             period_days: int) -> tuple[list[Any], Any]:
     """Contact policies over the whole portfolio with the stored feedback, every manager's decision
     logged (source ``batch``), and the effectiveness of the period for the report."""

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 import yaml
@@ -32,12 +31,12 @@ def sample_facts_path() -> Path:
 @app.command()
 def recommend(
     facts: Path = typer.Argument(..., exists=True, dir_okay=False, help="facts as JSON or YAML"),
-    rules: Optional[Path] = RulesOpt,
-    kb: Optional[Path] = KbOpt,
+    rules: Path | None = RulesOpt,
+    kb: Path | None = KbOpt,
     as_json: bool = typer.Option(False, "--json", help="print the full decision as JSON"),
     lang: Lang = typer.Option(Lang.both, "--lang", help="language of titles and reasons"),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="override the facts' as-of date (YYYY-MM-DD)"),
-    top: Optional[int] = typer.Option(None, "--top", min=1, help="at most this many recommendations per subject"),
+    as_of: str | None = typer.Option(None, "--as-of", help="override the facts' as-of date (YYYY-MM-DD)"),
+    top: int | None = typer.Option(None, "--top", min=1, help="at most this many recommendations per subject"),
     brief: bool = typer.Option(False, "--brief", help="reasons only, without the rule and signal chain"),
 ) -> None:
     """Recommend next-best-actions for each client and coaching for each manager in FACTS."""
@@ -48,10 +47,10 @@ def recommend(
         decision = advisor.decide(doc, as_of=day, max_per_subject=top)
     except (RuleError, FactError, InferenceError) as exc:
         print_diagnostics(err, exc.diagnostics)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     except (yaml.YAMLError, json.JSONDecodeError, ValueError) as exc:
         err.print(f"{facts}: cannot read facts: {exc}", markup=False)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     if as_json:
         sys.stdout.write(decision.model_dump_json(indent=2) + "\n")
     else:
@@ -66,8 +65,8 @@ def demo(lang: Lang = typer.Option(Lang.both, "--lang")) -> None:
 
 @app.command()
 def check(
-    rules: Optional[Path] = typer.Argument(None, help="rule directory or file (default: the shipped packs)"),
-    kb: Optional[Path] = KbOpt,
+    rules: Path | None = typer.Argument(None, help="rule directory or file (default: the shipped packs)"),
+    kb: Path | None = KbOpt,
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json"),
 ) -> None:
     """Check rule files; print every problem with file:line:column; exit 1 on errors."""
@@ -94,7 +93,7 @@ def check(
 
 
 @app.command()
-def schema(output: Optional[Path] = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
+def schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
     """Print (or write) the JSON Schema of rule files, for editors."""
     text = json.dumps(rule_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
     if output:

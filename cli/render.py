@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from rich.console import Console
 
@@ -12,7 +12,7 @@ from engine.errors import Diagnostic
 
 def text(t: object, lang: str) -> str:
     if lang == "both":
-        return f"{getattr(t, 'zh')} / {getattr(t, 'en')}"
+        return f"{t.zh} / {t.en}"
     return str(getattr(t, lang))
 
 

@@ -11,12 +11,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # no screen: render to SVG only
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
 
-from engine.compiler import RuleBook  # noqa: E402
-from engine.portfolio import PortfolioRun  # noqa: E402
+from engine.compiler import RuleBook
+from engine.portfolio import PortfolioRun
 
 ROWS_PER_MANAGER = 15
 

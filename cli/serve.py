@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from pydantic import ValidationError
@@ -27,26 +27,26 @@ def _settings(**flags: Any) -> Any:
     except ValidationError as exc:
         for e in exc.errors():
             err.print(f"setting {'.'.join(str(p) for p in e['loc'])}: {e['msg']}", markup=False)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 def serve(
-    host: Optional[str] = typer.Option(None, help="address to listen on (env RM_ADVISOR_HOST, default 127.0.0.1)"),
-    port: Optional[int] = typer.Option(None, help="port (env RM_ADVISOR_PORT, default 8000)"),
-    workers: Optional[int] = typer.Option(None, help="worker processes (env RM_ADVISOR_WORKERS, default 1)"),
-    rules: Optional[Path] = typer.Option(None, "--rules", "-r", help="rule directory (env RM_ADVISOR_RULES_DIR)"),
-    kb: Optional[Path] = typer.Option(None, "--kb", help="knowledge-base directory (env RM_ADVISOR_KB_DIR)"),
-    api_key: Optional[str] = typer.Option(None, help="key for reload and feedback; prefer env RM_ADVISOR_API_KEY"),
-    protect_reads: Optional[bool] = typer.Option(None, "--protect-reads/--open-reads",
+    host: str | None = typer.Option(None, help="address to listen on (env RM_ADVISOR_HOST, default 127.0.0.1)"),
+    port: int | None = typer.Option(None, help="port (env RM_ADVISOR_PORT, default 8000)"),
+    workers: int | None = typer.Option(None, help="worker processes (env RM_ADVISOR_WORKERS, default 1)"),
+    rules: Path | None = typer.Option(None, "--rules", "-r", help="rule directory (env RM_ADVISOR_RULES_DIR)"),
+    kb: Path | None = typer.Option(None, "--kb", help="knowledge-base directory (env RM_ADVISOR_KB_DIR)"),
+    api_key: str | None = typer.Option(None, help="key for reload and feedback; prefer env RM_ADVISOR_API_KEY"),
+    protect_reads: bool | None = typer.Option(None, "--protect-reads/--open-reads",
                                                  help="reading routes need the key too (env RM_ADVISOR_PROTECT_READS)"),
-    cors_origin: Optional[list[str]] = typer.Option(None, help="allow this origin by CORS (repeatable) "
+    cors_origin: list[str] | None = typer.Option(None, help="allow this origin by CORS (repeatable) "
                                                                "(env RM_ADVISOR_CORS_ORIGINS, comma-separated)"),
-    max_subjects: Optional[int] = typer.Option(None, help="most clients + managers per request (default 100)"),
-    max_body_bytes: Optional[int] = typer.Option(None, help="largest request body (default 1000000)"),
-    default_lang: Optional[str] = typer.Option(None, help="zh, en or both when a request asks for none"),
-    db: Optional[str] = typer.Option(None, "--db", help="decision database URL (env RM_ADVISOR_DB_URL, default "
+    max_subjects: int | None = typer.Option(None, help="most clients + managers per request (default 100)"),
+    max_body_bytes: int | None = typer.Option(None, help="largest request body (default 1000000)"),
+    default_lang: str | None = typer.Option(None, help="zh, en or both when a request asks for none"),
+    db: str | None = typer.Option(None, "--db", help="decision database URL (env RM_ADVISOR_DB_URL, default "
                                                         "sqlite:///rm-advisor.db in the working directory)"),
-    decision_log: Optional[bool] = typer.Option(None, "--decision-log/--no-decision-log",
+    decision_log: bool | None = typer.Option(None, "--decision-log/--no-decision-log",
                                                 help="log every decision and apply the contact policies (default) "
                                                      "(env RM_ADVISOR_DECISION_LOG)"),
     log_level: str = typer.Option("info", help="uvicorn log level"),
@@ -68,10 +68,10 @@ def serve(
     except RuleError as exc:
         print_diagnostics(err, exc.diagnostics)
         err.print(f"not serving: the rule set has {len(exc.diagnostics)} problem(s)", markup=False)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     except Problem as exc:
         err.print(f"not serving: {exc.detail}", markup=False)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     where = "off (decisions are not logged; no contact policies)"
     if settings.decision_log:
         try:  # open (and migrate) once here: a database that cannot be used is reported before any worker starts
@@ -81,7 +81,7 @@ def serve(
             print_diagnostics(err, exc.diagnostics)
             err.print("not serving: the decision database cannot be used (or run with --no-decision-log)",
                       markup=False)
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
     with tempfile.TemporaryDirectory(prefix="rm-advisor-") as sync_dir:
         # every worker starts from exactly the texts checked above and follows reloads through sync_dir
         RevisionChannel(sync_dir).publish(loaded.snapshot())
@@ -93,7 +93,7 @@ def serve(
 
 
 def openapi(
-    output: Optional[Path] = typer.Option(None, "--out", "-o", help="write the spec to this file"),
+    output: Path | None = typer.Option(None, "--out", "-o", help="write the spec to this file"),
     check: bool = typer.Option(False, "--check", help="exit 1 if the file given with --out differs"),
 ) -> None:
     """Print (or write, or check) the OpenAPI spec of the HTTP API."""

@@ -10,9 +10,10 @@ import contextlib
 import datetime as dt
 import json
 import sys
-from enum import Enum
+from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import typer
 import yaml
@@ -27,9 +28,9 @@ from engine.errors import Diagnostic, Location, StoreError
 from engine.loader import load_knowledge_base
 from engine.policies import policy_file_json_schema
 from engine.sources import read_kb_files
-from store import FeedbackInput, Store, import_csv, replay as replay_decision
+from store import FeedbackInput, Store, import_csv
+from store import replay as replay_decision
 from store.database import DEFAULT_URL, ENV_URL
-
 
 decisions_app = typer.Typer(no_args_is_help=True, help="Logged decisions: list and show.")
 feedback_app = typer.Typer(no_args_is_help=True, help="Feedback on recommendations: add, import a CRM CSV, reasons.")
@@ -37,7 +38,7 @@ report_app = typer.Typer(no_args_is_help=True, help="Reports over the decision l
 policies_app = typer.Typer(no_args_is_help=True, help="Contact policies (rules/*.policies.yaml).")
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     accepted = "accepted"
     rejected = "rejected"
     done = "done"
@@ -66,39 +67,39 @@ def _reported(source: Any = None) -> Iterator[None]:
         yield
     except (RuleError, FactError, InferenceError, StoreError) as exc:
         print_diagnostics(err, exc.diagnostics)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     except ValidationError as exc:  # a FeedbackInput built from the arguments
         print_diagnostics(err, [Diagnostic("feedback_bad_value", e["msg"], Location(path=".".join(map(str, e["loc"]))))
                                 for e in exc.errors()])
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     except (yaml.YAMLError, json.JSONDecodeError, ValueError, OSError) as exc:
         err.print(f"{source or 'input'}: {exc}", markup=False)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
-def _store(db: Optional[str], kb: Optional[Path] = None) -> Store:
+def _store(db: str | None, kb: Path | None = None) -> Store:
     """The store, with the reason catalogue of ``kb`` (default: the shipped knowledge base)."""
     return Store(db, load_knowledge_base(read_kb_files(kb)) if kb else None)
 
 
-def _day(value: Optional[str], name: str) -> Optional[dt.date]:
+def _day(value: str | None, name: str) -> dt.date | None:
     if value is None:
         return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}", param_hint=name)
+        raise typer.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}", param_hint=name) from None
 
 
 def decide(
     facts: Path = typer.Argument(..., exists=True, dir_okay=False, help="facts as JSON or YAML"),
-    rules: Optional[Path] = RulesOpt,
-    kb: Optional[Path] = KbOpt,
-    db: Optional[str] = DbOpt,
+    rules: Path | None = RulesOpt,
+    kb: Path | None = KbOpt,
+    db: str | None = DbOpt,
     as_json: bool = typer.Option(False, "--json", help="print the full decision (with its id) as JSON"),
     lang: Lang = LangOpt,
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="override the facts' as-of date (YYYY-MM-DD)"),
-    top: Optional[int] = typer.Option(None, "--top", min=1, help="at most this many recommendations per subject"),
+    as_of: str | None = typer.Option(None, "--as-of", help="override the facts' as-of date (YYYY-MM-DD)"),
+    top: int | None = typer.Option(None, "--top", min=1, help="at most this many recommendations per subject"),
     brief: bool = typer.Option(False, "--brief", help="reasons only, without the rule and signal chain"),
 ) -> None:
     """Recommend with the contact policies and the feedback history, and log the decision.
@@ -122,9 +123,9 @@ def decide(
 
 def replay(
     decision_id: str = typer.Argument(..., help="a logged decision id"),
-    db: Optional[str] = DbOpt,
-    rules: Optional[Path] = typer.Option(None, "--rules", "-r", help="current rule directory (default: shipped)"),
-    kb: Optional[Path] = KbOpt,
+    db: str | None = DbOpt,
+    rules: Path | None = typer.Option(None, "--rules", "-r", help="current rule directory (default: shipped)"),
+    kb: Path | None = KbOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Re-run a logged decision on its own revision (must be identical) and on the current rules.
@@ -151,7 +152,7 @@ def replay(
 @decisions_app.command("show")
 def decisions_show(
     decision_id: str = typer.Argument(..., help="a logged decision id"),
-    db: Optional[str] = DbOpt,
+    db: str | None = DbOpt,
     as_json: bool = JsonOpt,
     lang: Lang = LangOpt,
     brief: bool = typer.Option(True, "--brief/--explain", help="reasons only, or with the rule and signal chain"),
@@ -180,9 +181,9 @@ def decisions_show(
 
 @decisions_app.command("list")
 def decisions_list(
-    db: Optional[str] = DbOpt,
+    db: str | None = DbOpt,
     limit: int = typer.Option(20, "--limit", min=1),
-    since: Optional[str] = typer.Option(None, "--since", help="only decisions as of this date or later"),
+    since: str | None = typer.Option(None, "--since", help="only decisions as of this date or later"),
     as_json: bool = JsonOpt,
 ) -> None:
     """The latest logged decisions, newest first."""
@@ -205,13 +206,13 @@ def feedback_add(
     subject: str = typer.Argument(..., help="client id (or client:ID / manager:ID)"),
     item: str = typer.Argument(..., help="the recommended action or coaching topic"),
     status: Status = typer.Option(..., "--status", "-s"),
-    reason: Optional[str] = typer.Option(None, "--reason", help="reason code (required for rejected); "
+    reason: str | None = typer.Option(None, "--reason", help="reason code (required for rejected); "
                                                                 "see `rm-advisor feedback reasons`"),
-    date: Optional[str] = typer.Option(None, "--date", help="when (default: the decision's as-of date)"),
-    until: Optional[str] = typer.Option(None, "--until", help="snoozed: the day it may come back"),
-    manager: Optional[str] = typer.Option(None, "--manager", help="who reports it"),
-    db: Optional[str] = DbOpt,
-    kb: Optional[Path] = KbOpt,
+    date: str | None = typer.Option(None, "--date", help="when (default: the decision's as-of date)"),
+    until: str | None = typer.Option(None, "--until", help="snoozed: the day it may come back"),
+    manager: str | None = typer.Option(None, "--manager", help="who reports it"),
+    db: str | None = DbOpt,
+    kb: Path | None = KbOpt,
 ) -> None:
     """Record what a manager did with one recommendation: accepted, rejected, done or snoozed."""
     day, end = _day(date, "--date"), _day(until, "--until")
@@ -228,8 +229,8 @@ def feedback_add(
 @feedback_app.command("import")
 def feedback_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV exported from a CRM"),
-    db: Optional[str] = DbOpt,
-    kb: Optional[Path] = KbOpt,
+    db: str | None = DbOpt,
+    kb: Path | None = KbOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Import feedback from a CSV file; every bad row is reported with line and column.
@@ -254,7 +255,7 @@ def feedback_import(
 
 
 @feedback_app.command("reasons")
-def feedback_reasons(kb: Optional[Path] = KbOpt, lang: Lang = LangOpt) -> None:
+def feedback_reasons(kb: Path | None = KbOpt, lang: Lang = LangOpt) -> None:
     """The reason-code catalogue (knowledge_base/feedback_reasons.yaml)."""
     with _reported():
         reasons = load_knowledge_base(read_kb_files(kb)).feedback_reasons
@@ -266,8 +267,8 @@ def feedback_reasons(kb: Optional[Path] = KbOpt, lang: Lang = LangOpt) -> None:
 
 @report_app.command("effectiveness")
 def report_effectiveness(
-    since: Optional[str] = typer.Option(None, "--since", help="first as-of date (YYYY-MM-DD)"),
-    until: Optional[str] = typer.Option(None, "--until", help="last as-of date (YYYY-MM-DD)"),
+    since: str | None = typer.Option(None, "--since", help="first as-of date (YYYY-MM-DD)"),
+    until: str | None = typer.Option(None, "--until", help="last as-of date (YYYY-MM-DD)"),
     min_recommended: int = typer.Option(Thresholds().min_recommended, "--min-recommended", min=1,
                                         help="noisy rules: recommended at least this often"),
     min_decided: int = typer.Option(Thresholds().min_decided, "--min-decided", min=1,
@@ -275,7 +276,7 @@ def report_effectiveness(
     min_rejection_rate: float = typer.Option(Thresholds().min_rejection_rate, "--min-rejection-rate",
                                              min=0.0, max=1.0, help="noisy rules: rejected at least this share"),
     rows: int = typer.Option(15, "--rows", min=1, help="rows per table"),
-    db: Optional[str] = DbOpt,
+    db: str | None = DbOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Acceptance and completion rates per rule, action, manager and segment; noisy rules."""
@@ -326,7 +327,7 @@ def _pct(rate: float | None) -> str:
 
 
 @policies_app.command("list")
-def policies_list(rules: Optional[Path] = RulesOpt, kb: Optional[Path] = KbOpt, lang: Lang = LangOpt) -> None:
+def policies_list(rules: Path | None = RulesOpt, kb: Path | None = KbOpt, lang: Lang = LangOpt) -> None:
     """The contact policies of a rule set."""
     with _reported():
         policies = Advisor.load(rules, kb).book.policies
@@ -339,7 +340,7 @@ def policies_list(rules: Optional[Path] = RulesOpt, kb: Optional[Path] = KbOpt, 
 
 
 @policies_app.command("schema")
-def policies_schema(output: Optional[Path] = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
+def policies_schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
     """Print (or write) the JSON Schema of policy files, for editors."""
     doc = json.dumps(policy_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
     if output:

@@ -12,8 +12,9 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from engine.arbitration import arbitrate
 from engine.compiler import RuleBook
@@ -36,7 +37,7 @@ class Advisor:
 
     @classmethod
     def load(cls, rules: str | os.PathLike[str] | None = None,
-             knowledge_base: str | os.PathLike[str] | None = None, max_firings: int = 10_000) -> "Advisor":
+             knowledge_base: str | os.PathLike[str] | None = None, max_firings: int = 10_000) -> Advisor:
         """Load and compile rules from a directory (default: the shipped packs).
 
         Raises :class:`engine.RuleError` with every problem if the rule set does not check.
@@ -46,7 +47,7 @@ class Advisor:
 
     @classmethod
     def from_files(cls, rule_files: dict[str, str], kb_files: dict[str, str],
-                   max_firings: int = 10_000) -> "Advisor":
+                   max_firings: int = 10_000) -> Advisor:
         """Load from file texts (name -> text), e.g. a rule set stored in the decision log."""
         return cls(load_rule_book(rule_files, kb_files), max_firings)
 
@@ -78,7 +79,7 @@ class Advisor:
 
     def run(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
             max_per_subject: int | None = None, gates: Iterable[tuple[str, str]] | None = None,
-            history: Iterable[FeedbackEvent] | None = None) -> "Run":
+            history: Iterable[FeedbackEvent] | None = None) -> Run:
         """:meth:`decide`, keeping the validated facts and every rule firing beside the decision
         (the authoring tools need the firings of rules whose outcome left no trace, e.g. a veto
         that had nothing to block)."""

@@ -26,8 +26,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from engine.conditions import comparison, resolve
 from engine.errors import Diagnostic, Location
@@ -89,7 +90,7 @@ class _Lit:
             body = f"exists {self.name}" + (" where ..." if self.where is not None else "")
         return f"not ({body})" if self.negated else body
 
-    def negate(self) -> "_Lit":
+    def negate(self) -> _Lit:
         return _Lit(self.kind, self.name, self.path, self.op, self.value, self.written, not self.negated, self.where)
 
 
@@ -100,7 +101,7 @@ def _dnf(cond: Condition, path: Path, kb: KnowledgeBase, negated: bool = False) 
     """The condition as a list of branches (conjunctions of literals); None when too large."""
     if isinstance(cond, (AllCond, AnyCond)):
         kids, key = (cond.all, "all") if isinstance(cond, AllCond) else (cond.any, "any")
-        parts = [_dnf(c, path + (key, i), kb, negated) for i, c in enumerate(kids)]
+        parts = [_dnf(c, (*path, key, i), kb, negated) for i, c in enumerate(kids)]
         if any(p is None for p in parts):
             return None
         if isinstance(cond, AllCond) != negated:  # `all`, or a negated `any` (De Morgan)
@@ -108,13 +109,13 @@ def _dnf(cond: Condition, path: Path, kb: KnowledgeBase, negated: bool = False) 
         branches = [b for p in parts for b in p or ()]
         return branches if len(branches) <= _MAX_BRANCHES else None
     if isinstance(cond, NotCond):
-        return _dnf(cond.not_, path + ("not",), kb, not negated)
+        return _dnf(cond.not_, (*path, "not"), kb, not negated)
     if isinstance(cond, SignalCond):
         return [(_Lit("signal", cond.signal, path, negated=negated),)]
     if isinstance(cond, ExistsCond):
         return [(_Lit("exists", cond.exists.fact, path, negated=negated, where=cond.exists.where),)]
     if isinstance(cond, FieldCond):
-        lits = [_Lit("field", cond.ref, path + (cond.ref, op), op, resolve(v, kb), v, negated)
+        lits = [_Lit("field", cond.ref, (*path, cond.ref, op), op, resolve(v, kb), v, negated)
                 for op, v in sorted(cond.ops.items())]
         return [tuple(lits)] if not negated else [(lit,) for lit in lits]
     raise TypeError(cond)
@@ -137,7 +138,7 @@ class _Conflict:
     """Literals that cannot hold together (or an ``exists`` whose ``where`` cannot hold)."""
 
     lits: tuple[_Lit, ...]
-    inner: "_Conflict | None" = None
+    inner: _Conflict | None = None
 
 
 def _unsat(cond: Condition, path: Path, kb: KnowledgeBase) -> list[_Conflict] | None:
@@ -162,7 +163,7 @@ def _conflict(branch: Branch, kb: KnowledgeBase) -> _Conflict | None:
             signals.setdefault(lit.name, set()).add(lit.negated)
     for name, polarity in signals.items():
         if len(polarity) == 2:
-            return _Conflict(tuple(l for l in branch if l.kind == "signal" and l.name == name))
+            return _Conflict(tuple(ln for ln in branch if ln.kind == "signal" and ln.name == name))
     fields: dict[str, list[_Lit]] = {}
     for lit in branch:
         if lit.kind == "field":
@@ -171,10 +172,10 @@ def _conflict(branch: Branch, kb: KnowledgeBase) -> _Conflict | None:
         spec = _spec(kb, ref)
         if spec is not None and not _field_sat(spec, lits):
             return _Conflict(_minimal(spec, lits))
-    exists = [l for l in branch if l.kind == "exists"]
+    exists = [ln for ln in branch if ln.kind == "exists"]
     for lit in exists:
         if not lit.negated and lit.where is not None:
-            inner = _unsat(lit.where, lit.path + ("exists", "where"), kb)
+            inner = _unsat(lit.where, (*lit.path, "exists", "where"), kb)
             if inner is not None:
                 return _Conflict((lit,), inner[0])
         twin = [o for o in exists if o.negated != lit.negated and o.name == lit.name and o.where == lit.where]
@@ -202,14 +203,14 @@ def _spec(kb: KnowledgeBase, ref: str) -> FieldSpec | None:
 def _field_sat(spec: FieldSpec, lits: Sequence[_Lit]) -> bool:
     """Can one value (or no value) of the field satisfy every literal? A missing value fails
     every comparison except ``present: false``, so a negated comparison also holds when missing."""
-    needs = any(l.op != "present" and not l.negated for l in lits) or \
-        any(l.op == "present" and (l.value is True) != l.negated for l in lits)
-    absent = any(l.op == "present" and (l.value is False) != l.negated for l in lits)
+    needs = any(ln.op != "present" and not ln.negated for ln in lits) or \
+        any(ln.op == "present" and (ln.value is True) != ln.negated for ln in lits)
+    absent = any(ln.op == "present" and (ln.value is False) != ln.negated for ln in lits)
     if needs and absent:
         return False
     if not needs:
         return True
-    tests = [(l.op, l.value, l.negated) for l in lits if l.op != "present"]
+    tests = [(ln.op, ln.value, ln.negated) for ln in lits if ln.op != "present"]
     absolute = [t for t in tests if t[0] not in _RELATIVE]
     relative = [t for t in tests if t[0] in _RELATIVE]
     return _some_value(_candidates(spec, absolute), absolute) and \
@@ -265,9 +266,9 @@ def _around(points: list[Any], step: int, whole: bool) -> list[Any]:
         return [0]
     out = set(points) | {p - step for p in points} | {p + step for p in points}
     if not whole:
-        out |= {(a + b) / 2 for a, b in zip(points, points[1:])}
+        out |= {(a + b) / 2 for a, b in itertools.pairwise(points)}
     else:
-        out |= {(a + b) // 2 for a, b in zip(points, points[1:])}
+        out |= {(a + b) // 2 for a, b in itertools.pairwise(points)}
         out = {int(v) for v in out if float(v).is_integer()}
     return sorted(out)
 
@@ -293,7 +294,7 @@ def _impossible(rule: Rule, kb: KnowledgeBase, locate: Locate) -> Diagnostic | N
         return None
     first = conflicts[0]
     where = _describe_conflict(rule.id, first, locate)
-    others = len({tuple(l.path for l in c.lits) for c in conflicts}) - 1
+    others = len({tuple(ln.path for ln in c.lits) for c in conflicts}) - 1
     tail = f"; the {others} other way(s) through `any` fail as well" if others > 0 else ""
     last = first
     while last.inner is not None:
@@ -308,7 +309,7 @@ def _describe_conflict(rule_id: str, conflict: _Conflict, locate: Locate) -> str
         lit = conflict.lits[0]
         return (f"no `{lit.name}` can satisfy the `where` of `exists` "
                 f"(line {locate(rule_id, lit.path).line}): {_describe_conflict(rule_id, conflict.inner, locate)}")
-    parts = [f"`{l.text()}` (line {locate(rule_id, l.path).line})" for l in conflict.lits]
+    parts = [f"`{ln.text()}` (line {locate(rule_id, ln.path).line})" for ln in conflict.lits]
     if len(parts) == 1:
         return f"{parts[0]} can never hold for a value the field allows"
     return " and ".join(parts) + " can never all hold"
@@ -453,16 +454,16 @@ def _where(locate: Locate, rule_id: str) -> str:
 def _field_lits(cond: Condition, path: Path) -> Iterable[tuple[FieldCond, Path]]:
     if isinstance(cond, AllCond):
         for i, c in enumerate(cond.all):
-            yield from _field_lits(c, path + ("all", i))
+            yield from _field_lits(c, (*path, "all", i))
     elif isinstance(cond, AnyCond):
         for i, c in enumerate(cond.any):
-            yield from _field_lits(c, path + ("any", i))
+            yield from _field_lits(c, (*path, "any", i))
     elif isinstance(cond, NotCond):
-        yield from _field_lits(cond.not_, path + ("not",))
+        yield from _field_lits(cond.not_, (*path, "not"))
     elif isinstance(cond, ExistsCond) and cond.exists.where is not None:
-        yield from _field_lits(cond.exists.where, path + ("exists", "where"))
+        yield from _field_lits(cond.exists.where, (*path, "exists", "where"))
     elif isinstance(cond, FieldCond):
-        yield cond, path + (cond.ref,)
+        yield cond, (*path, cond.ref)
 
 
 def _units(rule: Rule, kb: KnowledgeBase, locate: Locate) -> list[Diagnostic]:
@@ -521,7 +522,7 @@ def _thresholds(rules: Sequence[Rule], kb: KnowledgeBase, locate: Locate) -> lis
                        f"with `{name}` = {show(param.value)}")
             else:
                 continue
-            diags.append(Diagnostic("threshold_parameter", why, locate(rule.id, path + (op,)), rule_id=rule.id,
+            diags.append(Diagnostic("threshold_parameter", why, locate(rule.id, (*path, op)), rule_id=rule.id,
                                     severity="warning",
                                     hint=f"write `{name}` so that tuning knowledge_base/parameters.yaml changes "
                                          "both rules"))
@@ -545,7 +546,7 @@ def _texts(rule: Rule, locate: Locate) -> list[Diagnostic]:
             if problem:
                 severity, message = problem
                 diags.append(Diagnostic("missing_text", f"the {lang} text {message}",
-                                        locate(rule.id, path + (lang,)), rule_id=rule.id, severity=severity,
+                                        locate(rule.id, (*path, lang)), rule_id=rule.id, severity=severity,
                                         hint="every title and reason needs its own zh and en text"))
     return diags
 

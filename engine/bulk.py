@@ -10,8 +10,9 @@ takes instead of evaluating them subject by subject. Signals and joins still go 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 

@@ -7,8 +7,9 @@ error was found; otherwise the caller gets every diagnostic, sorted by file and 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, ClassVar
 
 import networkx as nx
 from pydantic import ValidationError
@@ -17,8 +18,7 @@ from engine.analysis import analyse
 from engine.errors import Diagnostic, Location, suggest
 from engine.knowledge import FieldSpec, KnowledgeBase
 from engine.locations import Locator
-from engine.rules import (AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule,
-                          RuleFile, SignalCond)
+from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, RuleFile, SignalCond
 from engine.templates import placeholders
 from engine.validation import validate_document
 from engine.yaml_source import ParsedYaml, Path, parse_yaml, rule_fragments
@@ -82,7 +82,7 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
             loc = parsed.locate(path)
             if rule.id in first_seen:
                 diags.append(Diagnostic("duplicate_rule_id", f"rule id `{rule.id}` is already used",
-                                        parsed.locate(path + ("id",)), rule_id=rule.id,
+                                        parsed.locate((*path, "id")), rule_id=rule.id,
                                         hint=f"first defined at {first_seen[rule.id]}; rename one"))
                 continue
             first_seen[rule.id] = loc
@@ -135,7 +135,7 @@ def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
 def _conjuncts(cond: Condition, path: Path) -> Iterator[tuple[Condition, Path]]:
     if isinstance(cond, AllCond):
         for i, c in enumerate(cond.all):
-            yield from _conjuncts(c, path + ("all", i))
+            yield from _conjuncts(c, (*path, "all", i))
     else:
         yield cond, path
 
@@ -149,9 +149,9 @@ def _check_placement(ctx: _Ctx, cond: Condition, path: Path, top: bool) -> None:
             if isinstance(c, SignalCond):
                 allowed.add(p)
             elif isinstance(c, NotCond) and isinstance(c.not_, SignalCond):
-                allowed.add(p + ("not",))
+                allowed.add((*p, "not"))
             elif isinstance(c, ExistsCond) and c.exists.where is not None:
-                for c2, p2 in _conjuncts(c.exists.where, p + ("exists", "where")):
+                for c2, p2 in _conjuncts(c.exists.where, (*p, "exists", "where")):
                     if isinstance(c2, SignalCond):
                         allowed.add(p2)
     for sig_path in _signal_paths(cond, path):
@@ -166,27 +166,27 @@ def _signal_paths(cond: Condition, path: Path) -> Iterator[Path]:
         yield path
     elif isinstance(cond, AllCond):
         for i, c in enumerate(cond.all):
-            yield from _signal_paths(c, path + ("all", i))
+            yield from _signal_paths(c, (*path, "all", i))
     elif isinstance(cond, AnyCond):
         for i, c in enumerate(cond.any):
-            yield from _signal_paths(c, path + ("any", i))
+            yield from _signal_paths(c, (*path, "any", i))
     elif isinstance(cond, NotCond):
-        yield from _signal_paths(cond.not_, path + ("not",))
+        yield from _signal_paths(cond.not_, (*path, "not"))
     elif isinstance(cond, ExistsCond) and cond.exists.where is not None:
-        yield from _signal_paths(cond.exists.where, path + ("exists", "where"))
+        yield from _signal_paths(cond.exists.where, (*path, "exists", "where"))
 
 
 def _check_condition(ctx: _Ctx, kb: KnowledgeBase, cond: Condition, path: Path, signal_subject: str) -> None:
     if isinstance(cond, AllCond):
         for i, c in enumerate(cond.all):
-            _check_condition(ctx, kb, c, path + ("all", i), signal_subject)
+            _check_condition(ctx, kb, c, (*path, "all", i), signal_subject)
     elif isinstance(cond, AnyCond):
         for i, c in enumerate(cond.any):
-            _check_condition(ctx, kb, c, path + ("any", i), signal_subject)
+            _check_condition(ctx, kb, c, (*path, "any", i), signal_subject)
     elif isinstance(cond, NotCond):
-        _check_condition(ctx, kb, cond.not_, path + ("not",), signal_subject)
+        _check_condition(ctx, kb, cond.not_, (*path, "not"), signal_subject)
     elif isinstance(cond, SignalCond):
-        _check_signal(ctx, kb, cond.signal, signal_subject, path + ("signal",))
+        _check_signal(ctx, kb, cond.signal, signal_subject, (*path, "signal"))
     elif isinstance(cond, ExistsCond):
         _check_exists(ctx, kb, cond, path, signal_subject)
     elif isinstance(cond, FieldCond):
@@ -197,17 +197,17 @@ def _check_exists(ctx: _Ctx, kb: KnowledgeBase, cond: ExistsCond, path: Path, ou
     fact = cond.exists.fact
     related = kb.many_links(outer)
     if fact not in kb.facts:
-        ctx.error("unknown_fact", f"unknown fact type `{fact}`", path + ("exists", "fact"),
+        ctx.error("unknown_fact", f"unknown fact type `{fact}`", (*path, "exists", "fact"),
                   hint=suggest(fact, kb.facts))
         return
     if fact not in related:
         ctx.error("subject_mismatch", f"`{fact}` facts are not linked to a {outer}",
-                  path + ("exists", "fact"), hint=f"facts linked to a {outer}: {', '.join(related) or 'none'}")
+                  (*path, "exists", "fact"), hint=f"facts linked to a {outer}: {', '.join(related) or 'none'}")
         return
     if cond.exists.where is not None:
         saved = dict(ctx.scope)
         ctx.scope[fact] = "exists"
-        _check_condition(ctx, kb, cond.exists.where, path + ("exists", "where"), fact)
+        _check_condition(ctx, kb, cond.exists.where, (*path, "exists", "where"), fact)
         ctx.scope = saved
 
 
@@ -227,7 +227,7 @@ def resolve_field(ctx: _Ctx, kb: KnowledgeBase, ref: str, at: Path) -> FieldSpec
         ctx.error("unknown_fact", f"unknown fact type `{fact}` in `{ref}`", at, hint=suggest(fact, kb.facts))
         return None
     if fact not in ctx.scope:
-        how = "wrap it in `exists: {fact: %s, where: ...}`" % fact if fact in kb.many_links(ctx.rule.subject) \
+        how = f"wrap it in `exists: {{fact: {fact}, where: ...}}`" if fact in kb.many_links(ctx.rule.subject) \
             else f"a {ctx.rule.subject} rule can use: {', '.join(sorted(ctx.scope))}"
         ctx.error("subject_mismatch", f"`{fact}` is not reachable from this {ctx.rule.subject} rule here", at,
                   hint=how)
@@ -241,11 +241,11 @@ def resolve_field(ctx: _Ctx, kb: KnowledgeBase, ref: str, at: Path) -> FieldSpec
 
 def _check_field(ctx: _Ctx, kb: KnowledgeBase, cond: FieldCond, path: Path) -> None:
     ref = cond.ref
-    spec = resolve_field(ctx, kb, ref, path + (ref,))
+    spec = resolve_field(ctx, kb, ref, (*path, ref))
     if spec is None:
         return
     for op, value in cond.ops.items():
-        at = path + (ref,) if len(cond.ops) == 1 and not isinstance(cond.root[ref], dict) else path + (ref, op)
+        at = (*path, ref) if len(cond.ops) == 1 and not isinstance(cond.root[ref], dict) else (*path, ref, op)
         _check_operand(ctx, ref, spec, op, value, at)
 
 
@@ -329,23 +329,23 @@ def _check_outcomes(ctx: _Ctx, kb: KnowledgeBase) -> None:
     for i, out in enumerate(then.actions):
         at = ("then", "actions", i)
         if out.action not in kb.actions:
-            ctx.error("unknown_action", f"unknown action `{out.action}`", at + ("action",),
+            ctx.error("unknown_action", f"unknown action `{out.action}`", (*at, "action"),
                       hint=suggest(out.action, kb.actions) or "see knowledge_base/actions.yaml")
         if subject != "client":
             ctx.error("subject_mismatch", "actions are recommended for clients; this rule is about a "
                       f"{subject}", at, hint="use `coaching` for managers")
-        _check_template(ctx, kb, out.reason.zh, at + ("reason", "zh"))
-        _check_template(ctx, kb, out.reason.en, at + ("reason", "en"))
+        _check_template(ctx, kb, out.reason.zh, (*at, "reason", "zh"))
+        _check_template(ctx, kb, out.reason.en, (*at, "reason", "en"))
     for i, co in enumerate(then.coaching):
         at = ("then", "coaching", i)
         if co.topic not in kb.coaching:
-            ctx.error("unknown_coaching", f"unknown coaching topic `{co.topic}`", at + ("topic",),
+            ctx.error("unknown_coaching", f"unknown coaching topic `{co.topic}`", (*at, "topic"),
                       hint=suggest(co.topic, kb.coaching) or "see knowledge_base/coaching.yaml")
         if subject != "manager":
             ctx.error("subject_mismatch", f"coaching is for managers; this rule is about a {subject}", at,
                       hint="use `actions` for clients")
-        _check_template(ctx, kb, co.reason.zh, at + ("reason", "zh"))
-        _check_template(ctx, kb, co.reason.en, at + ("reason", "en"))
+        _check_template(ctx, kb, co.reason.zh, (*at, "reason", "zh"))
+        _check_template(ctx, kb, co.reason.en, (*at, "reason", "en"))
     if then.veto:
         for i, aid in enumerate(then.veto.actions):
             if aid not in kb.actions:
@@ -370,7 +370,7 @@ def _check_template(ctx: _Ctx, kb: KnowledgeBase, text: str, at: Path) -> None:
 
 
 class _NoFields:
-    fields: dict[str, Any] = {}
+    fields: ClassVar[dict[str, Any]] = {}
 
 
 _NOFIELDS = _NoFields()

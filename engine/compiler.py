@@ -8,8 +8,8 @@ rule producing a signal fires before any rule that tests it (which makes ``not: 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import networkx as nx
 

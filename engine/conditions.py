@@ -8,8 +8,9 @@ fails every comparison except ``present: false`` (and ``not`` of a comparison is
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from engine.facts import Fact, FactSet
 from engine.knowledge import KnowledgeBase
@@ -27,7 +28,7 @@ class Env:
     as_of: dt.date
     fact_set: FactSet
 
-    def with_fact(self, fact_type: str, fact: Fact) -> "Env":
+    def with_fact(self, fact_type: str, fact: Fact) -> Env:
         return Env({**self.facts, fact_type: fact}, self.as_of, self.fact_set)
 
 

@@ -11,8 +11,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Collection, Iterable, Iterator
+from typing import Any
 
 from engine.compiler import RuleBook
 from engine.conditions import resolve
@@ -161,22 +162,22 @@ def atoms(rule: Rule, kb: KnowledgeBase) -> list[tuple[Path, str]]:
 def _atoms(cond: Condition, path: Path, kb: KnowledgeBase) -> Iterator[tuple[Path, str]]:
     if isinstance(cond, AllCond):
         for i, c in enumerate(cond.all):
-            yield from _atoms(c, path + ("all", i), kb)
+            yield from _atoms(c, (*path, "all", i), kb)
     elif isinstance(cond, AnyCond):
         for i, c in enumerate(cond.any):
-            yield from _atoms(c, path + ("any", i), kb)
+            yield from _atoms(c, (*path, "any", i), kb)
     elif isinstance(cond, NotCond):
-        yield from _atoms(cond.not_, path + ("not",), kb)
+        yield from _atoms(cond.not_, (*path, "not"), kb)
     elif isinstance(cond, SignalCond):
         yield path, f"signal {cond.signal}"
     elif isinstance(cond, ExistsCond):
         where = cond.exists.where
         yield path, f"exists {cond.exists.fact}" + (" where ..." if where is not None else "")
         if where is not None:
-            yield from _atoms(where, path + ("exists", "where"), kb)
+            yield from _atoms(where, (*path, "exists", "where"), kb)
     elif isinstance(cond, FieldCond):
         ops = tuple((op, v, resolve(v, kb)) for op, v in sorted(cond.ops.items()))
-        yield path + (cond.ref,), describe(cond.ref, ops)
+        yield (*path, cond.ref), describe(cond.ref, ops)
 
 
 def _outcomes(rule: Rule) -> set[str]:

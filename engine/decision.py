@@ -21,7 +21,7 @@ class SignalTrace(_Model):
     signal: str
     subject: str
     title: Text
-    asserted_by: list["RuleTrace"]
+    asserted_by: list[RuleTrace]
 
 
 class RuleTrace(_Model):

@@ -21,7 +21,8 @@ pass others for other volumes.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field

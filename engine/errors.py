@@ -7,8 +7,9 @@ Every problem found in a rule file or in posted facts becomes a :class:`Diagnost
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 
 Severity = Literal["error", "warning"]
 
@@ -40,7 +41,8 @@ CODES: dict[str, str] = {
     "subsumed_rule": "whenever a rule fires, another rule with the same outcome fires too (warning)",
     "same_action_priority": "two rules that can fire together recommend one action at one priority (warning)",
     "parameter_unit": "a `$parameter` is compared with a field of another unit",
-    "threshold_parameter": "a hard-coded threshold where the parameters file defines one for the same comparison (warning)",
+    "threshold_parameter": "a hard-coded threshold where the parameters file defines one for the same comparison "
+                           "(warning)",
     "missing_text": "a zh or en text is empty (error) or in the wrong language (warning)",
     # rule graph (engine/graph.py)
     "signal_unproduced": "a rule uses a signal (or the catalogue lists one) that no rule asserts (warning)",

@@ -10,8 +10,9 @@ checks that over every shipped scenario.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Collection, Iterator, Mapping
+from typing import Any
 
 from engine.conditions import Env, comparison, resolve
 from engine.facts import Fact, FactSet
@@ -43,11 +44,11 @@ class Outcome:
     value: Any = None
     ops: tuple[tuple[str, Any, Any], ...] = ()  # (operator, as written, resolved)
     signal: str = ""
-    children: tuple["Outcome", ...] = ()
+    children: tuple[Outcome, ...] = ()
     candidates: tuple[str, ...] = ()
-    related: tuple["Outcome", ...] = ()
+    related: tuple[Outcome, ...] = ()
 
-    def walk(self) -> Iterator["Outcome"]:
+    def walk(self) -> Iterator[Outcome]:
         """This node and every node below it, including the ``where`` of each related fact."""
         yield self
         for child in self.children + self.related:
@@ -101,13 +102,13 @@ class _Evaluator:
 
     def node(self, cond: Condition, path: Path, env: Env, scope: str, key: str) -> Outcome:
         if isinstance(cond, AllCond):
-            kids = tuple(self.node(c, path + ("all", i), env, scope, key) for i, c in enumerate(cond.all))
+            kids = tuple(self.node(c, (*path, "all", i), env, scope, key) for i, c in enumerate(cond.all))
             return Outcome(path, "all", all(k.holds for k in kids), "all of", key, children=kids)
         if isinstance(cond, AnyCond):
-            kids = tuple(self.node(c, path + ("any", i), env, scope, key) for i, c in enumerate(cond.any))
+            kids = tuple(self.node(c, (*path, "any", i), env, scope, key) for i, c in enumerate(cond.any))
             return Outcome(path, "any", any(k.holds for k in kids), "any of", key, children=kids)
         if isinstance(cond, NotCond):
-            inner = self.node(cond.not_, path + ("not",), env, scope, key)
+            inner = self.node(cond.not_, (*path, "not"), env, scope, key)
             return Outcome(path, "not", not inner.holds, "not", key, children=(inner,))
         if isinstance(cond, SignalCond):
             holds = cond.signal in self.held.get(key, ())
@@ -127,8 +128,8 @@ class _Evaluator:
         if cond.exists.where is None:
             return Outcome(path, "exists", bool(related), text, key, candidates=keys)
         where = cond.exists.where
-        outs = tuple(self.node(where, path + ("exists", "where"), env.with_fact(fact, r), fact, k)
-                     for r, k in zip(related, keys))
+        outs = tuple(self.node(where, (*path, "exists", "where"), env.with_fact(fact, r), fact, k)
+                     for r, k in zip(related, keys, strict=True))
         return Outcome(path, "exists", any(o.holds for o in outs), text, key, candidates=keys, related=outs)
 
     def _field(self, cond: FieldCond, path: Path, env: Env, key: str) -> Outcome:
@@ -138,7 +139,7 @@ class _Evaluator:
         value = holder.get(name) if holder is not None else None
         ops = tuple((op, written, resolve(written, self.kb)) for op, written in sorted(cond.ops.items()))
         holds = all(comparison(op, arg)(value, env.as_of) for op, _, arg in ops)
-        at = path + (ref,)
+        at = (*path, ref)
         where = subject_key(fact, holder["id"]) if holder is not None and "id" in holder else key
         return Outcome(at, "field", holds, describe(ref, ops), where, ref=ref, value=value, ops=ops)
 

@@ -65,11 +65,11 @@ class ConditionReport(_Model):
     expected: str = ""
     change: str | None = Field(default=None, description="the smallest change that would flip the condition")
     fix: Fix | None = Field(default=None, description="that change as data, when it is one field's value")
-    asserted_by: list["RuleReport"] = Field(default_factory=list,
+    asserted_by: list[RuleReport] = Field(default_factory=list,
                                             description="a forbidden signal that holds: the rules that asserted it")
-    producers: list["RuleReport"] = Field(default_factory=list,
+    producers: list[RuleReport] = Field(default_factory=list,
                                           description="a missing signal: the rules that would assert it")
-    inner: list["ConditionReport"] = Field(default_factory=list,
+    inner: list[ConditionReport] = Field(default_factory=list,
                                            description="the failing parts of an `any`, `all` or `exists`")
 
 

@@ -8,8 +8,9 @@ came, with the document path (``clients[3].days_since_last_visit``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from engine.errors import Diagnostic, FactError, Location, suggest
 from engine.knowledge import FactSpec, FieldSpec, KnowledgeBase
@@ -146,7 +147,8 @@ def coerce(value: Any, spec: FieldSpec) -> tuple[Any, tuple[str, str, str] | Non
     got = f"got {type(value).__name__} `{value}`"
     t = spec.type
     if t == "boolean":
-        return (value, None) if isinstance(value, bool) else (None, ("fact_type", f"expected boolean, {got}", "true or false"))
+        return (value, None) if isinstance(value, bool) else (None, ("fact_type", f"expected boolean, {got}",
+                                                                     "true or false"))
     if t in ("integer", "number"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return None, ("fact_type", f"expected {t}, {got}", "a number without quotes")

@@ -16,7 +16,8 @@ Nodes are ``(kind, id)`` pairs: kinds ``field``, ``rule``, ``signal``, ``action`
 from __future__ import annotations
 
 import io
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import networkx as nx
 
@@ -25,8 +26,7 @@ from engine.checker import signal_graph
 from engine.errors import Diagnostic
 from engine.knowledge import KnowledgeBase
 from engine.locations import Locator
-from engine.rules import (AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, RuleFile,
-                          SignalCond)
+from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, RuleFile, SignalCond
 from engine.validation import validate_document
 from engine.yaml_source import parse_yaml
 

@@ -18,8 +18,9 @@ import bisect
 import collections
 import collections.abc
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 for _name in ("Mapping", "MutableMapping", "Sequence", "MutableSequence", "Set", "MutableSet",
               "Iterable", "Iterator", "Hashable", "Callable", "Sized", "Container"):
@@ -37,7 +38,8 @@ _root.setLevel(_saved_level)
 from engine.compiler import CompiledRule, RuleBook  # noqa: E402
 from engine.conditions import Env  # noqa: E402
 from engine.errors import Diagnostic, InferenceError, Location  # noqa: E402
-from engine.facts import Fact as FactRecord, FactSet  # noqa: E402
+from engine.facts import Fact as FactRecord  # noqa: E402
+from engine.facts import FactSet  # noqa: E402
 
 
 class SafeDepthStrategy(DepthStrategy):

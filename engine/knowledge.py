@@ -56,7 +56,7 @@ class FieldSpec(Strict):
         return v
 
     @model_validator(mode="after")
-    def _sensitive_only_for_text(self) -> "FieldSpec":
+    def _sensitive_only_for_text(self) -> FieldSpec:
         # A masked value must still be a valid value of the field, so that a logged decision can be
         # replayed on its masked input; only text has a mask ("***") that stays valid.
         if self.sensitive and self.type != "string":

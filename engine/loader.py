@@ -15,11 +15,21 @@ from pydantic import BaseModel
 from engine.checker import check_rule_files
 from engine.compiler import RuleBook, SourceTexts, compile_rule_set
 from engine.errors import Diagnostic, Location, RuleError, suggest
-from engine.knowledge import (ActionFile, CoachingFile, DocumentFile, FactExtensionFile, FactSchemaFile,
-                              FactSpec, FeedbackReasonFile, KnowledgeBase, ParameterFile, SignalFile)
+from engine.knowledge import (
+    ActionFile,
+    CoachingFile,
+    DocumentFile,
+    FactExtensionFile,
+    FactSchemaFile,
+    FactSpec,
+    FeedbackReasonFile,
+    KnowledgeBase,
+    ParameterFile,
+    SignalFile,
+)
 from engine.policies import check_policy_files
-from engine.sources import is_policy_file
 from engine.scoring import ScoringFile
+from engine.sources import is_policy_file
 from engine.validation import validate_document
 from engine.yaml_source import parse_yaml
 
@@ -28,7 +38,8 @@ _KB_PARTS: dict[str, type[BaseModel]] = {
     "documents.yaml": DocumentFile, "parameters.yaml": ParameterFile,
 }
 #: Knowledge-base files that may be absent (a knowledge base written before they existed).
-_OPTIONAL_KB_PARTS: dict[str, type[BaseModel]] = {"feedback_reasons.yaml": FeedbackReasonFile, "scoring.yaml": ScoringFile}
+_OPTIONAL_KB_PARTS: dict[str, type[BaseModel]] = {"feedback_reasons.yaml": FeedbackReasonFile,
+                                                  "scoring.yaml": ScoringFile}
 
 
 def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
@@ -115,7 +126,7 @@ def _unique(kind: str, items: list[tuple[Any, Any, tuple[Any, ...]]], diags: lis
     for item, parsed, path in items:
         if item.id in out:
             diags.append(Diagnostic("schema_violation", f"{kind} id `{item.id}` is defined twice",
-                                    parsed.locate(path + ("id",)), hint="ids must be unique"))
+                                    parsed.locate((*path, "id")), hint="ids must be unique"))
         out[item.id] = item
     return dict(sorted(out.items()))
 
@@ -155,10 +166,10 @@ def _check_scoring(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> N
                                     hint=suggest(node[1:], kb.parameters)))
         elif isinstance(node, dict):
             for k, v in node.items():
-                refs(path + (k,), v)
+                refs((*path, k), v)
         elif isinstance(node, (list, tuple)):
             for i, v in enumerate(node):
-                refs(path + (i,), v)
+                refs((*path, i), v)
 
     sc = kb.scoring
     for i, seg in enumerate(sc.segmentations):
@@ -183,7 +194,8 @@ def _check_scoring(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> N
             for path, prov in provs:
                 if prov.document not in kb.documents:
                     diags.append(Diagnostic("schema_violation", f"unknown document `{prov.document}`",
-                                            parsed.locate(path + ("document",)), hint=suggest(prov.document, kb.documents)))
+                                            parsed.locate((*path, "document")), hint=suggest(prov.document,
+                                                                                             kb.documents)))
 
 
 def revision_of(*file_sets: dict[str, str]) -> str:

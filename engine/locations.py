@@ -23,7 +23,7 @@ class Locator:
     entries: dict[tuple[str, str], tuple[ParsedYaml, Path]] = field(default_factory=dict)
 
     @classmethod
-    def from_files(cls, rule_files: dict[str, str], kb_files: dict[str, str] | None = None) -> "Locator":
+    def from_files(cls, rule_files: dict[str, str], kb_files: dict[str, str] | None = None) -> Locator:
         """Index rule files (name -> text) and, optionally, the knowledge-base files."""
         loc = cls()
         for name in sorted(rule_files):
@@ -58,4 +58,4 @@ class Locator:
         if found is None:
             return Location(path=f"{kind} {entry_id}")
         parsed, path = found
-        return parsed.locate(path + ("id",))
+        return parsed.locate((*path, "id"))

@@ -18,8 +18,9 @@ order. Feedback dated after the as-of date is ignored: a decision sees the histo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Iterable, Literal, Sequence, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -68,7 +69,7 @@ class ActionVolumeCap(_PolicyBase):
     max: int = Field(ge=0)
 
 
-Policy = Annotated[Union[SuppressAfter, ClientWeeklyCap, ActionVolumeCap], Field(discriminator="kind")]
+Policy = Annotated[SuppressAfter | ClientWeeklyCap | ActionVolumeCap, Field(discriminator="kind")]
 
 
 class PolicyFile(_Strict):
@@ -123,7 +124,7 @@ def check_policy_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[Policy
         at = ("policies", i)
         if policy.id in seen:
             diags.append(Diagnostic("duplicate_policy_id", f"policy id `{policy.id}` is defined twice",
-                                    parsed.locate(at + ("id",)), rule_id=policy.id, hint="policy ids must be unique"))
+                                    parsed.locate((*at, "id")), rule_id=policy.id, hint="policy ids must be unique"))
         seen.add(policy.id)
         diags.extend(_check_references(policy, parsed, at, kb))
     if any(d.severity == "error" for d in diags):

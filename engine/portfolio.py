@@ -16,9 +16,10 @@ import contextlib
 import datetime as dt
 import gc
 import multiprocessing as mp
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -81,7 +82,8 @@ def _drop_orphans(table: Table, column: str, known: set[str], what: str, source:
     for pos in orphan.nonzero()[0]:
         table.diagnostics.append(Diagnostic(
             "fact_bad_value", f"{column} `{col.iloc[pos]}` is not in the {what} table",
-            Location(file=source, line=int(table.lines.iloc[pos]), path=column), hint=f"add the {what} or correct the id"))
+            Location(file=source, line=int(table.lines.iloc[pos]), path=column),
+                                            hint=f"add the {what} or correct the id"))
     table.bad_rows += int(orphan.sum())
     table.frame, table.lines = table.frame[~orphan], table.lines[~orphan]
 
@@ -209,7 +211,7 @@ def _decide_all(advisor: Advisor, parts: list[Partition], as_of: dt.date, jobs: 
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                                  initargs=(None, None) if fork else texts) as pool:
             chunks = list(_chunks(parts, jobs * 4))
-            for chunk, done in zip(chunks, pool.map(_decide_chunk, chunks, [as_of] * len(chunks))):
+            for chunk, done in zip(chunks, pool.map(_decide_chunk, chunks, [as_of] * len(chunks)), strict=True):
                 results.extend(_result(x) for x in done)
                 if progress:
                     progress(sum(len(p.facts["client"]) + 1 for p in chunk))

@@ -15,8 +15,9 @@ coaching topic, with totals.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 from engine.advisor import Advisor, Run
 from engine.decision import SubjectDecision

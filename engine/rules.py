@@ -20,14 +20,13 @@ Condition forms (each a mapping with one key)::
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag,
-                      field_validator, model_validator)
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, field_validator, model_validator
 
 from engine.knowledge import Domain, Provenance, Text
 
-Scalar = Union[bool, int, float, dt.date, str]
+Scalar = bool | int | float | dt.date | str
 FIELD_REF = r"^[a-z][a-z_]*\.[a-z][a-z0-9_]*$"
 RULE_ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 Subject = Literal["client", "manager"]
@@ -37,7 +36,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-Days = Union[Annotated[int, Field(ge=0)], Annotated[str, Field(pattern=r"^\$[a-z][a-z0-9_]*$")]]
+Days = Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^\$[a-z][a-z0-9_]*$")]
 
 
 class Ops(_Strict):
@@ -59,7 +58,7 @@ class Ops(_Strict):
                                          description="a date more than N days before the as-of date")
 
     @model_validator(mode="after")
-    def _at_least_one(self) -> "Ops":
+    def _at_least_one(self) -> Ops:
         if not self.used():
             raise ValueError("give at least one operator: eq, ne, gt, ge, lt, le, between, in, "
                              "not_in, present, in_next_days, older_than_days")
@@ -74,7 +73,7 @@ def _operand_tag(value: Any) -> str:
     return "ops" if isinstance(value, (dict, Ops)) else "value"
 
 
-Operand = Annotated[Union[Annotated[Ops, Tag("ops")], Annotated[Scalar, Tag("value")]],
+Operand = Annotated[Annotated[Ops, Tag("ops")] | Annotated[Scalar, Tag("value")],
                     Discriminator(_operand_tag)]
 
 
@@ -139,9 +138,8 @@ def _condition_tag(value: Any) -> str | None:
 
 
 Condition = Annotated[
-    Union[Annotated[AllCond, Tag("all")], Annotated[AnyCond, Tag("any")],
-          Annotated[NotCond, Tag("not")], Annotated[SignalCond, Tag("signal")],
-          Annotated[ExistsCond, Tag("exists")], Annotated[FieldCond, Tag("field")]],
+    Annotated[AllCond, Tag("all")] | Annotated[AnyCond, Tag("any")] | Annotated[NotCond, Tag("not")]
+    | Annotated[SignalCond, Tag("signal")] | Annotated[ExistsCond, Tag("exists")] | Annotated[FieldCond, Tag("field")],
     Discriminator(_condition_tag, custom_error_type="condition",
                   custom_error_message="a condition is a mapping: all / any / not / signal / exists / fact.field"),
 ]
@@ -171,7 +169,7 @@ class VetoOut(_Strict):
     reason: Text
 
     @model_validator(mode="after")
-    def _blocks_something(self) -> "VetoOut":
+    def _blocks_something(self) -> VetoOut:
         if not self.actions and not self.all_sales:
             raise ValueError("a veto names `actions` or sets `all_sales: true`")
         return self
@@ -185,7 +183,7 @@ class Then(_Strict):
     veto: VetoOut | None = None
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "Then":
+    def _not_empty(self) -> Then:
         if not (self.signals or self.actions or self.coaching or self.veto):
             raise ValueError("`then` needs at least one of signals, actions, coaching, veto")
         return self

@@ -51,7 +51,7 @@ def _pick(rng: np.random.Generator, values: list, n: int, p: list[float] | None 
 def _names(rng: np.random.Generator, n: int) -> list[str]:
     s = _pick(rng, _SURNAMES, n)
     g1, g2 = _pick(rng, _GIVEN, n), _pick(rng, _GIVEN, n)
-    return [a + b + (c if i % 2 else "") for i, (a, b, c) in enumerate(zip(s, g1, g2))]
+    return [a + b + (c if i % 2 else "") for i, (a, b, c) in enumerate(zip(s, g1, g2, strict=False))]
 
 
 def _managers(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -256,7 +256,8 @@ def _manager_events(rng: np.random.Generator, mgr: pd.DataFrame, days: int, as_o
         for week in range(days // 7):
             due = today - pd.Timedelta(days=7 * week + 1)
             late = rng.random() < (0.25 if m["diary_quality"] == "perfunctory" else 0.08)
-            closed = None if late and rng.random() < 0.5 else due + pd.Timedelta(days=int(rng.integers(1, 4)) if late else 0)
+            delay = int(rng.integers(1, 4)) if late else 0
+            closed = None if late and rng.random() < 0.5 else due + pd.Timedelta(days=delay)
             rows.append({"manager_id": m["id"], "kind": "plan_submission", "date": due, "due_date": due,
                          "closed_date": closed, "status": "done" if closed is not None else "open"})
         for _ in range(int(rng.poisson(4))):

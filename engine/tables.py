@@ -146,5 +146,5 @@ def records(frame: pd.DataFrame, spec: FactSpec) -> list[dict[str, Any]]:
             vals = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v) for v in col]
         cols[str(name)] = vals
     names = list(cols)
-    rows = zip(*(cols[n] for n in names)) if names else iter(())
-    return [{n: v for n, v in zip(names, row) if v is not None} for row in rows]
+    rows = zip(*(cols[n] for n in names), strict=True) if names else iter(())
+    return [{n: v for n, v in zip(names, row, strict=True) if v is not None} for row in rows]

@@ -7,7 +7,8 @@ to ``str.format`` (which could reach attributes).
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z_]*\.[a-z][a-z0-9_]*)\}")
 

@@ -27,12 +27,12 @@ def _relevant(errors: list[Any], data: Any) -> list[Any]:
     paths = [tuple(_data_path(data, tuple(e["loc"]), named=False)) for e in errors]
     out: list[Any] = []
     by_path: dict[tuple[Any, ...], list[Any]] = {}
-    for err, path in zip(errors, paths):
+    for err, path in zip(errors, paths, strict=True):
         deeper = any(len(p) > len(path) and p[:len(path)] == path for p in paths)
         if err["type"] == "too_short" and deeper:
             continue
         by_path.setdefault(path, []).append(err)
-    for path, errs in by_path.items():
+    for errs in by_path.values():
         typed = [e for e in errs if e["type"].endswith(("_type", "_parsing")) and e["type"] != "model_type"]
         if len(typed) > 1:
             wanted = sorted({e["msg"].removeprefix("Input should be ").removeprefix("a valid ") for e in typed})

@@ -24,6 +24,8 @@ _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Most nodes a document may have once its aliases are expanded (the shipped files have < 5,000).
 #: Aliases let a few lines stand for billions of nodes; every later step walks the expanded tree.
 MAX_NODES = 100_000
+#: Deepest nesting of mappings and sequences a document may have (the shipped files nest < 15 deep).
+MAX_DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,9 @@ class ParsedYaml:
         path: Path = ()
         for part in loc:
             if isinstance(node, dict) and part in node:
-                node, path = node[part], path + (part,)
+                node, path = node[part], (*path, part)
             elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-                node, path = node[part], path + (part,)
+                node, path = node[part], (*path, part)
             else:
                 continue
             best = self.positions.get(path, best)
@@ -59,17 +61,26 @@ def parse_yaml(text: str, file: str, line_offset: int = 0) -> ParsedYaml:
     """Parse ``text`` safely. Syntax errors and duplicate keys become diagnostics, not exceptions.
 
     ``line_offset`` is added to every reported line (for a fragment cut from a larger file).
+    Documents nested deeper than :data:`MAX_DEPTH` or expanding to more than :data:`MAX_NODES`
+    nodes are ``yaml_too_complex``, whatever limits and messages the YAML library has of its own.
     """
     loader = _SafeLoader(text)
     try:
         node = loader.get_single_node()  # one parse: positions from the nodes, data built from them
-        size = _expanded_size(node, {}) if node is not None else 0
-        if size > MAX_NODES:
-            return _too_complex(file, f"the document expands to {size} nodes through aliases (at most {MAX_NODES})")
+        if node is not None:
+            height, size = _shape(node)
+            if height > MAX_DEPTH:
+                return _too_deep(file, _deepest_start(node, height), line_offset)
+            if size > MAX_NODES:
+                return _too_complex(file, f"the document expands to {size} nodes through aliases "
+                                          f"(at most {MAX_NODES})", Location(file, 1, 1))
         data = loader.construct_document(node) if node is not None else None
-    except RecursionError:
-        return _too_complex(file, "the document nests too deeply")
     except yaml.MarkedYAMLError as exc:
+        # The library's parser may stop at a limit of its own (libyaml at 1,000 levels of brackets);
+        # the project's own limit decides: a depth-limited parse tells a deep document from a broken one.
+        deep = _too_deep_mark(text)
+        if deep is not None:
+            return _too_deep(file, deep, line_offset)
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1 + line_offset, mark.column + 1) if mark else (0, 0)
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
@@ -79,6 +90,8 @@ def parse_yaml(text: str, file: str, line_offset: int = 0) -> ParsedYaml:
     except yaml.YAMLError as exc:
         diag = Diagnostic("yaml_syntax", f"YAML error: {exc}", Location(file, 1, 1))
         return ParsedYaml(None, {}, (diag,), file)
+    except RecursionError:  # not reached within MAX_DEPTH; kept so that no input can escape as a crash
+        return _too_complex(file, "the document nests too deeply", Location(file, 1, 1))
     finally:
         loader.dispose()
     positions: dict[Path, tuple[int, int]] = {}
@@ -88,23 +101,93 @@ def parse_yaml(text: str, file: str, line_offset: int = 0) -> ParsedYaml:
     return ParsedYaml(data, positions, tuple(diags), file)
 
 
-def _too_complex(file: str, message: str) -> ParsedYaml:
-    diag = Diagnostic("yaml_too_complex", message, Location(file, 1, 1),
+def _too_complex(file: str, message: str, where: Location) -> ParsedYaml:
+    diag = Diagnostic("yaml_too_complex", message, where,
                       hint="write the values out instead of nesting aliases or brackets so deeply")
     return ParsedYaml(None, {}, (diag,), file)
 
 
-def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
-    """Nodes in the tree once aliases are expanded; linear in the distinct nodes (memoised)."""
-    key = id(node)
-    if key not in memo:
-        if isinstance(node, yaml.MappingNode):
-            memo[key] = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
-        elif isinstance(node, yaml.SequenceNode):
-            memo[key] = 1 + sum(_expanded_size(v, memo) for v in node.value)
+def _too_deep(file: str, mark: yaml.Mark, line_offset: int) -> ParsedYaml:
+    return _too_complex(file, f"the document nests more than {MAX_DEPTH} levels deep",
+                        Location(file, mark.line + 1 + line_offset, mark.column + 1))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _shape(root: yaml.Node) -> tuple[int, int]:
+    """(nesting height in collections, node count) of the tree once aliases are expanded.
+
+    Iterative and memoised per distinct node, so it is linear in the document and safe at any depth
+    the parser accepted."""
+    memo: dict[int, tuple[int, int]] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in memo:
+            continue
+        kids = _children(node)
+        if children_done or not kids:
+            shapes = [memo[id(k)] for k in kids]
+            collection = isinstance(node, yaml.CollectionNode)
+            memo[id(node)] = (int(collection) + max((h for h, _ in shapes), default=0),
+                              1 + sum(n for _, n in shapes))
         else:
-            memo[key] = 1
-    return memo[key]
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids if id(k) not in memo)
+    return memo[id(root)]
+
+
+def _deepest_start(root: yaml.Node, height: int) -> yaml.Mark:
+    """Where the first collection nested deeper than :data:`MAX_DEPTH` starts."""
+    node = root
+    for _ in range(MAX_DEPTH):
+        node = next(k for k in _children(node) if _shape(k)[0] == height - 1)
+        height -= 1
+    return node.start_mark
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark):
+        super().__init__("too deep")
+        self.mark = mark
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """PyYAML's pure-Python safe loader that stops at the first collection deeper than MAX_DEPTH."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        collection = self.check_event(yaml.CollectionStartEvent)
+        self._depth += collection
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= collection
+
+
+def _too_deep_mark(text: str) -> yaml.Mark | None:
+    """Where ``text`` first nests deeper than :data:`MAX_DEPTH`, or None (then it is not too deep)."""
+    loader = _DepthLimitedLoader(text)
+    try:
+        loader.get_single_node()
+    except _TooDeep as deep:
+        return deep.mark
+    except (yaml.YAMLError, RecursionError):
+        return None
+    finally:
+        loader.dispose()
+    return None
 
 
 def _walk(node: yaml.Node, path: Path, positions: dict[Path, tuple[int, int]],
@@ -119,12 +202,12 @@ def _walk(node: yaml.Node, path: Path, positions: dict[Path, tuple[int, int]],
                 diags.append(Diagnostic("duplicate_key", f"key `{key}` appears twice in one mapping",
                                         loc, hint="remove or rename one of them"))
             seen.add(key)
-            _walk(value_node, path + (key,), positions, diags, file, off)
+            _walk(value_node, (*path, key), positions, diags, file, off)
             # point at the key (`client.days_since_visit:`), not at its value
-            positions[path + (key,)] = (key_node.start_mark.line + 1 + off, key_node.start_mark.column + 1)
+            positions[(*path, key)] = (key_node.start_mark.line + 1 + off, key_node.start_mark.column + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, path + (i,), positions, diags, file, off)
+            _walk(item, (*path, i), positions, diags, file, off)
 
 
 _RULE_START = re.compile(r"^(\s*)- id\s*:")

@@ -19,7 +19,8 @@ Errors are :class:`engine.errors.StoreError` with coded diagnostics (``decision_
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from engine.advisor import Advisor
 from engine.decision import Decision
@@ -47,7 +48,7 @@ class Store:
         self.decisions = DecisionLog(self.db)
         self.feedback = FeedbackStore(self.db, kb.feedback_reasons if kb is not None else None)
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: Any) -> None:

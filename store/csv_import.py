@@ -67,7 +67,7 @@ def import_csv_text(store: FeedbackStore, text: str, name: str = "<csv>") -> Imp
         start, line = line + 1, reader.line_num
         if not any(cell.strip() for cell in row):
             continue
-        _import_row(store, dict(zip(columns, row)), columns, Location(name, start, 1), result)
+        _import_row(store, dict(zip(columns, row, strict=False)), columns, Location(name, start, 1), result)
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return result
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import secrets as random
 import threading
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import case, func, select
@@ -86,7 +87,7 @@ class DecisionLog:
         """
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         logged = decision.model_copy(update={"id": new_decision_id(now)})
         masked, secrets = mask_facts(facts, book.kb)
         row = DecisionRow(id=logged.id, logged_at=now, source=source, revision=decision.revision,
@@ -179,7 +180,7 @@ class DecisionLog:
 
 def _utc(value: dt.datetime) -> dt.datetime:
     # SQLite gives naive datetimes back; every stored time is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _facts_index(facts: Mapping[str, Any], kb: KnowledgeBase) -> dict[tuple[str, str], Mapping[str, Any]]:
@@ -209,7 +210,8 @@ def _item_rows(decision: Decision, index: Mapping[tuple[str, str], Mapping[str, 
                                  segment_of(subject.subject_type, fact))
 
 
-def _subject_rows(decision: Decision, s: SubjectDecision, manager: str | None, segment: str) -> Iterable[DecisionItemRow]:
+def _subject_rows(decision: Decision, s: SubjectDecision, manager: str | None,
+                  segment: str) -> Iterable[DecisionItemRow]:
     for outcome, recs in (("recommended", s.recommendations), ("vetoed", s.vetoed), ("suppressed", s.suppressed)):
         for rank, rec in enumerate(recs, 1):
             yield DecisionItemRow(decision_id=decision.id, subject_type=s.subject_type, subject_id=s.id,

@@ -15,7 +15,7 @@ IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` on PostgreSQL), and the unique 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, tuple_
@@ -138,7 +138,7 @@ class FeedbackStore:
         row = FeedbackRow(decision_id=fb.decision_id, subject_type=subject_type, subject_id=subject_id,
                           item_id=fb.item, status=fb.status, reason_code=fb.reason_code, date=date,
                           until=fb.until, manager_id=fb.manager_id, source=source,
-                          recorded_at=dt.datetime.now(dt.timezone.utc))
+                          recorded_at=dt.datetime.now(dt.UTC))
         session.add(row)
         item.status = fb.status
         session.flush()
@@ -245,8 +245,9 @@ def _unknown_item(session: Session, fb: FeedbackInput, subject_type: str, subjec
 
 
 def _has_subject(session: Session, decision_id: str, subject_id: str) -> bool:
-    return session.execute(select(DecisionItemRow.id).where(
-        DecisionItemRow.decision_id == decision_id, DecisionItemRow.subject_id == subject_id).limit(1)).first() is not None
+    found = session.execute(select(DecisionItemRow.id).where(
+        DecisionItemRow.decision_id == decision_id, DecisionItemRow.subject_id == subject_id).limit(1)).first()
+    return found is not None
 
 
 def _check_dates(fb: FeedbackInput, date: dt.date, as_of: dt.date) -> None:
@@ -260,7 +261,7 @@ def _check_dates(fb: FeedbackInput, date: dt.date, as_of: dt.date) -> None:
 
 
 def _record(row: FeedbackRow) -> FeedbackRecord:
-    at = row.recorded_at if row.recorded_at.tzinfo else row.recorded_at.replace(tzinfo=dt.timezone.utc)
+    at = row.recorded_at if row.recorded_at.tzinfo else row.recorded_at.replace(tzinfo=dt.UTC)
     return FeedbackRecord(id=row.id, decision_id=row.decision_id, subject_type=row.subject_type,
                           subject_id=row.subject_id, item_id=row.item_id, status=row.status,  # type: ignore[arg-type]
                           reason_code=row.reason_code, date=row.date, until=row.until,

@@ -10,7 +10,8 @@ a whole text (masking it inside words would mangle every text).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from engine.knowledge import KnowledgeBase
 

@@ -11,8 +11,7 @@ from starlette.responses import Response
 from api import present
 from api.deps import LangDep, LoadedDep, language_headers, read_access
 from api.problems import ErrorItem, Problem, documented
-from api.schemas import (ActionList, ActionOut, CoachingList, CoachingOut, FactTypeList, FeedbackReasonList,
-                         SignalList)
+from api.schemas import ActionList, ActionOut, CoachingList, CoachingOut, FactTypeList, FeedbackReasonList, SignalList
 
 router = APIRouter(prefix="/v1/catalogues", tags=["catalogues"], dependencies=[Depends(read_access)])
 

@@ -7,8 +7,9 @@ its own database: never into ``rm-advisor.db`` of the working directory."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest

@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -98,7 +99,7 @@ def test_top_limits_recommendations_and_explain_false_drops_the_chain(client: Te
     full = client.post("/v1/decisions", json=examples.BATCH).json()
     short = client.post("/v1/decisions", json=examples.BATCH, params={"top": 1, "explain": "false"}).json()
     assert any(len(s["recommendations"]) > 1 for s in full["clients"])
-    for f, s in zip(full["clients"], short["clients"]):
+    for f, s in zip(full["clients"], short["clients"], strict=True):
         assert [r["id"] for r in s["recommendations"]] == [r["id"] for r in f["recommendations"]][:1]
         assert all(r["because"] == [] for r in s["recommendations"]) and s["signals"] == []
         assert s["recommendations"][0]["reasons"] == f["recommendations"][0]["reasons"]

@@ -88,7 +88,7 @@ def test_two_servers_on_one_database_record_each_feedback_exactly_once(db_url: s
         answers: list[list[tuple[Item, int, str]]] = [[], []]
         orders = [items, items[::-1]]  # opposite orders: the two streams cross in the middle
         writers = [threading.Thread(target=_stream, args=(s.base, decision_id, order, out))
-                   for s, order, out in zip(servers, orders, answers)]
+                   for s, order, out in zip(servers, orders, answers, strict=True)]
         for w in writers:
             w.start()
         for w in writers:

@@ -138,7 +138,7 @@ def test_check_reports_a_contradiction_with_its_location(rules: Path) -> None:
         ["client.days_since_last_visit: {gt: 30}", "client.days_since_last_visit: {lt: 10}"], NET_ACTION))
     result = runner.invoke(app, ["check", str(rules)])
     assert result.exit_code == 1
-    [diag] = [l for l in result.output.splitlines() if "impossible_condition" in l]
+    [diag] = [ln for ln in result.output.splitlines() if "impossible_condition" in ln]
     assert diag.startswith(f"{rules}/tobacco.yaml:{line + 10}:")  # the `< 10` condition
     assert "[tobacco.broken_contradiction]" in diag and f"(line {line + 9})" in diag
 
@@ -233,9 +233,11 @@ def test_explain_names_an_unknown_action() -> None:
 
 def test_diff_reports_changes_per_manager_and_action(rules: Path) -> None:
     edit(rules / "tobacco.yaml", "    provenance: {document: D4, quote: 努力引导客户向网络客户发展, ref: D4-TB-03}\n"
-         "    priority: 70\n    when:\n      all:\n        - client.domain: tobacco\n        - client.network_client: false",
+         "    priority: 70\n    when:\n      all:\n        - client.domain: tobacco\n"
+         "        - client.network_client: false",
          "    provenance: {document: D4, quote: 努力引导客户向网络客户发展, ref: D4-TB-03}\n"
-         "    priority: 99\n    when:\n      all:\n        - client.domain: tobacco\n        - client.network_client: false")
+         "    priority: 99\n    when:\n      all:\n        - client.domain: tobacco\n"
+         "        - client.network_client: false")
     result = runner.invoke(app, ["diff", str(ROOT / "rules"), str(rules), "--facts", DEMO, "--format", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
@@ -250,9 +252,11 @@ def test_diff_reports_changes_per_manager_and_action(rules: Path) -> None:
 
 def test_diff_replays_a_portfolio_of_tables_per_manager(rules: Path, tmp_path: Path) -> None:
     edit(rules / "tobacco.yaml", "    provenance: {document: D4, quote: 努力引导客户向网络客户发展, ref: D4-TB-03}\n"
-         "    priority: 70\n    when:\n      all:\n        - client.domain: tobacco\n        - client.network_client: false",
+         "    priority: 70\n    when:\n      all:\n        - client.domain: tobacco\n"
+         "        - client.network_client: false",
          "    provenance: {document: D4, quote: 努力引导客户向网络客户发展, ref: D4-TB-03}\n"
-         "    priority: 99\n    when:\n      all:\n        - client.domain: tobacco\n        - client.network_client: false")
+         "    priority: 99\n    when:\n      all:\n        - client.domain: tobacco\n"
+         "        - client.network_client: false")
     portfolio = tmp_path / "portfolio"
     assert runner.invoke(app, ["sample-portfolio", "--out", str(portfolio), "--clients", "120",
                                "--managers", "4"]).exit_code == 0
@@ -279,4 +283,5 @@ def test_diff_of_identical_rule_sets_changes_nothing() -> None:
 def test_scenario_schema_matches_the_committed_file() -> None:
     result = runner.invoke(app, ["scenario-schema"])
     committed = (ROOT / "rules" / "scenarios.schema.json").read_text(encoding="utf-8")
-    assert json.loads(result.output) == json.loads(committed), "run `make schema` and commit rules/scenarios.schema.json"
+    assert json.loads(result.output) == json.loads(committed), \
+        "run `make schema` and commit rules/scenarios.schema.json"

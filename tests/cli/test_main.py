@@ -46,9 +46,9 @@ def test_check_reports_misspelt_field_unknown_action_and_syntax_error_with_lines
     (tmp_path / "broken.yaml").write_text(BROKEN, encoding="utf-8")
     result = runner.invoke(app, ["check", str(tmp_path)])
     assert result.exit_code == 1
-    lines = [l for l in result.output.splitlines() if "broken.yaml:" in l]
-    assert [l.split(": ")[1].split()[0] for l in lines] == ["unknown_field", "unknown_action", "yaml_syntax"]
-    assert [l.split(":")[1] for l in lines] == ["9", "23", "27"]
+    lines = [ln for ln in result.output.splitlines() if "broken.yaml:" in ln]
+    assert [ln.split(": ")[1].split()[0] for ln in lines] == ["unknown_field", "unknown_action", "yaml_syntax"]
+    assert [ln.split(":")[1] for ln in lines] == ["9", "23", "27"]
     assert "did you mean `days_since_last_visit`?" in lines[0]
 
 
@@ -81,7 +81,8 @@ def test_recommend_table_in_english(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "t.yaml").write_text(rule_text(rule("t.net", {"client.network_client": False},
-                                                 {"actions": [action("guide_to_network_ordering", en="not on network")]})))
+                                                 {"actions": [action("guide_to_network_ordering",
+                                                                     en="not on network")]})))
     facts = tmp_path / "facts.json"
     facts.write_text(json.dumps({"clients": [client(network_client=False)]}))
     result = runner.invoke(app, ["recommend", str(facts), "--rules", str(rules), "--lang", "en"])

@@ -78,7 +78,8 @@ def test_feedback_import_reports_bad_rows_by_line_and_column(db: str, tmp_path: 
                    f"{first['id']},T-001,{item},finished,\n", encoding="utf-8")
     code, output = run("feedback", "import", csv, "--db", db)
     assert code == 1
-    assert f"{csv}:3:4: feedback_bad_value" in output and "imported 1, skipped 0 (already recorded), 1 error(s)" in output
+    assert f"{csv}:3:4: feedback_bad_value" in output
+    assert "imported 1, skipped 0 (already recorded), 1 error(s)" in output
 
 
 def test_replay_is_identical_on_its_revision(db: str) -> None:

@@ -84,7 +84,8 @@ def test_walkthrough_adds_a_rule_that_checks_passes_its_scenarios_and_shows_in_t
                                   "tobacco.small_retailer_best_practice", "--subject", "client:T-002", "--lang", "en"])
     assert "to flip it: change client.client_class from B to C" in why_not.output
 
-    diff = runner.invoke(app, ["diff", str(before), str(rules), "--facts", str(sample_facts_path()), "--format", "json"])
+    diff = runner.invoke(app, ["diff", str(before), str(rules), "--facts", str(sample_facts_path()), "--format",
+                               "json"])
     changes = json.loads(diff.output)["changes"]
     assert [(c["subject"], c["item"], c["kind"]) for c in changes] == [("client:T-003", "share_best_practice", "added")]
 
@@ -94,7 +95,7 @@ def test_the_misspelling_shown_in_the_guide_is_reported_as_shown(tmp_path: Path)
     (tmp_path / "t.yaml").write_text("pack: t\nrules:\n" + rule.replace("client.client_class:", "client.client_clas:"),
                                      encoding="utf-8")
     result = runner.invoke(app, ["check", str(tmp_path / "t.yaml")])
-    shown = next(l for l in GUIDES[0].read_text(encoding="utf-8").splitlines() if "unknown_field [" in l)
+    shown = next(ln for ln in GUIDES[0].read_text(encoding="utf-8").splitlines() if "unknown_field [" in ln)
     expected = shown.split(": ", 1)[1]  # the guide's line without its file:line:column
     assert expected in result.output, result.output
 
@@ -119,7 +120,8 @@ def test_editor_settings_point_at_the_committed_schemas() -> None:
 
 def test_pre_commit_files_are_valid_and_run_real_commands() -> None:
     for verb, name in (("validate-config", ".pre-commit-config.yaml"), ("validate-manifest", ".pre-commit-hooks.yaml")):
-        done = subprocess.run([sys.executable, "-m", "pre_commit", verb, name], cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-m", "pre_commit", verb, name], cwd=ROOT, capture_output=True,
+                              text=True)
         assert done.returncode == 0, done.stdout + done.stderr
     config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
     hooks = [h for repo in config["repos"] for h in repo["hooks"]]

@@ -11,6 +11,8 @@ import json
 import sys
 
 from engine.inference import SafeDepthStrategy  # also makes experta importable on 3.11
+
+# isort: split
 from experta import MATCH, NOT, Fact, KnowledgeEngine, Rule
 from experta.strategies import DepthStrategy
 

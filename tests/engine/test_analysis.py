@@ -52,7 +52,8 @@ def test_conditions_that_can_never_hold_are_errors(when) -> None:
     {"all": [{VISIT: {"gt": 30}}, {"any": [{VISIT: {"lt": 10}}, {"client.network_client": True}]}]},
     {"client.satisfaction": {"gt": 30, "lt": 30.5}},
     {"all": [{"not": {"client.network_client": True}}, {"not": {"client.network_client": False}}]},  # missing
-    {"all": [{"client.agreement_expiry": {"in_next_days": 30}}, {"client.agreement_expiry": {"gt": dt.date(2030, 1, 1)}}]},
+    {"all": [{"client.agreement_expiry": {"in_next_days": 30}}, {"client.agreement_expiry": {"gt": dt.date(2030, 1,
+                                                                                                           1)}}]},
     {"all": [{VISIT: {"ge": 3}}, {VISIT: {"le": 3}}, {VISIT: {"ne": 4}}]},
 ])
 def test_conditions_that_can_hold_are_not_reported(when) -> None:
@@ -63,8 +64,8 @@ def test_contradiction_names_both_conditions_with_their_lines() -> None:
     text = rule_text(rule("t.never", {"all": [{VISIT: {"gt": 30}}, {"client.is_key": True}, {VISIT: {"lt": 10}}]}, NET))
     [d] = check_rules({"rules/test.yaml": text}, KB)
     lines = text.splitlines()
-    gt_line = next(i for i, l in enumerate(lines, 1) if l.strip() == "gt: 30")
-    lt_line = next(i for i, l in enumerate(lines, 1) if l.strip() == "lt: 10")
+    gt_line = next(i for i, ln in enumerate(lines, 1) if ln.strip() == "gt: 30")
+    lt_line = next(i for i, ln in enumerate(lines, 1) if ln.strip() == "lt: 10")
     assert (d.location.file, d.location.line) == ("rules/test.yaml", lt_line)
     assert f"(line {gt_line})" in d.message and f"(line {lt_line})" in d.message
     assert "client.is_key" not in d.message  # the conflict is minimal: only the two bounds
@@ -158,7 +159,8 @@ def test_a_different_threshold_for_a_different_outcome_is_fine() -> None:
     ("{client.name}!", "because", "error"),  # zh says nothing
 ])
 def test_texts_in_the_wrong_language_or_empty(zh, en, severity) -> None:
-    found_ = found(rule("t.text", {"client.is_key": True}, {"actions": [action("guide_to_network_ordering", zh=zh, en=en)]}))
+    found_ = found(rule("t.text", {"client.is_key": True}, {"actions": [action("guide_to_network_ordering", zh=zh,
+                                                                               en=en)]}))
     assert found_ and all(code == "missing_text" for code, _, _ in found_)
     assert {s for _, s, _ in found_} == {severity}
 
@@ -166,7 +168,8 @@ def test_texts_in_the_wrong_language_or_empty(zh, en, severity) -> None:
 def test_shipped_packs_have_no_analysis_errors(advisor) -> None:
     from engine.sources import read_rule_files
     from tests.conftest import ROOT
-    errors = [d.format() for d in check_rules(read_rule_files(ROOT / "rules"), advisor.book.kb) if d.severity == "error"]
+    errors = [d.format() for d in check_rules(read_rule_files(ROOT / "rules"),
+                                              advisor.book.kb) if d.severity == "error"]
     assert errors == []
 
 

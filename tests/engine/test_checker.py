@@ -64,7 +64,7 @@ def test_misspelt_field_names_the_line_and_suggests_the_field() -> None:
     text = rule_text(rule("t.bad", {"client.days_since_visit": {"gt": 3}}, OK_THEN))
     _, diags = check_rule_files({"rules/t.yaml": text}, KB)
     (d,) = diags
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "days_since_visit" in l)
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "days_since_visit" in ln)
     assert (d.location.file, d.location.line, d.rule_id) == ("rules/t.yaml", line, "t.bad")
     assert "days_since_last_visit" in d.hint
 

@@ -39,9 +39,9 @@ def test_rules_conditions_and_actions_never_exercised_are_listed_per_file() -> N
     never_false = [(c.rule_id, c.text, c.location.line) for c in t.conditions if not c.seen_false]
     lines = RULES["rules/t.yaml"].splitlines()
     assert never_false == [("t.net", "client.network_client == false",
-                            1 + next(i for i, l in enumerate(lines) if "client.network_client" in l)),
+                            1 + next(i for i, ln in enumerate(lines) if "client.network_client" in ln)),
                            ("t.net", "client.domain == tobacco",
-                            1 + next(i for i, l in enumerate(lines) if "client.domain: tobacco" in l))]
+                            1 + next(i for i, ln in enumerate(lines) if "client.domain: tobacco" in ln))]
     assert cov.scenarios == 1
 
 

@@ -31,7 +31,8 @@ def test_score_rule_and_reason_changes_are_reported_per_item() -> None:
 
 
 def test_different_matched_facts_show_as_a_trace_change() -> None:
-    a = advisor(rule("t.a", {"client.days_since_last_visit": {"gt": 5}}, {"actions": [action("periodic_visit_by_class")]}))
+    a = advisor(rule("t.a", {"client.days_since_last_visit": {"gt": 5}},
+                     {"actions": [action("periodic_visit_by_class")]}))
     changes = diff_decisions(a.decide({"clients": [client(days_since_last_visit=9)]}),
                              a.decide({"clients": [client(days_since_last_visit=30)]}))
     assert [(c.item, c.what) for c in changes] == [("periodic_visit_by_class", "trace")]
@@ -39,7 +40,8 @@ def test_different_matched_facts_show_as_a_trace_change() -> None:
 
 def test_an_item_moved_to_vetoed_is_an_outcome_change() -> None:
     rec = rule("t.a", NET, {"actions": [action("counter_placement")]})
-    veto = rule("t.v", {"client.under_investigation": True}, {"veto": {"all_sales": True, "reason": {"zh": "查", "en": "probe"}}})
+    veto = rule("t.v", {"client.under_investigation": True}, {"veto": {"all_sales": True, "reason": {"zh": "查",
+                                                                                                     "en": "probe"}}})
     a = advisor(rec, veto)
     changes = diff_decisions(a.decide({"clients": [client(network_client=False)]}),
                              a.decide({"clients": [client(network_client=False, under_investigation=True)]}))

@@ -47,7 +47,8 @@ def test_nodes_carry_paths_values_and_related_facts() -> None:
 
 
 def test_a_rule_out_of_its_effective_window_does_not_hold() -> None:
-    parsed = Rule.model_validate(rule("t.r", {"client.is_key": True}, {"actions": [action("guide_to_network_ordering")]},
+    parsed = Rule.model_validate(rule("t.r", {"client.is_key": True},
+                                      {"actions": [action("guide_to_network_ordering")]},
                                       effective={"until": dt.date(2026, 1, 1)}))
     fs = validate_facts({"as_of": "2026-11-23", "clients": [client("C1", is_key=True)]}, KB)
     out = evaluate_rule(parsed, subject_env(KB, fs, "client", fs.subjects("client")[0]), KB, {})

@@ -84,7 +84,8 @@ def test_conditions_are_reported_in_order_with_actual_expected_and_location() ->
     assert (first.condition, first.actual, first.expected) == ("client.is_key == true", False, "== true")
     assert (second.actual, second.expected) == (4, "> 30")
     lines = rule_text(*rules).splitlines()
-    assert (first.file, first.line) == ("rules/t.yaml", 1 + next(i for i, l in enumerate(lines) if "client.is_key" in l))
+    assert (first.file, first.line) == ("rules/t.yaml", 1 + next(i for i,
+                                                                 ln in enumerate(lines) if "client.is_key" in ln))
     assert e.outcome == "not fired"
 
 

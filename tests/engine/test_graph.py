@@ -5,8 +5,17 @@ from __future__ import annotations
 import pydot
 import pytest
 
-from engine.graph import (cycle_nodes, findings, live_rules, parse_rules, rule_graph, select, to_dot, to_mermaid,
-                          to_picture)
+from engine.graph import (
+    cycle_nodes,
+    findings,
+    live_rules,
+    parse_rules,
+    rule_graph,
+    select,
+    to_dot,
+    to_mermaid,
+    to_picture,
+)
 from engine.locations import Locator
 from engine.rules import Rule
 from tests.helpers import KB, KB_FILES, action, rule, rule_text

@@ -144,7 +144,8 @@ def test_missing_values_fail_comparisons_but_not_negations() -> None:
     adv = advisor(
         rule("t.gt", {"client.days_since_last_visit": {"gt": 3}}, {"actions": [action("periodic_visit_by_class")]}),
         rule("t.not", {"not": {"client.is_key": True}}, {"actions": [action("befriend_client_first")]}),
-        rule("t.missing", {"client.client_class": {"present": False}}, {"actions": [action("reevaluate_client_in_crm")]}),
+        rule("t.missing", {"client.client_class": {"present": False}},
+             {"actions": [action("reevaluate_client_in_crm")]}),
     )
     recs = [r.id for r in adv.decide({"clients": [client()]}).clients[0].recommendations]
     assert sorted(recs) == ["befriend_client_first", "reevaluate_client_in_crm"]
@@ -161,5 +162,7 @@ def test_engine_reuse_gives_the_same_answer_and_no_leftovers() -> None:
 def test_date_window_takes_a_parameter() -> None:
     adv = advisor(rule("t.exp", {"client.agreement_expiry": {"in_next_days": "$telecom_expiry_lead_days"}},
                        {"actions": [action("renew_agreement_before_expiry")]}))
-    assert adv.decide({"as_of": "2026-11-23", "clients": [client(agreement_expiry="2027-01-10")]}).clients[0].recommendations
-    assert not adv.decide({"as_of": "2026-11-23", "clients": [client(agreement_expiry="2027-06-10")]}).clients[0].recommendations
+    assert adv.decide({"as_of": "2026-11-23",
+                       "clients": [client(agreement_expiry="2027-01-10")]}).clients[0].recommendations
+    assert not adv.decide({"as_of": "2026-11-23",
+                           "clients": [client(agreement_expiry="2027-06-10")]}).clients[0].recommendations

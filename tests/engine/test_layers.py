@@ -10,7 +10,8 @@ from tests.conftest import ROOT
 
 
 def test_engine_does_not_import_fastapi_or_uvicorn() -> None:
-    code = "import sys, engine, engine.advisor, engine.scenarios, engine.policies, engine.effectiveness, engine.diff; " \
+    code = "import sys, engine, engine.advisor, engine.scenarios, engine.policies, engine.effectiveness, " \
+           "engine.diff; " \
            "bad = [m for m in sys.modules if m.split('.')[0] in ('fastapi', 'uvicorn', 'starlette', 'api', 'cli', " \
            "'store', 'sqlalchemy', 'alembic', 'psycopg')]; " \
            "print(bad)"

@@ -40,7 +40,7 @@ def advisor(*items: dict) -> Advisor:
     return _advisor(policies(*items))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _advisor(policy_text: str) -> Advisor:  # compiling is the slow part: once per policy set
     return Advisor(load_rule_book({"rules/t.yaml": RULES, "rules/t.policies.yaml": policy_text}, KB_FILES))
 
@@ -84,7 +84,7 @@ def test_policy_file_problems_are_located_coded_and_suggest_fixes() -> None:
     )
     diags = check_rules({"rules/t.yaml": RULES, "rules/t.policies.yaml": text}, KB)
     lines = [i for i, line in enumerate(text.splitlines(), 1)]
-    at = lambda needle, nth=0: [i for i, line in zip(lines, text.splitlines()) if needle in line][nth]  # noqa: E731
+    at = lambda needle, nth=0: [i for i, line in zip(lines, text.splitlines(), strict=True) if needle in line][nth]  # noqa: E731
     got = {(d.code, d.location.file, d.location.line): d for d in diags}
     assert set(got) == {("unknown_reason_code", "rules/t.policies.yaml", at("wrong_timng")),
                         ("unknown_action", "rules/t.policies.yaml", at("counter_placment")),
@@ -138,7 +138,8 @@ def test_a_rejected_action_rests_for_the_policy_days_then_returns() -> None:
 
 def test_feedback_dated_after_the_as_of_date_is_ignored() -> None:
     a = advisor(REST)
-    assert held(a.decide(facts("C1"), history=[event("C1", "promote_e_settlement", date=AS_OF + dt.timedelta(days=1))])) == {}
+    assert held(a.decide(facts("C1"), history=[event("C1", "promote_e_settlement",
+                                                     date=AS_OF + dt.timedelta(days=1))])) == {}
 
 
 def test_reason_filters_choose_the_rest() -> None:
@@ -156,7 +157,8 @@ def test_reason_filters_choose_the_rest() -> None:
 
 def test_a_snooze_lasts_until_its_date_or_the_policy_days() -> None:
     a = advisor({"id": "snooze", "kind": "suppress_after", "statuses": ["snoozed"], "days": 7})
-    until = [event("C1", "counter_placement", "snoozed", date=AS_OF - dt.timedelta(days=20), until=AS_OF + dt.timedelta(days=2))]
+    until = [event("C1", "counter_placement", "snoozed", date=AS_OF - dt.timedelta(days=20),
+                   until=AS_OF + dt.timedelta(days=2))]
     assert held(a.decide(facts("C1"), history=until)) == {"counter_placement": ["snooze"]}
     ended = [event("C1", "counter_placement", "snoozed", date=AS_OF - dt.timedelta(days=9), until=AS_OF)]
     assert held(a.decide(facts("C1"), history=ended)) == {}

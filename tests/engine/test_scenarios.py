@@ -6,8 +6,14 @@ import xml.etree.ElementTree as ET
 
 import yaml
 
-from engine.scenarios import (check_references, evaluate_case, junit_xml, load_scenarios, run_case,
-                              scenario_file_json_schema)
+from engine.scenarios import (
+    check_references,
+    evaluate_case,
+    junit_xml,
+    load_scenarios,
+    run_case,
+    scenario_file_json_schema,
+)
 from tests.helpers import action, advisor, client, rule
 
 NET = rule("t.net", {"client.network_client": False}, {"actions": [action("guide_to_network_ordering")]})

@@ -215,7 +215,8 @@ def test_abc_class_from_the_four_ratings_and_the_cut_offs() -> None:
         "T6": (("small", "weak", "fair", "medium"), 1 + 1 + 2 + 2),
     }
     clients = pd.DataFrame({cid: dict(zip(["business_scale", "business_ability", "credit_standing",
-                                           "social_relations"], inputs)) for cid, (inputs, _) in rows.items()}).T
+                                           "social_relations"], inputs, strict=True)) for cid, (inputs,
+                                                                                                 _) in rows.items()}).T
     got = segment(clients, ABC, PARAMS)
     assert got.to_dict() == {cid: abc_class(total) for cid, (_, total) in rows.items()}
     assert set(got) == {"A", "B", "C"}  # the examples cover every class

@@ -10,7 +10,8 @@ from engine.knowledge import Text
 from engine.worklist import build_worklist
 
 
-def rec(action: str, score: int, channel: str = "visit", kind: str = "action", rules: tuple[str, ...] = ()) -> Recommendation:
+def rec(action: str, score: int, channel: str = "visit", kind: str = "action",
+        rules: tuple[str, ...] = ()) -> Recommendation:
     rule_ids = list(rules) or [f"test.{action}"]
     return Recommendation(kind=kind, id=action, title=Text(zh=f"做{action}", en=f"do {action}"), score=score,
                           reasons=[Reason(rule_id=rule_ids[0], text=Text(zh=f"因为{action}", en=f"because {action}"),

@@ -1,6 +1,8 @@
 """engine/yaml_source.py: positions, duplicate keys, syntax errors, safe loading."""
 
-from engine.yaml_source import parse_yaml, rule_fragments
+import pytest
+
+from engine.yaml_source import MAX_DEPTH, parse_yaml, rule_fragments
 
 
 def test_positions_point_at_keys_and_items() -> None:
@@ -47,3 +49,27 @@ def test_aliases_within_the_budget_still_work() -> None:
 def test_regression_deep_nesting_is_a_diagnostic_not_a_recursion_error() -> None:
     p = parse_yaml("a: " + "[" * 5000 + "]" * 5000 + "\n", "deep.yaml")
     assert p.data is None and [d.code for d in p.diagnostics] == ["yaml_too_complex"]
+
+
+def _block_nest(depth: int) -> str:
+    return "".join("  " * i + f"k{i}:\n" for i in range(depth)) + "  " * depth + "leaf\n"
+
+
+def test_nesting_up_to_the_limit_is_read() -> None:
+    p = parse_yaml("a: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n", "ok.yaml")
+    assert p.diagnostics == () and p.data is not None
+    assert parse_yaml(_block_nest(MAX_DEPTH - 1), "ok.yaml").diagnostics == ()
+
+
+@pytest.mark.parametrize("text, line, column", [
+    ("rules:\n  - a: " + "[" * 200 + "]" * 200 + "\n", 2, 8 + MAX_DEPTH - 3),  # 3 levels before the first [
+    (_block_nest(MAX_DEPTH + 5), MAX_DEPTH + 1, 2 * MAX_DEPTH + 1),        # indentation
+])
+def test_too_deep_is_too_complex_at_the_place_whatever_the_yaml_library_says(text: str, line: int,
+                                                                             column: int) -> None:
+    # the project's own limit, checked before PyYAML's (libyaml 0.2.5 stops at 1,000 with its own message)
+    p = parse_yaml(text, "deep.yaml")
+    assert p.data is None
+    assert [(d.code, d.location.line, d.location.column) for d in p.diagnostics] == [
+        ("yaml_too_complex", line, column)]
+    assert f"more than {MAX_DEPTH} levels" in p.diagnostics[0].message

@@ -29,7 +29,8 @@ def test_good_rows_are_recorded_and_bad_rows_reported_by_line_and_column(store: 
                     f"T001,{c},d-nope,done,,M1\n"                        # line 6: unknown decision
                     f"T001,{c},{d},done,,M1\n", encoding="utf-8")
     result = import_csv(store.feedback, path)
-    assert [(r.subject_id, r.item_id, r.status) for r in result.imported] == [("T000", a, "rejected"), ("T001", c, "done")]
+    assert [(r.subject_id, r.item_id, r.status) for r in result.imported] == [("T000", a, "rejected"), ("T001", c,
+                                                                                                        "done")]
     assert [(x.code, x.location.line, x.location.column) for x in result.errors] == [
         ("feedback_bad_value", 3, 4), ("unknown_reason_code", 4, 5), ("decision_not_found", 6, 3)]
     assert all(x.location.file == str(path) for x in result.errors)

@@ -23,13 +23,13 @@ def test_a_logged_decision_keeps_id_time_revision_input_output_and_trace(store: 
     history = [FeedbackEvent(decision_id="d-0", subject_id="T000", item_id="counter_placement", status="done",
                              date=dt.date(2026, 11, 20))]
     decision = advisor.decide(facts, history=history)
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     logged_decision = store.decisions.record(decision, facts, advisor.book, "api", history, max_per_subject=None)
     assert re.fullmatch(r"d-\d{8}-[0-9a-f]{16}", logged_decision.id)
     got = store.decisions.get(logged_decision.id)
     assert (got.id, got.source, got.revision, got.as_of, got.input_hash) == \
         (logged_decision.id, "api", advisor.revision, dt.date(2026, 11, 23), decision.input_hash)
-    assert before <= got.logged_at <= dt.datetime.now(dt.timezone.utc)
+    assert before <= got.logged_at <= dt.datetime.now(dt.UTC)
     assert got.history == history
     assert got.input["clients"][1]["days_since_last_visit"] == 40
     recs = got.decision.subject("client", "T000").recommendations
@@ -66,7 +66,8 @@ def test_items_are_indexed_with_outcome_rank_manager_and_segment(store: Store, a
     logged = store.decisions.record(advisor.decide(facts, history=[]), facts, advisor.book)
     with store.db.transaction() as session:
         rows = session.execute(select(DecisionItemRow).where(DecisionItemRow.subject_id == "T001")).scalars().all()
-        by_outcome = {o: sorted((r.rank, r.item_id) for r in rows if r.outcome == o) for o in ("recommended", "suppressed")}
+        by_outcome = {o: sorted((r.rank, r.item_id) for r in rows if r.outcome == o) for o in ("recommended",
+                                                                                               "suppressed")}
         assert {(r.manager_id, r.segment) for r in rows} == {("M1", "tobacco/B")}
     subject = logged.subject("client", "T001")
     assert by_outcome["recommended"] == [(i, r.id) for i, r in enumerate(subject.recommendations, 1)]

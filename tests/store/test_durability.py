@@ -15,7 +15,8 @@ from tests.conftest import ROOT
 from tests.store.conftest import tobacco_facts
 
 
-def _decision_items(db_url: str, advisor: Advisor, clients: int, tmp_path: Path) -> tuple[str, list[tuple[str, str]], Path]:
+def _decision_items(db_url: str, advisor: Advisor, clients: int, tmp_path: Path) -> tuple[str, list[tuple[str, str]],
+                                                                                          Path]:
     with Store(db_url, advisor.book.kb) as store:
         decision = store.decide(advisor, tobacco_facts(clients))
     items = [(s.id, r.id) for s in decision.clients for r in s.recommendations]

@@ -93,8 +93,10 @@ def test_reason_codes_are_checked_against_the_catalogue(store: Store, decision: 
 
 
 def test_dates_must_fit_the_decision(store: Store, decision: Decision) -> None:
-    assert codes(store, fb(decision, status="done", date=DAY - dt.timedelta(days=1))) == [("feedback_bad_value", "date")]
-    assert codes(store, fb(decision, status="done", until=DAY + dt.timedelta(days=3))) == [("feedback_bad_value", "until")]
+    assert codes(store, fb(decision, status="done", date=DAY - dt.timedelta(days=1))) == [("feedback_bad_value",
+                                                                                           "date")]
+    assert codes(store, fb(decision, status="done", until=DAY + dt.timedelta(days=3))) == [("feedback_bad_value",
+                                                                                            "until")]
     assert codes(store, fb(decision, status="snoozed", until=DAY)) == [("feedback_bad_value", "until")]
 
 

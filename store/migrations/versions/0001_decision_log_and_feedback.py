@@ -7,16 +7,16 @@ Create Date: 2026-11-23
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0001"
-down_revision: Union[str, Sequence[str], None] = None
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 ITEM = ["decision_id", "subject_type", "subject_id", "item_id"]
@@ -88,7 +88,8 @@ def upgrade() -> None:
                             name=op.f("uq_feedback_decision_id_subject_type_subject_id_item_id_status")),
     )
     op.create_index(op.f("ix_feedback_item_id_date"), "feedback", ["item_id", "date"])
-    op.create_index(op.f("ix_feedback_subject_type_subject_id_date"), "feedback", ["subject_type", "subject_id", "date"])
+    op.create_index(op.f("ix_feedback_subject_type_subject_id_date"), "feedback", ["subject_type", "subject_id",
+                                                                                   "date"])
 
 
 def downgrade() -> None:
