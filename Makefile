@@ -1,17 +1,40 @@
 # rm-advisor: `make demo` runs the engine on the bundled sample facts; `make test` runs every test.
-# Both create .venv on first use and are safe to run again.
+# Both create .venv on first use, with exactly the versions in requirements/lock.txt, and are safe
+# to run again.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements/lock.txt
+# pip's own hash check: every package in the lock, and nothing else, is installed
+PIP_LOCKED := pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
 
-.PHONY: demo test test-pg check schema openapi serve install-check clean
+.PHONY: demo test lint test-pg test-latest lock check schema openapi serve install-check clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
+	rm -rf $(VENV)
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/$(PIP_LOCKED)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $(STAMP)
+
+# Refresh the lock file to the newest versions pyproject.toml allows (then run `make test`, commit both).
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml requirements/tools.in --extra dev --generate-hashes \
+		--python-version 3.11 --upgrade --quiet -o $(LOCK)
+
+# The suite against the newest versions pyproject.toml allows, in a separate venv, so that a
+# dependency release that breaks rm-advisor is seen before users see it (README: how often).
+test-latest:
+	rm -rf .venv-latest
+	$(PY) -m venv .venv-latest
+	.venv-latest/bin/pip install --quiet --disable-pip-version-check --upgrade pip setuptools wheel
+	.venv-latest/bin/pip install --quiet --disable-pip-version-check --upgrade --upgrade-strategy eager -e ".[dev]"
+	mkdir -p build && .venv-latest/bin/pip freeze --exclude-editable > build/latest-versions.txt
+	.venv-latest/bin/ruff check .
+	.venv-latest/bin/mypy
+	.venv-latest/bin/python -m pytest
 
 demo: $(STAMP)
 	$(BIN)/rm-advisor demo
@@ -32,9 +55,14 @@ openapi: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/rm-advisor serve
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory install-check
+
+# ruff and mypy --strict, configured in pyproject.toml
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The same with a throwaway PostgreSQL server on loopback, as CI runs it (.ci/run).
 test-pg:
@@ -45,7 +73,9 @@ install-check: $(STAMP)
 	rm -rf build/install-check && mkdir -p build/install-check
 	$(BIN)/pip wheel --quiet --no-deps --wheel-dir build/install-check/dist .
 	$(PY) -m venv build/install-check/venv
-	build/install-check/venv/bin/pip install --quiet build/install-check/dist/*.whl
+	build/install-check/venv/bin/$(PIP_LOCKED)
+	build/install-check/venv/bin/pip install --quiet --disable-pip-version-check --no-deps build/install-check/dist/*.whl
+	build/install-check/venv/bin/pip check
 	cd build/install-check && venv/bin/rm-advisor check && venv/bin/rm-advisor demo --lang en > demo.txt \
 		&& grep -q "guide_to_network_ordering" demo.txt \
 		&& venv/bin/rm-advisor batch --sample-clients 200 --out batch > batch.txt && test -s batch/report.html \
@@ -57,4 +87,4 @@ install-check: $(STAMP)
 		&& echo "install-check: OK (a decision log is migrated and written)"
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-latest build *.egg-info

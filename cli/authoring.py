@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import yaml
@@ -23,26 +23,17 @@ from rich.table import Table
 
 from cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out
 from cli.render import print_diagnostics, text, trace_lines
-from engine import Advisor, FactError, InferenceError, RuleError
-from engine.compiler import RuleBook
-from engine.coverage import Coverage, measure
-from engine.errors import Diagnostic, suggest
-from engine.explain import ConditionReport, Explainer, Explanation, RuleReport
-from engine.graph import cycle_nodes, findings, parse_rules, rule_graph, select, to_dot, to_mermaid, to_picture
-from engine.knowledge import KnowledgeBase
-from engine.loader import check_rules, load_knowledge_base, load_rule_book
-from engine.locations import Locator
-from engine.replay import KINDS, ReplayReport, replay
-from engine.scenarios import (
-    CaseResult,
-    Failure,
-    check_references,
-    evaluate_case,
-    junit_xml,
-    load_scenarios,
-    scenario_file_json_schema,
-)
-from engine.sources import SCENARIO_SUFFIX, default_rules_dir, read_kb_files, read_rule_files, read_scenario_files
+
+if TYPE_CHECKING:
+    from engine.compiler import RuleBook
+    from engine.coverage import Coverage
+    from engine.explain import ConditionReport, Explainer, Explanation, RuleReport
+    from engine.knowledge import KnowledgeBase
+    from engine.replay import ReplayReport
+    from engine.scenarios import (
+        CaseResult,
+        Failure,
+    )
 
 # emoji=False: rich would turn a location such as `rules/x.yaml:100:7` into an emoji
 
@@ -76,6 +67,10 @@ def _exists(path: Path) -> None:
 def _load_book(rules: Path | None, kb: Path | None) -> tuple[RuleBook, dict[str, str], dict[str, str]]:
     """The rule book and the file texts it came from; prints the diagnostics and exits 1 when the
     rule set does not check."""
+    from engine import RuleError
+    from engine.loader import load_rule_book
+    from engine.sources import default_rules_dir, read_kb_files, read_rule_files
+
     target = rules or default_rules_dir()
     _exists(Path(target))
     rule_files, kb_files = read_rule_files(target), read_kb_files(kb)
@@ -150,6 +145,12 @@ def run_tests(
     keyword: str | None = typer.Option(None, "-k", help="only scenarios whose name contains this text"),
 ) -> None:
     """Run the scenario tests beside the rules (exit 1 when one fails)."""
+    from engine import Advisor
+    from engine.coverage import measure
+    from engine.locations import Locator
+    from engine.scenarios import check_references, evaluate_case, junit_xml, load_scenarios
+    from engine.sources import SCENARIO_SUFFIX, default_rules_dir, read_scenario_files
+
     targets = paths or [default_rules_dir()]
     for p in targets:
         _exists(p)
@@ -199,6 +200,8 @@ def run_tests(
 
 def _packs(scenario_files: dict[str, str]) -> set[str]:
     """The packs whose scenario files were run: coverage is reported for their rule files."""
+    from engine.sources import SCENARIO_SUFFIX
+
     return {Path(name).name.removesuffix(SCENARIO_SUFFIX) for name in scenario_files}
 
 
@@ -286,6 +289,10 @@ def explain(
     lang: Lang = typer.Option(Lang.both, "--lang", help="language of titles"),
 ) -> None:
     """Why a recommendation was made, and why one was not (with the smallest change that flips it)."""
+    from engine import Advisor, FactError, InferenceError
+    from engine.explain import Explainer
+    from engine.locations import Locator
+
     if rule and action:
         err.print("give --rule or --action, not both", markup=False)
         raise typer.Exit(2)
@@ -325,6 +332,8 @@ def explain(
 
 
 def _unknown(what: str, name: str, choices: Iterable[str]) -> None:
+    from engine.errors import suggest
+
     hint = suggest(name, choices)
     err.print(f"unknown {what} `{name}`" + (f" ({hint})" if hint else ""), markup=False)
     raise typer.Exit(2)
@@ -416,6 +425,13 @@ def graph(
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json (for the findings)"),
 ) -> None:
     """Draw the rule set as a graph and report cycles, unused signals and unreachable actions."""
+    from engine import RuleError
+    from engine.errors import Diagnostic
+    from engine.graph import cycle_nodes, findings, parse_rules, rule_graph, select
+    from engine.loader import check_rules, load_knowledge_base
+    from engine.locations import Locator
+    from engine.sources import default_rules_dir, read_kb_files, read_rule_files
+
     target = rules or default_rules_dir()
     _exists(Path(target))
     rule_files, kb_files = read_rule_files(target), read_kb_files(kb)
@@ -466,6 +482,8 @@ def graph(
 
 
 def _write_graph(shown: Any, dot: Path | None, mermaid: Path | None, picture: Path | None) -> list[Path]:
+    from engine.graph import to_dot, to_mermaid, to_picture
+
     written = []
     if dot:
         dot.write_text(to_dot(shown), encoding="utf-8")
@@ -498,6 +516,9 @@ def diff(
     limit: int = typer.Option(50, "--limit", min=0, help="list at most this many single changes (text)"),
 ) -> None:
     """Replay facts under two rule sets and report which decisions change."""
+    from engine import Advisor
+    from engine.replay import replay
+
     old_book, _, _ = _load_book(old_rules, kb)
     new_book, _, _ = _load_book(new_rules, kb)
     tables = _portfolio_tables(facts)
@@ -515,6 +536,8 @@ def diff(
 
 
 def _print_report(report: ReplayReport, limit: int) -> None:
+    from engine.replay import KINDS
+
     for e in report.errors:
         err.print(f"{e.document}: the {e.side} rule set refused these facts:", markup=False)
         print_diagnostics(err, e.diagnostics)
@@ -551,6 +574,8 @@ def _print_report(report: ReplayReport, limit: int) -> None:
 
 def scenario_schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
     """Print (or write) the JSON Schema of scenario files, for editors."""
+    from engine.scenarios import scenario_file_json_schema
+
     doc = json.dumps(scenario_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
     if output:
         output.write_text(doc, encoding="utf-8")

@@ -12,21 +12,19 @@ import os
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.common import err, out
 from cli.render import print_diagnostics
-from cli.report import write_report
-from engine import Advisor, RuleError
-from engine.bulk import BulkGates
-from engine.errors import StoreError
-from engine.portfolio import PortfolioRun, check_tables, decide_partitions, facts_document, prepare, with_policies
-from engine.sample_portfolio import AS_OF, generate
-from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from engine import Advisor
+    from engine.portfolio import PortfolioRun
 
 
 class TableFormat(StrEnum):
@@ -37,6 +35,8 @@ class TableFormat(StrEnum):
 
 def read_table(path: Path) -> pd.DataFrame:
     """A table from CSV (all cells as text, empty = missing) or Parquet."""
+    import pandas as pd
+
     if path.suffix.lower() == ".parquet":
         return pd.read_parquet(path)
     return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
@@ -65,6 +65,8 @@ def sample_portfolio(
     seed: int = typer.Option(7, "--seed"),
 ) -> None:
     """Write the generated sample portfolio (clients, managers, history) as CSV."""
+    from engine.sample_portfolio import generate
+
     p = generate(clients, managers, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in (("clients", p.clients), ("managers", p.managers), ("history", p.history)):
@@ -100,7 +102,18 @@ def batch(
 
     Without --clients/--managers/--history it runs on the bundled sample portfolio.
     """
-    given = [x for x in (clients, managers, history) if x is not None]
+    import pandas as pd
+
+    from cli.report import write_report
+    from engine import Advisor, RuleError
+    from engine.bulk import BulkGates
+    from engine.errors import StoreError
+    from engine.portfolio import PortfolioRun, check_tables, decide_partitions, prepare
+    from engine.sample_portfolio import AS_OF, generate
+    from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+
+    given = {name: path for name, path in (("clients", clients), ("managers", managers), ("history", history))
+             if path is not None}
     if given and len(given) != 3:
         err.print("give all three of --clients, --managers and --history, or none for the sample portfolio")
         raise typer.Exit(2)
@@ -114,8 +127,7 @@ def batch(
     if given:
         day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
         try:
-            raw = {name: read_table(path) for name, path in (("clients", clients), ("managers", managers),
-                                                              ("history", history))}
+            raw = {name: read_table(path) for name, path in given.items()}
         except (OSError, ValueError, pd.errors.ParserError) as exc:
             err.print(f"cannot read input table: {exc}", markup=False)
             raise typer.Exit(1) from None
@@ -161,6 +173,7 @@ def _logged(results: list[Any], parts: list[Any], advisor: Advisor, day: dt.date
             period_days: int) -> tuple[list[Any], Any]:
     """Contact policies over the whole portfolio with the stored feedback, every manager's decision
     logged (source ``batch``), and the effectiveness of the period for the report."""
+    from engine.portfolio import facts_document, with_policies
     from store import Store  # the database layer loads only when a run logs
 
     with Store(db, advisor.book.kb) as store:
@@ -213,6 +226,8 @@ def worklist_rows(run: PortfolioRun) -> list[dict[str, Any]]:
 
 
 def write_outputs(run: PortfolioRun, out_dir: Path, fmt: TableFormat) -> list[Path]:
+    import pandas as pd
+
     recs, coaching = recommendation_rows(run)
     written = [write_table(pd.DataFrame(recs), out_dir / "recommendations", fmt),
                write_table(pd.DataFrame(worklist_rows(run)), out_dir / "worklists", fmt),

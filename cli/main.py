@@ -8,23 +8,22 @@ import sys
 from pathlib import Path
 
 import typer
-import yaml
 
 from cli import authoring, batch
 from cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out, read_facts
-from cli.render import print_decision, print_diagnostics
 from cli.serve import register as register_serve
 from cli.store import register as register_store_commands
-from engine import Advisor, FactError, InferenceError, RuleError
-from engine.loader import check_rules, load_knowledge_base
-from engine.rules import rule_file_json_schema
-from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+
+# Each command imports the engine (and pandas, SQLAlchemy, FastAPI...) when it runs, so that
+# `rm-advisor --help` and the light commands start at once (bench/startup.py measures it).
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="rm-advisor: next-best-actions and coaching for customer managers, from YAML rules.")
 
 
 def sample_facts_path() -> Path:
+    from engine.sources import default_kb_dir
+
     return default_kb_dir() / "samples" / "demo_facts.yaml"
 
 
@@ -40,6 +39,11 @@ def recommend(
     brief: bool = typer.Option(False, "--brief", help="reasons only, without the rule and signal chain"),
 ) -> None:
     """Recommend next-best-actions for each client and coaching for each manager in FACTS."""
+    import yaml
+
+    from cli.render import print_decision, print_diagnostics
+    from engine import Advisor, FactError, InferenceError, RuleError
+
     try:
         advisor = Advisor.load(rules, kb)
         doc = read_facts(facts)
@@ -70,6 +74,11 @@ def check(
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json"),
 ) -> None:
     """Check rule files; print every problem with file:line:column; exit 1 on errors."""
+    from cli.render import print_diagnostics
+    from engine import RuleError
+    from engine.loader import check_rules, load_knowledge_base
+    from engine.sources import default_rules_dir, read_kb_files, read_rule_files
+
     target = rules or default_rules_dir()
     if not Path(target).exists():
         err.print(f"{target}: no such file or directory", markup=False)
@@ -95,6 +104,8 @@ def check(
 @app.command()
 def schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
     """Print (or write) the JSON Schema of rule files, for editors."""
+    from engine.rules import rule_file_json_schema
+
     text = json.dumps(rule_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")

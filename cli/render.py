@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from engine.decision import Decision, Recommendation, RuleTrace, SignalTrace, SubjectDecision
-from engine.errors import Diagnostic
+if TYPE_CHECKING:
+    from engine.decision import Decision, Recommendation, RuleTrace, SignalTrace, SubjectDecision
+    from engine.errors import Diagnostic
+    from engine.knowledge import Text
 
 
-def text(t: object, lang: str) -> str:
+def text(t: Text, lang: str) -> str:
     if lang == "both":
         return f"{t.zh} / {t.en}"
     return str(getattr(t, lang))

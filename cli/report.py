@@ -39,7 +39,7 @@ def report_context(run: PortfolioRun, book: RuleBook) -> dict[str, Any]:
     for m in run.results:
         for c in m.decision.clients:
             cls = segment.get(c.id)
-            seg = f"{run.derived.clients.at[c.id, 'domain']}" + (f" {cls}" if isinstance(cls, str) else "")
+            seg = str(run.derived.clients.at[c.id, "domain"]) + (f" {cls}" if isinstance(cls, str) else "")
             signals.update((seg, s.signal) for s in c.signals)
     summary = {
         "clients": sum(len(m.decision.clients) for m in run.results), "managers": len(run.results),

@@ -13,24 +13,19 @@ import sys
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import yaml
-from pydantic import ValidationError
 from rich.console import Console
 
 from cli.common import KbOpt, Lang, RulesOpt, err, out, read_facts
 from cli.render import print_decision, print_diagnostics, text
-from engine import Advisor, FactError, InferenceError, RuleError
-from engine.effectiveness import EffectivenessReport, RateRow, Thresholds
-from engine.errors import Diagnostic, Location, StoreError
-from engine.loader import load_knowledge_base
-from engine.policies import policy_file_json_schema
-from engine.sources import read_kb_files
-from store import FeedbackInput, Store, import_csv
-from store import replay as replay_decision
-from store.database import DEFAULT_URL, ENV_URL
+from engine.effectiveness import Thresholds  # light: pydantic only
+
+if TYPE_CHECKING:
+    from engine.effectiveness import EffectivenessReport, RateRow
+    from store import Store
 
 decisions_app = typer.Typer(no_args_is_help=True, help="Logged decisions: list and show.")
 feedback_app = typer.Typer(no_args_is_help=True, help="Feedback on recommendations: add, import a CRM CSV, reasons.")
@@ -45,7 +40,9 @@ class Status(StrEnum):
     snoozed = "snoozed"
 
 
-DbOpt = typer.Option(None, "--db", help=f"database URL (default: ${ENV_URL}, else {DEFAULT_URL})")
+# store.database.ENV_URL and DEFAULT_URL, written out so that --help does not load SQLAlchemy (a test compares)
+DB_HELP = "database URL (default: $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"
+DbOpt = typer.Option(None, "--db", help=DB_HELP)
 JsonOpt = typer.Option(False, "--json", help="print JSON")
 LangOpt = typer.Option(Lang.both, "--lang", help="language of titles and reasons")
 
@@ -63,6 +60,11 @@ def register(app: typer.Typer) -> None:
 @contextlib.contextmanager
 def _reported(source: Any = None) -> Iterator[None]:
     """Print coded diagnostics (never a stack trace) and exit 1 on any refused input."""
+    from pydantic import ValidationError
+
+    from engine import FactError, InferenceError, RuleError
+    from engine.errors import Diagnostic, Location, StoreError
+
     try:
         yield
     except (RuleError, FactError, InferenceError, StoreError) as exc:
@@ -79,6 +81,10 @@ def _reported(source: Any = None) -> Iterator[None]:
 
 def _store(db: str | None, kb: Path | None = None) -> Store:
     """The store, with the reason catalogue of ``kb`` (default: the shipped knowledge base)."""
+    from engine.loader import load_knowledge_base
+    from engine.sources import read_kb_files
+    from store import Store
+
     return Store(db, load_knowledge_base(read_kb_files(kb)) if kb else None)
 
 
@@ -107,6 +113,9 @@ def decide(
     Like `recommend`, plus: actions a policy holds back are listed as suppressed with the policy and
     the feedback behind it, and the decision is stored (its id is printed) for feedback and replay.
     """
+    from engine import Advisor
+    from store import Store
+
     day = _day(as_of, "--as-of")
     with _reported(facts):
         advisor = Advisor.load(rules, kb)
@@ -132,6 +141,10 @@ def replay(
 
     Exit 1 when the replay on its own revision differs from the log.
     """
+    from engine import Advisor
+    from store import Store
+    from store import replay as replay_decision
+
     with _reported(), Store(db) as store:
         report = replay_decision(store.decisions, decision_id, Advisor.load(rules, kb))
     if as_json:
@@ -158,6 +171,8 @@ def decisions_show(
     brief: bool = typer.Option(True, "--brief/--explain", help="reasons only, or with the rule and signal chain"),
 ) -> None:
     """Show a logged decision (input masked) and the feedback given on it."""
+    from store import Store
+
     with _reported(), Store(db) as store:
         logged = store.decisions.get(decision_id)
         feedback = store.feedback.for_decision(decision_id)
@@ -187,6 +202,8 @@ def decisions_list(
     as_json: bool = JsonOpt,
 ) -> None:
     """The latest logged decisions, newest first."""
+    from store import Store
+
     day = _day(since, "--since")
     with _reported(), Store(db) as store:
         rows = store.decisions.recent(limit, day)
@@ -215,6 +232,8 @@ def feedback_add(
     kb: Path | None = KbOpt,
 ) -> None:
     """Record what a manager did with one recommendation: accepted, rejected, done or snoozed."""
+    from store import FeedbackInput
+
     day, end = _day(date, "--date"), _day(until, "--until")
     with _reported():
         fb = FeedbackInput(decision_id=decision_id, subject=subject, item=item, status=status.value,
@@ -239,6 +258,8 @@ def feedback_import(
     Rows already recorded with the same content are skipped, so a file can be imported again.
     Exit 1 when any row has an error.
     """
+    from store import import_csv
+
     with _reported(file), _store(db, kb) as store:
         result = import_csv(store.feedback, file)
     if as_json:
@@ -257,6 +278,9 @@ def feedback_import(
 @feedback_app.command("reasons")
 def feedback_reasons(kb: Path | None = KbOpt, lang: Lang = LangOpt) -> None:
     """The reason-code catalogue (knowledge_base/feedback_reasons.yaml)."""
+    from engine.loader import load_knowledge_base
+    from engine.sources import read_kb_files
+
     with _reported():
         reasons = load_knowledge_base(read_kb_files(kb)).feedback_reasons
     for code, spec in reasons.items():
@@ -280,6 +304,9 @@ def report_effectiveness(
     as_json: bool = JsonOpt,
 ) -> None:
     """Acceptance and completion rates per rule, action, manager and segment; noisy rules."""
+    from engine.effectiveness import Thresholds
+    from store import Store
+
     limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
                         min_rejection_rate=min_rejection_rate)
     start, end = _day(since, "--since"), _day(until, "--until")
@@ -329,6 +356,8 @@ def _pct(rate: float | None) -> str:
 @policies_app.command("list")
 def policies_list(rules: Path | None = RulesOpt, kb: Path | None = KbOpt, lang: Lang = LangOpt) -> None:
     """The contact policies of a rule set."""
+    from engine import Advisor
+
     with _reported():
         policies = Advisor.load(rules, kb).book.policies
     for p in policies.policies:
@@ -342,6 +371,8 @@ def policies_list(rules: Path | None = RulesOpt, kb: Path | None = KbOpt, lang: 
 @policies_app.command("schema")
 def policies_schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
     """Print (or write) the JSON Schema of policy files, for editors."""
+    from engine.policies import policy_file_json_schema
+
     doc = json.dumps(policy_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
     if output:
         output.write_text(doc, encoding="utf-8")

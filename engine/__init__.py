@@ -5,11 +5,37 @@ Public API::
     from engine import Advisor, RuleError, FactError
     advisor = Advisor.load()            # or Advisor.load("my_rules/")
     decision = advisor.decide(facts)    # a pydantic model; decision.model_dump() for JSON
+
+The names load on first use (PEP 562), so importing one light module such as ``engine.errors``
+does not load experta, networkx and pandas with it.
 """
 
-from engine.advisor import Advisor
-from engine.decision import Decision, Recommendation, SubjectDecision
-from engine.errors import AdvisorError, Diagnostic, FactError, InferenceError, RuleError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.advisor import Advisor
+    from engine.decision import Decision, Recommendation, SubjectDecision
+    from engine.errors import AdvisorError, Diagnostic, FactError, InferenceError, RuleError
+
+_HOME = {"Advisor": "engine.advisor", "Decision": "engine.decision", "Recommendation": "engine.decision",
+         "SubjectDecision": "engine.decision", "AdvisorError": "engine.errors", "Diagnostic": "engine.errors",
+         "FactError": "engine.errors", "InferenceError": "engine.errors", "RuleError": "engine.errors"}
 
 __all__ = ["Advisor", "AdvisorError", "Decision", "Diagnostic", "FactError", "InferenceError",
            "Recommendation", "RuleError", "SubjectDecision"]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

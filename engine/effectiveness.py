@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.feedback import FeedbackEvent
+
+if TYPE_CHECKING:  # pandas loads when a report is computed, not with the models (CLI start-up)
+    import pandas as pd
 
 GroupBy = Literal["rule", "action", "manager", "segment"]
 _STATE_RANK = {"snoozed": 1, "accepted": 2, "done": 3, "rejected": 4}  # a later stage wins
@@ -111,6 +113,8 @@ def effectiveness(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEvent]
 
 def _items_with_state(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEvent],
                       since: dt.date | None, until: dt.date | None) -> pd.DataFrame:
+    import pandas as pd
+
     key = ["decision_id", "subject_type", "subject_id", "item_id"]
     frame = pd.DataFrame([i.model_dump() for i in items],
                          columns=[*key, "as_of", "manager_id", "segment", "rules"])

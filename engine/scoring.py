@@ -16,13 +16,14 @@ Numbers the documents give are written in the file with their quote; numbers the
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field
 
 from engine.knowledge import ID_PATTERN, Provenance, Strict, Text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Number = float | int | str  # a number or a `$parameter` reference
 Period = Literal["month", "quarter", "year", "days_90", "all"]
@@ -132,6 +133,9 @@ def period_start(period: Period, as_of: dt.date) -> dt.date | None:
 
 def segment(clients: pd.DataFrame, seg: Segmentation, params: dict[str, object]) -> pd.Series:
     """The class of every client whose inputs are all present (others keep no class: NaN)."""
+    import numpy as np
+    import pandas as pd
+
     total = pd.Series(0.0, index=clients.index)
     known = pd.Series(True, index=clients.index)
     for field, points in seg.inputs.items():
@@ -153,6 +157,8 @@ def score(events: pd.DataFrame, managers: pd.Index, scheme: ScoringScheme, as_of
     ``events`` needs columns manager_id, client_id, kind, date, and as used: item, status, amount.
     Events after ``as_of`` are ignored, so a run is reproducible from its as-of date.
     """
+    import pandas as pd
+
     start = period_start(scheme.period, as_of)
     ev = events[events["date"] <= pd.Timestamp(as_of)] if len(events) else events
     parts = {}
@@ -166,6 +172,8 @@ def score(events: pd.DataFrame, managers: pd.Index, scheme: ScoringScheme, as_of
 
 def _item_points(ev: pd.DataFrame, item: ScoreItem, start: dt.date | None, as_of: dt.date,
                  params: dict[str, object]) -> pd.Series:
+    import pandas as pd
+
     if not len(ev):
         return pd.Series(dtype=float)
     mask = ev["kind"] == item.match.kind
