@@ -90,11 +90,14 @@ def log_store(store: Annotated[Store | None, Depends(optional_store)]) -> Store:
     return store
 
 
+_LANGS: dict[str, Lang] = {"zh": "zh", "en": "en", "both": "both"}
+
+
 def negotiate(lang: str | None, accept_language: str | None, default: Lang) -> Lang:
     """The ``lang`` parameter if given; else the best of zh/en in Accept-Language; else the default."""
-    if lang in ("zh", "en", "both"):
-        return lang  # type: ignore[return-value]
-    ranked: list[tuple[float, int, str]] = []
+    if lang is not None and lang in _LANGS:
+        return _LANGS[lang]
+    ranked: list[tuple[float, int, Lang]] = []
     for i, part in enumerate((accept_language or "").split(",")):
         tag, _, params = part.strip().partition(";")
         q = 1.0
@@ -107,8 +110,8 @@ def negotiate(lang: str | None, accept_language: str | None, default: Lang) -> L
                     q = 0.0
         primary = tag.strip().split("-")[0].lower()
         if primary in ("zh", "en") and q > 0:
-            ranked.append((-q, i, primary))
-    return sorted(ranked)[0][2] if ranked else default  # type: ignore[return-value]
+            ranked.append((-q, i, _LANGS[primary]))
+    return sorted(ranked)[0][2] if ranked else default
 
 
 def language(settings: Annotated[Settings, Depends(get_settings)],

@@ -8,6 +8,8 @@ in it (``client`` -> ``POST /v1/decisions/client/T-001``). Feedback examples ans
 
 from __future__ import annotations
 
+from typing import Any
+
 _T001 = {"id": "T-001", "manager_id": "M-T01", "name": "城东便民店", "domain": "tobacco", "client_class": "A",
          "business_scale": "small", "network_client": False, "in_visit_delivery_system": True,
          "e_settlement": "low_awareness", "counterfeit_awareness": "weak", "days_since_last_visit": 12,
@@ -30,9 +32,11 @@ _B001 = {"id": "B-001", "manager_id": "M-B01", "name": "恒达机械有限公司
          "integrity_termination_5y": False, "interest_unpaid_days": 21, "has_collateral": True,
          "collateral_insured": True}
 
-CLIENT = {"as_of": "2026-11-23", "clients": [_T001], "managers": [_MT01], "interactions": [_I1]}
-MANAGER = {"as_of": "2026-11-23", "managers": [_MB01], "clients": [_B001]}
-BATCH = {"as_of": "2026-11-23", "managers": [_MT01, _MB01], "clients": [_T001, _T002, _B001], "interactions": [_I1]}
+#: facts documents, as posted (plain JSON: read them as such)
+CLIENT: dict[str, Any] = {"as_of": "2026-11-23", "clients": [_T001], "managers": [_MT01], "interactions": [_I1]}
+MANAGER: dict[str, Any] = {"as_of": "2026-11-23", "managers": [_MB01], "clients": [_B001]}
+BATCH: dict[str, Any] = {"as_of": "2026-11-23", "managers": [_MT01, _MB01], "clients": [_T001, _T002, _B001],
+                         "interactions": [_I1]}
 
 ONE_SUBJECT = {
     "client": {"summary": "a tobacco retailer (POST /v1/decisions/client/T-001)",

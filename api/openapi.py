@@ -51,6 +51,7 @@ def refine(app: FastAPI) -> None:
             app.openapi_schema = schema
         return app.openapi_schema
 
+    # FastAPI documents replacing app.openapi to customise the schema; mypy sees a method assigned
     app.openapi = openapi  # type: ignore[method-assign]
 
 

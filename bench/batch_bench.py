@@ -30,6 +30,7 @@ import sys
 import time
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -38,7 +39,7 @@ from engine.bulk import BulkGates, Frames
 from engine.compiler import CompiledRule, RuleBook
 from engine.history import derive
 from engine.inference import Inference
-from engine.portfolio import check_tables, decide_partitions, prepare
+from engine.portfolio import Partition, check_tables, decide_partitions, prepare
 from engine.sample_portfolio import generate
 from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
 
@@ -56,9 +57,9 @@ def naive_book(book: RuleBook) -> RuleBook:
     return RuleBook(rules, book.kb, book.revision)
 
 
-def one_client_docs(parts: list, count: int, seed: int = 1) -> list[dict]:
+def one_client_docs(parts: list[Partition], count: int, seed: int = 1) -> list[dict[str, Any]]:
     rng = random.Random(seed)
-    docs = []
+    docs: list[dict[str, Any]] = []
     for part in rng.sample(parts, min(len(parts), count)):
         if not part.facts["client"]:
             continue
@@ -70,7 +71,7 @@ def one_client_docs(parts: list, count: int, seed: int = 1) -> list[dict]:
     return docs[:count]
 
 
-def run(n: int, jobs: int, latency_samples: int, naive_samples: int) -> dict:
+def run(n: int, jobs: int, latency_samples: int, naive_samples: int) -> dict[str, Any]:
     texts = (read_rule_files(default_rules_dir()), read_kb_files(default_kb_dir()))
     advisor = Advisor.from_files(*texts)
     kb = advisor.book.kb

@@ -108,10 +108,11 @@ def _decide(ex: _Explainer, subject_type: str, key: str, fact_id: str, firings: 
             blocked = set(then.veto.actions)
             if then.veto.all_sales:
                 blocked |= {a.id for a in kb.actions.values() if a.sales}
-            reason = Reason(rule_id=rule.id, text=_fill(then.veto.reason, env_facts), priority=rule.rule.priority)
+            veto = Reason(rule_id=rule.id, text=_fill(then.veto.reason, env_facts), priority=rule.rule.priority)
             for aid in blocked:
-                vetoes.setdefault(aid, []).append(reason)
-    kept, vetoed = [], []
+                vetoes.setdefault(aid, []).append(veto)
+    kept: list[Recommendation] = []
+    vetoed: list[Recommendation] = []
     for item_id, rec in recs.items():
         reasons = sorted(rec["reasons"], key=lambda r: (-r.priority, r.rule_id))
         r = Recommendation(kind=rec["kind"], id=item_id, title=_title(kb, rec["kind"], item_id),

@@ -388,9 +388,13 @@ def _check_cycles(rules: list[CheckedRule], where: dict[str, Location]) -> list[
     return diags
 
 
-def signal_graph(rules: list[Rule] | tuple[Rule, ...]) -> nx.DiGraph:
+#: a node of the rule graphs: (kind, id), kind being field, rule, signal, action or coaching
+Node = tuple[str, str]
+
+
+def signal_graph(rules: list[Rule] | tuple[Rule, ...]) -> nx.DiGraph[Node]:
     """Rules and signals as a graph: signal -> rule that uses it, rule -> signal it asserts."""
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[Node] = nx.DiGraph()
     for rule in rules:
         node = ("rule", rule.id)
         graph.add_node(node)

@@ -8,7 +8,7 @@ came, with the document path (``clients[3].days_since_last_visit``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,7 @@ class FactSet:
         return self.by_type.get(fact_type, ())
 
 
-def build_fact_set(by_type: dict[str, list[Fact]], as_of: dt.date, kb: KnowledgeBase) -> FactSet:
+def build_fact_set(by_type: Mapping[str, Sequence[Fact]], as_of: dt.date, kb: KnowledgeBase) -> FactSet:
     """Index already-valid facts (sorted by id, so results never depend on input order)."""
     ordered = {t: tuple(sorted(fs, key=lambda f: str(f["id"]))) for t, fs in sorted(by_type.items())}
     ids = {(t, str(f["id"])): f for t, fs in ordered.items() for f in fs}
@@ -72,8 +72,8 @@ def validate_facts(doc: Any, kb: KnowledgeBase, as_of: dt.date | None = None) ->
             diags.append(Diagnostic("fact_shape", f"`{key}` must be a list of facts", Location(path=key)))
             continue
         fact_type = plural[key]
-        by_type[fact_type] = [f for i, item in enumerate(items)
-                              if (f := _validate_one(item, kb.facts[fact_type], fact_type, f"{key}[{i}]", diags))]
+        by_type[fact_type] = [valid for i, item in enumerate(items)
+                              if (valid := _validate_one(item, kb.facts[fact_type], fact_type, f"{key}[{i}]", diags))]
     for fact_type, facts in by_type.items():
         seen: dict[str, int] = {}
         for i, f in enumerate(facts):

@@ -22,7 +22,7 @@ from typing import Any
 import networkx as nx
 
 from engine.analysis import can_hold
-from engine.checker import signal_graph
+from engine.checker import Node, signal_graph
 from engine.errors import Diagnostic
 from engine.knowledge import KnowledgeBase
 from engine.locations import Locator
@@ -30,11 +30,12 @@ from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, Not
 from engine.validation import validate_document
 from engine.yaml_source import parse_yaml
 
-Node = tuple[str, str]
 OUTCOME_KINDS = ("action", "coaching")
 _COLOURS = {"field": "#d9d9d9", "rule": "#9ecae1", "signal": "#fdd49e", "action": "#a1d99b",
             "coaching": "#bcbddc"}
 _CYCLE = "#fb6a4a"
+#: the relation read off an edge that has none: a signal a rule uses inside ``any`` or ``not``
+_UNLABELLED = ""
 
 
 def parse_rules(files: dict[str, str]) -> list[tuple[Rule, str]]:
@@ -48,7 +49,7 @@ def parse_rules(files: dict[str, str]) -> list[tuple[Rule, str]]:
     return out
 
 
-def rule_graph(rules: Sequence[Rule], kb: KnowledgeBase, locator: Locator | None = None) -> nx.DiGraph:
+def rule_graph(rules: Sequence[Rule], kb: KnowledgeBase, locator: Locator | None = None) -> nx.DiGraph[Node]:
     """The rule set as a directed graph; edges carry a ``relation``: reads, requires, forbids,
     joins (a signal on a related fact), asserts, recommends, vetoes."""
     graph = signal_graph(list(rules))
@@ -115,13 +116,13 @@ def _fields(cond: Condition) -> set[str]:
     return set()
 
 
-def cycle_nodes(graph: nx.DiGraph) -> set[Node]:
+def cycle_nodes(graph: nx.DiGraph[Node]) -> set[Node]:
     """Rules and signals on a signal cycle (the checker reports each cycle as ``signal_cycle``)."""
     core = graph.subgraph(n for n in graph if n[0] in ("rule", "signal"))
     return {n for comp in nx.strongly_connected_components(core) if len(comp) > 1 for n in comp}
 
 
-def live_rules(graph: nx.DiGraph, rules: Sequence[Rule], kb: KnowledgeBase) -> set[str]:
+def live_rules(graph: nx.DiGraph[Node], rules: Sequence[Rule], kb: KnowledgeBase) -> set[str]:
     """Rules that can fire: their conditions can hold and every signal they require (on the
     subject or through a join) is asserted by a rule that can fire. A fixpoint over the graph."""
     possible = {r.id for r in rules if can_hold(r, kb)}
@@ -130,7 +131,7 @@ def live_rules(graph: nx.DiGraph, rules: Sequence[Rule], kb: KnowledgeBase) -> s
     while changed:
         changed = False
         for rid in sorted(possible - live):
-            needed = [s for s, _, rel in graph.in_edges(("rule", rid), data="relation")
+            needed = [s for s, _, rel in graph.in_edges(("rule", rid), data="relation", default=_UNLABELLED)
                       if s[0] == "signal" and rel in ("requires", "joins")]
             if all(any(p[1] in live for p in graph.predecessors(s)) for s in needed):
                 live.add(rid)
@@ -138,7 +139,7 @@ def live_rules(graph: nx.DiGraph, rules: Sequence[Rule], kb: KnowledgeBase) -> s
     return live
 
 
-def findings(graph: nx.DiGraph, rules: Sequence[Rule], kb: KnowledgeBase, locator: Locator) -> list[Diagnostic]:
+def findings(graph: nx.DiGraph[Node], rules: Sequence[Rule], kb: KnowledgeBase, locator: Locator) -> list[Diagnostic]:
     """Warnings about the shape of the rule set (see the module docstring)."""
     diags = []
     signals = sorted({n[1] for n in graph if n[0] == "signal"} | set(kb.signals))
@@ -162,8 +163,8 @@ def findings(graph: nx.DiGraph, rules: Sequence[Rule], kb: KnowledgeBase, locato
     for kind, catalogue in (("action", kb.actions), ("coaching", kb.coaching)):
         for item in sorted(catalogue):
             node = (kind, item)
-            recommenders = [r[1] for r, _, rel in graph.in_edges(node, data="relation") if rel == "recommends"] \
-                if node in graph else []
+            recommenders = [r[1] for r, _, rel in graph.in_edges(node, data="relation", default=_UNLABELLED)
+                            if rel == "recommends"] if node in graph else []
             if any(r in live for r in recommenders):
                 continue
             why = ("no rule recommends it" if not recommenders else
@@ -176,7 +177,7 @@ def findings(graph: nx.DiGraph, rules: Sequence[Rule], kb: KnowledgeBase, locato
     return diags
 
 
-def select(graph: nx.DiGraph, pack: str | None = None, focus: str | None = None) -> nx.DiGraph:
+def select(graph: nx.DiGraph[Node], pack: str | None = None, focus: str | None = None) -> nx.DiGraph[Node]:
     """A part of the graph: the rules of one pack with their neighbours, and/or everything
     upstream and downstream of one node (``focus`` is an id, or ``kind:id``)."""
     keep = set(graph)
@@ -195,7 +196,7 @@ def select(graph: nx.DiGraph, pack: str | None = None, focus: str | None = None)
     return graph.subgraph(keep).copy()
 
 
-def _layers(graph: nx.DiGraph) -> dict[Node, int]:
+def _layers(graph: nx.DiGraph[Node]) -> dict[Node, int]:
     """Columns for drawing: fields first, then rules and the signals they assert by stratum (a
     rule one column right of the signals it uses), outcomes last."""
     core = graph.subgraph(n for n in graph if n[0] in ("rule", "signal"))
@@ -212,7 +213,7 @@ def _layers(graph: nx.DiGraph) -> dict[Node, int]:
     return {n: column.get(n, 0 if n[0] == "field" else last) for n in graph}
 
 
-def _positions(graph: nx.DiGraph, layers: dict[Node, int]) -> dict[Node, tuple[float, float]]:
+def _positions(graph: nx.DiGraph[Node], layers: dict[Node, int]) -> dict[Node, tuple[float, float]]:
     """Columns left to right; within a column, nodes ordered by the mean height of the nodes that
     lead to them (then fields by the rules they feed), which keeps most edges short and uncrossed."""
     columns: dict[int, list[Node]] = {}
@@ -236,7 +237,7 @@ def _positions(graph: nx.DiGraph, layers: dict[Node, int]) -> dict[Node, tuple[f
     return {n: (float(layers[n]), 1.0 - rank.get(n, 0.5)) for n in graph}
 
 
-def to_dot(graph: nx.DiGraph, name: str = "rules") -> str:
+def to_dot(graph: nx.DiGraph[Node], name: str = "rules") -> str:
     """Graphviz DOT text (render it with ``dot -Tsvg`` or any DOT viewer)."""
     import pydot
 
@@ -252,7 +253,7 @@ def to_dot(graph: nx.DiGraph, name: str = "rules") -> str:
         if data.get("file"):
             attrs["tooltip"] = _quote(f"{data['file']}:{data['line']}")
         dot.add_node(pydot.Node(ids[node], **attrs))
-    for a, b, rel in sorted(graph.edges(data="relation"), key=lambda e: (e[0], e[1])):
+    for a, b, rel in sorted(graph.edges(data="relation", default=_UNLABELLED), key=lambda e: (e[0], e[1])):
         attrs = {"label": _quote(rel)} if rel in ("forbids", "joins", "vetoes") else {}
         if rel in ("forbids", "vetoes"):
             attrs.update(style="dashed", color="red")
@@ -264,11 +265,11 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _ids(graph: nx.DiGraph) -> dict[Node, str]:
+def _ids(graph: nx.DiGraph[Node]) -> dict[Node, str]:
     return {node: f"n{i}" for i, node in enumerate(sorted(graph))}
 
 
-def to_mermaid(graph: nx.DiGraph) -> str:
+def to_mermaid(graph: nx.DiGraph[Node]) -> str:
     """A Mermaid flowchart (renders in GitHub, GitLab and most Markdown viewers)."""
     ids = _ids(graph)
     hot = cycle_nodes(graph)
@@ -283,12 +284,12 @@ def to_mermaid(graph: nx.DiGraph) -> str:
         label = node[1].replace('"', "#quot;")
         lines.append(f"  {ids[node]}{left}{label}{right}:::{'cycle' if node in hot else node[0]}")
     arrows = {"forbids": "-. not .->", "vetoes": "-. veto .-x", "joins": "-- join -->"}
-    for a, b, rel in sorted(graph.edges(data="relation"), key=lambda e: (e[0], e[1])):
+    for a, b, rel in sorted(graph.edges(data="relation", default=_UNLABELLED), key=lambda e: (e[0], e[1])):
         lines.append(f"  {ids[a]} {arrows.get(rel, '-->')} {ids[b]}")
     return "\n".join(lines) + "\n"
 
 
-def to_picture(graph: nx.DiGraph, fmt: str = "svg") -> bytes:
+def to_picture(graph: nx.DiGraph[Node], fmt: str = "svg") -> bytes:
     """The graph drawn in columns (fields, rules, signals, ..., outcomes) as PNG or SVG bytes."""
     from matplotlib.figure import Figure  # imported here: only pictures need it
 
@@ -312,8 +313,9 @@ def to_picture(graph: nx.DiGraph, fmt: str = "svg") -> bytes:
         nodes = [n for n in graph if n[0] == kind]
         nx.draw_networkx_nodes(graph, pos, nodelist=nodes, ax=ax, node_size=60, node_shape="s" if kind != "signal"
                                else "o", node_color=[_CYCLE if n in hot else colour for n in nodes])
-    plain = [(a, b) for a, b, rel in graph.edges(data="relation") if rel not in ("forbids", "vetoes")]
-    dashed = [(a, b) for a, b, rel in graph.edges(data="relation") if rel in ("forbids", "vetoes")]
+    relations = list(graph.edges(data="relation", default=_UNLABELLED))
+    plain = [(a, b) for a, b, rel in relations if rel not in ("forbids", "vetoes")]
+    dashed = [(a, b) for a, b, rel in relations if rel in ("forbids", "vetoes")]
     nx.draw_networkx_edges(graph, pos, edgelist=plain, ax=ax, width=0.4, alpha=0.5, arrowsize=5,
                            edge_color="#555555")
     nx.draw_networkx_edges(graph, pos, edgelist=dashed, ax=ax, width=0.5, alpha=0.7, arrowsize=5,

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from engine.knowledge import KnowledgeBase
-from engine.scoring import score, segment
+from engine.scoring import Params, score, segment
 
 OPEN_KINDS = ("complaint", "loan_event", "feedback")
 
@@ -74,9 +74,10 @@ def derive(clients: pd.DataFrame, managers: pd.DataFrame, events: pd.DataFrame, 
 
 
 # columns the derivations read; a history without some of them (a bank has no orders) gets them empty
-_COLUMNS = {"client_id": object, "manager_id": object, "status": object, "item": object, "level": object,
-            "amount": float, "quantity": "Int64", "slow_quantity": "Int64", "new_brand": object,
-            "date": "datetime64[ns]", "closed_date": "datetime64[ns]", "due_date": "datetime64[ns]"}
+_COLUMNS: dict[str, type[object] | str] = {
+    "client_id": object, "manager_id": object, "status": object, "item": object, "level": object,
+    "amount": float, "quantity": "Int64", "slow_quantity": "Int64", "new_brand": object,
+    "date": "datetime64[ns]", "closed_date": "datetime64[ns]", "due_date": "datetime64[ns]"}
 
 
 def _with_columns(events: pd.DataFrame) -> pd.DataFrame:
@@ -95,7 +96,7 @@ def _override(current: pd.Series | None, derived: pd.Series) -> pd.Series:
     return derived if current is None else derived.where(derived.notna(), current)
 
 
-def _days_since(dates: pd.Series, day: pd.Timestamp) -> pd.Series:
+def _days_since(dates: pd.Series[pd.Timestamp], day: pd.Timestamp) -> pd.Series[int]:
     return (day - dates).dt.days.astype("Int64")
 
 
@@ -140,7 +141,7 @@ def _client_fields(ev: pd.DataFrame, day: pd.Timestamp) -> dict[str, pd.Series]:
 
 
 def _manager_fields(ev: pd.DataFrame, clients: pd.DataFrame, managers: pd.Index, day: pd.Timestamp,
-                    params: dict[str, object]) -> dict[str, pd.Series]:
+                    params: Params) -> dict[str, pd.Series]:
     out: dict[str, pd.Series] = {}
     plans = ev[(ev["kind"] == "plan_submission") & (ev["date"] > day - pd.Timedelta(days=90))]
     if len(plans):
@@ -156,7 +157,7 @@ def _manager_fields(ev: pd.DataFrame, clients: pd.DataFrame, managers: pd.Index,
         out["market_reports_30d"] = reports.groupby("manager_id").size().reindex(managers, fill_value=0).astype("Int64")
     a_class = clients[(clients.get("client_class") == "A") & (clients["domain"] == "tobacco")]
     if len(a_class):
-        on_time = a_class["days_since_last_visit"].le(float(params["visit_interval_days_a"])).fillna(False)  # type: ignore[arg-type]
+        on_time = a_class["days_since_last_visit"].le(float(params["visit_interval_days_a"])).fillna(False)
         out["class_a_visit_coverage_pct"] = (on_time.groupby(a_class["manager_id"]).mean() * 100).round(1)
     return out
 

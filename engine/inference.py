@@ -180,6 +180,8 @@ class Inference:
             return []
         subject, _, fact_id = key.partition(":")
         fact = fs.get(subject, fact_id)
+        if fact is None:  # a gate for a subject the fact set does not hold: nothing to join through
+            return []
         env = subject_env(self.book, fs, subject, fact)
         return [JoinGate(rule=rule.id, join=k, subject=key, related=subject_key(join.fact, rel["id"]))
                 for k, join in enumerate(rule.joins)

@@ -148,10 +148,13 @@ class CoachingFile(Strict):
     coaching: tuple[CoachingSpec, ...]
 
 
+ParameterValue = bool | int | float | str
+
+
 class ParameterSpec(Strict):
     """A tunable number the documents do not give (e.g. a visit interval), used as ``$name``."""
 
-    value: bool | int | float | str
+    value: ParameterValue
     unit: str
     domain: Domain
     description: Text

@@ -26,12 +26,13 @@ from engine.knowledge import (
     KnowledgeBase,
     ParameterFile,
     SignalFile,
+    SignalSpec,
 )
 from engine.policies import check_policy_files
 from engine.scoring import ScoringFile
 from engine.sources import is_policy_file
 from engine.validation import validate_document
-from engine.yaml_source import parse_yaml
+from engine.yaml_source import ParsedYaml, parse_yaml
 
 _KB_PARTS: dict[str, type[BaseModel]] = {
     "facts.yaml": FactSchemaFile, "actions.yaml": ActionFile, "coaching.yaml": CoachingFile,
@@ -48,8 +49,8 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
     and, when present, ``feedback_reasons.yaml`` (keys are paths ending so)."""
     diags: list[Diagnostic] = []
     parts: dict[str, Any] = {}
-    signals: list[Any] = []
-    extensions: list[Any] = []
+    signals: list[tuple[SignalSpec, ParsedYaml, int]] = []
+    extensions: list[tuple[FactExtensionFile, ParsedYaml]] = []
     for name in sorted(files):
         base = name.rsplit("/", 1)[-1]
         is_signal = "/signals/" in f"/{name}"
@@ -64,9 +65,9 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
         diags.extend(errs)
         if doc is None:
             continue
-        if is_signal:
+        if isinstance(doc, SignalFile):
             signals.extend((s, parsed, i) for i, s in enumerate(doc.signals))
-        elif is_extension:
+        elif isinstance(doc, FactExtensionFile):
             extensions.append((doc, parsed))
         else:
             parts[base] = (doc, parsed)
@@ -96,7 +97,7 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
     return kb
 
 
-def _extend_facts(facts: dict[str, FactSpec], extensions: list[Any],
+def _extend_facts(facts: dict[str, FactSpec], extensions: list[tuple[FactExtensionFile, ParsedYaml]],
                   diags: list[Diagnostic]) -> dict[str, FactSpec]:
     """Merge ``facts/*.yaml`` extensions into the base schema; a clash is an error."""
     for doc, parsed in extensions:

@@ -133,8 +133,9 @@ def _condition_tag(value: Any) -> str | None:
             if key in value:
                 return key
         return "field"
-    return {AllCond: "all", AnyCond: "any", NotCond: "not", SignalCond: "signal",
-            ExistsCond: "exists", FieldCond: "field"}.get(type(value))
+    tags: dict[type[BaseModel], str] = {AllCond: "all", AnyCond: "any", NotCond: "not", SignalCond: "signal",
+                                        ExistsCond: "exists", FieldCond: "field"}
+    return tags.get(type(value))
 
 
 Condition = Annotated[

@@ -12,10 +12,15 @@ from the documents.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+Column = np.ndarray[Any, Any] | list[str]  # one generated column, a value per row
+Generated = Callable[[int, np.ndarray[Any, Any]], np.ndarray[Any, Any]]  # (rows, days ago of each) -> column
 
 AS_OF = dt.date(2026, 11, 23)
 DOMAIN_SHARE = {"tobacco": 0.55, "bank": 0.35, "telecom": 0.10}
@@ -44,7 +49,7 @@ def generate(clients: int = 2000, managers: int = 40, days: int = 90, seed: int 
     return Portfolio(cli, mgr, hist, as_of)
 
 
-def _pick(rng: np.random.Generator, values: list, n: int, p: list[float] | None = None) -> np.ndarray:
+def _pick(rng: np.random.Generator, values: list[str], n: int, p: list[float] | None = None) -> np.ndarray:
     return rng.choice(np.array(values, dtype=object), size=n, p=p)
 
 
@@ -110,7 +115,7 @@ def _shop_name(rng: np.random.Generator, domain: str) -> str:
     return "".join(rng.choice(heads, 2)) + str(rng.choice(tails))
 
 
-def _tobacco(rng: np.random.Generator, n: int) -> dict[str, object]:
+def _tobacco(rng: np.random.Generator, n: int) -> dict[str, Column]:
     scale = _pick(rng, ["small", "medium", "large"], n, [.5, .35, .15])
     return {
         "business_scale": scale,
@@ -132,7 +137,7 @@ def _tobacco(rng: np.random.Generator, n: int) -> dict[str, object]:
     }
 
 
-def _bank(rng: np.random.Generator, n: int) -> dict[str, object]:
+def _bank(rng: np.random.Generator, n: int) -> dict[str, Column]:
     collateral = rng.random(n) < 0.6
     return {
         "segment": _pick(rng, ["corporate", "retail", "public"], n, [.6, .3, .1]),
@@ -143,7 +148,7 @@ def _bank(rng: np.random.Generator, n: int) -> dict[str, object]:
         "credit_bad_record": rng.random(n) < 0.05,
         "integrity_termination_5y": rng.random(n) < 0.02,
         "has_collateral": collateral,
-        "collateral_insured": np.where(collateral, rng.random(n) < 0.8, None),
+        "collateral_insured": np.where(collateral, rng.random(n) < 0.8, np.array(None, dtype=object)),
         "capital_strength": _pick(rng, ["weak", "medium", "strong"], n, [.2, .5, .3]),
         "pays_on_time": rng.random(n) < 0.85,
         "is_vip": rng.random(n) < 0.1,
@@ -152,7 +157,7 @@ def _bank(rng: np.random.Generator, n: int) -> dict[str, object]:
     }
 
 
-def _telecom(rng: np.random.Generator, n: int) -> dict[str, object]:
+def _telecom(rng: np.random.Generator, n: int) -> dict[str, Column]:
     members = rng.integers(30, 2000, n)
     return {
         "tier": _pick(rng, ["strategic", "major", "general"], n, [.1, .3, .6]),
@@ -169,7 +174,7 @@ def _telecom(rng: np.random.Generator, n: int) -> dict[str, object]:
 
 
 def _events(kind: str, clients: pd.DataFrame, counts: np.ndarray, rng: np.random.Generator, days: int,
-            as_of: dt.date, **cols: object) -> pd.DataFrame:
+            as_of: dt.date, **cols: str | Generated) -> pd.DataFrame:
     rows = np.repeat(np.arange(len(clients)), counts)
     ago = rng.integers(0, days, len(rows))
     dates = pd.Timestamp(as_of) - pd.to_timedelta(ago, unit="D")

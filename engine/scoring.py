@@ -16,17 +16,19 @@ Numbers the documents give are written in the file with their quote; numbers the
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Literal, overload
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from engine.knowledge import ID_PATTERN, Provenance, Strict, Text
+from engine.knowledge import ID_PATTERN, ParameterValue, Provenance, Strict, Text
 
 if TYPE_CHECKING:
     import pandas as pd
 
 Number = float | int | str  # a number or a `$parameter` reference
 Period = Literal["month", "quarter", "year", "days_90", "all"]
+Params = Mapping[str, ParameterValue]  # parameter name -> value, from parameters.yaml
 
 
 class ClassCut(Strict):
@@ -47,6 +49,14 @@ class Segmentation(Strict):
     inputs: dict[str, dict[str, Number]] = Field(description="input field -> value -> points")
     classes: tuple[ClassCut, ...] = Field(min_length=2, description="best class first")
     provenance: Provenance
+
+    @model_validator(mode="after")
+    def _cuts_have_points(self) -> Segmentation:
+        # without min_points a class above the last could never be given
+        missing = [c.value for c in self.classes[:-1] if c.min_points is None]
+        if missing:
+            raise ValueError(f"every class but the last needs min_points: {', '.join(missing)}")
+        return self
 
 
 class Match(Strict):
@@ -69,6 +79,12 @@ class ScoreItem(Strict):
     min_age_days: Number | None = Field(default=None, description="only events older than this (days)")
     open_only: bool = Field(default=False, description="count events still open, whatever their date")
     provenance: Provenance
+
+    @model_validator(mode="after")
+    def _amount_has_step(self) -> ScoreItem:
+        if self.per == "amount" and self.amount_step is None:
+            raise ValueError("per: amount needs amount_step")
+        return self
 
 
 class ScoringScheme(Strict):
@@ -111,10 +127,18 @@ class ScoringFile(Strict):
     ladders: tuple[GradeLadder, ...] = ()
 
 
-def resolve_number(value: Number | None, params: dict[str, object]) -> float | None:
+@overload
+def resolve_number(value: Number, params: Params) -> float: ...
+
+
+@overload
+def resolve_number(value: Number | None, params: Params) -> float | None: ...
+
+
+def resolve_number(value: Number | None, params: Params) -> float | None:
     """A number, or the value of the ``$parameter`` it names."""
     if isinstance(value, str):
-        return float(params[value.removeprefix("$")])  # type: ignore[arg-type]
+        return float(params[value.removeprefix("$")])
     return None if value is None else float(value)
 
 
@@ -131,7 +155,7 @@ def period_start(period: Period, as_of: dt.date) -> dt.date | None:
     return None
 
 
-def segment(clients: pd.DataFrame, seg: Segmentation, params: dict[str, object]) -> pd.Series:
+def segment(clients: pd.DataFrame, seg: Segmentation, params: Params) -> pd.Series:
     """The class of every client whose inputs are all present (others keep no class: NaN)."""
     import numpy as np
     import pandas as pd
@@ -146,12 +170,14 @@ def segment(clients: pd.DataFrame, seg: Segmentation, params: dict[str, object])
         total += mapped.fillna(0.0)
     out = pd.Series(seg.classes[-1].value, index=clients.index, dtype=object)
     for cut in reversed(seg.classes[:-1]):
-        out = out.mask(total >= resolve_number(cut.min_points, params), cut.value)
+        threshold = resolve_number(cut.min_points, params)
+        if threshold is not None:  # always set: Segmentation requires it on every class but the last
+            out = out.mask(total >= threshold, cut.value)
     return out.where(known, np.nan)
 
 
 def score(events: pd.DataFrame, managers: pd.Index, scheme: ScoringScheme, as_of: dt.date,
-          params: dict[str, object]) -> tuple[pd.Series, pd.DataFrame]:
+          params: Params) -> tuple[pd.Series, pd.DataFrame]:
     """A scheme's total per manager, and the points of each item per manager (for explanations).
 
     ``events`` needs columns manager_id, client_id, kind, date, and as used: item, status, amount.
@@ -171,7 +197,7 @@ def score(events: pd.DataFrame, managers: pd.Index, scheme: ScoringScheme, as_of
 
 
 def _item_points(ev: pd.DataFrame, item: ScoreItem, start: dt.date | None, as_of: dt.date,
-                 params: dict[str, object]) -> pd.Series:
+                 params: Params) -> pd.Series:
     import pandas as pd
 
     if not len(ev):
@@ -194,6 +220,8 @@ def _item_points(ev: pd.DataFrame, item: ScoreItem, start: dt.date | None, as_of
     if item.per == "client":
         units = grouped["client_id"].nunique()
     elif item.per == "amount":  # per loan: each overdue loan counts its own whole steps
+        if item.amount_step is None:  # not reached: ScoreItem requires the step with per=amount
+            raise ValueError(f"scoring item {item.id}: per amount needs amount_step")
         step = resolve_number(item.amount_step, params)
         units = hits.assign(units=hits["amount"].fillna(0).floordiv(step)).groupby("manager_id")["units"].sum()
     else:

@@ -68,7 +68,7 @@ def check_table(raw: pd.DataFrame, spec: FactSpec, fact_type: str, source: str,
     if "id" in frame:
         dup = frame["id"].where(~bad).duplicated(keep="first") & frame["id"].notna() & ~bad
         for idx in frame.index[dup]:
-            diags.append(Diagnostic("fact_duplicate_id", f"{fact_type} id `{frame.at[idx, 'id']}` appears twice",
+            diags.append(Diagnostic("fact_duplicate_id", f"{fact_type} id `{frame.at[idx, 'id']!s}` appears twice",
                                     Location(file=source, line=int(lines[idx]), path="id"),
                                     hint="every row needs its own id; the first valid one is kept"))
             bad[idx] = True

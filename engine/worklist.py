@@ -14,10 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from engine.decision import SubjectDecision
+from engine.decision import Recommendation, SubjectDecision
 from engine.knowledge import Text
 
-CONTACT = {"visit": "visit", "in_branch": "visit", "phone": "call", "message": "call", "internal": "call"}
+Contact = Literal["visit", "call"]
+CONTACT: dict[str, Contact] = {"visit": "visit", "in_branch": "visit", "phone": "call", "message": "call",
+                               "internal": "call"}
 CLASS_RANK = {"A": 0, "B": 1, "C": 2}
 
 
@@ -26,7 +28,7 @@ class WorkItem(BaseModel):
 
     rank: int
     client_id: str
-    contact: Literal["visit", "call"]
+    contact: Contact
     actions: list[str]
     titles: list[Text]
     score: int
@@ -50,20 +52,20 @@ class Worklist(BaseModel):
 def build_worklist(manager_id: str, capacity: dict[str, int], clients: list[SubjectDecision],
                    client_facts: dict[str, dict[str, Any]], manager: SubjectDecision | None) -> Worklist:
     """Rank every client contact in the manager's book and fill the week's capacity."""
-    contacts = []
+    contacts: list[tuple[tuple[Any, ...], str, Contact, list[Recommendation]]] = []
     for dec in clients:
-        by_contact: dict[str, list[Any]] = {}
+        by_contact: dict[Contact, list[Recommendation]] = {}
         for rec in dec.recommendations:
             by_contact.setdefault(CONTACT.get(rec.details.get("channel", "visit"), "visit"), []).append(rec)
         fact = client_facts.get(dec.id, {})
         for contact, recs in by_contact.items():
             best = recs[0]  # recommendations arrive ranked
-            key = (-best.score, not fact.get("is_key", False), CLASS_RANK.get(fact.get("client_class"), 3),
+            key = (-best.score, not fact.get("is_key", False), CLASS_RANK.get(str(fact.get("client_class")), 3),
                    dec.id, contact)
             contacts.append((key, dec.id, contact, recs))
     contacts.sort(key=lambda c: c[0])
-    used = {"visit": 0, "call": 0}
-    items = []
+    used: dict[str, int] = {"visit": 0, "call": 0}
+    items: list[WorkItem] = []
     for rank, (_, client_id, contact, recs) in enumerate(contacts, 1):
         fits = used[contact] < capacity.get(contact, 0)
         used[contact] += fits

@@ -170,8 +170,9 @@ class _DepthLimitedLoader(yaml.SafeLoader):
         self._depth += collection
         try:
             if self._depth > MAX_DEPTH:
-                raise _TooDeep(self.peek_event().start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+                # types-PyYAML leaves Parser.peek_event unannotated (the C parser's stub has it typed)
+                raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= collection
 

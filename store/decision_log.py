@@ -172,7 +172,7 @@ class DecisionLog:
         if until is not None:
             query = query.where(DecisionRow.as_of <= until)
         with self.db.transaction() as session:
-            return [ItemRecord(decision_id=i.decision_id, as_of=as_of, subject_type=i.subject_type,  # type: ignore[arg-type]
+            return [ItemRecord(decision_id=i.decision_id, as_of=as_of, subject_type=i.subject_type,
                                subject_id=i.subject_id, item_id=i.item_id, manager_id=i.manager_id,
                                segment=i.segment, rules=tuple(i.rules))
                     for i, as_of in session.execute(query).all()]

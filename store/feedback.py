@@ -68,7 +68,7 @@ class FeedbackRecord(BaseModel):
     recorded_at: dt.datetime
 
     def event(self) -> FeedbackEvent:
-        return FeedbackEvent(decision_id=self.decision_id, subject_type=self.subject_type,  # type: ignore[arg-type]
+        return FeedbackEvent(decision_id=self.decision_id, subject_type=self.subject_type,
                              subject_id=self.subject_id, item_id=self.item_id, status=self.status,
                              reason_code=self.reason_code, date=self.date, until=self.until)
 
@@ -263,7 +263,7 @@ def _check_dates(fb: FeedbackInput, date: dt.date, as_of: dt.date) -> None:
 def _record(row: FeedbackRow) -> FeedbackRecord:
     at = row.recorded_at if row.recorded_at.tzinfo else row.recorded_at.replace(tzinfo=dt.UTC)
     return FeedbackRecord(id=row.id, decision_id=row.decision_id, subject_type=row.subject_type,
-                          subject_id=row.subject_id, item_id=row.item_id, status=row.status,  # type: ignore[arg-type]
+                          subject_id=row.subject_id, item_id=row.item_id, status=row.status,
                           reason_code=row.reason_code, date=row.date, until=row.until,
                           manager_id=row.manager_id, source=row.source, recorded_at=at)
 

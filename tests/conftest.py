@@ -13,6 +13,7 @@ from engine.sources import read_scenario_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+ShippedResults = dict[tuple[str, int], CaseResult]  # the shipped scenarios' results, by (file, line)
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +22,7 @@ def advisor() -> Advisor:
 
 
 @pytest.fixture(scope="session")
-def shipped_results(advisor: Advisor) -> dict[tuple[str, int], CaseResult]:
+def shipped_results(advisor: Advisor) -> ShippedResults:
     """Every shipped scenario's result, by (file, line): run once, read by several tests."""
     cases, problems = load_scenarios(read_scenario_files(ROOT / "rules"))
     assert not problems, problems

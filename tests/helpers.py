@@ -8,33 +8,36 @@ import yaml
 
 from engine import Advisor
 from engine.compiler import RuleBook
+from engine.decision import Decision, SubjectDecision
 from engine.loader import check_rules, load_knowledge_base, load_rule_book
 from engine.sources import read_kb_files
 from tests.conftest import ROOT
 
 KB_FILES = read_kb_files(ROOT / "knowledge_base")
 KB = load_knowledge_base(KB_FILES)
+Doc = dict[str, Any]  # a plain document: a rule, an action, a fact, a facts document
+
 QUOTE = {"document": "D4", "quote": "努力引导客户向网络客户发展"}
 
 
-def rule(rule_id: str, when: Any, then: Any, subject: str = "client", priority: int = 50, **extra: Any) -> dict:
+def rule(rule_id: str, when: Any, then: Any, subject: str = "client", priority: int = 50, **extra: Any) -> Doc:
     return {"id": rule_id, "title": {"zh": "测试", "en": "test"}, "domain": "tobacco", "subject": subject,
             "provenance": QUOTE, "priority": priority, "when": when, "then": then, **extra}
 
 
-def action(action_id: str, en: str = "because", zh: str = "因为", **extra: Any) -> dict:
+def action(action_id: str, en: str = "because", zh: str = "因为", **extra: Any) -> Doc:
     return {"action": action_id, "reason": {"zh": zh, "en": en}, **extra}
 
 
-def rule_text(*rules: dict, pack: str = "test") -> str:
+def rule_text(*rules: Doc, pack: str = "test") -> str:
     return yaml.safe_dump({"pack": pack, "rules": list(rules)}, allow_unicode=True, sort_keys=False)
 
 
-def book(*rules: dict) -> RuleBook:
+def book(*rules: Doc) -> RuleBook:
     return load_rule_book({"rules/test.yaml": rule_text(*rules)}, KB_FILES)
 
 
-def advisor(*rules: dict, max_firings: int = 10_000) -> Advisor:
+def advisor(*rules: Doc, max_firings: int = 10_000) -> Advisor:
     return Advisor(book(*rules), max_firings)
 
 
@@ -42,5 +45,18 @@ def codes(text: str) -> list[str]:
     return [d.code for d in check_rules({"rules/test.yaml": text}, KB)]
 
 
-def client(cid: str = "C1", **fields: Any) -> dict:
+def client(cid: str = "C1", **fields: Any) -> Doc:
     return {"id": cid, "manager_id": "M1", "domain": "tobacco", **fields}
+
+
+def subject_of(decision: Decision, subject_type: str, subject_id: str) -> SubjectDecision:
+    """The decision about one subject, which the test expects to be there."""
+    found = decision.subject(subject_type, subject_id)
+    assert found is not None, f"no decision about {subject_type} {subject_id}"
+    return found
+
+
+def decision_id(decision: Decision) -> str:
+    """The id of a logged decision (a decision that was not logged has none)."""
+    assert decision.id is not None, "the decision was not logged"
+    return decision.id

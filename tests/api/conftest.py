@@ -74,7 +74,7 @@ def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """Assert an RFC 9457 problem response with this status and code; return its body."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["status"] == status and body["code"] == code
     assert body["type"].endswith("/" + code) and body["title"] and body["detail"]
     assert "Traceback" not in response.text

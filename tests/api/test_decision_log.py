@@ -20,7 +20,8 @@ ONE = "/v1/decisions/client/T-001"
 
 
 def _subjects(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return body["clients"] + body["managers"]
+    subjects: list[dict[str, Any]] = body["clients"] + body["managers"]
+    return subjects
 
 
 def test_a_batch_decision_is_logged_as_answered_with_its_input_masked(log_client: TestClient) -> None:

@@ -21,7 +21,8 @@ AS_OF = dt.date.fromisoformat(examples.CLIENT["as_of"])
 def _decide(c: TestClient, **kw: Any) -> dict[str, Any]:
     r = c.post(ONE, json=examples.CLIENT, params={"lang": "en"}, **kw)
     assert r.status_code == 200, r.text
-    return r.json()
+    body: dict[str, Any] = r.json()
+    return body
 
 
 def _feedback(decision: dict[str, Any], item: str, status: str, **extra: Any) -> dict[str, Any]:

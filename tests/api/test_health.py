@@ -31,8 +31,9 @@ def test_readyz_runs_the_engine_and_asks_the_decision_database(client: TestClien
 
 
 def test_readyz_is_a_503_problem_when_the_decision_database_is_gone(live: LiveRuleSet) -> None:
-    with TestClient(create_app(settings(), live)) as c:
-        engine = c.app.state.store.db.engine  # type: ignore[attr-defined]
+    app = create_app(settings(), live)
+    with TestClient(app) as c:
+        engine = app.state.store.db.engine
 
         def refused() -> Any:
             raise OperationalError("connect", {}, ConnectionRefusedError("connection refused"))

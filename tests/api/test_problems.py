@@ -102,8 +102,9 @@ def test_store_errors_get_the_statuses_the_decision_log_docs_give() -> None:
 
 
 def test_a_database_that_stops_answering_is_a_503_to_retry(live: LiveRuleSet, fresh_log: str) -> None:
-    with TestClient(create_app(settings(db_url=fresh_log), live)) as c:
-        log = c.app.state.store.decisions  # type: ignore[attr-defined]
+    app = create_app(settings(db_url=fresh_log), live)
+    with TestClient(app) as c:
+        log = app.state.store.decisions
 
         def locked(*args: Any, **kwargs: Any) -> Any:  # what SQLite says after its 30 s busy timeout
             raise OperationalError("INSERT INTO decisions", {}, sqlite3.OperationalError("database is locked"))
@@ -114,8 +115,9 @@ def test_a_database_that_stops_answering_is_a_503_to_retry(live: LiveRuleSet, fr
 
 
 def test_a_store_error_the_api_does_not_know_is_a_500(live: LiveRuleSet, fresh_log: str) -> None:
-    with TestClient(create_app(settings(db_url=fresh_log), live), raise_server_exceptions=False) as c:
-        store = c.app.state.store  # type: ignore[attr-defined]
+    app = create_app(settings(db_url=fresh_log), live)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        store = app.state.store
 
         def unknown(*args: Any, **kwargs: Any) -> Any:
             raise StoreError([Diagnostic("csv_columns", "a code only the CSV import gives", Location())])

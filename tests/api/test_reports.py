@@ -20,7 +20,7 @@ def _decide_and_answer(c: TestClient, as_of: str, rank: int, status: str, **extr
     facts = copy.deepcopy(examples.CLIENT)
     facts["as_of"] = as_of
     decision = c.post("/v1/decisions/client/T-001", json=facts).json()
-    item = decision["subject"]["recommendations"][rank]
+    item: dict[str, Any] = decision["subject"]["recommendations"][rank]
     r = c.post("/v1/feedback", headers=AUTH, json={"decision_id": decision["decision_id"], "subject": "T-001",
                                                    "item": item["id"], "status": status, **extra})
     assert r.status_code == 201, r.text

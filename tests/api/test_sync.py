@@ -34,7 +34,9 @@ def test_channel_publishes_atomically_and_notices_changes(tmp_path: Path) -> Non
     assert channel.read() == Snapshot("r-1", {"rules/a.yaml": "pack: a"}, {"kb/facts.yaml": "facts: {}"})
     assert not channel.changed()
     channel.publish(Snapshot("r-2", {}, {}))
-    assert channel.changed() and channel.read().revision == "r-2"  # type: ignore[union-attr]
+    assert channel.changed()
+    latest = channel.read()
+    assert latest is not None and latest.revision == "r-2"
     assert [p.name for p in tmp_path.iterdir()] == ["ruleset.json"]  # no temporary file left behind
     (tmp_path / "ruleset.json").unlink()
     assert channel.changed() and channel.read() is None and not channel.changed()

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from cli.main import app
 
 runner = CliRunner()
+Run = tuple[Path, Result]  # the output folder of the batch run on the bad history, and the run
 AS_OF = "2026-11-23"
 OUTPUTS = ["recommendations.csv", "worklists.csv", "coaching.csv", "bad_rows.csv", "decisions.jsonl",
            "report.html", "summary.json"]
@@ -58,7 +59,7 @@ def bad_history(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
 
 
 @pytest.fixture(scope="module")
-def run(bad_history: tuple[Path, int], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+def run(bad_history: tuple[Path, int], tmp_path_factory: pytest.TempPathFactory) -> Run:
     folder, _ = bad_history
     out = tmp_path_factory.mktemp("out")
     result = runner.invoke(app, batch_args(folder, out))
@@ -73,22 +74,22 @@ def test_sample_portfolio_writes_three_csv_files(sample: Path) -> None:
     assert len(read(sample / "history.csv")) > 120
 
 
-def test_batch_writes_every_output(run) -> None:
+def test_batch_writes_every_output(run: Run) -> None:
     out, _ = run
     for name in OUTPUTS:
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
 
 
-def test_bad_rows_name_the_file_line_and_column_of_the_bad_cell(run, bad_history) -> None:
+def test_bad_rows_name_the_file_line_and_column_of_the_bad_cell(run: Run, bad_history: tuple[Path, int]) -> None:
     out, _ = run
     folder, line = bad_history
     bad = read(out / "bad_rows.csv")
     assert bad[["file", "line", "column", "code", "severity"]].values.tolist() == \
         [[str(folder / "history.csv"), str(line), "quantity", "fact_type", "error"]]
-    assert "many" in bad.at[0, "message"]
+    assert "many" in bad["message"][0]
 
 
-def test_summary_counts_what_was_written(run) -> None:
+def test_summary_counts_what_was_written(run: Run) -> None:
     out, result = run
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     recs, worklists, coaching = (read(out / f"{n}.csv") for n in ("recommendations", "worklists", "coaching"))
@@ -101,7 +102,7 @@ def test_summary_counts_what_was_written(run) -> None:
     assert "1 bad row(s) skipped" in result.output
 
 
-def test_decisions_jsonl_has_one_decision_per_manager(run, sample: Path) -> None:
+def test_decisions_jsonl_has_one_decision_per_manager(run: Run, sample: Path) -> None:
     out, _ = run
     decisions = [json.loads(line) for line in (out / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
     managers = read(sample / "managers.csv")
@@ -110,16 +111,16 @@ def test_decisions_jsonl_has_one_decision_per_manager(run, sample: Path) -> None
     assert {d["as_of"] for d in decisions} == {AS_OF}
 
 
-def test_worklists_keep_each_manager_within_capacity(run, sample: Path) -> None:
+def test_worklists_keep_each_manager_within_capacity(run: Run, sample: Path) -> None:
     out, _ = run
     worklists = read(out / "worklists.csv")
-    capacity = read(sample / "managers.csv").set_index("id")["capacity_visits_week"].astype(int)
+    capacity = read(sample / "managers.csv").set_index("id")["capacity_visits_week"].astype(int).to_dict()
     planned = worklists[(worklists["status"] == "planned") & (worklists["contact"] == "visit")]
     for manager, visits in planned.groupby("manager_id").size().items():
         assert visits <= capacity[manager], manager
 
 
-def test_report_has_a_section_per_manager_and_the_charts(run, sample: Path) -> None:
+def test_report_has_a_section_per_manager_and_the_charts(run: Run, sample: Path) -> None:
     out, _ = run
     html = (out / "report.html").read_text(encoding="utf-8")
     for manager in read(sample / "managers.csv")["id"]:
@@ -139,7 +140,7 @@ def test_strict_stops_on_a_bad_row_and_names_it(sample: Path, tmp_path: Path) ->
     assert not (out / "recommendations.csv").exists()
 
 
-def test_parquet_output_is_readable_by_pandas(bad_history, run, tmp_path: Path) -> None:
+def test_parquet_output_is_readable_by_pandas(bad_history: tuple[Path, int], run: Run, tmp_path: Path) -> None:
     folder, _ = bad_history
     result = runner.invoke(app, batch_args(folder, tmp_path, "--format", "parquet", "--no-report"))
     assert result.exit_code == 0, result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -19,15 +20,16 @@ def db(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'advisor.db'}"
 
 
-def run(*args: str) -> tuple[int, str]:
+def run(*args: str | Path) -> tuple[int, str]:
     result = runner.invoke(app, [str(a) for a in args])
     return result.exit_code, result.output
 
 
-def decide(db: str) -> dict:
+def decide(db: str) -> dict[str, Any]:
     code, output = run("decide", sample_facts_path(), "--db", db, "--json")
     assert code == 0, output
-    return json.loads(output)
+    decision: dict[str, Any] = json.loads(output)
+    return decision
 
 
 def test_decide_reject_decide_again_and_report_the_rejection(db: str) -> None:

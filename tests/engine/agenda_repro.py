@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from engine.inference import SafeDepthStrategy  # also makes experta importable on 3.11
 
@@ -26,21 +28,22 @@ class Block(Fact):
 
 
 def fired_rules(strategy: type) -> list[int]:
-    def make(i: int):
-        def fire(self, **kw):
+    def make(i: int) -> Callable[..., None]:
+        def fire(self: Any, **kw: Any) -> None:
             self.fired.append(i)
         return fire
-    attrs = {"__strategy__": strategy}
+    attrs: dict[str, Any] = {"__strategy__": strategy}
     for i in range(50):
         patterns = [Client(id=MATCH.c)] + ([NOT(Block(id=MATCH.c))] if i % 5 == 0 else [])
         attrs[f"r{i}"] = Rule(*patterns)(make(i))
     engine = type("E", (KnowledgeEngine,), attrs)()
-    engine.fired = []
+    fired: list[int] = []
+    engine.fired = fired
     engine.reset()
     engine.declare(Client(id=1))
     engine.declare(Block(id=1))
     engine.run()
-    return engine.fired
+    return fired
 
 
 if __name__ == "__main__":

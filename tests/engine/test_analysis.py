@@ -8,23 +8,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine import Advisor
 from engine.analysis import can_hold
-from engine.errors import RuleError
+from engine.errors import Diagnostic, RuleError
 from engine.evaluation import evaluate_rule, subject_env
 from engine.facts import build_fact_set
 from engine.loader import check_rules, load_rule_book
 from engine.rules import Rule
-from tests.helpers import KB, KB_FILES, action, rule, rule_text
+from tests.helpers import KB, KB_FILES, Doc, action, rule, rule_text
 
 NET = {"actions": [action("guide_to_network_ordering")]}
 VISIT = "client.days_since_last_visit"
 
 
-def diags(*rules: dict) -> list:
+def diags(*rules: Doc) -> list[Diagnostic]:
     return check_rules({"rules/test.yaml": rule_text(*rules)}, KB)
 
 
-def found(*rules: dict) -> list[tuple[str, str, str]]:
+def found(*rules: Doc) -> list[tuple[str, str, str]]:
     return [(d.code, d.severity, d.rule_id) for d in diags(*rules)]
 
 
@@ -44,7 +45,7 @@ def found(*rules: dict) -> list[tuple[str, str, str]]:
     {"exists": {"fact": "interaction", "where": {"all": [{"interaction.days_open": {"gt": 5}},
                                                         {"interaction.days_open": {"le": 5}}]}}},
 ])
-def test_conditions_that_can_never_hold_are_errors(when) -> None:
+def test_conditions_that_can_never_hold_are_errors(when: Doc) -> None:
     assert found(rule("t.never", when, NET)) == [("impossible_condition", "error", "t.never")]
 
 
@@ -56,7 +57,7 @@ def test_conditions_that_can_never_hold_are_errors(when) -> None:
                                                                                                            1)}}]},
     {"all": [{VISIT: {"ge": 3}}, {VISIT: {"le": 3}}, {VISIT: {"ne": 4}}]},
 ])
-def test_conditions_that_can_hold_are_not_reported(when) -> None:
+def test_conditions_that_can_hold_are_not_reported(when: Doc) -> None:
     assert found(rule("t.fine", when, NET)) == []
 
 
@@ -94,7 +95,7 @@ def test_equivalent_rules_are_reported_once() -> None:
     ({"priority": 60}, {}),  # the narrow rule raises the score: it matters
     ({}, {"effective": {"from": dt.date(2026, 6, 1)}}),  # the broad rule is not always in effect
 ])
-def test_a_rule_that_changes_the_outcome_is_not_subsumed(narrow_extra, broad_extra) -> None:
+def test_a_rule_that_changes_the_outcome_is_not_subsumed(narrow_extra: Doc, broad_extra: Doc) -> None:
     narrow = rule("t.narrow", {"all": [{VISIT: {"gt": 30}}, {"client.client_class": "A"}]}, NET, **narrow_extra)
     broad = rule("t.broad", {VISIT: {"gt": 10}}, NET, **broad_extra)
     assert "subsumed_rule" not in [c for c, _, _ in found(narrow, broad)]
@@ -121,7 +122,7 @@ def test_same_action_same_priority_when_both_can_fire() -> None:
     ({"client.client_class": "B"}, {}),  # cannot fire together
     ({"client.network_client": False}, {"priority": 60}),  # different priority
 ])
-def test_no_priority_tie_when_rules_exclude_each_other_or_differ(b_when, b_extra) -> None:
+def test_no_priority_tie_when_rules_exclude_each_other_or_differ(b_when: Doc, b_extra: Doc) -> None:
     assert found(rule("t.a", {"client.client_class": "A"}, NET), rule("t.b", b_when, NET, **b_extra)) == []
 
 
@@ -158,14 +159,14 @@ def test_a_different_threshold_for_a_different_outcome_is_fine() -> None:
     ("因为", "因为", "warning"),  # en is Chinese
     ("{client.name}!", "because", "error"),  # zh says nothing
 ])
-def test_texts_in_the_wrong_language_or_empty(zh, en, severity) -> None:
+def test_texts_in_the_wrong_language_or_empty(zh: str, en: str, severity: str) -> None:
     found_ = found(rule("t.text", {"client.is_key": True}, {"actions": [action("guide_to_network_ordering", zh=zh,
                                                                                en=en)]}))
     assert found_ and all(code == "missing_text" for code, _, _ in found_)
     assert {s for _, s, _ in found_} == {severity}
 
 
-def test_shipped_packs_have_no_analysis_errors(advisor) -> None:
+def test_shipped_packs_have_no_analysis_errors(advisor: Advisor) -> None:
     from engine.sources import read_rule_files
     from tests.conftest import ROOT
     errors = [d.format() for d in check_rules(read_rule_files(ROOT / "rules"),
@@ -179,7 +180,7 @@ OPS = st.sampled_from(["gt", "ge", "lt", "le", "eq", "ne", "in", "not_in", "betw
 
 
 @st.composite
-def comparison(draw) -> dict:
+def comparison(draw: st.DrawFn) -> Doc:
     op = draw(OPS)
     if op in ("in", "not_in"):
         return {op: sorted(draw(st.sets(st.integers(0, 12), min_size=1, max_size=4)))}
@@ -190,20 +191,20 @@ def comparison(draw) -> dict:
 
 
 @st.composite
-def conjunction(draw) -> dict:
+def conjunction(draw: st.DrawFn) -> Doc:
     parts = draw(st.lists(st.tuples(comparison(), st.booleans()), min_size=1, max_size=4))
     return {"all": [{"not": {VISIT: c}} if neg else {VISIT: c} for c, neg in parts]}
 
 
 @settings(max_examples=200, deadline=None)
 @given(conjunction())
-def test_impossible_exactly_when_no_value_satisfies(when) -> None:
+def test_impossible_exactly_when_no_value_satisfies(when: Doc) -> None:
     """Compared with brute force over every value (and a missing one) of an integer field."""
     parsed = Rule.model_validate(rule("t.p", when, NET))
     as_of = dt.date(2026, 11, 23)
     holds_somewhere = False
     for value in [None, *range(0, 16)]:
-        client = {"id": "C1", "manager_id": "M1", "domain": "tobacco"}
+        client: Doc = {"id": "C1", "manager_id": "M1", "domain": "tobacco"}
         if value is not None:
             client[VISIT.split(".")[1]] = value
         fs = build_fact_set({"client": [client]}, as_of, KB)

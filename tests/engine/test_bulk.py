@@ -16,7 +16,7 @@ from engine import Advisor
 from engine.bulk import BulkGates, Frames
 from engine.compiler import local_conditions
 from engine.conditions import resolve
-from engine.facts import build_fact_set, validate_facts
+from engine.facts import FactSet, build_fact_set, validate_facts
 from engine.portfolio import check_tables, prepare
 from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
 from engine.sample_portfolio import generate
@@ -25,7 +25,7 @@ from engine.tables import check_table
 AS_OF = dt.date(2026, 11, 23)
 
 
-def local_gates(advisor: Advisor, fact_set) -> set[tuple[str, str]]:
+def local_gates(advisor: Advisor, fact_set: FactSet) -> set[tuple[str, str]]:
     """The gates as ``Advisor.decide`` without precomputed gates evaluates them, record by record."""
     return {(rule.id, subject) for rule, subject in advisor._inference()._local_gates(fact_set)}
 

@@ -6,7 +6,7 @@ import pytest
 
 from engine.checker import check_rule_files
 from engine.errors import CODES
-from tests.helpers import KB, action, codes, rule, rule_text
+from tests.helpers import KB, Doc, action, codes, rule, rule_text
 
 OK_THEN = {"actions": [action("guide_to_network_ordering")]}
 
@@ -41,7 +41,7 @@ def test_valid_rule_has_no_diagnostics() -> None:
     ({"client.days_since_last_visit": {"gt": 3}, "client.is_key": True}, "schema_violation"),
     ({"client.days_since_last_visit": {"greater": 3}}, "schema_violation"),
 ])
-def test_condition_errors(when, code) -> None:
+def test_condition_errors(when: Doc, code: str) -> None:
     assert only(rule_text(rule("t.bad", when, OK_THEN))) == code
 
 
@@ -55,7 +55,7 @@ def test_condition_errors(when, code) -> None:
     ({"veto": {"actions": ["nope"], "reason": {"zh": "z", "en": "e"}}}, "client", "unknown_action"),
     ({}, "client", "schema_violation"),
 ])
-def test_outcome_errors(then, subject, code) -> None:
+def test_outcome_errors(then: Doc, subject: str, code: str) -> None:
     when = {"client.is_key": True} if subject == "client" else {"manager.tenure_months": {"gt": 1}}
     assert only(rule_text(rule("t.bad", when, then, subject=subject))) == code
 

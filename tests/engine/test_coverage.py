@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Any
+
 import yaml
 
 from engine import Advisor
-from engine.coverage import measure
+from engine.coverage import Coverage, measure
 from engine.loader import load_rule_book
 from engine.locations import Locator
 from engine.scenarios import evaluate_case, load_scenarios
-from tests.helpers import KB_FILES, action, client, rule, rule_text
+from tests.helpers import KB_FILES, Doc, action, client, rule, rule_text
 
 NET = rule("t.net", {"all": [{"client.network_client": False}, {"client.domain": "tobacco"}]},
            {"actions": [action("guide_to_network_ordering")]})
@@ -18,14 +21,14 @@ RULES = {"rules/t.yaml": rule_text(NET), "rules/u.yaml": rule_text(KEY, pack="u"
 BOOK = load_rule_book(RULES, KB_FILES)
 
 
-def coverage(*scenarios: dict, packs=None):
+def coverage(*scenarios: Doc, packs: Collection[str] | None = None) -> Coverage:
     text = yaml.safe_dump({"scenarios": list(scenarios)}, sort_keys=False)
     cases, _ = load_scenarios({"rules/t.scenarios.yaml": text})
     advisor = Advisor(BOOK)
     return measure(BOOK, [evaluate_case(advisor, c) for c in cases], Locator.from_files(RULES), packs=packs)
 
 
-def facts(**fields) -> dict:
+def facts(**fields: Any) -> Doc:
     return {"as_of": "2026-11-23", "clients": [client("C1", **fields)]}
 
 

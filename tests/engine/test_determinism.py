@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Advisor
+from engine.decision import Decision
 from engine.loader import load_rule_book
 from engine.sources import read_rule_files
 from tests.conftest import ROOT
@@ -31,7 +34,7 @@ clients = st.lists(st.fixed_dictionaries({
 }), min_size=1, max_size=6)
 
 
-def _facts(cs):
+def _facts(cs: list[dict[str, Any]]) -> dict[str, Any]:
     return {"as_of": "2026-11-23",
             "managers": [{"id": "M1", "domain": "tobacco", "avg_complaint_close_days": 5, "assessment_score": 50,
                           "crm_proficiency": "low"},
@@ -41,7 +44,7 @@ def _facts(cs):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cs=clients, data=st.data())
-def test_fact_order_does_not_change_the_decision(cs, data) -> None:
+def test_fact_order_does_not_change_the_decision(cs: list[dict[str, Any]], data: st.DataObject) -> None:
     facts = _facts(cs)
     shuffled = dict(facts, clients=data.draw(st.permutations(facts["clients"])),
                     managers=data.draw(st.permutations(facts["managers"])))
@@ -52,7 +55,7 @@ def _reordered(files: dict[str, str], seed: int) -> dict[str, str]:
     """The same rules with files renamed (so loaded in another order) and rules shuffled inside."""
     import random
     rnd = random.Random(seed)
-    out = {}
+    out: dict[str, str] = {}
     for name, text in files.items():
         doc = yaml.safe_load(text)
         if "rules" in doc:  # contact-policy files have none
@@ -63,14 +66,17 @@ def _reordered(files: dict[str, str], seed: int) -> dict[str, str]:
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cs=clients, seed=st.integers(0, 10**6))
-def test_rule_order_does_not_change_the_decision(cs, seed) -> None:
+def test_rule_order_does_not_change_the_decision(cs: list[dict[str, Any]], seed: int) -> None:
     other = Advisor(load_rule_book(_reordered(RULE_FILES, seed), KB_FILES))
     facts = _facts(cs)
-    strip = lambda d: _without_locations(d.model_dump(exclude={"revision"}))  # noqa: E731
+
+    def strip(d: Decision) -> Any:
+        return _without_locations(d.model_dump(exclude={"revision"}))
+
     assert strip(BASE.decide(facts)) == strip(other.decide(facts))
 
 
-def _without_locations(obj):
+def _without_locations(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _without_locations(v) for k, v in obj.items() if k not in ("file", "line")}
     if isinstance(obj, list):

@@ -6,6 +6,7 @@ import datetime as dt
 
 from engine.effectiveness import ItemRecord, Thresholds, effectiveness
 from engine.feedback import FeedbackEvent
+from engine.knowledge import FeedbackStatus
 
 DAY = dt.date(2026, 11, 23)
 
@@ -16,10 +17,10 @@ def item(n: int, item_id: str = "counter_placement", rules: tuple[str, ...] = ("
                       item_id=item_id, manager_id=manager, segment=segment, rules=rules)
 
 
-def fb(n: int, status: str, item_id: str = "counter_placement", reason: str | None = None) -> FeedbackEvent:
+def fb(n: int, status: FeedbackStatus, item_id: str = "counter_placement", reason: str | None = None) -> FeedbackEvent:
     if status == "rejected" and reason is None:
         reason = "client_not_interested"
-    return FeedbackEvent(decision_id=f"d-{n}", subject_id=f"C{n}", item_id=item_id, status=status,  # type: ignore[arg-type]
+    return FeedbackEvent(decision_id=f"d-{n}", subject_id=f"C{n}", item_id=item_id, status=status,
                          reason_code=reason, date=DAY)
 
 

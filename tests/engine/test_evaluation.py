@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+from engine import Advisor
 from engine.evaluation import evaluate_rule, subject_env
 from engine.facts import validate_facts
 from engine.rules import Rule
+from tests.conftest import ShippedResults
 from tests.helpers import KB, action, client, rule
 
 
-def test_verdict_equals_whether_the_rule_fired_in_every_shipped_scenario(advisor, shipped_results) -> None:
+def test_verdict_equals_whether_the_rule_fired_in_every_shipped_scenario(
+        advisor: Advisor, shipped_results: ShippedResults) -> None:
     kb = advisor.book.kb
     disagreements = []
     checked = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from typing import Any
 
 import pytest
 import yaml
@@ -12,22 +13,22 @@ from engine import Advisor
 from engine.explain import ConditionReport, Explainer
 from engine.loader import load_rule_book
 from engine.locations import Locator
-from tests.helpers import KB_FILES, action, client, rule, rule_text
+from tests.helpers import KB_FILES, Doc, action, client, rule, rule_text
 
 AS_OF = "2026-11-23"
 
 
-def explainer(rules: list[dict], facts: dict) -> Explainer:
+def explainer(rules: list[Doc], facts: Doc) -> Explainer:
     files = {"rules/t.yaml": rule_text(*rules)}
     book = load_rule_book(files, KB_FILES)
     return Explainer(book, Advisor(book).run(facts), Locator.from_files(files))
 
 
-def doc(*clients: dict, **extra) -> dict:
+def doc(*clients: Doc, **extra: Any) -> Doc:
     return {"as_of": AS_OF, "clients": list(clients), **extra}
 
 
-def apply(facts: dict, report: ConditionReport) -> dict:
+def apply(facts: Doc, report: ConditionReport) -> Doc:
     """The facts with the suggested fix applied to the fact the condition looked at."""
     assert report.fix is not None, report
     out = copy.deepcopy(facts)
@@ -62,7 +63,7 @@ NET = action("guide_to_network_ordering")
     ({"not": {"client.days_since_last_visit": {"ge": 3}}}, {"days_since_last_visit": 9},
      "change client.days_since_last_visit from 9 to 2"),
 ])
-def test_smallest_change_per_operator_flips_the_rule(when, fields, expected_change) -> None:
+def test_smallest_change_per_operator_flips_the_rule(when: Doc, fields: Doc, expected_change: str) -> None:
     rules = [rule("t.r", {"all": [{"client.domain": "tobacco"}, when]}, {"actions": [NET]})]
     facts = doc(client("C1", **fields))
     ex = explainer(rules, facts)
@@ -123,7 +124,7 @@ def test_exists_reports_the_closest_related_fact() -> None:
     [inner] = exists.inner
     assert inner.subject == "interaction:I2" and inner.change == "change interaction.days_open from 2 to 4"
     none = explainer(rules, doc(client("C1"))).explain_rule("t.r", "client:C1").rules[0].failing[0]
-    assert none.change.startswith("add an interaction linked to client:C1")
+    assert none.change is not None and none.change.startswith("add an interaction linked to client:C1")
 
 
 def test_any_lists_every_branch() -> None:
@@ -154,7 +155,7 @@ def test_why_a_recommendation_was_made_and_why_it_was_vetoed() -> None:
                                                                        ("client:C2", "vetoed")}
 
 
-def test_shipped_rules_explain_the_demo(advisor) -> None:
+def test_shipped_rules_explain_the_demo(advisor: Advisor) -> None:
     from engine.sources import read_rule_files
     from tests.conftest import ROOT
     facts = yaml.safe_load((ROOT / "knowledge_base" / "samples" / "demo_facts.yaml").read_text(encoding="utf-8"))

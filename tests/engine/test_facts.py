@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from engine.facts import validate_facts
 from tests.helpers import KB, client
 
 
-def problems(doc) -> list[tuple[str, str]]:
+def problems(doc: Any) -> list[tuple[str, str]]:
     with pytest.raises(FactError) as exc:
         validate_facts(doc, KB)
     return [(d.code, d.location.path) for d in exc.value.diagnostics]
@@ -32,7 +33,7 @@ def problems(doc) -> list[tuple[str, str]]:
     ({"clients": [client("C1"), client("C1")]}, ("fact_duplicate_id", "clients[1].id")),
     ({"as_of": "someday", "clients": []}, ("fact_type", "as_of")),
 ])
-def test_fact_errors(doc, expected) -> None:
+def test_fact_errors(doc: Any, expected: tuple[str, str]) -> None:
     assert problems(doc) == [expected]
 
 
@@ -63,8 +64,9 @@ def test_valid_facts_are_converted_and_sorted() -> None:
                                                            client("C1", days_since_last_visit=4.0)]}, KB)
     assert fs.as_of == dt.date(2026, 11, 23)
     assert [c["id"] for c in fs.subjects("client")] == ["C1", "C2"]
-    assert fs.get("client", "C2")["agreement_expiry"] == dt.date(2027, 1, 1)
-    assert fs.get("client", "C1")["days_since_last_visit"] == 4
+    c1, c2 = fs.get("client", "C1"), fs.get("client", "C2")
+    assert c2 is not None and c2["agreement_expiry"] == dt.date(2027, 1, 1)
+    assert c1 is not None and c1["days_since_last_visit"] == 4
 
 
 def test_null_means_missing() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import pydot
 import pytest
 
+from engine.checker import Node
 from engine.graph import (
     cycle_nodes,
     findings,
@@ -18,7 +20,7 @@ from engine.graph import (
 )
 from engine.locations import Locator
 from engine.rules import Rule
-from tests.helpers import KB, KB_FILES, action, rule, rule_text
+from tests.helpers import KB, KB_FILES, Doc, action, rule, rule_text
 
 PRODUCE = rule("t.produce", {"client.network_client": False}, {"signals": ["outside_official_channel"]})
 USE = rule("t.use", {"all": [{"signal": "outside_official_channel"}, {"not": {"signal": "compliance_hold"}}]},
@@ -27,7 +29,7 @@ VETO = rule("t.veto", {"client.under_investigation": True},
             {"veto": {"actions": ["counter_placement"], "reason": {"zh": "暂停", "en": "hold"}}})
 
 
-def build(*rules: dict):
+def build(*rules: Doc) -> tuple[nx.DiGraph[Node], list[Rule], Locator]:
     files = {"rules/t.yaml": rule_text(*rules)}
     parsed = [r for r, _ in parse_rules(files)]
     locator = Locator.from_files(files, KB_FILES)
@@ -36,7 +38,7 @@ def build(*rules: dict):
 
 def test_fields_rules_signals_and_outcomes_with_their_relations() -> None:
     graph, _, _ = build(PRODUCE, USE, VETO)
-    rel = {(a, b): r for a, b, r in graph.edges(data="relation")}
+    rel = {(a, b): data.get("relation") for a, b, data in graph.edges(data=True)}
     assert rel[("field", "client.network_client"), ("rule", "t.produce")] == "reads"
     assert rel[("rule", "t.produce"), ("signal", "outside_official_channel")] == "asserts"
     assert rel[("signal", "outside_official_channel"), ("rule", "t.use")] == "requires"
@@ -83,8 +85,10 @@ def test_cycles_are_marked() -> None:
 @pytest.mark.filterwarnings("ignore:'setParseAction' deprecated")  # pydot's parser on pyparsing 3.3
 def test_dot_parses_back_with_every_node_and_edge() -> None:
     graph, _, _ = build(PRODUCE, USE, VETO)
-    [parsed] = pydot.graph_from_dot_data(to_dot(graph))
-    labels = {n.get_label().strip('"') for n in parsed.get_nodes() if n.get_label()}
+    graphs = pydot.graph_from_dot_data(to_dot(graph))
+    assert graphs is not None
+    [parsed] = graphs
+    labels = {n.get("label").strip('"') for n in parsed.get_nodes() if n.get("label")}
     assert "rule\\nt.use" in labels and "signal\\noutside_official_channel" in labels
     assert len(parsed.get_edges()) == graph.number_of_edges()
 
@@ -109,7 +113,7 @@ def test_select_by_pack_and_focus() -> None:
 
 
 @pytest.mark.parametrize("fmt, magic", [("png", b"\x89PNG"), ("svg", b"<svg")])
-def test_picture(fmt, magic) -> None:
+def test_picture(fmt: str, magic: bytes) -> None:
     pytest.importorskip("matplotlib", reason="the picture needs the `picture` extra (matplotlib)")
     graph, _, _ = build(PRODUCE, USE, VETO)
     data = to_picture(graph, fmt)

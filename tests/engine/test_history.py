@@ -4,6 +4,7 @@ small book of three managers and their clients, as of 2026-11-23."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Hashable
 from typing import Any
 
 import pandas as pd
@@ -45,7 +46,7 @@ def table(fact_type: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 A_INPUTS = {"business_scale": "large", "business_ability": "strong", "credit_standing": "good",
             "social_relations": "strong"}                                            # 3+3+3+3 = 12 points
-CLIENTS = [
+CLIENTS: list[dict[str, Any]] = [
     {"id": "T1", "manager_id": "MT1", "domain": "tobacco", **A_INPUTS,
      "client_class": "C", "days_since_last_visit": 99},                             # history overrides both
     {"id": "T2", "manager_id": "MT1", "domain": "tobacco", "business_scale": "medium",
@@ -59,8 +60,9 @@ CLIENTS = [
     {"id": "B2", "manager_id": "MB1", "domain": "bank"},
     {"id": "G1", "manager_id": "MC1", "domain": "telecom"},
 ]
-MANAGERS = [{"id": "MT1", "domain": "tobacco", "plan_lapses_90d": 9}, {"id": "MT2", "domain": "tobacco"},
-            {"id": "MB1", "domain": "bank"}, {"id": "MC1", "domain": "telecom"}]
+MANAGERS: list[dict[str, Any]] = [
+    {"id": "MT1", "domain": "tobacco", "plan_lapses_90d": 9}, {"id": "MT2", "domain": "tobacco"},
+    {"id": "MB1", "domain": "bank"}, {"id": "MC1", "domain": "telecom"}]
 TOTALS = {"T1": 12, "T2": 8, "T3": 10, "T4": 12}  # the ABC points of the clients with all four inputs
 
 HISTORY = [
@@ -120,16 +122,16 @@ def derived() -> Derived:
     return derive(table("client", CLIENTS), table("manager", MANAGERS), events(*HISTORY), AS_OF, KB)
 
 
-def field(derived: Derived, name: str, subject: str = "client") -> dict[str, Any]:
+def field(derived: Derived, name: str, subject: str = "client") -> dict[Hashable, Any]:
     frame = derived.clients if subject == "client" else derived.managers
     # numpy scalars as Python values, missing as None
     return {k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in frame[name].items()}
 
 
 def abc_class(total: float) -> str:
-    if total >= PARAMS["abc_a_min_points"]:
+    if total >= float(PARAMS["abc_a_min_points"]):
         return "A"
-    return "B" if total >= PARAMS["abc_b_min_points"] else "C"
+    return "B" if total >= float(PARAMS["abc_b_min_points"]) else "C"
 
 
 # ---------------------------------------------------------------- clients
@@ -212,11 +214,11 @@ def test_plan_lapses_in_90_days_count_late_and_missing_plans(derived: Derived) -
 
 
 def test_class_a_visit_coverage(derived: Derived) -> None:
-    interval = PARAMS["visit_interval_days_a"]
+    interval = float(PARAMS["visit_interval_days_a"])
     classes = field(derived, "client_class")
-    last_visit = {"T1": 3, "T3": 22, "T4": None, "T5": 5}                  # T4 never visited: not on time
+    last_visit: dict[str, int | None] = {"T1": 3, "T3": 22, "T4": None, "T5": 5}  # T4 never visited: not on time
     a_clients = [c for c in last_visit if classes[c] == "A"]
-    on_time = [c for c in a_clients if last_visit[c] is not None and last_visit[c] <= interval]
+    on_time = [c for c in a_clients if (days := last_visit[c]) is not None and days <= interval]
     assert field(derived, "class_a_visit_coverage_pct", "manager")["MT1"] == \
         pytest.approx(round(100 * len(on_time) / len(a_clients), 1))
     assert field(derived, "class_a_visit_coverage_pct", "manager")["MB1"] is None
@@ -259,7 +261,7 @@ def test_a_complaint_closed_after_as_of_is_not_yet_resolved_as_of_that_date() ->
     # replaying an earlier as-of date: the complaint was closed three days later
     history = events(ev("MT1", "complaint", ago(5), "T1", status="closed", closed_date="2026-11-26"))
     got = derive(table("client", CLIENTS[:1]), table("manager", MANAGERS[:1]), history, AS_OF, KB)
-    days = got.clients.at["T1", "days_since_complaint_resolved"]
+    days = got.clients["days_since_complaint_resolved"]["T1"]
     assert pd.isna(days), f"days_since_complaint_resolved = {days}: a resolution after as_of"
 
 

@@ -50,8 +50,20 @@ def test_reason_quotes_are_found_verbatim_in_their_documents() -> None:
     seeds = SHARED / "domain" / "seeds"
     if not seeds.is_dir():
         pytest.skip(f"source documents not found at {seeds} (../shared beside the project)")
-    quoted = [r for r in KB.feedback_reasons.values() if r.provenance]
+    quoted = [(r.id, r.provenance) for r in KB.feedback_reasons.values() if r.provenance]
     assert quoted
-    for reason in quoted:
-        text = (seeds / KB.documents[reason.provenance.document].file).read_text(encoding="utf-8")
-        assert reason.provenance.quote in text, reason.id
+    for reason_id, provenance in quoted:
+        text = (seeds / KB.documents[provenance.document].file).read_text(encoding="utf-8")
+        assert provenance.quote in text, reason_id
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("- {value: B, min_points: $abc_b_min_points}", "- {value: B}", "every class but the last needs min_points: B"),
+    ("        amount_step: 50000\n", "", "per: amount needs amount_step"),
+])
+def test_scoring_that_could_not_be_computed_is_refused_when_loaded(old: str, new: str, message: str) -> None:
+    with pytest.raises(RuleError) as exc:
+        load_knowledge_base(_with("scoring.yaml", old, new))
+    [d] = exc.value.diagnostics
+    assert d.code == "schema_violation" and message in d.message
+    assert d.location.file.endswith("scoring.yaml") and d.location.line > 1

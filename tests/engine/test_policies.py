@@ -13,11 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import Advisor, RuleError
+from engine.decision import Decision
 from engine.feedback import FeedbackEvent
+from engine.knowledge import FeedbackStatus
 from engine.loader import check_rules, load_rule_book
 from engine.policies import policy_file_json_schema
 from tests.conftest import ROOT
-from tests.helpers import KB, KB_FILES, action, client, rule, rule_text
+from tests.helpers import KB, KB_FILES, Doc, action, client, rule, rule_text, subject_of
 
 AS_OF = dt.date(2026, 11, 25)  # a Wednesday: its week began on Monday 2026-11-23
 NET = {"client.network_client": False}
@@ -32,11 +34,11 @@ RULES = rule_text(*RULE_LIST)
 TITLE = {"zh": "策略", "en": "policy"}
 
 
-def policies(*items: dict) -> str:
+def policies(*items: Doc) -> str:
     return yaml.safe_dump({"policies": [{"title": TITLE, **p} for p in items]}, allow_unicode=True)
 
 
-def advisor(*items: dict) -> Advisor:
+def advisor(*items: Doc) -> Advisor:
     return _advisor(policies(*items))
 
 
@@ -45,23 +47,23 @@ def _advisor(policy_text: str) -> Advisor:  # compiling is the slow part: once p
     return Advisor(load_rule_book({"rules/t.yaml": RULES, "rules/t.policies.yaml": policy_text}, KB_FILES))
 
 
-def event(subject: str, item: str, status: str = "rejected", date: dt.date = AS_OF, reason: str | None = None,
-          until: dt.date | None = None, decision: str = "d-1") -> FeedbackEvent:
+def event(subject: str, item: str, status: FeedbackStatus = "rejected", date: dt.date = AS_OF,
+          reason: str | None = None, until: dt.date | None = None, decision: str = "d-1") -> FeedbackEvent:
     reason = reason if reason is not None or status != "rejected" else "client_not_interested"
-    return FeedbackEvent(decision_id=decision, subject_id=subject, item_id=item, status=status,  # type: ignore[arg-type]
+    return FeedbackEvent(decision_id=decision, subject_id=subject, item_id=item, status=status,
                          reason_code=reason, date=date, until=until)
 
 
-def facts(*ids: str) -> dict:
+def facts(*ids: str) -> Doc:
     return {"as_of": AS_OF.isoformat(), "clients": [client(i, network_client=False) for i in ids]}
 
 
-def kept(decision, cid: str = "C1") -> list[str]:
-    return [r.id for r in decision.subject("client", cid).recommendations]
+def kept(decision: Decision, cid: str = "C1") -> list[str]:
+    return [r.id for r in subject_of(decision, "client", cid).recommendations]
 
 
-def held(decision, cid: str = "C1") -> dict[str, list[str]]:
-    return {r.id: [s.policy_id for s in r.suppressed_by] for r in decision.subject("client", cid).suppressed}
+def held(decision: Decision, cid: str = "C1") -> dict[str, list[str]]:
+    return {r.id: [s.policy_id for s in r.suppressed_by] for r in subject_of(decision, "client", cid).suppressed}
 
 
 REST = {"id": "rest", "kind": "suppress_after", "statuses": ["rejected"], "days": 30}
@@ -71,7 +73,7 @@ ALL = ["guide_to_network_ordering", "promote_e_settlement", "counter_placement",
 
 # ---------------------------------------------------------------- checking
 
-def test_shipped_policies_check_clean_and_are_loaded_with_the_rules(advisor) -> None:
+def test_shipped_policies_check_clean_and_are_loaded_with_the_rules(advisor: Advisor) -> None:
     ids = {p.id for p in advisor.book.policies.policies}
     assert {"rest_after_rejection", "client_weekly_contacts", "counter_placement_weekly_volume"} <= ids
 
@@ -84,7 +86,10 @@ def test_policy_file_problems_are_located_coded_and_suggest_fixes() -> None:
     )
     diags = check_rules({"rules/t.yaml": RULES, "rules/t.policies.yaml": text}, KB)
     lines = [i for i, line in enumerate(text.splitlines(), 1)]
-    at = lambda needle, nth=0: [i for i, line in zip(lines, text.splitlines(), strict=True) if needle in line][nth]  # noqa: E731
+
+    def at(needle: str, nth: int = 0) -> int:
+        return [i for i, line in zip(lines, text.splitlines(), strict=True) if needle in line][nth]
+
     got = {(d.code, d.location.file, d.location.line): d for d in diags}
     assert set(got) == {("unknown_reason_code", "rules/t.policies.yaml", at("wrong_timng")),
                         ("unknown_action", "rules/t.policies.yaml", at("counter_placment")),
@@ -127,7 +132,7 @@ def test_a_rejected_action_rests_for_the_policy_days_then_returns() -> None:
     history = [event("C1", "promote_e_settlement", date=AS_OF - dt.timedelta(days=29))]
     decision = a.decide(facts("C1", "C2"), history=history)
     assert held(decision) == {"promote_e_settlement": ["rest"]}
-    suppression = decision.subject("client", "C1").suppressed[0].suppressed_by[0]
+    suppression = subject_of(decision, "client", "C1").suppressed[0].suppressed_by[0]
     assert suppression.until == AS_OF + dt.timedelta(days=1)
     assert suppression.feedback == history and "client_not_interested" not in suppression.text.en
     assert "Client not interested" in suppression.text.en and "客户不感兴趣" in suppression.text.zh
@@ -184,7 +189,7 @@ def test_client_weekly_cap_keeps_the_highest_scored_and_counts_this_weeks_contac
                event("C1", "cultivate_new_brand", "done", date=monday - dt.timedelta(days=1))]  # last week
     decision = a.decide(facts("C1"), history=history)
     assert kept(decision) == ["guide_to_network_ordering"]
-    cap = decision.subject("client", "C1").suppressed[0].suppressed_by[0]
+    cap = subject_of(decision, "client", "C1").suppressed[0].suppressed_by[0]
     assert (cap.used, cap.limit, cap.until) == (3, 3, monday + dt.timedelta(days=7))
     assert [e.item_id for e in cap.feedback] == ["explain_policy", "promote_key_brands"]
 
@@ -222,7 +227,7 @@ def test_volume_cap_across_clients_keeps_the_highest_scored_then_by_client_id() 
     decision = Advisor(book).decide(doc, history=[])
     getting = sorted(s.id for s in decision.clients if "counter_placement" in kept(decision, s.id))
     assert getting == ["C1", "C4"]
-    supp = decision.subject("client", "C2").suppressed[0].suppressed_by[0]
+    supp = subject_of(decision, "client", "C2").suppressed[0].suppressed_by[0]
     assert (supp.policy_id, supp.used, supp.limit) == ("vol", 2, 2)
     history = [event("C9", "counter_placement", "done")]  # a client outside this decision
     again = Advisor(book).decide(doc, history=history)
@@ -246,7 +251,7 @@ def test_the_limit_per_subject_applies_after_the_policies() -> None:
 
 @settings(max_examples=20, deadline=None)
 @given(st.permutations(list(range(6))), st.permutations(["C1", "C2", "C3"]))
-def test_policy_results_do_not_depend_on_history_or_fact_order(order, ids) -> None:
+def test_policy_results_do_not_depend_on_history_or_fact_order(order: list[int], ids: list[str]) -> None:
     a = advisor(REST, {"id": "cap", "kind": "client_weekly_cap", "max": 2},
                 {"id": "vol", "kind": "action_volume_cap", "action": "promote_e_settlement", "max": 1})
     base = [event("C1", "guide_to_network_ordering"), event("C2", "counter_placement", "done"),
@@ -257,13 +262,13 @@ def test_policy_results_do_not_depend_on_history_or_fact_order(order, ids) -> No
     assert ordered == shuffled
 
 
-def test_shipped_policies_on_the_sample_suppress_a_rejected_action(advisor) -> None:
+def test_shipped_policies_on_the_sample_suppress_a_rejected_action(advisor: Advisor) -> None:
     doc = yaml.safe_load((ROOT / "knowledge_base" / "samples" / "demo_facts.yaml").read_text(encoding="utf-8"))
     first = advisor.decide(doc, history=[])
-    top = first.subject("client", "T-001").recommendations[0]
+    top = subject_of(first, "client", "T-001").recommendations[0]
     rejected = event("T-001", top.id, date=first.as_of)
     again = advisor.decide(doc, history=[rejected])
-    assert top.id not in [r.id for r in again.subject("client", "T-001").recommendations]
+    assert top.id not in [r.id for r in subject_of(again, "client", "T-001").recommendations]
     assert held(again, "T-001")[top.id] == ["rest_after_rejection"]
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from engine import Advisor
 from engine.bulk import BulkGates
-from engine.portfolio import check_tables, decide_partitions, prepare
+from engine.portfolio import ManagerResult, PortfolioTables, check_tables, decide_partitions, prepare
 from engine.sample_portfolio import generate
 from engine.sources import read_kb_files, read_rule_files
 from tests.conftest import ROOT
@@ -43,12 +44,13 @@ def read_csv(text: str) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def hand_tables(advisor: Advisor):
+def hand_tables(advisor: Advisor) -> PortfolioTables:
     return check_tables(read_csv(CLIENTS), read_csv(MANAGERS), read_csv(HISTORY), advisor.book.kb, AS_OF,
                         {"clients": "in/clients.csv", "managers": "in/managers.csv", "history": "in/history.csv"})
 
 
-def test_rows_pointing_at_unknown_managers_or_clients_are_bad_rows_with_file_and_line(hand_tables) -> None:
+def test_rows_pointing_at_unknown_managers_or_clients_are_bad_rows_with_file_and_line(
+        hand_tables: PortfolioTables) -> None:
     found = [(d.code, d.location.file, d.location.line, d.location.path) for d in hand_tables.diagnostics]
     assert sorted(found) == sorted([
         ("fact_bad_value", "in/clients.csv", 4, "manager_id"),    # X1: manager M9 is not in managers.csv
@@ -62,7 +64,8 @@ def test_rows_pointing_at_unknown_managers_or_clients_are_bad_rows_with_file_and
     assert list(hand_tables.history.frame.index) == ["E1", "E5", "E6"]  # a manager's own event needs no client
 
 
-def test_the_good_rows_are_decided_per_manager_and_the_orphans_skipped(advisor: Advisor, hand_tables) -> None:
+def test_the_good_rows_are_decided_per_manager_and_the_orphans_skipped(
+        advisor: Advisor, hand_tables: PortfolioTables) -> None:
     _, parts = prepare(hand_tables, advisor.book.kb, BulkGates(advisor.book))
     assert sorted(p.manager_id for p in parts) == ["MB1", "MT1"]
     results = decide_partitions(advisor, parts, AS_OF)
@@ -77,7 +80,8 @@ def test_the_good_rows_are_decided_per_manager_and_the_orphans_skipped(advisor: 
     assert b1 is not None and b1.recommendations  # 120,000 RMB overdue from the history
 
 
-def test_capacity_comes_from_the_manager_or_the_default_parameter(advisor: Advisor, hand_tables) -> None:
+def test_capacity_comes_from_the_manager_or_the_default_parameter(
+        advisor: Advisor, hand_tables: PortfolioTables) -> None:
     _, parts = prepare(hand_tables, advisor.book.kb, BulkGates(advisor.book))
     params = advisor.book.kb.parameters
     capacity = {p.manager_id: p.capacity for p in parts}
@@ -86,14 +90,14 @@ def test_capacity_comes_from_the_manager_or_the_default_parameter(advisor: Advis
                                "call": params["call_capacity_per_week"].value}
 
 
-def test_progress_counts_every_client_and_manager(advisor: Advisor, hand_tables) -> None:
+def test_progress_counts_every_client_and_manager(advisor: Advisor, hand_tables: PortfolioTables) -> None:
     _, parts = prepare(hand_tables, advisor.book.kb, BulkGates(advisor.book))
     done: list[int] = []
     decide_partitions(advisor, parts, AS_OF, progress=done.append)
     assert sum(done) == 3 + 2
 
 
-def results_of(run) -> list[tuple[str, dict, dict]]:
+def results_of(run: list[ManagerResult]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     return [(r.manager_id, r.decision.model_dump(), r.worklist.model_dump()) for r in run]
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import yaml
 
 from engine.scenarios import (
+    Case,
     check_references,
     evaluate_case,
     junit_xml,
@@ -14,7 +16,7 @@ from engine.scenarios import (
     run_case,
     scenario_file_json_schema,
 )
-from tests.helpers import action, advisor, client, rule
+from tests.helpers import Doc, action, advisor, client, rule
 
 NET = rule("t.net", {"client.network_client": False}, {"actions": [action("guide_to_network_ordering")]})
 VETO = rule("t.hold", {"client.under_investigation": True},
@@ -22,15 +24,15 @@ VETO = rule("t.hold", {"client.under_investigation": True},
 ADVISOR = advisor(NET, VETO)
 
 
-def cases(*scenarios: dict) -> list:
+def cases(*scenarios: Doc) -> list[Case]:
     text = yaml.safe_dump({"scenarios": list(scenarios)}, allow_unicode=True, sort_keys=False)
     found, problems = load_scenarios({"rules/t.scenarios.yaml": text})
     assert problems == []
     return found
 
 
-def scenario(expect: list[dict] | None = None, error: str | None = None, **fields) -> dict:
-    doc = {"name": "s", "facts": {"as_of": "2026-11-23", "clients": [client("C1", **fields)]}}
+def scenario(expect: list[Doc] | None = None, error: str | None = None, **fields: Any) -> Doc:
+    doc: Doc = {"name": "s", "facts": {"as_of": "2026-11-23", "clients": [client("C1", **fields)]}}
     if expect is not None:
         doc["expect"] = expect
     if error:

@@ -13,7 +13,7 @@ import pytest
 
 from engine.history import derive
 from engine.portfolio import history_spec
-from engine.scoring import period_start, score, segment
+from engine.scoring import Period, period_start, score, segment
 from engine.tables import check_table
 from tests.helpers import KB
 
@@ -60,7 +60,7 @@ TOBACCO_EVENTS = [
     ev("MT1", "competition_award", "2026-11-10"),
     # MT2: more findings than 100 points can pay for
     *[ev("MT2", "inspection", "2026-11-02", item="complaint_not_resolved")
-      for _ in range(math.ceil(100 / abs(PARAMS["deduct_complaint_not_resolved"])) + 1)],
+      for _ in range(math.ceil(100 / abs(p("deduct_complaint_not_resolved"))) + 1)],
     # MT3: a bonus on a clean month
     ev("MT3", "competition_award", "2026-11-20"),
     # a bank manager's inspection is not a tobacco score
@@ -85,7 +85,7 @@ def test_monthly_score_is_100_plus_the_items_of_this_month_up_to_as_of() -> None
 
 def test_monthly_score_is_clipped_to_0_and_100() -> None:
     total, items = tobacco_score(events(*TOBACCO_EVENTS), ["MT2", "MT3", "MT4"])
-    assert items.loc["MT2", "complaint_not_resolved"] < -100      # the raw points go below zero
+    assert items["complaint_not_resolved"]["MT2"] < -100      # the raw points go below zero
     assert total["MT2"] == 0.0
     assert total["MT3"] == min(100.0, 100 + p("bonus_skill_competition"))
     assert total["MT4"] == 100.0                                  # no findings: full marks
@@ -102,8 +102,8 @@ def test_moving_as_of_into_the_next_month_starts_a_new_score() -> None:
 @pytest.mark.parametrize("period, start", [
     ("month", dt.date(2026, 11, 1)), ("quarter", dt.date(2026, 10, 1)), ("year", dt.date(2026, 1, 1)),
     ("days_90", dt.date(2026, 8, 26)), ("all", None)])
-def test_period_start(period: str, start: dt.date | None) -> None:
-    assert period_start(period, AS_OF) == start  # type: ignore[arg-type]
+def test_period_start(period: Period, start: dt.date | None) -> None:
+    assert period_start(period, AS_OF) == start
 
 
 # ---------------------------------------------------------------- credit-cooperative points
@@ -179,8 +179,8 @@ def test_derive_writes_credit_points_and_file_deductions_to_bank_managers_only()
     assert m.at["MB1", "credit_coop_points"] == -36
     assert m.at["MB1", "credit_file_deductions"] == 2 + 6 + 20
     assert m.at["MB2", "credit_coop_points"] == 2 and m.at["MB2", "credit_file_deductions"] == 0
-    assert pd.isna(m.at["MT1", "credit_coop_points"])
-    assert pd.isna(m.at["MB1", "assessment_score"]) and not pd.isna(m.at["MT1", "assessment_score"])
+    assert pd.isna(m["credit_coop_points"]["MT1"])
+    assert pd.isna(m["assessment_score"]["MB1"]) and not pd.isna(m["assessment_score"]["MT1"])
     assert list(derived.scores["credit_coop_points"].index) == ["MB1", "MB2"]
 
 

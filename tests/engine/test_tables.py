@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import pytest
 
-from engine.tables import check_table, records
+from engine.tables import Table, check_table, records
 from tests.helpers import KB
 
 CLIENT = KB.facts["client"]
@@ -22,7 +22,7 @@ def read_csv(text: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
 
 
-def check(*rows: str, header: str = HEADER):
+def check(*rows: str, header: str = HEADER) -> Table:
     return check_table(read_csv("\n".join([header, *rows]) + "\n"), CLIENT, "client", "clients.csv")
 
 
@@ -39,7 +39,8 @@ def check(*rows: str, header: str = HEADER):
     ("C2,M1,,4,80,no,,B", "fact_missing_field", "domain"),                           # required, empty
     ("C1,M1,tobacco,4,80,no,,B", "fact_duplicate_id", "id"),                         # id of line 2 again
 ])
-def test_bad_cell_is_reported_at_its_line_and_column_and_only_its_row_dropped(bad_row, code, column) -> None:
+def test_bad_cell_is_reported_at_its_line_and_column_and_only_its_row_dropped(
+        bad_row: str, code: str, column: str) -> None:
     table = check(GOOD, bad_row, "C3,M1,bank,,,,,")
     errors = [d for d in table.diagnostics if d.severity == "error"]
     assert [(d.code, d.location.file, d.location.line, d.location.path) for d in errors] == \
@@ -134,7 +135,7 @@ def test_typed_input_as_from_parquet_is_accepted() -> None:
     raw = pd.DataFrame({"id": ["C1", "C2"], "manager_id": ["M1", "M1"], "domain": ["tobacco", "bank"],
                         "days_since_last_visit": pd.array([4, None], dtype="Int64"),
                         "is_key": [True, False],
-                        "agreement_expiry": pd.to_datetime(["2026-05-06", None])})
+                        "agreement_expiry": pd.DatetimeIndex(["2026-05-06", None])})
     table = check_table(raw, CLIENT, "client", "clients.parquet")
     assert table.diagnostics == [] and table.bad_rows == 0
     assert records(table.frame, CLIENT) == [

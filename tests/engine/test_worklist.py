@@ -7,7 +7,7 @@ from typing import Any
 
 from engine.decision import Reason, Recommendation, SubjectDecision
 from engine.knowledge import Text
-from engine.worklist import build_worklist
+from engine.worklist import Worklist, build_worklist
 
 
 def rec(action: str, score: int, channel: str = "visit", kind: str = "action",
@@ -25,11 +25,11 @@ def client(cid: str, *recs: Recommendation) -> SubjectDecision:
 
 
 def worklist(clients: list[SubjectDecision], facts: dict[str, dict[str, Any]] | None = None,
-             visits: int = 10, calls: int = 10, manager: SubjectDecision | None = None):
+             visits: int = 10, calls: int = 10, manager: SubjectDecision | None = None) -> Worklist:
     return build_worklist("M1", {"visit": visits, "call": calls}, clients, facts or {}, manager)
 
 
-def order(wl) -> list[tuple[str, str, str]]:
+def order(wl: Worklist) -> list[tuple[str, str, str]]:
     return [(i.client_id, i.contact, i.status) for i in wl.items]
 
 
@@ -77,8 +77,9 @@ def test_higher_score_first_whatever_the_input_order() -> None:
 
 def test_key_client_breaks_a_score_tie_then_abc_class_then_id() -> None:
     clients = [client(c, rec("periodic_visit", 60)) for c in ("C1", "C2", "C3", "C4", "C5")]
-    facts = {"C1": {"client_class": "C"}, "C2": {"client_class": "B"}, "C3": {"is_key": True, "client_class": "C"},
-             "C4": {"client_class": "A"}, "C5": {}}
+    facts: dict[str, dict[str, Any]] = {
+        "C1": {"client_class": "C"}, "C2": {"client_class": "B"}, "C3": {"is_key": True, "client_class": "C"},
+        "C4": {"client_class": "A"}, "C5": {}}
     wl = worklist(clients, facts, visits=2)
     assert order(wl) == [("C3", "visit", "planned"), ("C4", "visit", "planned"), ("C2", "visit", "deferred"),
                          ("C1", "visit", "deferred"), ("C5", "visit", "deferred")]

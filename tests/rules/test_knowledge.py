@@ -5,22 +5,23 @@ from __future__ import annotations
 
 import pytest
 
+from engine import Advisor
 from engine.coverage import measure
 from engine.errors import CODES
 from engine.locations import Locator
 from engine.sources import read_rule_files
-from tests.conftest import ROOT, SHARED
+from tests.conftest import ROOT, SHARED, ShippedResults
 
 SEEDS = SHARED / "domain" / "seeds"
 
 
-def _documents(advisor) -> dict[str, str]:
+def _documents(advisor: Advisor) -> dict[str, str]:
     if not SEEDS.is_dir():
         pytest.skip(f"source documents not found at {SEEDS} (../shared beside the project)")
     return {d.id: (SEEDS / d.file).read_text(encoding="utf-8") for d in advisor.book.kb.documents.values()}
 
 
-def test_every_quote_is_found_verbatim_in_its_document(advisor) -> None:
+def test_every_quote_is_found_verbatim_in_its_document(advisor: Advisor) -> None:
     docs = _documents(advisor)
     kb = advisor.book.kb
     items = [(f"rule {r.id}", r.rule.provenance) for r in advisor.book.rules]
@@ -36,7 +37,7 @@ def test_every_quote_is_found_verbatim_in_its_document(advisor) -> None:
     assert missing == []
 
 
-def test_every_action_and_coaching_topic_is_reachable_from_a_rule(advisor) -> None:
+def test_every_action_and_coaching_topic_is_reachable_from_a_rule(advisor: Advisor) -> None:
     used = {o.action for r in advisor.book.rules for o in r.rule.then.actions}
     used |= {o.topic for r in advisor.book.rules for o in r.rule.then.coaching}
     kb = advisor.book.kb
@@ -44,7 +45,7 @@ def test_every_action_and_coaching_topic_is_reachable_from_a_rule(advisor) -> No
     assert sorted(set(kb.coaching) - used) == []
 
 
-def test_every_rule_fires_in_some_scenario(advisor, shipped_results) -> None:
+def test_every_rule_fires_in_some_scenario(advisor: Advisor, shipped_results: ShippedResults) -> None:
     cov = measure(advisor.book, shipped_results.values(), Locator.from_files(read_rule_files(ROOT / "rules")))
     assert {f.file.rsplit("/", 1)[-1] for f in cov.files} == {p.name for p in (ROOT / "rules").glob("*.yaml")
                                                                if not p.name.endswith((".scenarios.yaml",
@@ -54,7 +55,7 @@ def test_every_rule_fires_in_some_scenario(advisor, shipped_results) -> None:
     assert [f"{c.location}: [{c.rule_id}] {c.text}" for f in cov.files for c in f.conditions if not c.covered] == []
 
 
-def test_every_signal_is_produced_and_every_parameter_used(advisor) -> None:
+def test_every_signal_is_produced_and_every_parameter_used(advisor: Advisor) -> None:
     produced = {s for r in advisor.book.rules for s in r.rule.then.signals}
     assert sorted(set(advisor.book.kb.signals) - produced) == []
     texts = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "rules").glob("*.yaml"))

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from engine.scenarios import check_references, load_scenarios
+from engine import Advisor
+from engine.scenarios import Case, check_references, load_scenarios
 from engine.sources import read_scenario_files
-from tests.conftest import ROOT
+from tests.conftest import ROOT, ShippedResults
 
 CASES, PROBLEMS = load_scenarios(read_scenario_files(ROOT / "rules"))
 
 
-def test_scenario_files_are_well_formed(advisor) -> None:
+def test_scenario_files_are_well_formed(advisor: Advisor) -> None:
     assert [d.format() for d in PROBLEMS + check_references(CASES, advisor.book)] == []
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_scenario(shipped_results, case) -> None:
+def test_scenario(shipped_results: ShippedResults, case: Case) -> None:
     result = shipped_results[(case.file, case.line)]
     assert result.passed, f"{case.file}:{case.line}: " + "\n".join(f.message for f in result.failures)

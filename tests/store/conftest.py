@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -43,7 +45,7 @@ def pg_base_url() -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database on each backend."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
@@ -66,7 +68,7 @@ def store(db_url: str, advisor: Advisor) -> Iterator[Store]:
         yield s
 
 
-def tobacco_facts(n: int = 3, as_of: str = "2026-11-23") -> dict:
+def tobacco_facts(n: int = 3, as_of: str = "2026-11-23") -> dict[str, Any]:
     """``n`` tobacco retailers of one manager, each with several recommendations."""
     clients = [{"id": f"T{i:03d}", "manager_id": "M1", "name": f"零售户{i:03d}号", "contact_phone": f"1380000{i:04d}",
                 "domain": "tobacco", "client_class": "ABC"[i % 3], "network_client": False,

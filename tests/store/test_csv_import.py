@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine import Advisor, Decision
 from store import Store, import_csv
 from store.csv_import import import_csv_text
+from tests.helpers import subject_of
 from tests.store.conftest import tobacco_facts
 
 
@@ -16,9 +19,9 @@ def decision(store: Store, advisor: Advisor) -> Decision:
 
 
 def test_good_rows_are_recorded_and_bad_rows_reported_by_line_and_column(store: Store, decision: Decision,
-                                                                        tmp_path) -> None:
-    a, b = [r.id for r in decision.subject("client", "T000").recommendations[:2]]
-    c = decision.subject("client", "T001").recommendations[0].id
+                                                                        tmp_path: Path) -> None:
+    a, b = [r.id for r in subject_of(decision, "client", "T000").recommendations[:2]]
+    c = subject_of(decision, "client", "T001").recommendations[0].id
     d = decision.id
     path = tmp_path / "crm.csv"
     path.write_text("\ufeffsubject,item,decision_id,status,reason_code,manager_id\n"  # any column order, a BOM
@@ -37,7 +40,7 @@ def test_good_rows_are_recorded_and_bad_rows_reported_by_line_and_column(store: 
 
 
 def test_importing_the_same_file_again_skips_what_is_recorded(store: Store, decision: Decision) -> None:
-    item = decision.subject("client", "T000").recommendations[0].id
+    item = subject_of(decision, "client", "T000").recommendations[0].id
     text = f"decision_id,subject,item,status,reason_code\n{decision.id},T000,{item},rejected,wrong_timing\n"
     assert len(import_csv_text(store.feedback, text).imported) == 1
     again = import_csv_text(store.feedback, text)
@@ -55,7 +58,7 @@ def test_unknown_and_missing_columns_stop_the_import(store: Store, decision: Dec
     assert result.imported == []
 
 
-def test_an_unreadable_file_is_reported(store: Store, tmp_path) -> None:
+def test_an_unreadable_file_is_reported(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("decision_id,subject,item,status\nd,é,x,done\n".encode("latin-1"))
     assert [x.code for x in import_csv(store.feedback, path).errors] == ["csv_columns"]

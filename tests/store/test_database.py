@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -41,7 +42,7 @@ def test_migrations_go_down_and_up_again(db_url: str) -> None:
     db.close()
 
 
-def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path) -> None:
+def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'sub' / 'x.db'}")  # the folder is made too
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -50,7 +51,7 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path) -> None:
     db.close()
 
 
-def test_the_url_comes_from_the_argument_then_the_environment_then_the_default(monkeypatch) -> None:
+def test_the_url_comes_from_the_argument_then_the_environment_then_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RM_ADVISOR_DB_URL", raising=False)
     assert str(resolve_url()) == "sqlite:///rm-advisor.db"
     monkeypatch.setenv("RM_ADVISOR_DB_URL", "postgresql://u:p@127.0.0.1/x")

@@ -15,6 +15,7 @@ from engine.errors import StoreError
 from engine.feedback import FeedbackEvent
 from store import MASK, Store
 from store.schema import DecisionItemRow, RuleSetRow
+from tests.helpers import decision_id, subject_of
 from tests.store.conftest import tobacco_facts
 
 
@@ -25,23 +26,23 @@ def test_a_logged_decision_keeps_id_time_revision_input_output_and_trace(store: 
     decision = advisor.decide(facts, history=history)
     before = dt.datetime.now(dt.UTC)
     logged_decision = store.decisions.record(decision, facts, advisor.book, "api", history, max_per_subject=None)
-    assert re.fullmatch(r"d-\d{8}-[0-9a-f]{16}", logged_decision.id)
-    got = store.decisions.get(logged_decision.id)
+    assert re.fullmatch(r"d-\d{8}-[0-9a-f]{16}", decision_id(logged_decision))
+    got = store.decisions.get(decision_id(logged_decision))
     assert (got.id, got.source, got.revision, got.as_of, got.input_hash) == \
         (logged_decision.id, "api", advisor.revision, dt.date(2026, 11, 23), decision.input_hash)
     assert before <= got.logged_at <= dt.datetime.now(dt.UTC)
     assert got.history == history
     assert got.input["clients"][1]["days_since_last_visit"] == 40
-    recs = got.decision.subject("client", "T000").recommendations
+    recs = subject_of(got.decision, "client", "T000").recommendations
     assert recs and all(r.because for r in recs)  # the trace is kept
-    assert got.decision.subject("client", "T000").suppressed[0].suppressed_by  # so are suppressions
+    assert subject_of(got.decision, "client", "T000").suppressed[0].suppressed_by  # so are suppressions
 
 
 def test_sensitive_fields_are_masked_in_the_input_and_wherever_the_output_repeats_them(
         store: Store, advisor: Advisor) -> None:
     facts = tobacco_facts(2)
     logged = store.decisions.record(advisor.decide(facts), facts, advisor.book)
-    got = store.decisions.get(logged.id)
+    got = store.decisions.get(decision_id(logged))
     client = got.input["clients"][0]
     assert (client["name"], client["contact_phone"], client["id"]) == (MASK, MASK, "T000")
     assert got.input["managers"][0]["name"] == MASK
@@ -57,7 +58,8 @@ def test_each_revisions_rule_texts_are_stored_once(store: Store, advisor: Adviso
     with store.db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(RuleSetRow)) == 1
     texts = store.decisions.rule_set(advisor.revision)
-    assert texts is not None and dict(texts.rules) == dict(advisor.book.sources.rules)
+    assert texts is not None and advisor.book.sources is not None
+    assert dict(texts.rules) == dict(advisor.book.sources.rules)
     assert any(name.endswith("contact.policies.yaml") for name in texts.rules)
 
 
@@ -69,7 +71,7 @@ def test_items_are_indexed_with_outcome_rank_manager_and_segment(store: Store, a
         by_outcome = {o: sorted((r.rank, r.item_id) for r in rows if r.outcome == o) for o in ("recommended",
                                                                                                "suppressed")}
         assert {(r.manager_id, r.segment) for r in rows} == {("M1", "tobacco/B")}
-    subject = logged.subject("client", "T001")
+    subject = subject_of(logged, "client", "T001")
     assert by_outcome["recommended"] == [(i, r.id) for i, r in enumerate(subject.recommendations, 1)]
     assert [i for _, i in by_outcome["suppressed"]] == [r.id for r in subject.suppressed]
     items = store.decisions.items()
@@ -94,7 +96,7 @@ def test_recent_lists_newest_first_with_counts(store: Store, advisor: Advisor) -
 def test_a_book_without_its_texts_is_logged_but_cannot_be_replayed(store: Store, advisor: Advisor) -> None:
     bare = Advisor(dataclasses.replace(advisor.book, sources=None))
     logged = store.decisions.record(bare.decide(tobacco_facts(1)), tobacco_facts(1), bare.book)
-    assert store.decisions.get(logged.id).revision == advisor.revision
+    assert store.decisions.get(decision_id(logged)).revision == advisor.revision
     with pytest.raises(StoreError) as exc:
         store.decisions.advisor_for(advisor.revision)
     assert [d.code for d in exc.value.diagnostics] == ["revision_not_logged"]

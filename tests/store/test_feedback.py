@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
 from engine import Advisor, Decision
 from engine.errors import StoreError
 from store import FeedbackInput, Store
+from tests.helpers import decision_id, subject_of
 from tests.store.conftest import tobacco_facts
 
 DAY = dt.date(2026, 11, 23)
@@ -19,8 +21,8 @@ def decision(store: Store, advisor: Advisor) -> Decision:
     return store.decide(advisor, tobacco_facts(2))
 
 
-def fb(decision: Decision, item: str | None = None, subject: str = "T000", **kw) -> FeedbackInput:
-    item = item or decision.subject("client", "T000").recommendations[0].id
+def fb(decision: Decision, item: str | None = None, subject: str = "T000", **kw: Any) -> FeedbackInput:
+    item = item or subject_of(decision, "client", "T000").recommendations[0].id
     return FeedbackInput(decision_id=decision.id, subject=subject, item=item, **kw)
 
 
@@ -35,7 +37,7 @@ def test_feedback_is_recorded_with_the_decisions_date_by_default(store: Store, d
                              source="cli")
     assert (rec.subject_type, rec.subject_id, rec.status, rec.date, rec.source, rec.manager_id) == \
         ("client", "T000", "rejected", DAY, "cli", "M1")
-    assert store.feedback.for_decision(decision.id) == [rec]
+    assert store.feedback.for_decision(decision_id(decision)) == [rec]
 
 
 def test_an_item_can_be_snoozed_then_accepted_then_done(store: Store, decision: Decision) -> None:
@@ -43,7 +45,7 @@ def test_an_item_can_be_snoozed_then_accepted_then_done(store: Store, decision: 
     for status, extra in (("snoozed", {"until": until, "reason_code": "no_capacity"}), ("accepted", {}),
                           ("done", {"date": DAY + dt.timedelta(days=4)})):
         store.feedback.add(fb(decision, status=status, **extra))
-    assert [r.status for r in store.feedback.for_decision(decision.id)] == ["snoozed", "accepted", "done"]
+    assert [r.status for r in store.feedback.for_decision(decision_id(decision))] == ["snoozed", "accepted", "done"]
 
 
 def test_unknown_decision(store: Store, decision: Decision) -> None:
@@ -54,14 +56,14 @@ def test_unknown_decision(store: Store, decision: Decision) -> None:
 def test_an_item_the_decision_did_not_recommend(store: Store, decision: Decision) -> None:
     assert codes(store, fb(decision, item="counter_placment", status="done")) == [("feedback_unknown_item", "item")]
     assert codes(store, fb(decision, subject="T999", status="done")) == [("feedback_unknown_item", "subject")]
-    suppressed = decision.subject("client", "T000").suppressed[0].id
+    suppressed = subject_of(decision, "client", "T000").suppressed[0].id
     with pytest.raises(StoreError) as exc:
         store.feedback.add(fb(decision, item=suppressed, status="accepted"))
     assert "suppressed, not recommended" in exc.value.diagnostics[0].message
 
 
 def test_a_typo_in_the_item_gets_a_suggestion(store: Store, decision: Decision) -> None:
-    item = decision.subject("client", "T000").recommendations[0].id
+    item = subject_of(decision, "client", "T000").recommendations[0].id
     with pytest.raises(StoreError) as exc:
         store.feedback.add(fb(decision, item=item[:-1], status="done"))
     assert exc.value.diagnostics[0].hint == f"did you mean `{item}`?"
@@ -76,7 +78,7 @@ def test_the_same_status_twice_is_a_duplicate(store: Store, decision: Decision) 
 def test_nothing_follows_a_rejection_or_done(store: Store, decision: Decision) -> None:
     store.feedback.add(fb(decision, status="rejected", reason_code="wrong_timing"))
     assert codes(store, fb(decision, status="accepted")) == [("feedback_conflict", "status")]
-    other = decision.subject("client", "T001").recommendations[0].id
+    other = subject_of(decision, "client", "T001").recommendations[0].id
     store.feedback.add(fb(decision, subject="T001", item=other, status="done"))
     assert codes(store, fb(decision, subject="T001", item=other, status="snoozed")) == [("feedback_conflict", "status")]
 
@@ -101,7 +103,7 @@ def test_dates_must_fit_the_decision(store: Store, decision: Decision) -> None:
 
 
 def test_a_manager_subject_takes_coaching_feedback(store: Store, decision: Decision) -> None:
-    topic = decision.subject("manager", "M1").recommendations[0].id
+    topic = subject_of(decision, "manager", "M1").recommendations[0].id
     rec = store.feedback.add(fb(decision, subject="M1", item=topic, status="accepted"))
     assert (rec.subject_type, rec.subject_id) == ("manager", "M1")
 
@@ -109,7 +111,10 @@ def test_a_manager_subject_takes_coaching_feedback(store: Store, decision: Decis
 def test_history_holds_the_subjects_window_and_this_weeks_capped_actions(store: Store, advisor: Advisor) -> None:
     old = store.decide(advisor, tobacco_facts(2, as_of="2026-10-01"))
     new = store.decide(advisor, tobacco_facts(3))
-    first = lambda d, c: d.subject("client", c).recommendations[0].id  # noqa: E731
+
+    def first(d: Decision, c: str) -> str:
+        return subject_of(d, "client", c).recommendations[0].id
+
     store.feedback.add(FeedbackInput(decision_id=old.id, subject="T000", item=first(old, "T000"), status="done"))
     store.feedback.add(FeedbackInput(decision_id=new.id, subject="T001", item=first(new, "T001"), status="done"))
     placed = "counter_placement"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from pathlib import Path
 
 import yaml
 
 from engine import Advisor
 from store import FeedbackInput, Store, replay
 from tests.conftest import ROOT
-from tests.helpers import action, client, rule, rule_text
+from tests.helpers import action, client, decision_id, rule, rule_text, subject_of
 
 NET = {"client.network_client": False}
 REST = {"policies": [{"id": "rest", "kind": "suppress_after", "title": {"zh": "歇", "en": "rest"},
@@ -24,7 +25,7 @@ def _rules(priority: int) -> str:
                      rule("t.settle", NET, {"actions": [action("promote_e_settlement")]}, priority=60))
 
 
-def _write(folder, priority: int) -> None:
+def _write(folder: Path, priority: int) -> None:
     folder.mkdir(exist_ok=True)
     (folder / "t.yaml").write_text(_rules(priority), encoding="utf-8")
     (folder / "t.policies.yaml").write_text(yaml.safe_dump(REST, allow_unicode=True), encoding="utf-8")
@@ -34,7 +35,7 @@ FACTS = {"as_of": "2026-11-23", "clients": [client("C1", name="城东便民店",
                                             client("C2", name="新村小卖部", network_client=False)]}
 
 
-def test_replay_needs_no_files_and_shows_what_new_rules_change(db_url: str, tmp_path) -> None:
+def test_replay_needs_no_files_and_shows_what_new_rules_change(db_url: str, tmp_path: Path) -> None:
     old_rules = tmp_path / "old"
     _write(old_rules, 50)
     old = Advisor.load(old_rules, ROOT / "knowledge_base")
@@ -43,15 +44,15 @@ def test_replay_needs_no_files_and_shows_what_new_rules_change(db_url: str, tmp_
         store.feedback.add(FeedbackInput(decision_id=first.id, subject="C1", item="promote_e_settlement",
                                          status="rejected", reason_code="client_not_interested"))
         second = store.decide(old, FACTS)
-    assert [r.id for r in second.subject("client", "C1").suppressed] == ["promote_e_settlement"]
+    assert [r.id for r in subject_of(second, "client", "C1").suppressed] == ["promote_e_settlement"]
     shutil.rmtree(old_rules)
     new_rules = tmp_path / "new"
     _write(new_rules, 70)
     with Store(db_url) as store:  # a fresh process would see the same: nothing cached
-        report = replay(store.decisions, second.id, Advisor.load(new_rules, ROOT / "knowledge_base"))
+        report = replay(store.decisions, decision_id(second), Advisor.load(new_rules, ROOT / "knowledge_base"))
     assert report.on_logged.revision == report.logged_revision == old.revision
     assert report.on_logged.identical and report.on_logged.changes == []
-    assert report.on_logged.decision.subject("client", "C1").suppressed[0].suppressed_by[0].policy_id == "rest"
+    assert subject_of(report.on_logged.decision, "client", "C1").suppressed[0].suppressed_by[0].policy_id == "rest"
     current = report.on_current
     assert current is not None and current.revision != old.revision and not current.identical
     assert {(c.subject, c.item, c.what, c.before, c.after) for c in current.changes if c.what == "score"} == {
@@ -62,7 +63,7 @@ def test_replay_needs_no_files_and_shows_what_new_rules_change(db_url: str, tmp_
 def test_the_shipped_sample_replays_identically_with_names_masked(store: Store, advisor: Advisor) -> None:
     facts = yaml.safe_load((ROOT / "knowledge_base" / "samples" / "demo_facts.yaml").read_text(encoding="utf-8"))
     logged = store.decide(advisor, facts, as_of=dt.date(2026, 11, 24), max_per_subject=3)
-    report = replay(store.decisions, logged.id, advisor)
+    report = replay(store.decisions, decision_id(logged), advisor)
     assert report.on_logged.identical, [c.format() for c in report.on_logged.changes]
     assert report.on_current is not None and report.on_current.identical
     assert report.on_logged.decision.as_of == dt.date(2026, 11, 24)
