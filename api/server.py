@@ -5,19 +5,41 @@ issue #3149). Accepted connections inherit it, asyncio then skips ``TCP_NODELAY`
 every keep-alive response waits about 40 ms for the client's delayed ACK (measured here: 48 ms
 for ``/healthz`` with 2 workers, 1 ms with 1). :class:`TcpConfig` gives the listener its TCP
 protocol number, so worker processes set ``TCP_NODELAY`` like the single-process server does.
+
+Worker start-up. uvicorn starts each worker with multiprocessing's *spawn*: a fresh interpreter
+that first re-imports the parent's ``__main__`` and only then starts the thread answering the
+supervisor's health-check pings. Run as ``rm-advisor serve``, that main module is the console
+script, which imports the whole CLI (typer, rich, pandas, matplotlib, SQLAlchemy, alembic, the
+engine): 1.5-4 s on an idle machine, 3-10 s with both cores busy, while uvicorn (0.30+) kills
+a worker that does not answer a ping within 5 s (its default), and the replacement starts the
+same way.
+:func:`run` therefore names this module as the workers' main (:func:`workers_main`): a worker
+imports only what serving needs (uvicorn, the settings, the app) and answers pings within about a
+second of starting, busy or not. The health-check timeout itself is a setting
+(``worker_healthcheck_timeout``, default 60 s), passed to uvicorn where it accepts one (0.37+).
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import inspect
+import logging
 import socket
+import sys
+from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
-from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors import Multiprocess, multiprocess
 
 from api.settings import Settings
 
 APP = "api.app:app_from_env"
+#: what a spawned worker imports as its ``__main__`` (instead of the parent's, the whole CLI)
+WORKER_MAIN = "api.server"
+
+log = logging.getLogger("rm_advisor.api")
 
 
 def tcp_listener(sock: socket.socket) -> socket.socket:
@@ -34,17 +56,45 @@ class TcpConfig(uvicorn.Config):
         return tcp_listener(super().bind_socket())
 
 
+def healthcheck_options(timeout: int) -> dict[str, Any]:
+    """uvicorn Config options for the worker health-check timeout, where uvicorn has one (0.37+)."""
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
+        return {"timeout_worker_healthcheck": timeout}
+    if hasattr(multiprocess, "Process"):  # 0.30-0.36: workers are pinged, with a fixed 5 s timeout
+        log.warning("uvicorn %s pings workers with a fixed 5 s timeout; worker_healthcheck_timeout (%d s) "
+                    "needs uvicorn 0.37 or later", uvicorn.__version__, timeout)
+    return {}  # 0.29: workers are not pinged
+
+
+@contextlib.contextmanager
+def workers_main(module: str = WORKER_MAIN) -> Iterator[None]:
+    """While inside, processes started with *spawn* import ``module`` as their ``__main__``
+    rather than re-running the parent's main script (multiprocessing follows ``__main__.__spec__``).
+
+    Nothing a worker runs lives in the parent's ``__main__``: uvicorn pickles its own process
+    object, the config (:class:`TcpConfig`, from this module) and the app as an import string."""
+    main = sys.modules["__main__"]
+    saved = main.__spec__  # None for a script such as the rm-advisor console script
+    main.__spec__ = importlib.util.find_spec(module)
+    try:
+        yield
+    finally:
+        main.__spec__ = saved
+
+
 def run(settings: Settings, log_level: str = "info", access_log: bool = True) -> None:
     """Serve :func:`api.app.app_from_env` (settings reach the workers through the environment)."""
+    health = healthcheck_options(settings.worker_healthcheck_timeout) if settings.workers > 1 else {}
     config = TcpConfig(APP, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
-                       log_level=log_level, access_log=access_log, server_header=False)
+                       log_level=log_level, access_log=access_log, server_header=False, **health)
     server = uvicorn.Server(config)
     if config.workers == 1:
         server.run()
         return
     sock = config.bind_socket()
-    # uvicorn 0.29-0.3x took the target explicitly; later versions build the server themselves
-    if "target" in inspect.signature(Multiprocess).parameters:
-        Multiprocess(config, target=server.run, sockets=[sock]).run()  # type: ignore[call-arg]
-    else:
-        Multiprocess(config, sockets=[sock]).run()
+    with workers_main():  # workers are spawned (and respawned) while the supervisor runs
+        # uvicorn 0.29-0.3x took the target explicitly; later versions build the server themselves
+        if "target" in inspect.signature(Multiprocess).parameters:
+            Multiprocess(config, target=server.run, sockets=[sock]).run()  # type: ignore[call-arg]
+        else:
+            Multiprocess(config, sockets=[sock]).run()

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     db_url: SecretStr | None = Field(default=None, description="decision database URL (default: "
                                                                "sqlite:///rm-advisor.db in the working directory); "
                                                                "may hold a password")
+    worker_healthcheck_timeout: int = Field(
+        default=60, ge=1, le=3600,
+        description="seconds a worker process may take to answer the supervisor's health-check ping (with "
+                    "workers > 1, uvicorn 0.37+) before it is killed and replaced; also how long a new worker "
+                    "may take to become ready on a restart (SIGHUP). Long enough for a worker to start on a "
+                    "loaded machine; a hung worker is replaced after this long")
     sync_dir: Path | None = Field(default=None, description="set by `serve`: where a reload publishes the rule set "
                                                     "to the other worker processes")
 

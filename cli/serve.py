@@ -49,6 +49,9 @@ def serve(
     decision_log: bool | None = typer.Option(None, "--decision-log/--no-decision-log",
                                                 help="log every decision and apply the contact policies (default) "
                                                      "(env RM_ADVISOR_DECISION_LOG)"),
+    worker_healthcheck_timeout: int | None = typer.Option(
+        None, help="seconds a worker may take to answer the supervisor's health check before it is replaced "
+                   "(env RM_ADVISOR_WORKER_HEALTHCHECK_TIMEOUT, default 60)"),
     log_level: str = typer.Option("info", help="uvicorn log level"),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="log every request"),
 ) -> None:
@@ -62,7 +65,7 @@ def serve(
     settings = _settings(host=host, port=port, workers=workers, rules_dir=rules, kb_dir=kb, api_key=api_key,
                          protect_reads=protect_reads, cors_origins=tuple(cors_origin or ()),
                          max_subjects=max_subjects, max_body_bytes=max_body_bytes, default_lang=default_lang,
-                         db_url=db, decision_log=decision_log)
+                         db_url=db, decision_log=decision_log, worker_healthcheck_timeout=worker_healthcheck_timeout)
     try:  # check once here, so a broken rule set is reported before any worker starts
         loaded = build(*read_files(settings.rules_dir, settings.kb_dir), settings.max_firings)
     except RuleError as exc:

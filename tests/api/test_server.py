@@ -2,11 +2,14 @@
 
 It answers the bundled sample client in zh and en, refuses a broken rule set with located errors
 while both workers keep deciding on the previous revision, and a good reload through one worker
-reaches the other."""
+reaches the other. It also comes up, both workers answering, while every core is kept busy."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +37,34 @@ class Server(real_server.Server):
                 if extra == 0:
                     break
         return seen
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def test_regression_two_workers_come_up_while_every_core_is_busy(tmp_path: Path) -> None:
+    # uvicorn killed a worker that had not answered its health-check ping within 5 s; on a busy
+    # machine every worker took longer than that to start (re-importing the whole CLI), so it was
+    # killed and replaced in a loop ("Child process [...] died") and the server never became ready
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores())]
+    try:
+        s = Server(tmp_path / "server.log", f"sqlite:///{tmp_path / 'decisions.db'}", workers=2)
+        try:
+            s.wait_ready(limit=120)  # generous: about 8 s on a busy 2-core machine
+            seen = s.workers()
+            decided = s.post("/v1/decisions/client/T-001", json=SAMPLE)
+        finally:
+            code = s.stop()
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    log = s.log.read_text()
+    assert len(seen) == 2 and len(set.union(*seen.values())) == 1, f"{seen}\n{log}"
+    assert decided.status_code == 200, decided.text
+    assert "died" not in log and "was not ready" not in log, log
+    assert code == 0, log
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,22 @@
 """api/settings.py and api/server.py: flags or RM_ADVISOR_* variables; unsafe combinations are
-refused; worker listeners are TCP sockets."""
+refused; worker listeners are TCP sockets; spawned workers start light and the health-check timeout
+reaches uvicorn."""
 
 from __future__ import annotations
 
+import inspect
+import logging
+import multiprocessing
 import socket
+import sys
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
+import uvicorn
 from pydantic import ValidationError
 
-from api.server import TcpConfig
+from api.server import TcpConfig, healthcheck_options, workers_main
 from api.settings import Settings
 
 
@@ -63,3 +70,65 @@ def test_regression_worker_listeners_are_tcp_so_responses_are_not_held_by_nagle(
         accepted.close()
     finally:
         sock.close()
+
+
+def test_the_worker_healthcheck_timeout_is_a_setting_with_a_safe_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().worker_healthcheck_timeout == 60
+    monkeypatch.setenv("RM_ADVISOR_WORKER_HEALTHCHECK_TIMEOUT", "90")
+    s = Settings()
+    assert s.worker_healthcheck_timeout == 90 and s.to_env()["RM_ADVISOR_WORKER_HEALTHCHECK_TIMEOUT"] == "90"
+    with pytest.raises(ValidationError):
+        Settings(worker_healthcheck_timeout=0)
+    config = TcpConfig("api.app:app_from_env", factory=True, workers=2,
+                       **healthcheck_options(s.worker_healthcheck_timeout))
+    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:  # uvicorn 0.37+
+        assert config.timeout_worker_healthcheck == 90
+
+
+def test_an_older_uvicorn_without_the_timeout_option_gets_none_and_a_warning(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    class OldConfig:  # uvicorn 0.30-0.36: workers are pinged, with a fixed 5 s timeout
+        def __init__(self, app: str, workers: int = 1) -> None: ...
+
+    monkeypatch.setattr(uvicorn, "Config", OldConfig)
+    with caplog.at_level(logging.WARNING, logger="rm_advisor.api"):
+        assert healthcheck_options(60) == {}
+    assert "fixed 5 s timeout" in caplog.text
+
+
+def _report_main_and_cli(conn: Connection) -> None:
+    """In a spawned process: the name of its ``__main__`` and which CLI-only modules it imported."""
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in {"cli", "typer", "rich", "matplotlib", "pandas"})
+    conn.send((getattr(sys.modules["__main__"].__spec__, "name", None), heavy))
+    conn.close()
+
+
+def _spawn_and_report() -> tuple[str | None, list[str]]:
+    ctx = multiprocessing.get_context("spawn")  # as uvicorn starts its workers
+    ours, theirs = ctx.Pipe()
+    proc = ctx.Process(target=_report_main_and_cli, args=(theirs,))
+    proc.start()
+    try:
+        assert ours.poll(120), "the spawned process did not report"
+        main, heavy = ours.recv()
+        return main, heavy
+    finally:
+        proc.join(60)
+
+
+def test_regression_spawned_workers_do_not_import_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A spawned worker re-imports the parent's __main__ before it answers uvicorn's health-check
+    # pings. Under `rm-advisor serve` that was the console script, so every worker imported the
+    # whole CLI first (1.5 s idle, 3-6 s with both cores busy) and missed the 5 s ping deadline.
+    script = Path(sys.executable).parent / "rm-advisor"
+    if not script.exists():
+        pytest.skip("no rm-advisor console script beside this interpreter")
+    main = sys.modules["__main__"]
+    monkeypatch.setattr(main, "__spec__", None)  # as when the console script is the main module
+    monkeypatch.setattr(main, "__file__", str(script), raising=False)
+    _, heavy = _spawn_and_report()
+    assert "cli.main" in heavy  # the problem, as it was
+    with workers_main():
+        name, heavy = _spawn_and_report()
+    assert name == "api.server" and heavy == []
+    assert main.__spec__ is None  # the parent's main module as it was
