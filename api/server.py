@@ -16,22 +16,19 @@ same way.
 :func:`run` therefore names this module as the workers' main (:func:`workers_main`): a worker
 imports only what serving needs (uvicorn, the settings, the app) and answers pings within about a
 second of starting, busy or not. The health-check timeout itself is a setting
-(``worker_healthcheck_timeout``, default 60 s), passed to uvicorn where it accepts one (0.37+).
+(``worker_healthcheck_timeout``, default 60 s; uvicorn 0.37+ takes it, hence the requirement).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
-import inspect
-import logging
 import socket
 import sys
 from collections.abc import Iterator
-from typing import Any
 
 import uvicorn
-from uvicorn.supervisors import Multiprocess, multiprocess
+from uvicorn.supervisors import Multiprocess
 
 from api.settings import Settings
 
@@ -39,7 +36,6 @@ APP = "api.app:app_from_env"
 #: what a spawned worker imports as its ``__main__`` (instead of the parent's, the whole CLI)
 WORKER_MAIN = "api.server"
 
-log = logging.getLogger("rm_advisor.api")
 
 
 def tcp_listener(sock: socket.socket) -> socket.socket:
@@ -54,16 +50,6 @@ class TcpConfig(uvicorn.Config):
 
     def bind_socket(self) -> socket.socket:
         return tcp_listener(super().bind_socket())
-
-
-def healthcheck_options(timeout: int) -> dict[str, Any]:
-    """uvicorn Config options for the worker health-check timeout, where uvicorn has one (0.37+)."""
-    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:
-        return {"timeout_worker_healthcheck": timeout}
-    if hasattr(multiprocess, "Process"):  # 0.30-0.36: workers are pinged, with a fixed 5 s timeout
-        log.warning("uvicorn %s pings workers with a fixed 5 s timeout; worker_healthcheck_timeout (%d s) "
-                    "needs uvicorn 0.37 or later", uvicorn.__version__, timeout)
-    return {}  # 0.29: workers are not pinged
 
 
 @contextlib.contextmanager
@@ -84,17 +70,13 @@ def workers_main(module: str = WORKER_MAIN) -> Iterator[None]:
 
 def run(settings: Settings, log_level: str = "info", access_log: bool = True) -> None:
     """Serve :func:`api.app.app_from_env` (settings reach the workers through the environment)."""
-    health = healthcheck_options(settings.worker_healthcheck_timeout) if settings.workers > 1 else {}
     config = TcpConfig(APP, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
-                       log_level=log_level, access_log=access_log, server_header=False, **health)
+                       log_level=log_level, access_log=access_log, server_header=False,
+                       timeout_worker_healthcheck=settings.worker_healthcheck_timeout)
     server = uvicorn.Server(config)
     if config.workers == 1:
         server.run()
         return
     sock = config.bind_socket()
     with workers_main():  # workers are spawned (and respawned) while the supervisor runs
-        # uvicorn 0.29-0.3x took the target explicitly; later versions build the server themselves
-        if "target" in inspect.signature(Multiprocess).parameters:
-            Multiprocess(config, target=server.run, sockets=[sock]).run()  # type: ignore[call-arg]
-        else:
-            Multiprocess(config, sockets=[sock]).run()
+        Multiprocess(config, sockets=[sock]).run()

@@ -92,8 +92,10 @@ def test_real_server_refuses_a_broken_reload_and_spreads_a_good_one(server: Serv
     start = server.workers()
     assert len(start) == 2, f"only one worker answered: {start}"
     (old,) = set.union(*start.values())
+    rules = server.rules
+    assert rules is not None
 
-    broken = server.rules / "broken.yaml"
+    broken = rules / "broken.yaml"
     broken.write_text(BROKEN, encoding="utf-8")
     refused = server.post("/v1/ruleset/reload", headers=AUTH)
     assert refused.status_code == 422 and refused.json()["code"] == "rule_set_invalid"
@@ -104,7 +106,7 @@ def test_real_server_refuses_a_broken_reload_and_spreads_a_good_one(server: Serv
     assert decided.status_code == 200 and decided.json()["revision"] == old
 
     broken.unlink()
-    generic = server.rules / "generic.yaml"
+    generic = rules / "generic.yaml"
     generic.write_text(generic.read_text(encoding="utf-8") + "\n# revised\n", encoding="utf-8")
     accepted = server.post("/v1/ruleset/reload", headers=AUTH).json()
     new = accepted["revision"]

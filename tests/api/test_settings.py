@@ -4,8 +4,6 @@ reaches uvicorn."""
 
 from __future__ import annotations
 
-import inspect
-import logging
 import multiprocessing
 import socket
 import sys
@@ -13,10 +11,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
-import uvicorn
 from pydantic import ValidationError
+from uvicorn.supervisors import Multiprocess
 
-from api.server import TcpConfig, healthcheck_options, workers_main
+from api import server
+from api.server import TcpConfig, workers_main
 from api.settings import Settings
 
 
@@ -79,21 +78,12 @@ def test_the_worker_healthcheck_timeout_is_a_setting_with_a_safe_default(monkeyp
     assert s.worker_healthcheck_timeout == 90 and s.to_env()["RM_ADVISOR_WORKER_HEALTHCHECK_TIMEOUT"] == "90"
     with pytest.raises(ValidationError):
         Settings(worker_healthcheck_timeout=0)
-    config = TcpConfig("api.app:app_from_env", factory=True, workers=2,
-                       **healthcheck_options(s.worker_healthcheck_timeout))
-    if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters:  # uvicorn 0.37+
-        assert config.timeout_worker_healthcheck == 90
-
-
-def test_an_older_uvicorn_without_the_timeout_option_gets_none_and_a_warning(
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    class OldConfig:  # uvicorn 0.30-0.36: workers are pinged, with a fixed 5 s timeout
-        def __init__(self, app: str, workers: int = 1) -> None: ...
-
-    monkeypatch.setattr(uvicorn, "Config", OldConfig)
-    with caplog.at_level(logging.WARNING, logger="rm_advisor.api"):
-        assert healthcheck_options(60) == {}
-    assert "fixed 5 s timeout" in caplog.text
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(Multiprocess, "run",
+                        lambda self: seen.update(timeout=self.config.timeout_worker_healthcheck))
+    monkeypatch.setattr(server.TcpConfig, "bind_socket", lambda self: socket.socket())
+    server.run(s.model_copy(update={"workers": 2}))
+    assert seen == {"timeout": 90}
 
 
 def _report_main_and_cli(conn: Connection) -> None:
