@@ -3,6 +3,7 @@
 Run by hand (not part of `make test`):
 
     .venv/bin/python bench/startup.py --runs 7
+    .venv/bin/python bench/startup.py --runs 7 --busy 2      # with a CPU-bound loop per core
 
 Each command runs ``--runs`` times as a fresh process (the first run warms the disk cache and is
 not counted); the median and the slowest of the counted runs are printed, in seconds:
@@ -84,7 +85,18 @@ def _measure(name: str, fn: Callable[[], float], runs: int) -> dict[str, float |
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--busy", type=int, default=0, help="CPU-bound processes running meanwhile (one per core: 2)")
+    ap.add_argument("--only", default="", help="only the commands whose name contains this text (e.g. serve)")
     args = ap.parse_args()
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    try:
+        _table(args.runs, args.busy, args.only)
+    finally:
+        for hog in hogs:
+            hog.kill()
+
+
+def _table(runs: int, busy: int, only: str) -> None:
     cases: list[tuple[str, Callable[[], float]]] = [
         ("rm-advisor --help", lambda: _run("--help")),
         ("rm-advisor check", lambda: _run("check")),
@@ -92,12 +104,13 @@ def main() -> None:
         ("rm-advisor serve (1 worker, until ready)", lambda: _serve(1)),
         ("rm-advisor serve --workers 2 (until both ready)", lambda: _serve(2)),
     ]
+    cases = [(name, fn) for name, fn in cases if only in name]
     print(f"# {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.2f}, {args.runs} runs each")
+          f"load average {os.getloadavg()[0]:.2f}, {busy} busy loop(s), {runs} runs each")
     print("| command | median s | slowest s |")
     print("|---|---:|---:|")
     for name, fn in cases:
-        row = _measure(name, fn, args.runs)
+        row = _measure(name, fn, runs)
         print(f"| `{row['command']}` | {row['median_s']:.2f} | {row['max_s']:.2f} |", flush=True)
 
 
