@@ -1,0 +1,70 @@
+"""engine/operators.py: one table of operators; the per-record and the column forms agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.operators import OPERATORS, column_holds, holds, operator, shift
+
+AS_OF = dt.date(2026, 11, 23)
+NUMBERS = st.one_of(st.none(), st.integers(-50, 50).map(float))
+DATES = st.one_of(st.none(), st.dates(dt.date(2026, 1, 1), dt.date(2027, 12, 31)))
+
+
+def _operand(name: str, draw: Any, values: st.SearchStrategy[Any]) -> Any:
+    kind = OPERATORS[name].operand
+    inner = values.filter(lambda v: v is not None)
+    if kind == "values":
+        return tuple(draw(st.lists(inner, min_size=1, max_size=3)))
+    if kind == "range":
+        low, high = sorted(draw(st.lists(inner, min_size=2, max_size=2)))
+        return (low, high)
+    if kind == "days":
+        return draw(st.integers(0, 400))
+    if kind == "flag":
+        return draw(st.booleans())
+    return draw(inner)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), name=st.sampled_from(sorted(OPERATORS)), dates=st.booleans())
+def test_the_column_form_agrees_with_the_per_record_form(data: st.DataObject, name: str, dates: bool) -> None:
+    op = OPERATORS[name]
+    dates = dates or op.operand == "days"  # day windows apply to dates only
+    values = DATES if dates else NUMBERS
+    col = data.draw(st.lists(values, min_size=1, max_size=8))
+    arg = _operand(name, data.draw, values)
+    series = pd.Series(col, dtype="datetime64[ns]" if dates else "Float64")
+    want = [holds(name, v, arg, AS_OF) for v in col]
+    assert column_holds(name, series, arg, AS_OF).tolist() == want
+
+
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+def test_a_missing_value_fails_every_operator_but_present_false(name: str) -> None:
+    arg = {"values": (1,), "range": (1, 2), "days": 3, "flag": True, "value": 1}[OPERATORS[name].operand]
+    assert holds(name, None, arg, AS_OF) is False
+    assert holds("present", None, False, AS_OF) is True
+
+
+def test_day_arithmetic_saturates_at_the_ends_of_the_calendar() -> None:
+    assert shift(dt.date.max, 30) == dt.date.max and shift(dt.date.min, -30) == dt.date.min
+    assert holds("in_next_days", dt.date.max, 90, dt.date.max) is True
+    assert holds("older_than_days", dt.date.min, 5, dt.date.min) is False
+
+
+def test_every_operator_reads_in_both_languages() -> None:
+    for op in OPERATORS.values():
+        assert op.describe("3", "en", 3) and op.describe("3", "zh", 3)
+        assert op.describe("3", "zh", 3) != op.describe("3", "en", 3)
+    assert operator("present").describe("false", "zh", False) == "未填写"
+
+
+def test_an_unknown_operator_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="unknown operator"):
+        operator("approx")
