@@ -30,13 +30,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.conditions import comparison, resolve
+from engine.conditions import resolve
 from engine.errors import Diagnostic, Location
 from engine.evaluation import describe, show
 from engine.knowledge import FieldSpec, KnowledgeBase, Text
+from engine.operators import operator
 from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from engine.templates import placeholders
-from engine.yaml_source import Path
+from engine.walk import Path, Visitor, fields, signals
 
 Locate = Callable[[str, Path], Location]
 
@@ -99,26 +100,42 @@ Branch = tuple[_Lit, ...]
 
 def _dnf(cond: Condition, path: Path, kb: KnowledgeBase, negated: bool = False) -> list[Branch] | None:
     """The condition as a list of branches (conjunctions of literals); None when too large."""
-    if isinstance(cond, (AllCond, AnyCond)):
-        kids, key = (cond.all, "all") if isinstance(cond, AllCond) else (cond.any, "any")
-        parts = [_dnf(c, (*path, key, i), kb, negated) for i, c in enumerate(kids)]
+    return _Dnf(kb, negated).visit(cond, path)
+
+
+@dataclass(frozen=True)
+class _Dnf(Visitor["list[Branch] | None"]):
+    kb: KnowledgeBase
+    negated: bool
+
+    def _junction(self, cond: AllCond | AnyCond, path: Path, conjunctive: bool) -> list[Branch] | None:
+        parts = self.each(cond, path)
         if any(p is None for p in parts):
             return None
-        if isinstance(cond, AllCond) != negated:  # `all`, or a negated `any` (De Morgan)
+        if conjunctive != self.negated:  # `all`, or a negated `any` (De Morgan)
             return _product(parts)
         branches = [b for p in parts for b in p or ()]
         return branches if len(branches) <= _MAX_BRANCHES else None
-    if isinstance(cond, NotCond):
-        return _dnf(cond.not_, (*path, "not"), kb, not negated)
-    if isinstance(cond, SignalCond):
-        return [(_Lit("signal", cond.signal, path, negated=negated),)]
-    if isinstance(cond, ExistsCond):
-        return [(_Lit("exists", cond.exists.fact, path, negated=negated, where=cond.exists.where),)]
-    if isinstance(cond, FieldCond):
-        lits = [_Lit("field", cond.ref, (*path, cond.ref, op), op, resolve(v, kb), v, negated)
+
+    def all_(self, cond: AllCond, path: Path) -> list[Branch] | None:
+        return self._junction(cond, path, conjunctive=True)
+
+    def any_(self, cond: AnyCond, path: Path) -> list[Branch] | None:
+        return self._junction(cond, path, conjunctive=False)
+
+    def not_(self, cond: NotCond, path: Path) -> list[Branch] | None:
+        return _Dnf(self.kb, not self.negated).visit(cond.not_, (*path, "not"))
+
+    def signal(self, cond: SignalCond, path: Path) -> list[Branch] | None:
+        return [(_Lit("signal", cond.signal, path, negated=self.negated),)]
+
+    def exists(self, cond: ExistsCond, path: Path) -> list[Branch] | None:
+        return [(_Lit("exists", cond.exists.fact, path, negated=self.negated, where=cond.exists.where),)]
+
+    def field(self, cond: FieldCond, path: Path) -> list[Branch] | None:
+        lits = [_Lit("field", cond.ref, (*path, cond.ref, op), op, resolve(v, self.kb), v, self.negated)
                 for op, v in sorted(cond.ops.items())]
-        return [tuple(lits)] if not negated else [(lit,) for lit in lits]
-    raise TypeError(cond)
+        return [tuple(lits)] if not self.negated else [(lit,) for lit in lits]
 
 
 def _product(parts: list[list[Branch] | None]) -> list[Branch] | None:
@@ -220,8 +237,8 @@ def _field_sat(spec: FieldSpec, lits: Sequence[_Lit]) -> bool:
 def _some_value(candidates: Iterable[Any], tests: list[tuple[str, Any, bool]]) -> bool:
     if not tests:
         return True
-    checks = [(comparison(op, arg), neg) for op, arg, neg in tests]
-    return any(all(check(v, _REF_DAY) != neg for check, neg in checks) for v in candidates)
+    checks = [(operator(op), arg, neg) for op, arg, neg in tests]
+    return any(all(op.holds(v, arg, _REF_DAY) != neg for op, arg, neg in checks) for v in candidates)
 
 
 def _mentioned(tests: list[tuple[str, Any, bool]]) -> list[Any]:
@@ -395,7 +412,7 @@ def _chained(rules: Sequence[Rule]) -> set[frozenset[str]]:
     are built to fire together, so sharing an action and a priority is by design."""
     users: dict[str, list[str]] = {}
     for r in rules:
-        for name in _signals_in(r.when):
+        for name in signals(r.when):
             users.setdefault(name, []).append(r.id)
     asserts = {r.id: r.then.signals for r in rules}
     pairs: set[frozenset[str]] = set()
@@ -409,18 +426,6 @@ def _chained(rules: Sequence[Rule]) -> set[frozenset[str]]:
                         stack.append(user)
                         pairs.add(frozenset((start, user)))
     return pairs
-
-
-def _signals_in(cond: Condition) -> list[str]:
-    if isinstance(cond, SignalCond):
-        return [cond.signal]
-    if isinstance(cond, (AllCond, AnyCond)):
-        return [s for c in (cond.all if isinstance(cond, AllCond) else cond.any) for s in _signals_in(c)]
-    if isinstance(cond, NotCond):
-        return _signals_in(cond.not_)
-    if isinstance(cond, ExistsCond) and cond.exists.where is not None:
-        return _signals_in(cond.exists.where)
-    return []
 
 
 def _priority_ties(rules: Sequence[Rule], kb: KnowledgeBase, locate: Locate,
@@ -451,24 +456,9 @@ def _where(locate: Locate, rule_id: str) -> str:
 # ---------------------------------------------------------------------------- parameters
 
 
-def _field_lits(cond: Condition, path: Path) -> Iterable[tuple[FieldCond, Path]]:
-    if isinstance(cond, AllCond):
-        for i, c in enumerate(cond.all):
-            yield from _field_lits(c, (*path, "all", i))
-    elif isinstance(cond, AnyCond):
-        for i, c in enumerate(cond.any):
-            yield from _field_lits(c, (*path, "any", i))
-    elif isinstance(cond, NotCond):
-        yield from _field_lits(cond.not_, (*path, "not"))
-    elif isinstance(cond, ExistsCond) and cond.exists.where is not None:
-        yield from _field_lits(cond.exists.where, (*path, "exists", "where"))
-    elif isinstance(cond, FieldCond):
-        yield cond, (*path, cond.ref)
-
-
 def _units(rule: Rule, kb: KnowledgeBase, locate: Locate) -> list[Diagnostic]:
     diags = []
-    for cond, path in _field_lits(rule.when, ("when",)):
+    for cond, path in fields(rule.when, ("when",)):
         spec = _spec(kb, cond.ref)
         for op, written in cond.ops.items():
             values = written if isinstance(written, (list, tuple)) else [written]
@@ -498,7 +488,7 @@ def _thresholds(rules: Sequence[Rule], kb: KnowledgeBase, locate: Locate) -> lis
     params: dict[tuple[str, str], list[tuple[Rule, str]]] = {}
     literals: list[tuple[Rule, str, str, Any, Path]] = []
     for rule in rules:
-        for cond, path in _field_lits(rule.when, ("when",)):
+        for cond, path in fields(rule.when, ("when",)):
             for op, v in cond.ops.items():
                 if op not in _DIRECTION:
                     continue

@@ -20,7 +20,9 @@ from engine.compiler import RuleBook, local_conditions
 from engine.conditions import resolve
 from engine.inference import subject_key
 from engine.knowledge import KnowledgeBase
+from engine.operators import column_holds
 from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
+from engine.walk import Path, Visitor
 
 Mask = Callable[["Frames", str], pd.Series]
 
@@ -87,23 +89,39 @@ class _Ctx:
     fact_type: str
 
 
-def _compile(cond: Condition, kb: KnowledgeBase, outer: str) -> Callable[[_Ctx, str], pd.Series]:
-    if isinstance(cond, AllCond):
-        parts = [_compile(c, kb, outer) for c in cond.all]
+Column = Callable[[_Ctx, str], pd.Series]
+
+
+def _compile(cond: Condition, kb: KnowledgeBase, outer: str) -> Column:
+    return _Masks(kb, outer).visit(cond)
+
+
+@dataclass(frozen=True)
+class _Masks(Visitor[Column]):
+    """A condition as a function from a frame of facts to the mask of rows where it holds."""
+
+    kb: KnowledgeBase
+    outer: str
+
+    def all_(self, cond: AllCond, path: Path) -> Column:
+        parts = self.each(cond, path)
         return lambda ctx, o: _fold(ctx, o, parts, all_=True)
-    if isinstance(cond, AnyCond):
-        parts = [_compile(c, kb, outer) for c in cond.any]
+
+    def any_(self, cond: AnyCond, path: Path) -> Column:
+        parts = self.each(cond, path)
         return lambda ctx, o: _fold(ctx, o, parts, all_=False)
-    if isinstance(cond, NotCond):
-        inner = _compile(cond.not_, kb, outer)
+
+    def not_(self, cond: NotCond, path: Path) -> Column:
+        inner = self.visit(cond.not_)
         return lambda ctx, o: ~inner(ctx, o)
-    if isinstance(cond, ExistsCond):
-        return _exists(cond, kb, outer)
-    if isinstance(cond, FieldCond):
-        ops = {op: resolve(v, kb) for op, v in cond.ops.items()}
+
+    def exists(self, cond: ExistsCond, path: Path) -> Column:
+        return _exists(cond, self.kb, self.outer)
+
+    def field(self, cond: FieldCond, path: Path) -> Column:
+        ops = {op: resolve(v, self.kb) for op, v in cond.ops.items()}
         ref = cond.ref
         return lambda ctx, o: _field(ctx, ref, ops)
-    raise TypeError(f"not a fact condition: {cond!r}")
 
 
 def _fold(ctx: _Ctx, outer: str, parts: list[Callable[[_Ctx, str], pd.Series]], all_: bool) -> pd.Series:
@@ -137,50 +155,5 @@ def _field(ctx: _Ctx, ref: str, ops: dict[str, Any]) -> pd.Series:
     col = ctx.view[ref] if ref in ctx.view else pd.Series(pd.NA, index=ctx.view.index, dtype=object)
     mask = pd.Series(True, index=ctx.view.index)
     for op, arg in sorted(ops.items()):
-        mask &= _op(col, op, arg, ctx.frames.as_of)
+        mask &= column_holds(op, col, arg, ctx.frames.as_of)
     return mask
-
-
-def _op(col: pd.Series, op: str, arg: Any, as_of: dt.date) -> pd.Series:
-    present = col.notna().to_numpy(dtype=bool)
-    if op == "present":
-        return pd.Series(present if arg else ~present, index=col.index)
-    sub = col[present]
-    if pd.api.types.is_datetime64_any_dtype(col):
-        arg = _stamp(arg)
-    day = pd.Timestamp(as_of)
-    if op == "in_next_days":
-        res = (sub >= day) & (sub <= day + pd.Timedelta(days=arg))
-    elif op == "older_than_days":
-        res = sub < day - pd.Timedelta(days=arg)
-    elif op == "eq":
-        res = sub == arg
-    elif op == "ne":
-        res = sub != arg
-    elif op == "gt":
-        res = sub > arg
-    elif op == "ge":
-        res = sub >= arg
-    elif op == "lt":
-        res = sub < arg
-    elif op == "le":
-        res = sub <= arg
-    elif op == "between":
-        res = (sub >= arg[0]) & (sub <= arg[1])
-    elif op == "in":
-        res = sub.isin(list(arg))
-    elif op == "not_in":
-        res = ~sub.isin(list(arg))
-    else:
-        raise ValueError(f"unknown operator {op}")
-    out = pd.Series(False, index=col.index)
-    out[present] = res.fillna(False).to_numpy(dtype=bool)
-    return out
-
-
-def _stamp(arg: Any) -> Any:
-    if isinstance(arg, (list, tuple)):
-        return type(arg)(_stamp(a) for a in arg)
-    if isinstance(arg, dt.date):
-        return pd.Timestamp(arg)
-    return arg

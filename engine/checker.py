@@ -7,7 +7,6 @@ error was found; otherwise the caller gets every diagnostic, sorted by file and 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -21,7 +20,8 @@ from engine.locations import Locator
 from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, RuleFile, SignalCond
 from engine.templates import placeholders
 from engine.validation import validate_document
-from engine.yaml_source import ParsedYaml, Path, parse_yaml, rule_fragments
+from engine.walk import Path, Visitor, children, conjuncts, form, signal_test, signals, walk
+from engine.yaml_source import ParsedYaml, parse_yaml, rule_fragments
 
 
 @dataclass(frozen=True)
@@ -132,65 +132,53 @@ def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
     _check_outcomes(ctx, kb)
 
 
-def _conjuncts(cond: Condition, path: Path) -> Iterator[tuple[Condition, Path]]:
-    if isinstance(cond, AllCond):
-        for i, c in enumerate(cond.all):
-            yield from _conjuncts(c, (*path, "all", i))
-    else:
-        yield cond, path
-
-
 def _check_placement(ctx: _Ctx, cond: Condition, path: Path, top: bool) -> None:
     """Signals may stand as top-level conjuncts, as `not: {signal}` there, or at the top of an
     `exists.where` that is itself a top-level conjunct; the Rete network matches them there."""
     allowed: set[Path] = set()
     if top:
-        for c, p in _conjuncts(cond, path):
-            if isinstance(c, SignalCond):
-                allowed.add(p)
-            elif isinstance(c, NotCond) and isinstance(c.not_, SignalCond):
-                allowed.add((*p, "not"))
-            elif isinstance(c, ExistsCond) and c.exists.where is not None:
-                for c2, p2 in _conjuncts(c.exists.where, (*p, "exists", "where")):
-                    if isinstance(c2, SignalCond):
-                        allowed.add(p2)
-    for sig_path in _signal_paths(cond, path):
+        for c, p in conjuncts(cond, path):
+            test = signal_test(c)
+            if test is not None:
+                allowed.add(p if test[1] else (*p, "not"))
+            for inner, p2 in children(c, p) if form(c) == "exists" else ():
+                allowed.update(p3 for c3, p3 in conjuncts(inner, p2) if form(c3) == "signal")
+    for sig_path in (n.path for n in walk(cond, path) if n.form == "signal"):
         if sig_path not in allowed:
             ctx.error("signal_placement", "a signal condition cannot stand here", sig_path,
                       hint="put `signal:` (or `not: {signal: ...}`) directly under the rule's `when` "
                            "or its top-level `all`, or at the top of an `exists.where`")
 
 
-def _signal_paths(cond: Condition, path: Path) -> Iterator[Path]:
-    if isinstance(cond, SignalCond):
-        yield path
-    elif isinstance(cond, AllCond):
-        for i, c in enumerate(cond.all):
-            yield from _signal_paths(c, (*path, "all", i))
-    elif isinstance(cond, AnyCond):
-        for i, c in enumerate(cond.any):
-            yield from _signal_paths(c, (*path, "any", i))
-    elif isinstance(cond, NotCond):
-        yield from _signal_paths(cond.not_, (*path, "not"))
-    elif isinstance(cond, ExistsCond) and cond.exists.where is not None:
-        yield from _signal_paths(cond.exists.where, (*path, "exists", "where"))
-
-
 def _check_condition(ctx: _Ctx, kb: KnowledgeBase, cond: Condition, path: Path, signal_subject: str) -> None:
-    if isinstance(cond, AllCond):
-        for i, c in enumerate(cond.all):
-            _check_condition(ctx, kb, c, (*path, "all", i), signal_subject)
-    elif isinstance(cond, AnyCond):
-        for i, c in enumerate(cond.any):
-            _check_condition(ctx, kb, c, (*path, "any", i), signal_subject)
-    elif isinstance(cond, NotCond):
-        _check_condition(ctx, kb, cond.not_, (*path, "not"), signal_subject)
-    elif isinstance(cond, SignalCond):
-        _check_signal(ctx, kb, cond.signal, signal_subject, (*path, "signal"))
-    elif isinstance(cond, ExistsCond):
-        _check_exists(ctx, kb, cond, path, signal_subject)
-    elif isinstance(cond, FieldCond):
-        _check_field(ctx, kb, cond, path)
+    _Checker(ctx, kb, signal_subject).visit(cond, path)
+
+
+@dataclass(frozen=True)
+class _Checker(Visitor[None]):
+    """Checks every node of a tree; ``subject`` is what its signals and ``exists`` relate to."""
+
+    ctx: _Ctx
+    kb: KnowledgeBase
+    subject: str
+
+    def all_(self, cond: AllCond, path: Path) -> None:
+        self.each(cond, path)
+
+    def any_(self, cond: AnyCond, path: Path) -> None:
+        self.each(cond, path)
+
+    def not_(self, cond: NotCond, path: Path) -> None:
+        self.visit(cond.not_, (*path, "not"))
+
+    def signal(self, cond: SignalCond, path: Path) -> None:
+        _check_signal(self.ctx, self.kb, cond.signal, self.subject, (*path, "signal"))
+
+    def exists(self, cond: ExistsCond, path: Path) -> None:
+        _check_exists(self.ctx, self.kb, cond, path, self.subject)
+
+    def field(self, cond: FieldCond, path: Path) -> None:
+        _check_field(self.ctx, self.kb, cond, path)
 
 
 def _check_exists(ctx: _Ctx, kb: KnowledgeBase, cond: ExistsCond, path: Path, outer: str) -> None:
@@ -398,23 +386,9 @@ def signal_graph(rules: list[Rule] | tuple[Rule, ...]) -> nx.DiGraph[Node]:
     for rule in rules:
         node = ("rule", rule.id)
         graph.add_node(node)
-        for name in used_signals(rule.when):
+        for name in signals(rule.when):
             graph.add_edge(("signal", name), node)
         for name in rule.then.signals:
             graph.add_edge(node, ("signal", name))
     return graph
 
-
-def used_signals(cond: Condition) -> list[str]:
-    """Every signal a condition tree mentions."""
-    if isinstance(cond, SignalCond):
-        return [cond.signal]
-    if isinstance(cond, AllCond):
-        return [s for c in cond.all for s in used_signals(c)]
-    if isinstance(cond, AnyCond):
-        return [s for c in cond.any for s in used_signals(c)]
-    if isinstance(cond, NotCond):
-        return used_signals(cond.not_)
-    if isinstance(cond, ExistsCond) and cond.exists.where is not None:
-        return used_signals(cond.exists.where)
-    return []

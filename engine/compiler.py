@@ -17,7 +17,8 @@ from engine.checker import RuleSet, signal_graph
 from engine.conditions import Predicate, always, compile_condition, conjunction
 from engine.knowledge import KnowledgeBase
 from engine.policies import PolicySet
-from engine.rules import AllCond, Condition, ExistsCond, NotCond, Rule, SignalCond
+from engine.rules import Condition, Rule
+from engine.walk import conjuncts, exists_parts, form, signal_test
 
 TOP_SALIENCE = 10_000
 
@@ -102,38 +103,37 @@ def compile_rule_set(rule_set: RuleSet, revision: str) -> RuleBook:
 
 def local_conditions(rule: Rule) -> list[Condition]:
     """The conjuncts of a rule's ``when`` that test facts only (no signals): its gate."""
-    return [c for c in _conjuncts(rule.when)
-            if not isinstance(c, SignalCond)
-            and not (isinstance(c, NotCond) and isinstance(c.not_, SignalCond))
-            and not (isinstance(c, ExistsCond) and _join_signals(c))]
+    return [c for c, _ in conjuncts(rule.when) if signal_test(c) is None and _joined(c) is None]
 
 
 def _compile(rule: Rule, file: str, line: int, stratum: int, kb: KnowledgeBase) -> CompiledRule:
-    conjuncts = _conjuncts(rule.when)
-    requires = [c.signal for c in conjuncts if isinstance(c, SignalCond)]
-    forbids = [c.not_.signal for c in conjuncts if isinstance(c, NotCond) and isinstance(c.not_, SignalCond)]
-    joins = [_join(c, rule.subject, kb) for c in conjuncts if isinstance(c, ExistsCond) and _join_signals(c)]
+    tops = [c for c, _ in conjuncts(rule.when)]
+    tests = [t for c in tops if (t := signal_test(c)) is not None]
+    joins = [_join(j, rule.subject, kb) for c in tops if (j := _joined(c)) is not None]
     local = [compile_condition(c, kb, rule.subject) for c in local_conditions(rule)]
     return CompiledRule(rule, file, line, stratum, conjunction(local) if local else always,
-                        tuple(sorted(set(requires))), tuple(sorted(set(forbids))), tuple(joins))
+                        tuple(sorted({s for s, wanted in tests if wanted})),
+                        tuple(sorted({s for s, wanted in tests if not wanted})), tuple(joins))
 
 
-def _conjuncts(cond: Condition) -> list[Condition]:
-    if isinstance(cond, AllCond):
-        return [c for sub in cond.all for c in _conjuncts(sub)]
-    return [cond]
+def _joined(cond: Condition) -> tuple[str, list[str], list[Condition]] | None:
+    """For an ``exists`` whose ``where`` requires signals of the related fact (a join the Rete
+    network matches): (fact, those signals, the other conjuncts of ``where``); else None."""
+    fact, where = exists_parts(cond) or ("", None)
+    if where is None:
+        return None
+    tops = [c for c, _ in conjuncts(where)]
+    required = [t[0] for c in tops if (t := signal_test(c)) is not None and t[1]]
+    if not required:
+        return None
+    return fact, required, [c for c in tops if form(c) != "signal"]
 
 
-def _join_signals(cond: ExistsCond) -> list[str]:
-    where = cond.exists.where
-    return [c.signal for c in _conjuncts(where) if isinstance(c, SignalCond)] if where else []
-
-
-def _join(cond: ExistsCond, subject: str, kb: KnowledgeBase) -> Join:
-    fact = cond.exists.fact
-    rest = [c for c in _conjuncts(cond.exists.where) if not isinstance(c, SignalCond)] if cond.exists.where else []
+def _join(joined: tuple[str, list[str], list[Condition]], subject: str, kb: KnowledgeBase) -> Join:
+    fact, required, rest = joined
     where = conjunction([compile_condition(c, kb, fact) for c in rest]) if rest else always
-    return Join(fact, kb.facts[fact].links[subject], where, tuple(sorted(set(_join_signals(cond)))))
+    return Join(fact, kb.facts[fact].links[subject], where, tuple(sorted(set(required))))
+
 
 
 def _strata(rules: list[Rule]) -> dict[str, int]:

@@ -2,7 +2,8 @@
 
 These predicates decide the single-fact and related-fact part of every rule before the Rete
 network sees anything; only derived signals and joins on them go through experta. A missing value
-fails every comparison except ``present: false`` (and ``not`` of a comparison is then true).
+fails every comparison except ``present: false`` (and ``not`` of a comparison is then true); what
+each operator means is in :mod:`engine.operators`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 from engine.facts import Fact, FactSet
 from engine.knowledge import KnowledgeBase
+from engine.operators import operator
 from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, SignalCond
+from engine.walk import Path, Visitor
 
 Trace = dict[str, Any]
 Predicate = Callable[["Env", "Trace | None"], bool]
@@ -38,22 +41,34 @@ def always(env: Env, trace: Trace | None) -> bool:
 
 def compile_condition(cond: Condition, kb: KnowledgeBase, outer: str) -> Predicate:
     """A predicate for ``cond``; ``outer`` is the fact type that ``exists`` relates to."""
-    if isinstance(cond, AllCond):
-        return conjunction([compile_condition(c, kb, outer) for c in cond.all])
-    if isinstance(cond, AnyCond):
-        return _any([compile_condition(c, kb, outer) for c in cond.any])
-    if isinstance(cond, NotCond):
-        inner = compile_condition(cond.not_, kb, outer)
+    return _Compiler(kb, outer).visit(cond)
+
+
+@dataclass(frozen=True)
+class _Compiler(Visitor[Predicate]):
+    kb: KnowledgeBase
+    outer: str
+
+    def all_(self, cond: AllCond, path: Path) -> Predicate:
+        return conjunction(self.each(cond, path))
+
+    def any_(self, cond: AnyCond, path: Path) -> Predicate:
+        return _any(self.each(cond, path))
+
+    def not_(self, cond: NotCond, path: Path) -> Predicate:
+        inner = self.visit(cond.not_)
         return lambda env, trace: not inner(env, trace)
-    if isinstance(cond, ExistsCond):
+
+    def exists(self, cond: ExistsCond, path: Path) -> Predicate:
         fact = cond.exists.fact
-        where = compile_condition(cond.exists.where, kb, fact) if cond.exists.where else always
-        return exists(fact, outer, where)
-    if isinstance(cond, FieldCond):
-        return _field(cond.ref, {op: resolve(v, kb) for op, v in cond.ops.items()})
-    if isinstance(cond, SignalCond):
+        where = _Compiler(self.kb, fact).visit(cond.exists.where) if cond.exists.where else always
+        return exists(fact, self.outer, where)
+
+    def field(self, cond: FieldCond, path: Path) -> Predicate:
+        return _field(cond.ref, {op: resolve(v, self.kb) for op, v in cond.ops.items()})
+
+    def signal(self, cond: SignalCond, path: Path) -> Predicate:
         raise ValueError("signals are matched by the Rete network, not by predicates")
-    raise TypeError(cond)
 
 
 def resolve(value: Any, kb: KnowledgeBase) -> Any:
@@ -104,47 +119,12 @@ def exists(fact: str, outer: str, where: Predicate) -> Predicate:
 
 def _field(ref: str, ops: dict[str, Any]) -> Predicate:
     fact, _, name = ref.partition(".")
-    tests = [comparison(op, value) for op, value in sorted(ops.items())]
+    tests = [(operator(op), arg) for op, arg in sorted(ops.items())]
 
     def field_(env: Env, trace: Trace | None) -> bool:
         holder = env.facts.get(fact)
         value = holder.get(name) if holder is not None else None
         if trace is not None:
             trace[ref] = value
-        return all(t(value, env.as_of) for t in tests)
+        return all(op.holds(value, arg, env.as_of) for op, arg in tests)
     return field_
-
-
-def comparison(op: str, arg: Any) -> Callable[[Any, dt.date], bool]:
-    """One operator as a test of (value, as_of). Built in a factory so each closure keeps its arg.
-
-    Public because the authoring tools (why-not, static analysis) must judge values exactly as
-    inference does."""
-    if op == "present":
-        return lambda v, _: (v is not None) == arg
-    if op == "eq":
-        return lambda v, _: v is not None and v == arg
-    if op == "ne":
-        return lambda v, _: v is not None and v != arg
-    if op == "gt":
-        return lambda v, _: v is not None and v > arg
-    if op == "ge":
-        return lambda v, _: v is not None and v >= arg
-    if op == "lt":
-        return lambda v, _: v is not None and v < arg
-    if op == "le":
-        return lambda v, _: v is not None and v <= arg
-    if op == "between":
-        low, high = arg
-        return lambda v, _: v is not None and low <= v <= high
-    if op == "in":
-        allowed = frozenset(arg)
-        return lambda v, _: v is not None and v in allowed
-    if op == "not_in":
-        banned = frozenset(arg)
-        return lambda v, _: v is not None and v not in banned
-    if op == "in_next_days":
-        return lambda v, as_of: v is not None and as_of <= v <= as_of + dt.timedelta(days=arg)
-    if op == "older_than_days":
-        return lambda v, as_of: v is not None and v < as_of - dt.timedelta(days=arg)
-    raise ValueError(f"unknown operator {op}")

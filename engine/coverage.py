@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from engine.knowledge import KnowledgeBase
 from engine.locations import Locator
 from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from engine.scenarios import CaseResult
-from engine.yaml_source import Path
+from engine.walk import Path, Visitor
 
 _ATOMS = ("field", "signal", "exists")
 
@@ -159,25 +159,34 @@ def atoms(rule: Rule, kb: KnowledgeBase) -> list[tuple[Path, str]]:
     return list(_atoms(rule.when, ("when",), kb))
 
 
-def _atoms(cond: Condition, path: Path, kb: KnowledgeBase) -> Iterator[tuple[Path, str]]:
-    if isinstance(cond, AllCond):
-        for i, c in enumerate(cond.all):
-            yield from _atoms(c, (*path, "all", i), kb)
-    elif isinstance(cond, AnyCond):
-        for i, c in enumerate(cond.any):
-            yield from _atoms(c, (*path, "any", i), kb)
-    elif isinstance(cond, NotCond):
-        yield from _atoms(cond.not_, (*path, "not"), kb)
-    elif isinstance(cond, SignalCond):
-        yield path, f"signal {cond.signal}"
-    elif isinstance(cond, ExistsCond):
+def _atoms(cond: Condition, path: Path, kb: KnowledgeBase) -> list[tuple[Path, str]]:
+    return _Atoms(kb).visit(cond, path)
+
+
+@dataclass(frozen=True)
+class _Atoms(Visitor[list[tuple[Path, str]]]):
+    kb: KnowledgeBase
+
+    def all_(self, cond: AllCond, path: Path) -> list[tuple[Path, str]]:
+        return [a for part in self.each(cond, path) for a in part]
+
+    def any_(self, cond: AnyCond, path: Path) -> list[tuple[Path, str]]:
+        return [a for part in self.each(cond, path) for a in part]
+
+    def not_(self, cond: NotCond, path: Path) -> list[tuple[Path, str]]:
+        return self.visit(cond.not_, (*path, "not"))
+
+    def signal(self, cond: SignalCond, path: Path) -> list[tuple[Path, str]]:
+        return [(path, f"signal {cond.signal}")]
+
+    def exists(self, cond: ExistsCond, path: Path) -> list[tuple[Path, str]]:
         where = cond.exists.where
-        yield path, f"exists {cond.exists.fact}" + (" where ..." if where is not None else "")
-        if where is not None:
-            yield from _atoms(where, (*path, "exists", "where"), kb)
-    elif isinstance(cond, FieldCond):
-        ops = tuple((op, v, resolve(v, kb)) for op, v in sorted(cond.ops.items()))
-        yield (*path, cond.ref), describe(cond.ref, ops)
+        own = [(path, f"exists {cond.exists.fact}" + (" where ..." if where is not None else ""))]
+        return own + (self.visit(where, (*path, "exists", "where")) if where is not None else [])
+
+    def field(self, cond: FieldCond, path: Path) -> list[tuple[Path, str]]:
+        ops = tuple((op, v, resolve(v, self.kb)) for op, v in sorted(cond.ops.items()))
+        return [((*path, cond.ref), describe(cond.ref, ops))]
 
 
 def _outcomes(rule: Rule) -> set[str]:

@@ -2,7 +2,7 @@
 
 Inference only needs a yes or no; the authoring tools need to know *which* condition held or
 failed, on which fact, with which value. This evaluator follows the compiled semantics exactly
-(the same operator tests from :func:`engine.conditions.comparison`, the same parameter values,
+(the same operator tests from :mod:`engine.operators`, the same parameter values,
 signals as inference asserted them) so its verdict on a rule equals whether the rule fired; a test
 checks that over every shipped scenario.
 """
@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
-from engine.conditions import Env, comparison, resolve
+from engine.conditions import Env, resolve
 from engine.facts import Fact, FactSet
 from engine.knowledge import KnowledgeBase
-from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
-from engine.yaml_source import Path
+from engine.operators import operator
+from engine.rules import AllCond, AnyCond, ExistsCond, FieldCond, NotCond, Rule, SignalCond
+from engine.walk import Path, Visitor
 
 #: Signals held, by subject key (``client:T1``): what inference asserted.
 Held = Mapping[str, Collection[str]]
-
-_SYMBOLS = {"eq": "==", "ne": "!=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -91,56 +89,58 @@ def evaluate_rule(rule: Rule, env: Env, kb: KnowledgeBase, held: Held) -> RuleOu
     """Evaluate ``rule`` on the subject in ``env`` with the signals inference asserted."""
     subject_fact = env.facts[rule.subject]
     key = subject_key(rule.subject, subject_fact["id"] if subject_fact else "?")
-    root = _Evaluator(kb, held).node(rule.when, ("when",), env, rule.subject, key)
+    root = _Evaluator(kb, held, env, rule.subject, key).visit(rule.when, ("when",))
     return RuleOutcome(rule, key, active_on(rule, env.as_of), root)
 
 
 @dataclass(frozen=True)
-class _Evaluator:
+class _Evaluator(Visitor[Outcome]):
+    """Outcomes of the nodes of one tree on one fact (``key``), the ``scope`` fact in ``env``."""
+
     kb: KnowledgeBase
     held: Held
+    env: Env
+    scope: str
+    key: str
 
-    def node(self, cond: Condition, path: Path, env: Env, scope: str, key: str) -> Outcome:
-        if isinstance(cond, AllCond):
-            kids = tuple(self.node(c, (*path, "all", i), env, scope, key) for i, c in enumerate(cond.all))
-            return Outcome(path, "all", all(k.holds for k in kids), "all of", key, children=kids)
-        if isinstance(cond, AnyCond):
-            kids = tuple(self.node(c, (*path, "any", i), env, scope, key) for i, c in enumerate(cond.any))
-            return Outcome(path, "any", any(k.holds for k in kids), "any of", key, children=kids)
-        if isinstance(cond, NotCond):
-            inner = self.node(cond.not_, (*path, "not"), env, scope, key)
-            return Outcome(path, "not", not inner.holds, "not", key, children=(inner,))
-        if isinstance(cond, SignalCond):
-            holds = cond.signal in self.held.get(key, ())
-            return Outcome(path, "signal", holds, f"signal {cond.signal}", key, signal=cond.signal)
-        if isinstance(cond, ExistsCond):
-            return self._exists(cond, path, env, scope, key)
-        if isinstance(cond, FieldCond):
-            return self._field(cond, path, env, key)
-        raise TypeError(cond)
+    def all_(self, cond: AllCond, path: Path) -> Outcome:
+        kids = tuple(self.each(cond, path))
+        return Outcome(path, "all", all(k.holds for k in kids), "all of", self.key, children=kids)
 
-    def _exists(self, cond: ExistsCond, path: Path, env: Env, scope: str, key: str) -> Outcome:
-        fact = cond.exists.fact
-        owner = env.facts.get(scope)
-        related = env.fact_set.related(fact, scope, owner["id"]) if owner is not None else ()
+    def any_(self, cond: AnyCond, path: Path) -> Outcome:
+        kids = tuple(self.each(cond, path))
+        return Outcome(path, "any", any(k.holds for k in kids), "any of", self.key, children=kids)
+
+    def not_(self, cond: NotCond, path: Path) -> Outcome:
+        inner = self.visit(cond.not_, (*path, "not"))
+        return Outcome(path, "not", not inner.holds, "not", self.key, children=(inner,))
+
+    def signal(self, cond: SignalCond, path: Path) -> Outcome:
+        holds = cond.signal in self.held.get(self.key, ())
+        return Outcome(path, "signal", holds, f"signal {cond.signal}", self.key, signal=cond.signal)
+
+    def exists(self, cond: ExistsCond, path: Path) -> Outcome:
+        fact, env = cond.exists.fact, self.env
+        owner = env.facts.get(self.scope)
+        related = env.fact_set.related(fact, self.scope, owner["id"]) if owner is not None else ()
         keys = tuple(subject_key(fact, r["id"]) for r in related)
         text = f"exists {fact}" + (" where ..." if cond.exists.where is not None else "")
         if cond.exists.where is None:
-            return Outcome(path, "exists", bool(related), text, key, candidates=keys)
-        where = cond.exists.where
-        outs = tuple(self.node(where, (*path, "exists", "where"), env.with_fact(fact, r), fact, k)
+            return Outcome(path, "exists", bool(related), text, self.key, candidates=keys)
+        where, at = cond.exists.where, (*path, "exists", "where")
+        outs = tuple(replace(self, env=env.with_fact(fact, r), scope=fact, key=k).visit(where, at)
                      for r, k in zip(related, keys, strict=True))
-        return Outcome(path, "exists", any(o.holds for o in outs), text, key, candidates=keys, related=outs)
+        return Outcome(path, "exists", any(o.holds for o in outs), text, self.key, candidates=keys, related=outs)
 
-    def _field(self, cond: FieldCond, path: Path, env: Env, key: str) -> Outcome:
+    def field(self, cond: FieldCond, path: Path) -> Outcome:
         ref = cond.ref
         fact, _, name = ref.partition(".")
-        holder = env.facts.get(fact)
+        holder = self.env.facts.get(fact)
         value = holder.get(name) if holder is not None else None
         ops = tuple((op, written, resolve(written, self.kb)) for op, written in sorted(cond.ops.items()))
-        holds = all(comparison(op, arg)(value, env.as_of) for op, _, arg in ops)
+        holds = all(operator(op).holds(value, arg, self.env.as_of) for op, _, arg in ops)
         at = (*path, ref)
-        where = subject_key(fact, holder["id"]) if holder is not None and "id" in holder else key
+        where = subject_key(fact, holder["id"]) if holder is not None and "id" in holder else self.key
         return Outcome(at, "field", holds, describe(ref, ops), where, ref=ref, value=value, ops=ops)
 
 
@@ -149,23 +149,10 @@ def describe(ref: str, ops: tuple[tuple[str, Any, Any], ...]) -> str:
     return " and ".join(f"{ref} {describe_op(op, written, arg)}" for op, written, arg in ops)
 
 
-def describe_op(op: str, written: Any, arg: Any) -> str:
+def describe_op(op: str, written: Any, arg: Any, lang: Literal["en", "zh"] = "en") -> str:
+    """One operator with its operand as a reader says it; a ``$parameter`` shows its value too."""
     shown = show(arg) if written == arg else f"{show(written)} ({show(arg)})"
-    if op in _SYMBOLS:
-        return f"{_SYMBOLS[op]} {shown}"
-    if op == "present":
-        return "is given" if arg else "is missing"
-    if op == "between":
-        return f"between {shown}"
-    if op == "in":
-        return f"in {shown}"
-    if op == "not_in":
-        return f"not in {shown}"
-    if op == "in_next_days":
-        return f"within the next {shown} days"
-    if op == "older_than_days":
-        return f"more than {shown} days ago"
-    return f"{op} {shown}"
+    return operator(op).describe(shown, lang, arg)
 
 
 def show(value: Any) -> str:

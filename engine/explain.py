@@ -29,12 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.advisor import Run
 from engine.analysis import candidates_for
 from engine.compiler import CompiledRule, RuleBook
-from engine.conditions import comparison
 from engine.decision import Reason, RuleTrace
 from engine.errors import Location
 from engine.evaluation import Outcome, evaluate_rule, show, subject_env
 from engine.knowledge import FieldSpec, Text
 from engine.locations import Locator
+from engine.operators import operator
 
 _MAX_DEPTH = 4
 
@@ -313,9 +313,9 @@ def _field_change(node: Outcome, spec: FieldSpec | None, as_of: dt.date, want: b
         return f"give {ref} a value", None
     if spec is None:
         return None, None
-    tests = [comparison(op, arg) for op, arg in ops if op != "present"]
+    tests = [(operator(op), arg) for op, arg in ops if op != "present"]
     options = candidates_for(spec, [(op, arg, False) for op, arg in ops if op != "present"], as_of)
-    good = [c for c in options if all(t(c, as_of) for t in tests) == want]
+    good = [c for c in options if all(op.holds(c, arg, as_of) for op, arg in tests) == want]
     if not good:
         return None, None
     anchor = value if value is not None else next((a for _, a in ops if not isinstance(a, (list, tuple))), None)

@@ -26,8 +26,9 @@ from engine.checker import Node, signal_graph
 from engine.errors import Diagnostic
 from engine.knowledge import KnowledgeBase
 from engine.locations import Locator
-from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, RuleFile, SignalCond
+from engine.rules import Condition, Rule, RuleFile
 from engine.validation import validate_document
+from engine.walk import children, conjuncts, fields, form, signal_test
 from engine.yaml_source import parse_yaml
 
 OUTCOME_KINDS = ("action", "coaching")
@@ -64,7 +65,7 @@ def rule_graph(rules: Sequence[Rule], kb: KnowledgeBase, locator: Locator | None
             graph.edges[("signal", name), node]["relation"] = relation
         for name in rule.then.signals:
             graph.edges[node, ("signal", name)]["relation"] = "asserts"
-        for ref in sorted(_fields(rule.when)):
+        for ref in sorted({c.ref for c, _ in fields(rule.when)}):
             graph.add_edge(("field", ref), node, relation="reads")
         for out in rule.then.actions:
             graph.add_edge(node, ("action", out.action), relation="recommends")
@@ -83,37 +84,20 @@ def rule_graph(rules: Sequence[Rule], kb: KnowledgeBase, locator: Locator | None
     return graph
 
 
-def top_conjuncts(cond: Condition) -> list[Condition]:
-    """The conjuncts of a condition with nested ``all`` flattened (where signals may stand)."""
-    if isinstance(cond, AllCond):
-        return [c for sub in cond.all for c in top_conjuncts(sub)]
-    return [cond]
-
-
 def _signal_uses(rule: Rule) -> list[tuple[str, str]]:
     uses = []
-    for cond in top_conjuncts(rule.when):
-        if isinstance(cond, SignalCond):
-            uses.append((cond.signal, "requires"))
-        elif isinstance(cond, NotCond) and isinstance(cond.not_, SignalCond):
-            uses.append((cond.not_.signal, "forbids"))
-        elif isinstance(cond, ExistsCond) and cond.exists.where is not None:
-            uses += [(c.signal, "joins") for c in top_conjuncts(cond.exists.where) if isinstance(c, SignalCond)]
+    for cond, path in conjuncts(rule.when):
+        test = signal_test(cond)
+        if test is not None:
+            uses.append((test[0], "requires" if test[1] else "forbids"))
+        for where, at in children(cond, path) if form(cond) == "exists" else ():
+            uses += [(name, "joins") for c, _ in conjuncts(where, at) if (name := _required(c))]
     return uses
 
 
-def _fields(cond: Condition) -> set[str]:
-    if isinstance(cond, FieldCond):
-        return {cond.ref}
-    if isinstance(cond, AllCond):
-        return set().union(*(_fields(c) for c in cond.all))
-    if isinstance(cond, AnyCond):
-        return set().union(*(_fields(c) for c in cond.any))
-    if isinstance(cond, NotCond):
-        return _fields(cond.not_)
-    if isinstance(cond, ExistsCond) and cond.exists.where is not None:
-        return _fields(cond.exists.where)
-    return set()
+def _required(cond: Condition) -> str:
+    test = signal_test(cond)
+    return test[0] if test is not None and test[1] else ""
 
 
 def cycle_nodes(graph: nx.DiGraph[Node]) -> set[Node]:
