@@ -1,62 +1,22 @@
-"""Forward chaining with experta: the only module that imports it.
+"""Forward chaining with experta (through :mod:`engine.experta_compat`, its only importer).
 
-experta 1.9.4 needs two repairs, both made here and nowhere else:
-
-* its pinned ``frozendict==1.2`` uses ``collections.Mapping``, removed in Python 3.10; the aliases
-  are restored before experta is first imported (so a plain ``pip install`` keeps working);
-* ``DepthStrategy`` can fail to remove a cancelled activation when several share one key, so a
-  rule may fire on a retracted fact, twice, or despite a ``NOT``; :class:`SafeDepthStrategy`
-  searches the whole run of equal keys.
-
-Importing experta also calls ``logging.basicConfig()``; the root logger is restored afterwards
-so an embedding application keeps its own logging set-up.
+Rules are compiled to experta rules over three fact classes: a :class:`Gate` says a rule's fact
+conditions hold for a subject (decided in Python before inference), a :class:`JoinGate` that a
+related fact passes a rule's join conditions, a :class:`Signal` that a rule derived a signal.
 """
 
 from __future__ import annotations
 
-import bisect
-import collections
-import collections.abc
-import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-for _name in ("Mapping", "MutableMapping", "Sequence", "MutableSequence", "Set", "MutableSet",
-              "Iterable", "Iterator", "Hashable", "Callable", "Sized", "Container"):
-    if not hasattr(collections, _name):
-        setattr(collections, _name, getattr(collections.abc, _name))
-
-_root = logging.getLogger()
-_saved_handlers, _saved_level = list(_root.handlers), _root.level
-from experta import MATCH, NOT, Fact, KnowledgeEngine, Rule  # noqa: E402
-from experta.strategies import DepthStrategy  # noqa: E402
-
-_root.handlers[:] = _saved_handlers
-_root.setLevel(_saved_level)
-
-from engine.compiler import CompiledRule, RuleBook  # noqa: E402
-from engine.conditions import Env  # noqa: E402
-from engine.errors import Diagnostic, InferenceError, Location  # noqa: E402
-from engine.facts import Fact as FactRecord  # noqa: E402
-from engine.facts import FactSet  # noqa: E402
-
-
-class SafeDepthStrategy(DepthStrategy):
-    """experta's depth strategy with a correct removal of cancelled activations."""
-
-    def _update_agenda(self, agenda: Any, added: Iterable[Any], removed: Iterable[Any]) -> None:
-        acts = agenda.activations
-        for act in removed:
-            act.key = self.get_key(act)
-            lo, hi = bisect.bisect_left(acts, act), bisect.bisect_right(acts, act)
-            for i in range(lo, hi):
-                if acts[i] == act:
-                    del acts[i]
-                    break
-        for act in added:
-            act.key = self.get_key(act)
-            bisect.insort(acts, act)
+from engine.compiler import CompiledRule, RuleBook
+from engine.conditions import Env
+from engine.errors import Diagnostic, InferenceError, Location
+from engine.experta_compat import MATCH, NOT, Fact, KnowledgeEngine, Rule, SafeDepthStrategy
+from engine.facts import Fact as FactRecord
+from engine.facts import FactSet
 
 
 class Gate(Fact):

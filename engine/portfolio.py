@@ -12,7 +12,6 @@ same whatever ``jobs`` is, because every partition is decided alone and results 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import gc
 import multiprocessing as mp
@@ -149,30 +148,25 @@ def decide_partition(advisor: Advisor, part: Partition, as_of: dt.date) -> Manag
     return ManagerResult(part.manager_id, decision, worklist)
 
 
-_worker: dict[str, Any] = {}
+#: the advisor of this worker process (set by :func:`_init_worker`; empty in the calling process)
+_worker: dict[str, Advisor] = {}
 
 
-def _init_worker(rule_files: dict[str, str] | None, kb_files: dict[str, str] | None) -> None:
-    if rule_files is not None and kb_files is not None:  # spawned: compile the same texts here
-        _worker["advisor"] = Advisor.from_files(rule_files, kb_files)
-
-
-@contextlib.contextmanager
-def _without_cycle_collector() -> Iterator[None]:
-    """Decisions are millions of small objects without cycles that matter; Python's cyclic
-    collector re-scanning them made a 30,000-client run about 2x slower (681 vs about 1,300 clients/s)."""
-    was = gc.isenabled()
+def _init_worker(advisor: Advisor | None, texts: tuple[dict[str, str], dict[str, str]] | None) -> None:
+    """Runs once in each worker process of one pool: a forked worker is given the compiled advisor,
+    a spawned one compiles the same texts. Decisions are millions of small objects without cycles
+    that matter; the cyclic collector re-scanning them made a 30,000-client run about 2x slower
+    (681 vs about 1,300 clients/s), so a worker, which lives for this pool only, runs without it.
+    The calling process (perhaps a host application) keeps its collector as it is."""
+    if advisor is None and texts is not None:
+        advisor = Advisor.from_files(*texts)
+    if advisor is not None:
+        _worker["advisor"] = advisor
     gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _decide_chunk(chunk: list[Partition], as_of: dt.date) -> list[tuple[str, str, str]]:
     # JSON crosses the process boundary ~10x faster than pickled pydantic models (measured)
-    gc.disable()  # a worker lives for this pool only (see _without_cycle_collector)
     out = []
     for p in chunk:
         r = decide_partition(_worker["advisor"], p, as_of)
@@ -190,8 +184,7 @@ def decide_partitions(advisor: Advisor, parts: list[Partition], as_of: dt.date, 
                       progress: Callable[[int], None] | None = None) -> list[ManagerResult]:
     """Decide every partition, in ``jobs`` worker processes when ``texts`` (rule and knowledge-base
     file texts, to compile the same book in each worker) are given; results ordered by manager."""
-    with _without_cycle_collector():
-        return _decide_all(advisor, parts, as_of, jobs, texts, progress)
+    return _decide_all(advisor, parts, as_of, jobs, texts, progress)
 
 
 def _decide_all(advisor: Advisor, parts: list[Partition], as_of: dt.date, jobs: int,
@@ -206,10 +199,9 @@ def _decide_all(advisor: Advisor, parts: list[Partition], as_of: dt.date, jobs: 
     else:
         # forked workers inherit the compiled book; elsewhere each worker compiles the texts
         fork = "fork" in mp.get_all_start_methods()
-        _worker["advisor"] = advisor
         ctx = mp.get_context("fork" if fork else "spawn")
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(None, None) if fork else texts) as pool:
+                                 initargs=(advisor, None) if fork else (None, texts)) as pool:
             chunks = list(_chunks(parts, jobs * 4))
             for chunk, done in zip(chunks, pool.map(_decide_chunk, chunks, [as_of] * len(chunks)), strict=True):
                 results.extend(_result(x) for x in done)

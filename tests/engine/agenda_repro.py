@@ -12,11 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from engine.inference import SafeDepthStrategy  # also makes experta importable on 3.11
-
-# isort: split
-from experta import MATCH, NOT, Fact, KnowledgeEngine, Rule
-from experta.strategies import DepthStrategy
+from engine.experta_compat import MATCH, NOT, DepthStrategy, Fact, KnowledgeEngine, Rule, SafeDepthStrategy
 
 
 class Client(Fact):

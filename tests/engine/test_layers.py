@@ -32,3 +32,27 @@ def test_yaml_is_only_loaded_safely() -> None:
     for path in sorted(ROOT.glob("*/*.py")):
         text = path.read_text(encoding="utf-8")
         assert "yaml.load(" not in text and "yaml.unsafe_load" not in text and "FullLoader" not in text, path
+
+
+def _imports(path: object) -> set[str]:
+    tree = ast.parse(open(str(path), encoding="utf-8").read())
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return names | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+
+
+def test_experta_is_imported_by_its_compatibility_module_only() -> None:
+    project = [p for top in ("engine", "api", "cli", "store", "bench", "tests") for p in (ROOT / top).rglob("*.py")]
+    users = {p.relative_to(ROOT).as_posix() for p in project if any(m.split(".")[0] == "experta" for m in _imports(p))}
+    assert users == {"engine/experta_compat.py"}
+    compat_users = {p.relative_to(ROOT).as_posix() for p in (ROOT / "engine").glob("*.py")
+                    if "engine.experta_compat" in _imports(p)}
+    assert compat_users == {"engine/inference.py"}
+
+
+def test_importing_the_engine_leaves_collections_and_the_root_logger_as_they_were() -> None:
+    code = ("import collections, logging; root = logging.getLogger(); root.setLevel(logging.ERROR); "
+            "before = (sorted(vars(collections)), list(root.handlers), root.level); "
+            "import engine.inference; "
+            "after = (sorted(vars(collections)), list(root.handlers), root.level); print(before == after)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "True"

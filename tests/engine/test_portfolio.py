@@ -4,13 +4,14 @@ that point nowhere are reported and skipped; worker processes give the same answ
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import io
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from engine import Advisor
+from engine import Advisor, portfolio
 from engine.bulk import BulkGates
 from engine.portfolio import ManagerResult, PortfolioTables, check_tables, decide_partitions, prepare
 from engine.sample_portfolio import generate
@@ -112,6 +113,18 @@ def test_worker_processes_give_the_same_results_as_one(advisor: Advisor) -> None
     assert sum(len(r.decision.clients) for r in one) == 120
     assert any(c.recommendations for r in one for c in r.decision.clients)
     assert results_of(two) == results_of(one)
+
+
+def test_a_portfolio_run_leaves_the_calling_process_as_it_was(advisor: Advisor) -> None:
+    # an application embedding the engine keeps its garbage collector; no advisor stays behind
+    p = generate(clients=60, managers=3, seed=5)
+    tables = check_tables(p.clients, p.managers, p.history, advisor.book.kb, p.as_of)
+    _, parts = prepare(tables, advisor.book.kb, BulkGates(advisor.book))
+    texts = (read_rule_files(ROOT / "rules"), read_kb_files(ROOT / "knowledge_base"))
+    assert gc.isenabled()
+    decide_partitions(advisor, parts, p.as_of, jobs=1)
+    decide_partitions(advisor, parts, p.as_of, jobs=2, texts=texts)
+    assert gc.isenabled() and portfolio._worker == {}
 
 
 def test_sample_portfolio_is_deterministic_for_a_seed_and_differs_for_another() -> None:
