@@ -145,11 +145,8 @@ def run_tests(
     keyword: str | None = typer.Option(None, "-k", help="only scenarios whose name contains this text"),
 ) -> None:
     """Run the scenario tests beside the rules (exit 1 when one fails)."""
-    from engine import Advisor
-    from engine.coverage import measure
-    from engine.locations import Locator
-    from engine.scenarios import check_references, evaluate_case, junit_xml, load_scenarios
     from engine.sources import SCENARIO_SUFFIX, default_rules_dir, read_scenario_files
+    from engine.suite import run_suite
 
     targets = paths or [default_rules_dir()]
     for p in targets:
@@ -162,47 +159,28 @@ def run_tests(
             err.print(f"{p}: not a scenario file (they end in {SCENARIO_SUFFIX})", markup=False)
             raise typer.Exit(2)
         files.update(read_scenario_files(p))
-    cases, problems = load_scenarios(files)
-    problems += check_references(cases, book)
-    if keyword:
-        cases = [c for c in cases if keyword.lower() in c.scenario.name.lower()]
-    if not cases:
+    run = run_suite(book, files, rule_files, keyword=keyword, coverage=coverage)
+    if not run.results:
         err.print(f"no scenarios found in {', '.join(str(p) for p in targets)}"
                   + (f" matching `{keyword}`" if keyword else ""), markup=False)
-        print_diagnostics(err, problems)
+        print_diagnostics(err, run.problems)
         raise typer.Exit(1)
-    advisor = Advisor(book)
-    results = [evaluate_case(advisor, c) for c in cases]
-    cov = measure(book, results, Locator.from_files(rule_files), packs=_packs(files)) if coverage else None
     if junit:
-        junit.write_text(junit_xml(results), encoding="utf-8")
-    failed = sum(1 for r in results if not r.passed)
+        junit.write_text(run.junit_xml(), encoding="utf-8")
     if fmt is TestFormat.json:
-        doc: dict[str, Any] = {"passed": len(results) - failed, "failed": failed,
-                               "problems": [d.to_dict() for d in problems],
-                               "scenarios": [r.to_dict() for r in results]}
-        if cov:
-            doc["coverage"] = cov.to_dict()
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(run.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
     elif fmt is TestFormat.junit:
-        sys.stdout.write(junit_xml(results))
+        sys.stdout.write(run.junit_xml())
     else:
-        print_diagnostics(out, problems)
-        for r in results:
+        print_diagnostics(out, run.problems)
+        for r in run.results:
             if not r.passed:
                 _print_failure(r)
-        if cov:
-            _print_coverage(cov)
-        out.print(f"{'FAILED' if failed or problems else 'OK'}: {len(results) - failed} passed, {failed} failed "
-                  f"({len(files)} scenario file(s))", markup=False)
-    raise typer.Exit(1 if failed or any(d.severity == "error" for d in problems) else 0)
-
-
-def _packs(scenario_files: dict[str, str]) -> set[str]:
-    """The packs whose scenario files were run: coverage is reported for their rule files."""
-    from engine.sources import SCENARIO_SUFFIX
-
-    return {Path(name).name.removesuffix(SCENARIO_SUFFIX) for name in scenario_files}
+        if run.coverage:
+            _print_coverage(run.coverage)
+        out.print(f"{'OK' if run.ok else 'FAILED'}: {run.passed} passed, {run.failed} failed "
+                  f"({run.files} scenario file(s))", markup=False)
+    raise typer.Exit(0 if run.ok else 1)
 
 
 def _print_failure(result: CaseResult) -> None:
