@@ -6,6 +6,7 @@ files are checked against and the immutable :class:`KnowledgeBase` the rest of t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -72,6 +73,9 @@ class FactSpec(Strict):
     subject: bool = Field(default=False, description="decisions are made for facts of this type")
     links: dict[str, str] = Field(default_factory=dict,
                                   description="linked fact type -> field holding that fact's id")
+    segment_by: tuple[str, ...] = Field(
+        default=(), description="fields that name a subject's segment in reports (domain/first given of the "
+                                "others, e.g. domain then client_class or tier)")
     fields: dict[str, FieldSpec]
 
 
@@ -209,6 +213,17 @@ class KnowledgeBase:
         """Fields of ``fact_type`` masked in the decision log."""
         spec = self.facts.get(fact_type)
         return sorted(n for n, f in spec.fields.items() if f.sensitive) if spec else []
+
+    def segment_of(self, fact_type: str, fact: Mapping[str, Any]) -> str:
+        """The segment a report groups a subject in: the first ``segment_by`` field, then the first
+        of the others that is given (``tobacco/A``, ``bank/corporate``); ``-`` for a missing part."""
+        spec = self.facts.get(fact_type)
+        by = spec.segment_by if spec else ()
+        if not by:
+            return "-"
+        head = fact.get(by[0]) or "-"
+        detail = next((fact[f] for f in by[1:] if fact.get(f)), "-")
+        return f"{head}/{detail}" if len(by) > 1 else str(head)
 
     def plural_to_type(self) -> dict[str, str]:
         return {spec.plural: name for name, spec in self.facts.items()}

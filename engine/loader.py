@@ -134,6 +134,11 @@ def _unique(kind: str, items: list[tuple[Any, Any, tuple[Any, ...]]], diags: lis
 
 def _check_links(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> None:
     for name, spec in kb.facts.items():
+        for i, seg in enumerate(spec.segment_by):
+            if seg not in spec.fields:
+                diags.append(Diagnostic("schema_violation", f"fact `{name}` is segmented by `{seg}`, which is not "
+                                        "one of its fields", parsed.locate(("facts", name, "segment_by", i)),
+                                        hint=suggest(seg, spec.fields)))
         for target, link_field in spec.links.items():
             if target not in kb.facts or link_field not in spec.fields:
                 diags.append(Diagnostic("schema_violation", f"fact `{name}` links to `{target}` through "

@@ -8,7 +8,7 @@ so a logged decision can be replayed from the database alone (:mod:`store.replay
 from __future__ import annotations
 
 import datetime as dt
-import secrets as random
+import secrets
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -62,7 +62,7 @@ class DecisionSummary(BaseModel):
 
 def new_decision_id(now: dt.datetime) -> str:
     """``d-YYYYMMDD-`` and 64 random bits: sortable by day, unique across servers without a counter."""
-    return f"d-{now:%Y%m%d}-{random.token_hex(8)}"
+    return f"d-{now:%Y%m%d}-{secrets.token_hex(8)}"
 
 
 def not_found(decision_id: str, field: str = "decision_id") -> StoreError:
@@ -89,10 +89,10 @@ class DecisionLog:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
         now = dt.datetime.now(dt.UTC)
         logged = decision.model_copy(update={"id": new_decision_id(now)})
-        masked, secrets = mask_facts(facts, book.kb)
+        masked, sensitive = mask_facts(facts, book.kb)
         row = DecisionRow(id=logged.id, logged_at=now, source=source, revision=decision.revision,
                           as_of=decision.as_of, input_hash=decision.input_hash, max_per_subject=max_per_subject,
-                          input=masked, output=scrub(logged.model_dump(mode="json"), secrets),
+                          input=masked, output=scrub(logged.model_dump(mode="json"), sensitive),
                           history=None if history is None else [e.model_dump(mode="json") for e in history])
         index = _facts_index(facts, book.kb)
         with self.db.transaction() as session:
@@ -100,7 +100,7 @@ class DecisionLog:
                 self._store_rule_set(session, decision.revision, book.sources, now)
             session.add(row)
             session.flush()  # the decision row first: the items refer to it
-            session.add_all(_item_rows(logged, index))
+            session.add_all(_item_rows(logged, index, book.kb))
         return logged
 
     def _store_rule_set(self, session: Any, revision: str, sources: SourceTexts, now: dt.datetime) -> None:
@@ -192,22 +192,13 @@ def _facts_index(facts: Mapping[str, Any], kb: KnowledgeBase) -> dict[tuple[str,
     return out
 
 
-def segment_of(subject_type: str, fact: Mapping[str, Any]) -> str:
-    """A client's segment for reports: its domain and its bank segment, ABC class or tier (the first
-    it has); a manager's: domain and grade."""
-    domain = fact.get("domain") or "-"
-    if subject_type == "manager":
-        return f"{domain}/{fact.get('grade') or '-'}"
-    detail = fact.get("segment") or fact.get("client_class") or fact.get("tier") or "-"
-    return f"{domain}/{detail}"
-
-
-def _item_rows(decision: Decision, index: Mapping[tuple[str, str], Mapping[str, Any]]) -> Iterable[DecisionItemRow]:
+def _item_rows(decision: Decision, index: Mapping[tuple[str, str], Mapping[str, Any]],
+               kb: KnowledgeBase) -> Iterable[DecisionItemRow]:
     for subject in [*decision.clients, *decision.managers]:
         fact = index.get((subject.subject_type, subject.id), {})
         manager = subject.id if subject.subject_type == "manager" else fact.get("manager_id")
         yield from _subject_rows(decision, subject, None if manager is None else str(manager),
-                                 segment_of(subject.subject_type, fact))
+                                 kb.segment_of(subject.subject_type, fact))
 
 
 def _subject_rows(decision: Decision, s: SubjectDecision, manager: str | None,

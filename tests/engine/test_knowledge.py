@@ -67,3 +67,19 @@ def test_scoring_that_could_not_be_computed_is_refused_when_loaded(old: str, new
     [d] = exc.value.diagnostics
     assert d.code == "schema_violation" and message in d.message
     assert d.location.file.endswith("scoring.yaml") and d.location.line > 1
+
+
+def test_reports_group_subjects_by_the_segment_fields_of_the_fact_schema() -> None:
+    assert KB.segment_of("client", {"domain": "bank", "segment": "corporate", "tier": "major"}) == "bank/corporate"
+    assert KB.segment_of("client", {"domain": "tobacco", "client_class": "A"}) == "tobacco/A"
+    assert KB.segment_of("client", {"domain": "telecom"}) == "telecom/-"
+    assert KB.segment_of("manager", {"domain": "bank", "grade": "senior"}) == "bank/senior"
+    assert KB.segment_of("interaction", {"kind": "visit"}) == "-"
+
+
+def test_a_segment_field_the_fact_type_lacks_is_refused_where_it_is_written() -> None:
+    files = _with("facts.yaml", "segment_by: [domain, grade]", "segment_by: [domain, grdae]")
+    with pytest.raises(RuleError) as exc:
+        load_knowledge_base(files)
+    [d] = exc.value.diagnostics
+    assert d.code == "schema_violation" and "grade" in d.hint and d.location.file.endswith("facts.yaml")
