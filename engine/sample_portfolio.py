@@ -41,7 +41,11 @@ class Portfolio:
 
 def generate(clients: int = 2000, managers: int = 40, days: int = 90, seed: int = 7,
              as_of: dt.date = AS_OF) -> Portfolio:
-    """The sample portfolio: same arguments, same tables."""
+    """The sample portfolio: same arguments, same tables. Every domain has a manager, so at least
+    three managers are needed."""
+    if managers < len(DOMAIN_SHARE):
+        raise ValueError(f"the sample portfolio needs at least {len(DOMAIN_SHARE)} managers (one per domain), "
+                         f"got {managers}")
     rng = np.random.default_rng(seed)
     mgr = _managers(rng, managers)
     cli = _clients(rng, clients, mgr)
