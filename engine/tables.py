@@ -38,7 +38,8 @@ MAX_UNKNOWN_COLUMNS = 20
 #: characters of a cell quoted in a message
 SHOWN = 60
 #: integers must fit a signed 64-bit integer
-INT_LIMIT = 2.0 ** 63
+INT_MAX = 2 ** 63 - 1
+FLOAT_EXACT = 2.0 ** 53  # the integers a float holds exactly are below this
 # what pandas.api.types.infer_dtype says of an object column holding only scalars a field can take
 _SCALAR_KINDS = {"string", "empty", "floating", "integer", "mixed-integer-float", "boolean", "date",
                  "datetime", "datetime64", "decimal"}
@@ -355,6 +356,24 @@ def _odd(value: object) -> str | None:
     return None if isinstance(value, _SCALARS) else f"a {type(value).__name__}"
 
 
+def _missing(v: object) -> bool:
+    """An empty cell: None, NA, NaT or a NaN (float, NumPy or Decimal; a signalling NaN does not
+    compare)."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    if isinstance(v, float | np.floating):
+        return bool(v != v)
+    if isinstance(v, decimal.Decimal):
+        return v.is_nan()
+    return isinstance(v, np.datetime64) and bool(np.isnat(v))
+
+
+def _each(values: pd.Series, fn: Callable[[Any], object]) -> pd.Series:
+    """``fn`` of each value, as Python objects (``Series.map`` would make text Arrow strings, which
+    refuse a lone surrogate)."""
+    return pd.Series([fn(v) for v in values.tolist()], index=values.index, dtype=object)
+
+
 def _member(values: pd.Series, known: Collection[object]) -> np.ndarray[Any, Any]:
     """Which values are in ``known`` (a set or dict keys: pandas' isin would rebuild it per call)."""
     return np.fromiter((v in known for v in values.tolist()), dtype=bool, count=len(values))
@@ -386,13 +405,22 @@ def _typed(col: pd.Series, spec: FieldSpec, prefix: str) -> tuple[pd.Series, _Fo
     def got(i: int) -> str:
         return shown(col.iloc[i])
 
-    present = (col.notna() & (col.astype(str).str.strip() != "")).to_numpy(dtype=bool)
+    text_dtype = col.dtype != object and pd.api.types.is_string_dtype(col.dtype)  # str: Arrow strings
+    if text_dtype:
+        present = (col.notna() & (col.str.strip() != "")).to_numpy(dtype=bool)
+    elif col.dtype == object:  # (Python strings may hold lone surrogates, which Arrow refuses)
+        present = np.array([not (_missing(v) or (isinstance(v, str) and not v.strip())) for v in col.tolist()],
+                           dtype=bool)
+    else:
+        present = col.notna().to_numpy(dtype=bool)
+    if t in ("string", "enum") and text_dtype:
+        return _strings(col.str.strip().astype(object).where(present, None), present, spec, prefix, found, got)
     text = col.where(present).astype(object)
     if t == "boolean":
         if pd.api.types.is_bool_dtype(col):
             return col.astype(object), found
-        low = text.map(lambda v: str(v).strip().lower() if v is not None and v == v else None)
-        out = low.map(lambda v: True if v in TRUE else False if v in FALSE else None).astype(object)
+        low = _each(text, lambda v: None if _missing(v) else str(v).strip().lower())
+        out = _each(low, lambda v: True if v in TRUE else False if v in FALSE else None)
         wrong = present & out.isna().to_numpy(dtype=bool)
         found.append((wrong, "fact_type", lambda i: f"{prefix}expected boolean, got `{got(i)}`"))
         return out.where(~wrong, None), found
@@ -400,16 +428,21 @@ def _typed(col: pd.Series, spec: FieldSpec, prefix: str) -> tuple[pd.Series, _Fo
         return _numbers(col, text, present, spec, prefix, found)
     if t == "date":
         return _dates(col, text, present, prefix, found)
-    out = text.map(lambda v: None if v is None or v != v else str(v).strip()).astype(object)
-    strings = [v for v in out if isinstance(v, str)]
-    joined = "".join(strings)
+    out = _each(text, lambda v: None if _missing(v) else str(v).strip())
+    return _strings(out, present, spec, prefix, found, got)
+
+
+def _strings(out: pd.Series, present: np.ndarray[Any, Any], spec: FieldSpec, prefix: str, found: _Found,
+             got: Callable[[int], str]) -> tuple[pd.Series, _Found]:
+    joined = "".join(out[present].tolist())
     if "\x00" in joined or not (joined.isascii() or _encodable(joined)):
-        unfit = out.map(lambda v: isinstance(v, str) and ("\x00" in v or not _encodable(v))).to_numpy(dtype=bool)
+        unfit = np.array([isinstance(v, str) and ("\x00" in v or not _encodable(v)) for v in out.tolist()],
+                         dtype=bool)
         found.append((unfit, "fact_bad_value",
                       lambda i: f"{prefix}`{got(i)}` holds a NUL character or a lone surrogate, which text cannot"))
         out = out.where(~unfit, None)
         present = present & ~unfit
-    if t == "enum" and spec.values:
+    if spec.type == "enum" and spec.values:
         wrong = present & ~out.isin(spec.values).to_numpy(dtype=bool)
         found.append((wrong, "fact_bad_value",
                       lambda i: f"{prefix}expected one of {', '.join(spec.values or [])}, got `{got(i)}`"))
@@ -437,16 +470,22 @@ def _numbers(col: pd.Series, text: pd.Series, present: np.ndarray[Any, Any], spe
     infinite = f.notna().to_numpy(dtype=bool) & ~finite
     found.append((infinite, "fact_bad_value", lambda i: f"{prefix}`{got(i)}` is not a finite number"))
     ok = finite.copy()
+    wide = np.zeros(len(num), dtype=bool)
+    exact: dict[int, int | None] = {}
     if t == "integer":
-        frac = ok & (np.mod(f.fillna(0).to_numpy(dtype=float), 1) != 0)
+        frac = ok & (np.mod(f.where(ok, 0).to_numpy(dtype=float), 1) != 0)
         found.append((frac, "fact_type", lambda i: f"{prefix}expected integer, got `{got(i)}`"))
         if pd.api.types.is_unsigned_integer_dtype(num.dtype):  # exact, as a Parquet uint64 column comes
             huge = ok & (num > np.iinfo(np.int64).max).to_numpy(dtype=bool)
         elif pd.api.types.is_integer_dtype(num.dtype):
             huge = np.zeros(len(num), dtype=bool)
-        else:
-            huge = ok & ~frac & (np.abs(f.fillna(0).to_numpy(dtype=float)) >= INT_LIMIT)
-        found.append((huge, "fact_bad_value", lambda i: f"{prefix}`{got(i)}` is too large for an integer"))
+        else:  # floats hold integers exactly up to 2**53: the cells above are read again, exactly
+            wide = ok & ~frac & (np.abs(f.where(ok, 0).to_numpy(dtype=float)) >= FLOAT_EXACT)
+            exact = {int(i): _exact(text.iloc[i]) for i in np.flatnonzero(wide)}
+            huge = np.zeros(len(num), dtype=bool)
+            for i, v in exact.items():
+                huge[i] = v is None or not -INT_MAX - 1 <= v <= INT_MAX
+        found.append((huge, "fact_bad_value", lambda i: f"{prefix}`{got(i)}` does not fit a 64-bit integer"))
         ok &= ~frac & ~huge
     out_of = ok & (((f < spec.min).to_numpy(dtype=bool) if spec.min is not None else False)
                    | ((f > spec.max).to_numpy(dtype=bool) if spec.max is not None else False))
@@ -458,7 +497,24 @@ def _numbers(col: pd.Series, text: pd.Series, present: np.ndarray[Any, Any], spe
     if pd.api.types.is_integer_dtype(num.dtype):  # exact: not through floats
         nullable = num.astype("UInt64" if pd.api.types.is_unsigned_integer_dtype(num.dtype) else "Int64")
         return nullable.where(ok).astype("Int64"), found
-    return f.where(ok).astype("Int64"), found
+    ints = f.where(ok & ~wide).astype("Int64")
+    for i, v in exact.items():
+        if ok[i]:
+            ints.iloc[i] = v
+    return ints, found
+
+
+def _exact(value: object) -> int | None:
+    """The integer a cell holds, exactly (None when it holds none, or one of more than 20 digits)."""
+    if isinstance(value, int | np.integer):
+        return int(value)
+    try:
+        d = decimal.Decimal(str(value).strip())
+    except (ArithmeticError, ValueError):
+        return None
+    if not d.is_finite() or d.adjusted() > 20 or d != d.to_integral_value():
+        return None
+    return int(d)
 
 
 def _float(value: object) -> float:
@@ -475,15 +531,12 @@ def _dates(col: pd.Series, text: pd.Series, present: np.ndarray[Any, Any], prefi
             col = col.dt.tz_localize(None)  # the wall-clock day where it was recorded
         return col.dt.normalize(), found
 
-    def iso(v: object) -> object:
+    def iso(v: object) -> str | None:  # only text is parsed (a number is no date), and a date is ASCII
         if isinstance(v, dt.datetime):
             return v.date().isoformat()
-        return v.isoformat() if isinstance(v, dt.date) else v
+        return v.isoformat() if isinstance(v, dt.date) else v if isinstance(v, str) and v.isascii() else None
 
-    try:
-        day = pd.to_datetime(text.map(iso), format="%Y-%m-%d", errors="coerce")
-    except (TypeError, ValueError, OverflowError):
-        day = pd.to_datetime(text.map(lambda v: v if isinstance(v, str) else None), format="%Y-%m-%d", errors="coerce")
+    day = pd.to_datetime(_each(text, iso), format="%Y-%m-%d", errors="coerce")
     wrong = present & day.isna().to_numpy(dtype=bool)
     found.append((wrong, "fact_type", lambda i: f"{prefix}expected a date YYYY-MM-DD, got `{shown(col.iloc[i])}`"))
     return day, found
