@@ -223,6 +223,7 @@ def batch(
             print_diagnostics(err, [exc.diagnostic()])
             raise typer.Exit(1) from None
         except TooManyBadRows as exc:
+            bad_file.write(_bad_row(exc.diagnostics[0]))  # the file says where and why it stops
             _print_problems(found.held, found.total)
             print_diagnostics(err, exc.diagnostics)
             where = exc.diagnostics[0].location

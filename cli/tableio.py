@@ -8,7 +8,8 @@ Reading a CSV file
     GB18030 (the superset of GBK and GB2312 that Chinese CRMs and Excel on Chinese Windows write)
     when the text is valid GB18030 and mostly Chinese; else what charset-normalizer finds. The
     choice is made on the first :data:`SAMPLE` bytes from the first non-ASCII byte on, wherever it
-    is in the file. Rows are split by Python's csv module (strict quoting) and numbered by physical
+    is in the file. The delimiter is a comma, or a tab or semicolon when the header has no comma.
+    Rows are split by Python's csv module (strict quoting) and numbered by physical
     line, so a quoted newline moves the next row's line as an editor shows it. A row that cannot
     be split into the header's fields (more or fewer fields, a quote never closed or text after a
     closing quote, bytes that are not valid in the encoding) is a bad row and reading goes on at
@@ -49,6 +50,7 @@ from engine.tables import BadRow, Chunk, TableInput
 
 CHUNK_ROWS = 20_000
 BLOCK = 1 << 20  # characters decoded at a time
+MAX_LINE = 1 << 24  # characters of one physical line held at most
 SAMPLE = 1 << 16  # bytes the encoding is told from
 CHINESE_SHARE = 0.8  # of the non-ASCII characters, for GB18030 to be taken without asking the detector
 #: OWASP: a text cell starting with one of these is a formula to a spreadsheet
@@ -76,7 +78,7 @@ class TableReadError(Exception):
 # --- encodings ---------------------------------------------------------------------------------
 
 
-def detect_encoding(fh: IO[bytes], source: str = "") -> str:
+def detect_encoding(fh: IO[bytes]) -> str:
     """The encoding of a CSV file (see the module docstring); ``fh`` is left at its start."""
     try:
         head = fh.read(SAMPLE)
@@ -139,11 +141,6 @@ def _detected(sample: bytes) -> str:
     return str(best.encoding) if best is not None else "utf-8"
 
 
-def check_encoding(name: str) -> str:
-    """A codec name as Python spells it; LookupError when there is no such encoding."""
-    return codecs.lookup(name).name
-
-
 # --- CSV ---------------------------------------------------------------------------------------
 
 
@@ -158,7 +155,8 @@ def _encodable(text: str) -> bool:
 class _Lines:
     """The physical lines of a text stream (split at LF, CRLF or a bare CR, as the csv module
     splits them), decoded a block at a time; the lines from ``mark`` (the start of the record being
-    read) stay in memory, so that a record can be read again from its second line."""
+    read) stay in memory, so that a record the csv module could not split can be read again from
+    its second line."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
@@ -167,7 +165,8 @@ class _Lines:
         self.mark = 0
         self.base = 0  # lines dropped before lines[0]
         self.dirty = False  # a block held undecodable bytes
-        self._tail = ""  # an unfinished last line, completed by the next block
+        self._tail: list[str] = []  # an unfinished last line, completed by the next blocks
+        self._tail_size = 0
         self._done = False
 
     def number(self, index: int) -> int:
@@ -188,13 +187,19 @@ class _Lines:
             text = self.stream.read(BLOCK)
             if not text:
                 self._done = True
-                new = [self._tail] if self._tail else []
+                new = ["".join(self._tail)] if self._tail else []
             else:
                 if not (text.isascii() or _encodable(text)):
                     self.dirty = True
-                new = io.StringIO(self._tail + text, newline="").readlines()
-                # a line without its LF may go on in the next block (a CR there may be half a CRLF)
-                self._tail = new.pop() if new and not new[-1].endswith("\n") else ""
+                if self._tail and not any(c in text for c in "\r\n") and self._tail_size < MAX_LINE:
+                    self._tail.append(text)  # a line longer than a block goes on (joined once: linear)
+                    self._tail_size += len(text)
+                    continue
+                new = io.StringIO("".join(self._tail) + text, newline="").readlines()
+                # a line without its LF may go on in the next block (a CR there may be half a CRLF); one
+                # longer than MAX_LINE is handed out in pieces (and is a bad row)
+                last = new.pop() if new and not new[-1].endswith("\n") and len(new[-1]) < MAX_LINE else ""
+                self._tail, self._tail_size = ([last], len(last)) if last else ([], 0)
             if new:
                 self.lines = self.lines[self.mark:] + new
                 self.base += self.mark
@@ -202,6 +207,14 @@ class _Lines:
                 self.mark = 0
                 return True
         return False
+
+
+def _delimiter(lines: _Lines) -> str:
+    """A comma, unless the first line that is not blank has none but a tab (Excel's "Unicode text",
+    UTF-16) or a semicolon; ``lines`` is left at its start."""
+    first = next((line for line in lines if line.strip()), "")
+    lines.pos = 0
+    return next((c for c in ",\t;" if c in first), ",")
 
 
 def _picker(header: Sequence[str], columns: Collection[str]) -> tuple[list[str], list[int]]:
@@ -220,7 +233,8 @@ def read_csv(stream: TextIO, source: str, columns: Collection[str], encoding: st
     (see :func:`open_table`): the header now, the rows (only ``columns``) in chunks as they are read."""
     chunk_rows = chunk_rows or CHUNK_ROWS
     lines = _Lines(stream)
-    reader = csv.reader(iter(lines), strict=True)
+    sep = _delimiter(lines)
+    reader = csv.reader(iter(lines), strict=True, delimiter=sep)
     while True:  # the header: the first row that is not blank
         lines.mark = lines.pos
         try:
@@ -262,7 +276,7 @@ def read_csv(stream: TextIO, source: str, columns: Collection[str], encoding: st
                                   f"the row cannot be split into fields: {exc}", "quote a field that holds the "
                                   "delimiter, a quote or a line break, and double each quote inside it"))
                 lines.pos = lines.mark + 1  # read on from the next line
-                reader = csv.reader(iter(lines), strict=True)
+                reader = csv.reader(iter(lines), strict=True, delimiter=sep)
                 continue
             start = lines.base + lines.mark + 1  # (a block read during next() moves base and mark together)
             if len(row) != width or not any(row):
@@ -309,10 +323,10 @@ def _chunk(rows: list[Sequence[str]], starts: list[int], bad: list[BadRow], name
 
 def read_parquet(path: Path, source: str, columns: Collection[str], chunk_rows: int | None = None) -> TableInput:
     """A Parquet table: the header now, the rows (only ``columns``) in chunks."""
-    size = chunk_rows or CHUNK_ROWS
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    size = chunk_rows or CHUNK_ROWS
     try:
         pf = pq.ParquetFile(path)
         header = list(pf.schema_arrow.names)
@@ -347,8 +361,9 @@ def _arrow_column(arr: Any) -> pd.Series:
     if pa.types.is_dictionary(t):
         arr = arr.dictionary_decode()
         t = arr.type
+    binary_view = getattr(pa.types, "is_binary_view", lambda _: False)  # (pyarrow 16 on)
     if pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t) \
-            or pa.types.is_fixed_size_binary(t) or pa.types.is_binary_view(t):
+            or pa.types.is_fixed_size_binary(t) or binary_view(t):
         return pd.Series(arr.to_pylist(), dtype=object)
     try:
         return pd.Series(arr.to_pandas())
@@ -371,12 +386,17 @@ def open_table(path: Path, source: str, columns: Collection[str], stack: ExitSta
         raise TableReadError(source, f"cannot open the file: {exc.strerror or exc}") from None
     if magic == b"PAR1":
         return read_parquet(path, source, columns), None
+    if path.suffix.lower() == ".parquet":
+        raise TableReadError(source, "not a Parquet file (it does not start with PAR1)")
     if magic.startswith(b"PK\x03\x04"):
         raise TableReadError(source, "this is an Excel workbook or a zip file, not CSV",
                              "save the sheet as CSV (UTF-8 or GB18030) or Parquet")
-    enc = encoding or detect_encoding(fh, source)
-    stream = stack.enter_context(io.TextIOWrapper(fh, encoding=enc, errors="surrogateescape", newline=""))
-    table = read_csv(stream, source, columns, enc)
+    enc = encoding or detect_encoding(fh)
+    try:
+        stream = stack.enter_context(io.TextIOWrapper(fh, encoding=enc, errors="surrogateescape", newline=""))
+        table = read_csv(stream, source, columns, enc)
+    except (OSError, UnicodeError, LookupError) as exc:
+        raise TableReadError(source, f"cannot read the file as {enc}: {exc}", _ENCODING_HINT) from None
     return TableInput(table.columns, _named(table.chunks, source, enc), table.header_line), enc
 
 

@@ -65,7 +65,8 @@ CODES: dict[str, str] = {
                         "unknown encoding)",
     "table_encoding": "a CSV row holds bytes that are not valid in the file's encoding",
     "table_ragged_row": "a CSV row has more or fewer fields than the header",
-    "table_bad_quote": "a CSV row has a quote that is not closed, or text right after a closing quote",
+    "table_bad_quote": "a CSV row has a quote that is not closed, text right after a closing quote, or a field "
+                       "too long to be a cell",
     "table_duplicate_column": "a table's header names a column twice; the first is used (warning)",
     "too_many_bad_rows": "the batch stopped: more rows were bad than the bad-row limit allows",
     # inference

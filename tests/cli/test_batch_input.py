@@ -183,7 +183,8 @@ def test_more_bad_rows_than_allowed_stop_the_run_naming_the_file_and_line(tmp_pa
     assert f"{history}:8" in result.output and "too_many_bad_rows" in result.output
     assert "Traceback" not in result.output and not (out / "recommendations.csv").exists()
     assert [(line, code) for _, line, _, code in bad_rows(out)] == \
-        [("3", "table_ragged_row"), ("5", "fact_type"), ("6", "fact_type"), ("7", "fact_type"), ("8", "fact_type")]
+        [("3", "table_ragged_row"), ("5", "fact_type"), ("6", "fact_type"), ("7", "fact_type"), ("8", "fact_type"),
+         ("8", "too_many_bad_rows")]
     result = invoke(folder, tmp_path / "more", "--max-bad-rows", "11", "--no-report")
     assert result.exit_code == 0, result.output
     assert "16 bad row(s) skipped" in result.output  # 1 client, 10 bad events, 5 events of the skipped client

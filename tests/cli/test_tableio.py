@@ -85,6 +85,12 @@ def test_the_encoding_is_told_from_a_byte_order_mark_then_utf8_then_chinese_gb18
     assert list(t.lines) == [2, 3]
 
 
+def test_excels_unicode_text_export_is_read_utf16_with_tabs(tmp_path: Path) -> None:
+    text = clients_csv(*chinese_rows(3)).replace(",", "\t")
+    t = read(write(tmp_path, text.encode("utf-16")))
+    assert t.diagnostics == [] and list(t.frame["name"]) == NAMES[:3]
+
+
 def test_chinese_text_far_into_an_ascii_file_still_decides_the_encoding(tmp_path: Path) -> None:
     ascii_rows = [f"A{i},M1,bank,shop,1,2" for i in range(5000)]  # 150 KB before the first Chinese name
     data = clients_csv(*ascii_rows, *chinese_rows(3)).encode("gbk")
@@ -108,11 +114,13 @@ def test_a_header_in_another_encoding_stops_with_the_file_named(tmp_path: Path) 
     assert caught.value.file == "clients.csv" and caught.value.diagnostic().code == "table_unreadable"
 
 
-@pytest.mark.parametrize("data", [b"", b"\r\n\r\n", b"PK\x03\x04 a workbook", b"PAR1 not really parquet"])
-def test_a_file_that_cannot_be_read_at_all_is_named(data: bytes, tmp_path: Path) -> None:
+@pytest.mark.parametrize("data, name", [(b"", "clients.csv"), (b"\r\n\r\n", "clients.csv"),
+                                        (b"PK\x03\x04 a workbook", "clients.csv"),
+                                        (b"PAR1 not really parquet", "clients.csv"), (b"id,domain\n", "c.parquet")])
+def test_a_file_that_cannot_be_read_at_all_is_named(data: bytes, name: str, tmp_path: Path) -> None:
     with pytest.raises(TableReadError) as caught:
-        read(write(tmp_path, data))
-    assert caught.value.file == "clients.csv" and "clients.csv" in str(caught.value)
+        read(write(tmp_path, data, name))
+    assert caught.value.file == name and name in str(caught.value)
 
 
 # --- rows as CRMs write them -------------------------------------------------------------------
@@ -140,6 +148,15 @@ def test_a_quote_swallowing_the_rest_of_a_large_file_costs_one_bad_row(tmp_path:
     t = read(write(tmp_path, clients_csv(*rows)))
     assert found(t) == [("table_bad_quote", 5, "")]
     assert len(t.frame) == 19999 and t.lines["C4"] == 6 and t.lines["C19999"] == 20001
+
+
+def test_a_line_without_end_costs_bad_rows_not_quadratic_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                cpu: None) -> None:
+    monkeypatch.setattr(tableio, "BLOCK", 64)
+    monkeypatch.setattr(tableio, "MAX_LINE", 1000)
+    t = read(write(tmp_path, clients_csv("C1,M1,bank,a,1,2", "C2,M1,bank," + "x" * 5000 + ",1,2", "C3,M1,bank,c,1,2")))
+    assert {code for code, _, _ in found(t)} == {"table_ragged_row"} and found(t)[0][1] == 3
+    assert list(t.frame.index) == ["C1", "C3"]
 
 
 def test_line_numbers_stay_right_after_quoted_newlines(tmp_path: Path) -> None:
