@@ -101,13 +101,21 @@ def _portfolio_tables(path: Path) -> dict[str, Path] | None:
 
 def _portfolio_documents(tables: dict[str, Path], kb: KnowledgeBase, as_of: dt.date) -> list[tuple[str, Any]]:
     """One fact set per manager's book, as a batch run builds them (history fields derived)."""
-    from cli.batch import read_table
+    from cli.batch import HELD, MAX_BAD_ROWS, read_portfolio
+    from cli.tableio import TableReadError
+    from engine.errors import TooManyBadRows
     from engine.facts import build_fact_set
-    from engine.portfolio import check_tables, prepare
+    from engine.portfolio import prepare
+    from engine.tables import Report
 
-    raw = {name: read_table(p) for name, p in tables.items()}
-    checked = check_tables(raw["clients"], raw["managers"], raw["history"], kb, as_of,
-                           {name: str(p) for name, p in tables.items()})
+    try:
+        checked = read_portfolio(tables, kb, as_of, Report(MAX_BAD_ROWS, keep=HELD))
+    except TableReadError as exc:
+        print_diagnostics(err, [exc.diagnostic()])
+        raise typer.Exit(1) from None
+    except TooManyBadRows as exc:
+        print_diagnostics(err, exc.diagnostics)
+        raise typer.Exit(1) from None
     if checked.bad_rows:
         print_diagnostics(err, [d for d in checked.diagnostics if d.severity == "error"][:20])
         err.print(f"{checked.bad_rows} bad row(s) skipped", markup=False)

@@ -1,7 +1,8 @@
 """``rm-advisor batch`` and ``rm-advisor sample-portfolio``: portfolio runs from CSV or Parquet.
 
-The adapter reads the tables, calls :mod:`engine.portfolio`, and writes recommendations,
-worklists, coaching, bad rows, full decisions (JSON lines) and the branch report.
+The adapter reads the tables (:mod:`cli.tableio`: encodings, bad rows, chunks), calls
+:mod:`engine.portfolio`, and writes recommendations, worklists, coaching, bad rows (as they are
+found), full decisions (JSON lines) and the branch report.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import datetime as dt
 import json
 import os
 import time
+from collections.abc import Callable
+from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +27,16 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from engine import Advisor
-    from engine.portfolio import PortfolioRun
+    from engine.errors import Diagnostic
+    from engine.knowledge import KnowledgeBase
+    from engine.portfolio import PortfolioRun, PortfolioTables
+    from engine.tables import Report, TableInput
+
+#: the default of --max-bad-rows
+MAX_BAD_ROWS = 1000
+#: diagnostics of each severity held for the terminal and the report (bad_rows.csv has them all)
+HELD = 100
+BAD_ROW_COLUMNS = ["file", "line", "column", "code", "severity", "message"]
 
 
 class TableFormat(StrEnum):
@@ -33,24 +45,64 @@ class TableFormat(StrEnum):
     json = "json"
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """A table from CSV (all cells as text, empty = missing) or Parquet."""
-    import pandas as pd
+class CsvEncoding(StrEnum):
+    """How the CSV outputs are encoded."""
 
-    if path.suffix.lower() == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+    utf_8_sig = "utf-8-sig"  # UTF-8 with a byte-order mark: Excel on Chinese Windows reads it right
+    utf_8 = "utf-8"
 
 
-def write_table(frame: pd.DataFrame, path: Path, fmt: TableFormat) -> Path:
+class SampleEncoding(StrEnum):
+    """How ``sample-portfolio`` encodes its CSV files (the last three as CRMs and Excel export them)."""
+
+    utf_8_sig = "utf-8-sig"
+    utf_8 = "utf-8"
+    gbk = "gbk"
+    gb18030 = "gb18030"
+    utf_16 = "utf-16"
+
+
+def write_table(frame: pd.DataFrame, path: Path, fmt: TableFormat,
+                csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig) -> Path:
+    """CSV through :func:`cli.tableio.write_csv` (formula injection neutralised); Parquet and JSON raw."""
+    from cli.tableio import write_csv
+
     target = path.with_suffix("." + fmt.value)
     if fmt is TableFormat.csv:
-        frame.to_csv(target, index=False, encoding="utf-8")
+        write_csv(frame, target, csv_encoding.value)
     elif fmt is TableFormat.parquet:
         frame.to_parquet(target, index=False)
     else:
         frame.to_json(target, orient="records", force_ascii=False, indent=1, date_format="iso")
     return target
+
+
+def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, encoding: str | None = None,
+                 note: Callable[[str], None] | None = None) -> Callable[[str], TableInput]:
+    """What :func:`engine.portfolio.read_tables` reads the three files through (kept open on ``stack``);
+    ``note`` hears which encoding a file was detected in, when it is not UTF-8."""
+    from cli.tableio import open_table
+    from engine.portfolio import history_spec
+
+    fields = {"clients": kb.facts["client"].fields, "managers": kb.facts["manager"].fields,
+              "history": history_spec(kb).fields}
+
+    def read(name: str) -> TableInput:
+        table, enc = open_table(paths[name], str(paths[name]), set(fields[name]), stack, encoding)
+        if note is not None and encoding is None and enc not in (None, "utf-8", "utf-8-sig"):
+            note(f"{paths[name]}: read as {enc} (detected; --encoding sets it)")
+        return table
+    return read
+
+
+def read_portfolio(paths: dict[str, Path], kb: KnowledgeBase, as_of: dt.date, report: Report,
+                   encoding: str | None = None, note: Callable[[str], None] | None = None) -> PortfolioTables:
+    """The three tables from their files, checked into ``report`` as they are read."""
+    from engine.portfolio import read_tables
+
+    with ExitStack() as stack:
+        return read_tables(table_reader(paths, kb, stack, encoding, note), kb, as_of,
+                           {name: str(p) for name, p in paths.items()}, report)
 
 
 def register(app: typer.Typer) -> None:
@@ -63,16 +115,28 @@ def sample_portfolio(
     clients: int = typer.Option(2000, "--clients", min=1),
     managers: int = typer.Option(40, "--managers", min=3),
     seed: int = typer.Option(7, "--seed"),
+    encoding: SampleEncoding = typer.Option(SampleEncoding.utf_8_sig, "--encoding",
+                                            help="utf-8-sig (UTF-8 with a byte-order mark), utf-8, or as Chinese "
+                                            "CRMs and Excel export: gbk, gb18030, utf-16"),
 ) -> None:
     """Write the generated sample portfolio (clients, managers, history) as CSV."""
+    from cli.tableio import write_csv
     from engine.sample_portfolio import generate
 
     p = generate(clients, managers, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in (("clients", p.clients), ("managers", p.managers), ("history", p.history)):
-        frame.to_csv(out_dir / f"{name}.csv", index=False, encoding="utf-8")
+        write_csv(frame, out_dir / f"{name}.csv", encoding.value)
     out.print(f"wrote {len(p.clients)} clients, {len(p.managers)} managers, {len(p.history)} events "
               f"(as of {p.as_of}) to {out_dir}/", markup=False)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        err.print(f"--as-of: `{text}` is not a date YYYY-MM-DD", markup=False)
+        raise typer.Exit(2) from None
 
 
 def batch(
@@ -87,7 +151,18 @@ def batch(
     sample: int = typer.Option(2000, "--sample-clients", min=1,
                                help="without inputs: size of the generated sample portfolio"),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="worker processes (0 = one per core)"),
-    strict: bool = typer.Option(False, "--strict", help="stop at the first bad row instead of skipping bad rows"),
+    strict: bool = typer.Option(False, "--strict", help="stop at the first bad row instead of skipping bad rows "
+                                "(--max-bad-rows 0)"),
+    max_bad_rows: int = typer.Option(MAX_BAD_ROWS, "--max-bad-rows", min=0,
+                                     help="stop when more rows than this are bad in themselves (bad cells, rows that "
+                                     "cannot be read, unknown ids); rows skipped only because their client or manager "
+                                     "was are listed in bad_rows.csv but not counted"),
+    encoding: str = typer.Option("auto", "--encoding", help="encoding of the CSV inputs: auto (byte-order mark, "
+                                 "else UTF-8, else GB18030 for Chinese text, else detected) or a name such as gbk, "
+                                 "gb18030, utf-16, big5"),
+    csv_encoding: CsvEncoding = typer.Option(CsvEncoding.utf_8_sig, "--csv-encoding",
+                                             help="CSV outputs: utf-8-sig (UTF-8 with a byte-order mark, as Excel "
+                                             "needs) or utf-8 (plain)"),
     report: bool = typer.Option(True, "--report/--no-report", help="write report.html"),
     log: bool = typer.Option(False, "--log/--no-log", help="apply the contact policies with the feedback history "
                              "and record every manager's decision in the decision log"),
@@ -102,21 +177,29 @@ def batch(
 
     Without --clients/--managers/--history it runs on the bundled sample portfolio.
     """
-    import pandas as pd
+    import codecs
 
     from cli.report import write_report
+    from cli.tableio import CsvRows, TableReadError
     from engine import Advisor, RuleError
     from engine.bulk import BulkGates
-    from engine.errors import StoreError
+    from engine.errors import StoreError, TooManyBadRows
     from engine.portfolio import PortfolioRun, check_tables, decide_partitions, prepare
     from engine.sample_portfolio import AS_OF, generate
     from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+    from engine.tables import Report
 
     given = {name: path for name, path in (("clients", clients), ("managers", managers), ("history", history))
              if path is not None}
     if given and len(given) != 3:
         err.print("give all three of --clients, --managers and --history, or none for the sample portfolio")
         raise typer.Exit(2)
+    day = _date(as_of) if as_of else dt.date.today() if given else AS_OF
+    try:
+        enc = None if encoding.lower() == "auto" else codecs.lookup(encoding).name
+    except LookupError:
+        err.print(f"--encoding: no such encoding `{encoding}` (try gbk, gb18030, utf-16 or auto)", markup=False)
+        raise typer.Exit(2) from None
     started = time.perf_counter()
     texts = (read_rule_files(rules or default_rules_dir()), read_kb_files(kb or default_kb_dir()))
     try:
@@ -124,28 +207,33 @@ def batch(
     except RuleError as exc:
         print_diagnostics(err, exc.diagnostics)
         raise typer.Exit(1) from None
-    if given:
-        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    limit = 0 if strict else max_bad_rows
+    with CsvRows(out_dir / "bad_rows.csv", BAD_ROW_COLUMNS, csv_encoding.value) as bad_file:
+        found = Report(limit, lambda d: bad_file.write(_bad_row(d)), keep=HELD)
         try:
-            raw = {name: read_table(path) for name, path in given.items()}
-        except (OSError, ValueError, pd.errors.ParserError) as exc:
-            err.print(f"cannot read input table: {exc}", markup=False)
+            if given:
+                tables = read_portfolio(given, advisor.book.kb, day, found, enc,
+                                        lambda text: err.print(text, markup=False))
+            else:
+                p = generate(sample, max(3, sample // 50), as_of=day)
+                tables = check_tables(p.clients, p.managers, p.history, advisor.book.kb, day,
+                                      {k: f"<sample {k}>" for k in ("clients", "managers", "history")}, found)
+        except TableReadError as exc:
+            print_diagnostics(err, [exc.diagnostic()])
             raise typer.Exit(1) from None
-        sources = {"clients": str(clients), "managers": str(managers), "history": str(history)}
-    else:
-        day = dt.date.fromisoformat(as_of) if as_of else AS_OF
-        p = generate(sample, max(3, sample // 50), as_of=day)
-        raw = {"clients": p.clients, "managers": p.managers, "history": p.history}
-        sources = {k: f"<sample {k}>" for k in raw}
-    tables = check_tables(raw["clients"], raw["managers"], raw["history"], advisor.book.kb, day, sources)
-    errors = [d for d in tables.diagnostics if d.severity == "error"]
-    if errors:
-        print_diagnostics(err, tables.diagnostics[:20])
-        if len(tables.diagnostics) > 20:
-            err.print(f"... and {len(tables.diagnostics) - 20} more (see bad_rows.csv)", markup=False)
-        if strict:
-            err.print(f"stopped: {tables.bad_rows} bad row(s) and --strict", markup=False)
-            raise typer.Exit(1)
+        except TooManyBadRows as exc:
+            bad_file.write(_bad_row(exc.diagnostics[0]))  # the file says where and why it stops
+            _print_problems(found.held, found.total)
+            print_diagnostics(err, exc.diagnostics)
+            where = exc.diagnostics[0].location
+            why = "the first bad row, and --strict" if strict else \
+                f"more than {limit} bad row(s) (fix them, or allow more with --max-bad-rows)"
+            err.print(f"stopped at {where.file}:{where.line}: {why}; the bad rows found so far are in "
+                      f"{bad_file.path}", markup=False)
+            raise typer.Exit(1) from None
+    if found.counts["error"]:
+        _print_problems(found.held, found.total)
     derived, parts = prepare(tables, advisor.book.kb, BulkGates(advisor.book))
     workers = jobs or os.cpu_count() or 1
     total = sum(len(p.facts["client"]) + 1 for p in parts)
@@ -161,8 +249,8 @@ def batch(
             print_diagnostics(err, exc.diagnostics)
             raise typer.Exit(1) from None
     run = PortfolioRun(tables, derived, results)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = write_outputs(run, out_dir, fmt)
+    written = write_outputs(run, out_dir, fmt, csv_encoding)
+    written.insert(3, bad_file.path)
     if report:
         written.append(write_report(run, out_dir / "report.html", advisor.book, effect))
     elapsed = time.perf_counter() - started
@@ -225,24 +313,33 @@ def worklist_rows(run: PortfolioRun) -> list[dict[str, Any]]:
             for r in run.results for i in r.worklist.items]
 
 
-def write_outputs(run: PortfolioRun, out_dir: Path, fmt: TableFormat) -> list[Path]:
+def write_outputs(run: PortfolioRun, out_dir: Path, fmt: TableFormat,
+                  csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig) -> list[Path]:
+    """Recommendations, worklists, coaching and the full decisions (bad_rows.csv is written as the
+    tables are read)."""
     import pandas as pd
 
     recs, coaching = recommendation_rows(run)
-    written = [write_table(pd.DataFrame(recs), out_dir / "recommendations", fmt),
-               write_table(pd.DataFrame(worklist_rows(run)), out_dir / "worklists", fmt),
-               write_table(pd.DataFrame(coaching), out_dir / "coaching", fmt)]
-    bad = pd.DataFrame([{"file": d.location.file, "line": d.location.line, "column": d.location.path,
-                         "code": d.code, "severity": d.severity, "message": d.message}
-                        for d in run.tables.diagnostics],
-                       columns=["file", "line", "column", "code", "severity", "message"])
-    written.append(write_table(bad, out_dir / "bad_rows", TableFormat.csv))
+    written = [write_table(pd.DataFrame(recs), out_dir / "recommendations", fmt, csv_encoding),
+               write_table(pd.DataFrame(worklist_rows(run)), out_dir / "worklists", fmt, csv_encoding),
+               write_table(pd.DataFrame(coaching), out_dir / "coaching", fmt, csv_encoding)]
     decisions = out_dir / "decisions.jsonl"
     with decisions.open("w", encoding="utf-8") as fh:
         for r in run.results:
             fh.write(r.decision.model_dump_json() + "\n")
     written.append(decisions)
     return written
+
+
+def _bad_row(d: Diagnostic) -> list[object]:
+    return [d.location.file, d.location.line or None, d.location.path, d.code, d.severity, d.message]
+
+
+def _print_problems(held: list[Diagnostic], total: int) -> None:
+    shown = held[:20]
+    print_diagnostics(err, shown)
+    if total > len(shown):
+        err.print(f"... and {total - len(shown)} more (see bad_rows.csv)", markup=False)
 
 
 def _summary(run: PortfolioRun, written: list[Path], elapsed: float, workers: int, revision: str) -> None:

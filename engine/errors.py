@@ -58,6 +58,17 @@ CODES: dict[str, str] = {
     "fact_bad_value": "a posted value is outside the allowed values or range",
     "fact_duplicate_id": "two posted facts of one type share an id",
     "fact_shape": "the posted document is not shaped as facts (a mapping of fact lists)",
+    "fact_ref_skipped": "a table row refers to a client or manager whose own row was skipped as bad (the message "
+                        "names that row); it is skipped too",
+    # portfolio tables as files (rm-advisor batch)
+    "table_unreadable": "a table file cannot be read at all (missing, not CSV or Parquet, no header row, "
+                        "unknown encoding)",
+    "table_encoding": "a CSV row holds bytes that are not valid in the file's encoding",
+    "table_ragged_row": "a CSV row has more or fewer fields than the header",
+    "table_bad_quote": "a CSV row has a quote that is not closed, text right after a closing quote, or a field "
+                       "too long to be a cell",
+    "table_duplicate_column": "a table's header names a column twice; the first is used (warning)",
+    "too_many_bad_rows": "the batch stopped: more rows were bad than the bad-row limit allows",
     # inference
     "firing_limit": "inference stopped at the firing cap, which suggests a runaway rule loop",
     # contact policies (rules/*.policies.yaml)
@@ -147,6 +158,13 @@ class InferenceError(AdvisorError):
     """Inference could not finish (e.g. the firing cap was reached)."""
 
     code = "inference_error"
+
+
+class TooManyBadRows(AdvisorError):
+    """Checking portfolio tables stopped: more rows were bad than allowed (the diagnostic names
+    the file and the line of the row that went over the limit)."""
+
+    code = "too_many_bad_rows"
 
 
 class StoreError(AdvisorError):

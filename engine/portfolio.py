@@ -25,12 +25,12 @@ import pandas as pd
 from engine.advisor import Advisor
 from engine.bulk import BulkGates, Frames
 from engine.decision import Decision
-from engine.errors import Diagnostic, Location
+from engine.errors import Diagnostic
 from engine.facts import build_fact_set
 from engine.history import Derived, derive
 from engine.knowledge import FactSpec, KnowledgeBase
 from engine.policies import apply_policies
-from engine.tables import Table, check_table, records
+from engine.tables import Chunk, Reference, Report, Table, TableInput, check_input, records
 from engine.worklist import Worklist, build_worklist
 
 
@@ -47,9 +47,11 @@ class PortfolioTables:
     managers: Table
     history: Table
     as_of: dt.date
+    report: Report = field(default_factory=Report)
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
+        """The diagnostics held (all of them unless the report keeps only the first few)."""
         return self.managers.diagnostics + self.clients.diagnostics + self.history.diagnostics
 
     @property
@@ -57,34 +59,33 @@ class PortfolioTables:
         return self.clients.bad_rows + self.managers.bad_rows + self.history.bad_rows
 
 
+#: the order the tables are checked in: what a row refers to is checked before it
+TABLE_ORDER = ("managers", "clients", "history")
+
+
 def check_tables(clients: pd.DataFrame, managers: pd.DataFrame, history: pd.DataFrame, kb: KnowledgeBase,
-                 as_of: dt.date, sources: dict[str, str] | None = None) -> PortfolioTables:
+                 as_of: dt.date, sources: dict[str, str] | None = None,
+                 report: Report | None = None) -> PortfolioTables:
     """Type and check the three tables; a client whose manager is not in the managers table, or an
     event whose client is unknown, is a bad row too."""
+    frames = {"clients": clients, "managers": managers, "history": history}
+    return read_tables(lambda name: TableInput(list(frames[name].columns), [Chunk(frames[name])]), kb, as_of,
+                       sources, report)
+
+
+def read_tables(read: Callable[[str], TableInput], kb: KnowledgeBase, as_of: dt.date,
+                sources: dict[str, str] | None = None, report: Report | None = None) -> PortfolioTables:
+    """Check the tables ``read`` hands over (``read("managers")`` and so on, called in
+    :data:`TABLE_ORDER`), chunk by chunk as they come, into ``report`` (which may stop the check:
+    :class:`engine.errors.TooManyBadRows`)."""
     src = {"clients": "clients", "managers": "managers", "history": "history", **(sources or {})}
-    mt = check_table(managers, kb.facts["manager"], "manager", src["managers"])
-    ct = check_table(clients, kb.facts["client"], "client", src["clients"])
-    ht = check_table(history, history_spec(kb), "interaction", src["history"])
-    _drop_orphans(ct, "manager_id", set(mt.frame.index), "manager", src["clients"])
-    _drop_orphans(ht, "client_id", set(ct.frame.index), "client", src["history"])
-    _drop_orphans(ht, "manager_id", set(mt.frame.index), "manager", src["history"])
-    return PortfolioTables(ct, mt, ht, as_of)
-
-
-def _drop_orphans(table: Table, column: str, known: set[str], what: str, source: str) -> None:
-    if column not in table.frame or not len(table.frame):
-        return
-    col = table.frame[column]
-    orphan = (col.notna() & ~col.astype(str).isin(known)).to_numpy(dtype=bool)
-    if not orphan.any():
-        return
-    for pos in orphan.nonzero()[0]:
-        table.diagnostics.append(Diagnostic(
-            "fact_bad_value", f"{column} `{col.iloc[pos]}` is not in the {what} table",
-            Location(file=source, line=int(table.lines.iloc[pos]), path=column),
-                                            hint=f"add the {what} or correct the id"))
-    table.bad_rows += int(orphan.sum())
-    table.frame, table.lines = table.frame[~orphan], table.lines[~orphan]
+    report = report if report is not None else Report()
+    mt = check_input(read("managers"), kb.facts["manager"], "manager", src["managers"], report)
+    ct = check_input(read("clients"), kb.facts["client"], "client", src["clients"], report,
+                     [Reference("manager_id", mt, "manager")])
+    ht = check_input(read("history"), history_spec(kb), "interaction", src["history"], report,
+                     [Reference("client_id", ct, "client"), Reference("manager_id", mt, "manager")])
+    return PortfolioTables(ct, mt, ht, as_of, report)
 
 
 @dataclass(frozen=True)

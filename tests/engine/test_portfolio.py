@@ -56,7 +56,7 @@ def test_rows_pointing_at_unknown_managers_or_clients_are_bad_rows_with_file_and
     assert sorted(found) == sorted([
         ("fact_bad_value", "in/clients.csv", 4, "manager_id"),    # X1: manager M9 is not in managers.csv
         ("fact_bad_value", "in/history.csv", 3, "client_id"),     # E2: client T99 does not exist
-        ("fact_bad_value", "in/history.csv", 4, "client_id"),     # E3: its client X1 was dropped
+        ("fact_ref_skipped", "in/history.csv", 4, "client_id"),   # E3: its client X1 was dropped
         ("fact_bad_value", "in/history.csv", 5, "manager_id"),    # E4: manager M7 does not exist
     ])
     assert all(d.severity == "error" for d in hand_tables.diagnostics)

@@ -6,10 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from engine.tables import Table, check_table, records
+from engine import Advisor
+from engine.errors import Diagnostic, TooManyBadRows
+from engine.portfolio import check_tables
+from engine.tables import MAX_UNKNOWN_COLUMNS, Chunk, Report, Table, TableChecker, check_table, records
 from tests.helpers import KB
 
 CLIENT = KB.facts["client"]
@@ -150,3 +156,111 @@ def test_frame_is_indexed_by_id_with_source_lines() -> None:
     assert list(table.frame.index) == ["C9", "C5"]
     assert table.lines.to_dict() == {"C9": 2, "C5": 4}
     assert table.name == "client"
+
+
+# --- hostile cells, chunks and the bad-row limit (issue 12) ------------------------------------
+
+def test_cells_pandas_cannot_type_are_bad_cells_not_a_traceback() -> None:
+    # as Parquet hands them over: a list in a string column, binary data, a mapping, a huge
+    # unsigned integer, 1e30 in an integer column, infinity, NaN, a NUL, a lone surrogate
+    raw = pd.DataFrame({
+        "id": ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10"],
+        "manager_id": ["M1"] * 10, "domain": ["bank"] * 10,
+        "name": [["a", "b"], b"\x00\xff", {"x": 1}, "ok", "ok", "ok", "ok", "a\x00b", "\ud800", "ok"],
+        "days_since_last_visit": pd.array([None, None, None, 2 ** 64 - 1, None, None, None, None, None, 3],
+                                          dtype=object),
+        "satisfaction": [None, None, None, None, 1e30, float("inf"), float("nan"), None, None, 50.0],
+    })
+    raw.loc[4, "days_since_last_visit"] = 1e30
+    table = check_table(raw, CLIENT, "client", "clients.parquet")
+    assert [(d.code, d.location.line, d.location.path) for d in table.diagnostics] == [
+        ("fact_type", 2, "name"), ("fact_type", 3, "name"), ("fact_type", 4, "name"),
+        ("fact_bad_value", 5, "days_since_last_visit"), ("fact_bad_value", 6, "days_since_last_visit"),
+        ("fact_bad_value", 6, "satisfaction"), ("fact_bad_value", 7, "satisfaction"), ("fact_bad_value", 9, "name"),
+        ("fact_bad_value", 10, "name")]
+    assert list(table.frame.index) == ["C7", "C10"]  # NaN is a missing value
+    assert all(d.message.isprintable() for d in table.diagnostics)
+
+
+def test_a_table_checked_in_chunks_finds_duplicates_across_chunks_and_keeps_lines() -> None:
+    report = Report()
+    checker = TableChecker(CLIENT, "client", "clients.csv", report)
+    checker.header(HEADER.split(","))
+    checker.add(Chunk(read_csv("\n".join([HEADER, GOOD, "C2,M1,bank,,,,,"]) + "\n")))
+    checker.add(Chunk(read_csv("\n".join([HEADER, "C1,M1,bank,,,,,", "C3,M1,bank,x,,,,"]) + "\n"),
+                      lines=np.array([9, 12])))
+    table = checker.table()
+    assert [(d.code, d.location.line) for d in table.diagnostics] == [("fact_duplicate_id", 9), ("fact_type", 12)]
+    assert table.lines.to_dict() == {"C1": 2, "C2": 3}
+    assert report.bad_rows == 2 and table.skipped == {"C3": 12}  # C1 has a good row
+
+
+def test_the_bad_row_limit_stops_at_the_row_over_it_and_holds_only_the_first_diagnostics() -> None:
+    emitted: list[Diagnostic] = []
+    report = Report(max_bad_rows=2, emit=emitted.append, keep=1)
+    with pytest.raises(TooManyBadRows) as caught:
+        check_table(read_csv("\n".join([HEADER, GOOD, "C2,M1,x,1,1,1,1,1", "C3,M1,bank,y,,,,", "C4,M1,bank,,,,,",
+                                        "C5,M1,bank,z,,,,", "C6,M1,bank,w,,,,"]) + "\n"), CLIENT, "client",
+                    "clients.csv", report=report)
+    (stop,) = caught.value.diagnostics
+    assert (stop.code, stop.location.file, stop.location.line) == ("too_many_bad_rows", "clients.csv", 6)
+    assert sorted({d.location.line for d in emitted}) == [3, 4, 6]  # nothing past the row over the limit
+    assert report.bad_rows == 3 and [d.location.line for d in report.held] == [3]
+
+
+def test_rows_skipped_because_their_client_was_are_reported_but_not_counted_against_the_limit(
+        advisor: Advisor) -> None:
+    clients = read_csv("id,manager_id,domain,satisfaction\nC1,M1,bank,1\nC2,M1,bank,lots\n")
+    history = read_csv("id,manager_id,client_id,kind,date,status\n"
+                       + "".join(f"E{i},M1,C2,visit,2026-10-01,done\n" for i in range(5)))
+    report = Report(max_bad_rows=1)
+    tables = check_tables(clients, read_csv("id,domain\nM1,bank\n"), history, advisor.book.kb, dt.date(2026, 11, 23),
+                          {"clients": "c.csv", "managers": "m.csv", "history": "h.csv"}, report)
+    skipped = [d for d in tables.diagnostics if d.code == "fact_ref_skipped"]
+    assert [(d.location.file, d.location.line, d.location.path) for d in skipped] == \
+        [("h.csv", line, "client_id") for line in range(2, 7)]
+    assert all("c.csv:3" in d.message for d in skipped)  # it points at the client's own bad row
+    assert report.bad_rows == 1 and tables.bad_rows == 6 and tables.history.frame.empty
+
+
+def test_a_dropped_manager_sends_its_clients_and_their_events_to_its_line(advisor: Advisor) -> None:
+    tables = check_tables(read_csv("id,manager_id,domain\nC1,M1,bank\n"), read_csv("id,domain\nM1,shipping\n"),
+                          read_csv("id,manager_id,client_id,kind,date,status\nE1,M1,C1,visit,2026-10-01,done\n"),
+                          advisor.book.kb, dt.date(2026, 11, 23), {"managers": "m.csv"})
+    assert [(d.code, d.location.file, d.location.line) for d in tables.diagnostics] == [
+        ("fact_bad_value", "m.csv", 2), ("fact_ref_skipped", "clients", 2), ("fact_ref_skipped", "history", 2)]
+    assert "m.csv:2" in tables.diagnostics[1].message and "clients:2" in tables.diagnostics[2].message
+
+
+def test_unknown_columns_are_listed_up_to_a_cap_and_a_repeated_column_is_a_warning() -> None:
+    header = HEADER.split(",") + ["domain"] + [f"x{i}" for i in range(MAX_UNKNOWN_COLUMNS + 5)]
+    raw = pd.DataFrame([GOOD.split(",") + ["bank"] + [None] * (MAX_UNKNOWN_COLUMNS + 5)], columns=header)
+    table = check_table(raw, CLIENT, "client", "clients.csv")
+    codes = [d.code for d in table.diagnostics]
+    assert codes == ["table_duplicate_column"] + ["fact_unknown_field"] * (MAX_UNKNOWN_COLUMNS + 1)
+    assert all(d.severity == "warning" and d.location.line == 1 for d in table.diagnostics)
+    assert table.frame.at["C1", "domain"] == "tobacco"  # the first `domain` is used
+
+
+CELL = st.one_of(
+    st.none(), st.text(max_size=8), st.integers(min_value=-(2 ** 70), max_value=2 ** 70),
+    st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.binary(max_size=4),
+    st.lists(st.integers(), max_size=2), st.dates(), st.datetimes(), st.decimals(allow_nan=True),
+    st.sampled_from([pd.NA, pd.NaT, np.int64(-5), np.uint64(2 ** 64 - 1), np.float32("nan"), "\ud800", "a\x00"]),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.fixed_dictionaries({c: CELL for c in ["id", "manager_id", "domain", "name", "satisfaction",
+                                                          "days_since_last_visit", "is_key", "agreement_expiry"]}),
+                min_size=1, max_size=6))
+def test_fuzz_typed_cells_never_raise_and_every_dropped_row_is_reported_at_its_line(
+        rows: list[dict[str, object]]) -> None:
+    raw = pd.DataFrame(rows, dtype=object)
+    table = check_table(raw, CLIENT, "client", "t.parquet")
+    errors = {d.location.line for d in table.diagnostics if d.severity == "error"}
+    kept = set(table.lines)
+    assert errors | kept == set(range(2, len(rows) + 2)) and not errors & kept
+    assert len(table.frame) + table.bad_rows == len(rows)
+    assert all(d.location.file == "t.parquet" and d.message.isprintable() for d in table.diagnostics)
+    records(table.frame, CLIENT)  # the good rows convert to facts
