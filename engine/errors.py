@@ -58,6 +58,7 @@ CODES: dict[str, str] = {
     "fact_bad_value": "a posted value is outside the allowed values or range",
     "fact_duplicate_id": "two posted facts of one type share an id",
     "fact_shape": "the posted document is not shaped as facts (a mapping of fact lists)",
+    "fact_error_limit": "the posted facts have more problems than are listed (MAX_ERRORS); validation stopped there",
     # inference
     "firing_limit": "inference stopped at the firing cap, which suggests a runaway rule loop",
     # contact policies (rules/*.policies.yaml)
@@ -73,6 +74,12 @@ CODES: dict[str, str] = {
     "feedback_bad_value": "a feedback field is missing or has a value outside what it allows",
     "csv_columns": "a feedback CSV file lacks a required column or has an unknown one",
 }
+
+
+#: At most this many problems are collected in one document (posted facts) and listed in one
+#: answer; past it, validation stops and says so. Bounds the work and the answer a small hostile
+#: request can cause (a megabyte of empty facts would otherwise yield a million diagnostics).
+MAX_ERRORS = 100
 
 
 @dataclass(frozen=True, order=True)
@@ -138,9 +145,22 @@ class RuleError(AdvisorError):
 
 
 class FactError(AdvisorError):
-    """Posted facts do not fit the fact schema."""
+    """Posted facts do not fit the fact schema.
+
+    ``stopped_at``: validation stopped after this many problems because there were more; the
+    diagnostics then end with one ``fact_error_limit`` that says so (located at the document).
+    """
 
     code = "fact_error"
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], stopped_at: int | None = None):
+        super().__init__(diagnostics)
+        self.stopped_at = stopped_at
+        if stopped_at is not None:
+            self.diagnostics.append(Diagnostic(
+                "fact_error_limit", f"more than {stopped_at} problems: the first {stopped_at} are listed and "
+                "validation stopped there", Location(path="<facts>"), hint="fix these and check again"))
+            self.args = ("\n".join(d.format() for d in self.diagnostics),)
 
 
 class InferenceError(AdvisorError):
