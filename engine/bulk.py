@@ -21,6 +21,7 @@ from engine.conditions import resolve
 from engine.inference import subject_key
 from engine.knowledge import KnowledgeBase
 from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
+from engine.values import shift
 
 Mask = Callable[["Frames", str], pd.Series]
 
@@ -150,9 +151,9 @@ def _op(col: pd.Series, op: str, arg: Any, as_of: dt.date) -> pd.Series:
         arg = _stamp(arg)
     day = pd.Timestamp(as_of)
     if op == "in_next_days":
-        res = (sub >= day) & (sub <= day + pd.Timedelta(days=arg))
+        res = (sub >= day) & (sub <= _day(shift(as_of, arg)))
     elif op == "older_than_days":
-        res = sub < day - pd.Timedelta(days=arg)
+        res = sub < _day(shift(as_of, -arg))
     elif op == "eq":
         res = sub == arg
     elif op == "ne":
@@ -176,6 +177,15 @@ def _op(col: pd.Series, op: str, arg: Any, as_of: dt.date) -> pd.Series:
     out = pd.Series(False, index=col.index)
     out[present] = res.fillna(False).to_numpy(dtype=bool)
     return out
+
+
+def _day(day: dt.date) -> pd.Timestamp:
+    """A day as a timestamp, held inside pandas' range (a rule's offset may reach past it)."""
+    return pd.Timestamp(min(max(day, _FIRST_DAY), _LAST_DAY))
+
+
+_FIRST_DAY = (pd.Timestamp.min + pd.Timedelta(days=1)).date()
+_LAST_DAY = pd.Timestamp.max.date()
 
 
 def _stamp(arg: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 from engine.facts import Fact, FactSet
 from engine.knowledge import KnowledgeBase
 from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, SignalCond
+from engine.values import shift
 
 Trace = dict[str, Any]
 Predicate = Callable[["Env", "Trace | None"], bool]
@@ -144,7 +145,7 @@ def comparison(op: str, arg: Any) -> Callable[[Any, dt.date], bool]:
         banned = frozenset(arg)
         return lambda v, _: v is not None and v not in banned
     if op == "in_next_days":
-        return lambda v, as_of: v is not None and as_of <= v <= as_of + dt.timedelta(days=arg)
+        return lambda v, as_of: v is not None and as_of <= v <= shift(as_of, arg)
     if op == "older_than_days":
-        return lambda v, as_of: v is not None and v < as_of - dt.timedelta(days=arg)
+        return lambda v, as_of: v is not None and v < shift(as_of, -arg)
     raise ValueError(f"unknown operator {op}")
