@@ -78,7 +78,8 @@ def test_names_and_notes_may_hold_any_other_text() -> None:
 
 def test_hostile_keys_are_named_escaped() -> None:
     with pytest.raises(FactError) as exc:
-        validate_facts({"": [], "clients": [client(**{"\ud800\x1b[31m": 1, "x" * 10_000: 1})]}, KB)
+        hostile: dict[str, Any] = {"\ud800\x1b[31m": 1, "x" * 10_000: 1}
+        validate_facts({"": [], "clients": [{**client(), **hostile}]}, KB)
     found = [(d.code, d.location.path) for d in exc.value.diagnostics]
     assert ("fact_unknown_type", "<facts>") in found  # the key "" has no path of its own
     assert ("fact_unknown_field", "clients[0].\\ud800\\x1b[31m") in found
