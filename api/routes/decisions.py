@@ -16,7 +16,7 @@ from api import examples, present
 from api.deps import LangDep, LoadedDep, OptionalStoreDep, SettingsDep, language_headers, read_access
 from api.problems import ErrorItem, Problem, documented
 from api.ruleset import LoadedRuleSet
-from api.schemas import DecisionsResponse, FactsDocument, SubjectDecisionResponse, SubjectType
+from api.schemas import DecisionsResponse, FactsDocument, Flag, SubjectDecisionResponse, SubjectType
 from api.settings import Settings
 from engine.decision import Decision
 from engine.knowledge import KnowledgeBase
@@ -28,7 +28,7 @@ _PROBLEMS = documented("bad_json", "unauthorized", "body_too_large", "unsupporte
                        "invalid_facts", "too_many_subjects", "inference_failed", "store_unavailable")
 
 Top = Annotated[int | None, Query(ge=1, le=100, description="at most this many recommendations per subject")]
-Explain = Annotated[bool, Query(description="include the rule and signal chain behind each recommendation")]
+Explain = Annotated[Flag, Query(description="include the rule and signal chain behind each recommendation")]
 
 
 def _check_size(doc: dict[str, Any], kb: KnowledgeBase, limit: int) -> None:
