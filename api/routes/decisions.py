@@ -41,7 +41,7 @@ def _check_size(doc: dict[str, Any], kb: KnowledgeBase, limit: int) -> None:
 
 
 def _facts(loaded: LoadedRuleSet, body: FactsDocument, settings: Settings) -> dict[str, Any]:
-    doc = body.model_dump(exclude_none=True)
+    doc = body.model_dump(exclude_unset=True)  # a null the client sent is checked as the library checks it
     _check_size(doc, loaded.book.kb, settings.max_subjects)
     return doc
 

@@ -153,3 +153,11 @@ def test_feedback_dates_and_texts_are_parsed_strictly(log_client: TestClient, fi
     found = problem(log_client.post("/v1/feedback", content=body(doc), headers=KEYED), 422, "invalid_request")
     # a key pydantic cannot read as text is located at the body
     assert [e["pointer"] for e in found["errors"]] == ["" if field == "\ud800" else "/" + field]
+
+
+def test_an_unknown_list_is_refused_even_when_null(client: TestClient) -> None:
+    # the route dropped null members before checking: {"x": null} was decided, the library refused it
+    doc = {**telecom(), "clinets": None}
+    found = problem(post(client, doc), 422, "invalid_facts")
+    assert [(e["code"], e["pointer"]) for e in found["errors"]] == [("fact_unknown_type", "/clinets")]
+    assert post(client, {**telecom(), "as_of": None}).status_code == 200  # a null as_of is today, as in the library
