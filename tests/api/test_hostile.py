@@ -17,6 +17,7 @@ from api.app import create_app
 from api.ruleset import LiveRuleSet
 from engine.errors import MAX_ERRORS
 from tests.api.conftest import AUTH, problem, settings
+from tests.helpers import action, rule, rule_text
 from tests.hostile import HOSTILE, POSTGRES_500, body, pointer, telecom
 from tests.store.conftest import db_url, pg_base_url  # noqa: F401 (fixtures: SQLite and PostgreSQL)
 
@@ -161,3 +162,12 @@ def test_an_unknown_list_is_refused_even_when_null(client: TestClient) -> None:
     found = problem(post(client, doc), 422, "invalid_facts")
     assert [(e["code"], e["pointer"]) for e in found["errors"]] == [("fact_unknown_type", "/clinets")]
     assert post(client, {**telecom(), "as_of": None}).status_code == 200  # a null as_of is today, as in the library
+
+
+def test_checking_a_rule_with_a_huge_day_count_is_answered(client: TestClient) -> None:
+    # the static analysis built dates from the day count: OverflowError, a 500
+    text = rule_text(rule("t.never", {"client.agreement_expiry": {"older_than_days": 10**12}},
+                          {"actions": [action("renew_agreement_before_expiry")]}))
+    r = client.post("/v1/rules/check", json={"files": [{"name": "t.yaml", "text": text}], "together": False})
+    assert r.status_code == 200, r.text
+    assert [d["code"] for d in r.json()["diagnostics"] if d["severity"] == "error"] == ["impossible_condition"]
