@@ -107,7 +107,9 @@ def check_date(day: dt.date) -> dt.date:
 
 def shift(day: dt.date, days: float) -> dt.date:
     """``day`` moved by ``days`` (truncated to whole days, as ``day + timedelta(days=...)`` is),
-    saturating at ``date.min`` and ``date.max`` where the calendar ends."""
+    saturating at ``date.min`` and ``date.max`` where the calendar ends: a window or a rest that
+    would reach past them ends there. From a date within :data:`DATE_MIN` .. :data:`DATE_MAX`, an
+    offset of up to 1,800 years either way is plain date arithmetic."""
     if isinstance(days, float) and not math.isfinite(days):
         ordinal = dt.date.max.toordinal() if days > 0 else 1
     else:
