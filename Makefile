@@ -9,7 +9,7 @@ LOCK := requirements/lock.txt
 # pip's own hash check: every package in the lock, and nothing else, is installed
 PIP_LOCKED := pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
 
-.PHONY: demo test lint test-pg test-latest lock check schema openapi serve install-check clean
+.PHONY: demo test lint test-pg test-latest lock check schema openapi docs serve install-check clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	rm -rf $(VENV)
@@ -51,6 +51,10 @@ schema: $(STAMP)
 # The committed OpenAPI spec of the HTTP API; tests/api/test_openapi.py fails when it drifts.
 openapi: $(STAMP)
 	$(BIN)/rm-advisor openapi --out api/openapi.json
+
+# docs/error-codes.md from engine/errors.py:CODE_GROUPS; tests/docs/test_error_codes.py fails when it drifts.
+docs: $(STAMP)
+	$(BIN)/python -c "from engine.errors import codes_markdown; print(codes_markdown(), end='')" > docs/error-codes.md
 
 serve: $(STAMP)
 	$(BIN)/rm-advisor serve

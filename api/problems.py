@@ -20,7 +20,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.errors import Diagnostic, FactError, InferenceError, RuleError, StoreError
+from engine.errors import MAX_ERRORS, Diagnostic, FactError, InferenceError, RuleError, StoreError
+from engine.values import printable
 
 log = logging.getLogger("rm_advisor.api")
 
@@ -125,7 +126,7 @@ def _served_revision(request: Request) -> str | None:
     return revision or (live.revision if live is not None else None)
 
 
-_FACT_PATH = re.compile(r"^(?P<key>[^\[]+)(?:\[(?P<index>\d+)\](?:\.(?P<field>.+))?)?$")
+_FACT_PATH = re.compile(r"^(?P<key>[^\[]+)(?:\[(?P<index>\d+)\](?:\.(?P<field>.*))?)?$", re.DOTALL)
 
 
 def pointer(path: str) -> str:
@@ -135,12 +136,14 @@ def pointer(path: str) -> str:
     m = _FACT_PATH.match(path)
     if m is None:
         return "/" + _escape(path)
-    parts = [m["key"]] + ([m["index"]] if m["index"] is not None else []) + ([m["field"]] if m["field"] else [])
+    parts = [m["key"]] + ([m["index"]] if m["index"] is not None else []) + \
+        ([m["field"]] if m["field"] is not None else [])
     return "".join("/" + _escape(p) for p in parts)
 
 
 def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
+    # a key with a NUL or a lone surrogate is named escaped: every answer must encode as UTF-8
+    return printable(token.replace("~", "~0").replace("/", "~1"))
 
 
 def diagnostic_item(d: Diagnostic) -> ErrorItem:
@@ -168,10 +171,10 @@ def validation_item(err: dict[str, Any]) -> ErrorItem:
     where, *rest = err["loc"] or ("body",)
     kind = err["type"]
     code = _PYDANTIC_CODES.get(kind) or ("wrong_type" if kind.endswith(("_type", "_parsing")) else "bad_value")
-    detail = err.get("msg", "invalid")
+    detail = printable(str(err.get("msg", "invalid")))
     if where == "body":
         return ErrorItem(code=code, detail=detail, pointer="".join("/" + _escape(str(p)) for p in rest))
-    return ErrorItem(code=code, detail=detail, parameter=str(rest[0]) if rest else str(where))
+    return ErrorItem(code=code, detail=detail, parameter=printable(str(rest[0]) if rest else str(where)))
 
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
@@ -189,9 +192,10 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
         reason = (bad_json.get("ctx") or {}).get("error", "invalid JSON")
         return problem_response("bad_json", f"{reason} at character {position}", request.url.path,
                                 revision=_served_revision(request))
-    items = [validation_item(e) for e in errors]
+    items = [validation_item(e) for e in errors[:MAX_ERRORS]]  # a list of a million bad items is one request
     where = ", ".join(i.parameter or i.pointer or "the body" for i in items[:5])
-    return problem_response("invalid_request", f"{len(items)} problem(s) in the request: {where}",
+    listed = f"; the first {MAX_ERRORS} are listed" if len(errors) > MAX_ERRORS else ""
+    return problem_response("invalid_request", f"{len(errors)} problem(s) in the request{listed}: {where}",
                             request.url.path, items, revision=_served_revision(request))
 
 
@@ -212,9 +216,12 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 async def _on_fact_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, FactError)
     items = [diagnostic_item(d) for d in exc.diagnostics]
-    return problem_response("invalid_facts", f"{len(items)} problem(s) in the posted facts; "
-                            f"first: {items[0].pointer}: {items[0].detail}" if items else "invalid facts",
-                            request.url.path, items, revision=_served_revision(request))
+    count = f"{len(items)} problem(s) in the posted facts"
+    if exc.stopped_at is not None:
+        count = (f"more than {exc.stopped_at} problems in the posted facts (validation stopped after the first "
+                 f"{exc.stopped_at}, listed)")
+    return problem_response("invalid_facts", f"{count}; first: {items[0].pointer}: {items[0].detail}" if items
+                            else "invalid facts", request.url.path, items, revision=_served_revision(request))
 
 
 async def _on_inference_error(request: Request, exc: Exception) -> JSONResponse:

@@ -8,12 +8,14 @@ with the language in the validation context, so one set of models serves every l
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 from starlette.responses import Response
 
 from api.problems import ErrorItem
+from engine.values import DateRangeError, parse_date
 
 Lang = Literal["zh", "en", "both"]
 SubjectType = Literal["client", "manager"]
@@ -21,6 +23,32 @@ FeedbackStatus = Literal["accepted", "rejected", "done", "snoozed"]
 #: Identifiers in requests that reach the database: printable, no control characters (PostgreSQL
 #: refuses NUL in text, and no id has a line break).
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+
+
+def _date(value: Any) -> dt.date:
+    """A date parameter or member: ``YYYY-MM-DD`` text only (not a number of seconds, not a
+    datetime), within the business calendar of :mod:`engine.values`."""
+    try:
+        return parse_date(value)
+    except DateRangeError as exc:
+        raise PydanticCustomError("date_out_of_range", str(exc)) from None
+    except ValueError as exc:
+        raise PydanticCustomError("date_parsing", str(exc)) from None
+
+
+def _flag(value: Any) -> bool:
+    """A boolean query parameter: ``true`` or ``false``, nothing else (not 0, 1, yes, off)."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return bool(value == "true")
+    raise PydanticCustomError("bool_parsing", "expected true or false")
+
+
+#: A date in a request (body member or query parameter), parsed strictly.
+IsoDate = Annotated[dt.date, BeforeValidator(_date)]
+#: A boolean query parameter, parsed strictly (a body member is a :class:`pydantic.StrictBool`).
+Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
 class Out(BaseModel):
@@ -58,10 +86,12 @@ class FactsDocument(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    as_of: dt.date | None = Field(default=None, description="the date relative conditions use (default: today)")
-    clients: list[dict[str, Any]] = Field(default_factory=list, description="client facts")
-    managers: list[dict[str, Any]] = Field(default_factory=list, description="manager facts")
-    interactions: list[dict[str, Any]] = Field(default_factory=list, description="interactions (visits, complaints...)")
+    as_of: IsoDate | None = Field(default=None, description="the date relative conditions use (default: today)")
+    # fail_fast: the first item that is not an object is reported, not each of a million
+    clients: list[dict[str, Any]] = Field(default_factory=list, fail_fast=True, description="client facts")
+    managers: list[dict[str, Any]] = Field(default_factory=list, fail_fast=True, description="manager facts")
+    interactions: list[dict[str, Any]] = Field(default_factory=list, fail_fast=True,
+                                               description="interactions (visits, complaints...)")
 
 
 class RuleFileIn(BaseModel):
@@ -77,9 +107,9 @@ class RuleCheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     files: list[RuleFileIn] = Field(min_length=1, max_length=50)
-    together: bool = Field(default=True, description="check with the loaded rule files, each posted file replacing the "
-                                             "loaded file of the same name (finds duplicate ids and signal "
-                                             "cycles across packs); false: the posted files alone")
+    together: StrictBool = Field(default=True, description="check with the loaded rule files, each posted file "
+                                 "replacing the loaded file of the same name (finds duplicate ids and signal "
+                                 "cycles across packs); false: the posted files alone")
 
 
 class FeedbackIn(BaseModel):
@@ -97,9 +127,9 @@ class FeedbackIn(BaseModel):
     reason_code: str | None = Field(default=None, max_length=64, pattern=PRINTABLE,
                                     description="required with `rejected`: a code of GET "
                                                 "/v1/catalogues/feedback-reasons that goes with the status")
-    date: dt.date | None = Field(default=None, description="business date (default: the decision's as-of date; "
-                                                           "not before it)")
-    until: dt.date | None = Field(default=None, description="`snoozed` only: the day the item may come back")
+    date: IsoDate | None = Field(default=None, description="business date (default: the decision's as-of date; "
+                                                            "not before it)")
+    until: IsoDate | None = Field(default=None, description="`snoozed` only: the day the item may come back")
     manager_id: str | None = Field(default=None, max_length=200, pattern=PRINTABLE,
                                    description="who reports the feedback")
 

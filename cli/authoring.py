@@ -21,7 +21,7 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out
+from cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out, parse_day
 from cli.render import print_diagnostics, text, trace_lines
 
 if TYPE_CHECKING:
@@ -509,7 +509,7 @@ def diff(
     new_book, _, _ = _load_book(new_rules, kb)
     tables = _portfolio_tables(facts)
     if tables:
-        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+        day = parse_day(as_of, "--as-of") or dt.date.today()
         documents = _portfolio_documents(tables, new_book.kb, day)
     else:
         documents = _documents(facts)

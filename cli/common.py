@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +30,19 @@ class Fmt(StrEnum):
 
 RulesOpt = typer.Option(None, "--rules", "-r", help="rule directory (default: the shipped packs)")
 KbOpt = typer.Option(None, "--kb", help="knowledge-base directory (default: the shipped one)")
+
+
+def parse_day(value: str | None, name: str) -> dt.date | None:
+    """A date option (``--as-of``, ``--since``...): ``YYYY-MM-DD`` within the business calendar of
+    :mod:`engine.values`, else a usage error naming the option (exit 2, no traceback)."""
+    from engine.values import parse_date
+
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=name) from None
 
 
 def read_facts(path: Path) -> Any:

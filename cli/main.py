@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import typer
 
 from cli import authoring, batch
-from cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out, read_facts
+from cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out, parse_day, read_facts
 from cli.serve import register as register_serve
 from cli.store import register as register_store_commands
 
@@ -44,10 +43,10 @@ def recommend(
     from cli.render import print_decision, print_diagnostics
     from engine import Advisor, FactError, InferenceError, RuleError
 
+    day = parse_day(as_of, "--as-of")
     try:
         advisor = Advisor.load(rules, kb)
         doc = read_facts(facts)
-        day = dt.date.fromisoformat(as_of) if as_of else None
         decision = advisor.decide(doc, as_of=day, max_per_subject=top)
     except (RuleError, FactError, InferenceError) as exc:
         print_diagnostics(err, exc.diagnostics)

@@ -7,7 +7,6 @@ app by :func:`register`.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from cli.common import KbOpt, Lang, RulesOpt, err, out, read_facts
+from cli.common import KbOpt, Lang, RulesOpt, err, out, parse_day, read_facts
 from cli.render import print_decision, print_diagnostics, text
 from engine.effectiveness import Thresholds  # light: pydantic only
 
@@ -88,15 +87,6 @@ def _store(db: str | None, kb: Path | None = None) -> Store:
     return Store(db, load_knowledge_base(read_kb_files(kb)) if kb else None)
 
 
-def _day(value: str | None, name: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}", param_hint=name) from None
-
-
 def decide(
     facts: Path = typer.Argument(..., exists=True, dir_okay=False, help="facts as JSON or YAML"),
     rules: Path | None = RulesOpt,
@@ -116,7 +106,7 @@ def decide(
     from engine import Advisor
     from store import Store
 
-    day = _day(as_of, "--as-of")
+    day = parse_day(as_of, "--as-of")
     with _reported(facts):
         advisor = Advisor.load(rules, kb)
         doc = read_facts(facts)
@@ -204,7 +194,7 @@ def decisions_list(
     """The latest logged decisions, newest first."""
     from store import Store
 
-    day = _day(since, "--since")
+    day = parse_day(since, "--since")
     with _reported(), Store(db) as store:
         rows = store.decisions.recent(limit, day)
     if as_json:
@@ -234,7 +224,7 @@ def feedback_add(
     """Record what a manager did with one recommendation: accepted, rejected, done or snoozed."""
     from store import FeedbackInput
 
-    day, end = _day(date, "--date"), _day(until, "--until")
+    day, end = parse_day(date, "--date"), parse_day(until, "--until")
     with _reported():
         fb = FeedbackInput(decision_id=decision_id, subject=subject, item=item, status=status.value,
                            reason_code=reason, date=day, until=end, manager_id=manager)
@@ -309,7 +299,7 @@ def report_effectiveness(
 
     limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
                         min_rejection_rate=min_rejection_rate)
-    start, end = _day(since, "--since"), _day(until, "--until")
+    start, end = parse_day(since, "--since"), parse_day(until, "--until")
     with _reported(), Store(db) as store:
         report = store.effectiveness(start, end, limits)
     if as_json:

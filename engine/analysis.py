@@ -37,6 +37,7 @@ from engine.knowledge import FieldSpec, KnowledgeBase, Text
 from engine.operators import operator
 from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from engine.templates import placeholders
+from engine.values import shift
 from engine.walk import Path, Visitor, fields, signals
 
 Locate = Callable[[str, Path], Location]
@@ -231,7 +232,7 @@ def _field_sat(spec: FieldSpec, lits: Sequence[_Lit]) -> bool:
     absolute = [t for t in tests if t[0] not in _RELATIVE]
     relative = [t for t in tests if t[0] in _RELATIVE]
     return _some_value(_candidates(spec, absolute), absolute) and \
-        _some_value([_REF_DAY + dt.timedelta(days=d) for d in _offsets(relative)], relative)
+        _some_value([shift(_REF_DAY, d) for d in _offsets(relative)], relative)
 
 
 def _some_value(candidates: Iterable[Any], tests: list[tuple[str, Any, bool]]) -> bool:
@@ -254,7 +255,7 @@ def candidates_for(spec: FieldSpec, tests: list[tuple[str, Any, bool]], as_of: d
     extra: list[Any] = []
     for op, days, _ in tests:
         if op in _RELATIVE:
-            extra += [as_of, as_of + dt.timedelta(days=int(days)), as_of - dt.timedelta(days=int(days))]
+            extra += [as_of, shift(as_of, int(days)), shift(as_of, -int(days))]
     return _candidates(spec, [t for t in tests if t[0] not in _RELATIVE], extra)
 
 
@@ -270,7 +271,8 @@ def _candidates(spec: FieldSpec, tests: list[tuple[str, Any, bool]], extra: Sequ
         return [v for v in mentioned if isinstance(v, str)] + ["\x00another value"]
     if spec.type == "date":
         days = sorted({d.toordinal() for d in mentioned if isinstance(d, dt.date)})
-        return [dt.date.fromordinal(n) for n in _around(days, step=1, whole=True) if n >= 1]
+        return [dt.date.fromordinal(n) for n in _around(days, step=1, whole=True)
+                if 1 <= n <= dt.date.max.toordinal()]
     nums = sorted({float(v) for v in mentioned if isinstance(v, (int, float)) and not isinstance(v, bool)}
                   | {float(b) for b in (spec.min, spec.max) if b is not None})
     whole = spec.type == "integer"

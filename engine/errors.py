@@ -13,77 +13,97 @@ from typing import Literal
 
 Severity = Literal["error", "warning"]
 
-#: Stable diagnostic codes and what each means. Documented in README.md; never renumber or reuse.
-CODES: dict[str, str] = {
-    # rule files
-    "yaml_syntax": "the file is not valid YAML",
-    "yaml_too_complex": "the file nests too deeply or expands to too many nodes through aliases",
-    "duplicate_key": "a YAML mapping repeats a key",
-    "schema_violation": "the rule file does not match the rule format (missing or unknown key, wrong shape)",
-    "duplicate_rule_id": "two rules share one id",
-    "unknown_fact": "a condition names a fact type that the fact schema does not define",
-    "unknown_field": "a condition or template names a field the fact type does not have",
-    "unknown_action": "a rule recommends an action that is not in the action catalogue",
-    "unknown_coaching": "a rule recommends a coaching topic that is not in the coaching catalogue",
-    "unknown_signal": "a rule uses or asserts a signal that is not in the signal catalogue",
-    "type_mismatch": "a value in a condition does not fit the field's type",
-    "bad_operator": "an operator cannot be used on this field's type",
-    "bad_value": "a value is outside what the field allows (enum values, ranges)",
-    "bad_template": "a reason template names a placeholder that cannot be filled",
-    "subject_mismatch": "an outcome or condition does not fit the rule's subject",
-    "signal_cycle": "derived signals depend on each other in a loop through a negation",
-    "bad_dates": "the effective dates of a rule are inverted",
-    "signal_placement": "a signal condition sits where it cannot be matched (inside `any` or deep nesting)",
-    "unknown_parameter": "a condition names a parameter that the parameters file does not define",
-    "no_rules": "the rule directory holds no rule files",
-    # static analysis of rule sets (engine/analysis.py)
-    "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",
-    "subsumed_rule": "whenever a rule fires, another rule with the same outcome fires too (warning)",
-    "same_action_priority": "two rules that can fire together recommend one action at one priority (warning)",
-    "parameter_unit": "a `$parameter` is compared with a field of another unit",
-    "threshold_parameter": "a hard-coded threshold where the parameters file defines one for the same comparison "
-                           "(warning)",
-    "missing_text": "a zh or en text is empty (error) or in the wrong language (warning)",
-    # rule graph (engine/graph.py)
-    "signal_unproduced": "a rule uses a signal (or the catalogue lists one) that no rule asserts (warning)",
-    "signal_unused": "a signal is asserted but no rule uses it (warning)",
-    "unreachable_outcome": "no rule that can fire recommends this action or coaching topic (warning)",
-    # scenario files
-    "scenario_unknown_id": "a scenario expectation names an action, signal, rule or error code that does not exist",
-    # facts
-    "fact_unknown_type": "posted facts use a fact type the schema does not define",
-    "fact_unknown_field": "a posted fact has a field the schema does not define",
-    "fact_missing_field": "a posted fact lacks a required field",
-    "fact_type": "a posted value has the wrong type",
-    "fact_bad_value": "a posted value is outside the allowed values or range",
-    "fact_duplicate_id": "two posted facts of one type share an id",
-    "fact_shape": "the posted document is not shaped as facts (a mapping of fact lists)",
-    "fact_ref_skipped": "a table row refers to a client or manager whose own row was skipped as bad (the message "
-                        "names that row); it is skipped too",
-    # portfolio tables as files (rm-advisor batch)
-    "table_unreadable": "a table file cannot be read at all (missing, not CSV or Parquet, no header row, "
-                        "unknown encoding)",
-    "table_encoding": "a CSV row holds bytes that are not valid in the file's encoding",
-    "table_ragged_row": "a CSV row has more or fewer fields than the header",
-    "table_bad_quote": "a CSV row has a quote that is not closed, text right after a closing quote, or a field "
-                       "too long to be a cell",
-    "table_duplicate_column": "a table's header names a column twice; the first is used (warning)",
-    "too_many_bad_rows": "the batch stopped: more rows were bad than the bad-row limit allows",
-    # inference
-    "firing_limit": "inference stopped at the firing cap, which suggests a runaway rule loop",
-    # contact policies (rules/*.policies.yaml)
-    "duplicate_policy_id": "two contact policies share one id",
-    "unknown_reason_code": "a policy or a feedback names a reason code that is not in the reason catalogue",
-    # decision log and feedback (store/)
-    "store_unavailable": "the decision database cannot be opened or migrated",
-    "decision_not_found": "no logged decision has this id",
-    "revision_not_logged": "the rule set of a logged decision is not in the database, so it cannot be replayed",
-    "feedback_unknown_item": "the decision did not recommend this item to this subject",
-    "feedback_duplicate": "this status was already recorded for this item",
-    "feedback_conflict": "the item's earlier feedback (rejected or done) does not allow this status",
-    "feedback_bad_value": "a feedback field is missing or has a value outside what it allows",
-    "csv_columns": "a feedback CSV file lacks a required column or has an unknown one",
+#: Stable diagnostic codes by where they arise, and what each means (docs/error-codes.md is written
+#: from this table; a test keeps it in step). Never renumber or reuse a code.
+CODE_GROUPS: dict[str, dict[str, str]] = {
+    "rule files": {
+        "yaml_syntax": "the file is not valid YAML",
+        "yaml_too_complex": "the file nests too deeply or expands to too many nodes through aliases",
+        "duplicate_key": "a YAML mapping repeats a key",
+        "schema_violation": "the rule file does not match the rule format (missing or unknown key, wrong shape)",
+        "duplicate_rule_id": "two rules share one id",
+        "unknown_fact": "a condition names a fact type that the fact schema does not define",
+        "unknown_field": "a condition or template names a field the fact type does not have",
+        "unknown_action": "a rule recommends an action that is not in the action catalogue",
+        "unknown_coaching": "a rule recommends a coaching topic that is not in the coaching catalogue",
+        "unknown_signal": "a rule uses or asserts a signal that is not in the signal catalogue",
+        "type_mismatch": "a value in a condition does not fit the field's type",
+        "bad_operator": "an operator cannot be used on this field's type",
+        "bad_value": "a value is outside what the field allows (enum values, ranges)",
+        "bad_template": "a reason template names a placeholder that cannot be filled",
+        "subject_mismatch": "an outcome or condition does not fit the rule's subject",
+        "signal_cycle": "derived signals depend on each other in a loop through a negation",
+        "bad_dates": "the effective dates of a rule are inverted",
+        "signal_placement": "a signal condition sits where it cannot be matched (inside `any` or deep nesting)",
+        "unknown_parameter": "a condition names a parameter that the parameters file does not define",
+        "no_rules": "the rule directory holds no rule files",
+    },
+    "static analysis of rule sets (engine/analysis.py)": {
+        "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",
+        "subsumed_rule": "whenever a rule fires, another rule with the same outcome fires too (warning)",
+        "same_action_priority": "two rules that can fire together recommend one action at one priority (warning)",
+        "parameter_unit": "a `$parameter` is compared with a field of another unit",
+        "threshold_parameter": "a hard-coded threshold where the parameters file defines one for the same comparison "
+                               "(warning)",
+        "missing_text": "a zh or en text is empty (error) or in the wrong language (warning)",
+    },
+    "rule graph (engine/graph.py)": {
+        "signal_unproduced": "a rule uses a signal (or the catalogue lists one) that no rule asserts (warning)",
+        "signal_unused": "a signal is asserted but no rule uses it (warning)",
+        "unreachable_outcome": "no rule that can fire recommends this action or coaching topic (warning)",
+    },
+    "scenario files": {
+        "scenario_unknown_id": "a scenario expectation names an action, signal, rule or error code that does not exist",
+    },
+    "facts": {
+        "fact_unknown_type": "posted facts use a fact type the schema does not define",
+        "fact_unknown_field": "a posted fact has a field the schema does not define",
+        "fact_missing_field": "a posted fact lacks a required field",
+        "fact_type": "a posted value has the wrong type",
+        "fact_bad_value": "a posted value is outside the allowed values or range",
+        "fact_duplicate_id": "two posted facts of one type share an id",
+        "fact_shape": "the posted document is not shaped as facts (a mapping of fact lists)",
+        "fact_error_limit": "the posted facts have more problems than are listed (MAX_ERRORS); validation "
+                            "stopped there",
+        "fact_ref_skipped": "a table row refers to a client or manager whose own row was skipped as bad (the message "
+                            "names that row); it is skipped too",
+    },
+    "portfolio tables as files (rm-advisor batch)": {
+        "table_unreadable": "a table file cannot be read at all (missing, not CSV or Parquet, no header row, "
+                            "unknown encoding)",
+        "table_encoding": "a CSV row holds bytes that are not valid in the file's encoding",
+        "table_ragged_row": "a CSV row has more or fewer fields than the header",
+        "table_bad_quote": "a CSV row has a quote that is not closed, text right after a closing quote, or a field "
+                           "too long to be a cell",
+        "table_duplicate_column": "a table's header names a column twice; the first is used (warning)",
+        "too_many_bad_rows": "the batch stopped: more rows were bad than the bad-row limit allows",
+    },
+    "inference": {
+        "firing_limit": "inference stopped at the firing cap, which suggests a runaway rule loop",
+    },
+    "contact policies (rules/*.policies.yaml)": {
+        "duplicate_policy_id": "two contact policies share one id",
+        "unknown_reason_code": "a policy or a feedback names a reason code that is not in the reason catalogue",
+    },
+    "decision log and feedback (store/)": {
+        "store_unavailable": "the decision database cannot be opened or migrated",
+        "decision_not_found": "no logged decision has this id",
+        "revision_not_logged": "the rule set of a logged decision is not in the database, so it cannot be replayed",
+        "feedback_unknown_item": "the decision did not recommend this item to this subject",
+        "feedback_duplicate": "this status was already recorded for this item",
+        "feedback_conflict": "the item's earlier feedback (rejected or done) does not allow this status",
+        "feedback_bad_value": "a feedback field is missing or has a value outside what it allows",
+        "csv_columns": "a feedback CSV file lacks a required column or has an unknown one",
+    },
 }
+#: every code and its meaning
+CODES: dict[str, str] = {code: text for group in CODE_GROUPS.values() for code, text in group.items()}
+
+
+#: At most this many problems are collected in one document (posted facts) and listed in one
+#: answer; past it, validation stops and says so. Bounds the work and the answer a small hostile
+#: request can cause (a megabyte of empty facts would otherwise yield a million diagnostics).
+MAX_ERRORS = 100
 
 
 @dataclass(frozen=True, order=True)
@@ -149,9 +169,22 @@ class RuleError(AdvisorError):
 
 
 class FactError(AdvisorError):
-    """Posted facts do not fit the fact schema."""
+    """Posted facts do not fit the fact schema.
+
+    ``stopped_at``: validation stopped after this many problems because there were more; the
+    diagnostics then end with one ``fact_error_limit`` that says so (located at the document).
+    """
 
     code = "fact_error"
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], stopped_at: int | None = None):
+        super().__init__(diagnostics)
+        self.stopped_at = stopped_at
+        if stopped_at is not None:
+            self.diagnostics.append(Diagnostic(
+                "fact_error_limit", f"more than {stopped_at} problems: the first {stopped_at} are listed and "
+                "validation stopped there", Location(path="<facts>"), hint="fix these and check again"))
+            self.args = ("\n".join(d.format() for d in self.diagnostics),)
 
 
 class InferenceError(AdvisorError):
@@ -172,6 +205,23 @@ class StoreError(AdvisorError):
     feedback, bad reason code...) or the database cannot be used."""
 
     code = "store_error"
+
+
+def codes_markdown() -> str:
+    """docs/error-codes.md: every code by group with its meaning (``make docs`` writes it)."""
+    out = ["# Diagnostic codes", "",
+           "Every problem rm-advisor reports carries one of these codes (tools and tests match on codes, never on",
+           "wording). Written from `engine/errors.py:CODE_GROUPS` by `make docs`; a test fails when this file",
+           "is out of step.", ""]
+    for group, codes in CODE_GROUPS.items():
+        out += [f"## {group[0].upper()}{group[1:]}", "", "| code | meaning |", "|---|---|"]
+        out += [f"| `{code}` | {_cell(text)} |" for code, text in codes.items()]
+        out.append("")
+    return "\n".join(out)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:

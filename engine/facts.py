@@ -2,18 +2,32 @@
 
 Input is a plain document: ``{"as_of": "2026-11-23", "clients": [...], "managers": [...],
 "interactions": [...]}``. Every problem names the fact, the field, what was expected and what
-came, with the document path (``clients[3].days_since_last_visit``).
+came, with the document path (``clients[3].days_since_last_visit``). What a text, a number, a date
+or an id may be is decided in :mod:`engine.values` (no NUL, no lone surrogate, finite numbers,
+dates from 1900-01-01 to 2199-12-31); at most :data:`engine.errors.MAX_ERRORS` problems are
+collected before validation stops.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import Diagnostic, FactError, Location, suggest
+from engine.errors import MAX_ERRORS, Diagnostic, FactError, Location, suggest
 from engine.knowledge import FactSpec, FieldSpec, KnowledgeBase
+from engine.values import (
+    DATE_MAX,
+    DATE_MIN,
+    ID_MAX_LENGTH,
+    DateRangeError,
+    id_problem,
+    number_problem,
+    parse_date,
+    shown,
+    text_problem,
+)
 
 Fact = Mapping[str, Any]
 
@@ -51,121 +65,177 @@ def build_fact_set(by_type: Mapping[str, Sequence[Fact]], as_of: dt.date, kb: Kn
     return FactSet(as_of, ordered, {k: tuple(v) for k, v in index.items()}, ids)
 
 
-def validate_facts(doc: Any, kb: KnowledgeBase, as_of: dt.date | None = None) -> FactSet:
+def validate_facts(doc: Any, kb: KnowledgeBase, as_of: dt.date | None = None,
+                   max_errors: int = MAX_ERRORS) -> FactSet:
     """Check a facts document and return the :class:`FactSet`; raise :class:`FactError` listing
-    every problem found."""
-    diags: list[Diagnostic] = []
+    the problems found.
+
+    At most ``max_errors`` problems are collected: on the next one validation stops, and the
+    error says so (``FactError.stopped_at``, a last ``fact_error_limit`` diagnostic), so that a
+    small document of many bad facts cannot cost more than a few milliseconds and a short answer.
+    """
     if not isinstance(doc, Mapping):
         raise FactError([Diagnostic("fact_shape", "facts must be a mapping such as "
                                     "{clients: [...], managers: [...]}", Location(path="<facts>"))])
+    problems = _Problems(max_errors)
+    try:
+        by_type, when = _validate(doc, kb, as_of, problems)
+    except _Enough:
+        raise FactError(problems.items, stopped_at=max_errors) from None
+    if problems.items:
+        raise FactError(problems.items)
+    return build_fact_set(by_type, when, kb)
+
+
+class _Enough(Exception):
+    """The error cap is reached: stop validating."""
+
+
+class _Problems:
+    """The diagnostics found so far; adding one past the cap stops validation."""
+
+    def __init__(self, limit: int):
+        self.items: list[Diagnostic] = []
+        self.limit = limit
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        if len(self.items) >= self.limit:
+            raise _Enough
+        self.items.append(diagnostic)
+
+
+def _validate(doc: Mapping[Any, Any], kb: KnowledgeBase, as_of: dt.date | None,
+              problems: _Problems) -> tuple[dict[str, list[Fact]], dt.date]:
     plural = kb.plural_to_type()
-    when = as_of or _parse_as_of(doc.get("as_of"), diags) or dt.date.today()
-    by_type: dict[str, list[Fact]] = {}
+    when = _parse_as_of(doc.get("as_of") if as_of is None else as_of, problems) or dt.date.today()
+    by_type: dict[str, list[tuple[int, Fact]]] = {}
     for key, items in doc.items():
         if key == "as_of":
             continue
         if key not in plural:
-            diags.append(Diagnostic("fact_unknown_type", f"unknown fact list `{key}`", Location(path=key),
-                                    hint=suggest(key, plural) or f"expected: {', '.join(sorted(plural))}"))
+            name = _key(key)  # an empty key is located at the document
+            problems.add(Diagnostic("fact_unknown_type", f"unknown fact list `{name}`",
+                                    Location(path=name or "<facts>"),
+                                    hint=_suggest(key, plural) or f"expected: {', '.join(sorted(plural))}"))
             continue
         if not isinstance(items, list):
-            diags.append(Diagnostic("fact_shape", f"`{key}` must be a list of facts", Location(path=key)))
+            problems.add(Diagnostic("fact_shape", f"`{key}` must be a list of facts", Location(path=key)))
             continue
         fact_type = plural[key]
-        by_type[fact_type] = [valid for i, item in enumerate(items)
-                              if (valid := _validate_one(item, kb.facts[fact_type], fact_type, f"{key}[{i}]", diags))]
-    for fact_type, facts in by_type.items():
-        seen: dict[str, int] = {}
-        for i, f in enumerate(facts):
-            key = str(f["id"])
-            if key in seen:
-                diags.append(Diagnostic("fact_duplicate_id", f"{fact_type} id `{key}` appears twice",
+        spec = kb.facts[fact_type]
+        by_type[fact_type] = [(i, valid) for i, item in enumerate(items)
+                              if (valid := _validate_one(item, spec, fact_type, f"{key}[{i}]", problems))]
+    for fact_type, indexed in by_type.items():
+        seen: set[str] = set()
+        for i, f in indexed:
+            fact_id = str(f["id"])
+            if fact_id in seen:
+                problems.add(Diagnostic("fact_duplicate_id", f"{fact_type} id `{shown(fact_id)}` appears twice",
                                         Location(path=f"{kb.facts[fact_type].plural}[{i}].id"),
                                         hint="every fact of a type needs its own id"))
-            seen[key] = i
-    if diags:
-        raise FactError(diags)
-    return build_fact_set(by_type, when, kb)
+            seen.add(fact_id)
+    return {t: [f for _, f in fs] for t, fs in by_type.items()}, when
 
 
-def _parse_as_of(value: Any, diags: list[Diagnostic]) -> dt.date | None:
+def _parse_as_of(value: Any, problems: _Problems) -> dt.date | None:
     if value is None:
         return None
     try:
-        return _to_date(value)
-    except ValueError:
-        diags.append(Diagnostic("fact_type", f"as_of must be a date YYYY-MM-DD, got `{value}`",
-                                Location(path="as_of")))
-        return None
+        return parse_date(value)
+    except DateRangeError as exc:
+        problems.add(Diagnostic("fact_bad_value", f"as_of: {exc}", Location(path="as_of"),
+                                hint=f"a date from {DATE_MIN} to {DATE_MAX}"))
+    except ValueError as exc:
+        problems.add(Diagnostic("fact_type", f"as_of: {exc}", Location(path="as_of"), hint="YYYY-MM-DD"))
+    return None
 
 
-def _to_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        return dt.date.fromisoformat(value)
-    raise ValueError(value)
+def _key(name: Any) -> str:
+    """A key of the posted document as a path may name it (escaped and cut when it is hostile)."""
+    return name if isinstance(name, str) and len(name) <= 100 and text_problem(name) is None \
+        else shown(name, limit=100)
+
+
+def _suggest(name: Any, choices: Iterable[str]) -> str:
+    return suggest(name, choices) if isinstance(name, str) and len(name) <= 100 else ""
 
 
 def _validate_one(item: Any, spec: FactSpec, fact_type: str, path: str,
-                  diags: list[Diagnostic]) -> dict[str, Any] | None:
+                  problems: _Problems) -> dict[str, Any] | None:
     if not isinstance(item, Mapping):
-        diags.append(Diagnostic("fact_shape", f"a {fact_type} must be a mapping of fields", Location(path=path)))
+        problems.add(Diagnostic("fact_shape", f"a {fact_type} must be a mapping of fields", Location(path=path)))
         return None
+    identifiers = {"id", *spec.links.values()}
     out: dict[str, Any] = {}
     ok = True
     for name, value in item.items():
-        fspec = spec.fields.get(name)
-        where = Location(path=f"{path}.{name}")
+        fspec = spec.fields.get(name) if isinstance(name, str) else None
         if fspec is None:
-            diags.append(Diagnostic("fact_unknown_field", f"unknown field `{name}` on {fact_type}", where,
-                                    hint=suggest(str(name), spec.fields) or "see knowledge_base/facts.yaml"))
+            shown_name = _key(name)
+            problems.add(Diagnostic("fact_unknown_field", f"unknown field `{shown_name}` on {fact_type}",
+                                    Location(path=f"{path}.{shown_name}"),
+                                    hint=_suggest(name, spec.fields) or "see knowledge_base/facts.yaml"))
             ok = False
             continue
         if value is None:
             continue  # null means missing, like an absent key
-        converted, problem = coerce(value, fspec)
+        converted, problem = coerce(value, fspec, identifier=name in identifiers)
         if problem:
-            diags.append(Diagnostic(problem[0], f"{fact_type}.{name}: {problem[1]}", where,
+            problems.add(Diagnostic(problem[0], f"{fact_type}.{name}: {problem[1]}", Location(path=f"{path}.{name}"),
                                     hint=problem[2]))
             ok = False
         else:
             out[name] = converted
     for name, fspec in spec.fields.items():
         if fspec.required and name not in out and item.get(name) is None:
-            diags.append(Diagnostic("fact_missing_field", f"{fact_type} lacks required field `{name}`",
+            problems.add(Diagnostic("fact_missing_field", f"{fact_type} lacks required field `{name}`",
                                     Location(path=f"{path}.{name}"), hint=fspec.description.en))
             ok = False
     return out if ok else None
 
 
-def coerce(value: Any, spec: FieldSpec) -> tuple[Any, tuple[str, str, str] | None]:
-    """Convert a posted value to the field's type, or say what was expected and what came."""
-    expected = spec.type if spec.type != "enum" else f"one of {', '.join(spec.values or ())}"
-    got = f"got {type(value).__name__} `{value}`"
+def coerce(value: Any, spec: FieldSpec, identifier: bool = False) -> tuple[Any, tuple[str, str, str] | None]:
+    """Convert a posted value to the field's type, or say what was expected and what came
+    (``(code, message, hint)``). What a text, a number or a date may be is :mod:`engine.values`'s;
+    ``identifier``: the field holds a fact id (``id``, ``manager_id``...)."""
     t = spec.type
     if t == "boolean":
-        return (value, None) if isinstance(value, bool) else (None, ("fact_type", f"expected boolean, {got}",
+        return (value, None) if isinstance(value, bool) else (None, ("fact_type", f"expected boolean, {_got(value)}",
                                                                      "true or false"))
     if t in ("integer", "number"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None, ("fact_type", f"expected {t}, {got}", "a number without quotes")
-        if t == "integer" and isinstance(value, float):
+            return None, ("fact_type", f"expected {t}, {_got(value)}", "a number without quotes")
+        bad = number_problem(value)
+        if bad is None and t == "integer" and isinstance(value, float):
             if not value.is_integer():
-                return None, ("fact_type", f"expected integer, {got}", "a whole number")
+                return None, ("fact_type", f"expected integer, {_got(value)}", "a whole number")
             value = int(value)
+            bad = number_problem(value)
+        if bad:
+            return None, ("fact_bad_value", f"{shown(value)} {bad}", "a finite number")
         if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
             return None, ("fact_bad_value", f"{value} is outside [{spec.min}, {spec.max}]", f"unit: {spec.unit or '-'}")
         return value, None
     if t == "date":
         try:
-            return _to_date(value), None
+            return parse_date(value), None
+        except DateRangeError as exc:
+            return None, ("fact_bad_value", str(exc), f"a date from {DATE_MIN} to {DATE_MAX}")
         except ValueError:
-            return None, ("fact_type", f"expected a date, {got}", "YYYY-MM-DD")
+            return None, ("fact_type", f"expected a date, {_got(value)}", "YYYY-MM-DD")
+    expected = "string" if t != "enum" else f"one of {', '.join(spec.values or ())}"
     if not isinstance(value, str):
-        return None, ("fact_type", f"expected {expected}, {got}", "a text value")
+        return None, ("fact_type", f"expected {expected}, {_got(value)}", "a text value")
+    bad = id_problem(value) if identifier else text_problem(value)
+    if bad:
+        hint = (f"an id of 1 to {ID_MAX_LENGTH} printable characters" if identifier
+                else "text without NUL characters or unpaired surrogates")
+        return None, ("fact_bad_value", f"the {'id' if identifier else 'text'} {bad}", hint)
     if t == "enum" and spec.values and value not in spec.values:
-        return None, ("fact_bad_value", f"expected {expected}, {got}", suggest(value, spec.values))
+        return None, ("fact_bad_value", f"expected {expected}, {_got(value)}",
+                      suggest(value, spec.values) if len(value) <= 100 else "")
     return value, None
+
+
+def _got(value: Any) -> str:
+    return f"got {type(value).__name__} `{shown(value)}`"

@@ -11,8 +11,8 @@ field. For every operator this table says, in one place:
   ``present: false`` (so ``not`` of a comparison holds when the value is missing);
 * how a person reads it, in Chinese and English.
 
-Day arithmetic (``in_next_days``, ``older_than_days``) saturates at the ends of the calendar, so
-no as-of date or field value can overflow it.
+Day arithmetic (``in_next_days``, ``older_than_days``) is :func:`engine.values.shift`, which
+saturates at the ends of the calendar, so no as-of date or offset can overflow it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+
+from engine.values import shift
 
 if TYPE_CHECKING:  # the batch form loads pandas; the per-record form never does
     import pandas as pd
@@ -66,21 +68,13 @@ class Operator:
         return (self.en if lang == "en" else self.zh).format(arg=arg_text)
 
 
-def shift(day: dt.date, days: int) -> dt.date:
-    """``day`` plus ``days`` (may be negative), held at the first and last representable dates."""
-    try:
-        return day + dt.timedelta(days=days)
-    except OverflowError:
-        return dt.date.max if days > 0 else dt.date.min
-
-
 def _stamp_shift(day: pd.Timestamp, days: int) -> pd.Timestamp:
+    """:func:`engine.values.shift` for a column's timestamps, held inside pandas' range (1677-2262)."""
     import pandas as pd
 
-    try:
-        return day + pd.Timedelta(days=days)
-    except (OverflowError, ValueError):  # pandas timestamps end in 2262
-        return pd.Timestamp.max if days > 0 else pd.Timestamp.min
+    moved = shift(day.date(), days)
+    first, last = (pd.Timestamp.min + pd.Timedelta(days=1)).date(), pd.Timestamp.max.date()
+    return pd.Timestamp(min(max(moved, first), last))
 
 
 def _between(v: Any, arg: Any, _: dt.date) -> bool:

@@ -29,6 +29,7 @@ from engine.errors import Diagnostic, suggest
 from engine.feedback import CONTACT_STATUSES, FeedbackEvent
 from engine.knowledge import ID_PATTERN, Channel, FeedbackStatus, KnowledgeBase, Text
 from engine.validation import validate_document
+from engine.values import shift
 from engine.yaml_source import ParsedYaml, parse_yaml
 
 
@@ -203,7 +204,7 @@ def _rest(p: SuppressAfter, rec: Recommendation, events: list[FeedbackEvent],
             continue
         if (p.reasons is not None and e.reason_code not in p.reasons) or e.reason_code in p.except_reasons:
             continue
-        end = e.until if e.status == "snoozed" and e.until else e.date + dt.timedelta(days=p.days)
+        end = e.until if e.status == "snoozed" and e.until else shift(e.date, p.days)
         if as_of < end and (best is None or end > best[0]):
             best = (end, e)
     if best is None:
@@ -239,7 +240,7 @@ def _apply_caps(clients: Sequence[SubjectDecision], policies: PolicySet, events:
                 as_of: dt.date, kb: KnowledgeBase, held: dict[tuple[str, str], list[Suppression]]) -> None:
     """Greedy over every client action of the decision, best first: a recommendation is kept when
     every cap it falls under has room, and then takes its slot in each."""
-    week = as_of - dt.timedelta(days=as_of.weekday())
+    week = shift(as_of, -as_of.weekday())
     contacts = [e for e in events if e.date >= week and e.status in CONTACT_STATUSES and e.subject_type == "client"]
     by_client: dict[str, list[FeedbackEvent]] = {}
     for e in contacts:
@@ -298,7 +299,7 @@ def _cap_suppression(cap: _Cap, action_id: str, week: dt.date) -> Suppression:
         en = (f"at most {p.max} clients get {action_id} per week: {before} taken since {week}, "
               f"{now} scored higher in this decision")
     return Suppression(policy_id=p.id, kind=p.kind, title=p.title, text=Text(zh=zh, en=en),
-                       until=week + dt.timedelta(days=7), used=before + now, limit=p.max,
+                       until=shift(week, 7), used=before + now, limit=p.max,
                        feedback=list(cap.events) if isinstance(p, ClientWeeklyCap) else [])
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal, overload
 from pydantic import Field, model_validator
 
 from engine.knowledge import ID_PATTERN, ParameterValue, Provenance, Strict, Text
+from engine.values import shift
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -151,7 +152,7 @@ def period_start(period: Period, as_of: dt.date) -> dt.date | None:
     if period == "year":
         return as_of.replace(month=1, day=1)
     if period == "days_90":
-        return as_of - dt.timedelta(days=89)
+        return shift(as_of, -89)
     return None
 
 
@@ -213,7 +214,7 @@ def _item_points(ev: pd.DataFrame, item: ScoreItem, start: dt.date | None, as_of
     elif start is not None:
         mask &= ev["date"] >= pd.Timestamp(start)
     if item.min_age_days is not None:
-        mask &= ev["date"] < pd.Timestamp(as_of - dt.timedelta(days=resolve_number(item.min_age_days, params)))
+        mask &= ev["date"] < pd.Timestamp(shift(as_of, -resolve_number(item.min_age_days, params)))
     hits = ev[mask]
     points = resolve_number(item.points, params)
     grouped = hits.groupby("manager_id")

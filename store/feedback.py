@@ -28,6 +28,7 @@ from engine.knowledge import FeedbackReasonSpec, FeedbackStatus
 from engine.loader import load_knowledge_base
 from engine.policies import PolicySet
 from engine.sources import read_kb_files
+from engine.values import shift
 from store.database import Database
 from store.decision_log import not_found
 from store.schema import DecisionItemRow, DecisionRow, FeedbackRow
@@ -179,8 +180,8 @@ class FeedbackStore:
         """The feedback contact policies need for a decision about ``subjects`` ((type, id) pairs) as
         of ``as_of``: the subjects' own feedback over the longest rest, and this week's feedback on
         actions with a portfolio volume cap, from any client."""
-        since = as_of - dt.timedelta(days=policies.lookback_days())
-        week = as_of - dt.timedelta(days=as_of.weekday())
+        since = shift(as_of, -policies.lookback_days())
+        week = shift(as_of, -as_of.weekday())
         keys = sorted(set(subjects))
         found: dict[int, FeedbackRow] = {}
         in_window = (FeedbackRow.date >= since, FeedbackRow.date <= as_of)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -11,7 +10,7 @@ from starlette.responses import Response
 from api import present
 from api.deps import LangDep, LoadedDep, StoreDep, language_headers, read_access
 from api.problems import documented
-from api.schemas import PRINTABLE, DecisionList, LoggedDecisionResponse, ReplayOut
+from api.schemas import PRINTABLE, DecisionList, Flag, IsoDate, LoggedDecisionResponse, ReplayOut
 from store import replay as replay_decision
 
 router = APIRouter(prefix="/v1/decisions", tags=["decision log"], dependencies=[Depends(read_access)])
@@ -24,7 +23,7 @@ _LOG = ("unauthorized", "invalid_request", "store_unavailable", "decision_log_of
 @router.get("", response_model=DecisionList, responses=documented(*_LOG), summary="The latest logged decisions")
 def recent(store: StoreDep,
            limit: Annotated[int, Query(ge=1, le=500, description="at most this many")] = 20,
-           since: Annotated[dt.date | None, Query(description="only decisions as of this date or later")] = None,
+           since: Annotated[IsoDate | None, Query(description="only decisions as of this date or later")] = None,
            ) -> Response:
     """Logged decisions, newest first: id, when and by what (api, cli, batch) they were logged,
     revision, as-of date, and how many items were recommended and held back by contact policies."""
@@ -34,7 +33,7 @@ def recent(store: StoreDep,
 @router.get("/{decision_id}", response_model=LoggedDecisionResponse,
             responses=documented("decision_not_found", *_LOG), summary="One logged decision with its feedback")
 def logged(decision_id: DecisionId, store: StoreDep, lang: LangDep,
-           explain: Annotated[bool, Query(description="include the rule and signal chain")] = True) -> Response:
+           explain: Annotated[Flag, Query(description="include the rule and signal chain")] = True) -> Response:
     """The decision as it was answered (recommendations, vetoed, suppressed, with the trace), its
     input with sensitive fields masked, and the feedback given on it."""
     record = store.decisions.get(decision_id)
@@ -46,7 +45,7 @@ def logged(decision_id: DecisionId, store: StoreDep, lang: LangDep,
             responses=documented("decision_not_found", "revision_not_logged", *_LOG),
             summary="Re-run a logged decision on its revision and on the serving one")
 def replay(decision_id: DecisionId, store: StoreDep, loaded: LoadedDep,
-           current: Annotated[bool, Query(description="also replay on the serving rule set")] = True) -> Response:
+           current: Annotated[Flag, Query(description="also replay on the serving rule set")] = True) -> Response:
     """Decide the logged (masked) input again with the logged as-of date, limit and feedback history:
     on the rule set stored in the log for the decision's revision (``on_logged``, which must be
     identical) and on the serving rule set (``on_current``: what a rule change did to it). The first

@@ -16,7 +16,7 @@ from api import examples, present
 from api.deps import LangDep, LoadedDep, OptionalStoreDep, SettingsDep, language_headers, read_access
 from api.problems import ErrorItem, Problem, documented
 from api.ruleset import LoadedRuleSet
-from api.schemas import DecisionsResponse, FactsDocument, SubjectDecisionResponse, SubjectType
+from api.schemas import DecisionsResponse, FactsDocument, Flag, SubjectDecisionResponse, SubjectType
 from api.settings import Settings
 from engine.decision import Decision
 from engine.knowledge import KnowledgeBase
@@ -28,7 +28,7 @@ _PROBLEMS = documented("bad_json", "unauthorized", "body_too_large", "unsupporte
                        "invalid_facts", "too_many_subjects", "inference_failed", "store_unavailable")
 
 Top = Annotated[int | None, Query(ge=1, le=100, description="at most this many recommendations per subject")]
-Explain = Annotated[bool, Query(description="include the rule and signal chain behind each recommendation")]
+Explain = Annotated[Flag, Query(description="include the rule and signal chain behind each recommendation")]
 
 
 def _check_size(doc: dict[str, Any], kb: KnowledgeBase, limit: int) -> None:
@@ -41,7 +41,7 @@ def _check_size(doc: dict[str, Any], kb: KnowledgeBase, limit: int) -> None:
 
 
 def _facts(loaded: LoadedRuleSet, body: FactsDocument, settings: Settings) -> dict[str, Any]:
-    doc = body.model_dump(exclude_none=True)
+    doc = body.model_dump(exclude_unset=True)  # a null the client sent is checked as the library checks it
     _check_size(doc, loaded.book.kb, settings.max_subjects)
     return doc
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -11,7 +10,7 @@ from starlette.responses import Response
 from api import present
 from api.deps import StoreDep, read_access
 from api.problems import ErrorItem, Problem, documented
-from api.schemas import EffectivenessOut
+from api.schemas import EffectivenessOut, IsoDate
 from engine.effectiveness import Thresholds
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[Depends(read_access)])
@@ -24,8 +23,8 @@ _DEFAULT = Thresholds()
             summary="Acceptance and completion per rule, action, manager and segment")
 def effectiveness(
     store: StoreDep,
-    since: Annotated[dt.date | None, Query(description="first as-of date of the decisions counted")] = None,
-    until: Annotated[dt.date | None, Query(description="last as-of date of the decisions counted")] = None,
+    since: Annotated[IsoDate | None, Query(description="first as-of date of the decisions counted")] = None,
+    until: Annotated[IsoDate | None, Query(description="last as-of date of the decisions counted")] = None,
     min_recommended: Annotated[int, Query(ge=1, description="noisy rules: recommended at least this often")
                                ] = _DEFAULT.min_recommended,
     min_decided: Annotated[int, Query(ge=1, description="noisy rules: at least this many accepted or rejected")

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.operators import OPERATORS, column_holds, holds, operator, shift
+from engine.operators import OPERATORS, column_holds, holds, operator
+from engine.values import shift
 
 AS_OF = dt.date(2026, 11, 23)
 NUMBERS = st.one_of(st.none(), st.integers(-50, 50).map(float))
