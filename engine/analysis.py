@@ -34,7 +34,7 @@ from engine.conditions import resolve
 from engine.errors import Diagnostic, Location
 from engine.evaluation import describe, show
 from engine.knowledge import FieldSpec, KnowledgeBase, Text
-from engine.operators import operator
+from engine.operators import OPERATORS, operator
 from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from engine.templates import placeholders
 from engine.values import shift
@@ -44,7 +44,7 @@ Locate = Callable[[str, Path], Location]
 
 _MAX_BRANCHES = 256
 _REF_DAY = dt.date(2000, 1, 1)  # relative date conditions are shift-invariant: any as-of date will do
-_RELATIVE = ("in_next_days", "older_than_days")
+_RELATIVE = frozenset(name for name, op in OPERATORS.items() if op.relative)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -481,8 +481,7 @@ def _unit(u: str) -> str:
     return u.strip().lower().removesuffix("s")
 
 
-_DIRECTION = {"gt": "above", "ge": "above", "lt": "below", "le": "below", "in_next_days": "within",
-              "older_than_days": "older"}
+_DIRECTION = {name: op.direction for name, op in OPERATORS.items() if op.direction}
 
 
 def _thresholds(rules: Sequence[Rule], kb: KnowledgeBase, locate: Locate) -> list[Diagnostic]:

@@ -17,6 +17,7 @@ from engine.analysis import analyse
 from engine.errors import Diagnostic, Location, suggest
 from engine.knowledge import FieldSpec, KnowledgeBase
 from engine.locations import Locator
+from engine.operators import operator
 from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, RuleFile, SignalCond
 from engine.templates import placeholders
 from engine.validation import validate_document
@@ -237,31 +238,27 @@ def _check_field(ctx: _Ctx, kb: KnowledgeBase, cond: FieldCond, path: Path) -> N
         _check_operand(ctx, ref, spec, op, value, at)
 
 
-_ORDERED = ("integer", "number", "date")
-
-
 def _check_operand(ctx: _Ctx, ref: str, spec: FieldSpec, op: str, value: Any, at: Path) -> None:
-    if op in ("gt", "ge", "lt", "le", "between") and spec.type not in _ORDERED:
-        ctx.error("bad_operator", f"`{op}` needs a number or date field; `{ref}` is {spec.type}", at,
-                  hint="use eq, ne, in or not_in")
+    meaning = operator(op)
+    if meaning.types is not None and spec.type not in meaning.types:
+        kinds = " or ".join(sorted(meaning.types))
+        ctx.error("bad_operator", f"`{op}` needs a {kinds} field; `{ref}` is {spec.type}", at,
+                  hint="use eq, ne, in or not_in" if meaning.operand != "days" else "")
         return
-    if op in ("in_next_days", "older_than_days"):
-        if spec.type != "date":
-            ctx.error("bad_operator", f"`{op}` needs a date field; `{ref}` is {spec.type}", at)
-            return
+    if meaning.operand == "days":
         days = _resolve_param(ctx, value, at)
         if days is not _UNRESOLVED and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
             ctx.error("type_mismatch", f"`{op}` needs a whole number of days, got `{value}` = {days}", at)
         return
-    if op == "present":
+    if meaning.operand == "flag":
         return
-    values = list(value) if op in ("in", "not_in", "between") else [value]
+    values = list(value) if meaning.operand in ("values", "range") else [value]
     values = [_resolve_param(ctx, v, at) for v in values]
     if any(v is _UNRESOLVED for v in values):
         return
     for v in values:
         _check_value(ctx, ref, spec, v, at)
-    if op == "between" and all(_fits(spec, v) for v in values) and values[0] > values[1]:
+    if meaning.operand == "range" and all(_fits(spec, v) for v in values) and values[0] > values[1]:
         ctx.error("bad_value", f"`between` range [{values[0]}, {values[1]}] on `{ref}` is empty", at,
                   hint="write the lower bound first")
 

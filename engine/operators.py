@@ -49,6 +49,15 @@ class Operator:
     #: how a person reads ``field <op> operand``: ``{arg}`` is the operand as written
     en: str
     zh: str
+    #: what it tests, for rule authors (the JSON Schema of rule files shows it)
+    meaning: str = ""
+    #: for a threshold: which side of it passes ("above", "below", "within", "older"), else ""
+    direction: str = ""
+
+    @property
+    def relative(self) -> bool:
+        """Counts days from the as-of date (the same test on another day gives another answer)."""
+        return self.operand == "days"
 
     def holds(self, value: Any, arg: Any, as_of: dt.date) -> bool:
         """Whether ``value`` (None when missing) passes this operator with operand ``arg``."""
@@ -103,27 +112,32 @@ def _volder(s: pd.Series, days: int, day: pd.Timestamp) -> pd.Series:
 
 
 _TABLE = (
-    Operator("eq", "value", None, lambda v, a, _: bool(v == a), lambda s, a, _: s == a, "== {arg}", "等于 {arg}"),
-    Operator("ne", "value", None, lambda v, a, _: bool(v != a), lambda s, a, _: s != a, "!= {arg}", "不等于 {arg}"),
-    Operator("gt", "value", ORDERED_TYPES, lambda v, a, _: bool(v > a), lambda s, a, _: s > a, "> {arg}",
-             "大于 {arg}"),
-    Operator("ge", "value", ORDERED_TYPES, lambda v, a, _: bool(v >= a), lambda s, a, _: s >= a, ">= {arg}",
-             "不小于 {arg}"),
-    Operator("lt", "value", ORDERED_TYPES, lambda v, a, _: bool(v < a), lambda s, a, _: s < a, "< {arg}",
-             "小于 {arg}"),
-    Operator("le", "value", ORDERED_TYPES, lambda v, a, _: bool(v <= a), lambda s, a, _: s <= a, "<= {arg}",
-             "不大于 {arg}"),
-    Operator("between", "range", ORDERED_TYPES, _between, _vbetween, "between {arg}", "介于 {arg}"),
-    Operator("in", "values", None, lambda v, a, _: v in a, lambda s, a, _: s.isin(list(a)), "in {arg}",
-             "属于 {arg}"),
+    Operator("eq", "value", None, lambda v, a, _: bool(v == a), lambda s, a, _: s == a,
+             en="== {arg}", zh="等于 {arg}", meaning="equal to"),
+    Operator("ne", "value", None, lambda v, a, _: bool(v != a), lambda s, a, _: s != a,
+             en="!= {arg}", zh="不等于 {arg}", meaning="not equal to (false when the value is missing)"),
+    Operator("gt", "value", ORDERED_TYPES, lambda v, a, _: bool(v > a), lambda s, a, _: s > a,
+             en="> {arg}", zh="大于 {arg}", meaning="greater than (numbers, dates)", direction="above"),
+    Operator("ge", "value", ORDERED_TYPES, lambda v, a, _: bool(v >= a), lambda s, a, _: s >= a,
+             en=">= {arg}", zh="不小于 {arg}", meaning="greater than or equal", direction="above"),
+    Operator("lt", "value", ORDERED_TYPES, lambda v, a, _: bool(v < a), lambda s, a, _: s < a,
+             en="< {arg}", zh="小于 {arg}", meaning="less than", direction="below"),
+    Operator("le", "value", ORDERED_TYPES, lambda v, a, _: bool(v <= a), lambda s, a, _: s <= a,
+             en="<= {arg}", zh="不大于 {arg}", meaning="less than or equal", direction="below"),
+    Operator("between", "range", ORDERED_TYPES, _between, _vbetween,
+             en="between {arg}", zh="介于 {arg}", meaning="inclusive range [low, high]"),
+    Operator("in", "values", None, lambda v, a, _: v in a, lambda s, a, _: s.isin(list(a)),
+             en="in {arg}", zh="属于 {arg}", meaning="one of these values"),
     Operator("not_in", "values", None, lambda v, a, _: v not in a, lambda s, a, _: ~s.isin(list(a)),
-             "not in {arg}", "不属于 {arg}"),
+             en="not in {arg}", zh="不属于 {arg}", meaning="none of these values"),
     Operator("present", "flag", None, lambda v, a, _: bool(a), lambda s, a, _: s.notna() if a else s.isna(),
-             "is given", "已填写"),
-    Operator("in_next_days", "days", frozenset({"date"}), _in_next, _vin_next, "within the next {arg} days",
-             "在今后 {arg} 天内"),
-    Operator("older_than_days", "days", frozenset({"date"}), _older, _volder, "more than {arg} days ago",
-             "早于 {arg} 天前"),
+             en="is given", zh="已填写", meaning="true: the value is given; false: it is missing"),
+    Operator("in_next_days", "days", frozenset({"date"}), _in_next, _vin_next,
+             en="within the next {arg} days", zh="在今后 {arg} 天内",
+             meaning="a date from the as-of date up to N days after it", direction="within"),
+    Operator("older_than_days", "days", frozenset({"date"}), _older, _volder,
+             en="more than {arg} days ago", zh="早于 {arg} 天前",
+             meaning="a date more than N days before the as-of date", direction="older"),
 )
 
 #: every operator by its YAML name, in the order the rule language documents them

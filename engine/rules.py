@@ -20,11 +20,23 @@ Condition forms (each a mapping with one key)::
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+import keyword
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from engine.knowledge import Domain, Provenance, Text
+from engine.operators import OPERATORS
 
 Scalar = bool | int | float | dt.date | str
 FIELD_REF = r"^[a-z][a-z_]*\.[a-z][a-z0-9_]*$"
@@ -39,34 +51,39 @@ class _Strict(BaseModel):
 Days = Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^\$[a-z][a-z0-9_]*$")]
 
 
-class Ops(_Strict):
+class _OpsBase(_Strict):
     """Comparisons on one field; several operators in one mapping must all hold."""
 
-    eq: Scalar | None = Field(default=None, description="equal to")
-    ne: Scalar | None = Field(default=None, description="not equal to (false when the value is missing)")
-    gt: Scalar | None = Field(default=None, description="greater than (numbers, dates)")
-    ge: Scalar | None = Field(default=None, description="greater than or equal")
-    lt: Scalar | None = Field(default=None, description="less than")
-    le: Scalar | None = Field(default=None, description="less than or equal")
-    between: tuple[Scalar, Scalar] | None = Field(default=None, description="inclusive range [low, high]")
-    in_: tuple[Scalar, ...] | None = Field(default=None, alias="in", description="one of these values")
-    not_in: tuple[Scalar, ...] | None = Field(default=None, description="none of these values")
-    present: bool | None = Field(default=None, description="true: the value is given; false: it is missing")
-    in_next_days: Days | None = Field(default=None,
-                                      description="a date from the as-of date up to N days after it")
-    older_than_days: Days | None = Field(default=None,
-                                         description="a date more than N days before the as-of date")
-
     @model_validator(mode="after")
-    def _at_least_one(self) -> Ops:
+    def _at_least_one(self) -> _OpsBase:
         if not self.used():
-            raise ValueError("give at least one operator: eq, ne, gt, ge, lt, le, between, in, "
-                             "not_in, present, in_next_days, older_than_days")
+            raise ValueError(f"give at least one operator: {', '.join(OPERATORS)}")
         return self
 
     def used(self) -> dict[str, Any]:
         """The operators given, by their YAML names."""
-        return {("in" if k == "in_" else k): v for k, v in self.__dict__.items() if v is not None}
+        return {_YAML_NAME.get(k, k): v for k, v in self.__dict__.items() if v is not None}
+
+
+#: the operand of each operator kind (engine/operators.py says which kind each operator takes)
+_OPERAND_TYPES: dict[str, Any] = {"value": Scalar, "values": tuple[Scalar, ...], "range": tuple[Scalar, Scalar],
+                                  "days": Days, "flag": bool}
+_YAML_NAME = {f"{name}_": name for name in OPERATORS if keyword.iskeyword(name)}  # `in` is a Python keyword
+
+
+def _ops_model() -> type[_OpsBase]:
+    """The mapping ``{op: operand}``: one optional field per operator of the table."""
+    fields: dict[str, Any] = {
+        f"{op.name}_" if keyword.iskeyword(op.name) else op.name:
+        (_OPERAND_TYPES[op.operand] | None, Field(default=None, alias=op.name, description=op.meaning))
+        for op in OPERATORS.values()}
+    return create_model("Ops", __base__=_OpsBase, __doc__=_OpsBase.__doc__, **fields)
+
+
+if TYPE_CHECKING:
+    Ops = _OpsBase
+else:
+    Ops = _ops_model()
 
 
 def _operand_tag(value: Any) -> str:
