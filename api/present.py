@@ -27,10 +27,10 @@ from api.schemas import (
     SubjectDecisionOut,
     SubjectDecisionResponse,
 )
-from engine.compiler import CompiledRule
-from engine.decision import Decision, SubjectDecision
-from engine.effectiveness import EffectivenessReport
-from engine.knowledge import FeedbackReasonSpec
+from engine.inference.compiler import CompiledRule
+from engine.language.decision import Decision, SubjectDecision
+from engine.language.knowledge import FeedbackReasonSpec
+from engine.policies.effectiveness import EffectivenessReport
 from store import DecisionSummary, FeedbackRecord, LoggedDecision, ReplayReport
 from store.decision_log import new_decision_id
 

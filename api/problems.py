@@ -21,7 +21,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import MAX_ERRORS, Diagnostic, FactError, InferenceError, RuleError, StoreError
-from engine.values import printable
+from engine.language.values import printable
 
 log = logging.getLogger("rm_advisor.api")
 

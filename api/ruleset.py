@@ -20,10 +20,10 @@ from api.problems import ErrorItem, Problem
 from api.settings import Settings
 from api.sync import RevisionChannel, Snapshot
 from engine import Advisor
-from engine.compiler import RuleBook
 from engine.errors import RuleError
-from engine.loader import load_rule_book
-from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+from engine.inference.book import load_rule_book
+from engine.inference.compiler import RuleBook
+from engine.loading.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
 
 log = logging.getLogger("rm_advisor.api")
 

@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 from starlette.responses import Response
 
 from api.problems import ErrorItem
-from engine.values import DateRangeError, parse_date
+from engine.language.values import DateRangeError, parse_date
 
 Lang = Literal["zh", "en", "both"]
 SubjectType = Literal["client", "manager"]
@@ -27,7 +27,7 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 
 def _date(value: Any) -> dt.date:
     """A date parameter or member: ``YYYY-MM-DD`` text only (not a number of seconds, not a
-    datetime), within the business calendar of :mod:`engine.values`."""
+    datetime), within the business calendar of :mod:`engine.language.values`."""
     try:
         return parse_date(value)
     except DateRangeError as exc:

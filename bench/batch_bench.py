@@ -35,13 +35,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import Advisor
-from engine.bulk import BulkGates, Frames
-from engine.compiler import CompiledRule, RuleBook
-from engine.history import derive
-from engine.inference import Inference
-from engine.portfolio import Partition, check_tables, decide_partitions, prepare
-from engine.sample_portfolio import generate
-from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+from engine.inference.chaining import Inference
+from engine.inference.compiler import CompiledRule, RuleBook
+from engine.loading.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+from engine.portfolio.bulk import BulkGates, Frames
+from engine.portfolio.history import derive
+from engine.portfolio.run import Partition, check_tables, decide_partitions, prepare
+from engine.portfolio.sample import generate
 
 
 class _AllInRete(CompiledRule):

@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 
 from cli.batch import MAX_BAD_ROWS, read_portfolio
 from engine.errors import TooManyBadRows
-from engine.loader import load_knowledge_base
-from engine.sources import read_kb_files
-from engine.tables import Report
+from engine.loading.knowledge_base import load_knowledge_base
+from engine.loading.sources import read_kb_files
+from engine.portfolio.tables import Report
 
 HEADER = "id,manager_id,client_id,kind,date,status,new_brand,quantity,slow_quantity,closed_date,amount,item,due_date"
 GOOD = "E{i},M1,C1,order,2026-10-01,done,false,5,,,,,"

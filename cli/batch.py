@@ -1,7 +1,7 @@
 """``rm-advisor batch`` and ``rm-advisor sample-portfolio``: portfolio runs from CSV or Parquet.
 
 The adapter reads the tables (:mod:`cli.tableio`: encodings, bad rows, chunks), calls
-:mod:`engine.portfolio`, and writes recommendations, worklists, coaching, bad rows (as they are
+:mod:`engine.portfolio.run`, and writes recommendations, worklists, coaching, bad rows (as they are
 found), full decisions (JSON lines) and the branch report.
 """
 
@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 
     from engine import Advisor
     from engine.errors import Diagnostic
-    from engine.knowledge import KnowledgeBase
-    from engine.portfolio import PortfolioRun, PortfolioTables
-    from engine.tables import Report, TableInput
+    from engine.language.knowledge import KnowledgeBase
+    from engine.portfolio.run import PortfolioRun, PortfolioTables
+    from engine.portfolio.tables import Report, TableInput
 
 #: the default of --max-bad-rows
 MAX_BAD_ROWS = 1000
@@ -79,10 +79,10 @@ def write_table(frame: pd.DataFrame, path: Path, fmt: TableFormat,
 
 def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, encoding: str | None = None,
                  note: Callable[[str], None] | None = None) -> Callable[[str], TableInput]:
-    """What :func:`engine.portfolio.read_tables` reads the three files through (kept open on ``stack``);
+    """What :func:`engine.portfolio.run.read_tables` reads the three files through (kept open on ``stack``);
     ``note`` hears which encoding a file was detected in, when it is not UTF-8."""
     from cli.tableio import open_table
-    from engine.portfolio import history_spec
+    from engine.portfolio.run import history_spec
 
     fields = {"clients": kb.facts["client"].fields, "managers": kb.facts["manager"].fields,
               "history": history_spec(kb).fields}
@@ -98,7 +98,7 @@ def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, en
 def read_portfolio(paths: dict[str, Path], kb: KnowledgeBase, as_of: dt.date, report: Report,
                    encoding: str | None = None, note: Callable[[str], None] | None = None) -> PortfolioTables:
     """The three tables from their files, checked into ``report`` as they are read."""
-    from engine.portfolio import read_tables
+    from engine.portfolio.run import read_tables
 
     with ExitStack() as stack:
         return read_tables(table_reader(paths, kb, stack, encoding, note), kb, as_of,
@@ -121,7 +121,7 @@ def sample_portfolio(
 ) -> None:
     """Write the generated sample portfolio (clients, managers, history) as CSV."""
     from cli.tableio import write_csv
-    from engine.sample_portfolio import generate
+    from engine.portfolio.sample import generate
 
     p = generate(clients, managers, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -182,12 +182,12 @@ def batch(
     from cli.report import write_report
     from cli.tableio import CsvRows, TableReadError
     from engine import Advisor, RuleError
-    from engine.bulk import BulkGates
     from engine.errors import StoreError, TooManyBadRows
-    from engine.portfolio import PortfolioRun, check_tables, decide_partitions, prepare
-    from engine.sample_portfolio import AS_OF, generate
-    from engine.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
-    from engine.tables import Report
+    from engine.loading.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+    from engine.portfolio.bulk import BulkGates
+    from engine.portfolio.run import PortfolioRun, check_tables, decide_partitions, prepare
+    from engine.portfolio.sample import AS_OF, generate
+    from engine.portfolio.tables import Report
 
     given = {name: path for name, path in (("clients", clients), ("managers", managers), ("history", history))
              if path is not None}
@@ -261,7 +261,7 @@ def _logged(results: list[Any], parts: list[Any], advisor: Advisor, day: dt.date
             period_days: int) -> tuple[list[Any], Any]:
     """Contact policies over the whole portfolio with the stored feedback, every manager's decision
     logged (source ``batch``), and the effectiveness of the period for the report."""
-    from engine.portfolio import facts_document, with_policies
+    from engine.portfolio.run import facts_document, with_policies
     from store import Store  # the database layer loads only when a run logs
 
     with Store(db, advisor.book.kb) as store:

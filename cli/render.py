@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from engine.decision import Decision, Recommendation, RuleTrace, SignalTrace, SubjectDecision
     from engine.errors import Diagnostic
-    from engine.knowledge import Text
+    from engine.language.decision import Decision, Recommendation, RuleTrace, SignalTrace, SubjectDecision
+    from engine.language.knowledge import Text
 
 
 def text(t: Text, lang: str) -> str:

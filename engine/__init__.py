@@ -16,13 +16,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.advisor import Advisor
-    from engine.decision import Decision, Recommendation, SubjectDecision
     from engine.errors import AdvisorError, Diagnostic, FactError, InferenceError, RuleError
+    from engine.inference.advisor import Advisor
+    from engine.language.decision import Decision, Recommendation, SubjectDecision
 
-_HOME = {"Advisor": "engine.advisor", "Decision": "engine.decision", "Recommendation": "engine.decision",
-         "SubjectDecision": "engine.decision", "AdvisorError": "engine.errors", "Diagnostic": "engine.errors",
-         "FactError": "engine.errors", "InferenceError": "engine.errors", "RuleError": "engine.errors"}
+_PUBLIC = {
+    "engine.inference.advisor": ("Advisor",),
+    "engine.language.decision": ("Decision", "Recommendation", "SubjectDecision"),
+    "engine.errors": ("AdvisorError", "Diagnostic", "FactError", "InferenceError", "RuleError"),
+}
+_HOME = {name: module for module, names in _PUBLIC.items() for name in names}
 
 __all__ = ["Advisor", "AdvisorError", "Decision", "Diagnostic", "FactError", "InferenceError",
            "Recommendation", "RuleError", "SubjectDecision"]

@@ -38,7 +38,7 @@ CODE_GROUPS: dict[str, dict[str, str]] = {
         "unknown_parameter": "a condition names a parameter that the parameters file does not define",
         "no_rules": "the rule directory holds no rule files",
     },
-    "static analysis of rule sets (engine/analysis.py)": {
+    "static analysis of rule sets (engine/checking/analysis.py)": {
         "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",
         "subsumed_rule": "whenever a rule fires, another rule with the same outcome fires too (warning)",
         "same_action_priority": "two rules that can fire together recommend one action at one priority (warning)",
@@ -47,7 +47,7 @@ CODE_GROUPS: dict[str, dict[str, str]] = {
                                "(warning)",
         "missing_text": "a zh or en text is empty (error) or in the wrong language (warning)",
     },
-    "rule graph (engine/graph.py)": {
+    "rule graph (engine/authoring/graph.py)": {
         "signal_unproduced": "a rule uses a signal (or the catalogue lists one) that no rule asserts (warning)",
         "signal_unused": "a signal is asserted but no rule uses it (warning)",
         "unreachable_outcome": "no rule that can fire recommends this action or coaching topic (warning)",

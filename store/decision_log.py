@@ -17,13 +17,13 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from engine.advisor import Advisor
-from engine.compiler import RuleBook, SourceTexts
-from engine.decision import Decision, SubjectDecision
-from engine.effectiveness import ItemRecord
 from engine.errors import Diagnostic, Location, StoreError
-from engine.feedback import FeedbackEvent
-from engine.knowledge import KnowledgeBase
+from engine.inference.advisor import Advisor
+from engine.inference.compiler import RuleBook, SourceTexts
+from engine.language.decision import Decision, SubjectDecision
+from engine.language.feedback import FeedbackEvent
+from engine.language.knowledge import KnowledgeBase
+from engine.policies.effectiveness import ItemRecord
 from store.database import Database
 from store.masking import mask_facts, scrub
 from store.schema import DecisionItemRow, DecisionRow, RuleSetRow

@@ -23,12 +23,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.errors import Diagnostic, Location, StoreError, suggest
-from engine.feedback import NEXT_STATUSES, FeedbackEvent
-from engine.knowledge import FeedbackReasonSpec, FeedbackStatus
-from engine.loader import load_knowledge_base
-from engine.policies import PolicySet
-from engine.sources import read_kb_files
-from engine.values import shift
+from engine.language.feedback import NEXT_STATUSES, FeedbackEvent
+from engine.language.knowledge import FeedbackReasonSpec, FeedbackStatus
+from engine.language.values import shift
+from engine.loading.knowledge_base import load_knowledge_base
+from engine.loading.sources import read_kb_files
+from engine.policies.contact import PolicySet
 from store.database import Database
 from store.decision_log import not_found
 from store.schema import DecisionItemRow, DecisionRow, FeedbackRow

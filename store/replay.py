@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from engine.advisor import Advisor
-from engine.decision import Decision
-from engine.diff import Change, diff_decisions
+from engine.authoring.diff import Change, diff_decisions
+from engine.inference.advisor import Advisor
+from engine.language.decision import Decision
 from store.decision_log import DecisionLog, LoggedDecision
 
 

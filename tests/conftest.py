@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from engine import Advisor
-from engine.scenarios import CaseResult, evaluate_case, load_scenarios
-from engine.sources import read_scenario_files
+from engine.authoring.scenarios import CaseResult, evaluate_case, load_scenarios
+from engine.loading.sources import read_scenario_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -7,10 +7,11 @@ from typing import Any
 import yaml
 
 from engine import Advisor
-from engine.compiler import RuleBook
-from engine.decision import Decision, SubjectDecision
-from engine.loader import check_rules, load_knowledge_base, load_rule_book
-from engine.sources import read_kb_files
+from engine.inference.book import check_rules, load_rule_book
+from engine.inference.compiler import RuleBook
+from engine.language.decision import Decision, SubjectDecision
+from engine.loading.knowledge_base import load_knowledge_base
+from engine.loading.sources import read_kb_files
 from tests.conftest import ROOT
 
 KB_FILES = read_kb_files(ROOT / "knowledge_base")

@@ -18,8 +18,9 @@ from api.app import create_app
 from api.deps import negotiate
 from api.ruleset import LiveRuleSet, LoadedRuleSet
 from cli.main import sample_facts_path
-from engine import Advisor, inference
-from engine import advisor as advisor_module
+from engine import Advisor
+from engine.inference import advisor as advisor_module
+from engine.inference import chaining as inference
 from tests.api.conftest import located, problem, settings
 
 ONE = "/v1/decisions/client/T-001"

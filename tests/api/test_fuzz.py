@@ -29,8 +29,8 @@ from api.app import create_app
 from api.ruleset import LiveRuleSet
 from engine import Advisor, FactError
 from engine.errors import CODES
-from engine.knowledge import FieldSpec
-from engine.values import DATE_MAX, DATE_MIN, parse_date
+from engine.language.knowledge import FieldSpec
+from engine.language.values import DATE_MAX, DATE_MIN, parse_date
 from tests.api.conftest import settings as api_settings
 from tests.helpers import KB
 from tests.hostile import body, telecom

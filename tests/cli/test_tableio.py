@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 import cli.tableio as tableio
 from cli.tableio import FORMULA_START, CsvRows, TableReadError, detect_encoding, open_table, safe_cell, write_csv
 from engine.errors import TooManyBadRows
-from engine.portfolio import history_spec
-from engine.tables import Report, Table, check_input
+from engine.portfolio.run import history_spec
+from engine.portfolio.tables import Report, Table, check_input
 from tests.helpers import KB
 
 CLIENT = KB.facts["client"]

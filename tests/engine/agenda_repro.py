@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from engine.experta_compat import MATCH, NOT, DepthStrategy, Fact, KnowledgeEngine, Rule, SafeDepthStrategy
+from engine.inference._experta import MATCH, NOT, DepthStrategy, Fact, KnowledgeEngine, Rule, SafeDepthStrategy
 
 
 class Client(Fact):

@@ -1,4 +1,4 @@
-"""engine/analysis.py: impossible conditions, subsumed rules, priority ties, parameter and text checks."""
+"""engine/checking/analysis.py: impossible conditions, subsumed rules, priority ties, parameter and text checks."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import Advisor
-from engine.analysis import can_hold
+from engine.authoring.evaluation import evaluate_rule, subject_env
+from engine.checking.analysis import can_hold
 from engine.errors import Diagnostic, RuleError
-from engine.evaluation import evaluate_rule, subject_env
-from engine.facts import build_fact_set
-from engine.loader import check_rules, load_rule_book
-from engine.rules import Rule
+from engine.inference.book import check_rules, load_rule_book
+from engine.language.facts import build_fact_set
+from engine.language.rules import Rule
 from tests.helpers import KB, KB_FILES, Doc, action, rule, rule_text
 
 NET = {"actions": [action("guide_to_network_ordering")]}
@@ -167,7 +167,7 @@ def test_texts_in_the_wrong_language_or_empty(zh: str, en: str, severity: str) -
 
 
 def test_shipped_packs_have_no_analysis_errors(advisor: Advisor) -> None:
-    from engine.sources import read_rule_files
+    from engine.loading.sources import read_rule_files
     from tests.conftest import ROOT
     errors = [d.format() for d in check_rules(read_rule_files(ROOT / "rules"),
                                               advisor.book.kb) if d.severity == "error"]

@@ -1,4 +1,4 @@
-"""engine/arbitration.py: merging, vetoes, ranking and tie-breaking."""
+"""engine/inference/arbitration.py: merging, vetoes, ranking and tie-breaking."""
 
 from __future__ import annotations
 

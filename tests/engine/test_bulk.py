@@ -1,4 +1,4 @@
-"""engine/bulk.py: the gates evaluated for a whole portfolio at once as pandas masks are exactly
+"""engine/portfolio/bulk.py: the gates evaluated for a whole portfolio at once as pandas masks are exactly
 the ones the per-record predicates give, so a batch decides as ``Advisor.decide`` would."""
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Advisor
-from engine.bulk import BulkGates, Frames
-from engine.compiler import local_conditions
-from engine.conditions import resolve
-from engine.facts import FactSet, build_fact_set, validate_facts
-from engine.portfolio import check_tables, prepare
-from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
-from engine.sample_portfolio import generate
-from engine.tables import check_table
+from engine.inference.compiler import local_conditions
+from engine.language.facts import FactSet, build_fact_set, validate_facts
+from engine.language.knowledge import resolve
+from engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
+from engine.portfolio.bulk import BulkGates, Frames
+from engine.portfolio.run import check_tables, prepare
+from engine.portfolio.sample import generate
+from engine.portfolio.tables import check_table
 
 AS_OF = dt.date(2026, 11, 23)
 

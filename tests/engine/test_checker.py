@@ -1,10 +1,10 @@
-"""engine/checker.py: every rule-file error code, with its location and hint."""
+"""engine/checking/checker.py: every rule-file error code, with its location and hint."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.checker import check_rule_files
+from engine.checking.checker import check_rule_files
 from engine.errors import CODES
 from tests.helpers import KB, Doc, action, codes, rule, rule_text
 

@@ -1,4 +1,4 @@
-"""engine/coverage.py: rules, conditions and actions the scenarios never exercise, per file."""
+"""engine/authoring/coverage.py: rules, conditions and actions the scenarios never exercise, per file."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 import yaml
 
 from engine import Advisor
-from engine.coverage import Coverage, measure
-from engine.loader import load_rule_book
-from engine.locations import Locator
-from engine.scenarios import evaluate_case, load_scenarios
+from engine.authoring.coverage import Coverage, measure
+from engine.authoring.scenarios import evaluate_case, load_scenarios
+from engine.inference.book import load_rule_book
+from engine.loading.locations import Locator
 from tests.helpers import KB_FILES, Doc, action, client, rule, rule_text
 
 NET = rule("t.net", {"all": [{"client.network_client": False}, {"client.domain": "tobacco"}]},

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Advisor
-from engine.decision import Decision
-from engine.loader import load_rule_book
-from engine.sources import read_rule_files
+from engine.inference.book import load_rule_book
+from engine.language.decision import Decision
+from engine.loading.sources import read_rule_files
 from tests.conftest import ROOT
 from tests.helpers import KB_FILES
 

@@ -1,8 +1,8 @@
-"""engine/diff.py: what changed between two decisions on the same facts."""
+"""engine/authoring/diff.py: what changed between two decisions on the same facts."""
 
 from __future__ import annotations
 
-from engine.diff import diff_decisions
+from engine.authoring.diff import diff_decisions
 from tests.helpers import action, advisor, client, rule
 
 NET = {"client.network_client": False}

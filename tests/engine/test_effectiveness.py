@@ -1,12 +1,12 @@
-"""engine/effectiveness.py: acceptance and completion rates, noisy rules, the period."""
+"""engine/policies/effectiveness.py: acceptance and completion rates, noisy rules, the period."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from engine.effectiveness import ItemRecord, Thresholds, effectiveness
-from engine.feedback import FeedbackEvent
-from engine.knowledge import FeedbackStatus
+from engine.language.feedback import FeedbackEvent
+from engine.language.knowledge import FeedbackStatus
+from engine.policies.effectiveness import ItemRecord, Thresholds, effectiveness
 
 DAY = dt.date(2026, 11, 23)
 

@@ -1,13 +1,13 @@
-"""engine/evaluation.py: the traced evaluator agrees with inference and records every node."""
+"""engine/authoring/evaluation.py: the traced evaluator agrees with inference and records every node."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from engine import Advisor
-from engine.evaluation import evaluate_rule, subject_env
-from engine.facts import validate_facts
-from engine.rules import Rule
+from engine.authoring.evaluation import evaluate_rule, subject_env
+from engine.language.facts import validate_facts
+from engine.language.rules import Rule
 from tests.conftest import ShippedResults
 from tests.helpers import KB, action, client, rule
 

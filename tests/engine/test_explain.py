@@ -1,4 +1,4 @@
-"""engine/explain.py: why a recommendation was made, and why not, with a change that really flips it."""
+"""engine/authoring/explain.py: why a recommendation was made, and why not, with a change that really flips it."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from engine import Advisor
-from engine.explain import ConditionReport, Explainer
-from engine.loader import load_rule_book
-from engine.locations import Locator
+from engine.authoring.explain import ConditionReport, Explainer
+from engine.inference.book import load_rule_book
+from engine.loading.locations import Locator
 from tests.helpers import KB_FILES, Doc, action, client, rule, rule_text
 
 AS_OF = "2026-11-23"
@@ -156,7 +156,7 @@ def test_why_a_recommendation_was_made_and_why_it_was_vetoed() -> None:
 
 
 def test_shipped_rules_explain_the_demo(advisor: Advisor) -> None:
-    from engine.sources import read_rule_files
+    from engine.loading.sources import read_rule_files
     from tests.conftest import ROOT
     facts = yaml.safe_load((ROOT / "knowledge_base" / "samples" / "demo_facts.yaml").read_text(encoding="utf-8"))
     ex = Explainer(advisor.book, advisor.run(facts), Locator.from_files(read_rule_files(ROOT / "rules")))

@@ -1,4 +1,4 @@
-"""engine/facts.py: every fact error names the fact, the field, what was expected and what came."""
+"""engine/language/facts.py: every fact error names the fact, the field, what was expected and what came."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engine import FactError
-from engine.facts import validate_facts
+from engine.language.facts import validate_facts
 from tests.helpers import KB, client
 
 

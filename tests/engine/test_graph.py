@@ -1,4 +1,4 @@
-"""engine/graph.py: the rule graph, its findings, and DOT, Mermaid and picture output."""
+"""engine/authoring/graph.py: the rule graph, its findings, and DOT, Mermaid and picture output."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import networkx as nx
 import pydot
 import pytest
 
-from engine.checker import Node
-from engine.graph import (
+from engine.authoring.graph import (
     cycle_nodes,
     findings,
     live_rules,
@@ -18,8 +17,9 @@ from engine.graph import (
     to_mermaid,
     to_picture,
 )
-from engine.locations import Locator
-from engine.rules import Rule
+from engine.checking.signals import Node
+from engine.language.rules import Rule
+from engine.loading.locations import Locator
 from tests.helpers import KB, KB_FILES, Doc, action, rule, rule_text
 
 PRODUCE = rule("t.produce", {"client.network_client": False}, {"signals": ["outside_official_channel"]})

@@ -1,4 +1,4 @@
-"""engine/history.py: the fact fields a portfolio's event history gives, worked out by hand on a
+"""engine/portfolio/history.py: the fact fields a portfolio's event history gives, worked out by hand on a
 small book of three managers and their clients, as of 2026-11-23."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from engine.history import Derived, derive
-from engine.portfolio import history_spec
-from engine.tables import check_table
+from engine.portfolio.history import Derived, derive
+from engine.portfolio.run import history_spec
+from engine.portfolio.tables import check_table
 from tests.helpers import KB
 
 AS_OF = dt.date(2026, 11, 23)

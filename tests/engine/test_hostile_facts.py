@@ -11,7 +11,7 @@ import pytest
 
 from engine import Advisor, FactError
 from engine.errors import CODES, MAX_ERRORS
-from engine.facts import validate_facts
+from engine.language.facts import validate_facts
 from tests.engine.test_facts import problems
 from tests.helpers import KB, client
 from tests.hostile import HOSTILE, telecom

@@ -1,4 +1,4 @@
-"""engine/inference.py: experta on 3.11, the agenda-bug fix, chaining, joins, negation, the cap."""
+"""engine/inference/chaining.py: experta on 3.11, the agenda-bug fix, chaining, joins, negation, the cap."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from engine import InferenceError
-from engine.inference import Inference
+from engine.inference.chaining import Inference
 from tests.conftest import ROOT
 from tests.helpers import action, advisor, client, rule, subject_of
 
@@ -37,7 +37,7 @@ def test_agenda_bug_regression_safe_strategy_honours_not(seed: int) -> None:
 
 def test_experta_imports_on_a_fresh_interpreter_without_touching_root_logging() -> None:
     code = ("import logging; before = list(logging.getLogger().handlers);"
-            "import engine.inference; import experta;"
+            "import engine.inference.chaining; import experta;"
             "assert logging.getLogger().handlers == before, logging.getLogger().handlers; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
@@ -101,7 +101,7 @@ def test_a_gate_for_a_subject_the_facts_do_not_hold_joins_nothing() -> None:
     )
     fs = adv.validate({"managers": [{"id": "M1", "domain": "tobacco"}],
                        "clients": [client("C1", days_since_last_visit=9)]})
-    # gates evaluated elsewhere (engine.bulk does so) may name a subject this fact set lacks
+    # gates evaluated elsewhere (engine.portfolio.bulk does so) may name a subject this fact set lacks
     result = Inference(adv.book).run(fs, gates=[("t.overdue", "client:C1"), ("t.coach", "manager:M9")])
     assert [(f.rule_id, f.subject) for f in result.firings] == [("t.overdue", "client:C1")]
 

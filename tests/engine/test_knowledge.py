@@ -1,11 +1,11 @@
-"""engine/knowledge.py and the knowledge-base loader: sensitive fields, the feedback reason catalogue."""
+"""engine/language/knowledge.py and the knowledge-base loader: sensitive fields, the feedback reason catalogue."""
 
 from __future__ import annotations
 
 import pytest
 
 from engine import RuleError
-from engine.loader import load_knowledge_base
+from engine.loading.knowledge_base import load_knowledge_base
 from tests.conftest import SHARED
 from tests.helpers import KB, KB_FILES
 

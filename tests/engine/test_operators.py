@@ -1,4 +1,4 @@
-"""engine/operators.py: one table of operators; the per-record and the column forms agree."""
+"""engine/language/operators.py: one table of operators; the per-record and the column forms agree."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.operators import OPERATORS, column_holds, holds, operator
-from engine.values import shift
+from engine.language.operators import OPERATORS, column_holds, holds, operator
+from engine.language.values import shift
 
 AS_OF = dt.date(2026, 11, 23)
 NUMBERS = st.one_of(st.none(), st.integers(-50, 50).map(float))

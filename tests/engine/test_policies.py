@@ -1,4 +1,4 @@
-"""engine/policies.py: contact policies are checked like rules and hold back what they forbid."""
+"""engine/policies/contact.py: contact policies are checked like rules and hold back what they forbid."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import Advisor, RuleError
-from engine.decision import Decision
-from engine.feedback import FeedbackEvent
-from engine.knowledge import FeedbackStatus
-from engine.loader import check_rules, load_rule_book
-from engine.policies import policy_file_json_schema
+from engine.inference.book import check_rules, load_rule_book
+from engine.language.decision import Decision
+from engine.language.feedback import FeedbackEvent
+from engine.language.knowledge import FeedbackStatus
+from engine.policies.contact import policy_file_json_schema
 from tests.conftest import ROOT
 from tests.helpers import KB, KB_FILES, Doc, action, client, rule, rule_text, subject_of
 

@@ -1,4 +1,4 @@
-"""engine/portfolio.py and engine/sample_portfolio.py: a whole portfolio decided per manager; rows
+"""engine/portfolio/run.py and engine/portfolio/sample.py: a whole portfolio decided per manager; rows
 that point nowhere are reported and skipped; worker processes give the same answer as one."""
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from engine import Advisor, portfolio
-from engine.bulk import BulkGates
-from engine.portfolio import ManagerResult, PortfolioTables, check_tables, decide_partitions, prepare
-from engine.sample_portfolio import generate
-from engine.sources import read_kb_files, read_rule_files
+from engine import Advisor
+from engine.loading.sources import read_kb_files, read_rule_files
+from engine.portfolio import run as portfolio
+from engine.portfolio.bulk import BulkGates
+from engine.portfolio.run import ManagerResult, PortfolioTables, check_tables, decide_partitions, prepare
+from engine.portfolio.sample import generate
 from tests.conftest import ROOT
 
 AS_OF = dt.date(2026, 11, 23)

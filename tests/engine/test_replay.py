@@ -1,9 +1,9 @@
-"""engine/replay.py: which decisions change between two rule sets, per manager and per action."""
+"""engine/authoring/replay.py: which decisions change between two rule sets, per manager and per action."""
 
 from __future__ import annotations
 
-from engine.facts import validate_facts
-from engine.replay import replay
+from engine.authoring.replay import replay
+from engine.language.facts import validate_facts
 from tests.helpers import KB, action, advisor, client, rule
 
 NET = rule("t.net", {"client.network_client": False}, {"actions": [action("guide_to_network_ordering")]}, priority=70)

@@ -1,4 +1,4 @@
-"""engine/scenarios.py: results a tool can read (expected against actual), references, JUnit XML."""
+"""engine/authoring/scenarios.py: results a tool can read (expected against actual), references, JUnit XML."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from engine.scenarios import (
+from engine.authoring.scenarios import (
     Case,
     check_references,
     evaluate_case,

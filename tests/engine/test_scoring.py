@@ -1,4 +1,4 @@
-"""engine/scoring.py (with knowledge_base/scoring.yaml): the tobacco monthly 100-point score, the
+"""engine/portfolio/scoring.py (with knowledge_base/scoring.yaml): the tobacco monthly 100-point score, the
 credit-cooperative points table and the tobacco ABC class, checked on hand-built events whose
 answers are worked out by hand below."""
 
@@ -11,10 +11,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from engine.history import derive
-from engine.portfolio import history_spec
-from engine.scoring import Period, period_start, score, segment
-from engine.tables import check_table
+from engine.language.schemes import Period
+from engine.portfolio.history import derive
+from engine.portfolio.run import history_spec
+from engine.portfolio.scoring import period_start, score, segment
+from engine.portfolio.tables import check_table
 from tests.helpers import KB
 
 AS_OF = dt.date(2026, 11, 23)  # month starts 2026-11-01, year 2026-01-01

@@ -1,10 +1,10 @@
-"""engine/suite.py: a rule set's scenario suite as a result object (what `rm-advisor test` prints)."""
+"""engine/authoring/suite.py: a rule set's scenario suite as a result object (what `rm-advisor test` prints)."""
 
 from __future__ import annotations
 
 from engine import Advisor
-from engine.sources import read_rule_files, read_scenario_files
-from engine.suite import run_suite
+from engine.authoring.suite import run_suite
+from engine.loading.sources import read_rule_files, read_scenario_files
 from tests.conftest import ROOT
 
 BROKEN = """scenarios:

@@ -1,4 +1,4 @@
-"""engine/tables.py: every bad cell of a portfolio table is named by file, CSV line and column; the
+"""engine/portfolio/tables.py: every bad cell of a portfolio table is named by file, CSV line and column; the
 bad row is dropped and the good rows go on, typed as the per-record validator would type them."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from engine import Advisor
 from engine.errors import Diagnostic, TooManyBadRows
-from engine.portfolio import check_tables
-from engine.tables import MAX_UNKNOWN_COLUMNS, Chunk, Report, Table, TableChecker, check_table, records
+from engine.portfolio.run import check_tables
+from engine.portfolio.tables import MAX_UNKNOWN_COLUMNS, Chunk, Report, Table, TableChecker, check_table, records
 from tests.helpers import KB
 
 CLIENT = KB.facts["client"]

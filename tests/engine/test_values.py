@@ -1,4 +1,4 @@
-"""engine/values.py: what a text, a number, a date or an id may be, and date arithmetic that cannot
+"""engine/language/values.py: what a text, a number, a date or an id may be, and date arithmetic that cannot
 overflow at the ends of the calendar (issue 12: OverflowError in conditions, policies and the
 feedback store)."""
 
@@ -10,13 +10,13 @@ import math
 import pytest
 
 from engine import Advisor
-from engine.analysis import candidates_for
+from engine.checking.analysis import candidates_for
 from engine.errors import CODES, Diagnostic
-from engine.facts import build_fact_set
-from engine.feedback import FeedbackEvent
-from engine.loader import check_rules
-from engine.operators import holds as operator_holds
-from engine.values import (
+from engine.inference.book import check_rules
+from engine.language.facts import build_fact_set
+from engine.language.feedback import FeedbackEvent
+from engine.language.operators import holds as operator_holds
+from engine.language.values import (
     DATE_MAX,
     DATE_MIN,
     DateRangeError,

@@ -1,4 +1,4 @@
-"""engine/walk.py: the one walk over condition trees (paths, negation, scope, conjuncts)."""
+"""engine/language/walk.py: the one walk over condition trees (paths, negation, scope, conjuncts)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from engine.rules import Condition
-from engine.walk import Visitor, conjuncts, exists_parts, fields, form, signal_test, signals, walk
+from engine.language.rules import Condition
+from engine.language.walk import Visitor, conjuncts, exists_parts, fields, form, signal_test, signals, walk
 
 _COND: TypeAdapter[Condition] = TypeAdapter(Condition)
 

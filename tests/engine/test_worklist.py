@@ -1,13 +1,13 @@
-"""engine/worklist.py: a manager's week — one contact per client and channel carrying all its
+"""engine/portfolio/worklist.py: a manager's week — one contact per client and channel carrying all its
 actions, best first, within the visit and call capacity; what does not fit is kept as deferred."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from engine.decision import Reason, Recommendation, SubjectDecision
-from engine.knowledge import Text
-from engine.worklist import Worklist, build_worklist
+from engine.language.decision import Reason, Recommendation, SubjectDecision
+from engine.language.knowledge import Text
+from engine.portfolio.worklist import Worklist, build_worklist
 
 
 def rec(action: str, score: int, channel: str = "visit", kind: str = "action",

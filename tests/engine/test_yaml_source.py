@@ -1,8 +1,8 @@
-"""engine/yaml_source.py: positions, duplicate keys, syntax errors, safe loading."""
+"""engine/loading/yaml_source.py: positions, duplicate keys, syntax errors, safe loading."""
 
 import pytest
 
-from engine.yaml_source import MAX_DEPTH, parse_yaml, rule_fragments
+from engine.loading.yaml_source import MAX_DEPTH, parse_yaml, rule_fragments
 
 
 def test_positions_point_at_keys_and_items() -> None:

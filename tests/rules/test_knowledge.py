@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from engine import Advisor
-from engine.coverage import measure
+from engine.authoring.coverage import measure
 from engine.errors import CODES
-from engine.locations import Locator
-from engine.sources import read_rule_files
+from engine.loading.locations import Locator
+from engine.loading.sources import read_rule_files
 from tests.conftest import ROOT, SHARED, ShippedResults
 
 SEEDS = SHARED / "domain" / "seeds"
@@ -61,7 +61,7 @@ def test_every_signal_is_produced_and_every_parameter_used(advisor: Advisor) -> 
     texts = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "rules").glob("*.yaml"))
     texts += (ROOT / "knowledge_base" / "scoring.yaml").read_text(encoding="utf-8")
     # worklist capacities default to parameters when a manager has no own capacity
-    engine_code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "engine").glob("*.py"))
+    engine_code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "engine").rglob("*.py"))
     unused = [name for name in advisor.book.kb.parameters if f"${name}" not in texts
               and f"param.{name}" not in texts and f'params["{name}"]' not in engine_code]
     assert unused == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine import Advisor
-from engine.scenarios import Case, check_references, load_scenarios
-from engine.sources import read_scenario_files
+from engine.authoring.scenarios import Case, check_references, load_scenarios
+from engine.loading.sources import read_scenario_files
 from tests.conftest import ROOT, ShippedResults
 
 CASES, PROBLEMS = load_scenarios(read_scenario_files(ROOT / "rules"))

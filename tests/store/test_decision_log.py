@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from engine import Advisor
 from engine.errors import StoreError
-from engine.feedback import FeedbackEvent
+from engine.language.feedback import FeedbackEvent
 from store import MASK, Store
 from store.schema import DecisionItemRow, RuleSetRow
 from tests.helpers import decision_id, subject_of

@@ -1,0 +1,144 @@
+"""Evaluate one rule's condition tree on one subject and keep every node's outcome.
+
+Inference only needs a yes or no; the authoring tools need to know *which* condition held or
+failed, on which fact, with which value. This evaluator follows the compiled semantics exactly
+(the same operator tests from :mod:`engine.language.operators`, the same parameter values,
+signals as inference asserted them) so its verdict on a rule equals whether the rule fired; a test
+checks that over every shipped scenario.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from engine.inference.conditions import Env
+from engine.language.facts import Fact, FactSet
+from engine.language.knowledge import KnowledgeBase, resolve
+from engine.language.operators import describe, operator
+from engine.language.rules import AllCond, AnyCond, ExistsCond, FieldCond, NotCond, Rule, SignalCond
+from engine.language.walk import Path, Visitor
+
+#: Signals held, by subject key (``client:T1``): what inference asserted.
+Held = Mapping[str, Collection[str]]
+
+@dataclass(frozen=True)
+class Outcome:
+    """One condition node evaluated on one fact.
+
+    ``path`` is relative to the rule (``("when", "all", 2)``); ``subject`` is the fact the node
+    looked at (``client:T1``, or ``interaction:I-4`` inside an ``exists``). For an ``exists`` node,
+    ``candidates`` are the related facts and ``related`` the ``where`` outcome on each of them.
+    """
+
+    path: Path
+    kind: str
+    holds: bool
+    text: str
+    subject: str
+    ref: str = ""
+    value: Any = None
+    ops: tuple[tuple[str, Any, Any], ...] = ()  # (operator, as written, resolved)
+    signal: str = ""
+    children: tuple[Outcome, ...] = ()
+    candidates: tuple[str, ...] = ()
+    related: tuple[Outcome, ...] = ()
+
+    def walk(self) -> Iterator[Outcome]:
+        """This node and every node below it, including the ``where`` of each related fact."""
+        yield self
+        for child in self.children + self.related:
+            yield from child.walk()
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """A rule evaluated on one subject: active on the as-of date, and whether ``when`` holds."""
+
+    rule: Rule
+    subject: str
+    active: bool
+    root: Outcome
+
+    @property
+    def holds(self) -> bool:
+        """The rule fires for this subject."""
+        return self.active and self.root.holds
+
+
+def subject_key(fact_type: str, fact_id: Any) -> str:
+    return f"{fact_type}:{fact_id}"
+
+
+def subject_env(kb: KnowledgeBase, fact_set: FactSet, subject_type: str, fact: Fact) -> Env:
+    """The facts a rule about ``fact`` sees: the subject and the facts it links to (its manager)."""
+    linked = kb.one_links(subject_type)
+    facts: dict[str, Fact | None] = {subject_type: fact}
+    facts.update({t: fact_set.get(t, fact.get(f)) for t, f in linked.items()})
+    return Env(facts, fact_set.as_of, fact_set)
+
+
+def active_on(rule: Rule, day: dt.date) -> bool:
+    eff = rule.effective
+    return eff is None or ((eff.from_ is None or eff.from_ <= day) and (eff.until is None or day <= eff.until))
+
+
+def evaluate_rule(rule: Rule, env: Env, kb: KnowledgeBase, held: Held) -> RuleOutcome:
+    """Evaluate ``rule`` on the subject in ``env`` with the signals inference asserted."""
+    subject_fact = env.facts[rule.subject]
+    key = subject_key(rule.subject, subject_fact["id"] if subject_fact else "?")
+    root = _Evaluator(kb, held, env, rule.subject, key).visit(rule.when, ("when",))
+    return RuleOutcome(rule, key, active_on(rule, env.as_of), root)
+
+
+@dataclass(frozen=True)
+class _Evaluator(Visitor[Outcome]):
+    """Outcomes of the nodes of one tree on one fact (``key``), the ``scope`` fact in ``env``."""
+
+    kb: KnowledgeBase
+    held: Held
+    env: Env
+    scope: str
+    key: str
+
+    def all_(self, cond: AllCond, path: Path) -> Outcome:
+        kids = tuple(self.each(cond, path))
+        return Outcome(path, "all", all(k.holds for k in kids), "all of", self.key, children=kids)
+
+    def any_(self, cond: AnyCond, path: Path) -> Outcome:
+        kids = tuple(self.each(cond, path))
+        return Outcome(path, "any", any(k.holds for k in kids), "any of", self.key, children=kids)
+
+    def not_(self, cond: NotCond, path: Path) -> Outcome:
+        inner = self.visit(cond.not_, (*path, "not"))
+        return Outcome(path, "not", not inner.holds, "not", self.key, children=(inner,))
+
+    def signal(self, cond: SignalCond, path: Path) -> Outcome:
+        holds = cond.signal in self.held.get(self.key, ())
+        return Outcome(path, "signal", holds, f"signal {cond.signal}", self.key, signal=cond.signal)
+
+    def exists(self, cond: ExistsCond, path: Path) -> Outcome:
+        fact, env = cond.exists.fact, self.env
+        owner = env.facts.get(self.scope)
+        related = env.fact_set.related(fact, self.scope, owner["id"]) if owner is not None else ()
+        keys = tuple(subject_key(fact, r["id"]) for r in related)
+        text = f"exists {fact}" + (" where ..." if cond.exists.where is not None else "")
+        if cond.exists.where is None:
+            return Outcome(path, "exists", bool(related), text, self.key, candidates=keys)
+        where, at = cond.exists.where, (*path, "exists", "where")
+        outs = tuple(replace(self, env=env.with_fact(fact, r), scope=fact, key=k).visit(where, at)
+                     for r, k in zip(related, keys, strict=True))
+        return Outcome(path, "exists", any(o.holds for o in outs), text, self.key, candidates=keys, related=outs)
+
+    def field(self, cond: FieldCond, path: Path) -> Outcome:
+        ref = cond.ref
+        fact, _, name = ref.partition(".")
+        holder = self.env.facts.get(fact)
+        value = holder.get(name) if holder is not None else None
+        ops = tuple((op, written, resolve(written, self.kb)) for op, written in sorted(cond.ops.items()))
+        holds = all(operator(op).holds(value, arg, self.env.as_of) for op, _, arg in ops)
+        at = (*path, ref)
+        where = subject_key(fact, holder["id"]) if holder is not None and "id" in holder else self.key
+        return Outcome(at, "field", holds, describe(ref, ops), where, ref=ref, value=value, ops=ops)

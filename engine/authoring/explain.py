@@ -1,0 +1,342 @@
+"""Why a recommendation was made, and why one was not.
+
+*Why*: the decision already carries the chain (rules that fired, the fact values they matched,
+the signals they relied on and the rules that asserted those); :func:`explain_target` returns it.
+
+*Why not*: for each candidate rule (every rule that recommends the action, or the rule asked
+about) the conditions that failed, in the order they are written, each with the actual value,
+the expected one and the smallest change that would flip it:
+
+* a comparison: the nearest value that passes (a threshold plus or minus one, the date, a member
+  of the list), found among the values the condition itself names, so it is exact;
+* ``present``: give the value, or leave it empty;
+* a required signal: which rules would assert it, and each one's own failing conditions
+  (recursively); a forbidden signal that holds: the rules that asserted it and what they matched;
+* ``exists``: the related fact that came closest and what it lacks, or that there is none;
+* ``any``: the failing conditions of every branch (any one branch is enough).
+
+A rule may also be inactive on the as-of date (``effective``), or have fired while a veto blocked
+what it recommends; both are said plainly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.authoring.evaluation import Outcome, evaluate_rule, subject_env
+from engine.checking.analysis import candidates_for
+from engine.errors import Location
+from engine.inference.advisor import Run
+from engine.inference.compiler import CompiledRule, RuleBook
+from engine.language.decision import Reason, RuleTrace
+from engine.language.knowledge import FieldSpec, Text
+from engine.language.operators import operator, show
+from engine.loading.locations import Locator
+
+_MAX_DEPTH = 4
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Fix(_Model):
+    """A change to one fact field that flips a condition: set ``value``, or remove the value."""
+
+    field: str = Field(description="fact.field")
+    value: Any = None
+    remove: bool = False
+
+
+class ConditionReport(_Model):
+    """One condition of a rule on one fact: whether it held, the value seen, what would flip it."""
+
+    condition: str
+    kind: Literal["field", "signal", "exists", "all", "any"] = Field(
+        description="a comparison, a signal test, an exists, or a group whose parts are in `inner`")
+    subject: str = Field(description="the fact the condition looked at, e.g. client:T-001")
+    file: str
+    line: int
+    holds: bool
+    actual: Any = Field(default=None, description="the value seen (fields), or held / not held (signals)")
+    expected: str = ""
+    change: str | None = Field(default=None, description="the smallest change that would flip the condition")
+    fix: Fix | None = Field(default=None, description="that change as data, when it is one field's value")
+    asserted_by: list[RuleReport] = Field(default_factory=list,
+                                            description="a forbidden signal that holds: the rules that asserted it")
+    producers: list[RuleReport] = Field(default_factory=list,
+                                          description="a missing signal: the rules that would assert it")
+    inner: list[ConditionReport] = Field(default_factory=list,
+                                           description="the failing parts of an `any`, `all` or `exists`")
+
+
+class RuleReport(_Model):
+    """One rule on one subject: did it fire, the values it matched, and what stopped it."""
+
+    rule_id: str
+    title: Text
+    file: str
+    line: int
+    subject: str
+    fired: bool
+    active: bool = True
+    note: str = ""
+    matched: dict[str, Any] = Field(default_factory=dict, description="fact.field -> value of conditions that held")
+    related: dict[str, list[str]] = Field(default_factory=dict,
+                                          description="related facts (by type) an `exists` that held matched")
+    failing: list[ConditionReport] = Field(default_factory=list,
+                                           description="the conditions that failed, first failing first")
+
+
+class Explanation(_Model):
+    """Why (or why not) one action, coaching topic or rule came out for one subject."""
+
+    subject: str
+    target: str = Field(description="action:ID, coaching:ID or rule:ID")
+    outcome: Literal["recommended", "vetoed", "not recommended", "fired", "not fired"]
+    summary: str
+    why: list[RuleTrace] = Field(default_factory=list, description="the rules and signals behind it, with fact values")
+    vetoed_by: list[Reason] = Field(default_factory=list)
+    rules: list[RuleReport] = Field(default_factory=list, description="candidate rules and what stopped each")
+
+
+ConditionReport.model_rebuild()
+
+
+class Explainer:
+    """Answers why and why-not questions about one run (facts, firings, decision) of a rule book."""
+
+    def __init__(self, book: RuleBook, run: Run, locator: Locator | None = None):
+        """``locator`` (from the rule file texts) points at single conditions; without it every
+        condition is located at its rule's first line."""
+        self.book, self.run, self.locator = book, run, locator or Locator()
+        self.kb = book.kb
+        self.fired = run.fired()
+        self.held = run.held()
+        self.rules = book.by_id()
+
+    # ------------------------------------------------------------------ targets
+
+    def subjects(self, subject_type: str) -> list[str]:
+        return [f"{subject_type}:{f['id']}" for f in self.run.fact_set.subjects(subject_type)]
+
+    def explain_item(self, item_id: str, subject: str) -> Explanation:
+        """Why ``item_id`` (an action or coaching topic) was or was not recommended for ``subject``."""
+        kind = "action" if item_id in self.kb.actions else "coaching"
+        target = f"{kind}:{item_id}"
+        subject_type, _, sid = subject.partition(":")
+        decided = self.run.decision.subject(subject_type, sid)
+        recs = {r.id: r for r in decided.recommendations} if decided else {}
+        vetoed = {r.id: r for r in decided.vetoed} if decided else {}
+        if item_id in recs:
+            rec = recs[item_id]
+            return Explanation(subject=subject, target=target, outcome="recommended",
+                               summary=f"recommended with score {rec.score} by {', '.join(rec.rules)}",
+                               why=rec.because)
+        if item_id in vetoed:
+            rec = vetoed[item_id]
+            blockers = [self.rule_report(self.rules[v.rule_id], subject) for v in rec.vetoed_by]
+            return Explanation(subject=subject, target=target, outcome="vetoed",
+                               summary=f"recommended by {', '.join(rec.rules)} but vetoed by "
+                                       f"{', '.join(v.rule_id for v in rec.vetoed_by)}",
+                               why=rec.because, vetoed_by=rec.vetoed_by, rules=blockers)
+        candidates = [r for r in self.book.for_subject(subject_type)
+                      if item_id in {a.action for a in r.rule.then.actions} | {c.topic for c in r.rule.then.coaching}]
+        reports = [self.rule_report(r, subject) for r in candidates]
+        summary = (f"no rule recommends `{item_id}` for a {subject_type}" if not candidates else
+                   f"none of the {len(candidates)} rule(s) that recommend it fired")
+        return Explanation(subject=subject, target=target, outcome="not recommended", summary=summary, rules=reports)
+
+    def explain_rule(self, rule_id: str, subject: str) -> Explanation:
+        """Why rule ``rule_id`` fired or did not fire for ``subject``."""
+        report = self.rule_report(self.rules[rule_id], subject)
+        summary = "fired" if report.fired else (report.note or f"{len(report.failing)} condition(s) failed")
+        return Explanation(subject=subject, target=f"rule:{rule_id}", outcome="fired" if report.fired else "not fired",
+                           summary=summary, rules=[report])
+
+    def explain_decision(self) -> list[Explanation]:
+        """Why each recommendation (and each veto) in the decision."""
+        out = []
+        for decided in self.run.decision.clients + self.run.decision.managers:
+            subject = f"{decided.subject_type}:{decided.id}"
+            for rec in decided.recommendations + decided.vetoed:
+                out.append(self.explain_item(rec.id, subject))
+        return out
+
+    # ------------------------------------------------------------------ rules
+
+    def rule_report(self, compiled: CompiledRule, subject: str, depth: int = 0,
+                    seen: frozenset[tuple[str, str]] = frozenset()) -> RuleReport:
+        rule = compiled.rule
+        fact = self._fact(subject)
+        base: dict[str, Any] = dict(rule_id=rule.id, title=rule.title, file=compiled.file, line=compiled.line,
+                                    subject=subject)
+        if fact is None:
+            return RuleReport(**base, fired=False, note=f"{subject} is not in the facts")
+        env = subject_env(self.kb, self.run.fact_set, rule.subject, fact)
+        outcome = evaluate_rule(rule, env, self.kb, self.held)
+        fired = rule.id in self.fired.get(subject, set())
+        note = ""
+        if not outcome.active:
+            eff = rule.effective
+            note = (f"not in effect on {self.run.fact_set.as_of}: effective from {eff.from_ or 'the start'} "
+                    f"until {eff.until or 'further notice'}") if eff else ""
+        conjuncts = _conjuncts(outcome.root)
+        matched = {n.ref: _plain(n.value) for c in conjuncts if c.holds for n in _looked_at(c)}
+        related: dict[str, list[str]] = {}
+        for c in conjuncts:
+            if c.kind == "exists" and c.holds:
+                fact = c.text.split()[1]
+                hits = [r.subject for r in c.related if r.holds] if c.related else list(c.candidates)
+                related[fact] = sorted(set(related.get(fact, [])) | set(hits))
+        failing = [] if fired else [self._condition(rule.id, c, depth, seen | {(rule.id, subject)})
+                                    for c in conjuncts if not c.holds]
+        return RuleReport(**base, fired=fired, active=outcome.active, note=note, matched=matched, related=related,
+                          failing=failing)
+
+    def _fact(self, subject: str) -> Any:
+        subject_type, _, sid = subject.partition(":")
+        return self.run.fact_set.get(subject_type, sid)
+
+    # ------------------------------------------------------------------ conditions
+
+    def _condition(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, str]],
+                   want: bool = True) -> ConditionReport:
+        """A report on ``node``, which should be ``want`` but is not."""
+        loc = self.locator.rule(rule_id, node.path)
+        if not loc.file:
+            compiled = self.rules[rule_id]
+            loc = Location(compiled.file, compiled.line)
+        kind = node.kind if node.kind != "not" else "all"
+        base: dict[str, Any] = dict(condition=node.text if want else f"not ({node.text})", kind=kind,
+                                    subject=node.subject, file=loc.file, line=loc.line, holds=node.holds == want)
+        if node.kind == "field":
+            change, fix = _field_change(node, self._spec(node.ref), self.run.fact_set.as_of, want)
+            shown = node.text.removeprefix(node.ref).strip()
+            return ConditionReport(**base, actual=_plain(node.value), expected=shown if want else f"not {shown}",
+                                   change=change, fix=fix)
+        if node.kind == "signal":
+            return self._signal(rule_id, node, depth, seen, want, base)
+        if node.kind == "not":
+            return self._condition(rule_id, node.children[0], depth, seen, not want)
+        if node.kind == "exists":
+            return self._exists(rule_id, node, depth, seen, want, base)
+        # all / any: the children that stand in the way
+        blocking = [c for c in node.children if c.holds != want]
+        either = (node.kind == "any") == want  # one child is enough
+        change = "make one of these hold" if either and want else "make one of these fail" if either else None
+        return ConditionReport(**base, expected=node.kind, change=change,
+                               inner=[self._condition(rule_id, c, depth, seen, want) for c in blocking])
+
+    def _signal(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, str]], want: bool,
+                base: dict[str, Any]) -> ConditionReport:
+        name, subject = node.signal, node.subject
+        if not want:  # a forbidden signal holds
+            asserted = self.run.result.producers.get((name, subject), [])
+            reports = [self.rule_report(self.rules[r], subject, depth + 1, seen) for r in asserted]
+            return ConditionReport(**base, actual="held", expected="not held", asserted_by=reports,
+                                   change=f"the signal must not hold: change what made {', '.join(asserted)} fire")
+        subject_type = subject.partition(":")[0]
+        producers = [r for r in self.book.for_subject(subject_type) if name in r.rule.then.signals]
+        reports = []
+        if depth < _MAX_DEPTH:
+            reports = [self.rule_report(r, subject, depth + 1, seen) for r in producers if (r.id, subject) not in seen]
+        change = (f"make one of {', '.join(r.id for r in producers)} fire for {subject}" if producers
+                  else f"no rule asserts `{name}` for a {subject_type}")
+        return ConditionReport(**base, actual="not held", expected="held", change=change, producers=reports)
+
+    def _exists(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, str]], want: bool,
+                base: dict[str, Any]) -> ConditionReport:
+        fact = node.text.split()[1]
+        if not want:  # `not: {exists: ...}` and some related fact matches
+            hits = [r.subject for r in node.related if r.holds] or list(node.candidates)
+            return ConditionReport(**base, actual=hits, expected=f"no matching {fact}",
+                                   change=f"none of {', '.join(hits)} may match")
+        if not node.related:
+            what = "matching the `where`" if "where" in node.text else ""
+            return ConditionReport(**base, actual=[], expected=f"at least one {fact}",
+                                   change=f"add {_article(fact)} {fact} linked to {node.subject} {what}".strip())
+        closest = min(node.related, key=lambda r: (_failures(r), r.subject))
+        inner = [self._condition(rule_id, c, depth, seen) for c in _conjuncts(closest) if not c.holds]
+        return ConditionReport(**base, actual=list(node.candidates), expected=f"a {fact} matching the `where`",
+                               change=f"closest is {closest.subject}; change it as below", inner=inner)
+
+    def _spec(self, ref: str) -> FieldSpec | None:
+        fact, _, name = ref.partition(".")
+        return self.kb.facts[fact].fields.get(name) if fact in self.kb.facts else None
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _conjuncts(node: Outcome) -> list[Outcome]:
+    if node.kind == "all":
+        return [c for child in node.children for c in _conjuncts(child)]
+    return [node]
+
+
+def _looked_at(node: Outcome) -> list[Outcome]:
+    """The field nodes behind a condition that held (not inside `exists`, whose facts are others)."""
+    if node.kind == "field":
+        return [node]
+    if node.kind in ("all", "not"):
+        return [n for c in node.children for n in _looked_at(c)]
+    if node.kind == "any":
+        return [n for c in node.children if c.holds for n in _looked_at(c)]
+    return []
+
+
+def _failures(node: Outcome) -> int:
+    return sum(1 for n in node.walk() if n.kind in ("field", "signal") and not n.holds)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _field_change(node: Outcome, spec: FieldSpec | None, as_of: dt.date, want: bool) -> tuple[str | None, Fix | None]:
+    """The smallest change of the field's value that makes its comparison ``want``: as text, and
+    as a fix a tool can apply (None when no single value can be named)."""
+    ref, value = node.ref, node.value
+    ops = [(op, arg) for op, _, arg in node.ops]
+    presence = dict(ops).get("present")
+    remove = (f"leave {ref} empty (remove its value)", Fix(field=ref, remove=True))
+    if want and presence is False:
+        return remove
+    if not want and len(ops) == 1 and presence is True:
+        return remove
+    if len(ops) == 1 and presence is not None:  # present: true wanted, or present: false unwanted
+        return f"give {ref} a value", None
+    if spec is None:
+        return None, None
+    tests = [(operator(op), arg) for op, arg in ops if op != "present"]
+    options = candidates_for(spec, [(op, arg, False) for op, arg in ops if op != "present"], as_of)
+    good = [c for c in options if all(op.holds(c, arg, as_of) for op, arg in tests) == want]
+    if not good:
+        return None, None
+    anchor = value if value is not None else next((a for _, a in ops if not isinstance(a, (list, tuple))), None)
+    best = min(good, key=lambda c: _distance(c, anchor))
+    if isinstance(best, str) and best.startswith("\x00"):
+        return (f"change {ref} to a value other than {show(value)}" if value is not None
+                else f"give {ref} a value"), None
+    fix = Fix(field=ref, value=_plain(best))
+    if value is None:
+        return f"give {ref} the value {show(best)}", fix
+    return f"change {ref} from {show(value)} to {show(best)}", fix
+
+
+def _distance(candidate: Any, value: Any) -> Any:
+    """How far a candidate is from the current value: numbers and dates by size, others by order."""
+    if value is None:
+        return (0, 0.0)
+    if isinstance(value, bool) or isinstance(candidate, bool):
+        return (0 if candidate == value else 1, 0.0)
+    if isinstance(value, (int, float)) and isinstance(candidate, (int, float)):
+        return (0, abs(candidate - value))
+    if isinstance(value, dt.date) and isinstance(candidate, dt.date):
+        return (0, float(abs((candidate - value).days)))
+    return (1, 0.0)

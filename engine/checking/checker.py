@@ -1,0 +1,381 @@
+"""Check rule files against the knowledge base and collect every problem with its location.
+
+Checking is all-or-nothing: :func:`check_rule_files` returns a :class:`RuleSet` only when no
+error was found; otherwise the caller gets every diagnostic, sorted by file and line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
+
+from engine.checking.analysis import analyse
+from engine.checking.signals import signal_cycles
+from engine.errors import Diagnostic, Location, suggest
+from engine.language.knowledge import FieldSpec, KnowledgeBase
+from engine.language.operators import operator
+from engine.language.rules import (
+    AllCond,
+    AnyCond,
+    Condition,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+    Rule,
+    RuleFile,
+    SignalCond,
+)
+from engine.language.templates import placeholders
+from engine.language.walk import Path, Visitor, children, conjuncts, form, signal_test, walk
+from engine.loading.locations import Locator
+from engine.loading.validation import validate_document
+from engine.loading.yaml_source import ParsedYaml, parse_yaml, rule_fragments
+
+
+@dataclass(frozen=True)
+class CheckedRule:
+    """A rule that passed checking, with where it came from."""
+
+    rule: Rule
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A checked rule set: the rules (sorted by id) and the knowledge base they were checked against."""
+
+    rules: tuple[CheckedRule, ...]
+    kb: KnowledgeBase
+    warnings: tuple[Diagnostic, ...] = ()
+
+
+@dataclass
+class _Ctx:
+    """What one rule's checking needs: its file, path, subject and the fact types in scope."""
+
+    parsed: ParsedYaml
+    path: Path
+    rule: Rule
+    diags: list[Diagnostic]
+    kb: KnowledgeBase
+    scope: dict[str, str] = field(default_factory=dict)  # fact type -> how it is reached
+
+    def error(self, code: str, message: str, at: Path, hint: str = "") -> None:
+        self.diags.append(Diagnostic(code, message, self.parsed.locate(self.path + at),
+                                     rule_id=self.rule.id, hint=hint))
+
+
+def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet | None, list[Diagnostic]]:
+    """Parse and check rule files (name -> YAML text). Returns the rule set, or None and the errors."""
+    diags: list[Diagnostic] = []
+    checked: list[CheckedRule] = []
+    first_seen: dict[str, Location] = {}
+    locator = Locator()
+    if not files:
+        diags.append(Diagnostic("no_rules", "no rule files found", Location("<rules>"),
+                                hint="rule files end in .yaml and are not *.scenarios.yaml"))
+    for name in sorted(files):
+        parsed = parse_yaml(files[name], name)
+        diags.extend(parsed.diagnostics)
+        if parsed.data is None and parsed.diagnostics:
+            _check_fragments(files[name], name, kb, diags, first_seen)
+            continue
+        doc, errs = validate_document(RuleFile, parsed)
+        diags.extend(errs)
+        if doc is None:
+            continue
+        for i, rule in enumerate(doc.rules):
+            path: Path = ("rules", i)
+            loc = parsed.locate(path)
+            if rule.id in first_seen:
+                diags.append(Diagnostic("duplicate_rule_id", f"rule id `{rule.id}` is already used",
+                                        parsed.locate((*path, "id")), rule_id=rule.id,
+                                        hint=f"first defined at {first_seen[rule.id]}; rename one"))
+                continue
+            first_seen[rule.id] = loc
+            before = len(diags)
+            _check_rule(_Ctx(parsed, path, rule, diags, kb), kb)
+            if len(diags) == before:
+                checked.append(CheckedRule(rule, name, loc.line))
+                locator.add_rule(rule.id, parsed, path)
+    diags.extend(_check_cycles(checked, first_seen))
+    diags.extend(analyse([c.rule for c in checked], kb, locator.rule))
+    errors = [d for d in diags if d.severity == "error"]
+    if errors:
+        return None, sorted(diags, key=Diagnostic.sort_key)
+    ordered = tuple(sorted(checked, key=lambda c: c.rule.id))
+    warnings = tuple(sorted(diags, key=Diagnostic.sort_key))
+    return RuleSet(ordered, kb, warnings), list(warnings)
+
+
+def _check_fragments(text: str, name: str, kb: KnowledgeBase, diags: list[Diagnostic],
+                     first_seen: dict[str, Location]) -> None:
+    """Report the problems of the rules that still parse in a file with a YAML syntax error."""
+    for fragment in rule_fragments(text, name):
+        if fragment.data is None:
+            continue  # the broken rule itself: its syntax error is already reported
+        diags.extend(fragment.diagnostics)
+        rules = fragment.data.get("rules") if isinstance(fragment.data, dict) else None
+        if not isinstance(rules, list) or not rules:
+            continue
+        try:
+            rule = Rule.model_validate(rules[0])
+        except ValidationError:
+            continue  # reported again once the syntax error is fixed
+        if rule.id not in first_seen:
+            first_seen[rule.id] = fragment.locate(("rules", 0))
+            _check_rule(_Ctx(fragment, ("rules", 0), rule, diags, kb), kb)
+
+
+def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
+    rule = ctx.rule
+    ctx.scope = {rule.subject: "subject", **{t: "linked" for t in kb.one_links(rule.subject)}}
+    eff = rule.effective
+    if eff and eff.from_ and eff.until and eff.from_ > eff.until:
+        ctx.error("bad_dates", f"effective from {eff.from_} is after until {eff.until}", ("effective",),
+                  hint="swap the dates")
+    _check_placement(ctx, rule.when, ("when",), top=True)
+    _check_condition(ctx, kb, rule.when, ("when",), rule.subject)
+    _check_outcomes(ctx, kb)
+
+
+def _check_placement(ctx: _Ctx, cond: Condition, path: Path, top: bool) -> None:
+    """Signals may stand as top-level conjuncts, as `not: {signal}` there, or at the top of an
+    `exists.where` that is itself a top-level conjunct; the Rete network matches them there."""
+    allowed: set[Path] = set()
+    if top:
+        for c, p in conjuncts(cond, path):
+            test = signal_test(c)
+            if test is not None:
+                allowed.add(p if test[1] else (*p, "not"))
+            for inner, p2 in children(c, p) if form(c) == "exists" else ():
+                allowed.update(p3 for c3, p3 in conjuncts(inner, p2) if form(c3) == "signal")
+    for sig_path in (n.path for n in walk(cond, path) if n.form == "signal"):
+        if sig_path not in allowed:
+            ctx.error("signal_placement", "a signal condition cannot stand here", sig_path,
+                      hint="put `signal:` (or `not: {signal: ...}`) directly under the rule's `when` "
+                           "or its top-level `all`, or at the top of an `exists.where`")
+
+
+def _check_condition(ctx: _Ctx, kb: KnowledgeBase, cond: Condition, path: Path, signal_subject: str) -> None:
+    _Checker(ctx, kb, signal_subject).visit(cond, path)
+
+
+@dataclass(frozen=True)
+class _Checker(Visitor[None]):
+    """Checks every node of a tree; ``subject`` is what its signals and ``exists`` relate to."""
+
+    ctx: _Ctx
+    kb: KnowledgeBase
+    subject: str
+
+    def all_(self, cond: AllCond, path: Path) -> None:
+        self.each(cond, path)
+
+    def any_(self, cond: AnyCond, path: Path) -> None:
+        self.each(cond, path)
+
+    def not_(self, cond: NotCond, path: Path) -> None:
+        self.visit(cond.not_, (*path, "not"))
+
+    def signal(self, cond: SignalCond, path: Path) -> None:
+        _check_signal(self.ctx, self.kb, cond.signal, self.subject, (*path, "signal"))
+
+    def exists(self, cond: ExistsCond, path: Path) -> None:
+        _check_exists(self.ctx, self.kb, cond, path, self.subject)
+
+    def field(self, cond: FieldCond, path: Path) -> None:
+        _check_field(self.ctx, self.kb, cond, path)
+
+
+def _check_exists(ctx: _Ctx, kb: KnowledgeBase, cond: ExistsCond, path: Path, outer: str) -> None:
+    fact = cond.exists.fact
+    related = kb.many_links(outer)
+    if fact not in kb.facts:
+        ctx.error("unknown_fact", f"unknown fact type `{fact}`", (*path, "exists", "fact"),
+                  hint=suggest(fact, kb.facts))
+        return
+    if fact not in related:
+        ctx.error("subject_mismatch", f"`{fact}` facts are not linked to a {outer}",
+                  (*path, "exists", "fact"), hint=f"facts linked to a {outer}: {', '.join(related) or 'none'}")
+        return
+    if cond.exists.where is not None:
+        saved = dict(ctx.scope)
+        ctx.scope[fact] = "exists"
+        _check_condition(ctx, kb, cond.exists.where, (*path, "exists", "where"), fact)
+        ctx.scope = saved
+
+
+def _check_signal(ctx: _Ctx, kb: KnowledgeBase, name: str, subject: str, at: Path) -> None:
+    spec = kb.signals.get(name)
+    if spec is None:
+        ctx.error("unknown_signal", f"unknown signal `{name}`", at,
+                  hint=suggest(name, kb.signals) or "add it to knowledge_base/signals/")
+    elif spec.subject != subject:
+        ctx.error("subject_mismatch", f"signal `{name}` is about a {spec.subject}, not a {subject}", at)
+
+
+def resolve_field(ctx: _Ctx, kb: KnowledgeBase, ref: str, at: Path) -> FieldSpec | None:
+    """The field spec a ``fact.field`` reference names, or None after reporting why not."""
+    fact, _, name = ref.partition(".")
+    if fact not in kb.facts:
+        ctx.error("unknown_fact", f"unknown fact type `{fact}` in `{ref}`", at, hint=suggest(fact, kb.facts))
+        return None
+    if fact not in ctx.scope:
+        how = f"wrap it in `exists: {{fact: {fact}, where: ...}}`" if fact in kb.many_links(ctx.rule.subject) \
+            else f"a {ctx.rule.subject} rule can use: {', '.join(sorted(ctx.scope))}"
+        ctx.error("subject_mismatch", f"`{fact}` is not reachable from this {ctx.rule.subject} rule here", at,
+                  hint=how)
+        return None
+    spec = kb.facts[fact].fields.get(name)
+    if spec is None:
+        ctx.error("unknown_field", f"unknown field `{name}` on {fact}", at,
+                  hint=suggest(name, kb.facts[fact].fields))
+    return spec
+
+
+def _check_field(ctx: _Ctx, kb: KnowledgeBase, cond: FieldCond, path: Path) -> None:
+    ref = cond.ref
+    spec = resolve_field(ctx, kb, ref, (*path, ref))
+    if spec is None:
+        return
+    for op, value in cond.ops.items():
+        at = (*path, ref) if len(cond.ops) == 1 and not isinstance(cond.root[ref], dict) else (*path, ref, op)
+        _check_operand(ctx, ref, spec, op, value, at)
+
+
+def _check_operand(ctx: _Ctx, ref: str, spec: FieldSpec, op: str, value: Any, at: Path) -> None:
+    meaning = operator(op)
+    if meaning.types is not None and spec.type not in meaning.types:
+        kinds = " or ".join(sorted(meaning.types))
+        ctx.error("bad_operator", f"`{op}` needs a {kinds} field; `{ref}` is {spec.type}", at,
+                  hint="use eq, ne, in or not_in" if meaning.operand != "days" else "")
+        return
+    if meaning.operand == "days":
+        days = _resolve_param(ctx, value, at)
+        if days is not _UNRESOLVED and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
+            ctx.error("type_mismatch", f"`{op}` needs a whole number of days, got `{value}` = {days}", at)
+        return
+    if meaning.operand == "flag":
+        return
+    values = list(value) if meaning.operand in ("values", "range") else [value]
+    values = [_resolve_param(ctx, v, at) for v in values]
+    if any(v is _UNRESOLVED for v in values):
+        return
+    for v in values:
+        _check_value(ctx, ref, spec, v, at)
+    if meaning.operand == "range" and all(_fits(spec, v) for v in values) and values[0] > values[1]:
+        ctx.error("bad_value", f"`between` range [{values[0]}, {values[1]}] on `{ref}` is empty", at,
+                  hint="write the lower bound first")
+
+
+_UNRESOLVED = object()
+
+
+def _resolve_param(ctx: _Ctx, v: Any, at: Path) -> Any:
+    if not (isinstance(v, str) and v.startswith("$")):
+        return v
+    spec = ctx.kb.parameters.get(v[1:])
+    if spec is None:
+        ctx.error("unknown_parameter", f"unknown parameter `{v}`", at,
+                  hint=suggest(v[1:], ctx.kb.parameters) or "define it in knowledge_base/parameters.yaml")
+        return _UNRESOLVED
+    return spec.value
+
+
+def _fits(spec: FieldSpec, v: Any) -> bool:
+    if spec.type == "integer":
+        return isinstance(v, int) and not isinstance(v, bool)
+    if spec.type == "number":
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if spec.type == "boolean":
+        return isinstance(v, bool)
+    if spec.type == "date":
+        return isinstance(v, dt.date)
+    return isinstance(v, str)
+
+
+def _check_value(ctx: _Ctx, ref: str, spec: FieldSpec, v: Any, at: Path) -> None:
+    if not _fits(spec, v):
+        ctx.error("type_mismatch", f"`{ref}` is {spec.type} but the rule compares it with "
+                  f"{type(v).__name__} `{v}`", at, hint=_type_hint(spec))
+    elif spec.type == "enum" and spec.values and v not in spec.values:
+        ctx.error("bad_value", f"`{v}` is not a value of `{ref}`", at,
+                  hint=suggest(str(v), spec.values) or f"allowed: {', '.join(spec.values)}")
+    elif spec.type in ("integer", "number") and (
+            (spec.min is not None and v < spec.min) or (spec.max is not None and v > spec.max)):
+        ctx.error("bad_value", f"{v} is outside the range of `{ref}` [{spec.min}, {spec.max}]", at)
+
+
+def _type_hint(spec: FieldSpec) -> str:
+    return {"integer": "write a whole number without quotes", "number": "write a number without quotes",
+            "boolean": "write true or false without quotes", "date": "write a date as YYYY-MM-DD",
+            "enum": f"one of: {', '.join(spec.values or ())}"}.get(spec.type, "write text")
+
+
+def _check_outcomes(ctx: _Ctx, kb: KnowledgeBase) -> None:
+    then, subject = ctx.rule.then, ctx.rule.subject
+    for i, name in enumerate(then.signals):
+        _check_signal(ctx, kb, name, subject, ("then", "signals", i))
+    for i, out in enumerate(then.actions):
+        at = ("then", "actions", i)
+        if out.action not in kb.actions:
+            ctx.error("unknown_action", f"unknown action `{out.action}`", (*at, "action"),
+                      hint=suggest(out.action, kb.actions) or "see knowledge_base/actions.yaml")
+        if subject != "client":
+            ctx.error("subject_mismatch", "actions are recommended for clients; this rule is about a "
+                      f"{subject}", at, hint="use `coaching` for managers")
+        _check_template(ctx, kb, out.reason.zh, (*at, "reason", "zh"))
+        _check_template(ctx, kb, out.reason.en, (*at, "reason", "en"))
+    for i, co in enumerate(then.coaching):
+        at = ("then", "coaching", i)
+        if co.topic not in kb.coaching:
+            ctx.error("unknown_coaching", f"unknown coaching topic `{co.topic}`", (*at, "topic"),
+                      hint=suggest(co.topic, kb.coaching) or "see knowledge_base/coaching.yaml")
+        if subject != "manager":
+            ctx.error("subject_mismatch", f"coaching is for managers; this rule is about a {subject}", at,
+                      hint="use `actions` for clients")
+        _check_template(ctx, kb, co.reason.zh, (*at, "reason", "zh"))
+        _check_template(ctx, kb, co.reason.en, (*at, "reason", "en"))
+    if then.veto:
+        for i, aid in enumerate(then.veto.actions):
+            if aid not in kb.actions:
+                ctx.error("unknown_action", f"veto names unknown action `{aid}`", ("then", "veto", "actions", i),
+                          hint=suggest(aid, kb.actions))
+        _check_template(ctx, kb, then.veto.reason.zh, ("then", "veto", "reason", "zh"))
+        _check_template(ctx, kb, then.veto.reason.en, ("then", "veto", "reason", "en"))
+
+
+def _check_template(ctx: _Ctx, kb: KnowledgeBase, text: str, at: Path) -> None:
+    for ref in placeholders(text):
+        fact, _, name = ref.partition(".")
+        if fact == "param":
+            if name not in kb.parameters:
+                ctx.error("unknown_parameter", f"placeholder `{{{ref}}}` names an unknown parameter", at,
+                          hint=suggest(name, kb.parameters))
+            continue
+        if fact not in ctx.scope or ctx.scope[fact] == "exists" or name not in kb.facts.get(fact, _NOFIELDS).fields:
+            options = [f"{t}.{f}" for t in ctx.scope if ctx.scope[t] != "exists" for f in kb.facts[t].fields]
+            ctx.error("bad_template", f"placeholder `{{{ref}}}` cannot be filled in this rule", at,
+                      hint=suggest(ref, options) or "use {fact.field} of the subject or its linked facts")
+
+
+class _NoFields:
+    fields: ClassVar[dict[str, Any]] = {}
+
+
+_NOFIELDS = _NoFields()
+
+
+def _check_cycles(rules: list[CheckedRule], where: dict[str, Location]) -> list[Diagnostic]:
+    diags = []
+    for names in signal_cycles([c.rule for c in rules]):
+        first = min(names)
+        diags.append(Diagnostic("signal_cycle", "derived signals form a loop through rules "
+                                + " -> ".join(sorted(names)), where[first], rule_id=first,
+                                hint="a rule must not depend, through signals, on what it asserts"))
+    return diags

@@ -1,0 +1,133 @@
+"""The public entry point: load a rule set once, ask for decisions many times.
+
+>>> from engine import Advisor
+>>> advisor = Advisor.load()                      # the shipped rules and knowledge base
+>>> decision = advisor.decide({"clients": [...], "managers": [...]})
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.inference.arbitration import arbitrate
+from engine.inference.book import load_rule_book
+from engine.inference.chaining import Inference, InferenceResult
+from engine.inference.compiler import RuleBook
+from engine.language.decision import Decision, SubjectDecision
+from engine.language.facts import FactSet, validate_facts
+from engine.language.feedback import FeedbackEvent
+from engine.loading.sources import default_rules_dir, read_kb_files, read_rule_files
+from engine.policies.contact import apply_policies
+
+
+class Advisor:
+    """A compiled rule book plus one inference engine per thread (experta is not thread-safe)."""
+
+    def __init__(self, book: RuleBook, max_firings: int = 10_000):
+        self.book = book
+        self.max_firings = max_firings
+        self._local = threading.local()
+
+    @classmethod
+    def load(cls, rules: str | os.PathLike[str] | None = None,
+             knowledge_base: str | os.PathLike[str] | None = None, max_firings: int = 10_000) -> Advisor:
+        """Load and compile rules from a directory (default: the shipped packs).
+
+        Raises :class:`engine.RuleError` with every problem if the rule set does not check.
+        """
+        rule_files = read_rule_files(rules or default_rules_dir())
+        return cls.from_files(rule_files, read_kb_files(knowledge_base), max_firings)
+
+    @classmethod
+    def from_files(cls, rule_files: dict[str, str], kb_files: dict[str, str],
+                   max_firings: int = 10_000) -> Advisor:
+        """Load from file texts (name -> text), e.g. a rule set stored in the decision log."""
+        return cls(load_rule_book(rule_files, kb_files), max_firings)
+
+    @property
+    def revision(self) -> str:
+        return self.book.revision
+
+    def _inference(self) -> Inference:
+        inf = getattr(self._local, "inference", None)
+        if inf is None:
+            inf = self._local.inference = Inference(self.book, self.max_firings)
+        return inf
+
+    def validate(self, facts: Mapping[str, Any], as_of: dt.date | None = None) -> FactSet:
+        """Check posted facts; raises :class:`engine.FactError` listing every problem."""
+        return validate_facts(facts, self.book.kb, as_of)
+
+    def decide(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
+               max_per_subject: int | None = None, gates: Iterable[tuple[str, str]] | None = None,
+               history: Iterable[FeedbackEvent] | None = None) -> Decision:
+        """Validate facts, infer, arbitrate: ranked actions per client and coaching per manager.
+
+        ``gates`` — (rule id, subject key) pairs whose fact conditions hold — skips evaluating
+        them here; a portfolio run computes them for all subjects at once (:mod:`engine.portfolio.bulk`).
+        With ``history`` (feedback events, possibly none), the rule set's contact policies hold
+        back what they forbid (``suppressed``); without it, no policy is applied.
+        """
+        return self.run(facts, as_of, max_per_subject, gates, history).decision
+
+    def run(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
+            max_per_subject: int | None = None, gates: Iterable[tuple[str, str]] | None = None,
+            history: Iterable[FeedbackEvent] | None = None) -> Run:
+        """:meth:`decide`, keeping the validated facts and every rule firing beside the decision
+        (the authoring tools need the firings of rules whose outcome left no trace, e.g. a veto
+        that had nothing to block)."""
+        fact_set = facts if isinstance(facts, FactSet) else self.validate(facts, as_of)
+        result = self._inference().run(fact_set, gates)
+        apply = history is not None and bool(self.book.policies)
+        clients, managers = arbitrate(self.book, fact_set, result, None if apply else max_per_subject)
+        if apply:
+            clients, managers = apply_policies(clients, managers, self.book.policies, history or (),
+                                               fact_set.as_of, self.book.kb)
+            clients, managers = _top(clients, max_per_subject), _top(managers, max_per_subject)
+        decision = Decision(revision=self.revision, as_of=fact_set.as_of, input_hash=input_hash(fact_set),
+                            clients=clients, managers=managers, firings=len(result.firings))
+        return Run(fact_set, result, decision)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One decision with what produced it: the validated facts and the inference result."""
+
+    fact_set: FactSet
+    result: InferenceResult
+    decision: Decision
+
+    def fired(self) -> dict[str, set[str]]:
+        """Rule ids that fired, by subject key (``client:T1``)."""
+        out: dict[str, set[str]] = {}
+        for f in self.result.firings:
+            out.setdefault(f.subject, set()).add(f.rule_id)
+        return out
+
+    def held(self) -> dict[str, set[str]]:
+        """Signals inference asserted, by subject key."""
+        out: dict[str, set[str]] = {}
+        for name, subject in self.result.producers:
+            out.setdefault(subject, set()).add(name)
+        return out
+
+
+def _top(subjects: list[SubjectDecision], limit: int | None) -> list[SubjectDecision]:
+    if not limit:
+        return subjects
+    return [s.model_copy(update={"recommendations": s.recommendations[:limit]}) for s in subjects]
+
+
+def input_hash(fact_set: FactSet) -> str:
+    """A hash of the validated input, independent of fact order."""
+    doc = {"as_of": fact_set.as_of.isoformat(),
+           **{t: [dict(sorted(f.items())) for f in fs] for t, fs in fact_set.by_type.items()}}
+    text = json.dumps(doc, sort_keys=True, default=str, ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]

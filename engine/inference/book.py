@@ -1,0 +1,59 @@
+"""The rule book: a rule set and its contact policies checked completely, then compiled.
+
+``load_rule_book`` is what every door uses (the library, the CLI, the server's reload): it loads
+the knowledge base, checks every rule file and policy file, and compiles only when nothing is
+wrong; otherwise it raises :class:`RuleError` with every problem. ``check_rules`` reports without
+compiling (``rm-advisor check``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+from engine.checking.checker import check_rule_files
+from engine.errors import Diagnostic, RuleError
+from engine.inference.compiler import RuleBook, SourceTexts, compile_rule_set
+from engine.language.knowledge import KnowledgeBase
+from engine.loading.knowledge_base import load_knowledge_base
+from engine.loading.sources import is_policy_file
+from engine.policies.contact import check_policy_files
+
+
+def revision_of(*file_sets: dict[str, str]) -> str:
+    """A content hash of the rule and knowledge-base files: equal texts, equal revision."""
+    h = hashlib.sha256()
+    for files in file_sets:
+        for name in sorted(files):
+            h.update(name.rsplit("/", 1)[-1].encode() + b"\0" + files[name].encode() + b"\0")
+    return "r-" + h.hexdigest()[:12]
+
+
+def _split(files: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Rule files and contact-policy files (``*.policies.yaml``) of one rule directory."""
+    rules = {n: t for n, t in files.items() if not is_policy_file(n)}
+    return rules, {n: t for n, t in files.items() if is_policy_file(n)}
+
+
+def check_rules(rule_files: dict[str, str], kb: KnowledgeBase) -> list[Diagnostic]:
+    """Every problem in a rule set and its contact policies (errors and warnings), without compiling."""
+    rules, policies = _split(rule_files)
+    _, diags = check_rule_files(rules, kb)
+    _, policy_diags = check_policy_files(policies, kb)
+    return sorted(diags + policy_diags, key=Diagnostic.sort_key)
+
+
+def load_rule_book(rule_files: dict[str, str], kb_files: dict[str, str]) -> RuleBook:
+    """Check everything and compile; raise :class:`RuleError` with all problems otherwise.
+
+    ``rule_files`` may hold contact-policy files (``*.policies.yaml``) beside the rule packs; the
+    revision covers every file, and the book keeps the texts so a decision log can store them.
+    """
+    kb = load_knowledge_base(kb_files)
+    rules, policy_files = _split(rule_files)
+    rule_set, diags = check_rule_files(rules, kb)
+    policies, policy_diags = check_policy_files(policy_files, kb)
+    if rule_set is None or policies is None or any(d.severity == "error" for d in diags):
+        raise RuleError(diags + policy_diags)
+    book = compile_rule_set(rule_set, revision_of(kb_files, rule_files))
+    return replace(book, policies=policies, sources=SourceTexts(dict(rule_files), dict(kb_files)))

@@ -1,0 +1,134 @@
+"""Compile a checked rule set into a :class:`RuleBook`: per rule, a Python predicate for its
+fact conditions and the signal patterns and joins the Rete network must match.
+
+Firing order is derived, not written: rules are stratified over the signal graph so that every
+rule producing a signal fires before any rule that tests it (which makes ``not: {signal}`` sound).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from engine.checking.checker import RuleSet
+from engine.checking.signals import strata
+from engine.inference.conditions import Predicate, always, compile_condition, conjunction
+from engine.language.knowledge import KnowledgeBase
+from engine.language.rules import Condition, Rule
+from engine.language.walk import conjuncts, exists_parts, form, signal_test
+from engine.policies.contact import PolicySet
+
+TOP_SALIENCE = 10_000
+
+
+@dataclass(frozen=True)
+class Join:
+    """``exists`` a related fact (a manager's client) that passes ``where`` and holds ``signals``."""
+
+    fact: str
+    link_field: str
+    where: Predicate
+    signals: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule ready to run: its fact predicate, signal patterns, joins and stratum."""
+
+    rule: Rule
+    file: str
+    line: int
+    stratum: int
+    local: Predicate
+    requires: tuple[str, ...]
+    forbids: tuple[str, ...]
+    joins: tuple[Join, ...]
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+    @property
+    def direct(self) -> bool:
+        """No signal conditions and no joins: the rule fires exactly when its gate holds, so it
+        needs no Rete network (its signals are asserted before the network runs)."""
+        return not (self.requires or self.forbids or self.joins)
+
+    @property
+    def salience(self) -> int:
+        return TOP_SALIENCE - self.stratum
+
+    def active_on(self, day: dt.date) -> bool:
+        eff = self.rule.effective
+        if eff is None:
+            return True
+        return (eff.from_ is None or eff.from_ <= day) and (eff.until is None or day <= eff.until)
+
+
+@dataclass(frozen=True)
+class SourceTexts:
+    """The file texts a rule book was built from (name -> text), kept so that a decision log can
+    store the rule set of every revision and replay a decision without the files on disk."""
+
+    rules: Mapping[str, str]
+    knowledge_base: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """A compiled, immutable rule set with its revision (a content hash), its contact policies
+    and, when loaded from texts, those texts."""
+
+    rules: tuple[CompiledRule, ...]
+    kb: KnowledgeBase
+    revision: str
+    policies: PolicySet = field(default_factory=lambda: PolicySet(()))
+    sources: SourceTexts | None = None
+
+    def by_id(self) -> dict[str, CompiledRule]:
+        return {r.id: r for r in self.rules}
+
+    def for_subject(self, subject: str) -> tuple[CompiledRule, ...]:
+        return tuple(r for r in self.rules if r.rule.subject == subject)
+
+
+def compile_rule_set(rule_set: RuleSet, revision: str) -> RuleBook:
+    """Compile every rule of a checked rule set."""
+    levels = strata([c.rule for c in rule_set.rules])
+    compiled = tuple(_compile(c.rule, c.file, c.line, levels[c.rule.id], rule_set.kb) for c in rule_set.rules)
+    return RuleBook(compiled, rule_set.kb, revision)
+
+
+def local_conditions(rule: Rule) -> list[Condition]:
+    """The conjuncts of a rule's ``when`` that test facts only (no signals): its gate."""
+    return [c for c, _ in conjuncts(rule.when) if signal_test(c) is None and _joined(c) is None]
+
+
+def _compile(rule: Rule, file: str, line: int, stratum: int, kb: KnowledgeBase) -> CompiledRule:
+    tops = [c for c, _ in conjuncts(rule.when)]
+    tests = [t for c in tops if (t := signal_test(c)) is not None]
+    joins = [_join(j, rule.subject, kb) for c in tops if (j := _joined(c)) is not None]
+    local = [compile_condition(c, kb, rule.subject) for c in local_conditions(rule)]
+    return CompiledRule(rule, file, line, stratum, conjunction(local) if local else always,
+                        tuple(sorted({s for s, wanted in tests if wanted})),
+                        tuple(sorted({s for s, wanted in tests if not wanted})), tuple(joins))
+
+
+def _joined(cond: Condition) -> tuple[str, list[str], list[Condition]] | None:
+    """For an ``exists`` whose ``where`` requires signals of the related fact (a join the Rete
+    network matches): (fact, those signals, the other conjuncts of ``where``); else None."""
+    fact, where = exists_parts(cond) or ("", None)
+    if where is None:
+        return None
+    tops = [c for c, _ in conjuncts(where)]
+    required = [t[0] for c in tops if (t := signal_test(c)) is not None and t[1]]
+    if not required:
+        return None
+    return fact, required, [c for c in tops if form(c) != "signal"]
+
+
+def _join(joined: tuple[str, list[str], list[Condition]], subject: str, kb: KnowledgeBase) -> Join:
+    fact, required, rest = joined
+    where = conjunction([compile_condition(c, kb, fact) for c in rest]) if rest else always
+    return Join(fact, kb.facts[fact].links[subject], where, tuple(sorted(set(required))))

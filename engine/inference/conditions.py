@@ -1,0 +1,121 @@
+"""Compile condition trees (without signals) into plain Python predicates over facts.
+
+These predicates decide the single-fact and related-fact part of every rule before the Rete
+network sees anything; only derived signals and joins on them go through experta. A missing value
+fails every comparison except ``present: false`` (and ``not`` of a comparison is then true); what
+each operator means is in :mod:`engine.language.operators`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.language.facts import Fact, FactSet
+from engine.language.knowledge import KnowledgeBase, resolve
+from engine.language.operators import operator
+from engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, SignalCond
+from engine.language.walk import Path, Visitor
+
+Trace = dict[str, Any]
+Predicate = Callable[["Env", "Trace | None"], bool]
+
+
+@dataclass(frozen=True)
+class Env:
+    """The facts a predicate sees: one fact per type in scope, the as-of date, and all facts."""
+
+    facts: Mapping[str, Fact | None]
+    as_of: dt.date
+    fact_set: FactSet
+
+    def with_fact(self, fact_type: str, fact: Fact) -> Env:
+        return Env({**self.facts, fact_type: fact}, self.as_of, self.fact_set)
+
+
+def always(env: Env, trace: Trace | None) -> bool:
+    return True
+
+
+def compile_condition(cond: Condition, kb: KnowledgeBase, outer: str) -> Predicate:
+    """A predicate for ``cond``; ``outer`` is the fact type that ``exists`` relates to."""
+    return _Compiler(kb, outer).visit(cond)
+
+
+@dataclass(frozen=True)
+class _Compiler(Visitor[Predicate]):
+    kb: KnowledgeBase
+    outer: str
+
+    def all_(self, cond: AllCond, path: Path) -> Predicate:
+        return conjunction(self.each(cond, path))
+
+    def any_(self, cond: AnyCond, path: Path) -> Predicate:
+        return _any(self.each(cond, path))
+
+    def not_(self, cond: NotCond, path: Path) -> Predicate:
+        inner = self.visit(cond.not_)
+        return lambda env, trace: not inner(env, trace)
+
+    def exists(self, cond: ExistsCond, path: Path) -> Predicate:
+        fact = cond.exists.fact
+        where = _Compiler(self.kb, fact).visit(cond.exists.where) if cond.exists.where else always
+        return exists(fact, self.outer, where)
+
+    def field(self, cond: FieldCond, path: Path) -> Predicate:
+        return _field(cond.ref, {op: resolve(v, self.kb) for op, v in cond.ops.items()})
+
+    def signal(self, cond: SignalCond, path: Path) -> Predicate:
+        raise ValueError("signals are matched by the Rete network, not by predicates")
+
+
+def conjunction(preds: list[Predicate]) -> Predicate:
+    if len(preds) == 1:
+        return preds[0]
+
+    def all_of(env: Env, trace: Trace | None) -> bool:
+        if trace is None:
+            return all(p(env, None) for p in preds)
+        results = [p(env, trace) for p in preds]  # evaluate all, so the trace shows every value
+        return all(results)
+    return all_of
+
+
+def _any(preds: list[Predicate]) -> Predicate:
+    def any_of(env: Env, trace: Trace | None) -> bool:
+        if trace is None:
+            return any(p(env, None) for p in preds)
+        results = [p(env, trace) for p in preds]
+        return any(results)
+    return any_of
+
+
+def exists(fact: str, outer: str, where: Predicate) -> Predicate:
+    """True when some ``fact`` linked to the current ``outer`` fact satisfies ``where``."""
+
+    def exists_(env: Env, trace: Trace | None) -> bool:
+        owner = env.facts.get(outer)
+        if owner is None:
+            return False
+        related = env.fact_set.related(fact, outer, owner["id"])
+        if trace is None:
+            return any(where(env.with_fact(fact, r), None) for r in related)
+        hits = [str(r["id"]) for r in related if where(env.with_fact(fact, r), {})]
+        trace.setdefault(f"exists:{fact}", []).extend(h for h in hits if h not in trace.get(f"exists:{fact}", []))
+        return bool(hits)
+    return exists_
+
+
+def _field(ref: str, ops: dict[str, Any]) -> Predicate:
+    fact, _, name = ref.partition(".")
+    tests = [(operator(op), arg) for op, arg in sorted(ops.items())]
+
+    def field_(env: Env, trace: Trace | None) -> bool:
+        holder = env.facts.get(fact)
+        value = holder.get(name) if holder is not None else None
+        if trace is not None:
+            trace[ref] = value
+        return all(op.holds(value, arg, env.as_of) for op, arg in tests)
+    return field_

@@ -1,0 +1,104 @@
+"""The decision record returned for every request: recommendations with their explanations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.language.feedback import FeedbackEvent
+from engine.language.knowledge import Provenance, Text
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class SignalTrace(_Model):
+    """A derived signal that held, and the rule firings that asserted it."""
+
+    signal: str
+    subject: str
+    title: Text
+    asserted_by: list[RuleTrace]
+
+
+class RuleTrace(_Model):
+    """One rule firing: the fact values it matched and the signals it relied on."""
+
+    rule_id: str
+    title: Text
+    file: str
+    line: int
+    priority: int
+    provenance: Provenance
+    matched: dict[str, Any] = Field(description="fact.field -> value the rule looked at")
+    related: dict[str, list[str]] = Field(default_factory=dict,
+                                          description="related facts (by type) the rule matched through")
+    signals: list[SignalTrace] = Field(default_factory=list, description="signals the rule required")
+
+
+class Reason(_Model):
+    rule_id: str
+    text: Text
+    priority: int
+
+
+class Suppression(_Model):
+    """A contact policy that held a recommendation back, and the feedback behind it."""
+
+    policy_id: str
+    kind: Literal["suppress_after", "client_weekly_cap", "action_volume_cap"]
+    title: Text
+    text: Text = Field(description="why, with the dates and counts")
+    until: dt.date | None = Field(default=None, description="the first day the item may come back")
+    used: int | None = Field(default=None, description="a cap: contacts already counted this week")
+    limit: int | None = Field(default=None, description="a cap: its maximum")
+    feedback: list[FeedbackEvent] = Field(default_factory=list, description="the feedback events behind it")
+
+
+class Recommendation(_Model):
+    """A next-best-action for a client or a coaching topic for a manager."""
+
+    kind: Literal["action", "coaching"]
+    id: str
+    title: Text
+    score: int = Field(description="highest priority among the rules behind it, 0-100")
+    reasons: list[Reason]
+    rules: list[str]
+    details: dict[str, Any] = Field(default_factory=dict, description="channel, effort, owner role, formats")
+    because: list[RuleTrace]
+    vetoed_by: list[Reason] = Field(default_factory=list)
+    suppressed_by: list[Suppression] = Field(default_factory=list)
+
+
+class SubjectDecision(_Model):
+    """Everything decided about one client or one manager."""
+
+    subject_type: Literal["client", "manager"]
+    id: str
+    recommendations: list[Recommendation]
+    vetoed: list[Recommendation] = Field(default_factory=list)
+    suppressed: list[Recommendation] = Field(default_factory=list,
+                                             description="held back by contact policies (see suppressed_by)")
+    signals: list[SignalTrace] = Field(default_factory=list)
+
+
+class Decision(_Model):
+    """The answer to one request, with the rule-set revision that produced it."""
+
+    id: str | None = Field(default=None, description="decision id, set when the decision is logged")
+    revision: str
+    as_of: dt.date
+    input_hash: str
+    clients: list[SubjectDecision]
+    managers: list[SubjectDecision]
+    firings: int
+
+    def subject(self, subject_type: str, subject_id: str) -> SubjectDecision | None:
+        group = self.clients if subject_type == "client" else self.managers
+        return next((s for s in group if s.id == subject_id), None)
+
+
+SignalTrace.model_rebuild()

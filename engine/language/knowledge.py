@@ -1,0 +1,250 @@
+"""The knowledge base: fact schemas, the signal, action and coaching catalogues, source documents.
+
+All of it is plain data in ``knowledge_base/*.yaml``; this module holds the typed models those
+files are checked against and the immutable :class:`KnowledgeBase` the rest of the engine reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Domain = Literal["bank", "tobacco", "telecom", "generic"]
+FieldType = Literal["string", "integer", "number", "boolean", "date", "enum"]
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """A text in Chinese and English; both are required."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Provenance(Strict):
+    """Where a piece of domain content comes from: a source document and an exact short quote."""
+
+    document: str = Field(pattern=r"^D[0-9]$", description="source document id, see knowledge_base/documents.yaml")
+    quote: str = Field(min_length=2, description="exact short quote, found verbatim in the document")
+    ref: str | None = Field(default=None, description="item id in the structured extraction, e.g. D4-TB-03")
+
+
+class FieldSpec(Strict):
+    """One field of a fact type."""
+
+    type: FieldType
+    description: Text
+    values: tuple[str, ...] | None = Field(default=None, description="allowed values of an enum field")
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+    required: bool = False
+    sensitive: bool = Field(default=False, description="a text field (name, phone, id number, note) "
+                                                       "masked when decisions are logged")
+
+    @field_validator("values")
+    @classmethod
+    def _values_only_for_enum(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if v is not None and len(v) == 0:
+            raise ValueError("an enum needs at least one value")
+        return v
+
+    @model_validator(mode="after")
+    def _sensitive_only_for_text(self) -> FieldSpec:
+        # A masked value must still be a valid value of the field, so that a logged decision can be
+        # replayed on its masked input; only text has a mask ("***") that stays valid.
+        if self.sensitive and self.type != "string":
+            raise ValueError("only string fields can be sensitive (the mask replaces the text)")
+        return self
+
+
+class FactSpec(Strict):
+    """A fact type: its plural name in input documents, its links to other facts, its fields."""
+
+    plural: str = Field(pattern=r"^[a-z_]+$")
+    description: Text
+    subject: bool = Field(default=False, description="decisions are made for facts of this type")
+    links: dict[str, str] = Field(default_factory=dict,
+                                  description="linked fact type -> field holding that fact's id")
+    segment_by: tuple[str, ...] = Field(
+        default=(), description="fields that name a subject's segment in reports (domain/first given of the "
+                                "others, e.g. domain then client_class or tier)")
+    fields: dict[str, FieldSpec]
+
+
+class FactSchemaFile(Strict):
+    facts: dict[str, FactSpec]
+
+
+class FactExtension(Strict):
+    fields: dict[str, FieldSpec]
+
+
+class FactExtensionFile(Strict):
+    """``knowledge_base/facts/*.yaml``: more fields for existing fact types (one file per domain)."""
+
+    extend: dict[str, FactExtension]
+
+
+class SignalSpec(Strict):
+    """A derived signal: asserted by rules about one subject, matched by other rules."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    subject: Literal["client", "manager"]
+    title: Text
+    description: Text
+
+
+class SignalFile(Strict):
+    signals: tuple[SignalSpec, ...]
+
+
+Channel = Literal["visit", "phone", "message", "in_branch", "internal"]
+Effort = Literal["low", "medium", "high"]
+OwnerRole = Literal["client_manager", "phone_order_clerk", "delivery_staff", "monopoly_administrator",
+                    "credit_department", "marketing_department", "branch_head", "service_centre"]
+
+
+class ActionSpec(Strict):
+    """A next-best-action a manager (or a role beside the manager) can take with a client."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: Text
+    description: Text
+    domain: Domain
+    channel: Channel
+    effort: Effort
+    owner_role: OwnerRole = "client_manager"
+    sales: bool = Field(default=False, description="a sales action: risk and compliance vetoes may block it")
+    provenance: Provenance
+
+
+class ActionFile(Strict):
+    actions: tuple[ActionSpec, ...]
+
+
+SkillArea = Literal["negotiation", "consultative_selling", "complaint_handling", "brand_cultivation",
+                    "crm", "credit_discipline", "finance", "risk", "planning", "service", "market_info",
+                    "product_knowledge", "conduct", "teamwork", "career"]
+Format = Literal["role_play", "case_study", "shadowing", "course", "diary_review", "drill", "meeting"]
+
+
+class CoachingSpec(Strict):
+    """A coaching topic with the skill it builds and how it is delivered."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: Text
+    description: Text
+    skill_area: SkillArea
+    formats: tuple[Format, ...] = Field(min_length=1)
+    domain: Domain
+    provenance: Provenance
+
+
+class CoachingFile(Strict):
+    coaching: tuple[CoachingSpec, ...]
+
+
+ParameterValue = bool | int | float | str
+
+
+class ParameterSpec(Strict):
+    """A tunable number the documents do not give (e.g. a visit interval), used as ``$name``."""
+
+    value: ParameterValue
+    unit: str
+    domain: Domain
+    description: Text
+
+
+class ParameterFile(Strict):
+    parameters: dict[str, ParameterSpec]
+
+
+FeedbackStatus = Literal["accepted", "rejected", "done", "snoozed"]
+
+
+class FeedbackReasonSpec(Strict):
+    """A reason a manager gives with feedback (why a client rejected an action, why it waits)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: Text
+    description: Text
+    statuses: tuple[FeedbackStatus, ...] = Field(min_length=1, description="feedback statuses it may go with")
+    provenance: Provenance | None = None
+
+
+class FeedbackReasonFile(Strict):
+    reasons: tuple[FeedbackReasonSpec, ...]
+
+
+class DocumentSpec(Strict):
+    id: str = Field(pattern=r"^D[0-9]$")
+    file: str
+    title: str
+    industries: tuple[str, ...]
+
+
+class DocumentFile(Strict):
+    documents: tuple[DocumentSpec, ...]
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Everything rules are checked against. Immutable once loaded."""
+
+    facts: dict[str, FactSpec]
+    signals: dict[str, SignalSpec]
+    actions: dict[str, ActionSpec]
+    coaching: dict[str, CoachingSpec]
+    documents: dict[str, DocumentSpec]
+    parameters: dict[str, ParameterSpec]
+    scoring: Any = None  # engine.language.schemes.ScoringFile (which imports this module): segments, schemes, ladders
+    feedback_reasons: dict[str, FeedbackReasonSpec] = field(default_factory=dict)
+
+    def sensitive_fields(self, fact_type: str) -> list[str]:
+        """Fields of ``fact_type`` masked in the decision log."""
+        spec = self.facts.get(fact_type)
+        return sorted(n for n, f in spec.fields.items() if f.sensitive) if spec else []
+
+    def segment_of(self, fact_type: str, fact: Mapping[str, Any]) -> str:
+        """The segment a report groups a subject in: the first ``segment_by`` field, then the first
+        of the others that is given (``tobacco/A``, ``bank/corporate``); ``-`` for a missing part."""
+        spec = self.facts.get(fact_type)
+        by = spec.segment_by if spec else ()
+        if not by:
+            return "-"
+        head = fact.get(by[0]) or "-"
+        detail = next((fact[f] for f in by[1:] if fact.get(f)), "-")
+        return f"{head}/{detail}" if len(by) > 1 else str(head)
+
+    def plural_to_type(self) -> dict[str, str]:
+        return {spec.plural: name for name, spec in self.facts.items()}
+
+    def subjects(self) -> list[str]:
+        return sorted(name for name, spec in self.facts.items() if spec.subject)
+
+    def one_links(self, fact_type: str) -> dict[str, str]:
+        """Fact types reachable as exactly one fact from ``fact_type`` (e.g. a client's manager)."""
+        return dict(self.facts[fact_type].links)
+
+    def many_links(self, fact_type: str) -> dict[str, str]:
+        """Fact types that point at ``fact_type`` (a manager's clients): type -> their link field."""
+        return {name: spec.links[fact_type] for name, spec in sorted(self.facts.items())
+                if fact_type in spec.links}
+
+
+def resolve(value: Any, kb: KnowledgeBase) -> Any:
+    """Replace ``$name`` parameter references (alone or in lists) by their configured values."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(resolve(v, kb) for v in value)
+    if isinstance(value, str) and value.startswith("$"):
+        return kb.parameters[value[1:]].value
+    return value

@@ -1,0 +1,248 @@
+"""The rule language: typed models of a YAML rule file.
+
+A rule file is a pack of rules. Each rule says about which subject it decides (a client or a
+manager), when it applies (a condition tree over facts and derived signals) and what follows
+(derived signals, recommended actions, coaching topics, vetoes). The JSON Schema that editors use
+to validate rule files is generated from these models (:func:`rule_file_json_schema`).
+
+Condition forms (each a mapping with one key)::
+
+    all: [cond, ...]            every condition holds
+    any: [cond, ...]            at least one holds
+    not: cond                   the condition does not hold
+    signal: name                the derived signal holds for the subject
+    exists: {fact: interaction, where: cond}
+                                some related fact (the subject's interactions, a manager's
+                                clients) satisfies ``where``
+    client.field: {op: value}   a comparison on a field; ``client.field: value`` means ``eq``
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import keyword
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    Tag,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from engine.language.knowledge import Domain, Provenance, Text
+from engine.language.operators import OPERATORS
+
+Scalar = bool | int | float | dt.date | str
+FIELD_REF = r"^[a-z][a-z_]*\.[a-z][a-z0-9_]*$"
+RULE_ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
+Subject = Literal["client", "manager"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Days = Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^\$[a-z][a-z0-9_]*$")]
+
+
+class _OpsBase(_Strict):
+    """Comparisons on one field; several operators in one mapping must all hold."""
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> _OpsBase:
+        if not self.used():
+            raise ValueError(f"give at least one operator: {', '.join(OPERATORS)}")
+        return self
+
+    def used(self) -> dict[str, Any]:
+        """The operators given, by their YAML names."""
+        return {_YAML_NAME.get(k, k): v for k, v in self.__dict__.items() if v is not None}
+
+
+#: the operand of each operator kind (engine/language/operators.py says which kind each operator takes)
+_OPERAND_TYPES: dict[str, Any] = {"value": Scalar, "values": tuple[Scalar, ...], "range": tuple[Scalar, Scalar],
+                                  "days": Days, "flag": bool}
+_YAML_NAME = {f"{name}_": name for name in OPERATORS if keyword.iskeyword(name)}  # `in` is a Python keyword
+
+
+def _ops_model() -> type[_OpsBase]:
+    """The mapping ``{op: operand}``: one optional field per operator of the table."""
+    fields: dict[str, Any] = {
+        f"{op.name}_" if keyword.iskeyword(op.name) else op.name:
+        (_OPERAND_TYPES[op.operand] | None, Field(default=None, alias=op.name, description=op.meaning))
+        for op in OPERATORS.values()}
+    return create_model("Ops", __base__=_OpsBase, __doc__=_OpsBase.__doc__, **fields)
+
+
+if TYPE_CHECKING:
+    Ops = _OpsBase
+else:
+    Ops = _ops_model()
+
+
+def _operand_tag(value: Any) -> str:
+    return "ops" if isinstance(value, (dict, Ops)) else "value"
+
+
+Operand = Annotated[Annotated[Ops, Tag("ops")] | Annotated[Scalar, Tag("value")],
+                    Discriminator(_operand_tag)]
+
+
+class FieldCond(RootModel[dict[Annotated[str, Field(pattern=FIELD_REF)], Operand]]):
+    """``fact.field: {op: value}`` or ``fact.field: value`` (equality)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @field_validator("root")
+    @classmethod
+    def _one_field(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if len(v) != 1:
+            raise ValueError("a field condition names exactly one field; combine several with `all`")
+        return v
+
+    @property
+    def ref(self) -> str:
+        return next(iter(self.root))
+
+    @property
+    def ops(self) -> dict[str, Any]:
+        spec = self.root[self.ref]
+        return spec.used() if isinstance(spec, Ops) else {"eq": spec}
+
+
+class AllCond(_Strict):
+    all: tuple[Condition, ...] = Field(min_length=1)
+
+
+class AnyCond(_Strict):
+    any: tuple[Condition, ...] = Field(min_length=1)
+
+
+class NotCond(_Strict):
+    not_: Condition = Field(alias="not")
+
+
+class SignalCond(_Strict):
+    signal: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+
+
+class ExistsSpec(_Strict):
+    fact: str
+    where: Condition | None = None
+
+
+class ExistsCond(_Strict):
+    exists: ExistsSpec
+
+
+_KEYWORDS = ("all", "any", "not", "signal", "exists")
+
+
+def _condition_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for key in _KEYWORDS:
+            if key in value:
+                return key
+        return "field"
+    tags: dict[type[BaseModel], str] = {AllCond: "all", AnyCond: "any", NotCond: "not", SignalCond: "signal",
+                                        ExistsCond: "exists", FieldCond: "field"}
+    return tags.get(type(value))
+
+
+Condition = Annotated[
+    Annotated[AllCond, Tag("all")] | Annotated[AnyCond, Tag("any")] | Annotated[NotCond, Tag("not")]
+    | Annotated[SignalCond, Tag("signal")] | Annotated[ExistsCond, Tag("exists")] | Annotated[FieldCond, Tag("field")],
+    Discriminator(_condition_tag, custom_error_type="condition",
+                  custom_error_message="a condition is a mapping: all / any / not / signal / exists / fact.field"),
+]
+
+
+class ActionOut(_Strict):
+    """Recommend an action from the action catalogue for the client."""
+
+    action: str
+    reason: Text = Field(description="why, in zh and en; {client.field} placeholders are filled from facts")
+    priority: int | None = Field(default=None, ge=0, le=100, description="overrides the rule's priority")
+
+
+class CoachOut(_Strict):
+    """Recommend a coaching topic from the coaching catalogue for the manager."""
+
+    topic: str
+    reason: Text
+    priority: int | None = Field(default=None, ge=0, le=100)
+
+
+class VetoOut(_Strict):
+    """Block actions for the subject, whatever their priority: risk and compliance rules."""
+
+    actions: tuple[str, ...] = Field(default=(), description="action ids this veto blocks")
+    all_sales: bool = Field(default=False, description="block every action marked `sales` in the catalogue")
+    reason: Text
+
+    @model_validator(mode="after")
+    def _blocks_something(self) -> VetoOut:
+        if not self.actions and not self.all_sales:
+            raise ValueError("a veto names `actions` or sets `all_sales: true`")
+        return self
+
+
+class Then(_Strict):
+    signals: tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ...] = Field(
+        default=(), description="derived signals asserted about the subject")
+    actions: tuple[ActionOut, ...] = ()
+    coaching: tuple[CoachOut, ...] = ()
+    veto: VetoOut | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Then:
+        if not (self.signals or self.actions or self.coaching or self.veto):
+            raise ValueError("`then` needs at least one of signals, actions, coaching, veto")
+        return self
+
+
+class Effective(_Strict):
+    from_: dt.date | None = Field(default=None, alias="from")
+    until: dt.date | None = None
+
+
+class Rule(_Strict):
+    """One rule."""
+
+    id: str = Field(pattern=RULE_ID, description="unique id, e.g. tobacco.network_ordering")
+    title: Text
+    domain: Domain
+    subject: Subject = Field(description="what the rule decides about: a client or a manager")
+    provenance: Provenance
+    priority: int = Field(default=50, ge=0, le=100, description="rank of what it recommends, 0-100")
+    effective: Effective | None = None
+    when: Condition
+    then: Then
+    tags: tuple[str, ...] = ()
+
+
+class RuleFile(_Strict):
+    """A YAML rule file: a named pack of rules."""
+
+    pack: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: Text | None = None
+    rules: tuple[Rule, ...] = Field(min_length=1)
+
+
+for _model in (AllCond, AnyCond, NotCond, ExistsSpec, ExistsCond, Rule, RuleFile, Then):
+    _model.model_rebuild()
+
+
+def rule_file_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a rule file, for editors (committed as ``rules/rules.schema.json``)."""
+    schema = RuleFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://rm-advisor.invalid/rules.schema.json"
+    schema["title"] = "rm-advisor rule file"
+    return schema

@@ -1,0 +1,152 @@
+"""One walk over condition trees: every evaluator, checker and tool reads conditions through here.
+
+A condition is one of six forms (:mod:`engine.language.rules`): ``all``, ``any``, ``not``, ``signal``,
+``exists`` and a field comparison. Two ways to go over a tree:
+
+* :func:`walk` yields every node in order with its YAML path, whether it sits under an odd number
+  of ``not``, and the fact type in scope (the innermost ``exists``'s fact, else the rule's subject);
+  :func:`signals`, :func:`fields`, :func:`conjuncts` and :func:`signal_test` are built on it;
+* :class:`Visitor` is a fold: a subclass says what each form means (a predicate, a pandas mask, a
+  branch list, an explanation) and :meth:`Visitor.visit` picks the method for a node's form.
+
+This module is the only place that tells the forms apart (``isinstance`` on the condition models).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Generic, Literal, TypeVar
+
+from engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, SignalCond
+
+Path = tuple[str | int, ...]
+Form = Literal["all", "any", "not", "signal", "exists", "field"]
+T = TypeVar("T")
+
+_FORMS: dict[type, Form] = {AllCond: "all", AnyCond: "any", NotCond: "not", SignalCond: "signal",
+                            ExistsCond: "exists", FieldCond: "field"}
+
+
+def form(cond: Condition) -> Form:
+    """Which of the six forms ``cond`` is."""
+    return _FORMS[type(cond)]
+
+
+def children(cond: Condition, path: Path = ()) -> list[tuple[Condition, Path]]:
+    """The direct sub-conditions of ``cond`` with their paths (an ``exists`` without ``where``: none)."""
+    if isinstance(cond, AllCond):
+        return [(c, (*path, "all", i)) for i, c in enumerate(cond.all)]
+    if isinstance(cond, AnyCond):
+        return [(c, (*path, "any", i)) for i, c in enumerate(cond.any)]
+    if isinstance(cond, NotCond):
+        return [(cond.not_, (*path, "not"))]
+    if isinstance(cond, ExistsCond) and cond.exists.where is not None:
+        return [(cond.exists.where, (*path, "exists", "where"))]
+    return []
+
+
+@dataclass(frozen=True)
+class Node:
+    """One condition in a tree, where it is and what surrounds it."""
+
+    cond: Condition
+    path: Path
+    #: under an odd number of ``not``
+    negated: bool
+    #: the fact type its fields and signals are about: the rule's subject, or an ``exists``'s fact
+    scope: str
+
+    @property
+    def form(self) -> Form:
+        return form(self.cond)
+
+
+def walk(cond: Condition, path: Path = (), scope: str = "", negated: bool = False) -> Iterator[Node]:
+    """Every node of the tree, parents before children, left to right."""
+    stack = [Node(cond, path, negated, scope)]
+    while stack:
+        node = stack.pop()
+        yield node
+        inner_scope = node.cond.exists.fact if isinstance(node.cond, ExistsCond) else node.scope
+        flip = node.negated != (node.form == "not")
+        stack.extend(Node(c, p, flip, inner_scope) for c, p in reversed(children(node.cond, node.path)))
+
+
+def signals(cond: Condition) -> list[str]:
+    """Every signal the tree mentions, in order (with repeats)."""
+    return [n.cond.signal for n in walk(cond) if isinstance(n.cond, SignalCond)]
+
+
+def fields(cond: Condition, path: Path = ()) -> Iterator[tuple[FieldCond, Path]]:
+    """Every field comparison with the path of its field key (``(..., "client.x")``)."""
+    for n in walk(cond, path):
+        if isinstance(n.cond, FieldCond):
+            yield n.cond, (*n.path, n.cond.ref)
+
+
+def conjuncts(cond: Condition, path: Path = ()) -> list[tuple[Condition, Path]]:
+    """The conjuncts of ``cond`` with nested top-level ``all`` flattened (where signals may stand)."""
+    if not isinstance(cond, AllCond):
+        return [(cond, path)]
+    return [pair for c, p in children(cond, path) for pair in conjuncts(c, p)]
+
+
+def signal_test(cond: Condition) -> tuple[str, bool] | None:
+    """``(signal, wanted)`` for ``signal: s`` (True) and ``not: {signal: s}`` (False), else None."""
+    if isinstance(cond, SignalCond):
+        return cond.signal, True
+    if isinstance(cond, NotCond) and isinstance(cond.not_, SignalCond):
+        return cond.not_.signal, False
+    return None
+
+
+def exists_parts(cond: Condition) -> tuple[str, Condition | None] | None:
+    """``(fact, where)`` of an ``exists`` (``where`` None when absent), else None."""
+    if isinstance(cond, ExistsCond):
+        return cond.exists.fact, cond.exists.where
+    return None
+
+
+class Visitor(Generic[T]):
+    """A fold over condition trees: one method per form, each given the node and its path.
+
+    A method decides whether and how to visit the children (call :meth:`visit` on them), so a
+    visitor may carry state down (a negation, a scope) by holding it or by making another visitor.
+    The default of every method raises, so a visitor that meets a form it does not support says so.
+    """
+
+    def visit(self, cond: Condition, path: Path = ()) -> T:
+        if isinstance(cond, AllCond):
+            return self.all_(cond, path)
+        if isinstance(cond, AnyCond):
+            return self.any_(cond, path)
+        if isinstance(cond, NotCond):
+            return self.not_(cond, path)
+        if isinstance(cond, SignalCond):
+            return self.signal(cond, path)
+        if isinstance(cond, ExistsCond):
+            return self.exists(cond, path)
+        return self.field(cond, path)
+
+    def all_(self, cond: AllCond, path: Path) -> T:
+        raise TypeError(f"{type(self).__name__} does not take `all` conditions")
+
+    def any_(self, cond: AnyCond, path: Path) -> T:
+        raise TypeError(f"{type(self).__name__} does not take `any` conditions")
+
+    def not_(self, cond: NotCond, path: Path) -> T:
+        raise TypeError(f"{type(self).__name__} does not take `not` conditions")
+
+    def signal(self, cond: SignalCond, path: Path) -> T:
+        raise TypeError(f"{type(self).__name__} does not take signal conditions")
+
+    def exists(self, cond: ExistsCond, path: Path) -> T:
+        raise TypeError(f"{type(self).__name__} does not take `exists` conditions")
+
+    def field(self, cond: FieldCond, path: Path) -> T:
+        raise TypeError(f"{type(self).__name__} does not take field conditions")
+
+    def each(self, cond: AllCond | AnyCond, path: Path) -> list[T]:
+        """The children of an ``all`` or ``any``, visited in order."""
+        return [self.visit(c, p) for c, p in children(cond, path)]

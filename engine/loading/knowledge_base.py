@@ -1,0 +1,198 @@
+"""Build a knowledge base from its file texts (name -> text), checked completely.
+
+It never opens files itself: callers pass texts (see :mod:`engine.loading.sources` for reading a
+directory). A knowledge base with any error raises :class:`RuleError` and nothing of it is used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from engine.errors import Diagnostic, Location, RuleError, suggest
+from engine.language.knowledge import (
+    ActionFile,
+    CoachingFile,
+    DocumentFile,
+    FactExtensionFile,
+    FactSchemaFile,
+    FactSpec,
+    FeedbackReasonFile,
+    KnowledgeBase,
+    ParameterFile,
+    SignalFile,
+    SignalSpec,
+)
+from engine.language.schemes import ScoringFile
+from engine.loading.validation import validate_document
+from engine.loading.yaml_source import ParsedYaml, parse_yaml
+
+_KB_PARTS: dict[str, type[BaseModel]] = {
+    "facts.yaml": FactSchemaFile, "actions.yaml": ActionFile, "coaching.yaml": CoachingFile,
+    "documents.yaml": DocumentFile, "parameters.yaml": ParameterFile,
+}
+#: Knowledge-base files that may be absent (a knowledge base written before they existed).
+_OPTIONAL_KB_PARTS: dict[str, type[BaseModel]] = {"feedback_reasons.yaml": FeedbackReasonFile,
+                                                  "scoring.yaml": ScoringFile}
+
+
+def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
+    """Check and assemble the knowledge base from ``facts.yaml``, ``actions.yaml``,
+    ``coaching.yaml``, ``documents.yaml``, ``parameters.yaml``, ``signals/*.yaml``, ``facts/*.yaml``
+    and, when present, ``feedback_reasons.yaml`` (keys are paths ending so)."""
+    diags: list[Diagnostic] = []
+    parts: dict[str, Any] = {}
+    signals: list[tuple[SignalSpec, ParsedYaml, int]] = []
+    extensions: list[tuple[FactExtensionFile, ParsedYaml]] = []
+    for name in sorted(files):
+        base = name.rsplit("/", 1)[-1]
+        is_signal = "/signals/" in f"/{name}"
+        is_extension = "/facts/" in f"/{name}"
+        model = SignalFile if is_signal else FactExtensionFile if is_extension else \
+            _KB_PARTS.get(base) or _OPTIONAL_KB_PARTS.get(base)
+        if model is None:
+            continue
+        parsed = parse_yaml(files[name], name)
+        diags.extend(parsed.diagnostics)
+        doc, errs = validate_document(model, parsed)
+        diags.extend(errs)
+        if doc is None:
+            continue
+        if isinstance(doc, SignalFile):
+            signals.extend((s, parsed, i) for i, s in enumerate(doc.signals))
+        elif isinstance(doc, FactExtensionFile):
+            extensions.append((doc, parsed))
+        else:
+            parts[base] = (doc, parsed)
+    for base in _KB_PARTS:
+        if base not in parts and not any(d.location.file.endswith(base) for d in diags):
+            diags.append(Diagnostic("schema_violation", f"knowledge base file `{base}` is missing",
+                                    Location("knowledge_base/" + base)))
+    if diags:
+        raise RuleError(diags)
+    kb = KnowledgeBase(
+        facts=_extend_facts(dict(parts["facts.yaml"][0].facts), extensions, diags),
+        signals=_unique("signals", [(s, p, ("signals", i)) for s, p, i in signals], diags),
+        actions=_unique("actions", _items(parts["actions.yaml"], "actions"), diags),
+        coaching=_unique("coaching", _items(parts["coaching.yaml"], "coaching"), diags),
+        documents=_unique("documents", _items(parts["documents.yaml"], "documents"), diags),
+        parameters=dict(sorted(parts["parameters.yaml"][0].parameters.items())),
+        scoring=parts["scoring.yaml"][0] if "scoring.yaml" in parts else ScoringFile(),
+        feedback_reasons=_unique("reasons", _items(parts["feedback_reasons.yaml"], "reasons"), diags)
+        if "feedback_reasons.yaml" in parts else {},
+    )
+    _check_links(kb, parts["facts.yaml"][1], diags)
+    if "scoring.yaml" in parts:
+        _check_scoring(kb, parts["scoring.yaml"][1], diags)
+    _check_provenance(kb, parts, diags)
+    if diags:
+        raise RuleError(diags)
+    return kb
+
+
+def _extend_facts(facts: dict[str, FactSpec], extensions: list[tuple[FactExtensionFile, ParsedYaml]],
+                  diags: list[Diagnostic]) -> dict[str, FactSpec]:
+    """Merge ``facts/*.yaml`` extensions into the base schema; a clash is an error."""
+    for doc, parsed in extensions:
+        for fact_type, ext in doc.extend.items():
+            if fact_type not in facts:
+                diags.append(Diagnostic("schema_violation", f"cannot extend unknown fact type `{fact_type}`",
+                                        parsed.locate(("extend", fact_type)), hint=suggest(fact_type, facts)))
+                continue
+            base = facts[fact_type]
+            for name in ext.fields:
+                if name in base.fields:
+                    diags.append(Diagnostic("schema_violation", f"field `{fact_type}.{name}` is already defined",
+                                            parsed.locate(("extend", fact_type, "fields", name)),
+                                            hint="rename the new field or drop it"))
+            fields = {**ext.fields, **base.fields}
+            facts[fact_type] = base.model_copy(update={"fields": fields})
+    return facts
+
+
+def _items(part: tuple[Any, Any], key: str) -> list[tuple[Any, Any, tuple[Any, ...]]]:
+    doc, parsed = part
+    return [(item, parsed, (key, i)) for i, item in enumerate(getattr(doc, key))]
+
+
+def _unique(kind: str, items: list[tuple[Any, Any, tuple[Any, ...]]], diags: list[Diagnostic]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item, parsed, path in items:
+        if item.id in out:
+            diags.append(Diagnostic("schema_violation", f"{kind} id `{item.id}` is defined twice",
+                                    parsed.locate((*path, "id")), hint="ids must be unique"))
+        out[item.id] = item
+    return dict(sorted(out.items()))
+
+
+def _check_links(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> None:
+    for name, spec in kb.facts.items():
+        for i, seg in enumerate(spec.segment_by):
+            if seg not in spec.fields:
+                diags.append(Diagnostic("schema_violation", f"fact `{name}` is segmented by `{seg}`, which is not "
+                                        "one of its fields", parsed.locate(("facts", name, "segment_by", i)),
+                                        hint=suggest(seg, spec.fields)))
+        for target, link_field in spec.links.items():
+            if target not in kb.facts or link_field not in spec.fields:
+                diags.append(Diagnostic("schema_violation", f"fact `{name}` links to `{target}` through "
+                                        f"`{link_field}`, which does not exist",
+                                        parsed.locate(("facts", name, "links", target))))
+
+
+def _check_provenance(kb: KnowledgeBase, parts: dict[str, Any], diags: list[Diagnostic]) -> None:
+    kinds = [("actions", "actions.yaml"), ("coaching", "coaching.yaml"), ("reasons", "feedback_reasons.yaml")]
+    for kind, base in kinds:
+        if base not in parts:
+            continue
+        doc, parsed = parts[base]
+        for i, item in enumerate(getattr(doc, kind)):
+            if item.provenance is not None and item.provenance.document not in kb.documents:
+                diags.append(Diagnostic("schema_violation", f"unknown document `{item.provenance.document}`",
+                                        parsed.locate((kind, i, "provenance", "document")),
+                                        hint=suggest(item.provenance.document, kb.documents)))
+
+
+def _check_scoring(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> None:
+    """Scoring schemes must write to known fields and name known parameters and documents."""
+    def field(path: tuple[Any, ...], fact: str, name: str) -> None:
+        if name not in kb.facts[fact].fields:
+            diags.append(Diagnostic("unknown_field", f"`{fact}.{name}` is not a field of the fact schema",
+                                    parsed.locate(path), hint=suggest(name, kb.facts[fact].fields)))
+
+    def refs(path: tuple[Any, ...], node: Any) -> None:
+        if isinstance(node, str) and node.startswith("$") and node[1:] not in kb.parameters:
+            diags.append(Diagnostic("unknown_parameter", f"unknown parameter `{node}`", parsed.locate(path),
+                                    hint=suggest(node[1:], kb.parameters)))
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                refs((*path, k), v)
+        elif isinstance(node, (list, tuple)):
+            for i, v in enumerate(node):
+                refs((*path, i), v)
+
+    sc = kb.scoring
+    for i, seg in enumerate(sc.segmentations):
+        field(("segmentations", i, "field"), "client", seg.field)
+        for name in seg.inputs:
+            field(("segmentations", i, "inputs", name), "client", name)
+    for i, scheme in enumerate(sc.schemes):
+        field(("schemes", i, "field"), "manager", scheme.field)
+        ids = {item.id for item in scheme.items}
+        for target, items in scheme.deductions.items():
+            field(("schemes", i, "deductions", target), "manager", target)
+            for item in items:
+                if item not in ids:
+                    diags.append(Diagnostic("schema_violation", f"deduction names unknown item `{item}`",
+                                            parsed.locate(("schemes", i, "deductions", target)),
+                                            hint=suggest(item, ids)))
+    refs((), sc.model_dump())
+    for group in ("segmentations", "schemes", "ladders"):
+        for i, item in enumerate(getattr(sc, group)):
+            provs = [((group, i, "provenance"), item.provenance)] + [
+                ((group, i, "items", j, "provenance"), x.provenance) for j, x in enumerate(getattr(item, "items", ()))]
+            for path, prov in provs:
+                if prov.document not in kb.documents:
+                    diags.append(Diagnostic("schema_violation", f"unknown document `{prov.document}`",
+                                            parsed.locate((*path, "document")), hint=suggest(prov.document,
+                                                                                             kb.documents)))

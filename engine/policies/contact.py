@@ -1,0 +1,315 @@
+"""Contact policies: how often a client may be approached, and when an answered action rests.
+
+Policies live beside the rules in ``rules/*.policies.yaml`` (their own JSON Schema,
+``rules/policies.schema.json``) and come in three kinds::
+
+    suppress_after       after feedback with one of `statuses` (e.g. rejected), hold the same item
+                         back from that subject for `days` days (a snoozed item until its `until`)
+    client_weekly_cap    at most `max` client actions per client per calendar week (Monday-Sunday)
+    action_volume_cap    at most `max` clients get `action` per calendar week across the portfolio
+
+Application is pure: it takes the arbitrated subject decisions, the feedback history as plain
+:class:`~engine.language.feedback.FeedbackEvent` values and the as-of date, and moves what a policy holds
+back into ``suppressed`` with ``suppressed_by``. Caps keep the highest-scored recommendations
+(ties: more supporting rules, then action id, then subject id), so the result never depends on input
+order. Feedback dated after the as-of date is ignored: a decision sees the history known on its day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from engine.errors import Diagnostic, suggest
+from engine.language.decision import Recommendation, SubjectDecision, Suppression
+from engine.language.feedback import CONTACT_STATUSES, FeedbackEvent
+from engine.language.knowledge import ID_PATTERN, Channel, FeedbackStatus, KnowledgeBase, Text
+from engine.language.values import shift
+from engine.loading.validation import validate_document
+from engine.loading.yaml_source import ParsedYaml, parse_yaml
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _PolicyBase(_Strict):
+    id: str = Field(pattern=ID_PATTERN, description="stable id, shown in suppressed_by")
+    title: Text
+    description: Text | None = None
+
+
+class SuppressAfter(_PolicyBase):
+    """Hold an item back from a subject for some days after feedback with one of `statuses`."""
+
+    kind: Literal["suppress_after"]
+    statuses: tuple[FeedbackStatus, ...] = Field(min_length=1)
+    days: int = Field(ge=1, description="days the item rests; a snoozed item with `until` rests until then")
+    reasons: tuple[str, ...] | None = Field(default=None, description="only feedback with one of these reason codes")
+    except_reasons: tuple[str, ...] = Field(default=(), description="never feedback with these reason codes")
+    items: tuple[str, ...] | None = Field(default=None, description="only these actions or coaching topics")
+
+
+class ClientWeeklyCap(_PolicyBase):
+    """At most `max` actions per client per calendar week (accepted or done ones count)."""
+
+    kind: Literal["client_weekly_cap"]
+    max: int = Field(ge=0)
+    channels: tuple[Channel, ...] | None = Field(default=None, description="only actions on these channels count")
+
+
+class ActionVolumeCap(_PolicyBase):
+    """At most `max` clients get `action` per calendar week, across every client in the history."""
+
+    kind: Literal["action_volume_cap"]
+    action: str = Field(pattern=ID_PATTERN)
+    max: int = Field(ge=0)
+
+
+Policy = Annotated[SuppressAfter | ClientWeeklyCap | ActionVolumeCap, Field(discriminator="kind")]
+
+
+class PolicyFile(_Strict):
+    """A contact-policy file: ``rules/<name>.policies.yaml``."""
+
+    policies: tuple[Policy, ...]
+
+
+def policy_file_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a policy file, for editors (committed as ``rules/policies.schema.json``)."""
+    schema = PolicyFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://rm-advisor.invalid/policies.schema.json"
+    schema["title"] = "rm-advisor contact-policy file"
+    return schema
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """The checked contact policies of a rule set (sorted by id)."""
+
+    policies: tuple[SuppressAfter | ClientWeeklyCap | ActionVolumeCap, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.policies)
+
+    def lookback_days(self) -> int:
+        """How far back feedback can matter for a decision (the longest rest, at least a week)."""
+        rests = [p.days for p in self.policies if isinstance(p, SuppressAfter)]
+        return max([7, *rests])
+
+    def capped_actions(self) -> list[str]:
+        """Actions with a portfolio volume cap: their feedback counts across every client."""
+        return sorted({p.action for p in self.policies if isinstance(p, ActionVolumeCap)})
+
+
+def check_policy_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[PolicySet | None, list[Diagnostic]]:
+    """Parse and check policy files (name -> YAML text) against the knowledge base."""
+    diags: list[Diagnostic] = []
+    found: list[tuple[Any, ParsedYaml, int]] = []
+    for name in sorted(files):
+        parsed = parse_yaml(files[name], name)
+        diags.extend(parsed.diagnostics)
+        doc, errs = validate_document(PolicyFile, parsed)
+        diags.extend(errs)
+        if doc is not None:
+            found.extend((p, parsed, i) for i, p in enumerate(doc.policies))
+        else:  # still check the references of the policies that are well formed
+            found.extend((p, parsed, i) for i, p in _well_formed(parsed.data))
+    seen: set[str] = set()
+    for policy, parsed, i in found:
+        at = ("policies", i)
+        if policy.id in seen:
+            diags.append(Diagnostic("duplicate_policy_id", f"policy id `{policy.id}` is defined twice",
+                                    parsed.locate((*at, "id")), rule_id=policy.id, hint="policy ids must be unique"))
+        seen.add(policy.id)
+        diags.extend(_check_references(policy, parsed, at, kb))
+    if any(d.severity == "error" for d in diags):
+        return None, sorted(diags, key=Diagnostic.sort_key)
+    return PolicySet(tuple(sorted((p for p, _, _ in found), key=lambda p: p.id))), diags
+
+
+_POLICY = TypeAdapter(Policy)
+
+
+def _well_formed(data: Any) -> list[tuple[int, Any]]:
+    items = data.get("policies") if isinstance(data, dict) else None
+    out = []
+    for i, raw in enumerate(items if isinstance(items, list) else []):
+        try:
+            out.append((i, _POLICY.validate_python(raw)))
+        except ValidationError:
+            continue  # reported by the whole-file validation
+    return out
+
+
+def _check_references(policy: Any, parsed: ParsedYaml, at: tuple[Any, ...], kb: KnowledgeBase) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    items = {**kb.actions, **kb.coaching}
+    refs: list[tuple[str, str, dict[str, Any], tuple[Any, ...]]] = []
+    if isinstance(policy, SuppressAfter):
+        refs += [("unknown_action", x, items, ("items", j)) for j, x in enumerate(policy.items or ())]
+        refs += [("unknown_reason_code", x, kb.feedback_reasons, ("reasons", j))
+                 for j, x in enumerate(policy.reasons or ())]
+        refs += [("unknown_reason_code", x, kb.feedback_reasons, ("except_reasons", j))
+                 for j, x in enumerate(policy.except_reasons)]
+    if isinstance(policy, ActionVolumeCap):
+        refs.append(("unknown_action", policy.action, kb.actions, ("action",)))
+    for code, name, known, path in refs:
+        if name not in known:
+            what = "action" if code == "unknown_action" else "reason code"
+            out.append(Diagnostic(code, f"unknown {what} `{name}`", parsed.locate(at + path),
+                                  rule_id=policy.id, hint=suggest(name, known)))
+    return out
+
+
+_STATUS_TEXT = {"accepted": ("已接受", "accepted"), "rejected": ("被拒绝", "rejected"),
+                "done": ("已完成", "done"), "snoozed": ("已推迟", "snoozed")}
+
+
+def apply_policies(clients: Sequence[SubjectDecision], managers: Sequence[SubjectDecision],
+                   policies: PolicySet, history: Iterable[FeedbackEvent], as_of: dt.date,
+                   kb: KnowledgeBase) -> tuple[list[SubjectDecision], list[SubjectDecision]]:
+    """Hold back what the contact policies forbid on ``as_of``, given the feedback ``history``."""
+    known = sorted((e for e in history if e.date <= as_of),
+                   key=lambda e: (e.date, e.decision_id, e.subject, e.item_id, e.status))
+    per_item: dict[tuple[str, str], list[FeedbackEvent]] = {}
+    for e in known:
+        per_item.setdefault((e.subject, e.item_id), []).append(e)
+    held: dict[tuple[str, str], list[Suppression]] = {}
+    rests = [p for p in policies.policies if isinstance(p, SuppressAfter)]
+    for subject in [*clients, *managers]:
+        key = f"{subject.subject_type}:{subject.id}"
+        for rec in subject.recommendations:
+            events = per_item.get((key, rec.id), [])
+            found = [s for p in rests if events and (s := _rest(p, rec, events, as_of, kb))]
+            if found:
+                held[(key, rec.id)] = found
+    _apply_caps(clients, policies, known, as_of, kb, held)
+    return [_rebuild(s, held) for s in clients], [_rebuild(s, held) for s in managers]
+
+
+def _rest(p: SuppressAfter, rec: Recommendation, events: list[FeedbackEvent],
+          as_of: dt.date, kb: KnowledgeBase) -> Suppression | None:
+    """The rest ``p`` imposes on ``rec``, given the feedback on this subject's item."""
+    if p.items is not None and rec.id not in p.items:
+        return None
+    best: tuple[dt.date, FeedbackEvent] | None = None
+    for e in events:
+        if e.status not in p.statuses:
+            continue
+        if (p.reasons is not None and e.reason_code not in p.reasons) or e.reason_code in p.except_reasons:
+            continue
+        end = e.until if e.status == "snoozed" and e.until else shift(e.date, p.days)
+        if as_of < end and (best is None or end > best[0]):
+            best = (end, e)
+    if best is None:
+        return None
+    end, e = best
+    zh_status, en_status = _STATUS_TEXT[e.status]
+    reason = kb.feedback_reasons.get(e.reason_code or "")
+    zh_reason = f",原因:{reason.title.zh}" if reason else ""
+    en_reason = f" ({reason.title.en})" if reason else ""
+    text = Text(zh=f"{e.date}{zh_status}{zh_reason}(决策 {e.decision_id});{end}前不再推荐",
+                en=f"{en_status} on {e.date}{en_reason} in decision {e.decision_id}; held back until {end}")
+    return Suppression(policy_id=p.id, kind=p.kind, title=p.title, text=text, until=end, feedback=[e])
+
+
+@dataclass
+class _Cap:
+    """The state of one cap (per client, or per action across the portfolio) during one decision."""
+
+    policy: ClientWeeklyCap | ActionVolumeCap
+    taken: set[str]                 # what history already counted: action ids (client cap) or client ids
+    events: list[FeedbackEvent]
+    now: int = 0                    # slots given to higher-scored recommendations of this decision
+
+    def full(self, unit: str) -> bool:
+        return unit not in self.taken and len(self.taken) + self.now >= self.policy.max
+
+    def take(self, unit: str) -> None:
+        if unit not in self.taken:
+            self.now += 1
+
+
+def _apply_caps(clients: Sequence[SubjectDecision], policies: PolicySet, events: list[FeedbackEvent],
+                as_of: dt.date, kb: KnowledgeBase, held: dict[tuple[str, str], list[Suppression]]) -> None:
+    """Greedy over every client action of the decision, best first: a recommendation is kept when
+    every cap it falls under has room, and then takes its slot in each."""
+    week = shift(as_of, -as_of.weekday())
+    contacts = [e for e in events if e.date >= week and e.status in CONTACT_STATUSES and e.subject_type == "client"]
+    by_client: dict[str, list[FeedbackEvent]] = {}
+    for e in contacts:
+        by_client.setdefault(e.subject_id, []).append(e)
+    client_caps = [p for p in policies.policies if isinstance(p, ClientWeeklyCap)]
+    volume: dict[str, list[_Cap]] = {}
+    for p in policies.policies:
+        if isinstance(p, ActionVolumeCap):
+            volume.setdefault(p.action, []).append(_volume_cap(p, contacts))
+    per_client: dict[tuple[str, str], _Cap] = {}
+    candidates = [(s, r) for s in clients for r in s.recommendations
+                  if r.kind == "action" and (f"client:{s.id}", r.id) not in held]
+    candidates.sort(key=lambda sr: (-sr[1].score, -len(sr[1].rules), sr[1].id, sr[0].id))
+    for subject, rec in candidates:
+        caps: list[tuple[_Cap, str]] = []
+        for p in client_caps:
+            if _counts(p, rec.id, kb):
+                if (p.id, subject.id) not in per_client:
+                    per_client[(p.id, subject.id)] = _client_cap(p, by_client.get(subject.id, []), kb)
+                cap = per_client[(p.id, subject.id)]
+                caps.append((cap, rec.id))
+        caps += [(cap, subject.id) for cap in volume.get(rec.id, [])]
+        full = [(cap, unit) for cap, unit in caps if cap.full(unit)]
+        if full:
+            held[(f"client:{subject.id}", rec.id)] = [_cap_suppression(cap, rec.id, week) for cap, _ in full]
+        else:
+            for cap, unit in caps:
+                cap.take(unit)
+
+
+def _counts(p: ClientWeeklyCap, action_id: str, kb: KnowledgeBase) -> bool:
+    spec = kb.actions.get(action_id)
+    return spec is not None and (p.channels is None or spec.channel in p.channels)
+
+
+def _client_cap(p: ClientWeeklyCap, contacts: list[FeedbackEvent], kb: KnowledgeBase) -> _Cap:
+    """The cap of one client: ``contacts`` are that client's contacts this week."""
+    mine = [e for e in contacts if _counts(p, e.item_id, kb)]
+    return _Cap(p, {e.item_id for e in mine}, mine)
+
+
+def _volume_cap(p: ActionVolumeCap, contacts: list[FeedbackEvent]) -> _Cap:
+    mine = [e for e in contacts if e.item_id == p.action]
+    return _Cap(p, {e.subject_id for e in mine}, mine)
+
+
+def _cap_suppression(cap: _Cap, action_id: str, week: dt.date) -> Suppression:
+    p = cap.policy
+    before, now = len(cap.taken), cap.now
+    if isinstance(p, ClientWeeklyCap):
+        zh = f"每位客户每周最多{p.max}项行动:自{week}起已执行{before}项,本次决策中{now}项得分更高"
+        en = (f"at most {p.max} actions per client per week: {before} taken since {week}, "
+              f"{now} scored higher in this decision")
+    else:
+        zh = f"全辖每周最多{p.max}户{action_id}:自{week}起已执行{before}户,本次决策中{now}户得分更高"
+        en = (f"at most {p.max} clients get {action_id} per week: {before} taken since {week}, "
+              f"{now} scored higher in this decision")
+    return Suppression(policy_id=p.id, kind=p.kind, title=p.title, text=Text(zh=zh, en=en),
+                       until=shift(week, 7), used=before + now, limit=p.max,
+                       feedback=list(cap.events) if isinstance(p, ClientWeeklyCap) else [])
+
+
+def _rebuild(subject: SubjectDecision, held: dict[tuple[str, str], list[Suppression]]) -> SubjectDecision:
+    key = f"{subject.subject_type}:{subject.id}"
+    kept, suppressed = [], []
+    for rec in subject.recommendations:
+        found = held.get((key, rec.id))
+        if found:
+            suppressed.append(rec.model_copy(update={"suppressed_by": sorted(found, key=lambda s: s.policy_id)}))
+        else:
+            kept.append(rec)
+    return subject.model_copy(update={"recommendations": kept, "suppressed": suppressed})

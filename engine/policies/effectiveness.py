@@ -1,0 +1,156 @@
+"""Which recommendations get accepted: rates per rule, action, manager and segment over a period.
+
+Pure computation (pandas) over plain records: the recommended items of logged decisions and the
+feedback on them. The store (:mod:`store`) reads those records from the database; a batch report or
+a test can pass its own.
+
+Per item, the feedback settles into one state: ``rejected`` or ``done`` (final), else ``accepted``,
+else ``snoozed``, else no answer. Then, for any group of items:
+
+* acceptance rate = accepted (incl. done) / decided (accepted + rejected); snoozed items are undecided;
+* rejection rate  = rejected / decided;
+* completion rate = done / accepted (incl. done);
+* an item recommended because of several rules counts once for each rule.
+
+"Noisy" rules fire often and are nearly always rejected: at least ``min_recommended``
+recommendations in the period, at least ``min_decided`` of them decided, and a rejection rate of at
+least ``min_rejection_rate``. The defaults (20, 5, 0.8) suit a team of a few managers over a month;
+pass others for other volumes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.language.feedback import FeedbackEvent
+
+if TYPE_CHECKING:  # pandas loads when a report is computed, not with the models (CLI start-up)
+    import pandas as pd
+
+GroupBy = Literal["rule", "action", "manager", "segment"]
+_STATE_RANK = {"snoozed": 1, "accepted": 2, "done": 3, "rejected": 4}  # a later stage wins
+
+
+class ItemRecord(BaseModel):
+    """One recommended item of one logged decision."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decision_id: str
+    as_of: dt.date
+    subject_type: Literal["client", "manager"]
+    subject_id: str
+    item_id: str
+    manager_id: str | None = None
+    segment: str | None = None
+    rules: tuple[str, ...] = ()
+
+
+class Thresholds(BaseModel):
+    """When a rule counts as noisy: fires often and is nearly always rejected."""
+
+    min_recommended: int = Field(default=20, ge=1)
+    min_decided: int = Field(default=5, ge=1)
+    min_rejection_rate: float = Field(default=0.8, ge=0.0, le=1.0)
+
+
+class RateRow(BaseModel):
+    """Counts and rates for one rule, action, manager or segment."""
+
+    key: str
+    recommended: int
+    answered: int
+    accepted: int
+    rejected: int
+    done: int
+    snoozed: int
+    acceptance_rate: float | None
+    rejection_rate: float | None
+    completion_rate: float | None
+    top_reason: str | None = Field(description="most frequent rejection reason code")
+
+
+class EffectivenessReport(BaseModel):
+    """Acceptance and completion over a period, per rule, action, manager and segment."""
+
+    since: dt.date | None
+    until: dt.date | None
+    decisions: int
+    total: RateRow
+    by_rule: list[RateRow]
+    by_action: list[RateRow]
+    by_manager: list[RateRow]
+    by_segment: list[RateRow]
+    noisy_rules: list[RateRow]
+    thresholds: Thresholds
+
+
+_COLUMNS = {"rule": "rule", "action": "item_id", "manager": "manager_id", "segment": "segment"}
+
+
+def effectiveness(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEvent],
+                  since: dt.date | None = None, until: dt.date | None = None,
+                  thresholds: Thresholds | None = None) -> EffectivenessReport:
+    """Rates over the items recommended between ``since`` and ``until`` (decision as-of dates,
+    inclusive), with all the feedback given on them."""
+    limits = thresholds or Thresholds()
+    frame = _items_with_state(items, feedback, since, until)
+    by = {g: _rates(frame, g) for g in _COLUMNS}
+    noisy = [r for r in by["rule"] if r.recommended >= limits.min_recommended
+             and r.accepted + r.rejected >= limits.min_decided
+             and (r.rejection_rate or 0.0) >= limits.min_rejection_rate]
+    noisy.sort(key=lambda r: (-(r.rejection_rate or 0.0), -r.recommended, r.key))
+    total = _row("all", frame)
+    return EffectivenessReport(since=since, until=until, decisions=int(frame["decision_id"].nunique()),
+                               total=total, by_rule=by["rule"], by_action=by["action"],
+                               by_manager=by["manager"], by_segment=by["segment"], noisy_rules=noisy,
+                               thresholds=limits)
+
+
+def _items_with_state(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEvent],
+                      since: dt.date | None, until: dt.date | None) -> pd.DataFrame:
+    import pandas as pd
+
+    key = ["decision_id", "subject_type", "subject_id", "item_id"]
+    frame = pd.DataFrame([i.model_dump() for i in items],
+                         columns=[*key, "as_of", "manager_id", "segment", "rules"])
+    if since is not None:
+        frame = frame[frame["as_of"] >= since]
+    if until is not None:
+        frame = frame[frame["as_of"] <= until]
+    events = pd.DataFrame([e.model_dump() for e in feedback], columns=[*key, "status", "reason_code"])
+    events["rank"] = events["status"].map(_STATE_RANK)
+    last = events.sort_values("rank", kind="stable").drop_duplicates(key, keep="last")
+    frame = frame.merge(last[[*key, "status", "reason_code"]], on=key, how="left")
+    frame["manager_id"] = frame["manager_id"].fillna("-")
+    frame["segment"] = frame["segment"].fillna("-")
+    return frame
+
+
+def _rates(frame: pd.DataFrame, group: str) -> list[RateRow]:
+    if group == "rule":
+        frame = frame.explode("rules").rename(columns={"rules": "rule"}).dropna(subset=["rule"])
+    col = _COLUMNS[group]
+    rows = [_row(str(k), part) for k, part in frame.groupby(col, sort=True)]
+    return sorted(rows, key=lambda r: (-r.answered, -r.recommended, r.key))  # rows with feedback first
+
+
+def _row(key: str, part: pd.DataFrame) -> RateRow:
+    status = part["status"]
+    n = {s: int((status == s).sum()) for s in _STATE_RANK}
+    accepted = n["accepted"] + n["done"]
+    decided = accepted + n["rejected"]
+    reasons = part.loc[status == "rejected", "reason_code"].dropna()
+    top = reasons.value_counts().sort_index().sort_values(ascending=False, kind="stable")
+    return RateRow(key=key, recommended=len(part), answered=int(status.notna().sum()), accepted=accepted,
+                   rejected=n["rejected"], done=n["done"], snoozed=n["snoozed"],
+                   acceptance_rate=_ratio(accepted, decided), rejection_rate=_ratio(n["rejected"], decided),
+                   completion_rate=_ratio(n["done"], accepted), top_reason=str(top.index[0]) if len(top) else None)
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
