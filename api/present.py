@@ -27,10 +27,9 @@ from api.schemas import (
     SubjectDecisionOut,
     SubjectDecisionResponse,
 )
-from engine.inference.compiler import CompiledRule
-from engine.language.decision import Decision, SubjectDecision
-from engine.language.knowledge import FeedbackReasonSpec
-from engine.policies.effectiveness import EffectivenessReport
+from engine.inference import CompiledRule
+from engine.language import Decision, FeedbackReasonSpec, SubjectDecision
+from engine.policies import EffectivenessReport
 from store import DecisionSummary, FeedbackRecord, LoggedDecision, ReplayReport
 from store.decision_log import new_decision_id
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import MAX_ERRORS, Diagnostic, FactError, InferenceError, RuleError, StoreError
-from engine.language.values import printable
+from engine.language import printable
 
 log = logging.getLogger("rm_advisor.api")
 

@@ -21,9 +21,8 @@ from api.settings import Settings
 from api.sync import RevisionChannel, Snapshot
 from engine import Advisor
 from engine.errors import RuleError
-from engine.inference.book import load_rule_book
-from engine.inference.compiler import RuleBook
-from engine.loading.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+from engine.inference import RuleBook, load_rule_book
+from engine.loading import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
 
 log = logging.getLogger("rm_advisor.api")
 

@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 from starlette.responses import Response
 
 from api.problems import ErrorItem
-from engine.language.values import DateRangeError, parse_date
+from engine.language import DateRangeError, parse_date
 
 Lang = Literal["zh", "en", "both"]
 SubjectType = Literal["client", "manager"]

@@ -25,15 +25,18 @@ from cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out, parse_day
 from cli.render import print_diagnostics, text, trace_lines
 
 if TYPE_CHECKING:
-    from engine.authoring.coverage import Coverage
-    from engine.authoring.explain import ConditionReport, Explainer, Explanation, RuleReport
-    from engine.authoring.replay import ReplayReport
-    from engine.authoring.scenarios import (
+    from engine.authoring import (
         CaseResult,
+        ConditionReport,
+        Coverage,
+        Explainer,
+        Explanation,
         Failure,
+        ReplayReport,
+        RuleReport,
     )
-    from engine.inference.compiler import RuleBook
-    from engine.language.knowledge import KnowledgeBase
+    from engine.inference import RuleBook
+    from engine.language import KnowledgeBase
 
 # emoji=False: rich would turn a location such as `rules/x.yaml:100:7` into an emoji
 
@@ -68,8 +71,8 @@ def _load_book(rules: Path | None, kb: Path | None) -> tuple[RuleBook, dict[str,
     """The rule book and the file texts it came from; prints the diagnostics and exits 1 when the
     rule set does not check."""
     from engine import RuleError
-    from engine.inference.book import load_rule_book
-    from engine.loading.sources import default_rules_dir, read_kb_files, read_rule_files
+    from engine.inference import load_rule_book
+    from engine.loading import default_rules_dir, read_kb_files, read_rule_files
 
     target = rules or default_rules_dir()
     _exists(Path(target))
@@ -104,9 +107,8 @@ def _portfolio_documents(tables: dict[str, Path], kb: KnowledgeBase, as_of: dt.d
     from cli.batch import HELD, MAX_BAD_ROWS, read_portfolio
     from cli.tableio import TableReadError
     from engine.errors import TooManyBadRows
-    from engine.language.facts import build_fact_set
-    from engine.portfolio.run import prepare
-    from engine.portfolio.tables import Report
+    from engine.language import build_fact_set
+    from engine.portfolio import Report, prepare
 
     try:
         checked = read_portfolio(tables, kb, as_of, Report(MAX_BAD_ROWS, keep=HELD))
@@ -153,8 +155,8 @@ def run_tests(
     keyword: str | None = typer.Option(None, "-k", help="only scenarios whose name contains this text"),
 ) -> None:
     """Run the scenario tests beside the rules (exit 1 when one fails)."""
-    from engine.authoring.suite import run_suite
-    from engine.loading.sources import SCENARIO_SUFFIX, default_rules_dir, read_scenario_files
+    from engine.authoring import run_suite
+    from engine.loading import SCENARIO_SUFFIX, default_rules_dir, read_scenario_files
 
     targets = paths or [default_rules_dir()]
     for p in targets:
@@ -276,8 +278,8 @@ def explain(
 ) -> None:
     """Why a recommendation was made, and why one was not (with the smallest change that flips it)."""
     from engine import Advisor, FactError, InferenceError
-    from engine.authoring.explain import Explainer
-    from engine.loading.locations import Locator
+    from engine.authoring import Explainer
+    from engine.loading import Locator
 
     if rule and action:
         err.print("give --rule or --action, not both", markup=False)
@@ -412,12 +414,10 @@ def graph(
 ) -> None:
     """Draw the rule set as a graph and report cycles, unused signals and unreachable actions."""
     from engine import RuleError
-    from engine.authoring.graph import cycle_nodes, findings, parse_rules, rule_graph, select
+    from engine.authoring import cycle_nodes, findings, parse_rules, rule_graph, select
     from engine.errors import Diagnostic
-    from engine.inference.book import check_rules
-    from engine.loading.knowledge_base import load_knowledge_base
-    from engine.loading.locations import Locator
-    from engine.loading.sources import default_rules_dir, read_kb_files, read_rule_files
+    from engine.inference import check_rules
+    from engine.loading import Locator, default_rules_dir, load_knowledge_base, read_kb_files, read_rule_files
 
     target = rules or default_rules_dir()
     _exists(Path(target))
@@ -469,7 +469,7 @@ def graph(
 
 
 def _write_graph(shown: Any, dot: Path | None, mermaid: Path | None, picture: Path | None) -> list[Path]:
-    from engine.authoring.graph import to_dot, to_mermaid, to_picture
+    from engine.authoring import to_dot, to_mermaid, to_picture
 
     written = []
     if dot:
@@ -504,7 +504,7 @@ def diff(
 ) -> None:
     """Replay facts under two rule sets and report which decisions change."""
     from engine import Advisor
-    from engine.authoring.replay import replay
+    from engine.authoring import replay
 
     old_book, _, _ = _load_book(old_rules, kb)
     new_book, _, _ = _load_book(new_rules, kb)
@@ -523,7 +523,7 @@ def diff(
 
 
 def _print_report(report: ReplayReport, limit: int) -> None:
-    from engine.authoring.replay import KINDS
+    from engine.authoring import KINDS
 
     for e in report.errors:
         err.print(f"{e.document}: the {e.side} rule set refused these facts:", markup=False)
@@ -561,7 +561,7 @@ def _print_report(report: ReplayReport, limit: int) -> None:
 
 def scenario_schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
     """Print (or write) the JSON Schema of scenario files, for editors."""
-    from engine.authoring.scenarios import scenario_file_json_schema
+    from engine.authoring import scenario_file_json_schema
 
     doc = json.dumps(scenario_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
     if output:

@@ -28,9 +28,8 @@ if TYPE_CHECKING:
 
     from engine import Advisor
     from engine.errors import Diagnostic
-    from engine.language.knowledge import KnowledgeBase
-    from engine.portfolio.run import PortfolioRun, PortfolioTables
-    from engine.portfolio.tables import Report, TableInput
+    from engine.language import KnowledgeBase
+    from engine.portfolio import PortfolioRun, PortfolioTables, Report, TableInput
 
 #: the default of --max-bad-rows
 MAX_BAD_ROWS = 1000
@@ -82,7 +81,7 @@ def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, en
     """What :func:`engine.portfolio.run.read_tables` reads the three files through (kept open on ``stack``);
     ``note`` hears which encoding a file was detected in, when it is not UTF-8."""
     from cli.tableio import open_table
-    from engine.portfolio.run import history_spec
+    from engine.portfolio import history_spec
 
     fields = {"clients": kb.facts["client"].fields, "managers": kb.facts["manager"].fields,
               "history": history_spec(kb).fields}
@@ -98,7 +97,7 @@ def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, en
 def read_portfolio(paths: dict[str, Path], kb: KnowledgeBase, as_of: dt.date, report: Report,
                    encoding: str | None = None, note: Callable[[str], None] | None = None) -> PortfolioTables:
     """The three tables from their files, checked into ``report`` as they are read."""
-    from engine.portfolio.run import read_tables
+    from engine.portfolio import read_tables
 
     with ExitStack() as stack:
         return read_tables(table_reader(paths, kb, stack, encoding, note), kb, as_of,
@@ -121,7 +120,7 @@ def sample_portfolio(
 ) -> None:
     """Write the generated sample portfolio (clients, managers, history) as CSV."""
     from cli.tableio import write_csv
-    from engine.portfolio.sample import generate
+    from engine.portfolio import generate
 
     p = generate(clients, managers, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -183,11 +182,17 @@ def batch(
     from cli.tableio import CsvRows, TableReadError
     from engine import Advisor, RuleError
     from engine.errors import StoreError, TooManyBadRows
-    from engine.loading.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
-    from engine.portfolio.bulk import BulkGates
-    from engine.portfolio.run import PortfolioRun, check_tables, decide_partitions, prepare
-    from engine.portfolio.sample import AS_OF, generate
-    from engine.portfolio.tables import Report
+    from engine.loading import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+    from engine.portfolio import (
+        AS_OF,
+        BulkGates,
+        PortfolioRun,
+        Report,
+        check_tables,
+        decide_partitions,
+        generate,
+        prepare,
+    )
 
     given = {name: path for name, path in (("clients", clients), ("managers", managers), ("history", history))
              if path is not None}
@@ -261,7 +266,7 @@ def _logged(results: list[Any], parts: list[Any], advisor: Advisor, day: dt.date
             period_days: int) -> tuple[list[Any], Any]:
     """Contact policies over the whole portfolio with the stored feedback, every manager's decision
     logged (source ``batch``), and the effectiveness of the period for the report."""
-    from engine.portfolio.run import facts_document, with_policies
+    from engine.portfolio import facts_document, with_policies
     from store import Store  # the database layer loads only when a run logs
 
     with Store(db, advisor.book.kb) as store:

@@ -21,7 +21,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 def sample_facts_path() -> Path:
-    from engine.loading.sources import default_kb_dir
+    from engine.loading import default_kb_dir
 
     return default_kb_dir() / "samples" / "demo_facts.yaml"
 
@@ -75,9 +75,8 @@ def check(
     """Check rule files; print every problem with file:line:column; exit 1 on errors."""
     from cli.render import print_diagnostics
     from engine import RuleError
-    from engine.inference.book import check_rules
-    from engine.loading.knowledge_base import load_knowledge_base
-    from engine.loading.sources import default_rules_dir, read_kb_files, read_rule_files
+    from engine.inference import check_rules
+    from engine.loading import default_rules_dir, load_knowledge_base, read_kb_files, read_rule_files
 
     target = rules or default_rules_dir()
     if not Path(target).exists():
@@ -104,7 +103,7 @@ def check(
 @app.command()
 def schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
     """Print (or write) the JSON Schema of rule files, for editors."""
-    from engine.language.rules import rule_file_json_schema
+    from engine.language import rule_file_json_schema
 
     text = json.dumps(rule_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
     if output:

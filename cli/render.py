@@ -9,8 +9,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from engine.errors import Diagnostic
-    from engine.language.decision import Decision, Recommendation, RuleTrace, SignalTrace, SubjectDecision
-    from engine.language.knowledge import Text
+    from engine.language import Decision, Recommendation, RuleTrace, SignalTrace, SubjectDecision, Text
 
 
 def text(t: Text, lang: str) -> str:

@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from engine.inference.compiler import RuleBook
-from engine.portfolio.run import PortfolioRun
+from engine.inference import RuleBook
+from engine.portfolio import PortfolioRun
 
 ROWS_PER_MANAGER = 15
 

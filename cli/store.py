@@ -20,10 +20,10 @@ from rich.console import Console
 
 from cli.common import KbOpt, Lang, RulesOpt, err, out, parse_day, read_facts
 from cli.render import print_decision, print_diagnostics, text
-from engine.policies.effectiveness import Thresholds  # light: pydantic only
+from engine.policies import Thresholds
 
 if TYPE_CHECKING:
-    from engine.policies.effectiveness import EffectivenessReport, RateRow
+    from engine.policies import EffectivenessReport, RateRow
     from store import Store
 
 decisions_app = typer.Typer(no_args_is_help=True, help="Logged decisions: list and show.")
@@ -80,8 +80,7 @@ def _reported(source: Any = None) -> Iterator[None]:
 
 def _store(db: str | None, kb: Path | None = None) -> Store:
     """The store, with the reason catalogue of ``kb`` (default: the shipped knowledge base)."""
-    from engine.loading.knowledge_base import load_knowledge_base
-    from engine.loading.sources import read_kb_files
+    from engine.loading import load_knowledge_base, read_kb_files
     from store import Store
 
     return Store(db, load_knowledge_base(read_kb_files(kb)) if kb else None)
@@ -268,8 +267,7 @@ def feedback_import(
 @feedback_app.command("reasons")
 def feedback_reasons(kb: Path | None = KbOpt, lang: Lang = LangOpt) -> None:
     """The reason-code catalogue (knowledge_base/feedback_reasons.yaml)."""
-    from engine.loading.knowledge_base import load_knowledge_base
-    from engine.loading.sources import read_kb_files
+    from engine.loading import load_knowledge_base, read_kb_files
 
     with _reported():
         reasons = load_knowledge_base(read_kb_files(kb)).feedback_reasons
@@ -294,7 +292,7 @@ def report_effectiveness(
     as_json: bool = JsonOpt,
 ) -> None:
     """Acceptance and completion rates per rule, action, manager and segment; noisy rules."""
-    from engine.policies.effectiveness import Thresholds
+    from engine.policies import Thresholds
     from store import Store
 
     limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
@@ -361,7 +359,7 @@ def policies_list(rules: Path | None = RulesOpt, kb: Path | None = KbOpt, lang: 
 @policies_app.command("schema")
 def policies_schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
     """Print (or write) the JSON Schema of policy files, for editors."""
-    from engine.policies.contact import policy_file_json_schema
+    from engine.policies import policy_file_json_schema
 
     doc = json.dumps(policy_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
     if output:

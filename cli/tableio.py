@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import Diagnostic, Location
-from engine.portfolio.tables import BadRow, Chunk, TableInput
+from engine.portfolio import BadRow, Chunk, TableInput
 
 CHUNK_ROWS = 20_000
 BLOCK = 1 << 20  # characters decoded at a time

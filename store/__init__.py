@@ -22,10 +22,9 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from engine.inference.advisor import Advisor
-from engine.language.decision import Decision
-from engine.language.knowledge import KnowledgeBase
-from engine.policies.effectiveness import EffectivenessReport, Thresholds, effectiveness
+from engine.inference import Advisor
+from engine.language import Decision, KnowledgeBase
+from engine.policies import EffectivenessReport, Thresholds, effectiveness
 from store.csv_import import ImportResult, import_csv
 from store.database import DEFAULT_URL, ENV_URL, Database
 from store.decision_log import DecisionLog, DecisionSummary, LoggedDecision

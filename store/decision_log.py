@@ -18,12 +18,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.errors import Diagnostic, Location, StoreError
-from engine.inference.advisor import Advisor
-from engine.inference.compiler import RuleBook, SourceTexts
-from engine.language.decision import Decision, SubjectDecision
-from engine.language.feedback import FeedbackEvent
-from engine.language.knowledge import KnowledgeBase
-from engine.policies.effectiveness import ItemRecord
+from engine.inference import Advisor, RuleBook, SourceTexts
+from engine.language import Decision, FeedbackEvent, KnowledgeBase, SubjectDecision
+from engine.policies import ItemRecord
 from store.database import Database
 from store.masking import mask_facts, scrub
 from store.schema import DecisionItemRow, DecisionRow, RuleSetRow

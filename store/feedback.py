@@ -23,12 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.errors import Diagnostic, Location, StoreError, suggest
-from engine.language.feedback import NEXT_STATUSES, FeedbackEvent
-from engine.language.knowledge import FeedbackReasonSpec, FeedbackStatus
-from engine.language.values import shift
-from engine.loading.knowledge_base import load_knowledge_base
-from engine.loading.sources import read_kb_files
-from engine.policies.contact import PolicySet
+from engine.language import NEXT_STATUSES, FeedbackEvent, FeedbackReasonSpec, FeedbackStatus, shift
+from engine.loading import load_knowledge_base, read_kb_files
+from engine.policies import PolicySet
 from store.database import Database
 from store.decision_log import not_found
 from store.schema import DecisionItemRow, DecisionRow, FeedbackRow

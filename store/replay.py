@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from engine.authoring.diff import Change, diff_decisions
-from engine.inference.advisor import Advisor
-from engine.language.decision import Decision
+from engine.authoring import Change, diff_decisions
+from engine.inference import Advisor
+from engine.language import Decision
 from store.decision_log import DecisionLog, LoggedDecision
 
 

@@ -18,8 +18,7 @@ from api.problems import ErrorItem, Problem, documented
 from api.ruleset import LoadedRuleSet
 from api.schemas import DecisionsResponse, FactsDocument, Flag, SubjectDecisionResponse, SubjectType
 from api.settings import Settings
-from engine.language.decision import Decision
-from engine.language.knowledge import KnowledgeBase
+from engine.language import Decision, KnowledgeBase
 from store import Store
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(read_access)])

@@ -11,7 +11,7 @@ from api import present
 from api.deps import StoreDep, read_access
 from api.problems import ErrorItem, Problem, documented
 from api.schemas import EffectivenessOut, IsoDate
-from engine.policies.effectiveness import Thresholds
+from engine.policies import Thresholds
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[Depends(read_access)])
 

@@ -11,8 +11,8 @@ from api import examples, present
 from api.deps import LangDep, LoadedDep, language_headers, read_access
 from api.problems import ErrorItem, Problem, diagnostic_item, documented
 from api.schemas import DiagnosticOut, RuleCheckRequest, RuleCheckResult, RuleDetail, RuleList, SubjectType
-from engine.inference.book import check_rules
-from engine.language.knowledge import Domain
+from engine.inference import check_rules
+from engine.language import Domain
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"], dependencies=[Depends(read_access)])
 

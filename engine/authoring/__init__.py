@@ -1,1 +1,45 @@
-"""authoring"""
+"""Tools for rule authors: scenario tests and the suite runner, coverage, explanations (why and why
+not), the rule graph, replay of a portfolio on two rule sets, and decision diffs."""
+
+from engine.authoring.coverage import Coverage
+from engine.authoring.diff import Change, diff_decisions
+from engine.authoring.explain import ConditionReport, Explainer, Explanation, RuleReport
+from engine.authoring.graph import (
+    cycle_nodes,
+    findings,
+    parse_rules,
+    rule_graph,
+    select,
+    to_dot,
+    to_mermaid,
+    to_picture,
+)
+from engine.authoring.replay import KINDS, ReplayReport, replay
+from engine.authoring.scenarios import CaseResult, Failure, scenario_file_json_schema
+from engine.authoring.suite import SuiteRun, run_suite
+
+__all__ = [
+    "KINDS",
+    "CaseResult",
+    "Change",
+    "ConditionReport",
+    "Coverage",
+    "Explainer",
+    "Explanation",
+    "Failure",
+    "ReplayReport",
+    "RuleReport",
+    "SuiteRun",
+    "cycle_nodes",
+    "diff_decisions",
+    "findings",
+    "parse_rules",
+    "replay",
+    "rule_graph",
+    "run_suite",
+    "scenario_file_json_schema",
+    "select",
+    "to_dot",
+    "to_mermaid",
+    "to_picture",
+]

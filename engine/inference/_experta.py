@@ -8,7 +8,7 @@
   restored right after, so a host application keeps its own logging set-up.
 * ``DepthStrategy`` can fail to remove a cancelled activation when several share one key, so a
   rule may fire on a retracted fact, twice, or despite a ``NOT``; :class:`SafeDepthStrategy`
-  searches the whole run of equal keys (reproduction: ``tests/engine/agenda_repro.py``).
+  searches the whole run of equal keys (reproduction: ``tests/engine/inference/agenda_repro.py``).
 
 Only :mod:`engine.inference.chaining` imports this module; the layers test keeps it that way.
 """

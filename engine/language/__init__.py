@@ -1,1 +1,38 @@
-"""language"""
+"""The rule language and the records it speaks about: rule files, the operator table, the walk
+over condition trees, the knowledge base (fact schema, catalogues, parameters), facts, decisions,
+feedback events, reason templates and the values facts may hold."""
+
+from engine.language.decision import (
+    Decision,
+    Reason,
+    Recommendation,
+    RuleTrace,
+    SignalTrace,
+    SubjectDecision,
+    Suppression,
+)
+from engine.language.facts import Fact, FactSet, build_fact_set, validate_facts
+from engine.language.feedback import NEXT_STATUSES, FeedbackEvent
+from engine.language.knowledge import (
+    Domain,
+    FeedbackReasonSpec,
+    FeedbackStatus,
+    FieldSpec,
+    KnowledgeBase,
+    Text,
+    resolve,
+)
+from engine.language.operators import OPERATORS, Operator, describe, operator, show
+from engine.language.rules import Condition, Rule, RuleFile, rule_file_json_schema
+from engine.language.schemes import ScoringFile
+from engine.language.values import DATE_MAX, DATE_MIN, DateRangeError, parse_date, printable, shift
+from engine.language.walk import Path, Visitor, walk
+
+__all__ = [
+    "DATE_MAX", "DATE_MIN", "NEXT_STATUSES", "OPERATORS", "Condition", "DateRangeError", "Decision", "Domain",
+    "Fact", "FactSet", "FeedbackEvent", "FeedbackReasonSpec", "FeedbackStatus", "FieldSpec", "KnowledgeBase",
+    "Operator", "Path", "Reason", "Recommendation", "Rule", "RuleFile", "RuleTrace", "ScoringFile",
+    "SignalTrace", "SubjectDecision", "Suppression", "Text", "Visitor", "build_fact_set", "describe",
+    "operator", "parse_date", "printable", "resolve", "rule_file_json_schema", "shift", "show",
+    "validate_facts", "walk",
+]

@@ -6,7 +6,7 @@ field. For every operator this table says, in one place:
 * what its operand is (one value, a list, a ``[low, high]`` pair, a number of days, a flag);
 * which field types it applies to (the checker refuses others);
 * its test on one value (the per-record evaluator, the why-not explainer, static analysis) and on
-  a column of values (the portfolio batch), which must agree (``tests/engine/test_operators.py``);
+  a column of values (the portfolio batch), which must agree (``tests/engine/language/test_operators.py``);
 * what it does with a **missing value**: every operator fails on a missing value except
   ``present: false`` (so ``not`` of a comparison holds when the value is missing);
 * how a person reads it, in Chinese and English.

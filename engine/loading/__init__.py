@@ -1,1 +1,19 @@
-"""loading"""
+"""Files in: reading rule and knowledge-base directories, safe YAML with positions, schema
+validation with located errors, and the knowledge base built from its files."""
+
+from engine.loading.knowledge_base import load_knowledge_base
+from engine.loading.locations import Locator
+from engine.loading.sources import (
+    SCENARIO_SUFFIX,
+    default_kb_dir,
+    default_rules_dir,
+    read_kb_files,
+    read_rule_files,
+    read_scenario_files,
+)
+from engine.loading.yaml_source import ParsedYaml, parse_yaml
+
+__all__ = [
+    "SCENARIO_SUFFIX", "Locator", "ParsedYaml", "default_kb_dir", "default_rules_dir", "load_knowledge_base",
+    "parse_yaml", "read_kb_files", "read_rule_files", "read_scenario_files",
+]

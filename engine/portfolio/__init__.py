@@ -1,1 +1,25 @@
-"""portfolio"""
+"""Many clients at once: tables checked row by row, fields derived from history, scoring schemes,
+rule gates as pandas masks, per-manager decisions and worklists, and the sample portfolio."""
+
+from engine.portfolio.bulk import BulkGates, Frames
+from engine.portfolio.history import derive
+from engine.portfolio.run import (
+    Partition,
+    PortfolioRun,
+    PortfolioTables,
+    check_tables,
+    decide_partitions,
+    facts_document,
+    history_spec,
+    prepare,
+    read_tables,
+    with_policies,
+)
+from engine.portfolio.sample import AS_OF, generate
+from engine.portfolio.tables import BadRow, Chunk, Report, TableInput
+
+__all__ = [
+    "AS_OF", "BadRow", "BulkGates", "Chunk", "Frames", "Partition", "PortfolioRun", "PortfolioTables", "Report",
+    "TableInput", "check_tables", "decide_partitions", "derive", "facts_document", "generate", "history_spec",
+    "prepare", "read_tables", "with_policies",
+]

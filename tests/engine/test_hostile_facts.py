@@ -12,7 +12,7 @@ import pytest
 from engine import Advisor, FactError
 from engine.errors import CODES, MAX_ERRORS
 from engine.language.facts import validate_facts
-from tests.engine.test_facts import problems
+from tests.engine.language.test_facts import problems
 from tests.helpers import KB, client
 from tests.hostile import HOSTILE, telecom
 

@@ -56,3 +56,40 @@ def test_importing_the_engine_leaves_collections_and_the_root_logger_as_they_wer
             "after = (sorted(vars(collections)), list(root.handlers), root.level); print(before == after)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "True"
+
+
+#: engine/'s stages, each importing only from itself, the ones before it and engine/errors.py
+STAGES = ("language", "loading", "checking", "policies", "inference", "portfolio", "authoring")
+
+
+def _engine_imports(path: object) -> set[str]:
+    return {m for m in _imports(path) if m == "engine" or m.startswith("engine.")}
+
+
+def test_each_stage_imports_only_itself_and_the_stages_before_it() -> None:
+    wrong = []
+    for stage in STAGES:
+        allowed = {"engine.errors"} | {f"engine.{s}" for s in STAGES[:STAGES.index(stage) + 1]}
+        for path in (ROOT / "engine" / stage).rglob("*.py"):
+            for module in _engine_imports(path):
+                if not any(module == a or module.startswith(a + ".") for a in allowed):
+                    wrong.append(f"{path.relative_to(ROOT)} imports {module}")
+    pairs = (("portfolio", "authoring"), ("authoring", "portfolio"))
+    siblings = [f"{p.relative_to(ROOT)} imports {m}" for a, b in pairs for p in (ROOT / "engine" / a).rglob("*.py")
+                for m in _engine_imports(p) if m.startswith(f"engine.{b}")]
+    assert wrong == [] and siblings == []  # portfolio and authoring are siblings: neither imports the other
+
+
+def test_the_engine_root_holds_only_the_public_entry_and_the_errors() -> None:
+    assert sorted(p.name for p in (ROOT / "engine").glob("*.py")) == ["__init__.py", "errors.py"]
+    assert sorted(p.name for p in (ROOT / "engine").iterdir() if p.is_dir() and p.name != "__pycache__") == \
+        sorted(STAGES)
+
+
+def test_adapters_use_the_engine_through_its_public_packages() -> None:
+    # api/, cli/ and store/ import `engine`, a stage package (`engine.inference`) or `engine.errors`,
+    # never a module inside a stage: what a stage's __init__ exports is its public surface
+    public = {"engine", "engine.errors"} | {f"engine.{s}" for s in STAGES}
+    adapters = [p for top in ("api", "cli", "store") for p in (ROOT / top).rglob("*.py")]
+    wrong = [f"{p.relative_to(ROOT)} imports {m}" for p in adapters for m in _engine_imports(p) if m not in public]
+    assert wrong == []

@@ -1,7 +1,7 @@
 """experta's agenda bug, reproduced: 50 rules of equal salience on one fact, every 5th also needs
 NOT(Block()); Block is declared. Prints the ids of the rules that fired, as JSON.
 
-Run as ``python -m tests.engine.agenda_repro stock|safe``; the outcome of the stock strategy
+Run as ``python -m tests.engine.inference.agenda_repro stock|safe``; the outcome of the stock strategy
 depends on hash order, so the tests run it under fixed PYTHONHASHSEED values.
 """
 

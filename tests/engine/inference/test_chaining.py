@@ -18,7 +18,7 @@ from tests.helpers import action, advisor, client, rule, subject_of
 
 def _run_repro(strategy: str, seed: int) -> list[int]:
     env = {**os.environ, "PYTHONHASHSEED": str(seed)}
-    out = subprocess.run([sys.executable, "-m", "tests.engine.agenda_repro", strategy], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "tests.engine.inference.agenda_repro", strategy], capture_output=True,
                          text=True, check=True, cwd=ROOT, env=env)
     fired: list[int] = json.loads(out.stdout)
     return fired
