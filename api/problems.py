@@ -21,6 +21,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import Diagnostic, FactError, InferenceError, RuleError, StoreError
+from engine.validation import problem_count
 
 log = logging.getLogger("rm_advisor.api")
 
@@ -40,6 +41,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "feedback_conflict": (409, "The item's earlier feedback does not allow this status"),
     "revision_not_logged": (409, "The decision's rule set is not in the decision log, so it cannot be replayed"),
     "body_too_large": (413, "The request body is too large"),
+    "rules_too_large": (413, "The posted rule files hold more YAML than one check takes"),
     "unsupported_media_type": (415, "The request body must be JSON"),
     "invalid_request": (422, "The request does not match the API schema"),
     "invalid_facts": (422, "The posted facts do not fit the fact schema"),
@@ -62,6 +64,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 STORE_CODES = frozenset({"decision_not_found", "feedback_duplicate", "feedback_conflict", "revision_not_logged",
                          "feedback_unknown_item", "feedback_bad_value", "unknown_reason_code",
                          "store_unavailable"})
+#: Most problems listed in one answer when the app has no settings (all are counted).
+MAX_LISTED = 200
 #: Store diagnostic locations that are not fields of the request.
 _NOT_REQUEST_FIELDS = frozenset({"database", "revision"})
 
@@ -151,6 +155,36 @@ def diagnostic_item(d: Diagnostic) -> ErrorItem:
                      column=loc.column or None, pointer=pointer(loc.path) if loc.path else None)
 
 
+def listed(diags: Iterable[Diagnostic], limit: int) -> tuple[list[Diagnostic], int, int]:
+    """The diagnostics to list (at most ``limit``: errors first, then warnings, in file order) and
+    how many errors and warnings there are in all (an omitted-problems diagnostic counts for the
+    problems it stands for)."""
+    errors = [d for d in diags if d.severity == "error"]
+    warnings = [d for d in diags if d.severity != "error"]
+    shown = errors[:limit] + warnings[:max(0, limit - len(errors))]
+    return (sorted(shown, key=Diagnostic.sort_key), sum(map(problem_count, errors)),
+            sum(map(problem_count, warnings)))
+
+
+def counted(errors: int, warnings: int, shown: int) -> str:
+    """``3 error(s) and 1 warning(s)``, saying when not all of them are listed."""
+    text = f"{errors} error(s)" + (f" and {warnings} warning(s)" if warnings else "")
+    return text + (f" (the first {shown} listed)" if shown < errors + warnings else "")
+
+
+def _limit(request: Request) -> int:
+    settings = getattr(request.app.state, "settings", None)
+    return int(getattr(settings, "max_diagnostics", MAX_LISTED))
+
+
+def rule_set_problem(exc: RuleError, limit: int) -> Problem:
+    """A refused rule set: every problem counted, the first ``limit`` listed, the first error named."""
+    shown, errors, warnings = listed(exc.diagnostics, limit)
+    first = next((d for d in exc.diagnostics if d.severity == "error"), None)
+    return Problem("rule_set_invalid", f"{counted(errors, warnings, len(shown))}; the previous rule set keeps "
+                   f"serving. First error: {first.format() if first else 'none'}", map(diagnostic_item, shown))
+
+
 def store_item(d: Diagnostic, path_params: dict[str, Any]) -> ErrorItem:
     """A store diagnostic located in the request: a path parameter, else a field of the body."""
     field = d.location.path
@@ -211,8 +245,11 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_fact_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, FactError)
-    items = [diagnostic_item(d) for d in exc.diagnostics]
-    return problem_response("invalid_facts", f"{len(items)} problem(s) in the posted facts; "
+    shown, errors, warnings = listed(exc.diagnostics, _limit(request))
+    items = [diagnostic_item(d) for d in shown]
+    total = errors + warnings
+    more = f" (the first {len(items)} listed)" if len(items) < total else ""
+    return problem_response("invalid_facts", f"{total} problem(s) in the posted facts{more}; "
                             f"first: {items[0].pointer}: {items[0].detail}" if items else "invalid facts",
                             request.url.path, items, revision=_served_revision(request))
 
@@ -226,11 +263,7 @@ async def _on_inference_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_rule_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RuleError)
-    items = [diagnostic_item(d) for d in exc.diagnostics]
-    errors = sum(1 for i in items if i.severity == "error")
-    first = exc.diagnostics[0].format() if exc.diagnostics else ""
-    return problem_response("rule_set_invalid", f"{errors} error(s); the previous rule set keeps serving. "
-                            f"First: {first}", request.url.path, items, revision=_served_revision(request))
+    return await _on_problem(request, rule_set_problem(exc, _limit(request)))
 
 
 async def _on_store_error(request: Request, exc: Exception) -> JSONResponse:

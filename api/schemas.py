@@ -338,8 +338,10 @@ class DiagnosticOut(ErrorItem):
 
 class RuleCheckResult(Out):
     ok: bool = Field(description="no errors (warnings allowed)")
-    errors: int
-    warnings: int
+    errors: int = Field(description="errors found, listed or not")
+    warnings: int = Field(description="warnings found, listed or not")
+    omitted: int = Field(default=0, description="problems counted but not listed (the server lists at most "
+                                                "`max_diagnostics`, errors first)")
     revision: str = Field(description="the loaded revision the files were checked beside")
     files: list[str] = Field(description="the files checked")
     diagnostics: list[DiagnosticOut]

@@ -36,6 +36,7 @@ CODES: dict[str, str] = {
     "signal_placement": "a signal condition sits where it cannot be matched (inside `any` or deep nesting)",
     "unknown_parameter": "a condition names a parameter that the parameters file does not define",
     "no_rules": "the rule directory holds no rule files",
+    "too_many_problems": "a file has more problems than are listed; this one counts the others",
     # static analysis of rule sets (engine/analysis.py)
     "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",
     "subsumed_rule": "whenever a rule fires, another rule with the same outcome fires too (warning)",

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from api import present
-from api.deps import LiveDep, LoadedDep, read_access, require_key
-from api.problems import documented
+from api.deps import LiveDep, LoadedDep, SettingsDep, read_access, require_key
+from api.problems import documented, rule_set_problem
 from api.schemas import ReloadResult, RuleSetInfo
+from engine.errors import RuleError
 
 router = APIRouter(prefix="/v1/ruleset", tags=["rule set"])
 
@@ -24,15 +25,19 @@ def info(loaded: LoadedDep) -> Response:
 @router.post("/reload", response_model=ReloadResult, dependencies=[Depends(require_key)],
              responses=documented("unauthorized", "key_not_configured", "rule_set_invalid", "rules_unreadable"),
              summary="Reload the rule set from disk (API key)")
-def reload(request: Request, live: LiveDep) -> Response:
+def reload(request: Request, live: LiveDep, settings: SettingsDep) -> Response:
     """Read, check and compile the rule and knowledge-base files again, then swap atomically.
 
-    A rule set with any error is refused (422 ``rule_set_invalid``, every problem located at
-    file:line:column) and the previous revision keeps serving. Requests in flight finish on the
-    revision they started with; every worker process answers with the new revision from the next
-    request on."""
+    A rule set with any error is refused (422 ``rule_set_invalid``, every problem counted and
+    the first ``max_diagnostics`` located at file:line:column, errors first; ``detail`` names the
+    first error) and the previous revision keeps serving. Requests in flight finish on the revision
+    they started with; every worker process answers with the new revision from the next request
+    on."""
     request.state.revision = live.revision  # a refusal names the revision that keeps serving
-    previous, current = live.reload()
+    try:
+        previous, current = live.reload()
+    except RuleError as exc:  # formatted here, in the worker thread, not on the event loop
+        raise rule_set_problem(exc, settings.max_diagnostics) from exc
     request.state.revision = current.revision
     return ReloadResult(revision=current.revision, previous_revision=previous.revision,
                         changed=current is not previous, rules=len(current.book.rules),

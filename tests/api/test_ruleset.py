@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -157,3 +158,33 @@ def test_reads_can_require_the_key(live: LiveRuleSet) -> None:
         assert c.get("/v1/rules", headers=AUTH).status_code == 200
         assert c.post(ONE, json=examples.CLIENT, headers=AUTH).status_code == 200
         assert c.get("/healthz").status_code == 200  # liveness stays open for orchestrators
+
+
+def test_regression_a_refused_reload_names_its_first_error_not_a_warning(rules_dir: Path, make_app: MakeApp) -> None:
+    # issue 12: the shipped packs have warnings (bank.yaml sorts before broken.yaml); the detail named one
+    c, _ = make_app(rules_dir)
+    (rules_dir / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    body = problem(c.post(RELOAD, headers=AUTH), 422, "rule_set_invalid")
+    assert any(e["severity"] == "warning" for e in body["errors"])
+    first = body["detail"].split("First error: ", 1)[1]
+    assert first.split(":")[0].endswith("broken.yaml") and first.split(":")[1] == "9"
+    assert "unknown_field" in first and "warning" not in first
+    assert body["detail"].startswith("3 error(s) and 3 warning(s);")
+
+
+def test_regression_reloading_a_file_of_thousands_of_errors_is_quick_and_listed_up_to_a_cap(
+        rules_dir: Path, make_app: MakeApp) -> None:
+    # issue 12: a reload of an 8,000-item file held the reload lock for 13.8 s
+    c, live = make_app(rules_dir)
+    revision = live.revision
+    (rules_dir / "zz_items.yaml").write_text("rules: [" + ",".join(["1"] * 8000) + "]\n", encoding="utf-8")
+    start = time.process_time()
+    r = c.post(RELOAD, headers=AUTH)
+    cpu = time.process_time() - start
+    body = problem(r, 422, "rule_set_invalid")
+    assert cpu < 1.0, cpu
+    assert len(body["errors"]) <= 200 and "(the first " in body["detail"]
+    assert int(body["detail"].split(" error(s)")[0]) > 8000
+    assert "zz_items.yaml:1:" in body["detail"].split("First error: ")[1]
+    assert body["revision"] == revision == live.revision
+
