@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,8 +17,9 @@ from fastapi.testclient import TestClient
 from api import examples
 from api.app import create_app
 from api.ruleset import LiveRuleSet
-from tests.api.conftest import AUTH, KEY, problem, settings
+from tests.api.conftest import AUTH, KEY, copy_rules, problem, settings
 from tests.cli.test_main import BROKEN
+from tests.conftest import ROOT
 
 ONE = "/v1/decisions/client/T-001"
 RELOAD = "/v1/ruleset/reload"
@@ -167,8 +170,7 @@ def test_regression_a_refused_reload_names_its_first_error_not_a_warning(rules_d
     body = problem(c.post(RELOAD, headers=AUTH), 422, "rule_set_invalid")
     assert any(e["severity"] == "warning" for e in body["errors"])
     first = body["detail"].split("First error: ", 1)[1]
-    assert first.split(":")[0].endswith("broken.yaml") and first.split(":")[1] == "9"
-    assert "unknown_field" in first and "warning" not in first
+    assert first.startswith("broken.yaml:9:7: unknown_field") and "warning" not in first
     assert body["detail"].startswith("3 error(s) and 3 warning(s);")
 
 
@@ -185,6 +187,53 @@ def test_regression_reloading_a_file_of_thousands_of_errors_is_quick_and_listed_
     assert cpu < 1.0, cpu
     assert len(body["errors"]) <= 200 and "(the first " in body["detail"]
     assert int(body["detail"].split(" error(s)")[0]) > 8000
-    assert "zz_items.yaml:1:" in body["detail"].split("First error: ")[1]
+    assert "First error: zz_items.yaml:1:" in body["detail"]
     assert body["revision"] == revision == live.revision
 
+
+
+def test_regression_answers_name_files_relative_to_the_rule_directory(tmp_path: Path, make_app: MakeApp) -> None:
+    # issue 12: /v1/ruleset files, /v1/rules/{id} file, because.file and /v1/rules/check files were
+    # absolute server paths (for a rule directory outside the working directory)
+    rules_dir = copy_rules(tmp_path / "srv" / "rules")
+    c, live = make_app(rules_dir)
+    secret = str(tmp_path)
+    packs = ["bank.yaml", "coaching.yaml", "contact.policies.yaml", "generic.yaml", "telecom.yaml", "tobacco.yaml"]
+    info = c.get("/v1/ruleset")
+    assert info.json()["files"] == packs and secret not in info.text
+    listed = c.get("/v1/rules")
+    assert {r["file"] for r in listed.json()["rules"]} <= set(packs) and secret not in listed.text
+    one = c.get("/v1/rules/tobacco.complaint_overdue")
+    assert one.json()["file"] == "tobacco.yaml" and secret not in one.text
+    decided = c.post(ONE, json=examples.CLIENT)
+    because = [b for rec in decided.json()["subject"]["recommendations"] for b in rec["because"]]
+    assert because and {b["file"] for b in because} == {"generic.yaml", "tobacco.yaml"} and secret not in decided.text
+    logged = c.get(f"/v1/decisions/{decided.json()['decision_id']}")
+    assert logged.status_code == 200 and secret not in logged.text
+    checked = c.post("/v1/rules/check", json={"files": [{"name": "local.yaml", "text": examples.RULE_FILE}]})
+    assert checked.json()["files"] == sorted([*packs, "local.yaml"]) and secret not in checked.text
+    assert {d["file"] for d in checked.json()["diagnostics"]} <= set(packs)
+    (rules_dir / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    refused = c.post(RELOAD, headers=AUTH)
+    assert {e["file"] for e in problem(refused, 422, "rule_set_invalid")["errors"]} <= {*packs, "broken.yaml"}
+    assert secret not in refused.text
+    (rules_dir / "broken.yaml").write_bytes("pack: x\n# caf\xe9\n".encode("latin-1"))
+    unreadable = c.post(RELOAD, headers=AUTH)
+    assert [e["file"] for e in problem(unreadable, 422, "rules_unreadable")["errors"]] == ["broken.yaml"]
+    assert secret not in unreadable.text
+    assert live.revision == info.json()["revision"]
+
+
+def test_knowledge_base_files_are_named_by_their_place_in_the_knowledge_base(tmp_path: Path) -> None:
+    kb = tmp_path / "srv" / "kb"
+    shutil.copytree(ROOT / "knowledge_base", kb)
+    s = settings(rules_dir=copy_rules(tmp_path / "srv" / "rules"), kb_dir=kb)
+    live = LiveRuleSet.start(s)
+    assert "knowledge_base/facts.yaml" in live.current().kb_files
+    assert "knowledge_base/signals/tobacco.yaml" in live.current().kb_files
+    with TestClient(create_app(s, live)) as c:
+        signals = kb / "signals" / "tobacco.yaml"
+        signals.write_text(signals.read_text(encoding="utf-8") + "  - idd: oops\n", encoding="utf-8")
+        body = problem(c.post(RELOAD, headers=AUTH), 422, "rule_set_invalid")
+        assert {e["file"] for e in body["errors"]} == {"knowledge_base/signals/tobacco.yaml"}
+        assert str(tmp_path) not in json.dumps(body)
