@@ -40,6 +40,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "feedback_duplicate": (409, "This status is already recorded for this item"),
     "feedback_conflict": (409, "The item's earlier feedback does not allow this status"),
     "revision_not_logged": (409, "The decision's rule set is not in the decision log, so it cannot be replayed"),
+    "packs_removed": (409, "The reload would remove whole rule packs; confirm with allow_removed_packs=true"),
     "body_too_large": (413, "The request body is too large"),
     "rules_too_large": (413, "The posted rule files hold more YAML than one check takes"),
     "unsupported_media_type": (415, "The request body must be JSON"),

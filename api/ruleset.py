@@ -27,6 +27,7 @@ from engine.sources import (
     KB_PREFIX,
     default_kb_dir,
     default_rules_dir,
+    is_policy_file,
     read_kb_files,
     read_rule_files,
 )
@@ -102,6 +103,26 @@ def _undecodable(rules: Path, kb: Path) -> str | None:
     return None
 
 
+def removed_packs(previous: LoadedRuleSet, rule_files: dict[str, str]) -> list[str]:
+    """The rule files (packs and contact policies) of ``previous`` that ``rule_files`` lacks."""
+    return sorted(set(previous.rule_files) - set(rule_files))
+
+
+def _packs_removed(previous: LoadedRuleSet, removed: list[str]) -> Problem:
+    def what(name: str) -> str:
+        if is_policy_file(name):
+            return "its contact policies would no longer apply"
+        count = sum(1 for r in previous.book.rules if r.file == name)
+        return f"its {count} rule(s) would be gone"
+
+    return Problem("packs_removed", f"{len(removed)} rule file(s) serving now are gone from disk: "
+                   f"{', '.join(removed)}; the previous rule set keeps serving. Restore them, or reload "
+                   "with ?allow_removed_packs=true to remove them",
+                   [ErrorItem(code="pack_removed", file=name, detail=f"`{name}` is gone: {what(name)}",
+                              hint="restore the file, or confirm with allow_removed_packs=true")
+                    for name in removed])
+
+
 class LiveRuleSet:
     """The current :class:`LoadedRuleSet` of this process; reloads swap it atomically."""
 
@@ -137,16 +158,22 @@ class LiveRuleSet:
             self._follow(self._channel)
         return self._loaded
 
-    def reload(self) -> tuple[LoadedRuleSet, LoadedRuleSet]:
+    def reload(self, allow_removed_packs: bool = False) -> tuple[LoadedRuleSet, LoadedRuleSet]:
         """Load the files on disk again; return (previous, current).
 
-        Raises :class:`engine.RuleError` (the previous rule set keeps serving) or a
-        ``rules_unreadable`` problem. An unchanged revision keeps the loaded rule set and its
-        warm inference engines.
+        Raises :class:`engine.RuleError` (the previous rule set keeps serving), a
+        ``rules_unreadable`` problem, or a ``packs_removed`` problem when a rule file that is
+        serving is gone from disk and ``allow_removed_packs`` is not given (a deleted pack takes
+        all its rules with it: that must be meant). An unchanged revision keeps the loaded rule
+        set and its warm inference engines.
         """
         with self._lock:
             previous = self._loaded
-            loaded = build(*read_files(self.rules_dir, self.kb_dir), self.max_firings)
+            rule_files, kb_files = read_files(self.rules_dir, self.kb_dir)
+            removed = removed_packs(previous, rule_files)
+            if removed and not allow_removed_packs:
+                raise _packs_removed(previous, removed)
+            loaded = build(rule_files, kb_files, self.max_firings)
             if loaded.revision == previous.revision:
                 return previous, previous
             self._loaded = loaded

@@ -330,6 +330,8 @@ class ReloadResult(Out):
     changed: bool
     rules: int
     loaded_at: dt.datetime
+    removed_packs: list[str] = Field(default_factory=list, description="rule files that served before and are gone "
+                                                                       "(only with allow_removed_packs=true)")
 
 
 class DiagnosticOut(ErrorItem):

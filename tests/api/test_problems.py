@@ -80,7 +80,7 @@ def test_cors_is_off_unless_configured(client: TestClient, live: LiveRuleSet) ->
         assert "access-control-allow-origin" not in other.headers
 
 
-ITEM_CODES = ["missing_field", "unknown_field", "wrong_type", "bad_value", "duplicate_name"]
+ITEM_CODES = ["missing_field", "unknown_field", "wrong_type", "bad_value", "duplicate_name", "pack_removed"]
 
 
 def test_every_problem_code_is_documented_and_exercised_by_a_test() -> None:

@@ -237,3 +237,33 @@ def test_knowledge_base_files_are_named_by_their_place_in_the_knowledge_base(tmp
         body = problem(c.post(RELOAD, headers=AUTH), 422, "rule_set_invalid")
         assert {e["file"] for e in body["errors"]} == {"knowledge_base/signals/tobacco.yaml"}
         assert str(tmp_path) not in json.dumps(body)
+
+
+def test_regression_a_deleted_pack_needs_a_confirmation(rules_dir: Path, make_app: MakeApp) -> None:
+    # issue 12: a deleted pack file was accepted on reload (49 rules gone, changed: true, no warning)
+    c, live = make_app(rules_dir)
+    revision = live.revision
+    bank_rules = sum(1 for r in live.current().book.rules if r.file == "bank.yaml")
+    assert bank_rules > 20
+    (rules_dir / "bank.yaml").unlink()
+    body = problem(c.post(RELOAD, headers=AUTH), 409, "packs_removed")
+    assert body["errors"] == [{"code": "pack_removed", "file": "bank.yaml", "severity": "error",
+                               "detail": f"`bank.yaml` is gone: its {bank_rules} rule(s) would be gone",
+                               "hint": "restore the file, or confirm with allow_removed_packs=true"}]
+    assert "allow_removed_packs=true" in body["detail"] and body["revision"] == revision == live.revision
+    assert c.get("/v1/ruleset").json()["revision"] == revision
+    r = c.post(RELOAD, headers=AUTH, params={"allow_removed_packs": "true"})
+    answer = r.json()
+    assert r.status_code == 200 and answer["changed"] is True and answer["removed_packs"] == ["bank.yaml"]
+    assert answer["rules"] == len(live.current().book.rules) and live.revision != revision
+    assert c.post(RELOAD, headers=AUTH).json() | {"loaded_at": None} == {
+        "revision": live.revision, "previous_revision": live.revision, "changed": False,
+        "rules": answer["rules"], "removed_packs": [], "loaded_at": None}
+
+
+def test_a_deleted_contact_policy_file_needs_a_confirmation_too(rules_dir: Path, make_app: MakeApp) -> None:
+    c, _ = make_app(rules_dir)
+    (rules_dir / "contact.policies.yaml").unlink()
+    body = problem(c.post(RELOAD, headers=AUTH), 409, "packs_removed")
+    assert [(e["file"], e["detail"]) for e in body["errors"]] == [
+        ("contact.policies.yaml", "`contact.policies.yaml` is gone: its contact policies would no longer apply")]
