@@ -181,3 +181,14 @@ def test_healthz_answers_while_a_big_check_runs(app: FastAPI) -> None:
     print(f"check took {took:.2f} s; {len(latencies)} /healthz answers meanwhile, the slowest in {worst:.3f} s")
     assert worst < 2.0, (worst, took)  # generous: a busy check stalls the loop for at most ~0.2 s
     assert len(latencies) >= 2 or took < 0.1, latencies  # /healthz answered while the check ran
+
+
+def test_regression_a_malformed_reason_placeholder_does_not_pass_the_check(client: TestClient) -> None:
+    # issue 12: `{client.name!r:>10}` passed `check` and was printed raw in the reasons
+    text = examples.RULE_FILE.replace("{client.name}", "{client.name!r:>10}", 1)
+    assert text != examples.RULE_FILE
+    body = _check(client, {"local.yaml": text})
+    assert body["ok"] is False and body["errors"] == 1
+    (d,) = [d for d in body["diagnostics"] if d["severity"] == "error"]
+    assert (d["code"], d["file"], d["rule_id"]) == ("bad_template", "local.yaml", "local.key_client_off_network")
+    assert d["line"] > 1 and d["column"] > 1 and "{client.name}" in d["hint"]

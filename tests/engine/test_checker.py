@@ -55,6 +55,13 @@ def test_condition_errors(when: Doc, code: str) -> None:
     ({"signals": ["no_such_signal"]}, "client", "unknown_signal"),
     ({"coaching": [{"topic": "crm_system_mastery", "reason": {"zh": "z", "en": "e"}}]}, "client", "subject_mismatch"),
     ({"actions": [action("guide_to_network_ordering", en="{client.nam}")]}, "client", "bad_template"),
+    ({"actions": [action("guide_to_network_ordering", en="{client.name!r:>10}")]}, "client", "bad_template"),
+    ({"actions": [action("guide_to_network_ordering", zh="{ client.name }")]}, "client", "bad_template"),
+    ({"actions": [action("guide_to_network_ordering", en="{Client.Name}")]}, "client", "bad_template"),
+    ({"actions": [action("guide_to_network_ordering", en="{{client.name}}")]}, "client", "bad_template"),
+    ({"actions": [action("guide_to_network_ordering", en="open { and close")]}, "client", "bad_template"),
+    ({"veto": {"actions": ["guide_to_network_ordering"], "reason": {"zh": "z", "en": "{client.name:>10}"}}},
+     "client", "bad_template"),
     ({"actions": [action("guide_to_network_ordering", en="{param.nope}")]}, "client", "unknown_parameter"),
     ({"veto": {"actions": ["nope"], "reason": {"zh": "z", "en": "e"}}}, "client", "unknown_action"),
     ({}, "client", "schema_violation"),
@@ -151,3 +158,14 @@ def test_an_empty_rule_list_is_still_too_short() -> None:
     # the "too short" pydantic adds for a list whose items failed is dropped; one with no items stays
     assert codes("pack: t\nrules: []\n") == ["schema_violation"]
     assert "too_short" not in str(check_rules({"rules/t.yaml": "pack: t\nrules: [1]\n"}, KB))
+
+
+def test_regression_a_malformed_placeholder_is_refused_located_with_the_placeholder_meant() -> None:
+    # issue 12: `{client.name!r:>10}` passed `check` and was printed raw in every reason
+    text = rule_text(rule("t.fmt", {"client.is_key": True},
+                          {"actions": [action("guide_to_network_ordering", en="visit {client.name!r:>10} today")]}))
+    (diag,) = check_rules({"rules/t.yaml": text}, KB)
+    assert (diag.code, diag.rule_id, diag.severity) == ("bad_template", "t.fmt", "error")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "visit {client.name" in t)
+    assert (diag.location.file, diag.location.line) == ("rules/t.yaml", line) and diag.location.column > 1
+    assert "`{client.name!r:>10}` at character 7" in diag.message and "`{client.name}`" in diag.hint
