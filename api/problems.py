@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import Diagnostic, FactError, InferenceError, RuleError, StoreError
 from engine.validation import problem_count
+from store.database import Cause, Unusable, cause_of
 
 log = logging.getLogger("rm_advisor.api")
 
@@ -186,6 +187,11 @@ def rule_set_problem(exc: RuleError, limit: int) -> Problem:
                    f"serving. First error: {first.format() if first else 'none'}", map(diagnostic_item, shown))
 
 
+def cause_item(cause: Cause) -> ErrorItem:
+    """Why the decision database cannot be used, as an item coded by the cause class."""
+    return ErrorItem(code=cause.kind, detail=cause.text, hint=cause.hint)
+
+
 def store_item(d: Diagnostic, path_params: dict[str, Any]) -> ErrorItem:
     """A store diagnostic located in the request: a path parameter, else a field of the body."""
     field = d.location.path
@@ -272,16 +278,19 @@ async def _on_store_error(request: Request, exc: Exception) -> JSONResponse:
     code = exc.diagnostics[0].code if exc.diagnostics else ""
     if code not in STORE_CODES:
         return await _on_unexpected(request, exc)
-    items = [store_item(d, request.path_params) for d in exc.diagnostics]
+    items = [cause_item(exc.cause)] if isinstance(exc, Unusable) else \
+        [store_item(d, request.path_params) for d in exc.diagnostics]
     return problem_response(code, exc.diagnostics[0].message, request.url.path, items,
                             revision=_served_revision(request))
 
 
 async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
-    # a lost connection or a lock held past the busy timeout: worth a retry, unlike a bug
+    # a full disk, a read-only or locked database, a lost connection: the answer names the cause
+    # class (no URL, host or password); the server log has the driver's whole message
     log.error("decision database error on %s %s: %s", request.method, request.url.path, exc)
-    return problem_response("store_unavailable", "the decision database cannot be used now; try again later",
-                            request.url.path, revision=_served_revision(request))
+    cause = cause_of(exc)
+    return problem_response("store_unavailable", f"the decision database cannot be used now: {cause.text}",
+                            request.url.path, [cause_item(cause)], revision=_served_revision(request))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -488,5 +488,5 @@ class Ready(Out):
     status: Literal["ready"]
     revision: str = Field(description="the revision this worker decides with (after following a reload)")
     rules: int
-    decision_log: Literal["ok", "off"] = Field(description="ok: the decision database answers; off: not used")
+    decision_log: Literal["ok", "off"] = Field(description="ok: the decision database takes writes; off: not used")
     pid: int = Field(description="worker process id")
