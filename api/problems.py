@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -240,13 +240,53 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "
                413: "body_too_large", 415: "unsupported_media_type", 422: "invalid_request"}
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes on the request's path. Starlette's 405 names the methods of
+    the first route whose path matched, and two routes share ``/v1/decisions`` (GET and POST)."""
+    path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
+    path = path[len(root):] if root and path.startswith(root) else path  # as the router matched it
+    methods: set[str] = set()
+    for route in routing.iter_route_contexts(request.app.router.routes):  # included routers' routes too
+        regex, route_methods = getattr(route, "path_regex", None), route.methods
+        if regex is not None and route_methods and regex.match(path):
+            methods |= route_methods
+    return sorted(methods)
+
+
+def refused_segments(request: Request) -> list[ErrorItem]:
+    """The path parameters a route of this method would have taken but for their value
+    (``/v1/decisions/branch/B1``: `branch` is not a subject type), located by name."""
+    path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
+    path = path[len(root):] if root and path.startswith(root) else path
+    for route in routing.iter_route_contexts(request.app.router.routes):
+        fmt, convertors = route.path_format, getattr(route, "param_convertors", None) or {}
+        if not fmt or not convertors or request.method not in (route.methods or ()):
+            continue
+        loose = re.fullmatch(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(fmt)), path)
+        if loose is None:
+            continue
+        return [ErrorItem(code="bad_value", parameter=name, detail=f"`{value}` is not a valid {name}",
+                          hint=getattr(convertors[name], "hint", None))
+                for name, value in loose.groupdict().items()
+                if name in convertors and not re.fullmatch(convertors[name].regex, value)]
+    return []
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "internal_error")
     detail = exc.detail if isinstance(exc.detail, str) else PROBLEMS[code][1]
+    headers = dict(getattr(exc, "headers", None) or {})
+    items: list[ErrorItem] = []
     if code == "not_found" and detail == "Not Found":
-        detail = f"no route {request.method} {request.url.path}; see /docs or docs/api.md"
-    return problem_response(code, detail, request.url.path, headers=getattr(exc, "headers", None),
+        items = refused_segments(request)
+        detail = f"no route {request.method} {request.url.path}" + \
+            (f": {items[0].detail}" if items else "; see /docs or docs/api.md")
+    if code == "method_not_allowed":
+        allowed = allowed_methods(request) or headers.get("Allow", "").split(", ")
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}"
+    return problem_response(code, detail, request.url.path, items, headers=headers or None,
                             revision=_served_revision(request))
 
 

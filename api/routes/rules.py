@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Path, Query
 from starlette.responses import Response
 
-from api import examples, present
+from api import examples, paths, present
 from api.deps import LangDep, LoadedDep, SettingsDep, language_headers, read_access
 from api.problems import ErrorItem, Problem, diagnostic_item, documented, listed
 from api.schemas import (
@@ -37,8 +37,8 @@ def list_rules(loaded: LoadedDep, lang: LangDep,
     return RuleList(revision=loaded.revision, count=len(rules), rules=rules).response(language_headers(lang))
 
 
-@router.get("/{rule_id}", response_model=RuleDetail, responses=documented("unauthorized", "not_found",
-                                                                         "invalid_request"),
+@router.get(f"/{{rule_id:{paths.RULE_ID}}}", response_model=RuleDetail,
+            responses=documented("unauthorized", "not_found", "invalid_request"),
             summary="One rule, as written, with its provenance")
 def get_rule(rule_id: Annotated[str, Path(max_length=200)], loaded: LoadedDep, lang: LangDep) -> Response:
     """The rule's condition and outcomes as written in its file, where it is and where it comes from."""
