@@ -80,11 +80,16 @@ def refine(app: FastAPI) -> None:
     keyed = {(r.path_format, m.lower()) for r in routing.iter_route_contexts(app.router.routes)
              if isinstance(r.original_route, APIRoute) and _needs_key(r.original_route) for m in r.methods or ()}
 
+    made_for: list[str] = []  # the revision whose knowledge base the spec states
+
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
+        loaded = app.state.live.current()
+        if app.openapi_schema is None or made_for != [loaded.revision]:
+            app.openapi_schema = None  # a reload may have changed the knowledge base: generate again
+            made_for[:] = [loaded.revision]
             schema = generate()
             components = schema.get("components", {}).get("schemas", {})
-            kb = app.state.live.current().book.kb
+            kb = loaded.book.kb
             if "FactsDocument" in components:
                 components.update(facts_schemas(kb, components["FactsDocument"].get("description", "")))
                 schema["components"]["schemas"] = dict(sorted(components.items()))

@@ -240,11 +240,16 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "
                413: "body_too_large", 415: "unsupported_media_type", 422: "invalid_request"}
 
 
+def _route_path(request: Request) -> str:
+    """The path as the router matched it (without a root path the app is mounted at)."""
+    path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
+    return str(path[len(root):] if root and path.startswith(root) else path)
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route takes on the request's path. Starlette's 405 names the methods of
     the first route whose path matched, and two routes share ``/v1/decisions`` (GET and POST)."""
-    path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
-    path = path[len(root):] if root and path.startswith(root) else path  # as the router matched it
+    path = _route_path(request)
     methods: set[str] = set()
     for route in routing.iter_route_contexts(request.app.router.routes):  # included routers' routes too
         regex, route_methods = getattr(route, "path_regex", None), route.methods
@@ -256,8 +261,7 @@ def allowed_methods(request: Request) -> list[str]:
 def refused_segments(request: Request) -> list[ErrorItem]:
     """The path parameters a route of this method would have taken but for their value
     (``/v1/decisions/branch/B1``: `branch` is not a subject type), located by name."""
-    path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
-    path = path[len(root):] if root and path.startswith(root) else path
+    path = _route_path(request)
     for route in routing.iter_route_contexts(request.app.router.routes):
         fmt, convertors = route.path_format, getattr(route, "param_convertors", None) or {}
         if not fmt or not convertors or request.method not in (route.methods or ()):

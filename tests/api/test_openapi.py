@@ -4,7 +4,9 @@ docs/api.md lists every route, and a property-based run of the spec (schemathesi
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
@@ -20,7 +22,7 @@ from api import examples
 from api.app import create_app
 from api.openapi import SPEC_PATH, spec_text
 from api.ruleset import LiveRuleSet
-from tests.api.conftest import AUTH, located, problem
+from tests.api.conftest import AUTH, copy_rules, located, problem
 from tests.api.conftest import settings as app_settings
 from tests.conftest import ROOT
 
@@ -248,3 +250,17 @@ def test_reload_needs_the_key_in_the_spec_too() -> None:
     # FastAPI keeps included routers' routes apart; the spec marked every key optional
     assert SPEC["paths"]["/v1/ruleset/reload"]["post"]["security"] == [{"ApiKey": []}]
     assert SPEC["paths"]["/v1/rules"]["get"]["security"] == [{}, {"ApiKey": []}]
+
+
+def test_the_spec_follows_a_reload_that_changes_the_fact_schema(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(ROOT / "knowledge_base", kb)
+    s = app_settings(kb_dir=kb, rules_dir=copy_rules(tmp_path / "rules"))
+    with TestClient(create_app(s)) as c:
+        assert "loyalty_tier" not in c.get("/openapi.json").json()["components"]["schemas"]["ClientFact"]["properties"]
+        (kb / "facts" / "zz_extra.yaml").write_text(
+            "extend:\n  client:\n    fields:\n      loyalty_tier:\n        type: integer\n        min: 0\n"
+            "        description: {zh: 忠诚等级, en: Loyalty tier}\n", encoding="utf-8")
+        assert c.post("/v1/ruleset/reload", headers=AUTH).json()["changed"] is True
+        field = c.get("/openapi.json").json()["components"]["schemas"]["ClientFact"]["properties"]["loyalty_tier"]
+        assert field["anyOf"][0] == {"type": "integer", "minimum": 0, "description": "Loyalty tier"}
