@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import sqlite3
@@ -119,6 +120,10 @@ def cause_of(exc: BaseException) -> Cause:
         message = str(orig).strip().splitlines()[0] if str(orig).strip() else name or "database error"
         by_words = next((kind for words, kind in _SQLITE_WORDS if words in message.lower()), "database_error")
         return Cause(_SQLITE_KINDS.get(base, by_words), message)
+    if isinstance(orig, OSError) and not isinstance(orig, ConnectionError) and orig.errno is not None:
+        kind = {errno.ENOSPC: "disk_full", errno.EDQUOT: "disk_full", errno.EROFS: "read_only",
+                errno.EACCES: "refused", errno.EPERM: "refused"}.get(orig.errno, "io_error")
+        return Cause(kind, os.strerror(orig.errno))  # the file's name is left out
     sqlstate = getattr(orig, "sqlstate", None)
     if isinstance(sqlstate, str) and sqlstate:
         kind = _PG_KINDS.get(sqlstate) or ("unreachable" if sqlstate.startswith("08") else
@@ -211,7 +216,7 @@ class Database:
                 self._probe_sqlite(timeout, room)
             else:
                 self._probe_server(timeout)
-        except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error) as exc:
+        except (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error, OSError) as exc:
             raise Unusable(cause_of(exc), "write") from exc
 
     def _probe_sqlite(self, timeout: float, room: int) -> None:
@@ -240,7 +245,8 @@ class Database:
                             cursor.execute("ROLLBACK")
                         raise
                 finally:
-                    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                    with contextlib.suppress(sqlite3.Error):
+                        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
                     cursor.close()
             finally:
                 conn.close()

@@ -190,6 +190,8 @@ class _ServerError(Exception):
     (_ServerError("XX000"), "database_error"),
     (_ServerError(None), "unreachable"),
     (ConnectionRefusedError("connection refused"), "unreachable"),
+    (OSError(28, "No space left on device", "/srv/secret/decisions.db-wal"), "disk_full"),
+    (OSError(30, "Read-only file system", "/srv/secret/decisions.db"), "read_only"),
 ])
 def test_every_database_error_has_a_cause_class_and_a_text_without_secrets(error: Exception, kind: str) -> None:
     cause = cause_of(OperationalError("SELECT 1", {}, error))
