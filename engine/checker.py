@@ -19,7 +19,7 @@ from engine.knowledge import FieldSpec, KnowledgeBase
 from engine.locations import Locator
 from engine.operators import operator
 from engine.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, RuleFile, SignalCond
-from engine.templates import placeholders
+from engine.templates import malformed, placeholders
 from engine.validation import validate_document
 from engine.walk import Path, Visitor, children, conjuncts, form, signal_test, signals, walk
 from engine.yaml_source import ParsedYaml, parse_yaml, rule_fragments
@@ -341,6 +341,12 @@ def _check_outcomes(ctx: _Ctx, kb: KnowledgeBase) -> None:
 
 
 def _check_template(ctx: _Ctx, kb: KnowledgeBase, text: str, at: Path) -> None:
+    for offset, fragment, meant in malformed(text):
+        shown = fragment if len(fragment) <= 40 else fragment[:37] + "..."
+        ctx.error("bad_template", f"`{shown}` at character {offset + 1} of the text is not a placeholder; it "
+                  "would be shown as written", at,
+                  hint=f"write `{meant}`: a placeholder is {{fact.field}}, with no format, conversion or spaces"
+                  if meant else "placeholders are {fact.field}; braces have no other use in a reason")
     for ref in placeholders(text):
         fact, _, name = ref.partition(".")
         if fact == "param":
