@@ -6,7 +6,6 @@ import contextlib
 import json
 import shutil
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -180,11 +179,8 @@ def test_regression_reloading_a_file_of_thousands_of_errors_is_quick_and_listed_
     c, live = make_app(rules_dir)
     revision = live.revision
     (rules_dir / "zz_items.yaml").write_text("rules: [" + ",".join(["1"] * 8000) + "]\n", encoding="utf-8")
-    start = time.process_time()
-    r = c.post(RELOAD, headers=AUTH)
-    cpu = time.process_time() - start
+    r = c.post(RELOAD, headers=AUTH)  # CPU: bench/hostile_api.py
     body = problem(r, 422, "rule_set_invalid")
-    assert cpu < 1.0, cpu
     assert len(body["errors"]) <= 200 and "(the first " in body["detail"]
     assert int(body["detail"].split(" error(s)")[0]) > 8000
     assert "First error: zz_items.yaml:1:" in body["detail"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from engine.checker import check_rule_files
@@ -137,9 +135,7 @@ def test_every_rule_code_is_documented() -> None:
 def test_regression_thousands_of_schema_errors_are_counted_in_linear_time() -> None:
     # issue 12: `_relevant` compared every error's path with every other's (4.9 s for 10,000 errors)
     text = "rules: [" + ",".join(["1"] * 10_000) + "]\n"
-    start = time.process_time()
-    diags = check_rules({"rules/ones.yaml": text}, KB)
-    assert time.process_time() - start < 1.0
+    diags = check_rules({"rules/ones.yaml": text}, KB)  # CPU: bench/hostile_api.py
     assert len(diags) == MAX_DIAGNOSTICS + 1 and [d.code for d in diags[:-1]] == ["schema_violation"] * 100
     summary = diags[-1]
     assert isinstance(summary, Omitted) and summary.code == "too_many_problems"
