@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -22,6 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.errors import MAX_ERRORS, Diagnostic, FactError, InferenceError, RuleError, StoreError
 from engine.language import printable
+from engine.loading import problem_count
+from store.database import Cause, Unusable, cause_of
 
 log = logging.getLogger("rm_advisor.api")
 
@@ -40,7 +42,9 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "feedback_duplicate": (409, "This status is already recorded for this item"),
     "feedback_conflict": (409, "The item's earlier feedback does not allow this status"),
     "revision_not_logged": (409, "The decision's rule set is not in the decision log, so it cannot be replayed"),
+    "packs_removed": (409, "The reload would remove whole rule packs; confirm with allow_removed_packs=true"),
     "body_too_large": (413, "The request body is too large"),
+    "rules_too_large": (413, "The posted rule files hold more YAML than one check takes"),
     "unsupported_media_type": (415, "The request body must be JSON"),
     "invalid_request": (422, "The request does not match the API schema"),
     "invalid_facts": (422, "The posted facts do not fit the fact schema"),
@@ -63,6 +67,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 STORE_CODES = frozenset({"decision_not_found", "feedback_duplicate", "feedback_conflict", "revision_not_logged",
                          "feedback_unknown_item", "feedback_bad_value", "unknown_reason_code",
                          "store_unavailable"})
+#: Most problems listed in one answer when the app has no settings (all are counted).
+MAX_LISTED = 200
 #: Store diagnostic locations that are not fields of the request.
 _NOT_REQUEST_FIELDS = frozenset({"database", "revision"})
 
@@ -154,6 +160,41 @@ def diagnostic_item(d: Diagnostic) -> ErrorItem:
                      column=loc.column or None, pointer=pointer(loc.path) if loc.path else None)
 
 
+def listed(diags: Iterable[Diagnostic], limit: int) -> tuple[list[Diagnostic], int, int]:
+    """The diagnostics to list (at most ``limit``: errors first, then warnings, in file order) and
+    how many errors and warnings there are in all (an omitted-problems diagnostic counts for the
+    problems it stands for)."""
+    errors = [d for d in diags if d.severity == "error"]
+    warnings = [d for d in diags if d.severity != "error"]
+    shown = errors[:limit] + warnings[:max(0, limit - len(errors))]
+    return (sorted(shown, key=Diagnostic.sort_key), sum(map(problem_count, errors)),
+            sum(map(problem_count, warnings)))
+
+
+def counted(errors: int, warnings: int, shown: int) -> str:
+    """``3 error(s) and 1 warning(s)``, saying when not all of them are listed."""
+    text = f"{errors} error(s)" + (f" and {warnings} warning(s)" if warnings else "")
+    return text + (f" (the first {shown} listed)" if shown < errors + warnings else "")
+
+
+def _limit(request: Request) -> int:
+    settings = getattr(request.app.state, "settings", None)
+    return int(getattr(settings, "max_diagnostics", MAX_LISTED))
+
+
+def rule_set_problem(exc: RuleError, limit: int) -> Problem:
+    """A refused rule set: every problem counted, the first ``limit`` listed, the first error named."""
+    shown, errors, warnings = listed(exc.diagnostics, limit)
+    first = next((d for d in exc.diagnostics if d.severity == "error"), None)
+    return Problem("rule_set_invalid", f"{counted(errors, warnings, len(shown))}; the previous rule set keeps "
+                   f"serving. First error: {first.format() if first else 'none'}", map(diagnostic_item, shown))
+
+
+def cause_item(cause: Cause) -> ErrorItem:
+    """Why the decision database cannot be used, as an item coded by the cause class."""
+    return ErrorItem(code=cause.kind, detail=cause.text, hint=cause.hint)
+
+
 def store_item(d: Diagnostic, path_params: dict[str, Any]) -> ErrorItem:
     """A store diagnostic located in the request: a path parameter, else a field of the body."""
     field = d.location.path
@@ -203,13 +244,57 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "
                413: "body_too_large", 415: "unsupported_media_type", 422: "invalid_request"}
 
 
+def _route_path(request: Request) -> str:
+    """The path as the router matched it (without a root path the app is mounted at)."""
+    path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
+    return str(path[len(root):] if root and path.startswith(root) else path)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes on the request's path. Starlette's 405 names the methods of
+    the first route whose path matched, and two routes share ``/v1/decisions`` (GET and POST)."""
+    path = _route_path(request)
+    methods: set[str] = set()
+    for route in routing.iter_route_contexts(request.app.router.routes):  # included routers' routes too
+        regex, route_methods = getattr(route, "path_regex", None), route.methods
+        if regex is not None and route_methods and regex.match(path):
+            methods |= route_methods
+    return sorted(methods)
+
+
+def refused_segments(request: Request) -> list[ErrorItem]:
+    """The path parameters a route of this method would have taken but for their value
+    (``/v1/decisions/branch/B1``: `branch` is not a subject type), located by name."""
+    path = _route_path(request)
+    for route in routing.iter_route_contexts(request.app.router.routes):
+        fmt, convertors = route.path_format, getattr(route, "param_convertors", None) or {}
+        if not fmt or not convertors or request.method not in (route.methods or ()):
+            continue
+        loose = re.fullmatch(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(fmt)), path)
+        if loose is None:
+            continue
+        return [ErrorItem(code="bad_value", parameter=name, detail=f"`{value}` is not a valid {name}",
+                          hint=getattr(convertors[name], "hint", None))
+                for name, value in loose.groupdict().items()
+                if name in convertors and not re.fullmatch(convertors[name].regex, value)]
+    return []
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "internal_error")
     detail = exc.detail if isinstance(exc.detail, str) else PROBLEMS[code][1]
+    headers = dict(getattr(exc, "headers", None) or {})
+    items: list[ErrorItem] = []
     if code == "not_found" and detail == "Not Found":
-        detail = f"no route {request.method} {request.url.path}; see /docs or docs/api.md"
-    return problem_response(code, detail, request.url.path, headers=getattr(exc, "headers", None),
+        items = refused_segments(request)
+        detail = f"no route {request.method} {request.url.path}" + \
+            (f": {items[0].detail}" if items else "; see /docs or docs/api.md")
+    if code == "method_not_allowed":
+        allowed = allowed_methods(request) or headers.get("Allow", "").split(", ")
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}"
+    return problem_response(code, detail, request.url.path, items, headers=headers or None,
                             revision=_served_revision(request))
 
 
@@ -233,11 +318,7 @@ async def _on_inference_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_rule_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RuleError)
-    items = [diagnostic_item(d) for d in exc.diagnostics]
-    errors = sum(1 for i in items if i.severity == "error")
-    first = exc.diagnostics[0].format() if exc.diagnostics else ""
-    return problem_response("rule_set_invalid", f"{errors} error(s); the previous rule set keeps serving. "
-                            f"First: {first}", request.url.path, items, revision=_served_revision(request))
+    return await _on_problem(request, rule_set_problem(exc, _limit(request)))
 
 
 async def _on_store_error(request: Request, exc: Exception) -> JSONResponse:
@@ -245,16 +326,19 @@ async def _on_store_error(request: Request, exc: Exception) -> JSONResponse:
     code = exc.diagnostics[0].code if exc.diagnostics else ""
     if code not in STORE_CODES:
         return await _on_unexpected(request, exc)
-    items = [store_item(d, request.path_params) for d in exc.diagnostics]
+    items = [cause_item(exc.cause)] if isinstance(exc, Unusable) else \
+        [store_item(d, request.path_params) for d in exc.diagnostics]
     return problem_response(code, exc.diagnostics[0].message, request.url.path, items,
                             revision=_served_revision(request))
 
 
 async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
-    # a lost connection or a lock held past the busy timeout: worth a retry, unlike a bug
+    # a full disk, a read-only or locked database, a lost connection: the answer names the cause
+    # class (no URL, host or password); the server log has the driver's whole message
     log.error("decision database error on %s %s: %s", request.method, request.url.path, exc)
-    return problem_response("store_unavailable", "the decision database cannot be used now; try again later",
-                            request.url.path, revision=_served_revision(request))
+    cause = cause_of(exc)
+    return problem_response("store_unavailable", f"the decision database cannot be used now: {cause.text}",
+                            request.url.path, [cause_item(cause)], revision=_served_revision(request))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

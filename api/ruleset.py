@@ -22,7 +22,7 @@ from api.sync import RevisionChannel, Snapshot
 from engine import Advisor
 from engine.errors import RuleError
 from engine.inference import RuleBook, load_rule_book
-from engine.loading import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+from engine.loading import KB_PREFIX, default_kb_dir, default_rules_dir, is_policy_file, read_kb_files, read_rule_files
 
 log = logging.getLogger("rm_advisor.api")
 
@@ -56,26 +56,63 @@ def build(rule_files: dict[str, str], kb_files: dict[str, str], max_firings: int
 
 
 def read_files(rules_dir: Path | None, kb_dir: Path | None) -> tuple[dict[str, str], dict[str, str]]:
-    """The rule and knowledge-base texts on disk; an unreadable file is a located problem."""
+    """The rule and knowledge-base texts on disk, named relative to their folders (rule files as
+    ``tobacco.yaml``, knowledge-base files as ``knowledge_base/facts.yaml``): answers never show
+    where the server keeps its files. An unreadable file is a located problem."""
     rules = Path(rules_dir or default_rules_dir())
+    kb = Path(kb_dir or default_kb_dir())
     try:
-        return read_rule_files(rules), read_kb_files(kb_dir)
+        return read_rule_files(rules, relative=True), read_kb_files(kb, relative=True)
     except (OSError, UnicodeDecodeError) as exc:
-        where = getattr(exc, "filename", None) or _undecodable(rules, kb_dir or default_kb_dir()) or rules
-        raise Problem("rules_unreadable", f"cannot read {where}: {exc}",
-                      [ErrorItem(code="rules_unreadable", detail=str(exc), file=str(where),
+        found = getattr(exc, "filename", None)
+        where = _shown(Path(found), rules, kb) if found else _undecodable(rules, kb) or "the rule directory"
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+            str(exc) if isinstance(exc, UnicodeDecodeError) else type(exc).__name__
+        raise Problem("rules_unreadable", f"cannot read {where}: {reason}",
+                      [ErrorItem(code="rules_unreadable", detail=reason, file=where,
                                  hint="rule and knowledge-base files are UTF-8 text the server may read")]) from exc
 
 
-def _undecodable(*folders: Path) -> Path | None:
+def _shown(path: Path, rules: Path, kb: Path) -> str:
+    """A path as answers name it: relative to the rule directory (or, with the prefix, to the
+    knowledge-base folder); a path elsewhere by its file name only."""
+    for root, prefix in ((rules, ""), (kb, KB_PREFIX)):
+        try:
+            return prefix + (path.name if path == root else path.relative_to(root).as_posix())
+        except ValueError:
+            continue
+    return path.name
+
+
+def _undecodable(rules: Path, kb: Path) -> str | None:
     """The first YAML file that is not UTF-8 (a decode error does not name its file)."""
-    for folder in folders:
-        for path in sorted(folder.rglob("*.yaml")):
+    for folder in (rules, kb):
+        for path in sorted(folder.rglob("*.yaml")) if folder.is_dir() else [folder]:
             try:
                 path.read_bytes().decode("utf-8")
             except (OSError, UnicodeDecodeError):
-                return path
+                return _shown(path, rules, kb)
     return None
+
+
+def removed_packs(previous: LoadedRuleSet, rule_files: dict[str, str]) -> list[str]:
+    """The rule files (packs and contact policies) of ``previous`` that ``rule_files`` lacks."""
+    return sorted(set(previous.rule_files) - set(rule_files))
+
+
+def _packs_removed(previous: LoadedRuleSet, removed: list[str]) -> Problem:
+    def what(name: str) -> str:
+        if is_policy_file(name):
+            return "its contact policies would no longer apply"
+        count = sum(1 for r in previous.book.rules if r.file == name)
+        return f"its {count} rule(s) would be gone"
+
+    return Problem("packs_removed", f"{len(removed)} rule file(s) serving now are gone from disk: "
+                   f"{', '.join(removed)}; the previous rule set keeps serving. Restore them, or reload "
+                   "with ?allow_removed_packs=true to remove them",
+                   [ErrorItem(code="pack_removed", file=name, detail=f"`{name}` is gone: {what(name)}",
+                              hint="restore the file, or confirm with allow_removed_packs=true")
+                    for name in removed])
 
 
 class LiveRuleSet:
@@ -113,16 +150,22 @@ class LiveRuleSet:
             self._follow(self._channel)
         return self._loaded
 
-    def reload(self) -> tuple[LoadedRuleSet, LoadedRuleSet]:
+    def reload(self, allow_removed_packs: bool = False) -> tuple[LoadedRuleSet, LoadedRuleSet]:
         """Load the files on disk again; return (previous, current).
 
-        Raises :class:`engine.RuleError` (the previous rule set keeps serving) or a
-        ``rules_unreadable`` problem. An unchanged revision keeps the loaded rule set and its
-        warm inference engines.
+        Raises :class:`engine.RuleError` (the previous rule set keeps serving), a
+        ``rules_unreadable`` problem, or a ``packs_removed`` problem when a rule file that is
+        serving is gone from disk and ``allow_removed_packs`` is not given (a deleted pack takes
+        all its rules with it: that must be meant). An unchanged revision keeps the loaded rule
+        set and its warm inference engines.
         """
         with self._lock:
             previous = self._loaded
-            loaded = build(*read_files(self.rules_dir, self.kb_dir), self.max_firings)
+            rule_files, kb_files = read_files(self.rules_dir, self.kb_dir)
+            removed = removed_packs(previous, rule_files)
+            if removed and not allow_removed_packs:
+                raise _packs_removed(previous, removed)
+            loaded = build(rule_files, kb_files, self.max_firings)
             if loaded.revision == previous.revision:
                 return previous, previous
             self._loaded = loaded

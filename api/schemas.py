@@ -10,12 +10,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from starlette.responses import Response
 
 from api.problems import ErrorItem
-from engine.language import DateRangeError, parse_date
+from engine.language import DATE_PATTERN, DateRangeError, parse_date
 
 Lang = Literal["zh", "en", "both"]
 SubjectType = Literal["client", "manager"]
@@ -45,8 +54,10 @@ def _flag(value: Any) -> bool:
     raise PydanticCustomError("bool_parsing", "expected true or false")
 
 
-#: A date in a request (body member or query parameter), parsed strictly.
-IsoDate = Annotated[dt.date, BeforeValidator(_date)]
+#: A date in a request (body member or query parameter), parsed strictly (the spec states the
+#: calendar's bounds as a pattern of years).
+IsoDate = Annotated[dt.date, BeforeValidator(_date), WithJsonSchema({"type": "string", "format": "date",
+                                                                     "pattern": DATE_PATTERN})]
 #: A boolean query parameter, parsed strictly (a body member is a :class:`pydantic.StrictBool`).
 Flag = Annotated[bool, BeforeValidator(_flag)]
 
@@ -360,6 +371,8 @@ class ReloadResult(Out):
     changed: bool
     rules: int
     loaded_at: dt.datetime
+    removed_packs: list[str] = Field(default_factory=list, description="rule files that served before and are gone "
+                                                                       "(only with allow_removed_packs=true)")
 
 
 class DiagnosticOut(ErrorItem):
@@ -368,8 +381,10 @@ class DiagnosticOut(ErrorItem):
 
 class RuleCheckResult(Out):
     ok: bool = Field(description="no errors (warnings allowed)")
-    errors: int
-    warnings: int
+    errors: int = Field(description="errors found, listed or not")
+    warnings: int = Field(description="warnings found, listed or not")
+    omitted: int = Field(default=0, description="problems counted but not listed (the server lists at most "
+                                                "`max_diagnostics`, errors first)")
     revision: str = Field(description="the loaded revision the files were checked beside")
     files: list[str] = Field(description="the files checked")
     diagnostics: list[DiagnosticOut]
@@ -514,5 +529,5 @@ class Ready(Out):
     status: Literal["ready"]
     revision: str = Field(description="the revision this worker decides with (after following a reload)")
     rules: int
-    decision_log: Literal["ok", "off"] = Field(description="ok: the decision database answers; off: not used")
+    decision_log: Literal["ok", "off"] = Field(description="ok: the decision database takes writes; off: not used")
     pid: int = Field(description="worker process id")

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     max_subjects: int = Field(default=100, ge=1, le=10_000, description="most clients + managers in one request")
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="largest request body accepted")
     max_firings: int = Field(default=10_000, ge=1, description="rule firings per decision before `firing_limit`")
+    max_check_nodes: int = Field(default=40_000, ge=1_000,
+                                 description="most YAML nodes (aliases expanded) the files posted to one rule check "
+                                             "may hold, about four times the shipped rule packs; bounds the work "
+                                             "of one check")
+    max_diagnostics: int = Field(default=200, ge=1, description="most problems listed in one answer (a check, a "
+                                                                "refused reload, invalid facts); all are counted")
     default_lang: Lang = Field(default="both", description="language of texts when a request asks for none")
     decision_log: bool = Field(default=True, description="record every decision in the decision log and apply the "
                                                          "contact policies to it; false: decide without a database "

@@ -19,6 +19,7 @@ CODE_GROUPS: dict[str, dict[str, str]] = {
     "rule files": {
         "yaml_syntax": "the file is not valid YAML",
         "yaml_too_complex": "the file nests too deeply or expands to too many nodes through aliases",
+        "too_many_problems": "a file has more problems than are listed; this one counts the others",
         "duplicate_key": "a YAML mapping repeats a key",
         "schema_violation": "the rule file does not match the rule format (missing or unknown key, wrong shape)",
         "duplicate_rule_id": "two rules share one id",

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query
 from starlette.responses import Response
 
-from api import examples, present
+from api import examples, paths, present
 from api.deps import LangDep, LoadedDep, OptionalStoreDep, SettingsDep, language_headers, read_access
 from api.problems import ErrorItem, Problem, documented
 from api.ruleset import LoadedRuleSet
@@ -52,8 +52,8 @@ def _decide(loaded: LoadedRuleSet, doc: dict[str, Any], store: Store | None, top
     return store.decide(loaded.advisor, doc, max_per_subject=top, source="api")
 
 
-@router.post("/{subject_type}/{subject_id}", response_model=SubjectDecisionResponse,
-             responses=documented("subject_not_in_facts") | _PROBLEMS,
+@router.post(f"/{{subject_type:{paths.SUBJECT_TYPE}}}/{{subject_id}}", response_model=SubjectDecisionResponse,
+             responses=documented("not_found", "subject_not_in_facts") | _PROBLEMS,
              summary="Decide for one client or one manager")
 def decide_one(
     subject_type: Annotated[SubjectType, Path(description="client (next-best-actions) or manager (coaching)")],

@@ -8,9 +8,9 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from api.deps import LiveDep, LoadedDep, OptionalStoreDep
-from api.problems import Problem, documented, log
+from api.problems import Problem, cause_item, documented, log
 from api.schemas import Health, Ready
-from engine.errors import StoreError
+from store.database import Unusable
 
 router = APIRouter(tags=["health"])
 
@@ -21,10 +21,14 @@ async def healthz(live: LiveDep) -> Response:
 
 
 @router.get("/readyz", response_model=Ready, responses=documented("not_ready"),
-            summary="Readiness: a rule set is loaded and the engine decides")
+            summary="Readiness: a rule set is loaded, the engine decides and the decision log takes writes")
 def readyz(loaded: LoadedDep, store: OptionalStoreDep) -> Response:
-    """Runs an empty decision on this worker thread's engine and, with the decision log on, asks the
-    decision database for an answer, so a ready answer means decisions can be made and logged."""
+    """Runs an empty decision on this worker thread's engine and, with the decision log on, has the
+    decision database take a write that leaves nothing behind (SQLite: room for about 16 KB is
+    needed; a database server: an update rolled back), so a ready answer means decisions can be
+    made and logged. A 503 ``not_ready`` names the cause: the item's code is its class
+    (``disk_full``, ``read_only``, ``locked``, ``unreachable``, ``refused``, ``io_error``,
+    ``database_error``)."""
     try:
         loaded.advisor.decide({})
     except Exception as exc:  # any failure means: do not route traffic here
@@ -32,8 +36,8 @@ def readyz(loaded: LoadedDep, store: OptionalStoreDep) -> Response:
         raise Problem("not_ready", f"the engine could not decide: {type(exc).__name__}") from exc
     if store is not None:
         try:
-            store.db.ping()
-        except StoreError as exc:
-            raise Problem("not_ready", exc.diagnostics[0].message) from exc
+            store.db.ready()
+        except Unusable as exc:
+            raise Problem("not_ready", exc.diagnostics[0].message, [cause_item(exc.cause)]) from exc
     return Ready(status="ready", revision=loaded.revision, rules=len(loaded.book.rules),
                  decision_log="off" if store is None else "ok", pid=os.getpid()).response()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from api import present
-from api.deps import LiveDep, LoadedDep, read_access, require_key
-from api.problems import documented
+from api.deps import LiveDep, LoadedDep, SettingsDep, read_access, require_key
+from api.problems import documented, rule_set_problem
+from api.ruleset import removed_packs
 from api.schemas import ReloadResult, RuleSetInfo
+from engine.errors import RuleError
 
 router = APIRouter(prefix="/v1/ruleset", tags=["rule set"])
 
@@ -22,18 +26,29 @@ def info(loaded: LoadedDep) -> Response:
 
 
 @router.post("/reload", response_model=ReloadResult, dependencies=[Depends(require_key)],
-             responses=documented("unauthorized", "key_not_configured", "rule_set_invalid", "rules_unreadable"),
+             responses=documented("unauthorized", "key_not_configured", "packs_removed", "rule_set_invalid",
+                                  "rules_unreadable"),
              summary="Reload the rule set from disk (API key)")
-def reload(request: Request, live: LiveDep) -> Response:
+def reload(request: Request, live: LiveDep, settings: SettingsDep,
+           allow_removed_packs: Annotated[bool, Query(description="confirm that rule files serving now and gone "
+                                                                  "from disk are to be removed")] = False,
+           ) -> Response:
     """Read, check and compile the rule and knowledge-base files again, then swap atomically.
 
-    A rule set with any error is refused (422 ``rule_set_invalid``, every problem located at
-    file:line:column) and the previous revision keeps serving. Requests in flight finish on the
-    revision they started with; every worker process answers with the new revision from the next
-    request on."""
+    A rule set with any error is refused (422 ``rule_set_invalid``, every problem counted and
+    the first ``max_diagnostics`` located at file:line:column, errors first; ``detail`` names the
+    first error) and the previous revision keeps serving. A rule file (pack or contact policies)
+    that serves now and is gone from disk is refused too (409 ``packs_removed``, naming each file
+    and how many rules it takes with it) unless ``allow_removed_packs=true``; the answer then
+    lists it in ``removed_packs``. Requests in flight finish on the revision they started with;
+    every worker process answers with the new revision from the next request on."""
     request.state.revision = live.revision  # a refusal names the revision that keeps serving
-    previous, current = live.reload()
+    try:
+        previous, current = live.reload(allow_removed_packs)
+    except RuleError as exc:  # formatted here, in the worker thread, not on the event loop
+        raise rule_set_problem(exc, settings.max_diagnostics) from exc
     request.state.revision = current.revision
     return ReloadResult(revision=current.revision, previous_revision=previous.revision,
                         changed=current is not previous, rules=len(current.book.rules),
-                        loaded_at=current.loaded_at).response()
+                        loaded_at=current.loaded_at,
+                        removed_packs=removed_packs(previous, current.rule_files)).response()

@@ -28,7 +28,7 @@ from engine.language.rules import (
     RuleFile,
     SignalCond,
 )
-from engine.language.templates import placeholders
+from engine.language.templates import malformed, placeholders
 from engine.language.walk import Path, Visitor, children, conjuncts, form, signal_test, walk
 from engine.loading.locations import Locator
 from engine.loading.validation import validate_document
@@ -351,6 +351,12 @@ def _check_outcomes(ctx: _Ctx, kb: KnowledgeBase) -> None:
 
 
 def _check_template(ctx: _Ctx, kb: KnowledgeBase, text: str, at: Path) -> None:
+    for offset, fragment, meant in malformed(text):
+        shown = fragment if len(fragment) <= 40 else fragment[:37] + "..."
+        ctx.error("bad_template", f"`{shown}` at character {offset + 1} of the text is not a placeholder; it "
+                  "would be shown as written", at,
+                  hint=f"write `{meant}`: a placeholder is {{fact.field}}, with no format, conversion or spaces"
+                  if meant else "placeholders are {fact.field}; braces have no other use in a reason")
     for ref in placeholders(text):
         fact, _, name = ref.partition(".")
         if fact == "param":

@@ -11,11 +11,27 @@ from collections.abc import Mapping
 from typing import Any
 
 _PLACEHOLDER = re.compile(r"\{([a-z][a-z_]*\.[a-z][a-z0-9_]*)\}")
+#: A brace that is not part of a placeholder, with what follows it up to the next brace.
+_STRAY = re.compile(r"\{[^{}]*\}?|\}")
+_REF_START = re.compile(r"\{+\s*([a-z][a-z_]*\.[a-z][a-z0-9_]*)")
 
 
 def placeholders(text: str) -> list[str]:
     """The ``fact.field`` references a template uses, in order."""
     return _PLACEHOLDER.findall(text)
+
+
+def malformed(text: str) -> list[tuple[int, str, str]]:
+    """Braces that are not a ``{fact.field}`` placeholder (``{client.name!r:>10}``, ``{ client.name }``,
+    ``{Client.Name}``, a lone ``{`` or ``}``): ``(offset, fragment, the placeholder it may mean or "")``
+    for each, in order. :func:`fill` leaves them as written, so a checker refuses them."""
+    rest = _PLACEHOLDER.sub(lambda m: " " * len(m.group(0)), text)
+    out = []
+    for m in _STRAY.finditer(rest):
+        fragment = text[m.start():m.end()]
+        ref = _REF_START.match(fragment)
+        out.append((m.start(), fragment, "{" + ref.group(1) + "}" if ref else ""))
+    return out
 
 
 def fill(text: str, facts: Mapping[str, Mapping[str, Any] | None]) -> str:

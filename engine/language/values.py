@@ -32,6 +32,14 @@ DATE_MAX = dt.date(2199, 12, 31)
 ID_MAX_LENGTH = 200
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
+#: The same rules as JSON Schema patterns (ECMA 262 syntax, which validators share), for specs that
+#: state what a request may hold: text without NUL; identifiers without control characters; dates
+#: written YYYY-MM-DD in the years of DATE_MIN .. DATE_MAX. A lone surrogate cannot be written in an
+#: ECMA pattern (and JSON decoders differ on it): it is refused all the same, which specs say in words.
+TEXT_PATTERN = r"^[^\x00]*$"
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+DATE_PATTERN = r"^(19[0-9]{2}|2[01][0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

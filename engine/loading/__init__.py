@@ -4,16 +4,31 @@ validation with located errors, and the knowledge base built from its files."""
 from engine.loading.knowledge_base import load_knowledge_base
 from engine.loading.locations import Locator
 from engine.loading.sources import (
+    KB_PREFIX,
     SCENARIO_SUFFIX,
     default_kb_dir,
     default_rules_dir,
+    is_policy_file,
     read_kb_files,
     read_rule_files,
     read_scenario_files,
 )
-from engine.loading.yaml_source import ParsedYaml, parse_yaml
+from engine.loading.validation import problem_count
+from engine.loading.yaml_source import ParsedYaml, parse_yaml, yaml_nodes
 
 __all__ = [
-    "SCENARIO_SUFFIX", "Locator", "ParsedYaml", "default_kb_dir", "default_rules_dir", "load_knowledge_base",
-    "parse_yaml", "read_kb_files", "read_rule_files", "read_scenario_files",
+    "KB_PREFIX",
+    "SCENARIO_SUFFIX",
+    "Locator",
+    "ParsedYaml",
+    "default_kb_dir",
+    "default_rules_dir",
+    "is_policy_file",
+    "load_knowledge_base",
+    "parse_yaml",
+    "problem_count",
+    "read_kb_files",
+    "read_rule_files",
+    "read_scenario_files",
+    "yaml_nodes"
 ]

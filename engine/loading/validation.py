@@ -1,7 +1,14 @@
-"""Turn pydantic validation errors on a parsed YAML document into located diagnostics."""
+"""Turn pydantic validation errors on a parsed YAML document into located diagnostics.
+
+Work is linear in the number of errors, and at most :data:`MAX_DIAGNOSTICS` of them are turned
+into diagnostics per document: the rest are counted in one ``too_many_problems`` diagnostic (an
+:class:`Omitted`), so a file of thousands of wrong items costs milliseconds, not minutes.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -11,34 +18,94 @@ from engine.loading.yaml_source import ParsedYaml
 
 M = TypeVar("M", bound=BaseModel)
 
+#: Most schema diagnostics listed for one document; the others are counted, not listed.
+MAX_DIAGNOSTICS = 100
+
+
+@dataclass(frozen=True)
+class Omitted(Diagnostic):
+    """Stands for ``count`` problems of one document that were found and counted but not listed."""
+
+    count: int = 0
+
+
+def problem_count(d: Diagnostic) -> int:
+    """How many problems a diagnostic stands for: one, or the count of an :class:`Omitted`."""
+    return d.count if isinstance(d, Omitted) else 1
+
 
 def validate_document(model: type[M], parsed: ParsedYaml, code: str = "schema_violation",
-                      context: dict[str, Any] | None = None) -> tuple[M | None, list[Diagnostic]]:
-    """Validate ``parsed.data`` against ``model``; every pydantic error becomes a diagnostic."""
+                      context: dict[str, Any] | None = None,
+                      limit: int = MAX_DIAGNOSTICS) -> tuple[M | None, list[Diagnostic]]:
+    """Validate ``parsed.data`` against ``model``; every pydantic error becomes a diagnostic (the
+    first ``limit`` of them; the others are counted in one :class:`Omitted`)."""
     try:
         return model.model_validate(parsed.data, context=context), []
     except ValidationError as exc:
-        return None, [_diagnostic(err, parsed, code, model) for err in _relevant(exc.errors(), parsed.data)]
+        total = exc.error_count()
+        if total <= _FULL_DETAIL * limit:
+            errors = _relevant(exc.errors(include_url=False, include_input=False), parsed.data)
+            total = len(errors)
+        else:
+            # Thousands of errors: details only for the first items of every list (pydantic reports
+            # errors in document order), so the cost stays that of `limit` errors; the total is
+            # pydantic's own count.
+            errors = _first_errors(model, _trimmed(parsed.data, limit), context)
+    diags = [_diagnostic(err, parsed, code, model) for err in errors[:limit]]
+    rest = total - len(diags)
+    if rest > 0:
+        where = parsed.locate(tuple(errors[limit]["loc"])) if len(errors) > limit else parsed.locate(())
+        diags.append(Omitted("too_many_problems", f"{rest} more {code} problem(s) in this file are not listed "
+                             f"(at most {limit} per file)", where,
+                             hint="fix the problems listed and check again", count=rest))
+    return None, diags
+
+
+#: Up to this many times ``limit`` errors, each one is examined (merged, counted exactly).
+_FULL_DETAIL = 10
+
+
+def _trimmed(data: Any, length: int) -> Any:
+    """``data`` with every list cut to its first ``length`` items."""
+    if isinstance(data, list):
+        return [_trimmed(v, length) for v in data[:length]]
+    if isinstance(data, dict):
+        return {k: _trimmed(v, length) for k, v in data.items()}
+    return data
+
+
+def _first_errors(model: type[BaseModel], sample: Any, context: dict[str, Any] | None) -> list[Any]:
+    try:
+        model.model_validate(sample, context=context)
+    except ValidationError as exc:
+        return _relevant(exc.errors(include_url=False, include_input=False), sample)
+    return []
 
 
 def _relevant(errors: list[Any], data: Any) -> list[Any]:
     """Drop the noise pydantic adds: a "too short" on a list whose items failed, and one error per
-    union member for one bad value (merged into a single error listing what was expected)."""
+    union member for one bad value (merged into a single error listing what was expected).
+
+    Linear in the number of errors: each error's data path is computed once, and the paths that
+    have deeper errors below them are collected in one set."""
     paths = [tuple(_data_path(data, tuple(e["loc"]), named=False)) for e in errors]
-    out: list[Any] = []
+    has_deeper: set[tuple[Any, ...]] = set()
+    if any(e["type"] == "too_short" for e in errors):
+        for path in paths:
+            has_deeper.update(path[:i] for i in range(len(path)))
     by_path: dict[tuple[Any, ...], list[Any]] = {}
     for err, path in zip(errors, paths, strict=True):
-        deeper = any(len(p) > len(path) and p[:len(path)] == path for p in paths)
-        if err["type"] == "too_short" and deeper:
+        if err["type"] == "too_short" and path in has_deeper:
             continue
         by_path.setdefault(path, []).append(err)
+    out: list[Any] = []
     for errs in by_path.values():
         typed = [e for e in errs if e["type"].endswith(("_type", "_parsing")) and e["type"] != "model_type"]
         if len(typed) > 1:
             wanted = sorted({e["msg"].removeprefix("Input should be ").removeprefix("a valid ") for e in typed})
-            merged = dict(typed[0], msg="expected " + " or ".join(wanted))
-            out.append(merged)
-            out.extend(e for e in errs if e not in typed)
+            out.append(dict(typed[0], msg="expected " + " or ".join(wanted)))
+            merged = {id(e) for e in typed}
+            out.extend(e for e in errs if id(e) not in merged)
         else:
             out.extend(errs)
     return out
@@ -88,6 +155,11 @@ def _rule_id(data: Any, loc: tuple[Any, ...]) -> str:
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Every field name known anywhere in the model tree: good enough for a spelling hint."""
+    return list(_model_keys(model))
+
+
+@cache
+def _model_keys(model: type[BaseModel]) -> tuple[str, ...]:
     names: set[str] = set()
     stack: list[type[BaseModel]] = [model]
     seen: set[type[BaseModel]] = set()
@@ -99,7 +171,7 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         for name, info in m.model_fields.items():
             names.add(info.alias or name)
             stack.extend(_submodels(info.annotation))
-    return sorted(names)
+    return tuple(sorted(names))
 
 
 def _submodels(annotation: Any) -> list[type[BaseModel]]:

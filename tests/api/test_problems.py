@@ -80,7 +80,9 @@ def test_cors_is_off_unless_configured(client: TestClient, live: LiveRuleSet) ->
         assert "access-control-allow-origin" not in other.headers
 
 
-ITEM_CODES = ["missing_field", "unknown_field", "wrong_type", "bad_value", "duplicate_name"]
+ITEM_CODES = ["missing_field", "unknown_field", "wrong_type", "bad_value", "duplicate_name", "pack_removed",
+              # why the decision database cannot be used (store_unavailable, not_ready)
+              "disk_full", "read_only", "locked", "unreachable", "refused", "io_error", "database_error"]
 
 
 def test_every_problem_code_is_documented_and_exercised_by_a_test() -> None:
@@ -101,7 +103,7 @@ def test_store_errors_get_the_statuses_the_decision_log_docs_give() -> None:
     assert table == {code: PROBLEMS[code][0] for code in STORE_CODES}
 
 
-def test_a_database_that_stops_answering_is_a_503_to_retry(live: LiveRuleSet, fresh_log: str) -> None:
+def test_a_database_that_stops_answering_is_a_503_naming_the_cause(live: LiveRuleSet, fresh_log: str) -> None:
     app = create_app(settings(db_url=fresh_log), live)
     with TestClient(app) as c:
         log = app.state.store.decisions
@@ -110,8 +112,10 @@ def test_a_database_that_stops_answering_is_a_503_to_retry(live: LiveRuleSet, fr
             raise OperationalError("INSERT INTO decisions", {}, sqlite3.OperationalError("database is locked"))
 
         log.record = locked
-        body = problem(c.post("/v1/decisions", json=examples.CLIENT), 503, "store_unavailable")
-        assert "locked" not in body["detail"] and "INSERT" not in body["detail"]
+        r = c.post("/v1/decisions", json=examples.CLIENT)
+        body = problem(r, 503, "store_unavailable")
+        assert body["detail"] == "the decision database cannot be used now: database is locked"
+        assert [e["code"] for e in body["errors"]] == ["locked"] and "INSERT" not in r.text
 
 
 def test_a_store_error_the_api_does_not_know_is_a_500(live: LiveRuleSet, fresh_log: str) -> None:

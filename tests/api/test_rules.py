@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
+import httpx
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api import examples
@@ -101,6 +105,79 @@ def test_regression_hostile_yaml_is_a_diagnostic_not_a_500_or_a_hang(client: Tes
     bomb = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 9))
     deep = "pack: " + "[" * 3000 + "]" * 3000 + "\n"
-    for text in (bomb, deep):
-        body = _check(client, {"hostile.yaml": text}, together=False)
-        assert [d["code"] for d in body["diagnostics"]] == ["yaml_too_complex"]
+    body = _check(client, {"hostile.yaml": deep}, together=False)
+    assert [d["code"] for d in body["diagnostics"]] == ["yaml_too_complex"]
+    # aliases expanding past the check's node budget are refused before anything is parsed
+    r = client.post(CHECK, json={"files": [{"name": "hostile.yaml", "text": bomb}], "together": False})
+    assert located(problem(r, 413, "rules_too_large")) == {("rules_too_large", "/files/0/text")}
+
+
+# ---- hostile input: bounded work, bounded answers ----------------------------------------------
+
+ONES = "rules: [" + ",".join(["1"] * 10_000) + "]\n"  # 20 KB, 10,000 schema errors
+
+
+def test_regression_many_schema_errors_are_counted_linearly_and_listed_up_to_a_cap(client: TestClient) -> None:
+    # issue 12: 20 KB of `rules: [1,1,...]` cost 4.9 s (quadratic in the errors) and a 1.6 MB answer
+    r = client.post(CHECK, json={"files": [{"name": "ones.yaml", "text": ONES}], "together": False})
+    body = r.json()  # CPU of each of these inputs: bench/hostile_api.py
+    assert r.status_code == 200
+    assert body["ok"] is False and body["errors"] > 10_000 and body["warnings"] == 0
+    assert len(body["diagnostics"]) <= 200 and body["omitted"] == body["errors"] - len(body["diagnostics"])
+    assert body["diagnostics"][0]["code"] == "schema_violation" and body["diagnostics"][0]["line"] == 1
+    summary = [d for d in body["diagnostics"] if d["code"] == "too_many_problems"]
+    assert len(summary) == 1 and "not listed" in summary[0]["detail"]
+    assert len(r.content) < 100_000
+
+
+def test_regression_one_check_request_does_bounded_work(client: TestClient) -> None:
+    # issue 12: 50 such files per request cost minutes; now the posted YAML is counted (cheaply) first
+    files = [{"name": f"ones{i}.yaml", "text": ONES} for i in range(45)]  # 900 KB: under max_body_bytes
+    r = client.post(CHECK, json={"files": files, "together": False})
+    body = problem(r, 413, "rules_too_large")
+    assert ("rules_too_large", "/files/0/text") in located(body) and "40000" in body["detail"]
+    big = "rules: [" + ",".join(["1"] * 240_000) + "]\n"  # one file at the posted text's length limit
+    r = client.post(CHECK, json={"files": [{"name": "big.yaml", "text": big}]})
+    assert problem(r, 413, "rules_too_large")
+
+
+def test_a_check_at_the_node_budget_is_answered_and_listed_up_to_a_cap(client: TestClient) -> None:
+    text = "rules: [" + ",".join(["{}"] * 19_000) + "]\n"  # 7 missing keys per item: 133,000 errors
+    r = client.post(CHECK, json={"files": [{"name": "empty.yaml", "text": text}]})  # 0.5 s: bench/hostile_api.py
+    body = r.json()
+    assert r.status_code == 200 and body["errors"] > 100_000 and len(body["diagnostics"]) <= 200
+
+
+def test_healthz_answers_while_a_big_check_runs(app: FastAPI) -> None:
+    # the check runs in the thread pool; /healthz is answered on the event loop meanwhile
+    text = "rules: [" + ",".join(["{}"] * 19_000) + "]\n"
+
+    async def run() -> tuple[float, list[float], float]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            started = time.perf_counter()
+            check = asyncio.create_task(c.post(CHECK, json={"files": [{"name": "empty.yaml", "text": text}]}))
+            latencies: list[float] = []
+            while not check.done() or not latencies:
+                t0 = time.perf_counter()
+                r = await asyncio.wait_for(c.get("/healthz"), timeout=10)
+                assert r.status_code == 200
+                latencies.append(time.perf_counter() - t0)
+                await asyncio.sleep(0.01)
+            assert (await check).status_code == 200
+            return time.perf_counter() - started, latencies, max(latencies)
+
+    took, latencies, worst = asyncio.run(run())
+    print(f"check took {took:.2f} s; {len(latencies)} /healthz answers meanwhile, the slowest in {worst:.3f} s")
+    assert len(latencies) >= 2 or took < 0.1, latencies  # /healthz answered while the check ran
+
+
+def test_regression_a_malformed_reason_placeholder_does_not_pass_the_check(client: TestClient) -> None:
+    # issue 12: `{client.name!r:>10}` passed `check` and was printed raw in the reasons
+    text = examples.RULE_FILE.replace("{client.name}", "{client.name!r:>10}", 1)
+    assert text != examples.RULE_FILE
+    body = _check(client, {"local.yaml": text})
+    assert body["ok"] is False and body["errors"] == 1
+    (d,) = [d for d in body["diagnostics"] if d["severity"] == "error"]
+    assert (d["code"], d["file"], d["rule_id"]) == ("bad_template", "local.yaml", "local.key_client_off_network")
+    assert d["line"] > 1 and d["column"] > 1 and "{client.name}" in d["hint"]

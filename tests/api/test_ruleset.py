@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,8 +16,9 @@ from fastapi.testclient import TestClient
 from api import examples
 from api.app import create_app
 from api.ruleset import LiveRuleSet
-from tests.api.conftest import AUTH, KEY, problem, settings
+from tests.api.conftest import AUTH, KEY, copy_rules, problem, settings
 from tests.cli.test_main import BROKEN
+from tests.conftest import ROOT
 
 ONE = "/v1/decisions/client/T-001"
 RELOAD = "/v1/ruleset/reload"
@@ -157,3 +160,106 @@ def test_reads_can_require_the_key(live: LiveRuleSet) -> None:
         assert c.get("/v1/rules", headers=AUTH).status_code == 200
         assert c.post(ONE, json=examples.CLIENT, headers=AUTH).status_code == 200
         assert c.get("/healthz").status_code == 200  # liveness stays open for orchestrators
+
+
+def test_regression_a_refused_reload_names_its_first_error_not_a_warning(rules_dir: Path, make_app: MakeApp) -> None:
+    # issue 12: the shipped packs have warnings (bank.yaml sorts before broken.yaml); the detail named one
+    c, _ = make_app(rules_dir)
+    (rules_dir / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    body = problem(c.post(RELOAD, headers=AUTH), 422, "rule_set_invalid")
+    assert any(e["severity"] == "warning" for e in body["errors"])
+    first = body["detail"].split("First error: ", 1)[1]
+    assert first.startswith("broken.yaml:9:7: unknown_field") and "warning" not in first
+    assert body["detail"].startswith("3 error(s) and 3 warning(s);")
+
+
+def test_regression_reloading_a_file_of_thousands_of_errors_is_quick_and_listed_up_to_a_cap(
+        rules_dir: Path, make_app: MakeApp) -> None:
+    # issue 12: a reload of an 8,000-item file held the reload lock for 13.8 s
+    c, live = make_app(rules_dir)
+    revision = live.revision
+    (rules_dir / "zz_items.yaml").write_text("rules: [" + ",".join(["1"] * 8000) + "]\n", encoding="utf-8")
+    r = c.post(RELOAD, headers=AUTH)  # CPU: bench/hostile_api.py
+    body = problem(r, 422, "rule_set_invalid")
+    assert len(body["errors"]) <= 200 and "(the first " in body["detail"]
+    assert int(body["detail"].split(" error(s)")[0]) > 8000
+    assert "First error: zz_items.yaml:1:" in body["detail"]
+    assert body["revision"] == revision == live.revision
+
+
+
+def test_regression_answers_name_files_relative_to_the_rule_directory(tmp_path: Path, make_app: MakeApp) -> None:
+    # issue 12: /v1/ruleset files, /v1/rules/{id} file, because.file and /v1/rules/check files were
+    # absolute server paths (for a rule directory outside the working directory)
+    rules_dir = copy_rules(tmp_path / "srv" / "rules")
+    c, live = make_app(rules_dir)
+    secret = str(tmp_path)
+    packs = ["bank.yaml", "coaching.yaml", "contact.policies.yaml", "generic.yaml", "telecom.yaml", "tobacco.yaml"]
+    info = c.get("/v1/ruleset")
+    assert info.json()["files"] == packs and secret not in info.text
+    listed = c.get("/v1/rules")
+    assert {r["file"] for r in listed.json()["rules"]} <= set(packs) and secret not in listed.text
+    one = c.get("/v1/rules/tobacco.complaint_overdue")
+    assert one.json()["file"] == "tobacco.yaml" and secret not in one.text
+    decided = c.post(ONE, json=examples.CLIENT)
+    because = [b for rec in decided.json()["subject"]["recommendations"] for b in rec["because"]]
+    assert because and {b["file"] for b in because} == {"generic.yaml", "tobacco.yaml"} and secret not in decided.text
+    logged = c.get(f"/v1/decisions/{decided.json()['decision_id']}")
+    assert logged.status_code == 200 and secret not in logged.text
+    checked = c.post("/v1/rules/check", json={"files": [{"name": "local.yaml", "text": examples.RULE_FILE}]})
+    assert checked.json()["files"] == sorted([*packs, "local.yaml"]) and secret not in checked.text
+    assert {d["file"] for d in checked.json()["diagnostics"]} <= set(packs)
+    (rules_dir / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    refused = c.post(RELOAD, headers=AUTH)
+    assert {e["file"] for e in problem(refused, 422, "rule_set_invalid")["errors"]} <= {*packs, "broken.yaml"}
+    assert secret not in refused.text
+    (rules_dir / "broken.yaml").write_bytes("pack: x\n# caf\xe9\n".encode("latin-1"))
+    unreadable = c.post(RELOAD, headers=AUTH)
+    assert [e["file"] for e in problem(unreadable, 422, "rules_unreadable")["errors"]] == ["broken.yaml"]
+    assert secret not in unreadable.text
+    assert live.revision == info.json()["revision"]
+
+
+def test_knowledge_base_files_are_named_by_their_place_in_the_knowledge_base(tmp_path: Path) -> None:
+    kb = tmp_path / "srv" / "kb"
+    shutil.copytree(ROOT / "knowledge_base", kb)
+    s = settings(rules_dir=copy_rules(tmp_path / "srv" / "rules"), kb_dir=kb)
+    live = LiveRuleSet.start(s)
+    assert "knowledge_base/facts.yaml" in live.current().kb_files
+    assert "knowledge_base/signals/tobacco.yaml" in live.current().kb_files
+    with TestClient(create_app(s, live)) as c:
+        signals = kb / "signals" / "tobacco.yaml"
+        signals.write_text(signals.read_text(encoding="utf-8") + "  - idd: oops\n", encoding="utf-8")
+        body = problem(c.post(RELOAD, headers=AUTH), 422, "rule_set_invalid")
+        assert {e["file"] for e in body["errors"]} == {"knowledge_base/signals/tobacco.yaml"}
+        assert str(tmp_path) not in json.dumps(body)
+
+
+def test_regression_a_deleted_pack_needs_a_confirmation(rules_dir: Path, make_app: MakeApp) -> None:
+    # issue 12: a deleted pack file was accepted on reload (49 rules gone, changed: true, no warning)
+    c, live = make_app(rules_dir)
+    revision = live.revision
+    bank_rules = sum(1 for r in live.current().book.rules if r.file == "bank.yaml")
+    assert bank_rules > 20
+    (rules_dir / "bank.yaml").unlink()
+    body = problem(c.post(RELOAD, headers=AUTH), 409, "packs_removed")
+    assert body["errors"] == [{"code": "pack_removed", "file": "bank.yaml", "severity": "error",
+                               "detail": f"`bank.yaml` is gone: its {bank_rules} rule(s) would be gone",
+                               "hint": "restore the file, or confirm with allow_removed_packs=true"}]
+    assert "allow_removed_packs=true" in body["detail"] and body["revision"] == revision == live.revision
+    assert c.get("/v1/ruleset").json()["revision"] == revision
+    r = c.post(RELOAD, headers=AUTH, params={"allow_removed_packs": "true"})
+    answer = r.json()
+    assert r.status_code == 200 and answer["changed"] is True and answer["removed_packs"] == ["bank.yaml"]
+    assert answer["rules"] == len(live.current().book.rules) and live.revision != revision
+    assert c.post(RELOAD, headers=AUTH).json() | {"loaded_at": None} == {
+        "revision": live.revision, "previous_revision": live.revision, "changed": False,
+        "rules": answer["rules"], "removed_packs": [], "loaded_at": None}
+
+
+def test_a_deleted_contact_policy_file_needs_a_confirmation_too(rules_dir: Path, make_app: MakeApp) -> None:
+    c, _ = make_app(rules_dir)
+    (rules_dir / "contact.policies.yaml").unlink()
+    body = problem(c.post(RELOAD, headers=AUTH), 409, "packs_removed")
+    assert [(e["file"], e["detail"]) for e in body["errors"]] == [
+        ("contact.policies.yaml", "`contact.policies.yaml` is gone: its contact policies would no longer apply")]

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
+from sqlalchemy.exc import OperationalError
 
 from engine.errors import StoreError
-from store.database import Database, alembic_config, resolve_url
+from store.database import Cause, Database, Unusable, alembic_config, cause_of, resolve_url
 from store.schema import Base
 from tests.conftest import ROOT
 
@@ -73,3 +77,125 @@ def test_two_processes_opening_a_new_database_at_once_both_succeed(db_url: str) 
              for _ in range(3)]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errors
+
+
+# ---- readiness: the database must take a write, and a failure names its cause ----------------
+
+def _on_every_connection(db: Database, *statements: str) -> None:
+    """Run ``statements`` on every connection the database opens from now on."""
+    def run(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for statement in statements:
+            cursor.execute(statement)
+        cursor.close()
+        dbapi_connection.commit()  # PostgreSQL: a SET in the connection's first transaction would be undone
+
+    event.listen(db.engine, "connect", run)
+    db.engine.dispose()  # connections already pooled would not run them
+
+
+def _page_count(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.exec_driver_sql("PRAGMA page_count").scalar() or 0)
+
+
+def test_a_usable_database_is_ready_and_the_probe_leaves_nothing_behind(db_url: str) -> None:
+    db = Database(db_url)
+    tables = set(inspect(db.engine).get_table_names())
+    for _ in range(3):
+        db.ready()
+    assert set(inspect(db.engine).get_table_names()) == tables
+    if db.dialect == "sqlite":
+        size = _page_count(db)
+        db.ready()
+        assert _page_count(db) == size  # the probe's pages are reused, the file does not grow
+    db.close()
+
+
+def test_regression_a_full_disk_is_not_ready_and_named_as_such(tmp_path: Path) -> None:
+    # issue 12: /readyz said ready while the disk was full and every decision answered 503
+    db = Database(f"sqlite:///{tmp_path / 'full.db'}")
+    _on_every_connection(db, f"PRAGMA max_page_count={_page_count(db)}")  # no room to grow: a full disk
+    with pytest.raises(Unusable) as exc:
+        db.ready()
+    assert exc.value.cause.kind == "disk_full" and exc.value.cause.text.startswith("database or disk is full (room")
+    [d] = exc.value.diagnostics
+    assert d.code == "store_unavailable"
+    assert d.message.startswith("the decision database cannot write: database or disk is full (room for ")
+    assert str(tmp_path) not in d.message and "free space" in d.hint
+    with pytest.raises(Unusable) as exc:  # the room asked for, not only a page's worth, must be there
+        db.ready(room=0)
+    assert exc.value.cause == Cause("disk_full", "database or disk is full")  # SQLite's own word for it
+    _on_every_connection(db, "PRAGMA max_page_count=1000000")
+    db.ready()  # space again: ready again
+    db.close()
+
+
+def test_a_read_only_database_is_not_ready(db_url: str) -> None:
+    db = Database(db_url)
+    _on_every_connection(db, "PRAGMA query_only=ON" if db.dialect == "sqlite" else
+                         "SET default_transaction_read_only = on")
+    with pytest.raises(Unusable) as exc:
+        db.ready()
+    assert exc.value.cause.kind == "read_only"
+    db.close()
+
+
+def test_a_database_locked_past_the_probe_timeout_is_not_ready(db_url: str) -> None:
+    db = Database(db_url)
+    other = Database(db_url, migrate=False)
+    with other.engine.connect() as holder:
+        holder.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")  # holds the write lock
+        start = time.monotonic()
+        with pytest.raises(Unusable) as exc:
+            db.ready(timeout=0.5)
+        assert exc.value.cause.kind == "locked" and time.monotonic() - start < 10
+        holder.rollback()
+    db.ready()
+    other.close()
+    db.close()
+
+
+def test_an_unreachable_database_server_is_not_ready_and_its_url_is_not_told() -> None:
+    db = Database("postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=3", migrate=False)
+    with pytest.raises(Unusable) as exc:
+        db.ready()
+    assert exc.value.cause.kind == "unreachable"
+    [d] = exc.value.diagnostics
+    assert "secret" not in d.message and "nobody" not in d.message and "127.0.0.1" not in d.message
+    db.close()
+
+
+class _ServerError(Exception):
+    """A database server's error as psycopg raises it: a message naming hosts and users, and a SQLSTATE."""
+
+    def __init__(self, sqlstate: str | None):
+        super().__init__('connection to server at "db.internal" (10.0.0.5) failed: user "rm" secret')
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("error, kind", [
+    (sqlite3.OperationalError("database or disk is full"), "disk_full"),
+    (sqlite3.OperationalError("attempt to write a readonly database"), "read_only"),
+    (sqlite3.OperationalError("database is locked"), "locked"),
+    (sqlite3.OperationalError("unable to open database file"), "unreachable"),
+    (sqlite3.OperationalError("disk I/O error"), "io_error"),
+    (sqlite3.DatabaseError("something else"), "database_error"),
+    (_ServerError("53100"), "disk_full"),
+    (_ServerError("25006"), "read_only"),
+    (_ServerError("55P03"), "locked"),
+    (_ServerError("08006"), "unreachable"),
+    (_ServerError("28P01"), "refused"),
+    (_ServerError("58030"), "io_error"),
+    (_ServerError("XX000"), "database_error"),
+    (_ServerError(None), "unreachable"),
+    (ConnectionRefusedError("connection refused"), "unreachable"),
+    (OSError(28, "No space left on device", "/srv/secret/decisions.db-wal"), "disk_full"),
+    (OSError(30, "Read-only file system", "/srv/secret/decisions.db"), "read_only"),
+])
+def test_every_database_error_has_a_cause_class_and_a_text_without_secrets(error: Exception, kind: str) -> None:
+    cause = cause_of(OperationalError("SELECT 1", {}, error))
+    assert cause.kind == kind and cause.hint
+    assert "db.internal" not in cause.text and "10.0.0.5" not in cause.text and "secret" not in cause.text
+    if isinstance(error, sqlite3.Error):
+        assert cause.text == str(error)  # SQLite's own words name no secret
