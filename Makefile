@@ -54,7 +54,7 @@ openapi: $(STAMP)
 
 # docs/error-codes.md from engine/errors.py:CODE_GROUPS; tests/docs/test_error_codes.py fails when it drifts.
 docs: $(STAMP)
-	$(BIN)/python -c "from engine.errors import codes_markdown; print(codes_markdown(), end='')" > docs/error-codes.md
+	$(BIN)/python -c "from rm_advisor.engine.errors import codes_markdown; print(codes_markdown(), end='')" > docs/error-codes.md
 
 serve: $(STAMP)
 	$(BIN)/rm-advisor serve
@@ -89,6 +89,17 @@ install-check: $(STAMP)
 	cd build/install-check && venv/bin/rm-advisor decide ../../knowledge_base/samples/demo_facts.yaml \
 		--db sqlite:///logged.db --json > logged.json && grep -q '"id": "d-' logged.json \
 		&& echo "install-check: OK (a decision log is migrated and written)"
+	mkdir -p build/install-check/host/api build/install-check/host/store
+	echo 'NAME = "the host application'"'"'s own api"' > build/install-check/host/api/__init__.py
+	echo 'NAME = "the host application'"'"'s own store"' > build/install-check/host/store/__init__.py
+	cd build/install-check/host && ../venv/bin/python -c "import api, store; \
+		from rm_advisor.engine import Advisor; from rm_advisor.api.app import create_app; import rm_advisor.store; \
+		assert api.NAME.endswith('own api') and store.NAME.endswith('own store'), (api, store); \
+		assert 'site-packages' in rm_advisor.store.__file__; create_app; \
+		import yaml; facts = yaml.safe_load(open('../../../knowledge_base/samples/demo_facts.yaml', encoding='utf-8')); \
+		decision = Advisor.load().decide(facts); assert decision.clients, decision; print(decision.revision)" > revision.txt \
+		&& test -s revision.txt \
+		&& echo "install-check: OK (the library imports as rm_advisor.* beside a host's own api and store packages)"
 
 clean:
 	rm -rf $(VENV) .venv-latest build *.egg-info

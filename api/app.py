@@ -17,14 +17,14 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
-from api import problems
-from api.deps import API_KEY_HEADER
-from api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
-from api.openapi import refine
-from api.routes import catalogues, decision_log, decisions, feedback, health, reports, rules, ruleset
-from api.ruleset import LiveRuleSet
-from api.settings import Settings
-from store import Store
+from rm_advisor.api import problems
+from rm_advisor.api.deps import API_KEY_HEADER
+from rm_advisor.api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
+from rm_advisor.api.openapi import refine
+from rm_advisor.api.routes import catalogues, decision_log, decisions, feedback, health, reports, rules, ruleset
+from rm_advisor.api.ruleset import LiveRuleSet
+from rm_advisor.api.settings import Settings
+from rm_advisor.store import Store
 
 DESCRIPTION = """Next-best-actions for clients and coaching for customer managers (客户经理), decided by
 YAML rules and explained: every recommendation names the rules that fired (file:line, source quote),
@@ -52,7 +52,7 @@ TAGS = [
 
 def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None) -> FastAPI:
     """Build the app. The rule set is loaded here (``live`` lets tests pass one in); a rule set
-    that does not check raises :class:`engine.RuleError` and no app is built."""
+    that does not check raises :class:`rm_advisor.engine.RuleError` and no app is built."""
     settings = settings or Settings()
     live = live or LiveRuleSet.start(settings)
 

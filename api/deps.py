@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request, Security
 from fastapi.security import APIKeyHeader
 
-from api.problems import Problem
-from api.ruleset import LiveRuleSet, LoadedRuleSet
-from api.schemas import Lang
-from api.settings import Settings
-from store import Store
+from rm_advisor.api.problems import Problem
+from rm_advisor.api.ruleset import LiveRuleSet, LoadedRuleSet
+from rm_advisor.api.schemas import Lang
+from rm_advisor.api.settings import Settings
+from rm_advisor.store import Store
 
 API_KEY_HEADER = "X-API-Key"
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import problem_response
+from rm_advisor.api.problems import problem_response
 
 REVISION_HEADER = "X-Rule-Revision"
 _BODY_METHODS = {"POST", "PUT", "PATCH"}

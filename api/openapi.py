@@ -14,9 +14,9 @@ from typing import Any
 from fastapi import FastAPI, routing
 from fastapi.routing import APIRoute
 
-from api.deps import require_key
-from api.problems import MEDIA_TYPE
-from engine.language import (
+from rm_advisor.api.deps import require_key
+from rm_advisor.api.problems import MEDIA_TYPE
+from rm_advisor.engine.language import (
     DATE_PATTERN,
     ID_MAX_LENGTH,
     ID_PATTERN,

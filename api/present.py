@@ -6,8 +6,8 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from api.ruleset import LoadedRuleSet
-from api.schemas import (
+from rm_advisor.api.ruleset import LoadedRuleSet
+from rm_advisor.api.schemas import (
     ActionOut,
     CoachingOut,
     DecisionList,
@@ -27,11 +27,11 @@ from api.schemas import (
     SubjectDecisionOut,
     SubjectDecisionResponse,
 )
-from engine.inference import CompiledRule
-from engine.language import Decision, FeedbackReasonSpec, SubjectDecision
-from engine.policies import EffectivenessReport
-from store import DecisionSummary, FeedbackRecord, LoggedDecision, ReplayReport
-from store.decision_log import new_decision_id
+from rm_advisor.engine.inference import CompiledRule
+from rm_advisor.engine.language import Decision, FeedbackReasonSpec, SubjectDecision
+from rm_advisor.engine.policies import EffectivenessReport
+from rm_advisor.store import DecisionSummary, FeedbackRecord, LoggedDecision, ReplayReport
+from rm_advisor.store.decision_log import new_decision_id
 
 
 def _ctx(lang: Lang) -> dict[str, Any]:

@@ -20,10 +20,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.errors import MAX_ERRORS, Diagnostic, FactError, InferenceError, RuleError, StoreError
-from engine.language import printable
-from engine.loading import problem_count
-from store.database import Cause, Unusable, cause_of
+from rm_advisor.engine.errors import MAX_ERRORS, Diagnostic, FactError, InferenceError, RuleError, StoreError
+from rm_advisor.engine.language import printable
+from rm_advisor.engine.loading import problem_count
+from rm_advisor.store.database import Cause, Unusable, cause_of
 
 log = logging.getLogger("rm_advisor.api")
 

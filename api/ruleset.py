@@ -16,13 +16,20 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.problems import ErrorItem, Problem
-from api.settings import Settings
-from api.sync import RevisionChannel, Snapshot
-from engine import Advisor
-from engine.errors import RuleError
-from engine.inference import RuleBook, load_rule_book
-from engine.loading import KB_PREFIX, default_kb_dir, default_rules_dir, is_policy_file, read_kb_files, read_rule_files
+from rm_advisor.api.problems import ErrorItem, Problem
+from rm_advisor.api.settings import Settings
+from rm_advisor.api.sync import RevisionChannel, Snapshot
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.errors import RuleError
+from rm_advisor.engine.inference import RuleBook, load_rule_book
+from rm_advisor.engine.loading import (
+    KB_PREFIX,
+    default_kb_dir,
+    default_rules_dir,
+    is_policy_file,
+    read_kb_files,
+    read_rule_files,
+)
 
 log = logging.getLogger("rm_advisor.api")
 
@@ -49,7 +56,7 @@ class LoadedRuleSet:
 
 
 def build(rule_files: dict[str, str], kb_files: dict[str, str], max_firings: int) -> LoadedRuleSet:
-    """Check and compile; raises :class:`engine.RuleError` with every problem."""
+    """Check and compile; raises :class:`rm_advisor.engine.RuleError` with every problem."""
     book = load_rule_book(rule_files, kb_files)
     return LoadedRuleSet(Advisor(book, max_firings), dict(rule_files), dict(kb_files),
                          dt.datetime.now(dt.UTC))
@@ -153,7 +160,7 @@ class LiveRuleSet:
     def reload(self, allow_removed_packs: bool = False) -> tuple[LoadedRuleSet, LoadedRuleSet]:
         """Load the files on disk again; return (previous, current).
 
-        Raises :class:`engine.RuleError` (the previous rule set keeps serving), a
+        Raises :class:`rm_advisor.engine.RuleError` (the previous rule set keeps serving), a
         ``rules_unreadable`` problem, or a ``packs_removed`` problem when a rule file that is
         serving is gone from disk and ``allow_removed_packs`` is not given (a deleted pack takes
         all its rules with it: that must be meant). An unchanged revision keeps the loaded rule

@@ -23,8 +23,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from starlette.responses import Response
 
-from api.problems import ErrorItem
-from engine.language import DATE_PATTERN, DateRangeError, parse_date
+from rm_advisor.api.problems import ErrorItem
+from rm_advisor.engine.language import DATE_PATTERN, DateRangeError, parse_date
 
 Lang = Literal["zh", "en", "both"]
 SubjectType = Literal["client", "manager"]

@@ -30,11 +30,11 @@ from collections.abc import Iterator
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from api.settings import Settings
+from rm_advisor.api.settings import Settings
 
-APP = "api.app:app_from_env"
+APP = "rm_advisor.api.app:app_from_env"
 #: what a spawned worker imports as its ``__main__`` (instead of the parent's, the whole CLI)
-WORKER_MAIN = "api.server"
+WORKER_MAIN = "rm_advisor.api.server"
 
 
 

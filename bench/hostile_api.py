@@ -25,9 +25,9 @@ only = set(sys.argv[1:])
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from api import examples  # noqa: E402
-from api.app import create_app  # noqa: E402
-from api.settings import Settings  # noqa: E402
+from rm_advisor.api import examples  # noqa: E402
+from rm_advisor.api.app import create_app  # noqa: E402
+from rm_advisor.api.settings import Settings  # noqa: E402
 
 Call = Callable[[TestClient], Any]
 

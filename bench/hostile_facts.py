@@ -39,10 +39,10 @@ def _peak_mb() -> int:
 def main() -> None:
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
-    from api.ruleset import LiveRuleSet
-    from api.settings import Settings
-    from engine import FactError
+    from rm_advisor.api.app import create_app
+    from rm_advisor.api.ruleset import LiveRuleSet
+    from rm_advisor.api.settings import Settings
+    from rm_advisor.engine import FactError
 
     settings = Settings(rules_dir=ROOT / "rules", kb_dir=ROOT / "knowledge_base",
                         db_url=f"sqlite:///{tempfile.mkdtemp()}/decisions.db", max_subjects=10_000)

@@ -20,11 +20,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cli.batch import MAX_BAD_ROWS, read_portfolio
-from engine.errors import TooManyBadRows
-from engine.loading.knowledge_base import load_knowledge_base
-from engine.loading.sources import read_kb_files
-from engine.portfolio.tables import Report
+from rm_advisor.cli.batch import MAX_BAD_ROWS, read_portfolio
+from rm_advisor.engine.errors import TooManyBadRows
+from rm_advisor.engine.loading.knowledge_base import load_knowledge_base
+from rm_advisor.engine.loading.sources import read_kb_files
+from rm_advisor.engine.portfolio.tables import Report
 
 HEADER = "id,manager_id,client_id,kind,date,status,new_brand,quantity,slow_quantity,closed_date,amount,item,due_date"
 GOOD = "E{i},M1,C1,order,2026-10-01,done,false,5,,,,,"

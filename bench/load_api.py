@@ -40,9 +40,9 @@ sys.path.insert(0, str(ROOT))
 from fastapi.testclient import TestClient  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
-from api.app import create_app  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from cli.main import sample_facts_path  # noqa: E402
+from rm_advisor.api.app import create_app  # noqa: E402
+from rm_advisor.api.settings import Settings  # noqa: E402
+from rm_advisor.cli.main import sample_facts_path  # noqa: E402
 
 LUA = r"""
 local specs, requests, expected = {}, {}, {}

@@ -14,8 +14,8 @@ import statistics
 import time
 from pathlib import Path
 
-from engine import Advisor
-from store import FeedbackInput, Store
+from rm_advisor.engine import Advisor
+from rm_advisor.store import FeedbackInput, Store
 from tests.store.conftest import tobacco_facts
 
 

@@ -21,11 +21,11 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out, parse_day
-from cli.render import print_diagnostics, text, trace_lines
+from rm_advisor.cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out, parse_day
+from rm_advisor.cli.render import print_diagnostics, text, trace_lines
 
 if TYPE_CHECKING:
-    from engine.authoring import (
+    from rm_advisor.engine.authoring import (
         CaseResult,
         ConditionReport,
         Coverage,
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
         ReplayReport,
         RuleReport,
     )
-    from engine.inference import RuleBook
-    from engine.language import KnowledgeBase
+    from rm_advisor.engine.inference import RuleBook
+    from rm_advisor.engine.language import KnowledgeBase
 
 # emoji=False: rich would turn a location such as `rules/x.yaml:100:7` into an emoji
 
@@ -70,9 +70,9 @@ def _exists(path: Path) -> None:
 def _load_book(rules: Path | None, kb: Path | None) -> tuple[RuleBook, dict[str, str], dict[str, str]]:
     """The rule book and the file texts it came from; prints the diagnostics and exits 1 when the
     rule set does not check."""
-    from engine import RuleError
-    from engine.inference import load_rule_book
-    from engine.loading import default_rules_dir, read_kb_files, read_rule_files
+    from rm_advisor.engine import RuleError
+    from rm_advisor.engine.inference import load_rule_book
+    from rm_advisor.engine.loading import default_rules_dir, read_kb_files, read_rule_files
 
     target = rules or default_rules_dir()
     _exists(Path(target))
@@ -104,11 +104,11 @@ def _portfolio_tables(path: Path) -> dict[str, Path] | None:
 
 def _portfolio_documents(tables: dict[str, Path], kb: KnowledgeBase, as_of: dt.date) -> list[tuple[str, Any]]:
     """One fact set per manager's book, as a batch run builds them (history fields derived)."""
-    from cli.batch import HELD, MAX_BAD_ROWS, read_portfolio
-    from cli.tableio import TableReadError
-    from engine.errors import TooManyBadRows
-    from engine.language import build_fact_set
-    from engine.portfolio import Report, prepare
+    from rm_advisor.cli.batch import HELD, MAX_BAD_ROWS, read_portfolio
+    from rm_advisor.cli.tableio import TableReadError
+    from rm_advisor.engine.errors import TooManyBadRows
+    from rm_advisor.engine.language import build_fact_set
+    from rm_advisor.engine.portfolio import Report, prepare
 
     try:
         checked = read_portfolio(tables, kb, as_of, Report(MAX_BAD_ROWS, keep=HELD))
@@ -155,8 +155,8 @@ def run_tests(
     keyword: str | None = typer.Option(None, "-k", help="only scenarios whose name contains this text"),
 ) -> None:
     """Run the scenario tests beside the rules (exit 1 when one fails)."""
-    from engine.authoring import run_suite
-    from engine.loading import SCENARIO_SUFFIX, default_rules_dir, read_scenario_files
+    from rm_advisor.engine.authoring import run_suite
+    from rm_advisor.engine.loading import SCENARIO_SUFFIX, default_rules_dir, read_scenario_files
 
     targets = paths or [default_rules_dir()]
     for p in targets:
@@ -277,9 +277,9 @@ def explain(
     lang: Lang = typer.Option(Lang.both, "--lang", help="language of titles"),
 ) -> None:
     """Why a recommendation was made, and why one was not (with the smallest change that flips it)."""
-    from engine import Advisor, FactError, InferenceError
-    from engine.authoring import Explainer
-    from engine.loading import Locator
+    from rm_advisor.engine import Advisor, FactError, InferenceError
+    from rm_advisor.engine.authoring import Explainer
+    from rm_advisor.engine.loading import Locator
 
     if rule and action:
         err.print("give --rule or --action, not both", markup=False)
@@ -320,7 +320,7 @@ def explain(
 
 
 def _unknown(what: str, name: str, choices: Iterable[str]) -> None:
-    from engine.errors import suggest
+    from rm_advisor.engine.errors import suggest
 
     hint = suggest(name, choices)
     err.print(f"unknown {what} `{name}`" + (f" ({hint})" if hint else ""), markup=False)
@@ -413,11 +413,17 @@ def graph(
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json (for the findings)"),
 ) -> None:
     """Draw the rule set as a graph and report cycles, unused signals and unreachable actions."""
-    from engine import RuleError
-    from engine.authoring import cycle_nodes, findings, parse_rules, rule_graph, select
-    from engine.errors import Diagnostic
-    from engine.inference import check_rules
-    from engine.loading import Locator, default_rules_dir, load_knowledge_base, read_kb_files, read_rule_files
+    from rm_advisor.engine import RuleError
+    from rm_advisor.engine.authoring import cycle_nodes, findings, parse_rules, rule_graph, select
+    from rm_advisor.engine.errors import Diagnostic
+    from rm_advisor.engine.inference import check_rules
+    from rm_advisor.engine.loading import (
+        Locator,
+        default_rules_dir,
+        load_knowledge_base,
+        read_kb_files,
+        read_rule_files,
+    )
 
     target = rules or default_rules_dir()
     _exists(Path(target))
@@ -469,7 +475,7 @@ def graph(
 
 
 def _write_graph(shown: Any, dot: Path | None, mermaid: Path | None, picture: Path | None) -> list[Path]:
-    from engine.authoring import to_dot, to_mermaid, to_picture
+    from rm_advisor.engine.authoring import to_dot, to_mermaid, to_picture
 
     written = []
     if dot:
@@ -503,8 +509,8 @@ def diff(
     limit: int = typer.Option(50, "--limit", min=0, help="list at most this many single changes (text)"),
 ) -> None:
     """Replay facts under two rule sets and report which decisions change."""
-    from engine import Advisor
-    from engine.authoring import replay
+    from rm_advisor.engine import Advisor
+    from rm_advisor.engine.authoring import replay
 
     old_book, _, _ = _load_book(old_rules, kb)
     new_book, _, _ = _load_book(new_rules, kb)
@@ -523,7 +529,7 @@ def diff(
 
 
 def _print_report(report: ReplayReport, limit: int) -> None:
-    from engine.authoring import KINDS
+    from rm_advisor.engine.authoring import KINDS
 
     for e in report.errors:
         err.print(f"{e.document}: the {e.side} rule set refused these facts:", markup=False)
@@ -561,7 +567,7 @@ def _print_report(report: ReplayReport, limit: int) -> None:
 
 def scenario_schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
     """Print (or write) the JSON Schema of scenario files, for editors."""
-    from engine.authoring import scenario_file_json_schema
+    from rm_advisor.engine.authoring import scenario_file_json_schema
 
     doc = json.dumps(scenario_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
     if output:

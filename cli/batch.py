@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.common import err, out
-from cli.render import print_diagnostics
+from rm_advisor.cli.common import err, out
+from rm_advisor.cli.render import print_diagnostics
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from engine import Advisor
-    from engine.errors import Diagnostic
-    from engine.language import KnowledgeBase
-    from engine.portfolio import PortfolioRun, PortfolioTables, Report, TableInput
+    from rm_advisor.engine import Advisor
+    from rm_advisor.engine.errors import Diagnostic
+    from rm_advisor.engine.language import KnowledgeBase
+    from rm_advisor.engine.portfolio import PortfolioRun, PortfolioTables, Report, TableInput
 
 #: the default of --max-bad-rows
 MAX_BAD_ROWS = 1000
@@ -64,7 +64,7 @@ class SampleEncoding(StrEnum):
 def write_table(frame: pd.DataFrame, path: Path, fmt: TableFormat,
                 csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig) -> Path:
     """CSV through :func:`cli.tableio.write_csv` (formula injection neutralised); Parquet and JSON raw."""
-    from cli.tableio import write_csv
+    from rm_advisor.cli.tableio import write_csv
 
     target = path.with_suffix("." + fmt.value)
     if fmt is TableFormat.csv:
@@ -80,8 +80,8 @@ def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, en
                  note: Callable[[str], None] | None = None) -> Callable[[str], TableInput]:
     """What :func:`engine.portfolio.run.read_tables` reads the three files through (kept open on ``stack``);
     ``note`` hears which encoding a file was detected in, when it is not UTF-8."""
-    from cli.tableio import open_table
-    from engine.portfolio import history_spec
+    from rm_advisor.cli.tableio import open_table
+    from rm_advisor.engine.portfolio import history_spec
 
     fields = {"clients": kb.facts["client"].fields, "managers": kb.facts["manager"].fields,
               "history": history_spec(kb).fields}
@@ -97,7 +97,7 @@ def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, en
 def read_portfolio(paths: dict[str, Path], kb: KnowledgeBase, as_of: dt.date, report: Report,
                    encoding: str | None = None, note: Callable[[str], None] | None = None) -> PortfolioTables:
     """The three tables from their files, checked into ``report`` as they are read."""
-    from engine.portfolio import read_tables
+    from rm_advisor.engine.portfolio import read_tables
 
     with ExitStack() as stack:
         return read_tables(table_reader(paths, kb, stack, encoding, note), kb, as_of,
@@ -119,8 +119,8 @@ def sample_portfolio(
                                             "CRMs and Excel export: gbk, gb18030, utf-16"),
 ) -> None:
     """Write the generated sample portfolio (clients, managers, history) as CSV."""
-    from cli.tableio import write_csv
-    from engine.portfolio import generate
+    from rm_advisor.cli.tableio import write_csv
+    from rm_advisor.engine.portfolio import generate
 
     p = generate(clients, managers, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -178,12 +178,12 @@ def batch(
     """
     import codecs
 
-    from cli.report import write_report
-    from cli.tableio import CsvRows, TableReadError
-    from engine import Advisor, RuleError
-    from engine.errors import StoreError, TooManyBadRows
-    from engine.loading import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
-    from engine.portfolio import (
+    from rm_advisor.cli.report import write_report
+    from rm_advisor.cli.tableio import CsvRows, TableReadError
+    from rm_advisor.engine import Advisor, RuleError
+    from rm_advisor.engine.errors import StoreError, TooManyBadRows
+    from rm_advisor.engine.loading import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
+    from rm_advisor.engine.portfolio import (
         AS_OF,
         BulkGates,
         PortfolioRun,
@@ -266,8 +266,8 @@ def _logged(results: list[Any], parts: list[Any], advisor: Advisor, day: dt.date
             period_days: int) -> tuple[list[Any], Any]:
     """Contact policies over the whole portfolio with the stored feedback, every manager's decision
     logged (source ``batch``), and the effectiveness of the period for the report."""
-    from engine.portfolio import facts_document, with_policies
-    from store import Store  # the database layer loads only when a run logs
+    from rm_advisor.engine.portfolio import facts_document, with_policies
+    from rm_advisor.store import Store  # the database layer loads only when a run logs
 
     with Store(db, advisor.book.kb) as store:
         subjects = [(t, str(f["id"])) for p in parts for t in ("manager", "client") for f in p.facts[t]]

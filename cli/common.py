@@ -35,7 +35,7 @@ KbOpt = typer.Option(None, "--kb", help="knowledge-base directory (default: the 
 def parse_day(value: str | None, name: str) -> dt.date | None:
     """A date option (``--as-of``, ``--since``...): ``YYYY-MM-DD`` within the business calendar of
     :mod:`engine.language.values`, else a usage error naming the option (exit 2, no traceback)."""
-    from engine.language import parse_date
+    from rm_advisor.engine.language import parse_date
 
     if value is None:
         return None

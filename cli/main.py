@@ -8,10 +8,10 @@ from pathlib import Path
 
 import typer
 
-from cli import authoring, batch
-from cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out, parse_day, read_facts
-from cli.serve import register as register_serve
-from cli.store import register as register_store_commands
+from rm_advisor.cli import authoring, batch
+from rm_advisor.cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out, parse_day, read_facts
+from rm_advisor.cli.serve import register as register_serve
+from rm_advisor.cli.store import register as register_store_commands
 
 # Each command imports the engine (and pandas, SQLAlchemy, FastAPI...) when it runs, so that
 # `rm-advisor --help` and the light commands start at once (bench/startup.py measures it).
@@ -21,7 +21,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 def sample_facts_path() -> Path:
-    from engine.loading import default_kb_dir
+    from rm_advisor.engine.loading import default_kb_dir
 
     return default_kb_dir() / "samples" / "demo_facts.yaml"
 
@@ -40,8 +40,8 @@ def recommend(
     """Recommend next-best-actions for each client and coaching for each manager in FACTS."""
     import yaml
 
-    from cli.render import print_decision, print_diagnostics
-    from engine import Advisor, FactError, InferenceError, RuleError
+    from rm_advisor.cli.render import print_decision, print_diagnostics
+    from rm_advisor.engine import Advisor, FactError, InferenceError, RuleError
 
     day = parse_day(as_of, "--as-of")
     try:
@@ -73,10 +73,10 @@ def check(
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json"),
 ) -> None:
     """Check rule files; print every problem with file:line:column; exit 1 on errors."""
-    from cli.render import print_diagnostics
-    from engine import RuleError
-    from engine.inference import check_rules
-    from engine.loading import default_rules_dir, load_knowledge_base, read_kb_files, read_rule_files
+    from rm_advisor.cli.render import print_diagnostics
+    from rm_advisor.engine import RuleError
+    from rm_advisor.engine.inference import check_rules
+    from rm_advisor.engine.loading import default_rules_dir, load_knowledge_base, read_kb_files, read_rule_files
 
     target = rules or default_rules_dir()
     if not Path(target).exists():
@@ -103,7 +103,7 @@ def check(
 @app.command()
 def schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
     """Print (or write) the JSON Schema of rule files, for editors."""
-    from engine.language import rule_file_json_schema
+    from rm_advisor.engine.language import rule_file_json_schema
 
     text = json.dumps(rule_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
     if output:

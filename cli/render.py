@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from engine.errors import Diagnostic
-    from engine.language import Decision, Recommendation, RuleTrace, SignalTrace, SubjectDecision, Text
+    from rm_advisor.engine.errors import Diagnostic
+    from rm_advisor.engine.language import Decision, Recommendation, RuleTrace, SignalTrace, SubjectDecision, Text
 
 
 def text(t: Text, lang: str) -> str:

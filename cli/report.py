@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from engine.inference import RuleBook
-from engine.portfolio import PortfolioRun
+from rm_advisor.engine.inference import RuleBook
+from rm_advisor.engine.portfolio import PortfolioRun
 
 ROWS_PER_MANAGER = 15
 
@@ -24,7 +24,7 @@ ROWS_PER_MANAGER = 15
 def write_report(run: PortfolioRun, path: Path, book: RuleBook, effect: Any = None) -> Path:
     """Render the report for ``run`` to ``path``; ``effect`` (an effectiveness report from the
     decision log) adds acceptance rates and the rules managers keep rejecting."""
-    env = Environment(loader=PackageLoader("cli", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(loader=PackageLoader("rm_advisor.cli", "templates"), autoescape=select_autoescape(["html", "j2"]))
     html = env.get_template("report.html.j2").render(**report_context(run, book), effect=_effect(effect, book))
     path.write_text(html, encoding="utf-8")
     return path

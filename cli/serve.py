@@ -12,15 +12,15 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from cli.render import print_diagnostics
-from engine import RuleError
-from engine.errors import StoreError
+from rm_advisor.cli.render import print_diagnostics
+from rm_advisor.engine import RuleError
+from rm_advisor.engine.errors import StoreError
 
 err = Console(stderr=True)
 
 
 def _settings(**flags: Any) -> Any:
-    from api.settings import Settings  # the API stack loads only for these commands
+    from rm_advisor.api.settings import Settings  # the API stack loads only for these commands
 
     try:
         return Settings(**{k: v for k, v in flags.items() if v is not None and v != ()})
@@ -56,11 +56,11 @@ def serve(
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="log every request"),
 ) -> None:
     """Serve the HTTP API (docs at /docs, spec at /openapi.json)."""
-    from api import server
-    from api.problems import Problem
-    from api.ruleset import build, read_files
-    from api.sync import RevisionChannel
-    from store import Store
+    from rm_advisor.api import server
+    from rm_advisor.api.problems import Problem
+    from rm_advisor.api.ruleset import build, read_files
+    from rm_advisor.api.sync import RevisionChannel
+    from rm_advisor.store import Store
 
     settings = _settings(host=host, port=port, workers=workers, rules_dir=rules, kb_dir=kb, api_key=api_key,
                          protect_reads=protect_reads, cors_origins=tuple(cors_origin or ()),
@@ -100,8 +100,8 @@ def openapi(
     check: bool = typer.Option(False, "--check", help="exit 1 if the file given with --out differs"),
 ) -> None:
     """Print (or write, or check) the OpenAPI spec of the HTTP API."""
-    from api.app import create_app
-    from api.openapi import spec_text
+    from rm_advisor.api.app import create_app
+    from rm_advisor.api.openapi import spec_text
 
     text = spec_text(create_app(_settings()))
     if output is None:

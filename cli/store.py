@@ -18,13 +18,13 @@ import typer
 import yaml
 from rich.console import Console
 
-from cli.common import KbOpt, Lang, RulesOpt, err, out, parse_day, read_facts
-from cli.render import print_decision, print_diagnostics, text
-from engine.policies import Thresholds
+from rm_advisor.cli.common import KbOpt, Lang, RulesOpt, err, out, parse_day, read_facts
+from rm_advisor.cli.render import print_decision, print_diagnostics, text
+from rm_advisor.engine.policies import Thresholds
 
 if TYPE_CHECKING:
-    from engine.policies import EffectivenessReport, RateRow
-    from store import Store
+    from rm_advisor.engine.policies import EffectivenessReport, RateRow
+    from rm_advisor.store import Store
 
 decisions_app = typer.Typer(no_args_is_help=True, help="Logged decisions: list and show.")
 feedback_app = typer.Typer(no_args_is_help=True, help="Feedback on recommendations: add, import a CRM CSV, reasons.")
@@ -61,8 +61,8 @@ def _reported(source: Any = None) -> Iterator[None]:
     """Print coded diagnostics (never a stack trace) and exit 1 on any refused input."""
     from pydantic import ValidationError
 
-    from engine import FactError, InferenceError, RuleError
-    from engine.errors import Diagnostic, Location, StoreError
+    from rm_advisor.engine import FactError, InferenceError, RuleError
+    from rm_advisor.engine.errors import Diagnostic, Location, StoreError
 
     try:
         yield
@@ -80,8 +80,8 @@ def _reported(source: Any = None) -> Iterator[None]:
 
 def _store(db: str | None, kb: Path | None = None) -> Store:
     """The store, with the reason catalogue of ``kb`` (default: the shipped knowledge base)."""
-    from engine.loading import load_knowledge_base, read_kb_files
-    from store import Store
+    from rm_advisor.engine.loading import load_knowledge_base, read_kb_files
+    from rm_advisor.store import Store
 
     return Store(db, load_knowledge_base(read_kb_files(kb)) if kb else None)
 
@@ -102,8 +102,8 @@ def decide(
     Like `recommend`, plus: actions a policy holds back are listed as suppressed with the policy and
     the feedback behind it, and the decision is stored (its id is printed) for feedback and replay.
     """
-    from engine import Advisor
-    from store import Store
+    from rm_advisor.engine import Advisor
+    from rm_advisor.store import Store
 
     day = parse_day(as_of, "--as-of")
     with _reported(facts):
@@ -130,9 +130,9 @@ def replay(
 
     Exit 1 when the replay on its own revision differs from the log.
     """
-    from engine import Advisor
-    from store import Store
-    from store import replay as replay_decision
+    from rm_advisor.engine import Advisor
+    from rm_advisor.store import Store
+    from rm_advisor.store import replay as replay_decision
 
     with _reported(), Store(db) as store:
         report = replay_decision(store.decisions, decision_id, Advisor.load(rules, kb))
@@ -160,7 +160,7 @@ def decisions_show(
     brief: bool = typer.Option(True, "--brief/--explain", help="reasons only, or with the rule and signal chain"),
 ) -> None:
     """Show a logged decision (input masked) and the feedback given on it."""
-    from store import Store
+    from rm_advisor.store import Store
 
     with _reported(), Store(db) as store:
         logged = store.decisions.get(decision_id)
@@ -191,7 +191,7 @@ def decisions_list(
     as_json: bool = JsonOpt,
 ) -> None:
     """The latest logged decisions, newest first."""
-    from store import Store
+    from rm_advisor.store import Store
 
     day = parse_day(since, "--since")
     with _reported(), Store(db) as store:
@@ -221,7 +221,7 @@ def feedback_add(
     kb: Path | None = KbOpt,
 ) -> None:
     """Record what a manager did with one recommendation: accepted, rejected, done or snoozed."""
-    from store import FeedbackInput
+    from rm_advisor.store import FeedbackInput
 
     day, end = parse_day(date, "--date"), parse_day(until, "--until")
     with _reported():
@@ -247,7 +247,7 @@ def feedback_import(
     Rows already recorded with the same content are skipped, so a file can be imported again.
     Exit 1 when any row has an error.
     """
-    from store import import_csv
+    from rm_advisor.store import import_csv
 
     with _reported(file), _store(db, kb) as store:
         result = import_csv(store.feedback, file)
@@ -267,7 +267,7 @@ def feedback_import(
 @feedback_app.command("reasons")
 def feedback_reasons(kb: Path | None = KbOpt, lang: Lang = LangOpt) -> None:
     """The reason-code catalogue (knowledge_base/feedback_reasons.yaml)."""
-    from engine.loading import load_knowledge_base, read_kb_files
+    from rm_advisor.engine.loading import load_knowledge_base, read_kb_files
 
     with _reported():
         reasons = load_knowledge_base(read_kb_files(kb)).feedback_reasons
@@ -292,8 +292,8 @@ def report_effectiveness(
     as_json: bool = JsonOpt,
 ) -> None:
     """Acceptance and completion rates per rule, action, manager and segment; noisy rules."""
-    from engine.policies import Thresholds
-    from store import Store
+    from rm_advisor.engine.policies import Thresholds
+    from rm_advisor.store import Store
 
     limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
                         min_rejection_rate=min_rejection_rate)
@@ -344,7 +344,7 @@ def _pct(rate: float | None) -> str:
 @policies_app.command("list")
 def policies_list(rules: Path | None = RulesOpt, kb: Path | None = KbOpt, lang: Lang = LangOpt) -> None:
     """The contact policies of a rule set."""
-    from engine import Advisor
+    from rm_advisor.engine import Advisor
 
     with _reported():
         policies = Advisor.load(rules, kb).book.policies
@@ -359,7 +359,7 @@ def policies_list(rules: Path | None = RulesOpt, kb: Path | None = KbOpt, lang: 
 @policies_app.command("schema")
 def policies_schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
     """Print (or write) the JSON Schema of policy files, for editors."""
-    from engine.policies import policy_file_json_schema
+    from rm_advisor.engine.policies import policy_file_json_schema
 
     doc = json.dumps(policy_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
     if output:

@@ -45,8 +45,8 @@ from typing import IO, Any, TextIO
 import numpy as np
 import pandas as pd
 
-from engine.errors import Diagnostic, Location
-from engine.portfolio import BadRow, Chunk, TableInput
+from rm_advisor.engine.errors import Diagnostic, Location
+from rm_advisor.engine.portfolio import BadRow, Chunk, TableInput
 
 CHUNK_ROWS = 20_000
 BLOCK = 1 << 20  # characters decoded at a time

@@ -2,7 +2,7 @@
 
 Public API::
 
-    from engine import Advisor, RuleError, FactError
+    from rm_advisor.engine import Advisor, RuleError, FactError
     advisor = Advisor.load()            # or Advisor.load("my_rules/")
     decision = advisor.decide(facts)    # a pydantic model; decision.model_dump() for JSON
 
@@ -16,14 +16,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.errors import AdvisorError, Diagnostic, FactError, InferenceError, RuleError
-    from engine.inference.advisor import Advisor
-    from engine.language.decision import Decision, Recommendation, SubjectDecision
+    from rm_advisor.engine.errors import AdvisorError, Diagnostic, FactError, InferenceError, RuleError
+    from rm_advisor.engine.inference.advisor import Advisor
+    from rm_advisor.engine.language.decision import Decision, Recommendation, SubjectDecision
 
 _PUBLIC = {
-    "engine.inference.advisor": ("Advisor",),
-    "engine.language.decision": ("Decision", "Recommendation", "SubjectDecision"),
-    "engine.errors": ("AdvisorError", "Diagnostic", "FactError", "InferenceError", "RuleError"),
+    "rm_advisor.engine.inference.advisor": ("Advisor",),
+    "rm_advisor.engine.language.decision": ("Decision", "Recommendation", "SubjectDecision"),
+    "rm_advisor.engine.errors": ("AdvisorError", "Diagnostic", "FactError", "InferenceError", "RuleError"),
 }
 _HOME = {name: module for module, names in _PUBLIC.items() for name in names}
 

@@ -2,7 +2,7 @@
 
 Public API::
 
-    from store import Store
+    from rm_advisor.store import Store
     with Store() as store:                      # $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db
         decision = store.decide(advisor, facts, source="api")      # policies applied, logged
         store.feedback.add(FeedbackInput(decision_id=decision.id, subject="T-001",
@@ -22,15 +22,15 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from engine.inference import Advisor
-from engine.language import Decision, KnowledgeBase
-from engine.policies import EffectivenessReport, Thresholds, effectiveness
-from store.csv_import import ImportResult, import_csv
-from store.database import DEFAULT_URL, ENV_URL, Database
-from store.decision_log import DecisionLog, DecisionSummary, LoggedDecision
-from store.feedback import FeedbackInput, FeedbackRecord, FeedbackStore
-from store.masking import MASK
-from store.replay import ReplayReport, ReplayRun, replay
+from rm_advisor.engine.inference import Advisor
+from rm_advisor.engine.language import Decision, KnowledgeBase
+from rm_advisor.engine.policies import EffectivenessReport, Thresholds, effectiveness
+from rm_advisor.store.csv_import import ImportResult, import_csv
+from rm_advisor.store.database import DEFAULT_URL, ENV_URL, Database
+from rm_advisor.store.decision_log import DecisionLog, DecisionSummary, LoggedDecision
+from rm_advisor.store.feedback import FeedbackInput, FeedbackRecord, FeedbackStore
+from rm_advisor.store.masking import MASK
+from rm_advisor.store.replay import ReplayReport, ReplayRun, replay
 
 __all__ = ["DEFAULT_URL", "ENV_URL", "MASK", "Database", "DecisionLog", "DecisionSummary", "FeedbackInput",
            "FeedbackRecord", "FeedbackStore", "ImportResult", "LoggedDecision", "ReplayReport", "ReplayRun",

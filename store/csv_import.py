@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.errors import Diagnostic, Location, StoreError, suggest
-from store.feedback import FeedbackInput, FeedbackRecord, FeedbackStore
+from rm_advisor.engine.errors import Diagnostic, Location, StoreError, suggest
+from rm_advisor.store.feedback import FeedbackInput, FeedbackRecord, FeedbackStore
 
 REQUIRED = ("decision_id", "subject", "item", "status")
 OPTIONAL = ("reason_code", "date", "until", "manager_id")

@@ -34,7 +34,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from engine.errors import Diagnostic, Location, StoreError
+from rm_advisor.engine.errors import Diagnostic, Location, StoreError
 
 ENV_URL = "RM_ADVISOR_DB_URL"
 DEFAULT_URL = "sqlite:///rm-advisor.db"

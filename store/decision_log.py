@@ -17,13 +17,13 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from engine.errors import Diagnostic, Location, StoreError
-from engine.inference import Advisor, RuleBook, SourceTexts
-from engine.language import Decision, FeedbackEvent, KnowledgeBase, SubjectDecision
-from engine.policies import ItemRecord
-from store.database import Database
-from store.masking import mask_facts, scrub
-from store.schema import DecisionItemRow, DecisionRow, RuleSetRow
+from rm_advisor.engine.errors import Diagnostic, Location, StoreError
+from rm_advisor.engine.inference import Advisor, RuleBook, SourceTexts
+from rm_advisor.engine.language import Decision, FeedbackEvent, KnowledgeBase, SubjectDecision
+from rm_advisor.engine.policies import ItemRecord
+from rm_advisor.store.database import Database
+from rm_advisor.store.masking import mask_facts, scrub
+from rm_advisor.store.schema import DecisionItemRow, DecisionRow, RuleSetRow
 
 SOURCES = ("api", "cli", "batch")
 

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from engine.language import KnowledgeBase
+from rm_advisor.engine.language import KnowledgeBase
 
 MASK = "***"
 

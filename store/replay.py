@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from engine.authoring import Change, diff_decisions
-from engine.inference import Advisor
-from engine.language import Decision
-from store.decision_log import DecisionLog, LoggedDecision
+from rm_advisor.engine.authoring import Change, diff_decisions
+from rm_advisor.engine.inference import Advisor
+from rm_advisor.engine.language import Decision
+from rm_advisor.store.decision_log import DecisionLog, LoggedDecision
 
 
 class ReplayRun(BaseModel):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import Advisor
-from engine.authoring.scenarios import CaseResult, evaluate_case, load_scenarios
-from engine.loading.sources import read_scenario_files
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.authoring.scenarios import CaseResult, evaluate_case, load_scenarios
+from rm_advisor.engine.loading.sources import read_scenario_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -6,12 +6,12 @@ from typing import Any
 
 import yaml
 
-from engine import Advisor
-from engine.inference.book import check_rules, load_rule_book
-from engine.inference.compiler import RuleBook
-from engine.language.decision import Decision, SubjectDecision
-from engine.loading.knowledge_base import load_knowledge_base
-from engine.loading.sources import read_kb_files
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.inference.book import check_rules, load_rule_book
+from rm_advisor.engine.inference.compiler import RuleBook
+from rm_advisor.engine.language.decision import Decision, SubjectDecision
+from rm_advisor.engine.loading.knowledge_base import load_knowledge_base
+from rm_advisor.engine.loading.sources import read_kb_files
 from tests.conftest import ROOT
 
 KB_FILES = read_kb_files(ROOT / "knowledge_base")

@@ -8,10 +8,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
-from api import present
-from api.deps import LangDep, LoadedDep, language_headers, read_access
-from api.problems import ErrorItem, Problem, documented
-from api.schemas import ActionList, ActionOut, CoachingList, CoachingOut, FactTypeList, FeedbackReasonList, SignalList
+from rm_advisor.api import present
+from rm_advisor.api.deps import LangDep, LoadedDep, language_headers, read_access
+from rm_advisor.api.problems import ErrorItem, Problem, documented
+from rm_advisor.api.schemas import (
+    ActionList,
+    ActionOut,
+    CoachingList,
+    CoachingOut,
+    FactTypeList,
+    FeedbackReasonList,
+    SignalList,
+)
 
 router = APIRouter(prefix="/v1/catalogues", tags=["catalogues"], dependencies=[Depends(read_access)])
 

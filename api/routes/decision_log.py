@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
-from api import present
-from api.deps import LangDep, LoadedDep, StoreDep, language_headers, read_access
-from api.problems import documented
-from api.schemas import PRINTABLE, DecisionList, Flag, IsoDate, LoggedDecisionResponse, ReplayOut
-from store import replay as replay_decision
+from rm_advisor.api import present
+from rm_advisor.api.deps import LangDep, LoadedDep, StoreDep, language_headers, read_access
+from rm_advisor.api.problems import documented
+from rm_advisor.api.schemas import PRINTABLE, DecisionList, Flag, IsoDate, LoggedDecisionResponse, ReplayOut
+from rm_advisor.store import replay as replay_decision
 
 router = APIRouter(prefix="/v1/decisions", tags=["decision log"], dependencies=[Depends(read_access)])
 

@@ -12,14 +12,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query
 from starlette.responses import Response
 
-from api import examples, paths, present
-from api.deps import LangDep, LoadedDep, OptionalStoreDep, SettingsDep, language_headers, read_access
-from api.problems import ErrorItem, Problem, documented
-from api.ruleset import LoadedRuleSet
-from api.schemas import DecisionsResponse, FactsDocument, Flag, SubjectDecisionResponse, SubjectType
-from api.settings import Settings
-from engine.language import Decision, KnowledgeBase
-from store import Store
+from rm_advisor.api import examples, paths, present
+from rm_advisor.api.deps import LangDep, LoadedDep, OptionalStoreDep, SettingsDep, language_headers, read_access
+from rm_advisor.api.problems import ErrorItem, Problem, documented
+from rm_advisor.api.ruleset import LoadedRuleSet
+from rm_advisor.api.schemas import DecisionsResponse, FactsDocument, Flag, SubjectDecisionResponse, SubjectType
+from rm_advisor.api.settings import Settings
+from rm_advisor.engine.language import Decision, KnowledgeBase
+from rm_advisor.store import Store
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(read_access)])
 

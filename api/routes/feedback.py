@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends
 from starlette.responses import Response
 
-from api import examples, present
-from api.deps import LoadedDep, StoreDep, write_access
-from api.problems import documented
-from api.schemas import FeedbackIn, FeedbackOut
-from store import FeedbackInput
+from rm_advisor.api import examples, present
+from rm_advisor.api.deps import LoadedDep, StoreDep, write_access
+from rm_advisor.api.problems import documented
+from rm_advisor.api.schemas import FeedbackIn, FeedbackOut
+from rm_advisor.store import FeedbackInput
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from api import present
-from api.deps import StoreDep, read_access
-from api.problems import ErrorItem, Problem, documented
-from api.schemas import EffectivenessOut, IsoDate
-from engine.policies import Thresholds
+from rm_advisor.api import present
+from rm_advisor.api.deps import StoreDep, read_access
+from rm_advisor.api.problems import ErrorItem, Problem, documented
+from rm_advisor.api.schemas import EffectivenessOut, IsoDate
+from rm_advisor.engine.policies import Thresholds
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[Depends(read_access)])
 

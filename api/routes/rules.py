@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Path, Query
 from starlette.responses import Response
 
-from api import examples, paths, present
-from api.deps import LangDep, LoadedDep, SettingsDep, language_headers, read_access
-from api.problems import ErrorItem, Problem, diagnostic_item, documented, listed
-from api.schemas import (
+from rm_advisor.api import examples, paths, present
+from rm_advisor.api.deps import LangDep, LoadedDep, SettingsDep, language_headers, read_access
+from rm_advisor.api.problems import ErrorItem, Problem, diagnostic_item, documented, listed
+from rm_advisor.api.schemas import (
     DiagnosticOut,
     RuleCheckRequest,
     RuleCheckResult,
@@ -19,9 +19,9 @@ from api.schemas import (
     RuleList,
     SubjectType,
 )
-from engine.inference import check_rules
-from engine.language import Domain
-from engine.loading import yaml_nodes
+from rm_advisor.engine.inference import check_rules
+from rm_advisor.engine.language import Domain
+from rm_advisor.engine.loading import yaml_nodes
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"], dependencies=[Depends(read_access)])
 

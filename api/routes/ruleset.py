@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from api import present
-from api.deps import LiveDep, LoadedDep, SettingsDep, read_access, require_key
-from api.problems import documented, rule_set_problem
-from api.ruleset import removed_packs
-from api.schemas import ReloadResult, RuleSetInfo
-from engine.errors import RuleError
+from rm_advisor.api import present
+from rm_advisor.api.deps import LiveDep, LoadedDep, SettingsDep, read_access, require_key
+from rm_advisor.api.problems import documented, rule_set_problem
+from rm_advisor.api.ruleset import removed_packs
+from rm_advisor.api.schemas import ReloadResult, RuleSetInfo
+from rm_advisor.engine.errors import RuleError
 
 router = APIRouter(prefix="/v1/ruleset", tags=["rule set"])
 

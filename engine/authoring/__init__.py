@@ -1,10 +1,10 @@
 """Tools for rule authors: scenario tests and the suite runner, coverage, explanations (why and why
 not), the rule graph, replay of a portfolio on two rule sets, and decision diffs."""
 
-from engine.authoring.coverage import Coverage
-from engine.authoring.diff import Change, diff_decisions
-from engine.authoring.explain import ConditionReport, Explainer, Explanation, RuleReport
-from engine.authoring.graph import (
+from rm_advisor.engine.authoring.coverage import Coverage
+from rm_advisor.engine.authoring.diff import Change, diff_decisions
+from rm_advisor.engine.authoring.explain import ConditionReport, Explainer, Explanation, RuleReport
+from rm_advisor.engine.authoring.graph import (
     cycle_nodes,
     findings,
     parse_rules,
@@ -14,9 +14,9 @@ from engine.authoring.graph import (
     to_mermaid,
     to_picture,
 )
-from engine.authoring.replay import KINDS, ReplayReport, replay
-from engine.authoring.scenarios import CaseResult, Failure, scenario_file_json_schema
-from engine.authoring.suite import SuiteRun, run_suite
+from rm_advisor.engine.authoring.replay import KINDS, ReplayReport, replay
+from rm_advisor.engine.authoring.scenarios import CaseResult, Failure, scenario_file_json_schema
+from rm_advisor.engine.authoring.suite import SuiteRun, run_suite
 
 __all__ = [
     "KINDS",

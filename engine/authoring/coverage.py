@@ -15,15 +15,24 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.authoring.evaluation import evaluate_rule, subject_env
-from engine.authoring.scenarios import CaseResult
-from engine.errors import Location
-from engine.inference.compiler import RuleBook
-from engine.language.knowledge import KnowledgeBase, resolve
-from engine.language.operators import describe
-from engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
-from engine.language.walk import Path, Visitor
-from engine.loading.locations import Locator
+from rm_advisor.engine.authoring.evaluation import evaluate_rule, subject_env
+from rm_advisor.engine.authoring.scenarios import CaseResult
+from rm_advisor.engine.errors import Location
+from rm_advisor.engine.inference.compiler import RuleBook
+from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
+from rm_advisor.engine.language.operators import describe
+from rm_advisor.engine.language.rules import (
+    AllCond,
+    AnyCond,
+    Condition,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+    Rule,
+    SignalCond,
+)
+from rm_advisor.engine.language.walk import Path, Visitor
+from rm_advisor.engine.loading.locations import Locator
 
 _ATOMS = ("field", "signal", "exists")
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from engine.language.decision import Decision, Recommendation, SubjectDecision
+from rm_advisor.engine.language.decision import Decision, Recommendation, SubjectDecision
 
 What = Literal["subject", "added", "removed", "outcome", "rank", "score", "rules", "reasons", "vetoed_by",
                "suppressed_by", "trace", "signals"]

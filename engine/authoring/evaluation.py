@@ -14,12 +14,12 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from engine.inference.conditions import Env
-from engine.language.facts import Fact, FactSet
-from engine.language.knowledge import KnowledgeBase, resolve
-from engine.language.operators import describe, operator
-from engine.language.rules import AllCond, AnyCond, ExistsCond, FieldCond, NotCond, Rule, SignalCond
-from engine.language.walk import Path, Visitor
+from rm_advisor.engine.inference.conditions import Env
+from rm_advisor.engine.language.facts import Fact, FactSet
+from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
+from rm_advisor.engine.language.operators import describe, operator
+from rm_advisor.engine.language.rules import AllCond, AnyCond, ExistsCond, FieldCond, NotCond, Rule, SignalCond
+from rm_advisor.engine.language.walk import Path, Visitor
 
 #: Signals held, by subject key (``client:T1``): what inference asserted.
 Held = Mapping[str, Collection[str]]

@@ -26,15 +26,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.authoring.evaluation import Outcome, evaluate_rule, subject_env
-from engine.checking.analysis import candidates_for
-from engine.errors import Location
-from engine.inference.advisor import Run
-from engine.inference.compiler import CompiledRule, RuleBook
-from engine.language.decision import Reason, RuleTrace
-from engine.language.knowledge import FieldSpec, Text
-from engine.language.operators import operator, show
-from engine.loading.locations import Locator
+from rm_advisor.engine.authoring.evaluation import Outcome, evaluate_rule, subject_env
+from rm_advisor.engine.checking.analysis import candidates_for
+from rm_advisor.engine.errors import Location
+from rm_advisor.engine.inference.advisor import Run
+from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
+from rm_advisor.engine.language.decision import Reason, RuleTrace
+from rm_advisor.engine.language.knowledge import FieldSpec, Text
+from rm_advisor.engine.language.operators import operator, show
+from rm_advisor.engine.loading.locations import Locator
 
 _MAX_DEPTH = 4
 

@@ -21,15 +21,15 @@ from typing import Any
 
 import networkx as nx
 
-from engine.checking.analysis import can_hold
-from engine.checking.signals import Node, signal_graph
-from engine.errors import Diagnostic
-from engine.language.knowledge import KnowledgeBase
-from engine.language.rules import Condition, Rule, RuleFile
-from engine.language.walk import children, conjuncts, fields, form, signal_test
-from engine.loading.locations import Locator
-from engine.loading.validation import validate_document
-from engine.loading.yaml_source import parse_yaml
+from rm_advisor.engine.checking.analysis import can_hold
+from rm_advisor.engine.checking.signals import Node, signal_graph
+from rm_advisor.engine.errors import Diagnostic
+from rm_advisor.engine.language.knowledge import KnowledgeBase
+from rm_advisor.engine.language.rules import Condition, Rule, RuleFile
+from rm_advisor.engine.language.walk import children, conjuncts, fields, form, signal_test
+from rm_advisor.engine.loading.locations import Locator
+from rm_advisor.engine.loading.validation import validate_document
+from rm_advisor.engine.loading.yaml_source import parse_yaml
 
 OUTCOME_KINDS = ("action", "coaching")
 _COLOURS = {"field": "#d9d9d9", "rule": "#9ecae1", "signal": "#fdd49e", "action": "#a1d99b",

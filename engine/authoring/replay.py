@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from engine.errors import AdvisorError, Diagnostic
-from engine.inference.advisor import Advisor, Run
-from engine.language.decision import SubjectDecision
-from engine.language.facts import FactSet
+from rm_advisor.engine.errors import AdvisorError, Diagnostic
+from rm_advisor.engine.inference.advisor import Advisor, Run
+from rm_advisor.engine.language.decision import SubjectDecision
+from rm_advisor.engine.language.facts import FactSet
 
 ChangeKind = Literal["added", "removed", "reranked", "veto"]
 KINDS: tuple[ChangeKind, ...] = ("added", "removed", "reranked", "veto")

@@ -32,11 +32,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.errors import CODES, AdvisorError, Diagnostic, Location, suggest
-from engine.inference.advisor import Advisor, Run
-from engine.inference.compiler import RuleBook
-from engine.loading.validation import validate_document
-from engine.loading.yaml_source import parse_yaml
+from rm_advisor.engine.errors import CODES, AdvisorError, Diagnostic, Location, suggest
+from rm_advisor.engine.inference.advisor import Advisor, Run
+from rm_advisor.engine.inference.compiler import RuleBook
+from rm_advisor.engine.loading.validation import validate_document
+from rm_advisor.engine.loading.yaml_source import parse_yaml
 
 
 class _Strict(BaseModel):

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from engine.authoring.coverage import Coverage, measure
-from engine.authoring.scenarios import CaseResult, check_references, junit_xml, load_scenarios
-from engine.authoring.scenarios import evaluate_case as _evaluate
-from engine.errors import Diagnostic
-from engine.inference.advisor import Advisor
-from engine.inference.compiler import RuleBook
-from engine.loading.locations import Locator
-from engine.loading.sources import SCENARIO_SUFFIX
+from rm_advisor.engine.authoring.coverage import Coverage, measure
+from rm_advisor.engine.authoring.scenarios import CaseResult, check_references, junit_xml, load_scenarios
+from rm_advisor.engine.authoring.scenarios import evaluate_case as _evaluate
+from rm_advisor.engine.errors import Diagnostic
+from rm_advisor.engine.inference.advisor import Advisor
+from rm_advisor.engine.inference.compiler import RuleBook
+from rm_advisor.engine.loading.locations import Locator
+from rm_advisor.engine.loading.sources import SCENARIO_SUFFIX
 
 
 @dataclass(frozen=True)

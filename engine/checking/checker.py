@@ -12,12 +12,12 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from engine.checking.analysis import analyse
-from engine.checking.signals import signal_cycles
-from engine.errors import Diagnostic, Location, suggest
-from engine.language.knowledge import FieldSpec, KnowledgeBase
-from engine.language.operators import operator
-from engine.language.rules import (
+from rm_advisor.engine.checking.analysis import analyse
+from rm_advisor.engine.checking.signals import signal_cycles
+from rm_advisor.engine.errors import Diagnostic, Location, suggest
+from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase
+from rm_advisor.engine.language.operators import operator
+from rm_advisor.engine.language.rules import (
     AllCond,
     AnyCond,
     Condition,
@@ -28,11 +28,11 @@ from engine.language.rules import (
     RuleFile,
     SignalCond,
 )
-from engine.language.templates import malformed, placeholders
-from engine.language.walk import Path, Visitor, children, conjuncts, form, signal_test, walk
-from engine.loading.locations import Locator
-from engine.loading.validation import validate_document
-from engine.loading.yaml_source import ParsedYaml, parse_yaml, rule_fragments
+from rm_advisor.engine.language.templates import malformed, placeholders
+from rm_advisor.engine.language.walk import Path, Visitor, children, conjuncts, form, signal_test, walk
+from rm_advisor.engine.loading.locations import Locator
+from rm_advisor.engine.loading.validation import validate_document
+from rm_advisor.engine.loading.yaml_source import ParsedYaml, parse_yaml, rule_fragments
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import networkx as nx
 
-from engine.language.rules import Rule
-from engine.language.walk import signals
+from rm_advisor.engine.language.rules import Rule
+from rm_advisor.engine.language.walk import signals
 
 #: a node of the rule graphs: (kind, id), kind being field, rule, signal, action or coaching
 Node = tuple[str, str]

@@ -1,6 +1,6 @@
 """The public entry point: load a rule set once, ask for decisions many times.
 
->>> from engine import Advisor
+>>> from rm_advisor.engine import Advisor
 >>> advisor = Advisor.load()                      # the shipped rules and knowledge base
 >>> decision = advisor.decide({"clients": [...], "managers": [...]})
 """
@@ -16,15 +16,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.inference.arbitration import arbitrate
-from engine.inference.book import load_rule_book
-from engine.inference.chaining import Inference, InferenceResult
-from engine.inference.compiler import RuleBook
-from engine.language.decision import Decision, SubjectDecision
-from engine.language.facts import FactSet, validate_facts
-from engine.language.feedback import FeedbackEvent
-from engine.loading.sources import default_rules_dir, read_kb_files, read_rule_files
-from engine.policies.contact import apply_policies
+from rm_advisor.engine.inference.arbitration import arbitrate
+from rm_advisor.engine.inference.book import load_rule_book
+from rm_advisor.engine.inference.chaining import Inference, InferenceResult
+from rm_advisor.engine.inference.compiler import RuleBook
+from rm_advisor.engine.language.decision import Decision, SubjectDecision
+from rm_advisor.engine.language.facts import FactSet, validate_facts
+from rm_advisor.engine.language.feedback import FeedbackEvent
+from rm_advisor.engine.loading.sources import default_rules_dir, read_kb_files, read_rule_files
+from rm_advisor.engine.policies.contact import apply_policies
 
 
 class Advisor:
@@ -40,7 +40,7 @@ class Advisor:
              knowledge_base: str | os.PathLike[str] | None = None, max_firings: int = 10_000) -> Advisor:
         """Load and compile rules from a directory (default: the shipped packs).
 
-        Raises :class:`engine.RuleError` with every problem if the rule set does not check.
+        Raises :class:`rm_advisor.engine.RuleError` with every problem if the rule set does not check.
         """
         rule_files = read_rule_files(rules or default_rules_dir())
         return cls.from_files(rule_files, read_kb_files(knowledge_base), max_firings)
@@ -62,7 +62,7 @@ class Advisor:
         return inf
 
     def validate(self, facts: Mapping[str, Any], as_of: dt.date | None = None) -> FactSet:
-        """Check posted facts; raises :class:`engine.FactError` listing every problem."""
+        """Check posted facts; raises :class:`rm_advisor.engine.FactError` listing every problem."""
         return validate_facts(facts, self.book.kb, as_of)
 
     def decide(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.inference.chaining import Firing, InferenceResult, subject_key
-from engine.inference.compiler import CompiledRule, RuleBook
-from engine.inference.conditions import Env
-from engine.language.decision import Reason, Recommendation, RuleTrace, SignalTrace, SubjectDecision
-from engine.language.facts import Fact, FactSet
-from engine.language.templates import fill
+from rm_advisor.engine.inference.chaining import Firing, InferenceResult, subject_key
+from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
+from rm_advisor.engine.inference.conditions import Env
+from rm_advisor.engine.language.decision import Reason, Recommendation, RuleTrace, SignalTrace, SubjectDecision
+from rm_advisor.engine.language.facts import Fact, FactSet
+from rm_advisor.engine.language.templates import fill
 
 
 @dataclass

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
-from engine.checking.checker import check_rule_files
-from engine.errors import Diagnostic, RuleError
-from engine.inference.compiler import RuleBook, SourceTexts, compile_rule_set
-from engine.language.knowledge import KnowledgeBase
-from engine.loading.knowledge_base import load_knowledge_base
-from engine.loading.sources import is_policy_file
-from engine.policies.contact import check_policy_files
+from rm_advisor.engine.checking.checker import check_rule_files
+from rm_advisor.engine.errors import Diagnostic, RuleError
+from rm_advisor.engine.inference.compiler import RuleBook, SourceTexts, compile_rule_set
+from rm_advisor.engine.language.knowledge import KnowledgeBase
+from rm_advisor.engine.loading.knowledge_base import load_knowledge_base
+from rm_advisor.engine.loading.sources import is_policy_file
+from rm_advisor.engine.policies.contact import check_policy_files
 
 
 def revision_of(*file_sets: dict[str, str]) -> str:

@@ -11,12 +11,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import Diagnostic, InferenceError, Location
-from engine.inference._experta import MATCH, NOT, Fact, KnowledgeEngine, Rule, SafeDepthStrategy
-from engine.inference.compiler import CompiledRule, RuleBook
-from engine.inference.conditions import Env
-from engine.language.facts import Fact as FactRecord
-from engine.language.facts import FactSet
+from rm_advisor.engine.errors import Diagnostic, InferenceError, Location
+from rm_advisor.engine.inference._experta import MATCH, NOT, Fact, KnowledgeEngine, Rule, SafeDepthStrategy
+from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
+from rm_advisor.engine.inference.conditions import Env
+from rm_advisor.engine.language.facts import Fact as FactRecord
+from rm_advisor.engine.language.facts import FactSet
 
 
 class Gate(Fact):

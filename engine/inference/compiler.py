@@ -11,13 +11,13 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from engine.checking.checker import RuleSet
-from engine.checking.signals import strata
-from engine.inference.conditions import Predicate, always, compile_condition, conjunction
-from engine.language.knowledge import KnowledgeBase
-from engine.language.rules import Condition, Rule
-from engine.language.walk import conjuncts, exists_parts, form, signal_test
-from engine.policies.contact import PolicySet
+from rm_advisor.engine.checking.checker import RuleSet
+from rm_advisor.engine.checking.signals import strata
+from rm_advisor.engine.inference.conditions import Predicate, always, compile_condition, conjunction
+from rm_advisor.engine.language.knowledge import KnowledgeBase
+from rm_advisor.engine.language.rules import Condition, Rule
+from rm_advisor.engine.language.walk import conjuncts, exists_parts, form, signal_test
+from rm_advisor.engine.policies.contact import PolicySet
 
 TOP_SALIENCE = 10_000
 

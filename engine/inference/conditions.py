@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.language.facts import Fact, FactSet
-from engine.language.knowledge import KnowledgeBase, resolve
-from engine.language.operators import operator
-from engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, SignalCond
-from engine.language.walk import Path, Visitor
+from rm_advisor.engine.language.facts import Fact, FactSet
+from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
+from rm_advisor.engine.language.operators import operator
+from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, SignalCond
+from rm_advisor.engine.language.walk import Path, Visitor
 
 Trace = dict[str, Any]
 Predicate = Callable[["Env", "Trace | None"], bool]

@@ -2,7 +2,7 @@
 over condition trees, the knowledge base (fact schema, catalogues, parameters), facts, decisions,
 feedback events, reason templates and the values facts may hold."""
 
-from engine.language.decision import (
+from rm_advisor.engine.language.decision import (
     Decision,
     Reason,
     Recommendation,
@@ -11,9 +11,9 @@ from engine.language.decision import (
     SubjectDecision,
     Suppression,
 )
-from engine.language.facts import Fact, FactSet, build_fact_set, validate_facts
-from engine.language.feedback import NEXT_STATUSES, FeedbackEvent
-from engine.language.knowledge import (
+from rm_advisor.engine.language.facts import Fact, FactSet, build_fact_set, validate_facts
+from rm_advisor.engine.language.feedback import NEXT_STATUSES, FeedbackEvent
+from rm_advisor.engine.language.knowledge import (
     Domain,
     FactSpec,
     FeedbackReasonSpec,
@@ -23,10 +23,10 @@ from engine.language.knowledge import (
     Text,
     resolve,
 )
-from engine.language.operators import OPERATORS, Operator, describe, operator, show
-from engine.language.rules import Condition, Rule, RuleFile, rule_file_json_schema
-from engine.language.schemes import ScoringFile
-from engine.language.values import (
+from rm_advisor.engine.language.operators import OPERATORS, Operator, describe, operator, show
+from rm_advisor.engine.language.rules import Condition, Rule, RuleFile, rule_file_json_schema
+from rm_advisor.engine.language.schemes import ScoringFile
+from rm_advisor.engine.language.values import (
     DATE_MAX,
     DATE_MIN,
     DATE_PATTERN,
@@ -40,7 +40,7 @@ from engine.language.values import (
     printable,
     shift,
 )
-from engine.language.walk import Path, Visitor, walk
+from rm_advisor.engine.language.walk import Path, Visitor, walk
 
 __all__ = [
     "DATE_MAX",

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.language.feedback import FeedbackEvent
-from engine.language.knowledge import Provenance, Text
+from rm_advisor.engine.language.feedback import FeedbackEvent
+from rm_advisor.engine.language.knowledge import Provenance, Text
 
 
 class _Model(BaseModel):

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import MAX_ERRORS, Diagnostic, FactError, Location, suggest
-from engine.language.knowledge import FactSpec, FieldSpec, KnowledgeBase
-from engine.language.values import (
+from rm_advisor.engine.errors import MAX_ERRORS, Diagnostic, FactError, Location, suggest
+from rm_advisor.engine.language.knowledge import FactSpec, FieldSpec, KnowledgeBase
+from rm_advisor.engine.language.values import (
     DATE_MAX,
     DATE_MIN,
     ID_MAX_LENGTH,

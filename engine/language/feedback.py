@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.language.knowledge import FeedbackStatus
+from rm_advisor.engine.language.knowledge import FeedbackStatus
 
 STATUSES: tuple[FeedbackStatus, ...] = ("accepted", "rejected", "done", "snoozed")
 #: Statuses after which an item takes no more feedback.

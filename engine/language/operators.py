@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from engine.language.values import shift
+from rm_advisor.engine.language.values import shift
 
 if TYPE_CHECKING:  # the batch form loads pandas; the per-record form never does
     import pandas as pd

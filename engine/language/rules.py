@@ -35,8 +35,8 @@ from pydantic import (
     model_validator,
 )
 
-from engine.language.knowledge import Domain, Provenance, Text
-from engine.language.operators import OPERATORS
+from rm_advisor.engine.language.knowledge import Domain, Provenance, Text
+from rm_advisor.engine.language.operators import OPERATORS
 
 Scalar = bool | int | float | dt.date | str
 FIELD_REF = r"^[a-z][a-z_]*\.[a-z][a-z0-9_]*$"

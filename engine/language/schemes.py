@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from engine.language.knowledge import ID_PATTERN, Provenance, Strict, Text
+from rm_advisor.engine.language.knowledge import ID_PATTERN, Provenance, Strict, Text
 
 Number = float | int | str  # a number or a `$parameter` reference
 Period = Literal["month", "quarter", "year", "days_90", "all"]

@@ -1,9 +1,9 @@
 """Files in: reading rule and knowledge-base directories, safe YAML with positions, schema
 validation with located errors, and the knowledge base built from its files."""
 
-from engine.loading.knowledge_base import load_knowledge_base
-from engine.loading.locations import Locator
-from engine.loading.sources import (
+from rm_advisor.engine.loading.knowledge_base import load_knowledge_base
+from rm_advisor.engine.loading.locations import Locator
+from rm_advisor.engine.loading.sources import (
     KB_PREFIX,
     SCENARIO_SUFFIX,
     default_kb_dir,
@@ -13,8 +13,8 @@ from engine.loading.sources import (
     read_rule_files,
     read_scenario_files,
 )
-from engine.loading.validation import problem_count
-from engine.loading.yaml_source import ParsedYaml, parse_yaml, yaml_nodes
+from rm_advisor.engine.loading.validation import problem_count
+from rm_advisor.engine.loading.yaml_source import ParsedYaml, parse_yaml, yaml_nodes
 
 __all__ = [
     "KB_PREFIX",

@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from engine.errors import Diagnostic, Location, RuleError, suggest
-from engine.language.knowledge import (
+from rm_advisor.engine.errors import Diagnostic, Location, RuleError, suggest
+from rm_advisor.engine.language.knowledge import (
     ActionFile,
     CoachingFile,
     DocumentFile,
@@ -24,9 +24,9 @@ from engine.language.knowledge import (
     SignalFile,
     SignalSpec,
 )
-from engine.language.schemes import ScoringFile
-from engine.loading.validation import validate_document
-from engine.loading.yaml_source import ParsedYaml, parse_yaml
+from rm_advisor.engine.language.schemes import ScoringFile
+from rm_advisor.engine.loading.validation import validate_document
+from rm_advisor.engine.loading.yaml_source import ParsedYaml, parse_yaml
 
 _KB_PARTS: dict[str, type[BaseModel]] = {
     "facts.yaml": FactSchemaFile, "actions.yaml": ActionFile, "coaching.yaml": CoachingFile,

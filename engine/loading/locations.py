@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.errors import Location
-from engine.loading.yaml_source import ParsedYaml, Path, parse_yaml
+from rm_advisor.engine.errors import Location
+from rm_advisor.engine.loading.yaml_source import ParsedYaml, Path, parse_yaml
 
 _CATALOGUES = ("signals", "actions", "coaching")
 

@@ -20,12 +20,12 @@ def is_policy_file(name: str) -> bool:
 
 def default_rules_dir() -> Path:
     """The rule packs shipped with the package."""
-    return Path(str(resources.files("rules")))
+    return Path(str(resources.files("rm_advisor.rules")))
 
 
 def default_kb_dir() -> Path:
     """The knowledge base shipped with the package."""
-    return Path(str(resources.files("knowledge_base")))
+    return Path(str(resources.files("rm_advisor.knowledge_base")))
 
 
 def _display(path: Path) -> str:

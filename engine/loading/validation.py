@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from engine.errors import Diagnostic, suggest
-from engine.loading.yaml_source import ParsedYaml
+from rm_advisor.engine.errors import Diagnostic, suggest
+from rm_advisor.engine.loading.yaml_source import ParsedYaml
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from engine.errors import Diagnostic, Location
+from rm_advisor.engine.errors import Diagnostic, Location
 
 Path = tuple[str | int, ...]
 

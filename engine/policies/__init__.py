@@ -1,7 +1,7 @@
 """Contact policies (what the feedback history holds back) and the effectiveness of advice."""
 
-from engine.policies.contact import PolicySet, apply_policies, check_policy_files, policy_file_json_schema
-from engine.policies.effectiveness import EffectivenessReport, ItemRecord, RateRow, Thresholds, effectiveness
+from rm_advisor.engine.policies.contact import PolicySet, apply_policies, check_policy_files, policy_file_json_schema
+from rm_advisor.engine.policies.effectiveness import EffectivenessReport, ItemRecord, RateRow, Thresholds, effectiveness
 
 __all__ = [
     "EffectivenessReport", "ItemRecord", "PolicySet", "RateRow", "Thresholds", "apply_policies",

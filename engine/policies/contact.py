@@ -24,13 +24,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from engine.errors import Diagnostic, suggest
-from engine.language.decision import Recommendation, SubjectDecision, Suppression
-from engine.language.feedback import CONTACT_STATUSES, FeedbackEvent
-from engine.language.knowledge import ID_PATTERN, Channel, FeedbackStatus, KnowledgeBase, Text
-from engine.language.values import shift
-from engine.loading.validation import validate_document
-from engine.loading.yaml_source import ParsedYaml, parse_yaml
+from rm_advisor.engine.errors import Diagnostic, suggest
+from rm_advisor.engine.language.decision import Recommendation, SubjectDecision, Suppression
+from rm_advisor.engine.language.feedback import CONTACT_STATUSES, FeedbackEvent
+from rm_advisor.engine.language.knowledge import ID_PATTERN, Channel, FeedbackStatus, KnowledgeBase, Text
+from rm_advisor.engine.language.values import shift
+from rm_advisor.engine.loading.validation import validate_document
+from rm_advisor.engine.loading.yaml_source import ParsedYaml, parse_yaml
 
 
 class _Strict(BaseModel):

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.language.feedback import FeedbackEvent
+from rm_advisor.engine.language.feedback import FeedbackEvent
 
 if TYPE_CHECKING:  # pandas loads when a report is computed, not with the models (CLI start-up)
     import pandas as pd

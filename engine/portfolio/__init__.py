@@ -1,9 +1,9 @@
 """Many clients at once: tables checked row by row, fields derived from history, scoring schemes,
 rule gates as pandas masks, per-manager decisions and worklists, and the sample portfolio."""
 
-from engine.portfolio.bulk import BulkGates, Frames
-from engine.portfolio.history import derive
-from engine.portfolio.run import (
+from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
+from rm_advisor.engine.portfolio.history import derive
+from rm_advisor.engine.portfolio.run import (
     Partition,
     PortfolioRun,
     PortfolioTables,
@@ -15,8 +15,8 @@ from engine.portfolio.run import (
     read_tables,
     with_policies,
 )
-from engine.portfolio.sample import AS_OF, generate
-from engine.portfolio.tables import BadRow, Chunk, Report, TableInput
+from rm_advisor.engine.portfolio.sample import AS_OF, generate
+from rm_advisor.engine.portfolio.tables import BadRow, Chunk, Report, TableInput
 
 __all__ = [
     "AS_OF", "BadRow", "BulkGates", "Chunk", "Frames", "Partition", "PortfolioRun", "PortfolioTables", "Report",

@@ -16,12 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from engine.inference.chaining import subject_key
-from engine.inference.compiler import RuleBook, local_conditions
-from engine.language.knowledge import KnowledgeBase, resolve
-from engine.language.operators import column_holds
-from engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
-from engine.language.walk import Path, Visitor
+from rm_advisor.engine.inference.chaining import subject_key
+from rm_advisor.engine.inference.compiler import RuleBook, local_conditions
+from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
+from rm_advisor.engine.language.operators import column_holds
+from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
+from rm_advisor.engine.language.walk import Path, Visitor
 
 Mask = Callable[["Frames", str], pd.Series]
 

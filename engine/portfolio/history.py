@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.language.knowledge import KnowledgeBase
-from engine.portfolio.scoring import Params, score, segment
+from rm_advisor.engine.language.knowledge import KnowledgeBase
+from rm_advisor.engine.portfolio.scoring import Params, score, segment
 
 OPEN_KINDS = ("complaint", "loan_event", "feedback")
 

@@ -22,16 +22,16 @@ from typing import Any
 
 import pandas as pd
 
-from engine.errors import Diagnostic
-from engine.inference.advisor import Advisor
-from engine.language.decision import Decision
-from engine.language.facts import build_fact_set
-from engine.language.knowledge import FactSpec, KnowledgeBase
-from engine.policies.contact import apply_policies
-from engine.portfolio.bulk import BulkGates, Frames
-from engine.portfolio.history import Derived, derive
-from engine.portfolio.tables import Chunk, Reference, Report, Table, TableInput, check_input, records
-from engine.portfolio.worklist import Worklist, build_worklist
+from rm_advisor.engine.errors import Diagnostic
+from rm_advisor.engine.inference.advisor import Advisor
+from rm_advisor.engine.language.decision import Decision
+from rm_advisor.engine.language.facts import build_fact_set
+from rm_advisor.engine.language.knowledge import FactSpec, KnowledgeBase
+from rm_advisor.engine.policies.contact import apply_policies
+from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
+from rm_advisor.engine.portfolio.history import Derived, derive
+from rm_advisor.engine.portfolio.tables import Chunk, Reference, Report, Table, TableInput, check_input, records
+from rm_advisor.engine.portfolio.worklist import Worklist, build_worklist
 
 
 def history_spec(kb: KnowledgeBase) -> FactSpec:

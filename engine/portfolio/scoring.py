@@ -19,9 +19,9 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, overload
 
-from engine.language.knowledge import ParameterValue
-from engine.language.schemes import Number, Period, ScoreItem, ScoringScheme, Segmentation
-from engine.language.values import shift
+from rm_advisor.engine.language.knowledge import ParameterValue
+from rm_advisor.engine.language.schemes import Number, Period, ScoreItem, ScoringScheme, Segmentation
+from rm_advisor.engine.language.values import shift
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.errors import Diagnostic, Location, TooManyBadRows, suggest
-from engine.language.knowledge import FactSpec, FieldSpec
+from rm_advisor.engine.errors import Diagnostic, Location, TooManyBadRows, suggest
+from rm_advisor.engine.language.knowledge import FactSpec, FieldSpec
 
 TRUE = {"true", "1", "yes", "y", "t"}
 FALSE = {"false", "0", "no", "n", "f"}

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from engine.language.decision import Recommendation, SubjectDecision
-from engine.language.knowledge import Text
+from rm_advisor.engine.language.decision import Recommendation, SubjectDecision
+from rm_advisor.engine.language.knowledge import Text
 
 Contact = Literal["visit", "call"]
 CONTACT: dict[str, Contact] = {"visit": "visit", "in_branch": "visit", "phone": "call", "message": "call",

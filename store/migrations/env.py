@@ -6,8 +6,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from store.database import MIGRATION_LOCK, Database
-from store.schema import Base
+from rm_advisor.store.database import MIGRATION_LOCK, Database
+from rm_advisor.store.schema import Base
 
 
 def run(connection: Connection) -> None:

@@ -16,9 +16,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.ruleset import LiveRuleSet
-from api.settings import Settings
+from rm_advisor.api.app import create_app
+from rm_advisor.api.ruleset import LiveRuleSet
+from rm_advisor.api.settings import Settings
 from tests.conftest import ROOT
 
 KEY = "test-key-0123456789"

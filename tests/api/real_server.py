@@ -24,7 +24,7 @@ def free_port() -> int:
 
 def _command() -> list[str]:
     script = Path(sys.executable).parent / "rm-advisor"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "rm_advisor.cli.main"]
 
 
 class Server:

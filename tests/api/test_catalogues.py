@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from api.ruleset import LiveRuleSet
+from rm_advisor.api.ruleset import LiveRuleSet
 from tests.api.conftest import located, problem
 
 

@@ -13,14 +13,14 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from api import examples
-from api.app import create_app
-from api.deps import negotiate
-from api.ruleset import LiveRuleSet, LoadedRuleSet
-from cli.main import sample_facts_path
-from engine import Advisor
-from engine.inference import advisor as advisor_module
-from engine.inference import chaining as inference
+from rm_advisor.api import examples
+from rm_advisor.api.app import create_app
+from rm_advisor.api.deps import negotiate
+from rm_advisor.api.ruleset import LiveRuleSet, LoadedRuleSet
+from rm_advisor.cli.main import sample_facts_path
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.inference import advisor as advisor_module
+from rm_advisor.engine.inference import chaining as inference
 from tests.api.conftest import located, problem, settings
 
 ONE = "/v1/decisions/client/T-001"

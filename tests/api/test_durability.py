@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from store import Store
+from rm_advisor.store import Store
 from tests.api.conftest import AUTH
 from tests.api.real_server import Server
 from tests.store.conftest import db_url, pg_base_url, tobacco_facts  # noqa: F401 (fixtures: both databases)

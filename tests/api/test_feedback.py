@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api import examples
-from api.app import create_app
-from api.ruleset import LiveRuleSet
+from rm_advisor.api import examples
+from rm_advisor.api.app import create_app
+from rm_advisor.api.ruleset import LiveRuleSet
 from tests.api.conftest import AUTH, KEY, located, problem, settings
 
 ONE = "/v1/decisions/client/T-001"

@@ -25,12 +25,12 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.app import create_app
-from api.ruleset import LiveRuleSet
-from engine import Advisor, FactError
-from engine.errors import CODES
-from engine.language.knowledge import FieldSpec
-from engine.language.values import DATE_MAX, DATE_MIN, parse_date
+from rm_advisor.api.app import create_app
+from rm_advisor.api.ruleset import LiveRuleSet
+from rm_advisor.engine import Advisor, FactError
+from rm_advisor.engine.errors import CODES
+from rm_advisor.engine.language.knowledge import FieldSpec
+from rm_advisor.engine.language.values import DATE_MAX, DATE_MIN, parse_date
 from tests.api.conftest import settings as api_settings
 from tests.helpers import KB
 from tests.hostile import body, telecom

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from api import examples
-from api.app import create_app
-from api.ruleset import LiveRuleSet, LoadedRuleSet
-from engine import Advisor
+from rm_advisor.api import examples
+from rm_advisor.api.app import create_app
+from rm_advisor.api.ruleset import LiveRuleSet, LoadedRuleSet
+from rm_advisor.engine import Advisor
 from tests.api.conftest import problem, settings
 
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.ruleset import LiveRuleSet
-from engine.errors import MAX_ERRORS
+from rm_advisor.api.app import create_app
+from rm_advisor.api.ruleset import LiveRuleSet
+from rm_advisor.engine.errors import MAX_ERRORS
 from tests.api.conftest import AUTH, problem, settings
 from tests.helpers import action, rule, rule_text
 from tests.hostile import HOSTILE, POSTGRES_500, body, pointer, telecom

@@ -18,10 +18,10 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from api import examples
-from api.app import create_app
-from api.openapi import SPEC_PATH, spec_text
-from api.ruleset import LiveRuleSet
+from rm_advisor.api import examples
+from rm_advisor.api.app import create_app
+from rm_advisor.api.openapi import SPEC_PATH, spec_text
+from rm_advisor.api.ruleset import LiveRuleSet
 from tests.api.conftest import AUTH, copy_rules, located, problem
 from tests.api.conftest import settings as app_settings
 from tests.conftest import ROOT

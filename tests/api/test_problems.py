@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
-from api import examples
-from api.app import create_app
-from api.problems import PROBLEMS, STORE_CODES, pointer
-from api.ruleset import LiveRuleSet, LoadedRuleSet
-from engine import Advisor
-from engine.errors import Diagnostic, Location, StoreError
+from rm_advisor.api import examples
+from rm_advisor.api.app import create_app
+from rm_advisor.api.problems import PROBLEMS, STORE_CODES, pointer
+from rm_advisor.api.ruleset import LiveRuleSet, LoadedRuleSet
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.errors import Diagnostic, Location, StoreError
 from tests.api.conftest import problem, settings
 from tests.conftest import ROOT
 

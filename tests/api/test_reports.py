@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api import examples
+from rm_advisor.api import examples
 from tests.api.conftest import AUTH, located, problem
 
 REPORT = "/v1/reports/effectiveness"

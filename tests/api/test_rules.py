@@ -10,8 +10,8 @@ import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api import examples
-from api.ruleset import LiveRuleSet
+from rm_advisor.api import examples
+from rm_advisor.api.ruleset import LiveRuleSet
 from tests.api.conftest import located, problem
 from tests.cli.test_main import BROKEN
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api import examples
-from api.app import create_app
-from api.ruleset import LiveRuleSet
+from rm_advisor.api import examples
+from rm_advisor.api.app import create_app
+from rm_advisor.api.ruleset import LiveRuleSet
 from tests.api.conftest import AUTH, KEY, copy_rules, problem, settings
 from tests.cli.test_main import BROKEN
 from tests.conftest import ROOT

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli.main import sample_facts_path
+from rm_advisor.cli.main import sample_facts_path
 from tests.api import real_server
 from tests.api.conftest import AUTH, copy_rules
 from tests.cli.test_main import BROKEN

@@ -14,9 +14,9 @@ import pytest
 from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
-from api import server
-from api.server import TcpConfig, workers_main
-from api.settings import Settings
+from rm_advisor.api import server
+from rm_advisor.api.server import TcpConfig, workers_main
+from rm_advisor.api.settings import Settings
 
 
 def test_settings_come_from_prefixed_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,7 +57,7 @@ def test_the_decision_log_is_on_by_default_and_its_url_is_not_shown(monkeypatch:
 def test_regression_worker_listeners_are_tcp_so_responses_are_not_held_by_nagle() -> None:
     # uvicorn binds the --workers listener with proto 0; asyncio then leaves TCP_NODELAY off on
     # accepted connections and each keep-alive response waited ~40 ms for a delayed ACK
-    config = TcpConfig("api.app:app_from_env", factory=True, host="127.0.0.1", port=0, workers=2)
+    config = TcpConfig("rm_advisor.api.app:app_from_env", factory=True, host="127.0.0.1", port=0, workers=2)
     sock = config.bind_socket()
     try:
         assert sock.proto == socket.IPPROTO_TCP and sock.getsockname()[0] == "127.0.0.1"
@@ -88,7 +88,8 @@ def test_the_worker_healthcheck_timeout_is_a_setting_with_a_safe_default(monkeyp
 
 def _report_main_and_cli(conn: Connection) -> None:
     """In a spawned process: the name of its ``__main__`` and which CLI-only modules it imported."""
-    heavy = sorted(m for m in sys.modules if m.split(".")[0] in {"cli", "typer", "rich", "matplotlib", "pandas"})
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in {"typer", "rich", "matplotlib", "pandas"}
+                   or m.startswith("rm_advisor.cli"))
     conn.send((getattr(sys.modules["__main__"].__spec__, "name", None), heavy))
     conn.close()
 
@@ -117,8 +118,8 @@ def test_regression_spawned_workers_do_not_import_the_cli(monkeypatch: pytest.Mo
     monkeypatch.setattr(main, "__spec__", None)  # as when the console script is the main module
     monkeypatch.setattr(main, "__file__", str(script), raising=False)
     _, heavy = _spawn_and_report()
-    assert "cli.main" in heavy  # the problem, as it was
+    assert "rm_advisor.cli.main" in heavy  # the problem, as it was
     with workers_main():
         name, heavy = _spawn_and_report()
-    assert name == "api.server" and heavy == []
+    assert name == "rm_advisor.api.server" and heavy == []
     assert main.__spec__ is None  # the parent's main module as it was

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from api.ruleset import LiveRuleSet
-from api.sync import RevisionChannel, Snapshot
-from engine import RuleError
+from rm_advisor.api.ruleset import LiveRuleSet
+from rm_advisor.api.sync import RevisionChannel, Snapshot
+from rm_advisor.engine import RuleError
 from tests.api.conftest import settings
 from tests.cli.test_main import BROKEN
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app, sample_facts_path
+from rm_advisor.cli.main import app, sample_facts_path
 from tests.conftest import ROOT
 
 runner = CliRunner()

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
-from cli.main import app
+from rm_advisor.cli.main import app
 
 runner = CliRunner()
 Run = tuple[Path, Result]  # the output folder of the batch run on the bad history, and the run

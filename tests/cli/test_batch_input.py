@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
-from cli.main import app
-from cli.tableio import FORMULA_START
+from rm_advisor.cli.main import app
+from rm_advisor.cli.tableio import FORMULA_START
 
 runner = CliRunner()
 AS_OF = "2026-11-23"

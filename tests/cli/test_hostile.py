@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
-from engine import Advisor
+from rm_advisor.cli.main import app
+from rm_advisor.engine import Advisor
 from tests.hostile import HOSTILE, body, telecom
 
 runner = CliRunner()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from cli.main import app, sample_facts_path
+from rm_advisor.cli.main import app, sample_facts_path
 from tests.helpers import action, client, rule, rule_text
 
 runner = CliRunner()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from api.openapi import SPEC_PATH
-from cli.main import app
+from rm_advisor.api.openapi import SPEC_PATH
+from rm_advisor.cli.main import app
 from tests.cli.test_main import BROKEN
 
 runner = CliRunner()

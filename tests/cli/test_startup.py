@@ -9,8 +9,8 @@ import json
 import subprocess
 import sys
 
-from cli.store import DB_HELP
-from store.database import DEFAULT_URL, ENV_URL
+from rm_advisor.cli.store import DB_HELP
+from rm_advisor.store.database import DEFAULT_URL, ENV_URL
 
 HEAVY = ("pandas", "numpy", "matplotlib", "sqlalchemy", "alembic", "experta", "networkx", "fastapi", "uvicorn",
          "pyarrow", "jinja2", "psycopg")
@@ -23,12 +23,12 @@ def _loaded_after(code: str) -> set[str]:
 
 
 def test_the_command_list_loads_no_heavy_library() -> None:
-    loaded = _loaded_after("from cli.main import app; import typer.main; typer.main.get_command(app)")
+    loaded = _loaded_after("from rm_advisor.cli.main import app; import typer.main; typer.main.get_command(app)")
     assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
 
 
 def test_help_runs_and_lists_every_command() -> None:
-    done = subprocess.run([sys.executable, "-c", "from cli.main import main; main()", "--help"],
+    done = subprocess.run([sys.executable, "-c", "from rm_advisor.cli.main import main; main()", "--help"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     for command in ("recommend", "check", "batch", "serve", "test", "explain", "decisions", "feedback"):
@@ -36,8 +36,8 @@ def test_help_runs_and_lists_every_command() -> None:
 
 
 def test_the_engine_package_loads_its_parts_when_used() -> None:
-    assert _loaded_after("import engine.errors").isdisjoint(HEAVY)
-    assert {"experta", "networkx"} <= _loaded_after("from engine import Advisor")
+    assert _loaded_after("import rm_advisor.engine.errors").isdisjoint(HEAVY)
+    assert {"experta", "networkx"} <= _loaded_after("from rm_advisor.engine import Advisor")
 
 
 def test_the_database_option_names_the_store_defaults() -> None:

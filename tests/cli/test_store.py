@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app, sample_facts_path
+from rm_advisor.cli.main import app, sample_facts_path
 from tests.conftest import ROOT
 
 runner = CliRunner()

@@ -19,11 +19,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import cli.tableio as tableio
-from cli.tableio import FORMULA_START, CsvRows, TableReadError, detect_encoding, open_table, safe_cell, write_csv
-from engine.errors import TooManyBadRows
-from engine.portfolio.run import history_spec
-from engine.portfolio.tables import Report, Table, check_input
+import rm_advisor.cli.tableio as tableio
+from rm_advisor.cli.tableio import (
+    FORMULA_START,
+    CsvRows,
+    TableReadError,
+    detect_encoding,
+    open_table,
+    safe_cell,
+    write_csv,
+)
+from rm_advisor.engine.errors import TooManyBadRows
+from rm_advisor.engine.portfolio.run import history_spec
+from rm_advisor.engine.portfolio.tables import Report, Table, check_input
 from tests.helpers import KB
 
 CLIENT = KB.facts["client"]

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from cli.main import app, sample_facts_path
+from rm_advisor.cli.main import app, sample_facts_path
 from tests.conftest import ROOT
 
 GUIDES = [ROOT / "docs" / "authoring-guide.en.md", ROOT / "docs" / "authoring-guide.zh.md"]

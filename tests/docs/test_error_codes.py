@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from engine.errors import CODES, codes_markdown
+from rm_advisor.engine.errors import CODES, codes_markdown
 from tests.conftest import ROOT
 
 

@@ -8,10 +8,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import Advisor
-from engine.inference.book import load_rule_book
-from engine.language.decision import Decision
-from engine.loading.sources import read_rule_files
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.inference.book import load_rule_book
+from rm_advisor.engine.language.decision import Decision
+from rm_advisor.engine.loading.sources import read_rule_files
 from tests.conftest import ROOT
 from tests.helpers import KB_FILES
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from engine import Advisor, FactError
-from engine.errors import CODES, MAX_ERRORS
-from engine.language.facts import validate_facts
+from rm_advisor.engine import Advisor, FactError
+from rm_advisor.engine.errors import CODES, MAX_ERRORS
+from rm_advisor.engine.language.facts import validate_facts
 from tests.engine.language.test_facts import problems
 from tests.helpers import KB, client
 from tests.hostile import HOSTILE, telecom

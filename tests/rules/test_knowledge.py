@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Advisor
-from engine.authoring.coverage import measure
-from engine.errors import CODES
-from engine.loading.locations import Locator
-from engine.loading.sources import read_rule_files
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.authoring.coverage import measure
+from rm_advisor.engine.errors import CODES
+from rm_advisor.engine.loading.locations import Locator
+from rm_advisor.engine.loading.sources import read_rule_files
 from tests.conftest import ROOT, SHARED, ShippedResults
 
 SEEDS = SHARED / "domain" / "seeds"

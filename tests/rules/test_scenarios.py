@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Advisor
-from engine.authoring.scenarios import Case, check_references, load_scenarios
-from engine.loading.sources import read_scenario_files
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.authoring.scenarios import Case, check_references, load_scenarios
+from rm_advisor.engine.loading.sources import read_scenario_files
 from tests.conftest import ROOT, ShippedResults
 
 CASES, PROBLEMS = load_scenarios(read_scenario_files(ROOT / "rules"))

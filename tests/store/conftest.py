@@ -18,8 +18,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from engine import Advisor
-from store import Store
+from rm_advisor.engine import Advisor
+from rm_advisor.store import Store
 
 PG_ENV = "RM_ADVISOR_TEST_PG_URL"
 DEFAULT_PG = "postgresql://rm_advisor:rm_advisor@127.0.0.1:5432/rm_advisor_test"

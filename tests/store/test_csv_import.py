@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import Advisor, Decision
-from store import Store, import_csv
-from store.csv_import import import_csv_text
+from rm_advisor.engine import Advisor, Decision
+from rm_advisor.store import Store, import_csv
+from rm_advisor.store.csv_import import import_csv_text
 from tests.helpers import subject_of
 from tests.store.conftest import tobacco_facts
 

@@ -17,9 +17,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event, inspect
 from sqlalchemy.exc import OperationalError
 
-from engine.errors import StoreError
-from store.database import Cause, Database, Unusable, alembic_config, cause_of, resolve_url
-from store.schema import Base
+from rm_advisor.engine.errors import StoreError
+from rm_advisor.store.database import Cause, Database, Unusable, alembic_config, cause_of, resolve_url
+from rm_advisor.store.schema import Base
 from tests.conftest import ROOT
 
 
@@ -72,7 +72,7 @@ def test_an_unusable_database_is_a_coded_error_without_the_password(url: str) ->
 
 
 def test_two_processes_opening_a_new_database_at_once_both_succeed(db_url: str) -> None:
-    code = "import sys; from store.database import Database; Database(sys.argv[1]).close()"
+    code = "import sys; from rm_advisor.store.database import Database; Database(sys.argv[1]).close()"
     procs = [subprocess.Popen([sys.executable, "-c", code, db_url], cwd=ROOT, stderr=subprocess.PIPE, text=True)
              for _ in range(3)]
     errors = [p.communicate(timeout=120)[1] for p in procs]

@@ -10,11 +10,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from engine import Advisor
-from engine.errors import StoreError
-from engine.language.feedback import FeedbackEvent
-from store import MASK, Store
-from store.schema import DecisionItemRow, RuleSetRow
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.errors import StoreError
+from rm_advisor.engine.language.feedback import FeedbackEvent
+from rm_advisor.store import MASK, Store
+from rm_advisor.store.schema import DecisionItemRow, RuleSetRow
 from tests.helpers import decision_id, subject_of
 from tests.store.conftest import tobacco_facts
 

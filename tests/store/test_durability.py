@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine import Advisor
-from store import Store
+from rm_advisor.engine import Advisor
+from rm_advisor.store import Store
 from tests.conftest import ROOT
 from tests.store.conftest import tobacco_facts
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from engine import Advisor, Decision
-from engine.errors import StoreError
-from store import FeedbackInput, Store
+from rm_advisor.engine import Advisor, Decision
+from rm_advisor.engine.errors import StoreError
+from rm_advisor.store import FeedbackInput, Store
 from tests.helpers import decision_id, subject_of
 from tests.store.conftest import tobacco_facts
 

@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 
-from engine import Advisor, FactError
-from store import Store
+from rm_advisor.engine import Advisor, FactError
+from rm_advisor.store import Store
 from tests.hostile import HOSTILE, telecom
 
 

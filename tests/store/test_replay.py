@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from engine import Advisor
-from store import FeedbackInput, Store, replay
+from rm_advisor.engine import Advisor
+from rm_advisor.store import FeedbackInput, Store, replay
 from tests.conftest import ROOT
 from tests.helpers import action, client, decision_id, rule, rule_text, subject_of
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine import Advisor
-from store import FeedbackInput, Store
+from rm_advisor.engine import Advisor
+from rm_advisor.store import FeedbackInput, Store
 from tests.helpers import decision_id, subject_of
 from tests.store.conftest import tobacco_facts
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import yaml
 
-from engine import Advisor
-from engine.authoring.coverage import Coverage, measure
-from engine.authoring.scenarios import evaluate_case, load_scenarios
-from engine.inference.book import load_rule_book
-from engine.loading.locations import Locator
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.authoring.coverage import Coverage, measure
+from rm_advisor.engine.authoring.scenarios import evaluate_case, load_scenarios
+from rm_advisor.engine.inference.book import load_rule_book
+from rm_advisor.engine.loading.locations import Locator
 from tests.helpers import KB_FILES, Doc, action, client, rule, rule_text
 
 NET = rule("t.net", {"all": [{"client.network_client": False}, {"client.domain": "tobacco"}]},

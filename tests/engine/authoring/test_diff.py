@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.authoring.diff import diff_decisions
+from rm_advisor.engine.authoring.diff import diff_decisions
 from tests.helpers import action, advisor, client, rule
 
 NET = {"client.network_client": False}

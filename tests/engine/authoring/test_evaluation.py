@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine import Advisor
-from engine.authoring.evaluation import evaluate_rule, subject_env
-from engine.language.facts import validate_facts
-from engine.language.rules import Rule
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.authoring.evaluation import evaluate_rule, subject_env
+from rm_advisor.engine.language.facts import validate_facts
+from rm_advisor.engine.language.rules import Rule
 from tests.conftest import ShippedResults
 from tests.helpers import KB, action, client, rule
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from engine import Advisor
-from engine.authoring.explain import ConditionReport, Explainer
-from engine.inference.book import load_rule_book
-from engine.loading.locations import Locator
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.authoring.explain import ConditionReport, Explainer
+from rm_advisor.engine.inference.book import load_rule_book
+from rm_advisor.engine.loading.locations import Locator
 from tests.helpers import KB_FILES, Doc, action, client, rule, rule_text
 
 AS_OF = "2026-11-23"
@@ -156,7 +156,7 @@ def test_why_a_recommendation_was_made_and_why_it_was_vetoed() -> None:
 
 
 def test_shipped_rules_explain_the_demo(advisor: Advisor) -> None:
-    from engine.loading.sources import read_rule_files
+    from rm_advisor.engine.loading.sources import read_rule_files
     from tests.conftest import ROOT
     facts = yaml.safe_load((ROOT / "knowledge_base" / "samples" / "demo_facts.yaml").read_text(encoding="utf-8"))
     ex = Explainer(advisor.book, advisor.run(facts), Locator.from_files(read_rule_files(ROOT / "rules")))

@@ -6,7 +6,7 @@ import networkx as nx
 import pydot
 import pytest
 
-from engine.authoring.graph import (
+from rm_advisor.engine.authoring.graph import (
     cycle_nodes,
     findings,
     live_rules,
@@ -17,9 +17,9 @@ from engine.authoring.graph import (
     to_mermaid,
     to_picture,
 )
-from engine.checking.signals import Node
-from engine.language.rules import Rule
-from engine.loading.locations import Locator
+from rm_advisor.engine.checking.signals import Node
+from rm_advisor.engine.language.rules import Rule
+from rm_advisor.engine.loading.locations import Locator
 from tests.helpers import KB, KB_FILES, Doc, action, rule, rule_text
 
 PRODUCE = rule("t.produce", {"client.network_client": False}, {"signals": ["outside_official_channel"]})

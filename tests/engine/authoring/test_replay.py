@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.authoring.replay import replay
-from engine.language.facts import validate_facts
+from rm_advisor.engine.authoring.replay import replay
+from rm_advisor.engine.language.facts import validate_facts
 from tests.helpers import KB, action, advisor, client, rule
 
 NET = rule("t.net", {"client.network_client": False}, {"actions": [action("guide_to_network_ordering")]}, priority=70)

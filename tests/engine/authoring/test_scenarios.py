@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from engine.authoring.scenarios import (
+from rm_advisor.engine.authoring.scenarios import (
     Case,
     check_references,
     evaluate_case,

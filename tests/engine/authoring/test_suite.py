@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from engine import Advisor
-from engine.authoring.suite import run_suite
-from engine.loading.sources import read_rule_files, read_scenario_files
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.authoring.suite import run_suite
+from rm_advisor.engine.loading.sources import read_rule_files, read_scenario_files
 from tests.conftest import ROOT
 
 BROKEN = """scenarios:

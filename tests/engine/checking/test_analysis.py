@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import Advisor
-from engine.authoring.evaluation import evaluate_rule, subject_env
-from engine.checking.analysis import can_hold
-from engine.errors import Diagnostic, RuleError
-from engine.inference.book import check_rules, load_rule_book
-from engine.language.facts import build_fact_set
-from engine.language.rules import Rule
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.authoring.evaluation import evaluate_rule, subject_env
+from rm_advisor.engine.checking.analysis import can_hold
+from rm_advisor.engine.errors import Diagnostic, RuleError
+from rm_advisor.engine.inference.book import check_rules, load_rule_book
+from rm_advisor.engine.language.facts import build_fact_set
+from rm_advisor.engine.language.rules import Rule
 from tests.helpers import KB, KB_FILES, Doc, action, rule, rule_text
 
 NET = {"actions": [action("guide_to_network_ordering")]}
@@ -167,7 +167,7 @@ def test_texts_in_the_wrong_language_or_empty(zh: str, en: str, severity: str) -
 
 
 def test_shipped_packs_have_no_analysis_errors(advisor: Advisor) -> None:
-    from engine.loading.sources import read_rule_files
+    from rm_advisor.engine.loading.sources import read_rule_files
     from tests.conftest import ROOT
     errors = [d.format() for d in check_rules(read_rule_files(ROOT / "rules"),
                                               advisor.book.kb) if d.severity == "error"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine.checking.checker import check_rule_files
-from engine.errors import CODES
-from engine.inference.book import check_rules
-from engine.loading.validation import MAX_DIAGNOSTICS, Omitted, problem_count
+from rm_advisor.engine.checking.checker import check_rule_files
+from rm_advisor.engine.errors import CODES
+from rm_advisor.engine.inference.book import check_rules
+from rm_advisor.engine.loading.validation import MAX_DIAGNOSTICS, Omitted, problem_count
 from tests.helpers import KB, Doc, action, codes, rule, rule_text
 
 OK_THEN = {"actions": [action("guide_to_network_ordering")]}

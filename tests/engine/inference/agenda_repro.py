@@ -12,7 +12,15 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from engine.inference._experta import MATCH, NOT, DepthStrategy, Fact, KnowledgeEngine, Rule, SafeDepthStrategy
+from rm_advisor.engine.inference._experta import (
+    MATCH,
+    NOT,
+    DepthStrategy,
+    Fact,
+    KnowledgeEngine,
+    Rule,
+    SafeDepthStrategy,
+)
 
 
 class Client(Fact):

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from engine import InferenceError
-from engine.inference.chaining import Inference
+from rm_advisor.engine import InferenceError
+from rm_advisor.engine.inference.chaining import Inference
 from tests.conftest import ROOT
 from tests.helpers import action, advisor, client, rule, subject_of
 
@@ -37,7 +37,7 @@ def test_agenda_bug_regression_safe_strategy_honours_not(seed: int) -> None:
 
 def test_experta_imports_on_a_fresh_interpreter_without_touching_root_logging() -> None:
     code = ("import logging; before = list(logging.getLogger().handlers);"
-            "import engine.inference.chaining; import experta;"
+            "import rm_advisor.engine.inference.chaining; import experta;"
             "assert logging.getLogger().handlers == before, logging.getLogger().handlers; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"

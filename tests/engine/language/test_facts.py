@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from engine import FactError
-from engine.language.facts import validate_facts
+from rm_advisor.engine import FactError
+from rm_advisor.engine.language.facts import validate_facts
 from tests.helpers import KB, client
 
 

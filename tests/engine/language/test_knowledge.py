@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import RuleError
-from engine.loading.knowledge_base import load_knowledge_base
+from rm_advisor.engine import RuleError
+from rm_advisor.engine.loading.knowledge_base import load_knowledge_base
 from tests.conftest import SHARED
 from tests.helpers import KB, KB_FILES
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.language.operators import OPERATORS, column_holds, holds, operator
-from engine.language.values import shift
+from rm_advisor.engine.language.operators import OPERATORS, column_holds, holds, operator
+from rm_advisor.engine.language.values import shift
 
 AS_OF = dt.date(2026, 11, 23)
 NUMBERS = st.one_of(st.none(), st.integers(-50, 50).map(float))

@@ -9,14 +9,14 @@ import math
 
 import pytest
 
-from engine import Advisor
-from engine.checking.analysis import candidates_for
-from engine.errors import CODES, Diagnostic
-from engine.inference.book import check_rules
-from engine.language.facts import build_fact_set
-from engine.language.feedback import FeedbackEvent
-from engine.language.operators import holds as operator_holds
-from engine.language.values import (
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.checking.analysis import candidates_for
+from rm_advisor.engine.errors import CODES, Diagnostic
+from rm_advisor.engine.inference.book import check_rules
+from rm_advisor.engine.language.facts import build_fact_set
+from rm_advisor.engine.language.feedback import FeedbackEvent
+from rm_advisor.engine.language.operators import holds as operator_holds
+from rm_advisor.engine.language.values import (
     DATE_MAX,
     DATE_MIN,
     DateRangeError,

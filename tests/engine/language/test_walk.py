@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from engine.language.rules import Condition
-from engine.language.walk import Visitor, conjuncts, exists_parts, fields, form, signal_test, signals, walk
+from rm_advisor.engine.language.rules import Condition
+from rm_advisor.engine.language.walk import Visitor, conjuncts, exists_parts, fields, form, signal_test, signals, walk
 
 _COND: TypeAdapter[Condition] = TypeAdapter(Condition)
 

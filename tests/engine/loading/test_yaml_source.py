@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.loading.yaml_source import MAX_DEPTH, parse_yaml, rule_fragments
+from rm_advisor.engine.loading.yaml_source import MAX_DEPTH, parse_yaml, rule_fragments
 
 
 def test_positions_point_at_keys_and_items() -> None:

@@ -12,12 +12,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import Advisor, RuleError
-from engine.inference.book import check_rules, load_rule_book
-from engine.language.decision import Decision
-from engine.language.feedback import FeedbackEvent
-from engine.language.knowledge import FeedbackStatus
-from engine.policies.contact import policy_file_json_schema
+from rm_advisor.engine import Advisor, RuleError
+from rm_advisor.engine.inference.book import check_rules, load_rule_book
+from rm_advisor.engine.language.decision import Decision
+from rm_advisor.engine.language.feedback import FeedbackEvent
+from rm_advisor.engine.language.knowledge import FeedbackStatus
+from rm_advisor.engine.policies.contact import policy_file_json_schema
 from tests.conftest import ROOT
 from tests.helpers import KB, KB_FILES, Doc, action, client, rule, rule_text, subject_of
 

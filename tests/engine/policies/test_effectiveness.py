@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.language.feedback import FeedbackEvent
-from engine.language.knowledge import FeedbackStatus
-from engine.policies.effectiveness import ItemRecord, Thresholds, effectiveness
+from rm_advisor.engine.language.feedback import FeedbackEvent
+from rm_advisor.engine.language.knowledge import FeedbackStatus
+from rm_advisor.engine.policies.effectiveness import ItemRecord, Thresholds, effectiveness
 
 DAY = dt.date(2026, 11, 23)
 

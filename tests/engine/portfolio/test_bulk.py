@@ -12,15 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import Advisor
-from engine.inference.compiler import local_conditions
-from engine.language.facts import FactSet, build_fact_set, validate_facts
-from engine.language.knowledge import resolve
-from engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
-from engine.portfolio.bulk import BulkGates, Frames
-from engine.portfolio.run import check_tables, prepare
-from engine.portfolio.sample import generate
-from engine.portfolio.tables import check_table
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.inference.compiler import local_conditions
+from rm_advisor.engine.language.facts import FactSet, build_fact_set, validate_facts
+from rm_advisor.engine.language.knowledge import resolve
+from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
+from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
+from rm_advisor.engine.portfolio.run import check_tables, prepare
+from rm_advisor.engine.portfolio.sample import generate
+from rm_advisor.engine.portfolio.tables import check_table
 
 AS_OF = dt.date(2026, 11, 23)
 

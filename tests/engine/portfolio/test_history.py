@@ -10,9 +10,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from engine.portfolio.history import Derived, derive
-from engine.portfolio.run import history_spec
-from engine.portfolio.tables import check_table
+from rm_advisor.engine.portfolio.history import Derived, derive
+from rm_advisor.engine.portfolio.run import history_spec
+from rm_advisor.engine.portfolio.tables import check_table
 from tests.helpers import KB
 
 AS_OF = dt.date(2026, 11, 23)

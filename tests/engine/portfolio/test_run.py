@@ -11,12 +11,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from engine import Advisor
-from engine.loading.sources import read_kb_files, read_rule_files
-from engine.portfolio import run as portfolio
-from engine.portfolio.bulk import BulkGates
-from engine.portfolio.run import ManagerResult, PortfolioTables, check_tables, decide_partitions, prepare
-from engine.portfolio.sample import generate
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.loading.sources import read_kb_files, read_rule_files
+from rm_advisor.engine.portfolio import run as portfolio
+from rm_advisor.engine.portfolio.bulk import BulkGates
+from rm_advisor.engine.portfolio.run import ManagerResult, PortfolioTables, check_tables, decide_partitions, prepare
+from rm_advisor.engine.portfolio.sample import generate
 from tests.conftest import ROOT
 
 AS_OF = dt.date(2026, 11, 23)

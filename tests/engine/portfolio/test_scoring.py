@@ -11,11 +11,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from engine.language.schemes import Period
-from engine.portfolio.history import derive
-from engine.portfolio.run import history_spec
-from engine.portfolio.scoring import period_start, score, segment
-from engine.portfolio.tables import check_table
+from rm_advisor.engine.language.schemes import Period
+from rm_advisor.engine.portfolio.history import derive
+from rm_advisor.engine.portfolio.run import history_spec
+from rm_advisor.engine.portfolio.scoring import period_start, score, segment
+from rm_advisor.engine.portfolio.tables import check_table
 from tests.helpers import KB
 
 AS_OF = dt.date(2026, 11, 23)  # month starts 2026-11-01, year 2026-01-01

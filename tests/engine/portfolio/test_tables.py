@@ -12,10 +12,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import Advisor
-from engine.errors import Diagnostic, TooManyBadRows
-from engine.portfolio.run import check_tables
-from engine.portfolio.tables import MAX_UNKNOWN_COLUMNS, Chunk, Report, Table, TableChecker, check_table, records
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.errors import Diagnostic, TooManyBadRows
+from rm_advisor.engine.portfolio.run import check_tables
+from rm_advisor.engine.portfolio.tables import (
+    MAX_UNKNOWN_COLUMNS,
+    Chunk,
+    Report,
+    Table,
+    TableChecker,
+    check_table,
+    records,
+)
 from tests.helpers import KB
 
 CLIENT = KB.facts["client"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.language.decision import Reason, Recommendation, SubjectDecision
-from engine.language.knowledge import Text
-from engine.portfolio.worklist import Worklist, build_worklist
+from rm_advisor.engine.language.decision import Reason, Recommendation, SubjectDecision
+from rm_advisor.engine.language.knowledge import Text
+from rm_advisor.engine.portfolio.worklist import Worklist, build_worklist
 
 
 def rec(action: str, score: int, channel: str = "visit", kind: str = "action",
