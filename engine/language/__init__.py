@@ -26,6 +26,7 @@ from rm_advisor.engine.language.knowledge import (
 from rm_advisor.engine.language.operators import OPERATORS, Operator, describe, operator, show
 from rm_advisor.engine.language.rules import Condition, Rule, RuleFile, rule_file_json_schema
 from rm_advisor.engine.language.schemes import ScoringFile
+from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.values import (
     DATE_MAX,
     DATE_MIN,
@@ -75,6 +76,7 @@ __all__ = [
     "ScoringFile",
     "SignalTrace",
     "SubjectDecision",
+    "SubjectKey",
     "Suppression",
     "Text",
     "Visitor",
