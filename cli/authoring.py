@@ -36,7 +36,7 @@ if TYPE_CHECKING:
         RuleReport,
     )
     from rm_advisor.engine.inference import RuleBook
-    from rm_advisor.engine.language import KnowledgeBase
+    from rm_advisor.engine.language import KnowledgeBase, SubjectKey
 
 # emoji=False: rich would turn a location such as `rules/x.yaml:100:7` into an emoji
 
@@ -327,12 +327,14 @@ def _unknown(what: str, name: str, choices: Iterable[str]) -> None:
     raise typer.Exit(2)
 
 
-def _subjects(ex: Explainer, kind: str, only: str | None) -> list[str]:
+def _subjects(ex: Explainer, kind: str, only: str | None) -> list[SubjectKey]:
+    from rm_advisor.engine.language import SubjectKey
+
     subjects = ex.subjects(kind)
     if only:
-        if only not in subjects:
-            _unknown(f"{kind} in the facts", only, subjects)
-        return [only]
+        if only not in {str(s) for s in subjects}:
+            _unknown(f"{kind} in the facts", only, [str(s) for s in subjects])
+        return [SubjectKey.parse(only)]
     return subjects
 
 

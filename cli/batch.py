@@ -279,7 +279,7 @@ def _logged(results: list[Any], parts: list[Any], advisor: Advisor, day: dt.date
             part = facts_of[r.manager_id]
             mine = {f"{t}:{f['id']}" for t in ("manager", "client") for f in part.facts[t]}
             decision = store.decisions.record(r.decision, facts_document(part, day, advisor.book.kb), advisor.book,
-                                              "batch", [e for e in history if e.subject in mine])
+                                              "batch", [e for e in history if str(e.subject) in mine])
             logged.append(type(r)(r.manager_id, decision, r.worklist))
         effect = store.effectiveness(day - dt.timedelta(days=period_days - 1), day)
         out.print(f"logged {len(logged)} decisions in {store.db.display_url}", markup=False)

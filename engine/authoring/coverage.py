@@ -15,10 +15,11 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rm_advisor.engine.authoring.evaluation import evaluate_rule, subject_env
+from rm_advisor.engine.authoring.evaluation import evaluate_rule
 from rm_advisor.engine.authoring.scenarios import CaseResult
 from rm_advisor.engine.errors import Location
 from rm_advisor.engine.inference.compiler import RuleBook
+from rm_advisor.engine.inference.conditions import subject_env
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
 from rm_advisor.engine.language.operators import describe
 from rm_advisor.engine.language.rules import (

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from rm_advisor.engine.language.decision import Decision, Recommendation, SubjectDecision
+from rm_advisor.engine.language.subjects import SubjectKey
 
 What = Literal["subject", "added", "removed", "outcome", "rank", "score", "rules", "reasons", "vetoed_by",
                "suppressed_by", "trace", "signals"]
@@ -63,7 +64,7 @@ def diff_decisions(before: Decision, after: Decision) -> list[Change]:
 
 
 def _subjects(d: Decision) -> dict[str, SubjectDecision]:
-    return {f"{s.subject_type}:{s.id}": s for s in [*d.clients, *d.managers]}
+    return {str(SubjectKey(s.subject_type, s.id)): s for s in [*d.clients, *d.managers]}
 
 
 def _subject_changes(key: str, a: SubjectDecision, b: SubjectDecision) -> list[Change]:

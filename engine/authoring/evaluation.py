@@ -15,14 +15,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rm_advisor.engine.inference.conditions import Env
-from rm_advisor.engine.language.facts import Fact, FactSet
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
 from rm_advisor.engine.language.operators import describe, operator
 from rm_advisor.engine.language.rules import AllCond, AnyCond, ExistsCond, FieldCond, NotCond, Rule, SignalCond
+from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.walk import Path, Visitor
 
-#: Signals held, by subject key (``client:T1``): what inference asserted.
-Held = Mapping[str, Collection[str]]
+#: Signals held, by subject: what inference asserted.
+Held = Mapping[SubjectKey, Collection[str]]
 
 @dataclass(frozen=True)
 class Outcome:
@@ -37,13 +37,13 @@ class Outcome:
     kind: str
     holds: bool
     text: str
-    subject: str
+    subject: SubjectKey
     ref: str = ""
     value: Any = None
     ops: tuple[tuple[str, Any, Any], ...] = ()  # (operator, as written, resolved)
     signal: str = ""
     children: tuple[Outcome, ...] = ()
-    candidates: tuple[str, ...] = ()
+    candidates: tuple[SubjectKey, ...] = ()
     related: tuple[Outcome, ...] = ()
 
     def walk(self) -> Iterator[Outcome]:
@@ -58,7 +58,7 @@ class RuleOutcome:
     """A rule evaluated on one subject: active on the as-of date, and whether ``when`` holds."""
 
     rule: Rule
-    subject: str
+    subject: SubjectKey
     active: bool
     root: Outcome
 
@@ -66,18 +66,6 @@ class RuleOutcome:
     def holds(self) -> bool:
         """The rule fires for this subject."""
         return self.active and self.root.holds
-
-
-def subject_key(fact_type: str, fact_id: Any) -> str:
-    return f"{fact_type}:{fact_id}"
-
-
-def subject_env(kb: KnowledgeBase, fact_set: FactSet, subject_type: str, fact: Fact) -> Env:
-    """The facts a rule about ``fact`` sees: the subject and the facts it links to (its manager)."""
-    linked = kb.one_links(subject_type)
-    facts: dict[str, Fact | None] = {subject_type: fact}
-    facts.update({t: fact_set.get(t, fact.get(f)) for t, f in linked.items()})
-    return Env(facts, fact_set.as_of, fact_set)
 
 
 def active_on(rule: Rule, day: dt.date) -> bool:
@@ -88,7 +76,7 @@ def active_on(rule: Rule, day: dt.date) -> bool:
 def evaluate_rule(rule: Rule, env: Env, kb: KnowledgeBase, held: Held) -> RuleOutcome:
     """Evaluate ``rule`` on the subject in ``env`` with the signals inference asserted."""
     subject_fact = env.facts[rule.subject]
-    key = subject_key(rule.subject, subject_fact["id"] if subject_fact else "?")
+    key = SubjectKey.of(rule.subject, subject_fact["id"] if subject_fact else "")
     root = _Evaluator(kb, held, env, rule.subject, key).visit(rule.when, ("when",))
     return RuleOutcome(rule, key, active_on(rule, env.as_of), root)
 
@@ -101,7 +89,7 @@ class _Evaluator(Visitor[Outcome]):
     held: Held
     env: Env
     scope: str
-    key: str
+    key: SubjectKey
 
     def all_(self, cond: AllCond, path: Path) -> Outcome:
         kids = tuple(self.each(cond, path))
@@ -123,7 +111,7 @@ class _Evaluator(Visitor[Outcome]):
         fact, env = cond.exists.fact, self.env
         owner = env.facts.get(self.scope)
         related = env.fact_set.related(fact, self.scope, owner["id"]) if owner is not None else ()
-        keys = tuple(subject_key(fact, r["id"]) for r in related)
+        keys = tuple(SubjectKey.of(fact, r["id"]) for r in related)
         text = f"exists {fact}" + (" where ..." if cond.exists.where is not None else "")
         if cond.exists.where is None:
             return Outcome(path, "exists", bool(related), text, self.key, candidates=keys)
@@ -140,5 +128,5 @@ class _Evaluator(Visitor[Outcome]):
         ops = tuple((op, written, resolve(written, self.kb)) for op, written in sorted(cond.ops.items()))
         holds = all(operator(op).holds(value, arg, self.env.as_of) for op, _, arg in ops)
         at = (*path, ref)
-        where = subject_key(fact, holder["id"]) if holder is not None and "id" in holder else self.key
+        where = SubjectKey.of(fact, holder["id"]) if holder is not None and "id" in holder else self.key
         return Outcome(at, "field", holds, describe(ref, ops), where, ref=ref, value=value, ops=ops)

@@ -26,14 +26,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rm_advisor.engine.authoring.evaluation import Outcome, evaluate_rule, subject_env
+from rm_advisor.engine.authoring.evaluation import Outcome, evaluate_rule
 from rm_advisor.engine.checking.analysis import candidates_for
 from rm_advisor.engine.errors import Location
 from rm_advisor.engine.inference.advisor import Run
 from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
+from rm_advisor.engine.inference.conditions import subject_env
 from rm_advisor.engine.language.decision import Reason, RuleTrace
 from rm_advisor.engine.language.knowledge import FieldSpec, Text
 from rm_advisor.engine.language.operators import operator, show
+from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.loading.locations import Locator
 
 _MAX_DEPTH = 4
@@ -120,26 +122,26 @@ class Explainer:
 
     # ------------------------------------------------------------------ targets
 
-    def subjects(self, subject_type: str) -> list[str]:
-        return [f"{subject_type}:{f['id']}" for f in self.run.fact_set.subjects(subject_type)]
+    def subjects(self, subject_type: str) -> list[SubjectKey]:
+        return [SubjectKey.of(subject_type, f["id"]) for f in self.run.fact_set.subjects(subject_type)]
 
-    def explain_item(self, item_id: str, subject: str) -> Explanation:
+    def explain_item(self, item_id: str, subject: SubjectKey) -> Explanation:
         """Why ``item_id`` (an action or coaching topic) was or was not recommended for ``subject``."""
         kind = "action" if item_id in self.kb.actions else "coaching"
         target = f"{kind}:{item_id}"
-        subject_type, _, sid = subject.partition(":")
-        decided = self.run.decision.subject(subject_type, sid)
+        subject_type = subject.type
+        decided = self.run.decision.subject(subject.type, subject.id)
         recs = {r.id: r for r in decided.recommendations} if decided else {}
         vetoed = {r.id: r for r in decided.vetoed} if decided else {}
         if item_id in recs:
             rec = recs[item_id]
-            return Explanation(subject=subject, target=target, outcome="recommended",
+            return Explanation(subject=str(subject), target=target, outcome="recommended",
                                summary=f"recommended with score {rec.score} by {', '.join(rec.rules)}",
                                why=rec.because)
         if item_id in vetoed:
             rec = vetoed[item_id]
             blockers = [self.rule_report(self.rules[v.rule_id], subject) for v in rec.vetoed_by]
-            return Explanation(subject=subject, target=target, outcome="vetoed",
+            return Explanation(subject=str(subject), target=target, outcome="vetoed",
                                summary=f"recommended by {', '.join(rec.rules)} but vetoed by "
                                        f"{', '.join(v.rule_id for v in rec.vetoed_by)}",
                                why=rec.because, vetoed_by=rec.vetoed_by, rules=blockers)
@@ -148,32 +150,33 @@ class Explainer:
         reports = [self.rule_report(r, subject) for r in candidates]
         summary = (f"no rule recommends `{item_id}` for a {subject_type}" if not candidates else
                    f"none of the {len(candidates)} rule(s) that recommend it fired")
-        return Explanation(subject=subject, target=target, outcome="not recommended", summary=summary, rules=reports)
+        return Explanation(subject=str(subject), target=target, outcome="not recommended", summary=summary,
+                           rules=reports)
 
-    def explain_rule(self, rule_id: str, subject: str) -> Explanation:
+    def explain_rule(self, rule_id: str, subject: SubjectKey) -> Explanation:
         """Why rule ``rule_id`` fired or did not fire for ``subject``."""
         report = self.rule_report(self.rules[rule_id], subject)
         summary = "fired" if report.fired else (report.note or f"{len(report.failing)} condition(s) failed")
-        return Explanation(subject=subject, target=f"rule:{rule_id}", outcome="fired" if report.fired else "not fired",
-                           summary=summary, rules=[report])
+        return Explanation(subject=str(subject), target=f"rule:{rule_id}",
+                           outcome="fired" if report.fired else "not fired", summary=summary, rules=[report])
 
     def explain_decision(self) -> list[Explanation]:
         """Why each recommendation (and each veto) in the decision."""
         out = []
         for decided in self.run.decision.clients + self.run.decision.managers:
-            subject = f"{decided.subject_type}:{decided.id}"
+            subject = SubjectKey(decided.subject_type, decided.id)
             for rec in decided.recommendations + decided.vetoed:
                 out.append(self.explain_item(rec.id, subject))
         return out
 
     # ------------------------------------------------------------------ rules
 
-    def rule_report(self, compiled: CompiledRule, subject: str, depth: int = 0,
-                    seen: frozenset[tuple[str, str]] = frozenset()) -> RuleReport:
+    def rule_report(self, compiled: CompiledRule, subject: SubjectKey, depth: int = 0,
+                    seen: frozenset[tuple[str, SubjectKey]] = frozenset()) -> RuleReport:
         rule = compiled.rule
         fact = self._fact(subject)
         base: dict[str, Any] = dict(rule_id=rule.id, title=rule.title, file=compiled.file, line=compiled.line,
-                                    subject=subject)
+                                    subject=str(subject))
         if fact is None:
             return RuleReport(**base, fired=False, note=f"{subject} is not in the facts")
         env = subject_env(self.kb, self.run.fact_set, rule.subject, fact)
@@ -190,20 +193,19 @@ class Explainer:
         for c in conjuncts:
             if c.kind == "exists" and c.holds:
                 fact = c.text.split()[1]
-                hits = [r.subject for r in c.related if r.holds] if c.related else list(c.candidates)
+                hits = [str(r.subject) for r in c.related if r.holds] if c.related else [str(k) for k in c.candidates]
                 related[fact] = sorted(set(related.get(fact, [])) | set(hits))
         failing = [] if fired else [self._condition(rule.id, c, depth, seen | {(rule.id, subject)})
                                     for c in conjuncts if not c.holds]
         return RuleReport(**base, fired=fired, active=outcome.active, note=note, matched=matched, related=related,
                           failing=failing)
 
-    def _fact(self, subject: str) -> Any:
-        subject_type, _, sid = subject.partition(":")
-        return self.run.fact_set.get(subject_type, sid)
+    def _fact(self, subject: SubjectKey) -> Any:
+        return self.run.fact_set.get(subject.type, subject.id)
 
     # ------------------------------------------------------------------ conditions
 
-    def _condition(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, str]],
+    def _condition(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, SubjectKey]],
                    want: bool = True) -> ConditionReport:
         """A report on ``node``, which should be ``want`` but is not."""
         loc = self.locator.rule(rule_id, node.path)
@@ -212,7 +214,7 @@ class Explainer:
             loc = Location(compiled.file, compiled.line)
         kind = node.kind if node.kind != "not" else "all"
         base: dict[str, Any] = dict(condition=node.text if want else f"not ({node.text})", kind=kind,
-                                    subject=node.subject, file=loc.file, line=loc.line, holds=node.holds == want)
+                                    subject=str(node.subject), file=loc.file, line=loc.line, holds=node.holds == want)
         if node.kind == "field":
             change, fix = _field_change(node, self._spec(node.ref), self.run.fact_set.as_of, want)
             shown = node.text.removeprefix(node.ref).strip()
@@ -231,7 +233,7 @@ class Explainer:
         return ConditionReport(**base, expected=node.kind, change=change,
                                inner=[self._condition(rule_id, c, depth, seen, want) for c in blocking])
 
-    def _signal(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, str]], want: bool,
+    def _signal(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, SubjectKey]], want: bool,
                 base: dict[str, Any]) -> ConditionReport:
         name, subject = node.signal, node.subject
         if not want:  # a forbidden signal holds
@@ -239,7 +241,7 @@ class Explainer:
             reports = [self.rule_report(self.rules[r], subject, depth + 1, seen) for r in asserted]
             return ConditionReport(**base, actual="held", expected="not held", asserted_by=reports,
                                    change=f"the signal must not hold: change what made {', '.join(asserted)} fire")
-        subject_type = subject.partition(":")[0]
+        subject_type = subject.type
         producers = [r for r in self.book.for_subject(subject_type) if name in r.rule.then.signals]
         reports = []
         if depth < _MAX_DEPTH:
@@ -248,11 +250,11 @@ class Explainer:
                   else f"no rule asserts `{name}` for a {subject_type}")
         return ConditionReport(**base, actual="not held", expected="held", change=change, producers=reports)
 
-    def _exists(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, str]], want: bool,
+    def _exists(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, SubjectKey]], want: bool,
                 base: dict[str, Any]) -> ConditionReport:
         fact = node.text.split()[1]
         if not want:  # `not: {exists: ...}` and some related fact matches
-            hits = [r.subject for r in node.related if r.holds] or list(node.candidates)
+            hits = [str(r.subject) for r in node.related if r.holds] or [str(k) for k in node.candidates]
             return ConditionReport(**base, actual=hits, expected=f"no matching {fact}",
                                    change=f"none of {', '.join(hits)} may match")
         if not node.related:
@@ -261,7 +263,8 @@ class Explainer:
                                    change=f"add {_article(fact)} {fact} linked to {node.subject} {what}".strip())
         closest = min(node.related, key=lambda r: (_failures(r), r.subject))
         inner = [self._condition(rule_id, c, depth, seen) for c in _conjuncts(closest) if not c.holds]
-        return ConditionReport(**base, actual=list(node.candidates), expected=f"a {fact} matching the `where`",
+        return ConditionReport(**base, actual=[str(k) for k in node.candidates],
+                               expected=f"a {fact} matching the `where`",
                                change=f"closest is {closest.subject}; change it as below", inner=inner)
 
     def _spec(self, ref: str) -> FieldSpec | None:

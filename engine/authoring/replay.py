@@ -23,6 +23,7 @@ from rm_advisor.engine.errors import AdvisorError, Diagnostic
 from rm_advisor.engine.inference.advisor import Advisor, Run
 from rm_advisor.engine.language.decision import SubjectDecision
 from rm_advisor.engine.language.facts import FactSet
+from rm_advisor.engine.language.subjects import SubjectKey
 
 ChangeKind = Literal["added", "removed", "reranked", "veto"]
 KINDS: tuple[ChangeKind, ...] = ("added", "removed", "reranked", "veto")
@@ -133,19 +134,19 @@ def _run(advisor: Advisor, facts: Mapping[str, Any] | FactSet, name: str, side: 
         return None
 
 
-def _key(s: SubjectDecision) -> str:
-    return f"{s.subject_type}:{s.id}"
+def _key(s: SubjectDecision) -> SubjectKey:
+    return SubjectKey(s.subject_type, s.id)
 
 
-def _owners(advisor: Advisor, fact_set: FactSet) -> dict[str, str]:
-    """Subject key -> the manager it belongs to (a manager belongs to itself)."""
+def _owners(advisor: Advisor, fact_set: FactSet) -> dict[SubjectKey, str]:
+    """Subject -> the manager it belongs to (a manager belongs to itself)."""
     kb = advisor.book.kb
-    out: dict[str, str] = {}
+    out: dict[SubjectKey, str] = {}
     for subject_type in kb.subjects():
         link = kb.one_links(subject_type).get("manager")
         for fact in fact_set.subjects(subject_type):
             owner = fact["id"] if subject_type == "manager" else fact.get(link) if link else None
-            out[f"{subject_type}:{fact['id']}"] = str(owner) if owner is not None else ""
+            out[SubjectKey.of(subject_type, fact["id"])] = str(owner) if owner is not None else ""
     return out
 
 
@@ -157,7 +158,7 @@ def _places(s: SubjectDecision | None) -> dict[str, str]:
     return out
 
 
-def _compare(document: str, subject: str, manager: str, old: SubjectDecision | None,
+def _compare(document: str, subject: SubjectKey, manager: str, old: SubjectDecision | None,
              new: SubjectDecision | None) -> list[Change]:
     before, after = _places(old), _places(new)
     out = []
@@ -176,5 +177,5 @@ def _compare(document: str, subject: str, manager: str, old: SubjectDecision | N
             kind = "reranked"
         else:
             kind = "veto"
-        out.append(Change(document, subject, manager, item, kind, b, a))
+        out.append(Change(document, str(subject), manager, item, kind, b, a))
     return out

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rm_advisor.engine.errors import CODES, AdvisorError, Diagnostic, Location, suggest
 from rm_advisor.engine.inference.advisor import Advisor, Run
 from rm_advisor.engine.inference.compiler import RuleBook
+from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.loading.validation import validate_document
 from rm_advisor.engine.loading.yaml_source import parse_yaml
 
@@ -241,13 +242,16 @@ def run_case(advisor: Advisor, case: Case) -> list[str]:
 
 def observe(run: Run, subject: str) -> Observed | None:
     """What ``subject`` (``client:T1``) got in a run, or None when the facts do not hold it."""
-    kind, _, sid = subject.partition(":")
-    decided = run.decision.subject(kind, sid)
+    try:
+        key = SubjectKey.parse(subject)
+    except ValueError:
+        return None
+    decided = run.decision.subject(key.type, key.id)
     if decided is None:
         return None
     return Observed(subject, tuple(r.id for r in decided.recommendations), tuple(r.id for r in decided.vetoed),
                     tuple(sorted({s.signal for s in decided.signals})),
-                    tuple(sorted(run.fired().get(subject, set()))))
+                    tuple(sorted(run.fired().get(key, set()))))
 
 
 _CHECKS = (  # expectation key, what it names, where the actual values are, must be present?

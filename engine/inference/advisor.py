@@ -18,11 +18,12 @@ from typing import Any
 
 from rm_advisor.engine.inference.arbitration import arbitrate
 from rm_advisor.engine.inference.book import load_rule_book
-from rm_advisor.engine.inference.chaining import Inference, InferenceResult
+from rm_advisor.engine.inference.chaining import Gates, Inference, InferenceResult
 from rm_advisor.engine.inference.compiler import RuleBook
 from rm_advisor.engine.language.decision import Decision, SubjectDecision
 from rm_advisor.engine.language.facts import FactSet, validate_facts
 from rm_advisor.engine.language.feedback import FeedbackEvent
+from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.loading.sources import default_rules_dir, read_kb_files, read_rule_files
 from rm_advisor.engine.policies.contact import apply_policies
 
@@ -66,7 +67,7 @@ class Advisor:
         return validate_facts(facts, self.book.kb, as_of)
 
     def decide(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
-               max_per_subject: int | None = None, gates: Iterable[tuple[str, str]] | None = None,
+               max_per_subject: int | None = None, gates: Gates | None = None,
                history: Iterable[FeedbackEvent] | None = None) -> Decision:
         """Validate facts, infer, arbitrate: ranked actions per client and coaching per manager.
 
@@ -78,7 +79,7 @@ class Advisor:
         return self.run(facts, as_of, max_per_subject, gates, history).decision
 
     def run(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
-            max_per_subject: int | None = None, gates: Iterable[tuple[str, str]] | None = None,
+            max_per_subject: int | None = None, gates: Gates | None = None,
             history: Iterable[FeedbackEvent] | None = None) -> Run:
         """:meth:`decide`, keeping the validated facts and every rule firing beside the decision
         (the authoring tools need the firings of rules whose outcome left no trace, e.g. a veto
@@ -104,16 +105,16 @@ class Run:
     result: InferenceResult
     decision: Decision
 
-    def fired(self) -> dict[str, set[str]]:
-        """Rule ids that fired, by subject key (``client:T1``)."""
-        out: dict[str, set[str]] = {}
+    def fired(self) -> dict[SubjectKey, set[str]]:
+        """Rule ids that fired, by subject."""
+        out: dict[SubjectKey, set[str]] = {}
         for f in self.result.firings:
             out.setdefault(f.subject, set()).add(f.rule_id)
         return out
 
-    def held(self) -> dict[str, set[str]]:
-        """Signals inference asserted, by subject key."""
-        out: dict[str, set[str]] = {}
+    def held(self) -> dict[SubjectKey, set[str]]:
+        """Signals inference asserted, by subject."""
+        out: dict[SubjectKey, set[str]] = {}
         for name, subject in self.result.producers:
             out.setdefault(subject, set()).add(name)
         return out

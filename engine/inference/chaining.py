@@ -7,16 +7,16 @@ related fact passes a rule's join conditions, a :class:`Signal` that a rule deri
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rm_advisor.engine.errors import Diagnostic, InferenceError, Location
 from rm_advisor.engine.inference._experta import MATCH, NOT, Fact, KnowledgeEngine, Rule, SafeDepthStrategy
 from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
-from rm_advisor.engine.inference.conditions import Env
-from rm_advisor.engine.language.facts import Fact as FactRecord
+from rm_advisor.engine.inference.conditions import subject_env
 from rm_advisor.engine.language.facts import FactSet
+from rm_advisor.engine.language.subjects import SubjectKey
 
 
 class Gate(Fact):
@@ -31,17 +31,20 @@ class Signal(Fact):
     """A derived signal about a subject, asserted by a rule."""
 
 
-def subject_key(fact_type: str, fact_id: Any) -> str:
-    return f"{fact_type}:{fact_id}"
+#: (rule id, subject) pairs whose fact conditions hold
+Gates = Iterable[tuple[str, SubjectKey]]
 
 
 @dataclass
 class Firing:
-    """One rule firing on one subject; related subjects it joined through, if any."""
+    """One rule firing on one subject, with its match trace: the fact values its conditions read
+    (``client.class``: ``A``; ``exists:interaction``: the ids of related facts that matched) and
+    the related subjects each join went through."""
 
     rule_id: str
-    subject: str
-    related: dict[str, list[str]] = field(default_factory=dict)
+    subject: SubjectKey
+    matched: Mapping[str, Any] = field(default_factory=dict)
+    related: dict[str, list[SubjectKey]] = field(default_factory=dict)
 
 
 @dataclass
@@ -49,7 +52,7 @@ class InferenceResult:
     """What inference found: firings in order, and which firings produced each signal."""
 
     firings: list[Firing]
-    producers: dict[tuple[str, str], list[str]]  # (signal, subject key) -> rule ids
+    producers: dict[tuple[str, SubjectKey], list[str]]  # (signal, subject) -> rule ids
 
 
 class Inference:
@@ -64,18 +67,19 @@ class Inference:
         self._chained = {n for r in book.rules if not r.direct
                          for n in (*r.requires, *r.forbids, *(s for j in r.joins for s in j.signals))}
         self._engine.inference = self
-        self._firings: dict[tuple[str, str], Firing] = {}
+        self._firings: dict[tuple[str, SubjectKey], Firing] = {}
         self._order: list[Firing] = []
-        self._producers: dict[tuple[str, str], list[str]] = {}
+        self._producers: dict[tuple[str, SubjectKey], list[str]] = {}
+        self._facts: FactSet | None = None
 
-    def run(self, fact_set: FactSet, gates: Iterable[tuple[str, str]] | None = None) -> InferenceResult:
+    def run(self, fact_set: FactSet, gates: Gates | None = None) -> InferenceResult:
         """Gate every rule on every subject, then chain signals to a fixpoint.
 
         ``gates`` — (rule id, subject key) pairs whose fact conditions hold — may be given by a
         caller that evaluated them in bulk (see :mod:`engine.portfolio.bulk`); by default they are
         evaluated here, one subject at a time.
         """
-        self._firings, self._order, self._producers = {}, [], {}
+        self._firings, self._order, self._producers, self._facts = {}, [], {}, fact_set
         rules = self._rules
         passed = list(gates) if gates is not None else [(r.id, s) for r, s in self._local_gates(fact_set)]
         facts: list[Fact] = []
@@ -104,14 +108,14 @@ class Inference:
                 hint="look for rules that keep asserting new signals; or raise max_firings")])
         return self._result()
 
-    def _reachable(self, chained: list[tuple[CompiledRule, str]]) -> list[tuple[CompiledRule, str]]:
+    def _reachable(self, chained: list[tuple[CompiledRule, SubjectKey]]) -> list[tuple[CompiledRule, SubjectKey]]:
         """Gates of chaining rules whose required signals can still appear for their subject.
 
         A rule that requires a signal nothing can assert for that subject cannot fire, so its gate
         is left out of the network (a sound pruning: Rete still decides everything else, including
         ``not`` and joins). Taken in stratum order, producers come before consumers.
         """
-        possible: dict[str, set[str]] = {}
+        possible: dict[SubjectKey, set[str]] = {}
         for (name, subject) in self._producers:
             possible.setdefault(subject, set()).add(name)
         kept = []
@@ -125,30 +129,37 @@ class Inference:
     def _result(self) -> InferenceResult:
         return InferenceResult(list(self._order), {k: sorted(v) for k, v in self._producers.items()})
 
-    def _local_gates(self, fs: FactSet) -> Iterator[tuple[CompiledRule, str]]:
+    def _local_gates(self, fs: FactSet) -> Iterator[tuple[CompiledRule, SubjectKey]]:
         """Rules whose fact conditions hold, per subject, evaluated record by record."""
         for rule in self.book.rules:
             if not rule.active_on(fs.as_of):
                 continue
             subject = rule.rule.subject
             for fact in fs.subjects(subject):
-                if rule.local(subject_env(self.book, fs, subject, fact), None):
-                    yield rule, subject_key(subject, fact["id"])
+                if rule.local(subject_env(self.book.kb, fs, subject, fact), None):
+                    yield rule, SubjectKey.of(subject, fact["id"])
 
-    def _join_gates(self, rule: CompiledRule, key: str, fs: FactSet) -> list[Fact]:
+    def _join_gates(self, rule: CompiledRule, key: SubjectKey, fs: FactSet) -> list[Fact]:
         if not rule.joins:
             return []
-        subject, _, fact_id = key.partition(":")
-        fact = fs.get(subject, fact_id)
+        fact = fs.get(key.type, key.id)
         if fact is None:  # a gate for a subject the fact set does not hold: nothing to join through
             return []
-        env = subject_env(self.book, fs, subject, fact)
-        return [JoinGate(rule=rule.id, join=k, subject=key, related=subject_key(join.fact, rel["id"]))
+        env = subject_env(self.book.kb, fs, key.type, fact)
+        return [JoinGate(rule=rule.id, join=k, subject=key, related=SubjectKey.of(join.fact, rel["id"]))
                 for k, join in enumerate(rule.joins)
-                for rel in fs.related(join.fact, subject, fact["id"])
+                for rel in fs.related(join.fact, key.type, fact["id"])
                 if join.where(env.with_fact(join.fact, rel), None)]
 
-    def fired(self, rule: CompiledRule, subject: str, bindings: dict[str, Any],
+    def _match(self, rule: CompiledRule, key: SubjectKey) -> dict[str, Any]:
+        """The values ``rule``'s fact conditions read for ``key``, recorded once, when it fires."""
+        matched: dict[str, Any] = {}
+        fact = self._facts.get(key.type, key.id) if self._facts is not None else None
+        if fact is not None and self._facts is not None:
+            rule.local(subject_env(self.book.kb, self._facts, key.type, fact), matched)
+        return matched
+
+    def fired(self, rule: CompiledRule, subject: SubjectKey, bindings: dict[str, Any],
               declare: list[Fact] | None = None) -> None:
         """Record a firing and assert its signals (into ``declare`` before the Rete run starts).
 
@@ -158,7 +169,7 @@ class Inference:
         key = (rule.id, subject)
         firing = self._firings.get(key)
         if firing is None:
-            firing = self._firings[key] = Firing(rule.id, subject)
+            firing = self._firings[key] = Firing(rule.id, subject, self._match(rule, subject))
             self._order.append(firing)
             new = []
             for name in rule.rule.then.signals:
@@ -175,12 +186,6 @@ class Inference:
             bucket = firing.related.setdefault(join.fact, [])
             if related is not None and related not in bucket:
                 bucket.append(related)
-
-
-def subject_env(book: RuleBook, fs: FactSet, subject: str, fact: FactRecord) -> Env:
-    """What a rule about ``subject`` sees: the fact and the facts it links to (its manager...)."""
-    linked = book.kb.one_links(subject)
-    return Env({subject: fact, **{t: fs.get(t, fact.get(f)) for t, f in linked.items()}}, fs.as_of, fs)
 
 
 def _engine_class(book: RuleBook) -> type:
@@ -204,7 +209,7 @@ def _patterns(rule: CompiledRule) -> list[Any]:
 def _action(rule: CompiledRule) -> Any:
     """The rule's right-hand side; made in a factory so each closure keeps its own rule."""
 
-    def fire(engine: Any, s: str, **bindings: Any) -> None:
+    def fire(engine: Any, s: SubjectKey, **bindings: Any) -> None:
         engine.inference.fired(rule, s, bindings)
 
     fire.__name__ = "rule_" + rule.id.replace(".", "_")

@@ -35,6 +35,14 @@ class Env:
         return Env({**self.facts, fact_type: fact}, self.as_of, self.fact_set)
 
 
+def subject_env(kb: KnowledgeBase, fact_set: FactSet, subject_type: str, fact: Fact) -> Env:
+    """What a rule about ``fact`` sees: the subject and the facts it links to (its manager...)."""
+    linked = kb.one_links(subject_type)
+    facts: dict[str, Fact | None] = {subject_type: fact}
+    facts.update({t: fact_set.get(t, fact.get(f)) for t, f in linked.items()})
+    return Env(facts, fact_set.as_of, fact_set)
+
+
 def always(env: Env, trace: Trace | None) -> bool:
     return True
 

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rm_advisor.engine.language.knowledge import FeedbackStatus
+from rm_advisor.engine.language.subjects import SubjectKey
 
 STATUSES: tuple[FeedbackStatus, ...] = ("accepted", "rejected", "done", "snoozed")
 #: Statuses after which an item takes no more feedback.
@@ -44,5 +45,5 @@ class FeedbackEvent(BaseModel):
     until: dt.date | None = Field(default=None, description="a snoozed item comes back on this date")
 
     @property
-    def subject(self) -> str:
-        return f"{self.subject_type}:{self.subject_id}"
+    def subject(self) -> SubjectKey:
+        return SubjectKey(self.subject_type, self.subject_id)

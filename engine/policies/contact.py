@@ -28,6 +28,7 @@ from rm_advisor.engine.errors import Diagnostic, suggest
 from rm_advisor.engine.language.decision import Recommendation, SubjectDecision, Suppression
 from rm_advisor.engine.language.feedback import CONTACT_STATUSES, FeedbackEvent
 from rm_advisor.engine.language.knowledge import ID_PATTERN, Channel, FeedbackStatus, KnowledgeBase, Text
+from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.values import shift
 from rm_advisor.engine.loading.validation import validate_document
 from rm_advisor.engine.loading.yaml_source import ParsedYaml, parse_yaml
@@ -177,13 +178,13 @@ def apply_policies(clients: Sequence[SubjectDecision], managers: Sequence[Subjec
     """Hold back what the contact policies forbid on ``as_of``, given the feedback ``history``."""
     known = sorted((e for e in history if e.date <= as_of),
                    key=lambda e: (e.date, e.decision_id, e.subject, e.item_id, e.status))
-    per_item: dict[tuple[str, str], list[FeedbackEvent]] = {}
+    per_item: dict[tuple[SubjectKey, str], list[FeedbackEvent]] = {}
     for e in known:
         per_item.setdefault((e.subject, e.item_id), []).append(e)
-    held: dict[tuple[str, str], list[Suppression]] = {}
+    held: dict[tuple[SubjectKey, str], list[Suppression]] = {}
     rests = [p for p in policies.policies if isinstance(p, SuppressAfter)]
     for subject in [*clients, *managers]:
-        key = f"{subject.subject_type}:{subject.id}"
+        key = SubjectKey(subject.subject_type, subject.id)
         for rec in subject.recommendations:
             events = per_item.get((key, rec.id), [])
             found = [s for p in rests if events and (s := _rest(p, rec, events, as_of, kb))]
@@ -237,7 +238,7 @@ class _Cap:
 
 
 def _apply_caps(clients: Sequence[SubjectDecision], policies: PolicySet, events: list[FeedbackEvent],
-                as_of: dt.date, kb: KnowledgeBase, held: dict[tuple[str, str], list[Suppression]]) -> None:
+                as_of: dt.date, kb: KnowledgeBase, held: dict[tuple[SubjectKey, str], list[Suppression]]) -> None:
     """Greedy over every client action of the decision, best first: a recommendation is kept when
     every cap it falls under has room, and then takes its slot in each."""
     week = shift(as_of, -as_of.weekday())
@@ -252,7 +253,7 @@ def _apply_caps(clients: Sequence[SubjectDecision], policies: PolicySet, events:
             volume.setdefault(p.action, []).append(_volume_cap(p, contacts))
     per_client: dict[tuple[str, str], _Cap] = {}
     candidates = [(s, r) for s in clients for r in s.recommendations
-                  if r.kind == "action" and (f"client:{s.id}", r.id) not in held]
+                  if r.kind == "action" and (SubjectKey("client", s.id), r.id) not in held]
     candidates.sort(key=lambda sr: (-sr[1].score, -len(sr[1].rules), sr[1].id, sr[0].id))
     for subject, rec in candidates:
         caps: list[tuple[_Cap, str]] = []
@@ -265,7 +266,7 @@ def _apply_caps(clients: Sequence[SubjectDecision], policies: PolicySet, events:
         caps += [(cap, subject.id) for cap in volume.get(rec.id, [])]
         full = [(cap, unit) for cap, unit in caps if cap.full(unit)]
         if full:
-            held[(f"client:{subject.id}", rec.id)] = [_cap_suppression(cap, rec.id, week) for cap, _ in full]
+            held[(SubjectKey("client", subject.id), rec.id)] = [_cap_suppression(cap, rec.id, week) for cap, _ in full]
         else:
             for cap, unit in caps:
                 cap.take(unit)
@@ -303,8 +304,8 @@ def _cap_suppression(cap: _Cap, action_id: str, week: dt.date) -> Suppression:
                        feedback=list(cap.events) if isinstance(p, ClientWeeklyCap) else [])
 
 
-def _rebuild(subject: SubjectDecision, held: dict[tuple[str, str], list[Suppression]]) -> SubjectDecision:
-    key = f"{subject.subject_type}:{subject.id}"
+def _rebuild(subject: SubjectDecision, held: dict[tuple[SubjectKey, str], list[Suppression]]) -> SubjectDecision:
+    key = SubjectKey(subject.subject_type, subject.id)
     kept, suppressed = [], []
     for rec in subject.recommendations:
         found = held.get((key, rec.id))

@@ -16,11 +16,11 @@ from typing import Any
 
 import pandas as pd
 
-from rm_advisor.engine.inference.chaining import subject_key
 from rm_advisor.engine.inference.compiler import RuleBook, local_conditions
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
 from rm_advisor.engine.language.operators import column_holds
 from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
+from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.walk import Path, Visitor
 
 Mask = Callable[["Frames", str], pd.Series]
@@ -61,10 +61,10 @@ class BulkGates:
         self._masks = [(r, [_compile(c, book.kb, r.rule.subject) for c in local_conditions(r.rule)])
                        for r in book.rules]
 
-    def gates(self, frames: Frames) -> dict[str, list[tuple[str, str]]]:
-        """(rule id, subject key) pairs whose fact conditions hold, grouped by subject key."""
+    def gates(self, frames: Frames) -> dict[SubjectKey, list[tuple[str, SubjectKey]]]:
+        """(rule id, subject) pairs whose fact conditions hold, grouped by subject."""
         views = {s: frames.view(s) for s in {r.rule.subject for r in self.book.rules}}
-        out: dict[str, list[tuple[str, str]]] = {}
+        out: dict[SubjectKey, list[tuple[str, SubjectKey]]] = {}
         for rule, masks in self._masks:
             if not rule.active_on(frames.as_of):
                 continue
@@ -76,7 +76,7 @@ class BulkGates:
                 if not mask.any():
                     break
             for fact_id in view.index[mask.to_numpy(dtype=bool)]:
-                key = subject_key(subject, fact_id)
+                key = SubjectKey.of(subject, fact_id)
                 out.setdefault(key, []).append((rule.id, key))
         return out
 

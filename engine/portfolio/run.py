@@ -27,6 +27,7 @@ from rm_advisor.engine.inference.advisor import Advisor
 from rm_advisor.engine.language.decision import Decision
 from rm_advisor.engine.language.facts import build_fact_set
 from rm_advisor.engine.language.knowledge import FactSpec, KnowledgeBase
+from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.policies.contact import apply_policies
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
 from rm_advisor.engine.portfolio.history import Derived, derive
@@ -94,7 +95,7 @@ class Partition:
 
     manager_id: str
     facts: dict[str, list[dict[str, Any]]]
-    gates: list[tuple[str, str]]
+    gates: list[tuple[str, SubjectKey]]
     capacity: dict[str, int]
 
 
@@ -123,7 +124,7 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
     for m in manager_recs:
         mid = str(m["id"])
         cs = clients_of.get(mid, [])
-        keys = [f"manager:{mid}"] + [f"client:{c['id']}" for c in cs]
+        keys = [SubjectKey("manager", mid), *(SubjectKey.of("client", c["id"]) for c in cs)]
         facts = {"manager": [m], "client": cs,
                  "interaction": [i for c in cs for i in inter_of.get(str(c["id"]), [])]}
         capacity = {"visit": int(m.get("capacity_visits_week", params["visit_capacity_per_week"])),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from rm_advisor.engine import Advisor
-from rm_advisor.engine.authoring.evaluation import evaluate_rule, subject_env
+from rm_advisor.engine.authoring.evaluation import evaluate_rule
+from rm_advisor.engine.inference.conditions import subject_env
 from rm_advisor.engine.language.facts import validate_facts
 from rm_advisor.engine.language.rules import Rule
+from rm_advisor.engine.language.subjects import SubjectKey
 from tests.conftest import ShippedResults
 from tests.helpers import KB, action, client, rule
 
@@ -44,7 +46,7 @@ def test_nodes_carry_paths_values_and_related_facts() -> None:
     visit, exists = out.root.children
     assert (visit.holds, visit.value, visit.path) == (False, 5, ("when", "all", 0, "client.days_since_last_visit"))
     assert visit.text == "client.days_since_last_visit > $visit_interval_days_a (7)"
-    assert exists.holds and exists.candidates == ("interaction:I1", "interaction:I2")
+    assert exists.holds and exists.candidates == (SubjectKey("interaction", "I1"), SubjectKey("interaction", "I2"))
     assert [r.holds for r in exists.related] == [False, True]
     assert not out.holds and out.active
 

@@ -12,8 +12,14 @@ import yaml
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.authoring.explain import ConditionReport, Explainer
 from rm_advisor.engine.inference.book import load_rule_book
+from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.loading.locations import Locator
 from tests.helpers import KB_FILES, Doc, action, client, rule, rule_text
+
+C1 = SubjectKey("client", "C1")
+C2 = SubjectKey("client", "C2")
+T_001 = SubjectKey("client", "T-001")
+T_003 = SubjectKey("client", "T-003")
 
 AS_OF = "2026-11-23"
 
@@ -67,20 +73,20 @@ def test_smallest_change_per_operator_flips_the_rule(when: Doc, fields: Doc, exp
     rules = [rule("t.r", {"all": [{"client.domain": "tobacco"}, when]}, {"actions": [NET]})]
     facts = doc(client("C1", **fields))
     ex = explainer(rules, facts)
-    e = ex.explain_item("guide_to_network_ordering", "client:C1")
+    e = ex.explain_item("guide_to_network_ordering", C1)
     assert e.outcome == "not recommended"
     [report] = e.rules
     [failing] = report.failing
     assert failing.change == expected_change
     assert report.matched == {"client.domain": "tobacco"}
-    flipped = explainer(rules, apply(facts, failing)).explain_item("guide_to_network_ordering", "client:C1")
+    flipped = explainer(rules, apply(facts, failing)).explain_item("guide_to_network_ordering", C1)
     assert flipped.outcome == "recommended"
 
 
 def test_conditions_are_reported_in_order_with_actual_expected_and_location() -> None:
     rules = [rule("t.r", {"all": [{"client.is_key": True}, {"client.days_since_last_visit": {"gt": 30}}]},
                   {"actions": [NET]})]
-    e = explainer(rules, doc(client("C1", is_key=False, days_since_last_visit=4))).explain_rule("t.r", "client:C1")
+    e = explainer(rules, doc(client("C1", is_key=False, days_since_last_visit=4))).explain_rule("t.r", C1)
     first, second = e.rules[0].failing
     assert (first.condition, first.actual, first.expected) == ("client.is_key == true", False, "== true")
     assert (second.actual, second.expected) == (4, "> 30")
@@ -94,7 +100,7 @@ def test_a_missing_signal_names_the_rules_that_would_assert_it_and_their_failing
     rules = [rule("t.produce", {"client.network_client": False}, {"signals": ["outside_official_channel"]}),
              rule("t.use", {"all": [{"signal": "outside_official_channel"}, {"client.domain": "tobacco"}]},
                   {"actions": [NET]})]
-    e = explainer(rules, doc(client("C1", network_client=True))).explain_item("guide_to_network_ordering", "client:C1")
+    e = explainer(rules, doc(client("C1", network_client=True))).explain_item("guide_to_network_ordering", C1)
     [signal] = e.rules[0].failing
     assert (signal.kind, signal.actual, signal.expected) == ("signal", "not held", "held")
     [producer] = signal.producers
@@ -106,7 +112,7 @@ def test_a_forbidden_signal_that_holds_names_who_asserted_it() -> None:
     rules = [rule("t.hold", {"client.under_investigation": True}, {"signals": ["compliance_hold"]}),
              rule("t.sell", {"all": [{"client.is_key": True}, {"not": {"signal": "compliance_hold"}}]},
                   {"actions": [NET]})]
-    e = explainer(rules, doc(client("C1", is_key=True, under_investigation=True))).explain_rule("t.sell", "client:C1")
+    e = explainer(rules, doc(client("C1", is_key=True, under_investigation=True))).explain_rule("t.sell", C1)
     [blocked] = e.rules[0].failing
     assert (blocked.actual, blocked.expected) == ("held", "not held")
     [asserted] = blocked.asserted_by
@@ -118,25 +124,25 @@ def test_exists_reports_the_closest_related_fact() -> None:
         {"interaction.kind": "complaint"}, {"interaction.days_open": {"gt": 3}}]}}}, {"actions": [NET]})]
     facts = doc(client("C1"), interactions=[{"id": "I1", "client_id": "C1", "kind": "visit", "days_open": 1},
                                             {"id": "I2", "client_id": "C1", "kind": "complaint", "days_open": 2}])
-    [report] = explainer(rules, facts).explain_rule("t.r", "client:C1").rules
+    [report] = explainer(rules, facts).explain_rule("t.r", C1).rules
     [exists] = report.failing
     assert exists.kind == "exists" and exists.actual == ["interaction:I1", "interaction:I2"]
     [inner] = exists.inner
     assert inner.subject == "interaction:I2" and inner.change == "change interaction.days_open from 2 to 4"
-    none = explainer(rules, doc(client("C1"))).explain_rule("t.r", "client:C1").rules[0].failing[0]
+    none = explainer(rules, doc(client("C1"))).explain_rule("t.r", C1).rules[0].failing[0]
     assert none.change is not None and none.change.startswith("add an interaction linked to client:C1")
 
 
 def test_any_lists_every_branch() -> None:
     rules = [rule("t.r", {"any": [{"client.network_client": False}, {"client.client_class": "A"}]}, {"actions": [NET]})]
     [group] = explainer(rules, doc(client("C1", network_client=True, client_class="B"))).explain_rule(
-        "t.r", "client:C1").rules[0].failing
+        "t.r", C1).rules[0].failing
     assert group.kind == "any" and len(group.inner) == 2 and group.change == "make one of these hold"
 
 
 def test_a_rule_out_of_effect_says_so() -> None:
     rules = [rule("t.r", {"client.is_key": True}, {"actions": [NET]}, effective={"from": dt.date(2027, 1, 1)})]
-    [report] = explainer(rules, doc(client("C1", is_key=True))).explain_rule("t.r", "client:C1").rules
+    [report] = explainer(rules, doc(client("C1", is_key=True))).explain_rule("t.r", C1).rules
     assert not report.fired and not report.active and "2027-01-01" in report.note and report.failing == []
 
 
@@ -145,10 +151,10 @@ def test_why_a_recommendation_was_made_and_why_it_was_vetoed() -> None:
              rule("t.veto", {"client.under_investigation": True},
                   {"veto": {"all_sales": True, "reason": {"zh": "稽查期间暂停", "en": "on hold"}}})]
     ex = explainer(rules, doc(client("C1", is_key=True), client("C2", is_key=True, under_investigation=True)))
-    made = ex.explain_item("promote_key_brands", "client:C1")
+    made = ex.explain_item("promote_key_brands", C1)
     assert made.outcome == "recommended" and [t.rule_id for t in made.why] == ["t.r"]
     assert made.why[0].matched == {"client.is_key": True}
-    blocked = ex.explain_item("promote_key_brands", "client:C2")
+    blocked = ex.explain_item("promote_key_brands", C2)
     assert blocked.outcome == "vetoed" and [v.rule_id for v in blocked.vetoed_by] == ["t.veto"]
     assert blocked.rules[0].rule_id == "t.veto" and blocked.rules[0].fired
     assert {(e.subject, e.outcome) for e in ex.explain_decision()} == {("client:C1", "recommended"),
@@ -160,17 +166,17 @@ def test_shipped_rules_explain_the_demo(advisor: Advisor) -> None:
     from tests.conftest import ROOT
     facts = yaml.safe_load((ROOT / "knowledge_base" / "samples" / "demo_facts.yaml").read_text(encoding="utf-8"))
     ex = Explainer(advisor.book, advisor.run(facts), Locator.from_files(read_rule_files(ROOT / "rules")))
-    chain = ex.explain_item("anti_counterfeit_training", "client:T-003")
+    chain = ex.explain_item("anti_counterfeit_training", T_003)
     assert chain.outcome == "not recommended"
     first = next(r for r in chain.rules if r.rule_id == "tobacco.anti_counterfeit_training").failing[0]
     assert first.kind == "signal" and first.producers[0].rule_id == "tobacco.counterfeit_exposure"
-    assert ex.explain_item("anti_counterfeit_training", "client:T-001").outcome == "recommended"
+    assert ex.explain_item("anti_counterfeit_training", T_001).outcome == "recommended"
 
 
 def test_without_rule_texts_conditions_point_at_their_rule() -> None:
     files = {"rules/t.yaml": rule_text(rule("t.r", {"client.is_key": True}, {"actions": [NET]}))}
     book = load_rule_book(files, KB_FILES)
     ex = Explainer(book, Advisor(book).run(doc(client("C1", is_key=False))))
-    [failing] = ex.explain_rule("t.r", "client:C1").rules[0].failing
+    [failing] = ex.explain_rule("t.r", C1).rules[0].failing
     assert (failing.file, failing.line) == ("rules/t.yaml", book.by_id()["t.r"].line)
     assert failing.change == "change client.is_key from false to true"

@@ -9,10 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rm_advisor.engine import Advisor
-from rm_advisor.engine.authoring.evaluation import evaluate_rule, subject_env
+from rm_advisor.engine.authoring.evaluation import evaluate_rule
 from rm_advisor.engine.checking.analysis import can_hold
 from rm_advisor.engine.errors import Diagnostic, RuleError
 from rm_advisor.engine.inference.book import check_rules, load_rule_book
+from rm_advisor.engine.inference.conditions import subject_env
 from rm_advisor.engine.language.facts import build_fact_set
 from rm_advisor.engine.language.rules import Rule
 from tests.helpers import KB, KB_FILES, Doc, action, rule, rule_text

@@ -12,6 +12,7 @@ import pytest
 
 from rm_advisor.engine import InferenceError
 from rm_advisor.engine.inference.chaining import Inference
+from rm_advisor.engine.language.subjects import SubjectKey
 from tests.conftest import ROOT
 from tests.helpers import action, advisor, client, rule, subject_of
 
@@ -102,8 +103,9 @@ def test_a_gate_for_a_subject_the_facts_do_not_hold_joins_nothing() -> None:
     fs = adv.validate({"managers": [{"id": "M1", "domain": "tobacco"}],
                        "clients": [client("C1", days_since_last_visit=9)]})
     # gates evaluated elsewhere (engine.portfolio.bulk does so) may name a subject this fact set lacks
-    result = Inference(adv.book).run(fs, gates=[("t.overdue", "client:C1"), ("t.coach", "manager:M9")])
-    assert [(f.rule_id, f.subject) for f in result.firings] == [("t.overdue", "client:C1")]
+    result = Inference(adv.book).run(fs, gates=[("t.overdue", SubjectKey("client", "C1")),
+                                                ("t.coach", SubjectKey("manager", "M9"))])
+    assert [(f.rule_id, f.subject) for f in result.firings] == [("t.overdue", SubjectKey("client", "C1"))]
 
 
 def test_exists_over_interactions_without_signals() -> None:
@@ -182,3 +184,26 @@ def test_date_window_takes_a_parameter() -> None:
                        "clients": [client(agreement_expiry="2027-01-10")]}).clients[0].recommendations
     assert not adv.decide({"as_of": "2026-11-23",
                            "clients": [client(agreement_expiry="2027-06-10")]}).clients[0].recommendations
+
+
+def test_each_firing_carries_its_match_trace_for_the_explanation() -> None:
+    adv = advisor(
+        rule("t.overdue", {"all": [{"client.days_since_last_visit": {"gt": 7}},
+                                   {"exists": {"fact": "interaction", "where": {"interaction.kind": "complaint"}}}]},
+             {"signals": ["visit_overdue"]}),
+        rule("t.visit", {"signal": "visit_overdue"}, {"actions": [action("guide_to_network_ordering")]}),
+    )
+    fs = adv.validate({"clients": [client("C1", days_since_last_visit=9)],
+                       "interactions": [{"id": "I1", "client_id": "C1", "kind": "complaint"},
+                                        {"id": "I2", "client_id": "C1", "kind": "visit"}]})
+    result = Inference(adv.book).run(fs)
+    firing = {f.rule_id: f for f in result.firings}
+    c1 = SubjectKey("client", "C1")
+    assert firing["t.overdue"].subject == c1
+    assert firing["t.overdue"].matched == {"client.days_since_last_visit": 9, "exists:interaction": ["I1"]}
+    assert firing["t.visit"].matched == {}  # a signal condition is matched by the network, not read from facts
+    [because] = adv.decide(fs).clients[0].recommendations[0].because
+    [signal] = because.signals
+    [asserted] = signal.asserted_by
+    assert (because.rule_id, signal.subject, asserted.rule_id) == ("t.visit", "client:C1", "t.overdue")  # text out
+    assert asserted.matched == {"client.days_since_last_visit": 9} and asserted.related == {"interaction": ["I1"]}

@@ -17,6 +17,7 @@ from rm_advisor.engine.inference.compiler import local_conditions
 from rm_advisor.engine.language.facts import FactSet, build_fact_set, validate_facts
 from rm_advisor.engine.language.knowledge import resolve
 from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
+from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
 from rm_advisor.engine.portfolio.run import check_tables, prepare
 from rm_advisor.engine.portfolio.sample import generate
@@ -25,7 +26,7 @@ from rm_advisor.engine.portfolio.tables import check_table
 AS_OF = dt.date(2026, 11, 23)
 
 
-def local_gates(advisor: Advisor, fact_set: FactSet) -> set[tuple[str, str]]:
+def local_gates(advisor: Advisor, fact_set: FactSet) -> set[tuple[str, SubjectKey]]:
     """The gates as ``Advisor.decide`` without precomputed gates evaluates them, record by record."""
     return {(rule.id, subject) for rule, subject in advisor._inference()._local_gates(fact_set)}
 
