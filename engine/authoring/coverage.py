@@ -20,18 +20,9 @@ from rm_advisor.engine.authoring.scenarios import CaseResult
 from rm_advisor.engine.errors import Location
 from rm_advisor.engine.inference.compiler import RuleBook
 from rm_advisor.engine.inference.conditions import subject_env
+from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
 from rm_advisor.engine.language.operators import describe
-from rm_advisor.engine.language.rules import (
-    AllCond,
-    AnyCond,
-    Condition,
-    ExistsCond,
-    FieldCond,
-    NotCond,
-    Rule,
-    SignalCond,
-)
 from rm_advisor.engine.language.walk import Path, Visitor
 from rm_advisor.engine.loading.locations import Locator
 

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rm_advisor.engine.errors import CODES, AdvisorError, Diagnostic, Location, suggest
 from rm_advisor.engine.inference.advisor import Advisor, Run
 from rm_advisor.engine.inference.compiler import RuleBook
+from rm_advisor.engine.language.rules import file_json_schema
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.loading.validation import validate_document
 from rm_advisor.engine.loading.yaml_source import parse_yaml
@@ -78,11 +79,7 @@ class ScenarioFile(_Strict):
 
 def scenario_file_json_schema() -> dict[str, Any]:
     """The JSON Schema of a scenario file, for editors (committed as ``rules/scenarios.schema.json``)."""
-    schema = ScenarioFile.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://rm-advisor.invalid/scenarios.schema.json"
-    schema["title"] = "rm-advisor scenario file"
-    return schema
+    return file_json_schema(ScenarioFile, "scenarios.schema.json", "rm-advisor scenario file")
 
 
 @dataclass(frozen=True)

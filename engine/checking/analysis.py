@@ -31,18 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rm_advisor.engine.errors import Diagnostic, Location
+from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text, resolve
 from rm_advisor.engine.language.operators import OPERATORS, describe, operator, show
-from rm_advisor.engine.language.rules import (
-    AllCond,
-    AnyCond,
-    Condition,
-    ExistsCond,
-    FieldCond,
-    NotCond,
-    Rule,
-    SignalCond,
-)
 from rm_advisor.engine.language.templates import placeholders
 from rm_advisor.engine.language.values import shift
 from rm_advisor.engine.language.walk import Path, Visitor, fields, signals

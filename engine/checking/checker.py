@@ -15,19 +15,10 @@ from pydantic import ValidationError
 from rm_advisor.engine.checking.analysis import analyse
 from rm_advisor.engine.checking.signals import signal_cycles
 from rm_advisor.engine.errors import Diagnostic, Location, suggest
+from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase
 from rm_advisor.engine.language.operators import operator
-from rm_advisor.engine.language.rules import (
-    AllCond,
-    AnyCond,
-    Condition,
-    ExistsCond,
-    FieldCond,
-    NotCond,
-    Rule,
-    RuleFile,
-    SignalCond,
-)
+from rm_advisor.engine.language.rules import RuleFile
 from rm_advisor.engine.language.templates import malformed, placeholders
 from rm_advisor.engine.language.walk import Path, Visitor, children, conjuncts, form, signal_test, walk
 from rm_advisor.engine.loading.locations import Locator

@@ -24,7 +24,18 @@ from rm_advisor.engine.language.knowledge import (
     resolve,
 )
 from rm_advisor.engine.language.operators import OPERATORS, Operator, describe, operator, show
-from rm_advisor.engine.language.rules import Condition, Rule, RuleFile, rule_file_json_schema
+from rm_advisor.engine.language.rules import (
+    AllCond,
+    AnyCond,
+    Condition,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+    Rule,
+    RuleFile,
+    SignalCond,
+    rule_file_json_schema,
+)
 from rm_advisor.engine.language.schemes import ScoringFile
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.values import (
@@ -54,18 +65,23 @@ __all__ = [
     "NEXT_STATUSES",
     "OPERATORS",
     "TEXT_PATTERN",
+    "AllCond",
+    "AnyCond",
     "Condition",
     "DateRangeError",
     "Decision",
     "Domain",
+    "ExistsCond",
     "Fact",
     "FactSet",
     "FactSpec",
     "FeedbackEvent",
     "FeedbackReasonSpec",
     "FeedbackStatus",
+    "FieldCond",
     "FieldSpec",
     "KnowledgeBase",
+    "NotCond",
     "Operator",
     "Path",
     "Reason",
@@ -74,6 +90,7 @@ __all__ = [
     "RuleFile",
     "RuleTrace",
     "ScoringFile",
+    "SignalCond",
     "SignalTrace",
     "SubjectDecision",
     "SubjectKey",

@@ -239,10 +239,15 @@ for _model in (AllCond, AnyCond, NotCond, ExistsSpec, ExistsCond, Rule, RuleFile
     _model.model_rebuild()
 
 
+def file_json_schema(model: type[BaseModel], file_name: str, title: str) -> dict[str, Any]:
+    """The JSON Schema of a YAML file format written from its model, for editors (``rules/<file_name>``)."""
+    schema = model.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://rm-advisor.invalid/{file_name}"
+    schema["title"] = title
+    return schema
+
+
 def rule_file_json_schema() -> dict[str, Any]:
     """The JSON Schema of a rule file, for editors (committed as ``rules/rules.schema.json``)."""
-    schema = RuleFile.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://rm-advisor.invalid/rules.schema.json"
-    schema["title"] = "rm-advisor rule file"
-    return schema
+    return file_json_schema(RuleFile, "rules.schema.json", "rm-advisor rule file")

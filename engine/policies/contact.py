@@ -28,6 +28,7 @@ from rm_advisor.engine.errors import Diagnostic, suggest
 from rm_advisor.engine.language.decision import Recommendation, SubjectDecision, Suppression
 from rm_advisor.engine.language.feedback import CONTACT_STATUSES, FeedbackEvent
 from rm_advisor.engine.language.knowledge import ID_PATTERN, Channel, FeedbackStatus, KnowledgeBase, Text
+from rm_advisor.engine.language.rules import file_json_schema
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.values import shift
 from rm_advisor.engine.loading.validation import validate_document
@@ -82,11 +83,7 @@ class PolicyFile(_Strict):
 
 def policy_file_json_schema() -> dict[str, Any]:
     """The JSON Schema of a policy file, for editors (committed as ``rules/policies.schema.json``)."""
-    schema = PolicyFile.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://rm-advisor.invalid/policies.schema.json"
-    schema["title"] = "rm-advisor contact-policy file"
-    return schema
+    return file_json_schema(PolicyFile, "policies.schema.json", "rm-advisor contact-policy file")
 
 
 @dataclass(frozen=True)
