@@ -35,11 +35,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rm_advisor.engine import Advisor
+from rm_advisor.engine.derivation.history import derive
 from rm_advisor.engine.inference.chaining import Inference
 from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
 from rm_advisor.engine.loading.sources import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
-from rm_advisor.engine.portfolio.history import derive
 from rm_advisor.engine.portfolio.run import Partition, check_tables, decide_partitions, prepare
 from rm_advisor.engine.portfolio.sample import generate
 

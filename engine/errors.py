@@ -60,6 +60,7 @@ CODE_GROUPS: dict[str, dict[str, str]] = {
         "fact_unknown_type": "posted facts use a fact type the schema does not define",
         "fact_unknown_field": "a posted fact has a field the schema does not define",
         "fact_missing_field": "a posted fact lacks a required field",
+        "fact_unlinked": "a posted fact (an interaction) names neither the client nor the manager it belongs to",
         "fact_type": "a posted value has the wrong type",
         "fact_bad_value": "a posted value is outside the allowed values or range",
         "fact_duplicate_id": "two posted facts of one type share an id",

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rm_advisor.engine.derivation import Prefer, derive_facts
 from rm_advisor.engine.inference.arbitration import arbitrate
 from rm_advisor.engine.inference.book import load_rule_book
 from rm_advisor.engine.inference.chaining import Gates, Inference, InferenceResult
@@ -62,9 +63,13 @@ class Advisor:
             inf = self._local.inference = Inference(self.book, self.max_firings)
         return inf
 
-    def validate(self, facts: Mapping[str, Any], as_of: dt.date | None = None) -> FactSet:
-        """Check posted facts; raises :class:`rm_advisor.engine.FactError` listing every problem."""
-        return validate_facts(facts, self.book.kb, as_of)
+    def validate(self, facts: Mapping[str, Any], as_of: dt.date | None = None, prefer: Prefer = "given") -> FactSet:
+        """Check posted facts and derive what their interactions give (:mod:`engine.derivation`);
+        raises :class:`rm_advisor.engine.FactError` listing every problem.
+
+        A field the facts give keeps its value unless ``prefer`` is ``"history"``.
+        """
+        return derive_facts(validate_facts(facts, self.book.kb, as_of), self.book.kb, prefer)
 
     def decide(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
                max_per_subject: int | None = None, gates: Gates | None = None,

@@ -17,6 +17,7 @@ from typing import Any
 
 from rm_advisor.engine.errors import MAX_ERRORS, Diagnostic, FactError, Location, suggest
 from rm_advisor.engine.language.knowledge import FactSpec, FieldSpec, KnowledgeBase
+from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.values import (
     DATE_MAX,
     DATE_MIN,
@@ -40,6 +41,9 @@ class FactSet:
     by_type: dict[str, tuple[Fact, ...]]
     _index: dict[tuple[str, str, str], tuple[Fact, ...]] = field(default_factory=dict, repr=False)
     _ids: dict[tuple[str, str], Fact] = field(default_factory=dict, repr=False)
+    #: fields whose value history gave (:mod:`engine.derivation`): subject -> field -> event ids;
+    #: no ids with no value means history was asked and could not tell (unknown)
+    sources: Mapping[SubjectKey, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def get(self, fact_type: str, fact_id: Any) -> Fact | None:
         return self._ids.get((fact_type, str(fact_id)))
@@ -52,7 +56,8 @@ class FactSet:
         return self.by_type.get(fact_type, ())
 
 
-def build_fact_set(by_type: Mapping[str, Sequence[Fact]], as_of: dt.date, kb: KnowledgeBase) -> FactSet:
+def build_fact_set(by_type: Mapping[str, Sequence[Fact]], as_of: dt.date, kb: KnowledgeBase,
+                   sources: Mapping[SubjectKey, Mapping[str, tuple[str, ...]]] | None = None) -> FactSet:
     """Index already-valid facts (sorted by id, so results never depend on input order)."""
     ordered = {t: tuple(sorted(fs, key=lambda f: str(f["id"]))) for t, fs in sorted(by_type.items())}
     ids = {(t, str(f["id"])): f for t, fs in ordered.items() for f in fs}
@@ -62,7 +67,7 @@ def build_fact_set(by_type: Mapping[str, Sequence[Fact]], as_of: dt.date, kb: Kn
             for f in fs:
                 if f.get(link_field) is not None:
                     index.setdefault((t, target, str(f[link_field])), []).append(f)
-    return FactSet(as_of, ordered, {k: tuple(v) for k, v in index.items()}, ids)
+    return FactSet(as_of, ordered, {k: tuple(v) for k, v in index.items()}, ids, dict(sources or {}))
 
 
 def validate_facts(doc: Any, kb: KnowledgeBase, as_of: dt.date | None = None,
@@ -191,6 +196,11 @@ def _validate_one(item: Any, spec: FactSpec, fact_type: str, path: str,
             problems.add(Diagnostic("fact_missing_field", f"{fact_type} lacks required field `{name}`",
                                     Location(path=f"{path}.{name}"), hint=fspec.description.en))
             ok = False
+    if ok and spec.links and not any(out.get(f) is not None for f in spec.links.values()):
+        fields = " or ".join(f"`{f}`" for f in spec.links.values())
+        problems.add(Diagnostic("fact_unlinked", f"{fact_type} names none of {fields}: it belongs to no one",
+                                Location(path=path), hint=f"give {fields}"))
+        ok = False
     return out if ok else None
 
 

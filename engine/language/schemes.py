@@ -9,7 +9,7 @@
 * A **grade ladder** lists the grades an institution uses, lowest first.
 
 Numbers the documents give are written in the file with their quote; numbers they do not give are
-``$parameters`` from ``parameters.yaml``. :mod:`engine.portfolio.scoring` computes them.
+``$parameters`` from ``parameters.yaml``. :mod:`engine.derivation.scoring` computes them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Decide a whole portfolio: tables in, one decision and one worklist per manager out.
 
 Steps: check the three tables (bad rows reported and dropped) → derive history fields
-(:mod:`engine.portfolio.history`) → evaluate every rule's fact conditions for all subjects at once
+(:mod:`engine.derivation.history`) → evaluate every rule's fact conditions for all subjects at once
 (:mod:`engine.portfolio.bulk`) → per manager, chain signals and joins through the Rete network and arbitrate
 (:meth:`engine.inference.advisor.Advisor.decide` with those gates) → build the worklist within capacity.
 
@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from rm_advisor.engine.derivation.frames import records
+from rm_advisor.engine.derivation.history import Derived, derive
 from rm_advisor.engine.errors import Diagnostic
 from rm_advisor.engine.inference.advisor import Advisor
 from rm_advisor.engine.language.decision import Decision
@@ -30,16 +32,13 @@ from rm_advisor.engine.language.knowledge import FactSpec, KnowledgeBase
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.policies.contact import apply_policies
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
-from rm_advisor.engine.portfolio.history import Derived, derive
-from rm_advisor.engine.portfolio.tables import Chunk, Reference, Report, Table, TableInput, check_input, records
+from rm_advisor.engine.portfolio.tables import Chunk, Reference, Report, Table, TableInput, check_input
 from rm_advisor.engine.portfolio.worklist import Worklist, build_worklist
 
 
 def history_spec(kb: KnowledgeBase) -> FactSpec:
-    """The history table's schema: interactions, where manager events need no client."""
-    spec = kb.facts["interaction"]
-    cid = spec.fields["client_id"].model_copy(update={"required": False})
-    return spec.model_copy(update={"fields": {**spec.fields, "client_id": cid}})
+    """The history table's schema: the interactions' (a manager's own events name no client)."""
+    return kb.facts["interaction"]
 
 
 @dataclass

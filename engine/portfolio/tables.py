@@ -540,28 +540,3 @@ def _dates(col: pd.Series, text: pd.Series, present: np.ndarray[Any, Any], prefi
     wrong = present & day.isna().to_numpy(dtype=bool)
     found.append((wrong, "fact_type", lambda i: f"{prefix}expected a date YYYY-MM-DD, got `{shown(col.iloc[i])}`"))
     return day, found
-
-
-def records(frame: pd.DataFrame, spec: FactSpec) -> list[dict[str, Any]]:
-    """Plain fact dicts (Python ints, floats, bools, dates; missing fields left out), as the
-    per-record validator would produce them."""
-    cols: dict[str, list[Any]] = {}
-    for name in frame.columns:
-        fspec = spec.fields.get(str(name))
-        col = frame[name]
-        if fspec is None:
-            continue
-        if fspec.type == "date":
-            vals = [None if pd.isna(v) else v.date() for v in col]
-        elif fspec.type == "integer":
-            vals = [None if pd.isna(v) else int(v) for v in col]
-        elif fspec.type == "number":
-            vals = [None if pd.isna(v) else float(v) for v in col]
-        elif fspec.type == "boolean":
-            vals = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else bool(v) for v in col]
-        else:
-            vals = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v) for v in col]
-        cols[str(name)] = vals
-    names = list(cols)
-    rows = zip(*(cols[n] for n in names), strict=True) if names else iter(())
-    return [{n: v for n, v in zip(names, row, strict=True) if v is not None} for row in rows]

@@ -60,7 +60,7 @@ def test_importing_the_engine_leaves_collections_and_the_root_logger_as_they_wer
 
 
 #: engine/'s stages, each importing only from itself, the ones before it and engine/errors.py
-STAGES = ("language", "loading", "checking", "policies", "inference", "portfolio", "authoring")
+STAGES = ("language", "loading", "checking", "derivation", "policies", "inference", "portfolio", "authoring")
 
 
 def _engine_imports(path: object) -> set[str]:

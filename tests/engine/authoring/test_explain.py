@@ -122,7 +122,7 @@ def test_a_forbidden_signal_that_holds_names_who_asserted_it() -> None:
 def test_exists_reports_the_closest_related_fact() -> None:
     rules = [rule("t.r", {"exists": {"fact": "interaction", "where": {"all": [
         {"interaction.kind": "complaint"}, {"interaction.days_open": {"gt": 3}}]}}}, {"actions": [NET]})]
-    facts = doc(client("C1"), interactions=[{"id": "I1", "client_id": "C1", "kind": "visit", "days_open": 1},
+    facts = doc(client("C1"), interactions=[{"id": "I1", "client_id": "C1", "kind": "feedback", "days_open": 1},
                                             {"id": "I2", "client_id": "C1", "kind": "complaint", "days_open": 2}])
     [report] = explainer(rules, facts).explain_rule("t.r", C1).rules
     [exists] = report.failing

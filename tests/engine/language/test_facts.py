@@ -32,6 +32,7 @@ def problems(doc: Any) -> list[tuple[str, str]]:
     ({"clients": ["C1"]}, ("fact_shape", "clients[0]")),
     ({"clients": [client("C1"), client("C1")]}, ("fact_duplicate_id", "clients[1].id")),
     ({"as_of": "someday", "clients": []}, ("fact_type", "as_of")),
+    ({"interactions": [{"id": "E1", "kind": "visit"}]}, ("fact_unlinked", "interactions[0]")),
 ])
 def test_fact_errors(doc: Any, expected: tuple[str, str]) -> None:
     assert problems(doc) == [expected]
@@ -72,3 +73,9 @@ def test_valid_facts_are_converted_and_sorted() -> None:
 def test_null_means_missing() -> None:
     fs = validate_facts({"clients": [client(days_since_last_visit=None)]}, KB)
     assert "days_since_last_visit" not in fs.subjects("client")[0]
+
+
+def test_a_managers_own_event_needs_no_client() -> None:
+    fs = validate_facts({"managers": [{"id": "M1", "domain": "tobacco"}],
+                         "interactions": [{"id": "E1", "manager_id": "M1", "kind": "plan_submission"}]}, KB)
+    assert [e["id"] for e in fs.related("interaction", "manager", "M1")] == ["E1"]

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rm_advisor.engine import Advisor
+from rm_advisor.engine.derivation.frames import records
 from rm_advisor.engine.errors import Diagnostic, TooManyBadRows
 from rm_advisor.engine.portfolio.run import check_tables
 from rm_advisor.engine.portfolio.tables import (
@@ -22,7 +23,6 @@ from rm_advisor.engine.portfolio.tables import (
     Table,
     TableChecker,
     check_table,
-    records,
 )
 from tests.helpers import KB
 

@@ -1,4 +1,4 @@
-"""engine/portfolio/history.py: the fact fields a portfolio's event history gives, worked out by hand on a
+"""engine/derivation/history.py: the fact fields a portfolio's event history gives, worked out by hand on a
 small book of three managers and their clients, as of 2026-11-23."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from rm_advisor.engine.portfolio.history import Derived, derive
+from rm_advisor.engine.derivation.history import Derived, derive
 from rm_advisor.engine.portfolio.run import history_spec
 from rm_advisor.engine.portfolio.tables import check_table
 from tests.helpers import KB
@@ -48,7 +48,7 @@ A_INPUTS = {"business_scale": "large", "business_ability": "strong", "credit_sta
             "social_relations": "strong"}                                            # 3+3+3+3 = 12 points
 CLIENTS: list[dict[str, Any]] = [
     {"id": "T1", "manager_id": "MT1", "domain": "tobacco", **A_INPUTS,
-     "client_class": "C", "days_since_last_visit": 99},                             # history overrides both
+     "client_class": "C", "days_since_last_visit": 99},       # history overrides both (prefer="history")
     {"id": "T2", "manager_id": "MT1", "domain": "tobacco", "business_scale": "medium",
      "business_ability": "medium", "credit_standing": "fair", "social_relations": "medium",  # 8 points
      "days_since_last_visit": 40, "order_trend_pct": 12.5},                          # no visits in history
@@ -119,7 +119,8 @@ HISTORY = [
 
 @pytest.fixture(scope="module")
 def derived() -> Derived:
-    return derive(table("client", CLIENTS), table("manager", MANAGERS), events(*HISTORY), AS_OF, KB)
+    """The history as the record: ``prefer="history"`` (the given values are what the tests below override)."""
+    return derive(table("client", CLIENTS), table("manager", MANAGERS), events(*HISTORY), AS_OF, KB, prefer="history")
 
 
 def field(derived: Derived, name: str, subject: str = "client") -> dict[Hashable, Any]:

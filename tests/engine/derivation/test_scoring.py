@@ -1,4 +1,4 @@
-"""engine/portfolio/scoring.py (with knowledge_base/scoring.yaml): the tobacco monthly 100-point score, the
+"""engine/derivation/scoring.py (with knowledge_base/scoring.yaml): the tobacco monthly 100-point score, the
 credit-cooperative points table and the tobacco ABC class, checked on hand-built events whose
 answers are worked out by hand below."""
 
@@ -11,10 +11,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from rm_advisor.engine.derivation.history import derive
+from rm_advisor.engine.derivation.scoring import period_start, score, segment
 from rm_advisor.engine.language.schemes import Period
-from rm_advisor.engine.portfolio.history import derive
 from rm_advisor.engine.portfolio.run import history_spec
-from rm_advisor.engine.portfolio.scoring import period_start, score, segment
 from rm_advisor.engine.portfolio.tables import check_table
 from tests.helpers import KB
 
@@ -70,7 +70,8 @@ TOBACCO_EVENTS = [
 
 
 def tobacco_score(ev_frame: pd.DataFrame, managers: list[str]) -> tuple[pd.Series, pd.DataFrame]:
-    return score(ev_frame, pd.Index(managers), SCHEMES["tobacco_monthly_score"], AS_OF, PARAMS)
+    total, items, _ = score(ev_frame, pd.Index(managers), SCHEMES["tobacco_monthly_score"], AS_OF, PARAMS)
+    return total, items
 
 
 def test_monthly_score_is_100_plus_the_items_of_this_month_up_to_as_of() -> None:
@@ -89,14 +90,16 @@ def test_monthly_score_is_clipped_to_0_and_100() -> None:
     assert items["complaint_not_resolved"]["MT2"] < -100      # the raw points go below zero
     assert total["MT2"] == 0.0
     assert total["MT3"] == min(100.0, 100 + p("bonus_skill_competition"))
-    assert total["MT4"] == 100.0                                  # no findings: full marks
+    assert pd.isna(total["MT4"])  # no event this month: unknown, not full marks
 
 
 def test_moving_as_of_into_the_next_month_starts_a_new_score() -> None:
     frame = events(*TOBACCO_EVENTS)
-    total, _ = score(frame, pd.Index(["MT1"]), SCHEMES["tobacco_monthly_score"], dt.date(2026, 12, 1), PARAMS)
-    assert total["MT1"] == 100.0
-    total, _ = score(frame, pd.Index(["MT1"]), SCHEMES["tobacco_monthly_score"], dt.date(2026, 10, 31), PARAMS)
+    total, _, seen = score(frame, pd.Index(["MT1"]), SCHEMES["tobacco_monthly_score"], dt.date(2026, 12, 1), PARAMS)
+    assert pd.isna(total["MT1"]) and "MT1" not in seen  # December has no event yet: unknown
+    total, _, seen = score(frame, pd.Index(["MT1"]), SCHEMES["tobacco_monthly_score"], dt.date(2026, 10, 31),
+                           PARAMS)
+    assert len(seen["MT1"]) == 1  # the one finding of October
     assert total["MT1"] == 100 + p("deduct_work_plan_missing")
 
 
@@ -152,8 +155,8 @@ BANK_EVENTS = [
 
 
 def test_credit_coop_points_by_hand() -> None:
-    total, items = score(events(*BANK_EVENTS), pd.Index(["MB1", "MB2", "MB3"]), SCHEMES["credit_coop_points"],
-                         AS_OF, PARAMS)
+    total, items, _ = score(events(*BANK_EVENTS), pd.Index(["MB1", "MB2", "MB3"]), SCHEMES["credit_coop_points"],
+                            AS_OF, PARAMS)
     designated = 2 * 2                 # B1, B2
     farmer = 1 * 2                     # B1 in November, B2 on 1 January
     overdue = -1 * (2 + 0 + 2)         # 120,000 -> 2; 49,999 -> 0; 100,000 -> 2 (per loan, not summed)
@@ -167,7 +170,7 @@ def test_credit_coop_points_by_hand() -> None:
     assert items.loc["MB1", "ledger_incomplete"] == 0
     assert total["MB1"] == designated + farmer + overdue + interest + files == -36
     assert total["MB2"] == 2
-    assert total["MB3"] == 0
+    assert pd.isna(total["MB3"])  # no event in the year: unknown
 
 
 def test_derive_writes_credit_points_and_file_deductions_to_bank_managers_only() -> None:
@@ -194,7 +197,7 @@ def test_derive_writes_the_tobacco_score_and_ignores_events_after_as_of() -> Non
         + p("deduct_complaint_not_resolved") + p("bonus_skill_competition")
     got = derived.managers["assessment_score"]
     assert got.to_dict() == pytest.approx({"MT1": min(100.0, max(0.0, expected)), "MT2": 0.0,
-                                           "MT3": min(100.0, 100 + p("bonus_skill_competition")), "MT4": 100.0,
+                                           "MT3": min(100.0, 100 + p("bonus_skill_competition")), "MT4": float("nan"),
                                            "MB1": float("nan")}, nan_ok=True)
 
 

@@ -79,31 +79,49 @@ def segment(clients: pd.DataFrame, seg: Segmentation, params: Params) -> pd.Seri
 
 
 def score(events: pd.DataFrame, managers: pd.Index, scheme: ScoringScheme, as_of: dt.date,
-          params: Params) -> tuple[pd.Series, pd.DataFrame]:
-    """A scheme's total per manager, and the points of each item per manager (for explanations).
+          params: Params) -> tuple[pd.Series, pd.DataFrame, pd.Series]:
+    """A scheme's total per manager, the points of each item per manager (for explanations), and
+    the ids of the events that scored, per manager.
 
-    ``events`` needs columns manager_id, client_id, kind, date, and as used: item, status, amount.
+    A manager with no event that any item counts in the period has no total (NaN, *unknown*):
+    a month without a single inspection says nothing about the manager, it is not a perfect score.
+    ``events`` needs columns id, manager_id, client_id, kind, date, and as used: item, status, amount.
     Events after ``as_of`` are ignored, so a run is reproducible from its as-of date.
     """
     import pandas as pd
 
     start = period_start(scheme.period, as_of)
     ev = events[events["date"] <= pd.Timestamp(as_of)] if len(events) else events
-    parts = {}
+    parts, hits = {}, []
     for item in scheme.items:
-        parts[item.id] = _item_points(ev, item, start, as_of, params).reindex(managers, fill_value=0.0)
+        points, matched = _item_points(ev, item, start, as_of, params)
+        parts[item.id] = points.reindex(managers, fill_value=0.0)
+        hits.append(matched)
     table = pd.DataFrame(parts, index=managers).fillna(0.0)
+    scored = pd.concat(hits) if hits else ev.iloc[0:0]
+    scored = scored[scored["manager_id"].isin(managers)] if len(scored) else scored
+    seen = event_ids(scored.drop_duplicates("id"), "manager_id")
     total = resolve_number(scheme.base, params) + table.sum(axis=1)
     low, high = resolve_number(scheme.minimum, params), resolve_number(scheme.maximum, params)
-    return total.clip(lower=low, upper=high), table
+    return total.clip(lower=low, upper=high).where(total.index.isin(seen.index)), table, seen
+
+
+def event_ids(events: pd.DataFrame, key: str) -> pd.Series:
+    """The ids of ``events`` (as a tuple, newest first) per value of ``key`` (client or manager id)."""
+    import pandas as pd
+
+    if not len(events):
+        return pd.Series(dtype=object)
+    ordered = events.sort_values(["date", "id"], ascending=False, na_position="last")
+    return pd.Series({k: tuple(str(i) for i in ids) for k, ids in ordered.groupby(key)["id"]}, dtype=object)
 
 
 def _item_points(ev: pd.DataFrame, item: ScoreItem, start: dt.date | None, as_of: dt.date,
-                 params: Params) -> pd.Series:
+                 params: Params) -> tuple[pd.Series, pd.DataFrame]:
     import pandas as pd
 
     if not len(ev):
-        return pd.Series(dtype=float)
+        return pd.Series(dtype=float), ev
     mask = ev["kind"] == item.match.kind
     if item.match.item is not None:
         mask &= ev.get("item", pd.Series(index=ev.index, dtype=object)) == item.match.item
@@ -128,4 +146,4 @@ def _item_points(ev: pd.DataFrame, item: ScoreItem, start: dt.date | None, as_of
         units = hits.assign(units=hits["amount"].fillna(0).floordiv(step)).groupby("manager_id")["units"].sum()
     else:
         units = grouped.size()
-    return (units * points).astype(float)
+    return (units * points).astype(float), hits
