@@ -170,6 +170,15 @@ class RuleTraceOut(Out):
     matched: dict[str, Any] = Field(description="fact.field -> value the rule looked at")
     related: dict[str, list[str]] = Field(default_factory=dict, description="related facts it matched through")
     signals: list[SignalTraceOut] = Field(default_factory=list, description="signals the rule required")
+    derived: dict[str, list[str]] = Field(default_factory=dict,
+                                          description="fact.field -> ids of the history events it was derived from")
+
+
+class DerivedFieldOut(Out):
+    field: str
+    value: Any = Field(description="the derived value; null: unknown, history had nothing to go on")
+    events: list[str] = Field(description="ids of the events it was computed from, newest first")
+    text: LocalText
 
 
 class ReasonOut(Out):
@@ -228,6 +237,9 @@ class SubjectDecisionOut(Out):
     suppressed: list[RecommendationOut] = Field(default_factory=list,
                                                 description="held back by contact policies (see suppressed_by)")
     signals: list[SignalTraceOut] = Field(default_factory=list, description="omitted with explain=false")
+    derived: list[DerivedFieldOut] = Field(default_factory=list,
+                                           description="the subject's fields that came from its history (the "
+                                                       "posted interactions), each with its events")
 
 
 class DecisionMeta(Out):

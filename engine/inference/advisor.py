@@ -42,10 +42,13 @@ class Advisor:
              knowledge_base: str | os.PathLike[str] | None = None, max_firings: int = 10_000) -> Advisor:
         """Load and compile rules from a directory (default: the shipped packs).
 
+        Files are named relative to their directory (``tobacco.yaml``, ``knowledge_base/facts.yaml``),
+        as the HTTP server names them, so a decision's traces do not depend on where the files are.
+
         Raises :class:`rm_advisor.engine.RuleError` with every problem if the rule set does not check.
         """
-        rule_files = read_rule_files(rules or default_rules_dir())
-        return cls.from_files(rule_files, read_kb_files(knowledge_base), max_firings)
+        rule_files = read_rule_files(rules or default_rules_dir(), relative=True)
+        return cls.from_files(rule_files, read_kb_files(knowledge_base, relative=True), max_firings)
 
     @classmethod
     def from_files(cls, rule_files: dict[str, str], kb_files: dict[str, str],

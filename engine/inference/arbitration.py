@@ -15,8 +15,16 @@ from typing import Any, Literal
 from rm_advisor.engine.inference.chaining import Firing, InferenceResult
 from rm_advisor.engine.inference.compiler import RuleBook
 from rm_advisor.engine.inference.conditions import subject_env
-from rm_advisor.engine.language.decision import Reason, Recommendation, RuleTrace, SignalTrace, SubjectDecision
+from rm_advisor.engine.language.decision import (
+    DerivedField,
+    Reason,
+    Recommendation,
+    RuleTrace,
+    SignalTrace,
+    SubjectDecision,
+)
 from rm_advisor.engine.language.facts import FactSet
+from rm_advisor.engine.language.knowledge import Text
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.templates import fill
 
@@ -26,6 +34,7 @@ class _Traces:
     """Rule and signal traces of one inference result, each built once from the firings' match traces."""
 
     book: RuleBook
+    facts: FactSet
     result: InferenceResult
 
     def __post_init__(self) -> None:
@@ -45,6 +54,7 @@ class _Traces:
         related = {fact: [str(k) for k in keys] for fact, keys in firing.related.items()}
         related |= {k.removeprefix("exists:"): sorted(set(ids)) for k, ids in firing.matched.items()
                     if k.startswith("exists:")}
+        derived = {ref: list(ids) for ref in matched if (ids := self._events(firing.subject, ref))}
         used = [self.signal(n, firing.subject) for n in rule.requires]
         for join in rule.joins:
             for rel in sorted(firing.related.get(join.fact, [])):
@@ -52,7 +62,18 @@ class _Traces:
         return RuleTrace(rule_id=rule.id, title=rule.rule.title, file=rule.file, line=rule.line,
                          priority=rule.rule.priority, provenance=rule.rule.provenance,
                          matched={k: _plain(v) for k, v in sorted(matched.items())},
-                         related={k: sorted(v) for k, v in sorted(related.items()) if v}, signals=used)
+                         related={k: sorted(v) for k, v in sorted(related.items()) if v}, signals=used,
+                         derived=derived)
+
+    def _events(self, subject: SubjectKey, ref: str) -> tuple[str, ...]:
+        """The events history derived ``ref`` (``client.days_since_last_visit``) from, for ``subject``'s rule."""
+        fact_type, _, name = ref.partition(".")
+        holder: SubjectKey | None = subject
+        if fact_type != subject.type:
+            link = self.book.kb.one_links(subject.type).get(fact_type)
+            fact = self.facts.get(subject.type, subject.id) or {}
+            holder = SubjectKey.of(fact_type, fact[link]) if link and fact.get(link) is not None else None
+        return self.facts.sources.get(holder, {}).get(name, ()) if holder else ()
 
     def signal(self, name: str, subject: SubjectKey) -> SignalTrace:
         producers = self.result.producers.get((name, subject), [])
@@ -77,7 +98,7 @@ def _plain(value: Any) -> Any:
 def arbitrate(book: RuleBook, facts: FactSet, result: InferenceResult,
               max_per_subject: int | None = None) -> tuple[list[SubjectDecision], list[SubjectDecision]]:
     """Build the client and manager decisions from an inference result."""
-    traces = _Traces(book, result)
+    traces = _Traces(book, facts, result)
     by_subject: dict[SubjectKey, list[Firing]] = {}
     for f in result.firings:
         by_subject.setdefault(f.subject, []).append(f)
@@ -131,7 +152,31 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
     held = sorted(n for (n, s) in traces.result.producers if s == key)
     return SubjectDecision(subject_type=key.type, id=key.id,
                            recommendations=kept[:limit] if limit else kept, vetoed=vetoed,
-                           signals=[traces.signal(n, key) for n in held])
+                           signals=[traces.signal(n, key) for n in held], derived=_derived(traces, key))
+
+
+def _derived(traces: _Traces, key: SubjectKey) -> list[DerivedField]:
+    """The subject's fields that came from history, each saying from which events."""
+    fact = traces.facts.get(key.type, key.id) or {}
+    fields = traces.book.kb.facts[key.type].fields
+    out = []
+    for name, events in sorted(traces.facts.sources.get(key, {}).items()):
+        value = _plain(fact.get(name))
+        out.append(DerivedField(field=name, value=value, events=list(events),
+                                text=_derived_text(fields[name].description, value, events)))
+    return out
+
+
+def _derived_text(title: Text, value: Any, events: tuple[str, ...]) -> Text:
+    shown = ", ".join(events[:5]) + ("…" if len(events) > 5 else "")
+    if value is None:
+        return Text(zh=f"{title.zh}：未知（本期没有可据以计算的记录）",
+                    en=f"{title.en}: unknown (no events to go on in its period)")
+    if not events:
+        return Text(zh=f"{title.zh}：{value}（由其他字段计算）",
+                    en=f"{title.en}: {value} (worked out from other fields)")
+    return Text(zh=f"{title.zh}：{value}（由 {len(events)} 条历史记录计算：{shown}）",
+                en=f"{title.en}: {value} (from {len(events)} history event(s): {shown})")
 
 
 def _fill(text: Any, facts: Any) -> Any:

@@ -37,6 +37,9 @@ class RuleTrace(_Model):
     related: dict[str, list[str]] = Field(default_factory=dict,
                                           description="related facts (by type) the rule matched through")
     signals: list[SignalTrace] = Field(default_factory=list, description="signals the rule required")
+    derived: dict[str, list[str]] = Field(default_factory=dict,
+                                          description="fact.field -> ids of the events history derived it from, "
+                                                      "for the matched values that came from history")
 
 
 class Reason(_Model):
@@ -73,6 +76,15 @@ class Recommendation(_Model):
     suppressed_by: list[Suppression] = Field(default_factory=list)
 
 
+class DerivedField(_Model):
+    """A field of the subject whose value history gave (or could not give: ``value`` null)."""
+
+    field: str
+    value: Any = Field(description="the derived value; null: unknown, history had nothing to go on")
+    events: list[str] = Field(description="ids of the events it was computed from, newest first")
+    text: Text = Field(description="what it is and where it came from, for people")
+
+
 class SubjectDecision(_Model):
     """Everything decided about one client or one manager."""
 
@@ -83,6 +95,8 @@ class SubjectDecision(_Model):
     suppressed: list[Recommendation] = Field(default_factory=list,
                                              description="held back by contact policies (see suppressed_by)")
     signals: list[SignalTrace] = Field(default_factory=list)
+    derived: list[DerivedField] = Field(default_factory=list,
+                                        description="the subject's fields that came from its history")
 
 
 class Decision(_Model):

@@ -58,8 +58,9 @@ class FactSet:
 
 def build_fact_set(by_type: Mapping[str, Sequence[Fact]], as_of: dt.date, kb: KnowledgeBase,
                    sources: Mapping[SubjectKey, Mapping[str, tuple[str, ...]]] | None = None) -> FactSet:
-    """Index already-valid facts (sorted by id, so results never depend on input order)."""
-    ordered = {t: tuple(sorted(fs, key=lambda f: str(f["id"]))) for t, fs in sorted(by_type.items())}
+    """Index already-valid facts (sorted by id, so results never depend on input order; a type
+    without facts is left out, so an empty list and no list are the same input)."""
+    ordered = {t: tuple(sorted(fs, key=lambda f: str(f["id"]))) for t, fs in sorted(by_type.items()) if fs}
     ids = {(t, str(f["id"])): f for t, fs in ordered.items() for f in fs}
     index: dict[tuple[str, str, str], list[Fact]] = {}
     for t, fs in ordered.items():

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from rm_advisor.engine.derivation.frames import records
-from rm_advisor.engine.derivation.history import Derived, derive
+from rm_advisor.engine.derivation.history import Derived, Prefer, Sources, derive
 from rm_advisor.engine.errors import Diagnostic
 from rm_advisor.engine.inference.advisor import Advisor
 from rm_advisor.engine.language.decision import Decision
@@ -96,14 +96,16 @@ class Partition:
     facts: dict[str, list[dict[str, Any]]]
     gates: list[tuple[str, SubjectKey]]
     capacity: dict[str, int]
+    sources: Sources = field(default_factory=dict)  # the book's fields that history gave, with their events
 
 
 def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
-            gates: BulkGates | None) -> tuple[Derived, list[Partition]]:
-    """Derive history fields, evaluate all gates in bulk (unless ``gates`` is None: the
-    partitions then carry no gates), and cut the portfolio per manager."""
+            gates: BulkGates | None, prefer: Prefer = "given") -> tuple[Derived, list[Partition]]:
+    """Derive history fields (given values kept unless ``prefer`` is ``"history"``), evaluate all
+    gates in bulk (unless ``gates`` is None: the partitions then carry no gates), and cut the
+    portfolio per manager."""
     kb = book_kb
-    derived = derive(tables.clients.frame, tables.managers.frame, tables.history.frame, tables.as_of, kb)
+    derived = derive(tables.clients.frame, tables.managers.frame, tables.history.frame, tables.as_of, kb, prefer)
     inter = derived.interactions.copy()
     inter = inter.set_index(inter["id"].astype(str), drop=False).rename_axis(None) if len(inter) else inter
     frames = Frames({"client": derived.clients, "manager": derived.managers, "interaction": inter},
@@ -128,7 +130,8 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
                  "interaction": [i for c in cs for i in inter_of.get(str(c["id"]), [])]}
         capacity = {"visit": int(m.get("capacity_visits_week", params["visit_capacity_per_week"])),
                     "call": int(m.get("capacity_calls_week", params["call_capacity_per_week"]))}
-        parts.append(Partition(mid, facts, [g for k in keys for g in by_subject.get(k, [])], capacity))
+        sources = {k: derived.sources[k] for k in keys if k in derived.sources}
+        parts.append(Partition(mid, facts, [g for k in keys for g in by_subject.get(k, [])], capacity, sources))
     return derived, parts
 
 
@@ -141,7 +144,7 @@ class ManagerResult:
 
 def decide_partition(advisor: Advisor, part: Partition, as_of: dt.date) -> ManagerResult:
     """Decide one manager's book with precomputed gates and build its worklist."""
-    fs = build_fact_set(part.facts, as_of, advisor.book.kb)
+    fs = build_fact_set(part.facts, as_of, advisor.book.kb, part.sources)
     decision = advisor.decide(fs, gates=part.gates)
     client_facts = {str(c["id"]): c for c in part.facts["client"]}
     manager = decision.managers[0] if decision.managers else None

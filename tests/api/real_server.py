@@ -28,9 +28,9 @@ def _command() -> list[str]:
 
 
 class Server:
-    """``rm-advisor serve`` with the test API key, logging decisions into ``db_url``."""
+    """``rm-advisor serve`` with the test API key, logging decisions into ``db_url`` (None: no log)."""
 
-    def __init__(self, log: Path, db_url: str, workers: int = 1, rules: Path | None = None):
+    def __init__(self, log: Path, db_url: str | None, workers: int = 1, rules: Path | None = None):
         self.rules = rules
         self.base = f"http://127.0.0.1:{free_port()}"
         self.log = log
@@ -38,7 +38,8 @@ class Server:
         args += ["--rules", str(rules)] if rules else []
         self.proc = subprocess.Popen(
             [*_command(), *args], cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
-            env={**os.environ, "RM_ADVISOR_API_KEY": KEY, "RM_ADVISOR_DB_URL": db_url})
+            env={**{k: v for k, v in os.environ.items() if k != "RM_ADVISOR_DB_URL"}, "RM_ADVISOR_API_KEY": KEY,
+                 **({"RM_ADVISOR_DB_URL": db_url} if db_url else {"RM_ADVISOR_DECISION_LOG": "false"})})
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         # a new connection each time, so requests spread over the workers
