@@ -1,12 +1,16 @@
-"""engine/portfolio/sample.py: the sample portfolio is deterministic, linked, and passes the table checks."""
+"""engine/portfolio/sample.py: the sample portfolio is deterministic, linked, covers every domain, and passes
+the table checks."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
+import pytest
 
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.portfolio.run import check_tables
-from rm_advisor.engine.portfolio.sample import generate
+from rm_advisor.engine.portfolio.sample import DOMAIN_SHARE, generate
 
 
 def test_sample_portfolio_is_deterministic_for_a_seed_and_differs_for_another() -> None:
@@ -32,3 +36,25 @@ def test_sample_portfolio_passes_the_table_checks(advisor: Advisor) -> None:
     tables = check_tables(p.clients, p.managers, p.history, advisor.book.kb, p.as_of)
     assert [d for d in tables.diagnostics if d.severity == "error"] == []
     assert tables.bad_rows == 0
+
+
+def test_every_domain_has_a_manager_and_each_client_a_manager_of_its_domain() -> None:
+    p = generate(60, len(DOMAIN_SHARE), seed=3)
+    assert sorted(p.managers["domain"]) == sorted(DOMAIN_SHARE)
+    domain_of = dict(zip(p.managers["id"], p.managers["domain"], strict=True))
+    assert all(domain_of[m] == d for m, d in zip(p.clients["manager_id"], p.clients["domain"], strict=True))
+
+
+def test_fewer_managers_than_domains_is_refused() -> None:
+    with pytest.raises(ValueError, match=f"at least {len(DOMAIN_SHARE)} managers"):
+        generate(10, len(DOMAIN_SHARE) - 1)
+
+
+def test_visits_cover_the_days_asked_for_up_to_the_as_of_date() -> None:
+    # (open loans and unpaid interest may be older: they are still open on the as-of date)
+    as_of = dt.date(2026, 6, 30)
+    p = generate(80, 4, days=30, seed=5, as_of=as_of)
+    dates = pd.to_datetime(p.history["date"])
+    visits = dates[p.history["kind"] == "visit"]
+    assert p.as_of == as_of and dates.max() <= pd.Timestamp(as_of) and len(visits) > 0
+    assert visits.min() > pd.Timestamp(as_of - dt.timedelta(days=30))
