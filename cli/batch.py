@@ -1,18 +1,19 @@
 """``rm-advisor batch`` and ``rm-advisor sample-portfolio``: portfolio runs from CSV or Parquet.
 
-The adapter reads the tables (:mod:`cli.tableio`: encodings, bad rows, chunks), calls
-:mod:`engine.portfolio.run`, and writes recommendations, worklists, coaching, bad rows (as they are
-found), full decisions (JSON lines) and the branch report.
+The adapter parses the options, opens the tables (:mod:`cli.tableio`: encodings, bad rows, chunks)
+and the decision log for :func:`engine.portfolio.run_batch`, which runs the batch in order, and
+writes what it returns: recommendations, worklists, coaching, bad rows (as they are found), full
+decisions (JSON lines), the branch report and the summary.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-import os
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,10 +27,20 @@ from rm_advisor.cli.render import print_diagnostics
 if TYPE_CHECKING:
     import pandas as pd
 
+    from rm_advisor.cli.tableio import CsvRows
     from rm_advisor.engine import Advisor
-    from rm_advisor.engine.errors import Diagnostic
-    from rm_advisor.engine.language import KnowledgeBase
-    from rm_advisor.engine.portfolio import PortfolioRun, PortfolioTables, Report, TableInput
+    from rm_advisor.engine.errors import Diagnostic, TooManyBadRows
+    from rm_advisor.engine.language import Decision, FeedbackEvent, KnowledgeBase, SubjectKey
+    from rm_advisor.engine.policies import EffectivenessReport, PolicySet
+    from rm_advisor.engine.portfolio import (
+        BatchPlan,
+        BatchResult,
+        PortfolioRun,
+        PortfolioTables,
+        Report,
+        TableInput,
+        TableReader,
+    )
 
 #: the default of --max-bad-rows
 MAX_BAD_ROWS = 1000
@@ -94,14 +105,21 @@ def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, en
     return read
 
 
+@contextmanager
+def open_tables(paths: dict[str, Path], kb: KnowledgeBase, encoding: str | None = None,
+                note: Callable[[str], None] | None = None) -> Iterator[TableReader]:
+    """The three files as :class:`engine.portfolio.BatchPlan` reads them: open while they are read."""
+    with ExitStack() as stack:
+        yield table_reader(paths, kb, stack, encoding, note)
+
+
 def read_portfolio(paths: dict[str, Path], kb: KnowledgeBase, as_of: dt.date, report: Report,
                    encoding: str | None = None, note: Callable[[str], None] | None = None) -> PortfolioTables:
     """The three tables from their files, checked into ``report`` as they are read."""
     from rm_advisor.engine.portfolio import read_tables
 
-    with ExitStack() as stack:
-        return read_tables(table_reader(paths, kb, stack, encoding, note), kb, as_of,
-                           {name: str(p) for name, p in paths.items()}, report)
+    with open_tables(paths, kb, encoding, note) as read:
+        return read_tables(read, kb, as_of, {name: str(p) for name, p in paths.items()}, report)
 
 
 def register(app: typer.Typer) -> None:
@@ -176,23 +194,10 @@ def batch(
 
     Without --clients/--managers/--history it runs on the bundled sample portfolio.
     """
-    import codecs
-
     from rm_advisor.cli.report import write_report
-    from rm_advisor.cli.tableio import CsvRows, TableReadError
-    from rm_advisor.engine import Advisor, RuleError
-    from rm_advisor.engine.errors import StoreError, TooManyBadRows
+    from rm_advisor.cli.tableio import CsvRows
     from rm_advisor.engine.loading import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
-    from rm_advisor.engine.portfolio import (
-        AS_OF,
-        BulkGates,
-        PortfolioRun,
-        Report,
-        check_tables,
-        decide_partitions,
-        generate,
-        prepare,
-    )
+    from rm_advisor.engine.portfolio import AS_OF, BatchPlan, Report
 
     given = {name: path for name, path in (("clients", clients), ("managers", managers), ("history", history))
              if path is not None}
@@ -200,90 +205,134 @@ def batch(
         err.print("give all three of --clients, --managers and --history, or none for the sample portfolio")
         raise typer.Exit(2)
     day = _date(as_of) if as_of else dt.date.today() if given else AS_OF
+    enc = _encoding(encoding)
+    started = time.perf_counter()
+    texts = (read_rule_files(rules or default_rules_dir()), read_kb_files(kb or default_kb_dir()))
+    advisor = _advisor(texts)
+    store_log = _StoreLog(db, advisor) if log or db else None
+    tables = open_tables(given, advisor.book.kb, enc, lambda text: err.print(text, markup=False)) if given else None
+    plan = BatchPlan(day, tables, {name: str(p) for name, p in given.items()}, sample_clients=sample, jobs=jobs,
+                     texts=texts, log=store_log, effectiveness_days=period_days)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with CsvRows(out_dir / "bad_rows.csv", BAD_ROW_COLUMNS, csv_encoding.value) as bad_file:
+        found = Report(0 if strict else max_bad_rows, lambda d: bad_file.write(_bad_row(d)), keep=HELD)
+        result = _run(advisor, plan, found, bad_file, strict)
+    if store_log is not None:
+        out.print(f"logged {result.logged} decisions in {store_log.display_url}", markup=False)
+    written = write_outputs(result.run, out_dir, fmt, csv_encoding)
+    written.insert(3, bad_file.path)
+    if report:
+        written.append(write_report(result.run, out_dir / "report.html", advisor.book, result.effectiveness))
+    _summary(result, written, time.perf_counter() - started)
+
+
+def _encoding(encoding: str) -> str | None:
+    """The codec named by --encoding (None: auto)."""
+    import codecs
+
     try:
-        enc = None if encoding.lower() == "auto" else codecs.lookup(encoding).name
+        return None if encoding.lower() == "auto" else codecs.lookup(encoding).name
     except LookupError:
         err.print(f"--encoding: no such encoding `{encoding}` (try gbk, gb18030, utf-16 or auto)", markup=False)
         raise typer.Exit(2) from None
-    started = time.perf_counter()
-    texts = (read_rule_files(rules or default_rules_dir()), read_kb_files(kb or default_kb_dir()))
+
+
+def _advisor(texts: tuple[dict[str, str], dict[str, str]]) -> Advisor:
+    """The rule set compiled, or its problems printed and the command ended."""
+    from rm_advisor.engine import Advisor, RuleError
+
     try:
-        advisor = Advisor.from_files(*texts)
+        return Advisor.from_files(*texts)
     except RuleError as exc:
         print_diagnostics(err, exc.diagnostics)
         raise typer.Exit(1) from None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    limit = 0 if strict else max_bad_rows
-    with CsvRows(out_dir / "bad_rows.csv", BAD_ROW_COLUMNS, csv_encoding.value) as bad_file:
-        found = Report(limit, lambda d: bad_file.write(_bad_row(d)), keep=HELD)
-        try:
-            if given:
-                tables = read_portfolio(given, advisor.book.kb, day, found, enc,
-                                        lambda text: err.print(text, markup=False))
-            else:
-                p = generate(sample, max(3, sample // 50), as_of=day)
-                tables = check_tables(p.clients, p.managers, p.history, advisor.book.kb, day,
-                                      {k: f"<sample {k}>" for k in ("clients", "managers", "history")}, found)
-        except TableReadError as exc:
-            print_diagnostics(err, [exc.diagnostic()])
-            raise typer.Exit(1) from None
-        except TooManyBadRows as exc:
-            bad_file.write(_bad_row(exc.diagnostics[0]))  # the file says where and why it stops
-            _print_problems(found.held, found.total)
-            print_diagnostics(err, exc.diagnostics)
-            where = exc.diagnostics[0].location
-            why = "the first bad row, and --strict" if strict else \
-                f"more than {limit} bad row(s) (fix them, or allow more with --max-bad-rows)"
-            err.print(f"stopped at {where.file}:{where.line}: {why}; the bad rows found so far are in "
-                      f"{bad_file.path}", markup=False)
-            raise typer.Exit(1) from None
-    if found.counts["error"]:
-        _print_problems(found.held, found.total)
-    derived, parts = prepare(tables, advisor.book.kb, BulkGates(advisor.book))
-    workers = jobs or os.cpu_count() or 1
-    total = sum(len(p.facts["client"]) + 1 for p in parts)
-    with Progress(TextColumn("deciding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True, disable=total < 500) as bar:
-        task = bar.add_task("decide", total=total)
-        results = decide_partitions(advisor, parts, day, workers, texts, lambda n: bar.advance(task, n))
-    effect = None
-    if log or db:
-        try:
-            results, effect = _logged(results, parts, advisor, day, db, period_days)
-        except StoreError as exc:
-            print_diagnostics(err, exc.diagnostics)
-            raise typer.Exit(1) from None
-    run = PortfolioRun(tables, derived, results)
-    written = write_outputs(run, out_dir, fmt, csv_encoding)
-    written.insert(3, bad_file.path)
-    if report:
-        written.append(write_report(run, out_dir / "report.html", advisor.book, effect))
-    elapsed = time.perf_counter() - started
-    _summary(run, written, elapsed, workers, advisor.revision)
 
 
-def _logged(results: list[Any], parts: list[Any], advisor: Advisor, day: dt.date, db: str | None,
-            period_days: int) -> tuple[list[Any], Any]:
-    """Contact policies over the whole portfolio with the stored feedback, every manager's decision
-    logged (source ``batch``), and the effectiveness of the period for the report."""
-    from rm_advisor.engine.portfolio import facts_document, with_policies
-    from rm_advisor.store import Store  # the database layer loads only when a run logs
+def _run(advisor: Advisor, plan: BatchPlan, found: Report, bad_file: CsvRows, strict: bool) -> BatchResult:
+    """:func:`engine.portfolio.run_batch` on the terminal; a table that cannot be read, too many bad
+    rows or a decision log that cannot be used end the command, saying why."""
+    from rm_advisor.cli.tableio import TableReadError
+    from rm_advisor.engine.errors import StoreError, TooManyBadRows
+    from rm_advisor.engine.portfolio import run_batch
 
-    with Store(db, advisor.book.kb) as store:
-        subjects = [(t, str(f["id"])) for p in parts for t in ("manager", "client") for f in p.facts[t]]
-        history = store.feedback.history_for(subjects, day, advisor.book.policies)
-        results = with_policies(results, parts, advisor, history, day)
-        facts_of = {p.manager_id: p for p in parts}
-        logged = []
-        for r in results:
-            part = facts_of[r.manager_id]
-            mine = {f"{t}:{f['id']}" for t in ("manager", "client") for f in part.facts[t]}
-            decision = store.decisions.record(r.decision, facts_document(part, day, advisor.book.kb), advisor.book,
-                                              "batch", [e for e in history if str(e.subject) in mine])
-            logged.append(type(r)(r.manager_id, decision, r.worklist))
-        effect = store.effectiveness(day - dt.timedelta(days=period_days - 1), day)
-        out.print(f"logged {len(logged)} decisions in {store.db.display_url}", markup=False)
-    return logged, effect
+    try:
+        return run_batch(advisor, plan, found, _Terminal(found, bad_file))
+    except TableReadError as exc:
+        print_diagnostics(err, [exc.diagnostic()])
+        raise typer.Exit(1) from None
+    except TooManyBadRows as exc:
+        _stopped(exc, found, bad_file, strict)
+        raise typer.Exit(1) from None
+    except StoreError as exc:
+        print_diagnostics(err, exc.diagnostics)
+        raise typer.Exit(1) from None
+
+
+def _stopped(exc: TooManyBadRows, found: Report, bad_file: CsvRows, strict: bool) -> None:
+    """Where and why the check stopped, in bad_rows.csv and on the terminal."""
+    bad_file.write(_bad_row(exc.diagnostics[0]))  # the file says where and why it stops
+    _print_problems(found.held, found.total)
+    print_diagnostics(err, exc.diagnostics)
+    where = exc.diagnostics[0].location
+    why = "the first bad row, and --strict" if strict else \
+        f"more than {found.max_bad_rows} bad row(s) (fix them, or allow more with --max-bad-rows)"
+    err.print(f"stopped at {where.file}:{where.line}: {why}; the bad rows found so far are in "
+              f"{bad_file.path}", markup=False)
+
+
+class _Terminal:
+    """A batch on the terminal (:class:`engine.portfolio.BatchEvents`): the bad rows once the tables
+    are checked, a progress bar on long runs while deciding."""
+
+    def __init__(self, found: Report, bad_file: CsvRows) -> None:
+        self.found = found
+        self.bad_file = bad_file
+
+    def checked(self, tables: PortfolioTables) -> None:
+        """bad_rows.csv is complete (it is written as the tables are read); the first problems are shown."""
+        self.bad_file.close()
+        if self.found.counts["error"]:
+            _print_problems(self.found.held, self.found.total)
+
+    @contextmanager
+    def deciding(self, total: int) -> Iterator[Callable[[int], None]]:
+        """A progress bar on stderr, gone when deciding ends (none below 500 subjects)."""
+        with Progress(TextColumn("deciding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True, disable=total < 500) as bar:
+            task = bar.add_task("decide", total=total)
+            yield lambda n: bar.advance(task, n)
+
+
+class _StoreLog:
+    """The decision log of a logged batch (:class:`engine.portfolio.BatchLog`): :class:`store.Store`,
+    opened when the batch enters it (the database layer loads only when a run logs)."""
+
+    def __init__(self, db: str | None, advisor: Advisor) -> None:
+        self.db = db
+        self.book = advisor.book
+        self.display_url = ""
+
+    def __enter__(self) -> _StoreLog:
+        from rm_advisor.store import Store
+
+        self.store = Store(self.db, self.book.kb)
+        self.display_url = self.store.db.display_url
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.close()
+
+    def feedback(self, subjects: list[SubjectKey], as_of: dt.date, policies: PolicySet) -> list[FeedbackEvent]:
+        """The stored feedback the contact policies need."""
+        return self.store.feedback.history_for(subjects, as_of, policies)
+
+    def record(self, decision: Decision, facts: dict[str, Any], history: list[FeedbackEvent]) -> Decision:
+        """``decision`` logged with source ``batch``."""
+        return self.store.decisions.record(decision, facts, self.book, "batch", history)
+
+    def effectiveness(self, since: dt.date, until: dt.date) -> EffectivenessReport:
+        """The stored effectiveness of the period."""
+        return self.store.effectiveness(since, until)
 
 
 def recommendation_rows(run: PortfolioRun) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -347,21 +396,17 @@ def _print_problems(held: list[Diagnostic], total: int) -> None:
         err.print(f"... and {total - len(shown)} more (see bad_rows.csv)", markup=False)
 
 
-def _summary(run: PortfolioRun, written: list[Path], elapsed: float, workers: int, revision: str) -> None:
-    n_clients = sum(len(r.decision.clients) for r in run.results)
-    recs = sum(len(c.recommendations) for r in run.results for c in r.decision.clients)
-    planned = sum(1 for r in run.results for i in r.worklist.items if i.status == "planned")
-    deferred = sum(1 for r in run.results for i in r.worklist.items if i.status == "deferred")
-    coaching = sum(len(m.recommendations) for r in run.results for m in r.decision.managers)
-    out.print(f"decided {n_clients} clients of {len(run.results)} managers in {elapsed:.1f} s "
-              f"({n_clients / max(elapsed, 1e-9):.0f} clients/s, {workers} worker(s)); rule set {revision}",
+def _summary(result: BatchResult, written: list[Path], elapsed: float) -> None:
+    """The counts on stdout and in summary.json; ``elapsed`` covers the whole command, outputs written."""
+    counts, tables = result.counts, result.run.tables
+    out.print(f"decided {counts.clients} clients of {counts.managers} managers in {elapsed:.1f} s "
+              f"({counts.clients / max(elapsed, 1e-9):.0f} clients/s, {result.workers} worker(s)); "
+              f"rule set {result.revision}", markup=False)
+    out.print(f"{counts.recommendations} recommendations; worklists: {counts.planned} contacts planned this week, "
+              f"{counts.deferred} deferred; {counts.coaching} coaching topics; {counts.bad_rows} bad row(s) skipped",
               markup=False)
-    out.print(f"{recs} recommendations; worklists: {planned} contacts planned this week, {deferred} deferred; "
-              f"{coaching} coaching topics; {run.tables.bad_rows} bad row(s) skipped", markup=False)
     for path in written:
         out.print(f"  wrote {path}", markup=False)
-    summary = {"clients": n_clients, "managers": len(run.results), "recommendations": recs, "planned": planned,
-               "deferred": deferred, "coaching": coaching, "bad_rows": run.tables.bad_rows,
-               "seconds": round(elapsed, 2), "workers": workers, "revision": revision,
-               "as_of": run.tables.as_of.isoformat()}
+    summary = {**dataclasses.asdict(counts), "seconds": round(elapsed, 2), "workers": result.workers,
+               "revision": result.revision, "as_of": tables.as_of.isoformat()}
     (written[0].parent / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")

@@ -13,9 +13,41 @@ from typing import Literal
 
 Severity = Literal["error", "warning"]
 
+#: Every diagnostic code, as a type: ``Diagnostic("typo_code", ...)`` is a mypy error. A Literal cannot
+#: be built from :data:`CODE_GROUPS` for mypy, so the codes are written out here in its order, and
+#: mypy checks that every code of the table is one of them (its keys are typed ``Code``);
+#: tests/docs/test_error_codes.py checks the other way, that every one of them is in the table.
+Code = Literal[
+    # rule files
+    "yaml_syntax", "yaml_too_complex", "too_many_problems", "duplicate_key", "schema_violation", "duplicate_rule_id",
+    "unknown_fact", "unknown_field", "unknown_action", "unknown_coaching", "unknown_signal", "type_mismatch",
+    "bad_operator", "bad_value", "bad_template", "subject_mismatch", "signal_cycle", "bad_dates", "signal_placement",
+    "unknown_parameter", "no_rules",
+    # static analysis of rule sets (engine/checking/analysis.py)
+    "impossible_condition", "subsumed_rule", "same_action_priority", "parameter_unit", "threshold_parameter",
+    "missing_text",
+    # rule graph (engine/authoring/graph.py)
+    "signal_unproduced", "signal_unused", "unreachable_outcome",
+    # scenario files
+    "scenario_unknown_id",
+    # facts
+    "fact_unknown_type", "fact_unknown_field", "fact_missing_field", "fact_unlinked", "fact_type", "fact_bad_value",
+    "fact_duplicate_id", "fact_shape", "fact_error_limit", "fact_ref_skipped",
+    # portfolio tables as files (rm-advisor batch)
+    "table_unreadable", "table_encoding", "table_ragged_row", "table_bad_quote", "table_duplicate_column",
+    "too_many_bad_rows",
+    # inference
+    "firing_limit",
+    # contact policies (rules/*.policies.yaml)
+    "duplicate_policy_id", "unknown_reason_code",
+    # decision log and feedback (store/)
+    "store_unavailable", "decision_not_found", "revision_not_logged", "feedback_unknown_item", "feedback_duplicate",
+    "feedback_conflict", "feedback_bad_value", "csv_columns",
+]
+
 #: Stable diagnostic codes by where they arise, and what each means (docs/error-codes.md is written
 #: from this table; a test keeps it in step). Never renumber or reuse a code.
-CODE_GROUPS: dict[str, dict[str, str]] = {
+CODE_GROUPS: dict[str, dict[Code, str]] = {
     "rule files": {
         "yaml_syntax": "the file is not valid YAML",
         "yaml_too_complex": "the file nests too deeply or expands to too many nodes through aliases",
@@ -99,7 +131,7 @@ CODE_GROUPS: dict[str, dict[str, str]] = {
     },
 }
 #: every code and its meaning
-CODES: dict[str, str] = {code: text for group in CODE_GROUPS.values() for code, text in group.items()}
+CODES: dict[Code, str] = {code: text for group in CODE_GROUPS.values() for code, text in group.items()}
 
 
 #: At most this many problems are collected in one document (posted facts) and listed in one
@@ -127,7 +159,7 @@ class Location:
 class Diagnostic:
     """One problem, with a stable code, a location, the rule or fact it concerns, and a hint."""
 
-    code: str
+    code: Code
     message: str
     location: Location = field(default_factory=Location)
     rule_id: str = ""

@@ -22,7 +22,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from rm_advisor.engine.errors import Diagnostic, Location, StoreError, suggest
+from rm_advisor.engine.errors import Code, Diagnostic, Location, StoreError, suggest
 from rm_advisor.engine.language import NEXT_STATUSES, FeedbackEvent, FeedbackReasonSpec, FeedbackStatus, shift
 from rm_advisor.engine.loading import load_knowledge_base, read_kb_files
 from rm_advisor.engine.policies import PolicySet
@@ -71,7 +71,7 @@ class FeedbackRecord(BaseModel):
                              reason_code=self.reason_code, date=self.date, until=self.until)
 
 
-def _error(code: str, message: str, field: str, hint: str = "") -> StoreError:
+def _error(code: Code, message: str, field: str, hint: str = "") -> StoreError:
     return StoreError([Diagnostic(code, message, Location(path=field), hint=hint)])
 
 

@@ -34,6 +34,15 @@ def rule_text(*rules: Doc, pack: str = "test") -> str:
     return yaml.safe_dump({"pack": pack, "rules": list(rules)}, allow_unicode=True, sort_keys=False)
 
 
+def kb_files_with(name_end: str, old: str, new: str) -> dict[str, str]:
+    """The shipped knowledge-base files with ``old`` replaced by ``new`` once in the file ending ``name_end``."""
+    files = dict(KB_FILES)
+    key = next(k for k in files if k.endswith(name_end))
+    assert old in files[key]
+    files[key] = files[key].replace(old, new, 1)
+    return files
+
+
 def book(*rules: Doc) -> RuleBook:
     return load_rule_book({"rules/test.yaml": rule_text(*rules)}, KB_FILES)
 

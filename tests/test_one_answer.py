@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -111,7 +111,7 @@ def test_the_cli_gives_the_batch_decision(tmp_path: Path, books: list[tuple[dict
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_a_real_server_gives_the_batch_decision(server: Server, lang: str,
+def test_a_real_server_gives_the_batch_decision(server: Server, lang: Literal["zh", "en"],
                                                 books: list[tuple[dict[str, Any], Decision]]) -> None:
     for doc, batch in books:
         r = server.post("/v1/decisions", json=doc, headers={**AUTH, "Accept-Language": lang})

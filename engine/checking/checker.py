@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from rm_advisor.engine.checking.analysis import analyse
 from rm_advisor.engine.checking.signals import signal_cycles
-from rm_advisor.engine.errors import Diagnostic, Location, suggest
+from rm_advisor.engine.errors import Code, Diagnostic, Location, suggest
 from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase
 from rm_advisor.engine.language.operators import operator
@@ -55,7 +55,7 @@ class _Ctx:
     kb: KnowledgeBase
     scope: dict[str, str] = field(default_factory=dict)  # fact type -> how it is reached
 
-    def error(self, code: str, message: str, at: Path, hint: str = "") -> None:
+    def error(self, code: Code, message: str, at: Path, hint: str = "") -> None:
         self.diags.append(Diagnostic(code, message, self.parsed.locate(self.path + at),
                                      rule_id=self.rule.id, hint=hint))
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rm_advisor.engine.errors import MAX_ERRORS, Diagnostic, FactError, Location, suggest
+from rm_advisor.engine.errors import MAX_ERRORS, Code, Diagnostic, FactError, Location, suggest
 from rm_advisor.engine.language.knowledge import FactSpec, FieldSpec, KnowledgeBase
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.values import (
@@ -205,7 +205,7 @@ def _validate_one(item: Any, spec: FactSpec, fact_type: str, path: str,
     return out if ok else None
 
 
-def coerce(value: Any, spec: FieldSpec, identifier: bool = False) -> tuple[Any, tuple[str, str, str] | None]:
+def coerce(value: Any, spec: FieldSpec, identifier: bool = False) -> tuple[Any, tuple[Code, str, str] | None]:
     """Convert a posted value to the field's type, or say what was expected and what came
     (``(code, message, hint)``). What a text, a number or a date may be is :mod:`engine.language.values`'s;
     ``identifier``: the field holds a fact id (``id``, ``manager_id``...)."""

@@ -97,7 +97,11 @@ Operand = Annotated[Annotated[Ops, Tag("ops")] | Annotated[Scalar, Tag("value")]
 class FieldCond(RootModel[dict[Annotated[str, Field(pattern=FIELD_REF)], Operand]]):
     """``fact.field: {op: value}`` or ``fact.field: value`` (equality)."""
 
-    model_config = ConfigDict(frozen=True)
+    # In the JSON Schema, a mapping with one key that is a field reference: without this, every
+    # mapping (an `all`, an `exists`) would match this form too, and the schema's `oneOf` of the
+    # condition forms would refuse every `all` of the shipped rules.
+    model_config = ConfigDict(frozen=True, json_schema_extra={"additionalProperties": False,
+                                                              "minProperties": 1, "maxProperties": 1})
 
     @field_validator("root")
     @classmethod

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from rm_advisor.engine.errors import Diagnostic, suggest
+from rm_advisor.engine.errors import Code, Diagnostic, suggest
 from rm_advisor.engine.loading.yaml_source import ParsedYaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -34,7 +34,7 @@ def problem_count(d: Diagnostic) -> int:
     return d.count if isinstance(d, Omitted) else 1
 
 
-def validate_document(model: type[M], parsed: ParsedYaml, code: str = "schema_violation",
+def validate_document(model: type[M], parsed: ParsedYaml, code: Code = "schema_violation",
                       context: dict[str, Any] | None = None,
                       limit: int = MAX_DIAGNOSTICS) -> tuple[M | None, list[Diagnostic]]:
     """Validate ``parsed.data`` against ``model``; every pydantic error becomes a diagnostic (the
@@ -111,7 +111,7 @@ def _relevant(errors: list[Any], data: Any) -> list[Any]:
     return out
 
 
-def _diagnostic(err: Any, parsed: ParsedYaml, code: str, model: type[BaseModel]) -> Diagnostic:
+def _diagnostic(err: Any, parsed: ParsedYaml, code: Code, model: type[BaseModel]) -> Diagnostic:
     loc = tuple(err["loc"])
     named = err["type"] in ("missing", "extra_forbidden")
     where = ".".join(str(p) for p in _data_path(parsed.data, loc, named)) or "<document>"

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from rm_advisor.engine.errors import Diagnostic, suggest
+from rm_advisor.engine.errors import Code, Diagnostic, suggest
 from rm_advisor.engine.language.decision import Recommendation, SubjectDecision, Suppression
 from rm_advisor.engine.language.feedback import CONTACT_STATUSES, FeedbackEvent
 from rm_advisor.engine.language.knowledge import ID_PATTERN, Channel, FeedbackStatus, KnowledgeBase, Text
@@ -148,7 +148,7 @@ def _well_formed(data: Any) -> list[tuple[int, Any]]:
 def _check_references(policy: Any, parsed: ParsedYaml, at: tuple[Any, ...], kb: KnowledgeBase) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     items = {**kb.actions, **kb.coaching}
-    refs: list[tuple[str, str, dict[str, Any], tuple[Any, ...]]] = []
+    refs: list[tuple[Code, str, dict[str, Any], tuple[Any, ...]]] = []
     if isinstance(policy, SuppressAfter):
         refs += [("unknown_action", x, items, ("items", j)) for j, x in enumerate(policy.items or ())]
         refs += [("unknown_reason_code", x, kb.feedback_reasons, ("reasons", j))

@@ -1,6 +1,17 @@
-"""Many clients at once: tables checked row by row, rule gates as pandas masks, per-manager decisions
-and worklists, and the sample portfolio."""
+"""Many clients at once: tables checked row by row, history derived for all (:mod:`engine.derivation`),
+rule gates as pandas masks, per-manager decisions and worklists, the sample portfolio, and a whole
+batch run in order (:func:`run_batch`)."""
 
+from rm_advisor.engine.portfolio.batch import (
+    BatchCounts,
+    BatchEvents,
+    BatchLog,
+    BatchPlan,
+    BatchResult,
+    Silent,
+    TableReader,
+    run_batch,
+)
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
 from rm_advisor.engine.portfolio.run import (
     Partition,
@@ -18,7 +29,8 @@ from rm_advisor.engine.portfolio.sample import AS_OF, generate
 from rm_advisor.engine.portfolio.tables import BadRow, Chunk, Report, TableInput
 
 __all__ = [
-    "AS_OF", "BadRow", "BulkGates", "Chunk", "Frames", "Partition", "PortfolioRun", "PortfolioTables", "Report",
-    "TableInput", "check_tables", "decide_partitions", "facts_document", "generate", "history_spec",
-    "prepare", "read_tables", "with_policies",
+    "AS_OF", "BadRow", "BatchCounts", "BatchEvents", "BatchLog", "BatchPlan", "BatchResult", "BulkGates", "Chunk",
+    "Frames", "Partition", "PortfolioRun", "PortfolioTables", "Report", "Silent", "TableInput", "TableReader",
+    "check_tables", "decide_partitions", "facts_document", "generate", "history_spec", "prepare",
+    "read_tables", "run_batch", "with_policies",
 ]

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rm_advisor.engine.errors import Diagnostic, Location, TooManyBadRows, suggest
+from rm_advisor.engine.errors import Code, Diagnostic, Location, TooManyBadRows, suggest
 from rm_advisor.engine.language.knowledge import FactSpec, FieldSpec
 
 TRUE = {"true", "1", "yes", "y", "t"}
@@ -64,7 +64,7 @@ class BadRow:
     """A row a reader could not split into cells (ragged, bad quoting, undecodable bytes)."""
 
     line: int
-    code: str
+    code: Code
     message: str
     hint: str = ""
     id: str | None = None  # the row's id, as far as it could be read
@@ -134,7 +134,7 @@ class Report:
 
 
 # a problem found in a column: (column, bad rows, code, message of the row at a position, hint)
-_Problem = tuple[str, np.ndarray[Any, Any], str, Callable[[int], str], str]
+_Problem = tuple[str, np.ndarray[Any, Any], Code, Callable[[int], str], str]
 
 
 class TableChecker:
@@ -387,7 +387,7 @@ def _encodable(text: str) -> bool:
     return True
 
 
-_Found = list[tuple[np.ndarray[Any, Any], str, Callable[[int], str]]]
+_Found = list[tuple[np.ndarray[Any, Any], Code, Callable[[int], str]]]
 
 
 def _typed(col: pd.Series, spec: FieldSpec, prefix: str) -> tuple[pd.Series, _Found]:

@@ -70,12 +70,3 @@ def test_reason_templates_are_filled_from_facts_and_parameters() -> None:
     (rec,) = adv.decide({"clients": [client(name="城东店", days_since_last_visit=12)]}).clients[0].recommendations
     assert rec.reasons[0].text.en == "城东店: 12 days > 7; class ?"
     assert rec.reasons[0].text.zh == "城东店已12天"
-
-
-def test_decision_names_its_revision_and_input_hash() -> None:
-    adv = advisor(rule("t.1", {"client.is_key": True}, {"actions": [action("relationship_care")]}))
-    d1 = adv.decide({"clients": [client(is_key=True)]})
-    d2 = adv.decide({"clients": [client(is_key=True)]})
-    assert d1.revision == adv.revision and d1.revision.startswith("r-")
-    assert d1.input_hash == d2.input_hash
-    assert d1.input_hash != adv.decide({"clients": [client(is_key=False)]}).input_hash

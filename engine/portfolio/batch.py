@@ -1,0 +1,227 @@
+"""A batch run from the tables to the decisions: what ``rm-advisor batch`` runs, in order, without
+its files and its terminal.
+
+:func:`run_batch` checks the three tables (read through the caller's reader, or the generated
+sample portfolio) into a :class:`engine.portfolio.tables.Report`, derives history fields and
+evaluates the gates in bulk (:func:`engine.portfolio.run.prepare`), decides every manager's book in
+worker processes and, when the plan has a decision log, applies the contact policies with the
+log's feedback and records every manager's decision in it. The caller keeps the I/O: it opens the
+files and the log (:class:`BatchPlan`), hears of the run as it goes (:class:`BatchEvents`) and
+formats what comes back (:class:`BatchResult`); :mod:`cli.batch` is such a caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from rm_advisor.engine.inference.advisor import Advisor
+from rm_advisor.engine.language.decision import Decision
+from rm_advisor.engine.language.feedback import FeedbackEvent
+from rm_advisor.engine.language.knowledge import KnowledgeBase
+from rm_advisor.engine.language.subjects import SubjectKey
+from rm_advisor.engine.policies.contact import PolicySet
+from rm_advisor.engine.policies.effectiveness import EffectivenessReport
+from rm_advisor.engine.portfolio.bulk import BulkGates
+from rm_advisor.engine.portfolio.run import (
+    TABLE_ORDER,
+    ManagerResult,
+    Partition,
+    PortfolioRun,
+    PortfolioTables,
+    check_tables,
+    decide_partitions,
+    facts_document,
+    prepare,
+    read_tables,
+    with_policies,
+)
+from rm_advisor.engine.portfolio.sample import generate
+from rm_advisor.engine.portfolio.tables import Report, TableInput
+
+#: hands over one table by name, as :func:`engine.portfolio.run.read_tables` asks for them
+TableReader = Callable[[str], TableInput]
+#: clients per manager of the generated sample portfolio (at least 3 managers)
+SAMPLE_CLIENTS_PER_MANAGER = 50
+#: the subjects of a manager's book that feedback is about and a decision is logged for
+LOGGED_TYPES = ("manager", "client")
+
+
+class BatchLog(Protocol):
+    """The decision log of a logged batch (behind the CLI, :class:`store.Store`)."""
+
+    def feedback(self, subjects: list[SubjectKey], as_of: dt.date, policies: PolicySet) -> list[FeedbackEvent]:
+        """The feedback the contact policies need to decide about ``subjects`` as of ``as_of``."""
+        ...
+
+    def record(self, decision: Decision, facts: dict[str, Any], history: list[FeedbackEvent]) -> Decision:
+        """Log ``decision``, made from the facts document ``facts`` with the feedback ``history``;
+        return it with its id."""
+        ...
+
+    def effectiveness(self, since: dt.date, until: dt.date) -> EffectivenessReport:
+        """Acceptance and completion of what was recommended from ``since`` to ``until``."""
+        ...
+
+
+class BatchEvents(Protocol):
+    """What a batch tells its caller as it goes (the CLI prints the bad rows and shows a progress bar)."""
+
+    def checked(self, tables: PortfolioTables) -> None:
+        """The tables are checked and their bad rows dropped; nothing is decided yet."""
+        ...
+
+    def deciding(self, total: int) -> AbstractContextManager[Callable[[int], None]]:
+        """Deciding begins with ``total`` subjects (every client and manager); the context's value is
+        told how many more are decided as they are, and the context ends when all are."""
+        ...
+
+
+class Silent:
+    """:class:`BatchEvents` that nobody hears."""
+
+    def checked(self, tables: PortfolioTables) -> None:
+        """Nothing to tell."""
+
+    def deciding(self, total: int) -> AbstractContextManager[Callable[[int], None]]:
+        """No progress to show."""
+        return nullcontext(_ignore)
+
+
+def _ignore(done: int) -> None:
+    """Progress nobody shows."""
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """What a batch runs: which tables, as of when, on how many processes, logged or not.
+
+    ``tables`` is entered once, to read the three tables (a file is open only while they are read),
+    and ``sources`` names them in diagnostics; without ``tables`` the batch runs on the generated
+    sample portfolio of ``sample_clients`` clients. ``jobs`` 0 is one worker process per core;
+    ``texts`` (rule and knowledge-base file texts) let a worker that cannot fork compile the same
+    book. ``log`` is entered once the decisions are made; without it the batch is a dry planning
+    run (no contact policy, nothing logged). The effectiveness of a logged run covers the last
+    ``effectiveness_days`` up to ``as_of``.
+    """
+
+    as_of: dt.date
+    tables: AbstractContextManager[TableReader] | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    sample_clients: int = 2000
+    jobs: int = 0
+    texts: tuple[dict[str, str], dict[str, str]] | None = None
+    log: AbstractContextManager[BatchLog] | None = None
+    effectiveness_days: int = 90
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    """What a batch produced, counted: its summary."""
+
+    clients: int
+    managers: int
+    recommendations: int
+    planned: int  # worklist contacts planned this week
+    deferred: int  # worklist contacts that did not fit the week's capacity
+    coaching: int
+    bad_rows: int  # skipped, for any reason
+
+    @classmethod
+    def of(cls, run: PortfolioRun) -> BatchCounts:
+        """The counts of ``run``."""
+        clients = [c for r in run.results for c in r.decision.clients]
+        items = [i for r in run.results for i in r.worklist.items]
+        return cls(clients=len(clients), managers=len(run.results),
+                   recommendations=sum(len(c.recommendations) for c in clients),
+                   planned=sum(1 for i in items if i.status == "planned"),
+                   deferred=sum(1 for i in items if i.status == "deferred"),
+                   coaching=sum(len(m.recommendations) for r in run.results for m in r.decision.managers),
+                   bad_rows=run.tables.bad_rows)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A finished batch: what it decided, counted, and how it ran.
+
+    ``seconds`` runs from the call of :func:`run_batch` to its return (tables read and checked,
+    decided, logged). ``logged`` is how many decisions the log recorded (None: a dry run), and
+    ``effectiveness`` the log's effectiveness report for the plan's period.
+    """
+
+    run: PortfolioRun
+    counts: BatchCounts
+    workers: int
+    seconds: float
+    revision: str
+    logged: int | None = None
+    effectiveness: EffectivenessReport | None = None
+
+
+def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
+              events: BatchEvents | None = None) -> BatchResult:
+    """Run ``plan`` with ``advisor``: check the tables into ``report`` (which may stop the run with
+    :class:`engine.errors.TooManyBadRows`), decide every manager's book, and apply the contact
+    policies and log the decisions when the plan has a log. ``events`` hears of each step.
+
+    What the plan's readers and log raise (a table that cannot be read, a database that cannot be
+    used) passes through unchanged.
+    """
+    started = time.perf_counter()
+    events = events if events is not None else Silent()
+    kb = advisor.book.kb
+    tables = _checked_tables(plan, kb, report if report is not None else Report())
+    events.checked(tables)
+    derived, parts = prepare(tables, kb, BulkGates(advisor.book))
+    workers = plan.jobs or os.cpu_count() or 1
+    with events.deciding(sum(len(p.facts["client"]) + 1 for p in parts)) as advance:
+        results = decide_partitions(advisor, parts, plan.as_of, workers, plan.texts, advance)
+    logged, effect = None, None
+    if plan.log is not None:
+        with plan.log as log:
+            results, effect = _logged(results, parts, advisor, plan, log)
+        logged = len(results)
+    run = PortfolioRun(tables, derived, results)
+    return BatchResult(run, BatchCounts.of(run), workers, time.perf_counter() - started, advisor.revision,
+                       logged, effect)
+
+
+def _checked_tables(plan: BatchPlan, kb: KnowledgeBase, report: Report) -> PortfolioTables:
+    """The plan's tables, or the generated sample portfolio, checked into ``report``."""
+    if plan.tables is not None:
+        with plan.tables as read:
+            return read_tables(read, kb, plan.as_of, plan.sources, report)
+    n = plan.sample_clients
+    p = generate(n, max(3, n // SAMPLE_CLIENTS_PER_MANAGER), as_of=plan.as_of)
+    return check_tables(p.clients, p.managers, p.history, kb, plan.as_of,
+                        {name: f"<sample {name}>" for name in TABLE_ORDER}, report)
+
+
+def _logged(results: list[ManagerResult], parts: list[Partition], advisor: Advisor, plan: BatchPlan,
+            log: BatchLog) -> tuple[list[ManagerResult], EffectivenessReport]:
+    """Contact policies over the whole portfolio with the log's feedback, every manager's decision
+    logged with the feedback about its own subjects, and the effectiveness of the plan's period."""
+    day = plan.as_of
+    history = log.feedback([key for p in parts for key in _subjects(p)], day, advisor.book.policies)
+    results = with_policies(results, parts, advisor, history, day)
+    part_of = {p.manager_id: p for p in parts}
+    logged = [_record(r, part_of[r.manager_id], history, advisor.book.kb, day, log) for r in results]
+    return logged, log.effectiveness(day - dt.timedelta(days=plan.effectiveness_days - 1), day)
+
+
+def _subjects(part: Partition) -> list[SubjectKey]:
+    """The manager and the clients of one book."""
+    return [SubjectKey.of(t, f["id"]) for t in LOGGED_TYPES for f in part.facts[t]]
+
+
+def _record(result: ManagerResult, part: Partition, history: list[FeedbackEvent], kb: KnowledgeBase,
+            as_of: dt.date, log: BatchLog) -> ManagerResult:
+    """``result`` with its decision as the log recorded it (with the feedback on the book's subjects)."""
+    mine = set(_subjects(part))
+    own = [e for e in history if e.subject in mine]
+    return replace(result, decision=log.record(result.decision, facts_document(part, as_of, kb), own))

@@ -1,0 +1,117 @@
+"""engine/loading/knowledge_base.py: the knowledge base built from its files, every problem located."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from rm_advisor.engine import RuleError
+from rm_advisor.engine.loading.knowledge_base import load_knowledge_base
+from rm_advisor.engine.loading.sources import read_kb_files
+from tests.conftest import ROOT
+from tests.helpers import KB, KB_FILES, kb_files_with
+
+
+def test_the_reason_catalogue_is_optional() -> None:
+    files = {k: v for k, v in KB_FILES.items() if not k.endswith("feedback_reasons.yaml")}
+    assert load_knowledge_base(files).feedback_reasons == {}
+    assert "client_not_interested" in KB.feedback_reasons
+
+
+def test_a_reason_citing_an_unknown_document_is_refused() -> None:
+    files = kb_files_with("feedback_reasons.yaml", "provenance: {document: D1,", "provenance: {document: D8,")
+    with pytest.raises(RuleError) as exc:
+        load_knowledge_base(files)
+    assert [d.code for d in exc.value.diagnostics] == ["schema_violation"]
+    assert "D8" in exc.value.diagnostics[0].message
+
+
+def test_a_segment_field_the_fact_type_lacks_is_refused_where_it_is_written() -> None:
+    files = kb_files_with("facts.yaml", "segment_by: [domain, grade]", "segment_by: [domain, grdae]")
+    with pytest.raises(RuleError) as exc:
+        load_knowledge_base(files)
+    [d] = exc.value.diagnostics
+    assert d.code == "schema_violation" and "grade" in d.hint and d.location.file.endswith("facts.yaml")
+
+
+# ---- the parts and how they are put together ---------------------------------------------------
+
+REQUIRED = ("facts.yaml", "actions.yaml", "coaching.yaml", "documents.yaml", "parameters.yaml")
+
+
+def _problems(files: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(code, file name, message) of each problem that refuses the knowledge base."""
+    with pytest.raises(RuleError) as exc:
+        load_knowledge_base(files)
+    return [(d.code, d.location.file.rsplit("/", 1)[-1], d.message) for d in exc.value.diagnostics]
+
+
+def test_signals_come_from_every_signal_file() -> None:
+    signal_files = {k: v for k, v in KB_FILES.items() if "/signals/" in k}
+    assert len(signal_files) >= 5
+    ids = [s["id"] for text in signal_files.values() for s in yaml.safe_load(text)["signals"]]
+    assert sorted(KB.signals) == sorted(ids) == list(KB.signals)  # every one, unique, sorted by id
+
+
+def test_fact_extensions_add_their_fields_to_the_schema() -> None:
+    telecom = next(k for k in KB_FILES if k.endswith("/facts/telecom.yaml"))
+    added = set(yaml.safe_load(KB_FILES[telecom])["extend"]["client"]["fields"])
+    assert added and added <= set(KB.facts["client"].fields)
+    without = load_knowledge_base({k: v for k, v in KB_FILES.items() if k != telecom})
+    assert added.isdisjoint(without.facts["client"].fields)
+
+
+@pytest.mark.parametrize("part", REQUIRED)
+def test_a_missing_part_is_named(part: str) -> None:
+    files = {k: v for k, v in KB_FILES.items() if not k.endswith("/" + part)}
+    assert _problems(files) == [("schema_violation", part, f"knowledge base file `{part}` is missing")]
+
+
+def test_files_that_are_no_part_of_a_knowledge_base_are_not_read() -> None:
+    # samples/demo_facts.yaml sits in the folder; a stray file need not even be YAML
+    assert any(k.endswith("samples/demo_facts.yaml") for k in read_kb_files(ROOT / "knowledge_base")) is False
+    files = {**KB_FILES, "knowledge_base/samples/demo_facts.yaml": "clients: [",
+             "knowledge_base/notes.yaml": "{{{ not yaml"}
+    assert load_knowledge_base(files) == KB
+
+
+def test_extending_an_unknown_fact_type_or_redefining_a_field_is_refused() -> None:
+    extra = ("extend:\n  clinet:\n    fields:\n      loyalty: {type: integer, description: {zh: 忠诚度, en: Loyalty}}\n"
+             "  client:\n    fields:\n      name: {type: string, description: {zh: 名称, en: Name}}\n")
+    with pytest.raises(RuleError) as exc:
+        load_knowledge_base({**KB_FILES, "knowledge_base/facts/extra.yaml": extra})
+    unknown, clash = sorted(exc.value.diagnostics, key=lambda d: d.location.line)
+    assert (unknown.code, unknown.message, unknown.hint) == (
+        "schema_violation", "cannot extend unknown fact type `clinet`", "did you mean `client`?")
+    assert clash.message == "field `client.name` is already defined"
+    assert (unknown.location.file, unknown.location.line, clash.location.line) == ("knowledge_base/facts/extra.yaml",
+                                                                                  2, 7)
+
+
+def test_an_id_defined_twice_is_refused_where_it_is_repeated() -> None:
+    bank = next(k for k in KB_FILES if k.endswith("/signals/bank.yaml"))
+    again = "signals:\n" + KB_FILES[bank].split("signals:\n", 1)[1].split("\n  - id:", 1)[0] + "\n"
+    assert again.startswith("signals:\n  - id: credit_red_flag\n")
+    assert _problems({**KB_FILES, "knowledge_base/signals/zz_again.yaml": again}) == [
+        ("schema_violation", "zz_again.yaml", "signals id `credit_red_flag` is defined twice")]
+
+
+def test_problems_in_several_files_are_reported_together() -> None:
+    files = kb_files_with("actions.yaml", "actions:", "actions: [")
+    files = {**files, **{k: v + "bogus: 1\n" for k, v in files.items() if k.endswith("/coaching.yaml")}}
+    found = sorted((code, name) for code, name, _ in _problems(files))
+    assert found == [("schema_violation", "coaching.yaml"), ("yaml_syntax", "actions.yaml")]
+
+
+def test_regression_a_file_that_is_not_yaml_has_its_syntax_error_only() -> None:
+    # a syntax error came with a schema_violation "should be a valid dictionary" at line 1, column 1
+    (problem,) = _problems(kb_files_with("parameters.yaml", "parameters:", "parameters: ["))
+    assert problem[:2] == ("yaml_syntax", "parameters.yaml")
+
+
+def test_scoring_must_name_known_fields_and_parameters() -> None:
+    scoring = next(k for k in KB_FILES if k.endswith("/scoring.yaml"))
+    text = KB_FILES[scoring].replace("field: client_class", "field: client_klass", 1)
+    problems = _problems({**KB_FILES, scoring: text.replace("$abc_a_min_points", "$abc_a_min_pionts", 1)})
+    assert sorted((code, name) for code, name, _ in problems) == [("unknown_field", "scoring.yaml"),
+                                                                  ("unknown_parameter", "scoring.yaml")]
