@@ -126,3 +126,17 @@ def test_a_portfolio_run_leaves_the_calling_process_as_it_was(advisor: Advisor) 
     decide_partitions(advisor, parts, p.as_of, jobs=1)
     decide_partitions(advisor, parts, p.as_of, jobs=2, texts=texts)
     assert gc.isenabled() and portfolio._worker == {}
+
+
+def test_the_batch_keeps_a_given_score_that_no_event_contradicts(advisor: Advisor) -> None:
+    # managers.csv says 58 and the month has no inspection event: 58 stands (it used to become 100.0)
+    managers = read_csv("id,domain,assessment_score\nMT1,tobacco,58\nMT2,tobacco,\n")
+    clients = read_csv("id,manager_id,domain\nT1,MT1,tobacco\nT2,MT2,tobacco\n")
+    history = read_csv("id,manager_id,client_id,kind,date,status\nE1,MT1,T1,visit,2026-11-20,done\n")
+    tables = check_tables(clients, managers, history, advisor.book.kb, AS_OF)
+    _, parts = prepare(tables, advisor.book.kb, BulkGates(advisor.book))
+    by_manager = {r.manager_id: r.decision.managers[0] for r in decide_partitions(advisor, parts, AS_OF)}
+    assert "lagging_performer" in {s.signal for s in by_manager["MT1"].signals}
+    assert "assessment_score" not in {f.field for f in by_manager["MT1"].derived}
+    [unknown] = [f for f in by_manager["MT2"].derived if f.field == "assessment_score"]  # nothing to go on
+    assert unknown.value is None and "lagging_performer" not in {s.signal for s in by_manager["MT2"].signals}
