@@ -65,8 +65,12 @@ def _fact_schema(name: str, spec: FactSpec) -> dict[str, Any]:
     ids = {"id", *spec.links.values()}
     props = {field: _field_schema(f, field in ids) if f.required
              else {"anyOf": [_field_schema(f, field in ids), {"type": "null"}]} for field, f in spec.fields.items()}
-    return {"type": "object", "title": f"{name} fact", "description": spec.description.en, "properties": props,
-            "required": [field for field, f in spec.fields.items() if f.required], "additionalProperties": False}
+    schema = {"type": "object", "title": f"{name} fact", "description": spec.description.en, "properties": props,
+              "required": [field for field, f in spec.fields.items() if f.required], "additionalProperties": False}
+    links = list(spec.links.values())
+    if links and not any(spec.fields[f].required for f in links):  # fact_unlinked: it must name one of them
+        schema["anyOf"] = [{"required": [f], "properties": {f: {"not": {"type": "null"}}}} for f in links]
+    return schema
 
 
 def facts_schemas(kb: KnowledgeBase, description: str) -> dict[str, dict[str, Any]]:

@@ -176,7 +176,8 @@ class RuleTraceOut(Out):
 
 class DerivedFieldOut(Out):
     field: str
-    value: Any = Field(description="the derived value; null: unknown, history had nothing to go on")
+    value: Any = Field(default=None, description="the derived value; null or absent: unknown, history had "
+                                                  "nothing to go on")
     events: list[str] = Field(description="ids of the events it was computed from, newest first")
     text: LocalText
 

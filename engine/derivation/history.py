@@ -82,8 +82,8 @@ def derive(clients: pd.DataFrame, managers: pd.DataFrame, events: pd.DataFrame, 
         scope = clients["domain"] == seg.domain if seg.domain != "generic" else pd.Series(True, index=clients.index)
         classes = segment(clients[scope], seg, params)
         none = pd.Series([()] * len(classes), index=classes.index, dtype=object)
-        clients.loc[scope, seg.field] = _merge(clients[scope], "client", seg.field, _Field(classes, none), prefer,
-                                               sources)
+        clients[seg.field] = _put(clients, seg.field, _merge(clients[scope], "client", seg.field,
+                                                             _Field(classes, none), prefer, sources))
     managers = managers.copy()
     for name, f in _manager_fields(ev, clients, managers.index, day, params).items():
         managers[name] = _merge(managers, "manager", name, f, prefer, sources)
@@ -92,12 +92,13 @@ def derive(clients: pd.DataFrame, managers: pd.DataFrame, events: pd.DataFrame, 
         scope = managers.index[managers["domain"] == scheme.domain]
         total, table, seen = score(ev, scope, scheme, as_of, params)
         in_scope = managers.loc[scope]
-        managers.loc[scope, scheme.field] = _merge(in_scope, "manager", scheme.field, _Field(total, seen), prefer,
-                                                   sources, unknown_when_missing=True)
+        managers[scheme.field] = _put(managers, scheme.field, _merge(in_scope, "manager", scheme.field,
+                                                                     _Field(total, seen), prefer, sources,
+                                                                     unknown_when_missing=True))
         for name, items in scheme.deductions.items():
             deduction = (-table[list(items)].sum(axis=1)).where(total.notna())
-            managers.loc[scope, name] = _merge(in_scope, "manager", name, _Field(deduction, seen), prefer, sources,
-                                               unknown_when_missing=True)
+            managers[name] = _put(managers, name, _merge(in_scope, "manager", name, _Field(deduction, seen), prefer,
+                                                         sources, unknown_when_missing=True))
         scores[scheme.id] = table
     return Derived(clients, managers, _open_items(ev, day, prefer), scores, sources)
 
@@ -113,7 +114,8 @@ def _merge(table: pd.DataFrame, fact_type: str, name: str, f: _Field, prefer: Pr
     derived = f.values.reindex(table.index)
     has = derived.notna()
     use = has & (given.isna() if prefer == "given" else True)
-    out = derived.where(use, given)
+    # as objects: a given 64-bit integer next to derived floats must not pass through a float
+    out = given.astype(object).mask(use, derived.astype(object))
     events = f.events.reindex(table.index)
     for fact_id in table.index[use.to_numpy(dtype=bool)]:
         ids = events.get(fact_id)
@@ -122,6 +124,13 @@ def _merge(table: pd.DataFrame, fact_type: str, name: str, f: _Field, prefer: Pr
         for fact_id in table.index[(out.isna()).to_numpy(dtype=bool)]:
             sources.setdefault(SubjectKey(fact_type, str(fact_id)), {})[name] = ()
     return out
+
+
+def _put(table: pd.DataFrame, name: str, values: pd.Series) -> pd.Series:
+    """Column ``name`` of ``table`` with ``values`` for the rows they cover (as objects, see :func:`_merge`)."""
+    column = table[name].astype(object) if name in table else pd.Series(None, index=table.index, dtype=object)
+    column.loc[values.index] = values
+    return column
 
 
 # columns the derivations read; a history without some of them (a bank has no orders) gets them empty
