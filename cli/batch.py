@@ -181,7 +181,7 @@ def batch(
     from rm_advisor.cli.report import write_report
     from rm_advisor.cli.tableio import CsvRows, TableReadError
     from rm_advisor.engine import Advisor, RuleError
-    from rm_advisor.engine.errors import StoreError, TooManyBadRows
+    from rm_advisor.engine.errors import TooManyBadRows
     from rm_advisor.engine.loading import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
     from rm_advisor.engine.portfolio import (
         AS_OF,
@@ -248,6 +248,8 @@ def batch(
         results = decide_partitions(advisor, parts, day, workers, texts, lambda n: bar.advance(task, n))
     effect = None
     if log or db:
+        from rm_advisor.store.errors import StoreError  # the database layer loads only when a run logs
+
         try:
             results, effect = _logged(results, parts, advisor, day, db, period_days)
         except StoreError as exc:

@@ -61,12 +61,11 @@ def _reported(source: Any = None) -> Iterator[None]:
     """Print coded diagnostics (never a stack trace) and exit 1 on any refused input."""
     from pydantic import ValidationError
 
-    from rm_advisor.engine import FactError, InferenceError, RuleError
-    from rm_advisor.engine.errors import Diagnostic, Location, StoreError
+    from rm_advisor.engine.errors import AdvisorError, Diagnostic, Location
 
     try:
         yield
-    except (RuleError, FactError, InferenceError, StoreError) as exc:
+    except AdvisorError as exc:  # the engine's errors and the store's (store.errors), each with its diagnostics
         print_diagnostics(err, exc.diagnostics)
         raise typer.Exit(1) from None
     except ValidationError as exc:  # a FeedbackInput built from the arguments

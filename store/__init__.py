@@ -12,8 +12,9 @@ Public API::
         replay(store.decisions, decision.id, advisor)
         store.effectiveness(since, until)
 
-Errors are :class:`engine.errors.StoreError` with coded diagnostics (``decision_not_found``,
-``feedback_duplicate``, ...); an API route or a CLI command turns them into a response or a message.
+Errors are :class:`store.errors.StoreError` (an :class:`~rm_advisor.engine.errors.AdvisorError`) with
+coded diagnostics (``decision_not_found``, ``feedback_duplicate``, ...); an API route or a CLI command
+turns them into a response or a message.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rm_advisor.engine.errors import Diagnostic, Location, StoreError, suggest
+from rm_advisor.engine.errors import Diagnostic, Location, suggest
+from rm_advisor.store.errors import StoreError
 from rm_advisor.store.feedback import FeedbackInput, FeedbackRecord, FeedbackStore
 
 REQUIRED = ("decision_id", "subject", "item", "status")

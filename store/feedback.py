@@ -22,12 +22,13 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from rm_advisor.engine.errors import Diagnostic, Location, StoreError, suggest
+from rm_advisor.engine.errors import Diagnostic, Location, suggest
 from rm_advisor.engine.language import NEXT_STATUSES, FeedbackEvent, FeedbackReasonSpec, FeedbackStatus, shift
 from rm_advisor.engine.loading import load_knowledge_base, read_kb_files
 from rm_advisor.engine.policies import PolicySet
 from rm_advisor.store.database import Database
 from rm_advisor.store.decision_log import not_found
+from rm_advisor.store.errors import StoreError
 from rm_advisor.store.schema import DecisionItemRow, DecisionRow, FeedbackRow
 
 FEEDBACK_SOURCES = ("api", "cli", "csv")

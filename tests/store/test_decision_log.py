@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from rm_advisor.engine import Advisor
-from rm_advisor.engine.errors import StoreError
 from rm_advisor.engine.language.feedback import FeedbackEvent
 from rm_advisor.store import MASK, Store
+from rm_advisor.store.errors import StoreError
 from rm_advisor.store.schema import DecisionItemRow, RuleSetRow
 from tests.helpers import decision_id, subject_of
 from tests.store.conftest import tobacco_facts

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from rm_advisor.engine import Advisor, Decision
-from rm_advisor.engine.errors import StoreError
 from rm_advisor.store import FeedbackInput, Store
+from rm_advisor.store.errors import StoreError
 from tests.helpers import decision_id, subject_of
 from tests.store.conftest import tobacco_facts
 
