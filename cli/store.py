@@ -102,14 +102,14 @@ def decide(
     the feedback behind it, and the decision is stored (its id is printed) for feedback and replay.
     """
     from rm_advisor.engine import Advisor
-    from rm_advisor.store import Store
+    from rm_advisor.store import Store, decide_and_log
 
     day = parse_day(as_of, "--as-of")
     with _reported(facts):
         advisor = Advisor.load(rules, kb)
         doc = read_facts(facts)
         with Store(db, advisor.book.kb) as store:
-            decision = store.decide(advisor, doc, day, top, source="cli")
+            decision = decide_and_log(store, advisor, doc, as_of=day, max_per_subject=top, source="cli")
             where = store.db.display_url
     if as_json:
         sys.stdout.write(decision.model_dump_json(indent=2) + "\n")

@@ -19,7 +19,7 @@ from rm_advisor.api.ruleset import LoadedRuleSet
 from rm_advisor.api.schemas import DecisionsResponse, FactsDocument, Flag, SubjectDecisionResponse, SubjectType
 from rm_advisor.api.settings import Settings
 from rm_advisor.engine.language import Decision, KnowledgeBase
-from rm_advisor.store import Store
+from rm_advisor.store import Store, decide_and_log
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(read_access)])
 
@@ -49,7 +49,7 @@ def _decide(loaded: LoadedRuleSet, doc: dict[str, Any], store: Store | None, top
     """Decide and log (policies applied, committed before the answer), or decide alone without a log."""
     if store is None:
         return loaded.advisor.decide(doc, max_per_subject=top)
-    return store.decide(loaded.advisor, doc, max_per_subject=top, source="api")
+    return decide_and_log(store, loaded.advisor, doc, max_per_subject=top, source="api")
 
 
 @router.post(f"/{{subject_type:{paths.SUBJECT_TYPE}}}/{{subject_id}}", response_model=SubjectDecisionResponse,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rm_advisor.engine import Advisor, Decision
-from rm_advisor.store import Store, import_csv
+from rm_advisor.store import Store, decide_and_log, import_csv
 from rm_advisor.store.csv_import import import_csv_text
 from tests.helpers import subject_of
 from tests.store.conftest import tobacco_facts
@@ -15,7 +15,7 @@ from tests.store.conftest import tobacco_facts
 
 @pytest.fixture
 def decision(store: Store, advisor: Advisor) -> Decision:
-    return store.decide(advisor, tobacco_facts(2))
+    return decide_and_log(store, advisor, tobacco_facts(2))
 
 
 def test_good_rows_are_recorded_and_bad_rows_reported_by_line_and_column(store: Store, decision: Decision,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rm_advisor.engine import Advisor, Decision
-from rm_advisor.store import FeedbackInput, Store
+from rm_advisor.store import FeedbackInput, Store, decide_and_log
 from rm_advisor.store.errors import StoreError
 from tests.helpers import decision_id, subject_of
 from tests.store.conftest import tobacco_facts
@@ -18,7 +18,7 @@ DAY = dt.date(2026, 11, 23)
 
 @pytest.fixture
 def decision(store: Store, advisor: Advisor) -> Decision:
-    return store.decide(advisor, tobacco_facts(2))
+    return decide_and_log(store, advisor, tobacco_facts(2))
 
 
 def fb(decision: Decision, item: str | None = None, subject: str = "T000", **kw: Any) -> FeedbackInput:
@@ -109,8 +109,8 @@ def test_a_manager_subject_takes_coaching_feedback(store: Store, decision: Decis
 
 
 def test_history_holds_the_subjects_window_and_this_weeks_capped_actions(store: Store, advisor: Advisor) -> None:
-    old = store.decide(advisor, tobacco_facts(2, as_of="2026-10-01"))
-    new = store.decide(advisor, tobacco_facts(3))
+    old = decide_and_log(store, advisor, tobacco_facts(2, as_of="2026-10-01"))
+    new = decide_and_log(store, advisor, tobacco_facts(3))
 
     def first(d: Decision, c: str) -> str:
         return subject_of(d, "client", c).recommendations[0].id
