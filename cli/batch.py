@@ -269,7 +269,7 @@ def _logged(results: list[Any], parts: list[Any], advisor: Advisor, day: dt.date
     """Contact policies over the whole portfolio with the stored feedback, every manager's decision
     logged (source ``batch``), and the effectiveness of the period for the report."""
     from rm_advisor.engine.portfolio import facts_document, with_policies
-    from rm_advisor.store import Store  # the database layer loads only when a run logs
+    from rm_advisor.store import Store, effectiveness_report  # the database layer loads only when a run logs
 
     with Store(db, advisor.book.kb) as store:
         subjects = [(t, str(f["id"])) for p in parts for t in ("manager", "client") for f in p.facts[t]]
@@ -283,7 +283,7 @@ def _logged(results: list[Any], parts: list[Any], advisor: Advisor, day: dt.date
             decision = store.decisions.record(r.decision, facts_document(part, day, advisor.book.kb), advisor.book,
                                               "batch", [e for e in history if e.subject in mine])
             logged.append(type(r)(r.manager_id, decision, r.worklist))
-        effect = store.effectiveness(day - dt.timedelta(days=period_days - 1), day)
+        effect = effectiveness_report(store, day - dt.timedelta(days=period_days - 1), day)
         out.print(f"logged {len(logged)} decisions in {store.db.display_url}", markup=False)
     return logged, effect
 

@@ -292,13 +292,13 @@ def report_effectiveness(
 ) -> None:
     """Acceptance and completion rates per rule, action, manager and segment; noisy rules."""
     from rm_advisor.engine.policies import Thresholds
-    from rm_advisor.store import Store
+    from rm_advisor.store import Store, effectiveness_report
 
     limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
                         min_rejection_rate=min_rejection_rate)
     start, end = parse_day(since, "--since"), parse_day(until, "--until")
     with _reported(), Store(db) as store:
-        report = store.effectiveness(start, end, limits)
+        report = effectiveness_report(store, start, end, limits)
     if as_json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:

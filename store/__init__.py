@@ -2,7 +2,7 @@
 
 Public API::
 
-    from rm_advisor.store import Store, decide_and_log
+    from rm_advisor.store import Store, decide_and_log, effectiveness_report
     with Store() as store:                      # $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db
         decision = decide_and_log(store, advisor, facts, source="api")   # policies applied, logged
         store.feedback.add(FeedbackInput(decision_id=decision.id, subject="T-001",
@@ -10,10 +10,11 @@ Public API::
                                          reason_code="client_not_interested"))
         store.decisions.get(decision.id)         # the logged record
         replay(store.decisions, decision.id, advisor)
-        store.effectiveness(since, until)
+        effectiveness_report(store, since, until)
 
-:class:`Store` is persistence only (decisions, feedback, history); :func:`decide_and_log`
-(:mod:`store.service`) is the use case that validates, reads the history, decides and logs.
+:class:`Store` is persistence only (decisions, feedback, history); the use cases that put it
+together with the engine are in :mod:`store.service`: :func:`decide_and_log` (validate, read the
+history, decide, log) and :func:`effectiveness_report`.
 
 Errors are :class:`StoreError` (:mod:`store.errors`; an :class:`~rm_advisor.engine.errors.AdvisorError`)
 with coded diagnostics (``decision_not_found``, ``feedback_duplicate``, ...); an API route or a CLI
@@ -22,11 +23,9 @@ command turns them into a response or a message.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from rm_advisor.engine.language import KnowledgeBase
-from rm_advisor.engine.policies import EffectivenessReport, Thresholds, effectiveness
 from rm_advisor.store.csv_import import ImportResult, import_csv
 from rm_advisor.store.database import DEFAULT_URL, ENV_URL, Database
 from rm_advisor.store.decision_log import DecisionLog, DecisionSummary, LoggedDecision
@@ -34,11 +33,11 @@ from rm_advisor.store.errors import StoreError
 from rm_advisor.store.feedback import FeedbackInput, FeedbackRecord, FeedbackStore
 from rm_advisor.store.masking import MASK
 from rm_advisor.store.replay import ReplayReport, ReplayRun, replay
-from rm_advisor.store.service import Posted, decide_and_log
+from rm_advisor.store.service import Posted, decide_and_log, effectiveness_report
 
 __all__ = ["DEFAULT_URL", "ENV_URL", "MASK", "Database", "DecisionLog", "DecisionSummary", "FeedbackInput",
            "FeedbackRecord", "FeedbackStore", "ImportResult", "LoggedDecision", "Posted", "ReplayReport", "ReplayRun",
-           "Store", "StoreError", "decide_and_log", "import_csv", "replay"]
+           "Store", "StoreError", "decide_and_log", "effectiveness_report", "import_csv", "replay"]
 
 
 class Store:
@@ -59,11 +58,4 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
-
-    def effectiveness(self, since: dt.date | None = None, until: dt.date | None = None,
-                      thresholds: Thresholds | None = None) -> EffectivenessReport:
-        """Acceptance and completion of the items recommended between ``since`` and ``until``."""
-        items = self.decisions.items(since, until)
-        events = self.feedback.events({i.decision_id for i in items})
-        return effectiveness(items, events, since, until, thresholds)
 

@@ -1,8 +1,10 @@
-"""Deciding with the decision log, the use case behind ``rm-advisor decide`` and the API's decision
-routes: validate the facts, read their subjects' feedback history, decide with the contact
-policies, log the decision (committed before it is returned).
+"""The use cases that put the engine and the store together; :class:`~store.Store` only reads and writes.
 
-:class:`~store.Store` only reads and writes; this module puts the engine and the store together.
+* :func:`decide_and_log`, behind ``rm-advisor decide`` and the API's decision routes: validate the
+  facts, read their subjects' feedback history, decide with the contact policies, log the decision
+  (committed before it is returned);
+* :func:`effectiveness_report`, behind ``rm-advisor report effectiveness`` and ``GET
+  /v1/reports/effectiveness``: the logged items of a period settled by their feedback.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rm_advisor.engine.inference import Advisor
 from rm_advisor.engine.language import Decision, FactSet
+from rm_advisor.engine.policies import EffectivenessReport, Thresholds, effectiveness
 
 if TYPE_CHECKING:
     from rm_advisor.store import Store
@@ -49,3 +52,11 @@ def decide_and_log(store: Store, advisor: Advisor, facts: Mapping[str, Any] | Po
     history = store.feedback.history_for(subjects, posted.facts.as_of, advisor.book.policies)
     decision = advisor.decide(posted.facts, max_per_subject=max_per_subject, history=history)
     return store.decisions.record(decision, posted.document, advisor.book, source, history, max_per_subject)
+
+
+def effectiveness_report(store: Store, since: dt.date | None = None, until: dt.date | None = None,
+                         thresholds: Thresholds | None = None) -> EffectivenessReport:
+    """Acceptance and completion of the items recommended between ``since`` and ``until``."""
+    items = store.decisions.items(since, until)
+    events = store.feedback.events({i.decision_id for i in items})
+    return effectiveness(items, events, since, until, thresholds)

@@ -1,5 +1,5 @@
 """store/service.py: deciding with the decision log (facts checked once, history read, policies
-applied, the decision logged with the facts as posted)."""
+applied, the decision logged with the facts as posted); the effectiveness report."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.language import FactSet
-from rm_advisor.store import MASK, FeedbackInput, Posted, Store, decide_and_log
+from rm_advisor.store import MASK, FeedbackInput, Posted, Store, decide_and_log, effectiveness_report
 from tests.helpers import decision_id, subject_of
 from tests.store.conftest import tobacco_facts
 
@@ -82,3 +82,17 @@ def test_the_limit_per_subject_is_applied_after_the_policies_and_logged(store: S
     second = decide_and_log(store, advisor, tobacco_facts(1), max_per_subject=1)
     assert [r.id for r in subject_of(second, "client", "T000").recommendations] == [recs[1]]
     assert store.decisions.get(decision_id(second)).max_per_subject == 1
+
+
+def test_effectiveness_reads_the_log_and_the_feedback(store: Store, advisor: Advisor) -> None:
+    first = decide_and_log(store, advisor, tobacco_facts(2))
+    item = subject_of(first, "client", "T000").recommendations[0]
+    store.feedback.add(FeedbackInput(decision_id=first.id, subject="T000", item=item.id, status="rejected",
+                                     reason_code="risk_concern"))
+    store.feedback.add(FeedbackInput(decision_id=first.id, subject="T001", item=item.id, status="accepted"))
+    report = effectiveness_report(store)
+    [row] = [r for r in report.by_action if r.key == item.id]
+    assert (row.recommended, row.rejected, row.accepted, row.acceptance_rate, row.top_reason) == \
+        (2, 1, 1, 0.5, "risk_concern")
+    assert {r.key for r in report.by_rule} >= set(item.rules)
+    assert report.decisions == 1
