@@ -115,9 +115,10 @@ def _import_row(store: FeedbackStore, row: dict[str, str], columns: list[str], a
 
 def _same_as_recorded(store: FeedbackStore, fb: FeedbackInput) -> bool:
     kind, sep, rest = fb.subject.partition(":")
-    subject_type, subject_id = (kind, rest) if sep and kind in ("client", "manager") else ("client", fb.subject)
+    typed = bool(sep) and kind in ("client", "manager")
+    subject_type, subject_id = (kind, rest) if typed else ("client", fb.subject)
     found = store.find(fb.decision_id, subject_type, subject_id, fb.item, fb.status)
-    if found is None and not sep:
+    if found is None and not typed:  # a bare id (which may hold a colon) may be a manager's, as when it was added
         found = store.find(fb.decision_id, "manager", fb.subject, fb.item, fb.status)
     return found is not None and found.reason_code == fb.reason_code and found.until == fb.until \
         and (fb.date is None or found.date == fb.date)
