@@ -17,12 +17,10 @@ from typing import TYPE_CHECKING, Any
 from rm_advisor.engine.inference import Advisor
 from rm_advisor.engine.language import Decision, FactSet
 from rm_advisor.engine.policies import EffectivenessReport, Thresholds, effectiveness
+from rm_advisor.store.feedback import SUBJECT_TYPES
 
 if TYPE_CHECKING:
     from rm_advisor.store import Store
-
-#: the fact types a decision is about, whose feedback history the contact policies read
-SUBJECT_TYPES = ("client", "manager")
 
 
 @dataclass(frozen=True)

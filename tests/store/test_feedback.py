@@ -108,6 +108,19 @@ def test_a_manager_subject_takes_coaching_feedback(store: Store, decision: Decis
     assert (rec.subject_type, rec.subject_id) == ("manager", "M1")
 
 
+def test_subjects_are_typed_or_bare_ids_and_a_malformed_one_is_an_unknown_subject(store: Store,
+                                                                                  decision: Decision) -> None:
+    topic = subject_of(decision, "manager", "M1").recommendations[0].id
+    rec = store.feedback.add(fb(decision, subject="manager:M1", item=topic, status="accepted"))
+    assert (rec.subject_type, rec.subject_id) == ("manager", "M1")
+    for malformed in ("client:", ":T000", "shop:T000"):  # taken as bare ids, which the decision does not have
+        with pytest.raises(StoreError) as exc:
+            store.feedback.add(fb(decision, subject=malformed, status="accepted"))
+        [d] = exc.value.diagnostics
+        assert (d.code, d.location.path, d.message) == \
+            ("feedback_unknown_item", "subject", f"decision {decision.id} has no recommendation for `{malformed}`")
+
+
 def test_history_holds_the_subjects_window_and_this_weeks_capped_actions(store: Store, advisor: Advisor) -> None:
     old = decide_and_log(store, advisor, tobacco_facts(2, as_of="2026-10-01"))
     new = decide_and_log(store, advisor, tobacco_facts(3))
