@@ -20,10 +20,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rm_advisor.engine.errors import MAX_ERRORS, Diagnostic, FactError, InferenceError, RuleError, StoreError
+from rm_advisor.engine.errors import MAX_ERRORS, Diagnostic, FactError, InferenceError, RuleError
 from rm_advisor.engine.language import printable
 from rm_advisor.engine.loading import problem_count
-from rm_advisor.store.database import Cause, Unusable, cause_of
+from rm_advisor.store.database import cause_of
+from rm_advisor.store.errors import Cause, StoreError, Unusable
 
 log = logging.getLogger("rm_advisor.api")
 
@@ -62,7 +63,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "decision_log_off": (503, "This server runs without a decision log"),
 }
 
-#: Codes of :class:`engine.errors.StoreError` answered as problems of the same code (statuses as
+#: Codes of :class:`store.errors.StoreError` answered as problems of the same code (statuses as
 #: in docs/decision-log.md); any other store code is a bug, answered as ``internal_error``.
 STORE_CODES = frozenset({"decision_not_found", "feedback_duplicate", "feedback_conflict", "revision_not_logged",
                          "feedback_unknown_item", "feedback_bad_value", "unknown_reason_code",

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from rm_advisor.engine import Advisor
-from rm_advisor.store import FeedbackInput, Store
+from rm_advisor.store import FeedbackInput, Store, decide_and_log
 from tests.store.conftest import tobacco_facts
 
 
@@ -23,7 +23,7 @@ def run(url: str, advisor: Advisor) -> str:
     facts = tobacco_facts(40)
     with Store(url, advisor.book.kb) as store:
         start = time.perf_counter()
-        decision = store.decide(advisor, facts)
+        decision = decide_and_log(store, advisor, facts)
         first = time.perf_counter() - start
         items = [(c.id, r.id) for c in decision.clients for r in c.recommendations]
         times = []
@@ -32,7 +32,7 @@ def run(url: str, advisor: Advisor) -> str:
             store.feedback.add(FeedbackInput(decision_id=decision.id, subject=subject, item=item, status="accepted"))
             times.append(time.perf_counter() - start)
         start = time.perf_counter()
-        store.decide(advisor, facts)
+        decide_and_log(store, advisor, facts)
         again = time.perf_counter() - start
     start = time.perf_counter()
     advisor.decide(facts)

@@ -252,8 +252,9 @@ def _run(advisor: Advisor, plan: BatchPlan, found: Report, bad_file: CsvRows, st
     """:func:`engine.portfolio.run_batch` on the terminal; a table that cannot be read, too many bad
     rows or a decision log that cannot be used end the command, saying why."""
     from rm_advisor.cli.tableio import TableReadError
-    from rm_advisor.engine.errors import StoreError, TooManyBadRows
+    from rm_advisor.engine.errors import TooManyBadRows
     from rm_advisor.engine.portfolio import run_batch
+    from rm_advisor.store.errors import StoreError
 
     try:
         return run_batch(advisor, plan, found, _Terminal(found, bad_file))
@@ -332,7 +333,9 @@ class _StoreLog:
 
     def effectiveness(self, since: dt.date, until: dt.date) -> EffectivenessReport:
         """The stored effectiveness of the period."""
-        return self.store.effectiveness(since, until)
+        from rm_advisor.store import effectiveness_report
+
+        return effectiveness_report(self.store, since, until)
 
 
 def recommendation_rows(run: PortfolioRun) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

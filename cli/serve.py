@@ -14,7 +14,6 @@ from rich.console import Console
 
 from rm_advisor.cli.render import print_diagnostics
 from rm_advisor.engine import RuleError
-from rm_advisor.engine.errors import StoreError
 
 err = Console(stderr=True)
 
@@ -61,6 +60,7 @@ def serve(
     from rm_advisor.api.ruleset import build, read_files
     from rm_advisor.api.sync import RevisionChannel
     from rm_advisor.store import Store
+    from rm_advisor.store.errors import StoreError
 
     settings = _settings(host=host, port=port, workers=workers, rules_dir=rules, kb_dir=kb, api_key=api_key,
                          protect_reads=protect_reads, cors_origins=tuple(cors_origin or ()),

@@ -61,12 +61,11 @@ def _reported(source: Any = None) -> Iterator[None]:
     """Print coded diagnostics (never a stack trace) and exit 1 on any refused input."""
     from pydantic import ValidationError
 
-    from rm_advisor.engine import FactError, InferenceError, RuleError
-    from rm_advisor.engine.errors import Diagnostic, Location, StoreError
+    from rm_advisor.engine.errors import AdvisorError, Diagnostic, Location
 
     try:
         yield
-    except (RuleError, FactError, InferenceError, StoreError) as exc:
+    except AdvisorError as exc:  # the engine's errors and the store's (store.errors), each with its diagnostics
         print_diagnostics(err, exc.diagnostics)
         raise typer.Exit(1) from None
     except ValidationError as exc:  # a FeedbackInput built from the arguments
@@ -103,14 +102,14 @@ def decide(
     the feedback behind it, and the decision is stored (its id is printed) for feedback and replay.
     """
     from rm_advisor.engine import Advisor
-    from rm_advisor.store import Store
+    from rm_advisor.store import Store, decide_and_log
 
     day = parse_day(as_of, "--as-of")
     with _reported(facts):
         advisor = Advisor.load(rules, kb)
         doc = read_facts(facts)
         with Store(db, advisor.book.kb) as store:
-            decision = store.decide(advisor, doc, day, top, source="cli")
+            decision = decide_and_log(store, advisor, doc, as_of=day, max_per_subject=top, source="cli")
             where = store.db.display_url
     if as_json:
         sys.stdout.write(decision.model_dump_json(indent=2) + "\n")
@@ -293,13 +292,13 @@ def report_effectiveness(
 ) -> None:
     """Acceptance and completion rates per rule, action, manager and segment; noisy rules."""
     from rm_advisor.engine.policies import Thresholds
-    from rm_advisor.store import Store
+    from rm_advisor.store import Store, effectiveness_report
 
     limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
                         min_rejection_rate=min_rejection_rate)
     start, end = parse_day(since, "--since"), parse_day(until, "--until")
     with _reported(), Store(db) as store:
-        report = store.effectiveness(start, end, limits)
+        report = effectiveness_report(store, start, end, limits)
     if as_json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
     else:

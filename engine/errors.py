@@ -119,6 +119,7 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
         "duplicate_policy_id": "two contact policies share one id",
         "unknown_reason_code": "a policy or a feedback names a reason code that is not in the reason catalogue",
     },
+    # raised as store/errors.py:StoreError (the engine never imports store/)
     "decision log and feedback (store/)": {
         "store_unavailable": "the decision database cannot be opened or migrated",
         "decision_not_found": "no logged decision has this id",
@@ -232,13 +233,6 @@ class TooManyBadRows(AdvisorError):
     the file and the line of the row that went over the limit)."""
 
     code = "too_many_bad_rows"
-
-
-class StoreError(AdvisorError):
-    """The decision log or the feedback store refused a request (unknown decision, duplicate
-    feedback, bad reason code...) or the database cannot be used."""
-
-    code = "store_error"
 
 
 def codes_markdown() -> str:

@@ -19,8 +19,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rm_advisor.engine.errors import Diagnostic, Location, StoreError, suggest
-from rm_advisor.store.feedback import FeedbackInput, FeedbackRecord, FeedbackStore
+from rm_advisor.engine.errors import Diagnostic, Location, suggest
+from rm_advisor.engine.language import SubjectKey
+from rm_advisor.store.errors import StoreError
+from rm_advisor.store.feedback import FeedbackInput, FeedbackRecord, FeedbackStore, typed_subject
 
 REQUIRED = ("decision_id", "subject", "item", "status")
 OPTIONAL = ("reason_code", "date", "until", "manager_id")
@@ -113,10 +115,9 @@ def _import_row(store: FeedbackStore, row: dict[str, str], columns: list[str], a
 
 
 def _same_as_recorded(store: FeedbackStore, fb: FeedbackInput) -> bool:
-    kind, sep, rest = fb.subject.partition(":")
-    subject_type, subject_id = (kind, rest) if sep and kind in ("client", "manager") else ("client", fb.subject)
-    found = store.find(fb.decision_id, subject_type, subject_id, fb.item, fb.status)
-    if found is None and not sep:
-        found = store.find(fb.decision_id, "manager", fb.subject, fb.item, fb.status)
+    key = typed_subject(fb.subject)
+    # a bare id is a client's or a manager's, as feedback.add resolved it
+    keys = [key] if key is not None else [SubjectKey("client", fb.subject), SubjectKey("manager", fb.subject)]
+    found = next(filter(None, (store.find(fb.decision_id, k.type, k.id, fb.item, fb.status) for k in keys)), None)
     return found is not None and found.reason_code == fb.reason_code and found.until == fb.until \
         and (fb.date is None or found.date == fb.date)

@@ -23,7 +23,6 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from rm_advisor.engine.errors import Diagnostic, Location, StoreError
+from rm_advisor.engine.errors import Diagnostic, Location
+from rm_advisor.store.errors import Cause, StoreError, Unusable
 
 ENV_URL = "RM_ADVISOR_DB_URL"
 DEFAULT_URL = "sqlite:///rm-advisor.db"
@@ -68,27 +68,6 @@ def unavailable(url: str, problem: str) -> StoreError:
                                   Location(path="database"),
                                   hint=f"check the URL (--db or ${ENV_URL}) and that the server runs")])
 
-
-@dataclass(frozen=True)
-class Cause:
-    """Why the database cannot be used: a stable class and a text fit for an answer to a client."""
-
-    kind: str
-    text: str
-
-    @property
-    def hint(self) -> str:
-        return _HINTS.get(self.kind, "see the server log")
-
-
-_HINTS = {
-    "disk_full": "free space on the database's disk (or raise its quota); the server recovers by itself",
-    "read_only": "the database or its file is read-only: check permissions, the mount, or a standby server",
-    "locked": "another process holds the database's write lock; it is retried, or see what holds it",
-    "unreachable": "the database server or file cannot be reached: check that it runs and the network",
-    "refused": "the database refused the server's credentials or permissions",
-    "io_error": "the database's storage reports an I/O error: check the disk",
-}
 
 _SQLITE_KINDS = {"SQLITE_FULL": "disk_full", "SQLITE_READONLY": "read_only", "SQLITE_BUSY": "locked",
                  "SQLITE_LOCKED": "locked", "SQLITE_CANTOPEN": "unreachable", "SQLITE_IOERR": "io_error",
@@ -132,15 +111,6 @@ def cause_of(exc: BaseException) -> Cause:
         return Cause(kind, f"{_PG_TEXTS[kind]} (SQLSTATE {sqlstate})")
     # no SQL state: the connection itself failed (refused, timed out, name not resolved, closed)
     return Cause("unreachable", f"{_PG_TEXTS['unreachable']} ({type(orig).__name__})")
-
-
-class Unusable(StoreError):
-    """The database answers no connection or takes no write; ``cause`` says why (no secrets)."""
-
-    def __init__(self, cause: Cause, doing: str):
-        self.cause = cause
-        super().__init__([Diagnostic("store_unavailable", f"the decision database cannot {doing}: {cause.text}",
-                                     Location(path="database"), hint=cause.hint)])
 
 
 class Database:

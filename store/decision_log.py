@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from rm_advisor.engine.errors import Diagnostic, Location, StoreError
+from rm_advisor.engine.errors import Diagnostic, Location
 from rm_advisor.engine.inference import Advisor, RuleBook, SourceTexts
 from rm_advisor.engine.language import Decision, FeedbackEvent, KnowledgeBase, SubjectDecision
 from rm_advisor.engine.policies import ItemRecord
 from rm_advisor.store.database import Database
+from rm_advisor.store.errors import StoreError
 from rm_advisor.store.masking import mask_facts, scrub
 from rm_advisor.store.schema import DecisionItemRow, DecisionRow, RuleSetRow
 

@@ -22,15 +22,25 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from rm_advisor.engine.errors import Code, Diagnostic, Location, StoreError, suggest
-from rm_advisor.engine.language import NEXT_STATUSES, FeedbackEvent, FeedbackReasonSpec, FeedbackStatus, shift
+from rm_advisor.engine.errors import Code, Diagnostic, Location, suggest
+from rm_advisor.engine.language import (
+    NEXT_STATUSES,
+    FeedbackEvent,
+    FeedbackReasonSpec,
+    FeedbackStatus,
+    SubjectKey,
+    shift,
+)
 from rm_advisor.engine.loading import load_knowledge_base, read_kb_files
 from rm_advisor.engine.policies import PolicySet
 from rm_advisor.store.database import Database
 from rm_advisor.store.decision_log import not_found
+from rm_advisor.store.errors import StoreError
 from rm_advisor.store.schema import DecisionItemRow, DecisionRow, FeedbackRow
 
 FEEDBACK_SOURCES = ("api", "cli", "csv")
+#: what decisions are about, and feedback names: ``client:ID``, ``manager:ID``, or a bare id
+SUBJECT_TYPES = ("client", "manager")
 _CHUNK = 500  # subjects per IN (...) query
 
 
@@ -69,6 +79,17 @@ class FeedbackRecord(BaseModel):
         return FeedbackEvent(decision_id=self.decision_id, subject_type=self.subject_type,
                              subject_id=self.subject_id, item_id=self.item_id, status=self.status,
                              reason_code=self.reason_code, date=self.date, until=self.until)
+
+
+def typed_subject(subject: str) -> SubjectKey | None:
+    """The key a feedback's ``subject`` names as ``client:ID`` or ``manager:ID``; None for a bare id,
+    which is looked up among the decision's subjects (so is any other text, e.g. ``client:`` or an
+    id holding a colon such as ``T:1``)."""
+    try:
+        key = SubjectKey.parse(subject)
+    except ValueError:  # no type or no id before or after the colon
+        return None
+    return key if key.type in SUBJECT_TYPES else None
 
 
 def _error(code: Code, message: str, field: str, hint: str = "") -> StoreError:
@@ -213,17 +234,17 @@ def _codes_for(reasons: Mapping[str, FeedbackReasonSpec], status: str) -> list[s
     return sorted(code for code, spec in reasons.items() if status in spec.statuses)
 
 
-def _resolve_subject(session: Session, fb: FeedbackInput) -> tuple[str, str]:
+def _resolve_subject(session: Session, fb: FeedbackInput) -> SubjectKey:
     """``client:ID`` / ``manager:ID`` as given, or a bare id looked up among the decision's subjects."""
-    kind, sep, rest = fb.subject.partition(":")
-    if sep and kind in ("client", "manager") and rest:
-        return kind, rest
+    key = typed_subject(fb.subject)
+    if key is not None:
+        return key
     types = sorted(set(session.execute(select(DecisionItemRow.subject_type).where(
         DecisionItemRow.decision_id == fb.decision_id, DecisionItemRow.subject_id == fb.subject)).scalars()))
     if len(types) > 1:
         raise _error("feedback_bad_value", f"`{fb.subject}` is both a client and a manager in this decision",
                      "subject", hint=f"write client:{fb.subject} or manager:{fb.subject}")
-    return (types[0] if types else "client"), fb.subject
+    return SubjectKey(types[0] if types else "client", fb.subject)
 
 
 def _unknown_item(session: Session, fb: FeedbackInput, subject_type: str, subject_id: str,

@@ -18,8 +18,8 @@ from rm_advisor.api.problems import ErrorItem, Problem, documented
 from rm_advisor.api.ruleset import LoadedRuleSet
 from rm_advisor.api.schemas import DecisionsResponse, FactsDocument, Flag, SubjectDecisionResponse, SubjectType
 from rm_advisor.api.settings import Settings
-from rm_advisor.engine.language import Decision, KnowledgeBase
-from rm_advisor.store import Store
+from rm_advisor.engine.language import Decision, KnowledgeBase, SubjectDecision
+from rm_advisor.store import Posted, Store, decide_and_log
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(read_access)])
 
@@ -39,17 +39,40 @@ def _check_size(doc: dict[str, Any], kb: KnowledgeBase, limit: int) -> None:
                        for name, v in lists.items() if isinstance(v, list) and v])
 
 
-def _facts(loaded: LoadedRuleSet, body: FactsDocument, settings: Settings) -> dict[str, Any]:
+def _facts(loaded: LoadedRuleSet, body: FactsDocument, settings: Settings) -> Posted:
+    """The posted facts, counted and then validated (once: deciding and logging reuse the result)."""
     doc = body.model_dump(exclude_unset=True)  # a null the client sent is checked as the library checks it
     _check_size(doc, loaded.book.kb, settings.max_subjects)
-    return doc
+    return Posted.check(loaded.advisor, doc)
 
 
-def _decide(loaded: LoadedRuleSet, doc: dict[str, Any], store: Store | None, top: int | None) -> Decision:
+def _check_posted(loaded: LoadedRuleSet, posted: Posted, subject_type: SubjectType, subject_id: str) -> None:
+    """Refuse a request for a subject that is not among the posted facts (before deciding, so that
+    nothing is logged for it)."""
+    if posted.facts.get(subject_type, subject_id) is not None:
+        return
+    plural = loaded.book.kb.facts[subject_type].plural
+    ids = [str(f["id"]) for f in posted.facts.subjects(subject_type)]
+    raise Problem("subject_not_in_facts", f"no {subject_type} `{subject_id}` among the posted facts",
+                  [ErrorItem(code="subject_not_in_facts", pointer=f"/{plural}",
+                             detail=f"posted {plural}: {', '.join(ids[:10]) or 'none'}")])
+
+
+def _decide(loaded: LoadedRuleSet, posted: Posted, store: Store | None, top: int | None) -> Decision:
     """Decide and log (policies applied, committed before the answer), or decide alone without a log."""
     if store is None:
-        return loaded.advisor.decide(doc, max_per_subject=top)
-    return store.decide(loaded.advisor, doc, max_per_subject=top, source="api")
+        return loaded.advisor.decide(posted.facts, max_per_subject=top)
+    return decide_and_log(store, loaded.advisor, posted, max_per_subject=top, source="api")
+
+
+def _subject(decision: Decision, subject_type: SubjectType, subject_id: str) -> SubjectDecision:
+    """The decision about the subject asked for; the engine decides for every posted subject, so a
+    decision without it is a bug, answered as ``internal_error`` (and logged with this message)."""
+    subject = decision.subject(subject_type, subject_id)
+    if subject is None:
+        raise RuntimeError(f"decision {decision.id or '(not logged)'} has no {subject_type} `{subject_id}`, "
+                           "which was posted")
+    return subject
 
 
 @router.post(f"/{{subject_type:{paths.SUBJECT_TYPE}}}/{{subject_id}}", response_model=SubjectDecisionResponse,
@@ -67,16 +90,10 @@ def decide_one(
 
     The decision covers every subject posted (they are decided together) and is logged as a whole;
     the answer shows the one asked for."""
-    doc = _facts(loaded, body, settings)
-    posted = [str(f["id"]) for f in loaded.advisor.validate(doc).subjects(subject_type)]
-    if subject_id not in posted:  # checked before deciding, so nothing is logged for a wrong request
-        plural = loaded.book.kb.facts[subject_type].plural
-        raise Problem("subject_not_in_facts", f"no {subject_type} `{subject_id}` among the posted facts",
-                      [ErrorItem(code="subject_not_in_facts", pointer=f"/{plural}",
-                                 detail=f"posted {plural}: {', '.join(posted[:10]) or 'none'}")])
-    decision = _decide(loaded, doc, store, top)
-    subject = decision.subject(subject_type, subject_id)
-    assert subject is not None  # the engine decides for every posted subject
+    posted = _facts(loaded, body, settings)
+    _check_posted(loaded, posted, subject_type, subject_id)
+    decision = _decide(loaded, posted, store, top)
+    subject = _subject(decision, subject_type, subject_id)
     return present.subject_decision(decision, subject, lang, explain).response(language_headers(lang))
 
 

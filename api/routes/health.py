@@ -10,7 +10,7 @@ from starlette.responses import Response
 from rm_advisor.api.deps import LiveDep, LoadedDep, OptionalStoreDep
 from rm_advisor.api.problems import Problem, cause_item, documented, log
 from rm_advisor.api.schemas import Health, Ready
-from rm_advisor.store.database import Unusable
+from rm_advisor.store.errors import Unusable
 
 router = APIRouter(tags=["health"])
 

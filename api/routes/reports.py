@@ -12,6 +12,7 @@ from rm_advisor.api.deps import StoreDep, read_access
 from rm_advisor.api.problems import ErrorItem, Problem, documented
 from rm_advisor.api.schemas import EffectivenessOut, IsoDate
 from rm_advisor.engine.policies import Thresholds
+from rm_advisor.store import effectiveness_report
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[Depends(read_access)])
 
@@ -42,4 +43,4 @@ def effectiveness(
                       [ErrorItem(code="bad_value", parameter="until", detail="must not be before since")])
     limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
                         min_rejection_rate=min_rejection_rate)
-    return present.effectiveness(store.effectiveness(since, until, limits)).response()
+    return present.effectiveness(effectiveness_report(store, since, until, limits)).response()

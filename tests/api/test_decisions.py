@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from rm_advisor.api.app import create_app
 from rm_advisor.api.deps import negotiate
 from rm_advisor.api.ruleset import LiveRuleSet, LoadedRuleSet
 from rm_advisor.cli.main import sample_facts_path
-from rm_advisor.engine import Advisor
+from rm_advisor.engine import Advisor, Decision
 from rm_advisor.engine.inference import advisor as advisor_module
 from rm_advisor.engine.inference import chaining as inference
 from tests.api.conftest import located, problem, settings
@@ -110,6 +111,34 @@ def test_subject_missing_from_the_facts(client: TestClient) -> None:
     body = problem(client.post("/v1/decisions/client/T-999", json=examples.CLIENT), 422, "subject_not_in_facts")
     assert located(body) == {("subject_not_in_facts", "/clients")}
     assert "T-001" in body["errors"][0]["detail"]
+
+
+@pytest.mark.parametrize("decision_log", [True, False])
+def test_the_posted_facts_are_validated_once_per_request(live: LiveRuleSet, fresh_log: str, decision_log: bool,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[Any] = []
+    validate = Advisor.validate
+
+    def counted(self: Advisor, facts: Any, as_of: Any = None) -> Any:
+        checked.append(facts)
+        return validate(self, facts, as_of)
+
+    monkeypatch.setattr(Advisor, "validate", counted)
+    with TestClient(create_app(settings(db_url=fresh_log, decision_log=decision_log), live)) as c:
+        for path, facts in ((ONE, examples.CLIENT), ("/v1/decisions", examples.BATCH)):
+            checked.clear()
+            r = c.post(path, json=facts)
+            assert r.status_code == 200 and r.json()["logged"] is decision_log, r.text
+            assert len(checked) == 1, path
+
+
+def test_a_decision_without_the_subject_asked_for_is_an_internal_error_naming_it(
+        live: LiveRuleSet, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(Decision, "subject", lambda self, subject_type, subject_id: None)  # an engine bug
+    with TestClient(create_app(settings(decision_log=False), live), raise_server_exceptions=False) as c, \
+            caplog.at_level(logging.ERROR, logger="rm_advisor.api"):
+        problem(c.post(ONE, json=examples.CLIENT), 500, "internal_error")
+    assert any("has no client `T-001`, which was posted" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
 
 
 def test_too_many_subjects_is_refused_before_deciding(live: LiveRuleSet) -> None:

@@ -15,7 +15,8 @@ from rm_advisor.api.app import create_app
 from rm_advisor.api.problems import PROBLEMS, STORE_CODES, pointer
 from rm_advisor.api.ruleset import LiveRuleSet, LoadedRuleSet
 from rm_advisor.engine import Advisor
-from rm_advisor.engine.errors import Diagnostic, Location, StoreError
+from rm_advisor.engine.errors import Diagnostic, Location
+from rm_advisor.store.errors import StoreError
 from tests.api.conftest import problem, settings
 from tests.conftest import ROOT
 

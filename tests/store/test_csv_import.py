@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rm_advisor.engine import Advisor, Decision
-from rm_advisor.store import Store, import_csv
+from rm_advisor.store import Store, decide_and_log, import_csv
 from rm_advisor.store.csv_import import import_csv_text
 from tests.helpers import subject_of
 from tests.store.conftest import tobacco_facts
@@ -15,7 +15,7 @@ from tests.store.conftest import tobacco_facts
 
 @pytest.fixture
 def decision(store: Store, advisor: Advisor) -> Decision:
-    return store.decide(advisor, tobacco_facts(2))
+    return decide_and_log(store, advisor, tobacco_facts(2))
 
 
 def test_good_rows_are_recorded_and_bad_rows_reported_by_line_and_column(store: Store, decision: Decision,
@@ -48,6 +48,21 @@ def test_importing_the_same_file_again_skips_what_is_recorded(store: Store, deci
     assert [(x.code, x.severity) for x in again.diagnostics] == [("feedback_duplicate", "warning")]
     changed = import_csv_text(store.feedback, text.replace("wrong_timing", "risk_concern"))
     assert [(x.code, x.location.line) for x in changed.errors] == [("feedback_duplicate", 2)]
+
+
+def test_reimported_rows_with_a_colon_in_a_bare_id_are_skipped_for_managers_and_clients(store: Store,
+                                                                                       advisor: Advisor) -> None:
+    doc = tobacco_facts(1)
+    doc["managers"][0]["id"] = doc["clients"][0]["manager_id"] = "M:1"  # ids may hold a colon
+    doc["clients"][0]["id"] = "T:0"
+    decision = decide_and_log(store, advisor, doc)
+    topic = subject_of(decision, "manager", "M:1").recommendations[0].id
+    item = subject_of(decision, "client", "T:0").recommendations[0].id
+    text = f"decision_id,subject,item,status\n{decision.id},M:1,{topic},accepted\n{decision.id},T:0,{item},accepted\n"
+    first = import_csv_text(store.feedback, text)
+    assert [(r.subject_type, r.subject_id) for r in first.imported] == [("manager", "M:1"), ("client", "T:0")]
+    again = import_csv_text(store.feedback, text)
+    assert (len(again.imported), again.skipped, again.errors) == (0, 2, [])
 
 
 def test_unknown_and_missing_columns_stop_the_import(store: Store, decision: Decision) -> None:

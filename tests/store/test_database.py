@@ -17,8 +17,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event, inspect
 from sqlalchemy.exc import OperationalError
 
-from rm_advisor.engine.errors import StoreError
-from rm_advisor.store.database import Cause, Database, Unusable, alembic_config, cause_of, resolve_url
+from rm_advisor.store.database import Database, alembic_config, cause_of, resolve_url
+from rm_advisor.store.errors import Cause, StoreError, Unusable
 from rm_advisor.store.schema import Base
 from tests.conftest import ROOT
 

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from rm_advisor.engine import Advisor
-from rm_advisor.engine.errors import StoreError
 from rm_advisor.engine.language.feedback import FeedbackEvent
-from rm_advisor.store import MASK, Store
+from rm_advisor.store import MASK, Store, decide_and_log
+from rm_advisor.store.errors import StoreError
 from rm_advisor.store.schema import DecisionItemRow, RuleSetRow
 from tests.helpers import decision_id, subject_of
 from tests.store.conftest import tobacco_facts
@@ -86,7 +86,7 @@ def test_an_unknown_decision_is_a_coded_error(store: Store) -> None:
 
 
 def test_recent_lists_newest_first_with_counts(store: Store, advisor: Advisor) -> None:
-    ids = [store.decide(advisor, tobacco_facts(n)).id for n in (1, 2)]
+    ids = [decide_and_log(store, advisor, tobacco_facts(n)).id for n in (1, 2)]
     recent = store.decisions.recent()
     assert [r.id for r in recent] == ids[::-1]
     assert recent[0].recommended > recent[1].recommended and recent[0].suppressed > 0

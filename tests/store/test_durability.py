@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from rm_advisor.engine import Advisor
-from rm_advisor.store import Store
+from rm_advisor.store import Store, decide_and_log
 from tests.conftest import ROOT
 from tests.store.conftest import tobacco_facts
 
@@ -18,7 +18,7 @@ from tests.store.conftest import tobacco_facts
 def _decision_items(db_url: str, advisor: Advisor, clients: int, tmp_path: Path) -> tuple[str, list[tuple[str, str]],
                                                                                           Path]:
     with Store(db_url, advisor.book.kb) as store:
-        decision = store.decide(advisor, tobacco_facts(clients))
+        decision = decide_and_log(store, advisor, tobacco_facts(clients))
     items = [(s.id, r.id) for s in decision.clients for r in s.recommendations]
     path = tmp_path / "items.json"
     path.write_text(json.dumps(items), encoding="utf-8")

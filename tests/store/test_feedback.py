@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from rm_advisor.engine import Advisor, Decision
-from rm_advisor.engine.errors import StoreError
-from rm_advisor.store import FeedbackInput, Store
+from rm_advisor.store import FeedbackInput, Store, decide_and_log
+from rm_advisor.store.errors import StoreError
 from tests.helpers import decision_id, subject_of
 from tests.store.conftest import tobacco_facts
 
@@ -18,7 +18,7 @@ DAY = dt.date(2026, 11, 23)
 
 @pytest.fixture
 def decision(store: Store, advisor: Advisor) -> Decision:
-    return store.decide(advisor, tobacco_facts(2))
+    return decide_and_log(store, advisor, tobacco_facts(2))
 
 
 def fb(decision: Decision, item: str | None = None, subject: str = "T000", **kw: Any) -> FeedbackInput:
@@ -108,9 +108,22 @@ def test_a_manager_subject_takes_coaching_feedback(store: Store, decision: Decis
     assert (rec.subject_type, rec.subject_id) == ("manager", "M1")
 
 
+def test_subjects_are_typed_or_bare_ids_and_a_malformed_one_is_an_unknown_subject(store: Store,
+                                                                                  decision: Decision) -> None:
+    topic = subject_of(decision, "manager", "M1").recommendations[0].id
+    rec = store.feedback.add(fb(decision, subject="manager:M1", item=topic, status="accepted"))
+    assert (rec.subject_type, rec.subject_id) == ("manager", "M1")
+    for malformed in ("client:", ":T000", "shop:T000"):  # taken as bare ids, which the decision does not have
+        with pytest.raises(StoreError) as exc:
+            store.feedback.add(fb(decision, subject=malformed, status="accepted"))
+        [d] = exc.value.diagnostics
+        assert (d.code, d.location.path, d.message) == \
+            ("feedback_unknown_item", "subject", f"decision {decision.id} has no recommendation for `{malformed}`")
+
+
 def test_history_holds_the_subjects_window_and_this_weeks_capped_actions(store: Store, advisor: Advisor) -> None:
-    old = store.decide(advisor, tobacco_facts(2, as_of="2026-10-01"))
-    new = store.decide(advisor, tobacco_facts(3))
+    old = decide_and_log(store, advisor, tobacco_facts(2, as_of="2026-10-01"))
+    new = decide_and_log(store, advisor, tobacco_facts(3))
 
     def first(d: Decision, c: str) -> str:
         return subject_of(d, "client", c).recommendations[0].id

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from rm_advisor.engine import Advisor, FactError
-from rm_advisor.store import Store
+from rm_advisor.store import Store, decide_and_log
 from tests.hostile import HOSTILE, telecom
 
 
@@ -17,13 +17,13 @@ from tests.hostile import HOSTILE, telecom
 def test_hostile_facts_are_refused_before_the_database(store: Store, advisor: Advisor, name: str) -> None:
     doc, expected = HOSTILE[name]
     with pytest.raises(FactError) as exc:
-        store.decide(advisor, doc, source="api")
+        decide_and_log(store, advisor, doc, source="api")
     assert sorted((d.code, d.location.path) for d in exc.value.diagnostics) == sorted(expected)
     assert store.decisions.recent() == []
 
 
 def test_the_last_day_of_the_business_calendar_is_logged(store: Store, advisor: Advisor) -> None:
-    decision = store.decide(advisor, telecom(as_of="2199-12-31", agreement_expiry="2199-12-31"), source="api")
+    decision = decide_and_log(store, advisor, telecom(as_of="2199-12-31", agreement_expiry="2199-12-31"), source="api")
     assert decision.id is not None and store.decisions.get(decision.id).as_of == dt.date(2199, 12, 31)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from rm_advisor.engine import Advisor
-from rm_advisor.store import FeedbackInput, Store, replay
+from rm_advisor.store import FeedbackInput, Store, decide_and_log, replay
 from tests.conftest import ROOT
 from tests.helpers import action, client, decision_id, rule, rule_text, subject_of
 
@@ -40,10 +40,10 @@ def test_replay_needs_no_files_and_shows_what_new_rules_change(db_url: str, tmp_
     _write(old_rules, 50)
     old = Advisor.load(old_rules, ROOT / "knowledge_base")
     with Store(db_url, old.book.kb) as store:
-        first = store.decide(old, FACTS)
+        first = decide_and_log(store, old, FACTS)
         store.feedback.add(FeedbackInput(decision_id=first.id, subject="C1", item="promote_e_settlement",
                                          status="rejected", reason_code="client_not_interested"))
-        second = store.decide(old, FACTS)
+        second = decide_and_log(store, old, FACTS)
     assert [r.id for r in subject_of(second, "client", "C1").suppressed] == ["promote_e_settlement"]
     shutil.rmtree(old_rules)
     new_rules = tmp_path / "new"
@@ -62,7 +62,7 @@ def test_replay_needs_no_files_and_shows_what_new_rules_change(db_url: str, tmp_
 
 def test_the_shipped_sample_replays_identically_with_names_masked(store: Store, advisor: Advisor) -> None:
     facts = yaml.safe_load((ROOT / "knowledge_base" / "samples" / "demo_facts.yaml").read_text(encoding="utf-8"))
-    logged = store.decide(advisor, facts, as_of=dt.date(2026, 11, 24), max_per_subject=3)
+    logged = decide_and_log(store, advisor, facts, as_of=dt.date(2026, 11, 24), max_per_subject=3)
     report = replay(store.decisions, decision_id(logged), advisor)
     assert report.on_logged.identical, [c.format() for c in report.on_logged.changes]
     assert report.on_current is not None and report.on_current.identical

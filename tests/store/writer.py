@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from rm_advisor.engine.errors import StoreError
 from rm_advisor.store import FeedbackInput, Store
+from rm_advisor.store.errors import StoreError
 
 
 def main(url: str, decision_id: str, items_file: str, status: str) -> None:

@@ -1,0 +1,60 @@
+"""The use cases that put the engine and the store together; :class:`~store.Store` only reads and writes.
+
+* :func:`decide_and_log`, behind ``rm-advisor decide`` and the API's decision routes: validate the
+  facts, read their subjects' feedback history, decide with the contact policies, log the decision
+  (committed before it is returned);
+* :func:`effectiveness_report`, behind ``rm-advisor report effectiveness`` and ``GET
+  /v1/reports/effectiveness``: the logged items of a period settled by their feedback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rm_advisor.engine.inference import Advisor
+from rm_advisor.engine.language import Decision, FactSet
+from rm_advisor.engine.policies import EffectivenessReport, Thresholds, effectiveness
+from rm_advisor.store.feedback import SUBJECT_TYPES
+
+if TYPE_CHECKING:
+    from rm_advisor.store import Store
+
+
+@dataclass(frozen=True)
+class Posted:
+    """Facts as posted, which the log keeps (masked), with their validated form, which the engine
+    decides on: a caller that has checked the facts already passes this, so they are checked once."""
+
+    document: Mapping[str, Any]
+    facts: FactSet
+
+    @classmethod
+    def check(cls, advisor: Advisor, document: Mapping[str, Any], as_of: dt.date | None = None) -> Posted:
+        """Validate ``document``; raises :class:`~rm_advisor.engine.FactError` listing every problem."""
+        return cls(document, advisor.validate(document, as_of))
+
+
+def decide_and_log(store: Store, advisor: Advisor, facts: Mapping[str, Any] | Posted, *,
+                   as_of: dt.date | None = None, max_per_subject: int | None = None,
+                   source: str = "cli") -> Decision:
+    """Decide with the contact policies and the feedback history, and log the decision.
+
+    ``facts``: a facts document, or :class:`Posted` facts already validated (``as_of`` is then not
+    used). Returns the decision with its id; it is committed before this returns.
+    """
+    posted = facts if isinstance(facts, Posted) else Posted.check(advisor, facts, as_of)
+    subjects = [(t, str(f["id"])) for t in SUBJECT_TYPES for f in posted.facts.subjects(t)]
+    history = store.feedback.history_for(subjects, posted.facts.as_of, advisor.book.policies)
+    decision = advisor.decide(posted.facts, max_per_subject=max_per_subject, history=history)
+    return store.decisions.record(decision, posted.document, advisor.book, source, history, max_per_subject)
+
+
+def effectiveness_report(store: Store, since: dt.date | None = None, until: dt.date | None = None,
+                         thresholds: Thresholds | None = None) -> EffectivenessReport:
+    """Acceptance and completion of the items recommended between ``since`` and ``until``."""
+    items = store.decisions.items(since, until)
+    events = store.feedback.events({i.decision_id for i in items})
+    return effectiveness(items, events, since, until, thresholds)
