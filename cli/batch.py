@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rm_advisor.cli.common import err, out
+from rm_advisor.cli.common import PreferHistoryOpt, err, out
 from rm_advisor.cli.render import print_diagnostics
 
 if TYPE_CHECKING:
@@ -170,6 +170,7 @@ def batch(
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="worker processes (0 = one per core)"),
     strict: bool = typer.Option(False, "--strict", help="stop at the first bad row instead of skipping bad rows "
                                 "(--max-bad-rows 0)"),
+    prefer_history: bool = PreferHistoryOpt,
     max_bad_rows: int = typer.Option(MAX_BAD_ROWS, "--max-bad-rows", min=0,
                                      help="stop when more rows than this are bad in themselves (bad cells, rows that "
                                      "cannot be read, unknown ids); rows skipped only because their client or manager "
@@ -212,7 +213,8 @@ def batch(
     store_log = _StoreLog(db, advisor) if log or db else None
     tables = open_tables(given, advisor.book.kb, enc, lambda text: err.print(text, markup=False)) if given else None
     plan = BatchPlan(day, tables, {name: str(p) for name, p in given.items()}, sample_clients=sample, jobs=jobs,
-                     texts=texts, log=store_log, effectiveness_days=period_days)
+                     texts=texts, log=store_log, effectiveness_days=period_days,
+                     prefer="history" if prefer_history else "given")
     out_dir.mkdir(parents=True, exist_ok=True)
     with CsvRows(out_dir / "bad_rows.csv", BAD_ROW_COLUMNS, csv_encoding.value) as bad_file:
         found = Report(0 if strict else max_bad_rows, lambda d: bad_file.write(_bad_row(d)), keep=HELD)

@@ -30,6 +30,9 @@ class Fmt(StrEnum):
 
 RulesOpt = typer.Option(None, "--rules", "-r", help="rule directory (default: the shipped packs)")
 KbOpt = typer.Option(None, "--kb", help="knowledge-base directory (default: the shipped one)")
+PreferHistoryOpt = typer.Option(False, "--prefer-history",
+                                help="values the history (interactions) gives replace the values the facts give "
+                                     "(default: given values are kept and history fills what is missing)")
 
 
 def parse_day(value: str | None, name: str) -> dt.date | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from rm_advisor.cli import authoring, batch
-from rm_advisor.cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out, parse_day, read_facts
+from rm_advisor.cli.common import Fmt, KbOpt, Lang, PreferHistoryOpt, RulesOpt, err, out, parse_day, read_facts
 from rm_advisor.cli.serve import register as register_serve
 from rm_advisor.cli.store import register as register_store_commands
 
@@ -36,6 +36,7 @@ def recommend(
     as_of: str | None = typer.Option(None, "--as-of", help="override the facts' as-of date (YYYY-MM-DD)"),
     top: int | None = typer.Option(None, "--top", min=1, help="at most this many recommendations per subject"),
     brief: bool = typer.Option(False, "--brief", help="reasons only, without the rule and signal chain"),
+    prefer_history: bool = PreferHistoryOpt,
 ) -> None:
     """Recommend next-best-actions for each client and coaching for each manager in FACTS."""
     import yaml
@@ -47,7 +48,8 @@ def recommend(
     try:
         advisor = Advisor.load(rules, kb)
         doc = read_facts(facts)
-        decision = advisor.decide(doc, as_of=day, max_per_subject=top)
+        decision = advisor.decide(doc, as_of=day, max_per_subject=top,
+                                  prefer="history" if prefer_history else "given")
     except (RuleError, FactError, InferenceError) as exc:
         print_diagnostics(err, exc.diagnostics)
         raise typer.Exit(1) from None

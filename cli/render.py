@@ -57,6 +57,10 @@ def _subject(console: Console, s: SubjectDecision, label: str, lang: str, explai
                       highlight=False)
         for p in rec.suppressed_by:
             console.print(f"    [yellow]suppressed by {p.policy_id}[/yellow]: {text(p.text, lang)}", highlight=False)
+    if explain:
+        for f in s.derived:
+            label = {"en": "from history", "zh": "由历史记录"}.get(lang, "由历史记录 / from history")
+            console.print(f" [dim]{label}: {text(f.text, lang)}[/dim]", highlight=False)
     console.print()
 
 

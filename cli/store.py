@@ -18,7 +18,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from rm_advisor.cli.common import KbOpt, Lang, RulesOpt, err, out, parse_day, read_facts
+from rm_advisor.cli.common import KbOpt, Lang, PreferHistoryOpt, RulesOpt, err, out, parse_day, read_facts
 from rm_advisor.cli.render import print_decision, print_diagnostics, text
 from rm_advisor.engine.policies import Thresholds
 
@@ -95,6 +95,7 @@ def decide(
     as_of: str | None = typer.Option(None, "--as-of", help="override the facts' as-of date (YYYY-MM-DD)"),
     top: int | None = typer.Option(None, "--top", min=1, help="at most this many recommendations per subject"),
     brief: bool = typer.Option(False, "--brief", help="reasons only, without the rule and signal chain"),
+    prefer_history: bool = PreferHistoryOpt,
 ) -> None:
     """Recommend with the contact policies and the feedback history, and log the decision.
 
@@ -109,7 +110,8 @@ def decide(
         advisor = Advisor.load(rules, kb)
         doc = read_facts(facts)
         with Store(db, advisor.book.kb) as store:
-            decision = decide_and_log(store, advisor, doc, as_of=day, max_per_subject=top, source="cli")
+            decision = decide_and_log(store, advisor, doc, as_of=day, max_per_subject=top, source="cli",
+                                      prefer="history" if prefer_history else "given")
             where = store.db.display_url
     if as_json:
         sys.stdout.write(decision.model_dump_json(indent=2) + "\n")

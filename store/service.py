@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rm_advisor.engine.derivation import Prefer
 from rm_advisor.engine.inference import Advisor
 from rm_advisor.engine.language import Decision, FactSet
 from rm_advisor.engine.policies import EffectivenessReport, Thresholds, effectiveness
@@ -32,20 +33,22 @@ class Posted:
     facts: FactSet
 
     @classmethod
-    def check(cls, advisor: Advisor, document: Mapping[str, Any], as_of: dt.date | None = None) -> Posted:
-        """Validate ``document``; raises :class:`~rm_advisor.engine.FactError` listing every problem."""
-        return cls(document, advisor.validate(document, as_of))
+    def check(cls, advisor: Advisor, document: Mapping[str, Any], as_of: dt.date | None = None,
+              prefer: Prefer = "given") -> Posted:
+        """Validate ``document`` and derive its history (given values kept unless ``prefer`` is
+        ``"history"``); raises :class:`~rm_advisor.engine.FactError` listing every problem."""
+        return cls(document, advisor.validate(document, as_of, prefer))
 
 
 def decide_and_log(store: Store, advisor: Advisor, facts: Mapping[str, Any] | Posted, *,
                    as_of: dt.date | None = None, max_per_subject: int | None = None,
-                   source: str = "cli") -> Decision:
+                   source: str = "cli", prefer: Prefer = "given") -> Decision:
     """Decide with the contact policies and the feedback history, and log the decision.
 
     ``facts``: a facts document, or :class:`Posted` facts already validated (``as_of`` is then not
     used). Returns the decision with its id; it is committed before this returns.
     """
-    posted = facts if isinstance(facts, Posted) else Posted.check(advisor, facts, as_of)
+    posted = facts if isinstance(facts, Posted) else Posted.check(advisor, facts, as_of, prefer)
     subjects = [(t, str(f["id"])) for t in SUBJECT_TYPES for f in posted.facts.subjects(t)]
     history = store.feedback.history_for(subjects, posted.facts.as_of, advisor.book.policies)
     decision = advisor.decide(posted.facts, max_per_subject=max_per_subject, history=history)

@@ -18,6 +18,7 @@ from rm_advisor.api.problems import ErrorItem, Problem, documented
 from rm_advisor.api.ruleset import LoadedRuleSet
 from rm_advisor.api.schemas import DecisionsResponse, FactsDocument, Flag, SubjectDecisionResponse, SubjectType
 from rm_advisor.api.settings import Settings
+from rm_advisor.engine.derivation import Prefer
 from rm_advisor.engine.language import Decision, KnowledgeBase, SubjectDecision
 from rm_advisor.store import Posted, Store, decide_and_log
 
@@ -27,6 +28,9 @@ _PROBLEMS = documented("bad_json", "unauthorized", "body_too_large", "unsupporte
                        "invalid_facts", "too_many_subjects", "inference_failed", "store_unavailable")
 
 Top = Annotated[int | None, Query(ge=1, le=100, description="at most this many recommendations per subject")]
+PreferQuery = Annotated[Prefer, Query(
+    description="given: a field the facts give keeps its value and the posted interactions fill only what is "
+                "missing; history: what the interactions give replaces it")]
 Explain = Annotated[Flag, Query(description="include the rule and signal chain behind each recommendation")]
 
 
@@ -39,11 +43,11 @@ def _check_size(doc: dict[str, Any], kb: KnowledgeBase, limit: int) -> None:
                        for name, v in lists.items() if isinstance(v, list) and v])
 
 
-def _facts(loaded: LoadedRuleSet, body: FactsDocument, settings: Settings) -> Posted:
+def _facts(loaded: LoadedRuleSet, body: FactsDocument, settings: Settings, prefer: Prefer) -> Posted:
     """The posted facts, counted and then validated (once: deciding and logging reuse the result)."""
     doc = body.model_dump(exclude_unset=True)  # a null the client sent is checked as the library checks it
     _check_size(doc, loaded.book.kb, settings.max_subjects)
-    return Posted.check(loaded.advisor, doc)
+    return Posted.check(loaded.advisor, doc, prefer=prefer)
 
 
 def _check_posted(loaded: LoadedRuleSet, posted: Posted, subject_type: SubjectType, subject_id: str) -> None:
@@ -83,6 +87,7 @@ def decide_one(
     subject_id: Annotated[str, Path(min_length=1, max_length=200, description="the subject's id in the facts")],
     body: Annotated[FactsDocument, Body(openapi_examples=examples.ONE_SUBJECT)],
     loaded: LoadedDep, settings: SettingsDep, store: OptionalStoreDep, lang: LangDep, top: Top = None,
+    prefer: PreferQuery = "given",
     explain: Explain = True,
 ) -> Response:
     """Post the subject with its related facts (a client with its manager and interactions; a manager
@@ -90,7 +95,7 @@ def decide_one(
 
     The decision covers every subject posted (they are decided together) and is logged as a whole;
     the answer shows the one asked for."""
-    posted = _facts(loaded, body, settings)
+    posted = _facts(loaded, body, settings, prefer)
     _check_posted(loaded, posted, subject_type, subject_id)
     decision = _decide(loaded, posted, store, top)
     subject = _subject(decision, subject_type, subject_id)
@@ -102,9 +107,10 @@ def decide_one(
 def decide_many(
     body: Annotated[FactsDocument, Body(openapi_examples=examples.MANY_SUBJECTS)],
     loaded: LoadedDep, settings: SettingsDep, store: OptionalStoreDep, lang: LangDep, top: Top = None,
+    prefer: PreferQuery = "given",
     explain: Explain = True,
 ) -> Response:
     """Decisions for every client and manager in the posted facts (at most the server's
     ``max_subjects``, default 100), in one call and on one rule-set revision, logged as one decision."""
-    decision = _decide(loaded, _facts(loaded, body, settings), store, top)
+    decision = _decide(loaded, _facts(loaded, body, settings, prefer), store, top)
     return present.decisions(decision, lang, explain).response(language_headers(lang))

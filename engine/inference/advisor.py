@@ -76,7 +76,7 @@ class Advisor:
 
     def decide(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
                max_per_subject: int | None = None, gates: Gates | None = None,
-               history: Iterable[FeedbackEvent] | None = None) -> Decision:
+               history: Iterable[FeedbackEvent] | None = None, prefer: Prefer = "given") -> Decision:
         """Validate facts, infer, arbitrate: ranked actions per client and coaching per manager.
 
         ``gates`` — (rule id, subject key) pairs whose fact conditions hold — skips evaluating
@@ -84,15 +84,15 @@ class Advisor:
         With ``history`` (feedback events, possibly none), the rule set's contact policies hold
         back what they forbid (``suppressed``); without it, no policy is applied.
         """
-        return self.run(facts, as_of, max_per_subject, gates, history).decision
+        return self.run(facts, as_of, max_per_subject, gates, history, prefer).decision
 
     def run(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
             max_per_subject: int | None = None, gates: Gates | None = None,
-            history: Iterable[FeedbackEvent] | None = None) -> Run:
+            history: Iterable[FeedbackEvent] | None = None, prefer: Prefer = "given") -> Run:
         """:meth:`decide`, keeping the validated facts and every rule firing beside the decision
         (the authoring tools need the firings of rules whose outcome left no trace, e.g. a veto
         that had nothing to block)."""
-        fact_set = facts if isinstance(facts, FactSet) else self.validate(facts, as_of)
+        fact_set = facts if isinstance(facts, FactSet) else self.validate(facts, as_of, prefer)
         result = self._inference().run(fact_set, gates)
         apply = history is not None and bool(self.book.policies)
         clients, managers = arbitrate(self.book, fact_set, result, None if apply else max_per_subject)

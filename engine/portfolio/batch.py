@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from rm_advisor.engine.derivation import Prefer
 from rm_advisor.engine.inference.advisor import Advisor
 from rm_advisor.engine.language.decision import Decision
 from rm_advisor.engine.language.feedback import FeedbackEvent
@@ -118,6 +119,7 @@ class BatchPlan:
     texts: tuple[dict[str, str], dict[str, str]] | None = None
     log: AbstractContextManager[BatchLog] | None = None
     effectiveness_days: int = 90
+    prefer: Prefer = "given"  # "history": history replaces the values the tables give
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,7 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
     kb = advisor.book.kb
     tables = _checked_tables(plan, kb, report if report is not None else Report())
     events.checked(tables)
-    derived, parts = prepare(tables, kb, BulkGates(advisor.book))
+    derived, parts = prepare(tables, kb, BulkGates(advisor.book), plan.prefer)
     workers = plan.jobs or os.cpu_count() or 1
     with events.deciding(sum(len(p.facts["client"]) + 1 for p in parts)) as advance:
         results = decide_partitions(advisor, parts, plan.as_of, workers, plan.texts, advance)

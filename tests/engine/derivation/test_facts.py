@@ -3,12 +3,20 @@ run derives from its history table, keeps what the caller gives, and says where 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rm_advisor.engine import Advisor
+from rm_advisor.engine.language.facts import FactSet
 from rm_advisor.engine.language.subjects import SubjectKey
 
 AS_OF = "2026-11-23"
+
+
+def _fact(fs: FactSet, fact_type: str, fact_id: str) -> Mapping[str, Any]:
+    fact = fs.get(fact_type, fact_id)
+    assert fact is not None, (fact_type, fact_id)
+    return fact
 
 
 def _retailer(**given: Any) -> dict[str, Any]:
@@ -39,10 +47,10 @@ def test_dated_interactions_give_the_complaint_and_the_overdue_visit(advisor: Ad
 
 def test_a_given_value_is_kept_unless_history_is_preferred(advisor: Advisor) -> None:
     kept = advisor.validate(_retailer(days_since_last_visit=2))
-    assert kept.get("client", "T1")["days_since_last_visit"] == 2
+    assert _fact(kept, "client", "T1")["days_since_last_visit"] == 2
     assert "days_since_last_visit" not in kept.sources[SubjectKey("client", "T1")]
     replaced = advisor.validate(_retailer(days_since_last_visit=2), prefer="history")
-    assert replaced.get("client", "T1")["days_since_last_visit"] == 83
+    assert _fact(replaced, "client", "T1")["days_since_last_visit"] == 83
     assert replaced.sources[SubjectKey("client", "T1")]["days_since_last_visit"] == ("V1",)
 
 
@@ -68,7 +76,7 @@ def test_credit_cooperative_points_come_from_the_events(advisor: Advisor) -> Non
            "interactions": [{"id": "I1", "client_id": "B1", "manager_id": "MB1", "kind": "interest_due",
                              "date": "2026-10-20", "status": "open", "amount": 2000}]}
     fs = advisor.validate(doc)
-    points = fs.get("manager", "MB1")["credit_coop_points"]
+    points = _fact(fs, "manager", "MB1")["credit_coop_points"]
     assert points < 0 and fs.sources[SubjectKey("manager", "MB1")]["credit_coop_points"] == ("I1",)
 
 
