@@ -28,6 +28,7 @@ from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.policies.contact import PolicySet
 from rm_advisor.engine.policies.effectiveness import EffectivenessReport
+from rm_advisor.engine.portfolio import run as portfolio
 from rm_advisor.engine.portfolio.bulk import BulkGates
 from rm_advisor.engine.portfolio.run import (
     TABLE_ORDER,
@@ -35,12 +36,8 @@ from rm_advisor.engine.portfolio.run import (
     Partition,
     PortfolioRun,
     PortfolioTables,
-    check_tables,
-    decide_partitions,
-    facts_document,
     prepare,
     read_tables,
-    with_policies,
 )
 from rm_advisor.engine.portfolio.sample import generate
 from rm_advisor.engine.portfolio.tables import Report, TableInput
@@ -182,7 +179,7 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
     derived, parts = prepare(tables, kb, BulkGates(advisor.book), plan.prefer)
     workers = plan.jobs or os.cpu_count() or 1
     with events.deciding(sum(len(p.facts["client"]) + 1 for p in parts)) as advance:
-        results = decide_partitions(advisor, parts, plan.as_of, workers, plan.texts, advance)
+        results = portfolio.decide_partitions(advisor, parts, plan.as_of, workers, plan.texts, advance)
     logged, effect = None, None
     if plan.log is not None:
         with plan.log as log:
@@ -200,7 +197,7 @@ def _checked_tables(plan: BatchPlan, kb: KnowledgeBase, report: Report) -> Portf
             return read_tables(read, kb, plan.as_of, plan.sources, report)
     n = plan.sample_clients
     p = generate(n, max(3, n // SAMPLE_CLIENTS_PER_MANAGER), as_of=plan.as_of)
-    return check_tables(p.clients, p.managers, p.history, kb, plan.as_of,
+    return portfolio.check_tables(p.clients, p.managers, p.history, kb, plan.as_of,
                         {name: f"<sample {name}>" for name in TABLE_ORDER}, report)
 
 
@@ -210,7 +207,7 @@ def _logged(results: list[ManagerResult], parts: list[Partition], advisor: Advis
     logged with the feedback about its own subjects, and the effectiveness of the plan's period."""
     day = plan.as_of
     history = log.feedback([key for p in parts for key in _subjects(p)], day, advisor.book.policies)
-    results = with_policies(results, parts, advisor, history, day)
+    results = portfolio.with_policies(results, parts, advisor, history, day)
     part_of = {p.manager_id: p for p in parts}
     logged = [_record(r, part_of[r.manager_id], history, advisor.book.kb, day, log) for r in results]
     return logged, log.effectiveness(day - dt.timedelta(days=plan.effectiveness_days - 1), day)
@@ -226,4 +223,4 @@ def _record(result: ManagerResult, part: Partition, history: list[FeedbackEvent]
     """``result`` with its decision as the log recorded it (with the feedback on the book's subjects)."""
     mine = set(_subjects(part))
     own = [e for e in history if e.subject in mine]
-    return replace(result, decision=log.record(result.decision, facts_document(part, as_of, kb), own))
+    return replace(result, decision=log.record(result.decision, portfolio.facts_document(part, as_of, kb), own))
