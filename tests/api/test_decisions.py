@@ -119,9 +119,9 @@ def test_the_posted_facts_are_validated_once_per_request(live: LiveRuleSet, fres
     checked: list[Any] = []
     validate = Advisor.validate
 
-    def counted(self: Advisor, facts: Any, as_of: Any = None) -> Any:
+    def counted(self: Advisor, facts: Any, as_of: Any = None, prefer: Any = "given") -> Any:
         checked.append(facts)
-        return validate(self, facts, as_of)
+        return validate(self, facts, as_of, prefer)
 
     monkeypatch.setattr(Advisor, "validate", counted)
     with TestClient(create_app(settings(db_url=fresh_log, decision_log=decision_log), live)) as c:
