@@ -17,7 +17,7 @@ from rm_advisor.engine.language.facts import Fact, FactSet
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
 from rm_advisor.engine.language.operators import operator
 from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, SignalCond
-from rm_advisor.engine.language.walk import Path, Visitor
+from rm_advisor.engine.language.walk import Path, ScopedVisitor
 
 Trace = dict[str, Any]
 Predicate = Callable[["Env", "Trace | None"], bool]
@@ -52,11 +52,7 @@ def compile_condition(cond: Condition, kb: KnowledgeBase, outer: str) -> Predica
     return _Compiler(kb, outer).visit(cond)
 
 
-@dataclass(frozen=True)
-class _Compiler(Visitor[Predicate]):
-    kb: KnowledgeBase
-    outer: str
-
+class _Compiler(ScopedVisitor[Predicate]):
     def all_(self, cond: AllCond, path: Path) -> Predicate:
         return conjunction(self.each(cond, path))
 

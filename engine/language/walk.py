@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
+from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, SignalCond
 
 Path = tuple[str | int, ...]
@@ -150,3 +151,12 @@ class Visitor(Generic[T]):
     def each(self, cond: AllCond | AnyCond, path: Path) -> list[T]:
         """The children of an ``all`` or ``any``, visited in order."""
         return [self.visit(c, p) for c, p in children(cond, path)]
+
+
+@dataclass(frozen=True)
+class ScopedVisitor(Visitor[T]):
+    """A visitor that compiles the conditions of rules about one fact type against a knowledge
+    base: ``outer`` is the fact type an ``exists`` relates to (an evaluator per record, per column)."""
+
+    kb: KnowledgeBase
+    outer: str

@@ -21,7 +21,7 @@ from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
 from rm_advisor.engine.language.operators import column_holds
 from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
 from rm_advisor.engine.language.subjects import SubjectKey
-from rm_advisor.engine.language.walk import Path, Visitor
+from rm_advisor.engine.language.walk import Path, ScopedVisitor
 
 Mask = Callable[["Frames", str], pd.Series]
 
@@ -95,12 +95,8 @@ def _compile(cond: Condition, kb: KnowledgeBase, outer: str) -> Column:
     return _Masks(kb, outer).visit(cond)
 
 
-@dataclass(frozen=True)
-class _Masks(Visitor[Column]):
+class _Masks(ScopedVisitor[Column]):
     """A condition as a function from a frame of facts to the mask of rows where it holds."""
-
-    kb: KnowledgeBase
-    outer: str
 
     def all_(self, cond: AllCond, path: Path) -> Column:
         parts = self.each(cond, path)
