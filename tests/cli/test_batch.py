@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from rm_advisor.cli.main import app
+from tests.helpers import rejectable
 
 runner = CliRunner()
 Run = tuple[Path, Result]  # the output folder of the batch run on the bad history, and the run
@@ -178,7 +179,8 @@ def test_a_logged_batch_applies_feedback_and_reports_effectiveness(sample: Path,
     assert first.exit_code == 0, first.output
     recs = read(tmp_path / "first" / "recommendations.csv")
     assert recs["decision_id"].str.startswith("d-").all()  # every manager's decision is logged
-    target = recs[recs["status"] == "recommended"].iloc[0]
+    recommended = recs[recs["status"] == "recommended"]
+    target = recommended[recommended["action"] == rejectable(list(recommended["action"]))].iloc[0]
     rejected = runner.invoke(app, ["feedback", "add", target["decision_id"], target["client_id"], target["action"],
                                    "--status", "rejected", "--reason", "client_not_interested", "--db", db])
     assert rejected.exit_code == 0, rejected.output

@@ -29,6 +29,7 @@ from rm_advisor.engine.portfolio import (
     generate,
     run_batch,
 )
+from tests.helpers import holdable
 
 AS_OF = dt.date(2026, 11, 23)
 TEXTS = {
@@ -190,7 +191,7 @@ def test_a_logged_batch_applies_the_feedback_and_records_each_book_with_its_own(
     before = dry[0].run.results
     t1 = next(r for r in before if r.manager_id == "MT1").decision.subject("client", "T1")
     assert t1 is not None and t1.recommendations
-    action = t1.recommendations[0].id
+    action = holdable(t1)  # a service or sales action: a rejection rests it
     rejected = FeedbackEvent(decision_id="d-old", subject_id="T1", item_id=action, status="rejected",
                              reason_code="client_not_interested", date=AS_OF - dt.timedelta(days=2))
     other = rejected.model_copy(update={"subject_id": "B1"})
