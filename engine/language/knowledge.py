@@ -234,6 +234,10 @@ class KnowledgeBase:
     scoring: Any = None  # engine.language.schemes.ScoringFile (which imports this module): segments, schemes, ladders
     feedback_reasons: dict[str, FeedbackReasonSpec] = field(default_factory=dict)
 
+    def action_kinds(self) -> dict[str, ActionKind]:
+        """The kind of every action in the catalogue."""
+        return {a.id: a.kind for a in self.actions.values()}
+
     def sensitive_fields(self, fact_type: str) -> list[str]:
         """Fields of ``fact_type`` masked in the decision log."""
         spec = self.facts.get(fact_type)
