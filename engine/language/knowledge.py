@@ -146,6 +146,24 @@ class ActionSpec(Strict):
 class ActionFile(Strict):
     actions: tuple[ActionSpec, ...]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _catalogue_before_kinds(cls, data: Any) -> Any:
+        """A catalogue written before kinds (no action has a ``kind``; ``sales: true`` marked the
+        sales actions) loads with every action of kind service or sales, which is how contact
+        policies treated them then: decisions logged on such a revision replay the same."""
+        actions = data.get("actions") if isinstance(data, dict) else None
+        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
+            return data
+        if any("kind" in a for a in actions):
+            return data
+        return {**data, "actions": [_with_kind_from_sales_flag(a) for a in actions]}
+
+
+def _with_kind_from_sales_flag(action: dict[str, Any]) -> dict[str, Any]:
+    rest = {k: v for k, v in action.items() if k != "sales"}
+    return {**rest, "kind": "sales" if action.get("sales") is True else "service"}
+
 
 SkillArea = Literal["negotiation", "consultative_selling", "complaint_handling", "brand_cultivation",
                     "crm", "credit_discipline", "finance", "risk", "planning", "service", "market_info",
@@ -195,7 +213,8 @@ class FeedbackReasonSpec(Strict):
     title: Text
     description: Text
     statuses: tuple[FeedbackStatus, ...] = Field(min_length=1, description="feedback statuses it may go with")
-    kinds: tuple[ActionKind, ...] = Field(min_length=1, description="kinds of action it fits")
+    kinds: tuple[ActionKind, ...] = Field(default=ACTION_KINDS, min_length=1,
+                                          description="kinds of action it fits; default: every kind")
     channels: tuple[Channel, ...] | None = Field(
         default=None, description="only actions on these channels (e.g. a reason about the client's answer "
                                   "fits no internal desk action); default: any channel")
