@@ -125,7 +125,7 @@ def rule_set_info(loaded: LoadedRuleSet) -> RuleSetInfo:
 
 
 def action(item: Any, lang: Lang) -> ActionOut:
-    return ActionOut.model_validate(item.model_dump(), context=_ctx(lang))
+    return ActionOut.model_validate({**item.model_dump(), "sales": item.sales}, context=_ctx(lang))
 
 
 def coaching(item: Any, lang: Lang) -> CoachingOut:

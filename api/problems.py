@@ -57,6 +57,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "feedback_unknown_item": (422, "The decision did not recommend this item to this subject"),
     "feedback_bad_value": (422, "A feedback field is missing or has a value it does not allow"),
     "unknown_reason_code": (422, "The reason code is not in the reason catalogue"),
+    "feedback_reason_kind": (422, "The reason code does not fit the kind or channel of the action"),
     "internal_error": (500, "Internal error"),
     "not_ready": (503, "Not ready to decide"),
     "store_unavailable": (503, "The decision database cannot be used"),
@@ -67,7 +68,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 #: in docs/decision-log.md); any other store code is a bug, answered as ``internal_error``.
 STORE_CODES = frozenset({"decision_not_found", "feedback_duplicate", "feedback_conflict", "revision_not_logged",
                          "feedback_unknown_item", "feedback_bad_value", "unknown_reason_code",
-                         "store_unavailable"})
+                         "feedback_reason_kind", "store_unavailable"})
 #: Most problems listed in one answer when the app has no settings (all are counted).
 MAX_LISTED = 200
 #: Store diagnostic locations that are not fields of the request.

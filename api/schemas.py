@@ -413,7 +413,9 @@ class ActionOut(Out):
     channel: str
     effort: str
     owner_role: str
-    sales: bool
+    kind: str = Field(description="risk, obligation, service or sales: contact policies hold back only "
+                                  "service and sales")
+    sales: bool = Field(description="kind `sales`: vetoes with `all_sales` block it")
     provenance: ProvenanceOut
 
 
@@ -482,6 +484,8 @@ class FeedbackReasonOut(Out):
     title: LocalText
     description: LocalText
     statuses: list[FeedbackStatus] = Field(description="feedback statuses it goes with")
+    kinds: list[str] = Field(description="kinds of action it fits (risk, obligation, service, sales)")
+    channels: list[str] | None = Field(default=None, description="channels of action it fits; absent: any channel")
     provenance: ProvenanceOut | None = None
 
 

@@ -38,8 +38,10 @@ if TYPE_CHECKING:
         PortfolioRun,
         PortfolioTables,
         Report,
+        SetAside,
         TableInput,
         TableReader,
+        WorkItem,
     )
 
 #: the default of --max-bad-rows
@@ -366,10 +368,29 @@ def recommendation_rows(run: PortfolioRun) -> tuple[list[dict[str, Any]], list[d
 
 
 def worklist_rows(run: PortfolioRun) -> list[dict[str, Any]]:
-    return [{"manager_id": r.manager_id, "rank": i.rank, "status": i.status, "client_id": i.client_id,
-             "contact": i.contact, "actions": " ".join(i.actions), "score": i.score,
-             "reason_zh": i.reason.zh, "reason_en": i.reason.en, "rules": " ".join(i.rules)}
-            for r in run.results for i in r.worklist.items]
+    """Per manager: the contacts (``section`` contacts: planned or deferred), the desk work
+    (``desk``: internal actions, no capacity) and the sales asks set aside from duty contacts
+    (``set_aside``, with the actions that blocked them)."""
+    rows: list[dict[str, Any]] = []
+    for r in run.results:
+        rows += [_work_row(r.manager_id, "contacts", i) for i in r.worklist.items]
+        rows += [_work_row(r.manager_id, "desk", i) for i in r.worklist.desk]
+        rows += [_set_aside_row(r.manager_id, rank, s) for rank, s in enumerate(r.worklist.set_aside, 1)]
+    return rows
+
+
+def _work_row(manager_id: str, section: str, i: WorkItem) -> dict[str, Any]:
+    return {"manager_id": manager_id, "section": section, "rank": i.rank, "status": i.status,
+            "client_id": i.client_id, "client_name": i.client_name or "", "contact": i.contact,
+            "actions": " ".join(i.actions), "kinds": " ".join(i.kinds), "score": i.score,
+            "reason_zh": i.reason.zh, "reason_en": i.reason.en, "rules": " ".join(i.rules), "blocked_by": ""}
+
+
+def _set_aside_row(manager_id: str, rank: int, s: SetAside) -> dict[str, Any]:
+    return {"manager_id": manager_id, "section": "set_aside", "rank": rank, "status": "set_aside",
+            "client_id": s.client_id, "client_name": s.client_name or "", "contact": s.contact, "actions": s.action,
+            "kinds": "sales", "score": s.score, "reason_zh": s.reason.zh, "reason_en": s.reason.en, "rules": "",
+            "blocked_by": " ".join(s.blocked_by)}
 
 
 def write_outputs(run: PortfolioRun, out_dir: Path, fmt: TableFormat,
@@ -408,8 +429,9 @@ def _summary(result: BatchResult, written: list[Path], elapsed: float) -> None:
               f"({counts.clients / max(elapsed, 1e-9):.0f} clients/s, {result.workers} worker(s)); "
               f"rule set {result.revision}", markup=False)
     out.print(f"{counts.recommendations} recommendations; worklists: {counts.planned} contacts planned this week, "
-              f"{counts.deferred} deferred; {counts.coaching} coaching topics; {counts.bad_rows} bad row(s) skipped",
-              markup=False)
+              f"{counts.deferred} deferred, {counts.desk} desk item(s), {counts.set_aside} sales ask(s) set aside "
+              f"from risk or obligation contacts; {counts.coaching} coaching topics; {counts.bad_rows} bad row(s) "
+              "skipped", markup=False)
     for path in written:
         out.print(f"  wrote {path}", markup=False)
     summary = {**dataclasses.asdict(counts), "seconds": round(elapsed, 2), "workers": result.workers,

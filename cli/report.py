@@ -46,6 +46,8 @@ def report_context(run: PortfolioRun, book: RuleBook) -> dict[str, Any]:
         "recommendations": sum(actions.values()), "coaching": sum(topics.values()), "bad_rows": run.tables.bad_rows,
         "planned": sum(1 for m in run.results for i in m.worklist.items if i.status == "planned"),
         "deferred": sum(1 for m in run.results for i in m.worklist.items if i.status == "deferred"),
+        "desk": sum(len(m.worklist.desk) for m in run.results),
+        "set_aside": sum(len(m.worklist.set_aside) for m in run.results),
         "vetoed": sum(len(c.vetoed) for m in run.results for c in m.decision.clients),
         "suppressed": sum(len(c.suppressed) for m in run.results for c in m.decision.clients),
     }
@@ -64,20 +66,33 @@ def report_context(run: PortfolioRun, book: RuleBook) -> dict[str, Any]:
 
 def _manager(m: Any, run: PortfolioRun, kb: Any) -> dict[str, Any]:
     row = run.derived.managers.loc[m.manager_id]
-    names = run.derived.clients["name"] if "name" in run.derived.clients else pd.Series(dtype=object)
     bank = row.get("domain") == "bank"
     score = row.get("credit_coop_points") if bank else row.get("assessment_score")
-    items = m.worklist.items
+    wl = m.worklist
     coaching = [{"zh": r.title.zh, "en": r.title.en, "reason_en": r.reasons[0].text.en}
                 for d in m.decision.managers for r in d.recommendations]
     return {"id": m.manager_id, "name": row.get("name", ""), "domain": row.get("domain"),
             "score": None if score is None or pd.isna(score) else round(float(score), 1),
             "score_label": "信用社积分 credit-coop points" if bank else "月度考核 monthly score",
-            "capacity": m.worklist.capacity, "used": m.worklist.used, "coaching": coaching,
-            "more": max(0, len(items) - ROWS_PER_MANAGER),
-            "rows": [{"rank": i.rank, "status": i.status, "client": f"{i.client_id} {names.get(i.client_id, '')}",
-                       "contact": i.contact, "actions": ", ".join(t.zh for t in i.titles), "score": i.score,
-                       "reason_zh": i.reason.zh, "reason_en": i.reason.en} for i in items[:ROWS_PER_MANAGER]]}
+            "capacity": wl.capacity, "used": wl.used, "coaching": coaching,
+            "more": max(0, len(wl.items) - ROWS_PER_MANAGER), "rows": [_row(i) for i in wl.items[:ROWS_PER_MANAGER]],
+            "desk_more": max(0, len(wl.desk) - ROWS_PER_MANAGER), "desk": [_row(i) for i in wl.desk[:ROWS_PER_MANAGER]],
+            "set_aside": [{"client": _client(s.client_id, s.client_name), "contact": s.contact,
+                           "action": f"{s.title.zh} · {s.title.en}", "score": s.score, "reason_zh": s.reason.zh,
+                           "reason_en": s.reason.en} for s in wl.set_aside[:ROWS_PER_MANAGER]],
+            "set_aside_more": max(0, len(wl.set_aside) - ROWS_PER_MANAGER)}
+
+
+def _client(client_id: str, name: str | None) -> str:
+    return f"{client_id} {name}" if name else client_id
+
+
+def _row(i: Any) -> dict[str, Any]:
+    """A worklist item as a report row: duties (risk, obligation) are marked."""
+    duty = any(k in ("risk", "obligation") for k in i.kinds)
+    return {"rank": i.rank, "status": i.status, "client": _client(i.client_id, i.client_name), "contact": i.contact,
+            "actions": ", ".join(t.zh for t in i.titles), "score": i.score, "duty": duty,
+            "reason_zh": i.reason.zh, "reason_en": i.reason.en}
 
 
 def _effect(effect: Any, book: RuleBook) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from rich.console import Console
 
 from rm_advisor.cli.common import KbOpt, Lang, PreferHistoryOpt, RulesOpt, err, out, parse_day, read_facts
 from rm_advisor.cli.render import print_decision, print_diagnostics, text
+from rm_advisor.engine.language import ACTION_KINDS
 from rm_advisor.engine.policies import Thresholds
 
 if TYPE_CHECKING:
@@ -267,14 +268,17 @@ def feedback_import(
 
 @feedback_app.command("reasons")
 def feedback_reasons(kb: Path | None = KbOpt, lang: Lang = LangOpt) -> None:
-    """The reason-code catalogue (knowledge_base/feedback_reasons.yaml)."""
+    """The reason-code catalogue (knowledge_base/feedback_reasons.yaml): the statuses, action kinds and
+    channels each code fits."""
     from rm_advisor.engine.loading import load_knowledge_base, read_kb_files
 
     with _reported():
         reasons = load_knowledge_base(read_kb_files(kb)).feedback_reasons
     for code, spec in reasons.items():
         source = f" · {spec.provenance.document} «{spec.provenance.quote}»" if spec.provenance else ""
-        out.print(f"{code:<22} {'/'.join(spec.statuses):<17} {text(spec.title, lang.value)}{source}",
+        kinds = "any kind" if set(spec.kinds) == set(ACTION_KINDS) else "/".join(spec.kinds)
+        fits = kinds + ("" if spec.channels is None else " on " + "/".join(spec.channels))
+        out.print(f"{code:<22} {'/'.join(spec.statuses):<17} {fits:<47} {text(spec.title, lang.value)}{source}",
                   markup=False, highlight=False)
 
 
@@ -350,8 +354,8 @@ def policies_list(rules: Path | None = RulesOpt, kb: Path | None = KbOpt, lang: 
     with _reported():
         policies = Advisor.load(rules, kb).book.policies
     for p in policies.policies:
-        settings = p.model_dump(exclude={"id", "kind", "title", "description"}, exclude_none=True,
-                                exclude_defaults=True)
+        settings = p.model_dump(exclude={"id", "kind", "title", "description", "holds_back"}, exclude_none=True,
+                                exclude_defaults=True) | {"holds_back": p.holds_back}  # always: what it may hold back
         shown = " ".join(f"{k}={','.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
                          for k, v in settings.items())
         out.print(f"{p.id} ({p.kind}): {text(p.title, lang.value)}\n    {shown}", markup=False, highlight=False)

@@ -39,10 +39,10 @@ Code = Literal[
     # inference
     "firing_limit",
     # contact policies (rules/*.policies.yaml)
-    "duplicate_policy_id", "unknown_reason_code",
+    "duplicate_policy_id", "unknown_reason_code", "policy_holds_back_duty",
     # decision log and feedback (store/)
     "store_unavailable", "decision_not_found", "revision_not_logged", "feedback_unknown_item", "feedback_duplicate",
-    "feedback_conflict", "feedback_bad_value", "csv_columns",
+    "feedback_conflict", "feedback_bad_value", "feedback_reason_kind", "csv_columns",
 ]
 
 #: Stable diagnostic codes by where they arise, and what each means (docs/error-codes.md is written
@@ -118,6 +118,8 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
     "contact policies (rules/*.policies.yaml)": {
         "duplicate_policy_id": "two contact policies share one id",
         "unknown_reason_code": "a policy or a feedback names a reason code that is not in the reason catalogue",
+        "policy_holds_back_duty": "a policy is set to hold back risk or obligation actions (in `holds_back`, or a "
+                                  "volume cap on one); those are never suppressed or capped, only snoozed to a date",
     },
     # raised as store/errors.py:StoreError (the engine never imports store/)
     "decision log and feedback (store/)": {
@@ -128,6 +130,8 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
         "feedback_duplicate": "this status was already recorded for this item",
         "feedback_conflict": "the item's earlier feedback (rejected or done) does not allow this status",
         "feedback_bad_value": "a feedback field is missing or has a value outside what it allows",
+        "feedback_reason_kind": "the reason code does not fit the kind (or channel) of the action the feedback is "
+                                "about, e.g. `client_not_interested` on a risk action",
         "csv_columns": "a feedback CSV file lacks a required column or has an unknown one",
     },
 }

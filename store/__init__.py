@@ -44,11 +44,12 @@ class Store:
     """One database with its decision log and feedback store: reads and writes, no use case."""
 
     def __init__(self, url: str | None = None, kb: KnowledgeBase | None = None):
-        """Open (and migrate) the database; ``kb`` gives the feedback reason catalogue (default:
-        the shipped knowledge base's)."""
+        """Open (and migrate) the database; ``kb`` gives the feedback reason and action catalogues
+        (default: the shipped knowledge base's)."""
         self.db = Database(url)
         self.decisions = DecisionLog(self.db)
-        self.feedback = FeedbackStore(self.db, kb.feedback_reasons if kb is not None else None)
+        self.feedback = FeedbackStore(self.db, kb.feedback_reasons if kb is not None else None,
+                                      kb.actions if kb is not None else None)
 
     def __enter__(self) -> Store:
         return self

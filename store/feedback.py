@@ -5,7 +5,10 @@ Checks, each with a stable code: the decision exists (``decision_not_found``); i
 item to the subject (``feedback_unknown_item``); the status was not already recorded for the item
 (``feedback_duplicate``) and may follow its earlier feedback (``feedback_conflict``: rejected and done
 are final); a rejection names a reason from the catalogue that fits the status
-(``unknown_reason_code``, ``feedback_bad_value``); dates are not before the decision.
+(``unknown_reason_code``, ``feedback_bad_value``) and the kind and channel of the action
+(``feedback_reason_kind``: a client's lack of interest is no reason on a risk action or an internal
+desk task); a risk or obligation action is snoozed only to a date (``until``); dates are not before
+the decision.
 
 Two servers giving feedback on one item at once are serialised on the item's row (``BEGIN
 IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` on PostgreSQL), and the unique constraint on
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, tuple_
@@ -25,6 +29,7 @@ from sqlalchemy.orm import Session
 from rm_advisor.engine.errors import Code, Diagnostic, Location, suggest
 from rm_advisor.engine.language import (
     NEXT_STATUSES,
+    ActionSpec,
     FeedbackEvent,
     FeedbackReasonSpec,
     FeedbackStatus,
@@ -99,11 +104,14 @@ def _error(code: Code, message: str, field: str, hint: str = "") -> StoreError:
 class FeedbackStore:
     """Record feedback and read the history contact policies need."""
 
-    def __init__(self, db: Database, reasons: Mapping[str, FeedbackReasonSpec] | None = None):
-        """``reasons``: the reason-code catalogue; default: the shipped knowledge base's, read when
-        first needed (reading and listing feedback does not need it)."""
+    def __init__(self, db: Database, reasons: Mapping[str, FeedbackReasonSpec] | None = None,
+                 actions: Mapping[str, ActionSpec] | None = None):
+        """``reasons``: the reason-code catalogue, ``actions`` the action catalogue (a reason must fit
+        the action's kind); default: the shipped knowledge base's, read when first needed (reading
+        and listing feedback does not need them)."""
         self.db = db
         self._reasons = dict(reasons) if reasons is not None else None
+        self._actions = dict(actions) if actions is not None else None
 
     @property
     def reasons(self) -> dict[str, FeedbackReasonSpec]:
@@ -111,25 +119,34 @@ class FeedbackStore:
             self._reasons = dict(load_knowledge_base(read_kb_files()).feedback_reasons)
         return self._reasons
 
-    def add(self, fb: FeedbackInput, source: str = "api",
-            reasons: Mapping[str, FeedbackReasonSpec] | None = None) -> FeedbackRecord:
+    @property
+    def actions(self) -> dict[str, ActionSpec]:
+        if self._actions is None:
+            self._actions = dict(load_knowledge_base(read_kb_files()).actions)
+        return self._actions
+
+    def add(self, fb: FeedbackInput, source: str = "api", reasons: Mapping[str, FeedbackReasonSpec] | None = None,
+            actions: Mapping[str, ActionSpec] | None = None) -> FeedbackRecord:
         """Check and record one piece of feedback; committed when this returns.
 
-        ``reasons``: the catalogue to check the reason code against, when it is not the store's (a
-        server checks against the knowledge base of the rule set serving now, which a reload changes).
+        ``reasons`` and ``actions``: the catalogues to check the reason code against, when they are
+        not the store's (a server checks against the knowledge base of the rule set serving now,
+        which a reload changes).
         """
         if source not in FEEDBACK_SOURCES:
             raise ValueError(f"source must be one of {FEEDBACK_SOURCES}, got {source!r}")
-        _check_reason(fb, self.reasons if reasons is None else reasons)
+        reasons = self.reasons if reasons is None else reasons
+        _check_reason(fb, reasons)
+        catalogue = _Catalogue(reasons, self.actions if actions is None else actions)
         try:
             with self.db.transaction() as session:
-                return self._add(session, fb, source)
+                return self._add(session, fb, source, catalogue)
         except IntegrityError as exc:
             # another writer recorded the same status between our check and our insert
             raise _error("feedback_duplicate", f"`{fb.status}` is already recorded for {fb.subject} "
                          f"{fb.item} in decision {fb.decision_id}", "status") from exc
 
-    def _add(self, session: Session, fb: FeedbackInput, source: str) -> FeedbackRecord:
+    def _add(self, session: Session, fb: FeedbackInput, source: str, catalogue: _Catalogue) -> FeedbackRecord:
         decision = session.get(DecisionRow, fb.decision_id)
         if decision is None:
             raise not_found(fb.decision_id)
@@ -154,6 +171,8 @@ class FeedbackStore:
                          f"`{fb.status}` cannot follow", "status",
                          hint="rejected and done are final" if item.status in ("rejected", "done")
                          else f"after `{item.status}`: {', '.join(sorted(NEXT_STATUSES[item.status]))}")
+        if item.kind == "action":
+            catalogue.check_fit(fb)
         row = FeedbackRow(decision_id=fb.decision_id, subject_type=subject_type, subject_id=subject_id,
                           item_id=fb.item, status=fb.status, reason_code=fb.reason_code, date=date,
                           until=fb.until, manager_id=fb.manager_id, source=source,
@@ -228,6 +247,37 @@ def _check_reason(fb: FeedbackInput, reasons: Mapping[str, FeedbackReasonSpec]) 
     if fb.status not in spec.statuses:
         raise _error("feedback_bad_value", f"reason `{fb.reason_code}` does not go with status `{fb.status}`",
                      "reason_code", hint=f"it goes with: {', '.join(spec.statuses)}")
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    """The reasons and actions one piece of feedback is checked against."""
+
+    reasons: Mapping[str, FeedbackReasonSpec]
+    actions: Mapping[str, ActionSpec]
+
+    def check_fit(self, fb: FeedbackInput) -> None:
+        """The reason fits the action's kind and channel; a duty is snoozed only to a date."""
+        action = self.actions.get(fb.item)
+        if action is None:  # an action the catalogue no longer has: nothing to check against
+            return
+        reason = self.reasons.get(fb.reason_code or "")
+        if reason is not None and not reason.fits(action):
+            raise _reason_misfit(fb, reason, action, self.reasons)
+        if action.duty and fb.status == "snoozed" and fb.until is None:
+            raise _error("feedback_bad_value", f"`{action.id}` is an action of kind `{action.kind}`: a snooze "
+                         "needs `until`", "until",
+                         hint="risk and obligation actions are never rested; they are only put off to a date")
+
+
+def _reason_misfit(fb: FeedbackInput, reason: FeedbackReasonSpec, action: ActionSpec,
+                   reasons: Mapping[str, FeedbackReasonSpec]) -> StoreError:
+    where = f" on channel `{action.channel}`" if action.kind in reason.kinds else ""
+    fitting = sorted(code for code, spec in reasons.items() if fb.status in spec.statuses and spec.fits(action))
+    hint = (f"reasons for kind `{action.kind}` on channel `{action.channel}` with status `{fb.status}`: "
+            + (", ".join(fitting) if fitting else "none in the catalogue"))
+    return _error("feedback_reason_kind", f"reason `{reason.id}` does not fit `{action.id}`, an action of kind "
+                  f"`{action.kind}`{where}", "reason_code", hint=hint)
 
 
 def _codes_for(reasons: Mapping[str, FeedbackReasonSpec], status: str) -> list[str]:

@@ -70,3 +70,33 @@ def decision_id(decision: Decision) -> str:
     """The id of a logged decision (a decision that was not logged has none)."""
     assert decision.id is not None, "the decision was not logged"
     return decision.id
+
+
+
+Ranked = SubjectDecision | list[str]  # a subject's recommendations, or their ids in rank order
+
+
+def _ids(ranked: Ranked) -> list[str]:
+    return [r.id for r in ranked.recommendations] if isinstance(ranked, SubjectDecision) else list(ranked)
+
+
+def holdable(ranked: Ranked, kinds: tuple[str, ...] = ("service", "sales")) -> str:
+    """The best recommended action of ``kinds`` (default: those a contact policy may hold back; a
+    risk or obligation action is never rested)."""
+    found = next((i for i in _ids(ranked) if KB.actions[i].kind in kinds), None)
+    assert found is not None, f"no {'/'.join(kinds)} action is recommended"
+    return found
+
+
+def duty(ranked: Ranked) -> str:
+    """The best recommended risk or obligation action."""
+    return holdable(ranked, ("risk", "obligation"))
+
+
+def rejectable(ranked: Ranked, *reasons: str) -> str:
+    """The best recommended action that feedback with each of ``reasons`` (default:
+    ``client_not_interested``) fits, by its kind and channel."""
+    specs = [KB.feedback_reasons[r] for r in reasons or ("client_not_interested",)]
+    found = next((i for i in _ids(ranked) if all(s.fits(KB.actions[i]) for s in specs)), None)
+    assert found is not None, f"no recommended action takes the reasons {reasons}"
+    return found

@@ -20,17 +20,20 @@ router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
              responses=documented("bad_json", "unauthorized", "body_too_large", "unsupported_media_type",
                                   "invalid_request", "decision_not_found", "feedback_duplicate", "feedback_conflict",
                                   "feedback_unknown_item", "feedback_bad_value", "unknown_reason_code",
-                                  "store_unavailable", "decision_log_off"),
+                                  "feedback_reason_kind", "store_unavailable", "decision_log_off"),
              summary="Record feedback on a recommended item (API key when the server has one)")
 def add(body: Annotated[FeedbackIn, Body(openapi_examples=examples.FEEDBACK)], store: StoreDep,
         loaded: LoadedDep) -> Response:
     """Record one piece of feedback on an item a logged decision recommended. It is committed before
     the 201 answer, so acknowledged feedback survives a crash of the server.
 
-    A rejection needs a reason code that goes with it (``GET /v1/catalogues/feedback-reasons``);
+    A rejection needs a reason code that goes with it (``GET /v1/catalogues/feedback-reasons``) and
+    fits the action's kind (422 ``feedback_reason_kind``: ``client_not_interested`` on a risk action);
+    a risk or obligation action is snoozed only with ``until``;
     rejected and done are final; the same status twice on one item is 409 ``feedback_duplicate``
     (a retry of an acknowledged request gets it too: the feedback is recorded). The next decision
     about the client sees the feedback through the contact policies."""
     fb = FeedbackInput.model_validate(body.model_dump())
-    record = store.feedback.add(fb, source="api", reasons=loaded.book.kb.feedback_reasons)
+    kb = loaded.book.kb
+    record = store.feedback.add(fb, source="api", reasons=kb.feedback_reasons, actions=kb.actions)
     return present.feedback(record).response(status_code=201)

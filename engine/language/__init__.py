@@ -14,6 +14,10 @@ from rm_advisor.engine.language.decision import (
 from rm_advisor.engine.language.facts import Fact, FactSet, build_fact_set, validate_facts
 from rm_advisor.engine.language.feedback import NEXT_STATUSES, FeedbackEvent
 from rm_advisor.engine.language.knowledge import (
+    ACTION_KINDS,
+    DUTY_KINDS,
+    ActionKind,
+    ActionSpec,
     Domain,
     FactSpec,
     FeedbackReasonSpec,
@@ -55,9 +59,11 @@ from rm_advisor.engine.language.values import (
 from rm_advisor.engine.language.walk import Path, Visitor, walk
 
 __all__ = [
+    "ACTION_KINDS",
     "DATE_MAX",
     "DATE_MIN",
     "DATE_PATTERN",
+    "DUTY_KINDS",
     "ID_MAX_LENGTH",
     "ID_PATTERN",
     "INT_MAX",
@@ -65,6 +71,8 @@ __all__ = [
     "NEXT_STATUSES",
     "OPERATORS",
     "TEXT_PATTERN",
+    "ActionKind",
+    "ActionSpec",
     "AllCond",
     "AnyCond",
     "Condition",

@@ -110,6 +110,13 @@ Channel = Literal["visit", "phone", "message", "in_branch", "internal"]
 Effort = Literal["low", "medium", "high"]
 OwnerRole = Literal["client_manager", "phone_order_clerk", "delivery_staff", "monopoly_administrator",
                     "credit_department", "marketing_department", "branch_head", "service_centre"]
+#: What an action is for: ``risk`` (risk and compliance), ``obligation`` (something owed: collection,
+#: complaint handling), ``service`` or ``sales``. Contact policies may hold back only the kinds they
+#: list, and never a duty (risk, obligation): a duty is only snoozed to a date.
+ActionKind = Literal["risk", "obligation", "service", "sales"]
+ACTION_KINDS: tuple[ActionKind, ...] = ("risk", "obligation", "service", "sales")
+#: Kinds no contact policy may hold back (a snooze to a date still puts them off).
+DUTY_KINDS: frozenset[ActionKind] = frozenset({"risk", "obligation"})
 
 
 class ActionSpec(Strict):
@@ -122,12 +129,40 @@ class ActionSpec(Strict):
     channel: Channel
     effort: Effort
     owner_role: OwnerRole = "client_manager"
-    sales: bool = Field(default=False, description="a sales action: risk and compliance vetoes may block it")
+    kind: ActionKind = Field(description="risk, obligation, service or sales: what may hold it back")
     provenance: Provenance
+
+    @property
+    def sales(self) -> bool:
+        """A sales action (kind ``sales``): vetoes with ``all_sales`` block it."""
+        return self.kind == "sales"
+
+    @property
+    def duty(self) -> bool:
+        """A risk or obligation action: no contact policy suppresses or caps it."""
+        return self.kind in DUTY_KINDS
 
 
 class ActionFile(Strict):
     actions: tuple[ActionSpec, ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _catalogue_before_kinds(cls, data: Any) -> Any:
+        """A catalogue written before kinds (no action has a ``kind``; ``sales: true`` marked the
+        sales actions) loads with every action of kind service or sales, which is how contact
+        policies treated them then: decisions logged on such a revision replay the same."""
+        actions = data.get("actions") if isinstance(data, dict) else None
+        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
+            return data
+        if any("kind" in a for a in actions):
+            return data
+        return {**data, "actions": [_with_kind_from_sales_flag(a) for a in actions]}
+
+
+def _with_kind_from_sales_flag(action: dict[str, Any]) -> dict[str, Any]:
+    rest = {k: v for k, v in action.items() if k != "sales"}
+    return {**rest, "kind": "sales" if action.get("sales") is True else "service"}
 
 
 SkillArea = Literal["negotiation", "consultative_selling", "complaint_handling", "brand_cultivation",
@@ -178,7 +213,16 @@ class FeedbackReasonSpec(Strict):
     title: Text
     description: Text
     statuses: tuple[FeedbackStatus, ...] = Field(min_length=1, description="feedback statuses it may go with")
+    kinds: tuple[ActionKind, ...] = Field(default=ACTION_KINDS, min_length=1,
+                                          description="kinds of action it fits; default: every kind")
+    channels: tuple[Channel, ...] | None = Field(
+        default=None, description="only actions on these channels (e.g. a reason about the client's answer "
+                                  "fits no internal desk action); default: any channel")
     provenance: Provenance | None = None
+
+    def fits(self, action: ActionSpec) -> bool:
+        """Whether the reason can be given for feedback on ``action``."""
+        return action.kind in self.kinds and (self.channels is None or action.channel in self.channels)
 
 
 class FeedbackReasonFile(Strict):
@@ -208,6 +252,10 @@ class KnowledgeBase:
     parameters: dict[str, ParameterSpec]
     scoring: Any = None  # engine.language.schemes.ScoringFile (which imports this module): segments, schemes, ladders
     feedback_reasons: dict[str, FeedbackReasonSpec] = field(default_factory=dict)
+
+    def action_kinds(self) -> dict[str, ActionKind]:
+        """The kind of every action in the catalogue."""
+        return {a.id: a.kind for a in self.actions.values()}
 
     def sensitive_fields(self, fact_type: str) -> list[str]:
         """Fields of ``fact_type`` masked in the decision log."""

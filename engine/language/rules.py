@@ -187,7 +187,7 @@ class VetoOut(_Strict):
     """Block actions for the subject, whatever their priority: risk and compliance rules."""
 
     actions: tuple[str, ...] = Field(default=(), description="action ids this veto blocks")
-    all_sales: bool = Field(default=False, description="block every action marked `sales` in the catalogue")
+    all_sales: bool = Field(default=False, description="block every action of kind `sales` in the catalogue")
     reason: Text
 
     @model_validator(mode="after")

@@ -8,6 +8,14 @@ Policies live beside the rules in ``rules/*.policies.yaml`` (their own JSON Sche
     client_weekly_cap    at most `max` client actions per client per calendar week (Monday-Sunday)
     action_volume_cap    at most `max` clients get `action` per calendar week across the portfolio
 
+Each policy holds back only the action kinds in its ``holds_back`` (default: service and sales).
+Risk and obligation actions (duties, :data:`~engine.language.knowledge.DUTY_KINDS`) are never
+suppressed or capped by any policy, and the checker refuses a policy set to (``policy_holds_back_duty``):
+the one thing that puts a duty off is a snooze to a date (status ``snoozed`` with ``until``), which a
+``suppress_after`` policy on ``snoozed`` honours for every kind. A duty still counts as a contact for a
+client weekly cap (it is placed first, so it takes its slot before any sales action), but it is never
+the one held back. Coaching topics have no kind: any policy may hold them back.
+
 Application is pure: it takes the arbitrated subject decisions, the feedback history as plain
 :class:`~engine.language.feedback.FeedbackEvent` values and the as-of date, and moves what a policy holds
 back into ``suppressed`` with ``suppressed_by``. Caps keep the highest-scored recommendations
@@ -27,7 +35,15 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from rm_advisor.engine.errors import Code, Diagnostic, suggest
 from rm_advisor.engine.language.decision import Recommendation, SubjectDecision, Suppression
 from rm_advisor.engine.language.feedback import CONTACT_STATUSES, FeedbackEvent
-from rm_advisor.engine.language.knowledge import ID_PATTERN, Channel, FeedbackStatus, KnowledgeBase, Text
+from rm_advisor.engine.language.knowledge import (
+    DUTY_KINDS,
+    ID_PATTERN,
+    ActionKind,
+    Channel,
+    FeedbackStatus,
+    KnowledgeBase,
+    Text,
+)
 from rm_advisor.engine.language.rules import file_json_schema
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.values import shift
@@ -43,6 +59,10 @@ class _PolicyBase(_Strict):
     id: str = Field(pattern=ID_PATTERN, description="stable id, shown in suppressed_by")
     title: Text
     description: Text | None = None
+    holds_back: tuple[ActionKind, ...] = Field(
+        default=("service", "sales"), min_length=1,
+        description="the action kinds this policy may hold back; risk and obligation are refused by the checker "
+                    "(duties are only snoozed to a date)")
 
 
 class SuppressAfter(_PolicyBase):
@@ -126,6 +146,7 @@ def check_policy_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[Policy
                                     parsed.locate((*at, "id")), rule_id=policy.id, hint="policy ids must be unique"))
         seen.add(policy.id)
         diags.extend(_check_references(policy, parsed, at, kb))
+        diags.extend(_check_duties(policy, parsed, at, kb))
     if any(d.severity == "error" for d in diags):
         return None, sorted(diags, key=Diagnostic.sort_key)
     return PolicySet(tuple(sorted((p for p, _, _ in found), key=lambda p: p.id))), diags
@@ -165,6 +186,32 @@ def _check_references(policy: Any, parsed: ParsedYaml, at: tuple[Any, ...], kb: 
     return out
 
 
+def _check_duties(policy: Any, parsed: ParsedYaml, at: tuple[Any, ...], kb: KnowledgeBase) -> list[Diagnostic]:
+    """A policy may not be set to hold back a duty: risk or obligation in ``holds_back``, or a
+    volume cap on a risk or obligation action."""
+    hint = "risk and obligation actions are never suppressed or capped, only snoozed to a date; " \
+           "hold back service and sales only"
+    out = [Diagnostic("policy_holds_back_duty", f"policy `{policy.id}` may not hold back `{kind}` actions",
+                      parsed.locate((*at, "holds_back", j)), rule_id=policy.id, hint=hint)
+           for j, kind in enumerate(policy.holds_back) if kind in DUTY_KINDS]
+    spec = kb.actions.get(policy.action) if isinstance(policy, ActionVolumeCap) else None
+    if spec is not None and spec.duty:
+        out.append(Diagnostic("policy_holds_back_duty", f"policy `{policy.id}` caps `{spec.id}`, an action of kind "
+                              f"`{spec.kind}`", parsed.locate((*at, "action")), rule_id=policy.id, hint=hint))
+    return out
+
+
+def may_hold_back(policy: SuppressAfter | ClientWeeklyCap | ActionVolumeCap, rec: Recommendation,
+                  kb: KnowledgeBase) -> bool:
+    """Whether ``policy`` may hold ``rec`` back (a snooze to a date aside): a coaching topic always,
+    an action when its kind is one the policy holds back and not a duty."""
+    if rec.kind != "action":
+        return True
+    spec = kb.actions.get(rec.id)
+    kind: ActionKind = spec.kind if spec is not None else "service"
+    return kind in policy.holds_back and kind not in DUTY_KINDS
+
+
 _STATUS_TEXT = {"accepted": ("已接受", "accepted"), "rejected": ("被拒绝", "rejected"),
                 "done": ("已完成", "done"), "snoozed": ("已推迟", "snoozed")}
 
@@ -196,9 +243,10 @@ def _rest(p: SuppressAfter, rec: Recommendation, events: list[FeedbackEvent],
     """The rest ``p`` imposes on ``rec``, given the feedback on this subject's item."""
     if p.items is not None and rec.id not in p.items:
         return None
+    holdable = may_hold_back(p, rec, kb)
     best: tuple[dt.date, FeedbackEvent] | None = None
     for e in events:
-        if e.status not in p.statuses:
+        if e.status not in p.statuses or not (holdable or _snoozed_to_a_date(e)):
             continue
         if (p.reasons is not None and e.reason_code not in p.reasons) or e.reason_code in p.except_reasons:
             continue
@@ -215,6 +263,11 @@ def _rest(p: SuppressAfter, rec: Recommendation, events: list[FeedbackEvent],
     text = Text(zh=f"{e.date}{zh_status}{zh_reason}(决策 {e.decision_id});{end}前不再推荐",
                 en=f"{en_status} on {e.date}{en_reason} in decision {e.decision_id}; held back until {end}")
     return Suppression(policy_id=p.id, kind=p.kind, title=p.title, text=text, until=end, feedback=[e])
+
+
+def _snoozed_to_a_date(e: FeedbackEvent) -> bool:
+    """A snooze with ``until``: the one feedback that puts off any kind of action, duties included."""
+    return e.status == "snoozed" and e.until is not None
 
 
 @dataclass
@@ -251,7 +304,8 @@ def _apply_caps(clients: Sequence[SubjectDecision], policies: PolicySet, events:
     per_client: dict[tuple[str, str], _Cap] = {}
     candidates = [(s, r) for s in clients for r in s.recommendations
                   if r.kind == "action" and (SubjectKey("client", s.id), r.id) not in held]
-    candidates.sort(key=lambda sr: (-sr[1].score, -len(sr[1].rules), sr[1].id, sr[0].id))
+    # duties first: they are never held back, so they take their slots before anything that can be
+    candidates.sort(key=lambda sr: (not _is_duty(sr[1], kb), -sr[1].score, -len(sr[1].rules), sr[1].id, sr[0].id))
     for subject, rec in candidates:
         caps: list[tuple[_Cap, str]] = []
         for p in client_caps:
@@ -261,12 +315,17 @@ def _apply_caps(clients: Sequence[SubjectDecision], policies: PolicySet, events:
                 cap = per_client[(p.id, subject.id)]
                 caps.append((cap, rec.id))
         caps += [(cap, subject.id) for cap in volume.get(rec.id, [])]
-        full = [(cap, unit) for cap, unit in caps if cap.full(unit)]
+        full = [(cap, unit) for cap, unit in caps if cap.full(unit) and may_hold_back(cap.policy, rec, kb)]
         if full:
             held[(SubjectKey("client", subject.id), rec.id)] = [_cap_suppression(cap, rec.id, week) for cap, _ in full]
         else:
             for cap, unit in caps:
                 cap.take(unit)
+
+
+def _is_duty(rec: Recommendation, kb: KnowledgeBase) -> bool:
+    spec = kb.actions.get(rec.id) if rec.kind == "action" else None
+    return spec is not None and spec.duty
 
 
 def _counts(p: ClientWeeklyCap, action_id: str, kb: KnowledgeBase) -> bool:

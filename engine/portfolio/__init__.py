@@ -27,10 +27,11 @@ from rm_advisor.engine.portfolio.run import (
 )
 from rm_advisor.engine.portfolio.sample import AS_OF, generate
 from rm_advisor.engine.portfolio.tables import BadRow, Chunk, Report, TableInput
+from rm_advisor.engine.portfolio.worklist import SetAside, WorkItem, Worklist, build_worklist
 
 __all__ = [
     "AS_OF", "BadRow", "BatchCounts", "BatchEvents", "BatchLog", "BatchPlan", "BatchResult", "BulkGates", "Chunk",
-    "Frames", "Partition", "PortfolioRun", "PortfolioTables", "Report", "Silent", "TableInput", "TableReader",
-    "check_tables", "decide_partitions", "facts_document", "generate", "history_spec", "prepare",
-    "read_tables", "run_batch", "with_policies",
+    "Frames", "Partition", "PortfolioRun", "PortfolioTables", "Report", "SetAside", "Silent", "TableInput",
+    "TableReader", "WorkItem", "Worklist", "build_worklist", "check_tables", "decide_partitions",
+    "facts_document", "generate", "history_spec", "prepare", "read_tables", "run_batch", "with_policies",
 ]

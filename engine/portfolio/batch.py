@@ -130,6 +130,8 @@ class BatchCounts:
     deferred: int  # worklist contacts that did not fit the week's capacity
     coaching: int
     bad_rows: int  # skipped, for any reason
+    desk: int = 0  # worklist desk items (internal actions, one per client): no visit or call capacity
+    set_aside: int = 0  # sales actions kept off a contact that carries a risk or obligation action
 
     @classmethod
     def of(cls, run: PortfolioRun) -> BatchCounts:
@@ -141,7 +143,8 @@ class BatchCounts:
                    planned=sum(1 for i in items if i.status == "planned"),
                    deferred=sum(1 for i in items if i.status == "deferred"),
                    coaching=sum(len(m.recommendations) for r in run.results for m in r.decision.managers),
-                   bad_rows=run.tables.bad_rows)
+                   bad_rows=run.tables.bad_rows, desk=sum(len(r.worklist.desk) for r in run.results),
+                   set_aside=sum(len(r.worklist.set_aside) for r in run.results))
 
 
 @dataclass(frozen=True)

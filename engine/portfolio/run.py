@@ -148,7 +148,8 @@ def decide_partition(advisor: Advisor, part: Partition, as_of: dt.date) -> Manag
     decision = advisor.decide(fs, gates=part.gates)
     client_facts = {str(c["id"]): c for c in part.facts["client"]}
     manager = decision.managers[0] if decision.managers else None
-    worklist = build_worklist(part.manager_id, part.capacity, decision.clients, client_facts, manager)
+    worklist = build_worklist(part.manager_id, part.capacity, decision.clients, client_facts, manager,
+                              advisor.book.kb.action_kinds())
     return ManagerResult(part.manager_id, decision, worklist)
 
 
@@ -237,6 +238,7 @@ def with_policies(results: list[ManagerResult], parts: list[Partition], advisor:
     by_client = {c.id: c for c in new_clients}
     by_manager = {m.id: m for m in new_managers}
     facts_of = {p.manager_id: p for p in parts}
+    kinds = book.kb.action_kinds()
     out = []
     for r in results:
         decision = r.decision.model_copy(update={
@@ -246,7 +248,7 @@ def with_policies(results: list[ManagerResult], parts: list[Partition], advisor:
         client_facts = {str(c["id"]): c for c in part.facts["client"]}
         manager = decision.managers[0] if decision.managers else None
         out.append(ManagerResult(r.manager_id, decision, build_worklist(
-            r.manager_id, part.capacity, decision.clients, client_facts, manager)))
+            r.manager_id, part.capacity, decision.clients, client_facts, manager, kinds)))
     return out
 
 

@@ -24,6 +24,10 @@ def test_one_action_and_one_topic_with_provenance(client: TestClient, live: Live
     kb = live.current().book.kb
     action = client.get("/v1/catalogues/actions/guide_to_network_ordering").json()
     assert action["channel"] == kb.actions["guide_to_network_ordering"].channel and action["provenance"]["quote"]
+    assert (action["kind"], action["sales"]) == ("service", False)
+    collection = client.get("/v1/catalogues/actions/collect_overdue_loan").json()
+    assert (collection["kind"], collection["sales"]) == ("obligation", False)
+    assert client.get("/v1/catalogues/actions/counter_placement").json()["sales"] is True
     topic_id = next(iter(kb.coaching))
     topic = client.get(f"/v1/catalogues/coaching/{topic_id}").json()
     assert topic["formats"] == list(kb.coaching[topic_id].formats)

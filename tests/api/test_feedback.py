@@ -13,6 +13,7 @@ from rm_advisor.api import examples
 from rm_advisor.api.app import create_app
 from rm_advisor.api.ruleset import LiveRuleSet
 from tests.api.conftest import AUTH, KEY, located, problem, settings
+from tests.helpers import duty, rejectable
 
 ONE = "/v1/decisions/client/T-001"
 AS_OF = dt.date.fromisoformat(examples.CLIENT["as_of"])
@@ -35,7 +36,8 @@ def test_reject_an_action_and_the_next_decision_holds_it_back_and_the_report_cou
     with TestClient(create_app(settings(db_url=fresh_log, api_key=None), live)) as c:
         first = _decide(c)
         assert first["logged"] is True and first["decision_id"].startswith("d-")
-        action = first["subject"]["recommendations"][0]["id"]
+        ranked = [x["id"] for x in first["subject"]["recommendations"]]
+        action = rejectable(ranked)  # the best service or sales action: the open complaint is never rested
         r = c.post("/v1/feedback", json=_feedback(first, action, "rejected", reason_code="client_not_interested",
                                                   manager_id="M-T01"))
         assert r.status_code == 201, r.text
@@ -58,7 +60,7 @@ def test_reject_an_action_and_the_next_decision_holds_it_back_and_the_report_cou
         assert (row["recommended"], row["rejected"], row["rejection_rate"], row["top_reason"]) == \
             (1, 1, 1.0, "client_not_interested")
         assert report["total"]["rejected"] == 1 and report["decisions"] == 2
-        rules = set(first["subject"]["recommendations"][0]["rules"])
+        rules = set(first["subject"]["recommendations"][ranked.index(action)]["rules"])
         assert rules <= {x["key"] for x in report["by_rule"] if x["rejected"] == 1}
 
         logged = c.get(f"/v1/decisions/{first['decision_id']}").json()
@@ -84,7 +86,8 @@ def _post(c: TestClient, body: dict[str, Any]) -> Any:
 
 def test_a_second_identical_feedback_is_a_duplicate_and_a_final_status_a_conflict(
         log_client: TestClient, decision: dict[str, Any]) -> None:
-    first, second = (x["id"] for x in decision["subject"]["recommendations"][:2])
+    ranked = [x["id"] for x in decision["subject"]["recommendations"]]
+    first, second = ranked[0], rejectable(ranked[1:], "risk_concern")
     assert _post(log_client, _feedback(decision, first, "accepted")).status_code == 201
     body = problem(_post(log_client, _feedback(decision, first, "accepted")), 409, "feedback_duplicate")
     assert located(body) == {("feedback_duplicate", "/status")}
@@ -110,6 +113,9 @@ def test_unknown_decision_is_a_404_located_at_the_field(log_client: TestClient, 
     ({"status": "done", "date": "2026-11-01"}, "feedback_bad_value", "/date"),
     ({"status": "accepted", "item": "resolve_retailer_complaints"}, "feedback_unknown_item", "/item"),
     ({"status": "accepted", "subject": "T-404"}, "feedback_unknown_item", "/subject"),
+    # the open complaint is an obligation: not the client's to turn down, and put off only to a date
+    ({"status": "rejected", "reason_code": "client_not_interested"}, "feedback_reason_kind", "/reason_code"),
+    ({"status": "snoozed", "reason_code": "no_capacity"}, "feedback_bad_value", "/until"),
 ])
 def test_bad_feedback_is_a_422_naming_the_field(log_client: TestClient, decision: dict[str, Any],
                                                change: dict[str, Any], code: str, where: str) -> None:
@@ -118,6 +124,18 @@ def test_bad_feedback_is_a_422_naming_the_field(log_client: TestClient, decision
     assert located(body) == {(code, where)}
     if code == "unknown_reason_code" or change.get("item"):
         assert "did you mean" in body["errors"][0]["hint"]
+
+
+def test_rejecting_the_open_complaint_as_not_interesting_names_the_reason_the_action_and_its_kind(
+        log_client: TestClient, decision: dict[str, Any]) -> None:
+    complaint = duty([x["id"] for x in decision["subject"]["recommendations"]])
+    given = _feedback(decision, complaint, "rejected", reason_code="client_not_interested")
+    body = problem(_post(log_client, given), 422, "feedback_reason_kind")
+    [item] = body["errors"]
+    assert item["detail"] == \
+        f"reason `client_not_interested` does not fit `{complaint}`, an action of kind `obligation`"
+    assert item["hint"] == ("reasons for kind `obligation` on channel `visit` with status `rejected`: "
+                            "already_done_elsewhere, contact_info_wrong, facts_out_of_date, no_capacity, wrong_timing")
 
 
 def test_feedback_on_an_item_a_policy_held_back_is_refused(log_client: TestClient, decision: dict[str, Any]) -> None:
@@ -145,6 +163,9 @@ def test_the_reason_catalogue_in_the_language_asked_for(client: TestClient, live
     assert [r["id"] for r in body["reasons"]] == list(reasons) and body["count"] == len(reasons)
     by_id = {r["id"]: r for r in body["reasons"]}
     assert by_id["wrong_timing"]["statuses"] == ["rejected", "snoozed"]
+    assert by_id["client_not_interested"]["kinds"] == ["service", "sales"]
+    assert by_id["client_not_interested"]["channels"] == ["visit", "phone", "message", "in_branch"]
+    assert "channels" not in by_id["facts_out_of_date"]  # any channel
     assert set(by_id["risk_concern"]["title"]) == {"en"} and body["revision"] == live.revision
 
 

@@ -11,16 +11,20 @@ from fastapi.testclient import TestClient
 
 from rm_advisor.api import examples
 from tests.api.conftest import AUTH, located, problem
+from tests.helpers import KB
 
 REPORT = "/v1/reports/effectiveness"
 
 
 def _decide_and_answer(c: TestClient, as_of: str, rank: int, status: str, **extra: Any) -> dict[str, Any]:
-    """Decide for T-001 as of a date and give feedback on its recommendation of this rank."""
+    """Decide for T-001 as of a date and give feedback on its service or sales recommendation of this
+    rank (one a rejection's reason fits)."""
     facts = copy.deepcopy(examples.CLIENT)
     facts["as_of"] = as_of
     decision = c.post("/v1/decisions/client/T-001", json=facts).json()
-    item: dict[str, Any] = decision["subject"]["recommendations"][rank]
+    ranked = decision["subject"]["recommendations"]
+    fitting = [x for x in ranked if KB.feedback_reasons["risk_concern"].fits(KB.actions[x["id"]])]
+    item: dict[str, Any] = fitting[rank]
     r = c.post("/v1/feedback", headers=AUTH, json={"decision_id": decision["decision_id"], "subject": "T-001",
                                                    "item": item["id"], "status": status, **extra})
     assert r.status_code == 201, r.text

@@ -12,6 +12,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from rm_advisor.cli.main import app
+from rm_advisor.engine.loading import load_knowledge_base, read_kb_files
+from tests.helpers import rejectable
 
 runner = CliRunner()
 Run = tuple[Path, Result]  # the output folder of the batch run on the bad history, and the run
@@ -96,8 +98,11 @@ def test_summary_counts_what_was_written(run: Run) -> None:
     assert summary["clients"] == 120 and summary["managers"] == 4 and summary["bad_rows"] == 1
     assert summary["as_of"] == AS_OF
     assert summary["recommendations"] == int((recs["status"] == "recommended").sum()) > 0
-    assert summary["planned"] == int((worklists["status"] == "planned").sum()) > 0
-    assert summary["deferred"] == int((worklists["status"] == "deferred").sum())
+    contacts = worklists[worklists["section"] == "contacts"]
+    assert summary["planned"] == int((contacts["status"] == "planned").sum()) > 0
+    assert summary["deferred"] == int((contacts["status"] == "deferred").sum())
+    assert summary["desk"] == int((worklists["section"] == "desk").sum()) > 0
+    assert summary["set_aside"] == int((worklists["section"] == "set_aside").sum()) > 0
     assert summary["coaching"] == len(coaching)
     assert "1 bad row(s) skipped" in result.output
 
@@ -120,6 +125,27 @@ def test_worklists_keep_each_manager_within_capacity(run: Run, sample: Path) -> 
         assert visits <= capacity[manager], manager
 
 
+def test_worklists_a_manager_would_accept(run: Run, sample: Path) -> None:
+    out, _ = run
+    worklists = read(out / "worklists.csv")
+    kb = load_knowledge_base(read_kb_files())
+    contacts = worklists[worklists["section"] == "contacts"]
+    # internal desk actions are listed apart and take no visit or call
+    internal = {a.id for a in kb.actions.values() if a.channel == "internal"}
+    assert not contacts["actions"].str.split().apply(lambda a: bool(internal & set(a))).any()
+    desk = worklists[worklists["section"] == "desk"]
+    assert (desk["contact"] == "desk").all() and desk["actions"].str.split().apply(lambda a: set(a) <= internal).all()
+    # no sales ask rides on a collection, complaint or risk contact: it is set aside with the reason
+    for kinds in contacts["kinds"].str.split():
+        assert not ("sales" in kinds and {"risk", "obligation"} & set(kinds)), kinds
+    aside = worklists[worklists["section"] == "set_aside"]
+    assert (aside["kinds"] == "sales").all() and (aside["blocked_by"] != "").all()
+    assert aside["reason_en"].str.contains("a sales ask does not ride on it").all()
+    # every row names the client
+    names = read(sample / "clients.csv").set_index("id")["name"]
+    assert (worklists["client_name"] == worklists["client_id"].map(names)).all()
+
+
 def test_report_has_a_section_per_manager_and_the_charts(run: Run, sample: Path) -> None:
     out, _ = run
     html = (out / "report.html").read_text(encoding="utf-8")
@@ -127,6 +153,9 @@ def test_report_has_a_section_per_manager_and_the_charts(run: Run, sample: Path)
         assert f"<summary>{manager} " in html, manager
     assert html.count("<svg") >= 4
     assert "history.csv" in html  # the bad row is listed
+    # desk work and the sales asks kept off duty contacts are sections of their own
+    assert html.count('<table class="desk-work">') >= 1 and html.count('<table class="set-aside">') >= 1
+    assert "a sales ask does not ride on it" in html
 
 
 def test_strict_stops_on_a_bad_row_and_names_it(sample: Path, tmp_path: Path) -> None:
@@ -178,7 +207,8 @@ def test_a_logged_batch_applies_feedback_and_reports_effectiveness(sample: Path,
     assert first.exit_code == 0, first.output
     recs = read(tmp_path / "first" / "recommendations.csv")
     assert recs["decision_id"].str.startswith("d-").all()  # every manager's decision is logged
-    target = recs[recs["status"] == "recommended"].iloc[0]
+    recommended = recs[recs["status"] == "recommended"]
+    target = recommended[recommended["action"] == rejectable(list(recommended["action"]))].iloc[0]
     rejected = runner.invoke(app, ["feedback", "add", target["decision_id"], target["client_id"], target["action"],
                                    "--status", "rejected", "--reason", "client_not_interested", "--db", db])
     assert rejected.exit_code == 0, rejected.output

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from rm_advisor.cli.main import app, sample_facts_path
 from tests.conftest import ROOT
+from tests.helpers import rejectable
 
 runner = CliRunner()
 
@@ -35,7 +36,7 @@ def decide(db: str) -> dict[str, Any]:
 def test_decide_reject_decide_again_and_report_the_rejection(db: str) -> None:
     first = decide(db)
     t001 = next(c for c in first["clients"] if c["id"] == "T-001")
-    top = t001["recommendations"][0]["id"]
+    top = rejectable([r["id"] for r in t001["recommendations"]])  # the open complaint cannot be rejected so
     code, output = run("feedback", "add", first["id"], "T-001", top, "--status", "rejected",
                        "--reason", "client_not_interested", "--manager", "M-T01", "--db", db)
     assert code == 0 and f"client:T-001 {top} rejected (client_not_interested) on 2026-11-23" in output
@@ -107,8 +108,10 @@ def test_an_unusable_database_is_reported_without_a_traceback(tmp_path: Path) ->
 def test_reasons_and_policies_are_listed_and_the_policy_schema_is_committed() -> None:
     code, output = run("feedback", "reasons", "--lang", "en")
     assert code == 0 and "client_not_interested" in output and "D1 «调不出经营户的联系电话»" in output
+    assert "service/sales on visit/phone/message/in_branch" in output
     code, output = run("policies", "list", "--lang", "en")
     assert code == 0 and "rest_after_rejection (suppress_after)" in output
+    assert "statuses=snoozed days=7 holds_back=service,sales" in output
     code, output = run("policies", "schema")
     committed = (ROOT / "rules" / "policies.schema.json").read_text(encoding="utf-8")
     assert code == 0 and json.loads(output) == json.loads(committed)

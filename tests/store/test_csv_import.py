@@ -9,7 +9,7 @@ import pytest
 from rm_advisor.engine import Advisor, Decision
 from rm_advisor.store import Store, decide_and_log, import_csv
 from rm_advisor.store.csv_import import import_csv_text
-from tests.helpers import subject_of
+from tests.helpers import rejectable, subject_of
 from tests.store.conftest import tobacco_facts
 
 
@@ -20,7 +20,9 @@ def decision(store: Store, advisor: Advisor) -> Decision:
 
 def test_good_rows_are_recorded_and_bad_rows_reported_by_line_and_column(store: Store, decision: Decision,
                                                                         tmp_path: Path) -> None:
-    a, b = [r.id for r in subject_of(decision, "client", "T000").recommendations[:2]]
+    t000 = subject_of(decision, "client", "T000")
+    a = rejectable(t000)
+    b = next(r.id for r in t000.recommendations if r.id != a)
     c = subject_of(decision, "client", "T001").recommendations[0].id
     d = decision.id
     path = tmp_path / "crm.csv"
@@ -40,7 +42,7 @@ def test_good_rows_are_recorded_and_bad_rows_reported_by_line_and_column(store: 
 
 
 def test_importing_the_same_file_again_skips_what_is_recorded(store: Store, decision: Decision) -> None:
-    item = subject_of(decision, "client", "T000").recommendations[0].id
+    item = rejectable(subject_of(decision, "client", "T000"), "wrong_timing", "risk_concern")
     text = f"decision_id,subject,item,status,reason_code\n{decision.id},T000,{item},rejected,wrong_timing\n"
     assert len(import_csv_text(store.feedback, text).imported) == 1
     again = import_csv_text(store.feedback, text)

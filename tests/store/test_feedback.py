@@ -10,7 +10,7 @@ import pytest
 from rm_advisor.engine import Advisor, Decision
 from rm_advisor.store import FeedbackInput, Store, decide_and_log
 from rm_advisor.store.errors import StoreError
-from tests.helpers import decision_id, subject_of
+from tests.helpers import decision_id, duty, rejectable, subject_of
 from tests.store.conftest import tobacco_facts
 
 DAY = dt.date(2026, 11, 23)
@@ -22,7 +22,8 @@ def decision(store: Store, advisor: Advisor) -> Decision:
 
 
 def fb(decision: Decision, item: str | None = None, subject: str = "T000", **kw: Any) -> FeedbackInput:
-    item = item or subject_of(decision, "client", "T000").recommendations[0].id
+    # default: the best service or sales action with the client, which every reason fits
+    item = item or rejectable(subject_of(decision, "client", "T000"), "client_not_interested", "risk_concern")
     return FeedbackInput(decision_id=decision.id, subject=subject, item=item, **kw)
 
 
@@ -148,3 +149,44 @@ def test_reasons_are_checked_against_the_catalogue_given_with_the_feedback(store
         store.feedback.add(given, reasons=catalogue)
     assert [d.code for d in exc.value.diagnostics] == ["unknown_reason_code"]
     assert store.feedback.add(given).reason_code == "risk_concern"  # the store's own catalogue has it
+
+
+def test_a_bad_reason_and_kind_pairing_is_refused_with_the_reasons_that_fit(store: Store, decision: Decision) -> None:
+    risk = duty(subject_of(decision, "client", "T000"))  # the monopoly check of a retailer outside the network
+    with pytest.raises(StoreError) as exc:
+        store.feedback.add(fb(decision, item=risk, status="rejected", reason_code="client_not_interested"))
+    [d] = exc.value.diagnostics
+    assert (d.code, d.location.path) == ("feedback_reason_kind", "reason_code")
+    assert d.message == f"reason `client_not_interested` does not fit `{risk}`, an action of kind `risk`"
+    assert d.hint == ("reasons for kind `risk` on channel `visit` with status `rejected`: already_done_elsewhere, "
+                      "contact_info_wrong, facts_out_of_date, no_capacity, wrong_timing")
+    assert codes(store, fb(decision, item=risk, status="rejected", reason_code="risk_concern")) == \
+        [("feedback_reason_kind", "reason_code")]
+    assert store.feedback.for_decision(decision_id(decision)) == []  # nothing of it was recorded
+    fitting = fb(decision, item=risk, status="rejected", reason_code="facts_out_of_date")
+    assert store.feedback.add(fitting).item_id == risk
+
+
+def test_a_reason_about_the_clients_answer_does_not_fit_an_internal_desk_action(store: Store,
+                                                                                advisor: Advisor) -> None:
+    facts = tobacco_facts(1)
+    facts["clients"][0]["previous_class"] = "B"  # the class changed: re-evaluate the retailer in the CRM
+    decision = decide_and_log(store, advisor, facts)
+    with pytest.raises(StoreError) as exc:
+        store.feedback.add(fb(decision, item="reevaluate_client_in_crm", status="rejected",
+                              reason_code="client_not_interested"))
+    [d] = exc.value.diagnostics
+    assert d.code == "feedback_reason_kind"
+    assert d.message == ("reason `client_not_interested` does not fit `reevaluate_client_in_crm`, an action of "
+                         "kind `service` on channel `internal`")
+    assert d.hint.endswith("already_done_elsewhere, facts_out_of_date, no_capacity, risk_concern")
+
+
+def test_a_risk_or_obligation_action_is_snoozed_only_to_a_date(store: Store, decision: Decision) -> None:
+    risk = duty(subject_of(decision, "client", "T000"))
+    assert codes(store, fb(decision, item=risk, status="snoozed", reason_code="no_capacity")) == \
+        [("feedback_bad_value", "until")]
+    rec = store.feedback.add(fb(decision, item=risk, status="snoozed", reason_code="no_capacity",
+                                until=DAY + dt.timedelta(days=7)))
+    assert (rec.status, rec.until) == ("snoozed", DAY + dt.timedelta(days=7))
+    assert store.feedback.add(fb(decision, status="snoozed")).until is None  # a service action: the policy's days

@@ -11,13 +11,13 @@ import pytest
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.language import FactSet
 from rm_advisor.store import MASK, FeedbackInput, Posted, Store, decide_and_log, effectiveness_report
-from tests.helpers import decision_id, subject_of
+from tests.helpers import KB, decision_id, rejectable, subject_of
 from tests.store.conftest import tobacco_facts
 
 
 def test_reject_then_decide_again_shows_the_action_suppressed_with_the_feedback(store: Store, advisor: Advisor) -> None:
     first = decide_and_log(store, advisor, tobacco_facts(2))
-    top = subject_of(first, "client", "T000").recommendations[0].id
+    top = rejectable(subject_of(first, "client", "T000"))
     store.feedback.add(FeedbackInput(decision_id=first.id, subject="T000", item=top, status="rejected",
                                      reason_code="client_not_interested", manager_id="M1"))
     second = decide_and_log(store, advisor, tobacco_facts(2))
@@ -38,7 +38,8 @@ def test_done_actions_this_week_fill_the_weekly_contact_cap(store: Store, adviso
         store.feedback.add(FeedbackInput(decision_id=first.id, subject="T000", item=rec.id, status="done"))
     second = decide_and_log(store, advisor, tobacco_facts(1))
     decided = subject_of(second, "client", "T000")
-    assert decided.recommendations == []
+    # what is left is the duty done too: a risk or obligation action is never rested nor capped
+    assert [r.id for r in decided.recommendations] == [r.id for r in recs[:5] if KB.actions[r.id].duty] != []
     policies = {p.policy_id for r in decided.suppressed for p in r.suppressed_by}
     assert policies == {"rest_after_done", "client_weekly_contacts"}
 
@@ -77,16 +78,18 @@ def test_as_of_overrides_a_document_and_posted_facts_keep_the_day_they_were_chec
 def test_the_limit_per_subject_is_applied_after_the_policies_and_logged(store: Store, advisor: Advisor) -> None:
     first = decide_and_log(store, advisor, tobacco_facts(1))
     recs = [r.id for r in subject_of(first, "client", "T000").recommendations]
-    store.feedback.add(FeedbackInput(decision_id=decision_id(first), subject="T000", item=recs[0], status="rejected",
-                                     reason_code="client_not_interested"))
+    rejected = rejectable(recs)
+    store.feedback.add(FeedbackInput(decision_id=decision_id(first), subject="T000", item=rejected,
+                                     status="rejected", reason_code="client_not_interested"))
     second = decide_and_log(store, advisor, tobacco_facts(1), max_per_subject=1)
-    assert [r.id for r in subject_of(second, "client", "T000").recommendations] == [recs[1]]
+    assert [r.id for r in subject_of(second, "client", "T000").recommendations] == [recs[recs[0] == rejected]]
     assert store.decisions.get(decision_id(second)).max_per_subject == 1
 
 
 def test_effectiveness_reads_the_log_and_the_feedback(store: Store, advisor: Advisor) -> None:
     first = decide_and_log(store, advisor, tobacco_facts(2))
-    item = subject_of(first, "client", "T000").recommendations[0]
+    t000 = subject_of(first, "client", "T000")
+    item = next(r for r in t000.recommendations if r.id == rejectable(t000, "risk_concern"))
     store.feedback.add(FeedbackInput(decision_id=first.id, subject="T000", item=item.id, status="rejected",
                                      reason_code="risk_concern"))
     store.feedback.add(FeedbackInput(decision_id=first.id, subject="T001", item=item.id, status="accepted"))

@@ -1,13 +1,15 @@
-"""engine/language/knowledge.py: sensitive fields, reason quotes, segments."""
+"""engine/language/knowledge.py: sensitive fields, reason quotes, segments, action kinds."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from rm_advisor.engine import RuleError
 from rm_advisor.engine.loading.knowledge_base import load_knowledge_base
 from tests.conftest import SHARED
-from tests.helpers import KB, kb_files_with
+from tests.helpers import KB, KB_FILES, kb_files_with
 
 
 def test_names_phones_and_notes_are_sensitive() -> None:
@@ -41,3 +43,34 @@ def test_reports_group_subjects_by_the_segment_fields_of_the_fact_schema() -> No
     assert KB.segment_of("client", {"domain": "telecom"}) == "telecom/-"
     assert KB.segment_of("manager", {"domain": "bank", "grade": "senior"}) == "bank/senior"
     assert KB.segment_of("interaction", {"kind": "visit"}) == "-"
+
+
+def test_every_action_has_a_kind_and_the_sales_flag_follows_it() -> None:
+    kinds = {a.id: a.kind for a in KB.actions.values()}
+    assert set(kinds.values()) == {"risk", "obligation", "service", "sales"}
+    assert (kinds["monitor_client_risk"], kinds["collect_overdue_loan"], kinds["resolve_retailer_complaint"],
+            kinds["ask_for_referral"], kinds["periodic_visit_by_class"]) == ("risk", "obligation", "obligation",
+                                                                             "sales", "service")
+    assert all(a.sales == (a.kind == "sales") and a.duty == (a.kind in ("risk", "obligation"))
+               for a in KB.actions.values())
+
+
+def test_an_action_without_a_kind_in_a_catalogue_with_kinds_is_refused() -> None:
+    files = kb_files_with("actions.yaml", "    kind: service\n", "")
+    with pytest.raises(RuleError) as exc:
+        load_knowledge_base(files)
+    assert [d.code for d in exc.value.diagnostics] == ["schema_violation"]
+    files = kb_files_with("actions.yaml", "    kind: sales\n", "    kind: sales\n    sales: true\n")
+    with pytest.raises(RuleError):  # the flag is derived from the kind now, not written
+        load_knowledge_base(files)
+
+
+def test_a_catalogue_written_before_kinds_loads_as_service_and_sales() -> None:
+    # a revision logged before kinds keeps its `sales: true` flags: it replays as it was decided
+    files = dict(KB_FILES)
+    key = next(k for k in files if k.endswith("actions.yaml"))
+    text = re.sub(r"    kind: (risk|obligation|service)\n", "", files[key])
+    text = text.replace("    kind: sales\n", "    sales: true\n")
+    old = load_knowledge_base({**files, key: text})
+    assert {a.id for a in old.actions.values() if a.kind == "sales"} == {a.id for a in KB.actions.values() if a.sales}
+    assert {a.kind for a in old.actions.values()} == {"service", "sales"}

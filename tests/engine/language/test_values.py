@@ -111,13 +111,13 @@ def test_contact_policies_apply_on_the_last_and_first_days_of_the_calendar(advis
     contacted = sorted(a.id for a in KB.actions.values() if a.channel in channels)[:6]
     for day in (MAX, MIN):
         client = {"id": "C1", "manager_id": "M1", "domain": "telecom", "agreement_expiry": day, "arrears_days": 40,
-                  "arrears_amount": 5000}
+                  "arrears_amount": 5000, "members_individual_pay": 3}
         facts = build_fact_set({"client": [client], "manager": [{"id": "M1", "domain": "telecom"}]}, day, KB)
         recommended = [r.id for r in advisor.decide(facts, history=[]).clients[0].recommendations]
-        assert recommended
+        rested = next(r for r in recommended if not KB.actions[r].duty)  # a duty (the arrears) never rests
         history = [FeedbackEvent(decision_id="d-1", subject_type="client", subject_id="C1", item_id=item,
-                                 status="done" if item == recommended[0] else "accepted", date=day)
-                   for item in [recommended[0], *contacted]]
+                                 status="done" if item == rested else "accepted", date=day)
+                   for item in [rested, *contacted]]
         held = advisor.decide(facts, history=history).clients[0].suppressed
         policies = {p.policy_id for r in held for p in r.suppressed_by}
         # a rest that would end after 9999-12-31 ends on it (shift saturates): held back until then

@@ -19,7 +19,7 @@ from rm_advisor.engine.language.feedback import FeedbackEvent
 from rm_advisor.engine.language.knowledge import FeedbackStatus
 from rm_advisor.engine.policies.contact import policy_file_json_schema
 from tests.conftest import ROOT
-from tests.helpers import KB, KB_FILES, Doc, action, client, rule, rule_text, subject_of
+from tests.helpers import KB, KB_FILES, Doc, action, client, duty, holdable, rule, rule_text, subject_of
 
 AS_OF = dt.date(2026, 11, 25)  # a Wednesday: its week began on Monday 2026-11-23
 NET = {"client.network_client": False}
@@ -101,6 +101,26 @@ def test_policy_file_problems_are_located_coded_and_suggest_fixes() -> None:
     assert hints["schema_violation"] == "did you mean `channels`?"
 
 
+def test_a_policy_set_to_hold_back_risk_or_obligation_actions_is_refused() -> None:
+    text = policies(REST | {"holds_back": ["service", "risk", "obligation"]},
+                    {"id": "vol", "kind": "action_volume_cap", "action": "collect_overdue_loan", "max": 5},
+                    {"id": "cap", "kind": "client_weekly_cap", "max": 3, "holds_back": ["sales"]})
+    diags = check_rules({"rules/t.yaml": RULES, "rules/t.policies.yaml": text}, KB)
+    found = [(d.code, d.rule_id, d.location.line, d.message) for d in diags]
+
+    def at(needle: str) -> int:
+        return next(i for i, line in enumerate(text.splitlines(), 1) if line.endswith(needle))
+
+    assert found == [
+        ("policy_holds_back_duty", "rest", at("- risk"), "policy `rest` may not hold back `risk` actions"),
+        ("policy_holds_back_duty", "rest", at("- obligation"), "policy `rest` may not hold back `obligation` actions"),
+        ("policy_holds_back_duty", "vol", at("action: collect_overdue_loan"),
+         "policy `vol` caps `collect_overdue_loan`, an action of kind `obligation`")]
+    assert all("only snoozed to a date" in d.hint for d in diags)
+    with pytest.raises(RuleError):
+        load_rule_book({"rules/t.yaml": RULES, "rules/t.policies.yaml": text}, KB_FILES)
+
+
 def test_a_bad_policy_file_stops_the_whole_rule_set_from_loading() -> None:
     bad = policies({"id": "x", "kind": "client_weekly_cap", "max": -1})
     with pytest.raises(RuleError) as exc:
@@ -169,6 +189,60 @@ def test_a_snooze_lasts_until_its_date_or_the_policy_days() -> None:
     assert held(a.decide(facts("C1"), history=ended)) == {}
     plain = [event("C1", "counter_placement", "snoozed", date=AS_OF - dt.timedelta(days=6))]
     assert held(a.decide(facts("C1"), history=plain)) == {"counter_placement": ["snooze"]}
+
+
+# ---------------------------------------------------------------- duties: risk and obligation
+
+DUTY_RULES = [rule("t.complaint", NET, {"actions": [action("resolve_retailer_complaint")]}, priority=30),
+              rule("t.review", NET, {"actions": [action("monopoly_compliance_review")]}, priority=20)]
+DUTIES = ["resolve_retailer_complaint", "monopoly_compliance_review"]
+
+
+def with_duties(*items: Doc) -> Advisor:
+    return Advisor(load_rule_book({"rules/t.yaml": rule_text(*RULE_LIST, *DUTY_RULES),
+                                   "rules/t.policies.yaml": policies(*items)}, KB_FILES))
+
+
+def test_a_rejection_cannot_suppress_a_risk_or_obligation_action() -> None:
+    assert [KB.actions[a].kind for a in DUTIES] == ["obligation", "risk"]
+    a = with_duties(REST, {"id": "done", "kind": "suppress_after", "statuses": ["done"], "days": 14})
+    history = [event("C1", "resolve_retailer_complaint"),  # client_not_interested, as before kinds
+               event("C1", "monopoly_compliance_review", reason="risk_concern"),
+               event("C1", "promote_e_settlement")]
+    decision = a.decide(facts("C1"), history=history)
+    assert held(decision) == {"promote_e_settlement": ["rest"]}
+    assert set(DUTIES) <= set(kept(decision))
+    done = [event("C1", d, "done") for d in DUTIES]
+    assert held(a.decide(facts("C1"), history=done)) == {}
+
+
+def test_a_duty_is_only_snoozed_to_a_date() -> None:
+    a = with_duties({"id": "snooze", "kind": "suppress_after", "statuses": ["snoozed"], "days": 7})
+    until = AS_OF + dt.timedelta(days=5)
+    dated = [event("C1", "monopoly_compliance_review", "snoozed", date=AS_OF - dt.timedelta(days=1), until=until)]
+    decision = a.decide(facts("C1"), history=dated)
+    assert held(decision) == {"monopoly_compliance_review": ["snooze"]}
+    assert subject_of(decision, "client", "C1").suppressed[0].suppressed_by[0].until == until
+    undated = [event("C1", "monopoly_compliance_review", "snoozed", date=AS_OF - dt.timedelta(days=1)),
+               event("C1", "counter_placement", "snoozed", date=AS_OF - dt.timedelta(days=1))]
+    assert held(a.decide(facts("C1"), history=undated)) == {"counter_placement": ["snooze"]}
+
+
+def test_caps_never_hold_back_a_duty_and_a_duty_takes_its_slot_first() -> None:
+    a = with_duties({"id": "cap", "kind": "client_weekly_cap", "max": 2},
+                    {"id": "vol", "kind": "action_volume_cap", "action": "guide_to_network_ordering", "max": 0})
+    decision = a.decide(facts("C1"), history=[])
+    # the two duties (lowest scored) fill the cap: every service and sales action waits
+    assert kept(decision) == DUTIES
+    assert held(decision)["promote_e_settlement"] == ["cap"]
+    busy = [event("C1", "explain_policy", "done"), event("C1", "promote_key_brands", "accepted")]
+    assert kept(a.decide(facts("C1"), history=busy)) == DUTIES  # over the cap, still kept
+
+
+def test_a_policy_holds_back_only_its_kinds() -> None:
+    a = with_duties(REST | {"holds_back": ["sales"]})
+    history = [event("C1", "promote_e_settlement"), event("C1", "counter_placement")]  # service, sales
+    assert held(a.decide(facts("C1"), history=history)) == {"counter_placement": ["rest"]}
 
 
 def test_items_limit_a_rest_to_some_actions() -> None:
@@ -265,11 +339,24 @@ def test_policy_results_do_not_depend_on_history_or_fact_order(order: list[int],
 def test_shipped_policies_on_the_sample_suppress_a_rejected_action(advisor: Advisor) -> None:
     doc = yaml.safe_load((ROOT / "knowledge_base" / "samples" / "demo_facts.yaml").read_text(encoding="utf-8"))
     first = advisor.decide(doc, history=[])
-    top = subject_of(first, "client", "T-001").recommendations[0]
-    rejected = event("T-001", top.id, date=first.as_of)
+    top = holdable(subject_of(first, "client", "T-001"))
+    rejected = event("T-001", top, date=first.as_of)
     again = advisor.decide(doc, history=[rejected])
-    assert top.id not in [r.id for r in subject_of(again, "client", "T-001").recommendations]
-    assert held(again, "T-001")[top.id] == ["rest_after_rejection"]
+    assert top not in kept(again, "T-001")
+    assert held(again, "T-001")[top] == ["rest_after_rejection"]
+
+
+def test_shipped_policies_on_the_sample_never_rest_the_open_complaint(advisor: Advisor) -> None:
+    # the retailer has an open complaint: rejecting or closing its handling does not silence it
+    doc = yaml.safe_load((ROOT / "knowledge_base" / "samples" / "demo_facts.yaml").read_text(encoding="utf-8"))
+    first = advisor.decide(doc, history=[])
+    complaint = duty(subject_of(first, "client", "T-001"))
+    assert KB.actions[complaint].kind == "obligation"
+    for status in ("rejected", "done"):
+        again = advisor.decide(doc, history=[event("T-001", complaint, status, date=first.as_of)])
+        assert complaint in kept(again, "T-001") and complaint not in held(again, "T-001")
+    snoozed = event("T-001", complaint, "snoozed", date=first.as_of, until=first.as_of + dt.timedelta(days=3))
+    assert held(advisor.decide(doc, history=[snoozed]), "T-001")[complaint] == ["snooze"]
 
 
 def test_policy_files_are_told_apart_from_rule_files(tmp_path: Path) -> None:

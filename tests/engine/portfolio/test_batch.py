@@ -29,6 +29,7 @@ from rm_advisor.engine.portfolio import (
     generate,
     run_batch,
 )
+from tests.helpers import holdable
 
 AS_OF = dt.date(2026, 11, 23)
 TEXTS = {
@@ -158,7 +159,9 @@ def test_every_good_book_is_decided_and_counted(advisor: Advisor, dry: tuple[Bat
     assert result.counts == BatchCounts(
         clients=3, managers=2, recommendations=recs, planned=sum(i.status == "planned" for i in items),
         deferred=sum(i.status == "deferred" for i in items),
-        coaching=sum(len(m.recommendations) for r in result.run.results for m in r.decision.managers), bad_rows=4)
+        coaching=sum(len(m.recommendations) for r in result.run.results for m in r.decision.managers), bad_rows=4,
+        desk=sum(len(r.worklist.desk) for r in result.run.results),
+        set_aside=sum(len(r.worklist.set_aside) for r in result.run.results))
     assert recs > 0 and result.counts.planned > 0
     assert result.workers == 1 and result.revision == advisor.revision and result.seconds > 0
     assert result.logged is None and result.effectiveness is None  # a dry run: nothing logged
@@ -190,7 +193,7 @@ def test_a_logged_batch_applies_the_feedback_and_records_each_book_with_its_own(
     before = dry[0].run.results
     t1 = next(r for r in before if r.manager_id == "MT1").decision.subject("client", "T1")
     assert t1 is not None and t1.recommendations
-    action = t1.recommendations[0].id
+    action = holdable(t1)  # a service or sales action: a rejection rests it
     rejected = FeedbackEvent(decision_id="d-old", subject_id="T1", item_id=action, status="rejected",
                              reason_code="client_not_interested", date=AS_OF - dt.timedelta(days=2))
     other = rejected.model_copy(update={"subject_id": "B1"})

@@ -1,5 +1,6 @@
 """engine/portfolio/worklist.py: a manager's week — one contact per client and channel carrying all its
-actions, best first, within the visit and call capacity; what does not fit is kept as deferred."""
+actions, best first, within the visit and call capacity; what does not fit is kept as deferred; desk
+work apart and free of capacity; no sales ask on a contact with a risk or obligation action."""
 
 from __future__ import annotations
 
@@ -24,9 +25,14 @@ def client(cid: str, *recs: Recommendation) -> SubjectDecision:
     return SubjectDecision(subject_type="client", id=cid, recommendations=sorted(recs, key=lambda r: -r.score))
 
 
+#: kinds of the made-up actions of these tests (any other one is service)
+KINDS = {"collect_loan": "obligation", "check_credit": "risk", "referral": "sales", "cross_sell": "sales",
+         "promote_brand": "sales"}
+
+
 def worklist(clients: list[SubjectDecision], facts: dict[str, dict[str, Any]] | None = None,
              visits: int = 10, calls: int = 10, manager: SubjectDecision | None = None) -> Worklist:
-    return build_worklist("M1", {"visit": visits, "call": calls}, clients, facts or {}, manager)
+    return build_worklist("M1", {"visit": visits, "call": calls}, clients, facts or {}, manager, KINDS)
 
 
 def order(wl: Worklist) -> list[tuple[str, str, str]]:
@@ -43,11 +49,23 @@ def test_visit_capacity_is_respected_and_the_rest_deferred_in_order() -> None:
 
 def test_calls_and_visits_have_their_own_capacity() -> None:
     wl = worklist([client("C1", rec("a", 90, "phone")), client("C2", rec("b", 80, "visit")),
-                   client("C3", rec("c", 70, "message")), client("C4", rec("d", 60, "in_branch")),
-                   client("C5", rec("e", 50, "internal"))], visits=1, calls=1)
+                   client("C3", rec("c", 70, "message")), client("C4", rec("d", 60, "in_branch"))],
+                  visits=1, calls=1)
     assert order(wl) == [("C1", "call", "planned"), ("C2", "visit", "planned"), ("C3", "call", "deferred"),
-                         ("C4", "visit", "deferred"), ("C5", "call", "deferred")]
+                         ("C4", "visit", "deferred")]
     assert wl.used == {"visit": 1, "call": 1}
+
+
+def test_internal_actions_use_no_capacity_and_are_listed_apart() -> None:
+    c1 = client("C1", rec("update_crm", 95, "internal"), rec("visit_shop", 60), rec("file_note", 40, "internal"))
+    wl = worklist([c1, client("C2", rec("credit_file", 70, "internal")), client("C3", rec("call_back", 50, "phone"))],
+                  visits=0, calls=1)
+    # desk work takes no slot, even with no visit capacity left: the call is still planned
+    assert order(wl) == [("C1", "visit", "deferred"), ("C3", "call", "planned")]
+    assert wl.used == {"visit": 0, "call": 1}
+    assert [(i.rank, i.client_id, i.contact, i.actions, i.status) for i in wl.desk] == [
+        (1, "C1", "desk", ["update_crm", "file_note"], "planned"), (2, "C2", "desk", ["credit_file"], "planned")]
+    assert all(i.contact != "desk" for i in wl.items)
 
 
 def test_zero_capacity_defers_everything() -> None:
@@ -103,3 +121,41 @@ def test_coaching_topics_of_the_manager_are_listed() -> None:
     assert wl.coaching == ["negotiation_training", "diary_review"]
     assert wl.manager_id == "M1"
     assert worklist([client("C1", rec("a", 50))]).coaching == []
+
+
+def test_no_sales_item_is_bundled_with_an_obligation_or_risk_item() -> None:
+    c1 = client("C1", rec("collect_loan", 90, rules=("b.overdue",)), rec("referral", 80), rec("periodic_visit", 50),
+                rec("cross_sell", 45, "phone"))
+    c2 = client("C2", rec("check_credit", 70, "phone"), rec("cross_sell", 85, "phone"))
+    c3 = client("C3", rec("promote_brand", 75), rec("periodic_visit", 40))  # no duty: the sales ask stays
+    wl = worklist([c1, c2, c3], {"C1": {"name": "Lin Trading"}})
+    by = {(i.client_id, i.contact): i for i in wl.items}
+    assert by[("C1", "visit")].actions == ["collect_loan", "periodic_visit"]  # service stays on the collection visit
+    assert by[("C1", "visit")].kinds == ["obligation", "service"]
+    assert by[("C1", "call")].actions == ["cross_sell"]  # another contact, without a duty on it
+    assert by[("C2", "call")].actions == ["check_credit"] and by[("C2", "call")].score == 70
+    assert by[("C3", "visit")].actions == ["promote_brand", "periodic_visit"]
+    for item in wl.items:
+        assert not ({"sales"} & set(item.kinds) and {"risk", "obligation"} & set(item.kinds)), item
+    assert [(s.client_id, s.contact, s.action, s.blocked_by) for s in wl.set_aside] == [
+        ("C1", "visit", "referral", ["collect_loan"]), ("C2", "call", "cross_sell", ["check_credit"])]
+    first = wl.set_aside[0]
+    assert first.client_name == "Lin Trading" and first.score == 80
+    assert first.reason.en == ("not raised on this visit: it is for do collect_loan (risk or obligation), and a "
+                               "sales ask does not ride on it; raise it once that is settled")
+    assert "做collect_loan" in first.reason.zh
+
+
+def test_sales_asks_are_set_aside_from_a_duty_contact_that_is_deferred_too() -> None:
+    wl = worklist([client("C1", rec("other", 99)), client("C2", rec("collect_loan", 60), rec("referral", 55))],
+                  visits=1)
+    assert order(wl) == [("C1", "visit", "planned"), ("C2", "visit", "deferred")]
+    assert wl.items[1].actions == ["collect_loan"] and [s.action for s in wl.set_aside] == ["referral"]
+
+
+def test_every_item_carries_the_clients_name() -> None:
+    facts: dict[str, dict[str, Any]] = {"C1": {"name": "零售户一号"}, "C2": {"name": ""}}
+    wl = worklist([client("C1", rec("a", 60), rec("b", 50, "internal")), client("C2", rec("c", 40)),
+                   client("C3", rec("d", 30))], facts)
+    assert [(i.client_id, i.client_name) for i in wl.items] == [("C1", "零售户一号"), ("C2", None), ("C3", None)]
+    assert [(i.client_id, i.client_name) for i in wl.desk] == [("C1", "零售户一号")]
