@@ -49,9 +49,9 @@ def test_posted_facts_are_validated_once_and_logged_as_posted(store: Store, advi
     checked: list[Any] = []
     validate = advisor.validate
 
-    def counted(facts: Any, as_of: dt.date | None = None) -> FactSet:
+    def counted(facts: Any, as_of: dt.date | None = None, prefer: Any = "given") -> FactSet:
         checked.append(facts)
-        return validate(facts, as_of)
+        return validate(facts, as_of, prefer)
 
     monkeypatch.setattr(advisor, "validate", counted)
     doc = tobacco_facts(2)
