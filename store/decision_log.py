@@ -23,7 +23,7 @@ from rm_advisor.engine.language import Decision, FeedbackEvent, KnowledgeBase, S
 from rm_advisor.engine.policies import ItemRecord
 from rm_advisor.store.database import Database
 from rm_advisor.store.errors import StoreError
-from rm_advisor.store.masking import mask_facts, scrub
+from rm_advisor.store.masking import mask_decision, mask_facts
 from rm_advisor.store.schema import DecisionItemRow, DecisionRow, RuleSetRow
 
 SOURCES = ("api", "cli", "batch")
@@ -90,7 +90,7 @@ class DecisionLog:
         masked, sensitive = mask_facts(facts, book.kb)
         row = DecisionRow(id=logged.id, logged_at=now, source=source, revision=decision.revision,
                           as_of=decision.as_of, input_hash=decision.input_hash, max_per_subject=max_per_subject,
-                          input=masked, output=scrub(logged.model_dump(mode="json"), sensitive),
+                          input=masked, output=mask_decision(logged, book, sensitive).model_dump(mode="json"),
                           history=None if history is None else [e.model_dump(mode="json") for e in history])
         index = _facts_index(facts, book.kb)
         with self.db.transaction() as session:
