@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.language import Decision, FactSet, SubjectKey
-from rm_advisor.store import MASK, FeedbackInput, Posted, Store, decide_and_log, effectiveness_report
+from rm_advisor.store import MASK, FeedbackInput, Posted, Store, decide_and_log, effectiveness_report, replay
 from rm_advisor.store.schema import DecisionItemRow
 from tests.helpers import decision_id, subject_of
 from tests.store.conftest import tobacco_facts
@@ -145,3 +145,39 @@ def test_every_recommended_item_is_logged_and_the_limit_marks_what_was_shown(sto
     assert report.total.recommended == shown < sum(len(s.recommendations) for s in logged.decision.clients)
     assert (report.total.accepted, report.total.rejected) == (0, 1)  # feedback on an item not shown: not counted
     assert [(s.recommended > s.shown, s.shown) for s in store.decisions.recent()] == [(True, shown)]
+
+
+def _held(decision: Decision, item: str) -> list[tuple[str, dt.date | None]]:
+    """The policies holding ``item`` back from T000, with the day each lets it come back."""
+    return [(p.policy_id, p.until) for r in subject_of(decision, "client", "T000").suppressed if r.id == item
+            for p in r.suppressed_by]
+
+
+def test_done_dated_after_the_decisions_as_of_applies_from_its_own_date(store: Store, advisor: Advisor) -> None:
+    first = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-23"))  # a Monday
+    item = subject_of(first, "client", "T000").recommendations[0].id
+    store.feedback.add(FeedbackInput(decision_id=first.id, subject="T000", item=item, status="done",
+                                     date=dt.date(2026, 11, 27)))
+    before = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-26"))
+    assert item in [r.id for r in subject_of(before, "client", "T000").recommendations]  # not done yet on the 26th
+    assert store.decisions.get(decision_id(before)).history == []  # nor counted against the weekly cap
+    on_the_day = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-27"))
+    assert _held(on_the_day, item) == [("rest_after_done", dt.date(2026, 12, 11))]  # 14 days from the 27th
+    assert _held(decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-12-10")), item) == \
+        [("rest_after_done", dt.date(2026, 12, 11))]  # not 14 days from the decision's 23rd
+    back = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-12-11"))
+    assert item in [r.id for r in subject_of(back, "client", "T000").recommendations]
+
+
+def test_feedback_dated_after_a_later_decisions_as_of_is_not_applied_to_it(store: Store, advisor: Advisor) -> None:
+    first = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-23"))
+    item = subject_of(first, "client", "T000").recommendations[0].id
+    later = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-25"))
+    store.feedback.add(FeedbackInput(decision_id=first.id, subject="T000", item=item, status="rejected",
+                                     reason_code="client_not_interested", date=dt.date(2026, 11, 26)))
+    # recorded after it, dated after it: the later decision, replayed or made again, does not see it
+    assert replay(store.decisions, decision_id(later)).on_logged.identical
+    again = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-25"))
+    assert _held(again, item) == [] and item in [r.id for r in subject_of(again, "client", "T000").recommendations]
+    assert _held(decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-26")), item) == \
+        [("rest_after_rejection", dt.date(2026, 12, 26))]
