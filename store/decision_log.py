@@ -30,7 +30,7 @@ from rm_advisor.engine.language import Decision, FeedbackEvent, KnowledgeBase, S
 from rm_advisor.engine.policies import ItemRecord
 from rm_advisor.store.database import Database
 from rm_advisor.store.errors import StoreError
-from rm_advisor.store.masking import mask_decision, mask_facts
+from rm_advisor.store.masking import facts_index, mask_decision, mask_facts
 from rm_advisor.store.schema import DecisionItemRow, DecisionRow, RuleSetRow
 
 SOURCES = ("api", "cli", "batch")
@@ -135,14 +135,14 @@ class DecisionLog:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
         now = dt.datetime.now(dt.UTC)
         logged = about(decision, subject).model_copy(update={"id": new_decision_id(now)})
-        masked, sensitive = mask_facts(facts, book.kb)
+        masked, _ = mask_facts(facts, book.kb)
         row = DecisionRow(id=logged.id, logged_at=now, source=source, revision=decision.revision,
                           as_of=decision.as_of, input_hash=decision.input_hash, max_per_subject=max_per_subject,
-                          input=masked, output=mask_decision(logged, book, sensitive).model_dump(mode="json"),
+                          input=masked, output=mask_decision(logged, book, facts).model_dump(mode="json"),
                           history=None if history is None else [e.model_dump(mode="json") for e in history],
                           subject_type=subject.type if subject else None, subject_id=subject.id if subject else None,
                           all_recommended=True)
-        index = _facts_index(facts, book.kb)
+        index = facts_index(facts, book.kb)
         with self.db.transaction() as session:
             if book.sources is not None:
                 self._store_rule_set(session, decision.revision, book.sources, now)
@@ -234,15 +234,6 @@ class DecisionLog:
 def _utc(value: dt.datetime) -> dt.datetime:
     # SQLite gives naive datetimes back; every stored time is UTC.
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _facts_index(facts: Mapping[str, Any], kb: KnowledgeBase) -> dict[tuple[str, str], Mapping[str, Any]]:
-    plural = kb.plural_to_type()
-    out: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for key, items in facts.items():
-        if key in plural and isinstance(items, list):
-            out.update({(plural[key], str(f.get("id"))): f for f in items if isinstance(f, Mapping)})
-    return out
 
 
 def _item_rows(decision: Decision, index: Mapping[tuple[str, str], Mapping[str, Any]],

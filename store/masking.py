@@ -6,9 +6,11 @@
   ``T-001`` like its own id keeps its id).
 * The output is masked **where a sensitive value was put in**, and nowhere else:
 
-  - a reason text (of a recommendation or a veto) is matched against its rule's template, and only
-    what a sensitive placeholder (``{client.name}``) filled in becomes :data:`MASK`: a word of the
-    template that happens to equal a name (a client named ``complaint``) stays;
+  - a reason text (of a recommendation or a veto) is made again from its rule's template with the
+    subject's masked facts, once the template is known to give the text back from its facts (else
+    the text is read against the template): only what a sensitive placeholder (``{client.name}``)
+    filled in becomes :data:`MASK`, and a word of the template that happens to equal a name (a
+    client named ``complaint``) stays;
   - the facts a rule matched (``matched`` in a trace) by field: ``client.name`` is masked, not the
     other fields.
 
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from rm_advisor.engine.inference import RuleBook
@@ -38,10 +40,15 @@ from rm_advisor.engine.language import (
     SignalTrace,
     SubjectDecision,
     Text,
+    fill,
     pieces,
 )
 
 MASK = "***"
+#: Facts of a document by (type, id).
+Index = dict[tuple[str, str], Mapping[str, Any]]
+#: What a reason template is filled from: facts by type, and ``param``.
+Env = Mapping[str, Mapping[str, Any] | None]
 
 
 def jsonable(value: Any) -> Any:
@@ -84,38 +91,61 @@ def sensitive_refs(kb: KnowledgeBase) -> frozenset[str]:
     return frozenset(f"{t}.{f}" for t in kb.facts for f in kb.sensitive_fields(t))
 
 
-def mask_decision(decision: Decision, book: RuleBook, secrets: Collection[str]) -> Decision:
-    """``decision`` (made by ``book``) with the sensitive values ``secrets`` masked where facts put them."""
+def mask_decision(decision: Decision, book: RuleBook, facts: Mapping[str, Any]) -> Decision:
+    """``decision`` (made by ``book`` from the facts document ``facts``) with the sensitive values
+    masked where the facts put them in."""
+    masked, secrets = mask_facts(facts, book.kb)
     if not secrets:
         return decision
-    masker = _Masker(book, frozenset(secrets))
+    masker = _Masker(book, facts_index(jsonable(facts), book.kb), facts_index(masked, book.kb), frozenset(secrets))
     return decision.model_copy(update={"clients": [masker.subject(s) for s in decision.clients],
                                        "managers": [masker.subject(s) for s in decision.managers]})
 
 
-class _Masker:
-    """Masks one decision's texts and traces; reason templates are looked up in the rule book."""
+def facts_index(doc: Mapping[str, Any], kb: KnowledgeBase) -> Index:
+    """The facts of a document by (type, id)."""
+    plural = kb.plural_to_type()
+    out: Index = {}
+    for key, items in doc.items():
+        if key in plural and isinstance(items, list):
+            out.update({(plural[key], str(f.get("id"))): f for f in items if isinstance(f, Mapping)})
+    return out
 
-    def __init__(self, book: RuleBook, secrets: frozenset[str]):
+
+class _Masker:
+    """Masks one decision's texts and traces; reason templates are looked up in the rule book and
+    refilled with the masked facts of the subject they are about."""
+
+    def __init__(self, book: RuleBook, facts: Index, masked: Index, secrets: frozenset[str]):
+        self.kb = book.kb
         self.rules = book.by_id()
         self.refs = sensitive_refs(book.kb)
-        self.secrets = secrets
+        self.facts, self.masked, self.secrets = facts, masked, secrets
+        self.params = {k: p.value for k, p in book.kb.parameters.items()}
 
     def subject(self, s: SubjectDecision) -> SubjectDecision:
-        return s.model_copy(update={"recommendations": [self.item(r) for r in s.recommendations],
-                                    "vetoed": [self.item(r) for r in s.vetoed],
-                                    "suppressed": [self.item(r) for r in s.suppressed],
+        envs = self._env(s, self.facts), self._env(s, self.masked)
+        return s.model_copy(update={"recommendations": [self.item(r, envs) for r in s.recommendations],
+                                    "vetoed": [self.item(r, envs) for r in s.vetoed],
+                                    "suppressed": [self.item(r, envs) for r in s.suppressed],
                                     "signals": [self.signal(x) for x in s.signals]})
 
-    def item(self, r: Recommendation) -> Recommendation:
+    def _env(self, s: SubjectDecision, index: Index) -> dict[str, Mapping[str, Any] | None]:
+        """What the subject's reason templates were filled from (as the engine's subject_env)."""
+        fact = index.get((s.subject_type, s.id)) or {}
+        env: dict[str, Mapping[str, Any] | None] = {s.subject_type: fact, "param": self.params}
+        env.update({t: index.get((t, str(fact.get(f)))) for t, f in self.kb.one_links(s.subject_type).items()})
+        return env
+
+    def item(self, r: Recommendation, envs: tuple[Env, Env]) -> Recommendation:
         return r.model_copy(update={
-            "reasons": [self.reason(x, self._templates(x.rule_id, r.kind, r.id)) for x in r.reasons],
-            "vetoed_by": [self.reason(x, self._veto_templates(x.rule_id)) for x in r.vetoed_by],
+            "reasons": [self.reason(x, self._templates(x.rule_id, r.kind, r.id), envs) for x in r.reasons],
+            "vetoed_by": [self.reason(x, self._veto_templates(x.rule_id), envs) for x in r.vetoed_by],
             "because": [self.trace(t) for t in r.because]})
 
-    def reason(self, reason: Reason, templates: list[Text]) -> Reason:
-        text = Text(zh=self.text(reason.text.zh, [t.zh for t in templates]),
-                    en=self.text(reason.text.en, [t.en for t in templates]))
+    def reason(self, reason: Reason, templates: list[Text], envs: tuple[Env, Env]) -> Reason:
+        text = Text(zh=self.text(reason.text.zh, [t.zh for t in templates], envs),
+                    en=self.text(reason.text.en, [t.en for t in templates], envs))
         return reason.model_copy(update={"text": text})
 
     def trace(self, t: RuleTrace) -> RuleTrace:
@@ -125,15 +155,22 @@ class _Masker:
     def signal(self, s: SignalTrace) -> SignalTrace:
         return s.model_copy(update={"asserted_by": [self.trace(t) for t in s.asserted_by]})
 
-    def text(self, filled: str, templates: Iterable[str]) -> str:
-        """``filled`` (made from one of ``templates``) with what sensitive placeholders put in masked."""
+    def text(self, filled: str, templates: list[str], envs: tuple[Env, Env]) -> str:
+        """``filled`` (made from one of ``templates``) with what sensitive placeholders put in masked:
+        the template that gives it back from the subject's facts is filled again from its masked
+        facts; failing that, the text is read against each template; failing that, the exact
+        sensitive values are replaced."""
+        raw, masked = envs
+        for template in templates:
+            if fill(template, raw) == filled:
+                return fill(template, masked)
         present = sorted((s for s in self.secrets if s in filled), key=lambda s: (-len(s), s))
         if not present:
             return filled
         for template in templates:
-            masked = _align(template, filled, present, self.refs)
-            if masked is not None:
-                return masked
+            aligned = _align(template, filled, present, self.refs)
+            if aligned is not None:
+                return aligned
         for value in present:  # the last guard: no template fits
             filled = filled.replace(value, MASK) if len(value) > 1 or filled == value else filled
         return filled

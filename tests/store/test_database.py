@@ -56,7 +56,7 @@ def _log_as_0001(db: Database, advisor: Advisor, facts: dict[str, Any], limit: i
     feedback on its first item; its id and the ids it recommended to T000."""
     old = "d-20261123-0000000000000001"
     decision = advisor.decide(facts, max_per_subject=limit, history=[]).model_copy(update={"id": old})
-    masked, secrets = mask_facts(facts, advisor.book.kb)
+    masked, _ = mask_facts(facts, advisor.book.kb)
     now = dt.datetime.now(dt.UTC)
     assert advisor.book.sources is not None
     tables = MetaData()
@@ -69,7 +69,7 @@ def _log_as_0001(db: Database, advisor: Advisor, facts: dict[str, Any], limit: i
         conn.execute(insert(t["decisions"]).values(
             id=decision.id, logged_at=now, source="api", revision=decision.revision, as_of=decision.as_of,
             input_hash=decision.input_hash, max_per_subject=limit, input=masked, history=[],
-            output=mask_decision(decision, advisor.book, secrets).model_dump(mode="json")))
+            output=mask_decision(decision, advisor.book, facts).model_dump(mode="json")))
         conn.execute(insert(t["decision_items"]), [
             {"decision_id": decision.id, "subject_type": s.subject_type, "subject_id": s.id, "item_id": r.id,
              "kind": r.kind, "outcome": outcome, "rank": rank, "score": r.score, "rules": r.rules}

@@ -82,6 +82,18 @@ def test_only_what_a_placeholder_filled_in_is_masked_in_a_reason(tmp_path: Path)
         assert replay(store.decisions, decision_id(answered)).on_logged.identical
 
 
+def test_a_reason_its_facts_do_not_give_back_is_read_against_its_template(advisor: Advisor) -> None:
+    # e.g. a value the validation completed: the text is then aligned with the template
+    said = action("resolve_retailer_complaint", en="{client.name}: {client.open_complaints} complaint(s), complaint",
+                  zh="{client.name}有{client.open_complaints}起投诉")
+    adv = advisor_of(rule("t.complaint", {"client.network_client": False}, {"actions": [said]}))
+    decision = adv.decide({"as_of": "2026-11-23", "clients": [client("C1", name="complaint", network_client=False,
+                                                                     open_complaints=2)]})
+    other = {"as_of": "2026-11-23", "clients": [client("C1", name="complaint", network_client=False)]}
+    [reason] = subject_of(mask_decision(decision, adv.book, other), "client", "C1").recommendations[0].reasons
+    assert (reason.text.en, reason.text.zh) == ("***: 2 complaint(s), complaint", "***有2起投诉")
+
+
 def test_the_facts_a_rule_matched_are_masked_by_field(advisor: Advisor) -> None:
     adv = advisor_of(rule("t.named", {"all": [{"client.name": {"ne": "x"}}, {"client.network_client": False}]},
                           {"actions": [action("guide_to_network_ordering")]}))
@@ -89,7 +101,7 @@ def test_the_facts_a_rule_matched_are_masked_by_field(advisor: Advisor) -> None:
     decision = adv.decide(facts)
     [trace] = subject_of(decision, "client", "C1").recommendations[0].because
     assert trace.matched == {"client.name": "False", "client.network_client": False}
-    [masked] = subject_of(mask_decision(decision, adv.book, ["False"]), "client", "C1").recommendations[0].because
+    [masked] = subject_of(mask_decision(decision, adv.book, facts), "client", "C1").recommendations[0].because
     assert masked.matched == {"client.name": MASK, "client.network_client": False}
 
 
@@ -99,7 +111,7 @@ def test_a_reason_no_template_explains_still_loses_the_value(advisor: Advisor) -
     odd = rec.reasons[0].model_copy(update={"rule_id": "no.such_rule"})
     forged = decision.model_copy(update={"clients": [subject_of(decision, "client", "T-001").model_copy(
         update={"recommendations": [rec.model_copy(update={"reasons": [odd]})]})]})
-    [reason] = subject_of(mask_decision(forged, advisor.book, ["城东便民店"]), "client", "T-001") \
+    [reason] = subject_of(mask_decision(forged, advisor.book, DEMO), "client", "T-001") \
         .recommendations[0].reasons
     assert "城东便民店" not in reason.text.zh + reason.text.en and MASK in reason.text.zh
 
