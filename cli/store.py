@@ -93,7 +93,8 @@ def decide(
     as_json: bool = typer.Option(False, "--json", help="print the full decision (with its id) as JSON"),
     lang: Lang = LangOpt,
     as_of: str | None = typer.Option(None, "--as-of", help="override the facts' as-of date (YYYY-MM-DD)"),
-    top: int | None = typer.Option(None, "--top", min=1, help="at most this many recommendations per subject"),
+    top: int | None = typer.Option(None, "--top", min=1, help="show at most this many recommendations per subject "
+                                                              "(every recommendation is logged)"),
     brief: bool = typer.Option(False, "--brief", help="reasons only, without the rule and signal chain"),
 ) -> None:
     """Recommend with the contact policies and the feedback history, and log the decision.

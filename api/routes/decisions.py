@@ -26,7 +26,8 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Dep
 _PROBLEMS = documented("bad_json", "unauthorized", "body_too_large", "unsupported_media_type", "invalid_request",
                        "invalid_facts", "too_many_subjects", "inference_failed", "store_unavailable")
 
-Top = Annotated[int | None, Query(ge=1, le=100, description="at most this many recommendations per subject")]
+Top = Annotated[int | None, Query(ge=1, le=100, description="show at most this many recommendations per subject "
+                                                              "(the decision log keeps them all)")]
 Explain = Annotated[Flag, Query(description="include the rule and signal chain behind each recommendation")]
 
 
