@@ -73,8 +73,8 @@ def logged_decision(logged: LoggedDecision, records: list[FeedbackRecord], lang:
     return LoggedDecisionResponse(
         **_meta(d, lang), clients=[_subject(s, lang, explain) for s in d.clients],
         managers=[_subject(s, lang, explain) for s in d.managers], logged_at=logged.logged_at, source=logged.source,
-        max_per_subject=logged.max_per_subject, policies_applied=logged.history is not None, input=logged.input,
-        feedback=[feedback(r) for r in records])
+        subject=logged.subject, max_per_subject=logged.max_per_subject, policies_applied=logged.history is not None,
+        input=logged.input, feedback=[feedback(r) for r in records])
 
 
 def decision_list(rows: list[DecisionSummary]) -> DecisionList:

@@ -272,11 +272,16 @@ class FeedbackOut(FeedbackEventOut):
 
 
 class LoggedDecisionResponse(DecisionsResponse):
-    """A decision from the log: its output as answered then, the masked input, and its feedback."""
+    """A decision from the log: its output (every recommended item of the subjects logged, the
+    first `max_per_subject` of each being the ones answered), the masked input, and its feedback."""
 
     logged_at: dt.datetime
     source: str = Field(description="api, cli or batch")
-    max_per_subject: int | None = Field(default=None, description="the `top` limit it was made with")
+    subject: str | None = Field(default=None, description="`client:ID` or `manager:ID`: the one subject a "
+                                "one-subject request asked for, whose decision alone is logged; null: every "
+                                "subject posted")
+    max_per_subject: int | None = Field(default=None, description="the `top` limit it was answered with: each "
+                                        "subject's first this many recommendations were shown, all are logged")
     policies_applied: bool = Field(description="made with the contact policies and the feedback history")
     input: dict[str, Any] = Field(description="the posted facts, sensitive fields masked as `***`")
     feedback: list[FeedbackOut] = Field(description="feedback on it, in the order recorded")
@@ -288,7 +293,8 @@ class DecisionSummaryOut(Out):
     source: str
     revision: str
     as_of: dt.date
-    recommended: int
+    recommended: int = Field(description="items recommended (all logged, shown or not)")
+    shown: int = Field(description="of them, those the answer showed (within its `top` limit)")
     suppressed: int
 
 

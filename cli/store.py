@@ -25,7 +25,7 @@ from rm_advisor.engine.policies import Thresholds
 
 if TYPE_CHECKING:
     from rm_advisor.engine.policies import EffectivenessReport, RateRow
-    from rm_advisor.store import Store
+    from rm_advisor.store import LoggedDecision, Store
 
 decisions_app = typer.Typer(no_args_is_help=True, help="Logged decisions: list and show.")
 feedback_app = typer.Typer(no_args_is_help=True, help="Feedback on recommendations: add, import a CRM CSV, reasons.")
@@ -94,7 +94,8 @@ def decide(
     as_json: bool = typer.Option(False, "--json", help="print the full decision (with its id) as JSON"),
     lang: Lang = LangOpt,
     as_of: str | None = typer.Option(None, "--as-of", help="override the facts' as-of date (YYYY-MM-DD)"),
-    top: int | None = typer.Option(None, "--top", min=1, help="at most this many recommendations per subject"),
+    top: int | None = typer.Option(None, "--top", min=1, help="show at most this many recommendations per subject "
+                                                              "(every recommendation is logged)"),
     brief: bool = typer.Option(False, "--brief", help="reasons only, without the rule and signal chain"),
     prefer_history: bool = PreferHistoryOpt,
 ) -> None:
@@ -175,6 +176,7 @@ def decisions_show(
               f"{logged.source} · input {logged.input_hash} · "
               f"{'contact policies applied' if logged.history is not None else 'no contact policies'}",
               highlight=False)
+    out.print(_logged_what(logged), markup=False, highlight=False)
     print_decision(out, logged.decision, lang.value, explain=not brief)
     if feedback:
         out.print("[bold]feedback[/bold]")
@@ -183,6 +185,15 @@ def decisions_show(
         out.print(f"  #{f.id} {f.date} {f.subject_type}:{f.subject_id} {f.item_id} {f.status}{why} · by "
                   f"{f.manager_id or '-'} via {f.source}, recorded {f.recorded_at:%Y-%m-%d %H:%M} UTC",
                   markup=False, highlight=False)
+
+
+def _logged_what(logged: LoggedDecision) -> str:
+    """Which subjects the log holds and which of their recommendations were shown."""
+    who = f"{logged.subject} alone (a one-subject request)" if logged.subject else "every subject posted"
+    if not logged.max_per_subject:
+        return f"logged: {who}; every recommendation shown"
+    rest = "the others logged, not shown" if logged.all_recommended else "only those logged (before migration 0002)"
+    return f"logged: {who}; each subject's first {logged.max_per_subject} recommendation(s) shown (--top), {rest}"
 
 
 @decisions_app.command("list")
@@ -201,11 +212,11 @@ def decisions_list(
     if as_json:
         sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in rows], indent=2) + "\n")
         return
-    out.print(f"{'id':<27} {'logged (UTC)':<16} {'source':<6} {'as of':<10} {'revision':<14} rec  supp",
+    out.print(f"{'id':<27} {'logged (UTC)':<16} {'source':<6} {'as of':<10} {'revision':<14} rec  shown  supp",
               markup=False, highlight=False)
     for r in rows:
         out.print(f"{r.id:<27} {r.logged_at:%Y-%m-%d %H:%M} {r.source:<6} {r.as_of} {r.revision:<14} "
-                  f"{r.recommended:>3} {r.suppressed:>5}", markup=False, highlight=False)
+                  f"{r.recommended:>3} {r.shown:>6} {r.suppressed:>5}", markup=False, highlight=False)
 
 
 @feedback_app.command("add")

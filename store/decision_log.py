@@ -1,6 +1,13 @@
 """The decision log: every decision with its id, time, rule-set revision, input hash, masked input,
 output (with the trace) and the feedback history its contact policies saw.
 
+What is logged is the decision about the subjects the request asked for: every subject posted, or
+the one subject a one-subject request named (the input still holds every fact posted: they were
+the input, and co-posted subjects share the contact caps). The output holds every recommended
+item of those subjects; the answer showed the first ``max_per_subject`` of each (all without a
+limit), and their item rows say so (``shown``): feedback is taken on any recommended item, the
+effectiveness report counts the shown ones.
+
 The rule, policy and knowledge-base texts of each revision are stored once, keyed by the revision,
 so a logged decision can be replayed from the database alone (:mod:`store.replay`).
 """
@@ -14,23 +21,28 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from rm_advisor.engine.errors import Diagnostic, Location
 from rm_advisor.engine.inference import Advisor, RuleBook, SourceTexts
-from rm_advisor.engine.language import Decision, FeedbackEvent, KnowledgeBase, SubjectDecision
+from rm_advisor.engine.language import Decision, FeedbackEvent, KnowledgeBase, SubjectDecision, SubjectKey
 from rm_advisor.engine.policies import ItemRecord
 from rm_advisor.store.database import Database
 from rm_advisor.store.errors import StoreError
-from rm_advisor.store.masking import mask_facts, scrub
+from rm_advisor.store.masking import facts_index, mask_decision, mask_facts
 from rm_advisor.store.schema import DecisionItemRow, DecisionRow, RuleSetRow
 
 SOURCES = ("api", "cli", "batch")
 
 
 class LoggedDecision(BaseModel):
-    """A decision as the log holds it: the masked input and the decision with its id."""
+    """A decision as the log holds it: the masked input and the decision with its id.
+
+    ``decision`` holds every recommended item of the subjects logged (``subject``: the one a
+    one-subject request asked for, as ``client:ID``; None: every subject posted); :meth:`shown` is
+    the decision as it was answered. Decisions logged before migration 0002
+    (``all_recommended`` false) hold the shown items only."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -44,6 +56,37 @@ class LoggedDecision(BaseModel):
     input: dict[str, Any]
     decision: Decision
     history: list[FeedbackEvent] | None
+    subject: str | None = None
+    all_recommended: bool = True
+
+    def shown(self) -> Decision:
+        """The decision as answered: each subject's first ``max_per_subject`` recommendations."""
+        return limited(self.decision, self.max_per_subject)
+
+
+def limited(decision: Decision, limit: int | None) -> Decision:
+    """``decision`` with at most ``limit`` recommendations per subject (vetoed and suppressed items stay):
+    what an answer with ``top`` shows."""
+    if not limit:
+        return decision
+    return decision.model_copy(update={"clients": [_cut(s, limit) for s in decision.clients],
+                                       "managers": [_cut(s, limit) for s in decision.managers]})
+
+
+def _cut(subject: SubjectDecision, limit: int) -> SubjectDecision:
+    return subject.model_copy(update={"recommendations": subject.recommendations[:limit]})
+
+
+def about(decision: Decision, subject: SubjectKey | None) -> Decision:
+    """The decision about ``subject`` alone (None: ``decision`` as it is); ValueError if it has none."""
+    if subject is None:
+        return decision
+    found = decision.subject(subject.type, subject.id)
+    if found is None:
+        raise ValueError(f"the decision has no {subject}")
+    mine = [found]
+    return decision.model_copy(update={"clients": mine if subject.type == "client" else [],
+                                       "managers": mine if subject.type == "manager" else []})
 
 
 class DecisionSummary(BaseModel):
@@ -55,6 +98,7 @@ class DecisionSummary(BaseModel):
     revision: str
     as_of: dt.date
     recommended: int
+    shown: int
     suppressed: int
 
 
@@ -77,28 +121,34 @@ class DecisionLog:
         self._lock = threading.Lock()
 
     def record(self, decision: Decision, facts: Mapping[str, Any], book: RuleBook, source: str = "cli",
-               history: Sequence[FeedbackEvent] | None = None, max_per_subject: int | None = None) -> Decision:
-        """Log ``decision`` (made from ``facts`` by ``book``); return it with its new id.
+               history: Sequence[FeedbackEvent] | None = None, max_per_subject: int | None = None,
+               subject: SubjectKey | None = None) -> Decision:
+        """Log ``decision`` (made from ``facts`` by ``book``, with every recommended item: no limit);
+        return what was logged, with its new id.
 
         The write is committed (durably) before this returns. ``history`` is the feedback the
-        contact policies saw (``None``: no policies were applied); ``max_per_subject`` the limit used.
+        contact policies saw (``None``: no policies were applied); ``max_per_subject`` how many
+        recommendations of each subject the answer showed (None: all); ``subject`` the one subject a
+        request asked for, whose decision alone is logged (None: every subject of ``decision``).
         """
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
         now = dt.datetime.now(dt.UTC)
-        logged = decision.model_copy(update={"id": new_decision_id(now)})
-        masked, sensitive = mask_facts(facts, book.kb)
+        logged = about(decision, subject).model_copy(update={"id": new_decision_id(now)})
+        masked, _ = mask_facts(facts, book.kb)
         row = DecisionRow(id=logged.id, logged_at=now, source=source, revision=decision.revision,
                           as_of=decision.as_of, input_hash=decision.input_hash, max_per_subject=max_per_subject,
-                          input=masked, output=scrub(logged.model_dump(mode="json"), sensitive),
-                          history=None if history is None else [e.model_dump(mode="json") for e in history])
-        index = _facts_index(facts, book.kb)
+                          input=masked, output=mask_decision(logged, book, facts).model_dump(mode="json"),
+                          history=None if history is None else [e.model_dump(mode="json") for e in history],
+                          subject_type=subject.type if subject else None, subject_id=subject.id if subject else None,
+                          all_recommended=True)
+        index = facts_index(facts, book.kb)
         with self.db.transaction() as session:
             if book.sources is not None:
                 self._store_rule_set(session, decision.revision, book.sources, now)
             session.add(row)
             session.flush()  # the decision row first: the items refer to it
-            session.add_all(_item_rows(logged, index, book.kb))
+            session.add_all(_item_rows(logged, index, book.kb, max_per_subject))
         return logged
 
     def _store_rule_set(self, session: Any, revision: str, sources: SourceTexts, now: dt.datetime) -> None:
@@ -118,7 +168,9 @@ class DecisionLog:
                 id=row.id, logged_at=_utc(row.logged_at), source=row.source, revision=row.revision,
                 as_of=row.as_of, input_hash=row.input_hash, max_per_subject=row.max_per_subject,
                 input=row.input, decision=Decision.model_validate(row.output),
-                history=None if row.history is None else [FeedbackEvent.model_validate(e) for e in row.history])
+                history=None if row.history is None else [FeedbackEvent.model_validate(e) for e in row.history],
+                subject=None if row.subject_type is None else f"{row.subject_type}:{row.subject_id}",
+                all_recommended=row.all_recommended)
 
     def recent(self, limit: int = 20, since: dt.date | None = None) -> list[DecisionSummary]:
         """The latest decisions, newest first (optionally only those as of ``since`` or later)."""
@@ -129,13 +181,15 @@ class DecisionLog:
         item = DecisionItemRow
         with self.db.transaction() as session:
             rows = session.execute(query).all()
-            counts = dict.fromkeys([r.id for r in rows], (0, 0))
+            counts = dict.fromkeys([r.id for r in rows], (0, 0, 0))
             stats = (select(item.decision_id, func.sum(case((item.outcome == "recommended", 1), else_=0)),
+                            func.sum(case((item.shown == true(), 1), else_=0)),
                             func.sum(case((item.outcome == "suppressed", 1), else_=0)))
                      .where(item.decision_id.in_(list(counts))).group_by(item.decision_id))
-            counts.update({d: (int(r or 0), int(s or 0)) for d, r, s in session.execute(stats).all()})
+            counts.update({d: (int(r or 0), int(n or 0), int(s or 0)) for d, r, n, s in session.execute(stats).all()})
         return [DecisionSummary(id=r.id, logged_at=_utc(r.logged_at), source=r.source, revision=r.revision,
-                                as_of=r.as_of, recommended=counts[r.id][0], suppressed=counts[r.id][1])
+                                as_of=r.as_of, recommended=counts[r.id][0], shown=counts[r.id][1],
+                                suppressed=counts[r.id][2])
                 for r in rows]
 
     def rule_set(self, revision: str) -> SourceTexts | None:
@@ -161,7 +215,8 @@ class DecisionLog:
             return self._advisors.setdefault(revision, advisor)
 
     def items(self, since: dt.date | None = None, until: dt.date | None = None) -> list[ItemRecord]:
-        """Recommended items of the decisions as of ``since`` .. ``until`` (inclusive), for reports."""
+        """Recommended items of the decisions as of ``since`` .. ``until`` (inclusive), shown or not,
+        for reports."""
         query = (select(DecisionItemRow, DecisionRow.as_of)
                  .join(DecisionRow, DecisionRow.id == DecisionItemRow.decision_id)
                  .where(DecisionItemRow.outcome == "recommended"))
@@ -172,7 +227,7 @@ class DecisionLog:
         with self.db.transaction() as session:
             return [ItemRecord(decision_id=i.decision_id, as_of=as_of, subject_type=i.subject_type,
                                subject_id=i.subject_id, item_id=i.item_id, manager_id=i.manager_id,
-                               segment=i.segment, rules=tuple(i.rules))
+                               segment=i.segment, rules=tuple(i.rules), shown=i.shown)
                     for i, as_of in session.execute(query).all()]
 
 
@@ -181,28 +236,20 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _facts_index(facts: Mapping[str, Any], kb: KnowledgeBase) -> dict[tuple[str, str], Mapping[str, Any]]:
-    plural = kb.plural_to_type()
-    out: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for key, items in facts.items():
-        if key in plural and isinstance(items, list):
-            out.update({(plural[key], str(f.get("id"))): f for f in items if isinstance(f, Mapping)})
-    return out
-
-
 def _item_rows(decision: Decision, index: Mapping[tuple[str, str], Mapping[str, Any]],
-               kb: KnowledgeBase) -> Iterable[DecisionItemRow]:
+               kb: KnowledgeBase, limit: int | None) -> Iterable[DecisionItemRow]:
     for subject in [*decision.clients, *decision.managers]:
         fact = index.get((subject.subject_type, subject.id), {})
         manager = subject.id if subject.subject_type == "manager" else fact.get("manager_id")
         yield from _subject_rows(decision, subject, None if manager is None else str(manager),
-                                 kb.segment_of(subject.subject_type, fact))
+                                 kb.segment_of(subject.subject_type, fact), limit)
 
 
 def _subject_rows(decision: Decision, s: SubjectDecision, manager: str | None,
-                  segment: str) -> Iterable[DecisionItemRow]:
+                  segment: str, limit: int | None) -> Iterable[DecisionItemRow]:
     for outcome, recs in (("recommended", s.recommendations), ("vetoed", s.vetoed), ("suppressed", s.suppressed)):
         for rank, rec in enumerate(recs, 1):
+            shown = outcome == "recommended" and (not limit or rank <= limit)
             yield DecisionItemRow(decision_id=decision.id, subject_type=s.subject_type, subject_id=s.id,
                                   item_id=rec.id, kind=rec.kind, outcome=outcome, rank=rank, score=rec.score,
-                                  rules=list(rec.rules), manager_id=manager, segment=segment)
+                                  rules=list(rec.rules), manager_id=manager, segment=segment, shown=shown)

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -215,13 +215,16 @@ class FeedbackStore:
     def history_for(self, subjects: Iterable[tuple[str, str]], as_of: dt.date,
                     policies: PolicySet) -> list[FeedbackEvent]:
         """The feedback contact policies need for a decision about ``subjects`` ((type, id) pairs) as
-        of ``as_of``: the subjects' own feedback over the longest rest, and this week's feedback on
-        actions with a portfolio volume cap, from any client."""
+        of ``as_of``: the subjects' own feedback over the longest rest and their snoozes that still
+        run (however long ago they were given), and this week's feedback on actions with a
+        portfolio volume cap, from any client. Nothing dated after ``as_of``: a decision sees what
+        was known on its day."""
         since = shift(as_of, -policies.lookback_days())
         week = shift(as_of, -as_of.weekday())
         keys = sorted(set(subjects))
         found: dict[int, FeedbackRow] = {}
-        in_window = (FeedbackRow.date >= since, FeedbackRow.date <= as_of)
+        running = and_(FeedbackRow.status == "snoozed", FeedbackRow.until > as_of)
+        in_window = (or_(FeedbackRow.date >= since, running), FeedbackRow.date <= as_of)
         with self.db.transaction() as session:
             for i in range(0, len(keys), _CHUNK):
                 pairs = tuple_(FeedbackRow.subject_type, FeedbackRow.subject_id).in_(keys[i:i + _CHUNK])

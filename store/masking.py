@@ -1,21 +1,54 @@
-"""Masking sensitive facts before a decision is logged.
+"""Masking sensitive facts before a decision is logged, without changing any identifier.
 
-Fields marked ``sensitive: true`` in the fact schema (names, phone numbers, notes) are replaced by
-:data:`MASK` in the logged input. Their values also leave the output wherever a reason template
-copied them in (``{client.name}``), so the same mask is put there: replaying the masked input then
-gives the logged output back exactly. A sensitive value of one character is masked only where it is
-a whole text (masking it inside words would mangle every text).
+* The input is masked **by field**: the fields marked ``sensitive: true`` in the fact schema
+  (``knowledge_base/facts.yaml``, ``facts/*.yaml``: names, phone numbers, notes) become
+  :data:`MASK`; every other field, ids included, keeps its value whatever it holds (a client named
+  ``T-001`` like its own id keeps its id).
+* The output is masked **where a sensitive value was put in**, and nowhere else:
+
+  - a reason text (of a recommendation or a veto) is made again from its rule's template with the
+    subject's masked facts, once the template is known to give the text back from its facts (else
+    the text is read against the template): only what a sensitive placeholder (``{client.name}``)
+    filled in becomes :data:`MASK`, and a word of the template that happens to equal a name (a
+    client named ``complaint``) stays;
+  - the facts a rule matched (``matched`` in a trace) by field: ``client.name`` is masked, not the
+    other fields.
+
+  Ids, rule ids, action and coaching ids, policy ids, field and signal names, the knowledge base's
+  titles and the policies' texts (dates, decision ids, reason titles) are never changed. A reason text
+  that fits none of its rule's templates (it should not happen) has the exact sensitive values
+  replaced, as a last guard against leaking them.
+
+So the logged output is what the engine gives on the masked input: a replay gives it back exactly
+(unless a rule tests a sensitive field's value, which rules should not do).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from rm_advisor.engine.language import KnowledgeBase
+from rm_advisor.engine.inference import RuleBook
+from rm_advisor.engine.language import (
+    Decision,
+    KnowledgeBase,
+    Reason,
+    Recommendation,
+    RuleTrace,
+    SignalTrace,
+    SubjectDecision,
+    Text,
+    fill,
+    pieces,
+)
 
 MASK = "***"
+#: Facts of a document by (type, id).
+Index = dict[tuple[str, str], Mapping[str, Any]]
+#: What a reason template is filled from: facts by type, and ``param``.
+Env = Mapping[str, Mapping[str, Any] | None]
 
 
 def jsonable(value: Any) -> Any:
@@ -53,19 +86,129 @@ def _mask_one(fact: dict[str, Any], fields: list[str], secrets: set[str]) -> dic
     return masked
 
 
-def scrub(obj: Any, secrets: list[str]) -> Any:
-    """``obj`` (JSON values) with every sensitive value replaced by :data:`MASK` in its texts."""
+def sensitive_refs(kb: KnowledgeBase) -> frozenset[str]:
+    """The ``fact.field`` references of sensitive fields, as placeholders and traces name them."""
+    return frozenset(f"{t}.{f}" for t in kb.facts for f in kb.sensitive_fields(t))
+
+
+def mask_decision(decision: Decision, book: RuleBook, facts: Mapping[str, Any]) -> Decision:
+    """``decision`` (made by ``book`` from the facts document ``facts``) with the sensitive values
+    masked where the facts put them in."""
+    masked, secrets = mask_facts(facts, book.kb)
     if not secrets:
-        return obj
-    if isinstance(obj, dict):
-        return {k: scrub(v, secrets) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [scrub(v, secrets) for v in obj]
-    if isinstance(obj, str):
-        if obj in secrets:
-            return MASK
-        for s in secrets:  # longest first, so a name inside a longer name goes with it
-            if len(s) > 1:
-                obj = obj.replace(s, MASK)
-        return obj
-    return obj
+        return decision
+    masker = _Masker(book, facts_index(jsonable(facts), book.kb), facts_index(masked, book.kb), frozenset(secrets))
+    return decision.model_copy(update={"clients": [masker.subject(s) for s in decision.clients],
+                                       "managers": [masker.subject(s) for s in decision.managers]})
+
+
+def facts_index(doc: Mapping[str, Any], kb: KnowledgeBase) -> Index:
+    """The facts of a document by (type, id)."""
+    plural = kb.plural_to_type()
+    out: Index = {}
+    for key, items in doc.items():
+        if key in plural and isinstance(items, list):
+            out.update({(plural[key], str(f.get("id"))): f for f in items if isinstance(f, Mapping)})
+    return out
+
+
+class _Masker:
+    """Masks one decision's texts and traces; reason templates are looked up in the rule book and
+    refilled with the masked facts of the subject they are about."""
+
+    def __init__(self, book: RuleBook, facts: Index, masked: Index, secrets: frozenset[str]):
+        self.kb = book.kb
+        self.rules = book.by_id()
+        self.refs = sensitive_refs(book.kb)
+        self.facts, self.masked, self.secrets = facts, masked, secrets
+        self.params = {k: p.value for k, p in book.kb.parameters.items()}
+
+    def subject(self, s: SubjectDecision) -> SubjectDecision:
+        envs = self._env(s, self.facts), self._env(s, self.masked)
+        return s.model_copy(update={"recommendations": [self.item(r, envs) for r in s.recommendations],
+                                    "vetoed": [self.item(r, envs) for r in s.vetoed],
+                                    "suppressed": [self.item(r, envs) for r in s.suppressed],
+                                    "signals": [self.signal(x) for x in s.signals]})
+
+    def _env(self, s: SubjectDecision, index: Index) -> dict[str, Mapping[str, Any] | None]:
+        """What the subject's reason templates were filled from (as the engine's subject_env)."""
+        fact = index.get((s.subject_type, s.id)) or {}
+        env: dict[str, Mapping[str, Any] | None] = {s.subject_type: fact, "param": self.params}
+        env.update({t: index.get((t, str(fact.get(f)))) for t, f in self.kb.one_links(s.subject_type).items()})
+        return env
+
+    def item(self, r: Recommendation, envs: tuple[Env, Env]) -> Recommendation:
+        return r.model_copy(update={
+            "reasons": [self.reason(x, self._templates(x.rule_id, r.kind, r.id), envs) for x in r.reasons],
+            "vetoed_by": [self.reason(x, self._veto_templates(x.rule_id), envs) for x in r.vetoed_by],
+            "because": [self.trace(t) for t in r.because]})
+
+    def reason(self, reason: Reason, templates: list[Text], envs: tuple[Env, Env]) -> Reason:
+        text = Text(zh=self.text(reason.text.zh, [t.zh for t in templates], envs),
+                    en=self.text(reason.text.en, [t.en for t in templates], envs))
+        return reason.model_copy(update={"text": text})
+
+    def trace(self, t: RuleTrace) -> RuleTrace:
+        matched = {k: MASK if k in self.refs and isinstance(v, str) and v else v for k, v in t.matched.items()}
+        return t.model_copy(update={"matched": matched, "signals": [self.signal(s) for s in t.signals]})
+
+    def signal(self, s: SignalTrace) -> SignalTrace:
+        return s.model_copy(update={"asserted_by": [self.trace(t) for t in s.asserted_by]})
+
+    def text(self, filled: str, templates: list[str], envs: tuple[Env, Env]) -> str:
+        """``filled`` (made from one of ``templates``) with what sensitive placeholders put in masked:
+        the template that gives it back from the subject's facts is filled again from its masked
+        facts; failing that, the text is read against each template; failing that, the exact
+        sensitive values are replaced."""
+        raw, masked = envs
+        for template in templates:
+            if fill(template, raw) == filled:
+                return fill(template, masked)
+        present = sorted((s for s in self.secrets if s in filled), key=lambda s: (-len(s), s))
+        if not present:
+            return filled
+        for template in templates:
+            aligned = _align(template, filled, present, self.refs)
+            if aligned is not None:
+                return aligned
+        for value in present:  # the last guard: no template fits
+            filled = filled.replace(value, MASK) if len(value) > 1 or filled == value else filled
+        return filled
+
+    def _templates(self, rule_id: str, kind: str, item_id: str) -> list[Text]:
+        rule = self.rules.get(rule_id)
+        if rule is None:
+            return []
+        then = rule.rule.then
+        if kind == "action":
+            return [o.reason for o in then.actions if o.action == item_id]
+        return [o.reason for o in then.coaching if o.topic == item_id]
+
+    def _veto_templates(self, rule_id: str) -> list[Text]:
+        rule = self.rules.get(rule_id)
+        veto = rule.rule.then.veto if rule is not None else None
+        return [veto.reason] if veto is not None else []
+
+
+def _align(template: str, filled: str, present: list[str], refs: frozenset[str]) -> str | None:
+    """``filled`` read as ``template`` with its placeholders filled in; what a sensitive placeholder
+    filled in is masked when it is one of the ``present`` sensitive values. None if it does not fit."""
+    parts = pieces(template)
+    literals, used = parts[0::2], parts[1::2]
+    secret = "|".join(re.escape(s) for s in present)
+    groups: dict[str, str] = {}
+    pattern = re.escape(literals[0])
+    for ref, literal in zip(used, literals[1:], strict=True):
+        if ref in groups:
+            pattern += f"(?P={groups[ref]})"
+        else:
+            groups[ref] = f"p{len(groups)}"
+            value = f"(?:{secret}|\\?|)" if ref in refs else ".*?"  # a missing value shows as "?"
+            pattern += f"(?P<{groups[ref]}>{value})"
+        pattern += re.escape(literal)
+    match = re.fullmatch(pattern, filled, re.DOTALL)
+    if match is None:
+        return None
+    values = {ref: match.group(name) for ref, name in groups.items()}
+    masked = {ref: MASK if ref in refs and v in present else v for ref, v in values.items()}
+    return literals[0] + "".join(masked[ref] + literal for ref, literal in zip(used, literals[1:], strict=True))

@@ -1,8 +1,10 @@
 """Replaying a logged decision: on the revision it names (from the rule texts stored in the log, so
 nothing on disk is needed) it must come out the same; on the current rule set it shows what changed.
 
-A replay runs on the logged, masked input with the logged as-of date, limit and feedback history, so
-contact policies see what they saw then.
+A replay runs on the logged, masked input with the logged as-of date and feedback history, so
+contact policies see what they saw then, and gives the decision about the subjects logged (the one
+a one-subject request asked for) with every recommended item, as the log holds it (a decision
+logged before migration 0002, which holds the shown items only, is cut at its limit again).
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from pydantic import BaseModel
 
 from rm_advisor.engine.authoring import Change, diff_decisions
 from rm_advisor.engine.inference import Advisor
-from rm_advisor.engine.language import Decision
-from rm_advisor.store.decision_log import DecisionLog, LoggedDecision
+from rm_advisor.engine.language import Decision, SubjectKey
+from rm_advisor.store.decision_log import DecisionLog, LoggedDecision, about
 
 
 class ReplayRun(BaseModel):
@@ -42,7 +44,18 @@ def replay(log: DecisionLog, decision_id: str, current: Advisor | None = None) -
 
 
 def _run(advisor: Advisor, logged: LoggedDecision) -> ReplayRun:
-    again = advisor.decide(logged.input, as_of=logged.as_of, max_per_subject=logged.max_per_subject,
-                           history=logged.history).model_copy(update={"id": logged.id})
+    limit = None if logged.all_recommended else logged.max_per_subject
+    subject = SubjectKey.parse(logged.subject) if logged.subject else None
+    decided = advisor.decide(logged.input, as_of=logged.as_of, max_per_subject=limit, history=logged.history)
+    again = _about(decided, subject).model_copy(update={"id": logged.id})
     changes = diff_decisions(logged.decision, again)
     return ReplayRun(revision=again.revision, identical=not changes, changes=changes, decision=again)
+
+
+def _about(decision: Decision, subject: SubjectKey | None) -> Decision:
+    """The replayed decision about the logged subject; without it (a rule set that no longer knows
+    the subject's facts) the replay shows the subject as removed."""
+    try:
+        return about(decision, subject)
+    except ValueError:
+        return decision.model_copy(update={"clients": [], "managers": []})

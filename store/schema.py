@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -47,7 +49,11 @@ class RuleSetRow(Base):
 
 
 class DecisionRow(Base):
-    """One logged decision: masked input, full output with the trace, the feedback history it used."""
+    """One logged decision: masked input, full output with the trace, the feedback history it used.
+
+    The output is the decision about the subjects the request asked for (``subject_type`` and
+    ``subject_id`` name the one a one-subject request asked for; null: every subject posted), with
+    every recommended item; ``max_per_subject`` is how many of each subject's the answer showed."""
 
     __tablename__ = "decisions"
 
@@ -61,10 +67,16 @@ class DecisionRow(Base):
     input: Mapped[dict[str, Any]] = mapped_column(Json)
     output: Mapped[dict[str, Any]] = mapped_column(Json)
     history: Mapped[list[Any] | None] = mapped_column(Json, doc="feedback events the policies saw; null: none applied")
+    subject_type: Mapped[str | None] = mapped_column(String(16), doc="the one subject asked for; null: all posted")
+    subject_id: Mapped[str | None] = mapped_column(String(200))
+    all_recommended: Mapped[bool] = mapped_column(
+        Boolean, server_default=false(),
+        doc="the output holds every recommended item (false: logged before migration 0002, the shown ones only)")
 
 
 class DecisionItemRow(Base):
-    """One item of a logged decision (recommended, vetoed or suppressed), for feedback and reports."""
+    """One item of a logged decision (recommended, vetoed or suppressed), for feedback and reports;
+    ``shown``: the answer showed it as a recommendation (recommended, within the ``top`` limit)."""
 
     __tablename__ = "decision_items"
     __table_args__ = (UniqueConstraint("decision_id", "subject_type", "subject_id", "item_id"),
@@ -83,6 +95,7 @@ class DecisionItemRow(Base):
     manager_id: Mapped[str | None] = mapped_column(String(200))
     segment: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str | None] = mapped_column(String(16), doc="latest feedback status")
+    shown: Mapped[bool] = mapped_column(Boolean, server_default=false(), doc="shown as a recommendation")
 
 
 class FeedbackRow(Base):

@@ -2,9 +2,10 @@
 
 * :func:`decide_and_log`, behind ``rm-advisor decide`` and the API's decision routes: validate the
   facts, read their subjects' feedback history, decide with the contact policies, log the decision
-  (committed before it is returned);
+  about the subjects asked for with every recommended item (committed before it is returned), and
+  return what is shown;
 * :func:`effectiveness_report`, behind ``rm-advisor report effectiveness`` and ``GET
-  /v1/reports/effectiveness``: the logged items of a period settled by their feedback.
+  /v1/reports/effectiveness``: the shown items of a period's logged decisions settled by their feedback.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from rm_advisor.engine.derivation import Prefer
 from rm_advisor.engine.inference import Advisor
-from rm_advisor.engine.language import Decision, FactSet
+from rm_advisor.engine.language import Decision, FactSet, SubjectKey
 from rm_advisor.engine.policies import EffectivenessReport, Thresholds, effectiveness
+from rm_advisor.store.decision_log import limited
 from rm_advisor.store.feedback import SUBJECT_TYPES
 
 if TYPE_CHECKING:
@@ -42,22 +44,29 @@ class Posted:
 
 def decide_and_log(store: Store, advisor: Advisor, facts: Mapping[str, Any] | Posted, *,
                    as_of: dt.date | None = None, max_per_subject: int | None = None,
-                   source: str = "cli", prefer: Prefer = "given") -> Decision:
+                   source: str = "cli", subject: SubjectKey | None = None, prefer: Prefer = "given") -> Decision:
     """Decide with the contact policies and the feedback history, and log the decision.
 
     ``facts``: a facts document, or :class:`Posted` facts already validated (``as_of`` is then not
-    used). Returns the decision with its id; it is committed before this returns.
+    used). Every posted subject is decided (together: they share the contact caps); the log keeps
+    the decision about ``subject`` alone when one is given (ValueError if it was not posted), else
+    about every subject, with every recommended item. ``max_per_subject`` limits what is shown:
+    the decision returned, with its id, has at most that many recommendations per subject. It is
+    committed before this returns.
     """
     posted = facts if isinstance(facts, Posted) else Posted.check(advisor, facts, as_of, prefer)
     subjects = [(t, str(f["id"])) for t in SUBJECT_TYPES for f in posted.facts.subjects(t)]
     history = store.feedback.history_for(subjects, posted.facts.as_of, advisor.book.policies)
-    decision = advisor.decide(posted.facts, max_per_subject=max_per_subject, history=history)
-    return store.decisions.record(decision, posted.document, advisor.book, source, history, max_per_subject)
+    decision = advisor.decide(posted.facts, history=history)  # every item: the limit cuts what is shown
+    logged = store.decisions.record(decision, posted.document, advisor.book, source, history, max_per_subject,
+                                    subject)
+    return limited(logged, max_per_subject)
 
 
 def effectiveness_report(store: Store, since: dt.date | None = None, until: dt.date | None = None,
                          thresholds: Thresholds | None = None) -> EffectivenessReport:
-    """Acceptance and completion of the items recommended between ``since`` and ``until``."""
+    """Acceptance and completion of the items shown as recommendations by the decisions as of
+    ``since`` .. ``until``."""
     items = store.decisions.items(since, until)
     events = store.feedback.events({i.decision_id for i in items})
     return effectiveness(items, events, since, until, thresholds)

@@ -19,7 +19,7 @@ from rm_advisor.api.ruleset import LoadedRuleSet
 from rm_advisor.api.schemas import DecisionsResponse, FactsDocument, Flag, SubjectDecisionResponse, SubjectType
 from rm_advisor.api.settings import Settings
 from rm_advisor.engine.derivation import Prefer
-from rm_advisor.engine.language import Decision, KnowledgeBase, SubjectDecision
+from rm_advisor.engine.language import Decision, KnowledgeBase, SubjectDecision, SubjectKey
 from rm_advisor.store import Posted, Store, decide_and_log
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(read_access)])
@@ -27,7 +27,8 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Dep
 _PROBLEMS = documented("bad_json", "unauthorized", "body_too_large", "unsupported_media_type", "invalid_request",
                        "invalid_facts", "too_many_subjects", "inference_failed", "store_unavailable")
 
-Top = Annotated[int | None, Query(ge=1, le=100, description="at most this many recommendations per subject")]
+Top = Annotated[int | None, Query(ge=1, le=100, description="show at most this many recommendations per subject "
+                                                              "(the decision log keeps them all)")]
 PreferQuery = Annotated[Prefer, Query(
     description="given: a field the facts give keeps its value and the posted interactions fill only what is "
                 "missing; history: what the interactions give replaces it")]
@@ -62,11 +63,13 @@ def _check_posted(loaded: LoadedRuleSet, posted: Posted, subject_type: SubjectTy
                              detail=f"posted {plural}: {', '.join(ids[:10]) or 'none'}")])
 
 
-def _decide(loaded: LoadedRuleSet, posted: Posted, store: Store | None, top: int | None) -> Decision:
-    """Decide and log (policies applied, committed before the answer), or decide alone without a log."""
+def _decide(loaded: LoadedRuleSet, posted: Posted, store: Store | None, top: int | None,
+            subject: SubjectKey | None = None) -> Decision:
+    """Decide and log (policies applied, committed before the answer; only ``subject``'s decision when
+    one is asked for), or decide alone without a log."""
     if store is None:
         return loaded.advisor.decide(posted.facts, max_per_subject=top)
-    return decide_and_log(store, loaded.advisor, posted, max_per_subject=top, source="api")
+    return decide_and_log(store, loaded.advisor, posted, max_per_subject=top, source="api", subject=subject)
 
 
 def _subject(decision: Decision, subject_type: SubjectType, subject_id: str) -> SubjectDecision:
@@ -93,11 +96,12 @@ def decide_one(
     """Post the subject with its related facts (a client with its manager and interactions; a manager
     with their clients) and get that subject's ranked, explained recommendations.
 
-    The decision covers every subject posted (they are decided together) and is logged as a whole;
-    the answer shows the one asked for."""
+    Every subject posted is decided (together: they share the contact caps), but only the one asked
+    for is answered and logged: its recommendations, all of them (``top`` cuts what is shown), and
+    the posted facts as the input."""
     posted = _facts(loaded, body, settings, prefer)
     _check_posted(loaded, posted, subject_type, subject_id)
-    decision = _decide(loaded, posted, store, top)
+    decision = _decide(loaded, posted, store, top, SubjectKey(subject_type, subject_id))
     subject = _subject(decision, subject_type, subject_id)
     return present.subject_decision(decision, subject, lang, explain).response(language_headers(lang))
 
@@ -111,6 +115,7 @@ def decide_many(
     explain: Explain = True,
 ) -> Response:
     """Decisions for every client and manager in the posted facts (at most the server's
-    ``max_subjects``, default 100), in one call and on one rule-set revision, logged as one decision."""
+    ``max_subjects``, default 100), in one call and on one rule-set revision, logged as one decision
+    with every recommended item (``top`` cuts what is shown)."""
     decision = _decide(loaded, _facts(loaded, body, settings, prefer), store, top)
     return present.decisions(decision, lang, explain).response(language_headers(lang))

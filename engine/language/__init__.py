@@ -42,6 +42,7 @@ from rm_advisor.engine.language.rules import (
 )
 from rm_advisor.engine.language.schemes import ScoringFile
 from rm_advisor.engine.language.subjects import SubjectKey
+from rm_advisor.engine.language.templates import fill, pieces, placeholders
 from rm_advisor.engine.language.values import (
     DATE_MAX,
     DATE_MIN,
@@ -107,8 +108,11 @@ __all__ = [
     "Visitor",
     "build_fact_set",
     "describe",
+    "fill",
     "operator",
     "parse_date",
+    "pieces",
+    "placeholders",
     "printable",
     "resolve",
     "rule_file_json_schema",

@@ -21,6 +21,12 @@ def placeholders(text: str) -> list[str]:
     return _PLACEHOLDER.findall(text)
 
 
+def pieces(text: str) -> list[str]:
+    """``text`` cut at its placeholders: literal text at even positions (possibly empty), the
+    ``fact.field`` references at odd ones; ``"".join`` of the literals and filled values is :func:`fill`."""
+    return _PLACEHOLDER.split(text)
+
+
 def malformed(text: str) -> list[tuple[int, str, str]]:
     """Braces that are not a ``{fact.field}`` placeholder (``{client.name!r:>10}``, ``{ client.name }``,
     ``{Client.Name}``, a lone ``{`` or ``}``): ``(offset, fragment, the placeholder it may mean or "")``

@@ -1,8 +1,9 @@
 """Which recommendations get accepted: rates per rule, action, manager and segment over a period.
 
 Pure computation (pandas) over plain records: the recommended items of logged decisions and the
-feedback on them. The store (:mod:`store`) reads those records from the database; a batch report or
-a test can pass its own.
+feedback on them. Only the items an answer showed count (``shown``): an item below a ``top`` limit
+was logged and may take feedback, but no manager was asked to act on it. The store (:mod:`store`)
+reads those records from the database; a batch report or a test can pass its own.
 
 Per item, the feedback settles into one state: ``rejected`` or ``done`` (final), else ``accepted``,
 else ``snoozed``, else no answer. Then, for any group of items:
@@ -36,7 +37,7 @@ _STATE_RANK = {"snoozed": 1, "accepted": 2, "done": 3, "rejected": 4}  # a later
 
 
 class ItemRecord(BaseModel):
-    """One recommended item of one logged decision."""
+    """One recommended item of one logged decision; ``shown``: the answer showed it (within its limit)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -48,6 +49,7 @@ class ItemRecord(BaseModel):
     manager_id: str | None = None
     segment: str | None = None
     rules: tuple[str, ...] = ()
+    shown: bool = True
 
 
 class Thresholds(BaseModel):
@@ -95,8 +97,8 @@ _COLUMNS = {"rule": "rule", "action": "item_id", "manager": "manager_id", "segme
 def effectiveness(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEvent],
                   since: dt.date | None = None, until: dt.date | None = None,
                   thresholds: Thresholds | None = None) -> EffectivenessReport:
-    """Rates over the items recommended between ``since`` and ``until`` (decision as-of dates,
-    inclusive), with all the feedback given on them."""
+    """Rates over the items shown as recommendations between ``since`` and ``until`` (decision
+    as-of dates, inclusive), with all the feedback given on them; items not shown do not count."""
     limits = thresholds or Thresholds()
     frame = _items_with_state(items, feedback, since, until)
     by = {g: _rates(frame, g) for g in _COLUMNS}
@@ -116,7 +118,7 @@ def _items_with_state(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEv
     import pandas as pd
 
     key = ["decision_id", "subject_type", "subject_id", "item_id"]
-    frame = pd.DataFrame([i.model_dump() for i in items],
+    frame = pd.DataFrame([i.model_dump() for i in items if i.shown],
                          columns=[*key, "as_of", "manager_id", "segment", "rules"])
     if since is not None:
         frame = frame[frame["as_of"] >= since]

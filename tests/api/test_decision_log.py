@@ -45,20 +45,59 @@ def test_a_batch_decision_is_logged_as_answered_with_its_input_masked(log_client
     assert logged["input"]["clients"][0]["client_class"] == examples.BATCH["clients"][0]["client_class"]
 
 
-def test_a_one_subject_decision_logs_every_subject_posted_and_lists_newest_first(log_client: TestClient) -> None:
+def test_a_one_subject_decision_logs_that_subject_alone_and_lists_newest_first(log_client: TestClient) -> None:
+    # changed: a one-subject request logged the decision about every subject posted with it
     first = log_client.post(ONE, json=examples.CLIENT).json()
     second = log_client.post("/v1/decisions/manager/M-B01", json=examples.MANAGER).json()
     logged = log_client.get(f"/v1/decisions/{first['decision_id']}", params={"explain": "false"}).json()
-    assert [s["id"] for s in _subjects(logged)] == ["T-001", "M-T01"]
+    assert [s["id"] for s in _subjects(logged)] == ["T-001"] and logged["subject"] == "client:T-001"
+    assert [m["id"] for m in logged["input"]["managers"]] == ["M-T01"]  # the facts posted with it were the input
     assert all(r["because"] == [] for s in _subjects(logged) for r in s["recommendations"])
     listing = log_client.get("/v1/decisions").json()
     assert [d["id"] for d in listing["decisions"]] == [second["decision_id"], first["decision_id"]]
     row = listing["decisions"][1]
     client = first["subject"]
-    assert (row["source"], row["recommended"], row["suppressed"]) == \
-        ("api", len(client["recommendations"]) + len(logged["managers"][0]["recommendations"]),
-         len(client["suppressed"]))
+    assert (row["source"], row["recommended"], row["shown"], row["suppressed"]) == \
+        ("api", len(client["recommendations"]), len(client["recommendations"]), len(client["suppressed"]))
     assert log_client.get("/v1/decisions", params={"since": "2026-11-24"}).json()["count"] == 0
+
+
+def test_regression_co_posted_subjects_are_neither_logged_nor_counted(log_client: TestClient) -> None:
+    # a co-posted client with nothing recommended was logged "recommended: 28", and three one-client
+    # calls counted the recommendations of every subject posted with them
+    quiet = {"id": "T-900", "manager_id": "M-T01", "domain": "tobacco"}
+    facts = {**examples.BATCH, "clients": [*examples.BATCH["clients"], quiet]}
+    answers = [log_client.post(f"/v1/decisions/client/{cid}", json=facts).json() for cid in ("T-900", "T-001", "T-002")]
+    assert answers[0]["subject"]["recommendations"] == [] and all(a["logged"] for a in answers)
+    listing = {d["id"]: d["recommended"] for d in log_client.get("/v1/decisions").json()["decisions"]}
+    assert listing == {a["decision_id"]: len(a["subject"]["recommendations"]) for a in answers}
+    assert listing[answers[0]["decision_id"]] == 0
+    report = log_client.get("/v1/reports/effectiveness").json()
+    assert report["total"]["recommended"] == sum(len(a["subject"]["recommendations"]) for a in answers) == 9
+    t002 = answers[2]["subject"]["recommendations"][0]["id"]
+    body = problem(log_client.post("/v1/feedback", headers=AUTH, json={
+        "decision_id": answers[1]["decision_id"], "subject": "T-002", "item": t002, "status": "accepted"}),
+        422, "feedback_unknown_item")
+    assert "T-002" in body["detail"]
+
+
+def test_top_limits_what_is_shown_not_what_is_logged(log_client: TestClient) -> None:
+    answer = log_client.post(ONE, json=examples.CLIENT, params={"top": 1}).json()
+    [shown] = answer["subject"]["recommendations"]
+    logged = log_client.get(f"/v1/decisions/{answer['decision_id']}").json()
+    [subject] = logged["clients"]
+    every = [r["id"] for r in subject["recommendations"]]
+    assert len(every) > 1 and every[0] == shown["id"] and logged["max_per_subject"] == 1
+    row = log_client.get("/v1/decisions").json()["decisions"][0]
+    assert (row["recommended"], row["shown"]) == (len(every), 1)
+    for item in every[:2]:  # the item below the cut takes feedback too (it was `feedback_unknown_item`)
+        r = log_client.post("/v1/feedback", headers=AUTH, json={
+            "decision_id": answer["decision_id"], "subject": "T-001", "item": item, "status": "accepted"})
+        assert r.status_code == 201, r.text
+    report = log_client.get("/v1/reports/effectiveness").json()
+    assert (report["total"]["recommended"], report["total"]["accepted"]) == (1, 1)  # what was shown
+    assert [x["key"] for x in report["by_action"]] == [shown["id"]]
+    assert log_client.get(f"/v1/decisions/{answer['decision_id']}/replay").json()["on_logged"]["identical"]
 
 
 def test_a_refused_request_logs_nothing(log_client: TestClient) -> None:

@@ -115,3 +115,22 @@ def test_reasons_and_policies_are_listed_and_the_policy_schema_is_committed() ->
     code, output = run("policies", "schema")
     committed = (ROOT / "rules" / "policies.schema.json").read_text(encoding="utf-8")
     assert code == 0 and json.loads(output) == json.loads(committed)
+
+
+def test_top_limits_what_decide_shows_and_the_log_keeps_and_marks_every_recommendation(db: str) -> None:
+    code, output = run("decide", sample_facts_path(), "--db", db, "--json", "--top", "1")
+    assert code == 0, output
+    shown = json.loads(output)
+    [first] = next(c for c in shown["clients"] if c["id"] == "T-001")["recommendations"]
+    code, output = run("decisions", "show", shown["id"], "--db", db, "--json")
+    logged = next(c for c in json.loads(output)["decision"]["clients"] if c["id"] == "T-001")
+    below = logged["recommendations"][1]["id"]
+    assert logged["recommendations"][0]["id"] == first["id"]
+    code, output = run("feedback", "add", shown["id"], "T-001", below, "--status", "accepted", "--db", db)
+    assert code == 0, output  # an item below the cut takes feedback
+    code, output = run("decisions", "show", shown["id"], "--db", db, "--lang", "en")
+    assert code == 0 and "each subject's first 1 recommendation(s) shown (--top), the others logged" in output
+    code, output = run("decisions", "list", "--db", db)
+    assert code == 0 and output.splitlines()[0].split()[-3:] == ["rec", "shown", "supp"]
+    rec, n_shown = (int(x) for x in output.splitlines()[1].split()[-3:-1])
+    assert n_shown == sum(len(s["recommendations"]) for s in shown["clients"] + shown["managers"]) < rec

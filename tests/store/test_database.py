@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import subprocess
 import sys
@@ -14,13 +15,17 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, inspect
+from sqlalchemy import MetaData, event, insert, inspect
 from sqlalchemy.exc import OperationalError
 
+from rm_advisor.engine import Advisor
+from rm_advisor.store import Store, replay
 from rm_advisor.store.database import Database, alembic_config, cause_of, resolve_url
 from rm_advisor.store.errors import Cause, StoreError, Unusable
+from rm_advisor.store.masking import mask_decision, mask_facts
 from rm_advisor.store.schema import Base
 from tests.conftest import ROOT
+from tests.store.conftest import tobacco_facts
 
 
 def test_migrations_build_exactly_the_models(db_url: str) -> None:
@@ -44,6 +49,58 @@ def test_migrations_go_down_and_up_again(db_url: str) -> None:
     db.migrate()
     assert {"decisions", "decision_items", "feedback", "rule_sets"} <= set(inspect(db.engine).get_table_names())
     db.close()
+
+
+def _log_as_0001(db: Database, advisor: Advisor, facts: dict[str, Any], limit: int) -> tuple[str, list[str]]:
+    """Log a decision as migration 0001's code did (the shown items only, every subject) with a
+    feedback on its first item; its id and the ids it recommended to T000."""
+    old = "d-20261123-0000000000000001"
+    decision = advisor.decide(facts, max_per_subject=limit, history=[]).model_copy(update={"id": old})
+    masked, _ = mask_facts(facts, advisor.book.kb)
+    now = dt.datetime.now(dt.UTC)
+    assert advisor.book.sources is not None
+    tables = MetaData()
+    tables.reflect(db.engine)
+    t = tables.tables
+    recs = [r.id for r in decision.clients[0].recommendations]
+    with db.engine.begin() as conn:
+        conn.execute(insert(t["rule_sets"]).values(revision=decision.revision, created_at=now, files={
+            "rules": dict(advisor.book.sources.rules), "knowledge_base": dict(advisor.book.sources.knowledge_base)}))
+        conn.execute(insert(t["decisions"]).values(
+            id=decision.id, logged_at=now, source="api", revision=decision.revision, as_of=decision.as_of,
+            input_hash=decision.input_hash, max_per_subject=limit, input=masked, history=[],
+            output=mask_decision(decision, advisor.book, facts).model_dump(mode="json")))
+        conn.execute(insert(t["decision_items"]), [
+            {"decision_id": decision.id, "subject_type": s.subject_type, "subject_id": s.id, "item_id": r.id,
+             "kind": r.kind, "outcome": outcome, "rank": rank, "score": r.score, "rules": r.rules}
+            for s in [*decision.clients, *decision.managers]
+            for outcome, items in (("recommended", s.recommendations), ("suppressed", s.suppressed))
+            for rank, r in enumerate(items, 1)])
+        conn.execute(insert(t["feedback"]).values(
+            decision_id=decision.id, subject_type="client", subject_id="T000", item_id=recs[0], status="accepted",
+            date=decision.as_of, source="api", recorded_at=now))
+    return old, recs
+
+
+def test_decisions_logged_before_0002_keep_their_feedback_count_as_shown_and_replay(db_url: str,
+                                                                                    advisor: Advisor) -> None:
+    db = Database(db_url, migrate=False)
+    db.migrate("0001")
+    old, recs = _log_as_0001(db, advisor, tobacco_facts(1), limit=2)
+    db.migrate()  # to 0002: subject, all_recommended, shown
+    db.close()
+    with Store(db_url, advisor.book.kb) as store:
+        logged = store.decisions.get(old)
+        assert (logged.subject, logged.all_recommended, logged.max_per_subject) == (None, False, 2)
+        assert [r.id for r in logged.decision.clients[0].recommendations] == recs and len(recs) == 2
+        assert [(f.item_id, f.status) for f in store.feedback.for_decision(old)] == [(recs[0], "accepted")]
+        coaching = [("M1", r.id) for r in logged.decision.managers[0].recommendations]
+        assert sorted((i.subject_id, i.item_id) for i in store.decisions.items() if i.shown) == \
+            sorted([("T000", r) for r in recs] + coaching)
+        [summary] = store.decisions.recent()
+        assert summary.shown == summary.recommended
+        report = replay(store.decisions, old)  # cut at its limit again, as it was logged
+        assert report.on_logged.identical, [c.format() for c in report.on_logged.changes]
 
 
 def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:

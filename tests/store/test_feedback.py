@@ -190,3 +190,19 @@ def test_a_risk_or_obligation_action_is_snoozed_only_to_a_date(store: Store, dec
                                 until=DAY + dt.timedelta(days=7)))
     assert (rec.status, rec.until) == ("snoozed", DAY + dt.timedelta(days=7))
     assert store.feedback.add(fb(decision, status="snoozed")).until is None  # a service action: the policy's days
+
+
+def test_regression_a_snooze_that_still_runs_is_in_the_history_however_long_ago_it_was_given(
+        store: Store, advisor: Advisor) -> None:
+    # a snooze older than the longest rest (30 days) was left out, and its item came back early
+    old = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-10-01"))
+    item = subject_of(old, "client", "T000").recommendations[0].id
+    store.feedback.add(FeedbackInput(decision_id=old.id, subject="T000", item=item, status="snoozed",
+                                     until=dt.date(2027, 1, 31)))
+    policies = advisor.book.policies
+    assert [(e.item_id, e.status) for e in store.feedback.history_for([("client", "T000")], DAY, policies)] == \
+        [(item, "snoozed")]
+    assert store.feedback.history_for([("client", "T000")], dt.date(2027, 1, 31), policies) == []  # it ended
+    later = decide_and_log(store, advisor, tobacco_facts(1, as_of="2027-01-30"))
+    [held] = [r for r in subject_of(later, "client", "T000").suppressed if r.id == item]
+    assert [(p.policy_id, p.until) for p in held.suppressed_by] == [("snooze", dt.date(2027, 1, 31))]

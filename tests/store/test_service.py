@@ -7,10 +7,12 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from rm_advisor.engine import Advisor
-from rm_advisor.engine.language import FactSet
-from rm_advisor.store import MASK, FeedbackInput, Posted, Store, decide_and_log, effectiveness_report
+from rm_advisor.engine.language import Decision, FactSet, SubjectKey
+from rm_advisor.store import MASK, FeedbackInput, Posted, Store, decide_and_log, effectiveness_report, replay
+from rm_advisor.store.schema import DecisionItemRow
 from tests.helpers import KB, decision_id, rejectable, subject_of
 from tests.store.conftest import tobacco_facts
 
@@ -99,3 +101,86 @@ def test_effectiveness_reads_the_log_and_the_feedback(store: Store, advisor: Adv
         (2, 1, 1, 0.5, "risk_concern")
     assert {r.key for r in report.by_rule} >= set(item.rules)
     assert report.decisions == 1
+
+
+def _items(decision: Decision) -> list[tuple[str, str, list[str], list[str], list[str]]]:
+    """Each subject's recommended, vetoed and suppressed item ids, in order."""
+    return [(s.subject_type, s.id, [r.id for r in s.recommendations], [r.id for r in s.vetoed],
+             [r.id for r in s.suppressed]) for s in [*decision.clients, *decision.managers]]
+
+
+def test_a_subject_asked_for_is_logged_alone_with_the_posted_facts_as_its_input(store: Store, advisor: Advisor) -> None:
+    both = decide_and_log(store, advisor, tobacco_facts(2))
+    one = decide_and_log(store, advisor, tobacco_facts(2), subject=SubjectKey("client", "T001"))
+    assert [(s.subject_type, s.id) for s in [*one.clients, *one.managers]] == [("client", "T001")]
+    assert one.clients == [subject_of(both, "client", "T001")]  # decided with the others, as before
+    logged = store.decisions.get(decision_id(one))
+    assert logged.subject == "client:T001" and _items(logged.decision) == _items(one)
+    assert [c["id"] for c in logged.input["clients"]] == ["T000", "T001"] and logged.input["managers"]
+    with store.db.transaction() as session:
+        subjects = set(session.execute(select(DecisionItemRow.subject_type, DecisionItemRow.subject_id)
+                                       .where(DecisionItemRow.decision_id == one.id)).all())
+    assert subjects == {("client", "T001")}
+    assert store.decisions.get(decision_id(both)).subject is None
+    with pytest.raises(ValueError, match="client:T999"):
+        decide_and_log(store, advisor, tobacco_facts(2), subject=SubjectKey("client", "T999"))
+
+
+def test_every_recommended_item_is_logged_and_the_limit_marks_what_was_shown(store: Store, advisor: Advisor) -> None:
+    answered = decide_and_log(store, advisor, tobacco_facts(2), max_per_subject=2)
+    engine = advisor.decide(tobacco_facts(2), max_per_subject=2, history=[])
+    assert answered.model_copy(update={"id": None}) == engine  # what is shown: the engine's own limit
+    logged = store.decisions.get(decision_id(answered))
+    every = subject_of(logged.decision, "client", "T000").recommendations
+    assert len(every) > 2 and _items(logged.decision) == _items(advisor.decide(tobacco_facts(2), history=[]))
+    assert _items(logged.shown()) == _items(answered) and logged.max_per_subject == 2
+    with store.db.transaction() as session:
+        rows = session.execute(select(DecisionItemRow.item_id, DecisionItemRow.outcome, DecisionItemRow.shown)
+                               .where(DecisionItemRow.subject_id == "T000")).all()
+    assert sorted(i for i, outcome, _ in rows if outcome == "recommended") == sorted(r.id for r in every)
+    assert sorted(i for i, _, shown in rows if shown) == sorted(r.id for r in every[:2])
+    below = every[2].id
+    store.feedback.add(FeedbackInput(decision_id=answered.id, subject="T000", item=below, status="accepted"))
+    store.feedback.add(FeedbackInput(decision_id=answered.id, subject="T000", item=every[0].id, status="rejected",
+                                     reason_code="facts_out_of_date"))  # a reason any kind of action takes
+    report = effectiveness_report(store)
+    shown = sum(len(s.recommendations) for s in [*answered.clients, *answered.managers])
+    assert report.total.recommended == shown < sum(len(s.recommendations) for s in logged.decision.clients)
+    assert (report.total.accepted, report.total.rejected) == (0, 1)  # feedback on an item not shown: not counted
+    assert [(s.recommended > s.shown, s.shown) for s in store.decisions.recent()] == [(True, shown)]
+
+
+def _held(decision: Decision, item: str) -> list[tuple[str, dt.date | None]]:
+    """The policies holding ``item`` back from T000, with the day each lets it come back."""
+    return [(p.policy_id, p.until) for r in subject_of(decision, "client", "T000").suppressed if r.id == item
+            for p in r.suppressed_by]
+
+
+def test_done_dated_after_the_decisions_as_of_applies_from_its_own_date(store: Store, advisor: Advisor) -> None:
+    first = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-23"))  # a Monday
+    item = rejectable(subject_of(first, "client", "T000"))  # an action the contact policies may hold back
+    store.feedback.add(FeedbackInput(decision_id=first.id, subject="T000", item=item, status="done",
+                                     date=dt.date(2026, 11, 27)))
+    before = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-26"))
+    assert item in [r.id for r in subject_of(before, "client", "T000").recommendations]  # not done yet on the 26th
+    assert store.decisions.get(decision_id(before)).history == []  # nor counted against the weekly cap
+    on_the_day = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-27"))
+    assert _held(on_the_day, item) == [("rest_after_done", dt.date(2026, 12, 11))]  # 14 days from the 27th
+    assert _held(decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-12-10")), item) == \
+        [("rest_after_done", dt.date(2026, 12, 11))]  # not 14 days from the decision's 23rd
+    back = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-12-11"))
+    assert item in [r.id for r in subject_of(back, "client", "T000").recommendations]
+
+
+def test_feedback_dated_after_a_later_decisions_as_of_is_not_applied_to_it(store: Store, advisor: Advisor) -> None:
+    first = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-23"))
+    item = rejectable(subject_of(first, "client", "T000"))  # an action the contact policies may hold back
+    later = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-25"))
+    store.feedback.add(FeedbackInput(decision_id=first.id, subject="T000", item=item, status="rejected",
+                                     reason_code="client_not_interested", date=dt.date(2026, 11, 26)))
+    # recorded after it, dated after it: the later decision, replayed or made again, does not see it
+    assert replay(store.decisions, decision_id(later)).on_logged.identical
+    again = decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-25"))
+    assert _held(again, item) == [] and item in [r.id for r in subject_of(again, "client", "T000").recommendations]
+    assert _held(decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-26")), item) == \
+        [("rest_after_rejection", dt.date(2026, 12, 26))]

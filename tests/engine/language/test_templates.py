@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rm_advisor.engine.language.templates import fill, malformed, placeholders
+from rm_advisor.engine.language.templates import fill, malformed, pieces, placeholders
 
 FACTS: dict[str, dict[str, Any]] = {
     "client": {"name": "城东店", "days_since_last_visit": 12, "is_key": True, "network_client": False,
@@ -22,6 +22,12 @@ def test_placeholders_are_the_field_references_in_order() -> None:
     assert placeholders(text) == ["client.name", "client.days_since_last_visit", "param.visit_interval_days_a",
                                   "client.name"]
     assert placeholders("no placeholder, {Client.Name} or { client.name }") == []
+
+
+def test_pieces_alternate_literal_text_and_references() -> None:
+    assert pieces("{client.name}: {client.days_since_last_visit}天") == ["", "client.name", ": ",
+                                                                        "client.days_since_last_visit", "天"]
+    assert pieces("no placeholder, {Client.Name}") == ["no placeholder, {Client.Name}"]
 
 
 def test_each_placeholder_is_replaced_by_its_value() -> None:

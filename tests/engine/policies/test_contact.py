@@ -167,6 +167,29 @@ def test_feedback_dated_after_the_as_of_date_is_ignored() -> None:
                                                      date=AS_OF + dt.timedelta(days=1))])) == {}
 
 
+def test_a_rest_and_a_weekly_slot_run_from_the_feedbacks_own_date() -> None:
+    # a `done` answering an older decision, dated after that decision's as-of: it rests the item from
+    # its own date, and takes a weekly slot in its own week, never before its date
+    a = advisor({"id": "rest_done", "kind": "suppress_after", "statuses": ["done"], "days": 14},
+                {"id": "cap", "kind": "client_weekly_cap", "max": 1})
+    done = [event("C1", "promote_e_settlement", "done", date=AS_OF + dt.timedelta(days=5), decision="d-older")]
+    on = AS_OF + dt.timedelta(days=5)  # Monday 2026-11-30: a new week
+    assert held(a.decide(facts("C1") | {"as_of": str(AS_OF)}, history=done)) == \
+        {"promote_e_settlement": ["cap"], "counter_placement": ["cap"], "phone_clerk_urge_order": ["cap"],
+         "reevaluate_client_in_crm": ["cap"]}  # on the 25th: not done yet, no slot taken, only the cap's own
+    decision = a.decide(facts("C1") | {"as_of": str(on)}, history=done)  # the done took the week's one slot
+    assert kept(decision) == [] and held(decision)["promote_e_settlement"] == ["rest_done"]
+    assert held(decision)["guide_to_network_ordering"] == ["cap"]
+    [rest] = [p for r in subject_of(decision, "client", "C1").suppressed for p in r.suppressed_by
+              if p.policy_id == "rest_done"]
+    assert rest.until == on + dt.timedelta(days=14)
+    last_day = a.decide(facts("C1") | {"as_of": str(on + dt.timedelta(days=13))}, history=done)
+    assert held(last_day)["promote_e_settlement"] == ["rest_done"]
+    assert kept(last_day) == ["guide_to_network_ordering"]  # a later week: the slot is free again
+    back = a.decide(facts("C1") | {"as_of": str(on + dt.timedelta(days=14))}, history=done)
+    assert held(back)["promote_e_settlement"] == ["cap"]  # rested no more: only the cap holds it
+
+
 def test_reason_filters_choose_the_rest() -> None:
     a = advisor(REST | {"except_reasons": ["wrong_timing"]},
                 {"id": "timing", "kind": "suppress_after", "statuses": ["rejected"], "days": 7,

@@ -37,6 +37,14 @@ def test_rates_follow_each_items_final_state() -> None:
     assert row.top_reason in ("client_not_interested", "wrong_timing")
 
 
+def test_only_the_items_an_answer_showed_count() -> None:
+    # an item below a `top` limit is logged and takes feedback, but no manager was shown it
+    items = [item(0), item(1), ItemRecord(**{**item(2).model_dump(), "shown": False})]
+    report = effectiveness(items, [fb(0, "accepted"), fb(2, "rejected")])
+    assert (report.total.recommended, report.total.accepted, report.total.rejected, report.decisions) == (2, 1, 0, 2)
+    assert item(3).shown  # a record says nothing: it was shown
+
+
 def test_an_item_counts_for_each_rule_behind_it_and_groups_are_separate() -> None:
     items = [item(0, rules=("t.a", "t.b"), manager="M1", segment="tobacco/A"),
              item(1, item_id="promote_e_settlement", rules=("t.b",), manager="M2", segment="bank/corporate")]
