@@ -210,7 +210,9 @@ def batch(
     day = _date(as_of) if as_of else dt.date.today() if given else AS_OF
     enc = _encoding(encoding)
     started = time.perf_counter()
-    texts = (read_rule_files(rules or default_rules_dir()), read_kb_files(kb or default_kb_dir()))
+    # named relative to their folders, as Advisor.load and the server name them: the same traces and revision
+    texts = (read_rule_files(rules or default_rules_dir(), relative=True),
+             read_kb_files(kb or default_kb_dir(), relative=True))
     advisor = _advisor(texts)
     store_log = _StoreLog(db, advisor) if log or db else None
     tables = open_tables(given, advisor.book.kb, enc, lambda text: err.print(text, markup=False)) if given else None

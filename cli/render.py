@@ -40,7 +40,7 @@ def _subject(console: Console, s: SubjectDecision, label: str, lang: str, explai
     if not s.recommendations and not s.vetoed and not s.suppressed:
         console.print("   (nothing recommended)")
     for i, rec in enumerate(s.recommendations, 1):
-        console.print(f" [bold]{i}. [{rec.score}] {text(rec.title, lang)}[/bold] [dim]({_detail(rec)})[/dim]",
+        console.print(f" [bold]{i}. [{rec.score}] {text(rec.title, lang)}[/bold] [dim]({_detail(rec, lang)})[/dim]",
                       highlight=False)
         for r in rec.reasons:
             console.print(f"    [green]why[/green] {text(r.text, lang)} [dim]({r.rule_id})[/dim]", highlight=False)
@@ -64,10 +64,13 @@ def _subject(console: Console, s: SubjectDecision, label: str, lang: str, explai
     console.print()
 
 
-def _detail(rec: Recommendation) -> str:
+def _detail(rec: Recommendation, lang: str) -> str:
+    from rm_advisor.engine.language import ACTION_KIND_TITLES
+
     d = rec.details
-    extra = [d.get("channel"), d.get("owner_role")] if rec.kind == "action" else [d.get("skill_area"),
-                                                                                   "/".join(d.get("formats", []))]
+    kind = ACTION_KIND_TITLES.get(d.get("action_kind", ""))
+    extra = ([text(kind, lang) if kind else None, d.get("channel"), d.get("owner_role")] if rec.kind == "action"
+             else [d.get("skill_area"), "/".join(d.get("formats", []))])
     return " · ".join(str(x) for x in [rec.id, *extra] if x)
 
 

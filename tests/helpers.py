@@ -100,3 +100,17 @@ def rejectable(ranked: Ranked, *reasons: str) -> str:
     found = next((i for i in _ids(ranked) if all(s.fits(KB.actions[i]) for s in specs)), None)
     assert found is not None, f"no recommended action takes the reasons {reasons}"
     return found
+
+
+def first_difference(a: Any, b: Any, at: str = "") -> str | None:
+    """Where two JSON values first differ (``.clients[0].recommendations[2].score: 65 != 90``)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            found = first_difference(a.get(k), b.get(k), f"{at}.{k}")
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return next((d for i, (x, y) in enumerate(zip(a, b, strict=True))
+                     if (d := first_difference(x, y, f"{at}[{i}]"))), None)
+    return None if a == b else f"{at}: {a!r} != {b!r}"[:500]

@@ -23,6 +23,7 @@ from rm_advisor.engine.portfolio.run import decide_partition
 from tests.api.conftest import AUTH
 from tests.api.real_server import Server
 from tests.conftest import ROOT
+from tests.helpers import first_difference
 
 SEEDS = (3, 11, 29)
 
@@ -70,20 +71,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         assert s.stop() == 0, s.log.read_text()
 
 
-def _first_difference(a: Any, b: Any, at: str = "") -> str | None:
-    """Where two JSON values first differ (``.clients[0].recommendations[2].score: 65 != 90``)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b)):
-            found = _first_difference(a.get(k), b.get(k), f"{at}.{k}")
-            if found:
-                return found
-        return None
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return next((d for i, (x, y) in enumerate(zip(a, b, strict=True))
-                     if (d := _first_difference(x, y, f"{at}[{i}]"))), None)
-    return None if a == b else f"{at}: {a!r} != {b!r}"[:500]
-
-
 def _answer(decision: Decision) -> dict[str, Any]:
     return decision.model_dump(mode="json", exclude={"id"})
 
@@ -97,7 +84,7 @@ def test_books_exercise_history_derivation(books: list[tuple[dict[str, Any], Dec
 def test_the_python_api_gives_the_batch_decision(advisor: Advisor,
                                                  books: list[tuple[dict[str, Any], Decision]]) -> None:
     for doc, batch in books:
-        assert _first_difference(_answer(advisor.decide(doc)), _answer(batch)) is None
+        assert first_difference(_answer(advisor.decide(doc)), _answer(batch)) is None
 
 
 def test_the_cli_gives_the_batch_decision(tmp_path: Path, books: list[tuple[dict[str, Any], Decision]]) -> None:
@@ -107,7 +94,7 @@ def test_the_cli_gives_the_batch_decision(tmp_path: Path, books: list[tuple[dict
         path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
         out = subprocess.run([str(script), "recommend", str(path), "--json", "--rules", str(ROOT / "rules")],
                              capture_output=True, text=True, cwd=ROOT, check=True)
-        assert _first_difference(_answer(Decision.model_validate_json(out.stdout)), _answer(batch)) is None
+        assert first_difference(_answer(Decision.model_validate_json(out.stdout)), _answer(batch)) is None
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -118,4 +105,4 @@ def test_a_real_server_gives_the_batch_decision(server: Server, lang: Literal["z
         assert r.status_code == 200, r.text
         got = {k: v for k, v in r.json().items() if k != "decision_id"}
         expected = {k: v for k, v in present(batch, lang, True).model_dump(mode="json").items() if k != "decision_id"}
-        assert _first_difference(got, expected) is None
+        assert first_difference(got, expected) is None

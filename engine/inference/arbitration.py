@@ -191,6 +191,6 @@ def _details(kb: Any, kind: str, item_id: str) -> dict[str, Any]:
     if kind == "action":
         a = kb.actions[item_id]
         return {"channel": a.channel, "effort": a.effort, "owner_role": a.owner_role, "domain": a.domain,
-                "sales": a.sales}
+                "action_kind": a.kind, "sales": a.sales}
     c = kb.coaching[item_id]
     return {"skill_area": c.skill_area, "formats": list(c.formats), "domain": c.domain}

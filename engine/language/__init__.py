@@ -14,6 +14,7 @@ from rm_advisor.engine.language.decision import (
 from rm_advisor.engine.language.facts import Fact, FactSet, build_fact_set, validate_facts
 from rm_advisor.engine.language.feedback import NEXT_STATUSES, FeedbackEvent
 from rm_advisor.engine.language.knowledge import (
+    ACTION_KIND_TITLES,
     ACTION_KINDS,
     DUTY_KINDS,
     ActionKind,
@@ -60,6 +61,7 @@ from rm_advisor.engine.language.values import (
 from rm_advisor.engine.language.walk import Path, Visitor, walk
 
 __all__ = [
+    "ACTION_KIND_TITLES",
     "ACTION_KINDS",
     "DATE_MAX",
     "DATE_MIN",

@@ -70,7 +70,9 @@ class Recommendation(_Model):
     score: int = Field(description="highest priority among the rules behind it, 0-100")
     reasons: list[Reason]
     rules: list[str]
-    details: dict[str, Any] = Field(default_factory=dict, description="channel, effort, owner role, formats")
+    details: dict[str, Any] = Field(default_factory=dict, description=(
+        "an action: channel, effort, owner_role, domain, action_kind (risk, obligation, service or sales: "
+        "what a contact policy may hold back) and sales; a coaching topic: skill_area, formats, domain"))
     because: list[RuleTrace]
     vetoed_by: list[Reason] = Field(default_factory=list)
     suppressed_by: list[Suppression] = Field(default_factory=list)

@@ -117,6 +117,13 @@ ActionKind = Literal["risk", "obligation", "service", "sales"]
 ACTION_KINDS: tuple[ActionKind, ...] = ("risk", "obligation", "service", "sales")
 #: Kinds no contact policy may hold back (a snooze to a date still puts them off).
 DUTY_KINDS: frozenset[ActionKind] = frozenset({"risk", "obligation"})
+#: Each kind as people read it (decisions and worklists show this, never the code).
+ACTION_KIND_TITLES: dict[ActionKind, Text] = {
+    "risk": Text(zh="风险合规事项", en="risk and compliance"),
+    "obligation": Text(zh="应尽义务", en="obligation"),
+    "service": Text(zh="服务", en="service"),
+    "sales": Text(zh="营销", en="sales"),
+}
 
 
 class ActionSpec(Strict):

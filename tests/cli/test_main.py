@@ -90,6 +90,21 @@ def test_recommend_table_in_english(tmp_path: Path) -> None:
     assert "guide_to_network_ordering" in result.output and "not on network" in result.output
 
 
+def test_recommend_says_what_kind_of_action_each_is(tmp_path: Path) -> None:
+    """A duty reads as one: the kind (what a contact policy may hold back) in the manager's language."""
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps({"as_of": "2026-11-23", "clients": [
+        {"id": "T1", "manager_id": "M1", "domain": "tobacco", "client_class": "A", "open_complaints": 1,
+         "oldest_open_complaint_days": 20}]}))
+    doc = json.loads(runner.invoke(app, ["recommend", str(facts), "--json"]).output)
+    [complaint] = [r for r in doc["clients"][0]["recommendations"] if r["id"] == "resolve_retailer_complaint"]
+    assert complaint["details"]["action_kind"] == "obligation"
+    for lang, title in (("en", "obligation"), ("zh", "应尽义务")):
+        shown = runner.invoke(app, ["recommend", str(facts), "--lang", lang]).output
+        [line] = [line for line in shown.splitlines() if "resolve_retailer_complaint ·" in line]
+        assert title in line
+
+
 def test_recommend_bad_facts_names_the_field(tmp_path: Path) -> None:
     facts = tmp_path / "facts.yaml"
     facts.write_text("clients:\n  - {id: C1, manager_id: M1, domain: tobacco, days_since_last_visit: ten}\n")
