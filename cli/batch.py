@@ -94,10 +94,9 @@ def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, en
     """What :func:`engine.portfolio.run.read_tables` reads the three files through (kept open on ``stack``);
     ``note`` hears which encoding a file was detected in, when it is not UTF-8."""
     from rm_advisor.cli.tableio import open_table
-    from rm_advisor.engine.portfolio import history_spec
 
     fields = {"clients": kb.facts["client"].fields, "managers": kb.facts["manager"].fields,
-              "history": history_spec(kb).fields}
+              "history": kb.facts["interaction"].fields}  # a manager's own events name no client
 
     def read(name: str) -> TableInput:
         table, enc = open_table(paths[name], str(paths[name]), set(fields[name]), stack, encoding)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from rm_advisor.engine import Advisor
@@ -12,6 +13,7 @@ from rm_advisor.engine.inference.compiler import RuleBook
 from rm_advisor.engine.language.decision import Decision, SubjectDecision
 from rm_advisor.engine.loading.knowledge_base import load_knowledge_base
 from rm_advisor.engine.loading.sources import read_kb_files
+from rm_advisor.engine.portfolio.tables import check_table
 from tests.conftest import ROOT
 
 KB_FILES = read_kb_files(ROOT / "knowledge_base")
@@ -114,3 +116,29 @@ def first_difference(a: Any, b: Any, at: str = "") -> str | None:
         return next((d for i, (x, y) in enumerate(zip(a, b, strict=True))
                      if (d := first_difference(x, y, f"{at}[{i}]"))), None)
     return None if a == b else f"{at}: {a!r} != {b!r}"[:500]
+
+
+#: The history table's columns, as a CRM exports them.
+HISTORY_COLUMNS = ["id", "manager_id", "client_id", "kind", "date", "status", "item", "level", "amount", "quantity",
+                   "slow_quantity", "new_brand", "closed_date", "due_date"]
+
+
+def ev(manager: str, kind: str, date: str, client: str | None = None, **cols: Any) -> Doc:
+    """One history row (its id is given by :func:`events`)."""
+    return {"manager_id": manager, "client_id": client, "kind": kind, "date": date, **cols}
+
+
+def events(*rows: Doc, columns: list[str] = HISTORY_COLUMNS) -> pd.DataFrame:
+    """Typed events ``E1``, ``E2``, … as the history table arrives after its check (cells given as text)."""
+    raw = pd.DataFrame([{c: (None if r.get(c) is None else str(r.get(c))) for c in columns} | {"id": f"E{i}"}
+                        for i, r in enumerate(rows, 1)], columns=columns, dtype=object)
+    checked = check_table(raw, KB.facts["interaction"], "interaction", "history.csv")
+    assert [d for d in checked.diagnostics if d.severity == "error"] == []
+    return checked.frame
+
+
+def table(fact_type: str, rows: list[Doc]) -> pd.DataFrame:
+    """A client or manager table after its check."""
+    checked = check_table(pd.DataFrame(rows, dtype=object), KB.facts[fact_type], fact_type, f"{fact_type}.csv")
+    assert checked.bad_rows == 0
+    return checked.frame

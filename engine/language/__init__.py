@@ -61,8 +61,8 @@ from rm_advisor.engine.language.values import (
 from rm_advisor.engine.language.walk import Path, Visitor, walk
 
 __all__ = [
-    "ACTION_KIND_TITLES",
     "ACTION_KINDS",
+    "ACTION_KIND_TITLES",
     "DATE_MAX",
     "DATE_MIN",
     "DATE_PATTERN",

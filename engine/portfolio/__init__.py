@@ -20,7 +20,6 @@ from rm_advisor.engine.portfolio.run import (
     check_tables,
     decide_partitions,
     facts_document,
-    history_spec,
     prepare,
     read_tables,
     with_policies,
@@ -33,5 +32,5 @@ __all__ = [
     "AS_OF", "BadRow", "BatchCounts", "BatchEvents", "BatchLog", "BatchPlan", "BatchResult", "BulkGates", "Chunk",
     "Frames", "Partition", "PortfolioRun", "PortfolioTables", "Report", "SetAside", "Silent", "TableInput",
     "TableReader", "WorkItem", "Worklist", "build_worklist", "check_tables", "decide_partitions",
-    "facts_document", "generate", "history_spec", "prepare", "read_tables", "run_batch", "with_policies",
+    "facts_document", "generate", "prepare", "read_tables", "run_batch", "with_policies",
 ]

@@ -28,17 +28,12 @@ from rm_advisor.engine.errors import Diagnostic
 from rm_advisor.engine.inference.advisor import Advisor
 from rm_advisor.engine.language.decision import Decision
 from rm_advisor.engine.language.facts import build_fact_set
-from rm_advisor.engine.language.knowledge import FactSpec, KnowledgeBase
+from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.policies.contact import apply_policies
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
 from rm_advisor.engine.portfolio.tables import Chunk, Reference, Report, Table, TableInput, check_input
 from rm_advisor.engine.portfolio.worklist import Worklist, build_worklist
-
-
-def history_spec(kb: KnowledgeBase) -> FactSpec:
-    """The history table's schema: the interactions' (a manager's own events name no client)."""
-    return kb.facts["interaction"]
 
 
 @dataclass
@@ -83,7 +78,7 @@ def read_tables(read: Callable[[str], TableInput], kb: KnowledgeBase, as_of: dt.
     mt = check_input(read("managers"), kb.facts["manager"], "manager", src["managers"], report)
     ct = check_input(read("clients"), kb.facts["client"], "client", src["clients"], report,
                      [Reference("manager_id", mt, "manager")])
-    ht = check_input(read("history"), history_spec(kb), "interaction", src["history"], report,
+    ht = check_input(read("history"), kb.facts["interaction"], "interaction", src["history"], report,
                      [Reference("client_id", ct, "client"), Reference("manager_id", mt, "manager")])
     return PortfolioTables(ct, mt, ht, as_of, report)
 

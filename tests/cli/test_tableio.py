@@ -30,12 +30,11 @@ from rm_advisor.cli.tableio import (
     write_csv,
 )
 from rm_advisor.engine.errors import TooManyBadRows
-from rm_advisor.engine.portfolio.run import history_spec
 from rm_advisor.engine.portfolio.tables import Report, Table, check_input
 from tests.helpers import KB
 
 CLIENT = KB.facts["client"]
-HISTORY = history_spec(KB)
+HISTORY = KB.facts["interaction"]
 CLIENT_HEADER = "id,manager_id,domain,name,days_since_last_visit,satisfaction"
 NAMES = ["王伟", "北安烟酒店", "恒达机械有限公司", "市人民医院", "林艳", "马丽强"]
 

@@ -11,37 +11,14 @@ import pandas as pd
 import pytest
 
 from rm_advisor.engine.derivation.history import Derived, derive
-from rm_advisor.engine.portfolio.run import history_spec
-from rm_advisor.engine.portfolio.tables import check_table
-from tests.helpers import KB
+from tests.helpers import KB, ev, events, table
 
 AS_OF = dt.date(2026, 11, 23)
 PARAMS = {k: p.value for k, p in KB.parameters.items()}
-COLUMNS = ["id", "manager_id", "client_id", "kind", "date", "status", "item", "level", "amount", "quantity",
-           "slow_quantity", "new_brand", "closed_date", "due_date"]
 
 
 def ago(days: int) -> str:
     return (AS_OF - dt.timedelta(days=days)).isoformat()
-
-
-def ev(manager: str, kind: str, date: str, client: str | None = None, **cols: Any) -> dict[str, Any]:
-    return {"manager_id": manager, "client_id": client, "kind": kind, "date": date, **cols}
-
-
-def events(*rows: dict[str, Any], columns: list[str] = COLUMNS) -> pd.DataFrame:
-    """Typed events, as the history table arrives after its check (cells given as text)."""
-    raw = pd.DataFrame([{c: (None if r.get(c) is None else str(r.get(c))) for c in columns} | {"id": f"E{i}"}
-                        for i, r in enumerate(rows, 1)], columns=columns, dtype=object)
-    checked = check_table(raw, history_spec(KB), "interaction", "history.csv")
-    assert [d for d in checked.diagnostics if d.severity == "error"] == []
-    return checked.frame
-
-
-def table(fact_type: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    checked = check_table(pd.DataFrame(rows, dtype=object), KB.facts[fact_type], fact_type, f"{fact_type}.csv")
-    assert checked.bad_rows == 0
-    return checked.frame
 
 
 A_INPUTS = {"business_scale": "large", "business_ability": "strong", "credit_standing": "good",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -14,40 +13,16 @@ import pytest
 from rm_advisor.engine.derivation.history import derive
 from rm_advisor.engine.derivation.scoring import period_start, score, segment
 from rm_advisor.engine.language.schemes import Period
-from rm_advisor.engine.portfolio.run import history_spec
-from rm_advisor.engine.portfolio.tables import check_table
-from tests.helpers import KB
+from tests.helpers import KB, ev, events, table
 
 AS_OF = dt.date(2026, 11, 23)  # month starts 2026-11-01, year 2026-01-01
 PARAMS = {k: p.value for k, p in KB.parameters.items()}
-COLUMNS = ["id", "manager_id", "client_id", "kind", "date", "status", "item", "level", "amount", "quantity",
-           "slow_quantity", "new_brand", "closed_date", "due_date"]
 SCHEMES = {s.id: s for s in KB.scoring.schemes}
 ABC = next(s for s in KB.scoring.segmentations if s.id == "tobacco_abc_class")
 
 
 def p(name: str) -> float:
     return float(PARAMS[name])
-
-
-def ev(manager: str, kind: str, date: str, client: str | None = None, **cols: Any) -> dict[str, Any]:
-    return {"manager_id": manager, "client_id": client, "kind": kind, "date": date, **cols}
-
-
-def events(*rows: dict[str, Any]) -> pd.DataFrame:
-    """Typed events, as the history table arrives after its check (all cells given as text)."""
-    raw = pd.DataFrame([{c: (None if r.get(c) is None else str(r.get(c))) for c in COLUMNS} | {"id": f"E{i}"}
-                        for i, r in enumerate(rows, 1)], columns=COLUMNS, dtype=object)
-    table = check_table(raw, history_spec(KB), "interaction", "history.csv")
-    assert [d for d in table.diagnostics if d.severity == "error"] == []
-    return table.frame
-
-
-def table(fact_type: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    raw = pd.DataFrame(rows, dtype=object)
-    checked = check_table(raw, KB.facts[fact_type], fact_type, f"{fact_type}.csv")
-    assert checked.bad_rows == 0
-    return checked.frame
 
 
 # ---------------------------------------------------------------- tobacco monthly 100-point score
