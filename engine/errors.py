@@ -26,6 +26,8 @@ Code = Literal[
     # static analysis of rule sets (engine/checking/analysis.py)
     "impossible_condition", "subsumed_rule", "same_action_priority", "parameter_unit", "threshold_parameter",
     "missing_text",
+    # coaching (engine/checking/leads.py)
+    "signal_leads_nowhere",
     # rule graph (engine/authoring/graph.py)
     "signal_unproduced", "signal_unused", "unreachable_outcome",
     # scenario files
@@ -79,6 +81,11 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
         "threshold_parameter": "a hard-coded threshold where the parameters file defines one for the same comparison "
                                "(warning)",
         "missing_text": "a zh or en text is empty (error) or in the wrong language (warning)",
+    },
+    "coaching (engine/checking/leads.py)": {
+        "signal_leads_nowhere": "a derived manager signal leads to no coaching topic on its own in some domain where "
+                                "it can hold: no rule uses it, or every rule that does needs other conditions too "
+                                "(warning)",
     },
     "rule graph (engine/authoring/graph.py)": {
         "signal_unproduced": "a rule uses a signal (or the catalogue lists one) that no rule asserts (warning)",

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from pydantic import ValidationError
 
 from rm_advisor.engine.checking.analysis import analyse
+from rm_advisor.engine.checking.leads import signals_leading_nowhere
 from rm_advisor.engine.checking.signals import signal_cycles
 from rm_advisor.engine.errors import Code, Diagnostic, Location, suggest
 from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
@@ -95,6 +96,7 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
                 locator.add_rule(rule.id, parsed, path)
     diags.extend(_check_cycles(checked, first_seen))
     diags.extend(analyse([c.rule for c in checked], kb, locator.rule))
+    diags.extend(signals_leading_nowhere([c.rule for c in checked], kb, locator.rule))
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         return None, sorted(diags, key=Diagnostic.sort_key)
