@@ -114,6 +114,18 @@ def schema(output: Path | None = typer.Option(None, "--out", "-o", help="write t
         sys.stdout.write(text)
 
 
+@app.command("coaching-schema")
+def coaching_schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
+    """Print (or write) the JSON Schema of knowledge_base/coaching_from_clients.yaml, for editors."""
+    from rm_advisor.engine.language import client_coaching_json_schema
+
+    text = json.dumps(client_coaching_json_schema(), ensure_ascii=False, indent=2) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
 batch.register(app)
 authoring.register(app)
 register_serve(app)

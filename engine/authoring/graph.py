@@ -5,7 +5,8 @@ the compiler to order rules), with the fields each rule reads and the outcomes i
 vetoes added. From it come:
 
 * findings (:func:`findings`): signals no rule asserts or no rule uses, and actions or coaching
-  topics that no rule able to fire recommends; cycles are the checker's ``signal_cycle`` errors and
+  topics that no rule able to fire recommends (a topic the coaching from clients recommends is
+  reachable); cycles are the checker's ``signal_cycle`` errors and
   are marked on the graph (:func:`cycle_nodes`);
 * DOT (:func:`to_dot`, via pydot), Mermaid (:func:`to_mermaid`) and a PNG or SVG picture
   (:func:`to_picture`, drawn with matplotlib in layers, so no Graphviz program is needed).
@@ -144,9 +145,12 @@ def findings(graph: nx.DiGraph[Node], rules: Sequence[Rule], kb: KnowledgeBase, 
                                     rule_id=producers[0], severity="warning",
                                     hint="use it in a rule's `when`, or keep it as information on purpose"))
     live = live_rules(graph, rules, kb)
+    from_clients = {e.topic for e in kb.coaching_from_clients.values()}  # coaching the clients' actions call for
     for kind, catalogue in (("action", kb.actions), ("coaching", kb.coaching)):
         for item in sorted(catalogue):
             node = (kind, item)
+            if kind == "coaching" and item in from_clients:
+                continue
             recommenders = [r[1] for r, _, rel in graph.in_edges(node, data="relation", default=_UNLABELLED)
                             if rel == "recommends"] if node in graph else []
             if any(r in live for r in recommenders):

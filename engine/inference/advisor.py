@@ -19,8 +19,10 @@ from typing import Any
 from rm_advisor.engine.derivation import Prefer, derive_facts
 from rm_advisor.engine.inference.arbitration import arbitrate
 from rm_advisor.engine.inference.book import load_rule_book
+from rm_advisor.engine.inference.cards import with_cards
 from rm_advisor.engine.inference.chaining import Gates, Inference, InferenceResult
 from rm_advisor.engine.inference.compiler import RuleBook
+from rm_advisor.engine.inference.from_clients import coach_from_clients
 from rm_advisor.engine.language.decision import Decision, SubjectDecision
 from rm_advisor.engine.language.facts import FactSet, validate_facts
 from rm_advisor.engine.language.feedback import FeedbackEvent
@@ -95,11 +97,14 @@ class Advisor:
         fact_set = facts if isinstance(facts, FactSet) else self.validate(facts, as_of, prefer)
         result = self._inference().run(fact_set, gates)
         apply = history is not None and bool(self.book.policies)
-        clients, managers = arbitrate(self.book, fact_set, result, None if apply else max_per_subject)
+        clients, managers = arbitrate(self.book, fact_set, result)
+        # coaching reads every recommended client action, whatever `max_per_subject` shows
+        managers = coach_from_clients(self.book, fact_set, clients, managers)
+        managers = with_cards(self.book, fact_set, clients, managers)
         if apply:
             clients, managers = apply_policies(clients, managers, self.book.policies, history or (),
                                                fact_set.as_of, self.book.kb)
-            clients, managers = _top(clients, max_per_subject), _top(managers, max_per_subject)
+        clients, managers = _top(clients, max_per_subject), _top(managers, max_per_subject)
         decision = Decision(revision=self.revision, as_of=fact_set.as_of, input_hash=input_hash(fact_set),
                             clients=clients, managers=managers, firings=len(result.firings))
         return Run(fact_set, result, decision)

@@ -61,6 +61,73 @@ class Suppression(_Model):
     feedback: list[FeedbackEvent] = Field(default_factory=list, description="the feedback events behind it")
 
 
+class CardMetric(_Model):
+    """The behaviour a coaching card measures: a field of the manager and its value."""
+
+    field: str = Field(description="manager.field")
+    title: Text
+    value: Any = Field(description="the manager's value; null: unknown")
+    unit: str | None = None
+    better: Literal["lower", "higher"] | None = Field(default=None, description="a number: which way is better")
+    target: bool | str | None = Field(default=None, description="a boolean or enum field: the value aimed at")
+
+
+class Benchmark(_Model):
+    """The manager's value against the team's: the managers of the same domain."""
+
+    basis: Literal["portfolio", "given", "posted"] = Field(description=(
+        "portfolio: computed by the batch over the whole portfolio's managers of the domain (a "
+        "`team_benchmark` fact with source portfolio); given: a `team_benchmark` fact posted with the "
+        "decision; posted: computed from the managers posted with the decision"))
+    domain: str
+    managers: int = Field(description="managers of the domain with a value, this one included")
+    median: float | None = Field(default=None, description="a number: the team's median")
+    mean: float | None = Field(default=None, description="a number: the team's mean")
+    share_pct: float | None = Field(default=None, description="a boolean or enum field: share of the team at the "
+                                                              "target, percent")
+    standing: Literal["behind", "level", "ahead"] | None = Field(
+        default=None, description="the manager against the team (null: the manager's value is unknown)")
+    text: Text
+
+
+class NextBehaviour(_Model):
+    """One concrete next behaviour: keep, start or stop doing something."""
+
+    form: Literal["keep", "start", "stop"]
+    text: Text
+
+
+class Evidence(_Model):
+    """A fact behind a coaching item: a value a rule matched, a related fact, a client waiting."""
+
+    fact: str = Field(description="fact.field (a value matched) or type:id (a related fact, a client waiting)")
+    value: Any = None
+    rule_id: str = Field(description="the rule (or coaching from clients) that used it")
+    text: Text
+
+
+class Review(_Model):
+    """When and by what the coaching is measured again."""
+
+    metric: str = Field(description="manager.field measured again")
+    date: dt.date
+    days: int = Field(description="days after the decision's as-of date")
+    text: Text
+
+
+class CoachingCard(_Model):
+    """What a manager is coached on, measured: the metric against the team, the diagnosis, the next
+    behaviour (keep, start or stop), the evidence and the review."""
+
+    metric: CardMetric
+    benchmark: Benchmark | None = Field(default=None, description="null: no team to compare with (fewer than two "
+                                                                  "managers of the domain with a value)")
+    diagnosis: Text
+    next_behaviour: NextBehaviour
+    evidence: list[Evidence]
+    review: Review
+
+
 class Recommendation(_Model):
     """A next-best-action for a client or a coaching topic for a manager."""
 
@@ -76,6 +143,7 @@ class Recommendation(_Model):
     because: list[RuleTrace]
     vetoed_by: list[Reason] = Field(default_factory=list)
     suppressed_by: list[Suppression] = Field(default_factory=list)
+    card: CoachingCard | None = Field(default=None, description="a coaching topic: its coaching card")
 
 
 class DerivedField(_Model):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -178,6 +178,32 @@ SkillArea = Literal["negotiation", "consultative_selling", "complaint_handling",
 Format = Literal["role_play", "case_study", "shadowing", "course", "diary_review", "drill", "meeting"]
 
 
+#: A parameter of ``parameters.yaml`` written as ``$name`` where a knowledge-base entry takes a number.
+ParameterRef = Annotated[str, Field(pattern=r"^\$[a-z][a-z0-9_]*$")]
+#: The form of a next behaviour on a coaching card: keep doing, start doing, stop doing.
+BehaviourForm = Literal["keep", "start", "stop"]
+
+
+class Behaviour(Strict):
+    """One concrete next behaviour, in the Keep / Start / Stop form."""
+
+    form: BehaviourForm = Field(description="keep (what works), start (what to begin) or stop (what to drop)")
+    text: Text
+
+
+class CardSpec(Strict):
+    """What the coaching card of a topic shows: the manager field its behaviour is measured by, which
+    way is better, the one next behaviour, and when it is measured again."""
+
+    metric: str = Field(pattern=ID_PATTERN, description="the manager field the behaviour is measured by")
+    better: Literal["lower", "higher"] | None = Field(
+        default=None, description="a number: which way is better (the benchmark says behind or ahead by it)")
+    target: bool | str | None = Field(default=None, description="a boolean or enum field: the value aimed at")
+    behaviour: Behaviour
+    review_days: Annotated[int, Field(ge=1)] | ParameterRef = Field(
+        default="$coaching_review_days", description="days after the decision when the metric is measured again")
+
+
 class CoachingSpec(Strict):
     """A coaching topic with the skill it builds and how it is delivered."""
 
@@ -188,10 +214,58 @@ class CoachingSpec(Strict):
     formats: tuple[Format, ...] = Field(min_length=1)
     domain: Domain
     provenance: Provenance
+    card: CardSpec | None = Field(default=None, description="what the coaching card of this topic shows")
 
 
 class CoachingFile(Strict):
     coaching: tuple[CoachingSpec, ...]
+
+
+class ClientMatch(Strict):
+    """Which of a client's recommended actions count: each criterion given must hold (any of its
+    values); ``signals`` are held by the client."""
+
+    actions: tuple[str, ...] = Field(default=(), description="action ids, any of them")
+    kinds: tuple[ActionKind, ...] = Field(default=(), description="action kinds, any of them")
+    signals: tuple[str, ...] = Field(default=(), description="client signals, any of them held by the client")
+
+    @model_validator(mode="after")
+    def _something(self) -> ClientMatch:
+        if not (self.actions or self.kinds or self.signals):
+            raise ValueError("name at least one of `actions`, `kinds`, `signals`")
+        return self
+
+
+#: The placeholders of a reason made from clients' actions, beside ``{manager.*}`` and ``{param.*}``.
+CLIENT_PLACEHOLDERS = {"count": "how many clients match", "top": "how many clients were looked at",
+                       "list": "the matching clients, ids and names", "actions": "the actions they wait on"}
+
+
+class ClientCoachingSpec(Strict):
+    """Coaching derived from a manager's clients: among the manager's ``top`` highest-scored clients
+    (each client's best recommendation, after arbitration), count those whose recommended actions
+    match; from ``min_clients`` on, recommend ``topic`` with a reason naming the count, the clients
+    and what they wait on."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: Text
+    domain: Domain = Field(description="the managers it applies to (generic: every manager)")
+    topic: str = Field(pattern=ID_PATTERN, description="the coaching topic it recommends")
+    priority: int = Field(ge=0, le=100, description="the score of the coaching it gives, 0-100")
+    provenance: Provenance
+    match: ClientMatch
+    top: Annotated[int, Field(ge=1)] | ParameterRef = Field(
+        default="$coaching_from_clients_top", description="how many of the manager's highest-scored clients count")
+    min_clients: Annotated[int, Field(ge=1)] | ParameterRef = Field(
+        description="from how many matching clients the coaching is given")
+    reason: Text = Field(description="placeholders: {clients.count}, {clients.top}, {clients.list}, "
+                                     "{clients.actions}, {manager.field}, {param.name}")
+
+
+class ClientCoachingFile(Strict):
+    """``knowledge_base/coaching_from_clients.yaml``."""
+
+    coaching_from_clients: tuple[ClientCoachingSpec, ...]
 
 
 ParameterValue = bool | int | float | str
@@ -259,6 +333,10 @@ class KnowledgeBase:
     parameters: dict[str, ParameterSpec]
     scoring: Any = None  # engine.language.schemes.ScoringFile (which imports this module): segments, schemes, ladders
     feedback_reasons: dict[str, FeedbackReasonSpec] = field(default_factory=dict)
+    #: coaching derived from a manager's clients (``coaching_from_clients.yaml``), by id
+    coaching_from_clients: dict[str, ClientCoachingSpec] = field(default_factory=dict)
+    #: where each of those entries is written: id -> (file, line)
+    origins: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def action_kinds(self) -> dict[str, ActionKind]:
         """The kind of every action in the catalogue."""
@@ -296,6 +374,11 @@ class KnowledgeBase:
                 if fact_type in spec.links}
 
 
+def resolve_count(value: int | str, kb: KnowledgeBase) -> int:
+    """A count written as a number or as a ``$parameter`` (checked to be a whole number when loaded)."""
+    return int(resolve(value, kb))
+
+
 def resolve(value: Any, kb: KnowledgeBase) -> Any:
     """Replace ``$name`` parameter references (alone or in lists) by their configured values."""
     if isinstance(value, (list, tuple)):
@@ -303,3 +386,12 @@ def resolve(value: Any, kb: KnowledgeBase) -> Any:
     if isinstance(value, str) and value.startswith("$"):
         return kb.parameters[value[1:]].value
     return value
+
+
+def client_coaching_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``knowledge_base/coaching_from_clients.yaml``, for editors (committed beside
+    it as ``coaching_from_clients.schema.json``; ``rm-advisor coaching-schema`` writes it)."""
+    from rm_advisor.engine.language.rules import file_json_schema  # rules.py imports this module
+
+    return file_json_schema(ClientCoachingFile, "coaching_from_clients.schema.json",
+                            "rm-advisor coaching from clients")

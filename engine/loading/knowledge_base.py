@@ -12,7 +12,9 @@ from pydantic import BaseModel
 
 from rm_advisor.engine.errors import Diagnostic, Location, RuleError, suggest
 from rm_advisor.engine.language.knowledge import (
+    CLIENT_PLACEHOLDERS,
     ActionFile,
+    ClientCoachingFile,
     CoachingFile,
     DocumentFile,
     FactExtensionFile,
@@ -25,6 +27,7 @@ from rm_advisor.engine.language.knowledge import (
     SignalSpec,
 )
 from rm_advisor.engine.language.schemes import ScoringFile
+from rm_advisor.engine.language.templates import malformed, placeholders
 from rm_advisor.engine.loading.validation import validate_document
 from rm_advisor.engine.loading.yaml_source import ParsedYaml, parse_yaml
 
@@ -34,7 +37,8 @@ _KB_PARTS: dict[str, type[BaseModel]] = {
 }
 #: Knowledge-base files that may be absent (a knowledge base written before they existed).
 _OPTIONAL_KB_PARTS: dict[str, type[BaseModel]] = {"feedback_reasons.yaml": FeedbackReasonFile,
-                                                  "scoring.yaml": ScoringFile}
+                                                  "scoring.yaml": ScoringFile,
+                                                  "coaching_from_clients.yaml": ClientCoachingFile}
 
 
 def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
@@ -83,8 +87,12 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
         scoring=parts["scoring.yaml"][0] if "scoring.yaml" in parts else ScoringFile(),
         feedback_reasons=_unique("reasons", _items(parts["feedback_reasons.yaml"], "reasons"), diags)
         if "feedback_reasons.yaml" in parts else {},
+        **_client_coaching(parts, diags),
     )
     _check_links(kb, parts["facts.yaml"][1], diags)
+    _check_cards(kb, parts["coaching.yaml"], diags)
+    if "coaching_from_clients.yaml" in parts:
+        _check_client_coaching(kb, parts["coaching_from_clients.yaml"], diags)
     if "scoring.yaml" in parts:
         _check_scoring(kb, parts["scoring.yaml"][1], diags)
     _check_provenance(kb, parts, diags)
@@ -143,7 +151,8 @@ def _check_links(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> Non
 
 
 def _check_provenance(kb: KnowledgeBase, parts: dict[str, Any], diags: list[Diagnostic]) -> None:
-    kinds = [("actions", "actions.yaml"), ("coaching", "coaching.yaml"), ("reasons", "feedback_reasons.yaml")]
+    kinds = [("actions", "actions.yaml"), ("coaching", "coaching.yaml"), ("reasons", "feedback_reasons.yaml"),
+             ("coaching_from_clients", "coaching_from_clients.yaml")]
     for kind, base in kinds:
         if base not in parts:
             continue
@@ -198,3 +207,102 @@ def _check_scoring(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> N
                     diags.append(Diagnostic("schema_violation", f"unknown document `{prov.document}`",
                                             parsed.locate((*path, "document")), hint=suggest(prov.document,
                                                                                              kb.documents)))
+
+
+def _client_coaching(parts: dict[str, Any], diags: list[Diagnostic]) -> dict[str, Any]:
+    """The ``coaching_from_clients`` entries by id and where each is written (file, line)."""
+    if "coaching_from_clients.yaml" not in parts:
+        return {}
+    parsed = parts["coaching_from_clients.yaml"][1]
+    items = _items(parts["coaching_from_clients.yaml"], "coaching_from_clients")
+    origins = {item.id: (parsed.file, parsed.locate(path).line) for item, _, path in items}
+    return {"coaching_from_clients": _unique("coaching_from_clients", items, diags), "origins": origins}
+
+
+def _count(kb: KnowledgeBase, value: int | str, at: Location, diags: list[Diagnostic]) -> None:
+    """A count given as a number or a ``$parameter`` that must hold a whole number of at least 1."""
+    if isinstance(value, int):
+        return
+    param = kb.parameters.get(value[1:])
+    if param is None:
+        diags.append(Diagnostic("unknown_parameter", f"unknown parameter `{value}`", at,
+                                hint=suggest(value[1:], kb.parameters)))
+    elif isinstance(param.value, bool) or not isinstance(param.value, int) or param.value < 1:
+        diags.append(Diagnostic("bad_value", f"parameter `{value}` is {param.value!r}: a count needs a whole "
+                                "number of at least 1", at, hint="set it in knowledge_base/parameters.yaml"))
+
+
+def _check_cards(kb: KnowledgeBase, part: tuple[Any, ParsedYaml], diags: list[Diagnostic]) -> None:
+    """A card measures a number (with the way that is better) or a boolean or enum field (with the
+    value aimed at) of the manager; its review period is a count."""
+    doc, parsed = part
+    fields = kb.facts["manager"].fields
+    for i, topic in enumerate(doc.coaching):
+        card = topic.card
+        if card is None:
+            continue
+        path = ("coaching", i, "card")
+        spec = fields.get(card.metric)
+        if spec is None:
+            diags.append(Diagnostic("unknown_field", f"`manager.{card.metric}` is not a field of the fact schema",
+                                    parsed.locate((*path, "metric")), hint=suggest(card.metric, fields)))
+            continue
+        _count(kb, card.review_days, parsed.locate((*path, "review_days")), diags)
+        numeric = spec.type in ("integer", "number")
+        if numeric and card.target is not None:
+            diags.append(Diagnostic("bad_value", f"`manager.{card.metric}` is a number: give `better` (lower or "
+                                    "higher), not `target`", parsed.locate((*path, "target"))))
+        elif spec.type in ("boolean", "enum"):
+            wanted = (bool,) if spec.type == "boolean" else (str,)
+            if card.better is not None:
+                diags.append(Diagnostic("bad_value", f"`manager.{card.metric}` is {spec.type}: give `target` (the "
+                                        "value aimed at), not `better`", parsed.locate((*path, "better"))))
+            if not isinstance(card.target, wanted) or (spec.values and card.target not in spec.values):
+                allowed = "true or false" if spec.type == "boolean" else ", ".join(spec.values or ())
+                diags.append(Diagnostic("bad_value", f"`manager.{card.metric}` needs a `target` of {allowed}, "
+                                        f"got {card.target!r}", parsed.locate((*path, "target") if card.target
+                                                                              is not None else path)))
+        elif not numeric:
+            diags.append(Diagnostic("bad_value", f"`manager.{card.metric}` is {spec.type}: a card measures a "
+                                    "number, a boolean or an enum field", parsed.locate((*path, "metric"))))
+
+
+def _check_client_coaching(kb: KnowledgeBase, part: tuple[Any, ParsedYaml], diags: list[Diagnostic]) -> None:
+    """Entries name a known topic, known actions and client signals, counts, and reason placeholders
+    that can be filled."""
+    doc, parsed = part
+    names: dict[str, set[str]] = {"clients": set(CLIENT_PLACEHOLDERS), "manager": set(kb.facts["manager"].fields),
+                                  "param": set(kb.parameters)}
+    choices = sorted(f"{f}.{n}" for f, ns in names.items() for n in ns)
+    for j, entry in enumerate(doc.coaching_from_clients):
+        path = ("coaching_from_clients", j)
+        if entry.topic not in kb.coaching:
+            diags.append(Diagnostic("unknown_coaching", f"unknown coaching topic `{entry.topic}`",
+                                    parsed.locate((*path, "topic")), hint=suggest(entry.topic, kb.coaching)))
+        for k, aid in enumerate(entry.match.actions):
+            if aid not in kb.actions:
+                diags.append(Diagnostic("unknown_action", f"unknown action `{aid}`",
+                                        parsed.locate((*path, "match", "actions", k)), hint=suggest(aid, kb.actions)))
+        for k, name in enumerate(entry.match.signals):
+            at = parsed.locate((*path, "match", "signals", k))
+            signal = kb.signals.get(name)
+            if signal is None:
+                diags.append(Diagnostic("unknown_signal", f"unknown signal `{name}`", at,
+                                        hint=suggest(name, kb.signals)))
+            elif signal.subject != "client":
+                diags.append(Diagnostic("subject_mismatch", f"signal `{name}` is about a {signal.subject}, not a "
+                                        "client", at, hint="match the signals the manager's clients hold"))
+        _count(kb, entry.top, parsed.locate((*path, "top")), diags)
+        _count(kb, entry.min_clients, parsed.locate((*path, "min_clients")), diags)
+        for lang in ("zh", "en"):
+            text = getattr(entry.reason, lang)
+            at = parsed.locate((*path, "reason", lang))
+            for _, fragment, meant in malformed(text):
+                diags.append(Diagnostic("bad_template", f"`{fragment}` is not a placeholder", at,
+                                        hint=f"did you mean `{meant}`?" if meant else "write {fact.field}"))
+            for ref in placeholders(text):
+                fact, _, name = ref.partition(".")
+                if name not in names.get(fact, set()):
+                    diags.append(Diagnostic("bad_template", f"placeholder `{{{ref}}}` cannot be filled", at,
+                                            hint=suggest(ref, choices) or "use {clients.count}, {clients.top}, "
+                                            "{clients.list}, {clients.actions}, {manager.field} or {param.name}"))

@@ -4,6 +4,9 @@ Steps: check the three tables (bad rows reported and dropped) → derive history
 (:mod:`engine.derivation.history`) → evaluate every rule's fact conditions for all subjects at once
 (:mod:`engine.portfolio.bulk`) → per manager, chain signals and joins through the Rete network and arbitrate
 (:meth:`engine.inference.advisor.Advisor.decide` with those gates) → build the worklist within capacity.
+Each book carries the team benchmarks of its domain, computed over the whole portfolio
+(:mod:`engine.derivation.benchmarks`), as ``team_benchmark`` facts: its coaching cards compare the
+manager with the portfolio's team, and a logged decision replays with them.
 
 Managers are independent once their clients are known, so the per-manager step runs in worker
 processes (``jobs``), each with its own rule book compiled from the same texts; the output is the
@@ -22,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from rm_advisor.engine.derivation.benchmarks import team_benchmarks
 from rm_advisor.engine.derivation.frames import records
 from rm_advisor.engine.derivation.history import Derived, Prefer, Sources, derive
 from rm_advisor.engine.errors import Diagnostic
@@ -116,6 +120,10 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
     for i in inter_recs:
         inter_of.setdefault(str(i.get("client_id") or ""), []).append(i)
     params = {k: p.value for k, p in kb.parameters.items()}
+    # the team each coaching card compares a manager with: the portfolio's managers of the domain
+    benchmarks: dict[str, list[dict[str, Any]]] = {}
+    for b in team_benchmarks(manager_recs, kb, "portfolio"):
+        benchmarks.setdefault(str(b["domain"]), []).append(b)
     parts = []
     for m in manager_recs:
         mid = str(m["id"])
@@ -123,6 +131,8 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
         keys = [SubjectKey("manager", mid), *(SubjectKey.of("client", c["id"]) for c in cs)]
         facts = {"manager": [m], "client": cs,
                  "interaction": [i for c in cs for i in inter_of.get(str(c["id"]), [])]}
+        if benchmarks.get(str(m.get("domain"))):
+            facts["team_benchmark"] = benchmarks[str(m["domain"])]
         capacity = {"visit": int(m.get("capacity_visits_week", params["visit_capacity_per_week"])),
                     "call": int(m.get("capacity_calls_week", params["call_capacity_per_week"]))}
         sources = {k: derived.sources[k] for k in keys if k in derived.sources}

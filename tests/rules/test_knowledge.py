@@ -27,6 +27,7 @@ def test_every_quote_is_found_verbatim_in_its_document(advisor: Advisor) -> None
     items = [(f"rule {r.id}", r.rule.provenance) for r in advisor.book.rules]
     items += [(f"action {a.id}", a.provenance) for a in kb.actions.values()]
     items += [(f"coaching {c.id}", c.provenance) for c in kb.coaching.values()]
+    items += [(f"coaching from clients {e.id}", e.provenance) for e in kb.coaching_from_clients.values()]
     sc = kb.scoring
     for group in (sc.segmentations, sc.schemes, sc.ladders):
         for item in group:
@@ -37,10 +38,11 @@ def test_every_quote_is_found_verbatim_in_its_document(advisor: Advisor) -> None
     assert missing == []
 
 
-def test_every_action_and_coaching_topic_is_reachable_from_a_rule(advisor: Advisor) -> None:
+def test_every_action_and_coaching_topic_is_reachable_from_a_rule_or_from_clients(advisor: Advisor) -> None:
     used = {o.action for r in advisor.book.rules for o in r.rule.then.actions}
     used |= {o.topic for r in advisor.book.rules for o in r.rule.then.coaching}
     kb = advisor.book.kb
+    used |= {e.topic for e in kb.coaching_from_clients.values()}
     assert sorted(set(kb.actions) - used) == []
     assert sorted(set(kb.coaching) - used) == []
 
@@ -60,10 +62,13 @@ def test_every_signal_is_produced_and_every_parameter_used(advisor: Advisor) -> 
     assert sorted(set(advisor.book.kb.signals) - produced) == []
     texts = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "rules").glob("*.yaml"))
     texts += (ROOT / "knowledge_base" / "scoring.yaml").read_text(encoding="utf-8")
+    texts += (ROOT / "knowledge_base" / "coaching_from_clients.yaml").read_text(encoding="utf-8")
     # worklist capacities default to parameters when a manager has no own capacity
     engine_code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "engine").rglob("*.py"))
+    # a card's review period defaults to a parameter (engine/language/knowledge.py)
     unused = [name for name in advisor.book.kb.parameters if f"${name}" not in texts
-              and f"param.{name}" not in texts and f'params["{name}"]' not in engine_code]
+              and f"param.{name}" not in texts and f'params["{name}"]' not in engine_code
+              and f'"${name}"' not in engine_code]
     assert unused == []
 
 
@@ -73,3 +78,18 @@ def test_every_error_code_is_exercised_by_a_test() -> None:
     untested = [code for code in CODES if f'"{code}"' not in sources and f"error: {code}" not in sources
                 and f"'{code}'" not in sources]
     assert untested == []
+
+
+def test_every_coaching_topic_has_a_card_with_one_next_behaviour(advisor: Advisor) -> None:
+    kb = advisor.book.kb
+    assert [t.id for t in kb.coaching.values() if t.card is None] == []
+    forms = {t.card.behaviour.form for t in kb.coaching.values() if t.card is not None}
+    assert forms <= {"keep", "start", "stop"} and {"start", "stop"} <= forms
+
+
+def test_each_domain_has_coaching_from_clients(advisor: Advisor) -> None:
+    entries = advisor.book.kb.coaching_from_clients.values()
+    assert {e.domain for e in entries} >= {"bank", "tobacco", "telecom"}
+    bank = next(e for e in entries if e.domain == "bank")
+    assert {"complete_collateral_insurance", "issue_collection_notice"} <= set(bank.match.actions)
+    assert bank.topic == "credit_file_documents_and_ledger"

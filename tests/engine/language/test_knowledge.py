@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+from pydantic import ValidationError
 
 from rm_advisor.engine import RuleError
+from rm_advisor.engine.language.knowledge import ClientMatch, client_coaching_json_schema
 from rm_advisor.engine.loading.knowledge_base import load_knowledge_base
-from tests.conftest import SHARED
+from tests.conftest import ROOT, SHARED
 from tests.helpers import KB, KB_FILES, kb_files_with
 
 
@@ -74,3 +77,16 @@ def test_a_catalogue_written_before_kinds_loads_as_service_and_sales() -> None:
     old = load_knowledge_base({**files, key: text})
     assert {a.id for a in old.actions.values() if a.kind == "sales"} == {a.id for a in KB.actions.values() if a.sales}
     assert {a.kind for a in old.actions.values()} == {"service", "sales"}
+
+
+def test_the_committed_schema_of_coaching_from_clients_is_written_from_the_model() -> None:
+    committed = json.loads((ROOT / "knowledge_base" / "coaching_from_clients.schema.json").read_text(encoding="utf-8"))
+    assert committed == client_coaching_json_schema(), \
+        "run `make schema` (rm-advisor coaching-schema) and commit knowledge_base/coaching_from_clients.schema.json"
+    assert committed["$defs"]["ClientMatch"]["additionalProperties"] is False
+
+
+def test_a_client_match_names_at_least_one_criterion() -> None:
+    assert ClientMatch(kinds=("risk",)).kinds == ("risk",)
+    with pytest.raises(ValidationError, match="at least one"):
+        ClientMatch()

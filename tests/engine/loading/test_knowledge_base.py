@@ -115,3 +115,69 @@ def test_scoring_must_name_known_fields_and_parameters() -> None:
     problems = _problems({**KB_FILES, scoring: text.replace("$abc_a_min_points", "$abc_a_min_pionts", 1)})
     assert sorted((code, name) for code, name, _ in problems) == [("unknown_field", "scoring.yaml"),
                                                                   ("unknown_parameter", "scoring.yaml")]
+
+
+# ---- coaching cards and coaching from clients ----------------------------------------------------
+
+
+def _located(files: dict[str, str]) -> list[tuple[str, str, int]]:
+    """(code, file name, line) of each problem that refuses the knowledge base."""
+    with pytest.raises(RuleError) as exc:
+        load_knowledge_base(files)
+    return [(d.code, d.location.file.rsplit("/", 1)[-1], d.location.line) for d in exc.value.diagnostics]
+
+
+def test_coaching_from_clients_is_optional_and_its_entries_say_where_they_are_written() -> None:
+    without = load_knowledge_base({k: v for k, v in KB_FILES.items() if not k.endswith("coaching_from_clients.yaml")})
+    assert without.coaching_from_clients == {} and without.origins == {}
+    entry = KB.coaching_from_clients["tobacco_stale_complaints"]
+    file, line = KB.origins[entry.id]
+    text = next(v for k, v in KB_FILES.items() if k.endswith("coaching_from_clients.yaml"))
+    assert file.endswith("knowledge_base/coaching_from_clients.yaml")
+    assert text.splitlines()[line - 1].strip() == "- id: tobacco_stale_complaints"
+
+
+@pytest.mark.parametrize(("old", "new", "code"), [
+    ("topic: complaint_to_opportunity", "topic: complaint_to_oportunity", "unknown_coaching"),
+    ("actions: [resolve_retailer_complaint,", "actions: [resolve_retailer_complain,", "unknown_action"),
+    ("signals: [complaint_past_due]", "signals: [complaint_pastdue]", "unknown_signal"),
+    ("signals: [complaint_past_due]", "signals: [lagging_performer]", "subject_mismatch"),
+    ("min_clients: $coaching_stale_complaint_clients", "min_clients: $no_such_count", "unknown_parameter"),
+    ("min_clients: $coaching_stale_complaint_clients", "min_clients: $tobacco_order_drop_pct", "bad_value"),
+    ("wait on complaints open longer than", "wait on {client.name} open longer than", "bad_template"),
+    ("wait on complaints open longer than", "wait on {clients.cnt} open longer than", "bad_template"),
+    ("wait on complaints open longer than", "wait on { clients.count } open longer than", "bad_template"),
+])
+def test_a_coaching_from_clients_entry_that_cannot_work_is_refused_where_it_is_written(old: str, new: str,
+                                                                                      code: str) -> None:
+    [(found, file, line)] = _located(kb_files_with("coaching_from_clients.yaml", old, new))
+    assert (found, file) == (code, "coaching_from_clients.yaml") and line > 20
+
+
+def test_a_coaching_from_clients_entry_must_match_something() -> None:
+    files = kb_files_with("coaching_from_clients.yaml", "      actions: [move_members_to_group_payment]\n",
+                          "      actions: []\n")
+    assert [c for c, *_ in _located(files)] == ["schema_violation"]
+
+
+@pytest.mark.parametrize(("old", "new", "code"), [
+    ("metric: avg_complaint_close_days", "metric: avg_complaint_days", "unknown_field"),
+    ("metric: avg_complaint_close_days\n      better: lower", "metric: avg_complaint_close_days\n      target: low",
+     "bad_value"),
+    ("metric: reads_statements\n      target: true", "metric: reads_statements\n      better: higher", "bad_value"),
+    ("metric: crm_proficiency\n      target: high", "metric: crm_proficiency\n      target: expert", "bad_value"),
+    ("metric: negotiation_prep_pct", "metric: name", "bad_value"),
+    ("      better: lower\n      behaviour:\n        form: start\n        text: {zh: \"每件未结投诉",
+     "      better: lower\n      review_days: $no_such_days\n      behaviour:\n        form: start\n        text: "
+     "{zh: \"每件未结投诉", "unknown_parameter"),
+])
+def test_a_card_that_cannot_measure_its_metric_is_refused_where_it_is_written(old: str, new: str, code: str) -> None:
+    found = _located(kb_files_with("coaching.yaml", old, new))
+    assert {(c, f) for c, f, _ in found} == {(code, "coaching.yaml")}
+
+
+def test_every_shipped_topic_has_a_card_and_a_behaviour_form() -> None:
+    assert all(t.card is not None for t in KB.coaching.values())
+    card = KB.coaching["complaint_to_opportunity"].card
+    assert card is not None and (card.metric, card.better, card.behaviour.form) == (
+        "avg_complaint_close_days", "lower", "start")

@@ -140,3 +140,35 @@ def test_the_batch_keeps_a_given_score_that_no_event_contradicts(advisor: Adviso
     assert "assessment_score" not in {f.field for f in by_manager["MT1"].derived}
     [unknown] = [f for f in by_manager["MT2"].derived if f.field == "assessment_score"]  # nothing to go on
     assert unknown.value is None and "lagging_performer" not in {s.signal for s in by_manager["MT2"].signals}
+
+
+def test_each_book_carries_the_portfolios_team_benchmarks_of_its_domain(advisor: Advisor) -> None:
+    kb = advisor.book.kb
+    p = generate(clients=200, managers=10, seed=5)
+    tables = check_tables(p.clients, p.managers, p.history, kb, p.as_of)
+    _, parts = prepare(tables, kb, BulkGates(advisor.book))
+    by_domain: dict[str, list[portfolio.Partition]] = {}
+    for part in parts:
+        by_domain.setdefault(str(part.facts["manager"][0]["domain"]), []).append(part)
+    tobacco = by_domain["tobacco"]
+    assert len(tobacco) > 1 and all(part.facts["team_benchmark"] == tobacco[0].facts["team_benchmark"]
+                                    for part in tobacco)
+    win = next(b for b in tobacco[0].facts["team_benchmark"] if b["field"] == "negotiation_win_pct")
+    values = [float(part.facts["manager"][0]["negotiation_win_pct"]) for part in tobacco]
+    assert (win["managers"], win["source"], win["domain"]) == (len(values), "portfolio", "tobacco")
+    assert win["median"] == round(float(pd.Series(values).median()), 2)
+    assert {b["domain"] for part in parts for b in part.facts.get("team_benchmark", [])} <= {"tobacco", "bank"}
+    # the logged input holds them, so a replay compares with the same team
+    doc = portfolio.facts_document(tobacco[0], p.as_of, kb)
+    assert doc["team_benchmarks"] == tobacco[0].facts["team_benchmark"]
+    decision = portfolio.decide_partition(advisor, tobacco[0], p.as_of).decision
+    cards = [r.card for r in decision.managers[0].recommendations if r.card and r.card.benchmark]
+    assert cards and {c.benchmark.basis for c in cards if c.benchmark} == {"portfolio"}
+
+
+def test_a_domain_with_one_manager_has_no_team_to_compare_with(advisor: Advisor) -> None:
+    kb = advisor.book.kb
+    p = generate(clients=60, managers=3, seed=3)  # one manager per domain
+    tables = check_tables(p.clients, p.managers, p.history, kb, p.as_of)
+    _, parts = prepare(tables, kb, BulkGates(advisor.book))
+    assert all("team_benchmark" not in part.facts for part in parts)
