@@ -103,6 +103,9 @@ class FactsDocument(BaseModel):
     managers: list[dict[str, Any]] = Field(default_factory=list, fail_fast=True, description="manager facts")
     interactions: list[dict[str, Any]] = Field(default_factory=list, fail_fast=True,
                                                description="interactions (visits, complaints...)")
+    team_benchmarks: list[dict[str, Any]] = Field(
+        default_factory=list, fail_fast=True, description="team benchmarks the coaching cards compare a manager with "
+        "(by domain and manager field); without one, a card computes it from the managers posted")
 
 
 class RuleFileIn(BaseModel):
@@ -214,6 +217,64 @@ class SuppressionOut(Out):
     feedback: list[FeedbackEventOut] = Field(default_factory=list, description="the feedback behind it")
 
 
+class CardMetricOut(Out):
+    field: str = Field(description="manager.field the behaviour is measured by")
+    title: LocalText
+    value: Any = Field(default=None, description="the manager's value; null or absent: unknown")
+    unit: str | None = None
+    better: Literal["lower", "higher"] | None = Field(default=None, description="a number: which way is better")
+    target: bool | str | None = Field(default=None, description="a boolean or enum field: the value aimed at")
+
+
+class BenchmarkOut(Out):
+    """The manager's value against the team: the managers of the same domain."""
+
+    basis: Literal["portfolio", "given", "posted"] = Field(description=(
+        "portfolio: computed by `rm-advisor batch` over the portfolio (a posted `team_benchmarks` entry with "
+        "`source: portfolio`); given: a posted `team_benchmarks` entry; posted: computed from the managers posted"))
+    domain: str
+    managers: int = Field(description="managers of the domain with a value, this one included")
+    median: float | None = None
+    mean: float | None = None
+    share_pct: float | None = Field(default=None, description="a boolean or enum metric: share of the team at the "
+                                                              "target, percent")
+    standing: Literal["behind", "level", "ahead"] | None = Field(default=None, description="absent: the manager's "
+                                                                                           "value is unknown")
+    text: LocalText
+
+
+class NextBehaviourOut(Out):
+    form: Literal["keep", "start", "stop"]
+    text: LocalText
+
+
+class EvidenceOut(Out):
+    fact: str = Field(description="fact.field (a value a rule matched) or type:id (a related fact, a client waiting)")
+    value: Any = None
+    rule_id: str
+    text: LocalText
+
+
+class ReviewOut(Out):
+    metric: str
+    date: dt.date
+    days: int
+    text: LocalText
+
+
+class CoachingCardOut(Out):
+    """A coaching item measured: the metric against the team, the diagnosis, one next behaviour
+    (keep, start or stop), the evidence and when it is measured again."""
+
+    metric: CardMetricOut
+    benchmark: BenchmarkOut | None = Field(default=None, description="absent: no team to compare with (fewer than "
+                                                                     "two managers of the domain with a value)")
+    diagnosis: LocalText
+    next_behaviour: NextBehaviourOut
+    evidence: list[EvidenceOut]
+    review: ReviewOut
+
+
 class RecommendationOut(Out):
     """A next-best-action (client) or a coaching topic (manager), with why."""
 
@@ -228,6 +289,7 @@ class RecommendationOut(Out):
     vetoed_by: list[ReasonOut] = Field(default_factory=list)
     suppressed_by: list[SuppressionOut] = Field(default_factory=list,
                                                 description="the contact policies that held it back")
+    card: CoachingCardOut | None = Field(default=None, description="a coaching topic: its coaching card")
 
 
 class SubjectDecisionOut(Out):

@@ -364,8 +364,22 @@ def recommendation_rows(run: PortfolioRun) -> tuple[list[dict[str, Any]], list[d
                 coaching.append({"manager_id": md.id, "rank": rank, "topic": rec.id, "title_zh": rec.title.zh,
                                  "title_en": rec.title.en, "score": rec.score,
                                  "formats": " ".join(rec.details.get("formats", [])), "rules": " ".join(rec.rules),
-                                 "reason_zh": rec.reasons[0].text.zh, "reason_en": rec.reasons[0].text.en})
+                                 "reason_zh": rec.reasons[0].text.zh, "reason_en": rec.reasons[0].text.en,
+                                 **_card_columns(rec.card)})
     return recs, coaching
+
+
+def _card_columns(card: Any) -> dict[str, Any]:
+    """A coaching card as columns of coaching.csv: the metric against the team, the next behaviour, the review."""
+    bench = card.benchmark if card is not None else None
+    return {"metric": card.metric.field if card else "", "value": card.metric.value if card else None,
+            "team_median": bench.median if bench else None, "team_share_pct": bench.share_pct if bench else None,
+            "team_managers": bench.managers if bench else None, "benchmark_basis": bench.basis if bench else "",
+            "standing": (bench.standing or "") if bench else "",
+            "next_form": card.next_behaviour.form if card else "",
+            "next_zh": card.next_behaviour.text.zh if card else "",
+            "next_en": card.next_behaviour.text.en if card else "",
+            "review_date": card.review.date.isoformat() if card else ""}
 
 
 def worklist_rows(run: PortfolioRun) -> list[dict[str, Any]]:

@@ -9,7 +9,15 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from rm_advisor.engine.errors import Diagnostic
-    from rm_advisor.engine.language import Decision, Recommendation, RuleTrace, SignalTrace, SubjectDecision, Text
+    from rm_advisor.engine.language import (
+        CoachingCard,
+        Decision,
+        Recommendation,
+        RuleTrace,
+        SignalTrace,
+        SubjectDecision,
+        Text,
+    )
 
 
 def text(t: Text, lang: str) -> str:
@@ -44,6 +52,9 @@ def _subject(console: Console, s: SubjectDecision, label: str, lang: str, explai
                       highlight=False)
         for r in rec.reasons:
             console.print(f"    [green]why[/green] {text(r.text, lang)} [dim]({r.rule_id})[/dim]", highlight=False)
+        if rec.card is not None:
+            for line in card_lines(rec.card, lang, "    ", explain):
+                console.print(line, highlight=False)
         if explain:
             for trace in rec.because:
                 for line in trace_lines(trace, lang, "    "):
@@ -100,3 +111,28 @@ def _signal_lines(sig: SignalTrace, lang: str, indent: str) -> list[str]:
         out.extend(trace_lines(t, lang, indent + "  "))
     return out
 
+
+#: the parts of a coaching card, as the terminal labels them
+_CARD_LABELS = {"diagnosis": ("诊断", "diagnosis"), "next": ("下一步", "next"), "evidence": ("事实", "evidence"),
+                "review": ("复查", "review")}
+_FORMS = {"keep": ("保持", "Keep"), "start": ("开始", "Start"), "stop": ("停止", "Stop")}
+
+
+def _label(pair: tuple[str, str], lang: str) -> str:
+    return pair[0] if lang == "zh" else pair[1] if lang == "en" else f"{pair[0]} {pair[1]}"
+
+
+def card_lines(card: CoachingCard, lang: str, indent: str, explain: bool = True) -> list[str]:
+    """A coaching card as rich-markup lines: the diagnosis (metric against the team), the next
+    behaviour in the Keep / Start / Stop form, the evidence (with ``explain``) and the review."""
+    from rich.markup import escape
+
+    form = _label(_FORMS[card.next_behaviour.form], lang)
+    out = [f"{indent}[cyan]{_label(_CARD_LABELS['diagnosis'], lang)}[/cyan] {escape(text(card.diagnosis, lang))}",
+           f"{indent}[cyan]{_label(_CARD_LABELS['next'], lang)}[/cyan] [bold]{form}[/bold]: "
+           f"{escape(text(card.next_behaviour.text, lang))}"]
+    if explain and card.evidence:
+        shown = "; ".join(text(e.text, lang) for e in card.evidence)
+        out.append(f"{indent}[cyan]{_label(_CARD_LABELS['evidence'], lang)}[/cyan] [dim]{escape(shown)}[/dim]")
+    out.append(f"{indent}[cyan]{_label(_CARD_LABELS['review'], lang)}[/cyan] {escape(text(card.review.text, lang))}")
+    return out

@@ -49,6 +49,8 @@ def report_context(run: PortfolioRun, book: RuleBook) -> dict[str, Any]:
         "desk": sum(len(m.worklist.desk) for m in run.results),
         "set_aside": sum(len(m.worklist.set_aside) for m in run.results),
         "vetoed": sum(len(c.vetoed) for m in run.results for c in m.decision.clients),
+        "from_clients": sum(1 for m in run.results for d in m.decision.managers for r in d.recommendations
+                            if any(x.startswith("from_clients.") for x in r.rules)),
         "suppressed": sum(len(c.suppressed) for m in run.results for c in m.decision.clients),
     }
     charts = [
@@ -69,8 +71,7 @@ def _manager(m: Any, run: PortfolioRun, kb: Any) -> dict[str, Any]:
     bank = row.get("domain") == "bank"
     score = row.get("credit_coop_points") if bank else row.get("assessment_score")
     wl = m.worklist
-    coaching = [{"zh": r.title.zh, "en": r.title.en, "reason_en": r.reasons[0].text.en}
-                for d in m.decision.managers for r in d.recommendations]
+    coaching = [_coaching(r) for d in m.decision.managers for r in d.recommendations]
     return {"id": m.manager_id, "name": row.get("name", ""), "domain": row.get("domain"),
             "score": None if score is None or pd.isna(score) else round(float(score), 1),
             "score_label": "信用社积分 credit-coop points" if bank else "月度考核 monthly score",
@@ -81,6 +82,31 @@ def _manager(m: Any, run: PortfolioRun, kb: Any) -> dict[str, Any]:
                            "action": f"{s.title.zh} · {s.title.en}", "score": s.score, "reason_zh": s.reason.zh,
                            "reason_en": s.reason.en} for s in wl.set_aside[:ROWS_PER_MANAGER]],
             "set_aside_more": max(0, len(wl.set_aside) - ROWS_PER_MANAGER)}
+
+
+#: Keep / Start / Stop as the report prints them
+_FORMS = {"keep": "保持 Keep", "start": "开始 Start", "stop": "停止 Stop"}
+
+
+def _coaching(r: Any) -> dict[str, Any]:
+    """A coaching item as a report row: every reason (those from the clients' actions marked), and
+    its card: the diagnosis against the team, the next behaviour, the review."""
+    card = r.card
+    reasons = [{"zh": x.text.zh, "en": x.text.en, "from_clients": x.rule_id.startswith("from_clients.")}
+               for x in r.reasons]
+    out: dict[str, Any] = {"zh": r.title.zh, "en": r.title.en, "score": r.score, "reasons": reasons,
+                           "from_clients": any(x["from_clients"] for x in reasons), "card": None}
+    if card is not None:
+        bench = card.benchmark
+        out["card"] = {
+            "diagnosis_zh": card.diagnosis.zh, "diagnosis_en": card.diagnosis.en,
+            "benchmark_zh": bench.text.zh if bench else "没有可比的团队基准",
+            "benchmark_en": bench.text.en if bench else "no team benchmark",
+            "standing": bench.standing if bench else None,
+            "form": _FORMS[card.next_behaviour.form], "next_zh": card.next_behaviour.text.zh,
+            "next_en": card.next_behaviour.text.en, "review_zh": card.review.text.zh,
+            "review_en": card.review.text.en}
+    return out
 
 
 def _client(client_id: str, name: str | None) -> str:

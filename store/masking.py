@@ -11,8 +11,10 @@
     the text is read against the template): only what a sensitive placeholder (``{client.name}``)
     filled in becomes :data:`MASK`, and a word of the template that happens to equal a name (a
     client named ``complaint``) stays;
+  - a reason made from a manager's clients' actions (``from_clients.*``, which names the clients
+    waiting) is filled again from the masked facts of the manager and of the clients its trace names;
   - the facts a rule matched (``matched`` in a trace) by field: ``client.name`` is masked, not the
-    other fields.
+    other fields. A coaching card holds no sensitive value (its evidence leaves them out).
 
   Ids, rule ids, action and coaching ids, policy ids, field and signal names, the knowledge base's
   titles and the policies' texts (dates, decision ids, reason titles) are never changed. A reason text
@@ -30,7 +32,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from rm_advisor.engine.inference import RuleBook
+from rm_advisor.engine.inference import TRACE_PREFIX, RuleBook, client_reason
 from rm_advisor.engine.language import (
     Decision,
     KnowledgeBase,
@@ -139,9 +141,24 @@ class _Masker:
 
     def item(self, r: Recommendation, envs: tuple[Env, Env]) -> Recommendation:
         return r.model_copy(update={
-            "reasons": [self.reason(x, self._templates(x.rule_id, r.kind, r.id), envs) for x in r.reasons],
+            "reasons": [self.from_clients(x, r, envs[1])
+                        or self.reason(x, self._templates(x.rule_id, r.kind, r.id), envs) for x in r.reasons],
             "vetoed_by": [self.reason(x, self._veto_templates(x.rule_id), envs) for x in r.vetoed_by],
             "because": [self.trace(t) for t in r.because]})
+
+    def from_clients(self, reason: Reason, r: Recommendation, masked: Env) -> Reason | None:
+        """A reason made from the manager's clients' actions, filled again from the masked facts of
+        the manager and of the clients its trace names (None: not such a reason)."""
+        entry = self.kb.coaching_from_clients.get(reason.rule_id.removeprefix(TRACE_PREFIX)) \
+            if reason.rule_id.startswith(TRACE_PREFIX) else None
+        trace = next((t for t in r.because if t.rule_id == reason.rule_id), None)
+        if entry is None or trace is None:
+            return None
+        clients = [self.masked.get(("client", key.partition(":")[2])) or {"id": key.partition(":")[2]}
+                   for key in trace.related.get("client", [])]
+        text = client_reason(self.kb, entry, masked.get("manager") or {}, clients,
+                             list(trace.matched.get("clients.actions", [])), int(trace.matched.get("clients.top", 0)))
+        return reason.model_copy(update={"text": text})
 
     def reason(self, reason: Reason, templates: list[Text], envs: tuple[Env, Env]) -> Reason:
         text = Text(zh=self.text(reason.text.zh, [t.zh for t in templates], envs),

@@ -1,12 +1,14 @@
 """Decisions: the rule book checked and compiled, conditions as predicates, forward chaining with
-experta, arbitration into ranked and explained recommendations, and the Advisor that runs them."""
+experta, arbitration into ranked and explained recommendations, coaching from the clients' actions,
+coaching cards, and the Advisor that runs them."""
 
 from rm_advisor.engine.inference.advisor import Advisor
 from rm_advisor.engine.inference.book import check_rules, load_rule_book, revision_of
 from rm_advisor.engine.inference.chaining import Inference
 from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook, SourceTexts
+from rm_advisor.engine.inference.from_clients import TRACE_PREFIX, client_reason
 
 __all__ = [
-    "Advisor", "CompiledRule", "Inference", "RuleBook", "SourceTexts", "check_rules", "load_rule_book",
-    "revision_of",
+    "TRACE_PREFIX", "Advisor", "CompiledRule", "Inference", "RuleBook", "SourceTexts", "check_rules", "client_reason",
+    "load_rule_book", "revision_of",
 ]

@@ -8,7 +8,7 @@ catalogue, after the coaching from clients is merged in and before the contact p
   ``team_benchmark`` fact when one is posted for the domain and metric (the batch posts the
   portfolio's: basis ``portfolio``; a caller's: basis ``given``), else computed from the managers
   posted with the decision (basis ``posted``); none when fewer than two managers have a value;
-* **diagnosis**: the metric, where it stands, and the strongest reason;
+* **diagnosis**: the metric, where it stands, and what found it (the titles of the rules behind it);
 * **next behaviour**: the topic's one concrete behaviour, to keep, start or stop;
 * **evidence**: the values the rules matched, the related facts they joined, the clients waiting;
 * **review**: the metric measured again ``review_days`` after the decision (``$coaching_review_days``).
@@ -99,7 +99,7 @@ def _card(kb: KnowledgeBase, rec: Recommendation, manager: Fact, given: Mapping[
     days = resolve_count(spec.review_days, kb)
     return CoachingCard(metric=metric, benchmark=benchmark, diagnosis=_diagnosis(rec, field, spec, value, benchmark),
                         next_behaviour=NextBehaviour(form=spec.behaviour.form, text=spec.behaviour.text),
-                        evidence=_evidence(kb, rec, decided), review=_review(rec, metric, field, as_of, days))
+                        evidence=_evidence(kb, rec, decided, spec), review=_review(rec, metric, field, as_of, days))
 
 
 def _plain(value: Any) -> Any:
@@ -178,16 +178,21 @@ def value_text(value: Any, field: FieldSpec, target: bool | str | None, lang: La
 
 def _diagnosis(rec: Recommendation, field: FieldSpec, spec: CardSpec, value: Any,
                benchmark: Benchmark | None) -> Text:
-    top = rec.reasons[0].text
+    """The metric, where it stands, and what found it (the rules' titles: no name or other
+    sensitive value, so the card needs no masking in the decision log)."""
+    found = list(dict.fromkeys(t.title.zh for t in rec.because)), list(dict.fromkeys(t.title.en for t in rec.because))
     bench_zh = (f";{benchmark.text.zh}" if benchmark is not None
                 else ";没有可比的团队基准(同行业有数值的客户经理不足两人)")
     bench_en = (f"; {benchmark.text.en}" if benchmark is not None
                 else "; no team benchmark (fewer than two managers of the domain have a value)")
-    return Text(zh=f"{field.description.zh}:{value_text(value, field, spec.target, 'zh')}{bench_zh}。{top.zh}",
-                en=f"{field.description.en}: {value_text(value, field, spec.target, 'en')}{bench_en}. {top.en}")
+    return Text(zh=f"{field.description.zh}:{value_text(value, field, spec.target, 'zh')}{bench_zh}。"
+                   f"依据:{'、'.join(found[0])}",
+                en=f"{field.description.en}: {value_text(value, field, spec.target, 'en')}{bench_en}. "
+                   f"Found by: {'; '.join(found[1])}")
 
 
-def _evidence(kb: KnowledgeBase, rec: Recommendation, decided: Mapping[str, SubjectDecision]) -> list[Evidence]:
+def _evidence(kb: KnowledgeBase, rec: Recommendation, decided: Mapping[str, SubjectDecision],
+              card: CardSpec) -> list[Evidence]:
     out: dict[str, Evidence] = {}
     for trace in rec.because:
         entry = kb.coaching_from_clients.get(trace.rule_id.removeprefix(TRACE_PREFIX)) \
@@ -208,9 +213,10 @@ def _evidence(kb: KnowledgeBase, rec: Recommendation, decided: Mapping[str, Subj
             spec = schema.fields.get(name) if schema is not None else None
             if spec is None or spec.sensitive or name == "domain" or ref in out:
                 continue  # a name stays out of the card; the domain only scoped the rule
+            target = card.target if ref == f"manager.{card.metric}" else None  # the metric reads against its target
             out[ref] = Evidence(fact=ref, value=value, rule_id=trace.rule_id,
-                                text=Text(zh=f"{spec.description.zh}:{value_text(value, spec, None, 'zh')}",
-                                          en=f"{spec.description.en}: {value_text(value, spec, None, 'en')}"))
+                                text=Text(zh=f"{spec.description.zh}:{value_text(value, spec, target, 'zh')}",
+                                          en=f"{spec.description.en}: {value_text(value, spec, target, 'en')}"))
         for fact_type, keys in trace.related.items():
             kind = _TYPES.get(fact_type, Text(zh=fact_type, en=fact_type))
             for key in keys:

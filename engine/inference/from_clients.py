@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from rm_advisor.engine.inference.compiler import RuleBook
 from rm_advisor.engine.language.decision import Reason, Recommendation, RuleTrace, SignalTrace, SubjectDecision
@@ -50,7 +49,6 @@ def coach_from_clients(book: RuleBook, facts: FactSet, clients: Sequence[Subject
     if not kb.coaching_from_clients:
         return list(managers)
     decided = {c.id: c for c in clients}
-    params = {k: p.value for k, p in kb.parameters.items()}
     out = []
     for manager in managers:
         fact = facts.get("manager", manager.id) or {}
@@ -64,7 +62,7 @@ def coach_from_clients(book: RuleBook, facts: FactSet, clients: Sequence[Subject
             top = ranked[:resolve_count(entry.top, kb)]
             waiting = [w for c in top if (w := _waiting(entry, c, facts))]
             if waiting and len(waiting) >= resolve_count(entry.min_clients, kb):
-                found.append(_recommendation(kb, entry, fact, params, len(top), waiting))
+                found.append(_recommendation(kb, entry, fact, len(top), waiting))
         out.append(_merged(manager, found) if found else manager)
     return out
 
@@ -92,22 +90,30 @@ def _waiting(entry: ClientCoachingSpec, client: SubjectDecision, facts: FactSet)
     return Waiting(client, facts.get("client", client.id) or {}, actions) if actions else None
 
 
-def _recommendation(kb: KnowledgeBase, entry: ClientCoachingSpec, manager: Fact, params: dict[str, Any],
-                    looked_at: int, waiting: list[Waiting]) -> Recommendation:
-    action_ids = list(dict.fromkeys(a.id for w in waiting for a in w.actions))
-    names = [(str(w.fact.get("id", w.client.id)), w.fact.get("name")) for w in waiting]
-    shown = [f"{cid} {name}" if name else cid for cid, name in names]
-    env = {"manager": manager, "param": params}
-    zh = {"count": len(waiting), "top": looked_at, "list": "、".join(shown),
-          "actions": "、".join(kb.actions[a].title.zh for a in action_ids)}
+def client_reason(kb: KnowledgeBase, entry: ClientCoachingSpec, manager: Fact, clients: Sequence[Fact],
+                  action_ids: Sequence[str], looked_at: int) -> Text:
+    """``entry``'s reason filled: ``clients`` (the ones waiting, ids and names, in rank order) of
+    the ``looked_at`` highest-scored wait on ``action_ids``. The decision log's masking fills it
+    again from the masked facts, so a name is masked where it was put in and nowhere else."""
+    shown = [f"{c['id']} {c['name']}" if c.get("name") else str(c["id"]) for c in clients]
+    env = {"manager": manager, "param": {k: p.value for k, p in kb.parameters.items()}}
+    zh = {"count": len(clients), "top": looked_at, "list": "、".join(shown),
+          "actions": "、".join(kb.actions[a].title.zh for a in action_ids if a in kb.actions)}
     en = {**zh, "list": ", ".join(shown),
-          "actions": ", ".join(_lower_first(kb.actions[a].title.en) for a in action_ids)}
-    text = Text(zh=fill(entry.reason.zh, {**env, "clients": zh}), en=fill(entry.reason.en, {**env, "clients": en}))
+          "actions": ", ".join(_lower_first(kb.actions[a].title.en) for a in action_ids if a in kb.actions)}
+    return Text(zh=fill(entry.reason.zh, {**env, "clients": zh}), en=fill(entry.reason.en, {**env, "clients": en}))
+
+
+def _recommendation(kb: KnowledgeBase, entry: ClientCoachingSpec, manager: Fact, looked_at: int,
+                    waiting: list[Waiting]) -> Recommendation:
+    action_ids = list(dict.fromkeys(a.id for w in waiting for a in w.actions))
+    clients = [{**w.fact, "id": w.fact.get("id", w.client.id)} for w in waiting]
+    text = client_reason(kb, entry, manager, clients, action_ids, looked_at)
     file, line = kb.origins.get(entry.id, ("knowledge_base/coaching_from_clients.yaml", 0))
     signals = [s for w in waiting for s in w.client.signals if s.signal in entry.match.signals]
     trace = RuleTrace(rule_id=trace_id(entry), title=entry.title, file=file, line=line, priority=entry.priority,
                       provenance=entry.provenance,
-                      matched={"clients.count": len(waiting), "clients.top": looked_at},
+                      matched={"clients.count": len(waiting), "clients.top": looked_at, "clients.actions": action_ids},
                       related={"client": [f"client:{w.client.id}" for w in waiting]},
                       signals=_unique(signals))
     topic = kb.coaching[entry.topic]

@@ -89,6 +89,10 @@ def _managers(rng: np.random.Generator, n: int) -> pd.DataFrame:
     df.loc[tob, "new_brand_on_shelf_pct"] = rng.integers(20, 90, int(tob.sum()))
     bank = df["domain"] == "bank"
     df.loc[bank, "reads_statements"] = rng.random(int(bank.sum())) < 0.7
+    # the measure of group-payment and solution coaching cards; drawn from a child generator, so
+    # every other column (and the clients and history after them) stays as it was
+    tel = df["domain"] == "telecom"
+    df.loc[tel, "solution_proposals_90d"] = rng.spawn(1)[0].integers(0, 6, int(tel.sum()))
     return df
 
 

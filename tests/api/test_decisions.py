@@ -246,3 +246,42 @@ def test_concurrent_requests_get_the_single_threaded_answers(live: LiveRuleSet,
     assert [_stable(resp.json()) for _, resp in answers] == [expected[cid] for cid, _ in answers]
     threads_per_engine = {e: {t for e2, t in runs if e2 == e} for e, _ in runs}
     assert len(threads_per_engine) > 1 and all(len(ts) == 1 for ts in threads_per_engine.values())
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_managers_coaching_carries_its_card_and_the_coaching_from_clients(client: TestClient, lang: str) -> None:
+    facts = json.loads(json.dumps(yaml.safe_load(sample_facts_path().read_text(encoding="utf-8")), default=str))
+    r = client.post("/v1/decisions/manager/M-T01", json=facts, headers={"Accept-Language": lang})
+    assert r.status_code == 200, r.text
+    [top, *_] = r.json()["subject"]["recommendations"]
+    assert top["id"] == "complaint_to_opportunity"
+    reason = next(x for x in top["reasons"] if x["rule_id"] == "from_clients.tobacco_stale_complaints")
+    assert set(reason["text"]) == {lang}
+    named = "T-001 城东便民店, T-004 金福烟酒店" if lang == "en" else "T-001 城东便民店、T-004 金福烟酒店"
+    assert named in reason["text"][lang]
+    card = top["card"]
+    assert card["metric"]["field"] == "manager.avg_complaint_close_days" and card["metric"]["value"] == 6.5
+    assert {k: card["benchmark"][k] for k in ("basis", "domain", "managers", "median", "standing")} == {
+        "basis": "given", "domain": "tobacco", "managers": 22, "median": 3.5, "standing": "behind"}
+    assert card["next_behaviour"]["form"] == "start" and set(card["next_behaviour"]["text"]) == {lang}
+    assert {e["fact"] for e in card["evidence"]} >= {"client:T-001", "client:T-004", "manager.avg_complaint_close_days"}
+    assert card["review"] | {"text": None} == {"metric": "manager.avg_complaint_close_days", "date": "2026-12-23",
+                                               "days": 30, "text": None}
+    assert all(set(t) == {lang} for t in _texts(card))
+
+
+def test_actions_carry_no_card(client: TestClient) -> None:
+    r = client.post(ONE, json=examples.CLIENT, headers={"Accept-Language": "en"})
+    assert r.status_code == 200, r.text
+    assert all("card" not in rec for rec in r.json()["subject"]["recommendations"])
+
+
+def test_a_card_without_a_team_says_so_and_the_posted_managers_make_one(client: TestClient) -> None:
+    one = {"as_of": "2026-11-23", "managers": [{"id": "M1", "domain": "bank", "credit_file_deductions": 12}]}
+    r = client.post("/v1/decisions", json=one, headers={"Accept-Language": "en"})
+    card = r.json()["managers"][0]["recommendations"][0]["card"]
+    assert "benchmark" not in card and "no team benchmark" in card["diagnosis"]["en"]
+    two = {**one, "managers": [*one["managers"], {"id": "M2", "domain": "bank", "credit_file_deductions": 2}]}
+    r = client.post("/v1/decisions", json=two, headers={"Accept-Language": "en"})
+    card = r.json()["managers"][0]["recommendations"][0]["card"]
+    assert card["benchmark"]["basis"] == "posted" and card["benchmark"]["median"] == 7.0

@@ -44,6 +44,9 @@ BASE = telecom(interactions=[{"id": "I1", "client_id": "C1", "kind": "complaint"
                               "date": "2026-11-01", "note": "催缴"}])
 BASE["clients"].append({"id": "T1", "manager_id": "M1", "domain": "tobacco", "days_since_last_visit": 40,
                         "network_client": False, "satisfaction": 60})
+BASE["team_benchmarks"] = [{"id": "telecom.solution_proposals_90d", "domain": "telecom",
+                            "field": "solution_proposals_90d", "managers": 3, "median": 2, "mean": 2.5,
+                            "source": "given"}]
 
 #: Values at the edges of each field type (and beyond them), and malformed ones.
 EDGE_DATES: list[Any] = [d.isoformat() for d in (DATE_MIN, DATE_MAX, DATE_MIN - ONE_DAY, DATE_MAX + ONE_DAY,

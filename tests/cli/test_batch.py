@@ -229,3 +229,36 @@ def test_an_unlogged_batch_applies_no_contact_policy(sample: Path, tmp_path: Pat
     assert result.exit_code == 0, result.output
     recs = read(tmp_path / "out" / "recommendations.csv")
     assert set(recs["status"]) <= {"recommended", "vetoed"} and recs["decision_id"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def demo_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`rm-advisor batch` as `make demo` runs it: the generated sample portfolio."""
+    out = tmp_path_factory.mktemp("demo_batch")
+    result = runner.invoke(app, ["batch", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_the_demo_batch_coaches_from_clients_with_the_portfolio_benchmark_in_every_domain(demo_batch: Path) -> None:
+    decisions = [json.loads(line) for line in (demo_batch / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
+    for domain, entry in (("tobacco", "from_clients.tobacco_stale_complaints"),
+                          ("bank", "from_clients.bank_credit_file_problems"),
+                          ("telecom", "from_clients.telecom_group_payment_waiting")):
+        coached = [r for d in decisions for m in d["managers"] for r in m["recommendations"] if entry in r["rules"]]
+        assert coached, domain
+        cards = [r["card"] for r in coached]
+        assert all(c["next_behaviour"]["form"] in ("keep", "start", "stop") for c in cards)
+        assert any(c.get("benchmark") and c["benchmark"]["basis"] == "portfolio" and c["benchmark"]["domain"] == domain
+                   for c in cards), domain
+    html = (demo_batch / "report.html").read_text(encoding="utf-8")
+    assert html.count('<div class="from-clients">') >= 3 and "of the whole portfolio (computed by the batch)" in html
+    assert "开始 Start</b>" in html and "再次衡量" in html and "来自客户的辅导 coaching from clients" in html
+
+
+def test_coaching_csv_has_the_card_columns(demo_batch: Path) -> None:
+    coaching = read(demo_batch / "coaching.csv")
+    assert {"metric", "value", "team_median", "benchmark_basis", "standing", "next_form", "next_zh", "next_en",
+            "review_date"} <= set(coaching.columns)
+    assert set(coaching["next_form"]) <= {"keep", "start", "stop"} and set(coaching["benchmark_basis"].dropna()) == {
+        "portfolio"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from rm_advisor.cli.main import app, sample_facts_path
@@ -123,3 +124,40 @@ def test_schema_matches_the_committed_file() -> None:
     result = runner.invoke(app, ["schema"])
     committed = (Path(__file__).resolve().parents[2] / "rules" / "rules.schema.json").read_text(encoding="utf-8")
     assert json.loads(result.output) == json.loads(committed), "run `make schema` and commit rules/rules.schema.json"
+
+
+@pytest.mark.parametrize(("manager", "entry", "behaviour"), [
+    ("M-T01", "from_clients.tobacco_stale_complaints", "Start: Follow up every open complaint within the same week"),
+    ("M-B01", "from_clients.bank_credit_file_problems", "Start: After every loan event, check the client's credit"),
+    ("M-C01", "from_clients.telecom_group_payment_waiting", "Start: Design one tariff or handset offer"),
+])
+def test_the_demo_shows_coaching_from_clients_with_its_card_for_each_domain(manager: str, entry: str,
+                                                                           behaviour: str) -> None:
+    result = runner.invoke(app, ["demo", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    section = result.output.split(f"Manager {manager}", 1)[1].split("\nManager ", 1)[0]
+    first = section.split("\n 2. ", 1)[0]  # the top coaching item
+    assert f"({entry})" in first and "highest-scored" in first
+    assert "diagnosis " in first and "team median" in first and "given in the facts" in first
+    assert f"next {behaviour}" in first
+    assert "review Measure again on 2026-12-23 (30 days after this decision)" in first
+    assert "and count again the clients waiting" in first
+
+
+def test_the_card_reads_in_chinese_and_in_both_languages() -> None:
+    zh = runner.invoke(app, ["demo", "--lang", "zh"]).output
+    assert "诊断 投诉平均办结天数:6.5天;团队中位数3.5天" in zh and "下一步 开始:" in zh and "复查 2026-12-23" in zh
+    both = runner.invoke(app, ["demo"]).output
+    assert "下一步 next 开始 Start: " in both and "诊断 diagnosis " in both
+
+
+def test_recommend_json_carries_the_card() -> None:
+    result = runner.invoke(app, ["recommend", str(sample_facts_path()), "--json"])
+    assert result.exit_code == 0, result.output
+    decision = json.loads(result.output)
+    coaching = [r for m in decision["managers"] for r in m["recommendations"]]
+    assert coaching and all(r["card"]["next_behaviour"]["form"] in ("keep", "start", "stop") for r in coaching)
+    bank = next(r for m in decision["managers"] if m["id"] == "M-B01" for r in m["recommendations"])
+    assert bank["card"]["benchmark"] == {
+        "basis": "given", "domain": "bank", "managers": 14, "median": 6.0, "mean": 7.2, "share_pct": None,
+        "standing": "behind", "text": bank["card"]["benchmark"]["text"]}

@@ -162,3 +162,18 @@ def test_property_masking_changes_no_identifier_and_every_logged_decision_replay
             assert _ids(report.on_logged.decision) == _ids(answered)
 
         check()
+
+
+def test_coaching_from_clients_masks_the_clients_names_and_keeps_their_ids(sqlite_store: Store,
+                                                                          advisor: Advisor) -> None:
+    answered, logged = _logged(sqlite_store, advisor, copy.deepcopy(DEMO))
+    rec = next(r for r in subject_of(logged, "manager", "M-T01").recommendations if r.id == "complaint_to_opportunity")
+    [reason] = [x for x in rec.reasons if x.rule_id == "from_clients.tobacco_stale_complaints"]
+    assert "T-001 ***, T-004 ***" in reason.text.en and "T-001 ***、T-004 ***" in reason.text.zh
+    assert "城东便民店" not in reason.text.zh + reason.text.en
+    original = next(r for r in subject_of(answered, "manager", "M-T01").recommendations if r.id == rec.id)
+    assert "T-001 城东便民店, T-004 金福烟酒店" in next(
+        x.text.en for x in original.reasons if x.rule_id == reason.rule_id)
+    assert rec.card == original.card  # a card holds no name: logged as answered
+    report = replay(sqlite_store.decisions, decision_id(answered))
+    assert report.on_logged.identical, [c.format() for c in report.on_logged.changes]

@@ -98,3 +98,15 @@ def test_the_domain_that_scoped_a_rule_is_no_evidence(advisor: Advisor) -> None:
     facts = {"as_of": AS_OF, "managers": [{"id": "M1", "domain": "bank", "reads_statements": False}]}
     card = _card(advisor, facts, "accounting_and_financial_statements")
     assert [e.fact for e in card.evidence] == ["manager.reads_statements"]
+
+
+def test_the_diagnosis_names_what_found_it_and_no_name(advisor: Advisor) -> None:
+    facts = _tobacco(6.5, 2)
+    facts["interactions"] = [{"id": "I1", "client_id": "T1", "manager_id": "M1", "kind": "complaint",
+                              "status": "open", "days_open": 9}]
+    facts["clients"] = [{"id": "T1", "manager_id": "M1", "name": "城东便民店", "domain": "tobacco"}]
+    card = _card(advisor, facts, "complaint_to_opportunity")
+    assert card.diagnosis.en.endswith("Found by: A complaint left open past the closing time; Complaints closed slowly")
+    assert card.diagnosis.zh.endswith("依据:有投诉超期未结、投诉办结慢")
+    texts = [card.diagnosis, card.review.text, *(e.text for e in card.evidence)]
+    assert all("经理1" not in t.zh + t.en and "城东便民店" not in t.zh + t.en for t in texts)
