@@ -14,6 +14,8 @@ A scenario file ``rules/<pack>.scenarios.yaml``::
             signals: [outside_official_channel]
             vetoed: [cross_sell_retail_to_corporate_owner]
             order: [resolve_retailer_complaint, guide_to_network_ordering]
+          - subject: manager:M1
+            from_clients: [tobacco_stale_complaints]  # coaching from the clients' actions gave it
       - name: a text where a number belongs is refused
         facts: {...}
         error: fact_type                              # expected diagnostic code instead
@@ -35,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rm_advisor.engine.errors import CODES, AdvisorError, Diagnostic, Location, suggest
 from rm_advisor.engine.inference.advisor import Advisor, Run
 from rm_advisor.engine.inference.compiler import RuleBook
+from rm_advisor.engine.inference.from_clients import TRACE_PREFIX
 from rm_advisor.engine.language.rules import file_json_schema
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.loading.validation import validate_document
@@ -58,6 +61,10 @@ class Expectation(_Strict):
     vetoed: tuple[str, ...] = Field(default=(), description="actions recommended but blocked by a veto")
     fired: tuple[str, ...] = Field(default=(), description="rule ids that must fire")
     not_fired: tuple[str, ...] = Field(default=(), description="rule ids that must not fire")
+    from_clients: tuple[str, ...] = Field(default=(), description="entries of coaching_from_clients.yaml that must "
+                                                                 "give the subject (a manager) coaching")
+    not_from_clients: tuple[str, ...] = Field(default=(), description="entries of coaching_from_clients.yaml that "
+                                                                     "must not give the subject coaching")
     order: tuple[str, ...] = Field(default=(), description="these recommendations appear in this order")
     nothing: bool = Field(default=False, description="no recommendation at all for the subject")
 
@@ -125,6 +132,7 @@ def check_references(cases: Iterable[Case], book: RuleBook) -> list[Diagnostic]:
              "coaching": set(kb.coaching), "not_coaching": set(kb.coaching),
              "signals": set(kb.signals), "not_signals": set(kb.signals),
              "fired": {r.id for r in book.rules}, "not_fired": {r.id for r in book.rules},
+             "from_clients": set(kb.coaching_from_clients), "not_from_clients": set(kb.coaching_from_clients),
              "order": set(kb.actions) | set(kb.coaching)}
     diags: list[Diagnostic] = []
     for case in cases:
@@ -171,10 +179,11 @@ class Observed:
     vetoed: tuple[str, ...]
     signals: tuple[str, ...]
     fired: tuple[str, ...]
+    from_clients: tuple[str, ...] = ()  # entries of coaching from clients behind the subject's coaching
 
     def to_dict(self) -> dict[str, Any]:
         return {"subject": self.subject, "recommended": list(self.recommended), "vetoed": list(self.vetoed),
-                "signals": list(self.signals), "fired": list(self.fired)}
+                "signals": list(self.signals), "fired": list(self.fired), "from_clients": list(self.from_clients)}
 
 
 @dataclass(frozen=True)
@@ -246,9 +255,11 @@ def observe(run: Run, subject: str) -> Observed | None:
     decided = run.decision.subject(key.type, key.id)
     if decided is None:
         return None
+    entries = {x.rule_id.removeprefix(TRACE_PREFIX) for r in decided.recommendations for x in r.reasons
+               if x.rule_id.startswith(TRACE_PREFIX)}
     return Observed(subject, tuple(r.id for r in decided.recommendations), tuple(r.id for r in decided.vetoed),
                     tuple(sorted({s.signal for s in decided.signals})),
-                    tuple(sorted(run.fired().get(key, set()))))
+                    tuple(sorted(run.fired().get(key, set()))), tuple(sorted(entries)))
 
 
 _CHECKS = (  # expectation key, what it names, where the actual values are, must be present?
@@ -261,6 +272,8 @@ _CHECKS = (  # expectation key, what it names, where the actual values are, must
     ("vetoed", "vetoed action", "vetoed", True),
     ("fired", "fired rule", "fired", True),
     ("not_fired", "fired rule", "fired", False),
+    ("from_clients", "coaching from clients", "from_clients", True),
+    ("not_from_clients", "coaching from clients", "from_clients", False),
 )
 
 

@@ -112,3 +112,23 @@ def test_scenario_schema_describes_the_file_format() -> None:
     expectation = schema["$defs"]["Expectation"]
     assert expectation["additionalProperties"] is False
     assert {"actions", "not_actions", "fired", "order", "nothing"} <= set(expectation["properties"])
+
+
+def test_a_scenario_can_expect_coaching_from_the_clients_and_names_its_entries(advisor: Any) -> None:
+    # `advisor` here is the shipped rule set (the session fixture), which has coaching from clients
+    facts = {"as_of": "2026-11-23", "managers": [{"id": "MB", "domain": "bank"}],
+             "clients": [{"id": f"B{i}", "manager_id": "MB", "domain": "bank", "has_collateral": True,
+                          "collateral_insured": False} for i in range(2)]}
+    good, bad = cases({"name": "good", "facts": facts,
+                       "expect": [{"subject": "manager:MB", "from_clients": ["bank_credit_file_problems"]}]},
+                      {"name": "bad", "facts": facts,
+                       "expect": [{"subject": "manager:MB", "not_from_clients": ["bank_credit_file_problems"],
+                                   "from_clients": ["tobacco_stale_complaints"]}]})
+    passed = evaluate_case(advisor, good)
+    assert passed.passed and passed.observed[0].from_clients == ("bank_credit_file_problems",)
+    assert [(f.check, f.item) for f in evaluate_case(advisor, bad).failures] == [
+        ("from_clients", "tobacco_stale_complaints"), ("not_from_clients", "bank_credit_file_problems")]
+    typo = cases({"name": "typo", "facts": facts, "expect": [{"subject": "manager:MB",
+                                                             "from_clients": ["bank_credit_file_problem"]}]})
+    [d] = check_references(typo, advisor.book)
+    assert d.code == "scenario_unknown_id" and "bank_credit_file_problems" in d.hint
