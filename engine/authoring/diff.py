@@ -1,8 +1,9 @@
 """What changed between two decisions on the same facts: per subject and item, readable lines.
 
 Used to replay a logged decision (same revision: there should be no change; current revision: what a
-rule change did). Of the traces, only the evidence is compared (matched values, related facts,
-signals): rule file names and line numbers change when a rule moves, which changes no decision.
+rule change did). A coaching item's card is compared whole. Of the traces, only the evidence is
+compared (matched values, related facts, signals): rule file names and line numbers change when a
+rule moves, which changes no decision.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rm_advisor.engine.language.decision import Decision, Recommendation, Subjec
 from rm_advisor.engine.language.subjects import SubjectKey
 
 What = Literal["subject", "added", "removed", "outcome", "rank", "score", "rules", "reasons", "vetoed_by",
-               "suppressed_by", "trace", "signals"]
+               "suppressed_by", "trace", "signals", "card"]
 
 
 class Change(BaseModel):
@@ -43,6 +44,7 @@ class _Item:
     vetoed_by: tuple[str, ...]
     suppressed_by: tuple[str, ...]
     trace: Any
+    card: Any = None  # a coaching card, as JSON
 
     def label(self) -> str:
         where = f"{self.outcome} #{self.rank}" if self.outcome == "recommended" else self.outcome
@@ -94,6 +96,8 @@ def _item_changes(key: str, item: str, x: _Item, y: _Item) -> list[Change]:
             out.append(Change(subject=key, item=item, what=what, before=_text(va), after=_text(vb)))
     if x.reasons != y.reasons:
         out.append(Change(subject=key, item=item, what="reasons", before=_reasons(x), after=_reasons(y)))
+    if x.card != y.card:
+        out.append(Change(subject=key, item=item, what="card", before=_card(x.card), after=_card(y.card)))
     if x.trace != y.trace and x.rules == y.rules:
         out.append(Change(subject=key, item=item, what="trace", before="matched facts or signals differ",
                           after="see the two decisions"))
@@ -113,7 +117,8 @@ def _item(outcome: str, rank: int, rec: Recommendation) -> _Item:
                  reasons=tuple((r.rule_id, r.text.zh, r.text.en) for r in rec.reasons),
                  vetoed_by=tuple(sorted({v.rule_id for v in rec.vetoed_by})),
                  suppressed_by=tuple(sorted({p.policy_id for p in rec.suppressed_by})),
-                 trace=_evidence([t.model_dump(mode="json") for t in rec.because]))
+                 trace=_evidence([t.model_dump(mode="json") for t in rec.because]),
+                 card=rec.card.model_dump(mode="json") if rec.card is not None else None)
 
 
 #: Parts of a rule trace that describe the rule rather than what it matched (changes to them show
@@ -127,6 +132,17 @@ def _evidence(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_evidence(v) for v in obj]
     return obj
+
+
+def _card(card: Any) -> str | None:
+    """A coaching card in one line: the metric and value, the team benchmark, the next behaviour."""
+    if card is None:
+        return None
+    bench = card.get("benchmark")
+    team = (f"team {bench.get('median', bench.get('share_pct'))} ({bench['basis']}, {bench['managers']} managers)"
+            if bench else "no team")
+    nxt = card["next_behaviour"]
+    return f"{card['metric']['field']}={card['metric'].get('value')}; {team}; {nxt['form']}: {nxt['text']['en']}"
 
 
 def _text(v: Any) -> str:

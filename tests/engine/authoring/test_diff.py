@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from rm_advisor.engine import Advisor
 from rm_advisor.engine.authoring.diff import diff_decisions
+from tests.conftest import ROOT
 from tests.helpers import action, advisor, client, rule
 
 NET = {"client.network_client": False}
@@ -48,3 +50,15 @@ def test_an_item_moved_to_vetoed_is_an_outcome_change() -> None:
     outcome = [c for c in changes if c.what == "outcome"]
     assert [(c.item, c.before, c.after) for c in outcome] == [("counter_placement", "recommended #1 [50]",
                                                                 "vetoed [50] by t.v")]
+
+
+def test_a_changed_team_benchmark_shows_as_a_card_change() -> None:
+    shipped = Advisor.load(ROOT / "rules", ROOT / "knowledge_base")
+    facts = {"as_of": "2026-11-23", "managers": [{"id": "M1", "domain": "bank", "credit_file_deductions": 12},
+                                                 {"id": "M2", "domain": "bank", "credit_file_deductions": 2}]}
+    given = {**facts, "team_benchmarks": [{"id": "bank.credit_file_deductions", "domain": "bank",
+                                           "field": "credit_file_deductions", "managers": 9, "median": 4, "mean": 5}]}
+    [change] = diff_decisions(shipped.decide(facts), shipped.decide(given))
+    assert (change.subject, change.item, change.what) == ("manager:M1", "credit_file_documents_and_ledger", "card")
+    assert change.before is not None and "team 7.0 (posted, 2 managers)" in change.before
+    assert change.after is not None and "team 4.0 (given, 9 managers)" in change.after
