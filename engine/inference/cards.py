@@ -173,7 +173,7 @@ def value_text(value: Any, field: FieldSpec, target: bool | str | None, lang: La
         return "at the target" if value == target else "not at the target"
     if isinstance(value, (int, float)):
         return _num(float(value), field, lang)
-    return str(value)
+    return str(value).replace("_", " ")  # an enum value as the schema spells it (too_direct: too direct)
 
 
 def _diagnosis(rec: Recommendation, field: FieldSpec, spec: CardSpec, value: Any,
