@@ -72,7 +72,7 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
     for name in sorted(files):
         parsed = parse_yaml(files[name], name)
         diags.extend(parsed.diagnostics)
-        if parsed.data is None and parsed.diagnostics:
+        if parsed.unreadable:
             _check_fragments(files[name], name, kb, diags, first_seen)
             continue
         doc, errs = validate_document(RuleFile, parsed)

@@ -55,8 +55,8 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
             continue
         parsed = parse_yaml(files[name], name)
         diags.extend(parsed.diagnostics)
-        if parsed.data is None and parsed.diagnostics:
-            continue  # not YAML: its syntax error says so; "not a mapping" at 1:1 would only add noise
+        if parsed.unreadable:
+            continue
         doc, errs = validate_document(model, parsed)
         diags.extend(errs)
         if doc is None:

@@ -132,6 +132,8 @@ def check_policy_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[Policy
     for name in sorted(files):
         parsed = parse_yaml(files[name], name)
         diags.extend(parsed.diagnostics)
+        if parsed.unreadable:
+            continue
         doc, errs = validate_document(PolicyFile, parsed)
         diags.extend(errs)
         if doc is not None:

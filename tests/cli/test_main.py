@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from rm_advisor.cli.main import app, sample_facts_path
+from rm_advisor.cli.main import app, main, sample_facts_path
+from tests.conftest import ROOT
 from tests.helpers import action, client, rule, rule_text
 
 runner = CliRunner()
@@ -123,3 +127,22 @@ def test_schema_matches_the_committed_file() -> None:
     result = runner.invoke(app, ["schema"])
     committed = (Path(__file__).resolve().parents[2] / "rules" / "rules.schema.json").read_text(encoding="utf-8")
     assert json.loads(result.output) == json.loads(committed), "run `make schema` and commit rules/rules.schema.json"
+
+
+@pytest.mark.parametrize("command", [["check"], ["recommend", str(sample_facts_path())], ["batch", "--out", "OUT"],
+                                     ["test"], ["decide", str(sample_facts_path()), "--db", "DB"]])
+def test_a_knowledge_base_file_that_is_not_utf8_is_named_by_every_command(
+        command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(ROOT / "knowledge_base", kb)
+    actions = kb / "actions.yaml"
+    actions.write_bytes(actions.read_bytes() + "# 广东烟草\n".encode("gbk"))
+    line = actions.read_bytes().count(b"\n")
+    args = [a.replace("OUT", str(tmp_path / "out")).replace("DB", f"sqlite:///{tmp_path / 'log.db'}") for a in command]
+    monkeypatch.setattr(sys, "argv", ["rm-advisor", *args, "--kb", str(kb)])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    said = capsys.readouterr()
+    assert exc.value.code == 1
+    assert f"{actions}:{line}:3: file_not_utf8" in said.err + said.out and "Traceback" not in said.err + said.out
