@@ -78,8 +78,13 @@ def check(
     from rm_advisor.cli.render import print_diagnostics
     from rm_advisor.engine import RuleError
     from rm_advisor.engine.inference import check_rules
-    from rm_advisor.engine.loading import default_rules_dir, load_knowledge_base, read_kb_files, read_rule_files
-    from rm_advisor.engine.loading.sources import rule_file_paths
+    from rm_advisor.engine.loading import (
+        default_rules_dir,
+        load_knowledge_base,
+        read_kb_files,
+        read_rule_files,
+        rule_file_paths,
+    )
 
     target = rules or default_rules_dir()
     if not Path(target).exists():
