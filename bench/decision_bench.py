@@ -61,7 +61,8 @@ def main() -> None:
         return derive_records(subjects["client"], subjects["manager"], subjects["interaction"], fs.as_of, kb)
 
     def vectorised() -> object:
-        return derive(*(frame(subjects[t], kb.facts[t]) for t in ("client", "manager", "interaction")), fs.as_of, kb)
+        clients, managers, events = (frame(subjects[t], kb.facts[t]) for t in ("client", "manager", "interaction"))
+        return derive(clients, managers, events, fs.as_of, kb)
 
     print(f"{platform.python_version()} on {os.cpu_count()} cores, {args.runs} runs each, milliseconds")
     print(f"{'':22} {'p50':>8} {'p99':>8}")
