@@ -92,7 +92,7 @@ def _typed(rows: list[dict[str, Any]]) -> list[list[tuple[str, type, Any]]]:
     return [[(k, type(v), v) for k, v in r.items()] for r in rows]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(books(), st.sampled_from(["given", "history"]))
 def test_per_record_derivation_equals_the_vectorised_one(
         book: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]], prefer: Prefer) -> None:
