@@ -214,6 +214,15 @@ class SuppressionOut(Out):
     feedback: list[FeedbackEventOut] = Field(default_factory=list, description="the feedback behind it")
 
 
+class AlternativeOut(Out):
+    """Another action for the same cause, folded into the recommendation."""
+
+    id: str
+    title: LocalText
+    score: int
+    rules: list[str]
+
+
 class RecommendationOut(Out):
     """A next-best-action (client) or a coaching topic (manager), with why."""
 
@@ -228,6 +237,10 @@ class RecommendationOut(Out):
     vetoed_by: list[ReasonOut] = Field(default_factory=list)
     suppressed_by: list[SuppressionOut] = Field(default_factory=list,
                                                 description="the contact policies that held it back")
+    alternatives: list[AlternativeOut] = Field(default_factory=list, description=(
+        "other actions recommended for the same cause, folded into this one (their reasons are "
+        "this recommendation's): one cause, one recommendation"))
+    cause: LocalText | None = Field(default=None, description="the cause shared with the alternatives")
 
 
 class SubjectDecisionOut(Out):

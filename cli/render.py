@@ -44,6 +44,10 @@ def _subject(console: Console, s: SubjectDecision, label: str, lang: str, explai
                       highlight=False)
         for r in rec.reasons:
             console.print(f"    [green]why[/green] {text(r.text, lang)} [dim]({r.rule_id})[/dim]", highlight=False)
+        if rec.alternatives and rec.cause:
+            label = {"en": "or", "zh": "或"}.get(lang, "或 / or")
+            others = "; ".join(f"{text(a.title, lang)} [{a.score}]" for a in rec.alternatives)
+            console.print(f"    [cyan]{label}[/cyan] {others} [dim]({text(rec.cause, lang)})[/dim]", highlight=False)
         if explain:
             for trace in rec.because:
                 for line in trace_lines(trace, lang, "    "):

@@ -22,7 +22,7 @@ Code = Literal[
     "yaml_syntax", "yaml_too_complex", "too_many_problems", "duplicate_key", "schema_violation", "duplicate_rule_id",
     "unknown_fact", "unknown_field", "unknown_action", "unknown_coaching", "unknown_signal", "type_mismatch",
     "bad_operator", "bad_value", "bad_template", "subject_mismatch", "signal_cycle", "bad_dates", "signal_placement",
-    "unknown_parameter", "no_rules", "file_not_utf8",
+    "unknown_parameter", "no_rules", "file_not_utf8", "alternative_twice", "alternative_kinds",
     # static analysis of rule sets (engine/checking/analysis.py)
     "impossible_condition", "subsumed_rule", "same_action_priority", "parameter_unit", "threshold_parameter",
     "missing_text",
@@ -72,6 +72,8 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
         "no_rules": "the rule directory holds no rule files",
         "file_not_utf8": "a rule, policy, scenario or knowledge-base file is not UTF-8 text (the location is the first "
                          "byte that is not)",
+        "alternative_twice": "an action is in two groups of knowledge_base/alternatives.yaml (it answers one cause)",
+        "alternative_kinds": "a group of alternatives mixes risk or obligation actions with service or sales ones",
     },
     "static analysis of rule sets (engine/checking/analysis.py)": {
         "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",

@@ -4,6 +4,10 @@
   its score is the highest priority among them.
 * A veto (risk and compliance rules) removes the actions it names from the recommendations,
   whatever their score, and lists them under ``vetoed`` with ``vetoed_by``.
+* One cause, one recommendation: actions of one group of ``knowledge_base/alternatives.yaml``
+  recommended together become one — the group's first action present, scored as the most urgent
+  of them — with the others as its ``alternatives`` and their reasons and rules merged into it (a
+  vetoed action is not folded: it stays under ``vetoed``).
 * Order: score, then number of supporting rules, then id, so ties break deterministically.
 """
 
@@ -16,6 +20,7 @@ from rm_advisor.engine.inference.chaining import Firing, InferenceResult
 from rm_advisor.engine.inference.compiler import RuleBook
 from rm_advisor.engine.inference.conditions import subject_env
 from rm_advisor.engine.language.decision import (
+    Alternative,
     DerivedField,
     Reason,
     Recommendation,
@@ -24,7 +29,7 @@ from rm_advisor.engine.language.decision import (
     SubjectDecision,
 )
 from rm_advisor.engine.language.facts import FactSet
-from rm_advisor.engine.language.knowledge import Text
+from rm_advisor.engine.language.knowledge import KnowledgeBase, Text
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.templates import fill
 
@@ -146,6 +151,7 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
                            because=sorted(c.traces, key=lambda t: t.rule_id),
                            vetoed_by=sorted(vetoes.get(c.id, []), key=lambda x: x.rule_id))
         (vetoed if r.vetoed_by else kept).append(r)
+    kept = _fold_alternatives(kb, kept)
     order = lambda r: (-r.score, -len(r.rules), r.id)  # noqa: E731
     kept.sort(key=order)
     vetoed.sort(key=order)
@@ -153,6 +159,31 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
     return SubjectDecision(subject_type=key.type, id=key.id,
                            recommendations=kept[:limit] if limit else kept, vetoed=vetoed,
                            signals=[traces.signal(n, key) for n in held], derived=_derived(traces, key))
+
+
+def _fold_alternatives(kb: KnowledgeBase, recs: list[Recommendation]) -> list[Recommendation]:
+    """Recommendations of one alternatives group folded into the best of them (see the module doc)."""
+    by_group: dict[str, list[Recommendation]] = {}
+    for r in recs:
+        group = kb.alternative_group(r.id) if r.kind == "action" else None
+        if group is not None:
+            by_group.setdefault(group.id, []).append(r)
+    folded: dict[str, Recommendation] = {}
+    dropped: set[str] = set()
+    for gid, members in by_group.items():
+        if len(members) < 2:
+            continue
+        group = kb.alternatives[gid]
+        first, *others = sorted(members, key=lambda r: group.actions.index(r.id))
+        reasons = sorted([*first.reasons, *(x for o in others for x in o.reasons)],
+                         key=lambda x: (-x.priority, x.rule_id))
+        folded[first.id] = first.model_copy(update={
+            "score": reasons[0].priority, "reasons": reasons, "rules": sorted({x.rule_id for x in reasons}),
+            "because": sorted([*first.because, *(t for o in others for t in o.because)], key=lambda t: t.rule_id),
+            "alternatives": [Alternative(id=o.id, title=o.title, score=o.score, rules=o.rules) for o in others],
+            "cause": group.title})
+        dropped |= {o.id for o in others}
+    return [folded.get(r.id, r) for r in recs if r.id not in dropped]
 
 
 def _derived(traces: _Traces, key: SubjectKey) -> list[DerivedField]:

@@ -61,6 +61,16 @@ class Suppression(_Model):
     feedback: list[FeedbackEvent] = Field(default_factory=list, description="the feedback events behind it")
 
 
+class Alternative(_Model):
+    """Another action answering the same cause as the recommendation it is folded into
+    (``knowledge_base/alternatives.yaml``): its reasons are the recommendation's too."""
+
+    id: str
+    title: Text
+    score: int
+    rules: list[str]
+
+
 class Recommendation(_Model):
     """A next-best-action for a client or a coaching topic for a manager."""
 
@@ -76,6 +86,10 @@ class Recommendation(_Model):
     because: list[RuleTrace]
     vetoed_by: list[Reason] = Field(default_factory=list)
     suppressed_by: list[Suppression] = Field(default_factory=list)
+    alternatives: list[Alternative] = Field(default_factory=list, description=(
+        "other actions recommended for the same cause (knowledge_base/alternatives.yaml), folded into "
+        "this one: one cause, one recommendation"))
+    cause: Text | None = Field(default=None, description="the cause shared with the alternatives")
 
 
 class DerivedField(_Model):

@@ -167,6 +167,23 @@ class ActionFile(Strict):
         return {**data, "actions": [_with_kind_from_sales_flag(a) for a in actions]}
 
 
+class AlternativeGroup(Strict):
+    """Actions that answer one cause, from different packs (a retailer's open complaint: the
+    tobacco pack's complaint visit, the generic pack's complaint call). Recommended together for
+    one subject they become one recommendation — the first of ``actions`` present (the most
+    specific first), scored as the most urgent of them — with the others listed as its
+    alternatives and their reasons merged into it."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: Text = Field(description="the cause the actions answer")
+    actions: tuple[str, ...] = Field(min_length=2, description="catalogue action ids, the most specific first")
+    why: Text = Field(description="why these actions answer one cause")
+
+
+class AlternativesFile(Strict):
+    alternatives: tuple[AlternativeGroup, ...]
+
+
 def _with_kind_from_sales_flag(action: dict[str, Any]) -> dict[str, Any]:
     rest = {k: v for k, v in action.items() if k != "sales"}
     return {**rest, "kind": "sales" if action.get("sales") is True else "service"}
@@ -259,6 +276,11 @@ class KnowledgeBase:
     parameters: dict[str, ParameterSpec]
     scoring: Any = None  # engine.language.schemes.ScoringFile (which imports this module): segments, schemes, ladders
     feedback_reasons: dict[str, FeedbackReasonSpec] = field(default_factory=dict)
+    alternatives: dict[str, AlternativeGroup] = field(default_factory=dict)
+
+    def alternative_group(self, action_id: str) -> AlternativeGroup | None:
+        """The group of actions answering the same cause as ``action_id``, if any."""
+        return next((g for g in self.alternatives.values() if action_id in g.actions), None)
 
     def action_kinds(self) -> dict[str, ActionKind]:
         """The kind of every action in the catalogue."""

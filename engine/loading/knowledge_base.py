@@ -12,7 +12,9 @@ from pydantic import BaseModel
 
 from rm_advisor.engine.errors import Diagnostic, Location, RuleError, suggest
 from rm_advisor.engine.language.knowledge import (
+    DUTY_KINDS,
     ActionFile,
+    AlternativesFile,
     CoachingFile,
     DocumentFile,
     FactExtensionFile,
@@ -34,7 +36,7 @@ _KB_PARTS: dict[str, type[BaseModel]] = {
 }
 #: Knowledge-base files that may be absent (a knowledge base written before they existed).
 _OPTIONAL_KB_PARTS: dict[str, type[BaseModel]] = {"feedback_reasons.yaml": FeedbackReasonFile,
-                                                  "scoring.yaml": ScoringFile}
+                                                  "scoring.yaml": ScoringFile, "alternatives.yaml": AlternativesFile}
 
 
 def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
@@ -83,11 +85,16 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
         scoring=parts["scoring.yaml"][0] if "scoring.yaml" in parts else ScoringFile(),
         feedback_reasons=_unique("reasons", _items(parts["feedback_reasons.yaml"], "reasons"), diags)
         if "feedback_reasons.yaml" in parts else {},
+        alternatives=_unique("alternatives", _items(parts["alternatives.yaml"], "alternatives"), diags)
+        if "alternatives.yaml" in parts else {},
     )
     _check_links(kb, parts["facts.yaml"][1], diags)
     if "scoring.yaml" in parts:
         _check_scoring(kb, parts["scoring.yaml"][1], diags)
     _check_provenance(kb, parts, diags)
+    if "alternatives.yaml" in parts:
+        doc, parsed = parts["alternatives.yaml"]
+        _check_alternatives(kb, doc, parsed, diags)
     if diags:
         raise RuleError(diags)
     return kb
@@ -153,6 +160,33 @@ def _check_provenance(kb: KnowledgeBase, parts: dict[str, Any], diags: list[Diag
                 diags.append(Diagnostic("schema_violation", f"unknown document `{item.provenance.document}`",
                                         parsed.locate((kind, i, "provenance", "document")),
                                         hint=suggest(item.provenance.document, kb.documents)))
+
+
+def _check_alternatives(kb: KnowledgeBase, doc: AlternativesFile, parsed: ParsedYaml,
+                        diags: list[Diagnostic]) -> None:
+    """Each group names catalogue actions, each action is in one group at most, and a group never
+    mixes a duty (risk, obligation) with what a contact policy may hold back: folding a duty into a
+    sales ask, or a sales ask into a duty, would change what may be said to the client."""
+    seen: dict[str, str] = {}
+    for i, group in enumerate(doc.alternatives):  # in file order: the locations index the file
+        duties = set()
+        for j, action in enumerate(group.actions):
+            at = parsed.locate(("alternatives", i, "actions", j))
+            if action not in kb.actions:
+                diags.append(Diagnostic("unknown_action", f"unknown action `{action}` in alternatives `{group.id}`",
+                                        at, hint=suggest(action, kb.actions)))
+                continue
+            if action in seen:
+                diags.append(Diagnostic("alternative_twice", f"action `{action}` is in alternatives `{seen[action]}` "
+                                        f"and `{group.id}`", at, hint="an action answers one cause: keep it in one "
+                                                                      "group"))
+            seen.setdefault(action, group.id)
+            duties.add(kb.actions[action].kind in DUTY_KINDS)
+        if len(duties) > 1:
+            kinds = ", ".join(f"{a} ({kb.actions[a].kind})" for a in group.actions if a in kb.actions)
+            diags.append(Diagnostic("alternative_kinds", f"alternatives `{group.id}` mix duties and other actions: "
+                                    f"{kinds}", parsed.locate(("alternatives", i, "actions")),
+                                    hint="risk and obligation actions are alternatives only of each other"))
 
 
 def _check_scoring(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> None:

@@ -47,12 +47,44 @@ def test_ranking_by_score_then_support_then_id() -> None:
         rule("t.1", {"client.is_key": True}, {"actions": [action("relationship_care"), action("ask_for_referral")]},
              priority=50),
         rule("t.2", {"client.is_key": True}, {"actions": [action("ask_for_referral")]}, priority=50),
-        rule("t.3", {"client.is_key": True}, {"actions": [action("befriend_client_first")]}, priority=50),
+        rule("t.3", {"client.is_key": True}, {"actions": [action("periodic_big_client_visit")]}, priority=50),
         rule("t.4", {"client.is_key": True}, {"actions": [action("key_client_priority_service")]}, priority=90),
     )
     recs = adv.decide({"clients": [client(is_key=True)]}).clients[0].recommendations
     assert [r.id for r in recs] == ["key_client_priority_service", "ask_for_referral",
-                                    "befriend_client_first", "relationship_care"]
+                                    "periodic_big_client_visit", "relationship_care"]
+
+
+def test_actions_answering_one_cause_become_one_recommendation_with_its_alternatives() -> None:
+    """knowledge_base/alternatives.yaml: the open complaint's visit and call are one recommendation."""
+    adv = advisor(
+        rule("t.visit", {"client.open_complaints": {"gt": 0}},
+             {"actions": [action("resolve_retailer_complaint", en="visit")]}, priority=60),
+        rule("t.call", {"client.open_complaints": {"gt": 0}},
+             {"actions": [action("manage_complaint_expectations", en="call")]}, priority=80),
+        rule("t.other", {"client.open_complaints": {"gt": 0}}, {"actions": [action("relationship_care")]}, priority=10),
+    )
+    recs = adv.decide({"clients": [client(open_complaints=1)]}).clients[0].recommendations
+    assert [r.id for r in recs] == ["resolve_retailer_complaint", "relationship_care"]
+    first = recs[0]
+    assert first.score == 80 and first.rules == ["t.call", "t.visit"]  # the most urgent reason scores it
+    assert [r.text.en for r in first.reasons] == ["call", "visit"] and [t.rule_id for t in first.because] == [
+        "t.call", "t.visit"]
+    assert [(a.id, a.score, a.rules) for a in first.alternatives] == [("manage_complaint_expectations", 80, ["t.call"])]
+    assert first.cause is not None and first.cause.en == "The client has an open complaint"
+    assert recs[1].alternatives == [] and recs[1].cause is None
+
+
+def test_a_vetoed_alternative_is_not_folded() -> None:
+    adv = advisor(
+        rule("t.trust", {"client.is_key": True}, {"actions": [action("befriend_client_first"),
+                                                              action("relationship_care")]}),
+        rule("t.v", {"client.under_investigation": True},
+             {"veto": {"actions": ["befriend_client_first"], "reason": {"zh": "稽查中", "en": "under investigation"}}}),
+    )
+    d = adv.decide({"clients": [client(is_key=True, under_investigation=True)]}).clients[0]
+    assert [(r.id, r.alternatives) for r in d.recommendations] == [("relationship_care", [])]
+    assert [r.id for r in d.vetoed] == ["befriend_client_first"]
 
 
 def test_max_per_subject_limits_the_list() -> None:

@@ -115,3 +115,27 @@ def test_scoring_must_name_known_fields_and_parameters() -> None:
     problems = _problems({**KB_FILES, scoring: text.replace("$abc_a_min_points", "$abc_a_min_pionts", 1)})
     assert sorted((code, name) for code, name, _ in problems) == [("unknown_field", "scoring.yaml"),
                                                                   ("unknown_parameter", "scoring.yaml")]
+
+
+def test_alternatives_name_catalogue_actions_once_and_never_mix_duties_with_sales() -> None:
+    files = kb_files_with("alternatives.yaml", "actions: [befriend_client_first, relationship_care]",
+                          "actions: [befriend_client_first, resolve_retailer_complaint, ask_for_referal]")
+    text = next(v for k, v in files.items() if k.endswith("alternatives.yaml"))
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "ask_for_referal" in t)
+    with pytest.raises(RuleError) as exc:
+        load_knowledge_base(files)
+    found = [(d.code, d.location.line, d.message, d.hint) for d in exc.value.diagnostics]
+    assert ("unknown_action", line, "unknown action `ask_for_referal` in alternatives `trust_not_yet_built`",
+            "did you mean `ask_for_referral`?") in found
+    twice = [f for f in found if f[0] == "alternative_twice"]
+    assert [f[2] for f in twice] == ["action `resolve_retailer_complaint` is in alternatives `open_complaint` and "
+                                     "`trust_not_yet_built`"]
+    kinds = [f for f in found if f[0] == "alternative_kinds"]
+    assert len(kinds) == 1 and "resolve_retailer_complaint (obligation)" in kinds[0][2]
+    assert "befriend_client_first (service)" in kinds[0][2]
+
+
+def test_the_alternatives_file_is_optional() -> None:
+    files = {k: v for k, v in KB_FILES.items() if not k.endswith("alternatives.yaml")}
+    assert load_knowledge_base(files).alternatives == {}
+    assert sorted(KB.alternatives) == ["contact_overdue", "open_complaint", "promise_overdue", "trust_not_yet_built"]
