@@ -86,7 +86,8 @@ def test_a_reason_its_facts_do_not_give_back_is_read_against_its_template(adviso
     # e.g. a value the validation completed: the text is then aligned with the template
     said = action("resolve_retailer_complaint", en="{client.name}: {client.open_complaints} complaint(s), complaint",
                   zh="{client.name}有{client.open_complaints}起投诉")
-    adv = advisor_of(rule("t.complaint", {"client.network_client": False}, {"actions": [said]}))
+    adv = advisor_of(rule("t.complaint", {"all": [{"client.network_client": False},
+                                                  {"client.open_complaints": {"ge": 1}}]}, {"actions": [said]}))
     decision = adv.decide({"as_of": "2026-11-23", "clients": [client("C1", name="complaint", network_client=False,
                                                                      open_complaints=2)]})
     other = {"as_of": "2026-11-23", "clients": [client("C1", name="complaint", network_client=False)]}
