@@ -2,10 +2,11 @@
 sample portfolio, 2,000 clients of 40 managers in all three domains, as `rm-advisor batch` and `make demo`
 run it) has a value or a fallback for each placeholder and shows no code of the fact schema.
 
-The whole demo batch, in this process (about 15 s on the 2-core machine): it is what people are shown, and
-its size makes the rarer rules fire (a strategic client's integrity termination, a prospect's buying intent)
-that a portfolio of a few hundred clients leaves out. `rm-advisor check` covers every rule statically
-(`missing_fallback`, tests/engine/checking/test_presence.py); this covers what the engine writes."""
+The whole demo batch, in this process (about 6 s of CPU; 15 s on the busy 2-core machine): it is what
+people are shown, and at 2,000 clients rules that fire for one client in a few hundred fire too (a poor
+law-compliance record, a credit red flag), which a portfolio of a few hundred clients would mostly leave
+out. `rm-advisor check` covers every rule statically (`missing_fallback`,
+tests/engine/checking/test_presence.py); this covers what the engine writes."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def _codes(kb: KnowledgeBase) -> tuple[set[str], set[str]]:
 
 def test_the_demo_batch_writes_every_kind_of_text_in_all_three_domains(demo: Demo) -> None:
     read = list(_read(demo.result))
-    assert demo.result.counts.clients == 2000 and len(read) > 20_000
+    assert demo.result.counts.clients == 2000 and len(read) > 15_000
     assert {r.where.split()[1][0] for r in read if r.where.startswith("client ")} == {"T", "B", "G"}  # domains
     for kind in (" veto", " derived ", " set aside", "manager "):
         assert any(kind in r.where for r in read), kind
