@@ -119,11 +119,15 @@ def test_a_reason_no_template_explains_still_loses_the_value(advisor: Advisor) -
 
 def _catalogue_words(advisor: Advisor) -> list[str]:
     """Ids and words a name may collide with: action, coaching, rule, signal, policy ids, domains,
-    kinds, field names, and the words of the reason templates."""
+    kinds, field names, value labels and missing-value texts, and the words of the reason templates."""
     book, kb = advisor.book, advisor.book.kb
     words = {*kb.actions, *kb.coaching, *kb.signals, *(r.id for r in book.rules), *(r.rule.domain for r in book.rules),
              *(p.id for p in book.policies.policies), *(f for spec in kb.facts.values() for f in spec.fields),
-             "action", "coaching", "client", "manager", "recommended", "vetoed", "suppressed", MASK, "?", "-", "a"}
+             "action", "coaching", "client", "manager", "recommended", "vetoed", "suppressed", MASK, "-", "a"}
+    # what a missing value or a labelled value shows in a text: the schema's words
+    fields = [f for spec in kb.facts.values() for f in spec.fields.values()]
+    words |= {t for f in fields if f.when_missing for t in (f.when_missing.zh, f.when_missing.en)}
+    words |= {t for f in fields for label in f.labels.values() for t in (label.zh, label.en)}
     for r in book.rules:
         for reason in [*(o.reason for o in r.rule.then.actions), *(o.reason for o in r.rule.then.coaching)]:
             words |= {w for w in re.split(r"[\s,.;:()]+", reason.en) if w and "{" not in w}
