@@ -34,7 +34,7 @@ from rm_advisor.engine.errors import Diagnostic, Location
 from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text, resolve
 from rm_advisor.engine.language.operators import OPERATORS, describe, operator, show
-from rm_advisor.engine.language.templates import placeholders
+from rm_advisor.engine.language.templates import literal_text, parse
 from rm_advisor.engine.language.values import shift
 from rm_advisor.engine.language.walk import Path, Visitor, fields, signals
 
@@ -541,11 +541,10 @@ def _texts(rule: Rule, locate: Locate) -> list[Diagnostic]:
 
 
 def _text_problem(text: str, lang: str) -> tuple[Any, str] | None:
-    bare = text
-    for ref in placeholders(text):
-        bare = bare.replace("{" + ref + "}", "")
-    if not re.search(r"\w", bare):
+    if not re.search(r"\w", literal_text(text)):
         return "error", "is empty (nothing but placeholders or punctuation)"
+    # a placeholder's fallback is read too: it is shown in this language
+    bare = " ".join([literal_text(text), *(p.fallback for p in parse(text) if p.fallback)])
     if lang == "zh" and not _CJK.search(bare):
         return "warning", "has no Chinese in it; was the English copied?"
     if lang == "en" and _CJK.search(bare):

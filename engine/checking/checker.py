@@ -13,13 +13,14 @@ from typing import Any, ClassVar
 from pydantic import ValidationError
 
 from rm_advisor.engine.checking.analysis import analyse
+from rm_advisor.engine.checking.presence import present_when_fired, signal_guarantees
 from rm_advisor.engine.checking.signals import signal_cycles
 from rm_advisor.engine.errors import Code, Diagnostic, Location, suggest
 from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase
 from rm_advisor.engine.language.operators import operator
 from rm_advisor.engine.language.rules import RuleFile
-from rm_advisor.engine.language.templates import malformed, placeholders
+from rm_advisor.engine.language.templates import UNRECORDED, Lang, malformed, parse
 from rm_advisor.engine.language.walk import Path, Visitor, children, conjuncts, form, signal_test, walk
 from rm_advisor.engine.loading.locations import Locator
 from rm_advisor.engine.loading.validation import validate_document
@@ -94,6 +95,7 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
                 checked.append(CheckedRule(rule, name, loc.line))
                 locator.add_rule(rule.id, parsed, path)
     diags.extend(_check_cycles(checked, first_seen))
+    diags.extend(_check_fallbacks(checked, kb, locator))
     diags.extend(analyse([c.rule for c in checked], kb, locator.rule))
     errors = [d for d in diags if d.severity == "error"]
     if errors:
@@ -346,10 +348,11 @@ def _check_template(ctx: _Ctx, kb: KnowledgeBase, text: str, at: Path) -> None:
         shown = fragment if len(fragment) <= 40 else fragment[:37] + "..."
         ctx.error("bad_template", f"`{shown}` at character {offset + 1} of the text is not a placeholder; it "
                   "would be shown as written", at,
-                  hint=f"write `{meant}`: a placeholder is {{fact.field}}, with no format, conversion or spaces"
-                  if meant else "placeholders are {fact.field}; braces have no other use in a reason")
-    for ref in placeholders(text):
-        fact, _, name = ref.partition(".")
+                  hint=f"write `{meant}`: a placeholder is {{fact.field}} or {{fact.field|fallback}}, with no "
+                  "format, conversion or spaces, and a fallback is text without braces or |" if meant
+                  else "placeholders are {fact.field} or {fact.field|fallback}; braces have no other use in a reason")
+    for p in parse(text):
+        ref, fact, name = p.ref, p.fact, p.field
         if fact == "param":
             if name not in kb.parameters:
                 ctx.error("unknown_parameter", f"placeholder `{{{ref}}}` names an unknown parameter", at,
@@ -366,6 +369,40 @@ class _NoFields:
 
 
 _NOFIELDS = _NoFields()
+
+
+def _check_fallbacks(rules: list[CheckedRule], kb: KnowledgeBase, locator: Locator) -> list[Diagnostic]:
+    """A placeholder for a field that may be missing when its rule fires needs a fallback (or the
+    field a ``when_missing`` text): else the text would have a hole. What is guaranteed present is
+    :mod:`engine.checking.presence`'s, over the whole rule set (signals carry what their rules test)."""
+    by_signal = signal_guarantees([c.rule for c in rules], kb)
+    diags = []
+    for checked in rules:
+        rule = checked.rule
+        present = present_when_fired(rule, kb, by_signal)
+        for at, text in _reason_texts(rule):
+            lang: Lang = "zh" if at[-1] == "zh" else "en"
+            for p in parse(text):
+                spec = kb.facts[p.fact].fields[p.field] if p.fact in kb.facts else None
+                if spec is None or p.fallback is not None or spec.when_missing is not None or p.ref in present:
+                    continue
+                diags.append(Diagnostic(
+                    "missing_fallback", f"`{{{p.ref}}}` may be missing when this rule fires, and the {lang} text "
+                    "would have a hole there", locator.rule(rule.id, at), rule_id=rule.id,
+                    hint=f"give a fallback, `{{{p.ref}|{UNRECORDED[lang]}}}`, or reword; a field needs none when it "
+                         "is required, or the rule's `when` (or a signal it requires) tests it in a comparison that "
+                         "must hold"))
+    return diags
+
+
+def _reason_texts(rule: Rule) -> list[tuple[Path, str]]:
+    """Every reason template of a rule's outcomes with its path (``("then", "actions", 0, "reason", "zh")``)."""
+    then = rule.then
+    texts: list[tuple[Path, Any]] = [(("then", "actions", i, "reason"), o.reason) for i, o in enumerate(then.actions)]
+    texts += [(("then", "coaching", i, "reason"), o.reason) for i, o in enumerate(then.coaching)]
+    if then.veto:
+        texts.append((("then", "veto", "reason"), then.veto.reason))
+    return [((*at, lang), getattr(text, lang)) for at, text in texts for lang in ("zh", "en")]
 
 
 def _check_cycles(rules: list[CheckedRule], where: dict[str, Location]) -> list[Diagnostic]:

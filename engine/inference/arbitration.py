@@ -29,9 +29,9 @@ from rm_advisor.engine.language.decision import (
     SubjectDecision,
 )
 from rm_advisor.engine.language.facts import FactSet
-from rm_advisor.engine.language.knowledge import KnowledgeBase, Text
+from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text
 from rm_advisor.engine.language.subjects import SubjectKey
-from rm_advisor.engine.language.templates import fill
+from rm_advisor.engine.language.templates import render, show
 
 
 @dataclass
@@ -132,13 +132,14 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
         for kind, item_id, reason, prio in outs:
             score = prio if prio is not None else rule.rule.priority
             candidate = candidates.setdefault(item_id, _Candidate(kind, item_id))
-            candidate.reasons.append(Reason(rule_id=rule.id, text=_fill(reason, env), priority=score))
+            candidate.reasons.append(Reason(rule_id=rule.id, text=_fill(reason, env, kb), priority=score))
             candidate.traces.append(traces.rule(rule.id, key))
         if then.veto:
             blocked = set(then.veto.actions)
             if then.veto.all_sales:
                 blocked |= {a.id for a in kb.actions.values() if a.sales}
-            veto = Reason(rule_id=rule.id, text=_fill(then.veto.reason, env), priority=rule.rule.priority)
+            veto = Reason(rule_id=rule.id, text=_fill(then.veto.reason, env, kb),
+                          priority=rule.rule.priority)
             for aid in blocked:
                 vetoes.setdefault(aid, []).append(veto)
     kept: list[Recommendation] = []
@@ -192,26 +193,31 @@ def _derived(traces: _Traces, key: SubjectKey) -> list[DerivedField]:
     fields = traces.book.kb.facts[key.type].fields
     out = []
     for name, events in sorted(traces.facts.sources.get(key, {}).items()):
-        value = _plain(fact.get(name))
-        out.append(DerivedField(field=name, value=value, events=list(events),
-                                text=_derived_text(fields[name].description, value, events)))
+        value = fact.get(name)
+        out.append(DerivedField(field=name, value=_plain(value), events=list(events),
+                                text=_derived_text(fields[name], value, events)))
     return out
 
 
-def _derived_text(title: Text, value: Any, events: tuple[str, ...]) -> Text:
+def _derived_text(spec: FieldSpec, value: Any, events: tuple[str, ...]) -> Text:
+    """How a derived field reads: its value as a person reads it (a label, yes or no, a number), and
+    where it came from."""
+    title = spec.description
     shown = ", ".join(events[:5]) + ("…" if len(events) > 5 else "")
     if value is None:
         return Text(zh=f"{title.zh}：未知（本期没有可据以计算的记录）",
                     en=f"{title.en}: unknown (no events to go on in its period)")
+    zh, en = show(value, spec, "zh"), show(value, spec, "en")
     if not events:
-        return Text(zh=f"{title.zh}：{value}（由其他字段计算）",
-                    en=f"{title.en}: {value} (worked out from other fields)")
-    return Text(zh=f"{title.zh}：{value}（由 {len(events)} 条历史记录计算：{shown}）",
-                en=f"{title.en}: {value} (from {len(events)} history event(s): {shown})")
+        return Text(zh=f"{title.zh}：{zh}（由其他字段计算）",
+                    en=f"{title.en}: {en} (worked out from other fields)")
+    return Text(zh=f"{title.zh}：{zh}（由 {len(events)} 条历史记录计算：{shown}）",
+                en=f"{title.en}: {en} (from {len(events)} history event(s): {shown})")
 
 
-def _fill(text: Any, facts: Any) -> Any:
-    return type(text)(zh=fill(text.zh, facts), en=fill(text.en, facts))
+def _fill(text: Text, facts: dict[str, Any], kb: KnowledgeBase) -> Text:
+    """A reason template filled in both languages, with the fact schema's labels."""
+    return Text(zh=render(text.zh, facts, "zh", kb).text, en=render(text.en, facts, "en", kb).text)
 
 
 def _title(kb: Any, kind: str, item_id: str) -> Any:

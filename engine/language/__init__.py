@@ -43,7 +43,19 @@ from rm_advisor.engine.language.rules import (
 )
 from rm_advisor.engine.language.schemes import ScoringFile
 from rm_advisor.engine.language.subjects import SubjectKey
-from rm_advisor.engine.language.templates import fill, pieces, placeholders
+from rm_advisor.engine.language.templates import (
+    Filled,
+    Lang,
+    Placeholder,
+    field_spec,
+    fill,
+    literal_text,
+    parse,
+    pieces,
+    placeholders,
+    render,
+    when_missing,
+)
 from rm_advisor.engine.language.values import (
     DATE_MAX,
     DATE_MIN,
@@ -91,10 +103,13 @@ __all__ = [
     "FeedbackStatus",
     "FieldCond",
     "FieldSpec",
+    "Filled",
     "KnowledgeBase",
+    "Lang",
     "NotCond",
     "Operator",
     "Path",
+    "Placeholder",
     "Reason",
     "Recommendation",
     "Rule",
@@ -110,16 +125,21 @@ __all__ = [
     "Visitor",
     "build_fact_set",
     "describe",
+    "field_spec",
     "fill",
+    "literal_text",
     "operator",
+    "parse",
     "parse_date",
     "pieces",
     "placeholders",
     "printable",
+    "render",
     "resolve",
     "rule_file_json_schema",
     "shift",
     "show",
     "validate_facts",
-    "walk"
+    "walk",
+    "when_missing"
 ]

@@ -21,6 +21,7 @@ from rm_advisor.engine.language.knowledge import (
     FactSchemaFile,
     FactSpec,
     FeedbackReasonFile,
+    FieldSpec,
     KnowledgeBase,
     ParameterFile,
     SignalFile,
@@ -89,6 +90,7 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
         if "alternatives.yaml" in parts else {},
     )
     _check_links(kb, parts["facts.yaml"][1], diags)
+    _check_labels(parts["facts.yaml"], extensions, diags)
     if "scoring.yaml" in parts:
         _check_scoring(kb, parts["scoring.yaml"][1], diags)
     _check_provenance(kb, parts, diags)
@@ -147,6 +149,36 @@ def _check_links(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> Non
                 diags.append(Diagnostic("schema_violation", f"fact `{name}` links to `{target}` through "
                                         f"`{link_field}`, which does not exist",
                                         parsed.locate(("facts", name, "links", target))))
+
+
+def _check_labels(base: tuple[FactSchemaFile, ParsedYaml], extensions: list[tuple[FactExtensionFile, ParsedYaml]],
+                  diags: list[Diagnostic]) -> None:
+    """Every value of an enum field has a zh and en label (texts show labels, never codes), and a
+    label names a value the field has: each problem located at the value or the label."""
+    doc, parsed = base
+    fields = [(("facts", t, "fields", n), f"{t}.{n}", spec, parsed)
+              for t, fact in doc.facts.items() for n, spec in fact.fields.items()]
+    fields += [(("extend", t, "fields", n), f"{t}.{n}", spec, p)
+               for ext, p in extensions for t, fact in ext.extend.items() for n, spec in fact.fields.items()]
+    for path, ref, spec, where in fields:
+        diags.extend(_label_problems(spec, ref, path, where))
+
+
+def _label_problems(spec: FieldSpec, ref: str, path: tuple[Any, ...], parsed: ParsedYaml) -> list[Diagnostic]:
+    values: tuple[str, ...] = (spec.values or ()) if spec.type == "enum" else ("true", "false") if spec.labels else ()
+    out = []
+    for i, value in enumerate(values):
+        if value not in spec.labels:
+            at = (*path, "values", i) if spec.type == "enum" else (*path, "labels")
+            out.append(Diagnostic("value_label", f"`{ref}` has no label for its value `{value}`", parsed.locate(at),
+                                  hint=f"add `{value}: {{zh: ..., en: ...}}` under the field's `labels`: texts show "
+                                       "the label, never the code"))
+    for key in spec.labels:
+        if key not in values:
+            out.append(Diagnostic("value_label", f"`{ref}` labels `{key}`, which is not one of its values",
+                                  parsed.locate((*path, "labels", key)),
+                                  hint=suggest(key, values) or f"its values: {', '.join(values)}"))
+    return out
 
 
 def _check_provenance(kb: KnowledgeBase, parts: dict[str, Any], diags: list[Diagnostic]) -> None:

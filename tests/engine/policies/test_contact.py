@@ -342,6 +342,10 @@ def test_volume_cap_across_clients_keeps_the_highest_scored_then_by_client_id() 
     assert getting == ["C1", "C4"]
     supp = subject_of(decision, "client", "C2").suppressed[0].suppressed_by[0]
     assert (supp.policy_id, supp.used, supp.limit) == ("vol", 2, 2)
+    # the text names the action as people know it, never its id
+    title = KB.actions["counter_placement"].title
+    assert title.zh in supp.text.zh and title.en in supp.text.en
+    assert "counter_placement" not in supp.text.zh + supp.text.en
     history = [event("C9", "counter_placement", "done")]  # a client outside this decision
     again = Advisor(book).decide(doc, history=history)
     assert sorted(s.id for s in again.clients if "counter_placement" in kept(again, s.id)) == ["C4"]
