@@ -76,7 +76,8 @@ def _detail(rec: Recommendation, lang: str) -> str:
 
 def trace_lines(trace: RuleTrace, lang: str, indent: str) -> list[str]:
     """A rule firing and the signal chain behind it, as rich-markup lines."""
-    matched = ", ".join(f"{k}={_value(v)}" for k, v in trace.matched.items())
+    matched = ", ".join(f"{k}={_value(v)}" + (f" (unknown, counted as {trace.unknown[k].replace('_', ' ')})"
+                                                if k in trace.unknown else "") for k, v in trace.matched.items())
     out = [f"{indent}[dim]rule {trace.rule_id} ({trace.file}:{trace.line}) · {trace.provenance.document} "
            f"«{trace.provenance.quote}»[/dim]"]
     if matched:

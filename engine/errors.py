@@ -22,7 +22,7 @@ Code = Literal[
     "yaml_syntax", "yaml_too_complex", "too_many_problems", "duplicate_key", "schema_violation", "duplicate_rule_id",
     "unknown_fact", "unknown_field", "unknown_action", "unknown_coaching", "unknown_signal", "type_mismatch",
     "bad_operator", "bad_value", "bad_template", "subject_mismatch", "signal_cycle", "bad_dates", "signal_placement",
-    "unknown_parameter", "no_rules",
+    "unknown_parameter", "no_rules", "bad_unknown", "not_on_missing",
     # static analysis of rule sets (engine/checking/analysis.py)
     "impossible_condition", "subsumed_rule", "same_action_priority", "parameter_unit", "threshold_parameter",
     "missing_text",
@@ -70,6 +70,10 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
         "signal_placement": "a signal condition sits where it cannot be matched (inside `any` or deep nesting)",
         "unknown_parameter": "a condition names a parameter that the parameters file does not define",
         "no_rules": "the rule directory holds no rule files",
+        "bad_unknown": "a condition's `unknown:` cannot mean anything where it is: beside `present`, on a required "
+                       "field, or `ask` under `not` or inside `exists`",
+        "not_on_missing": "a `not` over a comparison on a field that may be missing holds when the value is missing, "
+                          "and the rule does not say so with `unknown:` (warning)",
     },
     "static analysis of rule sets (engine/checking/analysis.py)": {
         "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",

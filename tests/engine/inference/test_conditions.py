@@ -97,7 +97,7 @@ def test_a_field_of_a_fact_that_is_not_there_is_missing() -> None:
     trace: Trace = {}
     assert holds({"interaction.kind": "visit"}, trace=trace) is False
     assert holds({"not": {"interaction.kind": "visit"}}) is True
-    assert trace == {"interaction.kind": None}
+    assert trace == {"interaction.kind": None, "unknown:interaction.kind": "no_match"}
 
 
 def test_several_operators_on_one_field_must_all_hold() -> None:
