@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from rm_advisor.engine.inference.conditions import Env, compile_condition
 from rm_advisor.engine.language.decision import ConfirmField, ToConfirm, Unlock
 from rm_advisor.engine.language.knowledge import KnowledgeBase, Text, resolve
-from rm_advisor.engine.language.operators import describe_op, field_holds, operator
+from rm_advisor.engine.language.operators import describe_op, field_holds, operator, show
 from rm_advisor.engine.language.rules import (
     AllCond,
     AnyCond,
@@ -66,10 +66,22 @@ class Need:
     ref: str
     ops: tuple[tuple[str, Any, Any], ...]  # (operator, as written, resolved)
 
-    def text(self, description: Text) -> Text:
-        """``Capital strength == strong`` / ``资金实力 等于 strong``."""
-        return Text(en=f"{description.en} " + " and ".join(describe_op(o, w, a, "en") for o, w, a in self.ops),
-                    zh=f"{description.zh} " + "且".join(describe_op(o, w, a, "zh") for o, w, a in self.ops))
+    def text(self, description: Text, named: bool = True) -> Text:
+        """``Capital strength is strong`` / ``资金实力为 strong`` (``strong`` / ``为 strong`` unnamed); a
+        yes-or-no field reads ``yes`` / ``是``, other comparisons as the operators say them."""
+        en = " and ".join(_value_text(op, written, arg, "en") for op, written, arg in self.ops)
+        zh = "且".join(_value_text(op, written, arg, "zh") for op, written, arg in self.ops)
+        if not named:
+            return Text(en=en.removeprefix("is "), zh=zh)
+        return Text(en=f"{description.en} {en}", zh=f"{description.zh}{zh}")
+
+
+def _value_text(op: str, written: Any, arg: Any, lang: Literal["en", "zh"]) -> str:
+    if op == "eq" and isinstance(arg, bool):
+        return ("is yes" if arg else "is no") if lang == "en" else ("为是" if arg else "为否")
+    if op == "eq" and written == arg:
+        return f"is {show(arg)}" if lang == "en" else f"为 {show(arg)}"
+    return describe_op(op, written, arg, lang)
 
 
 #: what a probe finds: the conditions hold (True), fail for good (False), or fail on these missing values only
@@ -177,7 +189,7 @@ def _missing(env: Env, ref: str) -> bool:
 @dataclass
 class _Item:
     refs: tuple[str, ...]
-    unlocks: list[Unlock]
+    unlocks: list[tuple[Unlock, Text]]  # with what the values must be, said without the field names when one
 
 
 def to_confirm(rules: Iterable[CompiledRule], kb: KnowledgeBase, env: Env, domain: str | None, as_of: dt.date,
@@ -220,14 +232,16 @@ def _merge(needs: tuple[Need, ...]) -> list[Need]:
     return [Need(ref, tuple(ops)) for ref, ops in by_ref.items()]
 
 
-def _outcomes(rule: CompiledRule, kb: KnowledgeBase, taken: Collection[str], needs: list[Need]) -> list[Unlock]:
+def _outcomes(rule: CompiledRule, kb: KnowledgeBase, taken: Collection[str],
+              needs: list[Need]) -> list[tuple[Unlock, Text]]:
     then = rule.rule.then
     when = _join([n.text(_description(kb, n.ref)) for n in needs], " and ", "且")
+    short = when if len(needs) > 1 else needs[0].text(_description(kb, needs[0].ref), named=False)
     outs: list[tuple[Literal["action", "coaching"], str, Text, int | None]] = [
         *(("action", o.action, kb.actions[o.action].title, o.priority) for o in then.actions),
         *(("coaching", o.topic, kb.coaching[o.topic].title, o.priority) for o in then.coaching)]
-    return [Unlock(kind=kind, id=item_id, title=title, score=prio if prio is not None else rule.rule.priority,
-                   rule_id=rule.id, when=when)
+    return [(Unlock(kind=kind, id=item_id, title=title, score=prio if prio is not None else rule.rule.priority,
+                    rule_id=rule.id, when=when), short)
             for kind, item_id, title, prio in outs if item_id not in taken]
 
 
@@ -237,22 +251,23 @@ def _description(kb: KnowledgeBase, ref: str) -> Text:
 
 
 def _item(item: _Item, kb: KnowledgeBase) -> ToConfirm:
-    unlocks = sorted(item.unlocks, key=lambda u: (-u.score, u.id, u.rule_id))
+    ranked = sorted(item.unlocks, key=lambda us: (-us[0].score, us[0].id, us[0].rule_id))
     fields = [ConfirmField(fact=ref.partition(".")[0], field=ref.partition(".")[2], description=_description(kb, ref))
               for ref in item.refs]
-    return ToConfirm(fields=fields, unlocks=unlocks, score=unlocks[0].score, text=_text(fields, unlocks))
+    unlocks = [u for u, _ in ranked]
+    return ToConfirm(fields=fields, unlocks=unlocks, score=unlocks[0].score, text=_text(fields, ranked))
 
 
-def _text(fields: list[ConfirmField], unlocks: list[Unlock]) -> Text:
-    """"Confirm Capital strength: with Capital strength == strong, “Review for the strategic tier” (50) applies"."""
+def _text(fields: list[ConfirmField], unlocks: list[tuple[Unlock, Text]]) -> Text:
+    """"Confirm Capital strength: if strong, “Review for the strategic tier” (50) applies"."""
     by_when: dict[Text, list[Unlock]] = {}
-    for u in unlocks:
-        by_when.setdefault(u.when, []).append(u)
+    for u, short in unlocks:
+        by_when.setdefault(short, []).append(u)
     en, zh = [], []
     for when, group in by_when.items():
         seen = list(dict.fromkeys(u.id for u in group))
         best = {i: next(u for u in group if u.id == i) for i in seen}
-        en.append(f"with {when.en}, " + " and ".join(f"“{best[i].title.en}” ({best[i].score})" for i in seen)
+        en.append(f"if {when.en}, " + " and ".join(f"“{best[i].title.en}” ({best[i].score})" for i in seen)
                   + (" applies" if len(seen) == 1 else " apply"))
         zh.append(f"若{when.zh}，适用" + "、".join(f"「{best[i].title.zh}」（{best[i].score}）" for i in seen))
     names = _join([f.description for f in fields], " and ", "、")
