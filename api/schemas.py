@@ -340,7 +340,7 @@ class ChangeOut(Out):
     subject: str = Field(description="`client:ID` or `manager:ID`")
     item: str | None = None
     what: str = Field(description="subject, added, removed, outcome, rank, score, rules, reasons, vetoed_by, "
-                                  "suppressed_by, trace or signals")
+                                  "suppressed_by, trace, signals or to_confirm")
     before: str | None = None
     after: str | None = None
 
