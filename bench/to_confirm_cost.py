@@ -59,7 +59,7 @@ def main() -> None:
     ms = {k: statistics.median(v) / clients * 1000 for k, v in times.items()}
     print(f"{clients} clients, {len(parts)} managers, {args.runs} runs each (median)")
     print(f"  without to_confirm: {ms['without']:.3f} ms/client")
-    print(f"  with to_confirm:    {ms['with']:.3f} ms/client  (+{ms['with'] - ms['without']:.3f} ms, "
+    print(f"  with to_confirm:    {ms['with']:.3f} ms/client  ({ms['with'] - ms['without']:+.3f} ms, "
           f"{(ms['with'] / ms['without'] - 1) * 100:+.1f}%)")
     print(f"  {len(asked)} of {len(subjects)} subjects asked for something, "
           f"{sum(len(s.to_confirm) for s in asked)} items")

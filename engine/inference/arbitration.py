@@ -44,6 +44,7 @@ class _Traces:
         self.rules = self.book.by_id()
         self.firing = {(f.rule_id, f.subject): f for f in self.result.firings}
         self._traces: dict[tuple[str, SubjectKey], RuleTrace] = {}
+        self._taken: dict[str, frozenset[str]] = {}
 
     def rule(self, rule_id: str, subject: SubjectKey) -> RuleTrace:
         key = (rule_id, subject)
@@ -78,6 +79,17 @@ class _Traces:
             fact = self.facts.get(subject.type, subject.id) or {}
             holder = SubjectKey.of(fact_type, fact[link]) if link and fact.get(link) is not None else None
         return self.facts.sources.get(holder, {}).get(name, ()) if holder else ()
+
+    def taken(self, rule_id: str) -> frozenset[str]:
+        """The actions and topics a rule recommends or vetoes (once per rule)."""
+        if rule_id not in self._taken:
+            then, kb = self.rules[rule_id].rule.then, self.book.kb
+            out = {o.action for o in then.actions} | {o.topic for o in then.coaching}
+            if then.veto:
+                out |= set(then.veto.actions) | ({a.id for a in kb.actions.values() if a.sales}
+                                                 if then.veto.all_sales else set())
+            self._taken[rule_id] = frozenset(out)
+        return self._taken[rule_id]
 
     def signal(self, name: str, subject: SubjectKey) -> SignalTrace:
         producers = self.result.producers.get((name, subject), [])
@@ -130,17 +142,11 @@ def arbitrate(book: RuleBook, facts: FactSet, result: InferenceResult, max_per_s
 def _to_confirm(traces: _Traces, rules: list[Any], env: Env, domain: Any, firings: list[Firing], held: set[str],
                 limit: int) -> list[Any]:
     """What to confirm for one subject, leaving out what the rules that fired already recommend or veto."""
-    kb = traces.book.kb
     taken: set[str] = set()
     for f in firings:
-        then = traces.rules[f.rule_id].rule.then
-        taken.update(o.action for o in then.actions)
-        taken.update(o.topic for o in then.coaching)
-        if then.veto:
-            taken.update(then.veto.actions)
-            if then.veto.all_sales:
-                taken.update(a.id for a in kb.actions.values() if a.sales)
-    return to_confirm(rules, kb, env, domain, env.as_of, {f.rule_id for f in firings}, held, taken, limit)
+        taken |= traces.taken(f.rule_id)
+    return to_confirm(rules, traces.book.kb, env, domain, env.as_of, {f.rule_id for f in firings}, held, taken,
+                      limit)
 
 
 def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list[Firing],

@@ -94,7 +94,17 @@ class ConfirmProbe:
     """A rule's fact conditions as a probe, and the fields whose missing value it may ask for."""
 
     probe: Probe
-    refs: tuple[str, ...]
+    #: the fields written with ``unknown: ask`` (outside ``not`` and ``exists``), as (fact, field)
+    asks: tuple[tuple[str, str], ...]
+
+    def may_ask(self, env: Env) -> bool:
+        """Some field this rule may ask for is missing for the subject in ``env`` (a cheap first test)."""
+        facts = env.facts
+        for fact, name in self.asks:
+            holder = facts.get(fact)
+            if holder is not None and holder.get(name) is None:
+                return True
+        return False
 
 
 def compile_probe(rule: Rule, conditions: list[Condition], kb: KnowledgeBase, joins: bool) -> ConfirmProbe | None:
@@ -108,7 +118,7 @@ def compile_probe(rule: Rule, conditions: list[Condition], kb: KnowledgeBase, jo
     if not refs:
         return None
     parts = [_Probes(kb, rule.subject).visit(c) for c in conditions]
-    return ConfirmProbe(_all(parts), tuple(refs))
+    return ConfirmProbe(_all(parts), tuple((r.partition(".")[0], r.partition(".")[2]) for r in refs))
 
 
 class _Probes(ScopedVisitor[Probe]):
@@ -180,16 +190,25 @@ def missing_needs(rule: CompiledRule, env: Env) -> list[Need] | None:
     return None if isinstance(found, bool) else _merge(found)
 
 
-def _missing(env: Env, ref: str) -> bool:
-    fact, _, name = ref.partition(".")
-    holder = env.facts.get(fact)
-    return holder is not None and holder.get(name) is None
+@dataclass(frozen=True)
+class _Draft:
+    """An action or topic a rule would unlock, before it is written out (only the items kept are)."""
+
+    kind: Literal["action", "coaching"]
+    id: str
+    title: Text
+    score: int
+    rule_id: str
+    needs: tuple[Need, ...]
 
 
 @dataclass
 class _Item:
     refs: tuple[str, ...]
-    unlocks: list[tuple[Unlock, Text]]  # with what the values must be, said without the field names when one
+    drafts: list[_Draft]
+
+    def rank(self) -> tuple[Any, ...]:
+        return (-max(d.score for d in self.drafts), -len({d.id for d in self.drafts}), len(self.refs), self.refs)
 
 
 def to_confirm(rules: Iterable[CompiledRule], kb: KnowledgeBase, env: Env, domain: str | None, as_of: dt.date,
@@ -205,22 +224,18 @@ def to_confirm(rules: Iterable[CompiledRule], kb: KnowledgeBase, env: Env, domai
     items: dict[tuple[str, ...], _Item] = {}
     for rule in rules:
         probe = rule.confirm
-        if (probe is None or rule.id in fired or rule.rule.domain not in ("generic", domain)
-                or not any(_missing(env, ref) for ref in probe.refs) or not rule.active_on(as_of)
-                or not set(rule.requires) <= set(held) or set(rule.forbids) & set(held)):
+        if (probe is None or rule.rule.domain not in ("generic", domain) or not probe.may_ask(env)
+                or rule.id in fired or not rule.active_on(as_of) or not all(s in held for s in rule.requires)
+                or any(s in held for s in rule.forbids)):
             continue
         needs = missing_needs(rule, env)
-        if needs is None:
+        if needs is None or len(needs) > MAX_FIELDS:
             continue
-        refs = tuple(sorted(n.ref for n in needs))
-        outs = _outcomes(rule, kb, taken, needs)
-        if len(refs) > MAX_FIELDS or not outs:
-            continue
-        items.setdefault(refs, _Item(refs, [])).unlocks.extend(outs)
-    ranked = sorted((_item(i, kb) for i in items.values()),
-                    key=lambda t: (-t.score, -len({u.id for u in t.unlocks}), len(t.fields),
-                                   [f"{f.fact}.{f.field}" for f in t.fields]))
-    return ranked[:limit]
+        drafts = _drafts(rule, kb, taken, tuple(needs))
+        if drafts:
+            refs = tuple(sorted(n.ref for n in needs))
+            items.setdefault(refs, _Item(refs, [])).drafts.extend(drafts)
+    return [_item(i, kb) for i in sorted(items.values(), key=_Item.rank)[:limit]]
 
 
 def _merge(needs: tuple[Need, ...]) -> list[Need]:
@@ -232,16 +247,12 @@ def _merge(needs: tuple[Need, ...]) -> list[Need]:
     return [Need(ref, tuple(ops)) for ref, ops in by_ref.items()]
 
 
-def _outcomes(rule: CompiledRule, kb: KnowledgeBase, taken: Collection[str],
-              needs: list[Need]) -> list[tuple[Unlock, Text]]:
-    then = rule.rule.then
-    when = _join([n.text(_description(kb, n.ref)) for n in needs], " and ", "且")
-    short = when if len(needs) > 1 else needs[0].text(_description(kb, needs[0].ref), named=False)
+def _drafts(rule: CompiledRule, kb: KnowledgeBase, taken: Collection[str], needs: tuple[Need, ...]) -> list[_Draft]:
+    then, default = rule.rule.then, rule.rule.priority
     outs: list[tuple[Literal["action", "coaching"], str, Text, int | None]] = [
         *(("action", o.action, kb.actions[o.action].title, o.priority) for o in then.actions),
         *(("coaching", o.topic, kb.coaching[o.topic].title, o.priority) for o in then.coaching)]
-    return [(Unlock(kind=kind, id=item_id, title=title, score=prio if prio is not None else rule.rule.priority,
-                    rule_id=rule.id, when=when), short)
+    return [_Draft(kind, item_id, title, prio if prio is not None else default, rule.id, needs)
             for kind, item_id, title, prio in outs if item_id not in taken]
 
 
@@ -251,9 +262,17 @@ def _description(kb: KnowledgeBase, ref: str) -> Text:
 
 
 def _item(item: _Item, kb: KnowledgeBase) -> ToConfirm:
-    ranked = sorted(item.unlocks, key=lambda us: (-us[0].score, us[0].id, us[0].rule_id))
+    """The item written out: its fields, what it unlocks (best first, each with what the values must
+    be) and its text."""
     fields = [ConfirmField(fact=ref.partition(".")[0], field=ref.partition(".")[2], description=_description(kb, ref))
               for ref in item.refs]
+    ranked: list[tuple[Unlock, Text]] = []
+    for d in sorted(item.drafts, key=lambda d: (-d.score, d.id, d.rule_id)):
+        texts = [n.text(_description(kb, n.ref)) for n in d.needs]
+        when = _join(texts, " and ", "且")
+        short = when if len(d.needs) > 1 else d.needs[0].text(_description(kb, d.needs[0].ref), named=False)
+        ranked.append((Unlock(kind=d.kind, id=d.id, title=d.title, score=d.score, rule_id=d.rule_id, when=when),
+                       short))
     unlocks = [u for u, _ in ranked]
     return ToConfirm(fields=fields, unlocks=unlocks, score=unlocks[0].score, text=_text(fields, ranked))
 
