@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rm_advisor.engine.inference.chaining import Firing, InferenceResult
-from rm_advisor.engine.inference.compiler import RuleBook
+from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
 from rm_advisor.engine.inference.conditions import UNKNOWN_KEY, Env, subject_env
 from rm_advisor.engine.inference.confirm import MAX_TO_CONFIRM, to_confirm
 from rm_advisor.engine.language.decision import (
@@ -25,6 +25,7 @@ from rm_advisor.engine.language.decision import (
     RuleTrace,
     SignalTrace,
     SubjectDecision,
+    ToConfirm,
 )
 from rm_advisor.engine.language.facts import FactSet
 from rm_advisor.engine.language.knowledge import Text
@@ -139,8 +140,8 @@ def arbitrate(book: RuleBook, facts: FactSet, result: InferenceResult, max_per_s
     return out["client"], out["manager"]
 
 
-def _to_confirm(traces: _Traces, rules: list[Any], env: Env, domain: Any, firings: list[Firing], held: set[str],
-                limit: int) -> list[Any]:
+def _to_confirm(traces: _Traces, rules: list[CompiledRule], env: Env, domain: str | None, firings: list[Firing],
+                held: set[str], limit: int) -> list[ToConfirm]:
     """What to confirm for one subject, leaving out what the rules that fired already recommend or veto."""
     taken: set[str] = set()
     for f in firings:

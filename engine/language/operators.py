@@ -17,6 +17,9 @@ fails, and the decision asks for the value under ``to_confirm`` when missing val
 keep the rule from firing). Without ``unknown`` the operators decide, as above, and nothing asks.
 :func:`field_holds` and :func:`field_column_holds` apply a whole field condition, ``unknown``
 included, to one value and to a column.
+
+Day arithmetic (``in_next_days``, ``older_than_days``) is :func:`engine.language.values.shift`, which
+saturates at the ends of the calendar, so no as-of date or offset can overflow it.
 """
 
 from __future__ import annotations
