@@ -23,7 +23,7 @@ Code = Literal[
     "unknown_fact", "unknown_field", "unknown_action", "unknown_coaching", "unknown_signal", "type_mismatch",
     "bad_operator", "bad_value", "bad_template", "missing_fallback", "subject_mismatch", "signal_cycle", "bad_dates",
     "signal_placement", "unknown_parameter", "no_rules", "value_label", "file_not_utf8", "alternative_twice",
-    "alternative_kinds",
+    "alternative_kinds", "bad_unknown", "not_on_missing",
     # static analysis of rule sets (engine/checking/analysis.py)
     "impossible_condition", "subsumed_rule", "same_action_priority", "parameter_unit", "threshold_parameter",
     "missing_text",
@@ -79,6 +79,10 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
         "alternative_kinds": "a group of alternatives mixes risk or obligation actions with service or sales ones",
         "value_label": "an enum field of the fact schema has no zh/en label for one of its values (or a boolean "
                        "field labels only one of true and false), or a label names a value the field does not have",
+        "bad_unknown": "a condition's `unknown:` cannot mean anything where it is: beside `present`, on a required "
+                       "field, or `ask` under `not` or inside `exists`",
+        "not_on_missing": "a `not` over a comparison on a field that may be missing holds when the value is missing, "
+                          "and the rule does not say so with `unknown:` (warning)",
     },
     "static analysis of rule sets (engine/checking/analysis.py)": {
         "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",

@@ -18,7 +18,7 @@ from rm_advisor.engine.checking.signals import signal_cycles
 from rm_advisor.engine.errors import Code, Diagnostic, Location, suggest
 from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase
-from rm_advisor.engine.language.operators import operator
+from rm_advisor.engine.language.operators import describe, operator
 from rm_advisor.engine.language.rules import RuleFile
 from rm_advisor.engine.language.templates import UNRECORDED, Lang, malformed, parse
 from rm_advisor.engine.language.walk import Path, Visitor, children, conjuncts, form, signal_test, walk
@@ -89,9 +89,9 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
                                         hint=f"first defined at {first_seen[rule.id]}; rename one"))
                 continue
             first_seen[rule.id] = loc
-            before = len(diags)
+            before = _errors(diags)
             _check_rule(_Ctx(parsed, path, rule, diags, kb), kb)
-            if len(diags) == before:
+            if _errors(diags) == before:  # warnings (not_on_missing) do not keep a rule out
                 checked.append(CheckedRule(rule, name, loc.line))
                 locator.add_rule(rule.id, parsed, path)
     diags.extend(_check_cycles(checked, first_seen))
@@ -103,6 +103,10 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
     ordered = tuple(sorted(checked, key=lambda c: c.rule.id))
     warnings = tuple(sorted(diags, key=Diagnostic.sort_key))
     return RuleSet(ordered, kb, warnings), list(warnings)
+
+
+def _errors(diags: list[Diagnostic]) -> int:
+    return sum(1 for d in diags if d.severity == "error")
 
 
 def _check_fragments(text: str, name: str, kb: KnowledgeBase, diags: list[Diagnostic],
@@ -133,7 +137,54 @@ def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
                   hint="swap the dates")
     _check_placement(ctx, rule.when, ("when",), top=True)
     _check_condition(ctx, kb, rule.when, ("when",), rule.subject)
+    _check_unknown(ctx, kb)
     _check_outcomes(ctx, kb)
+
+
+def _check_unknown(ctx: _Ctx, kb: KnowledgeBase) -> None:
+    """What a missing value counts as must be said where it matters and make sense where it is said.
+
+    ``not`` over a comparison on a field that may be missing holds when the value is missing, which
+    an author rarely means and a reader never sees: a warning asks to say it with ``unknown:``.
+    ``unknown:`` beside ``present`` (which tests the gap itself), ``ask`` under ``not`` (the negation
+    holds on a missing value: nothing stands in the way to ask about) or inside ``exists`` (related
+    facts are not asked about), and ``unknown:`` on a required field (never missing) are refused.
+    """
+    for node in walk(ctx.rule.when, ("when",), ctx.rule.subject):
+        cond = node.cond
+        if not isinstance(cond, FieldCond):
+            continue
+        fact, _, name = cond.ref.partition(".")
+        spec = kb.facts[fact].fields.get(name) if fact in kb.facts else None
+        if spec is None:
+            continue  # reported as unknown_field
+        at = (*node.path, cond.ref)
+        mode = cond.unknown
+        if mode is None:
+            if node.negated and not spec.required and "present" not in cond.ops:
+                ops = tuple((op, v, v) for op, v in sorted(cond.ops.items()))
+                ctx.diags.append(Diagnostic(
+                    "not_on_missing", f"`not` over `{describe(cond.ref, ops)}` holds when `{cond.ref}` is missing: "
+                    f"a {fact} with no {name} on file passes it", ctx.parsed.locate(ctx.path + at),
+                    rule_id=ctx.rule.id, severity="warning",
+                    hint="say what unknown counts as: write the comparison without `not` (ne, not_in, lt, ...) with "
+                         "`unknown: match` (as now), `no_match` or `ask`, or give the comparison inside `not` "
+                         "its `unknown:`"))
+            continue
+        if "present" in cond.ops:
+            ctx.error("bad_unknown", f"`unknown: {mode}` beside `present` on `{cond.ref}`: `present` already says "
+                      "what a missing value does", at, hint="drop `unknown:`, or compare the value instead")
+        elif spec.required:
+            ctx.error("bad_unknown", f"`unknown: {mode}` on `{cond.ref}`, which is required and never missing", at,
+                      hint="drop `unknown:`")
+        elif mode == "ask" and node.negated:
+            ctx.error("bad_unknown", f"`unknown: ask` under `not` on `{cond.ref}`: a missing value makes the "
+                      "negation hold, so there is nothing to ask", at,
+                      hint="write the comparison without `not` (ne, not_in, lt, ...) and `unknown: ask` on it")
+        elif mode == "ask" and node.scope != ctx.rule.subject:
+            ctx.error("bad_unknown", f"`unknown: ask` on `{cond.ref}` inside `exists`: to_confirm asks for the "
+                      f"{ctx.rule.subject}'s own fields and its linked facts', not for related facts", at,
+                      hint="use `unknown: match` or `unknown: no_match` inside `exists`")
 
 
 def _check_placement(ctx: _Ctx, cond: Condition, path: Path, top: bool) -> None:

@@ -9,6 +9,8 @@
   of them — with the others as its ``alternatives`` and their reasons and rules merged into it (a
   vetoed action is not folded: it stays under ``vetoed``).
 * Order: score, then number of supporting rules, then id, so ties break deterministically.
+* ``to_confirm``: the missing facts that would bring more advice if known
+  (:mod:`engine.inference.confirm`), leaving out what the rules that fired already recommend or veto.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rm_advisor.engine.inference.chaining import Firing, InferenceResult
-from rm_advisor.engine.inference.compiler import RuleBook
-from rm_advisor.engine.inference.conditions import subject_env
+from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
+from rm_advisor.engine.inference.conditions import UNKNOWN_KEY, Env, subject_env
+from rm_advisor.engine.inference.confirm import MAX_TO_CONFIRM, to_confirm
 from rm_advisor.engine.language.decision import (
     Alternative,
     DerivedField,
@@ -27,6 +30,7 @@ from rm_advisor.engine.language.decision import (
     RuleTrace,
     SignalTrace,
     SubjectDecision,
+    ToConfirm,
 )
 from rm_advisor.engine.language.facts import FactSet
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text
@@ -46,6 +50,7 @@ class _Traces:
         self.rules = self.book.by_id()
         self.firing = {(f.rule_id, f.subject): f for f in self.result.firings}
         self._traces: dict[tuple[str, SubjectKey], RuleTrace] = {}
+        self._taken: dict[str, frozenset[str]] = {}
 
     def rule(self, rule_id: str, subject: SubjectKey) -> RuleTrace:
         key = (rule_id, subject)
@@ -55,7 +60,8 @@ class _Traces:
 
     def _rule_trace(self, firing: Firing) -> RuleTrace:
         rule = self.rules[firing.rule_id]
-        matched = {k: v for k, v in firing.matched.items() if not k.startswith("exists:")}
+        matched = {k: v for k, v in firing.matched.items() if not k.startswith(("exists:", UNKNOWN_KEY))}
+        unknown = {k.removeprefix(UNKNOWN_KEY): v for k, v in firing.matched.items() if k.startswith(UNKNOWN_KEY)}
         related = {fact: [str(k) for k in keys] for fact, keys in firing.related.items()}
         related |= {k.removeprefix("exists:"): sorted(set(ids)) for k, ids in firing.matched.items()
                     if k.startswith("exists:")}
@@ -68,7 +74,7 @@ class _Traces:
                          priority=rule.rule.priority, provenance=rule.rule.provenance,
                          matched={k: _plain(v) for k, v in sorted(matched.items())},
                          related={k: sorted(v) for k, v in sorted(related.items()) if v}, signals=used,
-                         derived=derived)
+                         derived=derived, unknown=dict(sorted(unknown.items())))
 
     def _events(self, subject: SubjectKey, ref: str) -> tuple[str, ...]:
         """The events history derived ``ref`` (``client.days_since_last_visit``) from, for ``subject``'s rule."""
@@ -79,6 +85,17 @@ class _Traces:
             fact = self.facts.get(subject.type, subject.id) or {}
             holder = SubjectKey.of(fact_type, fact[link]) if link and fact.get(link) is not None else None
         return self.facts.sources.get(holder, {}).get(name, ()) if holder else ()
+
+    def taken(self, rule_id: str) -> frozenset[str]:
+        """The actions and topics a rule recommends or vetoes (once per rule)."""
+        if rule_id not in self._taken:
+            then, kb = self.rules[rule_id].rule.then, self.book.kb
+            out = {o.action for o in then.actions} | {o.topic for o in then.coaching}
+            if then.veto:
+                out |= set(then.veto.actions) | ({a.id for a in kb.actions.values() if a.sales}
+                                                 if then.veto.all_sales else set())
+            self._taken[rule_id] = frozenset(out)
+        return self._taken[rule_id]
 
     def signal(self, name: str, subject: SubjectKey) -> SignalTrace:
         producers = self.result.producers.get((name, subject), [])
@@ -100,22 +117,42 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def arbitrate(book: RuleBook, facts: FactSet, result: InferenceResult,
-              max_per_subject: int | None = None) -> tuple[list[SubjectDecision], list[SubjectDecision]]:
-    """Build the client and manager decisions from an inference result."""
+def arbitrate(book: RuleBook, facts: FactSet, result: InferenceResult, max_per_subject: int | None = None,
+              max_to_confirm: int = MAX_TO_CONFIRM) -> tuple[list[SubjectDecision], list[SubjectDecision]]:
+    """Build the client and manager decisions from an inference result (``to_confirm``: at most
+    ``max_to_confirm`` items per subject, none with 0)."""
     traces = _Traces(book, facts, result)
     by_subject: dict[SubjectKey, list[Firing]] = {}
     for f in result.firings:
         by_subject.setdefault(f.subject, []).append(f)
+    held: dict[SubjectKey, set[str]] = {}
+    for name, subject in result.producers:
+        held.setdefault(subject, set()).add(name)
+    params = {k: p.value for k, p in book.kb.parameters.items()}
     out: dict[str, list[SubjectDecision]] = {"client": [], "manager": []}
     for subject_type in ("client", "manager"):
+        probed = [r for r in book.for_subject(subject_type) if r.confirm is not None]
         for fact in facts.subjects(subject_type):
             key = SubjectKey.of(subject_type, fact["id"])
             firings = sorted(by_subject.get(key, []), key=lambda f: f.rule_id)
-            env = {**subject_env(book.kb, facts, subject_type, fact).facts,
-                   "param": {k: p.value for k, p in book.kb.parameters.items()}}
-            out[subject_type].append(_decide(traces, key, env, firings, max_per_subject))
+            env = subject_env(book.kb, facts, subject_type, fact)
+            decided = _decide(traces, key, {**env.facts, "param": params}, firings, max_per_subject)
+            if max_to_confirm > 0 and probed:
+                asks = _to_confirm(traces, probed, env, fact.get("domain"), firings, held.get(key, set()),
+                                   max_to_confirm)
+                decided = decided.model_copy(update={"to_confirm": asks}) if asks else decided
+            out[subject_type].append(decided)
     return out["client"], out["manager"]
+
+
+def _to_confirm(traces: _Traces, rules: list[CompiledRule], env: Env, domain: str | None, firings: list[Firing],
+                held: set[str], limit: int) -> list[ToConfirm]:
+    """What to confirm for one subject, leaving out what the rules that fired already recommend or veto."""
+    taken: set[str] = set()
+    for f in firings:
+        taken |= traces.taken(f.rule_id)
+    return to_confirm(rules, traces.book.kb, env, domain, env.as_of, {f.rule_id for f in firings}, held, taken,
+                      limit)
 
 
 def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list[Firing],

@@ -3,6 +3,7 @@ over condition trees, the knowledge base (fact schema, catalogues, parameters), 
 feedback events, reason templates and the values facts may hold."""
 
 from rm_advisor.engine.language.decision import (
+    ConfirmField,
     Decision,
     Reason,
     Recommendation,
@@ -10,6 +11,8 @@ from rm_advisor.engine.language.decision import (
     SignalTrace,
     SubjectDecision,
     Suppression,
+    ToConfirm,
+    Unlock,
 )
 from rm_advisor.engine.language.facts import Fact, FactSet, build_fact_set, validate_facts
 from rm_advisor.engine.language.feedback import NEXT_STATUSES, FeedbackEvent
@@ -91,6 +94,7 @@ __all__ = [
     "AllCond",
     "AnyCond",
     "Condition",
+    "ConfirmField",
     "DateRangeError",
     "Decision",
     "Domain",
@@ -122,6 +126,8 @@ __all__ = [
     "SubjectKey",
     "Suppression",
     "Text",
+    "ToConfirm",
+    "Unlock",
     "Visitor",
     "build_fact_set",
     "describe",

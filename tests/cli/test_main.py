@@ -146,3 +146,32 @@ def test_a_knowledge_base_file_that_is_not_utf8_is_named_by_every_command(
     said = capsys.readouterr()
     assert exc.value.code == 1
     assert f"{actions}:{line}:3: file_not_utf8" in said.err + said.out and "Traceback" not in said.err + said.out
+
+
+NEED = {"as_of": "2026-11-23", "clients": [{"id": "B1", "manager_id": "M1", "domain": "bank", "name": "华东机电",
+                                            "new_need": True, "new_need_kind": "financing", "tier": "general"}]}
+
+
+def test_recommend_shows_what_to_confirm_in_the_language_asked_for(tmp_path: Path) -> None:
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps(NEED, ensure_ascii=False), encoding="utf-8")
+    zh = runner.invoke(app, ["recommend", str(facts), "--lang", "zh"])
+    assert zh.exit_code == 0, zh.output
+    assert "待确认" in zh.output and "请确认新需求已报告相关部门：若为否" in zh.output
+    assert "bank.new_need_unreported, bank.new_financing_need" in zh.output
+    en = runner.invoke(app, ["recommend", str(facts), "--lang", "en"])
+    assert "to confirm" in en.output and "Confirm The new need was reported to the departments: if no" in en.output
+    doc = json.loads(runner.invoke(app, ["recommend", str(facts), "--json"]).output)
+    [item] = doc["clients"][0]["to_confirm"]
+    assert [f["field"] for f in item["fields"]] == ["new_need_reported"] and item["score"] == 65
+
+
+def test_recommend_says_what_a_missing_value_counted_as_in_the_trace(tmp_path: Path) -> None:
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps({"clients": [{"id": "B2", "manager_id": "M1", "domain": "bank",
+                                              "capital_strength": "strong", "pays_on_time": True,
+                                              "integrity_termination_5y": False, "credit_bad_record": False}]}),
+                     encoding="utf-8")
+    out = runner.invoke(app, ["recommend", str(facts), "--lang", "en"]).output
+    assert "Review the strategic-client tier" in out
+    assert "client.tier=unknown, counted as match" in out

@@ -48,3 +48,12 @@ def test_an_item_moved_to_vetoed_is_an_outcome_change() -> None:
     outcome = [c for c in changes if c.what == "outcome"]
     assert [(c.item, c.before, c.after) for c in outcome] == [("counter_placement", "recommended #1 [50]",
                                                                 "vetoed [50] by t.v")]
+
+
+def test_a_rule_that_starts_asking_for_a_missing_value_shows_as_a_to_confirm_change() -> None:
+    before = advisor(rule("t.a", {"client.is_key": True}, {"actions": [action("key_client_priority_service")]}))
+    after = advisor(rule("t.a", {"client.is_key": {"eq": True, "unknown": "ask"}},
+                         {"actions": [action("key_client_priority_service")]}))
+    facts = {"clients": [client()]}
+    [change] = diff_decisions(before.decide(facts), after.decide(facts))
+    assert change.format() == "client:C1: to_confirm: - -> client.is_key -> key_client_priority_service [50]"
