@@ -54,8 +54,12 @@ openapi: $(STAMP)
 	$(BIN)/rm-advisor openapi --out api/openapi.json
 
 # docs/error-codes.md from engine/errors.py:CODE_GROUPS; tests/docs/test_error_codes.py fails when it drifts.
+# docs/document-coverage.md from docs/document-coverage.yaml (and the open cases); tests/docs/test_document_coverage.py.
 docs: $(STAMP)
 	$(BIN)/python -c "from rm_advisor.engine.errors import codes_markdown; print(codes_markdown(), end='')" > docs/error-codes.md
+	$(BIN)/python -c "from pathlib import Path; from rm_advisor.engine.authoring.document_coverage import markdown_from_texts; \
+		d = Path('docs'); print(markdown_from_texts((d / 'document-coverage.yaml').read_text(encoding='utf-8'), \
+		(d / 'open-cases.scenarios.yaml').read_text(encoding='utf-8')), end='')" > docs/document-coverage.md
 
 serve: $(STAMP)
 	$(BIN)/rm-advisor serve

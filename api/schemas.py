@@ -175,6 +175,8 @@ class RuleTraceOut(Out):
     signals: list[SignalTraceOut] = Field(default_factory=list, description="signals the rule required")
     derived: dict[str, list[str]] = Field(default_factory=dict,
                                           description="fact.field -> ids of the history events it was derived from")
+    unknown: dict[str, Literal["match", "no_match"]] = Field(
+        default_factory=dict, description="fact.field -> what its missing value counted as in the rule's comparison")
 
 
 class DerivedFieldOut(Out):
@@ -273,6 +275,13 @@ class CoachingCardOut(Out):
     next_behaviour: NextBehaviourOut
     evidence: list[EvidenceOut]
     review: ReviewOut
+class AlternativeOut(Out):
+    """Another action for the same cause, folded into the recommendation."""
+
+    id: str
+    title: LocalText
+    score: int
+    rules: list[str]
 
 
 class RecommendationOut(Out):
@@ -290,6 +299,36 @@ class RecommendationOut(Out):
     suppressed_by: list[SuppressionOut] = Field(default_factory=list,
                                                 description="the contact policies that held it back")
     card: CoachingCardOut | None = Field(default=None, description="a coaching topic: its coaching card")
+    alternatives: list[AlternativeOut] = Field(default_factory=list, description=(
+        "other actions recommended for the same cause, folded into this one (their reasons are "
+        "this recommendation's): one cause, one recommendation"))
+    cause: LocalText | None = Field(default=None, description="the cause shared with the alternatives")
+
+
+class ConfirmFieldOut(Out):
+    fact: str = Field(description="the fact type: client, or the linked manager")
+    field: str
+    description: LocalText = Field(description="what the field is, from the fact schema")
+
+
+class UnlockOut(Out):
+    """An action or coaching topic a rule would recommend once the missing fields are confirmed."""
+
+    kind: Literal["action", "coaching"]
+    id: str
+    title: LocalText
+    score: int
+    rule_id: str
+    when: LocalText = Field(description="what the confirmed values must be for the rule to fire")
+
+
+class ToConfirmOut(Out):
+    """Missing facts that would bring advice if known."""
+
+    fields: list[ConfirmFieldOut]
+    unlocks: list[UnlockOut] = Field(description="best first")
+    score: int = Field(description="the highest score among what it unlocks")
+    text: LocalText
 
 
 class SubjectDecisionOut(Out):
@@ -303,6 +342,9 @@ class SubjectDecisionOut(Out):
     derived: list[DerivedFieldOut] = Field(default_factory=list,
                                            description="the subject's fields that came from its history (the "
                                                        "posted interactions), each with its events")
+    to_confirm: list[ToConfirmOut] = Field(default_factory=list, description=(
+        "missing facts that would bring an action or coaching topic if known (conditions written with "
+        "`unknown: ask`), ranked by the best score they unlock, then how many items, then how few fields"))
 
 
 class DecisionMeta(Out):
@@ -371,7 +413,7 @@ class ChangeOut(Out):
     subject: str = Field(description="`client:ID` or `manager:ID`")
     item: str | None = None
     what: str = Field(description="subject, added, removed, outcome, rank, score, rules, reasons, vetoed_by, "
-                                  "suppressed_by, trace, signals or card")
+                                  "suppressed_by, trace, signals, card or to_confirm")
     before: str | None = None
     after: str | None = None
 

@@ -208,9 +208,11 @@ def _print_failure(result: CaseResult) -> None:
                 out.print("    " + line)
         obs = seen.get(subject)
         if obs:
+            asked = tuple(f"{fields} ({', '.join(unlocks)})" for fields, unlocks in obs.to_confirm)
             for label, items in (("recommended", obs.recommended), ("vetoed", obs.vetoed),
-                                 ("signals", obs.signals), ("fired", obs.fired)):
-                out.print(f"    [dim]{label:<12} {escape(', '.join(items) or '-')}[/dim]")
+                                 ("signals", obs.signals), ("fired", obs.fired), ("to_confirm", asked)):
+                shown = ("; " if label == "to_confirm" else ", ").join(items)
+                out.print(f"    [dim]{label:<12} {escape(shown or '-')}[/dim]")
     out.print()
 
 
@@ -370,6 +372,9 @@ def _print_rule(r: RuleReport, lang: str, indent: str) -> None:
         out.print(f"{indent}    [dim]through {escape(fact)}: {escape(', '.join(ids))}[/dim]")
     for i, c in enumerate(r.failing):
         _print_condition(c, lang, indent + "    ", "first failing" if i == 0 else "also failing", r.subject)
+    if r.to_confirm:
+        out.print(f"{indent}    [cyan]only missing values stand in the way; confirm:[/cyan] "
+                  f"{escape('; '.join(r.to_confirm))}")
 
 
 def _print_condition(c: ConditionReport, lang: str, indent: str, tag: str, subject: str) -> None:
@@ -377,7 +382,8 @@ def _print_condition(c: ConditionReport, lang: str, indent: str, tag: str, subje
     out.print(f"{indent}[red]✗[/red] {escape(c.condition)}  [dim]({tag}; {escape(c.file)}:{c.line}"
               f"{escape(on)})[/dim]")
     if c.kind in ("field", "signal", "exists"):
-        out.print(f"{indent}    actual {escape(_value(c.actual))} · expected {escape(c.expected)}")
+        actual = _value(c.actual) + (f" (unknown, counted as {c.unknown.replace('_', ' ')})" if c.unknown else "")
+        out.print(f"{indent}    actual {escape(actual)} · expected {escape(c.expected)}")
     if c.change:
         out.print(f"{indent}    [cyan]to flip it:[/cyan] {escape(c.change)}")
     for r in c.asserted_by:

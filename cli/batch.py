@@ -380,6 +380,18 @@ def _card_columns(card: Any) -> dict[str, Any]:
             "next_zh": card.next_behaviour.text.zh if card else "",
             "next_en": card.next_behaviour.text.en if card else "",
             "review_date": card.review.date.isoformat() if card else ""}
+def to_confirm_rows(run: PortfolioRun) -> list[dict[str, Any]]:
+    """One row per missing fact set a client's or a manager's decision asks to confirm, in its rank."""
+    rows = []
+    for r in run.results:
+        for sd in r.decision.clients + r.decision.managers:
+            for rank, item in enumerate(sd.to_confirm, 1):
+                rows.append({"manager_id": r.manager_id, "subject_type": sd.subject_type, "subject_id": sd.id,
+                             "rank": rank, "fields": " ".join(f"{f.fact}.{f.field}" for f in item.fields),
+                             "score": item.score, "unlocks": " ".join(dict.fromkeys(u.id for u in item.unlocks)),
+                             "rules": " ".join(dict.fromkeys(u.rule_id for u in item.unlocks)),
+                             "text_zh": item.text.zh, "text_en": item.text.en})
+    return rows
 
 
 def worklist_rows(run: PortfolioRun) -> list[dict[str, Any]]:
@@ -408,16 +420,23 @@ def _set_aside_row(manager_id: str, rank: int, s: SetAside) -> dict[str, Any]:
             "blocked_by": " ".join(s.blocked_by)}
 
 
+#: the columns of to_confirm.csv (written with its header when nothing is to confirm)
+TO_CONFIRM_COLUMNS = ("manager_id", "subject_type", "subject_id", "rank", "fields", "score", "unlocks", "rules",
+                      "text_zh", "text_en")
+
+
 def write_outputs(run: PortfolioRun, out_dir: Path, fmt: TableFormat,
                   csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig) -> list[Path]:
-    """Recommendations, worklists, coaching and the full decisions (bad_rows.csv is written as the
-    tables are read)."""
+    """Recommendations, worklists, coaching, what to confirm and the full decisions (bad_rows.csv is
+    written as the tables are read)."""
     import pandas as pd
 
     recs, coaching = recommendation_rows(run)
     written = [write_table(pd.DataFrame(recs), out_dir / "recommendations", fmt, csv_encoding),
                write_table(pd.DataFrame(worklist_rows(run)), out_dir / "worklists", fmt, csv_encoding),
-               write_table(pd.DataFrame(coaching), out_dir / "coaching", fmt, csv_encoding)]
+               write_table(pd.DataFrame(coaching), out_dir / "coaching", fmt, csv_encoding),
+               write_table(pd.DataFrame(to_confirm_rows(run), columns=TO_CONFIRM_COLUMNS), out_dir / "to_confirm", fmt,
+                           csv_encoding)]
     decisions = out_dir / "decisions.jsonl"
     with decisions.open("w", encoding="utf-8") as fh:
         for r in run.results:
@@ -445,8 +464,8 @@ def _summary(result: BatchResult, written: list[Path], elapsed: float) -> None:
               f"rule set {result.revision}", markup=False)
     out.print(f"{counts.recommendations} recommendations; worklists: {counts.planned} contacts planned this week, "
               f"{counts.deferred} deferred, {counts.desk} desk item(s), {counts.set_aside} sales ask(s) set aside "
-              f"from risk or obligation contacts; {counts.coaching} coaching topics; {counts.bad_rows} bad row(s) "
-              "skipped", markup=False)
+              f"from risk or obligation contacts; {counts.coaching} coaching topics; {counts.to_confirm} fact(s) to "
+              f"confirm; {counts.bad_rows} bad row(s) skipped", markup=False)
     for path in written:
         out.print(f"  wrote {path}", markup=False)
     summary = {**dataclasses.asdict(counts), "seconds": round(elapsed, 2), "workers": result.workers,

@@ -78,13 +78,19 @@ def check(
     from rm_advisor.cli.render import print_diagnostics
     from rm_advisor.engine import RuleError
     from rm_advisor.engine.inference import check_rules
-    from rm_advisor.engine.loading import default_rules_dir, load_knowledge_base, read_kb_files, read_rule_files
+    from rm_advisor.engine.loading import (
+        default_rules_dir,
+        load_knowledge_base,
+        read_kb_files,
+        read_rule_files,
+        rule_file_paths,
+    )
 
     target = rules or default_rules_dir()
     if not Path(target).exists():
         err.print(f"{target}: no such file or directory", markup=False)
         raise typer.Exit(2)
-    try:
+    try:  # a file that is not UTF-8, a knowledge base that does not load: their diagnostics
         diags = check_rules(read_rule_files(target), load_knowledge_base(read_kb_files(kb)))
     except RuleError as exc:
         diags = exc.diagnostics
@@ -96,7 +102,7 @@ def check(
                                     ensure_ascii=False, indent=2) + "\n")
     else:
         print_diagnostics(out, diags)
-        count = len(read_rule_files(target))
+        count = len(rule_file_paths(target))
         out.print(f"{'FAILED' if errors else 'OK'}: {count} file(s), {len(errors)} error(s), "
                   f"{len(diags) - len(errors)} warning(s)", markup=False)
     raise typer.Exit(1 if errors else 0)
@@ -132,8 +138,18 @@ register_serve(app)
 register_store_commands(app)
 
 
-def main() -> None:  # pragma: no cover - entry point
-    app()
+def main() -> None:
+    """The `rm-advisor` command: an input the engine refuses (a rule, knowledge-base or scenario
+    file that is not UTF-8, a rule set that does not check) prints its coded diagnostics, never a
+    stack trace, whichever command read it."""
+    from rm_advisor.cli.render import print_diagnostics
+    from rm_advisor.engine.errors import AdvisorError
+
+    try:
+        app()
+    except AdvisorError as exc:
+        print_diagnostics(err, exc.diagnostics)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

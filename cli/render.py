@@ -55,6 +55,10 @@ def _subject(console: Console, s: SubjectDecision, label: str, lang: str, explai
         if rec.card is not None:
             for line in card_lines(rec.card, lang, "    ", explain):
                 console.print(line, highlight=False)
+        if rec.alternatives and rec.cause:
+            label = {"en": "or", "zh": "或"}.get(lang, "或 / or")
+            others = "; ".join(f"{text(a.title, lang)} [{a.score}]" for a in rec.alternatives)
+            console.print(f"    [cyan]{label}[/cyan] {others} [dim]({text(rec.cause, lang)})[/dim]", highlight=False)
         if explain:
             for trace in rec.because:
                 for line in trace_lines(trace, lang, "    "):
@@ -68,11 +72,22 @@ def _subject(console: Console, s: SubjectDecision, label: str, lang: str, explai
                       highlight=False)
         for p in rec.suppressed_by:
             console.print(f"    [yellow]suppressed by {p.policy_id}[/yellow]: {text(p.text, lang)}", highlight=False)
+    if s.to_confirm:
+        console.print(f" [cyan]{_TO_CONFIRM.get(lang, '待确认 / to confirm')}[/cyan]", highlight=False)
+        for item in s.to_confirm:
+            rules = ", ".join(dict.fromkeys(u.rule_id for u in item.unlocks))
+            console.print(f"   [cyan]?[/cyan] [{item.score}] {text(item.text, lang)} [dim]({rules})[/dim]",
+                          highlight=False)
     if explain:
         for f in s.derived:
             label = {"en": "from history", "zh": "由历史记录"}.get(lang, "由历史记录 / from history")
             console.print(f" [dim]{label}: {text(f.text, lang)}[/dim]", highlight=False)
     console.print()
+
+
+#: the heading of the missing facts that would bring more advice
+_TO_CONFIRM = {"en": "to confirm (missing facts that would bring more advice)",
+               "zh": "待确认(补齐后可带来更多建议的缺失信息)"}
 
 
 def _detail(rec: Recommendation, lang: str) -> str:
@@ -87,7 +102,8 @@ def _detail(rec: Recommendation, lang: str) -> str:
 
 def trace_lines(trace: RuleTrace, lang: str, indent: str) -> list[str]:
     """A rule firing and the signal chain behind it, as rich-markup lines."""
-    matched = ", ".join(f"{k}={_value(v)}" for k, v in trace.matched.items())
+    matched = ", ".join(f"{k}=" + (f"unknown, counted as {trace.unknown[k].replace('_', ' ')}" if k in trace.unknown
+                                   else _value(v)) for k, v in trace.matched.items())
     out = [f"{indent}[dim]rule {trace.rule_id} ({trace.file}:{trace.line}) · {trace.provenance.document} "
            f"«{trace.provenance.quote}»[/dim]"]
     if matched:

@@ -52,6 +52,7 @@ def report_context(run: PortfolioRun, book: RuleBook) -> dict[str, Any]:
         "from_clients": sum(1 for m in run.results for d in m.decision.managers for r in d.recommendations
                             if any(x.startswith("from_clients.") for x in r.rules)),
         "suppressed": sum(len(c.suppressed) for m in run.results for c in m.decision.clients),
+        "to_confirm": sum(len(d.to_confirm) for m in run.results for d in m.decision.clients + m.decision.managers),
     }
     charts = [
         _bar({kb.actions[a].title.en: n for a, n in actions.most_common(12)}, "Top next-best-actions (count)"),
@@ -72,6 +73,10 @@ def _manager(m: Any, run: PortfolioRun, kb: Any) -> dict[str, Any]:
     score = row.get("credit_coop_points") if bank else row.get("assessment_score")
     wl = m.worklist
     coaching = [_coaching(r) for d in m.decision.managers for r in d.recommendations]
+    # what to confirm across the book, best first; at equal scores the manager's own before the clients'
+    asks = sorted(((d, rank, t) for d in m.decision.managers + m.decision.clients
+                   for rank, t in enumerate(d.to_confirm)), key=lambda x: (-x[2].score, x[0].subject_type != "manager",
+                                                                          x[0].id, x[1]))
     return {"id": m.manager_id, "name": row.get("name", ""), "domain": row.get("domain"),
             "score": None if score is None or pd.isna(score) else round(float(score), 1),
             "score_label": "信用社积分 credit-coop points" if bank else "月度考核 monthly score",
@@ -81,7 +86,15 @@ def _manager(m: Any, run: PortfolioRun, kb: Any) -> dict[str, Any]:
             "set_aside": [{"client": _client(s.client_id, s.client_name), "contact": s.contact,
                            "action": f"{s.title.zh} · {s.title.en}", "score": s.score, "reason_zh": s.reason.zh,
                            "reason_en": s.reason.en} for s in wl.set_aside[:ROWS_PER_MANAGER]],
-            "set_aside_more": max(0, len(wl.set_aside) - ROWS_PER_MANAGER)}
+            "set_aside_more": max(0, len(wl.set_aside) - ROWS_PER_MANAGER),
+            "to_confirm": [{"subject": _subject(d), "score": t.score, "text_zh": t.text.zh, "text_en": t.text.en,
+                            "fields": ", ".join(f"{f.description.zh} {f.fact}.{f.field}" for f in t.fields)}
+                           for d, _, t in asks[:ROWS_PER_MANAGER]],
+            "to_confirm_more": max(0, len(asks) - ROWS_PER_MANAGER)}
+
+
+def _subject(d: Any) -> str:
+    return f"客户经理 manager {d.id}" if d.subject_type == "manager" else d.id
 
 
 #: Keep / Start / Stop as the report prints them

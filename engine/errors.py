@@ -21,8 +21,9 @@ Code = Literal[
     # rule files
     "yaml_syntax", "yaml_too_complex", "too_many_problems", "duplicate_key", "schema_violation", "duplicate_rule_id",
     "unknown_fact", "unknown_field", "unknown_action", "unknown_coaching", "unknown_signal", "type_mismatch",
-    "bad_operator", "bad_value", "bad_template", "subject_mismatch", "signal_cycle", "bad_dates", "signal_placement",
-    "unknown_parameter", "no_rules",
+    "bad_operator", "bad_value", "bad_template", "missing_fallback", "subject_mismatch", "signal_cycle", "bad_dates",
+    "signal_placement", "unknown_parameter", "no_rules", "value_label", "file_not_utf8", "alternative_twice",
+    "alternative_kinds", "bad_unknown", "not_on_missing",
     # static analysis of rule sets (engine/checking/analysis.py)
     "impossible_condition", "subsumed_rule", "same_action_priority", "parameter_unit", "threshold_parameter",
     "missing_text",
@@ -66,12 +67,24 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
         "bad_operator": "an operator cannot be used on this field's type",
         "bad_value": "a value is outside what the field allows (enum values, ranges)",
         "bad_template": "a reason template names a placeholder that cannot be filled",
+        "missing_fallback": "a reason template names a field that may be missing when the rule fires (not required, "
+                            "not guaranteed by the rule's `when`) and gives no fallback: write `{client.field|text}`",
         "subject_mismatch": "an outcome or condition does not fit the rule's subject",
         "signal_cycle": "derived signals depend on each other in a loop through a negation",
         "bad_dates": "the effective dates of a rule are inverted",
         "signal_placement": "a signal condition sits where it cannot be matched (inside `any` or deep nesting)",
         "unknown_parameter": "a condition names a parameter that the parameters file does not define",
         "no_rules": "the rule directory holds no rule files",
+        "file_not_utf8": "a rule, policy, scenario or knowledge-base file is not UTF-8 text (the location is the first "
+                         "byte that is not)",
+        "alternative_twice": "an action is in two groups of knowledge_base/alternatives.yaml (it answers one cause)",
+        "alternative_kinds": "a group of alternatives mixes risk or obligation actions with service or sales ones",
+        "value_label": "an enum field of the fact schema has no zh/en label for one of its values (or a boolean "
+                       "field labels only one of true and false), or a label names a value the field does not have",
+        "bad_unknown": "a condition's `unknown:` cannot mean anything where it is: beside `present`, on a required "
+                       "field, or `ask` under `not` or inside `exists`",
+        "not_on_missing": "a `not` over a comparison on a field that may be missing holds when the value is missing, "
+                          "and the rule does not say so with `unknown:` (warning)",
     },
     "static analysis of rule sets (engine/checking/analysis.py)": {
         "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",

@@ -36,14 +36,18 @@ from rm_advisor.engine.inference import TRACE_PREFIX, RuleBook, client_reason
 from rm_advisor.engine.language import (
     Decision,
     KnowledgeBase,
+    Lang,
     Reason,
     Recommendation,
     RuleTrace,
     SignalTrace,
     SubjectDecision,
     Text,
+    field_spec,
     fill,
+    parse,
     pieces,
+    when_missing,
 )
 
 MASK = "***"
@@ -142,7 +146,8 @@ class _Masker:
     def item(self, r: Recommendation, envs: tuple[Env, Env]) -> Recommendation:
         return r.model_copy(update={
             "reasons": [self.from_clients(x, r, envs[1])
-                        or self.reason(x, self._templates(x.rule_id, r.kind, r.id), envs) for x in r.reasons],
+                        or self.reason(x, self._templates(x.rule_id, r.kind, (r.id, *(a.id for a in r.alternatives))),
+                                       envs) for x in r.reasons],
             "vetoed_by": [self.reason(x, self._veto_templates(x.rule_id), envs) for x in r.vetoed_by],
             "because": [self.trace(t) for t in r.because]})
 
@@ -161,8 +166,8 @@ class _Masker:
         return reason.model_copy(update={"text": text})
 
     def reason(self, reason: Reason, templates: list[Text], envs: tuple[Env, Env]) -> Reason:
-        text = Text(zh=self.text(reason.text.zh, [t.zh for t in templates], envs),
-                    en=self.text(reason.text.en, [t.en for t in templates], envs))
+        text = Text(zh=self.text(reason.text.zh, [t.zh for t in templates], envs, "zh"),
+                    en=self.text(reason.text.en, [t.en for t in templates], envs, "en"))
         return reason.model_copy(update={"text": text})
 
     def trace(self, t: RuleTrace) -> RuleTrace:
@@ -172,34 +177,36 @@ class _Masker:
     def signal(self, s: SignalTrace) -> SignalTrace:
         return s.model_copy(update={"asserted_by": [self.trace(t) for t in s.asserted_by]})
 
-    def text(self, filled: str, templates: list[str], envs: tuple[Env, Env]) -> str:
+    def text(self, filled: str, templates: list[str], envs: tuple[Env, Env], lang: Lang) -> str:
         """``filled`` (made from one of ``templates``) with what sensitive placeholders put in masked:
         the template that gives it back from the subject's facts is filled again from its masked
         facts; failing that, the text is read against each template; failing that, the exact
         sensitive values are replaced."""
         raw, masked = envs
         for template in templates:
-            if fill(template, raw) == filled:
-                return fill(template, masked)
+            if fill(template, raw, lang, self.kb) == filled:
+                return fill(template, masked, lang, self.kb)
         present = sorted((s for s in self.secrets if s in filled), key=lambda s: (-len(s), s))
         if not present:
             return filled
         for template in templates:
-            aligned = _align(template, filled, present, self.refs)
+            aligned = _align(template, filled, present, self.refs, _missing_texts(template, lang, self.kb))
             if aligned is not None:
                 return aligned
         for value in present:  # the last guard: no template fits
             filled = filled.replace(value, MASK) if len(value) > 1 or filled == value else filled
         return filled
 
-    def _templates(self, rule_id: str, kind: str, item_id: str) -> list[Text]:
+    def _templates(self, rule_id: str, kind: str, item_ids: tuple[str, ...]) -> list[Text]:
+        """The templates ``rule_id`` fills for these items: the recommendation and the alternatives
+        folded into it (whose reasons are its own)."""
         rule = self.rules.get(rule_id)
         if rule is None:
             return []
         then = rule.rule.then
         if kind == "action":
-            return [o.reason for o in then.actions if o.action == item_id]
-        return [o.reason for o in then.coaching if o.topic == item_id]
+            return [o.reason for o in then.actions if o.action in item_ids]
+        return [o.reason for o in then.coaching if o.topic in item_ids]
 
     def _veto_templates(self, rule_id: str) -> list[Text]:
         rule = self.rules.get(rule_id)
@@ -207,9 +214,21 @@ class _Masker:
         return [veto.reason] if veto is not None else []
 
 
-def _align(template: str, filled: str, present: list[str], refs: frozenset[str]) -> str | None:
+def _missing_texts(template: str, lang: Lang, kb: KnowledgeBase) -> dict[str, list[str]]:
+    """What each placeholder of ``template`` may show for a missing value (its fallback, the field's
+    ``when_missing`` text or the hole text; capitalised too, as at the start of an English text)."""
+    out: dict[str, list[str]] = {}
+    for p in parse(template):
+        shown, _ = when_missing(p, field_spec(kb, p.ref), lang)
+        out.setdefault(p.ref, []).extend(dict.fromkeys([shown, shown[:1].upper() + shown[1:]]))
+    return out
+
+
+def _align(template: str, filled: str, present: list[str], refs: frozenset[str],
+           missing: dict[str, list[str]]) -> str | None:
     """``filled`` read as ``template`` with its placeholders filled in; what a sensitive placeholder
-    filled in is masked when it is one of the ``present`` sensitive values. None if it does not fit."""
+    filled in is masked when it is one of the ``present`` sensitive values (``missing``: what each
+    placeholder shows for a missing value). None if it does not fit."""
     parts = pieces(template)
     literals, used = parts[0::2], parts[1::2]
     secret = "|".join(re.escape(s) for s in present)
@@ -220,7 +239,8 @@ def _align(template: str, filled: str, present: list[str], refs: frozenset[str])
             pattern += f"(?P={groups[ref]})"
         else:
             groups[ref] = f"p{len(groups)}"
-            value = f"(?:{secret}|\\?|)" if ref in refs else ".*?"  # a missing value shows as "?"
+            shown = "".join(f"|{re.escape(m)}" for m in missing.get(ref, []))
+            value = f"(?:{secret}{shown}|)" if ref in refs else ".*?"
             pattern += f"(?P<{groups[ref]}>{value})"
         pattern += re.escape(literal)
     match = re.fullmatch(pattern, filled, re.DOTALL)

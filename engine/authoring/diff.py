@@ -17,7 +17,7 @@ from rm_advisor.engine.language.decision import Decision, Recommendation, Subjec
 from rm_advisor.engine.language.subjects import SubjectKey
 
 What = Literal["subject", "added", "removed", "outcome", "rank", "score", "rules", "reasons", "vetoed_by",
-               "suppressed_by", "trace", "signals", "card"]
+               "suppressed_by", "trace", "signals", "card", "to_confirm"]
 
 
 class Change(BaseModel):
@@ -74,6 +74,10 @@ def _subject_changes(key: str, a: SubjectDecision, b: SubjectDecision) -> list[C
     signals_a, signals_b = sorted({s.signal for s in a.signals}), sorted({s.signal for s in b.signals})
     if signals_a != signals_b:
         out.append(Change(subject=key, what="signals", before=", ".join(signals_a), after=", ".join(signals_b)))
+    asked_a, asked_b = _asked(a), _asked(b)
+    if asked_a != asked_b:
+        out.append(Change(subject=key, what="to_confirm", before="; ".join(asked_a) or None,
+                          after="; ".join(asked_b) or None))
     items_a, items_b = _items(a), _items(b)
     for item in sorted(items_a.keys() | items_b.keys()):
         x, y = items_a.get(item), items_b.get(item)
@@ -102,6 +106,12 @@ def _item_changes(key: str, item: str, x: _Item, y: _Item) -> list[Change]:
         out.append(Change(subject=key, item=item, what="trace", before="matched facts or signals differ",
                           after="see the two decisions"))
     return out
+
+
+def _asked(s: SubjectDecision) -> list[str]:
+    """What the subject is asked to confirm, in rank: ``client.capital_strength -> review_strategic_tier [50]``."""
+    return [" + ".join(f"{f.fact}.{f.field}" for f in t.fields) + " -> "
+            + ", ".join(f"{u.id} [{u.score}]" for u in t.unlocks) for t in s.to_confirm]
 
 
 def _items(s: SubjectDecision) -> dict[str, _Item]:

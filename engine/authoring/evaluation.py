@@ -16,7 +16,7 @@ from typing import Any
 
 from rm_advisor.engine.inference.conditions import Env
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
-from rm_advisor.engine.language.operators import describe, operator
+from rm_advisor.engine.language.operators import Unknown, describe, field_holds, operator
 from rm_advisor.engine.language.rules import AllCond, AnyCond, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.walk import Path, Visitor
@@ -41,6 +41,7 @@ class Outcome:
     ref: str = ""
     value: Any = None
     ops: tuple[tuple[str, Any, Any], ...] = ()  # (operator, as written, resolved)
+    unknown: Unknown | None = None  # what a missing value counts as, when the condition says
     signal: str = ""
     children: tuple[Outcome, ...] = ()
     candidates: tuple[SubjectKey, ...] = ()
@@ -126,7 +127,8 @@ class _Evaluator(Visitor[Outcome]):
         holder = self.env.facts.get(fact)
         value = holder.get(name) if holder is not None else None
         ops = tuple((op, written, resolve(written, self.kb)) for op, written in sorted(cond.ops.items()))
-        holds = all(operator(op).holds(value, arg, self.env.as_of) for op, _, arg in ops)
+        holds = field_holds([(operator(op), arg) for op, _, arg in ops], value, self.env.as_of, cond.unknown)
         at = (*path, ref)
         where = SubjectKey.of(fact, holder["id"]) if holder is not None and "id" in holder else self.key
-        return Outcome(at, "field", holds, describe(ref, ops), where, ref=ref, value=value, ops=ops)
+        return Outcome(at, "field", holds, describe(ref, ops, cond.unknown), where, ref=ref, value=value, ops=ops,
+                       unknown=cond.unknown)

@@ -15,6 +15,11 @@ the expected one and the smallest change that would flip it:
 * ``exists``: the related fact that came closest and what it lacks, or that there is none;
 * ``any``: the failing conditions of every branch (any one branch is enough).
 
+A comparison that read a missing value says what the value counted as (``unknown``: match or
+no_match, from the condition's ``unknown:`` or the operators' rule), and a rule whose only obstacles
+are missing values marked ``unknown: ask`` names them (``to_confirm``, what the decision's
+``to_confirm`` is built from: :mod:`engine.inference.confirm`).
+
 A rule may also be inactive on the as-of date (``effective``), or have fired while a veto blocked
 what it recommends; both are said plainly.
 """
@@ -32,9 +37,10 @@ from rm_advisor.engine.errors import Location
 from rm_advisor.engine.inference.advisor import Run
 from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
 from rm_advisor.engine.inference.conditions import subject_env
+from rm_advisor.engine.inference.confirm import missing_needs
 from rm_advisor.engine.language.decision import Reason, RuleTrace
 from rm_advisor.engine.language.knowledge import FieldSpec, Text
-from rm_advisor.engine.language.operators import operator, show
+from rm_advisor.engine.language.operators import describe, operator, show
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.loading.locations import Locator
 
@@ -66,6 +72,8 @@ class ConditionReport(_Model):
     actual: Any = Field(default=None, description="the value seen (fields), or held / not held (signals)")
     expected: str = ""
     change: str | None = Field(default=None, description="the smallest change that would flip the condition")
+    unknown: Literal["match", "no_match"] | None = Field(
+        default=None, description="a comparison that read a missing value: what the value counted as")
     fix: Fix | None = Field(default=None, description="that change as data, when it is one field's value")
     asserted_by: list[RuleReport] = Field(default_factory=list,
                                             description="a forbidden signal that holds: the rules that asserted it")
@@ -91,6 +99,9 @@ class RuleReport(_Model):
                                           description="related facts (by type) an `exists` that held matched")
     failing: list[ConditionReport] = Field(default_factory=list,
                                            description="the conditions that failed, first failing first")
+    to_confirm: list[str] = Field(default_factory=list, description=(
+        "the missing fields (conditions with `unknown: ask`) that alone keep the rule from firing, each with the "
+        "comparison its value must pass"))
 
 
 class Explanation(_Model):
@@ -197,8 +208,12 @@ class Explainer:
                 related[fact] = sorted(set(related.get(fact, [])) | set(hits))
         failing = [] if fired else [self._condition(rule.id, c, depth, seen | {(rule.id, subject)})
                                     for c in conjuncts if not c.holds]
+        held = set(self.held.get(subject, ()))
+        signals_hold = set(compiled.requires) <= held and not set(compiled.forbids) & held
+        asks = missing_needs(compiled, env) if not fired and outcome.active and signals_hold else None
+        confirm = [describe(n.ref, n.ops) for n in asks or ()]
         return RuleReport(**base, fired=fired, active=outcome.active, note=note, matched=matched, related=related,
-                          failing=failing)
+                          failing=failing, to_confirm=confirm)
 
     def _fact(self, subject: SubjectKey) -> Any:
         return self.run.fact_set.get(subject.type, subject.id)
@@ -218,8 +233,11 @@ class Explainer:
         if node.kind == "field":
             change, fix = _field_change(node, self._spec(node.ref), self.run.fact_set.as_of, want)
             shown = node.text.removeprefix(node.ref).strip()
+            unknown: Literal["match", "no_match"] | None = None
+            if node.value is None and "present" not in {op for op, _, _ in node.ops}:
+                unknown = "match" if node.holds else "no_match"
             return ConditionReport(**base, actual=_plain(node.value), expected=shown if want else f"not {shown}",
-                                   change=change, fix=fix)
+                                   change=change, fix=fix, unknown=unknown)
         if node.kind == "signal":
             return self._signal(rule_id, node, depth, seen, want, base)
         if node.kind == "not":

@@ -14,6 +14,10 @@ A scenario file ``rules/<pack>.scenarios.yaml``::
             signals: [outside_official_channel]
             vetoed: [cross_sell_retail_to_corporate_owner]
             order: [resolve_retailer_complaint, guide_to_network_ordering]
+            to_confirm:                              # missing facts the decision asks for
+              - fields: [client.network_client]      # exactly the fields of one item
+                unlocks: [guide_to_network_ordering] # ... which would bring these
+            not_to_confirm: [client.client_class]    # no item asks for these
           - subject: manager:M1
             from_clients: [tobacco_stale_complaints]  # coaching from the clients' actions gave it
       - name: a text where a number belongs is refused
@@ -30,7 +34,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,7 +42,7 @@ from rm_advisor.engine.errors import CODES, AdvisorError, Diagnostic, Location, 
 from rm_advisor.engine.inference.advisor import Advisor, Run
 from rm_advisor.engine.inference.compiler import RuleBook
 from rm_advisor.engine.inference.from_clients import TRACE_PREFIX
-from rm_advisor.engine.language.rules import file_json_schema
+from rm_advisor.engine.language.rules import FIELD_REF, file_json_schema
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.loading.validation import validate_document
 from rm_advisor.engine.loading.yaml_source import parse_yaml
@@ -46,6 +50,17 @@ from rm_advisor.engine.loading.yaml_source import parse_yaml
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConfirmExpectation(_Strict):
+    """An item the decision's ``to_confirm`` must hold: these missing fields, unlocking these items."""
+
+    fields: tuple[Annotated[str, Field(pattern=FIELD_REF)], ...] = Field(
+        min_length=1, description="fact.field of every missing field the item names (in any order)")
+    unlocks: tuple[str, ...] = Field(default=(), description="actions or coaching topics it must unlock")
+
+    def key(self) -> str:
+        return " + ".join(sorted(self.fields))
 
 
 class Expectation(_Strict):
@@ -67,6 +82,10 @@ class Expectation(_Strict):
                                                                      "must not give the subject coaching")
     order: tuple[str, ...] = Field(default=(), description="these recommendations appear in this order")
     nothing: bool = Field(default=False, description="no recommendation at all for the subject")
+    to_confirm: tuple[ConfirmExpectation, ...] = Field(
+        default=(), description="items of `to_confirm`: missing facts that would bring advice if known")
+    not_to_confirm: tuple[Annotated[str, Field(pattern=FIELD_REF)], ...] = Field(
+        default=(), description="fact.field that no `to_confirm` item may name")
 
 
 class Scenario(_Strict):
@@ -134,6 +153,8 @@ def check_references(cases: Iterable[Case], book: RuleBook) -> list[Diagnostic]:
              "fired": {r.id for r in book.rules}, "not_fired": {r.id for r in book.rules},
              "from_clients": set(kb.coaching_from_clients), "not_from_clients": set(kb.coaching_from_clients),
              "order": set(kb.actions) | set(kb.coaching)}
+    refs = {f"{t}.{f}" for t, spec in kb.facts.items() for f in spec.fields}
+    outcomes = set(kb.actions) | set(kb.coaching)
     diags: list[Diagnostic] = []
     for case in cases:
         sc = case.scenario
@@ -144,6 +165,12 @@ def check_references(cases: Iterable[Case], book: RuleBook) -> list[Diagnostic]:
                 for item in getattr(exp, key):
                     if item not in ids:
                         diags.append(_unknown(case, case.expect_line(i), key, item, ids))
+            named = [("not_to_confirm", ref, refs) for ref in exp.not_to_confirm]
+            for want in exp.to_confirm:
+                named += [("to_confirm", ref, refs) for ref in want.fields]
+                named += [("to_confirm unlocks", item, outcomes) for item in want.unlocks]
+            diags += [_unknown(case, case.expect_line(i), key, item, ids)
+                      for key, item, ids in named if item not in ids]
     return diags
 
 
@@ -180,10 +207,14 @@ class Observed:
     signals: tuple[str, ...]
     fired: tuple[str, ...]
     from_clients: tuple[str, ...] = ()  # entries of coaching from clients behind the subject's coaching
+    #: each ``to_confirm`` item: its fields (``client.a + client.b``) and what it unlocks
+    to_confirm: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"subject": self.subject, "recommended": list(self.recommended), "vetoed": list(self.vetoed),
-                "signals": list(self.signals), "fired": list(self.fired), "from_clients": list(self.from_clients)}
+                "signals": list(self.signals), "fired": list(self.fired), "from_clients": list(self.from_clients),
+                "to_confirm": [{"fields": fields.split(" + "), "unlocks": list(unlocks)}
+                               for fields, unlocks in self.to_confirm]}
 
 
 @dataclass(frozen=True)
@@ -242,7 +273,8 @@ def run_case(advisor: Advisor, case: Case) -> list[str]:
     lines = [f.message for f in result.failures]
     failing = {f.subject for f in result.failures}
     lines += [f"{o.subject}: actual recommendations {list(o.recommended)}, vetoed {list(o.vetoed)}, "
-              f"signals {list(o.signals)}, fired {list(o.fired)}" for o in result.observed if o.subject in failing]
+              f"signals {list(o.signals)}, fired {list(o.fired)}, to_confirm {[k for k, _ in o.to_confirm]}"
+              for o in result.observed if o.subject in failing]
     return lines
 
 
@@ -257,9 +289,11 @@ def observe(run: Run, subject: str) -> Observed | None:
         return None
     entries = {x.rule_id.removeprefix(TRACE_PREFIX) for r in decided.recommendations for x in r.reasons
                if x.rule_id.startswith(TRACE_PREFIX)}
+    asks = tuple((" + ".join(sorted(f"{f.fact}.{f.field}" for f in item.fields)),
+                  tuple(dict.fromkeys(u.id for u in item.unlocks))) for item in decided.to_confirm)
     return Observed(subject, tuple(r.id for r in decided.recommendations), tuple(r.id for r in decided.vetoed),
                     tuple(sorted({s.signal for s in decided.signals})),
-                    tuple(sorted(run.fired().get(key, set()))), tuple(sorted(entries)))
+                    tuple(sorted(run.fired().get(key, set()))), tuple(sorted(entries)), asks)
 
 
 _CHECKS = (  # expectation key, what it names, where the actual values are, must be present?
@@ -293,9 +327,31 @@ def check_expectation(seen: Observed, exp: Expectation, line: int = 0) -> list[F
         if got != exp.order:
             out.append(Failure(exp.subject, "order", exp.order, got, line,
                                f"{exp.subject}: expected order {list(exp.order)}, got {list(got)}"))
+    out.extend(_check_to_confirm(seen, exp, line))
     if exp.nothing and (seen.recommended or seen.vetoed):
         out.append(Failure(exp.subject, "nothing", (), seen.recommended + seen.vetoed, line,
                            f"{exp.subject}: expected no recommendation, got {list(seen.recommended + seen.vetoed)}"))
+    return out
+
+
+def _check_to_confirm(seen: Observed, exp: Expectation, line: int) -> list[Failure]:
+    items = dict(seen.to_confirm)
+    asked = tuple(items)
+    out: list[Failure] = []
+    for want in exp.to_confirm:
+        key = want.key()
+        if key not in items:
+            out.append(Failure(exp.subject, "to_confirm", (key,), asked, line,
+                               f"{exp.subject}: expected to_confirm `{key}`, missing", key))
+            continue
+        for item in want.unlocks:
+            if item not in items[key]:
+                out.append(Failure(exp.subject, "to_confirm", want.unlocks, items[key], line,
+                                   f"{exp.subject}: expected to_confirm `{key}` to unlock `{item}`, missing", item))
+    for ref in exp.not_to_confirm:
+        if any(ref in key.split(" + ") for key in items):
+            out.append(Failure(exp.subject, "not_to_confirm", exp.not_to_confirm, asked, line,
+                               f"{exp.subject}: to_confirm must not ask for `{ref}`", ref))
     return out
 
 
@@ -319,7 +375,8 @@ def junit_xml(results: Iterable[CaseResult], suite: str = "rm-advisor scenarios"
                 fail = ET.SubElement(case, "failure", message=r.failures[0].message, type="scenario")
                 fail.text = "\n".join(f"{r.case.file}:{f.line}: {f.message}" for f in r.failures) + "\n" + \
                     "\n".join(f"{o.subject}: recommended {list(o.recommended)}, vetoed {list(o.vetoed)}, "
-                              f"signals {list(o.signals)}, fired {list(o.fired)}" for o in r.observed)
+                              f"signals {list(o.signals)}, fired {list(o.fired)}, "
+                              f"to_confirm {[k for k, _ in o.to_confirm]}" for o in r.observed)
     root.set("tests", str(total))
     root.set("failures", str(failed))
     ET.indent(root)

@@ -33,8 +33,8 @@ from typing import Any
 from rm_advisor.engine.errors import Diagnostic, Location
 from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text, resolve
-from rm_advisor.engine.language.operators import OPERATORS, describe, operator, show
-from rm_advisor.engine.language.templates import placeholders
+from rm_advisor.engine.language.operators import OPERATORS, Unknown, describe, on_missing, operator, show
+from rm_advisor.engine.language.templates import literal_text, parse
 from rm_advisor.engine.language.values import shift
 from rm_advisor.engine.language.walk import Path, Visitor, fields, signals
 
@@ -80,10 +80,11 @@ class _Lit:
     written: Any = None  # as written in the rule ($parameter)
     negated: bool = False
     where: Condition | None = field(default=None, compare=False)  # compared explicitly where it matters
+    unknown: Unknown | None = None  # the field condition's `unknown:` mode
 
     def text(self) -> str:
         if self.kind == "field":
-            body = describe(self.name, ((self.op, self.written, self.value),))
+            body = describe(self.name, ((self.op, self.written, self.value),), self.unknown)
         elif self.kind == "signal":
             body = f"signal {self.name}"
         else:
@@ -91,7 +92,12 @@ class _Lit:
         return f"not ({body})" if self.negated else body
 
     def negate(self) -> _Lit:
-        return _Lit(self.kind, self.name, self.path, self.op, self.value, self.written, not self.negated, self.where)
+        return _Lit(self.kind, self.name, self.path, self.op, self.value, self.written, not self.negated, self.where,
+                    self.unknown)
+
+    def on_missing(self) -> bool:
+        """Whether this literal holds when the field's value is missing."""
+        return on_missing({self.op: self.value}, self.unknown) != self.negated
 
 
 Branch = tuple[_Lit, ...]
@@ -132,8 +138,8 @@ class _Dnf(Visitor["list[Branch] | None"]):
         return [(_Lit("exists", cond.exists.fact, path, negated=self.negated, where=cond.exists.where),)]
 
     def field(self, cond: FieldCond, path: Path) -> list[Branch] | None:
-        lits = [_Lit("field", cond.ref, (*path, cond.ref, op), op, resolve(v, self.kb), v, self.negated)
-                for op, v in sorted(cond.ops.items())]
+        lits = [_Lit("field", cond.ref, (*path, cond.ref, op), op, resolve(v, self.kb), v, self.negated,
+                     unknown=cond.unknown) for op, v in sorted(cond.ops.items())]
         return [tuple(lits)] if not self.negated else [(lit,) for lit in lits]
 
 
@@ -218,14 +224,12 @@ def _spec(kb: KnowledgeBase, ref: str) -> FieldSpec | None:
 
 def _field_sat(spec: FieldSpec, lits: Sequence[_Lit]) -> bool:
     """Can one value (or no value) of the field satisfy every literal? A missing value fails
-    every comparison except ``present: false``, so a negated comparison also holds when missing."""
-    needs = any(ln.op != "present" and not ln.negated for ln in lits) or \
-        any(ln.op == "present" and (ln.value is True) != ln.negated for ln in lits)
-    absent = any(ln.op == "present" and (ln.value is False) != ln.negated for ln in lits)
-    if needs and absent:
-        return False
-    if not needs:
-        return True
+    every comparison except ``present: false`` (so a negated comparison also holds when missing),
+    unless its condition's ``unknown:`` says otherwise."""
+    if all(ln.on_missing() for ln in lits):
+        return True  # no value at all
+    if any(ln.op == "present" and (ln.value is False) != ln.negated for ln in lits):
+        return False  # one literal needs the value missing, another needs it given
     tests = [(ln.op, ln.value, ln.negated) for ln in lits if ln.op != "present"]
     absolute = [t for t in tests if t[0] not in _RELATIVE]
     relative = [t for t in tests if t[0] in _RELATIVE]
@@ -541,11 +545,10 @@ def _texts(rule: Rule, locate: Locate) -> list[Diagnostic]:
 
 
 def _text_problem(text: str, lang: str) -> tuple[Any, str] | None:
-    bare = text
-    for ref in placeholders(text):
-        bare = bare.replace("{" + ref + "}", "")
-    if not re.search(r"\w", bare):
+    if not re.search(r"\w", literal_text(text)):
         return "error", "is empty (nothing but placeholders or punctuation)"
+    # a placeholder's fallback is read too: it is shown in this language
+    bare = " ".join([literal_text(text), *(p.fallback for p in parse(text) if p.fallback)])
     if lang == "zh" and not _CJK.search(bare):
         return "warning", "has no Chinese in it; was the English copied?"
     if lang == "en" and _CJK.search(bare):

@@ -14,13 +14,14 @@ from pydantic import ValidationError
 
 from rm_advisor.engine.checking.analysis import analyse
 from rm_advisor.engine.checking.leads import signals_leading_nowhere
+from rm_advisor.engine.checking.presence import present_when_fired, signal_guarantees
 from rm_advisor.engine.checking.signals import signal_cycles
 from rm_advisor.engine.errors import Code, Diagnostic, Location, suggest
 from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase
-from rm_advisor.engine.language.operators import operator
+from rm_advisor.engine.language.operators import describe, operator
 from rm_advisor.engine.language.rules import RuleFile
-from rm_advisor.engine.language.templates import malformed, placeholders
+from rm_advisor.engine.language.templates import UNRECORDED, Lang, malformed, parse
 from rm_advisor.engine.language.walk import Path, Visitor, children, conjuncts, form, signal_test, walk
 from rm_advisor.engine.loading.locations import Locator
 from rm_advisor.engine.loading.validation import validate_document
@@ -73,7 +74,7 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
     for name in sorted(files):
         parsed = parse_yaml(files[name], name)
         diags.extend(parsed.diagnostics)
-        if parsed.data is None and parsed.diagnostics:
+        if parsed.unreadable:
             _check_fragments(files[name], name, kb, diags, first_seen)
             continue
         doc, errs = validate_document(RuleFile, parsed)
@@ -89,12 +90,13 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
                                         hint=f"first defined at {first_seen[rule.id]}; rename one"))
                 continue
             first_seen[rule.id] = loc
-            before = len(diags)
+            before = _errors(diags)
             _check_rule(_Ctx(parsed, path, rule, diags, kb), kb)
-            if len(diags) == before:
+            if _errors(diags) == before:  # warnings (not_on_missing) do not keep a rule out
                 checked.append(CheckedRule(rule, name, loc.line))
                 locator.add_rule(rule.id, parsed, path)
     diags.extend(_check_cycles(checked, first_seen))
+    diags.extend(_check_fallbacks(checked, kb, locator))
     diags.extend(analyse([c.rule for c in checked], kb, locator.rule))
     diags.extend(signals_leading_nowhere([c.rule for c in checked], kb, locator.rule))
     errors = [d for d in diags if d.severity == "error"]
@@ -103,6 +105,10 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
     ordered = tuple(sorted(checked, key=lambda c: c.rule.id))
     warnings = tuple(sorted(diags, key=Diagnostic.sort_key))
     return RuleSet(ordered, kb, warnings), list(warnings)
+
+
+def _errors(diags: list[Diagnostic]) -> int:
+    return sum(1 for d in diags if d.severity == "error")
 
 
 def _check_fragments(text: str, name: str, kb: KnowledgeBase, diags: list[Diagnostic],
@@ -133,7 +139,54 @@ def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
                   hint="swap the dates")
     _check_placement(ctx, rule.when, ("when",), top=True)
     _check_condition(ctx, kb, rule.when, ("when",), rule.subject)
+    _check_unknown(ctx, kb)
     _check_outcomes(ctx, kb)
+
+
+def _check_unknown(ctx: _Ctx, kb: KnowledgeBase) -> None:
+    """What a missing value counts as must be said where it matters and make sense where it is said.
+
+    ``not`` over a comparison on a field that may be missing holds when the value is missing, which
+    an author rarely means and a reader never sees: a warning asks to say it with ``unknown:``.
+    ``unknown:`` beside ``present`` (which tests the gap itself), ``ask`` under ``not`` (the negation
+    holds on a missing value: nothing stands in the way to ask about) or inside ``exists`` (related
+    facts are not asked about), and ``unknown:`` on a required field (never missing) are refused.
+    """
+    for node in walk(ctx.rule.when, ("when",), ctx.rule.subject):
+        cond = node.cond
+        if not isinstance(cond, FieldCond):
+            continue
+        fact, _, name = cond.ref.partition(".")
+        spec = kb.facts[fact].fields.get(name) if fact in kb.facts else None
+        if spec is None:
+            continue  # reported as unknown_field
+        at = (*node.path, cond.ref)
+        mode = cond.unknown
+        if mode is None:
+            if node.negated and not spec.required and "present" not in cond.ops:
+                ops = tuple((op, v, v) for op, v in sorted(cond.ops.items()))
+                ctx.diags.append(Diagnostic(
+                    "not_on_missing", f"`not` over `{describe(cond.ref, ops)}` holds when `{cond.ref}` is missing: "
+                    f"a {fact} with no {name} on file passes it", ctx.parsed.locate(ctx.path + at),
+                    rule_id=ctx.rule.id, severity="warning",
+                    hint="say what unknown counts as: write the comparison without `not` (ne, not_in, lt, ...) with "
+                         "`unknown: match` (as now), `no_match` or `ask`, or give the comparison inside `not` "
+                         "its `unknown:`"))
+            continue
+        if "present" in cond.ops:
+            ctx.error("bad_unknown", f"`unknown: {mode}` beside `present` on `{cond.ref}`: `present` already says "
+                      "what a missing value does", at, hint="drop `unknown:`, or compare the value instead")
+        elif spec.required:
+            ctx.error("bad_unknown", f"`unknown: {mode}` on `{cond.ref}`, which is required and never missing", at,
+                      hint="drop `unknown:`")
+        elif mode == "ask" and node.negated:
+            ctx.error("bad_unknown", f"`unknown: ask` under `not` on `{cond.ref}`: a missing value makes the "
+                      "negation hold, so there is nothing to ask", at,
+                      hint="write the comparison without `not` (ne, not_in, lt, ...) and `unknown: ask` on it")
+        elif mode == "ask" and node.scope != ctx.rule.subject:
+            ctx.error("bad_unknown", f"`unknown: ask` on `{cond.ref}` inside `exists`: to_confirm asks for the "
+                      f"{ctx.rule.subject}'s own fields and its linked facts', not for related facts", at,
+                      hint="use `unknown: match` or `unknown: no_match` inside `exists`")
 
 
 def _check_placement(ctx: _Ctx, cond: Condition, path: Path, top: bool) -> None:
@@ -348,10 +401,11 @@ def _check_template(ctx: _Ctx, kb: KnowledgeBase, text: str, at: Path) -> None:
         shown = fragment if len(fragment) <= 40 else fragment[:37] + "..."
         ctx.error("bad_template", f"`{shown}` at character {offset + 1} of the text is not a placeholder; it "
                   "would be shown as written", at,
-                  hint=f"write `{meant}`: a placeholder is {{fact.field}}, with no format, conversion or spaces"
-                  if meant else "placeholders are {fact.field}; braces have no other use in a reason")
-    for ref in placeholders(text):
-        fact, _, name = ref.partition(".")
+                  hint=f"write `{meant}`: a placeholder is {{fact.field}} or {{fact.field|fallback}}, with no "
+                  "format, conversion or spaces, and a fallback is text without braces or |" if meant
+                  else "placeholders are {fact.field} or {fact.field|fallback}; braces have no other use in a reason")
+    for p in parse(text):
+        ref, fact, name = p.ref, p.fact, p.field
         if fact == "param":
             if name not in kb.parameters:
                 ctx.error("unknown_parameter", f"placeholder `{{{ref}}}` names an unknown parameter", at,
@@ -368,6 +422,40 @@ class _NoFields:
 
 
 _NOFIELDS = _NoFields()
+
+
+def _check_fallbacks(rules: list[CheckedRule], kb: KnowledgeBase, locator: Locator) -> list[Diagnostic]:
+    """A placeholder for a field that may be missing when its rule fires needs a fallback (or the
+    field a ``when_missing`` text): else the text would have a hole. What is guaranteed present is
+    :mod:`engine.checking.presence`'s, over the whole rule set (signals carry what their rules test)."""
+    by_signal = signal_guarantees([c.rule for c in rules], kb)
+    diags = []
+    for checked in rules:
+        rule = checked.rule
+        present = present_when_fired(rule, kb, by_signal)
+        for at, text in _reason_texts(rule):
+            lang: Lang = "zh" if at[-1] == "zh" else "en"
+            for p in parse(text):
+                spec = kb.facts[p.fact].fields[p.field] if p.fact in kb.facts else None
+                if spec is None or p.fallback is not None or spec.when_missing is not None or p.ref in present:
+                    continue
+                diags.append(Diagnostic(
+                    "missing_fallback", f"`{{{p.ref}}}` may be missing when this rule fires, and the {lang} text "
+                    "would have a hole there", locator.rule(rule.id, at), rule_id=rule.id,
+                    hint=f"give a fallback, `{{{p.ref}|{UNRECORDED[lang]}}}`, or reword; a field needs none when it "
+                         "is required, or the rule's `when` (or a signal it requires) tests it in a comparison that "
+                         "must hold"))
+    return diags
+
+
+def _reason_texts(rule: Rule) -> list[tuple[Path, str]]:
+    """Every reason template of a rule's outcomes with its path (``("then", "actions", 0, "reason", "zh")``)."""
+    then = rule.then
+    texts: list[tuple[Path, Any]] = [(("then", "actions", i, "reason"), o.reason) for i, o in enumerate(then.actions)]
+    texts += [(("then", "coaching", i, "reason"), o.reason) for i, o in enumerate(then.coaching)]
+    if then.veto:
+        texts.append((("then", "veto", "reason"), then.veto.reason))
+    return [((*at, lang), getattr(text, lang)) for at, text in texts for lang in ("zh", "en")]
 
 
 def _check_cycles(rules: list[CheckedRule], where: dict[str, Location]) -> list[Diagnostic]:

@@ -45,5 +45,6 @@ def strata(rules: Sequence[Rule]) -> dict[str, int]:
     level: dict[Node, int] = {}
     for node in nx.topological_sort(graph):
         preds = [level[p] for p in graph.predecessors(node)]
-        level[node] = max(preds, default=-1) + 1 if node[0] == "rule" else max(preds, default=0)
+        top = max(preds, default=-1)  # a signal no rule asserts: nothing comes before it
+        level[node] = top + 1 if node[0] == "rule" else top
     return {node[1]: lvl for node, lvl in level.items() if node[0] == "rule"}

@@ -22,6 +22,7 @@ from rm_advisor.engine.inference.book import load_rule_book
 from rm_advisor.engine.inference.cards import with_cards
 from rm_advisor.engine.inference.chaining import Gates, Inference, InferenceResult
 from rm_advisor.engine.inference.compiler import RuleBook
+from rm_advisor.engine.inference.confirm import MAX_TO_CONFIRM
 from rm_advisor.engine.inference.from_clients import coach_from_clients
 from rm_advisor.engine.language.decision import Decision, SubjectDecision
 from rm_advisor.engine.language.facts import FactSet, validate_facts
@@ -32,16 +33,22 @@ from rm_advisor.engine.policies.contact import apply_policies
 
 
 class Advisor:
-    """A compiled rule book plus one inference engine per thread (experta is not thread-safe)."""
+    """A compiled rule book plus one inference engine per thread (experta is not thread-safe).
 
-    def __init__(self, book: RuleBook, max_firings: int = 10_000):
+    ``max_to_confirm`` caps each subject's ``to_confirm`` list (the missing facts that would bring
+    more advice if known; 0: none are looked for).
+    """
+
+    def __init__(self, book: RuleBook, max_firings: int = 10_000, max_to_confirm: int = MAX_TO_CONFIRM):
         self.book = book
         self.max_firings = max_firings
+        self.max_to_confirm = max_to_confirm
         self._local = threading.local()
 
     @classmethod
     def load(cls, rules: str | os.PathLike[str] | None = None,
-             knowledge_base: str | os.PathLike[str] | None = None, max_firings: int = 10_000) -> Advisor:
+             knowledge_base: str | os.PathLike[str] | None = None, max_firings: int = 10_000,
+             max_to_confirm: int = MAX_TO_CONFIRM) -> Advisor:
         """Load and compile rules from a directory (default: the shipped packs).
 
         Files are named relative to their directory (``tobacco.yaml``, ``knowledge_base/facts.yaml``),
@@ -50,13 +57,13 @@ class Advisor:
         Raises :class:`rm_advisor.engine.RuleError` with every problem if the rule set does not check.
         """
         rule_files = read_rule_files(rules or default_rules_dir(), relative=True)
-        return cls.from_files(rule_files, read_kb_files(knowledge_base, relative=True), max_firings)
+        return cls.from_files(rule_files, read_kb_files(knowledge_base, relative=True), max_firings, max_to_confirm)
 
     @classmethod
     def from_files(cls, rule_files: dict[str, str], kb_files: dict[str, str],
-                   max_firings: int = 10_000) -> Advisor:
+                   max_firings: int = 10_000, max_to_confirm: int = MAX_TO_CONFIRM) -> Advisor:
         """Load from file texts (name -> text), e.g. a rule set stored in the decision log."""
-        return cls(load_rule_book(rule_files, kb_files), max_firings)
+        return cls(load_rule_book(rule_files, kb_files), max_firings, max_to_confirm)
 
     @property
     def revision(self) -> str:
@@ -97,8 +104,8 @@ class Advisor:
         fact_set = facts if isinstance(facts, FactSet) else self.validate(facts, as_of, prefer)
         result = self._inference().run(fact_set, gates)
         apply = history is not None and bool(self.book.policies)
-        clients, managers = arbitrate(self.book, fact_set, result)
         # coaching reads every recommended client action, whatever `max_per_subject` shows
+        clients, managers = arbitrate(self.book, fact_set, result, None, self.max_to_confirm)
         managers = coach_from_clients(self.book, fact_set, clients, managers)
         managers = with_cards(self.book, fact_set, clients, managers)
         if apply:

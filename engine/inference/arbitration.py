@@ -4,7 +4,13 @@
   its score is the highest priority among them.
 * A veto (risk and compliance rules) removes the actions it names from the recommendations,
   whatever their score, and lists them under ``vetoed`` with ``vetoed_by``.
+* One cause, one recommendation: actions of one group of ``knowledge_base/alternatives.yaml``
+  recommended together become one — the group's first action present, scored as the most urgent
+  of them — with the others as its ``alternatives`` and their reasons and rules merged into it (a
+  vetoed action is not folded: it stays under ``vetoed``).
 * Order: score, then number of supporting rules, then id, so ties break deterministically.
+* ``to_confirm``: the missing facts that would bring more advice if known
+  (:mod:`engine.inference.confirm`), leaving out what the rules that fired already recommend or veto.
 """
 
 from __future__ import annotations
@@ -13,20 +19,23 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rm_advisor.engine.inference.chaining import Firing, InferenceResult
-from rm_advisor.engine.inference.compiler import RuleBook
-from rm_advisor.engine.inference.conditions import subject_env
+from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
+from rm_advisor.engine.inference.conditions import UNKNOWN_KEY, Env, subject_env
+from rm_advisor.engine.inference.confirm import MAX_TO_CONFIRM, to_confirm
 from rm_advisor.engine.language.decision import (
+    Alternative,
     DerivedField,
     Reason,
     Recommendation,
     RuleTrace,
     SignalTrace,
     SubjectDecision,
+    ToConfirm,
 )
 from rm_advisor.engine.language.facts import FactSet
-from rm_advisor.engine.language.knowledge import Text
+from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text
 from rm_advisor.engine.language.subjects import SubjectKey
-from rm_advisor.engine.language.templates import fill
+from rm_advisor.engine.language.templates import render, show
 
 
 @dataclass
@@ -41,6 +50,7 @@ class _Traces:
         self.rules = self.book.by_id()
         self.firing = {(f.rule_id, f.subject): f for f in self.result.firings}
         self._traces: dict[tuple[str, SubjectKey], RuleTrace] = {}
+        self._taken: dict[str, frozenset[str]] = {}
 
     def rule(self, rule_id: str, subject: SubjectKey) -> RuleTrace:
         key = (rule_id, subject)
@@ -50,7 +60,8 @@ class _Traces:
 
     def _rule_trace(self, firing: Firing) -> RuleTrace:
         rule = self.rules[firing.rule_id]
-        matched = {k: v for k, v in firing.matched.items() if not k.startswith("exists:")}
+        matched = {k: v for k, v in firing.matched.items() if not k.startswith(("exists:", UNKNOWN_KEY))}
+        unknown = {k.removeprefix(UNKNOWN_KEY): v for k, v in firing.matched.items() if k.startswith(UNKNOWN_KEY)}
         related = {fact: [str(k) for k in keys] for fact, keys in firing.related.items()}
         related |= {k.removeprefix("exists:"): sorted(set(ids)) for k, ids in firing.matched.items()
                     if k.startswith("exists:")}
@@ -63,7 +74,7 @@ class _Traces:
                          priority=rule.rule.priority, provenance=rule.rule.provenance,
                          matched={k: _plain(v) for k, v in sorted(matched.items())},
                          related={k: sorted(v) for k, v in sorted(related.items()) if v}, signals=used,
-                         derived=derived)
+                         derived=derived, unknown=dict(sorted(unknown.items())))
 
     def _events(self, subject: SubjectKey, ref: str) -> tuple[str, ...]:
         """The events history derived ``ref`` (``client.days_since_last_visit``) from, for ``subject``'s rule."""
@@ -74,6 +85,17 @@ class _Traces:
             fact = self.facts.get(subject.type, subject.id) or {}
             holder = SubjectKey.of(fact_type, fact[link]) if link and fact.get(link) is not None else None
         return self.facts.sources.get(holder, {}).get(name, ()) if holder else ()
+
+    def taken(self, rule_id: str) -> frozenset[str]:
+        """The actions and topics a rule recommends or vetoes (once per rule)."""
+        if rule_id not in self._taken:
+            then, kb = self.rules[rule_id].rule.then, self.book.kb
+            out = {o.action for o in then.actions} | {o.topic for o in then.coaching}
+            if then.veto:
+                out |= set(then.veto.actions) | ({a.id for a in kb.actions.values() if a.sales}
+                                                 if then.veto.all_sales else set())
+            self._taken[rule_id] = frozenset(out)
+        return self._taken[rule_id]
 
     def signal(self, name: str, subject: SubjectKey) -> SignalTrace:
         producers = self.result.producers.get((name, subject), [])
@@ -95,22 +117,42 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def arbitrate(book: RuleBook, facts: FactSet, result: InferenceResult,
-              max_per_subject: int | None = None) -> tuple[list[SubjectDecision], list[SubjectDecision]]:
-    """Build the client and manager decisions from an inference result."""
+def arbitrate(book: RuleBook, facts: FactSet, result: InferenceResult, max_per_subject: int | None = None,
+              max_to_confirm: int = MAX_TO_CONFIRM) -> tuple[list[SubjectDecision], list[SubjectDecision]]:
+    """Build the client and manager decisions from an inference result (``to_confirm``: at most
+    ``max_to_confirm`` items per subject, none with 0)."""
     traces = _Traces(book, facts, result)
     by_subject: dict[SubjectKey, list[Firing]] = {}
     for f in result.firings:
         by_subject.setdefault(f.subject, []).append(f)
+    held: dict[SubjectKey, set[str]] = {}
+    for name, subject in result.producers:
+        held.setdefault(subject, set()).add(name)
+    params = {k: p.value for k, p in book.kb.parameters.items()}
     out: dict[str, list[SubjectDecision]] = {"client": [], "manager": []}
     for subject_type in ("client", "manager"):
+        probed = [r for r in book.for_subject(subject_type) if r.confirm is not None]
         for fact in facts.subjects(subject_type):
             key = SubjectKey.of(subject_type, fact["id"])
             firings = sorted(by_subject.get(key, []), key=lambda f: f.rule_id)
-            env = {**subject_env(book.kb, facts, subject_type, fact).facts,
-                   "param": {k: p.value for k, p in book.kb.parameters.items()}}
-            out[subject_type].append(_decide(traces, key, env, firings, max_per_subject))
+            env = subject_env(book.kb, facts, subject_type, fact)
+            decided = _decide(traces, key, {**env.facts, "param": params}, firings, max_per_subject)
+            if max_to_confirm > 0 and probed:
+                asks = _to_confirm(traces, probed, env, fact.get("domain"), firings, held.get(key, set()),
+                                   max_to_confirm)
+                decided = decided.model_copy(update={"to_confirm": asks}) if asks else decided
+            out[subject_type].append(decided)
     return out["client"], out["manager"]
+
+
+def _to_confirm(traces: _Traces, rules: list[CompiledRule], env: Env, domain: str | None, firings: list[Firing],
+                held: set[str], limit: int) -> list[ToConfirm]:
+    """What to confirm for one subject, leaving out what the rules that fired already recommend or veto."""
+    taken: set[str] = set()
+    for f in firings:
+        taken |= traces.taken(f.rule_id)
+    return to_confirm(rules, traces.book.kb, env, domain, env.as_of, {f.rule_id for f in firings}, held, taken,
+                      limit)
 
 
 def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list[Firing],
@@ -127,13 +169,14 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
         for kind, item_id, reason, prio in outs:
             score = prio if prio is not None else rule.rule.priority
             candidate = candidates.setdefault(item_id, _Candidate(kind, item_id))
-            candidate.reasons.append(Reason(rule_id=rule.id, text=_fill(reason, env), priority=score))
+            candidate.reasons.append(Reason(rule_id=rule.id, text=_fill(reason, env, kb), priority=score))
             candidate.traces.append(traces.rule(rule.id, key))
         if then.veto:
             blocked = set(then.veto.actions)
             if then.veto.all_sales:
                 blocked |= {a.id for a in kb.actions.values() if a.sales}
-            veto = Reason(rule_id=rule.id, text=_fill(then.veto.reason, env), priority=rule.rule.priority)
+            veto = Reason(rule_id=rule.id, text=_fill(then.veto.reason, env, kb),
+                          priority=rule.rule.priority)
             for aid in blocked:
                 vetoes.setdefault(aid, []).append(veto)
     kept: list[Recommendation] = []
@@ -146,6 +189,7 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
                            because=sorted(c.traces, key=lambda t: t.rule_id),
                            vetoed_by=sorted(vetoes.get(c.id, []), key=lambda x: x.rule_id))
         (vetoed if r.vetoed_by else kept).append(r)
+    kept = _fold_alternatives(kb, kept)
     order = lambda r: (-r.score, -len(r.rules), r.id)  # noqa: E731
     kept.sort(key=order)
     vetoed.sort(key=order)
@@ -155,32 +199,62 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
                            signals=[traces.signal(n, key) for n in held], derived=_derived(traces, key))
 
 
+def _fold_alternatives(kb: KnowledgeBase, recs: list[Recommendation]) -> list[Recommendation]:
+    """Recommendations of one alternatives group folded into the best of them (see the module doc)."""
+    by_group: dict[str, list[Recommendation]] = {}
+    for r in recs:
+        group = kb.alternative_group(r.id) if r.kind == "action" else None
+        if group is not None:
+            by_group.setdefault(group.id, []).append(r)
+    folded: dict[str, Recommendation] = {}
+    dropped: set[str] = set()
+    for gid, members in by_group.items():
+        if len(members) < 2:
+            continue
+        group = kb.alternatives[gid]
+        first, *others = sorted(members, key=lambda r: group.actions.index(r.id))
+        reasons = sorted([*first.reasons, *(x for o in others for x in o.reasons)],
+                         key=lambda x: (-x.priority, x.rule_id))
+        folded[first.id] = first.model_copy(update={
+            "score": reasons[0].priority, "reasons": reasons, "rules": sorted({x.rule_id for x in reasons}),
+            "because": sorted([*first.because, *(t for o in others for t in o.because)], key=lambda t: t.rule_id),
+            "alternatives": [Alternative(id=o.id, title=o.title, score=o.score, rules=o.rules) for o in others],
+            "cause": group.title})
+        dropped |= {o.id for o in others}
+    return [folded.get(r.id, r) for r in recs if r.id not in dropped]
+
+
 def _derived(traces: _Traces, key: SubjectKey) -> list[DerivedField]:
     """The subject's fields that came from history, each saying from which events."""
     fact = traces.facts.get(key.type, key.id) or {}
     fields = traces.book.kb.facts[key.type].fields
     out = []
     for name, events in sorted(traces.facts.sources.get(key, {}).items()):
-        value = _plain(fact.get(name))
-        out.append(DerivedField(field=name, value=value, events=list(events),
-                                text=_derived_text(fields[name].description, value, events)))
+        value = fact.get(name)
+        out.append(DerivedField(field=name, value=_plain(value), events=list(events),
+                                text=_derived_text(fields[name], value, events)))
     return out
 
 
-def _derived_text(title: Text, value: Any, events: tuple[str, ...]) -> Text:
+def _derived_text(spec: FieldSpec, value: Any, events: tuple[str, ...]) -> Text:
+    """How a derived field reads: its value as a person reads it (a label, yes or no, a number), and
+    where it came from."""
+    title = spec.description
     shown = ", ".join(events[:5]) + ("…" if len(events) > 5 else "")
     if value is None:
         return Text(zh=f"{title.zh}：未知（本期没有可据以计算的记录）",
                     en=f"{title.en}: unknown (no events to go on in its period)")
+    zh, en = show(value, spec, "zh"), show(value, spec, "en")
     if not events:
-        return Text(zh=f"{title.zh}：{value}（由其他字段计算）",
-                    en=f"{title.en}: {value} (worked out from other fields)")
-    return Text(zh=f"{title.zh}：{value}（由 {len(events)} 条历史记录计算：{shown}）",
-                en=f"{title.en}: {value} (from {len(events)} history event(s): {shown})")
+        return Text(zh=f"{title.zh}：{zh}（由其他字段计算）",
+                    en=f"{title.en}: {en} (worked out from other fields)")
+    return Text(zh=f"{title.zh}：{zh}（由 {len(events)} 条历史记录计算：{shown}）",
+                en=f"{title.en}: {en} (from {len(events)} history event(s): {shown})")
 
 
-def _fill(text: Any, facts: Any) -> Any:
-    return type(text)(zh=fill(text.zh, facts), en=fill(text.en, facts))
+def _fill(text: Text, facts: dict[str, Any], kb: KnowledgeBase) -> Text:
+    """A reason template filled in both languages, with the fact schema's labels."""
+    return Text(zh=render(text.zh, facts, "zh", kb).text, en=render(text.en, facts, "en", kb).text)
 
 
 def _title(kb: Any, kind: str, item_id: str) -> Any:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from rm_advisor.engine.checking.checker import RuleSet
 from rm_advisor.engine.checking.signals import strata
 from rm_advisor.engine.inference.conditions import Predicate, always, compile_condition, conjunction
+from rm_advisor.engine.inference.confirm import ConfirmProbe, compile_probe
 from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.rules import Condition, Rule
 from rm_advisor.engine.language.walk import conjuncts, exists_parts, form, signal_test
@@ -34,7 +35,8 @@ class Join:
 
 @dataclass(frozen=True)
 class CompiledRule:
-    """A rule ready to run: its fact predicate, signal patterns, joins and stratum."""
+    """A rule ready to run: its fact predicate, signal patterns, joins and stratum, and the probe that
+    finds what missing values keep it from firing (:mod:`engine.inference.confirm`)."""
 
     rule: Rule
     file: str
@@ -44,6 +46,7 @@ class CompiledRule:
     requires: tuple[str, ...]
     forbids: tuple[str, ...]
     joins: tuple[Join, ...]
+    confirm: ConfirmProbe | None = None
 
     @property
     def id(self) -> str:
@@ -109,10 +112,12 @@ def _compile(rule: Rule, file: str, line: int, stratum: int, kb: KnowledgeBase) 
     tops = [c for c, _ in conjuncts(rule.when)]
     tests = [t for c in tops if (t := signal_test(c)) is not None]
     joins = [_join(j, rule.subject, kb) for c in tops if (j := _joined(c)) is not None]
-    local = [compile_condition(c, kb, rule.subject) for c in local_conditions(rule)]
+    gate = local_conditions(rule)
+    local = [compile_condition(c, kb, rule.subject) for c in gate]
     return CompiledRule(rule, file, line, stratum, conjunction(local) if local else always,
                         tuple(sorted({s for s, wanted in tests if wanted})),
-                        tuple(sorted({s for s, wanted in tests if not wanted})), tuple(joins))
+                        tuple(sorted({s for s, wanted in tests if not wanted})), tuple(joins),
+                        compile_probe(rule, gate, kb, joins=bool(joins)))
 
 
 def _joined(cond: Condition) -> tuple[str, list[str], list[Condition]] | None:

@@ -2,8 +2,10 @@
 
 These predicates decide the single-fact and related-fact part of every rule before the Rete
 network sees anything; only derived signals and joins on them go through experta. A missing value
-fails every comparison except ``present: false`` (and ``not`` of a comparison is then true); what
-each operator means is in :mod:`engine.language.operators`.
+fails every comparison except ``present: false`` (and ``not`` of a comparison is then true), unless
+the condition says otherwise with ``unknown:``; what each operator means is in
+:mod:`engine.language.operators`. A trace records each value a condition read and, for a missing
+one, what it counted as (``unknown:client.tier``: ``match`` or ``no_match``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from rm_advisor.engine.language.facts import Fact, FactSet
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
-from rm_advisor.engine.language.operators import operator
+from rm_advisor.engine.language.operators import Unknown, field_holds, operator
 from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, SignalCond
 from rm_advisor.engine.language.walk import Path, ScopedVisitor
 
@@ -69,7 +71,7 @@ class _Compiler(ScopedVisitor[Predicate]):
         return exists(fact, self.outer, where)
 
     def field(self, cond: FieldCond, path: Path) -> Predicate:
-        return _field(cond.ref, {op: resolve(v, self.kb) for op, v in cond.ops.items()})
+        return _field(cond.ref, {op: resolve(v, self.kb) for op, v in cond.ops.items()}, cond.unknown)
 
     def signal(self, cond: SignalCond, path: Path) -> Predicate:
         raise ValueError("signals are matched by the Rete network, not by predicates")
@@ -112,14 +114,23 @@ def exists(fact: str, outer: str, where: Predicate) -> Predicate:
     return exists_
 
 
-def _field(ref: str, ops: dict[str, Any]) -> Predicate:
+#: the prefix of a trace key that says what a missing value counted as (``unknown:client.tier``)
+UNKNOWN_KEY = "unknown:"
+
+
+def _field(ref: str, ops: dict[str, Any], unknown: Unknown | None) -> Predicate:
     fact, _, name = ref.partition(".")
     tests = [(operator(op), arg) for op, arg in sorted(ops.items())]
+    reads_gap = "present" in ops  # a `present` test is about the gap itself: nothing to say it counted as
+    counted = UNKNOWN_KEY + ref
 
     def field_(env: Env, trace: Trace | None) -> bool:
         holder = env.facts.get(fact)
         value = holder.get(name) if holder is not None else None
+        holds = field_holds(tests, value, env.as_of, unknown)
         if trace is not None:
             trace[ref] = value
-        return all(op.holds(value, arg, env.as_of) for op, arg in tests)
+            if value is None and not reads_gap:
+                trace.setdefault(counted, "match" if holds else "no_match")
+        return holds
     return field_

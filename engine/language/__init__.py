@@ -6,6 +6,7 @@ from rm_advisor.engine.language.decision import (
     Benchmark,
     CardMetric,
     CoachingCard,
+    ConfirmField,
     Decision,
     Evidence,
     NextBehaviour,
@@ -16,6 +17,8 @@ from rm_advisor.engine.language.decision import (
     SignalTrace,
     SubjectDecision,
     Suppression,
+    ToConfirm,
+    Unlock,
 )
 from rm_advisor.engine.language.facts import Fact, FactSet, build_fact_set, validate_facts
 from rm_advisor.engine.language.feedback import NEXT_STATUSES, FeedbackEvent
@@ -50,7 +53,19 @@ from rm_advisor.engine.language.rules import (
 )
 from rm_advisor.engine.language.schemes import ScoringFile
 from rm_advisor.engine.language.subjects import SubjectKey
-from rm_advisor.engine.language.templates import fill, pieces, placeholders
+from rm_advisor.engine.language.templates import (
+    Filled,
+    Lang,
+    Placeholder,
+    field_spec,
+    fill,
+    literal_text,
+    parse,
+    pieces,
+    placeholders,
+    render,
+    when_missing,
+)
 from rm_advisor.engine.language.values import (
     DATE_MAX,
     DATE_MIN,
@@ -89,6 +104,7 @@ __all__ = [
     "CardMetric",
     "CoachingCard",
     "Condition",
+    "ConfirmField",
     "DateRangeError",
     "Decision",
     "Domain",
@@ -102,11 +118,14 @@ __all__ = [
     "FeedbackStatus",
     "FieldCond",
     "FieldSpec",
+    "Filled",
     "KnowledgeBase",
+    "Lang",
     "NextBehaviour",
     "NotCond",
     "Operator",
     "Path",
+    "Placeholder",
     "Reason",
     "Recommendation",
     "Review",
@@ -120,20 +139,27 @@ __all__ = [
     "SubjectKey",
     "Suppression",
     "Text",
+    "ToConfirm",
+    "Unlock",
     "Visitor",
     "build_fact_set",
     "client_coaching_json_schema",
     "describe",
+    "field_spec",
     "fill",
+    "literal_text",
     "operator",
+    "parse",
     "parse_date",
     "pieces",
     "placeholders",
     "printable",
+    "render",
     "resolve",
     "rule_file_json_schema",
     "shift",
     "show",
     "validate_facts",
-    "walk"
+    "walk",
+    "when_missing"
 ]

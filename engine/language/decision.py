@@ -40,6 +40,9 @@ class RuleTrace(_Model):
     derived: dict[str, list[str]] = Field(default_factory=dict,
                                           description="fact.field -> ids of the events history derived it from, "
                                                       "for the matched values that came from history")
+    unknown: dict[str, Literal["match", "no_match"]] = Field(
+        default_factory=dict, description="fact.field -> what its missing value counted as in the rule's comparison "
+                                          "(match or no_match), for the matched values that were missing")
 
 
 class Reason(_Model):
@@ -126,6 +129,14 @@ class CoachingCard(_Model):
     next_behaviour: NextBehaviour
     evidence: list[Evidence]
     review: Review
+class Alternative(_Model):
+    """Another action answering the same cause as the recommendation it is folded into
+    (``knowledge_base/alternatives.yaml``): its reasons are the recommendation's too."""
+
+    id: str
+    title: Text
+    score: int
+    rules: list[str]
 
 
 class Recommendation(_Model):
@@ -144,6 +155,10 @@ class Recommendation(_Model):
     vetoed_by: list[Reason] = Field(default_factory=list)
     suppressed_by: list[Suppression] = Field(default_factory=list)
     card: CoachingCard | None = Field(default=None, description="a coaching topic: its coaching card")
+    alternatives: list[Alternative] = Field(default_factory=list, description=(
+        "other actions recommended for the same cause (knowledge_base/alternatives.yaml), folded into "
+        "this one: one cause, one recommendation"))
+    cause: Text | None = Field(default=None, description="the cause shared with the alternatives")
 
 
 class DerivedField(_Model):
@@ -153,6 +168,34 @@ class DerivedField(_Model):
     value: Any = Field(description="the derived value; null: unknown, history had nothing to go on")
     events: list[str] = Field(description="ids of the events it was computed from, newest first")
     text: Text = Field(description="what it is and where it came from, for people")
+
+
+class ConfirmField(_Model):
+    """A field whose value is missing and would change the advice if known."""
+
+    fact: str = Field(description="the fact type: client, or the linked manager")
+    field: str
+    description: Text = Field(description="what the field is, from the fact schema")
+
+
+class Unlock(_Model):
+    """An action or coaching topic a rule would recommend once the missing fields are confirmed."""
+
+    kind: Literal["action", "coaching"]
+    id: str
+    title: Text
+    score: int = Field(description="the priority the rule recommends it at, 0-100")
+    rule_id: str
+    when: Text = Field(description="what the confirmed values must be for the rule to fire")
+
+
+class ToConfirm(_Model):
+    """Missing facts that would bring advice if known: confirm them, and these rules may fire."""
+
+    fields: list[ConfirmField]
+    unlocks: list[Unlock] = Field(description="best first: score, then id")
+    score: int = Field(description="the highest score among what it unlocks")
+    text: Text = Field(description="what to confirm and what it would bring, for people")
 
 
 class SubjectDecision(_Model):
@@ -167,6 +210,10 @@ class SubjectDecision(_Model):
     signals: list[SignalTrace] = Field(default_factory=list)
     derived: list[DerivedField] = Field(default_factory=list,
                                         description="the subject's fields that came from its history")
+    to_confirm: list[ToConfirm] = Field(default_factory=list, description=(
+        "missing facts that would bring an action or coaching topic if known, ranked by the best score they "
+        "unlock, then how many items, then how few fields; only rules of the subject's domain whose only "
+        "failing conditions are on missing values"))
 
 
 class Decision(_Model):

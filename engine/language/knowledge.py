@@ -36,12 +36,23 @@ class Provenance(Strict):
     ref: str | None = Field(default=None, description="item id in the structured extraction, e.g. D4-TB-03")
 
 
+#: How a boolean reads in a text when its field gives no labels of its own.
+BOOLEAN_LABELS: dict[str, Text] = {"true": Text(zh="是", en="yes"), "false": Text(zh="否", en="no")}
+
+
 class FieldSpec(Strict):
     """One field of a fact type."""
 
     type: FieldType
     description: Text
     values: tuple[str, ...] | None = Field(default=None, description="allowed values of an enum field")
+    labels: dict[str, Text] = Field(
+        default_factory=dict, description="how each value reads in a text, in zh and en: every value of an enum "
+                                          "field (the loader refuses a value without one); `true` and `false` of "
+                                          "a boolean field (default 是/否, yes/no)")
+    when_missing: Text | None = Field(
+        default=None, description="what a reason text shows when the value is missing (e.g. 该客户 / the client "
+                                  "for a name); a placeholder's own fallback, `{client.name|...}`, comes first")
     unit: str | None = None
     min: float | None = None
     max: float | None = None
@@ -55,6 +66,31 @@ class FieldSpec(Strict):
         if v is not None and len(v) == 0:
             raise ValueError("an enum needs at least one value")
         return v
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _boolean_keys_as_written(cls, v: Any) -> Any:
+        # YAML reads `true:` and `false:` as booleans; the labels of a boolean field are keyed by
+        # the words, as rules write the values
+        if isinstance(v, dict):
+            return {("true" if k else "false") if isinstance(k, bool) else k: x for k, x in v.items()}
+        return v
+
+    @model_validator(mode="after")
+    def _labels_only_for_values(self) -> FieldSpec:
+        if self.labels and self.type not in ("enum", "boolean"):
+            raise ValueError("only enum and boolean fields have value labels")
+        return self
+
+    def label(self, value: Any) -> Text | None:
+        """How ``value`` of this field reads (an enum's label, a boolean's yes or no); None for
+        values that read as themselves (numbers, dates, text) and for a value without a label."""
+        if self.type == "boolean" and isinstance(value, bool):
+            key = "true" if value else "false"
+            return self.labels.get(key) or BOOLEAN_LABELS[key]
+        if self.type == "enum":
+            return self.labels.get(str(value))
+        return None
 
     @model_validator(mode="after")
     def _sensitive_only_for_text(self) -> FieldSpec:
@@ -165,6 +201,23 @@ class ActionFile(Strict):
         if any("kind" in a for a in actions):
             return data
         return {**data, "actions": [_with_kind_from_sales_flag(a) for a in actions]}
+
+
+class AlternativeGroup(Strict):
+    """Actions that answer one cause, from different packs (a retailer's open complaint: the
+    tobacco pack's complaint visit, the generic pack's complaint call). Recommended together for
+    one subject they become one recommendation — the first of ``actions`` present (the most
+    specific first), scored as the most urgent of them — with the others listed as its
+    alternatives and their reasons merged into it."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: Text = Field(description="the cause the actions answer")
+    actions: tuple[str, ...] = Field(min_length=2, description="catalogue action ids, the most specific first")
+    why: Text = Field(description="why these actions answer one cause")
+
+
+class AlternativesFile(Strict):
+    alternatives: tuple[AlternativeGroup, ...]
 
 
 def _with_kind_from_sales_flag(action: dict[str, Any]) -> dict[str, Any]:
@@ -337,6 +390,11 @@ class KnowledgeBase:
     coaching_from_clients: dict[str, ClientCoachingSpec] = field(default_factory=dict)
     #: where each of those entries is written: id -> (file, line)
     origins: dict[str, tuple[str, int]] = field(default_factory=dict)
+    alternatives: dict[str, AlternativeGroup] = field(default_factory=dict)
+
+    def alternative_group(self, action_id: str) -> AlternativeGroup | None:
+        """The group of actions answering the same cause as ``action_id``, if any."""
+        return next((g for g in self.alternatives.values() if action_id in g.actions), None)
 
     def action_kinds(self) -> dict[str, ActionKind]:
         """The kind of every action in the catalogue."""

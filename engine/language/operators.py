@@ -11,6 +11,13 @@ field. For every operator this table says, in one place:
   ``present: false`` (so ``not`` of a comparison holds when the value is missing);
 * how a person reads it, in Chinese and English.
 
+A field condition may say itself what a missing value counts as, with ``unknown`` beside its
+operators (:data:`UNKNOWN`): ``match`` (the condition holds), ``no_match`` (it fails) or ``ask`` (it
+fails, and the decision asks for the value under ``to_confirm`` when missing values are all that
+keep the rule from firing). Without ``unknown`` the operators decide, as above, and nothing asks.
+:func:`field_holds` and :func:`field_column_holds` apply a whole field condition, ``unknown``
+included, to one value and to a column.
+
 Day arithmetic (``in_next_days``, ``older_than_days``) is :func:`engine.language.values.shift`, which
 saturates at the ends of the calendar, so no as-of date or offset can overflow it.
 """
@@ -28,6 +35,17 @@ if TYPE_CHECKING:  # the batch form loads pandas; the per-record form never does
     import pandas as pd
 
 Operand = Literal["value", "values", "range", "days", "flag"]
+#: what a missing value counts as in one field condition (``unknown:`` beside its operators)
+Unknown = Literal["match", "no_match", "ask"]
+#: each ``unknown`` mode and what it means, for rule authors (the JSON Schema of rule files shows it)
+UNKNOWN: dict[Unknown, str] = {
+    "match": "a missing value counts as meeting the condition",
+    "no_match": "a missing value counts as failing the condition",
+    "ask": "a missing value counts as failing the condition, and the decision asks for it (to_confirm) when missing "
+           "values are all that keep the rule from firing",
+}
+#: each mode as a trace or an explanation says it: "unknown, counted as ..."
+UNKNOWN_TEXT: dict[str, tuple[str, str]] = {"match": ("match", "满足"), "no_match": ("no match", "不满足")}
 ORDERED_TYPES = frozenset({"integer", "number", "date"})
 
 #: a test of one present value: (value, operand, as-of date) -> holds
@@ -185,9 +203,46 @@ def _as_stamps(arg: Any) -> Any:
     return arg
 
 
-def describe(ref: str, ops: tuple[tuple[str, Any, Any], ...]) -> str:
-    """A field condition as a reader says it: ``client.days_since_last_visit > $visit_interval_days_a (7)``."""
-    return " and ".join(f"{ref} {describe_op(op, written, arg)}" for op, written, arg in ops)
+def field_holds(tests: list[tuple[Operator, Any]], value: Any, as_of: dt.date, unknown: Unknown | None = None) -> bool:
+    """Whether a field condition (its operators with their operands, and its ``unknown`` mode)
+    holds for ``value`` (None when missing)."""
+    if value is None and unknown is not None:
+        return unknown == "match"
+    return all(op.holds(value, arg, as_of) for op, arg in tests)
+
+
+def on_missing(ops: dict[str, Any], unknown: Unknown | None = None) -> bool:
+    """What a field condition gives on a missing value: its ``unknown`` mode, else its operators'."""
+    if unknown is not None:
+        return unknown == "match"
+    return all(operator(op).on_missing(arg) for op, arg in ops.items())
+
+
+def field_column_holds(ops: dict[str, Any], col: pd.Series, as_of: dt.date,
+                       unknown: Unknown | None = None) -> pd.Series:
+    """The batch form of :func:`field_holds` over a column (missing values as NA): a boolean Series."""
+    import pandas as pd
+
+    mask = pd.Series(True, index=col.index)
+    for op, arg in sorted(ops.items()):
+        mask &= column_holds(op, col, arg, as_of)
+    if unknown is not None:
+        missing = col.isna().to_numpy(dtype=bool)
+        mask[missing] = unknown == "match"
+    return mask
+
+
+def describe(ref: str, ops: tuple[tuple[str, Any, Any], ...], unknown: Unknown | None = None) -> str:
+    """A field condition as a reader says it: ``client.days_since_last_visit > $visit_interval_days_a (7)``;
+    an ``unknown`` mode is said after it (``client.tier != strategic (unknown: match)``)."""
+    text = " and ".join(f"{ref} {describe_op(op, written, arg)}" for op, written, arg in ops)
+    return f"{text} (unknown: {unknown})" if unknown else text
+
+
+def counted(holds: bool, lang: Literal["en", "zh"] = "en") -> str:
+    """"unknown, counted as match" / "未知，按满足计": what a missing value counted as."""
+    en, zh = UNKNOWN_TEXT["match" if holds else "no_match"]
+    return f"unknown, counted as {en}" if lang == "en" else f"未知，按{zh}计"
 
 
 def describe_op(op: str, written: Any, arg: Any, lang: Literal["en", "zh"] = "en") -> str:

@@ -15,6 +15,10 @@ Condition forms (each a mapping with one key)::
                                 some related fact (the subject's interactions, a manager's
                                 clients) satisfies ``where``
     client.field: {op: value}   a comparison on a field; ``client.field: value`` means ``eq``
+    client.field: {op: value, unknown: match}
+                                ... and what a missing value counts as: ``match``, ``no_match``
+                                or ``ask`` (fails, and the decision asks for the value under
+                                ``to_confirm``); without it, the operators decide
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from pydantic import (
 )
 
 from rm_advisor.engine.language.knowledge import Domain, Provenance, Text
-from rm_advisor.engine.language.operators import OPERATORS
+from rm_advisor.engine.language.operators import OPERATORS, UNKNOWN, Unknown
 
 Scalar = bool | int | float | dt.date | str
 FIELD_REF = r"^[a-z][a-z_]*\.[a-z][a-z0-9_]*$"
@@ -52,7 +56,12 @@ Days = Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^\$[a-z][a-z
 
 
 class _OpsBase(_Strict):
-    """Comparisons on one field; several operators in one mapping must all hold."""
+    """Comparisons on one field; several operators in one mapping must all hold. ``unknown`` says
+    what a missing value counts as."""
+
+    unknown: Unknown | None = Field(default=None, description="what a missing value counts as: " + "; ".join(
+        f"{mode}: {text}" for mode, text in UNKNOWN.items()) + ". Without it, a missing value fails every comparison "
+        "except `present: false`")
 
     @model_validator(mode="after")
     def _at_least_one(self) -> _OpsBase:
@@ -62,7 +71,7 @@ class _OpsBase(_Strict):
 
     def used(self) -> dict[str, Any]:
         """The operators given, by their YAML names."""
-        return {_YAML_NAME.get(k, k): v for k, v in self.__dict__.items() if v is not None}
+        return {_YAML_NAME.get(k, k): v for k, v in self.__dict__.items() if v is not None and k != "unknown"}
 
 
 #: the operand of each operator kind (engine/language/operators.py says which kind each operator takes)
@@ -118,6 +127,12 @@ class FieldCond(RootModel[dict[Annotated[str, Field(pattern=FIELD_REF)], Operand
     def ops(self) -> dict[str, Any]:
         spec = self.root[self.ref]
         return spec.used() if isinstance(spec, Ops) else {"eq": spec}
+
+    @property
+    def unknown(self) -> Unknown | None:
+        """What a missing value counts as, when the condition says (``unknown:``)."""
+        spec = self.root[self.ref]
+        return spec.unknown if isinstance(spec, Ops) else None
 
 
 class AllCond(_Strict):

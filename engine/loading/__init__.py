@@ -12,6 +12,7 @@ from rm_advisor.engine.loading.sources import (
     read_kb_files,
     read_rule_files,
     read_scenario_files,
+    rule_file_paths,
 )
 from rm_advisor.engine.loading.validation import problem_count
 from rm_advisor.engine.loading.yaml_source import ParsedYaml, parse_yaml, yaml_nodes
@@ -30,5 +31,6 @@ __all__ = [
     "read_kb_files",
     "read_rule_files",
     "read_scenario_files",
+    "rule_file_paths",
     "yaml_nodes"
 ]

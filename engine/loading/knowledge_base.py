@@ -13,7 +13,9 @@ from pydantic import BaseModel
 from rm_advisor.engine.errors import Diagnostic, Location, RuleError, suggest
 from rm_advisor.engine.language.knowledge import (
     CLIENT_PLACEHOLDERS,
+    DUTY_KINDS,
     ActionFile,
+    AlternativesFile,
     ClientCoachingFile,
     CoachingFile,
     DocumentFile,
@@ -21,6 +23,7 @@ from rm_advisor.engine.language.knowledge import (
     FactSchemaFile,
     FactSpec,
     FeedbackReasonFile,
+    FieldSpec,
     KnowledgeBase,
     ParameterFile,
     SignalFile,
@@ -38,7 +41,8 @@ _KB_PARTS: dict[str, type[BaseModel]] = {
 #: Knowledge-base files that may be absent (a knowledge base written before they existed).
 _OPTIONAL_KB_PARTS: dict[str, type[BaseModel]] = {"feedback_reasons.yaml": FeedbackReasonFile,
                                                   "scoring.yaml": ScoringFile,
-                                                  "coaching_from_clients.yaml": ClientCoachingFile}
+                                                  "coaching_from_clients.yaml": ClientCoachingFile,
+                                                  "alternatives.yaml": AlternativesFile}
 
 
 def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
@@ -59,8 +63,8 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
             continue
         parsed = parse_yaml(files[name], name)
         diags.extend(parsed.diagnostics)
-        if parsed.data is None and parsed.diagnostics:
-            continue  # not YAML: its syntax error says so; "not a mapping" at 1:1 would only add noise
+        if parsed.unreadable:
+            continue
         doc, errs = validate_document(model, parsed)
         diags.extend(errs)
         if doc is None:
@@ -87,15 +91,21 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
         scoring=parts["scoring.yaml"][0] if "scoring.yaml" in parts else ScoringFile(),
         feedback_reasons=_unique("reasons", _items(parts["feedback_reasons.yaml"], "reasons"), diags)
         if "feedback_reasons.yaml" in parts else {},
+        alternatives=_unique("alternatives", _items(parts["alternatives.yaml"], "alternatives"), diags)
+        if "alternatives.yaml" in parts else {},
         **_client_coaching(parts, diags),
     )
     _check_links(kb, parts["facts.yaml"][1], diags)
+    _check_labels(parts["facts.yaml"], extensions, diags)
     _check_cards(kb, parts["coaching.yaml"], diags)
     if "coaching_from_clients.yaml" in parts:
         _check_client_coaching(kb, parts["coaching_from_clients.yaml"], diags)
     if "scoring.yaml" in parts:
         _check_scoring(kb, parts["scoring.yaml"][1], diags)
     _check_provenance(kb, parts, diags)
+    if "alternatives.yaml" in parts:
+        doc, parsed = parts["alternatives.yaml"]
+        _check_alternatives(kb, doc, parsed, diags)
     if diags:
         raise RuleError(diags)
     return kb
@@ -150,6 +160,36 @@ def _check_links(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> Non
                                         parsed.locate(("facts", name, "links", target))))
 
 
+def _check_labels(base: tuple[FactSchemaFile, ParsedYaml], extensions: list[tuple[FactExtensionFile, ParsedYaml]],
+                  diags: list[Diagnostic]) -> None:
+    """Every value of an enum field has a zh and en label (texts show labels, never codes), and a
+    label names a value the field has: each problem located at the value or the label."""
+    doc, parsed = base
+    fields = [(("facts", t, "fields", n), f"{t}.{n}", spec, parsed)
+              for t, fact in doc.facts.items() for n, spec in fact.fields.items()]
+    fields += [(("extend", t, "fields", n), f"{t}.{n}", spec, p)
+               for ext, p in extensions for t, fact in ext.extend.items() for n, spec in fact.fields.items()]
+    for path, ref, spec, where in fields:
+        diags.extend(_label_problems(spec, ref, path, where))
+
+
+def _label_problems(spec: FieldSpec, ref: str, path: tuple[Any, ...], parsed: ParsedYaml) -> list[Diagnostic]:
+    values: tuple[str, ...] = (spec.values or ()) if spec.type == "enum" else ("true", "false") if spec.labels else ()
+    out = []
+    for i, value in enumerate(values):
+        if value not in spec.labels:
+            at = (*path, "values", i) if spec.type == "enum" else (*path, "labels")
+            out.append(Diagnostic("value_label", f"`{ref}` has no label for its value `{value}`", parsed.locate(at),
+                                  hint=f"add `{value}: {{zh: ..., en: ...}}` under the field's `labels`: texts show "
+                                       "the label, never the code"))
+    for key in spec.labels:
+        if key not in values:
+            out.append(Diagnostic("value_label", f"`{ref}` labels `{key}`, which is not one of its values",
+                                  parsed.locate((*path, "labels", key)),
+                                  hint=suggest(key, values) or f"its values: {', '.join(values)}"))
+    return out
+
+
 def _check_provenance(kb: KnowledgeBase, parts: dict[str, Any], diags: list[Diagnostic]) -> None:
     kinds = [("actions", "actions.yaml"), ("coaching", "coaching.yaml"), ("reasons", "feedback_reasons.yaml"),
              ("coaching_from_clients", "coaching_from_clients.yaml")]
@@ -162,6 +202,33 @@ def _check_provenance(kb: KnowledgeBase, parts: dict[str, Any], diags: list[Diag
                 diags.append(Diagnostic("schema_violation", f"unknown document `{item.provenance.document}`",
                                         parsed.locate((kind, i, "provenance", "document")),
                                         hint=suggest(item.provenance.document, kb.documents)))
+
+
+def _check_alternatives(kb: KnowledgeBase, doc: AlternativesFile, parsed: ParsedYaml,
+                        diags: list[Diagnostic]) -> None:
+    """Each group names catalogue actions, each action is in one group at most, and a group never
+    mixes a duty (risk, obligation) with what a contact policy may hold back: folding a duty into a
+    sales ask, or a sales ask into a duty, would change what may be said to the client."""
+    seen: dict[str, str] = {}
+    for i, group in enumerate(doc.alternatives):  # in file order: the locations index the file
+        duties = set()
+        for j, action in enumerate(group.actions):
+            at = parsed.locate(("alternatives", i, "actions", j))
+            if action not in kb.actions:
+                diags.append(Diagnostic("unknown_action", f"unknown action `{action}` in alternatives `{group.id}`",
+                                        at, hint=suggest(action, kb.actions)))
+                continue
+            if action in seen:
+                diags.append(Diagnostic("alternative_twice", f"action `{action}` is in alternatives `{seen[action]}` "
+                                        f"and `{group.id}`", at, hint="an action answers one cause: keep it in one "
+                                                                      "group"))
+            seen.setdefault(action, group.id)
+            duties.add(kb.actions[action].kind in DUTY_KINDS)
+        if len(duties) > 1:
+            kinds = ", ".join(f"{a} ({kb.actions[a].kind})" for a in group.actions if a in kb.actions)
+            diags.append(Diagnostic("alternative_kinds", f"alternatives `{group.id}` mix duties and other actions: "
+                                    f"{kinds}", parsed.locate(("alternatives", i, "actions")),
+                                    hint="risk and obligation actions are alternatives only of each other"))
 
 
 def _check_scoring(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> None:

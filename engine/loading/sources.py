@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
+
+from rm_advisor.engine.errors import Diagnostic, Location, RuleError
 
 SCENARIO_SUFFIX = ".scenarios.yaml"
 #: Contact policies live beside the rules (``rules/contact.policies.yaml``); they are read with the
@@ -42,6 +45,29 @@ def _relative(path: Path, root: Path) -> str:
     return path.name if path == root else path.relative_to(root).as_posix()
 
 
+def _texts(named: Iterable[tuple[str, Path]]) -> dict[str, str]:
+    """Each file's text by its name; every file that is not UTF-8 is named (by its path, as the
+    command line shows it), with the line and column of its first bad byte, in one
+    :class:`RuleError` (nothing is half-read)."""
+    texts: dict[str, str] = {}
+    bad: list[Diagnostic] = []
+    for name, path in named:
+        data = path.read_bytes()
+        try:
+            texts[name] = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            before = data[:exc.start].decode("utf-8", errors="replace")
+            line = before.count("\n") + 1
+            column = len(before) - (before.rfind("\n") + 1) + 1
+            bad.append(Diagnostic("file_not_utf8", f"byte 0x{data[exc.start]:02x} is not UTF-8 text",
+                                  Location(file=_display(path), line=line, column=column),
+                                  hint="save the file as UTF-8 (an editor's 'encoding' menu; "
+                                       "`iconv -f gbk -t utf-8` for a GBK file)"))
+    if bad:
+        raise RuleError(bad)
+    return texts
+
+
 def read_rule_files(target: str | os.PathLike[str], relative: bool = False) -> dict[str, str]:
     """Rule files under a directory (or one file): ``*.yaml`` except scenario files; contact-policy
     files (``*.policies.yaml``) are included and told apart by the loader.
@@ -50,15 +76,19 @@ def read_rule_files(target: str | os.PathLike[str], relative: bool = False) -> d
     are under it), or with ``relative`` relative to ``target``: what a server shows its clients,
     which need not know where its files are."""
     root = Path(target)
-    paths = [root] if root.is_file() else sorted(p for p in root.rglob("*.yaml")
-                                                 if not p.name.endswith(SCENARIO_SUFFIX))
-    return {(_relative(p, root) if relative else _display(p)): p.read_text(encoding="utf-8") for p in paths}
+    return _texts(((_relative(p, root) if relative else _display(p)), p) for p in rule_file_paths(root))
+
+
+def rule_file_paths(target: str | os.PathLike[str]) -> list[Path]:
+    """The files :func:`read_rule_files` reads, in order."""
+    root = Path(target)
+    return [root] if root.is_file() else sorted(p for p in root.rglob("*.yaml") if not p.name.endswith(SCENARIO_SUFFIX))
 
 
 def read_scenario_files(target: str | os.PathLike[str]) -> dict[str, str]:
     root = Path(target)
     paths = [root] if root.is_file() else sorted(root.rglob("*" + SCENARIO_SUFFIX))
-    return {_display(p): p.read_text(encoding="utf-8") for p in paths}
+    return _texts((_display(p), p) for p in paths)
 
 
 def read_kb_files(target: str | os.PathLike[str] | None = None, relative: bool = False) -> dict[str, str]:
@@ -67,5 +97,4 @@ def read_kb_files(target: str | os.PathLike[str] | None = None, relative: bool =
     the folder (the name the loader gives the knowledge base, whatever the folder is called)."""
     root = Path(target) if target else default_kb_dir()
     paths = sorted(list(root.glob("*.yaml")) + list(root.glob("signals/*.yaml")) + list(root.glob("facts/*.yaml")))
-    return {(KB_PREFIX + _relative(p, root) if relative else _display(p)): p.read_text(encoding="utf-8")
-            for p in paths}
+    return _texts(((KB_PREFIX + _relative(p, root) if relative else _display(p)), p) for p in paths)

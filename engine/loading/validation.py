@@ -123,6 +123,15 @@ def _diagnostic(err: Any, parsed: ParsedYaml, code: Code, model: type[BaseModel]
     elif err["type"] == "missing":
         message = f"missing key `{loc[-1]}` at {where}"
         hint = "add it"
+    elif err["type"] in ("union_tag_not_found", "union_tag_invalid"):  # `kind:` missing or not one of the kinds
+        key = str(err["ctx"]["discriminator"]).strip("'")
+        if err["type"] == "union_tag_not_found":
+            message, hint = f"missing key `{key}` at {where}", f"add it: `{key}` says which kind of entry this is"
+        else:
+            tags = [t.strip(" '") for t in str(err["ctx"]["expected_tags"]).split(",")]
+            message = f"`{key}: {err['ctx']['tag']}` at {where} is not one of {', '.join(tags)}"
+            hint = suggest(str(err["ctx"]["tag"]), tags) or f"use one of {', '.join(tags)}"
+            loc = (*loc, key)
     else:
         message = f"{err['msg']} at {where}"
     return Diagnostic(code, message, parsed.locate(loc), rule_id=rule_id, hint=hint)

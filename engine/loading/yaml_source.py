@@ -37,6 +37,12 @@ class ParsedYaml:
     diagnostics: tuple[Diagnostic, ...]
     file: str
 
+    @property
+    def unreadable(self) -> bool:
+        """Not YAML at all: its syntax error says so, and validating nothing against a format
+        ("not a mapping at 1:1") would only add noise."""
+        return self.data is None and bool(self.diagnostics)
+
     def locate(self, loc: Path) -> Location:
         """The location of the deepest path prefix of ``loc`` that exists in the document.
 

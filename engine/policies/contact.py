@@ -132,6 +132,8 @@ def check_policy_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[Policy
     for name in sorted(files):
         parsed = parse_yaml(files[name], name)
         diags.extend(parsed.diagnostics)
+        if parsed.unreadable:
+            continue
         doc, errs = validate_document(PolicyFile, parsed)
         diags.extend(errs)
         if doc is not None:
@@ -317,7 +319,8 @@ def _apply_caps(clients: Sequence[SubjectDecision], policies: PolicySet, events:
         caps += [(cap, subject.id) for cap in volume.get(rec.id, [])]
         full = [(cap, unit) for cap, unit in caps if cap.full(unit) and may_hold_back(cap.policy, rec, kb)]
         if full:
-            held[(SubjectKey("client", subject.id), rec.id)] = [_cap_suppression(cap, rec.id, week) for cap, _ in full]
+            held[(SubjectKey("client", subject.id), rec.id)] = [_cap_suppression(cap, rec.id, week, kb)
+                                                                  for cap, _ in full]
         else:
             for cap, unit in caps:
                 cap.take(unit)
@@ -344,7 +347,7 @@ def _volume_cap(p: ActionVolumeCap, contacts: list[FeedbackEvent]) -> _Cap:
     return _Cap(p, {e.subject_id for e in mine}, mine)
 
 
-def _cap_suppression(cap: _Cap, action_id: str, week: dt.date) -> Suppression:
+def _cap_suppression(cap: _Cap, action_id: str, week: dt.date, kb: KnowledgeBase) -> Suppression:
     p = cap.policy
     before, now = len(cap.taken), cap.now
     if isinstance(p, ClientWeeklyCap):
@@ -352,8 +355,11 @@ def _cap_suppression(cap: _Cap, action_id: str, week: dt.date) -> Suppression:
         en = (f"at most {p.max} actions per client per week: {before} taken since {week}, "
               f"{now} scored higher in this decision")
     else:
-        zh = f"全辖每周最多{p.max}户{action_id}:自{week}起已执行{before}户,本次决策中{now}户得分更高"
-        en = (f"at most {p.max} clients get {action_id} per week: {before} taken since {week}, "
+        # the action as people know it, never its id
+        spec = kb.actions.get(action_id)
+        zh_title, en_title = (spec.title.zh, spec.title.en) if spec else (action_id, action_id)
+        zh = f"全辖每周最多{p.max}户“{zh_title}”:自{week}起已执行{before}户,本次决策中{now}户得分更高"
+        en = (f"at most {p.max} clients get “{en_title}” per week: {before} taken since {week}, "
               f"{now} scored higher in this decision")
     return Suppression(policy_id=p.id, kind=p.kind, title=p.title, text=Text(zh=zh, en=en),
                        until=shift(week, 7), used=before + now, limit=p.max,

@@ -132,6 +132,7 @@ class BatchCounts:
     bad_rows: int  # skipped, for any reason
     desk: int = 0  # worklist desk items (internal actions, one per client): no visit or call capacity
     set_aside: int = 0  # sales actions kept off a contact that carries a risk or obligation action
+    to_confirm: int = 0  # missing facts (client and manager) that would bring more advice if known
 
     @classmethod
     def of(cls, run: PortfolioRun) -> BatchCounts:
@@ -144,7 +145,9 @@ class BatchCounts:
                    deferred=sum(1 for i in items if i.status == "deferred"),
                    coaching=sum(len(m.recommendations) for r in run.results for m in r.decision.managers),
                    bad_rows=run.tables.bad_rows, desk=sum(len(r.worklist.desk) for r in run.results),
-                   set_aside=sum(len(r.worklist.set_aside) for r in run.results))
+                   set_aside=sum(len(r.worklist.set_aside) for r in run.results),
+                   to_confirm=sum(len(s.to_confirm) for r in run.results
+                                  for s in r.decision.clients + r.decision.managers))
 
 
 @dataclass(frozen=True)

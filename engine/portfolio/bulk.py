@@ -1,10 +1,11 @@
 """Evaluate every rule's fact conditions for a whole portfolio at once, as pandas boolean masks.
 
 The per-record predicates of :mod:`engine.inference.conditions` and these masks implement one semantics
-(a missing value fails every comparison except ``present: false``; ``not`` of a failed comparison
-holds); a test runs both on generated portfolios and requires identical decisions. The masks give
-the *gates* — (rule, subject) pairs whose fact conditions hold — which :meth:`Inference.run`
-takes instead of evaluating them subject by subject. Signals and joins still go through Rete.
+(a missing value fails every comparison except ``present: false``, unless the condition's
+``unknown:`` says what it counts as; ``not`` of a failed comparison holds); a test runs both on
+generated portfolios and requires identical decisions. The masks give the *gates* — (rule,
+subject) pairs whose fact conditions hold — which :meth:`Inference.run` takes instead of
+evaluating them subject by subject. Signals and joins still go through Rete.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 
 from rm_advisor.engine.inference.compiler import RuleBook, local_conditions
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
-from rm_advisor.engine.language.operators import column_holds
+from rm_advisor.engine.language.operators import Unknown, field_column_holds
 from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.walk import Path, ScopedVisitor
@@ -115,8 +116,8 @@ class _Masks(ScopedVisitor[Column]):
 
     def field(self, cond: FieldCond, path: Path) -> Column:
         ops = {op: resolve(v, self.kb) for op, v in cond.ops.items()}
-        ref = cond.ref
-        return lambda ctx, o: _field(ctx, ref, ops)
+        ref, unknown = cond.ref, cond.unknown
+        return lambda ctx, o: _field(ctx, ref, ops, unknown)
 
 
 def _fold(ctx: _Ctx, outer: str, parts: list[Callable[[_Ctx, str], pd.Series]], all_: bool) -> pd.Series:
@@ -146,9 +147,6 @@ def _exists(cond: ExistsCond, kb: KnowledgeBase, outer: str) -> Callable[[_Ctx, 
     return exists_
 
 
-def _field(ctx: _Ctx, ref: str, ops: dict[str, Any]) -> pd.Series:
+def _field(ctx: _Ctx, ref: str, ops: dict[str, Any], unknown: Unknown | None) -> pd.Series:
     col = ctx.view[ref] if ref in ctx.view else pd.Series(pd.NA, index=ctx.view.index, dtype=object)
-    mask = pd.Series(True, index=ctx.view.index)
-    for op, arg in sorted(ops.items()):
-        mask &= column_holds(op, col, arg, ctx.frames.as_of)
-    return mask
+    return field_column_holds(ops, col, ctx.frames.as_of, unknown)

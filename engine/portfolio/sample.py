@@ -5,15 +5,19 @@ arguments. The mix follows the domain documents: tobacco retailers (ABC inputs, 
 weekly orders, stock checks, complaints, new-brand launch), bank clients (corporate owners,
 overdue loans, unpaid interest, collateral, designated accounts and credit-file checks) and a few
 telecom group clients (members, monthly bills, agreement expiry); managers with grades,
-capacities, plans, inspections and market reports. Rates are plausible settings, not figures
-from the documents.
+capacities, plans, inspections and market reports.
+
+The rates that decide what a manager sees most (how many clients are credit red flags, trusted, behind
+on a visit) are :class:`Rates`, each with the reason for its value: plausible settings for one real
+branch, not figures from the documents (README.md, "Portfolio batch runs", lists them). The other
+mixes (grades, scales, tiers) are spread evenly enough not to drive any one action.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -31,6 +35,52 @@ _SHOP = {"tobacco": (list("城东西南北新老金福兴顺旺佳康安"), ["�
          "telecom": (list("市县区一二三中心"), ["人民医院", "第一中学", "税务局", "物流园", "制造集团"])}
 
 
+def _rate(value: float, why: str) -> Any:
+    return field(default=value, metadata={"why": why})
+
+
+@dataclass(frozen=True)
+class Rates:
+    """The shares of clients (or of their events) with each condition, as in one real branch.
+    Every field says why it has its value (``metadata["why"]``, listed by :func:`rates_table`)."""
+
+    # all domains
+    prospect: float = _rate(0.10, "a branch keeps working a tenth of its book as prospects")
+    lapsed: float = _rate(0.05, "a few clients a year stop doing business; the rest are active")
+    trust_recorded: float = _rate(0.45, "trust is a judgement many CRM files leave blank: fewer than half carry it")
+    trust_established: float = _rate(0.5, "of the clients judged, half are trusted; the others need care first")
+    referrals_recorded: float = _rate(0.5, "referrals are counted on half the files; the rest leave it blank")
+    complaints_per_client: float = _rate(0.1, "about one client in ten complains in a quarter (Poisson mean)")
+    complaint_open: float = _rate(0.25, "a quarter of complaints are still open on the day of the run")
+    # tobacco
+    network_ordering: float = _rate(0.94, "network ordering covers nearly every licensed retailer")
+    e_settlement_none: float = _rate(0.04, "e-settlement is the norm; a few retailers have not signed up")
+    e_settlement_low_awareness: float = _rate(0.08, "some signed up but barely use it")
+    registration_card_stale: float = _rate(0.12, "cards are reviewed twice a year; about one in eight is behind")
+    orders_declining: float = _rate(0.12, "one retailer in eight orders clearly less than in the weeks before")
+    weak_self_promotion: float = _rate(0.2, "a fifth of retailers do not recommend products to their customers")
+    counterfeit_awareness_weak: float = _rate(0.12, "mostly new or off-channel retailers cannot tell fakes well")
+    law_compliance_poor: float = _rate(0.03, "licence or conduct problems are rare among active retailers")
+    # bank
+    multi_bank_credit: float = _rate(0.025, "prominent multi-bank or off-site credit: a few corporate borrowers")
+    credit_bad_record: float = _rate(0.015, "a bad national credit record is rare among clients a bank keeps")
+    integrity_termination: float = _rate(0.005, "cooperation ended for integrity in 5 years: very rare on the books")
+    overdue_loan: float = _rate(0.03, "borrowers with a loan overdue: a few percent (NPL ratios are near 2%)")
+    interest_unpaid: float = _rate(0.03, "interest receivable unpaid at the run: as rare as overdue loans")
+    collateral_uninsured: float = _rate(0.06, "most collateral is insured at drawdown; a few policies lapse")
+    # telecom
+    groups_paying_individually: float = _rate(0.4, "in 4 groups of 10 some members still pay their own bills")
+    bill_unpaid: float = _rate(0.06, "monthly group bills unpaid on their due date")
+
+
+RATES = Rates()
+
+
+def rates_table(rates: Rates = RATES) -> list[tuple[str, float, str]]:
+    """Each rate of ``rates`` as (name, value, why it has that value), in the order of the class."""
+    return [(f.name, getattr(rates, f.name), f.metadata["why"]) for f in fields(rates)]
+
+
 @dataclass(frozen=True)
 class Portfolio:
     clients: pd.DataFrame
@@ -40,16 +90,16 @@ class Portfolio:
 
 
 def generate(clients: int = 2000, managers: int = 40, days: int = 90, seed: int = 7,
-             as_of: dt.date = AS_OF) -> Portfolio:
+             as_of: dt.date = AS_OF, rates: Rates = RATES) -> Portfolio:
     """The sample portfolio: same arguments, same tables. Every domain has a manager, so at least
-    three managers are needed."""
+    three managers are needed; ``rates`` are the shares of clients with each condition."""
     if managers < len(DOMAIN_SHARE):
         raise ValueError(f"the sample portfolio needs at least {len(DOMAIN_SHARE)} managers (one per domain), "
                          f"got {managers}")
     rng = np.random.default_rng(seed)
     mgr = _managers(rng, managers)
-    cli = _clients(rng, clients, mgr)
-    hist = _history(rng, cli, mgr, days, as_of)
+    cli = _clients(rng, clients, mgr, rates)
+    hist = _history(rng, cli, mgr, days, as_of, rates)
     return Portfolio(cli, mgr, hist, as_of)
 
 
@@ -96,7 +146,7 @@ def _managers(rng: np.random.Generator, n: int) -> pd.DataFrame:
     return df
 
 
-def _clients(rng: np.random.Generator, n: int, mgr: pd.DataFrame) -> pd.DataFrame:
+def _clients(rng: np.random.Generator, n: int, mgr: pd.DataFrame, rates: Rates) -> pd.DataFrame:
     domains = _pick(rng, list(DOMAIN_SHARE), n, list(DOMAIN_SHARE.values()))
     owners = np.empty(n, dtype=object)
     for d in DOMAIN_SHARE:
@@ -107,15 +157,23 @@ def _clients(rng: np.random.Generator, n: int, mgr: pd.DataFrame) -> pd.DataFram
     df = pd.DataFrame({"id": [f"{prefix[d]}{i:06d}" for i, d in enumerate(domains, 1)],
                        "manager_id": owners, "domain": domains})
     df["name"] = [_shop_name(rng, d) for d in domains]
-    df["relationship"] = _pick(rng, ["active", "prospect", "lapsed"], n, [.9, .06, .04])
-    df["trust_established"] = rng.random(n) < 0.6
-    df["satisfaction"] = rng.integers(40, 100, n)
+    active = 1 - rates.prospect - rates.lapsed
+    df["relationship"] = _pick(rng, ["active", "prospect", "lapsed"], n, [active, rates.prospect, rates.lapsed])
+    df["trust_established"] = _sometimes(rng, rng.random(n) < rates.trust_established, rates.trust_recorded)
+    df["referrals_given"] = _sometimes(rng, rng.poisson(0.6, n), rates.referrals_recorded)
+    # surveyed satisfaction centres in the mid 80s; a few percent score below 70
+    df["satisfaction"] = np.clip(np.rint(rng.normal(84, 8, n)), 30, 100).astype(int)
     df["repeat_purchase"] = rng.random(n) < 0.7
     for d, fill in (("tobacco", _tobacco), ("bank", _bank), ("telecom", _telecom)):
         mask = df["domain"] == d
-        for col, values in fill(rng, int(mask.sum())).items():
+        for col, values in fill(rng, int(mask.sum()), rates).items():
             df.loc[mask, col] = values
     return df
+
+
+def _sometimes(rng: np.random.Generator, values: np.ndarray[Any, Any], recorded: float) -> np.ndarray[Any, Any]:
+    """``values`` where the CRM records the field (a share ``recorded`` of the rows), else missing."""
+    return np.where(rng.random(len(values)) < recorded, values.astype(object), np.array(None, dtype=object))
 
 
 def _shop_name(rng: np.random.Generator, domain: str) -> str:
@@ -123,54 +181,63 @@ def _shop_name(rng: np.random.Generator, domain: str) -> str:
     return "".join(rng.choice(heads, 2)) + str(rng.choice(tails))
 
 
-def _tobacco(rng: np.random.Generator, n: int) -> dict[str, Column]:
+def _tobacco(rng: np.random.Generator, n: int, rates: Rates) -> dict[str, Column]:
     scale = _pick(rng, ["small", "medium", "large"], n, [.5, .35, .15])
+    settled = 1 - rates.e_settlement_none - rates.e_settlement_low_awareness
+    stale = rng.random(n) < rates.registration_card_stale
     return {
         "business_scale": scale,
         "business_ability": _pick(rng, ["weak", "medium", "strong"], n, [.25, .5, .25]),
         "credit_standing": _pick(rng, ["poor", "fair", "good"], n, [.1, .4, .5]),
         "social_relations": _pick(rng, ["weak", "medium", "strong"], n, [.3, .5, .2]),
         "is_key": rng.random(n) < 0.12,
-        "network_client": rng.random(n) < 0.85,
-        "in_visit_delivery_system": rng.random(n) < 0.9,
-        "e_settlement": _pick(rng, ["none", "low_awareness", "active"], n, [.08, .15, .77]),
-        "counterfeit_awareness": _pick(rng, ["weak", "adequate"], n, [.2, .8]),
+        "network_client": rng.random(n) < rates.network_ordering,
+        "in_visit_delivery_system": rng.random(n) < 0.96,
+        "e_settlement": _pick(rng, ["none", "low_awareness", "active"], n,
+                              [rates.e_settlement_none, rates.e_settlement_low_awareness, settled]),
+        "counterfeit_awareness": _pick(rng, ["weak", "adequate"], n,
+                                       [rates.counterfeit_awareness_weak, 1 - rates.counterfeit_awareness_weak]),
         "new_brand_in_launch": rng.random(n) < 0.4,
         "new_brand_stocked": rng.random(n) < 0.5,
         "new_brand_on_counter": rng.random(n) < 0.6,
         "weekly_plan": _pick(rng, ["agreed", "resisting", "none"], n, [.7, .1, .2]),
-        "self_promotion_ability": _pick(rng, ["weak", "adequate"], n, [.35, .65]),
-        "law_compliance": _pick(rng, ["good", "fair", "poor"], n, [.8, .15, .05]),
-        "registration_card_age_days": rng.integers(0, 400, n),
+        "self_promotion_ability": _pick(rng, ["weak", "adequate"], n,
+                                        [rates.weak_self_promotion, 1 - rates.weak_self_promotion]),
+        "law_compliance": _pick(rng, ["good", "fair", "poor"], n,
+                                [.85 - rates.law_compliance_poor, .15, rates.law_compliance_poor]),
+        # the review is due after 180 days ($tobacco_registration_card_review_days)
+        "registration_card_age_days": np.where(stale, rng.integers(181, 400, n), rng.integers(0, 181, n)),
     }
 
 
-def _bank(rng: np.random.Generator, n: int) -> dict[str, Column]:
+def _bank(rng: np.random.Generator, n: int, rates: Rates) -> dict[str, Column]:
     collateral = rng.random(n) < 0.6
+    insured = rng.random(n) >= rates.collateral_uninsured / 0.6  # a share of all clients, among those with collateral
     return {
         "segment": _pick(rng, ["corporate", "retail", "public"], n, [.6, .3, .1]),
         "tier": _pick(rng, ["strategic", "major", "general"], n, [.05, .25, .7]),
         "owner_contact": rng.random(n) < 0.5,
         "retail_products_held": rng.integers(0, 4, n),
-        "multi_bank_credit": rng.random(n) < 0.15,
-        "credit_bad_record": rng.random(n) < 0.05,
-        "integrity_termination_5y": rng.random(n) < 0.02,
+        "multi_bank_credit": rng.random(n) < rates.multi_bank_credit,
+        "credit_bad_record": rng.random(n) < rates.credit_bad_record,
+        "integrity_termination_5y": rng.random(n) < rates.integrity_termination,
         "has_collateral": collateral,
-        "collateral_insured": np.where(collateral, rng.random(n) < 0.8, np.array(None, dtype=object)),
+        "collateral_insured": np.where(collateral, insured, np.array(None, dtype=object)),
         "capital_strength": _pick(rng, ["weak", "medium", "strong"], n, [.2, .5, .3]),
-        "pays_on_time": rng.random(n) < 0.85,
+        "pays_on_time": rng.random(n) < 0.93,
         "is_vip": rng.random(n) < 0.1,
         "new_need": rng.random(n) < 0.1,
         "new_need_reported": rng.random(n) < 0.5,
     }
 
 
-def _telecom(rng: np.random.Generator, n: int) -> dict[str, Column]:
+def _telecom(rng: np.random.Generator, n: int, rates: Rates) -> dict[str, Column]:
     members = rng.integers(30, 2000, n)
+    paying = rng.random(n) < rates.groups_paying_individually
     return {
         "tier": _pick(rng, ["strategic", "major", "general"], n, [.1, .3, .6]),
         "members_total": members,
-        "members_individual_pay": (members * rng.uniform(0, 0.6, n)).astype(int),
+        "members_individual_pay": np.where(paying, (members * rng.uniform(0.01, 0.3, n)).astype(int) + 1, 0),
         "unverified_members": np.where(rng.random(n) < 0.1, rng.integers(1, 30, n), 0),
         "payment_mode": _pick(rng, ["prepaid", "postpaid"], n, [.3, .7]),
         "agreement_expiry": [(AS_OF + dt.timedelta(days=int(d))).isoformat() for d in rng.integers(-30, 400, n)],
@@ -194,14 +261,14 @@ def _events(kind: str, clients: pd.DataFrame, counts: np.ndarray, rng: np.random
 
 
 def _history(rng: np.random.Generator, cli: pd.DataFrame, mgr: pd.DataFrame, days: int,
-             as_of: dt.date) -> pd.DataFrame:
+             as_of: dt.date, rates: Rates) -> pd.DataFrame:
     parts = []
     n = len(cli)
     tob, bank, tel = (cli[cli["domain"] == d].reset_index(drop=True) for d in ("tobacco", "bank", "telecom"))
     parts.append(_events("visit", cli, rng.poisson(days / 14, n), rng, days, as_of, status="done"))
-    # tobacco: weekly orders; a fifth of the retailers are ordering less lately
+    # tobacco: weekly orders; some retailers are ordering less lately
     weekly = rng.integers(10, 120, len(tob))
-    declining = rng.random(len(tob)) < 0.2
+    declining = rng.random(len(tob)) < rates.orders_declining
     orders = _events("order", tob, np.where(tob["network_client"], days // 7, days // 14), rng, days, as_of,
                      status="done", new_brand=lambda k, ago: rng.random(k) < 0.1)
     # one order per ordering cycle (weekly for network clients), on a steady weekday
@@ -220,8 +287,8 @@ def _history(rng: np.random.Generator, cli: pd.DataFrame, mgr: pd.DataFrame, day
     stock["slow_quantity"] = (stock["quantity"] * np.where(rng.random(len(stock)) < 0.25,
                                                            rng.uniform(0.05, 0.4, len(stock)), 0)).astype(int)
     parts.append(stock)
-    complaints = _events("complaint", cli, rng.poisson(0.15, n), rng, days, as_of)
-    is_open = rng.random(len(complaints)) < 0.3
+    complaints = _events("complaint", cli, rng.poisson(rates.complaints_per_client, n), rng, days, as_of)
+    is_open = rng.random(len(complaints)) < rates.complaint_open
     complaints["status"] = np.where(is_open, "open", "closed")
     complaints["closed_date"] = complaints["date"] + pd.to_timedelta(rng.integers(1, 10, len(complaints)), unit="D")
     complaints.loc[is_open | (complaints["closed_date"] > pd.Timestamp(as_of)), "closed_date"] = pd.NaT
@@ -229,10 +296,11 @@ def _history(rng: np.random.Generator, cli: pd.DataFrame, mgr: pd.DataFrame, day
     parts.append(complaints)
     parts.append(_events("feedback", cli, rng.poisson(0.05, n), rng, 30, as_of, status="open"))
     # bank: overdue loans, unpaid interest, designated accounts, farmer loans
-    overdue = _events("loan_event", bank, (rng.random(len(bank)) < 0.08).astype(int), rng, 120, as_of,
+    overdue = _events("loan_event", bank, (rng.random(len(bank)) < rates.overdue_loan).astype(int), rng, 120, as_of,
                       status="open", amount=lambda k, ago: rng.integers(1, 40, k) * 10_000.0)
     parts.append(overdue)
-    parts.append(_events("interest_due", bank, (rng.random(len(bank)) < 0.06).astype(int), rng, 45, as_of,
+    parts.append(_events("interest_due", bank, (rng.random(len(bank)) < rates.interest_unpaid).astype(int), rng, 45,
+                         as_of,
                          status="open", amount=lambda k, ago: rng.integers(1, 50, k) * 1000.0))
     parts.append(_events("loan_managed", bank, (rng.random(len(bank)) < 0.3).astype(int), rng, days, as_of,
                          item="designated", status="done"))
@@ -246,7 +314,7 @@ def _history(rng: np.random.Generator, cli: pd.DataFrame, mgr: pd.DataFrame, day
     bills = _events("bill", tel, np.full(len(tel), 3), rng, days, as_of,
                     amount=lambda k, ago: rng.integers(5, 200, k) * 100.0)
     bills["due_date"] = bills["date"] + pd.Timedelta(days=15)
-    bills["status"] = np.where(rng.random(len(bills)) < 0.1, "open", "done")
+    bills["status"] = np.where(rng.random(len(bills)) < rates.bill_unpaid, "open", "done")
     parts.append(bills)
     parts.append(_manager_events(rng, mgr, days, as_of))
     hist = pd.concat(parts, ignore_index=True).sort_values(["date", "client_id", "kind"], kind="stable")

@@ -285,3 +285,21 @@ def test_a_card_without_a_team_says_so_and_the_posted_managers_make_one(client: 
     r = client.post("/v1/decisions", json=two, headers={"Accept-Language": "en"})
     card = r.json()["managers"][0]["recommendations"][0]["card"]
     assert card["benchmark"]["basis"] == "posted" and card["benchmark"]["median"] == 7.0
+NEED = {"as_of": "2026-11-23", "clients": [{"id": "B1", "manager_id": "M1", "domain": "bank", "new_need": True,
+                                            "new_need_kind": "financing"}]}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_decision_lists_what_to_confirm_in_the_language_asked_for(client: TestClient, live: LiveRuleSet,
+                                                                   lang: str) -> None:
+    r = client.post("/v1/decisions/client/B1", json=NEED, params={"lang": lang, "explain": "false"})
+    assert r.status_code == 200, r.text
+    [item] = r.json()["subject"]["to_confirm"]  # what to confirm is advice, not explanation: explain=false keeps it
+    expected = live.current().advisor.decide(NEED).subject("client", "B1")
+    assert expected is not None
+    [want] = expected.to_confirm
+    assert item["text"] == {lang: getattr(want.text, lang)} and item["score"] == want.score == 65
+    assert [(u["id"], u["rule_id"], u["score"]) for u in item["unlocks"]] == \
+        [(u.id, u.rule_id, u.score) for u in want.unlocks]
+    assert item["fields"] == [{"fact": "client", "field": "new_need_reported",
+                               "description": {lang: getattr(want.fields[0].description, lang)}}]

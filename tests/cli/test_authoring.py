@@ -224,6 +224,16 @@ def test_explain_rule_json_and_why() -> None:
     assert "matched client.domain=tobacco, client.network_client=false" in why
 
 
+def test_explain_says_what_a_missing_value_counted_as_and_what_to_confirm(tmp_path: Path) -> None:
+    facts = tmp_path / "need.json"
+    facts.write_text(json.dumps({"as_of": "2026-11-23", "clients": [
+        {"id": "B1", "manager_id": "M1", "domain": "bank", "new_need": True, "new_need_kind": "financing"}]}),
+        encoding="utf-8")
+    out = runner.invoke(app, ["explain", str(facts), "--rule", "bank.new_financing_need", "--lang", "en"]).output
+    assert "actual (missing) (unknown, counted as no match) · expected == true (unknown: ask)" in out
+    assert "only missing values stand in the way; confirm: client.new_need_reported == true" in out
+
+
 def test_explain_names_an_unknown_action() -> None:
     result = runner.invoke(app, ["explain", DEMO, "--action", "guide_to_network_orderin"])
     assert result.exit_code == 2 and "did you mean `guide_to_network_ordering`?" in result.output

@@ -75,7 +75,9 @@ def hostile(folder: Path, plain: tuple[Path, Path]) -> Path:
     folder.mkdir()
     clients = pd.read_csv(plain[0] / "clients.csv", dtype=str, keep_default_na=False, na_values=[""])
     history = pd.read_csv(plain[0] / "history.csv", dtype=str, keep_default_na=False, na_values=[""])
-    renamed = dict(zip(clients["id"][:len(DANGER_IDS)], DANGER_IDS, strict=True))
+    # clients with a recommendation in the plain run, so that each id is seen in the outputs
+    recommended = set(pd.read_csv(plain[1] / "recommendations.csv", encoding="utf-8-sig", dtype=str)["client_id"])
+    renamed = dict(zip([c for c in clients["id"] if c in recommended][:len(DANGER_IDS)], DANGER_IDS, strict=True))
     clients["id"] = clients["id"].replace(renamed)
     history["client_id"] = history["client_id"].replace(renamed)
     clients["name"] = [DANGER_NAMES[i % len(DANGER_NAMES)] for i in range(len(clients))]

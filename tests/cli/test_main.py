@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from rm_advisor.cli.main import app, sample_facts_path
+from rm_advisor.cli.main import app, main, sample_facts_path
+from tests.conftest import ROOT
 from tests.helpers import action, client, rule, rule_text
 
 runner = CliRunner()
@@ -161,3 +164,49 @@ def test_recommend_json_carries_the_card() -> None:
     assert bank["card"]["benchmark"] == {
         "basis": "given", "domain": "bank", "managers": 14, "median": 6.0, "mean": 7.2, "share_pct": None,
         "standing": "behind", "text": bank["card"]["benchmark"]["text"]}
+@pytest.mark.parametrize("command", [["check"], ["recommend", str(sample_facts_path())], ["batch", "--out", "OUT"],
+                                     ["test"], ["decide", str(sample_facts_path()), "--db", "DB"]])
+def test_a_knowledge_base_file_that_is_not_utf8_is_named_by_every_command(
+        command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(ROOT / "knowledge_base", kb)
+    actions = kb / "actions.yaml"
+    actions.write_bytes(actions.read_bytes() + "# 广东烟草\n".encode("gbk"))
+    line = actions.read_bytes().count(b"\n")
+    args = [a.replace("OUT", str(tmp_path / "out")).replace("DB", f"sqlite:///{tmp_path / 'log.db'}") for a in command]
+    monkeypatch.setattr(sys, "argv", ["rm-advisor", *args, "--kb", str(kb)])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    said = capsys.readouterr()
+    assert exc.value.code == 1
+    assert f"{actions}:{line}:3: file_not_utf8" in said.err + said.out and "Traceback" not in said.err + said.out
+
+
+NEED = {"as_of": "2026-11-23", "clients": [{"id": "B1", "manager_id": "M1", "domain": "bank", "name": "华东机电",
+                                            "new_need": True, "new_need_kind": "financing", "tier": "general"}]}
+
+
+def test_recommend_shows_what_to_confirm_in_the_language_asked_for(tmp_path: Path) -> None:
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps(NEED, ensure_ascii=False), encoding="utf-8")
+    zh = runner.invoke(app, ["recommend", str(facts), "--lang", "zh"])
+    assert zh.exit_code == 0, zh.output
+    assert "待确认" in zh.output and "请确认新需求已报告相关部门：若为否" in zh.output
+    assert "bank.new_need_unreported, bank.new_financing_need" in zh.output
+    en = runner.invoke(app, ["recommend", str(facts), "--lang", "en"])
+    assert "to confirm" in en.output and "Confirm The new need was reported to the departments: if no" in en.output
+    doc = json.loads(runner.invoke(app, ["recommend", str(facts), "--json"]).output)
+    [item] = doc["clients"][0]["to_confirm"]
+    assert [f["field"] for f in item["fields"]] == ["new_need_reported"] and item["score"] == 65
+
+
+def test_recommend_says_what_a_missing_value_counted_as_in_the_trace(tmp_path: Path) -> None:
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps({"clients": [{"id": "B2", "manager_id": "M1", "domain": "bank",
+                                              "capital_strength": "strong", "pays_on_time": True,
+                                              "integrity_termination_5y": False, "credit_bad_record": False}]}),
+                     encoding="utf-8")
+    out = runner.invoke(app, ["recommend", str(facts), "--lang", "en"]).output
+    assert "Review the strategic-client tier" in out
+    assert "client.tier=unknown, counted as match" in out

@@ -86,7 +86,8 @@ def test_a_reason_its_facts_do_not_give_back_is_read_against_its_template(adviso
     # e.g. a value the validation completed: the text is then aligned with the template
     said = action("resolve_retailer_complaint", en="{client.name}: {client.open_complaints} complaint(s), complaint",
                   zh="{client.name}有{client.open_complaints}起投诉")
-    adv = advisor_of(rule("t.complaint", {"client.network_client": False}, {"actions": [said]}))
+    adv = advisor_of(rule("t.complaint", {"all": [{"client.network_client": False},
+                                                  {"client.open_complaints": {"ge": 1}}]}, {"actions": [said]}))
     decision = adv.decide({"as_of": "2026-11-23", "clients": [client("C1", name="complaint", network_client=False,
                                                                      open_complaints=2)]})
     other = {"as_of": "2026-11-23", "clients": [client("C1", name="complaint", network_client=False)]}
@@ -118,11 +119,15 @@ def test_a_reason_no_template_explains_still_loses_the_value(advisor: Advisor) -
 
 def _catalogue_words(advisor: Advisor) -> list[str]:
     """Ids and words a name may collide with: action, coaching, rule, signal, policy ids, domains,
-    kinds, field names, and the words of the reason templates."""
+    kinds, field names, value labels and missing-value texts, and the words of the reason templates."""
     book, kb = advisor.book, advisor.book.kb
     words = {*kb.actions, *kb.coaching, *kb.signals, *(r.id for r in book.rules), *(r.rule.domain for r in book.rules),
              *(p.id for p in book.policies.policies), *(f for spec in kb.facts.values() for f in spec.fields),
-             "action", "coaching", "client", "manager", "recommended", "vetoed", "suppressed", MASK, "?", "-", "a"}
+             "action", "coaching", "client", "manager", "recommended", "vetoed", "suppressed", MASK, "-", "a"}
+    # what a missing value or a labelled value shows in a text: the schema's words
+    fields = [f for spec in kb.facts.values() for f in spec.fields.values()]
+    words |= {t for f in fields if f.when_missing for t in (f.when_missing.zh, f.when_missing.en)}
+    words |= {t for f in fields for label in f.labels.values() for t in (label.zh, label.en)}
     for r in book.rules:
         for reason in [*(o.reason for o in r.rule.then.actions), *(o.reason for o in r.rule.then.coaching)]:
             words |= {w for w in re.split(r"[\s,.;:()]+", reason.en) if w and "{" not in w}

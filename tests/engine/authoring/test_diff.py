@@ -62,3 +62,10 @@ def test_a_changed_team_benchmark_shows_as_a_card_change() -> None:
     assert (change.subject, change.item, change.what) == ("manager:M1", "credit_file_documents_and_ledger", "card")
     assert change.before is not None and "team 7.0 (posted, 2 managers)" in change.before
     assert change.after is not None and "team 4.0 (given, 9 managers)" in change.after
+def test_a_rule_that_starts_asking_for_a_missing_value_shows_as_a_to_confirm_change() -> None:
+    before = advisor(rule("t.a", {"client.is_key": True}, {"actions": [action("key_client_priority_service")]}))
+    after = advisor(rule("t.a", {"client.is_key": {"eq": True, "unknown": "ask"}},
+                         {"actions": [action("key_client_priority_service")]}))
+    facts = {"clients": [client()]}
+    [change] = diff_decisions(before.decide(facts), after.decide(facts))
+    assert change.format() == "client:C1: to_confirm: - -> client.is_key -> key_client_priority_service [50]"

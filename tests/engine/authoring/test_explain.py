@@ -180,3 +180,32 @@ def test_without_rule_texts_conditions_point_at_their_rule() -> None:
     [failing] = ex.explain_rule("t.r", C1).rules[0].failing
     assert (failing.file, failing.line) == ("rules/t.yaml", book.by_id()["t.r"].line)
     assert failing.change == "change client.is_key from false to true"
+
+
+def test_a_comparison_on_a_missing_value_says_what_the_value_counted_as() -> None:
+    rules = [rule("t.r", {"all": [{"client.domain": "tobacco"}, {"client.tier": {"eq": "major", "unknown": "no_match"}},
+                                  {"client.days_since_last_visit": {"gt": 3}}]}, {"actions": [NET]})]
+    [report] = explainer(rules, doc(client("C1", days_since_last_visit=1))).explain_rule("t.r", C1).rules
+    tier, days = report.failing
+    assert (tier.actual, tier.unknown, tier.expected) == (None, "no_match", "== major (unknown: no_match)")
+    assert tier.change == "give client.tier the value major"
+    assert (days.actual, days.unknown) == (1, None)  # a given value: nothing counted
+
+
+def test_a_rule_kept_back_only_by_missing_asked_values_names_them() -> None:
+    rules = [rule("t.r", {"all": [{"client.domain": "tobacco"}, {"client.tier": {"eq": "major", "unknown": "ask"}},
+                                  {"client.is_key": {"eq": True, "unknown": "ask"}}]}, {"actions": [NET]})]
+    [report] = explainer(rules, doc(client("C1"))).explain_rule("t.r", C1).rules
+    assert report.to_confirm == ["client.tier == major", "client.is_key == true"]  # in the order written
+    [known] = explainer(rules, doc(client("C1", is_key=False))).explain_rule("t.r", C1).rules
+    assert known.to_confirm == []  # a given value fails: confirming the tier alone would not be enough
+
+
+def test_the_decision_and_the_explanation_ask_for_the_same_fields(advisor: Advisor) -> None:
+    facts = doc({"id": "B1", "manager_id": "M1", "domain": "bank", "new_need": True, "new_need_kind": "financing"})
+    run = advisor.run(facts)
+    ex = Explainer(advisor.book, run)
+    [item] = run.decision.clients[0].to_confirm
+    for unlock in item.unlocks:
+        report = ex.explain_rule(unlock.rule_id, SubjectKey("client", "B1")).rules[0]
+        assert [c.split()[0] for c in report.to_confirm] == [f"{f.fact}.{f.field}" for f in item.fields]

@@ -111,7 +111,9 @@ def test_scenario_schema_describes_the_file_format() -> None:
     schema = scenario_file_json_schema()
     expectation = schema["$defs"]["Expectation"]
     assert expectation["additionalProperties"] is False
-    assert {"actions", "not_actions", "fired", "order", "nothing"} <= set(expectation["properties"])
+    assert {"actions", "not_actions", "fired", "order", "nothing", "to_confirm", "not_to_confirm"} <= \
+        set(expectation["properties"])
+    assert schema["$defs"]["ConfirmExpectation"]["required"] == ["fields"]
 
 
 def test_a_scenario_can_expect_coaching_from_the_clients_and_names_its_entries(advisor: Any) -> None:
@@ -132,3 +134,40 @@ def test_a_scenario_can_expect_coaching_from_the_clients_and_names_its_entries(a
                                                              "from_clients": ["bank_credit_file_problem"]}]})
     [d] = check_references(typo, advisor.book)
     assert d.code == "scenario_unknown_id" and "bank_credit_file_problems" in d.hint
+
+
+ASK = advisor(rule("t.ask", {"all": [{"client.domain": "tobacco"}, {"client.is_key": {"eq": True, "unknown": "ask"}}]},
+                   {"actions": [action("key_client_priority_service")]}))
+
+
+def test_a_to_confirm_expectation_names_the_fields_of_one_item_and_what_it_unlocks() -> None:
+    want = {"fields": ["client.is_key"], "unlocks": ["key_client_priority_service"]}
+    [case] = cases(scenario([{"subject": "client:C1", "not_to_confirm": ["client.tier"], "to_confirm": [want]}]))
+    result = evaluate_case(ASK, case)
+    assert result.passed, [f.message for f in result.failures]
+    assert result.observed[0].to_confirm == (("client.is_key", ("key_client_priority_service",)),)
+    assert result.observed[0].to_dict()["to_confirm"] == [{"fields": ["client.is_key"],
+                                                           "unlocks": ["key_client_priority_service"]}]
+
+
+def test_unmet_to_confirm_expectations_say_which_item_and_what_is_missing() -> None:
+    [case] = cases(scenario([{"subject": "client:C1", "not_to_confirm": ["client.is_key"],
+                              "to_confirm": [{"fields": ["client.is_key"], "unlocks": ["counter_placement"]},
+                                             {"fields": ["client.tier", "client.is_key"]}]}]))
+    failures = evaluate_case(ASK, case).failures
+    assert [(f.check, f.item) for f in failures] == [("to_confirm", "counter_placement"),
+                                                     ("to_confirm", "client.is_key + client.tier"),
+                                                     ("not_to_confirm", "client.is_key")]
+    assert failures[0].message == \
+        "client:C1: expected to_confirm `client.is_key` to unlock `counter_placement`, missing"
+    answered = cases(scenario([{"subject": "client:C1", "to_confirm": [{"fields": ["client.is_key"]}]}], is_key=True))
+    assert [f.check for f in evaluate_case(ASK, answered[0]).failures] == ["to_confirm"]
+
+
+def test_misspelt_fields_and_items_in_to_confirm_are_reported() -> None:
+    found = cases(scenario([{"subject": "client:C1", "not_to_confirm": ["client.is_kee"],
+                             "to_confirm": [{"fields": ["client.tire"], "unlocks": ["key_client_priority_servce"]}]}]))
+    diags = check_references(found, ASK.book)
+    assert [d.code for d in diags] == ["scenario_unknown_id"] * 3
+    assert [d.hint for d in diags] == ["did you mean `client.is_key`?", "did you mean `client.tier`?",
+                                       "did you mean `key_client_priority_service`?"]

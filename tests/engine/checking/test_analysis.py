@@ -36,7 +36,7 @@ def found(*rules: Doc) -> list[tuple[str, str, str]]:
     {"client.satisfaction": {"gt": 100}},
     {"all": [{"client.client_class": "A"}, {"client.client_class": {"in": ["B", "C"]}}]},
     {"client.client_class": {"not_in": ["A", "B", "C"]}},
-    {"all": [{"client.network_client": True}, {"not": {"client.network_client": True}}]},
+    {"all": [{"client.network_client": True}, {"not": {"client.network_client": {"eq": True, "unknown": "no_match"}}}]},
     {"all": [{"client.network_client": {"present": False}}, {"client.network_client": False}]},
     {"all": [{"signal": "visit_overdue"}, {"not": {"signal": "visit_overdue"}}]},
     {"all": [{VISIT: {"gt": 30}}, {"any": [{VISIT: {"lt": 10}}, {VISIT: 5}]}]},
@@ -45,6 +45,9 @@ def found(*rules: Doc) -> list[tuple[str, str, str]]:
     {"all": [{"client.agreement_expiry": {"in_next_days": 30}}, {"client.agreement_expiry": {"older_than_days": 10}}]},
     {"exists": {"fact": "interaction", "where": {"all": [{"interaction.days_open": {"gt": 5}},
                                                         {"interaction.days_open": {"le": 5}}]}}},
+    {"all": [{VISIT: {"present": False}}, {VISIT: {"gt": 3, "unknown": "no_match"}}]},
+    {"all": [{VISIT: {"present": False}}, {"not": {VISIT: {"gt": 3, "unknown": "match"}}}]},
+    {"all": [{VISIT: {"gt": 30, "unknown": "match"}}, {VISIT: {"lt": 10, "unknown": "ask"}}]},  # ask: fails missing
 ])
 def test_conditions_that_can_never_hold_are_errors(when: Doc) -> None:
     assert found(rule("t.never", when, NET)) == [("impossible_condition", "error", "t.never")]
@@ -53,10 +56,13 @@ def test_conditions_that_can_never_hold_are_errors(when: Doc) -> None:
 @pytest.mark.parametrize("when", [
     {"all": [{VISIT: {"gt": 30}}, {"any": [{VISIT: {"lt": 10}}, {"client.network_client": True}]}]},
     {"client.satisfaction": {"gt": 30, "lt": 30.5}},
-    {"all": [{"not": {"client.network_client": True}}, {"not": {"client.network_client": False}}]},  # missing
+    {"all": [{"not": {"client.network_client": {"eq": True, "unknown": "no_match"}}},
+             {"not": {"client.network_client": {"eq": False, "unknown": "no_match"}}}]},  # missing
     {"all": [{"client.agreement_expiry": {"in_next_days": 30}}, {"client.agreement_expiry": {"gt": dt.date(2030, 1,
                                                                                                            1)}}]},
     {"all": [{VISIT: {"ge": 3}}, {VISIT: {"le": 3}}, {VISIT: {"ne": 4}}]},
+    {"all": [{VISIT: {"present": False}}, {VISIT: {"gt": 3, "unknown": "match"}}]},  # a missing value passes both
+    {"all": [{VISIT: {"gt": 30, "unknown": "match"}}, {VISIT: {"lt": 10, "unknown": "match"}}]},
 ])
 def test_conditions_that_can_hold_are_not_reported(when: Doc) -> None:
     assert found(rule("t.fine", when, NET)) == []
@@ -184,11 +190,14 @@ OPS = st.sampled_from(["gt", "ge", "lt", "le", "eq", "ne", "in", "not_in", "betw
 def comparison(draw: st.DrawFn) -> Doc:
     op = draw(OPS)
     if op in ("in", "not_in"):
-        return {op: sorted(draw(st.sets(st.integers(0, 12), min_size=1, max_size=4)))}
-    if op == "between":
+        out: Doc = {op: sorted(draw(st.sets(st.integers(0, 12), min_size=1, max_size=4)))}
+    elif op == "between":
         low = draw(st.integers(0, 12))
-        return {op: [low, draw(st.integers(low, 12))]}
-    return {op: draw(st.integers(0, 12))}
+        out = {op: [low, draw(st.integers(low, 12))]}
+    else:
+        out = {op: draw(st.integers(0, 12))}
+    unknown = draw(st.sampled_from([None, "match", "no_match"]))  # what a missing value counts as
+    return out if unknown is None else {**out, "unknown": unknown}
 
 
 @st.composite

@@ -138,3 +138,55 @@ def test_regression_a_malformed_placeholder_is_refused_located_with_the_placehol
     line = next(i for i, t in enumerate(text.splitlines(), 1) if "visit {client.name" in t)
     assert (diag.location.file, diag.location.line) == ("rules/t.yaml", line) and diag.location.column > 1
     assert "`{client.name!r:>10}` at character 7" in diag.message and "`{client.name}`" in diag.hint
+
+
+# ---------------------------------------------------------------- what a missing value counts as
+
+
+@pytest.mark.parametrize("when, ref, why", [
+    ({"client.is_key": {"present": True, "unknown": "match"}}, "client.is_key", "beside `present`"),
+    ({"client.domain": {"eq": "tobacco", "unknown": "ask"}}, "client.domain", "required and never missing"),
+    ({"not": {"client.is_key": {"eq": True, "unknown": "ask"}}}, "client.is_key", "under `not`"),
+    ({"not": {"any": [{"client.is_key": {"eq": True, "unknown": "ask"}}, {"client.domain": "bank"}]}},
+     "client.is_key", "under `not`"),
+    ({"exists": {"fact": "interaction", "where": {"interaction.status": {"eq": "open", "unknown": "ask"}}}},
+     "interaction.status", "inside `exists`"),
+])
+def test_an_unknown_that_cannot_mean_anything_is_refused_where_it_is_written(when: Doc, ref: str, why: str) -> None:
+    text = rule_text(rule("t.u", {"all": [{"client.client_class": "A"}, when]}, OK_THEN))
+    [diag] = check_rules({"rules/t.yaml": text}, KB)
+    assert (diag.code, diag.severity, diag.rule_id) == ("bad_unknown", "error", "t.u")
+    assert why in diag.message
+    assert diag.location.line == next(i for i, ln in enumerate(text.splitlines(), 1) if ref + ":" in ln)
+
+
+@pytest.mark.parametrize("when", [
+    {"client.is_key": {"eq": True, "unknown": "ask"}},
+    {"client.tier": {"ne": "strategic", "unknown": "match"}},
+    {"not": {"client.tier": {"eq": "strategic", "unknown": "no_match"}}},  # said: a missing tier passes the `not`
+    {"not": {"client.is_key": {"present": True}}},  # `present` says what missing does
+    {"not": {"client.domain": "bank"}},  # required: never missing
+    {"exists": {"fact": "interaction", "where": {"interaction.status": {"eq": "open", "unknown": "match"}}}},
+])
+def test_an_unknown_said_where_it_means_something_is_accepted_silently(when: Doc) -> None:
+    assert codes(rule_text(rule("t.u", when, OK_THEN))) == []
+
+
+def test_a_not_over_a_field_that_may_be_missing_is_a_located_warning_and_the_rule_still_loads() -> None:
+    text = rule_text(rule("t.not", {"all": [{"client.domain": "tobacco"}, {"not": {"client.tier": "strategic"}}]},
+                          OK_THEN))
+    files = {"rules/t.yaml": text}
+    [diag] = check_rules(files, KB)
+    assert (diag.code, diag.severity, diag.rule_id) == ("not_on_missing", "warning", "t.not")
+    assert "holds when `client.tier` is missing" in diag.message and "unknown: match" in diag.hint
+    assert diag.location.line == next(i for i, ln in enumerate(text.splitlines(), 1) if "client.tier" in ln)
+    rule_set, _ = check_rule_files(files, KB)
+    assert rule_set is not None and [c.rule.id for c in rule_set.rules] == ["t.not"]
+
+
+def test_regression_a_warning_found_while_checking_a_rule_does_not_keep_the_rule_out() -> None:
+    # the per-rule check counted every diagnostic as a problem, so a rule with only a warning was dropped
+    from tests.helpers import advisor
+    adv = advisor(rule("t.not", {"not": {"client.tier": "strategic"}}, OK_THEN))
+    assert [r.id for r in adv.decide({"clients": [{"id": "C1", "manager_id": "M1", "domain": "tobacco"}]})
+            .clients[0].recommendations] == ["guide_to_network_ordering"]

@@ -68,6 +68,10 @@ def test_a_stratum_is_the_longest_chain_of_asserting_rules_before_a_rule() -> No
     assert levels == {"t.base": 0, "t.shallow": 0, "t.alone": 0, "t.mid": 1, "t.deep": 2, "t.last": 3}
 
 
+def test_a_signal_no_rule_asserts_puts_nothing_before_its_user() -> None:
+    assert strata(rules(recommends("t.user", used("from_nowhere")))) == {"t.user": 0}
+
+
 def test_a_negated_signal_orders_the_rules_as_a_required_one_does() -> None:
     # `not: {signal: s}` is sound only once every rule asserting s has fired
     levels = strata(rules(recommends("t.user", {"not": used("s")}), asserts("t.maker", {"client.is_key": True}, "s")))

@@ -77,7 +77,9 @@ def test_the_demo_retailer_outside_network_ordering_is_guided_to_it(advisor: Adv
     assert guide.rules == ["tobacco.network_ordering"]
     assert guide.because[0].matched == {"client.domain": "tobacco", "client.network_client": False}
     (reason,) = guide.reasons
-    assert reason.text.zh.startswith(retailer["name"]) and f"scale: {retailer['business_scale']}" in reason.text.en
+    scale = advisor.book.kb.facts["client"].fields["business_scale"].labels[retailer["business_scale"]]
+    assert reason.text.zh.startswith(retailer["name"]) and f"经营规模:{scale.zh}" in reason.text.zh
+    assert f"scale: {scale.en}" in reason.text.en  # the scale as people read it in each language
 
 
 def test_a_demo_client_with_a_credit_red_flag_gets_no_sales_action(advisor: Advisor) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.helpers import action, advisor, client, rule
+from rm_advisor.engine.inference.arbitration import _derived_text
+from tests.helpers import KB, action, advisor, client, rule
 
 
 def test_two_rules_for_one_action_merge_with_both_reasons() -> None:
@@ -47,12 +48,44 @@ def test_ranking_by_score_then_support_then_id() -> None:
         rule("t.1", {"client.is_key": True}, {"actions": [action("relationship_care"), action("ask_for_referral")]},
              priority=50),
         rule("t.2", {"client.is_key": True}, {"actions": [action("ask_for_referral")]}, priority=50),
-        rule("t.3", {"client.is_key": True}, {"actions": [action("befriend_client_first")]}, priority=50),
+        rule("t.3", {"client.is_key": True}, {"actions": [action("periodic_big_client_visit")]}, priority=50),
         rule("t.4", {"client.is_key": True}, {"actions": [action("key_client_priority_service")]}, priority=90),
     )
     recs = adv.decide({"clients": [client(is_key=True)]}).clients[0].recommendations
     assert [r.id for r in recs] == ["key_client_priority_service", "ask_for_referral",
-                                    "befriend_client_first", "relationship_care"]
+                                    "periodic_big_client_visit", "relationship_care"]
+
+
+def test_actions_answering_one_cause_become_one_recommendation_with_its_alternatives() -> None:
+    """knowledge_base/alternatives.yaml: the open complaint's visit and call are one recommendation."""
+    adv = advisor(
+        rule("t.visit", {"client.open_complaints": {"gt": 0}},
+             {"actions": [action("resolve_retailer_complaint", en="visit")]}, priority=60),
+        rule("t.call", {"client.open_complaints": {"gt": 0}},
+             {"actions": [action("manage_complaint_expectations", en="call")]}, priority=80),
+        rule("t.other", {"client.open_complaints": {"gt": 0}}, {"actions": [action("relationship_care")]}, priority=10),
+    )
+    recs = adv.decide({"clients": [client(open_complaints=1)]}).clients[0].recommendations
+    assert [r.id for r in recs] == ["resolve_retailer_complaint", "relationship_care"]
+    first = recs[0]
+    assert first.score == 80 and first.rules == ["t.call", "t.visit"]  # the most urgent reason scores it
+    assert [r.text.en for r in first.reasons] == ["call", "visit"] and [t.rule_id for t in first.because] == [
+        "t.call", "t.visit"]
+    assert [(a.id, a.score, a.rules) for a in first.alternatives] == [("manage_complaint_expectations", 80, ["t.call"])]
+    assert first.cause is not None and first.cause.en == "The client has an open complaint"
+    assert recs[1].alternatives == [] and recs[1].cause is None
+
+
+def test_a_vetoed_alternative_is_not_folded() -> None:
+    adv = advisor(
+        rule("t.trust", {"client.is_key": True}, {"actions": [action("befriend_client_first"),
+                                                              action("relationship_care")]}),
+        rule("t.v", {"client.under_investigation": True},
+             {"veto": {"actions": ["befriend_client_first"], "reason": {"zh": "稽查中", "en": "under investigation"}}}),
+    )
+    d = adv.decide({"clients": [client(is_key=True, under_investigation=True)]}).clients[0]
+    assert [(r.id, r.alternatives) for r in d.recommendations] == [("relationship_care", [])]
+    assert [r.id for r in d.vetoed] == ["befriend_client_first"]
 
 
 def test_max_per_subject_limits_the_list() -> None:
@@ -65,8 +98,25 @@ def test_max_per_subject_limits_the_list() -> None:
 def test_reason_templates_are_filled_from_facts_and_parameters() -> None:
     adv = advisor(rule("t.v", {"client.days_since_last_visit": {"gt": "$visit_interval_days_a"}},
                        {"actions": [action("periodic_visit_by_class", en="{client.name}: {client.days_since_last_visit}"
-                                           " days > {param.visit_interval_days_a}; class {client.client_class}",
-                                           zh="{client.name}已{client.days_since_last_visit}天")]}))
-    (rec,) = adv.decide({"clients": [client(name="城东店", days_since_last_visit=12)]}).clients[0].recommendations
-    assert rec.reasons[0].text.en == "城东店: 12 days > 7; class ?"
-    assert rec.reasons[0].text.zh == "城东店已12天"
+                                           " days > {param.visit_interval_days_a}; {client.client_class|no class}, "
+                                           "e-settlement {client.e_settlement|not recorded}",
+                                           zh="{client.name}已{client.days_since_last_visit}天({client.client_class|未分类},"
+                                              "电子结算{client.e_settlement|未记录})")]}))
+    (rec,) = adv.decide({"clients": [client(name="城东店", days_since_last_visit=12, client_class="B")]}
+                        ).clients[0].recommendations
+    # each text in its own language: the label of the value, the fallback for a missing one
+    assert rec.reasons[0].text.en == "城东店: 12 days > 7; class B, e-settlement not recorded"
+    assert rec.reasons[0].text.zh == "城东店已12天(B类,电子结算未记录)"
+    (rec,) = adv.decide({"clients": [client(days_since_last_visit=12, e_settlement="low_awareness")]}
+                        ).clients[0].recommendations
+    assert rec.reasons[0].text.en == "The client: 12 days > 7; no class, e-settlement set up but little understood"
+    assert rec.reasons[0].text.zh == "该客户已12天(未分类,电子结算已开通但不熟悉)"
+
+
+def test_a_derived_fields_text_shows_its_value_as_people_read_it() -> None:
+    spec = KB.facts["client"].fields["e_settlement"]
+    text = _derived_text(spec, "low_awareness", ())
+    assert (text.zh, text.en) == ("电子结算状态：已开通但不熟悉（由其他字段计算）",
+                                  "E-settlement status: set up but little understood (worked out from other fields)")
+    flag = _derived_text(KB.facts["client"].fields["is_key"], True, ("E1",))
+    assert flag.zh.startswith("是否重点客户：是（") and flag.en.startswith("Key client: yes (")

@@ -97,7 +97,7 @@ def test_a_field_of_a_fact_that_is_not_there_is_missing() -> None:
     trace: Trace = {}
     assert holds({"interaction.kind": "visit"}, trace=trace) is False
     assert holds({"not": {"interaction.kind": "visit"}}) is True
-    assert trace == {"interaction.kind": None}
+    assert trace == {"interaction.kind": None, "unknown:interaction.kind": "no_match"}
 
 
 def test_several_operators_on_one_field_must_all_hold() -> None:
@@ -119,11 +119,13 @@ def test_the_trace_records_every_value_read_even_after_a_conjunct_fails() -> Non
     cond = {"all": [{"client.is_key": True}, {"client.days_since_last_visit": {"gt": 3}},
                     {"manager.tenure_months": {"lt": 6}}]}
     assert holds(cond, trace=trace) is False
-    assert trace == {"client.is_key": None, "client.days_since_last_visit": 9, "manager.tenure_months": 3}
+    assert trace == {"client.is_key": None, "client.days_since_last_visit": 9, "manager.tenure_months": 3,
+                     "unknown:client.is_key": "no_match"}
     trace = {}
     assert holds({"any": [{"client.days_since_last_visit": {"gt": 3}}, {"client.client_class": "A"}]},
                  trace=trace) is True
-    assert trace == {"client.days_since_last_visit": 9, "client.client_class": None}
+    assert trace == {"client.days_since_last_visit": 9, "client.client_class": None,
+                     "unknown:client.client_class": "no_match"}
 
 
 @pytest.mark.parametrize("cond", [
@@ -169,3 +171,31 @@ def test_exists_over_a_managers_clients() -> None:
 def test_a_signal_is_left_to_the_rete_network() -> None:
     with pytest.raises(ValueError, match="Rete network"):
         compile_condition(COND.validate_python({"signal": "visit_overdue"}), KB, "client")
+
+
+@pytest.mark.parametrize("unknown, missing, given_pass, given_fail", [
+    ("match", True, True, False), ("no_match", False, True, False), ("ask", False, True, False),
+])
+def test_unknown_decides_a_missing_value_and_only_a_missing_one(unknown: str, missing: bool, given_pass: bool,
+                                                               given_fail: bool) -> None:
+    cond = {"client.days_since_last_visit": {"gt": 3, "unknown": unknown}}  # C1: 9 days, C2: 1 day, BARE: none
+    assert (holds(cond, "BARE"), holds(cond, "C1"), holds(cond, "C2")) == (missing, given_pass, given_fail)
+    assert holds({"not": cond}, "BARE") is not missing
+
+
+def test_the_trace_says_what_each_missing_value_counted_as() -> None:
+    trace: Trace = {}
+    holds({"all": [{"client.days_since_last_visit": {"gt": 3, "unknown": "match"}},
+                   {"client.is_key": {"present": False}}, {"not": {"client.tier": "strategic"}}]}, "BARE", trace=trace)
+    assert trace == {"client.days_since_last_visit": None, "unknown:client.days_since_last_visit": "match",
+                     "client.is_key": None,  # `present` tests the gap itself: nothing counted
+                     "client.tier": None, "unknown:client.tier": "no_match"}  # the comparison inside `not`
+
+
+def test_a_rule_matching_on_a_missing_value_says_so_in_its_trace() -> None:
+    adv = advisor(rule("t.tier", {"all": [{"client.domain": "tobacco"},
+                                          {"client.tier": {"ne": "strategic", "unknown": "match"}}]},
+                       {"actions": [action("befriend_client_first")]}))
+    [rec] = adv.decide({"clients": [client()]}).clients[0].recommendations
+    assert rec.because[0].matched == {"client.domain": "tobacco", "client.tier": None}
+    assert rec.because[0].unknown == {"client.tier": "match"}

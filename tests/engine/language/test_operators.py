@@ -10,7 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rm_advisor.engine.language.operators import OPERATORS, column_holds, holds, operator
+from rm_advisor.engine.language.operators import (
+    OPERATORS,
+    column_holds,
+    counted,
+    describe,
+    field_column_holds,
+    field_holds,
+    holds,
+    operator,
+)
 from rm_advisor.engine.language.values import shift
 
 AS_OF = dt.date(2026, 11, 23)
@@ -69,3 +78,39 @@ def test_every_operator_reads_in_both_languages() -> None:
 def test_an_unknown_operator_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="unknown operator"):
         operator("approx")
+
+
+# ---------------------------------------------------------------- what a missing value counts as
+
+UNKNOWNS = st.sampled_from([None, "match", "no_match", "ask"])
+
+
+@pytest.mark.parametrize("unknown, on_missing", [(None, False), ("match", True), ("no_match", False), ("ask", False)])
+def test_unknown_says_what_a_missing_value_counts_as_and_leaves_given_values_alone(unknown: Any,
+                                                                                    on_missing: bool) -> None:
+    tests = [(operator("gt"), 3)]
+    assert field_holds(tests, None, AS_OF, unknown) is on_missing
+    assert field_holds(tests, 5, AS_OF, unknown) is True and field_holds(tests, 2, AS_OF, unknown) is False
+
+
+def test_without_unknown_present_false_still_holds_on_a_missing_value() -> None:
+    assert field_holds([(operator("present"), False)], None, AS_OF) is True
+    assert field_holds([(operator("present"), False), (operator("gt"), 3)], None, AS_OF) is False
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), names=st.lists(st.sampled_from(sorted(set(OPERATORS) - {"in_next_days", "older_than_days"})),
+                                      min_size=1, max_size=2, unique=True), unknown=UNKNOWNS)
+def test_a_whole_field_condition_decides_alike_on_a_column_and_on_each_value(data: st.DataObject, names: list[str],
+                                                                            unknown: Any) -> None:
+    col = data.draw(st.lists(NUMBERS, min_size=1, max_size=8))
+    ops = {name: _operand(name, data.draw, NUMBERS) for name in names}
+    tests = [(operator(name), arg) for name, arg in sorted(ops.items())]
+    want = [field_holds(tests, v, AS_OF, unknown) for v in col]
+    assert field_column_holds(ops, pd.Series(col, dtype="Float64"), AS_OF, unknown).tolist() == want
+
+
+def test_what_a_missing_value_counted_as_reads_in_both_languages() -> None:
+    assert counted(True) == "unknown, counted as match" and counted(False, "zh") == "未知，按不满足计"
+    assert describe("client.tier", (("ne", "strategic", "strategic"),), "match") == \
+        "client.tier != strategic (unknown: match)"

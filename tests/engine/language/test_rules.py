@@ -82,6 +82,8 @@ def test_a_rule_file_reads_into_typed_models() -> None:
      ("extra_forbidden", ("rules", 0, "when", "field", "client.days_since_last_visit", "ops", "greater"))),
     (pack(when={"client.days_since_last_visit": {"between": [1, 2, 3]}}),
      ("too_long", ("rules", 0, "when", "field", "client.days_since_last_visit", "ops", "between"))),
+    (pack(when={"client.tier": {"eq": "major", "unknown": "maybe"}}),
+     ("literal_error", ("rules", 0, "when", "field", "client.tier", "ops", "unknown"))),
     (pack(effective={"from": "soon"}), ("date_from_datetime_parsing", ("rules", 0, "effective", "from"))),
     ({"pack": "Test", "rules": [GOOD]}, ("string_pattern_mismatch", ("pack",))),
     ({"pack": "test", "rules": []}, ("too_short", ("rules",))),
@@ -100,6 +102,8 @@ def test_bad_rule_files_are_refused_by_the_model_and_the_json_schema(doc: Doc, e
      "a field condition names exactly one field"),
     (pack(when={"client.days_since_last_visit": {}}),
      ("rules", 0, "when", "field", "client.days_since_last_visit", "ops"), "give at least one operator: eq, ne,"),
+    (pack(when={"client.tier": {"unknown": "match"}}),  # what a missing value counts as, beside no comparison
+     ("rules", 0, "when", "field", "client.tier", "ops"), "give at least one operator: eq, ne,"),
 ])
 def test_what_a_model_validator_refuses_says_what_to_write(doc: Doc, at: tuple[Any, ...], message: str) -> None:
     with pytest.raises(ValidationError) as exc:
@@ -117,6 +121,9 @@ def test_what_a_model_validator_refuses_says_what_to_write(doc: Doc, at: tuple[A
     {"exists": {"fact": "interaction", "where": {"all": [{"interaction.kind": "complaint"},
                                                          {"interaction.status": "open"}]}}},
     {"exists": {"fact": "interaction"}},
+    {"all": [{"client.tier": {"ne": "strategic", "unknown": "match"}},
+             {"client.is_key": {"eq": True, "unknown": "ask"}},
+             {"client.days_since_last_visit": {"gt": 3, "unknown": "no_match"}}]},
 ])
 def test_every_condition_form_is_accepted_by_the_model_and_the_json_schema(when: Doc) -> None:
     doc = pack(when=when, effective={"from": "2026-01-01", "until": "2026-12-31"})
@@ -135,6 +142,15 @@ def test_regression_the_json_schema_accepts_the_shipped_rule_files() -> None:
         doc = as_json(yaml.safe_load(path.read_text(encoding="utf-8")))
         RuleFile.model_validate(doc)
         assert [str(e)[:200] for e in SCHEMA.iter_errors(doc)] == [], path.name
+
+
+def test_unknown_is_read_beside_the_operators_and_not_as_one() -> None:
+    cond = RuleFile.model_validate(pack(when={"client.tier": {"ne": "strategic", "unknown": "match"}})).rules[0].when
+    assert isinstance(cond, FieldCond) and (cond.ops, cond.unknown) == ({"ne": "strategic"}, "match")
+    plain = RuleFile.model_validate(pack(when={"client.tier": "major"})).rules[0].when
+    assert isinstance(plain, FieldCond) and plain.unknown is None
+    modes = rule_file_json_schema()["$defs"]["Ops"]["properties"]["unknown"]
+    assert {"match", "no_match", "ask"} == {m for option in modes["anyOf"] for m in option.get("enum", [])}
 
 
 def test_the_json_schema_is_for_editors_of_rule_files() -> None:

@@ -117,6 +117,82 @@ def test_scoring_must_name_known_fields_and_parameters() -> None:
                                                                   ("unknown_parameter", "scoring.yaml")]
 
 
+def test_alternatives_name_catalogue_actions_once_and_never_mix_duties_with_sales() -> None:
+    files = kb_files_with("alternatives.yaml", "actions: [befriend_client_first, relationship_care]",
+                          "actions: [befriend_client_first, resolve_retailer_complaint, ask_for_referal]")
+    text = next(v for k, v in files.items() if k.endswith("alternatives.yaml"))
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "ask_for_referal" in t)
+    with pytest.raises(RuleError) as exc:
+        load_knowledge_base(files)
+    found = [(d.code, d.location.line, d.message, d.hint) for d in exc.value.diagnostics]
+    assert ("unknown_action", line, "unknown action `ask_for_referal` in alternatives `trust_not_yet_built`",
+            "did you mean `ask_for_referral`?") in found
+    twice = [f for f in found if f[0] == "alternative_twice"]
+    assert [f[2] for f in twice] == ["action `resolve_retailer_complaint` is in alternatives `open_complaint` and "
+                                     "`trust_not_yet_built`"]
+    kinds = [f for f in found if f[0] == "alternative_kinds"]
+    assert len(kinds) == 1 and "resolve_retailer_complaint (obligation)" in kinds[0][2]
+    assert "befriend_client_first (service)" in kinds[0][2]
+
+
+def test_the_alternatives_file_is_optional() -> None:
+    files = {k: v for k, v in KB_FILES.items() if not k.endswith("alternatives.yaml")}
+    assert load_knowledge_base(files).alternatives == {}
+    assert sorted(KB.alternatives) == ["contact_overdue", "open_complaint", "promise_overdue", "trust_not_yet_built"]
+
+
+# ---- value labels ----------------------------------------------------------------------------
+
+
+def test_every_enum_value_of_the_shipped_schema_has_a_zh_and_en_label() -> None:
+    enums = [(f"{t}.{n}", f) for t, spec in KB.facts.items() for n, f in spec.fields.items() if f.type == "enum"]
+    assert len(enums) > 30
+    assert [(ref, v) for ref, f in enums for v in f.values or () if v not in f.labels] == []
+    assert KB.facts["client"].fields["e_settlement"].labels["low_awareness"].zh == "已开通但不熟悉"
+
+
+MAJOR = "          major: {zh: 大客户, en: major}\n"
+INSPECTOR = "          inspector: {zh: 稽查队员, en: inspector}\n"
+
+
+def _label_problems(name_end: str, old: str, new: str) -> list[tuple[str, str, str]]:
+    with pytest.raises(RuleError) as exc:
+        load_knowledge_base(kb_files_with(name_end, old, new))
+    return [(d.code, str(d.location).split("/")[-1], d.message) for d in exc.value.diagnostics]
+
+
+def test_an_enum_value_without_a_label_is_refused_at_the_value() -> None:
+    # facts.yaml: the value `major` sits on the `values:` line of client.tier
+    [(code, where, message)] = _label_problems("knowledge_base/facts.yaml", MAJOR, "")
+    assert code == "value_label" and "`client.tier`" in message and "`major`" in message
+    line = next(i for i, t in enumerate(KB_FILES["knowledge_base/facts.yaml"].splitlines(), 1)
+                if "values: [strategic, major, general]" in t)
+    assert where.startswith(f"facts.yaml:{line}:")
+    # and in a fact extension file the same
+    [(code, where, message)] = _label_problems("facts/tobacco.yaml", INSPECTOR, "")
+    assert code == "value_label" and "`inspector`" in message and where.startswith("tobacco.yaml:")
+
+
+def test_a_label_for_a_value_the_field_does_not_have_is_refused_at_the_label() -> None:
+    [(code, where, message)] = _label_problems("knowledge_base/facts.yaml", MAJOR,
+                                               MAJOR + "          majr: {zh: 大, en: big}\n")
+    assert code == "value_label" and "`majr`" in message and where.startswith("facts.yaml:")
+
+
+def test_a_boolean_labels_both_of_its_values_or_neither() -> None:
+    half = _label_problems("knowledge_base/facts.yaml", "is_key: {type: boolean, ",
+                           "is_key: {type: boolean, labels: {true: {zh: 重点, en: key}}, ")
+    assert [(c, m) for c, _, m in half] == [("value_label", "`client.is_key` has no label for its value `false`")]
+    kb = load_knowledge_base(kb_files_with("knowledge_base/facts.yaml", "is_key: {type: boolean, ",
+                                           "is_key: {type: boolean, labels: {true: {zh: 重点, en: key}, "
+                                           "false: {zh: 非重点, en: not key}}, "))
+    assert kb.facts["client"].fields["is_key"].labels["false"].en == "not key"
+
+
+def test_only_enum_and_boolean_fields_have_labels() -> None:
+    problems = _label_problems("knowledge_base/facts.yaml", "referrals_given: {type: integer, ",
+                               "referrals_given: {type: integer, labels: {0: {zh: 无, en: none}}, ")
+    assert [c for c, _, _ in problems] == ["schema_violation"]
 # ---- coaching cards and coaching from clients ----------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rm_advisor.engine.errors import RuleError
 from rm_advisor.engine.loading.sources import (
     KB_PREFIX,
     default_kb_dir,
@@ -89,10 +90,21 @@ def test_policy_files_are_told_apart_by_their_suffix() -> None:
     assert not is_policy_file("rules/policies.yaml") and not is_policy_file("rules/contact.policies.yml")
 
 
-def test_files_are_read_as_utf8_and_bytes_that_are_not_are_refused_at_their_offset(rules: Path) -> None:
+def test_files_are_read_as_utf8_and_bytes_that_are_not_are_refused_at_their_place(
+        rules: Path, kb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert read_rule_files(rules / "tobacco.yaml", relative=True) == {"tobacco.yaml": "pack: tobacco  # 烟草\n"}
-    text = "pack: x\n# café\n".encode("latin-1")
-    (rules / "latin1.yaml").write_bytes(text)
-    with pytest.raises(UnicodeDecodeError) as exc:
-        read_rule_files(rules)
-    assert (exc.value.encoding, exc.value.start) == ("utf-8", text.index(b"\xe9"))  # never decoded with "?"s
+    (rules / "latin1.yaml").write_bytes("pack: x\n# café\n".encode("latin-1"))
+    (rules / "more" / "gbk.yaml").write_bytes("pack: y  # 烟草\n".encode("gbk"))
+    monkeypatch.chdir(rules.parent)
+    with pytest.raises(RuleError) as exc:
+        read_rule_files(rules, relative=True)  # named by their path: the author must find the file
+    assert [(d.code, d.location.file, d.location.line, d.location.column) for d in exc.value.diagnostics] == [
+        ("file_not_utf8", "rules/latin1.yaml", 2, 6), ("file_not_utf8", "rules/more/gbk.yaml", 1, 12)]
+    assert "UTF-8" in exc.value.diagnostics[0].hint and "0xe9" in exc.value.diagnostics[0].message
+    (kb / "signals" / "bank.yaml").write_bytes(b"\xff\xfes\x00")  # UTF-16
+    with pytest.raises(RuleError) as kb_exc:
+        read_kb_files(kb)
+    assert [d.location.file for d in kb_exc.value.diagnostics] == ["my_kb/signals/bank.yaml"]
+    (rules / "tobacco.scenarios.yaml").write_bytes(b"scenarios: []  # \xb2\xe2\n")
+    with pytest.raises(RuleError):
+        read_scenario_files(rules)

@@ -101,6 +101,22 @@ def test_policy_file_problems_are_located_coded_and_suggest_fixes() -> None:
     assert hints["schema_violation"] == "did you mean `channels`?"
 
 
+def test_a_policy_file_that_is_not_yaml_gets_its_syntax_error_only() -> None:
+    diags = check_rules({"rules/t.yaml": RULES, "rules/t.policies.yaml": "policies:\n  - id: x\n    kind: [\n"}, KB)
+    assert [(d.code, d.location.line) for d in diags] == [("yaml_syntax", 4)]
+
+
+def test_a_policy_without_a_kind_or_with_a_wrong_one_says_which_kinds_there_are() -> None:
+    text = policies({"id": "a", "statuses": ["rejected"], "days": 30}, {"id": "b", "kind": "suppress_aftr", "days": 3})
+    diags = check_rules({"rules/t.yaml": RULES, "rules/t.policies.yaml": text}, KB)
+    kind_line = next(i for i, line in enumerate(text.splitlines(), 1) if "suppress_aftr" in line)
+    assert [(d.code, d.location.line, d.message, d.hint) for d in diags][1:] == [
+        ("schema_violation", kind_line,
+         "`kind: suppress_aftr` at policies.1 is not one of suppress_after, client_weekly_cap, action_volume_cap",
+         "did you mean `suppress_after`?")]
+    assert diags[0].message == "missing key `kind` at policies.0" and "which kind" in diags[0].hint
+
+
 def test_a_policy_set_to_hold_back_risk_or_obligation_actions_is_refused() -> None:
     text = policies(REST | {"holds_back": ["service", "risk", "obligation"]},
                     {"id": "vol", "kind": "action_volume_cap", "action": "collect_overdue_loan", "max": 5},
@@ -326,6 +342,10 @@ def test_volume_cap_across_clients_keeps_the_highest_scored_then_by_client_id() 
     assert getting == ["C1", "C4"]
     supp = subject_of(decision, "client", "C2").suppressed[0].suppressed_by[0]
     assert (supp.policy_id, supp.used, supp.limit) == ("vol", 2, 2)
+    # the text names the action as people know it, never its id
+    title = KB.actions["counter_placement"].title
+    assert title.zh in supp.text.zh and title.en in supp.text.en
+    assert "counter_placement" not in supp.text.zh + supp.text.en
     history = [event("C9", "counter_placement", "done")]  # a client outside this decision
     again = Advisor(book).decide(doc, history=history)
     assert sorted(s.id for s in again.clients if "counter_placement" in kept(again, s.id)) == ["C4"]

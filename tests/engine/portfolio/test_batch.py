@@ -161,7 +161,8 @@ def test_every_good_book_is_decided_and_counted(advisor: Advisor, dry: tuple[Bat
         deferred=sum(i.status == "deferred" for i in items),
         coaching=sum(len(m.recommendations) for r in result.run.results for m in r.decision.managers), bad_rows=4,
         desk=sum(len(r.worklist.desk) for r in result.run.results),
-        set_aside=sum(len(r.worklist.set_aside) for r in result.run.results))
+        set_aside=sum(len(r.worklist.set_aside) for r in result.run.results),
+        to_confirm=sum(len(s.to_confirm) for r in result.run.results for s in r.decision.clients + r.decision.managers))
     assert recs > 0 and result.counts.planned > 0
     assert result.workers == 1 and result.revision == advisor.revision and result.seconds > 0
     assert result.logged is None and result.effectiveness is None  # a dry run: nothing logged

@@ -172,3 +172,69 @@ def test_the_value_pools_reach_the_rules(advisor: Advisor, pools: Pools) -> None
                "interactions": [{"id": "E0", "client_id": "C0", "manager_id": "M0", **row["interaction"]}]}
         gates = local_gates(advisor, validate_facts({"as_of": AS_OF.isoformat(), **doc}, kb))
         assert len(gates) >= 10
+
+
+# ---------------------------------------------------------------- property: what a missing value counts as
+
+_DAYS, _TIER, _KEY = "client.days_since_last_visit", "client.tier", "client.is_key"
+_UNKNOWN_RULES = [
+    {_DAYS: {"gt": 5, "unknown": "match"}},
+    {"not": {_DAYS: {"gt": 5, "unknown": "match"}}},
+    {_TIER: {"ne": "strategic", "unknown": "match"}},
+    {"not": {_TIER: {"eq": "strategic", "unknown": "no_match"}}},
+    {_KEY: {"eq": True, "unknown": "ask"}},
+    {"any": [{_KEY: {"eq": False, "unknown": "match"}}, {_DAYS: {"lt": 3, "unknown": "ask"}}]},
+    {"all": [{_DAYS: {"ge": 2, "le": 8, "unknown": "no_match"}},
+             {"manager.tenure_months": {"lt": 6, "unknown": "match"}}]},
+    {"exists": {"fact": "interaction", "where": {"interaction.status": {"eq": "open", "unknown": "match"}}}},
+    {"not": {"exists": {"fact": "interaction", "where": {"interaction.days_open": {"gt": 3, "unknown": "match"}}}}},
+]
+
+
+@pytest.fixture(scope="module")
+def unknown_advisor() -> Advisor:
+    from tests.helpers import action, rule
+    from tests.helpers import advisor as make
+
+    return make(*(rule(f"t.u{i}", when, {"actions": [action("guide_to_network_ordering")]})
+                  for i, when in enumerate(_UNKNOWN_RULES)))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_bulk_gates_count_a_missing_value_as_the_condition_says(unknown_advisor: Advisor, data: Any) -> None:
+    def maybe(values: list[Any]) -> Any:
+        return data.draw(st.sampled_from([None, *values]))
+
+    managers = [{"id": "M0", "domain": "tobacco", "tenure_months": maybe([2, 9])}, {"id": "M1", "domain": "tobacco"}]
+    clients = [{"id": f"C{i}", "manager_id": data.draw(st.sampled_from(["M0", "M1"])), "domain": "tobacco",
+                "days_since_last_visit": maybe([1, 2, 5, 6, 9]), "tier": maybe(["strategic", "major"]),
+                "is_key": maybe([True, False])} for i in range(data.draw(st.integers(1, 6)))]
+    items = [{"id": f"E{i}", "client_id": data.draw(st.sampled_from([c["id"] for c in clients])), "kind": "complaint",
+              "status": maybe(["open", "closed"]), "days_open": maybe([1, 4])}
+             for i in range(data.draw(st.integers(0, 4)))]
+    for item in items:
+        item["manager_id"] = next(c["manager_id"] for c in clients if c["id"] == item["client_id"])
+    doc = {"managers": [{k: v for k, v in m.items() if v is not None} for m in managers],
+           "clients": [{k: v for k, v in c.items() if v is not None} for c in clients],
+           "interactions": [{k: v for k, v in e.items() if v is not None} for e in items]}
+    kb = unknown_advisor.book.kb
+    per_record = local_gates(unknown_advisor, validate_facts({"as_of": AS_OF.isoformat(), **doc}, kb))
+    frames = Frames({fact: _frame(doc[kb.facts[fact].plural], fact, kb)
+                     for fact in ("client", "manager", "interaction")}, AS_OF, kb)
+    bulk = {gate for gates in BulkGates(unknown_advisor.book).gates(frames).values() for gate in gates}
+    assert bulk == per_record
+
+
+def test_a_client_with_nothing_on_file_passes_exactly_the_conditions_that_count_unknown_as_a_match(
+        unknown_advisor: Advisor) -> None:
+    kb = unknown_advisor.book.kb
+    doc = {"managers": [{"id": "M0", "domain": "tobacco"}], "clients": [{"id": "C0", "manager_id": "M0",
+                                                                          "domain": "tobacco"}], "interactions": []}
+    frames = Frames({fact: _frame(doc[kb.facts[fact].plural], fact, kb)
+                     for fact in ("client", "manager", "interaction")}, AS_OF, kb)
+    bulk = {rule_id for gates in BulkGates(unknown_advisor.book).gates(frames).values() for rule_id, _ in gates}
+    per_record = {rule_id for rule_id, _ in local_gates(unknown_advisor, validate_facts({"as_of": AS_OF.isoformat(),
+                                                                                         **doc}, kb))}
+    assert bulk == per_record == {"t.u0", "t.u2", "t.u3", "t.u5", "t.u8"}

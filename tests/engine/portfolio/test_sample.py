@@ -4,13 +4,15 @@ the table checks."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.portfolio.run import check_tables
-from rm_advisor.engine.portfolio.sample import DOMAIN_SHARE, generate
+from rm_advisor.engine.portfolio.sample import DOMAIN_SHARE, RATES, generate, rates_table
+from tests.conftest import ROOT
 
 
 def test_sample_portfolio_is_deterministic_for_a_seed_and_differs_for_another() -> None:
@@ -58,3 +60,31 @@ def test_visits_cover_the_days_asked_for_up_to_the_as_of_date() -> None:
     visits = dates[p.history["kind"] == "visit"]
     assert p.as_of == as_of and dates.max() <= pd.Timestamp(as_of) and len(visits) > 0
     assert visits.min() > pd.Timestamp(as_of - dt.timedelta(days=30))
+
+
+def test_the_rates_are_plausible_for_a_real_branch() -> None:
+    p = generate(2000, 40, seed=7)
+    bank = p.clients[p.clients["domain"] == "bank"]
+    red = bank["multi_bank_credit"].astype(bool) | bank["credit_bad_record"].astype(bool) | \
+        bank["integrity_termination_5y"].astype(bool)
+    assert 0.02 < red.mean() < 0.08  # credit red flags: a few percent of bank clients
+    active_trusted = (p.clients["relationship"] == "active") & (p.clients["trust_established"] == True)  # noqa: E712
+    assert 0.1 < active_trusted.mean() < 0.3  # asked for a referral: a minority, not half the book
+    assert p.clients["trust_established"].isna().mean() > 0.4  # a soft judgement many files leave blank
+    tobacco = p.clients[p.clients["domain"] == "tobacco"]
+    assert tobacco["network_client"].astype(bool).mean() > 0.9
+    assert (tobacco["satisfaction"] < 70).mean() < 0.1
+
+
+def test_other_rates_give_another_portfolio() -> None:
+    flagged = generate(400, 8, seed=7, rates=replace(RATES, multi_bank_credit=1.0))
+    bank = flagged.clients[flagged.clients["domain"] == "bank"]
+    assert bank["multi_bank_credit"].astype(bool).all()
+
+
+def test_every_rate_is_explained_and_listed_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = rates_table()
+    assert len(table) > 15 and all(why for _, _, why in table)
+    missing = [name for name, value, why in table if f"| `{name}` | {value:g} | {why} |" not in readme]
+    assert missing == [], "README.md: the table of the sample rates is out of step with engine/portfolio/sample.py"

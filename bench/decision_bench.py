@@ -1,0 +1,76 @@
+"""One decision, in-process: what the library, the CLI and every HTTP decision route spend per call.
+
+Run by hand (not part of `make test`):
+
+    .venv/bin/python bench/decision_bench.py --runs 300
+
+Decides the bundled sample facts (``knowledge_base/samples/demo_facts.yaml``: 6 clients,
+3 managers, 2 interactions) ``--runs`` times after 20 warm-up calls and prints p50 / p99 in
+milliseconds of:
+
+* ``derive (per record)``: the history derivation a single decision uses
+  (:func:`engine.derivation.per_record.derive_records`);
+* ``derive (pandas)``: the same derivation through the vectorised portfolio path
+  (:func:`engine.derivation.history.derive` on frames of the same records) — what a single
+  decision used before;
+* ``decide``: a whole decision (validate, derive, infer, arbitrate, explain).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from rm_advisor.engine import Advisor
+from rm_advisor.engine.derivation import derive, frame
+from rm_advisor.engine.derivation.per_record import derive_records
+
+DEMO = Path(__file__).resolve().parents[1] / "knowledge_base" / "samples" / "demo_facts.yaml"
+
+
+def _times(fn: Callable[[], object], runs: int) -> tuple[float, float]:
+    for _ in range(20):
+        fn()
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    out.sort()
+    return statistics.median(out), out[min(len(out) - 1, int(len(out) * 0.99))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=300)
+    args = parser.parse_args()
+    advisor = Advisor.load()
+    kb = advisor.book.kb
+    doc = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    fs = advisor.validate(doc)
+    subjects = {t: list(fs.subjects(t)) for t in ("client", "manager", "interaction")}
+
+    def per_record() -> object:
+        return derive_records(subjects["client"], subjects["manager"], subjects["interaction"], fs.as_of, kb)
+
+    def vectorised() -> object:
+        clients, managers, events = (frame(subjects[t], kb.facts[t]) for t in ("client", "manager", "interaction"))
+        return derive(clients, managers, events, fs.as_of, kb)
+
+    print(f"{platform.python_version()} on {os.cpu_count()} cores, {args.runs} runs each, milliseconds")
+    print(f"{'':22} {'p50':>8} {'p99':>8}")
+    for name, fn in (("derive (per record)", per_record), ("derive (pandas)", vectorised),
+                     ("decide", lambda: advisor.decide(doc))):
+        p50, p99 = _times(fn, args.runs)
+        print(f"{name:22} {p50:8.2f} {p99:8.2f}")
+
+
+if __name__ == "__main__":
+    main()
