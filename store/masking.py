@@ -184,8 +184,10 @@ class _Masker:
         if rule is None:
             return []
         then = rule.rule.then
-        if kind == "action":
-            return [o.reason for o in then.actions if o.action == item_id]
+        if kind == "action":  # a reason may come from an alternative folded into the item
+            group = self.kb.alternative_group(item_id)
+            same = set(group.actions) if group is not None else {item_id}
+            return [o.reason for o in then.actions if o.action in same]
         return [o.reason for o in then.coaching if o.topic == item_id]
 
     def _veto_templates(self, rule_id: str) -> list[Text]:
