@@ -70,6 +70,12 @@ def read_files(rules_dir: Path | None, kb_dir: Path | None) -> tuple[dict[str, s
     kb = Path(kb_dir or default_kb_dir())
     try:
         return read_rule_files(rules, relative=True), read_kb_files(kb, relative=True)
+    except RuleError as exc:  # files that are not UTF-8 (file_not_utf8), each located
+        items = [ErrorItem(code="rules_unreadable", detail=d.message,
+                           file=_shown(Path(d.location.file).resolve(), rules.resolve(), kb.resolve()),
+                           line=d.location.line or None, column=d.location.column or None, hint=d.hint)
+                 for d in exc.diagnostics]
+        raise Problem("rules_unreadable", f"cannot read {items[0].file}: {items[0].detail}", items) from None
     except (OSError, UnicodeDecodeError) as exc:
         found = getattr(exc, "filename", None)
         where = _shown(Path(found), rules, kb) if found else _undecodable(rules, kb) or "the rule directory"

@@ -146,8 +146,7 @@ class _Masker:
     def item(self, r: Recommendation, envs: tuple[Env, Env]) -> Recommendation:
         return r.model_copy(update={
             "reasons": [self.from_clients(x, r, envs[1])
-                        or self.reason(x, self._templates(x.rule_id, r.kind, (r.id, *(a.id for a in r.alternatives))),
-                                       envs) for x in r.reasons],
+                        or self.reason(x, self._templates(x.rule_id, r.kind, r.id), envs) for x in r.reasons],
             "vetoed_by": [self.reason(x, self._veto_templates(x.rule_id), envs) for x in r.vetoed_by],
             "because": [self.trace(t) for t in r.because]})
 
@@ -197,16 +196,16 @@ class _Masker:
             filled = filled.replace(value, MASK) if len(value) > 1 or filled == value else filled
         return filled
 
-    def _templates(self, rule_id: str, kind: str, item_ids: tuple[str, ...]) -> list[Text]:
-        """The templates ``rule_id`` fills for these items: the recommendation and the alternatives
-        folded into it (whose reasons are its own)."""
+    def _templates(self, rule_id: str, kind: str, item_id: str) -> list[Text]:
         rule = self.rules.get(rule_id)
         if rule is None:
             return []
         then = rule.rule.then
-        if kind == "action":
-            return [o.reason for o in then.actions if o.action in item_ids]
-        return [o.reason for o in then.coaching if o.topic in item_ids]
+        if kind == "action":  # a reason may come from an alternative folded into the item
+            group = self.kb.alternative_group(item_id)
+            same = set(group.actions) if group is not None else {item_id}
+            return [o.reason for o in then.actions if o.action in same]
+        return [o.reason for o in then.coaching if o.topic == item_id]
 
     def _veto_templates(self, rule_id: str) -> list[Text]:
         rule = self.rules.get(rule_id)
