@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from rm_advisor.engine.inference.conditions import Env, compile_condition
 from rm_advisor.engine.language.decision import ConfirmField, ToConfirm, Unlock
-from rm_advisor.engine.language.knowledge import KnowledgeBase, Text, resolve
-from rm_advisor.engine.language.operators import describe_op, field_holds, operator, show
+from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text, resolve
+from rm_advisor.engine.language.operators import field_holds, operator, show
 from rm_advisor.engine.language.rules import (
     AllCond,
     AnyCond,
@@ -66,22 +66,34 @@ class Need:
     ref: str
     ops: tuple[tuple[str, Any, Any], ...]  # (operator, as written, resolved)
 
-    def text(self, description: Text, named: bool = True) -> Text:
-        """``Capital strength is strong`` / ``资金实力为 strong`` (``strong`` / ``为 strong`` unnamed); a
-        yes-or-no field reads ``yes`` / ``是``, other comparisons as the operators say them."""
-        en = " and ".join(_value_text(op, written, arg, "en") for op, written, arg in self.ops)
-        zh = "且".join(_value_text(op, written, arg, "zh") for op, written, arg in self.ops)
+    def text(self, spec: FieldSpec, named: bool = True) -> Text:
+        """``Capital strength is strong`` / ``资金实力为实力强`` (``strong`` / ``为实力强`` unnamed): an
+        enum value reads by its label, a yes-or-no field ``yes`` / ``是``, other comparisons as the
+        operators say them."""
+        en = " and ".join(_value_text(op, written, arg, "en", spec) for op, written, arg in self.ops)
+        zh = "且".join(_value_text(op, written, arg, "zh", spec) for op, written, arg in self.ops)
         if not named:
             return Text(en=en.removeprefix("is "), zh=zh)
-        return Text(en=f"{description.en} {en}", zh=f"{description.zh}{zh}")
+        return Text(en=f"{spec.description.en} {en}", zh=f"{spec.description.zh}{zh}")
 
 
-def _value_text(op: str, written: Any, arg: Any, lang: Literal["en", "zh"]) -> str:
+def _value_text(op: str, written: Any, arg: Any, lang: Literal["en", "zh"], spec: FieldSpec) -> str:
     if op == "eq" and isinstance(arg, bool):
         return ("is yes" if arg else "is no") if lang == "en" else ("为是" if arg else "为否")
+    shown = _shown(arg, lang, spec)
     if op == "eq" and written == arg:
-        return f"is {show(arg)}" if lang == "en" else f"为 {show(arg)}"
-    return describe_op(op, written, arg, lang)
+        return f"is {shown}" if lang == "en" else f"为{shown}"
+    if written != arg:
+        shown = f"{show(written)} ({shown})"
+    return operator(op).describe(shown, lang, arg)
+
+
+def _shown(value: Any, lang: Literal["en", "zh"], spec: FieldSpec) -> str:
+    """A value as a reader says it: an enum value by its label, a list of them joined by "or"."""
+    if isinstance(value, (list, tuple)) and spec.type == "enum":
+        return (" or " if lang == "en" else "或").join(_shown(v, lang, spec) for v in value)
+    label = spec.label(value)
+    return str(getattr(label, lang)) if label is not None else show(value)
 
 
 #: what a probe finds: the conditions hold (True), fail for good (False), or fail on these missing values only
@@ -256,21 +268,21 @@ def _drafts(rule: CompiledRule, kb: KnowledgeBase, taken: Collection[str], needs
             for kind, item_id, title, prio in outs if item_id not in taken]
 
 
-def _description(kb: KnowledgeBase, ref: str) -> Text:
+def _spec(kb: KnowledgeBase, ref: str) -> FieldSpec:
     fact, _, name = ref.partition(".")
-    return kb.facts[fact].fields[name].description
+    return kb.facts[fact].fields[name]
 
 
 def _item(item: _Item, kb: KnowledgeBase) -> ToConfirm:
     """The item written out: its fields, what it unlocks (best first, each with what the values must
     be) and its text."""
-    fields = [ConfirmField(fact=ref.partition(".")[0], field=ref.partition(".")[2], description=_description(kb, ref))
-              for ref in item.refs]
+    fields = [ConfirmField(fact=ref.partition(".")[0], field=ref.partition(".")[2],
+                           description=_spec(kb, ref).description) for ref in item.refs]
     ranked: list[tuple[Unlock, Text]] = []
     for d in sorted(item.drafts, key=lambda d: (-d.score, d.id, d.rule_id)):
-        texts = [n.text(_description(kb, n.ref)) for n in d.needs]
+        texts = [n.text(_spec(kb, n.ref)) for n in d.needs]
         when = _join(texts, " and ", "且")
-        short = when if len(d.needs) > 1 else d.needs[0].text(_description(kb, d.needs[0].ref), named=False)
+        short = when if len(d.needs) > 1 else d.needs[0].text(_spec(kb, d.needs[0].ref), named=False)
         ranked.append((Unlock(kind=d.kind, id=d.id, title=d.title, score=d.score, rule_id=d.rule_id, when=when),
                        short))
     unlocks = [u for u, _ in ranked]

@@ -211,7 +211,7 @@ def test_missing_needs_names_each_field_once_with_every_comparison_it_must_pass(
     env = subject_env(rb.kb, fs, "client", fs.subjects("client")[0])
     [need] = missing_needs(rb.by_id()["t.w"], env) or []
     assert (need.ref, [op for op, _, _ in need.ops]) == ("client.days_since_last_visit", ["gt", "lt"])
-    assert need.text(KB.facts["client"].fields["days_since_last_visit"].description).en == \
+    assert need.text(KB.facts["client"].fields["days_since_last_visit"]).en == \
         "Days since the last visit > 3 and < 30"
 
 
@@ -252,3 +252,26 @@ def test_confirming_the_asked_values_makes_the_rules_fire_in_every_shipped_scena
                     assert rule_id in again.fired().get(key, set()), (result.case.id, str(key), rule_id)
                     checked += 1
     assert checked >= 20  # the shipped scenarios ask for things, so this is not vacuous
+
+
+def test_asked_enum_values_read_by_their_labels_never_by_their_codes(shipped_results: ShippedResults) -> None:
+    shown = 0
+    for result in shipped_results.values():
+        run = result.run
+        if run is None:
+            continue
+        for decided in run.decision.clients + run.decision.managers:
+            for item in decided.to_confirm:
+                for f in item.fields:
+                    spec = KB.facts[f.fact].fields[f.field]
+                    if spec.type != "enum":
+                        continue
+                    for value in spec.values or ():
+                        label = spec.label(value)
+                        assert label is not None
+                        for lang in ("en", "zh"):
+                            said = [getattr(item.text, lang), *(getattr(u.when, lang) for u in item.unlocks)]
+                            if "_" in value or lang == "zh":
+                                assert not any(value in t for t in said), (result.case.id, lang, value, said)
+                            shown += sum(getattr(label, lang) in t for t in said)
+    assert shown > 0  # some shipped scenario asks for an enum field
