@@ -356,6 +356,9 @@ def recommendation_rows(run: PortfolioRun) -> tuple[list[dict[str, Any]], list[d
                                  "channel": rec.details.get("channel"), "status": status,
                                  "rules": " ".join(rec.rules), "reason_zh": rec.reasons[0].text.zh,
                                  "reason_en": rec.reasons[0].text.en,
+                                 "alternatives": " ".join(a.id for a in rec.alternatives),
+                                 "cause_zh": rec.cause.zh if rec.cause else "",
+                                 "cause_en": rec.cause.en if rec.cause else "",
                                  "vetoed_by": " ".join(v.rule_id for v in rec.vetoed_by),
                                  "suppressed_by": " ".join(x.policy_id for x in rec.suppressed_by),
                                  "decision_id": r.decision.id or ""})

@@ -278,3 +278,16 @@ def test_coaching_csv_has_the_card_columns(demo_batch: Path) -> None:
             "review_date"} <= set(coaching.columns)
     assert set(coaching["next_form"]) <= {"keep", "start", "stop"} and set(coaching["benchmark_basis"].dropna()) == {
         "portfolio"}
+
+
+def test_recommendations_csv_names_the_alternatives_a_recommendation_folds(demo_batch: Path) -> None:
+    recs = read(demo_batch / "recommendations.csv")
+    folded = recs[recs["alternatives"].notna()]
+    assert len(folded) > 0  # the demo has one-cause pairs (README: "One cause, one action")
+    decisions = [json.loads(line) for line in (demo_batch / "decisions.jsonl").read_text(encoding="utf-8").splitlines()]
+    expected = {(c["id"], r["id"]): (" ".join(a["id"] for a in r["alternatives"]), r["cause"]["zh"], r["cause"]["en"])
+                for d in decisions for c in d["clients"] for r in c["recommendations"] if r.get("alternatives")}
+    listed = {(row.client_id, row.action): (row.alternatives, row.cause_zh, row.cause_en)
+              for row in folded[folded["status"] == "recommended"].itertuples()}
+    assert listed == expected
+    assert recs[recs["alternatives"].isna()]["cause_en"].isna().all()
