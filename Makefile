@@ -9,7 +9,7 @@ LOCK := requirements/lock.txt
 # pip's own hash check: every package in the lock, and nothing else, is installed
 PIP_LOCKED := pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
 
-.PHONY: demo test lint test-pg test-latest lock check schema openapi docs serve install-check clean
+.PHONY: demo test lint test-pg test-latest lock check schema openapi docs serve install-check clean bench-env bench-engines
 
 $(STAMP): pyproject.toml $(LOCK)
 	rm -rf $(VENV)
@@ -23,6 +23,23 @@ $(STAMP): pyproject.toml $(LOCK)
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml requirements/tools.in --extra dev --generate-hashes \
 		--python-version 3.11 --upgrade --quiet -o $(LOCK)
+
+# Bench-only dependencies (CLIPS through clipspy, for bench/engines_bench.py) in a separate venv,
+# from the same lock plus requirements/bench.txt (`uv pip compile requirements/bench.in -c $(LOCK)`).
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: pyproject.toml $(LOCK) requirements/bench.txt
+	rm -rf $(BENCH_VENV)
+	$(PY) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/$(PIP_LOCKED) -r requirements/bench.txt
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BENCH_VENV)/bin/pip check
+	touch $@
+
+bench-env: $(BENCH_VENV)/.installed
+
+# rm-advisor beside CLIPS, plain Python and pandas masks on one synthetic workload (README: "Engines side by side").
+bench-engines: bench-env
+	$(BENCH_VENV)/bin/python bench/engines_bench.py
 
 # The suite against the newest versions pyproject.toml allows, in a separate venv, so that a
 # dependency release that breaks rm-advisor is seen before users see it (README: how often).
