@@ -1,6 +1,6 @@
-"""Decisions: the rule book checked and compiled, conditions as predicates, forward chaining with
-experta, arbitration into ranked and explained recommendations, coaching from the clients' actions,
-coaching cards, and the Advisor that runs them."""
+"""Decisions: the rule book checked and compiled, conditions as predicates, forward chaining stratum
+by stratum (experta's Rete network kept as the reference), arbitration into ranked and explained
+recommendations, coaching from the clients' actions, coaching cards, and the Advisor that runs them."""
 
 from rm_advisor.engine.inference.advisor import Advisor
 from rm_advisor.engine.inference.book import check_rules, load_rule_book, revision_of

@@ -14,16 +14,17 @@ import os
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from rm_advisor.engine.derivation import Prefer, derive_facts
 from rm_advisor.engine.inference.arbitration import arbitrate
 from rm_advisor.engine.inference.book import load_rule_book
 from rm_advisor.engine.inference.cards import with_cards
-from rm_advisor.engine.inference.chaining import Gates, Inference, InferenceResult
+from rm_advisor.engine.inference.chaining import Gates, Inference, InferenceResult, Recorder
 from rm_advisor.engine.inference.compiler import RuleBook
 from rm_advisor.engine.inference.confirm import MAX_TO_CONFIRM
 from rm_advisor.engine.inference.from_clients import coach_from_clients
+from rm_advisor.engine.inference.stratified import StratifiedInference
 from rm_advisor.engine.language.decision import Decision, SubjectDecision
 from rm_advisor.engine.language.facts import FactSet, validate_facts
 from rm_advisor.engine.language.feedback import FeedbackEvent
@@ -31,24 +32,34 @@ from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.loading.sources import default_rules_dir, read_kb_files, read_rule_files
 from rm_advisor.engine.policies.contact import apply_policies
 
+#: the evaluators of the chaining rules: ``compiled`` (stratum by stratum, the default) and
+#: ``experta`` (the Rete network, the reference whose semantics the other must match)
+Engine = Literal["compiled", "experta"]
+ENGINES: dict[str, type[Recorder]] = {"compiled": StratifiedInference, "experta": Inference}
+
 
 class Advisor:
-    """A compiled rule book plus one inference engine per thread (experta is not thread-safe).
+    """A compiled rule book plus one inference engine per thread (neither evaluator is thread-safe).
 
     ``max_to_confirm`` caps each subject's ``to_confirm`` list (the missing facts that would bring
-    more advice if known; 0: none are looked for).
+    more advice if known; 0: none are looked for). ``engine`` picks the evaluator of the chaining
+    rules (:data:`ENGINES`); both give the same decisions.
     """
 
-    def __init__(self, book: RuleBook, max_firings: int = 10_000, max_to_confirm: int = MAX_TO_CONFIRM):
+    def __init__(self, book: RuleBook, max_firings: int = 10_000, max_to_confirm: int = MAX_TO_CONFIRM,
+                 engine: Engine = "compiled"):
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
         self.book = book
         self.max_firings = max_firings
         self.max_to_confirm = max_to_confirm
+        self.engine: Engine = engine
         self._local = threading.local()
 
     @classmethod
     def load(cls, rules: str | os.PathLike[str] | None = None,
              knowledge_base: str | os.PathLike[str] | None = None, max_firings: int = 10_000,
-             max_to_confirm: int = MAX_TO_CONFIRM) -> Advisor:
+             max_to_confirm: int = MAX_TO_CONFIRM, engine: Engine = "compiled") -> Advisor:
         """Load and compile rules from a directory (default: the shipped packs).
 
         Files are named relative to their directory (``tobacco.yaml``, ``knowledge_base/facts.yaml``),
@@ -57,22 +68,24 @@ class Advisor:
         Raises :class:`rm_advisor.engine.RuleError` with every problem if the rule set does not check.
         """
         rule_files = read_rule_files(rules or default_rules_dir(), relative=True)
-        return cls.from_files(rule_files, read_kb_files(knowledge_base, relative=True), max_firings, max_to_confirm)
+        return cls.from_files(rule_files, read_kb_files(knowledge_base, relative=True), max_firings, max_to_confirm,
+                              engine)
 
     @classmethod
     def from_files(cls, rule_files: dict[str, str], kb_files: dict[str, str],
-                   max_firings: int = 10_000, max_to_confirm: int = MAX_TO_CONFIRM) -> Advisor:
+                   max_firings: int = 10_000, max_to_confirm: int = MAX_TO_CONFIRM,
+                   engine: Engine = "compiled") -> Advisor:
         """Load from file texts (name -> text), e.g. a rule set stored in the decision log."""
-        return cls(load_rule_book(rule_files, kb_files), max_firings, max_to_confirm)
+        return cls(load_rule_book(rule_files, kb_files), max_firings, max_to_confirm, engine)
 
     @property
     def revision(self) -> str:
         return self.book.revision
 
-    def _inference(self) -> Inference:
-        inf = getattr(self._local, "inference", None)
+    def _inference(self) -> Recorder:
+        inf: Recorder | None = getattr(self._local, "inference", None)
         if inf is None:
-            inf = self._local.inference = Inference(self.book, self.max_firings)
+            inf = self._local.inference = ENGINES[self.engine](self.book, self.max_firings)
         return inf
 
     def validate(self, facts: Mapping[str, Any], as_of: dt.date | None = None, prefer: Prefer = "given") -> FactSet:

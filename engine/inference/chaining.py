@@ -55,18 +55,14 @@ class InferenceResult:
     producers: dict[tuple[str, SubjectKey], list[str]]  # (signal, subject) -> rule ids
 
 
-class Inference:
-    """A compiled rule book bound to one experta engine. Not thread-safe: one per thread."""
+class Recorder:
+    """What every evaluator shares: the gates of a fact set, and firings recorded once per (rule,
+    subject) with their match trace and the signals they assert. Not thread-safe: one per thread."""
 
     def __init__(self, book: RuleBook, max_firings: int = 10_000):
         self.book = book
         self.max_firings = max_firings
-        self._engine = _engine_class(book)()
         self._rules = book.by_id()
-        # only signals some chaining rule tests need to enter the network; the rest are recorded
-        self._chained = {n for r in book.rules if not r.direct
-                         for n in (*r.requires, *r.forbids, *(s for j in r.joins for s in j.signals))}
-        self._engine.inference = self
         self._firings: dict[tuple[str, SubjectKey], Firing] = {}
         self._order: list[Firing] = []
         self._producers: dict[tuple[str, SubjectKey], list[str]] = {}
@@ -79,20 +75,107 @@ class Inference:
         caller that evaluated them in bulk (see :mod:`engine.portfolio.bulk`); by default they are
         evaluated here, one subject at a time.
         """
+        raise NotImplementedError
+
+    def _start(self, fact_set: FactSet, gates: Gates | None,
+               declare: list[Any] | None = None) -> list[tuple[CompiledRule, SubjectKey]]:
+        """Reset, fire the direct rules that passed their gate, and return the chaining rules that did."""
         self._firings, self._order, self._producers, self._facts = {}, [], {}, fact_set
         rules = self._rules
         passed = list(gates) if gates is not None else [(r.id, s) for r, s in self._local_gates(fact_set)]
-        facts: list[Fact] = []
         chained = []
         for rule_id, subject in passed:
             rule = rules[rule_id]
             if rule.direct:
-                self.fired(rule, subject, {}, declare=facts)
+                self.fired(rule, subject, {}, declare=declare)
             else:
                 chained.append((rule, subject))
+        return chained
+
+    def _result(self) -> InferenceResult:
+        return InferenceResult(list(self._order), {k: sorted(v) for k, v in self._producers.items()})
+
+    def _too_many(self, pending: int) -> InferenceError:
+        return InferenceError([Diagnostic(
+            "firing_limit", f"inference stopped after {self.max_firings} firings with "
+            f"{pending} activations pending", Location(path="<inference>"),
+            hint="look for rules that keep asserting new signals; or raise max_firings")])
+
+    def _local_gates(self, fs: FactSet) -> Iterator[tuple[CompiledRule, SubjectKey]]:
+        """Rules whose fact conditions hold, per subject, evaluated record by record."""
+        for rule in self.book.rules:
+            if not rule.active_on(fs.as_of):
+                continue
+            subject = rule.rule.subject
+            for fact in fs.subjects(subject):
+                if rule.local(subject_env(self.book.kb, fs, subject, fact), None):
+                    yield rule, SubjectKey.of(subject, fact["id"])
+
+    def _joined(self, rule: CompiledRule, key: SubjectKey, fs: FactSet) -> Iterator[tuple[int, SubjectKey]]:
+        """(join index, related subject) for each related fact that passes one of ``rule``'s joins."""
+        if not rule.joins:
+            return
+        fact = fs.get(key.type, key.id)
+        if fact is None:  # a gate for a subject the fact set does not hold: nothing to join through
+            return
+        env = subject_env(self.book.kb, fs, key.type, fact)
+        for k, join in enumerate(rule.joins):
+            for rel in fs.related(join.fact, key.type, fact["id"]):
+                if join.where(env.with_fact(join.fact, rel), None):
+                    yield k, SubjectKey.of(join.fact, rel["id"])
+
+    def _match(self, rule: CompiledRule, key: SubjectKey) -> dict[str, Any]:
+        """The values ``rule``'s fact conditions read for ``key``, recorded once, when it fires."""
+        matched: dict[str, Any] = {}
+        fact = self._facts.get(key.type, key.id) if self._facts is not None else None
+        if fact is not None and self._facts is not None:
+            rule.local(subject_env(self.book.kb, self._facts, key.type, fact), matched)
+        return matched
+
+    def fired(self, rule: CompiledRule, subject: SubjectKey, bindings: dict[str, Any],
+              declare: list[Any] | None = None) -> None:
+        """Record a firing and the signals it asserts (``bindings``: ``r<k>``, the related subject
+        join ``k`` went through); :meth:`_asserted` hears of each signal new for its subject."""
+        key = (rule.id, subject)
+        firing = self._firings.get(key)
+        if firing is None:
+            firing = self._firings[key] = Firing(rule.id, subject, self._match(rule, subject))
+            self._order.append(firing)
+            for name in rule.rule.then.signals:
+                producers = self._producers.setdefault((name, subject), [])
+                if not producers:
+                    self._asserted(name, subject, declare)
+                producers.append(rule.id)
+        for k, join in enumerate(rule.joins):
+            related = bindings.get(f"r{k}")
+            bucket = firing.related.setdefault(join.fact, [])
+            if related is not None and related not in bucket:
+                bucket.append(related)
+
+    def _asserted(self, name: str, subject: SubjectKey, declare: list[Any] | None) -> None:
+        """A signal now holds for ``subject`` (recorded in the producers already)."""
+
+
+class Inference(Recorder):
+    """The reference evaluator: the chaining rules matched by experta's Rete network. The semantics
+    of rm-advisor are this evaluator's; :class:`engine.inference.stratified.StratifiedInference`
+    must agree with it on every firing."""
+
+    def __init__(self, book: RuleBook, max_firings: int = 10_000):
+        super().__init__(book, max_firings)
+        self._engine = _engine_class(book)()
+        # only signals some chaining rule tests need to enter the network; the rest are recorded
+        self._chained = {n for r in book.rules if not r.direct
+                         for n in (*r.requires, *r.forbids, *(s for j in r.joins for s in j.signals))}
+        self._engine.inference = self
+
+    def run(self, fact_set: FactSet, gates: Gates | None = None) -> InferenceResult:
+        facts: list[Fact] = []
+        chained = self._start(fact_set, gates, declare=facts)
         for rule, subject in self._reachable(chained):
             facts.append(Gate(rule=rule.id, subject=subject))
-            facts += self._join_gates(rule, subject, fact_set)
+            facts += [JoinGate(rule=rule.id, join=k, subject=subject, related=rel)
+                      for k, rel in self._joined(rule, subject, fact_set)]
         if not any(isinstance(f, Gate) for f in facts):
             return self._result()  # no chaining rule is gated in: the Rete network has nothing to do
         engine = self._engine
@@ -102,11 +185,16 @@ class Inference:
         added, removed = engine.get_activations()  # changes made by the last firing
         engine.strategy.update_agenda(engine.agenda, added, removed)
         if engine.agenda.activations:
-            raise InferenceError([Diagnostic(
-                "firing_limit", f"inference stopped after {self.max_firings} firings with "
-                f"{len(engine.agenda.activations)} activations pending", Location(path="<inference>"),
-                hint="look for rules that keep asserting new signals; or raise max_firings")])
+            raise self._too_many(len(engine.agenda.activations))
         return self._result()
+
+    def _asserted(self, name: str, subject: SubjectKey, declare: list[Any] | None) -> None:
+        if name not in self._chained:
+            return
+        if declare is not None:
+            declare.append(Signal(name=name, subject=subject))
+        else:
+            self._engine.declare(Signal(name=name, subject=subject))
 
     def _reachable(self, chained: list[tuple[CompiledRule, SubjectKey]]) -> list[tuple[CompiledRule, SubjectKey]]:
         """Gates of chaining rules whose required signals can still appear for their subject.
@@ -125,67 +213,6 @@ class Inference:
                 kept.append((rule, subject))
                 have.update(rule.rule.then.signals)
         return kept
-
-    def _result(self) -> InferenceResult:
-        return InferenceResult(list(self._order), {k: sorted(v) for k, v in self._producers.items()})
-
-    def _local_gates(self, fs: FactSet) -> Iterator[tuple[CompiledRule, SubjectKey]]:
-        """Rules whose fact conditions hold, per subject, evaluated record by record."""
-        for rule in self.book.rules:
-            if not rule.active_on(fs.as_of):
-                continue
-            subject = rule.rule.subject
-            for fact in fs.subjects(subject):
-                if rule.local(subject_env(self.book.kb, fs, subject, fact), None):
-                    yield rule, SubjectKey.of(subject, fact["id"])
-
-    def _join_gates(self, rule: CompiledRule, key: SubjectKey, fs: FactSet) -> list[Fact]:
-        if not rule.joins:
-            return []
-        fact = fs.get(key.type, key.id)
-        if fact is None:  # a gate for a subject the fact set does not hold: nothing to join through
-            return []
-        env = subject_env(self.book.kb, fs, key.type, fact)
-        return [JoinGate(rule=rule.id, join=k, subject=key, related=SubjectKey.of(join.fact, rel["id"]))
-                for k, join in enumerate(rule.joins)
-                for rel in fs.related(join.fact, key.type, fact["id"])
-                if join.where(env.with_fact(join.fact, rel), None)]
-
-    def _match(self, rule: CompiledRule, key: SubjectKey) -> dict[str, Any]:
-        """The values ``rule``'s fact conditions read for ``key``, recorded once, when it fires."""
-        matched: dict[str, Any] = {}
-        fact = self._facts.get(key.type, key.id) if self._facts is not None else None
-        if fact is not None and self._facts is not None:
-            rule.local(subject_env(self.book.kb, self._facts, key.type, fact), matched)
-        return matched
-
-    def fired(self, rule: CompiledRule, subject: SubjectKey, bindings: dict[str, Any],
-              declare: list[Fact] | None = None) -> None:
-        """Record a firing and assert its signals (into ``declare`` before the Rete run starts).
-
-        Called by experta when a chaining rule fires, and directly for rules without signal
-        conditions, whose firing is decided by their gate alone.
-        """
-        key = (rule.id, subject)
-        firing = self._firings.get(key)
-        if firing is None:
-            firing = self._firings[key] = Firing(rule.id, subject, self._match(rule, subject))
-            self._order.append(firing)
-            new = []
-            for name in rule.rule.then.signals:
-                producers = self._producers.setdefault((name, subject), [])
-                if not producers and name in self._chained:
-                    new.append(Signal(name=name, subject=subject))
-                producers.append(rule.id)
-            if declare is not None:
-                declare += new
-            elif new:
-                self._engine.declare(*new)
-        for k, join in enumerate(rule.joins):
-            related = bindings.get(f"r{k}")
-            bucket = firing.related.setdefault(join.fact, [])
-            if related is not None and related not in bucket:
-                bucket.append(related)
 
 
 def _engine_class(book: RuleBook) -> type:

@@ -29,7 +29,7 @@ from rm_advisor.engine.derivation.benchmarks import team_benchmarks
 from rm_advisor.engine.derivation.frames import records
 from rm_advisor.engine.derivation.history import Derived, Prefer, Sources, derive
 from rm_advisor.engine.errors import Diagnostic
-from rm_advisor.engine.inference.advisor import Advisor
+from rm_advisor.engine.inference.advisor import Advisor, Engine
 from rm_advisor.engine.language.decision import Decision
 from rm_advisor.engine.language.facts import build_fact_set
 from rm_advisor.engine.language.knowledge import KnowledgeBase
@@ -162,14 +162,15 @@ def decide_partition(advisor: Advisor, part: Partition, as_of: dt.date) -> Manag
 _worker: dict[str, Advisor] = {}
 
 
-def _init_worker(advisor: Advisor | None, texts: tuple[dict[str, str], dict[str, str]] | None) -> None:
+def _init_worker(advisor: Advisor | None, texts: tuple[dict[str, str], dict[str, str]] | None,
+                 engine: Engine = "compiled") -> None:
     """Runs once in each worker process of one pool: a forked worker is given the compiled advisor,
     a spawned one compiles the same texts. Decisions are millions of small objects without cycles
     that matter; the cyclic collector re-scanning them made a 30,000-client run about 2x slower
     (681 vs about 1,300 clients/s), so a worker, which lives for this pool only, runs without it.
     The calling process (perhaps a host application) keeps its collector as it is."""
     if advisor is None and texts is not None:
-        advisor = Advisor.from_files(*texts)
+        advisor = Advisor.from_files(*texts, engine=engine)
     if advisor is not None:
         _worker["advisor"] = advisor
     gc.disable()
@@ -211,7 +212,7 @@ def _decide_all(advisor: Advisor, parts: list[Partition], as_of: dt.date, jobs: 
         fork = "fork" in mp.get_all_start_methods()
         ctx = mp.get_context("fork" if fork else "spawn")
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(advisor, None) if fork else (None, texts)) as pool:
+                                 initargs=(advisor, None) if fork else (None, texts, advisor.engine)) as pool:
             chunks = list(_chunks(parts, jobs * 4))
             for chunk, done in zip(chunks, pool.map(_decide_chunk, chunks, [as_of] * len(chunks)), strict=True):
                 results.extend(_result(x) for x in done)
