@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.authoring.scenarios import load_scenarios
 from rm_advisor.engine.errors import InferenceError
-from rm_advisor.engine.inference.advisor import Run
+from rm_advisor.engine.inference.advisor import Engine, Run
 from rm_advisor.engine.inference.chaining import InferenceResult
 from rm_advisor.engine.loading import read_scenario_files
 from rm_advisor.engine.portfolio.bulk import BulkGates
@@ -23,6 +23,8 @@ from rm_advisor.engine.portfolio.run import check_tables, decide_partition, fact
 from rm_advisor.engine.portfolio.sample import generate
 from tests.conftest import ROOT
 from tests.helpers import KB, Doc, action, book, client, rule
+
+ENGINES: tuple[Engine, ...] = ("experta", "compiled")
 
 
 def signature(result: InferenceResult) -> tuple[Any, ...]:
@@ -90,8 +92,8 @@ def test_the_firing_cap_counts_activations_as_the_network_does() -> None:
     b = book(*rules)
     for cap, fails in ((3, False), (2, True)):  # the join fires once per client: 3 activations
         outcomes = []
-        for engine in ("experta", "compiled"):
-            adv = Advisor(b, max_firings=cap, engine=engine)  # type: ignore[arg-type]
+        for engine in ENGINES:
+            adv = Advisor(b, max_firings=cap, engine=engine)
             try:
                 adv.run(facts)
                 outcomes.append("ok")
@@ -144,7 +146,8 @@ def rule_sets(draw: st.DrawFn) -> list[Doc]:
         required = draw(st.sampled_from(first + second))
         when = [{"signal": required}]
         forbidden = [s for s in first + second if s != required]
-        if forbidden and draw(st.booleans()):
+        negate = draw(st.booleans())
+        if forbidden and negate:
             when.append({"not": {"signal": draw(st.sampled_from(forbidden))}})
         rules.append(rule(f"t.c{i}", {"all": when}, {"actions": [action("relationship_care")]}))
     m_sig = draw(st.sampled_from(MANAGER_SIGNALS))
