@@ -14,7 +14,7 @@ from typing import Any
 from rm_advisor.engine.errors import Diagnostic, InferenceError, Location
 from rm_advisor.engine.inference._experta import MATCH, NOT, Fact, KnowledgeEngine, Rule, SafeDepthStrategy
 from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
-from rm_advisor.engine.inference.conditions import subject_env
+from rm_advisor.engine.inference.conditions import Env, subject_env
 from rm_advisor.engine.language.facts import FactSet
 from rm_advisor.engine.language.subjects import SubjectKey
 
@@ -102,14 +102,19 @@ class Recorder:
             hint="look for rules that keep asserting new signals; or raise max_firings")])
 
     def _local_gates(self, fs: FactSet) -> Iterator[tuple[CompiledRule, SubjectKey]]:
-        """Rules whose fact conditions hold, per subject, evaluated record by record."""
+        """Rules whose fact conditions hold, per subject, evaluated record by record (each subject's
+        environment built once, for every rule about it)."""
+        envs: dict[str, list[tuple[SubjectKey, Env]]] = {}
         for rule in self.book.rules:
             if not rule.active_on(fs.as_of):
                 continue
             subject = rule.rule.subject
-            for fact in fs.subjects(subject):
-                if rule.local(subject_env(self.book.kb, fs, subject, fact), None):
-                    yield rule, SubjectKey.of(subject, fact["id"])
+            if subject not in envs:
+                envs[subject] = [(SubjectKey.of(subject, fact["id"]), subject_env(self.book.kb, fs, subject, fact))
+                                 for fact in fs.subjects(subject)]
+            for key, env in envs[subject]:
+                if rule.local(env, None):
+                    yield rule, key
 
     def _joined(self, rule: CompiledRule, key: SubjectKey, fs: FactSet) -> Iterator[tuple[int, SubjectKey]]:
         """(join index, related subject) for each related fact that passes one of ``rule``'s joins."""
