@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,22 +68,39 @@ def _exists(path: Path) -> None:
         raise typer.Exit(2)
 
 
-def _load_book(rules: Path | None, kb: Path | None) -> tuple[RuleBook, dict[str, str], dict[str, str]]:
-    """The rule book and the file texts it came from; prints the diagnostics and exits 1 when the
-    rule set does not check."""
+def _load_book(rules: Path | Sequence[Path] | None, kb: Path | None,
+               used_by: str = "") -> tuple[RuleBook, dict[str, str], dict[str, str]]:
+    """The rule book (from a rule folder or file, or several) and the file texts it came from;
+    prints the diagnostics and exits 1 when the rule set does not check. ``used_by`` says whose
+    rule set it is (the scenario files that name it), for the message."""
     from rm_advisor.engine import RuleError
     from rm_advisor.engine.inference import load_rule_book
     from rm_advisor.engine.loading import default_rules_dir, read_kb_files, read_rule_files
 
-    target = rules or default_rules_dir()
-    _exists(Path(target))
-    rule_files, kb_files = read_rule_files(target), read_kb_files(kb)
+    targets = [rules] if isinstance(rules, Path) else list(rules or [default_rules_dir()])
+    rule_files: dict[str, str] = {}
+    for target in targets:
+        _exists(target)
+        rule_files.update(read_rule_files(target))
+    kb_files = read_kb_files(kb)
     try:
         return load_rule_book(rule_files, kb_files), rule_files, kb_files
     except RuleError as exc:
         print_diagnostics(err, exc.diagnostics)
-        err.print(f"FAILED: the rule set in {target} does not check (see `rm-advisor check`)", markup=False)
+        whose = f" (the rule set of {used_by})" if used_by else ""
+        err.print(f"FAILED: the rule set {_names(targets)}{whose} does not check (see `rm-advisor check`)",
+                  markup=False)
         raise typer.Exit(1) from None
+
+
+def _names(paths: Iterable[Path]) -> str:
+    """Paths as the command line shows them: relative to the working directory when under it."""
+    shown = []
+    for p in paths:
+        rel = os.path.relpath(p)
+        name = str(p) if rel.startswith("..") else rel
+        shown.append(name + "/" if p.is_dir() and not name.endswith("/") else name)
+    return ", ".join(shown)
 
 
 def _read_document(path: Path) -> Any:
@@ -144,10 +162,11 @@ def _documents(path: Path) -> list[tuple[str, Any]]:
 
 
 def run_tests(
-    paths: list[Path] | None = typer.Argument(None, help="scenario files or rule directories "
+    paths: list[Path] | None = typer.Argument(None, help="scenario files or folders of them "
                                                  "(default: the shipped packs)"),
-    rules: Path | None = typer.Option(None, "--rules", "-r", help="rule directory to test "
-                                         "(default: the first PATH's directory)"),
+    rules: Path | None = typer.Option(None, "--rules", "-r", help="rule folder or file to test every scenario "
+                                         "file against (default: the one each file names with `rules:`, else "
+                                         "the rule file of the same name beside it, else its folder)"),
     kb: Path | None = KbOpt,
     fmt: TestFormat = typer.Option(TestFormat.text, "--format", help="text, json or junit (XML)"),
     junit: Path | None = typer.Option(None, "--junit-xml", help="also write JUnit XML to this file"),
@@ -155,21 +174,29 @@ def run_tests(
     keyword: str | None = typer.Option(None, "-k", help="only scenarios whose name contains this text"),
 ) -> None:
     """Run the scenario tests beside the rules (exit 1 when one fails)."""
-    from rm_advisor.engine.authoring import run_suite
+    from rm_advisor.engine.authoring import merge_runs, run_suite
     from rm_advisor.engine.loading import SCENARIO_SUFFIX, default_rules_dir, read_scenario_files
 
     targets = paths or [default_rules_dir()]
-    for p in targets:
-        _exists(p)
-    rule_dir = rules or (targets[0] if targets[0].is_dir() else targets[0].parent)
-    book, rule_files, _ = _load_book(rule_dir, kb)
     files: dict[str, str] = {}
     for p in targets:
+        _exists(p)
         if p.is_file() and not p.name.endswith(SCENARIO_SUFFIX):
             err.print(f"{p}: not a scenario file (they end in {SCENARIO_SUFFIX})", markup=False)
             raise typer.Exit(2)
         files.update(read_scenario_files(p))
-    run = run_suite(book, files, rule_files, keyword=keyword, coverage=coverage)
+    if not files:
+        err.print(f"no scenarios found in {', '.join(str(p) for p in targets)}", markup=False)
+        raise typer.Exit(1)
+    groups: dict[tuple[Path, ...], dict[str, str]] = {}
+    for name, source in sorted(files.items()):
+        groups.setdefault((rules,) if rules else _rule_set_of(Path(name), source), {})[name] = source
+    runs = []
+    for rule_set, group in groups.items():
+        book, rule_files, _ = _load_book(rule_set, kb, used_by=", ".join(group))
+        runs.append(run_suite(book, group, rule_files, keyword=keyword, coverage=coverage,
+                              rule_set=_names(rule_set)))
+    run = merge_runs(runs)
     if not run.results:
         err.print(f"no scenarios found in {', '.join(str(p) for p in targets)}"
                   + (f" matching `{keyword}`" if keyword else ""), markup=False)
@@ -189,8 +216,26 @@ def run_tests(
         if run.coverage:
             _print_coverage(run.coverage)
         out.print(f"{'OK' if run.ok else 'FAILED'}: {run.passed} passed, {run.failed} failed "
-                  f"({run.files} scenario file(s))", markup=False)
+                  f"({run.files} scenario file(s); rule set: {'; '.join(run.rule_sets)})", markup=False)
     raise typer.Exit(0 if run.ok else 1)
+
+
+def _rule_set_of(path: Path, text: str) -> tuple[Path, ...]:
+    """The rule set a scenario file is tested against: what its ``rules:`` names (relative to it),
+    else the rule file of the same name beside it, else its folder."""
+    from rm_advisor.engine.authoring import declared_rule_set
+    from rm_advisor.engine.loading import SCENARIO_SUFFIX
+
+    declared = declared_rule_set(text, str(path))
+    if declared:
+        named = tuple(Path(os.path.normpath(path.parent / d)) for d in declared)
+        for p in named:
+            if not p.exists():
+                err.print(f"{path}: `rules: {p}` names no file or directory", markup=False)
+                raise typer.Exit(2)
+        return named
+    sibling = path.with_name(path.name.removesuffix(SCENARIO_SUFFIX) + ".yaml")
+    return (sibling,) if sibling.is_file() else (path.parent,)
 
 
 def _print_failure(result: CaseResult) -> None:

@@ -97,6 +97,50 @@ def test_test_shows_a_failing_scenario_as_expected_against_actual(rules: Path, t
     assert root.get("failures") == "1" and tests is not None and int(tests) > 100
 
 
+FINE_RULE = RULE.format(id="fine.key", priority=50, conditions="        - client.is_key: true",
+                        then="      actions:\n        - action: diagnose_needs_on_visit\n"
+                             "          reason: {zh: 重点客户, en: a key client}")
+FINE_SCENARIOS = """scenarios:
+  - name: a key client is visited
+    facts:
+      as_of: 2026-11-23
+      clients: [{id: T1, manager_id: M1, domain: tobacco, is_key: true}]
+    expect:
+      - subject: client:T1
+        fired: [fine.key]
+"""
+
+
+def test_test_file_runs_against_its_own_rule_file_not_the_whole_folder(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "fine.yaml").write_text("pack: fine\nrules:\n" + FINE_RULE, encoding="utf-8")
+    (work / "fine.scenarios.yaml").write_text(FINE_SCENARIOS, encoding="utf-8")
+    (work / "draft.yaml").write_text("pack: draft\nrules:\n  - id: draft.broken\n", encoding="utf-8")
+    result = runner.invoke(app, ["test", str(work / "fine.scenarios.yaml")])
+    assert result.exit_code == 0, result.output
+    assert f"rule set: {work / 'fine.yaml'}" in result.output
+    result = runner.invoke(app, ["test", str(work)])  # a folder: each file with its own rule set
+    assert result.exit_code == 0, result.output
+
+
+def test_a_scenario_file_names_its_rule_set(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "fine.yaml").write_text("pack: fine\nrules:\n" + FINE_RULE, encoding="utf-8")
+    (work / "draft.yaml").write_text("pack: draft\nrules:\n  - id: draft.broken\n", encoding="utf-8")
+    (work / "cases.scenarios.yaml").write_text("rules: .\n" + FINE_SCENARIOS, encoding="utf-8")
+    result = runner.invoke(app, ["test", str(work / "cases.scenarios.yaml")])
+    assert result.exit_code == 1
+    assert f"FAILED: the rule set {work}/ (the rule set of {work / 'cases.scenarios.yaml'}) does not check" \
+        in result.output
+    (work / "cases.scenarios.yaml").write_text("rules: fine.yaml\n" + FINE_SCENARIOS, encoding="utf-8")
+    assert runner.invoke(app, ["test", str(work / "cases.scenarios.yaml")]).exit_code == 0
+    (work / "cases.scenarios.yaml").write_text("rules: nowhere\n" + FINE_SCENARIOS, encoding="utf-8")
+    result = runner.invoke(app, ["test", str(work / "cases.scenarios.yaml")])
+    assert result.exit_code == 2 and "names no file or directory" in result.output
+
+
 def test_test_json_and_junit_formats(rules: Path) -> None:
     scenarios = rules / "telecom.scenarios.yaml"
     vip = "        fired: [telecom.arrears, telecom.vip_in_arrears, telecom.vip_member]\n"
