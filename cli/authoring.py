@@ -172,11 +172,18 @@ def run_tests(
     junit: Path | None = typer.Option(None, "--junit-xml", help="also write JUnit XML to this file"),
     coverage: bool = typer.Option(False, "--coverage", help="report rules, conditions and actions never exercised"),
     keyword: str | None = typer.Option(None, "-k", help="only scenarios whose name contains this text"),
+    min_rules: float | None = typer.Option(None, "--min-rules", min=0, max=100,
+                                           help="exit 1 when fewer than this percentage of the rules fired "
+                                                "(implies --coverage)"),
+    min_conditions: float | None = typer.Option(None, "--min-conditions", min=0, max=100,
+                                                help="exit 1 when fewer than this percentage of the conditions "
+                                                     "were seen both true and false (implies --coverage)"),
 ) -> None:
-    """Run the scenario tests beside the rules (exit 1 when one fails)."""
+    """Run the scenario tests beside the rules (exit 1 when one fails or coverage is below a minimum)."""
     from rm_advisor.engine.authoring import merge_runs, run_suite
     from rm_advisor.engine.loading import SCENARIO_SUFFIX, default_rules_dir, read_scenario_files
 
+    coverage = coverage or min_rules is not None or min_conditions is not None
     targets = paths or [default_rules_dir()]
     files: dict[str, str] = {}
     for p in targets:
@@ -204,8 +211,12 @@ def run_tests(
         raise typer.Exit(1)
     if junit:
         junit.write_text(run.junit_xml(), encoding="utf-8")
+    short = _below_minimum(run.coverage, min_rules, min_conditions)
     if fmt is TestFormat.json:
-        sys.stdout.write(json.dumps(run.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n")
+        doc = run.to_dict()
+        if min_rules is not None or min_conditions is not None:
+            doc["coverage_below_minimum"] = short
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
     elif fmt is TestFormat.junit:
         sys.stdout.write(run.junit_xml())
     else:
@@ -215,9 +226,25 @@ def run_tests(
                 _print_failure(r)
         if run.coverage:
             _print_coverage(run.coverage)
-        out.print(f"{'OK' if run.ok else 'FAILED'}: {run.passed} passed, {run.failed} failed "
+        for line in short:
+            out.print(f"FAILED: coverage {line}", markup=False)
+        out.print(f"{'OK' if run.ok and not short else 'FAILED'}: {run.passed} passed, {run.failed} failed "
                   f"({run.files} scenario file(s); rule set: {'; '.join(run.rule_sets)})", markup=False)
-    raise typer.Exit(0 if run.ok else 1)
+    raise typer.Exit(0 if run.ok and not short else 1)
+
+
+def _below_minimum(cov: Coverage | None, min_rules: float | None, min_conditions: float | None) -> list[str]:
+    """What falls short of the coverage minimums, one line each (``95.2% of the rules fired, below
+    --min-rules 98``); empty when nothing does."""
+    if cov is None:
+        return []
+    short = []
+    if min_rules is not None and cov.rules_percent < min_rules:
+        short.append(f"{cov.rules_percent:.1f}% of the rules fired, below --min-rules {min_rules:g}")
+    if min_conditions is not None and cov.conditions_percent < min_conditions:
+        short.append(f"{cov.conditions_percent:.1f}% of the conditions were seen true and false, "
+                     f"below --min-conditions {min_conditions:g}")
+    return short
 
 
 def _rule_set_of(path: Path, text: str) -> tuple[Path, ...]:

@@ -141,6 +141,22 @@ def test_a_scenario_file_names_its_rule_set(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "names no file or directory" in result.output
 
 
+def test_coverage_below_the_minimum_fails_the_run(tmp_path: Path) -> None:
+    never = RULE.format(id="fine.never", priority=40, conditions="        - client.client_class: A",
+                        then="      actions:\n        - action: diagnose_needs_on_visit\n"
+                             "          reason: {zh: 一类客户, en: a class-A client}")
+    (tmp_path / "fine.yaml").write_text("pack: fine\nrules:\n" + FINE_RULE + never, encoding="utf-8")
+    (tmp_path / "fine.scenarios.yaml").write_text(FINE_SCENARIOS, encoding="utf-8")
+    scenarios = str(tmp_path / "fine.scenarios.yaml")
+    result = runner.invoke(app, ["test", scenarios, "--min-rules", "95"])
+    assert result.exit_code == 1
+    assert "FAILED: coverage 50.0% of the rules fired, below --min-rules 95" in result.output
+    assert runner.invoke(app, ["test", scenarios, "--min-rules", "50"]).exit_code == 0
+    doc = json.loads(runner.invoke(app, ["test", scenarios, "--min-conditions", "100", "--format", "json"]).output)
+    assert doc["coverage"]["rules_percent"] == 50.0 and len(doc["coverage_below_minimum"]) == 1
+    assert runner.invoke(app, ["test", scenarios, "--min-rules", "101"]).exit_code == 2
+
+
 def test_test_json_and_junit_formats(rules: Path) -> None:
     scenarios = rules / "telecom.scenarios.yaml"
     vip = "        fired: [telecom.arrears, telecom.vip_in_arrears, telecom.vip_member]\n"
