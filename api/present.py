@@ -14,6 +14,8 @@ from rm_advisor.api.schemas import (
     DecisionsResponse,
     DecisionSummaryOut,
     EffectivenessOut,
+    ExplanationOut,
+    ExplanationsResponse,
     FactTypeOut,
     FeedbackOut,
     FeedbackReasonOut,
@@ -27,6 +29,7 @@ from rm_advisor.api.schemas import (
     SubjectDecisionOut,
     SubjectDecisionResponse,
 )
+from rm_advisor.engine.authoring.explain import Explanation
 from rm_advisor.engine.inference import CompiledRule
 from rm_advisor.engine.language import Decision, FeedbackReasonSpec, SubjectDecision
 from rm_advisor.engine.policies import EffectivenessReport
@@ -61,6 +64,11 @@ def subject_decision(d: Decision, subject: SubjectDecision, lang: Lang, explain:
 def decisions(d: Decision, lang: Lang, explain: bool) -> DecisionsResponse:
     return DecisionsResponse(**_meta(d, lang), clients=[_subject(s, lang, explain) for s in d.clients],
                              managers=[_subject(s, lang, explain) for s in d.managers])
+
+
+def explanations(revision: str, as_of: dt.date, found: list[Explanation], lang: Lang) -> ExplanationsResponse:
+    return ExplanationsResponse(revision=revision, as_of=as_of, lang=lang, explanations=[
+        ExplanationOut.model_validate(e.model_dump(), context=_ctx(lang)) for e in found])
 
 
 def feedback(record: FeedbackRecord) -> FeedbackOut:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 import yaml
@@ -374,14 +374,16 @@ def explain(
     if rule is not None:
         if rule not in ex.rules:
             _unknown("rule", rule, ex.rules)
-        explanations = [ex.explain_rule(rule, s) for s in _subjects(ex, ex.rules[rule].rule.subject, subject)]
+        checked = ex.rules[rule].rule
+        explanations = [ex.explain_rule(rule, s) for s in _subjects(ex, checked.subject, subject, checked.domain)]
     elif action is not None:
         if action not in kb_.actions and action not in kb_.coaching:
             _unknown("action or coaching topic", action, list(kb_.actions) + list(kb_.coaching))
         kind = "client" if action in kb_.actions else "manager"
         explanations = [ex.explain_item(action, s) for s in _subjects(ex, kind, subject)]
     else:
-        explanations = [e for e in ex.explain_decision() if not subject or e.subject == subject]
+        only = str(_subject(ex, subject)) if subject else None
+        explanations = [e for e in ex.explain_decision() if not only or e.subject == only]
     if fmt is Fmt.json:
         sys.stdout.write(json.dumps({"facts": name, "revision": book.revision,
                                      "explanations": [e.model_dump(mode="json") for e in explanations]},
@@ -393,7 +395,7 @@ def explain(
         _print_explanation(e, lang.value)
 
 
-def _unknown(what: str, name: str, choices: Iterable[str]) -> None:
+def _unknown(what: str, name: str, choices: Iterable[str]) -> NoReturn:
     from rm_advisor.engine.errors import suggest
 
     hint = suggest(name, choices)
@@ -401,15 +403,28 @@ def _unknown(what: str, name: str, choices: Iterable[str]) -> None:
     raise typer.Exit(2)
 
 
-def _subjects(ex: Explainer, kind: str, only: str | None) -> list[SubjectKey]:
-    from rm_advisor.engine.language import SubjectKey
-
-    subjects = ex.subjects(kind)
+def _subjects(ex: Explainer, kind: str, only: str | None, domain: str | None = None) -> list[SubjectKey]:
+    """The subjects to explain: ``only`` (see :func:`_subject`), else every ``kind`` in the facts,
+    of ``domain`` when a rule's domain is given (a tobacco rule says nothing about bank clients)."""
     if only:
-        if only not in {str(s) for s in subjects}:
-            _unknown(f"{kind} in the facts", only, [str(s) for s in subjects])
-        return [SubjectKey.parse(only)]
-    return subjects
+        found = _subject(ex, only)
+        if found.type != kind:
+            err.print(f"`{only}` is a {found.type}; this asks about {kind}s", markup=False)
+            raise typer.Exit(2)
+        return [found]
+    return ex.subjects(kind, domain)
+
+
+def _subject(ex: Explainer, name: str) -> SubjectKey:
+    """The subject ``--subject`` names: ``client:T-002``, or ``T-002`` when one subject has that id."""
+    found = ex.find_subject(name)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        err.print(f"`{name}` is the id of {' and '.join(str(s) for s in found)}: name one", markup=False)
+        raise typer.Exit(2)
+    everyone = [str(s) for t in ex.kb.subjects() for s in ex.subjects(t)]
+    _unknown("subject in the facts", name, everyone + [k.split(":", 1)[1] for k in everyone])
 
 
 _OUTCOME_STYLE = {"recommended": "green", "fired": "green", "vetoed": "red", "not recommended": "yellow",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import warnings
 
-from setuptools.config.pyprojecttoml import apply_configuration
-from setuptools.dist import Distribution
+from setuptools.config.pyprojecttoml import apply_configuration  # type: ignore[import-untyped]
+from setuptools.dist import Distribution  # type: ignore[import-untyped]
 
 from tests.conftest import ROOT
 

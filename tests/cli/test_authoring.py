@@ -294,6 +294,35 @@ def test_explain_says_what_a_missing_value_counted_as_and_what_to_confirm(tmp_pa
     assert "only missing values stand in the way; confirm: client.new_need_reported == true" in out
 
 
+def test_explain_says_why_nothing_is_recommended(tmp_path: Path) -> None:
+    facts = tmp_path / "nothing.yaml"
+    facts.write_text("as_of: 2026-11-23\nmanagers: [{id: M1, domain: tobacco}]\nclients:\n"
+                     "  - {id: T-002, manager_id: M1, domain: tobacco, client_class: B, network_client: true,\n"
+                     "     e_settlement: active, in_visit_delivery_system: true, counterfeit_awareness: adequate}\n",
+                     encoding="utf-8")
+    result = runner.invoke(app, ["explain", str(facts), "--subject", "T-002", "--lang", "en"])  # no `client:`
+    assert result.exit_code == 0, result.output
+    assert "client:T-002 · nothing · not recommended" in result.output
+    assert "the 3 closest of the" in result.output and "rule(s) for a tobacco client" in result.output
+    assert result.output.count("did not fire for client:T-002") == 3 and "to flip it:" in result.output
+    assert "nothing to explain" not in result.output
+
+
+def test_explain_subject_without_its_type_and_a_rule_without_a_subject() -> None:
+    result = runner.invoke(app, ["explain", DEMO, "--rule", "tobacco.network_ordering", "--format", "json"])
+    subjects = [e["subject"] for e in json.loads(result.output)["explanations"]]
+    assert subjects and all(s.startswith("client:T-") for s in subjects)  # not the bank and telecom clients
+    assert "from bank to tobacco" not in runner.invoke(app, ["explain", DEMO, "--rule", "tobacco.network_ordering",
+                                                             "--lang", "en"]).output
+    one = runner.invoke(app, ["explain", DEMO, "--subject", "T-001", "--rule", "tobacco.network_ordering",
+                              "--format", "json"])
+    assert [e["subject"] for e in json.loads(one.output)["explanations"]] == ["client:T-001"]
+    wrong = runner.invoke(app, ["explain", DEMO, "--subject", "M-T01", "--rule", "tobacco.network_ordering"])
+    assert wrong.exit_code == 2 and "`M-T01` is a manager" in wrong.output
+    typo = runner.invoke(app, ["explain", DEMO, "--subject", "T-0001"])
+    assert typo.exit_code == 2 and "did you mean" in typo.output
+
+
 def test_explain_names_an_unknown_action() -> None:
     result = runner.invoke(app, ["explain", DEMO, "--action", "guide_to_network_orderin"])
     assert result.exit_code == 2 and "did you mean `guide_to_network_ordering`?" in result.output
