@@ -178,8 +178,14 @@ class Location:
     path: str = ""
 
     def __str__(self) -> str:
+        """``file:line:column``; a table cell, which has a named column and no numbered one, as
+        ``clients.csv:14:satisfaction`` (the column as bad_rows.csv names it); ``path`` without a file."""
         if self.file:
-            return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+            if not self.line:
+                return self.file
+            if self.column or not self.path:
+                return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
+            return f"{self.file}:{self.line}:{self.path}"
         return self.path
 
 
