@@ -29,7 +29,7 @@ from rm_advisor.api.schemas import (
     SubjectDecisionOut,
     SubjectDecisionResponse,
 )
-from rm_advisor.engine.authoring.explain import Explanation
+from rm_advisor.engine.authoring import Explanation
 from rm_advisor.engine.inference import CompiledRule
 from rm_advisor.engine.language import Decision, FeedbackReasonSpec, SubjectDecision
 from rm_advisor.engine.policies import EffectivenessReport
