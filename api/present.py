@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rm_advisor.api.ruleset import LoadedRuleSet
 from rm_advisor.api.schemas import (
@@ -29,12 +29,14 @@ from rm_advisor.api.schemas import (
     SubjectDecisionOut,
     SubjectDecisionResponse,
 )
-from rm_advisor.engine.authoring import Explanation
 from rm_advisor.engine.inference import CompiledRule
 from rm_advisor.engine.language import Decision, FeedbackReasonSpec, SubjectDecision
 from rm_advisor.engine.policies import EffectivenessReport
 from rm_advisor.store import DecisionSummary, FeedbackRecord, LoggedDecision, ReplayReport
 from rm_advisor.store.decision_log import new_decision_id
+
+if TYPE_CHECKING:  # the authoring tools load only when a why or why-not is asked
+    from rm_advisor.engine.authoring import Explanation
 
 
 def _ctx(lang: Lang) -> dict[str, Any]:
