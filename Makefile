@@ -47,8 +47,10 @@ demo: $(STAMP)
 	$(BIN)/rm-advisor demo
 	$(BIN)/rm-advisor batch --out build/demo
 
+# The source documents sit in ../shared beside the project in CI; where they are, quotes are checked too.
+SEEDS = ../shared/domain/seeds
 check: $(STAMP)
-	$(BIN)/rm-advisor check rules
+	$(BIN)/rm-advisor check rules $(if $(wildcard $(SEEDS)),--documents $(SEEDS))
 
 schema: $(STAMP)
 	$(BIN)/rm-advisor schema --out rules/rules.schema.json

@@ -80,10 +80,12 @@ def check(
     """Check rule files; print every problem with file:line:column; exit 1 on errors."""
     from rm_advisor.cli.render import print_diagnostics
     from rm_advisor.engine import RuleError
+    from rm_advisor.engine.errors import Diagnostic
     from rm_advisor.engine.inference import check_rules
     from rm_advisor.engine.loading import (
         default_rules_dir,
         load_knowledge_base,
+        quotes_not_found,
         read_documents,
         read_kb_files,
         read_rule_files,
@@ -99,11 +101,14 @@ def check(
         raise typer.Exit(2)
     unread: list[str] = []
     try:  # a file that is not UTF-8, a knowledge base that does not load: their diagnostics
-        knowledge = load_knowledge_base(read_kb_files(kb))
+        kb_files = read_kb_files(kb)
+        knowledge = load_knowledge_base(kb_files)
         texts = None
         if documents is not None:
             texts, unread = read_documents(documents, {d.id: d.file for d in knowledge.documents.values()})
         diags = check_rules(read_rule_files(target), knowledge, texts)
+        if texts is not None:  # the catalogues' quotes too: a pack's own knowledge base gets the same check
+            diags = sorted(diags + quotes_not_found(kb_files, texts), key=Diagnostic.sort_key)
     except RuleError as exc:
         diags = exc.diagnostics
     errors = [d for d in diags if d.severity == "error"]

@@ -85,9 +85,10 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
                        "field, or `ask` under `not` or inside `exists`",
         "not_on_missing": "a `not` over a comparison on a field that may be missing holds when the value is missing, "
                           "and the rule does not say so with `unknown:` (warning)",
-        "unknown_document": "a rule's provenance names a document that knowledge_base/documents.yaml does not list",
-        "quote_not_found": "a rule's provenance quote is not found verbatim in its document (checked when the "
-                           "document texts are available: `rm-advisor check --documents DIR`)",
+        "unknown_document": "a provenance (of a rule or a catalogue entry) names a document that "
+                            "knowledge_base/documents.yaml does not list",
+        "quote_not_found": "a provenance quote (of a rule or a catalogue entry) is not found verbatim in its document "
+                           "(checked when the document texts are available: `rm-advisor check --documents DIR`)",
     },
     "static analysis of rule sets (engine/checking/analysis.py)": {
         "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",

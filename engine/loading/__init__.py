@@ -1,7 +1,7 @@
 """Files in: reading rule and knowledge-base directories, safe YAML with positions, schema
 validation with located errors, and the knowledge base built from its files."""
 
-from rm_advisor.engine.loading.knowledge_base import load_knowledge_base
+from rm_advisor.engine.loading.knowledge_base import load_knowledge_base, quotes_not_found
 from rm_advisor.engine.loading.locations import Locator
 from rm_advisor.engine.loading.sources import (
     DOCUMENTS_ENV,
@@ -31,6 +31,7 @@ __all__ = [
     "load_knowledge_base",
     "parse_yaml",
     "problem_count",
+    "quotes_not_found",
     "read_documents",
     "read_kb_files",
     "read_rule_files",
