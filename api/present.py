@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rm_advisor.api.ruleset import LoadedRuleSet
 from rm_advisor.api.schemas import (
@@ -14,6 +14,8 @@ from rm_advisor.api.schemas import (
     DecisionsResponse,
     DecisionSummaryOut,
     EffectivenessOut,
+    ExplanationOut,
+    ExplanationsResponse,
     FactTypeOut,
     FeedbackOut,
     FeedbackReasonOut,
@@ -32,6 +34,9 @@ from rm_advisor.engine.language import Decision, FeedbackReasonSpec, SubjectDeci
 from rm_advisor.engine.policies import EffectivenessReport
 from rm_advisor.store import DecisionSummary, FeedbackRecord, LoggedDecision, ReplayReport
 from rm_advisor.store.decision_log import new_decision_id
+
+if TYPE_CHECKING:  # the authoring tools load only when a why or why-not is asked
+    from rm_advisor.engine.authoring import Explanation
 
 
 def _ctx(lang: Lang) -> dict[str, Any]:
@@ -61,6 +66,11 @@ def subject_decision(d: Decision, subject: SubjectDecision, lang: Lang, explain:
 def decisions(d: Decision, lang: Lang, explain: bool) -> DecisionsResponse:
     return DecisionsResponse(**_meta(d, lang), clients=[_subject(s, lang, explain) for s in d.clients],
                              managers=[_subject(s, lang, explain) for s in d.managers])
+
+
+def explanations(revision: str, as_of: dt.date, found: list[Explanation], lang: Lang) -> ExplanationsResponse:
+    return ExplanationsResponse(revision=revision, as_of=as_of, lang=lang, explanations=[
+        ExplanationOut.model_validate(e.model_dump(), context=_ctx(lang)) for e in found])
 
 
 def feedback(record: FeedbackRecord) -> FeedbackOut:

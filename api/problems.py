@@ -51,6 +51,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid_facts": (422, "The posted facts do not fit the fact schema"),
     "too_many_subjects": (422, "Too many clients and managers in one request"),
     "subject_not_in_facts": (422, "The subject asked for is not among the posted facts"),
+    "unknown_item": (422, "The action, coaching topic or rule asked about is not in the rule set"),
     "inference_failed": (422, "Inference stopped before it finished"),
     "rule_set_invalid": (422, "The rule set has errors; nothing of it was loaded"),
     "rules_unreadable": (422, "The rule files could not be read"),

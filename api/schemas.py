@@ -436,6 +436,80 @@ class ReplayOut(Out):
 
 SignalTraceOut.model_rebuild()
 
+# ---- why and why not ------------------------------------------------------------------------
+
+class FixOut(Out):
+    """A change to one fact field that flips a condition: set `value`, or remove the value."""
+
+    field: str = Field(description="fact.field")
+    value: Any = None
+    remove: bool = False
+
+
+class ConditionReportOut(Out):
+    """One condition of a rule on one fact: whether it held, the value seen, what would flip it."""
+
+    condition: str
+    kind: Literal["field", "signal", "exists", "all", "any"]
+    subject: str = Field(description="the fact the condition looked at, e.g. client:T-001")
+    file: str
+    line: int
+    holds: bool
+    actual: Any = Field(default=None, description="the value seen (fields), or held / not held (signals)")
+    expected: str = ""
+    change: str | None = Field(default=None, description="the smallest change that would flip the condition")
+    unknown: Literal["match", "no_match"] | None = Field(
+        default=None, description="a comparison that read a missing value: what the value counted as")
+    fix: FixOut | None = None
+    asserted_by: list[RuleReportOut] = Field(default_factory=list,
+                                             description="a forbidden signal that holds: the rules that asserted it")
+    producers: list[RuleReportOut] = Field(default_factory=list,
+                                           description="a missing signal: the rules that would assert it")
+    inner: list[ConditionReportOut] = Field(default_factory=list,
+                                            description="the failing parts of an `any`, `all` or `exists`")
+
+
+class RuleReportOut(Out):
+    """One rule on one subject: did it fire, the values it matched, and what stopped it."""
+
+    rule_id: str
+    title: LocalText
+    file: str
+    line: int
+    subject: str
+    fired: bool
+    active: bool = Field(default=True, description="in effect on the as-of date")
+    note: str = ""
+    matched: dict[str, Any] = Field(default_factory=dict, description="fact.field -> value of conditions that held")
+    related: dict[str, list[str]] = Field(default_factory=dict)
+    failing: list[ConditionReportOut] = Field(default_factory=list,
+                                              description="the conditions that failed, first failing first")
+    to_confirm: list[str] = Field(default_factory=list,
+                                  description="missing values (`unknown: ask`) that alone keep the rule from firing")
+
+
+class ExplanationOut(Out):
+    """Why (or why not) one action, coaching topic or rule came out for the subject, or why nothing did."""
+
+    subject: str
+    target: str = Field(description="action:ID, coaching:ID, rule:ID, or `nothing` (why nothing was recommended)")
+    outcome: Literal["recommended", "vetoed", "not recommended", "fired", "not fired"]
+    summary: str
+    why: list[RuleTraceOut] = Field(default_factory=list, description="the rules and signals behind it")
+    vetoed_by: list[ReasonOut] = Field(default_factory=list)
+    rules: list[RuleReportOut] = Field(default_factory=list, description="candidate rules and what stopped each")
+
+
+ConditionReportOut.model_rebuild()
+
+
+class ExplanationsResponse(Out):
+    revision: str = Field(description="rule-set revision that decided")
+    as_of: dt.date
+    lang: Lang
+    explanations: list[ExplanationOut]
+
+
 # ---- rules and rule set ---------------------------------------------------------------------
 
 

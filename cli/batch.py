@@ -207,6 +207,8 @@ def batch(
         err.print("give all three of --clients, --managers and --history, or none for the sample portfolio")
         raise typer.Exit(2)
     day = _date(as_of) if as_of else dt.date.today() if given else AS_OF
+    # a date the command chose is said where the date shows: the summary line, summary.json, the report
+    as_of_note = "" if as_of else "today: no --as-of" if given else "the sample portfolio's date: no --as-of"
     enc = _encoding(encoding)
     started = time.perf_counter()
     # named relative to their folders, as Advisor.load and the server name them: the same traces and revision
@@ -227,8 +229,9 @@ def batch(
     written = write_outputs(result.run, out_dir, fmt, csv_encoding)
     written.insert(3, bad_file.path)
     if report:
-        written.append(write_report(result.run, out_dir / "report.html", advisor.book, result.effectiveness))
-    _summary(result, written, time.perf_counter() - started)
+        written.append(write_report(result.run, out_dir / "report.html", advisor.book, result.effectiveness,
+                                    as_of_note))
+    _summary(result, written, out_dir, time.perf_counter() - started, as_of_note)
 
 
 def _encoding(encoding: str) -> str | None:
@@ -459,18 +462,20 @@ def _print_problems(held: list[Diagnostic], total: int) -> None:
         err.print(f"... and {total - len(shown)} more (see bad_rows.csv)", markup=False)
 
 
-def _summary(result: BatchResult, written: list[Path], elapsed: float) -> None:
-    """The counts on stdout and in summary.json; ``elapsed`` covers the whole command, outputs written."""
+def _summary(result: BatchResult, written: list[Path], out_dir: Path, elapsed: float, as_of_note: str) -> None:
+    """The counts on stdout and in summary.json (listed with the other outputs); ``elapsed`` covers
+    the whole command, outputs written; ``as_of_note`` says where a date no --as-of gave came from."""
     counts, tables = result.counts, result.run.tables
-    out.print(f"decided {counts.clients} clients of {counts.managers} managers in {elapsed:.1f} s "
+    as_of = tables.as_of.isoformat() + (f" ({as_of_note})" if as_of_note else "")
+    out.print(f"decided {counts.clients} clients of {counts.managers} managers as of {as_of} in {elapsed:.1f} s "
               f"({counts.clients / max(elapsed, 1e-9):.0f} clients/s, {result.workers} worker(s)); "
               f"rule set {result.revision}", markup=False)
     out.print(f"{counts.recommendations} recommendations; worklists: {counts.planned} contacts planned this week, "
               f"{counts.deferred} deferred, {counts.desk} desk item(s), {counts.set_aside} sales ask(s) set aside "
               f"from risk or obligation contacts; {counts.coaching} coaching topics; {counts.to_confirm} fact(s) to "
               f"confirm; {counts.bad_rows} bad row(s) skipped", markup=False)
-    for path in written:
-        out.print(f"  wrote {path}", markup=False)
     summary = {**dataclasses.asdict(counts), "seconds": round(elapsed, 2), "workers": result.workers,
-               "revision": result.revision, "as_of": tables.as_of.isoformat()}
-    (written[0].parent / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+               "revision": result.revision, "as_of": tables.as_of.isoformat(), "as_of_given": not as_of_note}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    for path in [*written, out_dir / "summary.json"]:
+        out.print(f"  wrote {path}", markup=False)

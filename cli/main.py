@@ -73,14 +73,20 @@ def check(
     rules: Path | None = typer.Argument(None, help="rule directory or file (default: the shipped packs)"),
     kb: Path | None = KbOpt,
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json"),
+    documents: Path | None = typer.Option(None, "--documents", envvar="RM_ADVISOR_DOCUMENTS", file_okay=False,
+                                          help="folder of the source documents' texts: each provenance quote "
+                                               "must be found in its document verbatim"),
 ) -> None:
     """Check rule files; print every problem with file:line:column; exit 1 on errors."""
     from rm_advisor.cli.render import print_diagnostics
     from rm_advisor.engine import RuleError
+    from rm_advisor.engine.errors import Diagnostic
     from rm_advisor.engine.inference import check_rules
     from rm_advisor.engine.loading import (
         default_rules_dir,
         load_knowledge_base,
+        quotes_not_found,
+        read_documents,
         read_kb_files,
         read_rule_files,
         rule_file_paths,
@@ -90,8 +96,19 @@ def check(
     if not Path(target).exists():
         err.print(f"{target}: no such file or directory", markup=False)
         raise typer.Exit(2)
+    if documents is not None and not documents.is_dir():
+        err.print(f"{documents}: no such directory (--documents)", markup=False)
+        raise typer.Exit(2)
+    unread: list[str] = []
     try:  # a file that is not UTF-8, a knowledge base that does not load: their diagnostics
-        diags = check_rules(read_rule_files(target), load_knowledge_base(read_kb_files(kb)))
+        kb_files = read_kb_files(kb)
+        knowledge = load_knowledge_base(kb_files)
+        texts = None
+        if documents is not None:
+            texts, unread = read_documents(documents, {d.id: d.file for d in knowledge.documents.values()})
+        diags = check_rules(read_rule_files(target), knowledge, texts)
+        if texts is not None:  # the catalogues' quotes too: a pack's own knowledge base gets the same check
+            diags = sorted(diags + quotes_not_found(kb_files, texts), key=Diagnostic.sort_key)
     except RuleError as exc:
         diags = exc.diagnostics
     errors = [d for d in diags if d.severity == "error"]
@@ -103,8 +120,10 @@ def check(
     else:
         print_diagnostics(out, diags)
         count = len(rule_file_paths(target))
+        quotes = "quotes not checked (no --documents)" if documents is None else \
+            f"quotes checked in {documents}" + (f", except {', '.join(unread)} (not there)" if unread else "")
         out.print(f"{'FAILED' if errors else 'OK'}: {count} file(s), {len(errors)} error(s), "
-                  f"{len(diags) - len(errors)} warning(s)", markup=False)
+                  f"{len(diags) - len(errors)} warning(s); {quotes}", markup=False)
     raise typer.Exit(1 if errors else 0)
 
 

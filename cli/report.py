@@ -21,11 +21,13 @@ from rm_advisor.engine.portfolio import PortfolioRun
 ROWS_PER_MANAGER = 15
 
 
-def write_report(run: PortfolioRun, path: Path, book: RuleBook, effect: Any = None) -> Path:
+def write_report(run: PortfolioRun, path: Path, book: RuleBook, effect: Any = None, as_of_note: str = "") -> Path:
     """Render the report for ``run`` to ``path``; ``effect`` (an effectiveness report from the
-    decision log) adds acceptance rates and the rules managers keep rejecting."""
+    decision log) adds acceptance rates and the rules managers keep rejecting; ``as_of_note`` says
+    where the as-of date came from when no --as-of gave it ("today: no --as-of")."""
     env = Environment(loader=PackageLoader("rm_advisor.cli", "templates"), autoescape=select_autoescape(["html", "j2"]))
-    html = env.get_template("report.html.j2").render(**report_context(run, book), effect=_effect(effect, book))
+    html = env.get_template("report.html.j2").render(**report_context(run, book), effect=_effect(effect, book),
+                                                     as_of_note=as_of_note)
     path.write_text(html, encoding="utf-8")
     return path
 

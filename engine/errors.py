@@ -23,7 +23,7 @@ Code = Literal[
     "unknown_fact", "unknown_field", "unknown_action", "unknown_coaching", "unknown_signal", "type_mismatch",
     "bad_operator", "bad_value", "bad_template", "missing_fallback", "subject_mismatch", "signal_cycle", "bad_dates",
     "signal_placement", "unknown_parameter", "no_rules", "value_label", "file_not_utf8", "alternative_twice",
-    "alternative_kinds", "bad_unknown", "not_on_missing",
+    "alternative_kinds", "bad_unknown", "not_on_missing", "unknown_document", "quote_not_found",
     # static analysis of rule sets (engine/checking/analysis.py)
     "impossible_condition", "subsumed_rule", "same_action_priority", "parameter_unit", "threshold_parameter",
     "missing_text",
@@ -85,6 +85,10 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
                        "field, or `ask` under `not` or inside `exists`",
         "not_on_missing": "a `not` over a comparison on a field that may be missing holds when the value is missing, "
                           "and the rule does not say so with `unknown:` (warning)",
+        "unknown_document": "a provenance (of a rule or a catalogue entry) names a document that "
+                            "knowledge_base/documents.yaml does not list",
+        "quote_not_found": "a provenance quote (of a rule or a catalogue entry) is not found verbatim in its document "
+                           "(checked when the document texts are available: `rm-advisor check --documents DIR`)",
     },
     "static analysis of rule sets (engine/checking/analysis.py)": {
         "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",
@@ -175,8 +179,14 @@ class Location:
     path: str = ""
 
     def __str__(self) -> str:
+        """``file:line:column``; a table cell, which has a named column and no numbered one, as
+        ``clients.csv:14:satisfaction`` (the column as bad_rows.csv names it); ``path`` without a file."""
         if self.file:
-            return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+            if not self.line:
+                return self.file
+            if self.column or not self.path:
+                return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
+            return f"{self.file}:{self.line}:{self.path}"
         return self.path
 
 

@@ -16,7 +16,14 @@ from rm_advisor.api import examples, paths, present
 from rm_advisor.api.deps import LangDep, LoadedDep, OptionalStoreDep, SettingsDep, language_headers, read_access
 from rm_advisor.api.problems import ErrorItem, Problem, documented
 from rm_advisor.api.ruleset import LoadedRuleSet
-from rm_advisor.api.schemas import DecisionsResponse, FactsDocument, Flag, SubjectDecisionResponse, SubjectType
+from rm_advisor.api.schemas import (
+    DecisionsResponse,
+    ExplanationsResponse,
+    FactsDocument,
+    Flag,
+    SubjectDecisionResponse,
+    SubjectType,
+)
 from rm_advisor.api.settings import Settings
 from rm_advisor.engine.derivation import Prefer
 from rm_advisor.engine.language import Decision, KnowledgeBase, SubjectDecision, SubjectKey
@@ -119,3 +126,57 @@ def decide_many(
     with every recommended item (``top`` cuts what is shown)."""
     decision = _decide(loaded, _facts(loaded, body, settings, prefer), store, top)
     return present.decisions(decision, lang, explain).response(language_headers(lang))
+
+
+ItemQuery = Annotated[str | None, Query(max_length=200, description="an action or coaching topic: why it was, or "
+                                                                     "why it was not, recommended for the subject")]
+RuleQuery = Annotated[str | None, Query(max_length=200, description="a rule: why it fired, or why it did not, "
+                                                                     "for the subject")]
+
+
+@router.post(f"/{{subject_type:{paths.SUBJECT_TYPE}}}/{{subject_id}}/explain", response_model=ExplanationsResponse,
+             responses=documented("not_found", "subject_not_in_facts", "unknown_item") | _PROBLEMS,
+             summary="Why, and why not, for one client or one manager")
+def explain_one(
+    subject_type: Annotated[SubjectType, Path(description="client or manager")],
+    subject_id: Annotated[str, Path(min_length=1, max_length=200, description="the subject's id in the facts")],
+    body: Annotated[FactsDocument, Body(openapi_examples=examples.ONE_SUBJECT)],
+    loaded: LoadedDep, settings: SettingsDep, lang: LangDep, item: ItemQuery = None, rule: RuleQuery = None,
+    prefer: PreferQuery = "given",
+) -> Response:
+    """Post the facts as for a decision and ask why: with `item`, why that action or coaching topic
+    was or was not recommended (each candidate rule with its failing conditions, the value seen and
+    the smallest change that flips each); with `rule`, why that rule fired or did not; with neither,
+    why each recommendation, or, when nothing was recommended, the closest rules and what each lacks.
+    Nothing is logged: the engine decides alone, without the contact policies."""
+    from rm_advisor.engine.authoring import Explainer
+    from rm_advisor.engine.loading import Locator
+
+    if item is not None and rule is not None:
+        raise Problem("invalid_request", "give `item` or `rule`, not both",
+                      [ErrorItem(code="item_and_rule", parameter="rule", detail="`item` is given too")])
+    posted = _facts(loaded, body, settings, prefer)
+    _check_posted(loaded, posted, subject_type, subject_id)
+    book = loaded.book
+    _check_known(book.kb, {r.id for r in book.rules}, item, rule)
+    subject = SubjectKey(subject_type, subject_id)
+    ex = Explainer(book, loaded.advisor.run(posted.facts), Locator.from_files(loaded.rule_files))
+    if item is not None:
+        found = [ex.explain_item(item, subject)]
+    elif rule is not None:
+        found = [ex.explain_rule(rule, subject)]
+    else:
+        found = [e for e in ex.explain_decision() if e.subject == str(subject)]
+    return present.explanations(book.revision, posted.facts.as_of, found, lang).response(language_headers(lang))
+
+
+def _check_known(kb: KnowledgeBase, rules: set[str], item: str | None, rule: str | None) -> None:
+    """Refuse an item or rule the rule set does not know, with the closest name."""
+    from rm_advisor.engine.errors import suggest
+
+    for name, value, known in (("item", item, set(kb.actions) | set(kb.coaching)), ("rule", rule, rules)):
+        if value is not None and value not in known:
+            raise Problem("unknown_item", f"no {'action or coaching topic' if name == 'item' else 'rule'} "
+                          f"`{value}` in this rule set",
+                          [ErrorItem(code="unknown_item", parameter=name, detail=f"unknown {name} `{value}`",
+                                     hint=suggest(value, known) or None)])

@@ -15,8 +15,8 @@ from rm_advisor.engine.authoring.graph import (
     to_picture,
 )
 from rm_advisor.engine.authoring.replay import KINDS, ReplayReport, replay
-from rm_advisor.engine.authoring.scenarios import CaseResult, Failure, scenario_file_json_schema
-from rm_advisor.engine.authoring.suite import SuiteRun, run_suite
+from rm_advisor.engine.authoring.scenarios import CaseResult, Failure, declared_rule_set, scenario_file_json_schema
+from rm_advisor.engine.authoring.suite import SuiteRun, merge_runs, run_suite
 
 __all__ = [
     "KINDS",
@@ -31,8 +31,10 @@ __all__ = [
     "RuleReport",
     "SuiteRun",
     "cycle_nodes",
+    "declared_rule_set",
     "diff_decisions",
     "findings",
+    "merge_runs",
     "parse_rules",
     "replay",
     "rule_graph",

@@ -97,8 +97,22 @@ class Coverage:
     files: tuple[FileCoverage, ...]
     scenarios: int
 
+    @property
+    def rules_percent(self) -> float:
+        """The share of the rules that fired in some scenario, in percent (100 with no rules)."""
+        total = sum(len(f.rules) for f in self.files)
+        return 100.0 * sum(len(f.rules) - len(f.never_fired) for f in self.files) / total if total else 100.0
+
+    @property
+    def conditions_percent(self) -> float:
+        """The share of the conditions seen both true and false, in percent (100 with none)."""
+        total = sum(len(f.conditions) for f in self.files)
+        return 100.0 * sum(f.conditions_covered for f in self.files) / total if total else 100.0
+
     def to_dict(self) -> dict[str, Any]:
-        return {"scenarios": self.scenarios, "files": [f.to_dict() for f in self.files]}
+        return {"scenarios": self.scenarios, "rules_percent": round(self.rules_percent, 2),
+                "conditions_percent": round(self.conditions_percent, 2),
+                "files": [f.to_dict() for f in self.files]}
 
 
 def measure(book: RuleBook, results: Iterable[CaseResult], locator: Locator,

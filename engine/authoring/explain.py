@@ -22,6 +22,9 @@ are missing values marked ``unknown: ask`` names them (``to_confirm``, what the 
 
 A rule may also be inactive on the as-of date (``effective``), or have fired while a veto blocked
 what it recommends; both are said plainly.
+
+*Why nothing*: for a subject with no recommendation at all, the rules of its domain that would
+recommend something, closest first (fewest failing conditions), each with what it lacks.
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ class Explanation(_Model):
     """Why (or why not) one action, coaching topic or rule came out for one subject."""
 
     subject: str
-    target: str = Field(description="action:ID, coaching:ID or rule:ID")
+    target: str = Field(description="action:ID, coaching:ID, rule:ID, or `nothing` (why nothing was recommended)")
     outcome: Literal["recommended", "vetoed", "not recommended", "fired", "not fired"]
     summary: str
     why: list[RuleTrace] = Field(default_factory=list, description="the rules and signals behind it, with fact values")
@@ -133,8 +136,17 @@ class Explainer:
 
     # ------------------------------------------------------------------ targets
 
-    def subjects(self, subject_type: str) -> list[SubjectKey]:
-        return [SubjectKey.of(subject_type, f["id"]) for f in self.run.fact_set.subjects(subject_type)]
+    def subjects(self, subject_type: str, domain: str | None = None) -> list[SubjectKey]:
+        """The subjects of a type in the facts; with ``domain`` (a rule's), only those of that domain
+        (every one for ``generic``)."""
+        return [SubjectKey.of(subject_type, f["id"]) for f in self.run.fact_set.subjects(subject_type)
+                if domain in (None, "generic") or f.get("domain") == domain]
+
+    def find_subject(self, name: str) -> list[SubjectKey]:
+        """The subjects ``name`` may mean: ``client:T-002`` itself, or ``T-002`` as the id of a client
+        or a manager (more than one when ids are shared)."""
+        everyone = [s for t in self.kb.subjects() for s in self.subjects(t)]
+        return [s for s in everyone if name in (str(s), s.id)]
 
     def explain_item(self, item_id: str, subject: SubjectKey) -> Explanation:
         """Why ``item_id`` (an action or coaching topic) was or was not recommended for ``subject``."""
@@ -172,13 +184,34 @@ class Explainer:
                            outcome="fired" if report.fired else "not fired", summary=summary, rules=[report])
 
     def explain_decision(self) -> list[Explanation]:
-        """Why each recommendation (and each veto) in the decision."""
+        """Why each recommendation (and each veto) in the decision, and for a subject with none at
+        all, why nothing (:meth:`explain_nothing`)."""
         out = []
         for decided in self.run.decision.clients + self.run.decision.managers:
             subject = SubjectKey(decided.subject_type, decided.id)
             for rec in decided.recommendations + decided.vetoed:
                 out.append(self.explain_item(rec.id, subject))
+            if not decided.recommendations and not decided.vetoed:
+                out.append(self.explain_nothing(subject))
         return out
+
+    def explain_nothing(self, subject: SubjectKey, closest: int = 3) -> Explanation:
+        """Why nothing was recommended for ``subject``: the ``closest`` rules of its domain (and the
+        generic ones) that recommend something, fewest failing conditions first, then the most
+        conditions matched, the highest priority; each with what stopped it."""
+        fact = self._fact(subject)
+        domain = fact.get("domain") if fact is not None else None
+        candidates = [r for r in self.book.for_subject(subject.type)
+                      if (r.rule.then.actions or r.rule.then.coaching) and r.rule.domain in ("generic", domain)]
+        reports = sorted((self.rule_report(r, subject) for r in candidates),
+                         key=lambda r: (len(r.failing), -len(r.matched), -self.rules[r.rule_id].rule.priority,
+                                        r.rule_id))
+        what = f"{domain} {subject.type}" if domain else subject.type
+        summary = (f"no rule recommends anything for a {what}" if not candidates else
+                   f"nothing is recommended; the {min(closest, len(reports))} closest of the {len(candidates)} "
+                   f"rule(s) for a {what}, and what each lacks")
+        return Explanation(subject=str(subject), target="nothing", outcome="not recommended", summary=summary,
+                           rules=reports[:closest])
 
     # ------------------------------------------------------------------ rules
 

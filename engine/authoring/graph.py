@@ -11,13 +11,16 @@ vetoes added. From it come:
 * DOT (:func:`to_dot`, via pydot), Mermaid (:func:`to_mermaid`) and a PNG or SVG picture
   (:func:`to_picture`, drawn with matplotlib in layers, so no Graphviz program is needed).
 
-Nodes are ``(kind, id)`` pairs: kinds ``field``, ``rule``, ``signal``, ``action``, ``coaching``.
+Nodes are ``(kind, id)`` pairs: kinds ``field``, ``rule``, ``signal``, ``action``, ``coaching``; DOT and
+Mermaid label each with its id and its zh and en titles (the picture, drawn without CJK fonts, with
+its id). A veto with ``all_sales`` is drawn onto the sales actions of its rule's domain and the
+generic ones: a bank rule's veto never reaches a tobacco action.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import networkx as nx
@@ -25,7 +28,7 @@ import networkx as nx
 from rm_advisor.engine.checking.analysis import can_hold
 from rm_advisor.engine.checking.signals import Node, signal_graph
 from rm_advisor.engine.errors import Diagnostic
-from rm_advisor.engine.language.knowledge import KnowledgeBase
+from rm_advisor.engine.language.knowledge import KnowledgeBase, Text
 from rm_advisor.engine.language.rules import Condition, Rule, RuleFile
 from rm_advisor.engine.language.walk import children, conjuncts, fields, form, signal_test
 from rm_advisor.engine.loading.locations import Locator
@@ -74,15 +77,27 @@ def rule_graph(rules: Sequence[Rule], kb: KnowledgeBase, locator: Locator | None
             graph.add_edge(node, ("coaching", co.topic), relation="recommends")
         if rule.then.veto:
             blocked = set(rule.then.veto.actions)
-            if rule.then.veto.all_sales:
-                blocked |= {a.id for a in kb.actions.values() if a.sales}
+            if rule.then.veto.all_sales:  # the sales actions a subject of the rule's domain can be given
+                blocked |= {a.id for a in kb.actions.values() if a.sales and
+                            (rule.domain == "generic" or a.domain in (rule.domain, "generic"))}
             for aid in sorted(blocked):
                 if not graph.has_edge(node, ("action", aid)):
                     graph.add_edge(node, ("action", aid), relation="vetoes")
+    titles: dict[str, Mapping[str, Any]] = {"rule": {r.id: r.title for r in rules}, "signal": kb.signals,
+                                            "action": kb.actions, "coaching": kb.coaching}
     for node, data in graph.nodes(data=True):
         data.setdefault("kind", node[0])
         data.setdefault("label", node[1])
+        found = titles.get(node[0], {}).get(node[1])
+        title = found if isinstance(found, Text) else getattr(found, "title", None)
+        if title is not None:
+            data.update(title_zh=title.zh, title_en=title.en)
     return graph
+
+
+def _titled(data: dict[str, Any], sep: str) -> str:
+    """A node's zh and en titles after its id, joined by ``sep`` (nothing for a field)."""
+    return "".join(sep + data[k] for k in ("title_zh", "title_en") if data.get(k))
 
 
 def _signal_uses(rule: Rule) -> list[tuple[str, str]]:
@@ -236,7 +251,7 @@ def to_dot(graph: nx.DiGraph[Node], name: str = "rules") -> str:
     for node in sorted(graph):
         data = graph.nodes[node]
         shape = {"field": "note", "rule": "box", "signal": "ellipse"}.get(node[0], "box")
-        attrs: dict[str, Any] = {"label": _quote(f"{node[0]}\n{node[1]}"), "shape": shape,
+        attrs: dict[str, Any] = {"label": _quote(f"{node[0]}\n{node[1]}{_titled(data, chr(10))}"), "shape": shape,
                                  "fillcolor": _quote(_CYCLE if node in hot else _COLOURS[node[0]])}
         if data.get("file"):
             attrs["tooltip"] = _quote(f"{data['file']}:{data['line']}")
@@ -269,7 +284,7 @@ def to_mermaid(graph: nx.DiGraph[Node]) -> str:
     lines.append(f"  classDef cycle fill:{_CYCLE},stroke:#a50f15")
     for node in sorted(graph):
         left, right = shapes[node[0]]
-        label = node[1].replace('"', "#quot;")
+        label = (node[1] + _titled(graph.nodes[node], "<br/>")).replace('"', "#quot;")
         lines.append(f"  {ids[node]}{left}{label}{right}:::{'cycle' if node in hot else node[0]}")
     arrows = {"forbids": "-. not .->", "vetoes": "-. veto .-x", "joins": "-- join -->"}
     for a, b, rel in sorted(graph.edges(data="relation", default=_UNLABELLED), key=lambda e: (e[0], e[1])):

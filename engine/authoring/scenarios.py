@@ -100,7 +100,23 @@ class Scenario(_Strict):
 class ScenarioFile(_Strict):
     """A scenario file ``rules/<pack>.scenarios.yaml``."""
 
+    rules: str | tuple[str, ...] | None = Field(
+        default=None, description="the rule set these scenarios test: a rule file or folder (or a list of them), "
+                                  "relative to this file; default: the rule file of the same name beside it "
+                                  "(x.scenarios.yaml: x.yaml), or this file's folder when there is none")
     scenarios: tuple[Scenario, ...] = Field(min_length=1)
+
+
+def declared_rule_set(text: str, name: str = "<scenarios>") -> tuple[str, ...] | None:
+    """The rule files or folders a scenario file's ``rules:`` names, as written (relative to the
+    file); None when it names none (or is not readable: its own problems are reported when it runs)."""
+    data = parse_yaml(text, name).data
+    value = data.get("rules") if isinstance(data, dict) else None
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
 
 
 def scenario_file_json_schema() -> dict[str, Any]:

@@ -7,7 +7,7 @@ line, an editor or a CI job formats as it likes (text, JSON, JUnit XML).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -30,6 +30,8 @@ class SuiteRun:
     problems: tuple[Diagnostic, ...]
     coverage: Coverage | None
     files: int
+    #: the rule set each group of scenario files ran against, as the caller names it
+    rule_sets: tuple[str, ...] = ()
 
     @property
     def failed(self) -> int:
@@ -45,7 +47,7 @@ class SuiteRun:
         return not self.failed and not any(d.severity == "error" for d in self.problems)
 
     def to_dict(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"passed": self.passed, "failed": self.failed,
+        doc: dict[str, Any] = {"passed": self.passed, "failed": self.failed, "rule_sets": list(self.rule_sets),
                                "problems": [d.to_dict() for d in self.problems],
                                "scenarios": [r.to_dict() for r in self.results]}
         if self.coverage is not None:
@@ -56,12 +58,21 @@ class SuiteRun:
         return junit_xml(self.results)
 
 
+def merge_runs(runs: Sequence[SuiteRun]) -> SuiteRun:
+    """One run from the runs of several rule sets (scenario files that name different rule sets)."""
+    covs = [r.coverage for r in runs if r.coverage is not None]
+    cov = Coverage(tuple(f for c in covs for f in c.files), sum(c.scenarios for c in covs)) if covs else None
+    return SuiteRun(tuple(x for r in runs for x in r.results), tuple(p for r in runs for p in r.problems), cov,
+                    sum(r.files for r in runs), tuple(n for r in runs for n in r.rule_sets))
+
+
 def run_suite(book: RuleBook, scenario_files: Mapping[str, str], rule_files: Mapping[str, str] | None = None,
-              keyword: str | None = None, coverage: bool = False) -> SuiteRun:
+              keyword: str | None = None, coverage: bool = False, rule_set: str = "") -> SuiteRun:
     """Run the scenarios in ``scenario_files`` (name → YAML text) against ``book``.
 
     ``keyword`` keeps the scenarios whose name contains it (any case). With ``coverage``, the rule
-    files of the packs run (``rule_files``, name → text, for locations) get a coverage report."""
+    files of the packs run (``rule_files``, name → text, for locations) get a coverage report.
+    ``rule_set`` names the rule set in the result (``rules/tobacco.yaml``)."""
     cases, problems = load_scenarios(dict(scenario_files))
     problems += check_references(cases, book)
     if keyword:
@@ -72,4 +83,4 @@ def run_suite(book: RuleBook, scenario_files: Mapping[str, str], rule_files: Map
     if coverage:
         packs = {PurePath(name).name.removesuffix(SCENARIO_SUFFIX) for name in scenario_files}
         cov = measure(book, results, Locator.from_files(dict(rule_files or {})), packs=packs)
-    return SuiteRun(results, tuple(problems), cov, len(scenario_files))
+    return SuiteRun(results, tuple(problems), cov, len(scenario_files), (rule_set,) if rule_set else ())

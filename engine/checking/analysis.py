@@ -65,6 +65,23 @@ def analyse(rules: Sequence[Rule], kb: KnowledgeBase, locate: Locate) -> list[Di
     return diags
 
 
+def analyse_partial(rules: Sequence[tuple[Rule, frozenset[str]]], kb: KnowledgeBase,
+                    locate: Locate) -> list[Diagnostic]:
+    """The findings about each rule on its own (impossible conditions, parameter units, texts) on
+    rules that have errors of their own, so that they are reported with those errors and not in a
+    later round. ``masked`` names the parts of a rule that stand in for invalid ones: they are not
+    analysed. The findings that compare rules with each other wait for the rules to check."""
+    diags: list[Diagnostic] = []
+    for rule, masked in rules:
+        if "when" not in masked:
+            found = _impossible(rule, kb, locate)
+            if found:
+                diags.append(found)
+            diags.extend(_units(rule, kb, locate))
+        diags.extend(d for d in _texts(rule, locate, masked))
+    return diags
+
+
 # ---------------------------------------------------------------------------- literals and DNF
 
 
@@ -526,12 +543,13 @@ def _thresholds(rules: Sequence[Rule], kb: KnowledgeBase, locate: Locate) -> lis
 # ---------------------------------------------------------------------------- texts
 
 
-def _texts(rule: Rule, locate: Locate) -> list[Diagnostic]:
-    items: list[tuple[Path, Text]] = [(("title",), rule.title)]
-    items += [(("then", "actions", i, "reason"), o.reason) for i, o in enumerate(rule.then.actions)]
-    items += [(("then", "coaching", i, "reason"), o.reason) for i, o in enumerate(rule.then.coaching)]
-    if rule.then.veto:
-        items.append((("then", "veto", "reason"), rule.then.veto.reason))
+def _texts(rule: Rule, locate: Locate, masked: frozenset[str] = frozenset()) -> list[Diagnostic]:
+    items: list[tuple[Path, Text]] = [(("title",), rule.title)] if "title" not in masked else []
+    if "then" not in masked:
+        items += [(("then", "actions", i, "reason"), o.reason) for i, o in enumerate(rule.then.actions)]
+        items += [(("then", "coaching", i, "reason"), o.reason) for i, o in enumerate(rule.then.coaching)]
+        if rule.then.veto:
+            items.append((("then", "veto", "reason"), rule.then.veto.reason))
     diags = []
     for path, text in items:
         for lang in ("zh", "en"):

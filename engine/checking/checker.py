@@ -2,17 +2,25 @@
 
 Checking is all-or-nothing: :func:`check_rule_files` returns a :class:`RuleSet` only when no
 error was found; otherwise the caller gets every diagnostic, sorted by file and line.
+
+One pass finds every problem: a rule with a schema error (``priority: 150``) is still checked as
+far as it can be (see :func:`_salvage`), and the per-rule analysis (impossible conditions, texts in
+the wrong language) runs on rules with errors too, so schema, reference, analysis and text
+problems come together. Provenance is checked too: the document id always, the quote verbatim
+when the caller passes the document texts.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from rm_advisor.engine.checking.analysis import analyse
+from rm_advisor.engine.checking.analysis import analyse, analyse_partial
 from rm_advisor.engine.checking.leads import signals_leading_nowhere
 from rm_advisor.engine.checking.presence import present_when_fired, signal_guarantees
 from rm_advisor.engine.checking.signals import signal_cycles
@@ -56,16 +64,31 @@ class _Ctx:
     diags: list[Diagnostic]
     kb: KnowledgeBase
     scope: dict[str, str] = field(default_factory=dict)  # fact type -> how it is reached
+    #: top-level keys replaced by a stand-in because their own value does not match the format
+    masked: frozenset[str] = frozenset()
+    #: the error codes found in ``when`` (the analysis of a rule with bad values in it is skipped)
+    when_codes: set[str] = field(default_factory=set)
+    documents: Mapping[str, str] | None = None
 
     def error(self, code: Code, message: str, at: Path, hint: str = "") -> None:
+        if at and at[0] in self.masked:
+            return
+        if at and at[0] == "when":
+            self.when_codes.add(code)
         self.diags.append(Diagnostic(code, message, self.parsed.locate(self.path + at),
                                      rule_id=self.rule.id, hint=hint))
 
 
-def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet | None, list[Diagnostic]]:
-    """Parse and check rule files (name -> YAML text). Returns the rule set, or None and the errors."""
+def check_rule_files(files: dict[str, str], kb: KnowledgeBase,
+                     documents: Mapping[str, str] | None = None) -> tuple[RuleSet | None, list[Diagnostic]]:
+    """Parse and check rule files (name -> YAML text). Returns the rule set, or None and the errors.
+
+    ``documents`` (document id -> its text), when given, is where each rule's provenance quote must
+    be found verbatim (``quote_not_found``); the document id is checked against the knowledge base
+    whether or not it is given (``unknown_document``)."""
     diags: list[Diagnostic] = []
     checked: list[CheckedRule] = []
+    partial: list[tuple[Rule, frozenset[str]]] = []  # rules with errors, analysed one by one
     first_seen: dict[str, Location] = {}
     locator = Locator()
     if not files:
@@ -75,13 +98,13 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
         parsed = parse_yaml(files[name], name)
         diags.extend(parsed.diagnostics)
         if parsed.unreadable:
-            _check_fragments(files[name], name, kb, diags, first_seen)
+            _check_fragments(files[name], name, kb, diags, first_seen, documents)
             continue
         doc, errs = validate_document(RuleFile, parsed)
         diags.extend(errs)
-        if doc is None:
-            continue
-        for i, rule in enumerate(doc.rules):
+        rules = [(i, r, frozenset[str](), False) for i, r in enumerate(doc.rules)] if doc is not None \
+            else _salvage_rules(parsed.data)
+        for i, rule, masked, repaired in rules:
             path: Path = ("rules", i)
             loc = parsed.locate(path)
             if rule.id in first_seen:
@@ -90,14 +113,18 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
                                         hint=f"first defined at {first_seen[rule.id]}; rename one"))
                 continue
             first_seen[rule.id] = loc
+            locator.add_rule(rule.id, parsed, path)
             before = _errors(diags)
-            _check_rule(_Ctx(parsed, path, rule, diags, kb), kb)
-            if _errors(diags) == before:  # warnings (not_on_missing) do not keep a rule out
+            ctx = _Ctx(parsed, path, rule, diags, kb, masked=masked, documents=documents)
+            _check_rule(ctx, kb)
+            if _errors(diags) == before and not repaired:  # warnings (not_on_missing) do not keep a rule out
                 checked.append(CheckedRule(rule, name, loc.line))
-                locator.add_rule(rule.id, parsed, path)
+            elif not ctx.when_codes & _VALUE_CODES:
+                partial.append((rule, masked))
     diags.extend(_check_cycles(checked, first_seen))
     diags.extend(_check_fallbacks(checked, kb, locator))
     diags.extend(analyse([c.rule for c in checked], kb, locator.rule))
+    diags.extend(analyse_partial(partial, kb, locator.rule))
     diags.extend(signals_leading_nowhere([c.rule for c in checked], kb, locator.rule))
     errors = [d for d in diags if d.severity == "error"]
     if errors:
@@ -107,12 +134,93 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase) -> tuple[RuleSet 
     return RuleSet(ordered, kb, warnings), list(warnings)
 
 
+#: Errors in a ``when`` after which its values cannot be reasoned about (no impossibility analysis).
+_VALUE_CODES = frozenset({"type_mismatch", "bad_value", "bad_operator", "unknown_parameter", "bad_unknown"})
+
+#: Top-level rule keys whose invalid value is left out (the default stands in).
+_OPTIONAL_KEYS = frozenset({"priority", "effective", "tags"})
+#: Top-level rule keys whose invalid value is replaced by a stand-in that is not checked.
+_STAND_INS: dict[str, Any] = {
+    "title": {"zh": "占位", "en": "stand-in"},
+    "domain": "generic",
+    "provenance": {"document": "D0", "quote": "stand-in"},
+    "when": {"signal": "stand_in"},
+    "then": {"signals": ["stand_in"]},
+}
+_SALVAGE_ROUNDS = 20
+
+
+def _salvage_rules(data: Any) -> list[tuple[int, Rule, frozenset[str], bool]]:
+    """The rules of a file that does not match the format, each as far as it can be read: a rule
+    that matches is taken as it is; one that does not is read without its invalid parts (see
+    :func:`_salvage`). Its schema errors are already reported; what else is wrong with it is not
+    hidden behind them."""
+    raw = data.get("rules") if isinstance(data, dict) else None
+    found = []
+    for i, item in enumerate(raw if isinstance(raw, list) else []):
+        salvaged = _salvage(item)
+        if salvaged is not None:
+            found.append((i, *salvaged))
+    return found
+
+
+def _salvage(raw: Any) -> tuple[Rule, frozenset[str], bool] | None:
+    """A rule read from ``raw`` with its invalid parts left out: an optional key (``priority``) or
+    an unknown key is dropped, an invalid optional key inside ``then`` (an action's ``priority``)
+    too, and any other invalid top-level part (``when``, ``then``, ``title``...) is replaced by a
+    stand-in and marked masked, so nothing is reported about it twice. None when the id or the
+    subject is itself invalid: nothing about the rule can be checked then. The flag says whether
+    anything was left out or replaced."""
+    if not isinstance(raw, dict):
+        return None
+    data = copy.deepcopy(raw)
+    masked: set[str] = set()
+    for _ in range(_SALVAGE_ROUNDS):
+        try:
+            return Rule.model_validate(data), frozenset(masked), data != raw
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False, include_input=False)
+        for err in errors:
+            loc = tuple(err["loc"])
+            top = loc[0] if loc else None
+            if not isinstance(top, str) or top in ("id", "subject") or top in masked:
+                return None
+            if top in _OPTIONAL_KEYS or (err["type"] == "extra_forbidden" and len(loc) == 1):
+                data.pop(top, None)
+            elif top == "then" and _drop_key(data, loc, err["type"] == "extra_forbidden"):
+                pass
+            elif top in _STAND_INS:
+                data[top] = copy.deepcopy(_STAND_INS[top])
+                masked.add(top)
+            else:
+                return None
+    return None
+
+
+def _drop_key(data: dict[str, Any], loc: tuple[Any, ...], unknown: bool) -> bool:
+    """Drop the key ``loc`` ends in when it is an unknown key or an outcome's optional ``priority``;
+    True when it was dropped."""
+    node: Any = data
+    for part in loc[:-1]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return False
+    key = loc[-1]
+    if not isinstance(node, dict) or key not in node or not (unknown or key == "priority"):
+        return False
+    del node[key]
+    return True
+
+
 def _errors(diags: list[Diagnostic]) -> int:
     return sum(1 for d in diags if d.severity == "error")
 
 
 def _check_fragments(text: str, name: str, kb: KnowledgeBase, diags: list[Diagnostic],
-                     first_seen: dict[str, Location]) -> None:
+                     first_seen: dict[str, Location], documents: Mapping[str, str] | None) -> None:
     """Report the problems of the rules that still parse in a file with a YAML syntax error."""
     for fragment in rule_fragments(text, name):
         if fragment.data is None:
@@ -127,7 +235,7 @@ def _check_fragments(text: str, name: str, kb: KnowledgeBase, diags: list[Diagno
             continue  # reported again once the syntax error is fixed
         if rule.id not in first_seen:
             first_seen[rule.id] = fragment.locate(("rules", 0))
-            _check_rule(_Ctx(fragment, ("rules", 0), rule, diags, kb), kb)
+            _check_rule(_Ctx(fragment, ("rules", 0), rule, diags, kb, documents=documents), kb)
 
 
 def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
@@ -137,10 +245,26 @@ def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
     if eff and eff.from_ and eff.until and eff.from_ > eff.until:
         ctx.error("bad_dates", f"effective from {eff.from_} is after until {eff.until}", ("effective",),
                   hint="swap the dates")
-    _check_placement(ctx, rule.when, ("when",), top=True)
-    _check_condition(ctx, kb, rule.when, ("when",), rule.subject)
-    _check_unknown(ctx, kb)
-    _check_outcomes(ctx, kb)
+    if "when" not in ctx.masked:
+        _check_placement(ctx, rule.when, ("when",), top=True)
+        _check_condition(ctx, kb, rule.when, ("when",), rule.subject)
+        _check_unknown(ctx, kb)
+    if "then" not in ctx.masked:
+        _check_outcomes(ctx, kb)
+    _check_provenance(ctx, kb)
+
+
+def _check_provenance(ctx: _Ctx, kb: KnowledgeBase) -> None:
+    """The document a rule cites exists; with the document texts at hand, its quote is in it verbatim."""
+    prov = ctx.rule.provenance
+    if prov.document not in kb.documents:
+        ctx.error("unknown_document", f"unknown document `{prov.document}`", ("provenance", "document"),
+                  hint=suggest(prov.document, kb.documents) or "documents are listed in knowledge_base/documents.yaml")
+    elif ctx.documents is not None and prov.quote not in ctx.documents.get(prov.document, prov.quote):
+        title = kb.documents[prov.document].title
+        ctx.error("quote_not_found", f"the quote is not found verbatim in {prov.document} ({title})",
+                  ("provenance", "quote"),
+                  hint="copy the quote from the document as it is written (same characters and punctuation)")
 
 
 def _check_unknown(ctx: _Ctx, kb: KnowledgeBase) -> None:

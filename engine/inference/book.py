@@ -9,6 +9,7 @@ compiling (``rm-advisor check``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import replace
 
 from rm_advisor.engine.checking.checker import check_rule_files
@@ -35,10 +36,12 @@ def _split(files: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     return rules, {n: t for n, t in files.items() if is_policy_file(n)}
 
 
-def check_rules(rule_files: dict[str, str], kb: KnowledgeBase) -> list[Diagnostic]:
-    """Every problem in a rule set and its contact policies (errors and warnings), without compiling."""
+def check_rules(rule_files: dict[str, str], kb: KnowledgeBase,
+                documents: Mapping[str, str] | None = None) -> list[Diagnostic]:
+    """Every problem in a rule set and its contact policies (errors and warnings), without compiling;
+    with ``documents`` (document id -> text), provenance quotes are looked up in them too."""
     rules, policies = _split(rule_files)
-    _, diags = check_rule_files(rules, kb)
+    _, diags = check_rule_files(rules, kb, documents)
     _, policy_diags = check_policy_files(policies, kb)
     return sorted(diags + policy_diags, key=Diagnostic.sort_key)
 

@@ -6,6 +6,7 @@ directory). A knowledge base with any error raises :class:`RuleError` and nothin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -199,7 +200,7 @@ def _check_provenance(kb: KnowledgeBase, parts: dict[str, Any], diags: list[Diag
         doc, parsed = parts[base]
         for i, item in enumerate(getattr(doc, kind)):
             if item.provenance is not None and item.provenance.document not in kb.documents:
-                diags.append(Diagnostic("schema_violation", f"unknown document `{item.provenance.document}`",
+                diags.append(Diagnostic("unknown_document", f"unknown document `{item.provenance.document}`",
                                         parsed.locate((kind, i, "provenance", "document")),
                                         hint=suggest(item.provenance.document, kb.documents)))
 
@@ -271,7 +272,7 @@ def _check_scoring(kb: KnowledgeBase, parsed: Any, diags: list[Diagnostic]) -> N
                 ((group, i, "items", j, "provenance"), x.provenance) for j, x in enumerate(getattr(item, "items", ()))]
             for path, prov in provs:
                 if prov.document not in kb.documents:
-                    diags.append(Diagnostic("schema_violation", f"unknown document `{prov.document}`",
+                    diags.append(Diagnostic("unknown_document", f"unknown document `{prov.document}`",
                                             parsed.locate((*path, "document")), hint=suggest(prov.document,
                                                                                              kb.documents)))
 
@@ -373,3 +374,36 @@ def _check_client_coaching(kb: KnowledgeBase, part: tuple[Any, ParsedYaml], diag
                     diags.append(Diagnostic("bad_template", f"placeholder `{{{ref}}}` cannot be filled", at,
                                             hint=suggest(ref, choices) or "use {clients.count}, {clients.top}, "
                                             "{clients.list}, {clients.actions}, {manager.field} or {param.name}"))
+
+
+def quotes_not_found(files: Mapping[str, str], documents: Mapping[str, str]) -> list[Diagnostic]:
+    """``quote_not_found`` for every provenance in the knowledge-base files (name -> YAML text: actions,
+    coaching, reasons, scoring...) whose quote is not verbatim in its document's text (``documents``:
+    id -> text). A document missing from ``documents`` is not looked into."""
+    diags: list[Diagnostic] = []
+    for name in sorted(files):
+        parsed = parse_yaml(files[name], name)
+        for path, prov in _provenances(parsed.data, ()):
+            text = documents.get(prov["document"])
+            if text is not None and prov["quote"] not in text:
+                diags.append(Diagnostic("quote_not_found", f"the quote is not found verbatim in {prov['document']}",
+                                        parsed.locate((*path, "quote")),
+                                        hint="copy the quote from the document as it is written (same characters "
+                                             "and punctuation)"))
+    return diags
+
+
+def _provenances(node: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], dict[str, str]]]:
+    """Every ``provenance: {document, quote}`` mapping in a parsed document, with its path."""
+    found: list[tuple[tuple[Any, ...], dict[str, str]]] = []
+    if isinstance(node, dict):
+        prov = node.get("provenance")
+        if isinstance(prov, dict) and isinstance(prov.get("document"), str) and isinstance(prov.get("quote"), str):
+            found.append(((*path, "provenance"), prov))
+        for key, value in node.items():
+            if key != "provenance":
+                found.extend(_provenances(value, (*path, key)))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found.extend(_provenances(value, (*path, i)))
+    return found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -98,3 +98,16 @@ def read_kb_files(target: str | os.PathLike[str] | None = None, relative: bool =
     root = Path(target) if target else default_kb_dir()
     paths = sorted(list(root.glob("*.yaml")) + list(root.glob("signals/*.yaml")) + list(root.glob("facts/*.yaml")))
     return _texts(((KB_PREFIX + _relative(p, root) if relative else _display(p)), p) for p in paths)
+
+
+#: The environment variable naming the folder of source-document texts (``rm-advisor check --documents``).
+DOCUMENTS_ENV = "RM_ADVISOR_DOCUMENTS"
+
+
+def read_documents(folder: str | os.PathLike[str], files: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The texts of the source documents (``files``: document id -> file name, from
+    ``knowledge_base/documents.yaml``) found in ``folder``, by id, and the ids whose file is not
+    there. A file that is not UTF-8 raises :class:`RuleError` naming it."""
+    root = Path(folder)
+    found = {doc_id: root / name for doc_id, name in files.items() if (root / name).is_file()}
+    return _texts(found.items()), sorted(set(files) - set(found))

@@ -303,3 +303,41 @@ def test_a_decision_lists_what_to_confirm_in_the_language_asked_for(client: Test
         [(u.id, u.rule_id, u.score) for u in want.unlocks]
     assert item["fields"] == [{"fact": "client", "field": "new_need_reported",
                                "description": {lang: getattr(want.fields[0].description, lang)}}]
+
+
+# ---- why and why not (issue 22 §4) ----------------------------------------------------------
+
+
+def test_explain_why_not_an_item_over_http(client: TestClient) -> None:
+    r = client.post(f"{ONE}/explain?item=counter_placement&lang=en", json=examples.CLIENT)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["revision"].startswith("r-") and body["as_of"] == "2026-11-23"
+    [e] = body["explanations"]
+    assert (e["subject"], e["target"], e["outcome"]) == ("client:T-001", "action:counter_placement",
+                                                         "not recommended")
+    assert e["rules"] and all(not r["fired"] and r["failing"] for r in e["rules"])
+    assert set(e["rules"][0]["title"]) == {"en"}
+    why = client.post(f"{ONE}/explain?rule=tobacco.network_ordering", json=examples.CLIENT).json()
+    assert [x["outcome"] for x in why["explanations"]] == ["fired"]
+    every = client.post(f"{ONE}/explain", json=examples.CLIENT).json()["explanations"]
+    assert every and {x["outcome"] for x in every} <= {"recommended", "vetoed"}
+
+
+def test_explain_why_nothing_over_http(client: TestClient) -> None:
+    facts = {"as_of": "2026-11-23", "managers": [{"id": "M1", "domain": "tobacco"}],
+             "clients": [{"id": "T-9", "manager_id": "M1", "domain": "tobacco", "client_class": "B",
+                          "network_client": True, "e_settlement": "active", "in_visit_delivery_system": True,
+                          "counterfeit_awareness": "adequate"}]}
+    [e] = client.post("/v1/decisions/client/T-9/explain", json=facts).json()["explanations"]
+    assert (e["target"], e["outcome"]) == ("nothing", "not recommended") and len(e["rules"]) == 3
+
+
+def test_explain_names_an_unknown_item_or_rule(client: TestClient) -> None:
+    body = problem(client.post(f"{ONE}/explain?item=guide_to_network_orderin", json=examples.CLIENT), 422,
+                   "unknown_item")
+    assert body["errors"][0]["parameter"] == "item" and "guide_to_network_ordering" in body["errors"][0]["hint"]
+    problem(client.post(f"{ONE}/explain?rule=tobacco.nope", json=examples.CLIENT), 422, "unknown_item")
+    problem(client.post("/v1/decisions/client/T-999/explain", json=examples.CLIENT), 422, "subject_not_in_facts")
+    both = problem(client.post(f"{ONE}/explain?item=a&rule=b", json=examples.CLIENT), 422, "invalid_request")
+    assert both["errors"][0]["code"] == "item_and_rule"

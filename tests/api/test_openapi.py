@@ -63,7 +63,7 @@ EXAMPLES = list(_example_requests())
 
 def test_every_request_body_has_examples() -> None:
     bodies = [op["requestBody"]["content"]["application/json"] for _, _, op in _operations() if "requestBody" in op]
-    assert len(bodies) == 4 and all(body.get("examples") for body in bodies)
+    assert len(bodies) == 5 and all(body.get("examples") for body in bodies)
 
 
 @pytest.mark.parametrize("name, method, url, body", EXAMPLES, ids=[f"{m} {u} {n}" for n, m, u, _ in EXAMPLES])
@@ -115,9 +115,11 @@ SCHEMATHESIS: dict[str, Any] = {
 #: disagree.
 BUSINESS_RULES: dict[str, set[str]] = {
     "subject_not_in_facts": set(),            # the subject in the path must be among the posted facts
+    "unknown_item": set(),                    # explain: the item or rule asked about is in the rule set
     "too_many_subjects": set(),               # clients + managers together at most max_subjects
     "invalid_facts": {"fact_duplicate_id"},   # fact ids are unique per type
-    "invalid_request": {"duplicate_name"},    # posted rule files have distinct names (and see below)
+    "invalid_request": {"duplicate_name",     # posted rule files have distinct names (and see below)
+                        "item_and_rule"},     # explain: `item` or `rule`, not both
     "feedback_bad_value": set(),              # a reason that goes with the status, `until` only when snoozed
     "feedback_unknown_item": set(),           # the item was recommended by that decision
     "rules_too_large": set(),                 # at most max_check_nodes YAML nodes per check

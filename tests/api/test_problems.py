@@ -82,6 +82,7 @@ def test_cors_is_off_unless_configured(client: TestClient, live: LiveRuleSet) ->
 
 
 ITEM_CODES = ["missing_field", "unknown_field", "wrong_type", "bad_value", "duplicate_name", "pack_removed",
+              "item_and_rule",
               # why the decision database cannot be used (store_unavailable, not_ready)
               "disk_full", "read_only", "locked", "unreachable", "refused", "io_error", "database_error"]
 

@@ -97,6 +97,66 @@ def test_test_shows_a_failing_scenario_as_expected_against_actual(rules: Path, t
     assert root.get("failures") == "1" and tests is not None and int(tests) > 100
 
 
+FINE_RULE = RULE.format(id="fine.key", priority=50, conditions="        - client.is_key: true",
+                        then="      actions:\n        - action: diagnose_needs_on_visit\n"
+                             "          reason: {zh: 重点客户, en: a key client}")
+FINE_SCENARIOS = """scenarios:
+  - name: a key client is visited
+    facts:
+      as_of: 2026-11-23
+      clients: [{id: T1, manager_id: M1, domain: tobacco, is_key: true}]
+    expect:
+      - subject: client:T1
+        fired: [fine.key]
+"""
+
+
+def test_test_file_runs_against_its_own_rule_file_not_the_whole_folder(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "fine.yaml").write_text("pack: fine\nrules:\n" + FINE_RULE, encoding="utf-8")
+    (work / "fine.scenarios.yaml").write_text(FINE_SCENARIOS, encoding="utf-8")
+    (work / "draft.yaml").write_text("pack: draft\nrules:\n  - id: draft.broken\n", encoding="utf-8")
+    result = runner.invoke(app, ["test", str(work / "fine.scenarios.yaml")])
+    assert result.exit_code == 0, result.output
+    assert f"rule set: {work / 'fine.yaml'}" in result.output
+    result = runner.invoke(app, ["test", str(work)])  # a folder: each file with its own rule set
+    assert result.exit_code == 0, result.output
+
+
+def test_a_scenario_file_names_its_rule_set(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "fine.yaml").write_text("pack: fine\nrules:\n" + FINE_RULE, encoding="utf-8")
+    (work / "draft.yaml").write_text("pack: draft\nrules:\n  - id: draft.broken\n", encoding="utf-8")
+    (work / "cases.scenarios.yaml").write_text("rules: .\n" + FINE_SCENARIOS, encoding="utf-8")
+    result = runner.invoke(app, ["test", str(work / "cases.scenarios.yaml")])
+    assert result.exit_code == 1
+    assert f"FAILED: the rule set {work}/ (the rule set of {work / 'cases.scenarios.yaml'}) does not check" \
+        in result.output
+    (work / "cases.scenarios.yaml").write_text("rules: fine.yaml\n" + FINE_SCENARIOS, encoding="utf-8")
+    assert runner.invoke(app, ["test", str(work / "cases.scenarios.yaml")]).exit_code == 0
+    (work / "cases.scenarios.yaml").write_text("rules: nowhere\n" + FINE_SCENARIOS, encoding="utf-8")
+    result = runner.invoke(app, ["test", str(work / "cases.scenarios.yaml")])
+    assert result.exit_code == 2 and "names no file or directory" in result.output
+
+
+def test_coverage_below_the_minimum_fails_the_run(tmp_path: Path) -> None:
+    never = RULE.format(id="fine.never", priority=40, conditions="        - client.client_class: A",
+                        then="      actions:\n        - action: diagnose_needs_on_visit\n"
+                             "          reason: {zh: 一类客户, en: a class-A client}")
+    (tmp_path / "fine.yaml").write_text("pack: fine\nrules:\n" + FINE_RULE + never, encoding="utf-8")
+    (tmp_path / "fine.scenarios.yaml").write_text(FINE_SCENARIOS, encoding="utf-8")
+    scenarios = str(tmp_path / "fine.scenarios.yaml")
+    result = runner.invoke(app, ["test", scenarios, "--min-rules", "95"])
+    assert result.exit_code == 1
+    assert "FAILED: coverage 50.0% of the rules fired, below --min-rules 95" in result.output
+    assert runner.invoke(app, ["test", scenarios, "--min-rules", "50"]).exit_code == 0
+    doc = json.loads(runner.invoke(app, ["test", scenarios, "--min-conditions", "100", "--format", "json"]).output)
+    assert doc["coverage"]["rules_percent"] == 50.0 and len(doc["coverage_below_minimum"]) == 1
+    assert runner.invoke(app, ["test", scenarios, "--min-rules", "101"]).exit_code == 2
+
+
 def test_test_json_and_junit_formats(rules: Path) -> None:
     scenarios = rules / "telecom.scenarios.yaml"
     vip = "        fired: [telecom.arrears, telecom.vip_in_arrears, telecom.vip_member]\n"
@@ -232,6 +292,35 @@ def test_explain_says_what_a_missing_value_counted_as_and_what_to_confirm(tmp_pa
     out = runner.invoke(app, ["explain", str(facts), "--rule", "bank.new_financing_need", "--lang", "en"]).output
     assert "actual (missing) (unknown, counted as no match) · expected == true (unknown: ask)" in out
     assert "only missing values stand in the way; confirm: client.new_need_reported == true" in out
+
+
+def test_explain_says_why_nothing_is_recommended(tmp_path: Path) -> None:
+    facts = tmp_path / "nothing.yaml"
+    facts.write_text("as_of: 2026-11-23\nmanagers: [{id: M1, domain: tobacco}]\nclients:\n"
+                     "  - {id: T-002, manager_id: M1, domain: tobacco, client_class: B, network_client: true,\n"
+                     "     e_settlement: active, in_visit_delivery_system: true, counterfeit_awareness: adequate}\n",
+                     encoding="utf-8")
+    result = runner.invoke(app, ["explain", str(facts), "--subject", "T-002", "--lang", "en"])  # no `client:`
+    assert result.exit_code == 0, result.output
+    assert "client:T-002 · nothing · not recommended" in result.output
+    assert "the 3 closest of the" in result.output and "rule(s) for a tobacco client" in result.output
+    assert result.output.count("did not fire for client:T-002") == 3 and "to flip it:" in result.output
+    assert "nothing to explain" not in result.output
+
+
+def test_explain_subject_without_its_type_and_a_rule_without_a_subject() -> None:
+    result = runner.invoke(app, ["explain", DEMO, "--rule", "tobacco.network_ordering", "--format", "json"])
+    subjects = [e["subject"] for e in json.loads(result.output)["explanations"]]
+    assert subjects and all(s.startswith("client:T-") for s in subjects)  # not the bank and telecom clients
+    assert "from bank to tobacco" not in runner.invoke(app, ["explain", DEMO, "--rule", "tobacco.network_ordering",
+                                                             "--lang", "en"]).output
+    one = runner.invoke(app, ["explain", DEMO, "--subject", "T-001", "--rule", "tobacco.network_ordering",
+                              "--format", "json"])
+    assert [e["subject"] for e in json.loads(one.output)["explanations"]] == ["client:T-001"]
+    wrong = runner.invoke(app, ["explain", DEMO, "--subject", "M-T01", "--rule", "tobacco.network_ordering"])
+    assert wrong.exit_code == 2 and "`M-T01` is a manager" in wrong.output
+    typo = runner.invoke(app, ["explain", DEMO, "--subject", "T-0001"])
+    assert typo.exit_code == 2 and "did you mean" in typo.output
 
 
 def test_explain_names_an_unknown_action() -> None:

@@ -3,6 +3,7 @@ files, one of them with a bad cell."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -183,6 +184,35 @@ def test_strict_stops_on_a_bad_row_and_names_it(sample: Path, tmp_path: Path) ->
     assert result.exit_code == 1, result.output
     assert f"clients.csv:{line}" in result.output and "fact_type" in result.output
     assert not (out / "recommendations.csv").exists()
+    # the file the message refers to is there, with the bad row and where the check stopped
+    assert f"the bad rows found so far are in {out / 'bad_rows.csv'}" in result.output
+    bad = read(out / "bad_rows.csv")
+    assert bad[["line", "column", "code"]].values.tolist()[0] == [str(line), "satisfaction", "fact_type"]
+    assert bad["code"].tolist()[-1] == "too_many_bad_rows"
+
+
+def test_the_terminal_names_a_bad_cells_column_as_bad_rows_csv_does(run: Run, bad_history: tuple[Path, int]) -> None:
+    _, result = run
+    folder, line = bad_history
+    assert f"{folder / 'history.csv'}:{line}:quantity: fact_type" in result.output
+    assert f"{folder / 'history.csv'}:{line}:0:" not in result.output
+
+
+def test_summary_json_is_listed_with_the_outputs(run: Run) -> None:
+    _, result = run
+    wrote = [ln.split("wrote ", 1)[1] for ln in result.output.splitlines() if ln.startswith("  wrote ")]
+    assert [Path(w).name for w in wrote] == OUTPUTS
+    assert f"as of {AS_OF} in" in result.output  # a date given by --as-of needs no note
+
+
+def test_a_batch_without_as_of_says_which_date_it_used(sample: Path, tmp_path: Path) -> None:
+    args = [a for a in batch_args(sample, tmp_path) if a not in ("--as-of", AS_OF)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    today = dt.date.today().isoformat()
+    assert f"as of {today} (today: no --as-of)" in result.output
+    assert json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["as_of_given"] is False
+    assert f"as of {today} (today: no --as-of)" in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
 def test_parquet_output_is_readable_by_pandas(bad_history: tuple[Path, int], run: Run, tmp_path: Path) -> None:

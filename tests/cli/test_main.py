@@ -70,6 +70,28 @@ def test_check_shipped_rules_is_clean() -> None:
     assert "OK:" in result.output
 
 
+def test_check_finds_quotes_in_the_documents_folder(tmp_path: Path) -> None:
+    from tests.helpers import KB
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for d in KB.documents.values():
+        (docs / d.file).write_text("……努力引导客户向网络客户发展……", encoding="utf-8")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    ok = rule("t.q", {"client.is_key": True}, {"actions": [action("guide_to_network_ordering")]})
+    (rules / "t.yaml").write_text(rule_text(ok), encoding="utf-8")
+    result = runner.invoke(app, ["check", str(rules), "--documents", str(docs)])
+    assert result.exit_code == 0, result.output
+    assert f"quotes checked in {docs}" in result.output
+    (rules / "t.yaml").write_text(rule_text(dict(ok, provenance={"document": "D4", "quote": "不在文中的话"})),
+                                  encoding="utf-8")
+    result = runner.invoke(app, ["check", str(rules)], env={"RM_ADVISOR_DOCUMENTS": str(docs)})
+    assert result.exit_code == 1 and "quote_not_found [t.q]" in result.output
+    assert runner.invoke(app, ["check", str(rules)], env={"RM_ADVISOR_DOCUMENTS": ""}).exit_code == 0
+    assert runner.invoke(app, ["check", str(rules), "--documents", str(tmp_path / "none")]).exit_code == 2
+
+
 def test_recommend_json_on_the_sample_explains_every_recommendation() -> None:
     result = runner.invoke(app, ["recommend", str(sample_facts_path()), "--json"])
     assert result.exit_code == 0, result.output

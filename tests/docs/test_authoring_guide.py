@@ -136,3 +136,17 @@ def test_pre_commit_files_are_valid_and_run_real_commands() -> None:
         assert all((ROOT / a).exists() for a in args)
     manifest = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     assert {h["entry"].split()[1] for h in manifest} <= commands()
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda p: p.name)
+def test_the_one_pass_example_reports_what_the_guide_shows(guide: Path, tmp_path: Path) -> None:
+    [rule] = blocks(guide, "one-pass: rule")
+    [shown] = blocks(guide, "one-pass: output")
+    (tmp_path / "draft.yaml").write_text(rule, encoding="utf-8")
+    result = runner.invoke(app, ["check", str(tmp_path / "draft.yaml")])
+    assert result.exit_code == 1
+    got = [ln.replace(str(tmp_path / "draft.yaml"), "draft.yaml") for ln in result.output.splitlines()]
+    expected = shown.splitlines()
+    assert len(got) == len(expected)
+    for line, want in zip(got, expected, strict=True):
+        assert line.startswith(want), (line, want)

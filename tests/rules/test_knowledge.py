@@ -38,6 +38,17 @@ def test_every_quote_is_found_verbatim_in_its_document(advisor: Advisor) -> None
     assert missing == []
 
 
+def test_check_with_the_documents_finds_every_shipped_quote(advisor: Advisor) -> None:
+    """What `rm-advisor check --documents` does, the same verdict as the test above."""
+    from rm_advisor.engine.inference import check_rules
+    from rm_advisor.engine.loading import quotes_not_found, read_kb_files
+
+    docs = _documents(advisor)
+    found = check_rules(read_rule_files(ROOT / "rules"), advisor.book.kb, docs)
+    found += quotes_not_found(read_kb_files(ROOT / "knowledge_base"), docs)
+    assert [d.format() for d in found if d.code in ("quote_not_found", "unknown_document")] == []
+
+
 def test_every_action_and_coaching_topic_is_reachable_from_a_rule_or_from_clients(advisor: Advisor) -> None:
     used = {o.action for r in advisor.book.rules for o in r.rule.then.actions}
     used |= {o.topic for r in advisor.book.rules for o in r.rule.then.coaching}

@@ -209,3 +209,35 @@ def test_the_decision_and_the_explanation_ask_for_the_same_fields(advisor: Advis
     for unlock in item.unlocks:
         report = ex.explain_rule(unlock.rule_id, SubjectKey("client", "B1")).rules[0]
         assert [c.split()[0] for c in report.to_confirm] == [f"{f.fact}.{f.field}" for f in item.fields]
+
+
+# ---------------------------------------------------------------------------- why nothing (issue 22 §4)
+
+
+def _near_and_far() -> list[Doc]:
+    near = rule("t.near", {"all": [{"client.is_key": True}, {"client.client_class": "A"}]},
+                {"actions": [action("guide_to_network_ordering")]})
+    far = rule("t.far", {"all": [{"client.is_key": True}, {"client.client_class": "A"},
+                                 {"client.network_client": False}]},
+               {"actions": [action("anti_counterfeit_training")]})
+    bank = dict(rule("t.bank", {"all": [{"client.domain": "bank"}, {"client.is_key": True}]},
+                     {"actions": [action("guide_to_network_ordering")]}), domain="bank")
+    return [near, far, bank]
+
+
+def test_why_nothing_lists_the_closest_rules_of_the_subjects_domain_and_what_each_lacks() -> None:
+    ex = explainer(_near_and_far(), doc(client("C1", is_key=True, client_class="B", network_client=True)))
+    [e] = ex.explain_decision()  # C1 has no recommendation: the decision's explanation says why
+    assert (e.subject, e.target, e.outcome) == ("client:C1", "nothing", "not recommended")
+    assert [r.rule_id for r in e.rules] == ["t.near", "t.far"]  # fewest failing first; the bank rule is not named
+    assert [c.fix.field for c in e.rules[0].failing if c.fix] == ["client.client_class"]
+    assert "2 closest of the 2 rule(s) for a tobacco client" in e.summary
+
+
+def test_subjects_of_a_rules_domain_and_subjects_named_by_their_bare_id() -> None:
+    ex = explainer(_near_and_far(), doc(client("C1"), dict(client("B1"), domain="bank"),
+                                        managers=[{"id": "C1", "domain": "tobacco"}]))
+    assert ex.subjects("client", "bank") == [SubjectKey("client", "B1")]
+    assert ex.subjects("client", "generic") == ex.subjects("client") == [SubjectKey("client", "B1"), C1]
+    assert ex.find_subject("B1") == ex.find_subject("client:B1") == [SubjectKey("client", "B1")]
+    assert ex.find_subject("C1") == [C1, SubjectKey("manager", "C1")]

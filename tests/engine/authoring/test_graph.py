@@ -89,7 +89,8 @@ def test_dot_parses_back_with_every_node_and_edge() -> None:
     assert graphs is not None
     [parsed] = graphs
     labels = {n.get("label").strip('"') for n in parsed.get_nodes() if n.get("label")}
-    assert "rule\\nt.use" in labels and "signal\\noutside_official_channel" in labels
+    assert {"rule\\nt.use", "signal\\noutside_official_channel"} <= {"\\n".join(label.split("\\n")[:2])
+                                                                     for label in labels}
     assert len(parsed.get_edges()) == graph.number_of_edges()
 
 
@@ -118,3 +119,26 @@ def test_picture(fmt: str, magic: bytes) -> None:
     graph, _, _ = build(PRODUCE, USE, VETO)
     data = to_picture(graph, fmt)
     assert magic in data[:400]
+
+
+def test_a_domains_sales_veto_reaches_only_that_domains_and_the_generic_sales_actions() -> None:
+    red_flag = dict(rule("t.red_flag", {"all": [{"client.domain": "bank"}, {"client.credit_bad_record": True}]},
+                         {"veto": {"all_sales": True, "reason": {"zh": "暂停营销", "en": "hold sales"}}}),
+                    domain="bank")
+    graph, _, _ = build(red_flag, USE)
+    vetoed = {b[1] for _, b, rel in graph.edges(data="relation", default="") if rel == "vetoes"}
+    assert {"cross_sell_retail_to_corporate_owner", "develop_prospect", "ask_for_referral"} <= vetoed
+    assert {KB.actions[a].domain for a in vetoed} == {"bank", "generic"}
+    assert ("action", "counter_placement") not in graph  # a tobacco sales action
+    focused = select(graph, focus="rule:t.red_flag")
+    assert {KB.actions[n[1]].domain for n in focused if n[0] == "action"} == {"bank", "generic"}
+
+
+def test_dot_and_mermaid_label_nodes_with_their_titles_in_zh_and_en() -> None:
+    graph, _, _ = build(PRODUCE, USE)
+    dot, mermaid = to_dot(graph), to_mermaid(graph)
+    title = KB.actions["guide_to_network_ordering"].title
+    for text in (dot, mermaid):
+        assert title.zh in text and title.en in text and "guide_to_network_ordering" in text
+        assert "测试" in text and "test" in text  # the rules' titles (tests.helpers.rule)
+    assert f"guide_to_network_ordering<br/>{title.zh}<br/>{title.en}" in mermaid

@@ -13,7 +13,9 @@ OK_THEN = {"actions": [action("guide_to_network_ordering")]}
 
 
 def only(text: str) -> str:
-    found = codes(text)
+    """The one error in a rule file (warnings about the same rule, e.g. a text in the wrong language, come
+    with it in one pass and are not counted)."""
+    found = [d.code for d in check_rules({"rules/test.yaml": text}, KB) if d.severity == "error"]
     assert len(found) == 1, found
     return found[0]
 
@@ -51,15 +53,15 @@ def test_condition_errors(when: Doc, code: str) -> None:
     ({"coaching": [{"topic": "crm_mastery", "reason": {"zh": "z", "en": "e"}}]}, "manager", "unknown_coaching"),
     ({"signals": ["no_such_signal"]}, "client", "unknown_signal"),
     ({"coaching": [{"topic": "crm_system_mastery", "reason": {"zh": "z", "en": "e"}}]}, "client", "subject_mismatch"),
-    ({"actions": [action("guide_to_network_ordering", en="{client.nam}")]}, "client", "bad_template"),
+    ({"actions": [action("guide_to_network_ordering", en="for {client.nam}")]}, "client", "bad_template"),
     ({"actions": [action("guide_to_network_ordering", en="{client.name!r:>10}")]}, "client", "bad_template"),
     ({"actions": [action("guide_to_network_ordering", zh="{ client.name }")]}, "client", "bad_template"),
-    ({"actions": [action("guide_to_network_ordering", en="{Client.Name}")]}, "client", "bad_template"),
-    ({"actions": [action("guide_to_network_ordering", en="{{client.name}}")]}, "client", "bad_template"),
+    ({"actions": [action("guide_to_network_ordering", en="for {Client.Name}")]}, "client", "bad_template"),
+    ({"actions": [action("guide_to_network_ordering", en="say {{client.name}}")]}, "client", "bad_template"),
     ({"actions": [action("guide_to_network_ordering", en="open { and close")]}, "client", "bad_template"),
     ({"veto": {"actions": ["guide_to_network_ordering"], "reason": {"zh": "z", "en": "{client.name:>10}"}}},
      "client", "bad_template"),
-    ({"actions": [action("guide_to_network_ordering", en="{param.nope}")]}, "client", "unknown_parameter"),
+    ({"actions": [action("guide_to_network_ordering", en="over {param.nope}")]}, "client", "unknown_parameter"),
     ({"veto": {"actions": ["nope"], "reason": {"zh": "z", "en": "e"}}}, "client", "unknown_action"),
     ({}, "client", "schema_violation"),
 ])
@@ -190,3 +192,65 @@ def test_regression_a_warning_found_while_checking_a_rule_does_not_keep_the_rule
     adv = advisor(rule("t.not", {"not": {"client.tier": "strategic"}}, OK_THEN))
     assert [r.id for r in adv.decide({"clients": [{"id": "C1", "manager_id": "M1", "domain": "tobacco"}]})
             .clients[0].recommendations] == ["guide_to_network_ordering"]
+
+
+# ---------------------------------------------------------------------------- one pass (issue 22 §1)
+
+
+def _one_pass_file() -> str:
+    """A rule with a schema error (priority 150) beside five problems of other kinds, and a second
+    rule with an invalid action priority and a misspelt action."""
+    first = rule("t.many", {"all": [{"client.days_since_last_visit": {"gt": 30}},
+                                    {"client.days_since_last_visit": {"lt": 10}},
+                                    {"client.days_since_visit": {"gt": 3}}]},
+                 {"actions": [action("guide_to_network_orderin", zh="because", en="因为")]}, priority=150)
+    first["title"] = {"zh": "测试", "en": "测试"}
+    second = rule("t.other", {"client.is_key": True},
+                  {"actions": [action("guide_to_network_orderng", priority=300)]})
+    return rule_text(first, second)
+
+
+def test_a_schema_error_does_not_hide_the_rules_other_problems() -> None:
+    diags = check_rules({"rules/test.yaml": _one_pass_file()}, KB)
+    found = [(d.rule_id, d.code, d.severity) for d in diags]
+    assert ("t.many", "schema_violation", "error") in found  # priority: 150
+    assert ("t.many", "impossible_condition", "error") in found
+    assert ("t.many", "unknown_field", "error") in found
+    assert ("t.many", "unknown_action", "error") in found
+    assert [c for r, c, s in found if r == "t.many" and c == "missing_text"] == ["missing_text"] * 3  # title, reason
+    assert ("t.other", "schema_violation", "error") in found  # the action's priority: 300
+    assert ("t.other", "unknown_action", "error") in found
+    assert [d.location.line for d in diags] == sorted(d.location.line for d in diags)
+
+
+def test_an_invalid_when_is_not_analysed_but_the_rest_of_the_rule_is() -> None:
+    text = rule_text(rule("t.when", {"client.days_since_last_visit": {"greater": 3}},
+                          {"actions": [action("guide_to_network_orderin")]}))
+    found = sorted(d.code for d in check_rules({"rules/test.yaml": text}, KB))
+    assert found == ["schema_violation", "unknown_action"]
+
+
+def test_a_rule_whose_id_is_invalid_is_reported_once() -> None:
+    text = rule_text(rule("Not An Id", {"client.is_key": True}, {"actions": [action("guide_to_network_orderin")]}))
+    assert codes(text) == ["schema_violation"]
+
+
+# ---------------------------------------------------------------------------- provenance (issue 22 §2)
+
+
+def test_an_unknown_document_is_refused_without_the_document_texts() -> None:
+    text = rule_text(rule("t.doc", {"client.is_key": True}, OK_THEN, provenance={"document": "D9", "quote": "某某"}))
+    _, diags = check_rule_files({"rules/t.yaml": text}, KB)
+    assert [d.code for d in diags] == ["unknown_document"]
+    assert "D9" in diags[0].message and "D9" in text.splitlines()[diags[0].location.line - 1]
+
+
+def test_a_quote_is_looked_up_verbatim_when_the_document_texts_are_given() -> None:
+    documents = {d: "客户经理要努力引导客户向网络客户发展。" for d in KB.documents}
+    good = rule_text(rule("t.q", {"client.is_key": True}, OK_THEN))
+    assert check_rule_files({"rules/t.yaml": good}, KB, documents)[1] == []
+    bad = rule_text(rule("t.q", {"client.is_key": True}, OK_THEN,
+                         provenance={"document": "D4", "quote": "努力引导客户向网络客户发展!"}))
+    _, diags = check_rule_files({"rules/t.yaml": bad}, KB, documents)
+    assert [(d.code, d.rule_id) for d in diags] == [("quote_not_found", "t.q")]
+    assert check_rule_files({"rules/t.yaml": bad}, KB)[0] is not None  # without the texts, quotes are not checked

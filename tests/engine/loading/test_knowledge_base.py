@@ -22,8 +22,20 @@ def test_a_reason_citing_an_unknown_document_is_refused() -> None:
     files = kb_files_with("feedback_reasons.yaml", "provenance: {document: D1,", "provenance: {document: D8,")
     with pytest.raises(RuleError) as exc:
         load_knowledge_base(files)
-    assert [d.code for d in exc.value.diagnostics] == ["schema_violation"]
+    assert [d.code for d in exc.value.diagnostics] == ["unknown_document"]
     assert "D8" in exc.value.diagnostics[0].message
+
+
+def test_catalogue_quotes_are_looked_up_in_the_document_texts() -> None:
+    from rm_advisor.engine.loading import quotes_not_found
+
+    files = kb_files_with("actions.yaml", "quote: ", "quote: 不在文中")
+    texts = {"D0": "", "D1": "", "D2": "", "D3": "", "D4": ""}
+    found = quotes_not_found(files, texts)
+    assert found and {d.code for d in found} == {"quote_not_found"}
+    first = next(d for d in found if d.location.file.endswith("actions.yaml"))
+    line = files[first.location.file].splitlines()[first.location.line - 1]
+    assert "quote: 不在文中" in line
 
 
 def test_a_segment_field_the_fact_type_lacks_is_refused_where_it_is_written() -> None:
