@@ -12,8 +12,9 @@ strata (two levels of signal chaining, some ``not`` of a signal). For each rule 
 * **load**: rm-advisor's load, check and compile of the rule file, against CLIPS's ``build``;
 * **one decision**: p50 / p99 over ``--clients`` clients, one client per decision, the engines
   interleaved client by client (so a load change on the machine hits all alike): rm-advisor
-  ``Advisor.run`` (validate, derive, infer, arbitrate, explain — what ``decide`` does), CLIPS
-  ``reset`` + ``assert`` + ``run``, plain Python (stratum by stratum);
+  ``Advisor.run`` (validate, derive, infer, arbitrate, explain — what ``decide`` does) with its
+  default evaluator and with its experta reference, CLIPS ``reset`` + ``assert`` + ``run``, plain
+  Python (stratum by stratum);
 * the **same firings**: every engine's (rule, client) pairs, which must be equal, or the bench stops.
 
 Then, for ``--batch-rules`` on ``--batch-clients`` clients, the **batch**: rm-advisor's portfolio
@@ -118,21 +119,27 @@ def one_decision(w: Workload, samples: int) -> dict[str, Any]:
     t = time.perf_counter()
     advisor = Advisor.from_files(rule_texts, kb_texts)
     load_rm = time.perf_counter() - t
+    rete = Advisor(advisor.book, engine="experta")
     cl = ClipsEngine(w)
     people = w.clients[:samples]
     docs = [facts(w, (c,)) for c in people]
     clips_facts = [[clips_fact(c)] for c in people]
     for doc in docs[:20]:  # warm up
         advisor.run(doc)
-    times: dict[str, list[float]] = {"rm-advisor": [], "CLIPS": [], "plain Python": []}
+        rete.run(doc)
+    times: dict[str, list[float]] = {"rm-advisor": [], "rm-advisor (experta)": [], "CLIPS": [], "plain Python": []}
     fired: dict[str, Firings] = {k: set() for k in times}
+
+    def rm(adv: Advisor) -> Callable[[int], Firings]:
+        return lambda i: {(rid, key.id) for key, ids in adv.run(docs[i]).fired().items() for rid in ids}
+
     steps: list[tuple[str, Callable[[int], Firings]]] = [
-        ("rm-advisor", lambda i: {(rid, key.id) for key, ids in advisor.run(docs[i]).fired().items() for rid in ids}),
+        ("rm-advisor", rm(advisor)), ("rm-advisor (experta)", rm(rete)),
         ("CLIPS", lambda i: cl.decide(clips_facts[i])),
         ("plain Python", lambda i: python_firings(w, (people[i],))),
     ]
     for i in range(len(people)):
-        order = steps[i % 3:] + steps[:i % 3]
+        order = steps[i % len(steps):] + steps[:i % len(steps)]
         for name, step in order:
             start = time.perf_counter()
             out = step(i)
@@ -217,16 +224,17 @@ def main() -> None:
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores, "
           f"load average before {os.getloadavg()[0]:.1f}")
     result: dict[str, Any] = {"started": started.isoformat(timespec="seconds"), "decisions": [], "batch": None}
-    print("\n| rules | firings | load rm-advisor / CLIPS (s) | one decision p50 ms: rm-advisor / CLIPS / Python "
-          "| p99 ms | rm-advisor ÷ CLIPS (p50) |")
+    print("\n| rules | firings | load rm-advisor / CLIPS (s) | one decision p50 ms: rm-advisor / its experta "
+          "reference / CLIPS / Python | p99 ms | rm-advisor ÷ CLIPS (p50) |")
     print("|---|---|---|---|---|---|")
     for r in args.rules:
         d = one_decision(generate(r, args.clients, args.seed), args.clients)
         result["decisions"].append(d)
         p50, p99 = d["p50_ms"], d["p99_ms"]
         print(f"| {r} | {d['firings']:,} | {d['load_s']['rm-advisor']} / {d['load_s']['CLIPS']} | "
-              f"{p50['rm-advisor']} / {p50['CLIPS']} / {p50['plain Python']} | "
-              f"{p99['rm-advisor']} / {p99['CLIPS']} / {p99['plain Python']} | {d['rm_over_clips_p50']}× |")
+              f"{p50['rm-advisor']} / {p50['rm-advisor (experta)']} / {p50['CLIPS']} / {p50['plain Python']} | "
+              f"{p99['rm-advisor']} / {p99['rm-advisor (experta)']} / {p99['CLIPS']} / {p99['plain Python']} | "
+              f"{d['rm_over_clips_p50']}× |")
     if args.batch_clients:
         b = batch(generate(args.batch_rules, args.batch_clients, args.seed), args.jobs)
         result["batch"] = b
