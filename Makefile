@@ -9,7 +9,7 @@ LOCK := requirements/lock.txt
 # pip's own hash check: every package in the lock, and nothing else, is installed
 PIP_LOCKED := pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
 
-.PHONY: demo test lint test-pg test-latest lock check schema openapi docs serve install-check clean
+.PHONY: demo test lint test-pg test-latest lock check schema openapi docs messages serve install-check clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	rm -rf $(VENV)
@@ -60,6 +60,20 @@ docs: $(STAMP)
 	$(BIN)/python -c "from pathlib import Path; from rm_advisor.engine.authoring.document_coverage import markdown_from_texts; \
 		d = Path('docs'); print(markdown_from_texts((d / 'document-coverage.yaml').read_text(encoding='utf-8'), \
 		(d / 'open-cases.scenarios.yaml').read_text(encoding='utf-8')), end='')" > docs/document-coverage.md
+
+# The zh/en message catalogue (engine/locale/*/LC_MESSAGES/messages.po): extract every marked string
+# from the sources and the report template, then add new ones to both catalogues and drop the unused
+# ones; translate the new zh entries (msgstr) and commit. tests/engine/test_messages.py fails until then.
+messages: $(STAMP)
+	mkdir -p build
+	$(BIN)/pybabel -q extract -F engine/locale/babel.cfg -k L_ --no-location --sort-output \
+		--omit-header -o build/messages.pot .
+	for lang in zh en; do \
+		test -f engine/locale/$$lang/LC_MESSAGES/messages.po \
+			|| $(BIN)/pybabel -q init -i build/messages.pot -d engine/locale -l $$lang; \
+		$(BIN)/pybabel -q update -i build/messages.pot -d engine/locale -l $$lang --no-fuzzy-matching \
+			--ignore-obsolete --omit-header; \
+	done
 
 serve: $(STAMP)
 	$(BIN)/rm-advisor serve
