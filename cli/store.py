@@ -404,6 +404,7 @@ def policies_list(rules: Path | None = RulesOpt, kb: Path | None = KbOpt, lang: 
     """The contact policies of a rule set."""
     from rm_advisor.engine import Advisor
 
+    use_lang(lang)
     with _reported():
         policies = Advisor.load(rules, kb).book.policies
     for p in policies.policies:
