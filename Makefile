@@ -67,7 +67,7 @@ docs: $(STAMP)
 messages: $(STAMP)
 	mkdir -p build
 	$(BIN)/pybabel -q extract -F engine/locale/babel.cfg -k L_ --no-location --sort-output \
-		--omit-header -o build/messages.pot .
+		--omit-header --ignore-dirs ".* _* build" -o build/messages.pot .
 	for lang in zh en; do \
 		test -f engine/locale/$$lang/LC_MESSAGES/messages.po \
 			|| $(BIN)/pybabel -q init -i build/messages.pot -d engine/locale -l $$lang; \
@@ -103,6 +103,8 @@ install-check: $(STAMP)
 		&& grep -q "guide_to_network_ordering" demo.txt \
 		&& venv/bin/rm-advisor batch --sample-clients 200 --out batch > batch.txt && test -s batch/report.html \
 		&& echo "install-check: OK (non-editable install finds bundled rules, knowledge base and report template)"
+	cd build/install-check && venv/bin/rm-advisor check --lang zh > check-zh.txt && grep -q "通过：" check-zh.txt \
+		&& echo "install-check: OK (the zh/en message catalogue is installed)"
 	cd build/install-check && venv/bin/rm-advisor openapi > openapi.json && grep -q '"/v1/decisions"' openapi.json \
 		&& echo "install-check: OK (the HTTP API is installed)"
 	cd build/install-check && venv/bin/rm-advisor decide ../../knowledge_base/samples/demo_facts.yaml \
