@@ -13,6 +13,7 @@ bilingual :class:`engine.language.Text` values of the data itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Literal
 
@@ -76,3 +77,19 @@ class Translator:
 def _fill(text: str, fields: dict[str, object]) -> str:
     return text.format(**fields) if fields else text
 
+
+def in_both(msgid: str, **fields: object) -> dict[str, str]:
+    """``msgid`` in Chinese and in English, as the members of an :class:`engine.language.Text`
+    (``Text(**in_both(...))``), for the texts the engine composes. Each field is filled in each
+    language; a field given in both languages (a ``{"zh": ..., "en": ...}`` mapping, or a text with
+    ``zh`` and ``en``) gives each language its own member."""
+    return {lang: gettext_in(lang, msgid).format(**{k: _member(v, lang) for k, v in fields.items()})
+            for lang in LANGS}
+
+
+def _member(value: object, lang: str) -> object:
+    if isinstance(value, Mapping) and lang in value:
+        return value[lang]
+    if hasattr(value, "zh") and hasattr(value, "en"):
+        return getattr(value, lang)
+    return value

@@ -18,8 +18,9 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from rm_advisor.engine.language import Text
 from rm_advisor.engine.loading.sources import catalogue_file, read_catalogue
-from rm_advisor.engine.messages import LANGS, N_, Translator, gettext_in
+from rm_advisor.engine.messages import LANGS, N_, Translator, gettext_in, in_both
 from tests.conftest import ROOT
 
 #: the name the CLI and the report give a translator that joins both languages with a space
@@ -108,6 +109,17 @@ def test_a_translator_speaks_zh_en_or_both() -> None:
         Translator("fr")
     with pytest.raises(ValueError):
         gettext_in("both", "Client")
+
+
+def test_the_engine_composes_texts_in_both_languages_from_the_catalogue() -> None:
+    # the set-aside reason of a worklist (engine/portfolio/worklist.py), word for word as before the catalogue
+    reason = in_both("not raised on this {contact}: it is for {duties} (risk or obligation), and a sales ask does "
+                     "not ride on it; raise it once that is settled", contact=in_both("call"),
+                     duties=Text(zh="催收欠息", en="Collect unpaid interest"))
+    assert reason == {"zh": "本次电话联系是为催收欠息(风险或义务事项),不同时提出营销请求;待其处理后再提",
+                      "en": "not raised on this call: it is for Collect unpaid interest (risk or obligation), and a "
+                            "sales ask does not ride on it; raise it once that is settled"}
+    assert Text(**reason).zh.startswith("本次电话联系")
 
 
 def test_the_catalogues_ship_as_package_data() -> None:
