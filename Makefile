@@ -16,7 +16,7 @@ PIP_LOCKED := pip install --quiet --disable-pip-version-check --require-hashes -
 # a deprecated pyproject.toml key.
 EDITABLE_QUIET = PYTHONWARNINGS="ignore:Editable installation"
 
-.PHONY: demo test lint test-pg test-latest lock check schema openapi docs serve install-check clean bench-env bench-engines
+.PHONY: demo test lint test-pg test-latest lock check schema openapi docs messages serve install-check clean bench-env bench-engines
 
 $(STAMP): pyproject.toml $(LOCK)
 	rm -rf $(VENV)
@@ -87,6 +87,20 @@ docs: $(STAMP)
 		d = Path('docs'); print(markdown_from_texts((d / 'document-coverage.yaml').read_text(encoding='utf-8'), \
 		(d / 'open-cases.scenarios.yaml').read_text(encoding='utf-8')), end='')" > docs/document-coverage.md
 
+# The zh/en message catalogue (engine/locale/*/LC_MESSAGES/messages.po): extract every marked string
+# from the sources and the report template, then add new ones to both catalogues and drop the unused
+# ones; translate the new zh entries (msgstr) and commit. tests/engine/test_messages.py fails until then.
+messages: $(STAMP)
+	mkdir -p build
+	$(BIN)/pybabel -q extract -F engine/locale/babel.cfg -k L_ --no-location --sort-output \
+		--omit-header --ignore-dirs ".* _* build" -o build/messages.pot .
+	for lang in zh en; do \
+		test -f engine/locale/$$lang/LC_MESSAGES/messages.po \
+			|| $(BIN)/pybabel -q init -i build/messages.pot -d engine/locale -l $$lang; \
+		$(BIN)/pybabel -q update -i build/messages.pot -d engine/locale -l $$lang --no-fuzzy-matching \
+			--ignore-obsolete --omit-header; \
+	done
+
 serve: $(STAMP)
 	$(BIN)/rm-advisor serve
 
@@ -115,6 +129,8 @@ install-check: $(STAMP)
 		&& grep -q "guide_to_network_ordering" demo.txt \
 		&& venv/bin/rm-advisor batch --sample-clients 200 --out batch > batch.txt && test -s batch/report.html \
 		&& echo "install-check: OK (non-editable install finds bundled rules, knowledge base and report template)"
+	cd build/install-check && venv/bin/rm-advisor check --lang zh > check-zh.txt && grep -q "通过：" check-zh.txt \
+		&& echo "install-check: OK (the zh/en message catalogue is installed)"
 	cd build/install-check && venv/bin/rm-advisor openapi > openapi.json && grep -q '"/v1/decisions"' openapi.json \
 		&& echo "install-check: OK (the HTTP API is installed)"
 	cd build/install-check && venv/bin/rm-advisor decide ../../knowledge_base/samples/demo_facts.yaml \

@@ -30,7 +30,7 @@ DESCRIPTION = """Next-best-actions for clients and coaching for customer manager
 YAML rules and explained: every recommendation names the rules that fired (file:line, source quote),
 the facts they matched and the derived signals they relied on.
 
-* Texts in `zh`, `en` or both: `Accept-Language` or `?lang=`.
+* Texts in `zh`, `en` or both: `Accept-Language` or `?lang=`; problems in English unless `zh` is asked.
 * Every response names the rule-set revision that produced it in the `X-Rule-Revision` header.
 * Every error is an RFC 9457 problem (`application/problem+json`) with a stable `code` and located
   `errors` (JSON pointer into the request, or file:line:column in a rule file).

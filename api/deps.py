@@ -12,6 +12,7 @@ from rm_advisor.api.problems import Problem
 from rm_advisor.api.ruleset import LiveRuleSet, LoadedRuleSet
 from rm_advisor.api.schemas import Lang
 from rm_advisor.api.settings import Settings
+from rm_advisor.engine.messages import N_
 from rm_advisor.store import Store
 
 API_KEY_HEADER = "X-API-Key"
@@ -41,12 +42,12 @@ def rule_set(request: Request, live: Annotated[LiveRuleSet, Depends(get_live)]) 
 
 def _check_key(settings: Settings, given: str | None) -> None:
     if settings.api_key is None:
-        raise Problem("key_not_configured", "start the server with an API key (RM_ADVISOR_API_KEY or --api-key) "
-                                            "to use this route")
+        raise Problem("key_not_configured", N_("start the server with an API key (RM_ADVISOR_API_KEY or --api-key) "
+                                               "to use this route"))
     expected = settings.api_key.get_secret_value().encode()
     # compare_digest takes the same time wherever the first difference is
     if given is None or not hmac.compare_digest(given.encode(), expected):
-        raise Problem("unauthorized", f"missing or wrong {API_KEY_HEADER} header",
+        raise Problem("unauthorized", N_("missing or wrong {header} header"), fields={"header": API_KEY_HEADER},
                       headers={"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
 
 
@@ -84,9 +85,9 @@ def optional_store(request: Request, settings: Annotated[Settings, Depends(get_s
 def log_store(store: Annotated[Store | None, Depends(optional_store)]) -> Store:
     """The decision store, for the routes that need it (feedback, logged decisions, reports)."""
     if store is None:
-        raise Problem("decision_log_off", "this server runs without a decision log (decision_log=false); "
-                                          "start it with RM_ADVISOR_DECISION_LOG=true to log, replay and take "
-                                          "feedback")
+        raise Problem("decision_log_off", N_("this server runs without a decision log (decision_log=false); "
+                                             "start it with RM_ADVISOR_DECISION_LOG=true to log, replay and take "
+                                             "feedback"))
     return store
 
 

@@ -11,9 +11,11 @@ import email.message
 from collections.abc import Callable
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rm_advisor.api.problems import problem_response
+from rm_advisor.api.problems import problem_lang, problem_response
+from rm_advisor.engine.messages import N_, gettext_in
 
 REVISION_HEADER = "X-Rule-Revision"
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -69,8 +71,9 @@ class BodyGuard:
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(scope, receive, send, "body_too_large" if declared.isdigit() else "bad_request",
-                               f"Content-Length {declared!r} is over the limit of {self.max_bytes} bytes"
-                               if declared.isdigit() else f"bad Content-Length {declared!r}")
+                               N_("Content-Length {declared} is over the limit of {limit} bytes")
+                               if declared.isdigit() else N_("bad Content-Length {declared}"),
+                               declared=repr(declared), limit=self.max_bytes)
             return
         chunks: list[bytes] = []
         size = 0
@@ -82,16 +85,18 @@ class BodyGuard:
             size += len(chunk)
             if size > self.max_bytes:
                 await self._refuse(scope, receive, send, "body_too_large",
-                                   f"the body is over the limit of {self.max_bytes} bytes")
+                                   N_("the body is over the limit of {limit} bytes"), limit=self.max_bytes)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
         if body and not is_json(headers.get("content-type")):
+            given = headers.get("content-type")
             await self._refuse(scope, receive, send, "unsupported_media_type",
-                               f"send the body as Content-Type: application/json, not "
-                               f"{headers.get('content-type') or 'no content type'}")
+                               N_("send the body as Content-Type: application/json, not {given}") if given
+                               else N_("send the body as Content-Type: application/json, not no content type"),
+                               given=given)
             return
         replayed = False
 
@@ -104,7 +109,11 @@ class BodyGuard:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, code: str, detail: str) -> None:
-        response = problem_response(code, detail, scope.get("path", ""), revision=self.current_revision(),
-                                    headers={"Connection": "close"} if code == "body_too_large" else None)
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, code: str, detail: str,
+                      **fields: object) -> None:
+        """A problem before the app sees the request, in the language the request asks for."""
+        lang = problem_lang(Request(scope))
+        response = problem_response(code, gettext_in(lang, detail).format(**fields), scope.get("path", ""),
+                                    revision=self.current_revision(),
+                                    headers={"Connection": "close"} if code == "body_too_large" else None, lang=lang)
         await response(scope, receive, send)

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rm_advisor.engine.errors import MAX_ERRORS, Diagnostic, FactError, InferenceError, RuleError
 from rm_advisor.engine.language import printable
 from rm_advisor.engine.loading import problem_count
+from rm_advisor.engine.messages import N_, gettext_in
 from rm_advisor.store.database import cause_of
 from rm_advisor.store.errors import Cause, StoreError, Unusable
 
@@ -31,38 +32,39 @@ log = logging.getLogger("rm_advisor.api")
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://rm-advisor.invalid/problems/"
 
-#: Stable problem codes: HTTP status and title. Documented in docs/api.md; never reuse a code.
+#: Stable problem codes: HTTP status and title (English; the message catalogue has them in Chinese).
+#: Documented in docs/api.md; never reuse a code.
 PROBLEMS: dict[str, tuple[int, str]] = {
-    "bad_json": (400, "The request body is not valid JSON"),
-    "bad_request": (400, "The request could not be read"),
-    "unauthorized": (401, "A valid API key is required"),
-    "key_not_configured": (403, "This route needs an API key and the server has none configured"),
-    "not_found": (404, "Not found"),
-    "decision_not_found": (404, "No logged decision has this id"),
-    "method_not_allowed": (405, "Method not allowed"),
-    "feedback_duplicate": (409, "This status is already recorded for this item"),
-    "feedback_conflict": (409, "The item's earlier feedback does not allow this status"),
-    "revision_not_logged": (409, "The decision's rule set is not in the decision log, so it cannot be replayed"),
-    "packs_removed": (409, "The reload would remove whole rule packs; confirm with allow_removed_packs=true"),
-    "body_too_large": (413, "The request body is too large"),
-    "rules_too_large": (413, "The posted rule files hold more YAML than one check takes"),
-    "unsupported_media_type": (415, "The request body must be JSON"),
-    "invalid_request": (422, "The request does not match the API schema"),
-    "invalid_facts": (422, "The posted facts do not fit the fact schema"),
-    "too_many_subjects": (422, "Too many clients and managers in one request"),
-    "subject_not_in_facts": (422, "The subject asked for is not among the posted facts"),
-    "unknown_item": (422, "The action, coaching topic or rule asked about is not in the rule set"),
-    "inference_failed": (422, "Inference stopped before it finished"),
-    "rule_set_invalid": (422, "The rule set has errors; nothing of it was loaded"),
-    "rules_unreadable": (422, "The rule files could not be read"),
-    "feedback_unknown_item": (422, "The decision did not recommend this item to this subject"),
-    "feedback_bad_value": (422, "A feedback field is missing or has a value it does not allow"),
-    "unknown_reason_code": (422, "The reason code is not in the reason catalogue"),
-    "feedback_reason_kind": (422, "The reason code does not fit the kind or channel of the action"),
-    "internal_error": (500, "Internal error"),
-    "not_ready": (503, "Not ready to decide"),
-    "store_unavailable": (503, "The decision database cannot be used"),
-    "decision_log_off": (503, "This server runs without a decision log"),
+    "bad_json": (400, N_("The request body is not valid JSON")),
+    "bad_request": (400, N_("The request could not be read")),
+    "unauthorized": (401, N_("A valid API key is required")),
+    "key_not_configured": (403, N_("This route needs an API key and the server has none configured")),
+    "not_found": (404, N_("Not found")),
+    "decision_not_found": (404, N_("No logged decision has this id")),
+    "method_not_allowed": (405, N_("Method not allowed")),
+    "feedback_duplicate": (409, N_("This status is already recorded for this item")),
+    "feedback_conflict": (409, N_("The item's earlier feedback does not allow this status")),
+    "revision_not_logged": (409, N_("The decision's rule set is not in the decision log, so it cannot be replayed")),
+    "packs_removed": (409, N_("The reload would remove whole rule packs; confirm with allow_removed_packs=true")),
+    "body_too_large": (413, N_("The request body is too large")),
+    "rules_too_large": (413, N_("The posted rule files hold more YAML than one check takes")),
+    "unsupported_media_type": (415, N_("The request body must be JSON")),
+    "invalid_request": (422, N_("The request does not match the API schema")),
+    "invalid_facts": (422, N_("The posted facts do not fit the fact schema")),
+    "too_many_subjects": (422, N_("Too many clients and managers in one request")),
+    "subject_not_in_facts": (422, N_("The subject asked for is not among the posted facts")),
+    "unknown_item": (422, N_("The action, coaching topic or rule asked about is not in the rule set")),
+    "inference_failed": (422, N_("Inference stopped before it finished")),
+    "rule_set_invalid": (422, N_("The rule set has errors; nothing of it was loaded")),
+    "rules_unreadable": (422, N_("The rule files could not be read")),
+    "feedback_unknown_item": (422, N_("The decision did not recommend this item to this subject")),
+    "feedback_bad_value": (422, N_("A feedback field is missing or has a value it does not allow")),
+    "unknown_reason_code": (422, N_("The reason code is not in the reason catalogue")),
+    "feedback_reason_kind": (422, N_("The reason code does not fit the kind or channel of the action")),
+    "internal_error": (500, N_("Internal error")),
+    "not_ready": (503, N_("Not ready to decide")),
+    "store_unavailable": (503, N_("The decision database cannot be used")),
+    "decision_log_off": (503, N_("This server runs without a decision log")),
 }
 
 #: Codes of :class:`store.errors.StoreError` answered as problems of the same code (statuses as
@@ -105,27 +107,53 @@ class ProblemDetails(BaseModel):
 
 
 class Problem(Exception):
-    """Raised by routes and dependencies; becomes a problem-details response."""
+    """Raised by routes and dependencies; becomes a problem-details response.
+
+    ``detail`` is English; with ``fields`` it is a message of the catalogue (marked ``N_``) whose
+    ``{name}`` fields are filled in the language of the answer (:func:`problem_lang`)."""
 
     def __init__(self, code: str, detail: str, errors: Iterable[ErrorItem] = (),
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None, fields: dict[str, object] | None = None):
         assert code in PROBLEMS, code
+        self.template, self.fields = detail, dict(fields or {})
+        detail = detail.format(**self.fields) if self.fields else detail
         super().__init__(detail)
         self.code, self.detail, self.errors, self.headers = code, detail, list(errors), headers
 
+    def detail_in(self, lang: str) -> str:
+        """The detail in ``lang`` (zh or en): as written when the catalogue does not have it."""
+        text = gettext_in(lang, self.template)
+        return text.format(**self.fields) if self.fields else text
+
+
+def problem_lang(request: Request) -> str:
+    """The language of a problem's title and detail: ``zh`` or ``en`` as the ``lang`` parameter, else
+    Accept-Language, else the server's ``default_lang`` asks; ``both`` (the default) answers in English,
+    since a problem is one text (the stable ``code`` is what clients match on)."""
+    from rm_advisor.api.deps import negotiate
+
+    app = request.scope.get("app")  # absent before the app (a middleware's own problem in a bare stack)
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    lang = negotiate(request.query_params.get("lang"), request.headers.get("accept-language"),
+                     getattr(settings, "default_lang", "both"))
+    return lang if lang in ("zh", "en") else "en"
+
 
 def problem_body(code: str, detail: str, instance: str, errors: Iterable[ErrorItem] = (),
-                 revision: str | None = None) -> dict[str, Any]:
+                 revision: str | None = None, lang: str = "en") -> dict[str, Any]:
     status, title = PROBLEMS[code]
-    return ProblemDetails(type=TYPE_BASE + code, title=title, status=status, detail=detail, instance=instance,
-                          code=code, revision=revision, errors=list(errors)).model_dump(exclude_none=True)
+    return ProblemDetails(type=TYPE_BASE + code, title=gettext_in(lang, title), status=status, detail=detail,
+                          instance=instance, code=code, revision=revision,
+                          errors=list(errors)).model_dump(exclude_none=True)
 
 
 def problem_response(code: str, detail: str, instance: str, errors: Iterable[ErrorItem] = (),
-                     headers: dict[str, str] | None = None, revision: str | None = None) -> JSONResponse:
-    """A problem-details response; ``revision`` defaults to what the request was served with."""
-    return JSONResponse(problem_body(code, detail, instance, errors, revision), status_code=PROBLEMS[code][0],
-                        media_type=MEDIA_TYPE, headers=headers)
+                     headers: dict[str, str] | None = None, revision: str | None = None,
+                     lang: str = "en") -> JSONResponse:
+    """A problem-details response in ``lang`` (the title; ``detail`` comes translated); ``revision``
+    defaults to what the request was served with."""
+    return JSONResponse(problem_body(code, detail, instance, errors, revision, lang), status_code=PROBLEMS[code][0],
+                        media_type=MEDIA_TYPE, headers={"Content-Language": lang, **(headers or {})})
 
 
 def _served_revision(request: Request) -> str | None:
@@ -174,10 +202,11 @@ def listed(diags: Iterable[Diagnostic], limit: int) -> tuple[list[Diagnostic], i
             sum(map(problem_count, warnings)))
 
 
-def counted(errors: int, warnings: int, shown: int) -> str:
+def counted(errors: int, warnings: int, shown: int, lang: str = "en") -> str:
     """``3 error(s) and 1 warning(s)``, saying when not all of them are listed."""
-    text = f"{errors} error(s)" + (f" and {warnings} warning(s)" if warnings else "")
-    return text + (f" (the first {shown} listed)" if shown < errors + warnings else "")
+    text = gettext_in(lang, N_("{errors} error(s) and {warnings} warning(s)") if warnings else N_("{errors} error(s)"))
+    more = gettext_in(lang, N_(" (the first {shown} listed)")) if shown < errors + warnings else ""
+    return (text + more).format(errors=errors, warnings=warnings, shown=shown)
 
 
 def _limit(request: Request) -> int:
@@ -189,8 +218,9 @@ def rule_set_problem(exc: RuleError, limit: int) -> Problem:
     """A refused rule set: every problem counted, the first ``limit`` listed, the first error named."""
     shown, errors, warnings = listed(exc.diagnostics, limit)
     first = next((d for d in exc.diagnostics if d.severity == "error"), None)
-    return Problem("rule_set_invalid", f"{counted(errors, warnings, len(shown))}; the previous rule set keeps "
-                   f"serving. First error: {first.format() if first else 'none'}", map(diagnostic_item, shown))
+    return Problem("rule_set_invalid", N_("{counted}; the previous rule set keeps serving. First error: {first}"),
+                   map(diagnostic_item, shown),
+                   fields={"counted": counted(errors, warnings, len(shown)), "first": first.format() if first else "-"})
 
 
 def cause_item(cause: Cause) -> ErrorItem:
@@ -223,24 +253,29 @@ def validation_item(err: dict[str, Any]) -> ErrorItem:
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return problem_response(exc.code, exc.detail, request.url.path, exc.errors, exc.headers,
-                            _served_revision(request))
+    lang = problem_lang(request)
+    return problem_response(exc.code, exc.detail_in(lang), request.url.path, exc.errors, exc.headers,
+                            _served_revision(request), lang)
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
+    lang = problem_lang(request)
     bad_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
     if bad_json is not None:
         position = bad_json["loc"][-1] if len(bad_json["loc"]) > 1 else 0
         reason = (bad_json.get("ctx") or {}).get("error", "invalid JSON")
-        return problem_response("bad_json", f"{reason} at character {position}", request.url.path,
-                                revision=_served_revision(request))
+        return problem_response("bad_json", gettext_in(lang, N_("{reason} at character {position}")).format(
+                                    reason=reason, position=position), request.url.path,
+                                revision=_served_revision(request), lang=lang)
     items = [validation_item(e) for e in errors[:MAX_ERRORS]]  # a list of a million bad items is one request
-    where = ", ".join(i.parameter or i.pointer or "the body" for i in items[:5])
-    listed = f"; the first {MAX_ERRORS} are listed" if len(errors) > MAX_ERRORS else ""
-    return problem_response("invalid_request", f"{len(errors)} problem(s) in the request{listed}: {where}",
-                            request.url.path, items, revision=_served_revision(request))
+    where = ", ".join(i.parameter or i.pointer or gettext_in(lang, N_("the body")) for i in items[:5])
+    detail = N_("{count} problem(s) in the request; the first {listed} are listed: {where}") \
+        if len(errors) > MAX_ERRORS else N_("{count} problem(s) in the request: {where}")
+    return problem_response("invalid_request", gettext_in(lang, detail).format(count=len(errors), listed=MAX_ERRORS,
+                                                                               where=where),
+                            request.url.path, items, revision=_served_revision(request), lang=lang)
 
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
@@ -286,37 +321,44 @@ def refused_segments(request: Request) -> list[ErrorItem]:
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "internal_error")
-    detail = exc.detail if isinstance(exc.detail, str) else PROBLEMS[code][1]
+    lang = problem_lang(request)
+    detail = gettext_in(lang, exc.detail) if isinstance(exc.detail, str) else gettext_in(lang, PROBLEMS[code][1])
     headers = dict(getattr(exc, "headers", None) or {})
     items: list[ErrorItem] = []
-    if code == "not_found" and detail == "Not Found":
+    if code == "not_found" and exc.detail == "Not Found":
         items = refused_segments(request)
-        detail = f"no route {request.method} {request.url.path}" + \
-            (f": {items[0].detail}" if items else "; see /docs or docs/api.md")
+        where = {"method": request.method, "path": request.url.path}
+        detail = gettext_in(lang, N_("no route {method} {path}: {why}")).format(**where, why=items[0].detail) \
+            if items else gettext_in(lang, N_("no route {method} {path}; see /docs or docs/api.md")).format(**where)
     if code == "method_not_allowed":
         allowed = allowed_methods(request) or headers.get("Allow", "").split(", ")
         headers["Allow"] = ", ".join(allowed)
-        detail = f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}"
+        detail = gettext_in(lang, N_("{method} is not allowed on {path}; allowed: {allowed}")).format(
+            method=request.method, path=request.url.path, allowed=headers["Allow"])
     return problem_response(code, detail, request.url.path, items, headers=headers or None,
-                            revision=_served_revision(request))
+                            revision=_served_revision(request), lang=lang)
 
 
 async def _on_fact_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, FactError)
     items = [diagnostic_item(d) for d in exc.diagnostics]
-    count = f"{len(items)} problem(s) in the posted facts"
+    lang = problem_lang(request)
+    count = gettext_in(lang, N_("{count} problem(s) in the posted facts")).format(count=len(items))
     if exc.stopped_at is not None:
-        count = (f"more than {exc.stopped_at} problems in the posted facts (validation stopped after the first "
-                 f"{exc.stopped_at}, listed)")
-    return problem_response("invalid_facts", f"{count}; first: {items[0].pointer}: {items[0].detail}" if items
-                            else "invalid facts", request.url.path, items, revision=_served_revision(request))
+        count = gettext_in(lang, N_("more than {count} problems in the posted facts (validation stopped after the "
+                                    "first {count}, listed)")).format(count=exc.stopped_at)
+    detail = gettext_in(lang, N_("{count}; first: {pointer}: {detail}")).format(
+        count=count, pointer=items[0].pointer, detail=items[0].detail) if items \
+        else gettext_in(lang, N_("invalid facts"))
+    return problem_response("invalid_facts", detail, request.url.path, items, revision=_served_revision(request),
+                            lang=lang)
 
 
 async def _on_inference_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InferenceError)
     items = [diagnostic_item(d) for d in exc.diagnostics]
     return problem_response("inference_failed", str(exc), request.url.path, items,
-                            revision=_served_revision(request))
+                            revision=_served_revision(request), lang=problem_lang(request))
 
 
 async def _on_rule_error(request: Request, exc: Exception) -> JSONResponse:
@@ -332,7 +374,7 @@ async def _on_store_error(request: Request, exc: Exception) -> JSONResponse:
     items = [cause_item(exc.cause)] if isinstance(exc, Unusable) else \
         [store_item(d, request.path_params) for d in exc.diagnostics]
     return problem_response(code, exc.diagnostics[0].message, request.url.path, items,
-                            revision=_served_revision(request))
+                            revision=_served_revision(request), lang=problem_lang(request))
 
 
 async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
@@ -340,15 +382,18 @@ async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
     # class (no URL, host or password); the server log has the driver's whole message
     log.error("decision database error on %s %s: %s", request.method, request.url.path, exc)
     cause = cause_of(exc)
-    return problem_response("store_unavailable", f"the decision database cannot be used now: {cause.text}",
-                            request.url.path, [cause_item(cause)], revision=_served_revision(request))
+    lang = problem_lang(request)
+    detail = gettext_in(lang, N_("the decision database cannot be used now: {cause}")).format(cause=cause.text)
+    return problem_response("store_unavailable", detail, request.url.path, [cause_item(cause)],
+                            revision=_served_revision(request), lang=lang)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The trace goes to the server log only; the client gets a code and the request path.
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return problem_response("internal_error", "an unexpected error occurred; it has been logged",
-                            request.url.path, revision=_served_revision(request))
+    lang = problem_lang(request)
+    return problem_response("internal_error", gettext_in(lang, N_("an unexpected error occurred; it has been logged")),
+                            request.url.path, revision=_served_revision(request), lang=lang)
 
 
 def install(app: FastAPI) -> None:

@@ -30,6 +30,7 @@ from rm_advisor.engine.loading import (
     read_kb_files,
     read_rule_files,
 )
+from rm_advisor.engine.messages import N_
 
 log = logging.getLogger("rm_advisor.api")
 
@@ -75,15 +76,17 @@ def read_files(rules_dir: Path | None, kb_dir: Path | None) -> tuple[dict[str, s
                            file=_shown(Path(d.location.file).resolve(), rules.resolve(), kb.resolve()),
                            line=d.location.line or None, column=d.location.column or None, hint=d.hint)
                  for d in exc.diagnostics]
-        raise Problem("rules_unreadable", f"cannot read {items[0].file}: {items[0].detail}", items) from None
+        raise Problem("rules_unreadable", N_("cannot read {file}: {reason}"), items,
+                      fields={"file": items[0].file, "reason": items[0].detail}) from None
     except (OSError, UnicodeDecodeError) as exc:
         found = getattr(exc, "filename", None)
         where = _shown(Path(found), rules, kb) if found else _undecodable(rules, kb) or "the rule directory"
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
             str(exc) if isinstance(exc, UnicodeDecodeError) else type(exc).__name__
-        raise Problem("rules_unreadable", f"cannot read {where}: {reason}",
-                      [ErrorItem(code="rules_unreadable", detail=reason, file=where,
-                                 hint="rule and knowledge-base files are UTF-8 text the server may read")]) from exc
+        raise Problem("rules_unreadable", N_("cannot read {file}: {reason}"), fields={"file": where, "reason": reason},
+                      errors=[ErrorItem(code="rules_unreadable", detail=reason, file=where,
+                                        hint="rule and knowledge-base files are UTF-8 text the server may read")]
+                      ) from exc
 
 
 def _shown(path: Path, rules: Path, kb: Path) -> str:
@@ -120,12 +123,12 @@ def _packs_removed(previous: LoadedRuleSet, removed: list[str]) -> Problem:
         count = sum(1 for r in previous.book.rules if r.file == name)
         return f"its {count} rule(s) would be gone"
 
-    return Problem("packs_removed", f"{len(removed)} rule file(s) serving now are gone from disk: "
-                   f"{', '.join(removed)}; the previous rule set keeps serving. Restore them, or reload "
-                   "with ?allow_removed_packs=true to remove them",
-                   [ErrorItem(code="pack_removed", file=name, detail=f"`{name}` is gone: {what(name)}",
-                              hint="restore the file, or confirm with allow_removed_packs=true")
-                    for name in removed])
+    return Problem("packs_removed", N_("{count} rule file(s) serving now are gone from disk: {files}; the previous "
+                                       "rule set keeps serving. Restore them, or reload with ?allow_removed_packs=true "
+                                       "to remove them"), fields={"count": len(removed), "files": ", ".join(removed)},
+                   errors=[ErrorItem(code="pack_removed", file=name, detail=f"`{name}` is gone: {what(name)}",
+                                     hint="restore the file, or confirm with allow_removed_packs=true")
+                           for name in removed])
 
 
 class LiveRuleSet:

@@ -22,7 +22,7 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
-from rm_advisor.cli.common import Fmt, KbOpt, Lang, RulesOpt, err, out, parse_day
+from rm_advisor.cli.common import Fmt, KbOpt, Lang, RulesOpt, _, err, lang_option, out, parse_day, use_lang
 from rm_advisor.cli.render import print_diagnostics, text, trace_lines
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
 
 def _exists(path: Path) -> None:
     if not path.exists():
-        err.print(f"{path}: no such file or directory", markup=False)
+        err.print(_("{path}: no such file or directory", path=path), markup=False)
         raise typer.Exit(2)
 
 
@@ -87,8 +87,9 @@ def _load_book(rules: Path | Sequence[Path] | None, kb: Path | None,
         return load_rule_book(rule_files, kb_files), rule_files, kb_files
     except RuleError as exc:
         print_diagnostics(err, exc.diagnostics)
-        whose = f" (the rule set of {used_by})" if used_by else ""
-        err.print(f"FAILED: the rule set {_names(targets)}{whose} does not check (see `rm-advisor check`)",
+        err.print(_("FAILED: the rule set {names} (the rule set of {used_by}) does not check (see `rm-advisor check`)",
+                    names=_names(targets), used_by=used_by) if used_by
+                  else _("FAILED: the rule set {names} does not check (see `rm-advisor check`)", names=_names(targets)),
                   markup=False)
         raise typer.Exit(1) from None
 
@@ -138,8 +139,8 @@ def _portfolio_documents(tables: dict[str, Path], kb: KnowledgeBase, as_of: dt.d
         raise typer.Exit(1) from None
     if checked.bad_rows:
         print_diagnostics(err, [d for d in checked.diagnostics if d.severity == "error"][:20])
-        err.print(f"{checked.bad_rows} bad row(s) skipped", markup=False)
-    _, parts = prepare(checked, kb, None)
+        err.print(_("{count} bad row(s) skipped", count=checked.bad_rows), markup=False)
+    parts = prepare(checked, kb, None)[1]
     return [(f"{tables['managers'].parent}#{p.manager_id}", build_fact_set(p.facts, as_of, kb)) for p in parts]
 
 
@@ -153,7 +154,7 @@ def _documents(path: Path) -> list[tuple[str, Any]]:
         try:
             docs.append((str(f), _read_document(f)))
         except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            err.print(f"{f}: cannot read facts: {exc}", markup=False)
+            err.print(_("{file}: cannot read facts: {error}", file=f, error=exc), markup=False)
             raise typer.Exit(1) from None
     return docs
 
@@ -178,22 +179,25 @@ def run_tests(
     min_conditions: float | None = typer.Option(None, "--min-conditions", min=0, max=100,
                                                 help="exit 1 when fewer than this percentage of the conditions "
                                                      "were seen both true and false (implies --coverage)"),
+    lang: Lang = lang_option(Lang.en),
 ) -> None:
     """Run the scenario tests beside the rules (exit 1 when one fails or coverage is below a minimum)."""
     from rm_advisor.engine.authoring import merge_runs, run_suite
     from rm_advisor.engine.loading import SCENARIO_SUFFIX, default_rules_dir, read_scenario_files
 
+    use_lang(lang)
     coverage = coverage or min_rules is not None or min_conditions is not None
     targets = paths or [default_rules_dir()]
     files: dict[str, str] = {}
     for p in targets:
         _exists(p)
         if p.is_file() and not p.name.endswith(SCENARIO_SUFFIX):
-            err.print(f"{p}: not a scenario file (they end in {SCENARIO_SUFFIX})", markup=False)
+            err.print(_("{path}: not a scenario file (they end in {suffix})", path=p, suffix=SCENARIO_SUFFIX),
+                      markup=False)
             raise typer.Exit(2)
         files.update(read_scenario_files(p))
     if not files:
-        err.print(f"no scenarios found in {', '.join(str(p) for p in targets)}", markup=False)
+        err.print(_("no scenarios found in {paths}", paths=", ".join(str(p) for p in targets)), markup=False)
         raise typer.Exit(1)
     groups: dict[tuple[Path, ...], dict[str, str]] = {}
     for name, source in sorted(files.items()):
@@ -205,8 +209,9 @@ def run_tests(
                               rule_set=_names(rule_set)))
     run = merge_runs(runs)
     if not run.results:
-        err.print(f"no scenarios found in {', '.join(str(p) for p in targets)}"
-                  + (f" matching `{keyword}`" if keyword else ""), markup=False)
+        where = ", ".join(str(p) for p in targets)
+        err.print(_("no scenarios found in {paths} matching `{keyword}`", paths=where, keyword=keyword) if keyword
+                  else _("no scenarios found in {paths}", paths=where), markup=False)
         print_diagnostics(err, run.problems)
         raise typer.Exit(1)
     if junit:
@@ -227,9 +232,12 @@ def run_tests(
         if run.coverage:
             _print_coverage(run.coverage)
         for line in short:
-            out.print(f"FAILED: coverage {line}", markup=False)
-        out.print(f"{'OK' if run.ok and not short else 'FAILED'}: {run.passed} passed, {run.failed} failed "
-                  f"({run.files} scenario file(s); rule set: {'; '.join(run.rule_sets)})", markup=False)
+            out.print(_("FAILED: coverage {line}", line=line), markup=False)
+        counts = {"passed": run.passed, "failed": run.failed, "files": run.files, "rule_sets": "; ".join(run.rule_sets)}
+        out.print(_("OK: {passed} passed, {failed} failed ({files} scenario file(s); rule set: {rule_sets})", **counts)
+                  if run.ok and not short else
+                  _("FAILED: {passed} passed, {failed} failed ({files} scenario file(s); rule set: {rule_sets})",
+                    **counts), markup=False)
     raise typer.Exit(0 if run.ok and not short else 1)
 
 
@@ -240,10 +248,11 @@ def _below_minimum(cov: Coverage | None, min_rules: float | None, min_conditions
         return []
     short = []
     if min_rules is not None and cov.rules_percent < min_rules:
-        short.append(f"{cov.rules_percent:.1f}% of the rules fired, below --min-rules {min_rules:g}")
+        short.append(_("{percent}% of the rules fired, below --min-rules {minimum}",
+                       percent=format(cov.rules_percent, ".1f"), minimum=format(min_rules, "g")))
     if min_conditions is not None and cov.conditions_percent < min_conditions:
-        short.append(f"{cov.conditions_percent:.1f}% of the conditions were seen true and false, "
-                     f"below --min-conditions {min_conditions:g}")
+        short.append(_("{percent}% of the conditions were seen true and false, below --min-conditions {minimum}",
+                       percent=format(cov.conditions_percent, ".1f"), minimum=format(min_conditions, "g")))
     return short
 
 
@@ -258,7 +267,7 @@ def _rule_set_of(path: Path, text: str) -> tuple[Path, ...]:
         named = tuple(Path(os.path.normpath(path.parent / d)) for d in declared)
         for p in named:
             if not p.exists():
-                err.print(f"{path}: `rules: {p}` names no file or directory", markup=False)
+                err.print(_("{path}: `rules: {named}` names no file or directory", path=path, named=p), markup=False)
                 raise typer.Exit(2)
         return named
     sibling = path.with_name(path.name.removesuffix(SCENARIO_SUFFIX) + ".yaml")
@@ -267,7 +276,7 @@ def _rule_set_of(path: Path, text: str) -> tuple[Path, ...]:
 
 def _print_failure(result: CaseResult) -> None:
     case = result.case
-    out.print(f"[red bold]FAIL[/red bold] {escape(case.file)}:{case.line}  {escape(case.scenario.name)}")
+    out.print("[red bold]" + _("FAIL") + f"[/red bold] {escape(case.file)}:{case.line}  {escape(case.scenario.name)}")
     by_subject: dict[str, list[Failure]] = {}
     for f in result.failures:
         by_subject.setdefault(f.subject, []).append(f)
@@ -310,26 +319,26 @@ def _diff_lines(f: Failure) -> list[str]:
 
 
 def _print_coverage(cov: Coverage) -> None:
-    table = Table(title=f"Scenario coverage ({cov.scenarios} scenarios)", title_justify="left")
-    for col in ("rule file", "rules fired", "conditions", "actions", "expected"):
-        table.add_column(col, justify="left" if col == "rule file" else "right")
+    table = Table(title=_("Scenario coverage ({count} scenarios)", count=cov.scenarios), title_justify="left")
+    for i, col in enumerate((_("rule file"), _("rules fired"), _("conditions"), _("actions"), _("expected"))):
+        table.add_column(col, justify="left" if i == 0 else "right")
     for f in cov.files:
         n = len(f.outcomes)
         table.add_row(f.file, f"{len(f.rules) - len(f.never_fired)}/{len(f.rules)}",
                       f"{f.conditions_covered}/{len(f.conditions)}", f"{n - len(f.never_decided)}/{n}",
                       f"{n - len(f.never_expected)}/{n}")
     out.print(table)
-    out.print("[dim]rules fired: in some scenario · conditions: seen both true and false · actions: recommended "
-              "or vetoed in some scenario · expected: named in some expectation[/dim]")
+    out.print("[dim]" + _("rules fired: in some scenario · conditions: seen both true and false · actions: "
+                          "recommended or vetoed in some scenario · expected: named in some expectation") + "[/dim]")
     for f in cov.files:
         unfired = set(f.never_fired)
-        lines = [f"rules never fired: {', '.join(f.never_fired)}"] if unfired else []
+        lines = [_("rules never fired: {rules}", rules=", ".join(f.never_fired))] if unfired else []
         lines += [f"{c.location.file}:{c.location.line}: [{c.rule_id}] never {'true' if not c.seen_true else 'false'}: "
                   f"{c.text}" for c in f.conditions if not c.covered and c.rule_id not in unfired]
         if f.never_decided:
-            lines.append(f"never recommended or vetoed: {', '.join(f.never_decided)}")
+            lines.append(_("never recommended or vetoed: {items}", items=", ".join(f.never_decided)))
         if f.never_expected:
-            lines.append(f"named in no expectation: {', '.join(f.never_expected)}")
+            lines.append(_("named in no expectation: {items}", items=", ".join(f.never_expected)))
         if lines:
             out.print(f"[bold]{escape(f.file)}[/bold]")
             for line in lines:
@@ -348,21 +357,22 @@ def explain(
     rules: Path | None = RulesOpt,
     kb: Path | None = KbOpt,
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json"),
-    lang: Lang = typer.Option(Lang.both, "--lang", help="language of titles"),
+    lang: Lang = lang_option(Lang.both),
 ) -> None:
     """Why a recommendation was made, and why one was not (with the smallest change that flips it)."""
     from rm_advisor.engine import Advisor, FactError, InferenceError
     from rm_advisor.engine.authoring import Explainer
     from rm_advisor.engine.loading import Locator
 
+    use_lang(lang)
     if rule and action:
-        err.print("give --rule or --action, not both", markup=False)
+        err.print(_("give --rule or --action, not both"), markup=False)
         raise typer.Exit(2)
     _exists(facts)
     if not facts.is_file():
-        err.print(f"{facts}: explain takes one facts file", markup=False)
+        err.print(_("{path}: explain takes one facts file", path=facts), markup=False)
         raise typer.Exit(2)
-    book, rule_files, _ = _load_book(rules, kb)
+    book, rule_files, _kb_files = _load_book(rules, kb)
     [(name, doc)] = _documents(facts)
     try:
         run = Advisor(book).run(doc)
@@ -373,12 +383,12 @@ def explain(
     kb_ = book.kb
     if rule is not None:
         if rule not in ex.rules:
-            _unknown("rule", rule, ex.rules)
+            _unknown(_("rule"), rule, ex.rules)
         checked = ex.rules[rule].rule
         explanations = [ex.explain_rule(rule, s) for s in _subjects(ex, checked.subject, subject, checked.domain)]
     elif action is not None:
         if action not in kb_.actions and action not in kb_.coaching:
-            _unknown("action or coaching topic", action, list(kb_.actions) + list(kb_.coaching))
+            _unknown(_("action or coaching topic"), action, list(kb_.actions) + list(kb_.coaching))
         kind = "client" if action in kb_.actions else "manager"
         explanations = [ex.explain_item(action, s) for s in _subjects(ex, kind, subject)]
     else:
@@ -390,7 +400,7 @@ def explain(
                                     ensure_ascii=False, indent=2) + "\n")
         return
     if not explanations:
-        out.print("nothing to explain: no subject or no recommendation matched", markup=False)
+        out.print(_("nothing to explain: no subject or no recommendation matched"), markup=False)
     for e in explanations:
         _print_explanation(e, lang.value)
 
@@ -399,7 +409,7 @@ def _unknown(what: str, name: str, choices: Iterable[str]) -> NoReturn:
     from rm_advisor.engine.errors import suggest
 
     hint = suggest(name, choices)
-    err.print(f"unknown {what} `{name}`" + (f" ({hint})" if hint else ""), markup=False)
+    err.print(_("unknown {what} `{name}`", what=what, name=name) + (f" ({hint})" if hint else ""), markup=False)
     raise typer.Exit(2)
 
 
@@ -409,7 +419,8 @@ def _subjects(ex: Explainer, kind: str, only: str | None, domain: str | None = N
     if only:
         found = _subject(ex, only)
         if found.type != kind:
-            err.print(f"`{only}` is a {found.type}; this asks about {kind}s", markup=False)
+            err.print(_("`{name}` is a {found}; this asks about {kind}s", name=only, found=found.type, kind=kind),
+                      markup=False)
             raise typer.Exit(2)
         return [found]
     return ex.subjects(kind, domain)
@@ -421,10 +432,11 @@ def _subject(ex: Explainer, name: str) -> SubjectKey:
     if len(found) == 1:
         return found[0]
     if found:
-        err.print(f"`{name}` is the id of {' and '.join(str(s) for s in found)}: name one", markup=False)
+        err.print(_("`{name}` is the id of {subjects}: name one", name=name,
+                    subjects=" and ".join(str(s) for s in found)), markup=False)
         raise typer.Exit(2)
     everyone = [str(s) for t in ex.kb.subjects() for s in ex.subjects(t)]
-    _unknown("subject in the facts", name, everyone + [k.split(":", 1)[1] for k in everyone])
+    _unknown(_("subject in the facts"), name, everyone + [k.split(":", 1)[1] for k in everyone])
 
 
 _OUTCOME_STYLE = {"recommended": "green", "fired": "green", "vetoed": "red", "not recommended": "yellow",
@@ -439,7 +451,7 @@ def _print_explanation(e: Explanation, lang: str) -> None:
         for line in trace_lines(trace, lang, "  "):
             out.print(line)
     for v in e.vetoed_by:
-        out.print(f"  [red]vetoed by {escape(v.rule_id)}[/red]: {escape(text(v.text, lang))}")
+        out.print("  [red]" + _("vetoed by {rule}", rule=escape(v.rule_id)) + f"[/red]: {escape(text(v.text, lang))}")
     for report in e.rules:
         _print_rule(report, lang, "  ")
     out.print()
@@ -447,20 +459,22 @@ def _print_explanation(e: Explanation, lang: str) -> None:
 
 def _print_rule(r: RuleReport, lang: str, indent: str) -> None:
     mark = "[green]✓[/green]" if r.fired else "[red]✗[/red]"
-    state = "fired" if r.fired else "did not fire"
-    out.print(f"{indent}{mark} rule [bold]{escape(r.rule_id)}[/bold] {state} for {escape(r.subject)} "
-              f"[dim]({escape(r.file)}:{r.line} · {escape(text(r.title, lang))})[/dim]")
+    rule = f"[bold]{escape(r.rule_id)}[/bold]"
+    said = _("rule {rule} fired for {subject}", rule=rule, subject=escape(r.subject)) if r.fired \
+        else _("rule {rule} did not fire for {subject}", rule=rule, subject=escape(r.subject))
+    out.print(f"{indent}{mark} {said} [dim]({escape(r.file)}:{r.line} · {escape(text(r.title, lang))})[/dim]")
     if r.note:
         out.print(f"{indent}    [yellow]{escape(r.note)}[/yellow]")
     if r.matched:
         values = ", ".join(f"{k} = {_value(v)}" for k, v in r.matched.items())
-        out.print(f"{indent}    [dim]matched {escape(values)}[/dim]")
+        out.print(f"{indent}    [dim]" + _("matched") + f" {escape(values)}[/dim]")
     for fact, ids in r.related.items():
-        out.print(f"{indent}    [dim]through {escape(fact)}: {escape(', '.join(ids))}[/dim]")
+        through = _("through {relation}", relation=escape(fact))
+        out.print(f"{indent}    [dim]{through}: {escape(', '.join(ids))}[/dim]")
     for i, c in enumerate(r.failing):
-        _print_condition(c, lang, indent + "    ", "first failing" if i == 0 else "also failing", r.subject)
+        _print_condition(c, lang, indent + "    ", _("first failing") if i == 0 else _("also failing"), r.subject)
     if r.to_confirm:
-        out.print(f"{indent}    [cyan]only missing values stand in the way; confirm:[/cyan] "
+        out.print(f"{indent}    [cyan]" + _("only missing values stand in the way; confirm:") + "[/cyan] "
                   f"{escape('; '.join(r.to_confirm))}")
 
 
@@ -470,17 +484,19 @@ def _print_condition(c: ConditionReport, lang: str, indent: str, tag: str, subje
               f"{escape(on)})[/dim]")
     if c.kind in ("field", "signal", "exists"):
         actual = _value(c.actual) + (f" (unknown, counted as {c.unknown.replace('_', ' ')})" if c.unknown else "")
-        out.print(f"{indent}    actual {escape(actual)} · expected {escape(c.expected)}")
+        out.print(f"{indent}    " + _("actual {actual} · expected {expected}", actual=escape(actual),
+                                         expected=escape(c.expected)))
     if c.change:
-        out.print(f"{indent}    [cyan]to flip it:[/cyan] {escape(c.change)}")
+        out.print(f"{indent}    [cyan]" + _("to flip it:") + f"[/cyan] {escape(c.change)}")
     for r in c.asserted_by:
-        out.print(f"{indent}    asserted by:")
+        out.print(f"{indent}    " + _("asserted by:"))
         _print_rule(r, lang, indent + "      ")
     for r in c.producers:
         _print_rule(r, lang, indent + "      ")
     either = c.kind == "any"
     for i, inner in enumerate(c.inner):
-        label = ("either" if i == 0 else "or") if either else ("first failing" if i == 0 else "also failing")
+        label = (_("either") if i == 0 else _("or")) if either else \
+            (_("first failing") if i == 0 else _("also failing"))
         _print_condition(inner, lang, indent + "    ", label, subject)
 
 
@@ -506,8 +522,10 @@ def graph(
     focus: str | None = typer.Option(None, "--focus", help="only what leads to or follows this node "
                                         "(an id, or kind:id such as action:counter_placement)"),
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json (for the findings)"),
+    lang: Lang = lang_option(Lang.en),
 ) -> None:
     """Draw the rule set as a graph and report cycles, unused signals and unreachable actions."""
+    use_lang(lang)
     from rm_advisor.engine import RuleError
     from rm_advisor.engine.authoring import cycle_nodes, findings, parse_rules, rule_graph, select
     from rm_advisor.engine.errors import Diagnostic
@@ -532,7 +550,7 @@ def graph(
     errors = [d for d in diags if d.severity == "error"]
     if any(d.code != "signal_cycle" for d in errors):
         print_diagnostics(err, errors)
-        err.print("FAILED: fix these errors first (a graph needs rules that check; signal cycles are drawn)",
+        err.print(_("FAILED: fix these errors first (a graph needs rules that check; signal cycles are drawn)"),
                   markup=False)
         raise typer.Exit(1)
     locator = Locator.from_files(rule_files, kb_files)
@@ -543,9 +561,9 @@ def graph(
     try:
         shown = select(full, pack, focus)
     except KeyError:
-        _unknown("graph node", focus or "", [f"{k}:{i}" for k, i in full])
+        _unknown(_("graph node"), focus or "", [f"{k}:{i}" for k, i in full])
     if pack and not any(n[0] == "rule" for n in shown):
-        _unknown("pack", pack, {d.get("pack", "") for _, d in full.nodes(data=True)})
+        _unknown(_("pack"), pack, {d.get("pack", "") for _, d in full.nodes(data=True)})
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
         dot, mermaid, picture = dot or out_dir / "rules.dot", mermaid or out_dir / "rules.mmd", \
@@ -560,12 +578,13 @@ def graph(
     else:
         print_diagnostics(out, diags)
         for p in written:
-            out.print(f"wrote {p}", markup=False)
-        names = {"field": "fields", "rule": "rules", "signal": "signals", "action": "actions",
-                 "coaching": "coaching topics"}
+            out.print(_("wrote {path}", path=p), markup=False)
+        names = {"field": _("fields"), "rule": _("rules"), "signal": _("signals"), "action": _("actions"),
+                 "coaching": _("coaching topics")}
         summary = ", ".join(f"{n} {names[k]}" for k, n in counts.items())
-        out.print(f"{'FAILED' if errors else 'OK'}: {summary}; {len(errors)} error(s), "
-                  f"{len(diags) - len(errors)} warning(s)", markup=False)
+        fields = {"summary": summary, "errors": len(errors), "warnings": len(diags) - len(errors)}
+        out.print(_("FAILED: {summary}; {errors} error(s), {warnings} warning(s)", **fields) if errors
+                  else _("OK: {summary}; {errors} error(s), {warnings} warning(s)", **fields), markup=False)
     raise typer.Exit(1 if errors else 0)
 
 
@@ -582,7 +601,7 @@ def _write_graph(shown: Any, dot: Path | None, mermaid: Path | None, picture: Pa
     if picture:
         suffix = picture.suffix.lower().lstrip(".")
         if suffix not in ("png", "svg"):
-            err.print(f"{picture}: a picture is .png or .svg", markup=False)
+            err.print(_("{path}: a picture is .png or .svg", path=picture), markup=False)
             raise typer.Exit(2)
         picture.write_bytes(to_picture(shown, suffix))
         written.append(picture)
@@ -602,13 +621,15 @@ def diff(
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json"),
     fail_on_change: bool = typer.Option(False, "--fail-on-change", help="exit 1 when any decision changes"),
     limit: int = typer.Option(50, "--limit", min=0, help="list at most this many single changes (text)"),
+    lang: Lang = lang_option(Lang.en),
 ) -> None:
     """Replay facts under two rule sets and report which decisions change."""
     from rm_advisor.engine import Advisor
     from rm_advisor.engine.authoring import replay
 
-    old_book, _, _ = _load_book(old_rules, kb)
-    new_book, _, _ = _load_book(new_rules, kb)
+    use_lang(lang)
+    old_book = _load_book(old_rules, kb)[0]
+    new_book = _load_book(new_rules, kb)[0]
     tables = _portfolio_tables(facts)
     if tables:
         day = parse_day(as_of, "--as-of") or dt.date.today()
@@ -627,24 +648,26 @@ def _print_report(report: ReplayReport, limit: int) -> None:
     from rm_advisor.engine.authoring import KINDS
 
     for e in report.errors:
-        err.print(f"{e.document}: the {e.side} rule set refused these facts:", markup=False)
+        err.print(_("{document}: the old rule set refused these facts:", document=e.document) if e.side == "old"
+                  else _("{document}: the new rule set refused these facts:", document=e.document), markup=False)
         print_diagnostics(err, e.diagnostics)
     totals = report.totals()
-    out.print(f"[bold]diff[/bold] {report.old_revision} → {report.new_revision}: {report.documents} document(s), "
-              f"{report.subjects} subject(s), {report.changed_subjects} changed · "
+    out.print(f"[bold]diff[/bold] {report.old_revision} → {report.new_revision}: "
+              + _("{documents} document(s), {subjects} subject(s), {changed} changed", documents=report.documents,
+                  subjects=report.subjects, changed=report.changed_subjects) + " · "
               + " · ".join(f"{k} {n}" for k, n in totals.items()))
     if not report.changes:
-        out.print("no decision changes")
+        out.print(_("no decision changes"))
         return
-    managers = Table(title="per manager", title_justify="left")
-    for col in ("manager", "subjects changed", *KINDS):
-        managers.add_column(col, justify="left" if col == "manager" else "right")
+    managers = Table(title=_("per manager"), title_justify="left")
+    for i, col in enumerate((_("manager"), _("subjects changed"), *KINDS)):
+        managers.add_column(col, justify="left" if i == 0 else "right")
     for manager, row in report.by_manager().items():
         managers.add_row(manager or "(none)", str(row["subjects"]), *(str(row[k]) for k in KINDS))
     out.print(managers)
-    items = Table(title="per action / coaching topic", title_justify="left")
-    for col in ("item", *KINDS):
-        items.add_column(col, justify="left" if col == "item" else "right")
+    items = Table(title=_("per action / coaching topic"), title_justify="left")
+    for i, col in enumerate((_("item"), *KINDS)):
+        items.add_column(col, justify="left" if i == 0 else "right")
     for item, row in report.by_item().items():
         items.add_row(item, *(str(row[k]) for k in KINDS))
     out.print(items)
@@ -654,7 +677,7 @@ def _print_report(report: ReplayReport, limit: int) -> None:
         out.print(f" {marks[c.kind]} {escape(c.subject)} [dim]({escape(c.manager or '-')}, "
                   f"{escape(Path(c.document).name)})[/dim] {escape(c.item)}: {escape(c.before)} → {escape(c.after)}")
     if len(report.changes) > limit:
-        out.print(f" … {len(report.changes) - limit} more (--limit, or --format json for all)")
+        out.print(" " + _("… {count} more (--limit, or --format json for all)", count=len(report.changes) - limit))
 
 
 # ---------------------------------------------------------------------------- schema

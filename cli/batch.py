@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rm_advisor.cli.common import PreferHistoryOpt, err, out
+from rm_advisor.cli.common import Lang, PreferHistoryOpt, _, err, lang_option, out, use_lang
 from rm_advisor.cli.render import print_diagnostics
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, en
     def read(name: str) -> TableInput:
         table, enc = open_table(paths[name], str(paths[name]), set(fields[name]), stack, encoding)
         if note is not None and encoding is None and enc not in (None, "utf-8", "utf-8-sig"):
-            note(f"{paths[name]}: read as {enc} (detected; --encoding sets it)")
+            note(_("{file}: read as {encoding} (detected; --encoding sets it)", file=paths[name], encoding=enc))
         return table
     return read
 
@@ -136,24 +136,27 @@ def sample_portfolio(
     encoding: SampleEncoding = typer.Option(SampleEncoding.utf_8_sig, "--encoding",
                                             help="utf-8-sig (UTF-8 with a byte-order mark), utf-8, or as Chinese "
                                             "CRMs and Excel export: gbk, gb18030, utf-16"),
+    lang: Lang = lang_option(Lang.en),
 ) -> None:
     """Write the generated sample portfolio (clients, managers, history) as CSV."""
     from rm_advisor.cli.tableio import write_csv
     from rm_advisor.engine.portfolio import generate
 
+    use_lang(lang)
     p = generate(clients, managers, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in (("clients", p.clients), ("managers", p.managers), ("history", p.history)):
         write_csv(frame, out_dir / f"{name}.csv", encoding.value)
-    out.print(f"wrote {len(p.clients)} clients, {len(p.managers)} managers, {len(p.history)} events "
-              f"(as of {p.as_of}) to {out_dir}/", markup=False)
+    out.print(_("wrote {clients} clients, {managers} managers, {events} events (as of {as_of}) to {folder}/",
+                clients=len(p.clients), managers=len(p.managers), events=len(p.history), as_of=p.as_of,
+                folder=out_dir), markup=False)
 
 
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        err.print(f"--as-of: `{text}` is not a date YYYY-MM-DD", markup=False)
+        err.print(_("--as-of: `{value}` is not a date YYYY-MM-DD", value=text), markup=False)
         raise typer.Exit(2) from None
 
 
@@ -191,6 +194,8 @@ def batch(
                                     help="with --log: the report's effectiveness section covers this many days"),
     rules: Path | None = typer.Option(None, "--rules", "-r", help="rule directory"),
     kb: Path | None = typer.Option(None, "--kb", help="knowledge-base directory"),
+    lang: Lang = lang_option(Lang.both, "language of report.html and of the messages: zh, en or both "
+                             "(the CSV columns are stable names in every language)"),
 ) -> None:
     """Decide a whole portfolio: recommendations, worklists within capacity, coaching and a report.
 
@@ -201,14 +206,16 @@ def batch(
     from rm_advisor.engine.loading import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
     from rm_advisor.engine.portfolio import AS_OF, BatchPlan, Report
 
+    use_lang(lang)
     given = {name: path for name, path in (("clients", clients), ("managers", managers), ("history", history))
              if path is not None}
     if given and len(given) != 3:
-        err.print("give all three of --clients, --managers and --history, or none for the sample portfolio")
+        err.print(_("give all three of --clients, --managers and --history, or none for the sample portfolio"),
+                  markup=False)
         raise typer.Exit(2)
     day = _date(as_of) if as_of else dt.date.today() if given else AS_OF
     # a date the command chose is said where the date shows: the summary line, summary.json, the report
-    as_of_note = "" if as_of else "today: no --as-of" if given else "the sample portfolio's date: no --as-of"
+    as_of_note = "" if as_of else _("today: no --as-of") if given else _("the sample portfolio's date: no --as-of")
     enc = _encoding(encoding)
     started = time.perf_counter()
     # named relative to their folders, as Advisor.load and the server name them: the same traces and revision
@@ -225,12 +232,13 @@ def batch(
         found = Report(0 if strict else max_bad_rows, lambda d: bad_file.write(_bad_row(d)), keep=HELD)
         result = _run(advisor, plan, found, bad_file, strict)
     if store_log is not None:
-        out.print(f"logged {result.logged} decisions in {store_log.display_url}", markup=False)
+        out.print(_("logged {count} decisions in {database}", count=result.logged, database=store_log.display_url),
+                  markup=False)
     written = write_outputs(result.run, out_dir, fmt, csv_encoding)
     written.insert(3, bad_file.path)
     if report:
         written.append(write_report(result.run, out_dir / "report.html", advisor.book, result.effectiveness,
-                                    as_of_note))
+                                    lang.value, as_of_note))
     _summary(result, written, out_dir, time.perf_counter() - started, as_of_note)
 
 
@@ -241,7 +249,8 @@ def _encoding(encoding: str) -> str | None:
     try:
         return None if encoding.lower() == "auto" else codecs.lookup(encoding).name
     except LookupError:
-        err.print(f"--encoding: no such encoding `{encoding}` (try gbk, gb18030, utf-16 or auto)", markup=False)
+        err.print(_("--encoding: no such encoding `{encoding}` (try gbk, gb18030, utf-16 or auto)", encoding=encoding),
+                  markup=False)
         raise typer.Exit(2) from None
 
 
@@ -283,10 +292,10 @@ def _stopped(exc: TooManyBadRows, found: Report, bad_file: CsvRows, strict: bool
     _print_problems(found.held, found.total)
     print_diagnostics(err, exc.diagnostics)
     where = exc.diagnostics[0].location
-    why = "the first bad row, and --strict" if strict else \
-        f"more than {found.max_bad_rows} bad row(s) (fix them, or allow more with --max-bad-rows)"
-    err.print(f"stopped at {where.file}:{where.line}: {why}; the bad rows found so far are in "
-              f"{bad_file.path}", markup=False)
+    why = _("the first bad row, and --strict") if strict else \
+        _("more than {count} bad row(s) (fix them, or allow more with --max-bad-rows)", count=found.max_bad_rows)
+    err.print(_("stopped at {file}:{line}: {why}; the bad rows found so far are in {path}", file=where.file,
+                line=where.line, why=why, path=bad_file.path), markup=False)
 
 
 class _Terminal:
@@ -306,7 +315,7 @@ class _Terminal:
     @contextmanager
     def deciding(self, total: int) -> Iterator[Callable[[int], None]]:
         """A progress bar on stderr, gone when deciding ends (none below 500 subjects)."""
-        with Progress(TextColumn("deciding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        with Progress(TextColumn(_("deciding")), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True, disable=total < 500) as bar:
             task = bar.add_task("decide", total=total)
             yield lambda n: bar.advance(task, n)
@@ -459,7 +468,7 @@ def _print_problems(held: list[Diagnostic], total: int) -> None:
     shown = held[:20]
     print_diagnostics(err, shown)
     if total > len(shown):
-        err.print(f"... and {total - len(shown)} more (see bad_rows.csv)", markup=False)
+        err.print(_("... and {count} more (see bad_rows.csv)", count=total - len(shown)), markup=False)
 
 
 def _summary(result: BatchResult, written: list[Path], out_dir: Path, elapsed: float, as_of_note: str) -> None:
@@ -467,15 +476,16 @@ def _summary(result: BatchResult, written: list[Path], out_dir: Path, elapsed: f
     the whole command, outputs written; ``as_of_note`` says where a date no --as-of gave came from."""
     counts, tables = result.counts, result.run.tables
     as_of = tables.as_of.isoformat() + (f" ({as_of_note})" if as_of_note else "")
-    out.print(f"decided {counts.clients} clients of {counts.managers} managers as of {as_of} in {elapsed:.1f} s "
-              f"({counts.clients / max(elapsed, 1e-9):.0f} clients/s, {result.workers} worker(s)); "
-              f"rule set {result.revision}", markup=False)
-    out.print(f"{counts.recommendations} recommendations; worklists: {counts.planned} contacts planned this week, "
-              f"{counts.deferred} deferred, {counts.desk} desk item(s), {counts.set_aside} sales ask(s) set aside "
-              f"from risk or obligation contacts; {counts.coaching} coaching topics; {counts.to_confirm} fact(s) to "
-              f"confirm; {counts.bad_rows} bad row(s) skipped", markup=False)
+    out.print(_("decided {clients} clients of {managers} managers as of {as_of} in {seconds} s ({rate} clients/s, "
+                "{workers} worker(s)); rule set {revision}", clients=counts.clients, managers=counts.managers,
+                as_of=as_of, seconds=format(elapsed, ".1f"), rate=format(counts.clients / max(elapsed, 1e-9), ".0f"),
+                workers=result.workers, revision=result.revision), markup=False)
+    out.print(_("{recommendations} recommendations; worklists: {planned} contacts planned this week, {deferred} "
+                "deferred, {desk} desk item(s), {set_aside} sales ask(s) set aside from risk or obligation contacts; "
+                "{coaching} coaching topics; {to_confirm} fact(s) to confirm; {bad_rows} bad row(s) skipped",
+                **dataclasses.asdict(counts)), markup=False)
     summary = {**dataclasses.asdict(counts), "seconds": round(elapsed, 2), "workers": result.workers,
                "revision": result.revision, "as_of": tables.as_of.isoformat(), "as_of_given": not as_of_note}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     for path in [*written, out_dir / "summary.json"]:
-        out.print(f"  wrote {path}", markup=False)
+        out.print("  " + _("wrote {path}", path=path), markup=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,33 @@ class Lang(StrEnum):
     zh = "zh"
     en = "en"
     both = "both"
+
+
+#: the language of the running command's messages (set by :func:`use_lang` when the command starts)
+_LANG: ContextVar[str] = ContextVar("rm_advisor_cli_lang", default="en")
+
+
+def lang_option(default: Lang, help: str = "language of the messages, titles and reasons: zh, en or both") -> Any:
+    """The ``--lang`` option of a command (each command keeps the language it printed in before)."""
+    return typer.Option(default, "--lang", help=help)
+
+
+def use_lang(lang: Lang | str) -> None:
+    """The running command speaks ``lang`` (``zh``, ``en`` or ``both``) from here on."""
+    _LANG.set(str(lang))
+
+
+def current_lang() -> str:
+    """The language the running command speaks."""
+    return _LANG.get()
+
+
+def _(msgid: str, **fields: object) -> str:
+    """``msgid`` from the message catalogue in the command's language (``both``: Chinese / English),
+    with its ``{name}`` fields filled."""
+    from rm_advisor.engine.messages import Translator
+
+    return Translator(_LANG.get())(msgid, **fields)
 
 
 class Fmt(StrEnum):

@@ -9,7 +9,20 @@ from pathlib import Path
 import typer
 
 from rm_advisor.cli import authoring, batch
-from rm_advisor.cli.common import Fmt, KbOpt, Lang, PreferHistoryOpt, RulesOpt, err, out, parse_day, read_facts
+from rm_advisor.cli.common import (
+    Fmt,
+    KbOpt,
+    Lang,
+    PreferHistoryOpt,
+    RulesOpt,
+    _,
+    err,
+    lang_option,
+    out,
+    parse_day,
+    read_facts,
+    use_lang,
+)
 from rm_advisor.cli.serve import register as register_serve
 from rm_advisor.cli.store import register as register_store_commands
 
@@ -32,7 +45,7 @@ def recommend(
     rules: Path | None = RulesOpt,
     kb: Path | None = KbOpt,
     as_json: bool = typer.Option(False, "--json", help="print the full decision as JSON"),
-    lang: Lang = typer.Option(Lang.both, "--lang", help="language of titles and reasons"),
+    lang: Lang = lang_option(Lang.both),
     as_of: str | None = typer.Option(None, "--as-of", help="override the facts' as-of date (YYYY-MM-DD)"),
     top: int | None = typer.Option(None, "--top", min=1, help="at most this many recommendations per subject"),
     brief: bool = typer.Option(False, "--brief", help="reasons only, without the rule and signal chain"),
@@ -44,6 +57,7 @@ def recommend(
     from rm_advisor.cli.render import print_decision, print_diagnostics
     from rm_advisor.engine import Advisor, FactError, InferenceError, RuleError
 
+    use_lang(lang)
     day = parse_day(as_of, "--as-of")
     try:
         advisor = Advisor.load(rules, kb)
@@ -54,7 +68,7 @@ def recommend(
         print_diagnostics(err, exc.diagnostics)
         raise typer.Exit(1) from None
     except (yaml.YAMLError, json.JSONDecodeError, ValueError) as exc:
-        err.print(f"{facts}: cannot read facts: {exc}", markup=False)
+        err.print(_("{file}: cannot read facts: {error}", file=facts, error=exc), markup=False)
         raise typer.Exit(1) from None
     if as_json:
         sys.stdout.write(decision.model_dump_json(indent=2) + "\n")
@@ -63,7 +77,7 @@ def recommend(
 
 
 @app.command()
-def demo(lang: Lang = typer.Option(Lang.both, "--lang")) -> None:
+def demo(lang: Lang = lang_option(Lang.both)) -> None:
     """Run the shipped rules on the bundled sample facts."""
     recommend(sample_facts_path(), None, None, False, lang, None, None, False)
 
@@ -76,6 +90,7 @@ def check(
     documents: Path | None = typer.Option(None, "--documents", envvar="RM_ADVISOR_DOCUMENTS", file_okay=False,
                                           help="folder of the source documents' texts: each provenance quote "
                                                "must be found in its document verbatim"),
+    lang: Lang = lang_option(Lang.en),
 ) -> None:
     """Check rule files; print every problem with file:line:column; exit 1 on errors."""
     from rm_advisor.cli.render import print_diagnostics
@@ -92,12 +107,13 @@ def check(
         rule_file_paths,
     )
 
+    use_lang(lang)
     target = rules or default_rules_dir()
     if not Path(target).exists():
-        err.print(f"{target}: no such file or directory", markup=False)
+        err.print(_("{path}: no such file or directory", path=target), markup=False)
         raise typer.Exit(2)
     if documents is not None and not documents.is_dir():
-        err.print(f"{documents}: no such directory (--documents)", markup=False)
+        err.print(_("{path}: no such directory (--documents)", path=documents), markup=False)
         raise typer.Exit(2)
     unread: list[str] = []
     try:  # a file that is not UTF-8, a knowledge base that does not load: their diagnostics
@@ -120,10 +136,16 @@ def check(
     else:
         print_diagnostics(out, diags)
         count = len(rule_file_paths(target))
-        quotes = "quotes not checked (no --documents)" if documents is None else \
-            f"quotes checked in {documents}" + (f", except {', '.join(unread)} (not there)" if unread else "")
-        out.print(f"{'FAILED' if errors else 'OK'}: {count} file(s), {len(errors)} error(s), "
-                  f"{len(diags) - len(errors)} warning(s); {quotes}", markup=False)
+        counts = {"files": count, "errors": len(errors), "warnings": len(diags) - len(errors)}
+        if documents is None:
+            quotes = _("quotes not checked (no --documents)")
+        elif unread:
+            quotes = _("quotes checked in {path}, except {files} (not there)", path=documents, files=", ".join(unread))
+        else:
+            quotes = _("quotes checked in {path}", path=documents)
+        out.print((_("FAILED: {files} file(s), {errors} error(s), {warnings} warning(s)", **counts) if errors
+                   else _("OK: {files} file(s), {errors} error(s), {warnings} warning(s)", **counts)) + "; " + quotes,
+                  markup=False)
     raise typer.Exit(1 if errors else 0)
 
 

@@ -14,26 +14,56 @@ matplotlib.use("Agg")  # no screen: render to SVG only
 import matplotlib.pyplot as plt
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from rm_advisor.engine.inference import RuleBook
+from rm_advisor.engine.messages import N_, Translator
 from rm_advisor.engine.portfolio import PortfolioRun
 
 ROWS_PER_MANAGER = 15
 
 
-def write_report(run: PortfolioRun, path: Path, book: RuleBook, effect: Any = None, as_of_note: str = "") -> Path:
-    """Render the report for ``run`` to ``path``; ``effect`` (an effectiveness report from the
-    decision log) adds acceptance rates and the rules managers keep rejecting; ``as_of_note`` says
-    where the as-of date came from when no --as-of gave it ("today: no --as-of")."""
-    env = Environment(loader=PackageLoader("rm_advisor.cli", "templates"), autoescape=select_autoescape(["html", "j2"]))
-    html = env.get_template("report.html.j2").render(**report_context(run, book), effect=_effect(effect, book),
+def write_report(run: PortfolioRun, path: Path, book: RuleBook, effect: Any = None, lang: str = "both",
+                 as_of_note: str = "") -> Path:
+    """Render the report for ``run`` to ``path`` in ``lang`` (zh, en or both); ``effect`` (an
+    effectiveness report from the decision log) adds acceptance rates and the rules managers keep
+    rejecting; ``as_of_note`` says where the as-of date came from when no --as-of gave it.
+
+    The template's strings come from the message catalogue through jinja2's i18n extension; the
+    texts of the data (titles, reasons) are shown in the same language by ``pair``."""
+    env = Environment(loader=PackageLoader("rm_advisor.cli", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                      extensions=["jinja2.ext.i18n"])
+    L_ = Translator(lang, sep=" ")
+    env.install_gettext_callables(L_.gettext, L_.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    html = env.get_template("report.html.j2").render(**report_context(run, book, lang),
+                                                     effect=_effect(effect, book, lang), pair=lambda t: _pair(t, lang),
+                                                     html_lang="en" if lang == "en" else "zh-CN",
                                                      as_of_note=as_of_note)
     path.write_text(html, encoding="utf-8")
     return path
 
 
-def report_context(run: PortfolioRun, book: RuleBook) -> dict[str, Any]:
+def _pair(t: dict[str, str] | None, lang: str) -> Markup:
+    """A text of the data (``{"zh": ..., "en": ...}``) in ``lang``; both: Chinese, English below it, muted."""
+    if not t:
+        return Markup("–")
+    if lang in ("zh", "en"):
+        return escape(t[lang])
+    return escape(t["zh"]) + Markup('<br><span class="muted">') + escape(t["en"]) + Markup("</span>")
+
+
+def _text(t: Any, lang: str) -> str:
+    """A :class:`engine.language.Text` as one plain string in ``lang`` (both: ``zh · en``)."""
+    return str(getattr(t, lang)) if lang in ("zh", "en") else f"{t.zh} · {t.en}"
+
+
+def _zh_en(t: Any) -> dict[str, str]:
+    return {"zh": t.zh, "en": t.en}
+
+
+def report_context(run: PortfolioRun, book: RuleBook, lang: str = "both") -> dict[str, Any]:
     kb = book.kb
+    L_ = Translator(lang, sep=" ")
     actions = Counter(r.id for m in run.results for c in m.decision.clients for r in c.recommendations)
     topics = Counter(r.id for m in run.results for d in m.decision.managers for r in d.recommendations)
     segment = run.derived.clients.get("client_class", pd.Series(dtype=object))
@@ -57,70 +87,69 @@ def report_context(run: PortfolioRun, book: RuleBook) -> dict[str, Any]:
         "to_confirm": sum(len(d.to_confirm) for m in run.results for d in m.decision.clients + m.decision.managers),
     }
     charts = [
-        _bar({kb.actions[a].title.en: n for a, n in actions.most_common(12)}, "Top next-best-actions (count)"),
-        _bar({kb.coaching[t].title.en: n for t, n in topics.most_common(10)}, "Coaching by topic (managers)"),
-        _signals_chart(signals, kb),
+        # inside a chart the labels stay English (matplotlib's fonts may lack Chinese); captions follow ``lang``
+        _bar({kb.actions[a].title.en: n for a, n in actions.most_common(12)}, N_("Top next-best-actions (count)"), L_),
+        _bar({kb.coaching[t].title.en: n for t, n in topics.most_common(10)}, N_("Coaching by topic (managers)"), L_),
+        _signals_chart(signals, kb, L_),
         _bar(dict(Counter(kb.actions[a].channel for a in actions.elements()).most_common()),
-             "Recommendations by channel"),
+             N_("Recommendations by channel"), L_),
     ]
     return {"as_of": run.tables.as_of.isoformat(), "revision": book.revision, "rules": len(book.rules),
-            "s": summary, "charts": charts, "managers": [_manager(m, run, kb) for m in run.results],
+            "s": summary, "charts": charts, "managers": [_manager(m, run, kb, lang) for m in run.results],
             "bad": [{"file": d.location.file, "line": d.location.line, "column": d.location.path, "code": d.code,
                      "message": d.message} for d in run.tables.diagnostics if d.severity == "error"][:50]}
 
 
-def _manager(m: Any, run: PortfolioRun, kb: Any) -> dict[str, Any]:
+def _manager(m: Any, run: PortfolioRun, kb: Any, lang: str) -> dict[str, Any]:
+    L_ = Translator(lang, sep=" ")
     row = run.derived.managers.loc[m.manager_id]
     bank = row.get("domain") == "bank"
     score = row.get("credit_coop_points") if bank else row.get("assessment_score")
     wl = m.worklist
-    coaching = [_coaching(r) for d in m.decision.managers for r in d.recommendations]
+    coaching = [_coaching(r, lang) for d in m.decision.managers for r in d.recommendations]
     # what to confirm across the book, best first; at equal scores the manager's own before the clients'
     asks = sorted(((d, rank, t) for d in m.decision.managers + m.decision.clients
                    for rank, t in enumerate(d.to_confirm)), key=lambda x: (-x[2].score, x[0].subject_type != "manager",
                                                                           x[0].id, x[1]))
     return {"id": m.manager_id, "name": row.get("name", ""), "domain": row.get("domain"),
             "score": None if score is None or pd.isna(score) else round(float(score), 1),
-            "score_label": "信用社积分 credit-coop points" if bank else "月度考核 monthly score",
+            "score_label": L_("credit-coop points") if bank else L_("monthly score"),
             "capacity": wl.capacity, "used": wl.used, "coaching": coaching,
-            "more": max(0, len(wl.items) - ROWS_PER_MANAGER), "rows": [_row(i) for i in wl.items[:ROWS_PER_MANAGER]],
-            "desk_more": max(0, len(wl.desk) - ROWS_PER_MANAGER), "desk": [_row(i) for i in wl.desk[:ROWS_PER_MANAGER]],
+            "more": max(0, len(wl.items) - ROWS_PER_MANAGER),
+            "rows": [_row(i, lang) for i in wl.items[:ROWS_PER_MANAGER]],
+            "desk_more": max(0, len(wl.desk) - ROWS_PER_MANAGER),
+            "desk": [_row(i, lang) for i in wl.desk[:ROWS_PER_MANAGER]],
             "set_aside": [{"client": _client(s.client_id, s.client_name), "contact": s.contact,
-                           "action": f"{s.title.zh} · {s.title.en}", "score": s.score, "reason_zh": s.reason.zh,
-                           "reason_en": s.reason.en} for s in wl.set_aside[:ROWS_PER_MANAGER]],
+                           "action": _text(s.title, lang), "score": s.score, "reason": _zh_en(s.reason)}
+                          for s in wl.set_aside[:ROWS_PER_MANAGER]],
             "set_aside_more": max(0, len(wl.set_aside) - ROWS_PER_MANAGER),
-            "to_confirm": [{"subject": _subject(d), "score": t.score, "text_zh": t.text.zh, "text_en": t.text.en,
-                            "fields": ", ".join(f"{f.description.zh} {f.fact}.{f.field}" for f in t.fields)}
+            "to_confirm": [{"subject": _subject(d, L_), "score": t.score, "text": _zh_en(t.text),
+                            "fields": ", ".join(f"{_text(f.description, lang)} {f.fact}.{f.field}" for f in t.fields)}
                            for d, _, t in asks[:ROWS_PER_MANAGER]],
             "to_confirm_more": max(0, len(asks) - ROWS_PER_MANAGER)}
 
 
-def _subject(d: Any) -> str:
-    return f"客户经理 manager {d.id}" if d.subject_type == "manager" else d.id
+def _subject(d: Any, L_: Translator) -> str:
+    return L_("manager") + f" {d.id}" if d.subject_type == "manager" else str(d.id)
 
 
-#: Keep / Start / Stop as the report prints them
-_FORMS = {"keep": "保持 Keep", "start": "开始 Start", "stop": "停止 Stop"}
+#: Keep / Start / Stop as the report prints them (msgids of the catalogue, as the terminal's)
+_FORMS = {"keep": N_("Keep"), "start": N_("Start"), "stop": N_("Stop")}
 
 
-def _coaching(r: Any) -> dict[str, Any]:
+def _coaching(r: Any, lang: str) -> dict[str, Any]:
     """A coaching item as a report row: every reason (those from the clients' actions marked), and
     its card: the diagnosis against the team, the next behaviour, the review."""
     card = r.card
-    reasons = [{"zh": x.text.zh, "en": x.text.en, "from_clients": x.rule_id.startswith("from_clients.")}
-               for x in r.reasons]
-    out: dict[str, Any] = {"zh": r.title.zh, "en": r.title.en, "score": r.score, "reasons": reasons,
+    reasons = [{"text": _zh_en(x.text), "from_clients": x.rule_id.startswith("from_clients.")} for x in r.reasons]
+    out: dict[str, Any] = {"title": _zh_en(r.title), "score": r.score, "reasons": reasons,
                            "from_clients": any(x["from_clients"] for x in reasons), "card": None}
     if card is not None:
         bench = card.benchmark
         out["card"] = {
-            "diagnosis_zh": card.diagnosis.zh, "diagnosis_en": card.diagnosis.en,
-            "benchmark_zh": bench.text.zh if bench else "没有可比的团队基准",
-            "benchmark_en": bench.text.en if bench else "no team benchmark",
-            "standing": bench.standing if bench else None,
-            "form": _FORMS[card.next_behaviour.form], "next_zh": card.next_behaviour.text.zh,
-            "next_en": card.next_behaviour.text.en, "review_zh": card.review.text.zh,
-            "review_en": card.review.text.en}
+            "diagnosis": _zh_en(card.diagnosis), "standing": bench.standing if bench else None,
+            "form": _FORMS[card.next_behaviour.form], "next": _zh_en(card.next_behaviour.text),
+            "review": _zh_en(card.review.text)}
     return out
 
 
@@ -128,22 +157,23 @@ def _client(client_id: str, name: str | None) -> str:
     return f"{client_id} {name}" if name else client_id
 
 
-def _row(i: Any) -> dict[str, Any]:
+def _row(i: Any, lang: str) -> dict[str, Any]:
     """A worklist item as a report row: duties (risk, obligation) are marked."""
     duty = any(k in ("risk", "obligation") for k in i.kinds)
+    # the actions in one language (both: Chinese, as the worklist reads on a narrow column)
     return {"rank": i.rank, "status": i.status, "client": _client(i.client_id, i.client_name), "contact": i.contact,
-            "actions": ", ".join(t.zh for t in i.titles), "score": i.score, "duty": duty,
-            "reason_zh": i.reason.zh, "reason_en": i.reason.en}
+            "actions": ", ".join(t.en if lang == "en" else t.zh for t in i.titles), "score": i.score, "duty": duty,
+            "reason": _zh_en(i.reason)}
 
 
-def _effect(effect: Any, book: RuleBook) -> dict[str, Any] | None:
+def _effect(effect: Any, book: RuleBook, lang: str = "both") -> dict[str, Any] | None:
     if effect is None:
         return None
     kb = book.kb
 
     def title(key: str) -> str:
         item = kb.actions.get(key) or kb.coaching.get(key)
-        return f"{item.title.zh} · {item.title.en}" if item else key
+        return _text(item.title, lang) if item else key
 
     def rows(items: list[Any], named: bool = False) -> list[dict[str, Any]]:
         return [{"key": title(r.key) if named else r.key, "recommended": r.recommended, "answered": r.answered,
@@ -159,18 +189,18 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
-def _bar(data: dict[str, int], title: str) -> dict[str, str]:
+def _bar(data: dict[str, int], title: str, L_: Translator) -> dict[str, str]:
     fig, ax = plt.subplots(figsize=(6, 3.6))
     labels = list(data)[::-1]
     ax.barh(labels, [data[k] for k in labels], color="#4c78a8")
     ax.set_title(title, fontsize=10)
     ax.tick_params(labelsize=7)
-    return {"svg": _svg(fig), "caption": title}
+    return {"svg": _svg(fig), "caption": L_(title)}
 
 
-def _signals_chart(signals: Counter[tuple[str, str]], kb: Any) -> dict[str, str]:
+def _signals_chart(signals: Counter[tuple[str, str]], kb: Any, L_: Translator) -> dict[str, str]:
     frame = pd.Series(signals).unstack(fill_value=0) if signals else pd.DataFrame()
-    title = "Signals by segment (domain and ABC class)"
+    title = N_("Signals by segment (domain and ABC class)")
     fig, ax = plt.subplots(figsize=(6, 3.6))
     if len(frame):
         top = frame.sum().sort_values(ascending=False).index[:8]
@@ -178,7 +208,7 @@ def _signals_chart(signals: Counter[tuple[str, str]], kb: Any) -> dict[str, str]
         ax.legend(fontsize=6, loc="lower right")
     ax.set_title(title, fontsize=10)
     ax.tick_params(labelsize=7)
-    return {"svg": _svg(fig), "caption": title}
+    return {"svg": _svg(fig), "caption": L_(title)}
 
 
 def _svg(fig: Any) -> str:

@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from rm_advisor.cli.common import Lang, _, lang_option, use_lang
 from rm_advisor.cli.render import print_diagnostics
 from rm_advisor.engine import RuleError
 
@@ -25,7 +26,8 @@ def _settings(**flags: Any) -> Any:
         return Settings(**{k: v for k, v in flags.items() if v is not None and v != ()})
     except ValidationError as exc:
         for e in exc.errors():
-            err.print(f"setting {'.'.join(str(p) for p in e['loc'])}: {e['msg']}", markup=False)
+            err.print(_("setting {name}: {error}", name=".".join(str(p) for p in e["loc"]), error=e["msg"]),
+                      markup=False)
         raise typer.Exit(2) from None
 
 
@@ -42,7 +44,10 @@ def serve(
                                                                "(env RM_ADVISOR_CORS_ORIGINS, comma-separated)"),
     max_subjects: int | None = typer.Option(None, help="most clients + managers per request (default 100)"),
     max_body_bytes: int | None = typer.Option(None, help="largest request body (default 1000000)"),
-    default_lang: str | None = typer.Option(None, help="zh, en or both when a request asks for none"),
+    default_lang: str | None = typer.Option(None, "--lang", "--default-lang",
+                                            help="zh, en or both when a request asks for none (texts; problems "
+                                                 "are in English unless zh is asked for or set here), and the "
+                                                 "language of these messages (env RM_ADVISOR_DEFAULT_LANG)"),
     db: str | None = typer.Option(None, "--db", help="decision database URL (env RM_ADVISOR_DB_URL, default "
                                                         "sqlite:///rm-advisor.db in the working directory)"),
     decision_log: bool | None = typer.Option(None, "--decision-log/--no-decision-log",
@@ -62,6 +67,7 @@ def serve(
     from rm_advisor.store import Store
     from rm_advisor.store.errors import StoreError
 
+    use_lang(default_lang if default_lang in ("zh", "en", "both") else "en")
     settings = _settings(host=host, port=port, workers=workers, rules_dir=rules, kb_dir=kb, api_key=api_key,
                          protect_reads=protect_reads, cors_origins=tuple(cors_origin or ()),
                          max_subjects=max_subjects, max_body_bytes=max_body_bytes, default_lang=default_lang,
@@ -70,27 +76,30 @@ def serve(
         loaded = build(*read_files(settings.rules_dir, settings.kb_dir), settings.max_firings)
     except RuleError as exc:
         print_diagnostics(err, exc.diagnostics)
-        err.print(f"not serving: the rule set has {len(exc.diagnostics)} problem(s)", markup=False)
+        err.print(_("not serving: the rule set has {count} problem(s)", count=len(exc.diagnostics)), markup=False)
         raise typer.Exit(1) from None
     except Problem as exc:
-        err.print(f"not serving: {exc.detail}", markup=False)
+        err.print(_("not serving: {reason}", reason=exc.detail), markup=False)
         raise typer.Exit(1) from None
-    where = "off (decisions are not logged; no contact policies)"
+    where = _("off (decisions are not logged; no contact policies)")
     if settings.decision_log:
         try:  # open (and migrate) once here: a database that cannot be used is reported before any worker starts
             with Store(settings.database_url(), loaded.book.kb) as store:
                 where = store.db.display_url
         except StoreError as exc:
             print_diagnostics(err, exc.diagnostics)
-            err.print("not serving: the decision database cannot be used (or run with --no-decision-log)",
+            err.print(_("not serving: the decision database cannot be used (or run with --no-decision-log)"),
                       markup=False)
             raise typer.Exit(1) from None
     with tempfile.TemporaryDirectory(prefix="rm-advisor-") as sync_dir:
         # every worker starts from exactly the texts checked above and follows reloads through sync_dir
         RevisionChannel(sync_dir).publish(loaded.snapshot())
         os.environ.update(settings.model_copy(update={"sync_dir": Path(sync_dir)}).to_env())
-        err.print(f"rm-advisor: revision {loaded.revision}, {len(loaded.book.rules)} rules, decision log {where}, "
-                  f"http://{settings.host}:{settings.port}/docs", markup=False, highlight=False, soft_wrap=True)
+        url = f"http://{settings.host}:{settings.port}/docs"
+        err.print("rm-advisor: " + _("revision {revision}, {rules} rules, decision log {log}, {url}",
+                                     revision=loaded.revision, rules=len(loaded.book.rules), log=where,
+                                     url=url),
+                  markup=False, highlight=False, soft_wrap=True)
         del loaded
         server.run(settings, log_level, access_log)
 
@@ -98,8 +107,10 @@ def serve(
 def openapi(
     output: Path | None = typer.Option(None, "--out", "-o", help="write the spec to this file"),
     check: bool = typer.Option(False, "--check", help="exit 1 if the file given with --out differs"),
+    lang: Lang = lang_option(Lang.en, "language of the --check message: zh, en or both"),
 ) -> None:
     """Print (or write, or check) the OpenAPI spec of the HTTP API."""
+    use_lang(lang)
     from rm_advisor.api.app import create_app
     from rm_advisor.api.openapi import spec_text
 
@@ -108,7 +119,8 @@ def openapi(
         sys.stdout.write(text)
     elif check:
         same = output.exists() and output.read_text(encoding="utf-8") == text
-        err.print(f"{output}: {'up to date' if same else 'differs from the code; run make openapi'}", markup=False)
+        err.print(_("{file}: up to date", file=output) if same
+                  else _("{file}: differs from the code; run make openapi", file=output), markup=False)
         raise typer.Exit(0 if same else 1)
     else:
         output.write_text(text, encoding="utf-8")

@@ -18,7 +18,19 @@ import typer
 import yaml
 from rich.console import Console
 
-from rm_advisor.cli.common import KbOpt, Lang, PreferHistoryOpt, RulesOpt, err, out, parse_day, read_facts
+from rm_advisor.cli.common import (
+    KbOpt,
+    Lang,
+    PreferHistoryOpt,
+    RulesOpt,
+    _,
+    err,
+    lang_option,
+    out,
+    parse_day,
+    read_facts,
+    use_lang,
+)
 from rm_advisor.cli.render import print_decision, print_diagnostics, text
 from rm_advisor.engine.language import ACTION_KINDS
 from rm_advisor.engine.policies import Thresholds
@@ -44,7 +56,9 @@ class Status(StrEnum):
 DB_HELP = "database URL (default: $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"
 DbOpt = typer.Option(None, "--db", help=DB_HELP)
 JsonOpt = typer.Option(False, "--json", help="print JSON")
-LangOpt = typer.Option(Lang.both, "--lang", help="language of titles and reasons")
+LangOpt = lang_option(Lang.both)
+#: commands whose output was English only: English unless asked
+EnOpt = lang_option(Lang.en)
 
 
 def register(app: typer.Typer) -> None:
@@ -74,7 +88,8 @@ def _reported(source: Any = None) -> Iterator[None]:
                                 for e in exc.errors()])
         raise typer.Exit(1) from None
     except (yaml.YAMLError, json.JSONDecodeError, ValueError, OSError) as exc:
-        err.print(f"{source or 'input'}: {exc}", markup=False)
+        where = source or _("input")
+        err.print(f"{where}: {exc}", markup=False)
         raise typer.Exit(1) from None
 
 
@@ -107,6 +122,7 @@ def decide(
     from rm_advisor.engine import Advisor
     from rm_advisor.store import Store, decide_and_log
 
+    use_lang(lang)
     day = parse_day(as_of, "--as-of")
     with _reported(facts):
         advisor = Advisor.load(rules, kb)
@@ -118,7 +134,9 @@ def decide(
     if as_json:
         sys.stdout.write(decision.model_dump_json(indent=2) + "\n")
         return
-    out.print(f"[bold]decision {decision.id}[/bold] logged in {where}", highlight=False)
+    said = "[bold]" + _("decision") + f" {decision.id}[/bold]"
+    out.print(_("{decision} logged in {database}", decision=said,
+                database=where), highlight=False)
     print_decision(out, decision, lang.value, explain=not brief)
 
 
@@ -128,6 +146,7 @@ def replay(
     rules: Path | None = typer.Option(None, "--rules", "-r", help="current rule directory (default: shipped)"),
     kb: Path | None = KbOpt,
     as_json: bool = JsonOpt,
+    lang: Lang = EnOpt,
 ) -> None:
     """Re-run a logged decision on its own revision (must be identical) and on the current rules.
 
@@ -137,17 +156,19 @@ def replay(
     from rm_advisor.store import Store
     from rm_advisor.store import replay as replay_decision
 
+    use_lang(lang)
     with _reported(), Store(db) as store:
         report = replay_decision(store.decisions, decision_id, Advisor.load(rules, kb))
     if as_json:
         sys.stdout.write(report.model_dump_json(indent=2, exclude={"on_logged": {"decision"},
                                                                    "on_current": {"decision"}}) + "\n")
     else:
-        for label, run in (("its own revision", report.on_logged), ("the current revision", report.on_current)):
+        for label, run in ((_("its own revision"), report.on_logged), (_("the current revision"), report.on_current)):
             if run is None:
                 continue
-            verdict = "identical" if run.identical else f"{len(run.changes)} difference(s)"
-            out.print(f"{decision_id} on {label} {run.revision}: {verdict}", markup=False, highlight=False)
+            verdict = _("identical") if run.identical else _("{count} difference(s)", count=len(run.changes))
+            out.print(_("{decision} on {label} {revision}: {verdict}", decision=decision_id, label=label,
+                        revision=run.revision, verdict=verdict), markup=False, highlight=False)
             for change in run.changes:
                 out.print("  " + change.format(), markup=False, highlight=False)
     if not report.on_logged.identical:
@@ -165,6 +186,7 @@ def decisions_show(
     """Show a logged decision (input masked) and the feedback given on it."""
     from rm_advisor.store import Store
 
+    use_lang(lang)
     with _reported(), Store(db) as store:
         logged = store.decisions.get(decision_id)
         feedback = store.feedback.for_decision(decision_id)
@@ -172,28 +194,31 @@ def decisions_show(
         doc = logged.model_dump(mode="json") | {"feedback": [f.model_dump(mode="json") for f in feedback]}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         return
-    out.print(f"[bold]decision {logged.id}[/bold] · logged {logged.logged_at:%Y-%m-%d %H:%M:%S} UTC by "
-              f"{logged.source} · input {logged.input_hash} · "
-              f"{'contact policies applied' if logged.history is not None else 'no contact policies'}",
-              highlight=False)
+    policies = _("contact policies applied") if logged.history is not None else _("no contact policies")
+    out.print("[bold]" + _("decision") + f" {logged.id}[/bold] · "
+              + _("logged {when} UTC by {source} · input {hash}", when=logged.logged_at.strftime("%Y-%m-%d %H:%M:%S"),
+                  source=logged.source, hash=logged.input_hash) + f" · {policies}", highlight=False)
     out.print(_logged_what(logged), markup=False, highlight=False)
     print_decision(out, logged.decision, lang.value, explain=not brief)
     if feedback:
-        out.print("[bold]feedback[/bold]")
+        out.print("[bold]" + _("feedback") + "[/bold]")
     for f in feedback:
         why = f" ({f.reason_code})" if f.reason_code else ""
-        out.print(f"  #{f.id} {f.date} {f.subject_type}:{f.subject_id} {f.item_id} {f.status}{why} · by "
-                  f"{f.manager_id or '-'} via {f.source}, recorded {f.recorded_at:%Y-%m-%d %H:%M} UTC",
-                  markup=False, highlight=False)
+        out.print(f"  #{f.id} {f.date} {f.subject_type}:{f.subject_id} {f.item_id} {f.status}{why} · "
+                  + _("by {manager} via {source}, recorded {when} UTC", manager=f.manager_id or "-", source=f.source,
+                      when=f.recorded_at.strftime("%Y-%m-%d %H:%M")), markup=False, highlight=False)
 
 
 def _logged_what(logged: LoggedDecision) -> str:
     """Which subjects the log holds and which of their recommendations were shown."""
-    who = f"{logged.subject} alone (a one-subject request)" if logged.subject else "every subject posted"
+    who = _("{subject} alone (a one-subject request)", subject=logged.subject) if logged.subject \
+        else _("every subject posted")
     if not logged.max_per_subject:
-        return f"logged: {who}; every recommendation shown"
-    rest = "the others logged, not shown" if logged.all_recommended else "only those logged (before migration 0002)"
-    return f"logged: {who}; each subject's first {logged.max_per_subject} recommendation(s) shown (--top), {rest}"
+        return _("logged: {who}; every recommendation shown", who=who)
+    rest = _("the others logged, not shown") if logged.all_recommended \
+        else _("only those logged (before migration 0002)")
+    return _("logged: {who}; each subject's first {top} recommendation(s) shown (--top), {rest}", who=who,
+             top=logged.max_per_subject, rest=rest)
 
 
 @decisions_app.command("list")
@@ -202,16 +227,19 @@ def decisions_list(
     limit: int = typer.Option(20, "--limit", min=1),
     since: str | None = typer.Option(None, "--since", help="only decisions as of this date or later"),
     as_json: bool = JsonOpt,
+    lang: Lang = EnOpt,
 ) -> None:
     """The latest logged decisions, newest first."""
     from rm_advisor.store import Store
 
+    use_lang(lang)
     day = parse_day(since, "--since")
     with _reported(), Store(db) as store:
         rows = store.decisions.recent(limit, day)
     if as_json:
         sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in rows], indent=2) + "\n")
         return
+    # column headings stay as they are in every language: aligned with the rows, and read by scripts
     out.print(f"{'id':<27} {'logged (UTC)':<16} {'source':<6} {'as of':<10} {'revision':<14} rec  shown  supp",
               markup=False, highlight=False)
     for r in rows:
@@ -232,10 +260,12 @@ def feedback_add(
     manager: str | None = typer.Option(None, "--manager", help="who reports it"),
     db: str | None = DbOpt,
     kb: Path | None = KbOpt,
+    lang: Lang = EnOpt,
 ) -> None:
     """Record what a manager did with one recommendation: accepted, rejected, done or snoozed."""
     from rm_advisor.store import FeedbackInput
 
+    use_lang(lang)
     day, end = parse_day(date, "--date"), parse_day(until, "--until")
     with _reported():
         fb = FeedbackInput(decision_id=decision_id, subject=subject, item=item, status=status.value,
@@ -243,8 +273,10 @@ def feedback_add(
     with _reported(), _store(db, kb) as store:
         rec = store.feedback.add(fb, source="cli")
     why = f" ({rec.reason_code})" if rec.reason_code else ""
-    out.print(f"recorded #{rec.id}: {rec.subject_type}:{rec.subject_id} {rec.item_id} {rec.status}{why} "
-              f"on {rec.date}" + (f" until {rec.until}" if rec.until else ""), markup=False, highlight=False)
+    item = f"{rec.subject_type}:{rec.subject_id} {rec.item_id} {rec.status}{why}"
+    out.print(_("recorded #{id}: {item} on {date} until {until}", id=rec.id, item=item, date=rec.date, until=rec.until)
+              if rec.until else _("recorded #{id}: {item} on {date}", id=rec.id, item=item, date=rec.date),
+              markup=False, highlight=False)
 
 
 @feedback_app.command("import")
@@ -253,6 +285,7 @@ def feedback_import(
     db: str | None = DbOpt,
     kb: Path | None = KbOpt,
     as_json: bool = JsonOpt,
+    lang: Lang = EnOpt,
 ) -> None:
     """Import feedback from a CSV file; every bad row is reported with line and column.
 
@@ -262,6 +295,7 @@ def feedback_import(
     """
     from rm_advisor.store import import_csv
 
+    use_lang(lang)
     with _reported(file), _store(db, kb) as store:
         result = import_csv(store.feedback, file)
     if as_json:
@@ -271,8 +305,9 @@ def feedback_import(
                                     ensure_ascii=False, indent=2) + "\n")
     else:
         print_diagnostics(err, result.diagnostics)
-        out.print(f"{result.file}: imported {len(result.imported)}, skipped {result.skipped} (already recorded), "
-                  f"{len(result.errors)} error(s)", markup=False, highlight=False)
+        out.print(_("{file}: imported {imported}, skipped {skipped} (already recorded), {errors} error(s)",
+                    file=result.file, imported=len(result.imported), skipped=result.skipped,
+                    errors=len(result.errors)), markup=False, highlight=False)
     if result.errors:
         raise typer.Exit(1)
 
@@ -283,12 +318,14 @@ def feedback_reasons(kb: Path | None = KbOpt, lang: Lang = LangOpt) -> None:
     channels each code fits."""
     from rm_advisor.engine.loading import load_knowledge_base, read_kb_files
 
+    use_lang(lang)
     with _reported():
         reasons = load_knowledge_base(read_kb_files(kb)).feedback_reasons
     for code, spec in reasons.items():
         source = f" · {spec.provenance.document} «{spec.provenance.quote}»" if spec.provenance else ""
-        kinds = "any kind" if set(spec.kinds) == set(ACTION_KINDS) else "/".join(spec.kinds)
-        fits = kinds + ("" if spec.channels is None else " on " + "/".join(spec.channels))
+        kinds = _("any kind") if set(spec.kinds) == set(ACTION_KINDS) else "/".join(spec.kinds)
+        fits = kinds if spec.channels is None else _("{kinds} on {channels}", kinds=kinds,
+                                                      channels="/".join(spec.channels))
         out.print(f"{code:<22} {'/'.join(spec.statuses):<17} {fits:<47} {text(spec.title, lang.value)}{source}",
                   markup=False, highlight=False)
 
@@ -306,11 +343,13 @@ def report_effectiveness(
     rows: int = typer.Option(15, "--rows", min=1, help="rows per table"),
     db: str | None = DbOpt,
     as_json: bool = JsonOpt,
+    lang: Lang = EnOpt,
 ) -> None:
     """Acceptance and completion rates per rule, action, manager and segment; noisy rules."""
     from rm_advisor.engine.policies import Thresholds
     from rm_advisor.store import Store, effectiveness_report
 
+    use_lang(lang)
     limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
                         min_rejection_rate=min_rejection_rate)
     start, end = parse_day(since, "--since"), parse_day(until, "--until")
@@ -324,30 +363,33 @@ def report_effectiveness(
 
 def print_effectiveness(console: Console, report: EffectivenessReport, rows: int = 15) -> None:
     """The effectiveness report as plain aligned text (readable at any terminal width, greppable)."""
-    period = f"{report.since or 'start'} .. {report.until or 'now'}"
+    start, now = _("start"), _("now")
+    period = f"{report.since or start} .. {report.until or now}"
     t = report.total
-    lines = [f"Effectiveness {period}: {report.decisions} decision(s), {t.recommended} recommended, "
-             f"{t.answered} answered, acceptance {_pct(t.acceptance_rate)}, completion {_pct(t.completion_rate)}",
-             "(rec = recommended, ans = answered, acc = accepted incl. done, rej = rejected, snz = snoozed; "
-             "acc% = accepted / decided, done% = done / accepted)"]
-    for title, table_rows in (("per rule", report.by_rule), ("per action", report.by_action),
-                              ("per manager", report.by_manager), ("per segment", report.by_segment)):
+    lines = [_("Effectiveness {period}: {decisions} decision(s), {recommended} recommended, {answered} answered, "
+               "acceptance {acceptance}, completion {completion}", period=period, decisions=report.decisions,
+               recommended=t.recommended, answered=t.answered, acceptance=_pct(t.acceptance_rate),
+               completion=_pct(t.completion_rate)),
+             _("(rec = recommended, ans = answered, acc = accepted incl. done, rej = rejected, snz = snoozed; "
+               "acc% = accepted / decided, done% = done / accepted)")]
+    for title, table_rows in ((_("per rule"), report.by_rule), (_("per action"), report.by_action),
+                              (_("per manager"), report.by_manager), (_("per segment"), report.by_segment)):
         lines += ["", *_rate_lines(title, table_rows[:rows], len(table_rows))]
     th = report.thresholds
-    rule = (f"recommended >= {th.min_recommended}, decided >= {th.min_decided}, "
-            f"rejected >= {th.min_rejection_rate:.0%}")
-    title = f"rules that fire often and are nearly always rejected ({rule})"
+    rule = _("recommended >= {recommended}, decided >= {decided}, rejected >= {rejected}",
+             recommended=th.min_recommended, decided=th.min_decided, rejected=format(th.min_rejection_rate, ".0%"))
+    title = _("rules that fire often and are nearly always rejected ({limits})", limits=rule)
     lines += ["", *(_rate_lines(title, report.noisy_rules, len(report.noisy_rules)) if report.noisy_rules
-                    else [f"no noisy rules ({rule})"])]
+                    else [_("no noisy rules ({limits})", limits=rule)])]
     for line in lines:
         console.print(line, markup=False, highlight=False)
 
 
 def _rate_lines(title: str, rows: list[RateRow], total: int) -> list[str]:
-    more = f" (top {len(rows)} of {total})" if total > len(rows) else ""
+    more = " " + _("(top {shown} of {total})", shown=len(rows), total=total) if total > len(rows) else ""
     width = max([len(title + more), *(len(r.key) for r in rows)])
     head = f"{title + more:<{width}} {'rec':>5} {'ans':>5} {'acc':>5} {'rej':>5} {'done':>5} {'snz':>5} " \
-           f"{'acc%':>5} {'done%':>5}  top rejection reason"
+           f"{'acc%':>5} {'done%':>5}  " + _("top rejection reason")
     return [head] + [f"{r.key:<{width}} {r.recommended:>5} {r.answered:>5} {r.accepted:>5} {r.rejected:>5} "
                      f"{r.done:>5} {r.snoozed:>5} {_pct(r.acceptance_rate):>5} {_pct(r.completion_rate):>5}  "
                      f"{r.top_reason or ''}".rstrip() for r in rows]
@@ -362,6 +404,7 @@ def policies_list(rules: Path | None = RulesOpt, kb: Path | None = KbOpt, lang: 
     """The contact policies of a rule set."""
     from rm_advisor.engine import Advisor
 
+    use_lang(lang)
     with _reported():
         policies = Advisor.load(rules, kb).book.policies
     for p in policies.policies:

@@ -20,6 +20,7 @@ from rm_advisor.api.schemas import (
     FeedbackReasonList,
     SignalList,
 )
+from rm_advisor.engine.messages import N_
 
 router = APIRouter(prefix="/v1/catalogues", tags=["catalogues"], dependencies=[Depends(read_access)])
 
@@ -29,8 +30,8 @@ ItemId = Annotated[str, Path(max_length=200)]
 
 
 def _missing(kind: str, item_id: str) -> Problem:
-    return Problem("not_found", f"no {kind} `{item_id}`",
-                   [ErrorItem(code="not_found", parameter=f"{kind}_id", detail=f"unknown {kind} `{item_id}`")])
+    return Problem("not_found", N_("no {kind} `{id}`"), fields={"kind": kind, "id": item_id},
+                   errors=[ErrorItem(code="not_found", parameter=f"{kind}_id", detail=f"unknown {kind} `{item_id}`")])
 
 
 @router.get("/actions", response_model=ActionList, responses=_READ, summary="The next-best-action catalogue")

@@ -27,6 +27,7 @@ from rm_advisor.api.schemas import (
 from rm_advisor.api.settings import Settings
 from rm_advisor.engine.derivation import Prefer
 from rm_advisor.engine.language import Decision, KnowledgeBase, SubjectDecision, SubjectKey
+from rm_advisor.engine.messages import N_
 from rm_advisor.store import Posted, Store, decide_and_log
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(read_access)])
@@ -46,8 +47,9 @@ def _check_size(doc: dict[str, Any], kb: KnowledgeBase, limit: int) -> None:
     lists = {kb.facts[t].plural: doc.get(kb.facts[t].plural) for t in kb.subjects()}
     count = sum(len(v) for v in lists.values() if isinstance(v, list))
     if count > limit:
-        raise Problem("too_many_subjects", f"{count} clients and managers posted; at most {limit} per request",
-                      [ErrorItem(code="too_many_subjects", pointer=f"/{name}", detail=f"{len(v)} posted")
+        raise Problem("too_many_subjects", N_("{count} clients and managers posted; at most {limit} per request"),
+                      fields={"count": count, "limit": limit},
+                      errors=[ErrorItem(code="too_many_subjects", pointer=f"/{name}", detail=f"{len(v)} posted")
                        for name, v in lists.items() if isinstance(v, list) and v])
 
 
@@ -65,8 +67,9 @@ def _check_posted(loaded: LoadedRuleSet, posted: Posted, subject_type: SubjectTy
         return
     plural = loaded.book.kb.facts[subject_type].plural
     ids = [str(f["id"]) for f in posted.facts.subjects(subject_type)]
-    raise Problem("subject_not_in_facts", f"no {subject_type} `{subject_id}` among the posted facts",
-                  [ErrorItem(code="subject_not_in_facts", pointer=f"/{plural}",
+    raise Problem("subject_not_in_facts", N_("no {kind} `{id}` among the posted facts"),
+                  fields={"kind": subject_type, "id": subject_id},
+                  errors=[ErrorItem(code="subject_not_in_facts", pointer=f"/{plural}",
                              detail=f"posted {plural}: {', '.join(ids[:10]) or 'none'}")])
 
 

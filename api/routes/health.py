@@ -10,6 +10,7 @@ from starlette.responses import Response
 from rm_advisor.api.deps import LiveDep, LoadedDep, OptionalStoreDep
 from rm_advisor.api.problems import Problem, cause_item, documented, log
 from rm_advisor.api.schemas import Health, Ready
+from rm_advisor.engine.messages import N_
 from rm_advisor.store.errors import Unusable
 
 router = APIRouter(tags=["health"])
@@ -33,7 +34,8 @@ def readyz(loaded: LoadedDep, store: OptionalStoreDep) -> Response:
         loaded.advisor.decide({})
     except Exception as exc:  # any failure means: do not route traffic here
         log.exception("readiness check failed")
-        raise Problem("not_ready", f"the engine could not decide: {type(exc).__name__}") from exc
+        raise Problem("not_ready", N_("the engine could not decide: {error}"),
+                      fields={"error": type(exc).__name__}) from exc
     if store is not None:
         try:
             store.db.ready()

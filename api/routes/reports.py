@@ -11,6 +11,7 @@ from rm_advisor.api import present
 from rm_advisor.api.deps import StoreDep, read_access
 from rm_advisor.api.problems import ErrorItem, Problem, documented
 from rm_advisor.api.schemas import EffectivenessOut, IsoDate
+from rm_advisor.engine.messages import N_
 from rm_advisor.engine.policies import Thresholds
 from rm_advisor.store import effectiveness_report
 
@@ -39,8 +40,9 @@ def effectiveness(
     done / accepted. Rows with feedback come first. Noisy rules fire often and are nearly always
     rejected."""
     if since is not None and until is not None and since > until:
-        raise Problem("invalid_request", f"since {since} is after until {until}",
-                      [ErrorItem(code="bad_value", parameter="until", detail="must not be before since")])
+        raise Problem("invalid_request", N_("since {since} is after until {until}"),
+                      fields={"since": since, "until": until},
+                      errors=[ErrorItem(code="bad_value", parameter="until", detail="must not be before since")])
     limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
                         min_rejection_rate=min_rejection_rate)
     return present.effectiveness(effectiveness_report(store, since, until, limits)).response()

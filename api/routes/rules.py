@@ -22,6 +22,7 @@ from rm_advisor.api.schemas import (
 from rm_advisor.engine.inference import check_rules
 from rm_advisor.engine.language import Domain
 from rm_advisor.engine.loading import yaml_nodes
+from rm_advisor.engine.messages import N_
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"], dependencies=[Depends(read_access)])
 
@@ -45,8 +46,9 @@ def get_rule(rule_id: Annotated[str, Path(max_length=200)], loaded: LoadedDep, l
     """The rule's condition and outcomes as written in its file, where it is and where it comes from."""
     rule = loaded.book.by_id().get(rule_id)
     if rule is None:
-        raise Problem("not_found", f"no rule `{rule_id}` in revision {loaded.revision}",
-                      [ErrorItem(code="not_found", parameter="rule_id", detail=f"unknown rule `{rule_id}`")])
+        raise Problem("not_found", N_("no rule `{rule}` in revision {revision}"),
+                      fields={"rule": rule_id, "revision": loaded.revision},
+                      errors=[ErrorItem(code="not_found", parameter="rule_id", detail=f"unknown rule `{rule_id}`")])
     return present.rule_detail(rule, lang).response(language_headers(lang))
 
 
@@ -68,7 +70,7 @@ def check(body: Annotated[RuleCheckRequest, Body(openapi_examples=examples.RULE_
     twice = [ErrorItem(code="duplicate_name", pointer=f"/files/{i}/name", detail=f"`{n}` is posted twice")
              for i, n in enumerate(names) if n in names[:i]]
     if twice:
-        raise Problem("invalid_request", "each posted file needs its own name", twice)
+        raise Problem("invalid_request", N_("each posted file needs its own name"), twice)
     files = {f.name: f.text for f in body.files}
     if body.together:
         # a posted file replaces the loaded file of the same name (revisions identify files by name too)
@@ -91,8 +93,9 @@ def _within_budget(files: list[RuleFileIn], budget: int) -> None:
         sizes.append((i, size))
         left -= size
         if left < 0:
-            raise Problem("rules_too_large", f"the posted files hold more than {budget} YAML nodes (aliases "
-                          f"expanded); check at most that many per request, or use `rm-advisor check`",
-                          [ErrorItem(code="rules_too_large", pointer=f"/files/{j}/text",
-                                     detail=f"`{files[j].name}`: {'more than ' if j == i else ''}{n} nodes")
-                           for j, n in sizes if n])
+            raise Problem("rules_too_large", N_("the posted files hold more than {budget} YAML nodes (aliases "
+                                                "expanded); check at most that many per request, or use "
+                                                "`rm-advisor check`"), fields={"budget": budget},
+                          errors=[ErrorItem(code="rules_too_large", pointer=f"/files/{j}/text",
+                                            detail=f"`{files[j].name}`: {'more than ' if j == i else ''}{n} nodes")
+                                  for j, n in sizes if n])

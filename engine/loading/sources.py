@@ -31,6 +31,16 @@ def default_kb_dir() -> Path:
     return Path(str(resources.files("rm_advisor.knowledge_base")))
 
 
+def catalogue_file(lang: str) -> Path:
+    """The message catalogue of ``lang`` shipped with the package (:mod:`engine.messages`)."""
+    return Path(str(resources.files("rm_advisor.engine"))) / "locale" / lang / "LC_MESSAGES" / "messages.po"
+
+
+def read_catalogue(lang: str) -> bytes:
+    """The PO file of ``lang``'s interface messages, as bytes (Babel reads the encoding it declares)."""
+    return catalogue_file(lang).read_bytes()
+
+
 def _display(path: Path) -> str:
     try:
         rel = os.path.relpath(path)

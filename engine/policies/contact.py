@@ -49,6 +49,7 @@ from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.values import shift
 from rm_advisor.engine.loading.validation import validate_document
 from rm_advisor.engine.loading.yaml_source import ParsedYaml, parse_yaml
+from rm_advisor.engine.messages import N_, in_both
 
 
 class _Strict(BaseModel):
@@ -350,18 +351,16 @@ def _volume_cap(p: ActionVolumeCap, contacts: list[FeedbackEvent]) -> _Cap:
 def _cap_suppression(cap: _Cap, action_id: str, week: dt.date, kb: KnowledgeBase) -> Suppression:
     p = cap.policy
     before, now = len(cap.taken), cap.now
+    counts = {"max": p.max, "before": before, "week": week, "now": now}
     if isinstance(p, ClientWeeklyCap):
-        zh = f"每位客户每周最多{p.max}项行动:自{week}起已执行{before}项,本次决策中{now}项得分更高"
-        en = (f"at most {p.max} actions per client per week: {before} taken since {week}, "
-              f"{now} scored higher in this decision")
+        text = in_both(N_("at most {max} actions per client per week: {before} taken since {week}, {now} scored "
+                          "higher in this decision"), **counts)
     else:
         # the action as people know it, never its id
         spec = kb.actions.get(action_id)
-        zh_title, en_title = (spec.title.zh, spec.title.en) if spec else (action_id, action_id)
-        zh = f"全辖每周最多{p.max}户“{zh_title}”:自{week}起已执行{before}户,本次决策中{now}户得分更高"
-        en = (f"at most {p.max} clients get “{en_title}” per week: {before} taken since {week}, "
-              f"{now} scored higher in this decision")
-    return Suppression(policy_id=p.id, kind=p.kind, title=p.title, text=Text(zh=zh, en=en),
+        text = in_both(N_("at most {max} clients get “{title}” per week: {before} taken since {week}, {now} scored "
+                          "higher in this decision"), title=spec.title if spec else action_id, **counts)
+    return Suppression(policy_id=p.id, kind=p.kind, title=p.title, text=Text(**text),
                        until=shift(week, 7), used=before + now, limit=p.max,
                        feedback=list(cap.events) if isinstance(p, ClientWeeklyCap) else [])
 

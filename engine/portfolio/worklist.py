@@ -28,12 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rm_advisor.engine.language.decision import Recommendation, SubjectDecision
 from rm_advisor.engine.language.knowledge import DUTY_KINDS, Text
+from rm_advisor.engine.messages import N_, in_both
 
 Contact = Literal["visit", "call", "desk"]
 CONTACT: dict[str, Contact] = {"visit": "visit", "in_branch": "visit", "phone": "call", "message": "call",
                                "internal": "desk"}
 CLASS_RANK = {"A": 0, "B": 1, "C": 2}
-_CONTACT_TEXT = {"visit": ("拜访", "visit"), "call": ("电话联系", "call")}
+_CONTACT_TEXT = {"visit": N_("visit"), "call": N_("call")}
 
 
 class WorkItem(BaseModel):
@@ -155,10 +156,8 @@ def _item(rank: int, client_id: str, client_facts: dict[str, dict[str, Any]], co
 def _set_aside(client_id: str, fact: dict[str, Any], contact: Contact, rec: Recommendation,
                kept: list[Recommendation], kinds: Mapping[str, str]) -> SetAside:
     duties = [r for r in kept if kinds.get(r.id) in DUTY_KINDS]
-    zh_contact, en_contact = _CONTACT_TEXT[contact]
-    zh = (f"本次{zh_contact}是为{'、'.join(r.title.zh for r in duties)}(风险或义务事项),不同时提出营销请求;"
-          "待其处理后再提")
-    en = (f"not raised on this {en_contact}: it is for {'; '.join(r.title.en for r in duties)} (risk or "
-          "obligation), and a sales ask does not ride on it; raise it once that is settled")
+    reason = in_both(N_("not raised on this {contact}: it is for {duties} (risk or obligation), and a sales ask does "
+                        "not ride on it; raise it once that is settled"), contact=in_both(_CONTACT_TEXT[contact]),
+                     duties={"zh": "、".join(r.title.zh for r in duties), "en": "; ".join(r.title.en for r in duties)})
     return SetAside(client_id=client_id, client_name=_name(fact), contact=contact, action=rec.id, title=rec.title,
-                    score=rec.score, blocked_by=[r.id for r in duties], reason=Text(zh=zh, en=en))
+                    score=rec.score, blocked_by=[r.id for r in duties], reason=Text(**reason))

@@ -130,3 +130,48 @@ def test_a_store_error_the_api_does_not_know_is_a_500(live: LiveRuleSet, fresh_l
 
         store.decisions.recent = unknown
         problem(c.get("/v1/decisions"), 500, "internal_error")
+
+
+# ---- the language of a problem (issue 15 §4): the message catalogue, the code stays -----------------
+
+def test_a_problem_is_in_english_unless_chinese_is_asked_for(client: TestClient, live: LiveRuleSet) -> None:
+    english = problem(client.get("/v1/rules/no.such.rule"), 404, "not_found")
+    assert english["title"] == "Not found" and english["detail"].startswith("no rule `no.such.rule` in revision")
+    both = client.get("/v1/rules/no.such.rule", params={"lang": "both"})
+    assert both.json()["title"] == "Not found" and both.headers["content-language"] == "en"
+    for asked in ({"params": {"lang": "zh"}}, {"headers": {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}}):
+        r = client.get("/v1/rules/no.such.rule", **asked)
+        body = problem(r, 404, "not_found")
+        assert body["title"] == "未找到" and r.headers["content-language"] == "zh", asked
+        assert body["detail"] == f"版本 {live.revision} 中没有规则 `no.such.rule`"
+        assert body["code"] == "not_found" and body["type"].endswith("/not_found")
+    # ?lang= wins over Accept-Language, as for texts
+    r = client.get("/v1/rules/no.such.rule", params={"lang": "en"}, headers={"Accept-Language": "zh"})
+    assert r.json()["title"] == "Not found"
+
+
+def test_problems_from_the_handlers_and_the_middleware_are_translated(client: TestClient) -> None:
+    zh = {"Accept-Language": "zh"}
+    body = problem(client.post("/v1/decisions", content=b"{", headers={**zh, "Content-Type": "application/json"}),
+                   400, "bad_json")
+    assert body["title"] == "请求体不是有效的 JSON" and "个字符处" in body["detail"]
+    body = problem(client.post("/v1/decisions", json={"clients": "x"}, headers=zh), 422, "invalid_request")
+    assert body["title"] == "请求不符合 API 模式" and "请求中有" in body["detail"]
+    body = problem(client.post("/v1/decisions", content=b"x", headers={**zh, "Content-Type": "text/plain"}),
+                   415, "unsupported_media_type")
+    assert body["detail"] == "请以 Content-Type: application/json 发送请求体，而不是 text/plain"
+    body = problem(client.get("/v1/nope", headers=zh), 404, "not_found")
+    assert body["detail"].startswith("没有 GET /v1/nope 路由")
+
+
+def test_the_server_default_language_sets_the_problems_language(live: LiveRuleSet) -> None:
+    with TestClient(create_app(settings(default_lang="zh"), live)) as c:
+        assert problem(c.get("/v1/nope"), 404, "not_found")["title"] == "未找到"
+        assert problem(c.get("/v1/nope", params={"lang": "en"}), 404, "not_found")["title"] == "Not found"
+
+
+def test_every_problem_title_has_a_chinese_translation() -> None:
+    from rm_advisor.engine.messages import gettext_in
+
+    untranslated = [code for code, (_, title) in PROBLEMS.items() if gettext_in("zh", title) == title]
+    assert untranslated == []

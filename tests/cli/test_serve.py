@@ -21,6 +21,15 @@ def test_serve_refuses_a_broken_rule_set_with_located_errors(tmp_path: Path) -> 
     assert "not serving" in result.output
 
 
+def test_serve_speaks_the_language_it_is_given(tmp_path: Path) -> None:
+    # --lang is the server's default language (texts, problems) and the language of its own messages
+    (tmp_path / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    result = runner.invoke(app, ["serve", "--rules", str(tmp_path), "--port", "1", "--lang", "zh"])
+    assert result.exit_code == 1 and "未启动服务：规则集有" in result.output
+    result = runner.invoke(app, ["serve", "--rules", str(tmp_path), "--port", "1", "--default-lang", "en"])
+    assert result.exit_code == 1 and "not serving: the rule set has" in result.output
+
+
 def test_serve_refuses_a_decision_database_it_cannot_use(tmp_path: Path) -> None:
     not_a_db = tmp_path / "notes.db"
     not_a_db.write_text("not a database\n" * 100, encoding="utf-8")

@@ -59,8 +59,10 @@ def test_importing_the_engine_leaves_collections_and_the_root_logger_as_they_wer
     assert out.stdout.strip() == "True"
 
 
-#: engine/'s stages, each importing only from itself, the ones before it and engine/errors.py
+#: engine/'s stages, each importing only from itself, the ones before it, engine/errors.py and engine/messages.py
 STAGES = ("language", "loading", "checking", "derivation", "policies", "inference", "portfolio", "authoring")
+#: what every stage and adapter may use beside the stages: the exception tree and the message catalogue
+SHARED = ("rm_advisor.engine.errors", "rm_advisor.engine.messages")
 
 
 def _engine_imports(path: object) -> set[str]:
@@ -70,7 +72,7 @@ def _engine_imports(path: object) -> set[str]:
 def test_each_stage_imports_only_itself_and_the_stages_before_it() -> None:
     wrong = []
     for stage in STAGES:
-        allowed = {"rm_advisor.engine.errors"} | {f"rm_advisor.engine.{s}" for s in STAGES[:STAGES.index(stage) + 1]}
+        allowed = set(SHARED) | {f"rm_advisor.engine.{s}" for s in STAGES[:STAGES.index(stage) + 1]}
         for path in (ROOT / "engine" / stage).rglob("*.py"):
             for module in _engine_imports(path):
                 if not any(module == a or module.startswith(a + ".") for a in allowed):
@@ -81,16 +83,18 @@ def test_each_stage_imports_only_itself_and_the_stages_before_it() -> None:
     assert wrong == [] and siblings == []  # portfolio and authoring are siblings: neither imports the other
 
 
-def test_the_engine_root_holds_only_the_public_entry_and_the_errors() -> None:
-    assert sorted(p.name for p in (ROOT / "engine").glob("*.py")) == ["__init__.py", "errors.py"]
+def test_the_engine_root_holds_only_the_public_entry_the_errors_and_the_messages() -> None:
+    assert sorted(p.name for p in (ROOT / "engine").glob("*.py")) == ["__init__.py", "errors.py", "messages.py"]
+    # locale/: the message catalogue's PO files (data, no code)
     assert sorted(p.name for p in (ROOT / "engine").iterdir() if p.is_dir() and p.name != "__pycache__") == \
-        sorted(STAGES)
+        sorted((*STAGES, "locale"))
+    assert not list((ROOT / "engine" / "locale").rglob("*.py"))
 
 
 def test_adapters_use_the_engine_through_its_public_packages() -> None:
-    # api/, cli/ and store/ import `engine`, a stage package (`engine.inference`) or `engine.errors`,
-    # never a module inside a stage: what a stage's __init__ exports is its public surface
-    public = {"rm_advisor.engine", "rm_advisor.engine.errors"} | {f"rm_advisor.engine.{s}" for s in STAGES}
+    # api/, cli/ and store/ import `engine`, a stage package (`engine.inference`), `engine.errors` or
+    # `engine.messages`, never a module inside a stage: what a stage's __init__ exports is its public surface
+    public = {"rm_advisor.engine", *SHARED} | {f"rm_advisor.engine.{s}" for s in STAGES}
     adapters = [p for top in ("api", "cli", "store") for p in (ROOT / top).rglob("*.py")]
     wrong = [f"{p.relative_to(ROOT)} imports {m}" for p in adapters for m in _engine_imports(p) if m not in public]
     assert wrong == []
