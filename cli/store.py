@@ -55,6 +55,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(feedback_app, name="feedback")
     app.add_typer(report_app, name="report")
     app.add_typer(policies_app, name="policies")
+    from rm_advisor.cli.log import log_app
+
+    app.add_typer(log_app, name="log")
 
 
 @contextlib.contextmanager

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from rm_advisor.engine.errors import Diagnostic, Location
-
 from rm_advisor.engine.authoring import Change, diff_decisions
+from rm_advisor.engine.errors import Diagnostic, Location
 from rm_advisor.engine.inference import Advisor
 from rm_advisor.engine.language import Decision, SubjectKey
 from rm_advisor.store.decision_log import DecisionLog, LoggedDecision, about

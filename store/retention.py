@@ -137,14 +137,21 @@ def _roll_up(session: Session, counts: list[SettledCount], records: list[ItemRec
     session.flush()
 
 
-def rollup(db: Database) -> tuple[list[SettledCount], dict[dt.date, int]]:
-    """What purged decisions left for the effectiveness report: settled counts, decisions per day."""
+def rollup(db: Database, since: dt.date | None = None,
+           until: dt.date | None = None) -> tuple[list[SettledCount], dict[dt.date, int]]:
+    """What purged decisions as of ``since`` .. ``until`` left for the effectiveness report: settled
+    counts, and decisions per as-of date."""
+    counts_q, days_q = select(RollupRow).order_by(RollupRow.id), select(RollupDecisionsRow)
+    if since is not None:
+        counts_q, days_q = counts_q.where(RollupRow.as_of >= since), days_q.where(RollupDecisionsRow.as_of >= since)
+    if until is not None:
+        counts_q, days_q = counts_q.where(RollupRow.as_of <= until), days_q.where(RollupDecisionsRow.as_of <= until)
     with db.transaction() as session:
-        counts = [SettledCount(as_of=r.as_of, item_id=r.item_id, manager_id=r.manager_id, segment=r.segment,
-                               rules=tuple(r.rules), state=r.state, reason_code=r.reason_code,  # type: ignore[arg-type]
-                               count=r.count)
-                  for r in session.execute(select(RollupRow).order_by(RollupRow.id)).scalars()]
-        days = {r.as_of: r.decisions for r in session.execute(select(RollupDecisionsRow)).scalars()}
+        counts = [SettledCount.model_validate({"as_of": r.as_of, "item_id": r.item_id, "manager_id": r.manager_id,
+                                               "segment": r.segment, "rules": tuple(r.rules), "state": r.state,
+                                               "reason_code": r.reason_code, "count": r.count})
+                  for r in session.execute(counts_q).scalars()]
+        days = {r.as_of: r.decisions for r in session.execute(days_q).scalars()}
     return counts, days
 
 
@@ -202,9 +209,10 @@ def _rename_subject(session: Session, client_id: str, pseudonym: str) -> tuple[i
     kept = [{c.key: getattr(r, c.key) for c in FeedbackRow.__table__.columns} | {"subject_id": pseudonym}
             for r in rows]
     session.execute(delete(FeedbackRow).where(*mine))
-    items = session.execute(update(DecisionItemRow).where(
+    renamed = session.execute(update(DecisionItemRow).where(
         DecisionItemRow.subject_type == "client", DecisionItemRow.subject_id == client_id).values(
-        subject_id=pseudonym)).rowcount
+        subject_id=pseudonym))
+    items = getattr(renamed, "rowcount", 0)
     if kept:
         session.execute(insert(FeedbackRow), kept)
     session.expire_all()

@@ -72,5 +72,5 @@ def effectiveness_report(store: Store, since: dt.date | None = None, until: dt.d
 
     items = store.decisions.items(since, until)
     events = store.feedback.events({i.decision_id for i in items})
-    settled, decisions = rollup(store.db)  # what purged decisions left behind
+    settled, decisions = rollup(store.db, since, until)  # what purged decisions left behind
     return effectiveness(items, events, since, until, thresholds, settled, decisions)

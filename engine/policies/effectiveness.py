@@ -92,8 +92,8 @@ def settle(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEvent]) -> li
         event = last.get((i.decision_id, i.subject_type, i.subject_id, i.item_id))
         state = event.status if event is not None else None
         reason = event.reason_code if event is not None and state == "rejected" else None
-        key = (i.as_of, i.item_id, i.manager_id, i.segment, tuple(i.rules), state, reason)
-        counts[key] = counts.get(key, 0) + 1
+        grain = (i.as_of, i.item_id, i.manager_id, i.segment, tuple(i.rules), state, reason)
+        counts[grain] = counts.get(grain, 0) + 1
     return [SettledCount(as_of=k[0], item_id=k[1], manager_id=k[2], segment=k[3], rules=k[4], state=k[5],
                          reason_code=k[6], count=n)
             for k, n in sorted(counts.items(), key=lambda kv: repr(kv[0]))]
@@ -181,8 +181,8 @@ def _items_with_state(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEv
     rolled = pd.DataFrame([{"decision_id": None, "as_of": c.as_of, "item_id": c.item_id, "manager_id": c.manager_id,
                             "segment": c.segment, "rules": c.rules, "status": c.state,
                             "reason_code": c.reason_code, "weight": c.count} for c in settled],
-                          columns=["decision_id", "as_of", "item_id", "manager_id", "segment", "rules", "status", "reason_code",
-                                   "weight"])
+                          columns=["decision_id", "as_of", "item_id", "manager_id", "segment", "rules", "status",
+                                   "reason_code", "weight"])
     if len(rolled):
         parts = [frame.astype({"status": object, "reason_code": object}), rolled] if len(frame) else [rolled]
         frame = pd.concat(parts, ignore_index=True)
