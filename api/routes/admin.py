@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from rm_advisor.api import examples
 from rm_advisor.api.deps import LoadedDep, StoreDep, admin_access
 from rm_advisor.api.problems import documented
 from rm_advisor.api.schemas import PRINTABLE, Out
@@ -65,7 +66,7 @@ def _out(e: Erasure) -> ErasureOut:
 
 @router.post("/purge", response_model=ErasureOut, responses=documented("invalid_request", *_ADMIN),
              summary="Remove old decisions; the effectiveness report keeps their counts (admin key)")
-def purge_route(body: Annotated[PurgeIn, Body()], store: StoreDep) -> Response:
+def purge_route(body: Annotated[PurgeIn, Body(openapi_examples=examples.PURGE)], store: StoreDep) -> Response:
     """Remove the decisions logged more than ``older_than_days`` days ago, with their items and
     feedback, in one transaction. Their shown recommendations, settled by their feedback, stay in
     the effectiveness rollup, so ``GET /v1/reports/effectiveness`` over a purged period answers as
@@ -75,7 +76,7 @@ def purge_route(body: Annotated[PurgeIn, Body()], store: StoreDep) -> Response:
 
 @router.post("/forget", response_model=ErasureOut, responses=documented("invalid_request", *_ADMIN),
              summary="Erase one client's personal data from the decision log (admin key)")
-def forget_route(body: Annotated[ForgetIn, Body()], store: StoreDep, loaded: LoadedDep) -> Response:
+def forget_route(body: Annotated[ForgetIn, Body(openapi_examples=examples.FORGET)], store: StoreDep, loaded: LoadedDep) -> Response:
     """Remove the client's personal data from every logged decision, item and feedback event that
     holds any (the right to deletion of the Personal Information Protection Law): its id becomes
     a pseudonym, its facts keep only domain, manager and segment, its interactions go, what its
