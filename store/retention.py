@@ -170,6 +170,7 @@ def forget(db: Database, kb: KnowledgeBase, client_id: str, by: str, now: dt.dat
         for decision_id in _candidates(session, client_id):
             row = session.get(DecisionRow, decision_id)
             assert row is not None
+            eraser.learn(row.input)
             new = eraser.input(row.input), eraser.output(row.output), eraser.history(row.history)
             if new != (row.input, row.output, row.history):
                 row.input, row.output, row.history = new
@@ -230,15 +231,26 @@ class _Eraser:
         plural = kb.plural_to_type()
         self.clients = next((k for k, t in plural.items() if t == "client"), "clients")
         self.interactions = next((k for k, t in plural.items() if t == "interaction"), "interactions")
+        #: the ids of the client's interactions (events), masked wherever they are named
+        self.events: set[str] = set()
+
+    def learn(self, doc: Mapping[str, Any]) -> None:
+        """Note the ids of the client's interactions in a logged input, before it is rewritten."""
+        for i in doc.get(self.interactions) or []:
+            if isinstance(i, Mapping) and i.get("client_id") == self.id and isinstance(i.get("id"), str):
+                self.events.add(i["id"])
 
     def rename(self, value: Any, text: bool = False) -> Any:
-        """``value`` with the client's id (as a whole value, or ``client:ID``) replaced; in texts
-        (``zh``/``en`` members) where it stands as a word."""
+        """``value`` with the client's id (as a whole value, or ``client:ID``) replaced, and the ids
+        of its interactions masked; in texts (``zh``/``en`` members) the id where it stands as a word."""
         if isinstance(value, str):
             if value == self.id:
                 return self.pseudonym
             if value == self.key:
                 return self.new_key
+            if value in self.events or value.partition(":")[2] in self.events and \
+                    value.partition(":")[0] == "interaction":
+                return MASK
             return self.word.sub(self.pseudonym, value) if text else value
         if isinstance(value, Mapping):
             return {self.rename(k): self.rename(v, text=k in ("zh", "en")) for k, v in value.items()}
