@@ -248,8 +248,8 @@ class _Eraser:
                 return self.pseudonym
             if value == self.key:
                 return self.new_key
-            if value in self.events or value.partition(":")[2] in self.events and \
-                    value.partition(":")[0] == "interaction":
+            if value in self.events or (value.partition(":")[2] in self.events and \
+                    value.partition(":")[0] == "interaction"):
                 return MASK
             return self.word.sub(self.pseudonym, value) if text else value
         if isinstance(value, Mapping):

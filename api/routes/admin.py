@@ -76,7 +76,8 @@ def purge_route(body: Annotated[PurgeIn, Body(openapi_examples=examples.PURGE)],
 
 @router.post("/forget", response_model=ErasureOut, responses=documented("invalid_request", *_ADMIN),
              summary="Erase one client's personal data from the decision log (admin key)")
-def forget_route(body: Annotated[ForgetIn, Body(openapi_examples=examples.FORGET)], store: StoreDep, loaded: LoadedDep) -> Response:
+def forget_route(body: Annotated[ForgetIn, Body(openapi_examples=examples.FORGET)], store: StoreDep,
+                 loaded: LoadedDep) -> Response:
     """Remove the client's personal data from every logged decision, item and feedback event that
     holds any (the right to deletion of the Personal Information Protection Law): its id becomes
     a pseudonym, its facts keep only domain, manager and segment, its interactions go, what its

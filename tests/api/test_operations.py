@@ -34,9 +34,9 @@ def _decide(server: Server, as_of: str) -> dict[str, Any]:
     for client, status in zip(body["clients"], ("accepted", "done", "snoozed"), strict=True):
         extra = {"until": (dt.date.fromisoformat(as_of) + dt.timedelta(days=5)).isoformat()} \
             if status == "snoozed" else {}
-        fb = server.post("/v1/feedback", headers=AUTH, json={"decision_id": body["decision_id"], "subject": client["id"],
-                                                            "item": client["recommendations"][0]["id"],
-                                                            "status": status, **extra})
+        fb = server.post("/v1/feedback", headers=AUTH,
+                         json={"decision_id": body["decision_id"], "subject": client["id"],
+                               "item": client["recommendations"][0]["id"], "status": status, **extra})
         assert fb.status_code == 201, fb.text
     return body
 
@@ -47,7 +47,7 @@ def _report(server: Server, **params: str) -> Any:
     return r.json()
 
 
-def test_purge_and_forget_over_the_admin_routes_of_a_real_server(db_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_purge_and_forget_over_the_admin_routes_of_a_real_server(db_url: str, tmp_path: Path) -> None:
     server = Server(tmp_path / "server.log", db_url, env={"RM_ADVISOR_ADMIN_KEY": ADMIN_KEY})
     try:
         server.wait_ready()

@@ -19,8 +19,9 @@ from rm_advisor.store.schema import DecisionItemRow, DecisionRow, ErasureRow, Fe
 from tests.store.conftest import tobacco_facts
 
 DAYS = ["2026-10-05", "2026-10-19", "2026-11-02", "2026-11-16"]
-PERIODS: list[tuple[str | None, str | None]] = [(None, None), ("2026-10-01", "2026-10-31"),
-                                                ("2026-10-19", "2026-11-02"), ("2026-11-01", None), (None, "2026-10-05")]
+PERIODS: list[tuple[str | None, str | None]] = [
+    (None, None), ("2026-10-01", "2026-10-31"), ("2026-10-19", "2026-11-02"), ("2026-11-01", None),
+    (None, "2026-10-05")]
 
 
 def _feedback(store: Store, decision: Any, day: str) -> None:
@@ -51,8 +52,10 @@ def _log(store: Store, advisor: Advisor) -> list[str]:
 
 
 def _reports(store: Store) -> list[EffectivenessReport]:
-    return [effectiveness_report(store, dt.date.fromisoformat(a) if a else None, dt.date.fromisoformat(b) if b else None)
-            for a, b in PERIODS]
+    def day(text: str | None) -> dt.date | None:
+        return dt.date.fromisoformat(text) if text else None
+
+    return [effectiveness_report(store, day(a), day(b)) for a, b in PERIODS]
 
 
 def _age(store: Store, ids: list[str], days: int) -> None:
