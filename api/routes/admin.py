@@ -18,6 +18,7 @@ from rm_advisor.store.retention import Erasure, erasures, forget, purge
 router = APIRouter(prefix="/v1/admin/decision-log", tags=["administration"], dependencies=[Depends(admin_access)])
 
 _ADMIN = ("unauthorized", "key_not_configured", "store_unavailable", "decision_log_off")
+_BODY = ("bad_json", "body_too_large", "unsupported_media_type", "invalid_request")
 _BY = Field(default="api", min_length=1, max_length=200, pattern=PRINTABLE,
             description="who asks for it, recorded with the erasure (an operator's name or a ticket; no personal "
                         "data of the client)")
@@ -64,7 +65,7 @@ def _out(e: Erasure) -> ErasureOut:
     return ErasureOut.model_validate(e.model_dump())
 
 
-@router.post("/purge", response_model=ErasureOut, responses=documented("invalid_request", *_ADMIN),
+@router.post("/purge", response_model=ErasureOut, responses=documented(*_BODY, *_ADMIN),
              summary="Remove old decisions; the effectiveness report keeps their counts (admin key)")
 def purge_route(body: Annotated[PurgeIn, Body(openapi_examples=examples.PURGE)], store: StoreDep) -> Response:
     """Remove the decisions logged more than ``older_than_days`` days ago, with their items and
@@ -74,7 +75,7 @@ def purge_route(body: Annotated[PurgeIn, Body(openapi_examples=examples.PURGE)],
     return _out(purge(store.db, body.older_than_days, body.by)).response()
 
 
-@router.post("/forget", response_model=ErasureOut, responses=documented("invalid_request", *_ADMIN),
+@router.post("/forget", response_model=ErasureOut, responses=documented(*_BODY, *_ADMIN),
              summary="Erase one client's personal data from the decision log (admin key)")
 def forget_route(body: Annotated[ForgetIn, Body(openapi_examples=examples.FORGET)], store: StoreDep,
                  loaded: LoadedDep) -> Response:
