@@ -134,7 +134,7 @@ def backup(
 ) -> None:
     """Copy a SQLite decision log into FILE, safely while a server writes to it (checked afterwards).
 
-    PostgreSQL: use pg_dump (the refusal says how).
+    PostgreSQL: runs pg_dump (custom format) when it is on PATH; else says what to run.
     """
     from rm_advisor.cli.store import _reported
     from rm_advisor.store.backup import backup as backup_log
@@ -144,9 +144,9 @@ def backup(
     if as_json:
         sys.stdout.write(done.model_dump_json(indent=2) + "\n")
         return
-    out.print(f"backed up {done.decisions} decision(s) and {done.feedback} feedback event(s) to {done.file} "
-              f"({done.bytes} bytes, schema {done.schema_revision}, integrity {done.integrity})",
-              markup=False, highlight=False)
+    held = "" if done.decisions is None else f"{done.decisions} decision(s) and {done.feedback} feedback event(s) "
+    out.print(f"backed up {held}to {done.file} ({done.bytes} bytes, schema {done.schema_revision}, integrity "
+              f"{done.integrity})", markup=False, highlight=False)
 
 
 @log_app.command("restore")
@@ -159,7 +159,8 @@ def restore(
     """Replace a SQLite decision log by a backup, after checking it (stop the servers using it first).
 
     Refused: a file that is not a decision log, one from a newer rm-advisor, a log that holds
-    decisions without --force. An older backup is migrated. PostgreSQL: use pg_restore.
+    decisions without --force. An older backup is migrated. PostgreSQL: runs pg_restore on a
+    pg_dump file when it is on PATH; else says what to run.
     """
     from rm_advisor.cli.store import _reported
     from rm_advisor.store.backup import restore as restore_log

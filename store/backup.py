@@ -10,16 +10,22 @@
   after the restore; a newer one is refused) — and then copies it into the target database with
   the same backup API, so connections to the target see the new content at once.
 
-A PostgreSQL decision log is backed up with ``pg_dump`` and restored with ``pg_restore``
-(:data:`PG_BACKUP`, :data:`PG_RESTORE`); both functions refuse it with ``backup_unsupported``,
-whose message says how.
+A PostgreSQL decision log is backed up with ``pg_dump`` and restored with ``pg_restore``: when
+they are on ``PATH`` these functions run them (custom format; the password goes in the
+environment, not on the command line; a URL whose ``options`` set a ``search_path`` dumps and
+restores that schema alone), checking the dump the same way (a decision log of a known schema
+revision) before a restore; without them they refuse with ``backup_unsupported`` and say what to
+run (:data:`PG_BACKUP`, :data:`PG_RESTORE`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
@@ -42,8 +48,8 @@ class BackupResult(BaseModel):
 
     file: str
     schema_revision: str
-    decisions: int
-    feedback: int
+    decisions: int | None = None
+    feedback: int | None = None
     bytes: int
     integrity: str
 
@@ -56,6 +62,9 @@ def _sqlite_path(url: str | None, doing: str) -> tuple[URL, Path]:
     parsed = resolve_url(url)
     if parsed.get_backend_name() != "sqlite":
         how = PG_BACKUP if doing == "backup" else PG_RESTORE
+        if parsed.get_backend_name() == "postgresql":
+            how += "; put the password in ~/.pgpass or PGPASSWORD (with pg_dump and pg_restore on PATH, this command " \
+                   "runs them)"
         raise _error("backup_unsupported", f"`rm-advisor log {doing}` copies SQLite files; this decision log is on "
                      f"{parsed.get_backend_name()}", "database", hint=f"use {how.split()[0]}: {how}")
     if not parsed.database or parsed.database == ":memory:" or parsed.database.startswith("file:"):
@@ -65,7 +74,9 @@ def _sqlite_path(url: str | None, doing: str) -> tuple[URL, Path]:
 
 def backup(url: str | None, target: Path, force: bool = False) -> BackupResult:
     """Copy the SQLite decision log at ``url`` into the file ``target`` (refused if it exists, unless
-    ``force``), while other connections may go on writing."""
+    ``force``), while other connections may go on writing; PostgreSQL: ``pg_dump``, if on PATH."""
+    if _pg_tools(url, "pg_dump"):
+        return _pg_backup(resolve_url(url), target, force)
     parsed, source = _sqlite_path(url, "backup")
     shown = parsed.render_as_string(hide_password=True)
     if not source.is_file():
@@ -102,7 +113,10 @@ def backup(url: str | None, target: Path, force: bool = False) -> BackupResult:
 
 def restore(file: Path, url: str | None, force: bool = False) -> BackupResult:
     """Replace the SQLite decision log at ``url`` by the backup ``file``, after checking it; refused
-    when the log already holds decisions, unless ``force``. Stop servers using it first."""
+    when the log already holds decisions, unless ``force``. Stop servers using it first.
+    PostgreSQL: ``pg_restore``, if on PATH."""
+    if _pg_tools(url, "pg_restore"):
+        return _pg_restore(file, resolve_url(url), force)
     parsed, target = _sqlite_path(url, "restore")
     shown = parsed.render_as_string(hide_password=True)
     if not file.is_file():
@@ -200,3 +214,104 @@ def _sync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+# ---- PostgreSQL: pg_dump and pg_restore --------------------------------------------------------------
+
+def _pg_tools(url: str | None, tool: str) -> bool:
+    return resolve_url(url).get_backend_name() == "postgresql" and shutil.which(tool) is not None
+
+
+def _pg_env(url: URL) -> tuple[dict[str, str], list[str]]:
+    """libpq's environment for ``url`` (the password never on a command line) and the schema
+    option (``--schema S`` when the URL's options set ``search_path``)."""
+    env = {**os.environ, "PGDATABASE": url.database or "", "PGCONNECT_TIMEOUT": "10"}
+    for name, value in (("PGHOST", url.host), ("PGPORT", url.port), ("PGUSER", url.username),
+                        ("PGPASSWORD", url.password)):
+        if value is not None:
+            env[name] = str(value)
+    options = str(url.query.get("options", ""))
+    found = re.search(r"search_path=([A-Za-z_][A-Za-z0-9_]*)", options)
+    return env, ["--schema", found[1]] if found else []
+
+
+def _run(command: list[str], env: dict[str, str], shown: str) -> str:
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    if done.returncode != 0:
+        first = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise unavailable(shown, f"{command[0]} failed: {first}")
+    return done.stdout
+
+
+def _pg_backup(url: URL, target: Path, force: bool) -> BackupResult:
+    shown = url.render_as_string(hide_password=True)
+    if target.exists() and not force:
+        raise _error("backup_target_exists", f"{target} exists", "file", hint="--force replaces it")
+    env, schema = _pg_env(url)
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        _run(["pg_dump", "--format=custom", "--no-owner", "--file", str(partial), *schema], env, shown)
+        revision = _dump_revision(partial, str(target))
+        os.replace(partial, target)
+        _sync_dir(target.parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+    return BackupResult(file=str(target), schema_revision=revision, bytes=target.stat().st_size,
+                        integrity="pg_dump ok")
+
+
+def _dump_revision(dump: Path, name: str) -> str:
+    """The schema revision a pg_dump file holds; refused when it is no decision log or a newer one."""
+    listing = subprocess.run(["pg_restore", "--list", str(dump)], capture_output=True, text=True, timeout=600,
+                             check=False)
+    if listing.returncode != 0:
+        raise _error("restore_not_a_log", f"{name} is not a pg_dump archive", "file")
+    tables = set(re.findall(r" TABLE DATA \S+ (\w+) ", listing.stdout))
+    missing = [t for t in LOG_TABLES if t not in tables]
+    if missing:
+        raise _error("restore_not_a_log", f"{name} is not a decision log: it has no table {', '.join(missing)}", "file")
+    data = subprocess.run(["pg_restore", "--data-only", "--table=alembic_version", "--file=-", str(dump)],
+                          capture_output=True, text=True, timeout=600, check=False).stdout
+    rows = re.findall(r"^COPY \S*alembic_version \(version_num\) FROM stdin;\n(.*?)\n", data, re.M)
+    revision = rows[0].strip() if rows else ""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    if revision not in {s.revision for s in scripts.walk_revisions()}:
+        raise _error("restore_newer_schema", f"{name} has schema revision {revision or 'none'}, which this rm-advisor "
+                     f"does not know (it knows up to {scripts.get_current_head()})", "file",
+                     hint="restore it with the rm-advisor version that wrote it, or a newer one")
+    return revision
+
+
+def _pg_restore(file: Path, url: URL, force: bool) -> BackupResult:
+    from sqlalchemy import func, select
+
+    from rm_advisor.store.schema import DecisionRow, FeedbackRow
+
+    shown = url.render_as_string(hide_password=True)
+    if not file.is_file():
+        raise _error("restore_not_a_log", f"{file}: no such file", "file")
+    _dump_revision(file, str(file))
+    db = Database(url.render_as_string(hide_password=False))
+    try:
+        with db.transaction() as session:
+            held = session.execute(select(func.count()).select_from(DecisionRow)).scalar_one()
+    finally:
+        db.close()
+    if held and not force:
+        raise _error("backup_target_exists", f"{shown} already holds {held} decision(s)", "database",
+                     hint="--force replaces them with the backup's")
+    env, schema = _pg_env(url)
+    _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
+          "--dbname", url.database or "", *schema, str(file)], env, shown)
+    db = Database(url.render_as_string(hide_password=False))  # migrated if older
+    try:
+        with db.transaction() as session:
+            decisions = session.execute(select(func.count()).select_from(DecisionRow)).scalar_one()
+            feedback = session.execute(select(func.count()).select_from(FeedbackRow)).scalar_one()
+        with db.engine.connect() as conn:
+            revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+    finally:
+        db.close()
+    return BackupResult(file=shown, schema_revision=str(revision), decisions=int(decisions), feedback=int(feedback),
+                        bytes=file.stat().st_size, integrity="pg_restore ok")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -112,9 +113,19 @@ def test_restore_refuses_a_backup_from_a_newer_schema(db: str, tmp_path: Path) -
     assert code == 1 and "restore_newer_schema" in output and "0099" in output
 
 
-def test_postgresql_is_backed_up_with_pg_dump(tmp_path: Path) -> None:
+def test_postgresql_without_pg_dump_on_path_is_told_what_to_run(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("rm_advisor.store.backup.shutil.which", lambda _: None)
     url = "postgresql://ops:secret@db.invalid/rm_advisor"
     for command in ("backup", "restore"):
         code, output = run("log", command, tmp_path / "x.dump", "--db", url)
         assert code == 1 and "backup_unsupported" in output and "secret" not in output
         assert ("pg_dump" if command == "backup" else "pg_restore") in output
+
+
+def test_a_pg_dump_that_fails_is_a_coded_error_without_the_password(tmp_path: Path) -> None:
+    if not shutil.which("pg_dump"):
+        pytest.skip("pg_dump is not on PATH")
+    code, output = run("log", "backup", tmp_path / "x.dump", "--db", "postgresql://ops:secret@127.0.0.1:1/rm_advisor")
+    assert code == 1 and "store_unavailable" in output and "pg_dump failed" in output and "secret" not in output
+    assert not (tmp_path / "x.dump").exists()
