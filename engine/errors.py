@@ -156,8 +156,9 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
         "csv_columns": "a feedback CSV file lacks a required column or has an unknown one",
         "decision_erased": "a client's personal data was erased from the logged decision (`rm-advisor log forget`), "
                            "so its input no longer holds what it was decided on and a replay cannot be identical",
-        "backup_unsupported": "`rm-advisor log backup` and `restore` copy SQLite files; a PostgreSQL decision log is "
-                              "backed up with pg_dump and restored with pg_restore",
+        "backup_unsupported": "`rm-advisor log backup` and `restore` copy SQLite files, and run pg_dump and pg_restore "
+                              "for a PostgreSQL decision log; those are not on PATH (the message says what to run), or "
+                              "the log is neither",
         "backup_target_exists": "the backup file exists, or the database to restore into already holds decisions "
                                 "(`--force` replaces it)",
         "restore_not_a_log": "the file to restore is not a SQLite decision log (not SQLite, damaged, or without the "
