@@ -180,6 +180,9 @@ def decisions_show(
               f"{'contact policies applied' if logged.history is not None else 'no contact policies'}",
               highlight=False)
     out.print(_logged_what(logged), markup=False, highlight=False)
+    if logged.erasure_id is not None:
+        out.print(f"a client's personal data was erased from it (erasure #{logged.erasure_id}): it cannot be "
+                  "replayed identically", markup=False, highlight=False)
     print_decision(out, logged.decision, lang.value, explain=not brief)
     if feedback:
         out.print("[bold]feedback[/bold]")

@@ -72,6 +72,7 @@ def test_purge_and_forget_over_the_admin_routes_of_a_real_server(db_url: str, tm
         assert (r.json()["kind"], r.json()["decisions"], r.json()["feedback"]) == ("forget", 1, 1)
         shown = server.get(f"/v1/decisions/{kept['decision_id']}")
         assert shown.status_code == 200 and "T001" not in shown.text and "T000" in shown.text
+        assert shown.json()["erasure_id"] == r.json()["id"]
         body = problem(server.get(f"/v1/decisions/{kept['decision_id']}/replay"), 409, "decision_erased")
         assert body["errors"][0]["parameter"] == "decision_id"
         assert [_report(server, **p) for p in periods] == before

@@ -65,7 +65,9 @@ def test_forget_then_replay_says_why_it_cannot_be_identical(db: str) -> None:
     code, output = run("log", "forget", "T-001", "--by", "privacy desk", "--db", db)
     assert code == 0 and output.startswith("erased the client's personal data from 1 decision(s)"), output
     code, output = run("decisions", "show", decision["id"], "--db", db, "--json")
-    assert code == 0 and "T-001" not in output
+    assert code == 0 and "T-001" not in output and json.loads(output)["erasure_id"] == 1
+    code, output = run("decisions", "show", decision["id"], "--db", db)
+    assert code == 0 and "erasure #1" in output and "T-001" not in output
     code, output = run("replay", decision["id"], "--db", db)
     assert code == 1 and "decision_erased" in output
     code, output = run("log", "erasures", "--db", db)
