@@ -34,10 +34,9 @@ from pydantic import BaseModel
 from sqlalchemy import Text, cast, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from rm_advisor.engine.language import KnowledgeBase
+from rm_advisor.engine.language import FeedbackEvent, KnowledgeBase
 from rm_advisor.engine.policies import ItemRecord, SettledCount, settle
 from rm_advisor.store.database import Database
-from rm_advisor.store.feedback import _CHUNK
 from rm_advisor.store.masking import MASK
 from rm_advisor.store.schema import (
     DecisionItemRow,
@@ -54,6 +53,7 @@ PSEUDONYM_PREFIX = "erased-"
 #: The input hash of a decision a forget changed (the hash was taken over the client's facts).
 ERASED_HASH = "erased"
 _MASKED_TEXT = {"zh": MASK, "en": MASK}
+_CHUNK = 500  # decisions per IN (...) query
 
 
 class Erasure(BaseModel):
@@ -113,9 +113,7 @@ def _shown_items(session: Session, ids: list[str]) -> list[ItemRecord]:
             for i, as_of in session.execute(query).all()]
 
 
-def _event(row: FeedbackRow) -> Any:
-    from rm_advisor.engine.language import FeedbackEvent
-
+def _event(row: FeedbackRow) -> FeedbackEvent:
     return FeedbackEvent(decision_id=row.decision_id, subject_type=row.subject_type, subject_id=row.subject_id,
                          item_id=row.item_id, status=row.status, reason_code=row.reason_code, date=row.date,
                          until=row.until)
