@@ -21,7 +21,7 @@ from rm_advisor.api import problems
 from rm_advisor.api.deps import API_KEY_HEADER
 from rm_advisor.api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
 from rm_advisor.api.openapi import refine
-from rm_advisor.api.routes import catalogues, decision_log, decisions, feedback, health, reports, rules, ruleset
+from rm_advisor.api.routes import admin, catalogues, decision_log, decisions, feedback, health, reports, rules, ruleset
 from rm_advisor.api.ruleset import LiveRuleSet
 from rm_advisor.api.settings import Settings
 from rm_advisor.store import Store
@@ -47,6 +47,7 @@ TAGS = [
     {"name": "rule set", "description": "revision, counts and hot reload"},
     {"name": "catalogues", "description": "actions, coaching topics, signals, fact types, feedback reasons"},
     {"name": "health", "description": "liveness and readiness"},
+    {"name": "administration", "description": "retention and erasure in the decision log (admin key)"},
 ]
 
 
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
     app.state.settings = settings
     app.state.live = live
     problems.install(app)
-    for module in (decisions, decision_log, feedback, reports, rules, ruleset, catalogues, health):
+    for module in (decisions, decision_log, feedback, reports, rules, ruleset, catalogues, health, admin):
         app.include_router(module.router)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, current_revision=lambda: live.revision)
     app.add_middleware(RevisionHeader, current_revision=lambda: live.revision)

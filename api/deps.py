@@ -16,10 +16,16 @@ from rm_advisor.engine.messages import N_
 from rm_advisor.store import Store
 
 API_KEY_HEADER = "X-API-Key"
+ADMIN_KEY_HEADER = "X-Admin-Key"
 
 _api_key = APIKeyHeader(name=API_KEY_HEADER, scheme_name="ApiKey", auto_error=False,
                         description="needed by changing routes (reload; feedback when the server has a key); by "
                                     "reading routes too when the server runs with protect_reads")
+
+
+_admin_key = APIKeyHeader(name=ADMIN_KEY_HEADER, scheme_name="AdminKey", auto_error=False,
+                          description="needed by the administration routes (purge, forget): the server's admin_key "
+                                      "(RM_ADVISOR_ADMIN_KEY), never the API key")
 
 
 def get_settings(request: Request) -> Settings:
@@ -49,6 +55,18 @@ def _check_key(settings: Settings, given: str | None) -> None:
     if given is None or not hmac.compare_digest(given.encode(), expected):
         raise Problem("unauthorized", N_("missing or wrong {header} header"), fields={"header": API_KEY_HEADER},
                       headers={"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
+
+
+def admin_access(settings: Annotated[Settings, Depends(get_settings)],
+                 key: Annotated[str | None, Security(_admin_key)]) -> None:
+    """For the administration routes (erasing data): the admin key, which the server must have."""
+    if settings.admin_key is None:
+        raise Problem("key_not_configured", "start the server with an admin key (RM_ADVISOR_ADMIN_KEY) to use the "
+                                            "administration routes")
+    expected = settings.admin_key.get_secret_value().encode()
+    if key is None or not hmac.compare_digest(key.encode(), expected):
+        raise Problem("unauthorized", f"missing or wrong {ADMIN_KEY_HEADER} header",
+                      headers={"WWW-Authenticate": f'ApiKey header="{ADMIN_KEY_HEADER}"'})
 
 
 def require_key(settings: Annotated[Settings, Depends(get_settings)],

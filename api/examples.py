@@ -87,3 +87,13 @@ FEEDBACK = {
              "value": {"decision_id": EXAMPLE_DECISION_ID, "subject": "client:T-001",
                        "item": "resolve_retailer_complaint", "status": "done", "date": "2026-11-24"}},
 }
+
+PURGE = {
+    "retention": {"summary": "remove what was logged more than 400 days ago (counts stay in the reports)",
+                  "value": {"older_than_days": 400, "by": "ops: retention run"}},
+}
+
+FORGET = {
+    "deletion_request": {"summary": "a client asked for its personal data to be deleted",
+                         "value": {"client_id": "T-001", "by": "privacy desk, request 2026-118"}},
+}

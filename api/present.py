@@ -84,7 +84,7 @@ def logged_decision(logged: LoggedDecision, records: list[FeedbackRecord], lang:
         **_meta(d, lang), clients=[_subject(s, lang, explain) for s in d.clients],
         managers=[_subject(s, lang, explain) for s in d.managers], logged_at=logged.logged_at, source=logged.source,
         subject=logged.subject, max_per_subject=logged.max_per_subject, policies_applied=logged.history is not None,
-        input=logged.input, feedback=[feedback(r) for r in records])
+        input=logged.input, feedback=[feedback(r) for r in records], erasure_id=logged.erasure_id)
 
 
 def decision_list(rows: list[DecisionSummary]) -> DecisionList:

@@ -45,6 +45,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "feedback_duplicate": (409, N_("This status is already recorded for this item")),
     "feedback_conflict": (409, N_("The item's earlier feedback does not allow this status")),
     "revision_not_logged": (409, N_("The decision's rule set is not in the decision log, so it cannot be replayed")),
+    "decision_erased": (409, N_("A client's personal data was erased from the decision, so "
+                                "it cannot be replayed identically")),
     "packs_removed": (409, N_("The reload would remove whole rule packs; confirm with allow_removed_packs=true")),
     "body_too_large": (413, N_("The request body is too large")),
     "rules_too_large": (413, N_("The posted rule files hold more YAML than one check takes")),
@@ -70,6 +72,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 #: Codes of :class:`store.errors.StoreError` answered as problems of the same code (statuses as
 #: in docs/decision-log.md); any other store code is a bug, answered as ``internal_error``.
 STORE_CODES = frozenset({"decision_not_found", "feedback_duplicate", "feedback_conflict", "revision_not_logged",
+                         "decision_erased",
                          "feedback_unknown_item", "feedback_bad_value", "unknown_reason_code",
                          "feedback_reason_kind", "store_unavailable"})
 #: Most problems listed in one answer when the app has no settings (all are counted).

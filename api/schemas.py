@@ -389,6 +389,9 @@ class LoggedDecisionResponse(DecisionsResponse):
     policies_applied: bool = Field(description="made with the contact policies and the feedback history")
     input: dict[str, Any] = Field(description="the posted facts, sensitive fields masked as `***`")
     feedback: list[FeedbackOut] = Field(description="feedback on it, in the order recorded")
+    erasure_id: int | None = Field(default=None, description="the erasure (`GET /v1/admin/decision-log/erasures`) "
+                                   "that removed a client's personal data from it; absent: none. Such a decision "
+                                   "cannot be replayed (409 `decision_erased`)")
 
 
 class DecisionSummaryOut(Out):

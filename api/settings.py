@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     kb_dir: Path | None = Field(default=None, description="knowledge-base directory (default: the shipped one)")
     api_key: SecretStr | None = Field(default=None, description="key for changing routes (reload, feedback); at least "
                                                                 "16 characters")
+    admin_key: SecretStr | None = Field(default=None, description="key for the administration routes (purge, forget: "
+                                                                  "`X-Admin-Key`); at least 16 characters, not the API "
+                                                                  "key; none: those routes answer 403")
     protect_reads: bool = Field(default=False, description="reading routes need the API key too")
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="origins allowed by CORS, comma-separated; none: CORS is off")
@@ -63,17 +66,20 @@ class Settings(BaseSettings):
             return tuple(o.strip() for o in value.split(",") if o.strip())
         return value
 
-    @field_validator("api_key")
+    @field_validator("api_key", "admin_key")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError("the API key must have at least 16 characters")
+            raise ValueError("the key must have at least 16 characters")
         return value
 
     @model_validator(mode="after")
     def _reads_need_a_key(self) -> Settings:
         if self.protect_reads and self.api_key is None:
             raise ValueError("protect_reads needs an api_key")
+        if self.admin_key is not None and self.api_key is not None and \
+                self.admin_key.get_secret_value() == self.api_key.get_secret_value():
+            raise ValueError("the admin key must not be the API key (managers' apps hold the API key)")
         return self
 
     def database_url(self) -> str | None:

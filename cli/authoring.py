@@ -204,7 +204,7 @@ def run_tests(
         groups.setdefault((rules,) if rules else _rule_set_of(Path(name), source), {})[name] = source
     runs = []
     for rule_set, group in groups.items():
-        book, rule_files, _ = _load_book(rule_set, kb, used_by=", ".join(group))
+        book, rule_files, _kb_files = _load_book(rule_set, kb, used_by=", ".join(group))
         runs.append(run_suite(book, group, rule_files, keyword=keyword, coverage=coverage,
                               rule_set=_names(rule_set)))
     run = merge_runs(runs)

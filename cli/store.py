@@ -69,6 +69,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(feedback_app, name="feedback")
     app.add_typer(report_app, name="report")
     app.add_typer(policies_app, name="policies")
+    from rm_advisor.cli.log import log_app
+
+    app.add_typer(log_app, name="log")
 
 
 @contextlib.contextmanager
@@ -199,6 +202,9 @@ def decisions_show(
               + _("logged {when} UTC by {source} · input {hash}", when=logged.logged_at.strftime("%Y-%m-%d %H:%M:%S"),
                   source=logged.source, hash=logged.input_hash) + f" · {policies}", highlight=False)
     out.print(_logged_what(logged), markup=False, highlight=False)
+    if logged.erasure_id is not None:
+        out.print(f"a client's personal data was erased from it (erasure #{logged.erasure_id}): it cannot be "
+                  "replayed identically", markup=False, highlight=False)
     print_decision(out, logged.decision, lang.value, explain=not brief)
     if feedback:
         out.print("[bold]" + _("feedback") + "[/bold]")

@@ -45,7 +45,8 @@ Code = Literal[
     "duplicate_policy_id", "unknown_reason_code", "policy_holds_back_duty",
     # decision log and feedback (store/)
     "store_unavailable", "decision_not_found", "revision_not_logged", "feedback_unknown_item", "feedback_duplicate",
-    "feedback_conflict", "feedback_bad_value", "feedback_reason_kind", "csv_columns",
+    "feedback_conflict", "feedback_bad_value", "feedback_reason_kind", "csv_columns", "decision_erased",
+    "backup_unsupported", "backup_target_exists", "restore_not_a_log", "restore_newer_schema",
 ]
 
 #: Stable diagnostic codes by where they arise, and what each means (docs/error-codes.md is written
@@ -157,6 +158,17 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
         "feedback_reason_kind": "the reason code does not fit the kind (or channel) of the action the feedback is "
                                 "about, e.g. `client_not_interested` on a risk action",
         "csv_columns": "a feedback CSV file lacks a required column or has an unknown one",
+        "decision_erased": "a client's personal data was erased from the logged decision (`rm-advisor log forget`), "
+                           "so its input no longer holds what it was decided on and a replay cannot be identical",
+        "backup_unsupported": "`rm-advisor log backup` and `restore` copy SQLite files, and run pg_dump and pg_restore "
+                              "for a PostgreSQL decision log; those are not on PATH (the message says what to run), or "
+                              "the log is neither",
+        "backup_target_exists": "the backup file exists, or the database to restore into already holds decisions "
+                                "(`--force` replaces it)",
+        "restore_not_a_log": "the file to restore is not a SQLite decision log (not SQLite, damaged, or without the "
+                             "decision log's tables)",
+        "restore_newer_schema": "the file to restore was written by a newer rm-advisor (a schema revision this one "
+                                "does not know)",
     },
 }
 #: every code and its meaning

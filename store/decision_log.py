@@ -58,6 +58,7 @@ class LoggedDecision(BaseModel):
     history: list[FeedbackEvent] | None
     subject: str | None = None
     all_recommended: bool = True
+    erasure_id: int | None = None
 
     def shown(self) -> Decision:
         """The decision as answered: each subject's first ``max_per_subject`` recommendations."""
@@ -170,7 +171,7 @@ class DecisionLog:
                 input=row.input, decision=Decision.model_validate(row.output),
                 history=None if row.history is None else [FeedbackEvent.model_validate(e) for e in row.history],
                 subject=None if row.subject_type is None else f"{row.subject_type}:{row.subject_id}",
-                all_recommended=row.all_recommended)
+                all_recommended=row.all_recommended, erasure_id=row.erasure_id)
 
     def recent(self, limit: int = 20, since: dt.date | None = None) -> list[DecisionSummary]:
         """The latest decisions, newest first (optionally only those as of ``since`` or later)."""

@@ -12,9 +12,11 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from rm_advisor.engine.authoring import Change, diff_decisions
+from rm_advisor.engine.errors import Diagnostic, Location
 from rm_advisor.engine.inference import Advisor
 from rm_advisor.engine.language import Decision, SubjectKey
 from rm_advisor.store.decision_log import DecisionLog, LoggedDecision, about
+from rm_advisor.store.errors import StoreError
 
 
 class ReplayRun(BaseModel):
@@ -36,8 +38,13 @@ class ReplayReport(BaseModel):
 
 
 def replay(log: DecisionLog, decision_id: str, current: Advisor | None = None) -> ReplayReport:
-    """Re-run a logged decision on its revision and, given ``current``, on that advisor's rule set."""
+    """Re-run a logged decision on its revision and, given ``current``, on that advisor's rule set.
+
+    A decision a forget changed is refused (``decision_erased``): the facts it was decided on are
+    gone, so no replay could be identical."""
     logged = log.get(decision_id)
+    if logged.erasure_id is not None:
+        raise erased(logged)
     own = _run(log.advisor_for(logged.revision), logged)
     other = _run(current, logged) if current is not None else None
     return ReplayReport(decision_id=decision_id, logged_revision=logged.revision, on_logged=own, on_current=other)
@@ -59,3 +66,12 @@ def _about(decision: Decision, subject: SubjectKey | None) -> Decision:
         return about(decision, subject)
     except ValueError:
         return decision.model_copy(update={"clients": [], "managers": []})
+
+
+def erased(logged: LoggedDecision) -> StoreError:
+    """Why a decision a forget changed cannot be replayed identically."""
+    return StoreError([Diagnostic(
+        "decision_erased", f"decision {logged.id} cannot be replayed identically: a client's personal data was erased "
+        f"from it (erasure #{logged.erasure_id}), so its input no longer holds the facts it was decided on",
+        Location(path="decision_id"), hint="`rm-advisor log erasures` lists the erasures; the decision's items and "
+        "feedback still count in reports")])

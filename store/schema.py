@@ -72,6 +72,8 @@ class DecisionRow(Base):
     all_recommended: Mapped[bool] = mapped_column(
         Boolean, server_default=false(),
         doc="the output holds every recommended item (false: logged before migration 0002, the shown ones only)")
+    erasure_id: Mapped[int | None] = mapped_column(
+        Integer, doc="the erasure (`erasures.id`) that removed a client's personal data from it; null: none")
 
 
 class DecisionItemRow(Base):
@@ -125,3 +127,47 @@ class FeedbackRow(Base):
     manager_id: Mapped[str | None] = mapped_column(String(200), doc="who reported it")
     source: Mapped[str] = mapped_column(String(16), doc="api | cli | csv")
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ErasureRow(Base):
+    """One purge or forget: when, by whom, and how many records it removed or changed. It holds no
+    personal data: a forget does not name the client it erased."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), doc="purge | forget")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    by: Mapped[str] = mapped_column(String(200), doc="who asked for it (an operator name, or `api`)")
+    before: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                       doc="purge: decisions logged before this were removed")
+    decisions: Mapped[int] = mapped_column(Integer, doc="decisions removed (purge) or changed (forget)")
+    items: Mapped[int] = mapped_column(Integer, doc="decision items removed or changed")
+    feedback: Mapped[int] = mapped_column(Integer, doc="feedback events removed or changed")
+
+
+class RollupRow(Base):
+    """Shown recommendations of purged decisions, counted by what the effectiveness report groups
+    on and by how their feedback settled, so a report over a purged period stays the same."""
+
+    __tablename__ = "effectiveness_rollup"
+    __table_args__ = (Index(None, "as_of"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    item_id: Mapped[str] = mapped_column(String(100))
+    manager_id: Mapped[str | None] = mapped_column(String(200))
+    segment: Mapped[str | None] = mapped_column(String(100))
+    rules: Mapped[list[str]] = mapped_column(Json)
+    state: Mapped[str | None] = mapped_column(String(16), doc="rejected | done | accepted | snoozed; null: no answer")
+    reason_code: Mapped[str | None] = mapped_column(String(64), doc="rejected: the reason code")
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class RollupDecisionsRow(Base):
+    """How many purged decisions of one as-of date had shown recommendations (the report's count)."""
+
+    __tablename__ = "effectiveness_rollup_decisions"
+
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    decisions: Mapped[int] = mapped_column(Integer)

@@ -5,7 +5,8 @@
   about the subjects asked for with every recommended item (committed before it is returned), and
   return what is shown;
 * :func:`effectiveness_report`, behind ``rm-advisor report effectiveness`` and ``GET
-  /v1/reports/effectiveness``: the shown items of a period's logged decisions settled by their feedback.
+  /v1/reports/effectiveness``: the shown items of a period's logged decisions settled by their feedback,
+  with what purged decisions left in the rollup.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ def effectiveness_report(store: Store, since: dt.date | None = None, until: dt.d
                          thresholds: Thresholds | None = None) -> EffectivenessReport:
     """Acceptance and completion of the items shown as recommendations by the decisions as of
     ``since`` .. ``until``."""
+    from rm_advisor.store.retention import rollup
+
     items = store.decisions.items(since, until)
     events = store.feedback.events({i.decision_id for i in items})
-    return effectiveness(items, events, since, until, thresholds)
+    settled, decisions = rollup(store.db, since, until)  # what purged decisions left behind
+    return effectiveness(items, events, since, until, thresholds, settled, decisions)

@@ -17,12 +17,17 @@ else ``snoozed``, else no answer. Then, for any group of items:
 recommendations in the period, at least ``min_decided`` of them decided, and a rejection rate of at
 least ``min_rejection_rate``. The defaults (20, 5, 0.8) suit a team of a few managers over a month;
 pass others for other volumes.
+
+Purged decisions (``rm-advisor log purge``) leave their shown items behind as
+:class:`SettledCount` rows, already settled and counted by what the report groups on, and the
+number of decisions per as-of date: passed back in, they make a report over a purged period the
+same as before the purge.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,6 +55,48 @@ class ItemRecord(BaseModel):
     segment: str | None = None
     rules: tuple[str, ...] = ()
     shown: bool = True
+
+
+State = Literal["rejected", "done", "accepted", "snoozed"]
+
+
+class SettledCount(BaseModel):
+    """``count`` shown items of purged decisions alike in everything the report groups on, and in
+    how their feedback settled (``state``; None: no answer; ``reason_code``: a rejection's)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    as_of: dt.date
+    item_id: str
+    manager_id: str | None = None
+    segment: str | None = None
+    rules: tuple[str, ...] = ()
+    state: State | None = None
+    reason_code: str | None = None
+    count: int = Field(ge=1)
+
+
+def settle(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEvent]) -> list[SettledCount]:
+    """The shown ``items`` counted as :class:`SettledCount` rows, each settled by its feedback as the
+    report settles it (the latest stage wins: rejected or done, else accepted, else snoozed)."""
+    last: dict[tuple[str, str, str, str], FeedbackEvent] = {}
+    for e in feedback:
+        key = (e.decision_id, e.subject_type, e.subject_id, e.item_id)
+        held = last.get(key)
+        if held is None or _STATE_RANK[e.status] >= _STATE_RANK[held.status]:
+            last[key] = e
+    counts: dict[tuple[object, ...], int] = {}
+    for i in items:
+        if not i.shown:
+            continue
+        event = last.get((i.decision_id, i.subject_type, i.subject_id, i.item_id))
+        state = event.status if event is not None else None
+        reason = event.reason_code if event is not None and state == "rejected" else None
+        grain = (i.as_of, i.item_id, i.manager_id, i.segment, tuple(i.rules), state, reason)
+        counts[grain] = counts.get(grain, 0) + 1
+    return [SettledCount(as_of=k[0], item_id=k[1], manager_id=k[2], segment=k[3], rules=k[4], state=k[5],
+                         reason_code=k[6], count=n)
+            for k, n in sorted(counts.items(), key=lambda kv: repr(kv[0]))]
 
 
 class Thresholds(BaseModel):
@@ -96,38 +143,53 @@ _COLUMNS = {"rule": "rule", "action": "item_id", "manager": "manager_id", "segme
 
 def effectiveness(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEvent],
                   since: dt.date | None = None, until: dt.date | None = None,
-                  thresholds: Thresholds | None = None) -> EffectivenessReport:
+                  thresholds: Thresholds | None = None, settled: Iterable[SettledCount] = (),
+                  settled_decisions: Mapping[dt.date, int] | None = None) -> EffectivenessReport:
     """Rates over the items shown as recommendations between ``since`` and ``until`` (decision
-    as-of dates, inclusive), with all the feedback given on them; items not shown do not count."""
+    as-of dates, inclusive), with all the feedback given on them; items not shown do not count.
+
+    ``settled`` and ``settled_decisions`` (decisions per as-of date) are what purged decisions left
+    behind; they count as the items and decisions they stand for."""
     limits = thresholds or Thresholds()
-    frame = _items_with_state(items, feedback, since, until)
+    frame = _items_with_state(items, feedback, since, until, settled)
+    kept = sum(n for day, n in (settled_decisions or {}).items()
+               if (since is None or day >= since) and (until is None or day <= until))
     by = {g: _rates(frame, g) for g in _COLUMNS}
     noisy = [r for r in by["rule"] if r.recommended >= limits.min_recommended
              and r.accepted + r.rejected >= limits.min_decided
              and (r.rejection_rate or 0.0) >= limits.min_rejection_rate]
     noisy.sort(key=lambda r: (-(r.rejection_rate or 0.0), -r.recommended, r.key))
     total = _row("all", frame)
-    return EffectivenessReport(since=since, until=until, decisions=int(frame["decision_id"].nunique()),
+    return EffectivenessReport(since=since, until=until, decisions=int(frame["decision_id"].nunique()) + kept,
                                total=total, by_rule=by["rule"], by_action=by["action"],
                                by_manager=by["manager"], by_segment=by["segment"], noisy_rules=noisy,
                                thresholds=limits)
 
 
 def _items_with_state(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEvent],
-                      since: dt.date | None, until: dt.date | None) -> pd.DataFrame:
+                      since: dt.date | None, until: dt.date | None, settled: Iterable[SettledCount]) -> pd.DataFrame:
     import pandas as pd
 
     key = ["decision_id", "subject_type", "subject_id", "item_id"]
     frame = pd.DataFrame([i.model_dump() for i in items if i.shown],
                          columns=[*key, "as_of", "manager_id", "segment", "rules"])
-    if since is not None:
-        frame = frame[frame["as_of"] >= since]
-    if until is not None:
-        frame = frame[frame["as_of"] <= until]
     events = pd.DataFrame([e.model_dump() for e in feedback], columns=[*key, "status", "reason_code"])
     events["rank"] = events["status"].map(_STATE_RANK)
     last = events.sort_values("rank", kind="stable").drop_duplicates(key, keep="last")
     frame = frame.merge(last[[*key, "status", "reason_code"]], on=key, how="left")
+    frame["weight"] = 1
+    rolled = pd.DataFrame([{"decision_id": None, "as_of": c.as_of, "item_id": c.item_id, "manager_id": c.manager_id,
+                            "segment": c.segment, "rules": c.rules, "status": c.state,
+                            "reason_code": c.reason_code, "weight": c.count} for c in settled],
+                          columns=["decision_id", "as_of", "item_id", "manager_id", "segment", "rules", "status",
+                                   "reason_code", "weight"])
+    if len(rolled):
+        parts = [frame.astype({"status": object, "reason_code": object}), rolled] if len(frame) else [rolled]
+        frame = pd.concat(parts, ignore_index=True)
+    if since is not None:
+        frame = frame[frame["as_of"] >= since]
+    if until is not None:
+        frame = frame[frame["as_of"] <= until]
     frame["manager_id"] = frame["manager_id"].fillna("-")
     frame["segment"] = frame["segment"].fillna("-")
     return frame
@@ -142,13 +204,14 @@ def _rates(frame: pd.DataFrame, group: str) -> list[RateRow]:
 
 
 def _row(key: str, part: pd.DataFrame) -> RateRow:
-    status = part["status"]
-    n = {s: int((status == s).sum()) for s in _STATE_RANK}
+    status, weight = part["status"], part["weight"]
+    n = {s: int(weight[status == s].sum()) for s in _STATE_RANK}
     accepted = n["accepted"] + n["done"]
     decided = accepted + n["rejected"]
-    reasons = part.loc[status == "rejected", "reason_code"].dropna()
-    top = reasons.value_counts().sort_index().sort_values(ascending=False, kind="stable")
-    return RateRow(key=key, recommended=len(part), answered=int(status.notna().sum()), accepted=accepted,
+    rejected = part.loc[(status == "rejected") & part["reason_code"].notna()]
+    top = rejected.groupby("reason_code")["weight"].sum().sort_index().sort_values(ascending=False, kind="stable")
+    return RateRow(key=key, recommended=int(weight.sum()), answered=int(weight[status.notna()].sum()),
+                   accepted=accepted,
                    rejected=n["rejected"], done=n["done"], snoozed=n["snoozed"],
                    acceptance_rate=_ratio(accepted, decided), rejection_rate=_ratio(n["rejected"], decided),
                    completion_rate=_ratio(n["done"], accepted), top_reason=str(top.index[0]) if len(top) else None)

@@ -23,6 +23,8 @@ from tests.conftest import ROOT
 
 KEY = "test-key-0123456789"
 AUTH = {"X-API-Key": KEY}
+ADMIN_KEY = "admin-key-0123456789"
+ADMIN = {"X-Admin-Key": ADMIN_KEY}
 _SESSION_DB: list[str] = []  # set once per session by the session_db fixture
 
 

@@ -28,9 +28,11 @@ def _command() -> list[str]:
 
 
 class Server:
-    """``rm-advisor serve`` with the test API key, logging decisions into ``db_url`` (None: no log)."""
+    """``rm-advisor serve`` with the test API key, logging decisions into ``db_url`` (None: no log);
+    ``env``: more ``RM_ADVISOR_*`` settings (the admin key)."""
 
-    def __init__(self, log: Path, db_url: str | None, workers: int = 1, rules: Path | None = None):
+    def __init__(self, log: Path, db_url: str | None, workers: int = 1, rules: Path | None = None,
+                 env: dict[str, str] | None = None):
         self.rules = rules
         self.base = f"http://127.0.0.1:{free_port()}"
         self.log = log
@@ -39,7 +41,7 @@ class Server:
         self.proc = subprocess.Popen(
             [*_command(), *args], cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
             env={**{k: v for k, v in os.environ.items() if k != "RM_ADVISOR_DB_URL"}, "RM_ADVISOR_API_KEY": KEY,
-                 **({"RM_ADVISOR_DB_URL": db_url} if db_url else {"RM_ADVISOR_DECISION_LOG": "false"})})
+                 **({"RM_ADVISOR_DB_URL": db_url} if db_url else {"RM_ADVISOR_DECISION_LOG": "false"}), **(env or {})})
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         # a new connection each time, so requests spread over the workers

@@ -37,6 +37,14 @@ def test_short_keys_and_protected_reads_without_a_key_are_refused() -> None:
         Settings(protect_reads=True)
 
 
+def test_the_admin_key_is_long_and_not_the_api_key() -> None:
+    with pytest.raises(ValidationError, match="16 characters"):
+        Settings(admin_key="short")
+    with pytest.raises(ValidationError, match="must not be the API key"):
+        Settings(api_key="k" * 16, admin_key="k" * 16)
+    assert Settings(api_key="k" * 16, admin_key="a" * 16).to_env()["RM_ADVISOR_ADMIN_KEY"] == "a" * 16
+
+
 def test_to_env_rebuilds_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     s = Settings(port=9000, workers=2, rules_dir=Path("/tmp/r"), api_key="x" * 16, protect_reads=True,
                  cors_origins=("https://a.example",), max_subjects=7, default_lang="en", decision_log=False,

@@ -6,7 +6,7 @@ import datetime as dt
 
 from rm_advisor.engine.language.feedback import FeedbackEvent
 from rm_advisor.engine.language.knowledge import FeedbackStatus
-from rm_advisor.engine.policies.effectiveness import ItemRecord, Thresholds, effectiveness
+from rm_advisor.engine.policies.effectiveness import ItemRecord, Thresholds, effectiveness, settle
 
 DAY = dt.date(2026, 11, 23)
 
@@ -80,3 +80,25 @@ def test_the_period_selects_items_by_their_decisions_as_of_date() -> None:
 def test_no_items_gives_an_empty_report() -> None:
     report = effectiveness([], [])
     assert report.total.recommended == 0 and report.by_rule == [] and report.total.acceptance_rate is None
+
+
+def test_settled_counts_stand_for_the_items_they_count() -> None:
+    # what `rm-advisor log purge` keeps: a report from the counts is the report from the items
+    later = DAY + dt.timedelta(days=7)
+    items = [item(0), item(1, rules=("t.a", "t.b")), item(2, item_id="promote_e_settlement", manager="M2"),
+             item(3, as_of=later, segment="tobacco/B"), item(4, as_of=later), item(5, as_of=later),
+             ItemRecord(decision_id="d-6", as_of=DAY, subject_type="client", subject_id="C6",
+                        item_id="counter_placement", shown=False)]
+    events = [fb(0, "accepted"), fb(0, "done"), fb(1, "rejected", reason="no_capacity"), fb(3, "snoozed"),
+              fb(3, "rejected", reason="wrong_timing"), fb(4, "rejected", reason="no_capacity"),
+              fb(2, "accepted", item_id="promote_e_settlement"), fb(6, "rejected")]
+    settled = settle(items, events)
+    assert sum(c.count for c in settled) == 6  # the item not shown is not counted
+    per_day = {DAY: 3, later: 3}
+    for since, until in ((None, None), (DAY, DAY), (later, None), (None, DAY - dt.timedelta(days=1))):
+        expected = effectiveness(items, events, since, until, Thresholds(min_recommended=1, min_decided=1))
+        rolled = effectiveness([], [], since, until, Thresholds(min_recommended=1, min_decided=1), settled, per_day)
+        assert rolled == expected
+    half = [c for c in settled if c.as_of == DAY]   # some periods rolled up, others still items
+    mixed = effectiveness([i for i in items if i.as_of == later], events, settled=half, settled_decisions={DAY: 3})
+    assert mixed == effectiveness(items, events)
