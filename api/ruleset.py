@@ -21,7 +21,7 @@ from rm_advisor.api.settings import Settings
 from rm_advisor.api.sync import RevisionChannel, Snapshot
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.errors import RuleError
-from rm_advisor.engine.inference import RuleBook, load_rule_book
+from rm_advisor.engine.inference import Engine, RuleBook, load_rule_book
 from rm_advisor.engine.loading import (
     KB_PREFIX,
     default_kb_dir,
@@ -56,10 +56,11 @@ class LoadedRuleSet:
         return Snapshot(self.revision, self.rule_files, self.kb_files)
 
 
-def build(rule_files: dict[str, str], kb_files: dict[str, str], max_firings: int) -> LoadedRuleSet:
+def build(rule_files: dict[str, str], kb_files: dict[str, str], max_firings: int,
+          engine: Engine = "compiled") -> LoadedRuleSet:
     """Check and compile; raises :class:`rm_advisor.engine.RuleError` with every problem."""
     book = load_rule_book(rule_files, kb_files)
-    return LoadedRuleSet(Advisor(book, max_firings), dict(rule_files), dict(kb_files),
+    return LoadedRuleSet(Advisor(book, max_firings, engine=engine), dict(rule_files), dict(kb_files),
                          dt.datetime.now(dt.UTC))
 
 
@@ -135,9 +136,9 @@ class LiveRuleSet:
     """The current :class:`LoadedRuleSet` of this process; reloads swap it atomically."""
 
     def __init__(self, initial: LoadedRuleSet, rules_dir: Path | None = None, kb_dir: Path | None = None,
-                 max_firings: int = 10_000, channel: RevisionChannel | None = None):
+                 max_firings: int = 10_000, channel: RevisionChannel | None = None, engine: Engine = "compiled"):
         self._loaded = initial
-        self.rules_dir, self.kb_dir, self.max_firings = rules_dir, kb_dir, max_firings
+        self.rules_dir, self.kb_dir, self.max_firings, self.engine = rules_dir, kb_dir, max_firings, engine
         self._channel = channel
         self._lock = threading.Lock()  # one reload (or follow) at a time per process
 
@@ -148,12 +149,12 @@ class LiveRuleSet:
         channel = RevisionChannel(settings.sync_dir) if settings.sync_dir else None
         snapshot = channel.read() if channel else None
         if snapshot is not None:
-            loaded = build(snapshot.rule_files, snapshot.kb_files, settings.max_firings)
+            loaded = build(snapshot.rule_files, snapshot.kb_files, settings.max_firings, settings.engine)
         else:
-            loaded = build(*read_files(settings.rules_dir, settings.kb_dir), settings.max_firings)
+            loaded = build(*read_files(settings.rules_dir, settings.kb_dir), settings.max_firings, settings.engine)
             if channel is not None:
                 channel.publish(loaded.snapshot())
-        return cls(loaded, settings.rules_dir, settings.kb_dir, settings.max_firings, channel)
+        return cls(loaded, settings.rules_dir, settings.kb_dir, settings.max_firings, channel, settings.engine)
 
     @property
     def revision(self) -> str:
@@ -181,7 +182,7 @@ class LiveRuleSet:
             removed = removed_packs(previous, rule_files)
             if removed and not allow_removed_packs:
                 raise _packs_removed(previous, removed)
-            loaded = build(rule_files, kb_files, self.max_firings)
+            loaded = build(rule_files, kb_files, self.max_firings, self.engine)
             if loaded.revision == previous.revision:
                 return previous, previous
             self._loaded = loaded
@@ -202,7 +203,7 @@ class LiveRuleSet:
             if snapshot is None or snapshot.revision == self._loaded.revision:
                 return
             try:
-                self._loaded = build(snapshot.rule_files, snapshot.kb_files, self.max_firings)
+                self._loaded = build(snapshot.rule_files, snapshot.kb_files, self.max_firings, self.engine)
             except RuleError as exc:  # only checked rule sets are published; keep serving regardless
                 log.error("published rule set %s does not load: %s", snapshot.revision, exc)
                 return

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     max_subjects: int = Field(default=100, ge=1, le=10_000, description="most clients + managers in one request")
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="largest request body accepted")
     max_firings: int = Field(default=10_000, ge=1, description="rule firings per decision before `firing_limit`")
+    engine: Literal["compiled", "experta"] = Field(
+        default="compiled", description="evaluator of chaining rules: compiled, or experta (the reference: the same "
+                                        "decisions, slower)")
     max_check_nodes: int = Field(default=40_000, ge=1_000,
                                  description="most YAML nodes (aliases expanded) the files posted to one rule check "
                                              "may hold, about four times the shipped rule packs; bounds the work "

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rm_advisor.cli.common import Lang, PreferHistoryOpt, _, err, lang_option, out, use_lang
+from rm_advisor.cli.common import EngineName, EngineOpt, Lang, PreferHistoryOpt, _, err, lang_option, out, use_lang
 from rm_advisor.cli.render import print_diagnostics
 
 if TYPE_CHECKING:
@@ -196,6 +196,7 @@ def batch(
     kb: Path | None = typer.Option(None, "--kb", help="knowledge-base directory"),
     lang: Lang = lang_option(Lang.both, "language of report.html and of the messages: zh, en or both "
                              "(the CSV columns are stable names in every language)"),
+    engine: EngineName = EngineOpt,
 ) -> None:
     """Decide a whole portfolio: recommendations, worklists within capacity, coaching and a report.
 
@@ -221,7 +222,7 @@ def batch(
     # named relative to their folders, as Advisor.load and the server name them: the same traces and revision
     texts = (read_rule_files(rules or default_rules_dir(), relative=True),
              read_kb_files(kb or default_kb_dir(), relative=True))
-    advisor = _advisor(texts)
+    advisor = _advisor(texts, engine)
     store_log = _StoreLog(db, advisor) if log or db else None
     tables = open_tables(given, advisor.book.kb, enc, lambda text: err.print(text, markup=False)) if given else None
     plan = BatchPlan(day, tables, {name: str(p) for name, p in given.items()}, sample_clients=sample, jobs=jobs,
@@ -254,12 +255,12 @@ def _encoding(encoding: str) -> str | None:
         raise typer.Exit(2) from None
 
 
-def _advisor(texts: tuple[dict[str, str], dict[str, str]]) -> Advisor:
+def _advisor(texts: tuple[dict[str, str], dict[str, str]], engine: EngineName = EngineName.compiled) -> Advisor:
     """The rule set compiled, or its problems printed and the command ended."""
     from rm_advisor.engine import Advisor, RuleError
 
     try:
-        return Advisor.from_files(*texts)
+        return Advisor.from_files(*texts, engine=engine.value)
     except RuleError as exc:
         print_diagnostics(err, exc.diagnostics)
         raise typer.Exit(1) from None

@@ -56,6 +56,14 @@ class Fmt(StrEnum):
     json = "json"
 
 
+class EngineName(StrEnum):
+    compiled = "compiled"
+    experta = "experta"
+
+
+#: the evaluator of chaining rules (both give the same decisions; README: "Two evaluators, one semantics")
+EngineOpt = typer.Option(EngineName.compiled, "--engine",
+                         help="evaluator of chaining rules: compiled (default) or experta (the reference)")
 RulesOpt = typer.Option(None, "--rules", "-r", help="rule directory (default: the shipped packs)")
 KbOpt = typer.Option(None, "--kb", help="knowledge-base directory (default: the shipped one)")
 PreferHistoryOpt = typer.Option(False, "--prefer-history",

@@ -10,6 +10,8 @@ import typer
 
 from rm_advisor.cli import authoring, batch
 from rm_advisor.cli.common import (
+    EngineName,
+    EngineOpt,
     Fmt,
     KbOpt,
     Lang,
@@ -50,6 +52,7 @@ def recommend(
     top: int | None = typer.Option(None, "--top", min=1, help="at most this many recommendations per subject"),
     brief: bool = typer.Option(False, "--brief", help="reasons only, without the rule and signal chain"),
     prefer_history: bool = PreferHistoryOpt,
+    engine: EngineName = EngineOpt,
 ) -> None:
     """Recommend next-best-actions for each client and coaching for each manager in FACTS."""
     import yaml
@@ -60,7 +63,7 @@ def recommend(
     use_lang(lang)
     day = parse_day(as_of, "--as-of")
     try:
-        advisor = Advisor.load(rules, kb)
+        advisor = Advisor.load(rules, kb, engine=engine.value)
         doc = read_facts(facts)
         decision = advisor.decide(doc, as_of=day, max_per_subject=top,
                                   prefer="history" if prefer_history else "given")
@@ -79,7 +82,7 @@ def recommend(
 @app.command()
 def demo(lang: Lang = lang_option(Lang.both)) -> None:
     """Run the shipped rules on the bundled sample facts."""
-    recommend(sample_facts_path(), None, None, False, lang, None, None, False)
+    recommend(sample_facts_path(), None, None, False, lang, None, None, False, False, EngineName.compiled)
 
 
 @app.command()

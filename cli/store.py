@@ -19,6 +19,8 @@ import yaml
 from rich.console import Console
 
 from rm_advisor.cli.common import (
+    EngineName,
+    EngineOpt,
     KbOpt,
     Lang,
     PreferHistoryOpt,
@@ -116,6 +118,7 @@ def decide(
                                                               "(every recommendation is logged)"),
     brief: bool = typer.Option(False, "--brief", help="reasons only, without the rule and signal chain"),
     prefer_history: bool = PreferHistoryOpt,
+    engine: EngineName = EngineOpt,
 ) -> None:
     """Recommend with the contact policies and the feedback history, and log the decision.
 
@@ -128,7 +131,7 @@ def decide(
     use_lang(lang)
     day = parse_day(as_of, "--as-of")
     with _reported(facts):
-        advisor = Advisor.load(rules, kb)
+        advisor = Advisor.load(rules, kb, engine=engine.value)
         doc = read_facts(facts)
         with Store(db, advisor.book.kb) as store:
             decision = decide_and_log(store, advisor, doc, as_of=day, max_per_subject=top, source="cli",
