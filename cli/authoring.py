@@ -381,7 +381,7 @@ def _print_condition(c: ConditionReport, lang: str, indent: str, tag: str, subje
     on = f" on {c.subject}" if c.subject != subject else ""
     out.print(f"{indent}[red]✗[/red] {escape(c.condition)}  [dim]({tag}; {escape(c.file)}:{c.line}"
               f"{escape(on)})[/dim]")
-    if c.kind in ("field", "signal", "exists"):
+    if c.kind in ("field", "signal", "exists", "compare"):
         actual = _value(c.actual) + (f" (unknown, counted as {c.unknown.replace('_', ' ')})" if c.unknown else "")
         out.print(f"{indent}    actual {escape(actual)} · expected {escape(c.expected)}")
     if c.change:

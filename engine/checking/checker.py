@@ -17,9 +17,19 @@ from rm_advisor.engine.checking.leads import signals_leading_nowhere
 from rm_advisor.engine.checking.presence import present_when_fired, signal_guarantees
 from rm_advisor.engine.checking.signals import signal_cycles
 from rm_advisor.engine.errors import Code, Diagnostic, Location, suggest
-from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
+from rm_advisor.engine.language import (
+    AllCond,
+    AnyCond,
+    CompareCond,
+    Condition,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+    Rule,
+    SignalCond,
+)
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase
-from rm_advisor.engine.language.operators import describe, operator
+from rm_advisor.engine.language.operators import ORDERED_TYPES, describe, describe_compare, operator
 from rm_advisor.engine.language.rules import RuleFile
 from rm_advisor.engine.language.templates import UNRECORDED, Lang, malformed, parse
 from rm_advisor.engine.language.walk import Path, Visitor, children, conjuncts, form, signal_test, walk
@@ -140,6 +150,7 @@ def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
     _check_placement(ctx, rule.when, ("when",), top=True)
     _check_condition(ctx, kb, rule.when, ("when",), rule.subject)
     _check_unknown(ctx, kb)
+    _check_compare_unknown(ctx, kb)
     _check_outcomes(ctx, kb)
 
 
@@ -236,6 +247,77 @@ class _Checker(Visitor[None]):
 
     def field(self, cond: FieldCond, path: Path) -> None:
         _check_field(self.ctx, self.kb, cond, path)
+
+    def compare(self, cond: CompareCond, path: Path) -> None:
+        _check_compare(self.ctx, self.kb, cond, (*path, "compare"))
+
+
+_NUMERIC = frozenset({"integer", "number"})
+
+
+def _check_compare(ctx: _Ctx, kb: KnowledgeBase, cond: CompareCond, at: Path) -> None:
+    """Both sides name fields in scope, of types one can compare with the operator; ``times`` only on
+    numbers, ``plus`` a number (whole days for dates); ``unknown`` is ``match`` or ``no_match``."""
+    spec = cond.compare
+    left = resolve_field(ctx, kb, spec.left, (*at, "left"))
+    right = resolve_field(ctx, kb, spec.right, (*at, "right"))
+    if spec.unknown == "ask":
+        ctx.error("bad_unknown", f"`unknown: ask` on `compare` of `{spec.left}` and `{spec.right}`: to_confirm asks "
+                  "for one field's value against a fixed operand, which a comparison between fields does not have",
+                  (*at, "unknown"), hint="use `unknown: match` or `unknown: no_match`")
+    if left is None or right is None:
+        return
+    kinds = {left.type, right.type}
+    if not (kinds <= _NUMERIC or len(kinds) == 1) or (left.type == "enum" and left.values != right.values):
+        ctx.error("type_mismatch", f"`{spec.left}` is {left.type} and `{spec.right}` is {right.type}: "
+                  "they cannot be compared", (*at, "right"),
+                  hint="compare numbers with numbers, dates with dates, or two fields of one type and values")
+        return
+    if spec.op not in ("eq", "ne") and not kinds <= ORDERED_TYPES:
+        ctx.error("bad_operator", f"`{spec.op}` needs numbers or dates; `{spec.left}` is {left.type}", (*at, "op"),
+                  hint="use eq or ne")
+        return
+    for name in ("times", "plus"):
+        written = getattr(spec, name)
+        if written is None:
+            continue
+        value = _resolve_param(ctx, written, (*at, name))
+        if value is _UNRESOLVED:
+            continue
+        if not kinds <= ({"date"} if name == "plus" else set()) | _NUMERIC:
+            ctx.error("bad_value", f"`{name}` on `compare` of {left.type} fields: only numbers can be "
+                      + ("moved" if name == "plus" else "multiplied"), (*at, name), hint=f"drop `{name}`")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            ctx.error("type_mismatch", f"`{name}` needs a number, got `{written}` = {value}", (*at, name))
+        elif name == "plus" and kinds == {"date"} and not float(value).is_integer():
+            ctx.error("type_mismatch", f"`plus` on dates is a whole number of days, got `{written}` = {value}",
+                      (*at, name))
+    if spec.unknown is not None and spec.unknown != "ask" and left.required and right.required:
+        ctx.error("bad_unknown", f"`unknown: {spec.unknown}` on `compare` of `{spec.left}` and `{spec.right}`, which "
+                  "are required and never missing", (*at, "unknown"), hint="drop `unknown:`")
+
+
+def _check_compare_unknown(ctx: _Ctx, kb: KnowledgeBase) -> None:
+    """``not`` over a ``compare`` of a field that may be missing holds when it is missing: say so."""
+    for node in walk(ctx.rule.when, ("when",), ctx.rule.subject):
+        cond = node.cond
+        if not isinstance(cond, CompareCond) or not node.negated or cond.compare.unknown is not None:
+            continue
+        spec = cond.compare
+        optional = [ref for ref in (spec.left, spec.right) if _optional(kb, ref)]
+        if optional:
+            text = describe_compare(spec.left, spec.op, spec.right, spec.times, spec.plus)
+            ctx.diags.append(Diagnostic(
+                "not_on_missing", f"`not` over `{text}` holds when `{optional[0]}` is missing",
+                ctx.parsed.locate((*ctx.path, *node.path, "compare")), rule_id=ctx.rule.id, severity="warning",
+                hint="give the `compare` its `unknown:` (match, as now, or no_match), or write the opposite "
+                     "operator without `not`"))
+
+
+def _optional(kb: KnowledgeBase, ref: str) -> bool:
+    fact, _, name = ref.partition(".")
+    spec = kb.facts[fact].fields.get(name) if fact in kb.facts else None
+    return spec is not None and not spec.required
 
 
 def _check_exists(ctx: _Ctx, kb: KnowledgeBase, cond: ExistsCond, path: Path, outer: str) -> None:

@@ -17,8 +17,18 @@ from typing import Any
 
 from rm_advisor.engine.language.facts import Fact, FactSet
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
-from rm_advisor.engine.language.operators import Unknown, field_holds, operator
-from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, SignalCond
+from rm_advisor.engine.language.operators import Unknown, compare_holds, field_holds, operator
+from rm_advisor.engine.language.rules import (
+    AllCond,
+    AnyCond,
+    CompareCond,
+    CompareSpec,
+    Condition,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+    SignalCond,
+)
 from rm_advisor.engine.language.walk import Path, ScopedVisitor
 
 Trace = dict[str, Any]
@@ -72,6 +82,9 @@ class _Compiler(ScopedVisitor[Predicate]):
 
     def field(self, cond: FieldCond, path: Path) -> Predicate:
         return _field(cond.ref, {op: resolve(v, self.kb) for op, v in cond.ops.items()}, cond.unknown)
+
+    def compare(self, cond: CompareCond, path: Path) -> Predicate:
+        return _compare(cond.compare, self.kb)
 
     def signal(self, cond: SignalCond, path: Path) -> Predicate:
         raise ValueError("signals are matched by the Rete network, not by predicates")
@@ -134,3 +147,32 @@ def _field(ref: str, ops: dict[str, Any], unknown: Unknown | None) -> Predicate:
                 trace.setdefault(counted, "match" if holds else "no_match")
         return holds
     return field_
+
+
+def compare_operands(spec: CompareSpec, kb: KnowledgeBase) -> tuple[float | None, float | None]:
+    """``times`` and ``plus`` of a ``compare`` with their ``$parameters`` resolved."""
+    times = resolve(spec.times, kb) if spec.times is not None else None
+    plus = resolve(spec.plus, kb) if spec.plus is not None else None
+    return times, plus
+
+
+def _read(env: Env, ref: str) -> Any:
+    fact, _, name = ref.partition(".")
+    holder = env.facts.get(fact)
+    return holder.get(name) if holder is not None else None
+
+
+def _compare(spec: CompareSpec, kb: KnowledgeBase) -> Predicate:
+    left, right, op, unknown = spec.left, spec.right, spec.op, spec.unknown
+    times, plus = compare_operands(spec, kb)
+
+    def compare_(env: Env, trace: Trace | None) -> bool:
+        lv, rv = _read(env, left), _read(env, right)
+        holds = compare_holds(op, lv, rv, env.as_of, times, plus, unknown)
+        if trace is not None:
+            trace[left], trace[right] = lv, rv
+            for ref, value in ((left, lv), (right, rv)):
+                if value is None:
+                    trace.setdefault(UNKNOWN_KEY + ref, "match" if holds else "no_match")
+        return holds
+    return compare_

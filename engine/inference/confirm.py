@@ -41,6 +41,7 @@ from rm_advisor.engine.language.operators import describe_op, field_holds, opera
 from rm_advisor.engine.language.rules import (
     AllCond,
     AnyCond,
+    CompareCond,
     Condition,
     ExistsCond,
     FieldCond,
@@ -147,6 +148,10 @@ class _Probes(ScopedVisitor[Probe]):
 
     def exists(self, cond: ExistsCond, path: Path) -> Probe:
         test = compile_condition(cond, self.kb, self.outer)  # related facts are not asked about
+        return lambda env: test(env, None)
+
+    def compare(self, cond: CompareCond, path: Path) -> Probe:
+        test = compile_condition(cond, self.kb, self.outer)  # `unknown: ask` is refused on a `compare`
         return lambda env: test(env, None)
 
     def signal(self, cond: SignalCond, path: Path) -> Probe:

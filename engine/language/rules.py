@@ -15,6 +15,10 @@ Condition forms (each a mapping with one key)::
                                 some related fact (the subject's interactions, a manager's
                                 clients) satisfies ``where``
     client.field: {op: value}   a comparison on a field; ``client.field: value`` means ``eq``
+    compare: {left: client.a, op: gt, right: client.b, times: 1.2, plus: 0, unknown: no_match}
+                                two fields of facts in scope compared: ``a > b * 1.2 + 0``
+                                (``plus`` is days when both are dates); a missing value on
+                                either side counts as ``unknown`` says, else the comparison fails
     client.field: {op: value, unknown: match}
                                 ... and what a missing value counts as: ``match``, ``no_match``
                                 or ``ask`` (fails, and the decision asks for the value under
@@ -40,7 +44,7 @@ from pydantic import (
 )
 
 from rm_advisor.engine.language.knowledge import Domain, Provenance, Text
-from rm_advisor.engine.language.operators import OPERATORS, UNKNOWN, Unknown
+from rm_advisor.engine.language.operators import COMPARE_OPERATORS, OPERATORS, UNKNOWN, CompareOp, Unknown
 
 Scalar = bool | int | float | dt.date | str
 FIELD_REF = r"^[a-z][a-z_]*\.[a-z][a-z0-9_]*$"
@@ -151,6 +155,28 @@ class SignalCond(_Strict):
     signal: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
 
 
+#: a number as YAML writes it (``true`` is no number; ``1.2`` in quotes neither), or a ``$parameter``
+Number = (Annotated[int, Field(strict=True)] | Annotated[float, Field(strict=True, allow_inf_nan=False)]
+          | Annotated[str, Field(pattern=r"^\$[a-z][a-z0-9_]*$")])
+
+
+class CompareSpec(_Strict):
+    """``left <op> right * times + plus``: a field compared with another field, not with a constant."""
+
+    left: str = Field(pattern=FIELD_REF, description="the field compared (fact.field)")
+    op: CompareOp = Field(description="; ".join(f"{o}: {OPERATORS[o].meaning}" for o in COMPARE_OPERATORS))
+    right: str = Field(pattern=FIELD_REF, description="the field it is compared with (fact.field)")
+    times: Number | None = Field(default=None, description="multiply the right field by this (numbers only)")
+    plus: Number | None = Field(default=None, description="then add this: a number, or whole days when both "
+                                                          "fields are dates")
+    unknown: Unknown | None = Field(default=None, description="what a missing value on either side counts as: "
+                                    "match or no_match; without it the comparison fails (and `not` of it holds)")
+
+
+class CompareCond(_Strict):
+    compare: CompareSpec
+
+
 class ExistsSpec(_Strict):
     fact: str
     where: Condition | None = None
@@ -160,7 +186,7 @@ class ExistsCond(_Strict):
     exists: ExistsSpec
 
 
-_KEYWORDS = ("all", "any", "not", "signal", "exists")
+_KEYWORDS = ("all", "any", "not", "signal", "exists", "compare")
 
 
 def _condition_tag(value: Any) -> str | None:
@@ -170,15 +196,17 @@ def _condition_tag(value: Any) -> str | None:
                 return key
         return "field"
     tags: dict[type[BaseModel], str] = {AllCond: "all", AnyCond: "any", NotCond: "not", SignalCond: "signal",
-                                        ExistsCond: "exists", FieldCond: "field"}
+                                        ExistsCond: "exists", CompareCond: "compare", FieldCond: "field"}
     return tags.get(type(value))
 
 
 Condition = Annotated[
     Annotated[AllCond, Tag("all")] | Annotated[AnyCond, Tag("any")] | Annotated[NotCond, Tag("not")]
-    | Annotated[SignalCond, Tag("signal")] | Annotated[ExistsCond, Tag("exists")] | Annotated[FieldCond, Tag("field")],
+    | Annotated[SignalCond, Tag("signal")] | Annotated[ExistsCond, Tag("exists")]
+    | Annotated[CompareCond, Tag("compare")] | Annotated[FieldCond, Tag("field")],
     Discriminator(_condition_tag, custom_error_type="condition",
-                  custom_error_message="a condition is a mapping: all / any / not / signal / exists / fact.field"),
+                  custom_error_message="a condition is a mapping: all / any / not / signal / exists / compare / "
+                                       "fact.field"),
 ]
 
 

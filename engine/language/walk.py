@@ -1,7 +1,7 @@
 """One walk over condition trees: every evaluator, checker and tool reads conditions through here.
 
-A condition is one of six forms (:mod:`engine.language.rules`): ``all``, ``any``, ``not``, ``signal``,
-``exists`` and a field comparison. Two ways to go over a tree:
+A condition is one of seven forms (:mod:`engine.language.rules`): ``all``, ``any``, ``not``, ``signal``,
+``exists``, ``compare`` (two fields) and a field comparison. Two ways to go over a tree:
 
 * :func:`walk` yields every node in order with its YAML path, whether it sits under an odd number
   of ``not``, and the fact type in scope (the innermost ``exists``'s fact, else the rule's subject);
@@ -19,18 +19,27 @@ from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
 from rm_advisor.engine.language.knowledge import KnowledgeBase
-from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, SignalCond
+from rm_advisor.engine.language.rules import (
+    AllCond,
+    AnyCond,
+    CompareCond,
+    Condition,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+    SignalCond,
+)
 
 Path = tuple[str | int, ...]
-Form = Literal["all", "any", "not", "signal", "exists", "field"]
+Form = Literal["all", "any", "not", "signal", "exists", "compare", "field"]
 T = TypeVar("T")
 
 _FORMS: dict[type, Form] = {AllCond: "all", AnyCond: "any", NotCond: "not", SignalCond: "signal",
-                            ExistsCond: "exists", FieldCond: "field"}
+                            ExistsCond: "exists", CompareCond: "compare", FieldCond: "field"}
 
 
 def form(cond: Condition) -> Form:
-    """Which of the six forms ``cond`` is."""
+    """Which of the seven forms ``cond`` is."""
     return _FORMS[type(cond)]
 
 
@@ -86,6 +95,25 @@ def fields(cond: Condition, path: Path = ()) -> Iterator[tuple[FieldCond, Path]]
             yield n.cond, (*n.path, n.cond.ref)
 
 
+def compares(cond: Condition, path: Path = ()) -> Iterator[tuple[CompareCond, Path]]:
+    """Every comparison between two fields with the path of its ``compare`` key."""
+    for n in walk(cond, path):
+        if isinstance(n.cond, CompareCond):
+            yield n.cond, (*n.path, "compare")
+
+
+def refs(cond: Condition) -> list[str]:
+    """Every ``fact.field`` the tree reads, in order (with repeats): field comparisons and both sides of
+    each ``compare``."""
+    out: list[str] = []
+    for n in walk(cond):
+        if isinstance(n.cond, FieldCond):
+            out.append(n.cond.ref)
+        elif isinstance(n.cond, CompareCond):
+            out.extend((n.cond.compare.left, n.cond.compare.right))
+    return out
+
+
 def conjuncts(cond: Condition, path: Path = ()) -> list[tuple[Condition, Path]]:
     """The conjuncts of ``cond`` with nested top-level ``all`` flattened (where signals may stand)."""
     if not isinstance(cond, AllCond):
@@ -128,6 +156,8 @@ class Visitor(Generic[T]):
             return self.signal(cond, path)
         if isinstance(cond, ExistsCond):
             return self.exists(cond, path)
+        if isinstance(cond, CompareCond):
+            return self.compare(cond, path)
         return self.field(cond, path)
 
     def all_(self, cond: AllCond, path: Path) -> T:
@@ -147,6 +177,9 @@ class Visitor(Generic[T]):
 
     def field(self, cond: FieldCond, path: Path) -> T:
         raise TypeError(f"{type(self).__name__} does not take field conditions")
+
+    def compare(self, cond: CompareCond, path: Path) -> T:
+        raise TypeError(f"{type(self).__name__} does not take `compare` conditions")
 
     def each(self, cond: AllCond | AnyCond, path: Path) -> list[T]:
         """The children of an ``all`` or ``any``, visited in order."""

@@ -18,9 +18,10 @@ from typing import Any
 import pandas as pd
 
 from rm_advisor.engine.inference.compiler import RuleBook, local_conditions
+from rm_advisor.engine.inference.conditions import compare_operands
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
-from rm_advisor.engine.language.operators import Unknown, field_column_holds
-from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
+from rm_advisor.engine.language.operators import Unknown, compare_column_holds, field_column_holds
+from rm_advisor.engine.language.rules import AllCond, AnyCond, CompareCond, Condition, ExistsCond, FieldCond, NotCond
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.language.walk import Path, ScopedVisitor
 
@@ -119,6 +120,15 @@ class _Masks(ScopedVisitor[Column]):
         ref, unknown = cond.ref, cond.unknown
         return lambda ctx, o: _field(ctx, ref, ops, unknown)
 
+    def compare(self, cond: CompareCond, path: Path) -> Column:
+        spec = cond.compare
+        times, plus = compare_operands(spec, self.kb)
+
+        def compare_(ctx: _Ctx, _: str) -> pd.Series:
+            return compare_column_holds(spec.op, _column(ctx, spec.left), _column(ctx, spec.right), ctx.frames.as_of,
+                                        times, plus, spec.unknown)
+        return compare_
+
 
 def _fold(ctx: _Ctx, outer: str, parts: list[Callable[[_Ctx, str], pd.Series]], all_: bool) -> pd.Series:
     acc = pd.Series(all_, index=ctx.view.index)
@@ -147,6 +157,10 @@ def _exists(cond: ExistsCond, kb: KnowledgeBase, outer: str) -> Callable[[_Ctx, 
     return exists_
 
 
+def _column(ctx: _Ctx, ref: str) -> pd.Series:
+    """The column of ``ref`` in the frame in scope; all missing when no row has it."""
+    return ctx.view[ref] if ref in ctx.view else pd.Series(pd.NA, index=ctx.view.index, dtype=object)
+
+
 def _field(ctx: _Ctx, ref: str, ops: dict[str, Any], unknown: Unknown | None) -> pd.Series:
-    col = ctx.view[ref] if ref in ctx.view else pd.Series(pd.NA, index=ctx.view.index, dtype=object)
-    return field_column_holds(ops, col, ctx.frames.as_of, unknown)
+    return field_column_holds(ops, _column(ctx, ref), ctx.frames.as_of, unknown)

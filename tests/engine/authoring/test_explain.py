@@ -209,3 +209,53 @@ def test_the_decision_and_the_explanation_ask_for_the_same_fields(advisor: Advis
     for unlock in item.unlocks:
         report = ex.explain_rule(unlock.rule_id, SubjectKey("client", "B1")).rules[0]
         assert [c.split()[0] for c in report.to_confirm] == [f"{f.fact}.{f.field}" for f in item.fields]
+
+
+# ---------------------------------------------------------------- comparisons between fields
+
+_OVER = {"compare": {"left": "client.credit_requested", "op": "gt", "right": "client.funding_need", "times": 1.2}}
+
+
+def test_a_failing_comparison_between_fields_says_what_it_needs_and_what_it_had_and_the_fix_flips_it() -> None:
+    rules = [rule("t.over", {"all": [{"client.domain": "tobacco"}, _OVER]}, {"actions": [NET]})]
+    facts = doc(client("C1", credit_requested=6_000_000, funding_need=6_000_000))
+    e = explainer(rules, facts).explain_rule("t.over", C1)
+    [failing] = e.rules[0].failing
+    assert failing.kind == "compare"
+    assert failing.condition == "client.credit_requested > client.funding_need × 1.2"
+    assert failing.actual == {"client.credit_requested": 6_000_000, "client.funding_need": 6_000_000}
+    assert failing.change is not None
+    assert failing.change.startswith("needs client.credit_requested > 7200000; has 6000000")
+    assert failing.fix is None  # a strict bound on a real number: no single value to name
+    lines = rule_text(*rules).splitlines()
+    assert failing.line == 1 + next(i for i, ln in enumerate(lines) if "compare:" in ln)
+
+
+def test_a_comparison_between_whole_numbers_names_the_nearest_value_that_flips_it() -> None:
+    when = {"compare": {"left": "client.days_since_last_visit", "op": "gt", "right": "manager.tenure_months",
+                        "plus": 2}}
+    rules = [rule("t.c", {"all": [{"client.domain": "tobacco"}, when]}, {"actions": [NET]})]
+    facts = doc(client("C1", days_since_last_visit=4), managers=[{"id": "M1", "domain": "tobacco",
+                                                                  "tenure_months": 5}])
+    [failing] = explainer(rules, facts).explain_item("guide_to_network_ordering", C1).rules[0].failing
+    assert failing.change == ("needs client.days_since_last_visit > 7; has 4: change client.days_since_last_visit "
+                              "from 4 to 8")
+    flipped = explainer(rules, apply(facts, failing)).explain_item("guide_to_network_ordering", C1)
+    assert flipped.outcome == "recommended"
+    [report] = explainer(rules, apply(facts, failing)).explain_rule("t.c", C1).rules
+    assert report.matched == {"client.domain": "tobacco", "client.days_since_last_visit": 8,
+                              "manager.tenure_months": 5}
+
+
+def test_a_comparison_between_fields_with_a_missing_side_says_which_and_what_it_counted_as() -> None:
+    rules = [rule("t.over", {"all": [{"client.domain": "tobacco"}, _OVER]}, {"actions": [NET]})]
+    [failing] = explainer(rules, doc(client("C1", credit_requested=8))).explain_rule("t.over", C1).rules[0].failing
+    assert (failing.change, failing.unknown) == ("give client.funding_need a value", "no_match")
+
+
+def test_a_comparison_between_fields_under_not_explains_the_opposite() -> None:
+    rules = [rule("t.not", {"all": [{"client.domain": "tobacco"}, {"not": _OVER}]}, {"actions": [NET]})]
+    facts = doc(client("C1", credit_requested=8_000_000, funding_need=6_000_000))
+    [failing] = explainer(rules, facts).explain_rule("t.not", C1).rules[0].failing
+    assert failing.expected.startswith("not >")
+    assert failing.change is not None and failing.change.startswith("needs client.credit_requested <= 7200000")

@@ -190,3 +190,70 @@ def test_regression_a_warning_found_while_checking_a_rule_does_not_keep_the_rule
     adv = advisor(rule("t.not", {"not": {"client.tier": "strategic"}}, OK_THEN))
     assert [r.id for r in adv.decide({"clients": [{"id": "C1", "manager_id": "M1", "domain": "tobacco"}]})
             .clients[0].recommendations] == ["guide_to_network_ordering"]
+
+
+# ---------------------------------------------------------------- comparisons between fields (`compare`)
+
+def _compare(**spec: object) -> Doc:
+    return {"compare": {"left": "client.credit_requested", "op": "gt", "right": "client.funding_need", **spec}}
+
+
+@pytest.mark.parametrize("when", [
+    _compare(),
+    _compare(times=1.2, plus=-100, unknown="no_match"),
+    _compare(op="le", times="$coaching_credit_file_clients"),
+    {"compare": {"left": "client.days_since_last_visit", "op": "ge", "right": "manager.tenure_months"}},
+    {"exists": {"fact": "interaction", "where": {
+        "compare": {"left": "interaction.closed_date", "op": "gt", "right": "interaction.due_date", "plus": 15}}}},
+    {"compare": {"left": "client.client_class", "op": "ne", "right": "client.client_class"}},
+])
+def test_a_comparison_between_fields_of_comparable_types_is_accepted(when: Doc) -> None:
+    assert codes(rule_text(rule("t.c", when, OK_THEN))) == []
+
+
+@pytest.mark.parametrize("spec, code, key, why", [
+    ({"right": "client.funding_needs"}, "unknown_field", "right", "unknown field `funding_needs`"),
+    ({"left": "clint.credit_requested"}, "unknown_fact", "left", "unknown fact type `clint`"),
+    ({"right": "interaction.amount"}, "subject_mismatch", "right", "not reachable"),
+    ({"right": "client.agreement_expiry"}, "type_mismatch", "right", "cannot be compared"),
+    ({"left": "client.client_class", "right": "client.tier", "op": "eq"}, "type_mismatch", "right",
+     "cannot be compared"),
+    ({"left": "client.name", "right": "client.name"}, "bad_operator", "op", "needs numbers or dates"),
+    ({"times": "$no_such_parameter"}, "unknown_parameter", "times", "unknown parameter"),
+    ({"left": "client.agreement_expiry", "right": "client.agreement_expiry", "times": 2}, "bad_value", "times",
+     "only numbers can be multiplied"),
+    ({"left": "client.agreement_expiry", "right": "client.agreement_expiry", "plus": 1.5}, "type_mismatch", "plus",
+     "whole number of days"),
+    ({"unknown": "ask"}, "bad_unknown", "unknown", "`unknown: ask` on `compare`"),
+    ({"left": "client.domain", "right": "client.domain", "op": "eq", "unknown": "match"}, "bad_unknown", "unknown",
+     "required and never missing"),
+])
+def test_a_comparison_between_fields_is_refused_located_at_the_key_at_fault(spec: Doc, code: str, key: str,
+                                                                             why: str) -> None:
+    when = {"all": [{"client.domain": "bank"}, _compare(**spec)]}
+    text = rule_text(rule("t.c", when, OK_THEN))
+    [diag] = check_rules({"rules/t.yaml": text}, KB)
+    assert (diag.code, diag.severity, diag.rule_id) == (code, "error", "t.c")
+    assert why in diag.message
+    lines = text.splitlines()
+    compare_line = next(i for i, ln in enumerate(lines, 1) if "compare:" in ln)
+    line = next(i for i, ln in enumerate(lines, 1) if i > compare_line and ln.strip().startswith(key + ":"))
+    assert (diag.location.file, diag.location.line) == ("rules/t.yaml", line)
+    assert diag.location.column > 1
+
+
+def test_a_comparison_between_fields_with_a_misspelt_key_is_a_schema_violation() -> None:
+    # `right` missing and `rigth` unknown: two violations
+    assert codes(rule_text(rule("t.c", {"compare": {"left": "client.credit_requested", "op": "gt",
+                                                    "rigth": "client.funding_need"}}, OK_THEN))) == [
+        "schema_violation", "schema_violation"]
+    assert codes(rule_text(rule("t.c", _compare(op="in_next_days"), OK_THEN))) == ["schema_violation"]
+
+
+def test_a_not_over_a_comparison_between_fields_that_may_be_missing_is_a_located_warning() -> None:
+    text = rule_text(rule("t.not", {"all": [{"client.domain": "bank"}, {"not": _compare()}]}, OK_THEN))
+    [diag] = check_rules({"rules/t.yaml": text}, KB)
+    assert (diag.code, diag.severity, diag.rule_id) == ("not_on_missing", "warning", "t.not")
+    assert "holds when `client.credit_requested` is missing" in diag.message
+    assert diag.location.line == next(i for i, ln in enumerate(text.splitlines(), 1) if "compare:" in ln)
+    assert codes(rule_text(rule("t.not", {"not": _compare(unknown="no_match")}, OK_THEN))) == []
