@@ -25,18 +25,20 @@ from rm_advisor.engine.language import (
     AnyCond,
     CompareCond,
     Condition,
+    EventsCond,
     ExistsCond,
     FieldCond,
     NotCond,
     Rule,
     SignalCond,
 )
+from rm_advisor.engine.language.aggregates import events_text
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
 from rm_advisor.engine.language.operators import describe, describe_compare
 from rm_advisor.engine.language.walk import Path, Visitor
 from rm_advisor.engine.loading.locations import Locator
 
-_ATOMS = ("field", "signal", "exists", "compare")
+_ATOMS = ("field", "signal", "exists", "compare", "events")
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,9 @@ class _Atoms(Visitor[list[tuple[Path, str]]]):
     def field(self, cond: FieldCond, path: Path) -> list[tuple[Path, str]]:
         ops = tuple((op, v, resolve(v, self.kb)) for op, v in sorted(cond.ops.items()))
         return [((*path, cond.ref), describe(cond.ref, ops))]
+
+    def events(self, cond: EventsCond, path: Path) -> list[tuple[Path, str]]:
+        return [((*path, "events"), events_text(cond.events, self.kb))]
 
     def compare(self, cond: CompareCond, path: Path) -> list[tuple[Path, str]]:
         spec = cond.compare

@@ -14,7 +14,15 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rm_advisor.engine.inference.conditions import Env, compare_operands
+from rm_advisor.engine.inference.conditions import (
+    Env,
+    always,
+    compare_operands,
+    compile_condition,
+    events_value,
+    matching_events,
+)
+from rm_advisor.engine.language.aggregates import events_key, events_text
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
 from rm_advisor.engine.language.operators import (
     Unknown,
@@ -29,6 +37,7 @@ from rm_advisor.engine.language.rules import (
     AllCond,
     AnyCond,
     CompareCond,
+    EventsCond,
     ExistsCond,
     FieldCond,
     NotCond,
@@ -36,7 +45,7 @@ from rm_advisor.engine.language.rules import (
     SignalCond,
 )
 from rm_advisor.engine.language.subjects import SubjectKey
-from rm_advisor.engine.language.walk import Path, Visitor
+from rm_advisor.engine.language.walk import EVENT_FACT, Path, Visitor
 
 #: Signals held, by subject: what inference asserted.
 Held = Mapping[SubjectKey, Collection[str]]
@@ -50,7 +59,9 @@ class Outcome:
     ``candidates`` are the related facts and ``related`` the ``where`` outcome on each of them. For a
     ``compare`` node, ``ref``/``value`` are its left field and value, ``right``/``right_value`` its right
     one, ``target`` what the left value was compared with (the right value times ``times`` plus ``plus``)
-    and ``ops`` the one operator.
+    and ``ops`` the one operator. For an ``events`` node, ``ref`` names the aggregate, ``value`` is
+    it (None: *never*), ``ops`` its comparison, ``unknown`` the ``never:`` mode and ``candidates`` the
+    events that counted.
     """
 
     path: Path
@@ -159,6 +170,18 @@ class _Evaluator(Visitor[Outcome]):
         return Outcome((*path, "compare"), "compare", holds, text, where, ref=spec.left, value=left,
                        ops=((spec.op, spec.right, target),), unknown=spec.unknown, right=spec.right,
                        right_value=right, target=target)
+
+    def events(self, cond: EventsCond, path: Path) -> Outcome:
+        spec = cond.events
+        # the predicate's own functions, so the verdict is the rule's
+        where = compile_condition(spec.where, self.kb, EVENT_FACT) if spec.where is not None else always
+        found = matching_events(spec, self.kb, self.scope, where, self.env)
+        value = events_value(spec, found, self.env.as_of)
+        ops = tuple((op, written, resolve(written, self.kb)) for op, written in sorted(spec.test.used().items()))
+        holds = field_holds([(operator(op), arg) for op, _, arg in ops], value, self.env.as_of, spec.never)
+        return Outcome((*path, "events"), "events", holds, events_text(spec, self.kb), self.key,
+                       ref=events_key(spec, self.kb), value=value, ops=ops, unknown=spec.never,
+                       candidates=tuple(SubjectKey.of(EVENT_FACT, e["id"]) for e in found))
 
     def _read(self, ref: str) -> Any:
         fact, _, name = ref.partition(".")

@@ -64,15 +64,17 @@ class ConditionReport(_Model):
     """One condition of a rule on one fact: whether it held, the value seen, what would flip it."""
 
     condition: str
-    kind: Literal["field", "signal", "exists", "compare", "all", "any"] = Field(
-        description="a comparison, a signal test, an exists, a comparison between two fields, or a group whose "
-                    "parts are in `inner`")
+    kind: Literal["field", "signal", "exists", "compare", "events", "all", "any"] = Field(
+        description="a comparison, a signal test, an exists, a comparison between two fields, an aggregate of "
+                    "history events, or a group whose parts are in `inner`")
     subject: str = Field(description="the fact the condition looked at, e.g. client:T-001")
     file: str
     line: int
     holds: bool
-    actual: Any = Field(default=None, description="the value seen (fields), both values by field (`compare`), or "
-                                                  "held / not held (signals)")
+    actual: Any = Field(default=None, description="the value seen (fields), both values by field (`compare`), the "
+                                                  "aggregate (`events`; `never` when no event), or held / not held "
+                                                  "(signals)")
+    events: list[str] = Field(default_factory=list, description="`events`: the history events that counted")
     expected: str = ""
     change: str | None = Field(default=None, description="the smallest change that would flip the condition")
     unknown: Literal["match", "no_match"] | None = Field(
@@ -244,6 +246,8 @@ class Explainer:
                                    change=change, fix=fix, unknown=unknown)
         if node.kind == "compare":
             return self._compare(node, want, base)
+        if node.kind == "events":
+            return self._events(node, want, base)
         if node.kind == "signal":
             return self._signal(rule_id, node, depth, seen, want, base)
         if node.kind == "not":
@@ -277,6 +281,21 @@ class Explainer:
         if best is not None:
             change += f": change {node.ref} from {show(node.value)} to {show(best)}"
         return ConditionReport(**base, actual=actual, expected=expected, change=change, fix=fix)
+
+    def _events(self, node: Outcome, want: bool, base: dict[str, Any]) -> ConditionReport:
+        """Why an aggregate of events failed: what it needs, what it had, and which events counted
+        ("needs count of events (...) in the last 30 days >= 2; had 1: interaction:E1")."""
+        shown = describe(node.ref, node.ops)
+        had = "never (no matching event)" if node.value is None else show(node.value)
+        counted = [str(k) for k in node.candidates]
+        change = f"needs {shown if want else f'not ({shown})'}; had {had}" + (
+            f": {', '.join(counted)}" if counted else "")
+        unknown: Literal["match", "no_match"] | None = None
+        if node.value is None:
+            unknown = "match" if node.holds else "no_match"
+        return ConditionReport(**base, actual="never" if node.value is None else _plain(node.value),
+                               expected=shown.removeprefix(node.ref).strip() if want else f"not {shown}",
+                               change=change, unknown=unknown, events=counted)
 
     def _signal(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, SubjectKey]], want: bool,
                 base: dict[str, Any]) -> ConditionReport:
@@ -351,7 +370,7 @@ def _compare_fix(op: str, target: Any, spec: FieldSpec | None) -> Any:
 
 def _looked_at(node: Outcome) -> list[Outcome]:
     """The field nodes behind a condition that held (not inside `exists`, whose facts are others)."""
-    if node.kind in ("field", "compare"):
+    if node.kind in ("field", "compare", "events"):
         return [node]
     if node.kind in ("all", "not"):
         return [n for c in node.children for n in _looked_at(c)]
@@ -361,7 +380,7 @@ def _looked_at(node: Outcome) -> list[Outcome]:
 
 
 def _failures(node: Outcome) -> int:
-    return sum(1 for n in node.walk() if n.kind in ("field", "compare", "signal") and not n.holds)
+    return sum(1 for n in node.walk() if n.kind in ("field", "compare", "events", "signal") and not n.holds)
 
 
 def _plain(value: Any) -> Any:

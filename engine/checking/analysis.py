@@ -36,12 +36,14 @@ from rm_advisor.engine.language import (
     AnyCond,
     CompareCond,
     Condition,
+    EventsCond,
     ExistsCond,
     FieldCond,
     NotCond,
     Rule,
     SignalCond,
 )
+from rm_advisor.engine.language.aggregates import events_text
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text, resolve
 from rm_advisor.engine.language.operators import (
     OPERATORS,
@@ -156,6 +158,10 @@ class _Dnf(Visitor["list[Branch] | None"]):
 
     def exists(self, cond: ExistsCond, path: Path) -> list[Branch] | None:
         return [(_Lit("exists", cond.exists.fact, path, negated=self.negated, where=cond.exists.where),)]
+
+    def events(self, cond: EventsCond, path: Path) -> list[Branch] | None:
+        # opaque as a `compare` is: it conflicts only with its own negation
+        return [(_Lit("compare", events_text(cond.events, self.kb), (*path, "events"), negated=self.negated),)]
 
     def compare(self, cond: CompareCond, path: Path) -> list[Branch] | None:
         # opaque: it conflicts only with its own negation (the values it compares are not constants)

@@ -22,17 +22,19 @@ from rm_advisor.engine.language import (
     AnyCond,
     CompareCond,
     Condition,
+    EventsCond,
     ExistsCond,
     FieldCond,
     NotCond,
     Rule,
     SignalCond,
 )
-from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase
+from rm_advisor.engine.language.aggregates import CAN_BE_NEVER
+from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text
 from rm_advisor.engine.language.operators import ORDERED_TYPES, describe, describe_compare, operator
 from rm_advisor.engine.language.rules import RuleFile
 from rm_advisor.engine.language.templates import UNRECORDED, Lang, malformed, parse
-from rm_advisor.engine.language.walk import Path, Visitor, children, conjuncts, form, signal_test, walk
+from rm_advisor.engine.language.walk import EVENT_FACT, Path, Visitor, children, conjuncts, form, signal_test, walk
 from rm_advisor.engine.loading.locations import Locator
 from rm_advisor.engine.loading.validation import validate_document
 from rm_advisor.engine.loading.yaml_source import ParsedYaml, parse_yaml, rule_fragments
@@ -151,6 +153,7 @@ def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
     _check_condition(ctx, kb, rule.when, ("when",), rule.subject)
     _check_unknown(ctx, kb)
     _check_compare_unknown(ctx, kb)
+    _check_events_never(ctx)
     _check_outcomes(ctx, kb)
 
 
@@ -251,6 +254,67 @@ class _Checker(Visitor[None]):
     def compare(self, cond: CompareCond, path: Path) -> None:
         _check_compare(self.ctx, self.kb, cond, (*path, "compare"))
 
+    def events(self, cond: EventsCond, path: Path) -> None:
+        _check_events(self.ctx, self.kb, cond, (*path, "events"), self.subject)
+
+
+def _check_events(ctx: _Ctx, kb: KnowledgeBase, cond: EventsCond, at: Path, outer: str) -> None:
+    """The subject has history events (a client's, a manager's); ``where`` is checked over them, ``of``
+    names an interaction field its aggregate can take, ``within_days`` is whole days, and the
+    aggregate's operators are checked against the aggregate's type."""
+    spec = cond.events
+    links = kb.facts[EVENT_FACT].links if EVENT_FACT in kb.facts else {}
+    if outer not in links:
+        ctx.error("subject_mismatch", f"a {outer} has no history events to count",
+                  at, hint=f"`events` counts the events of a {' or a '.join(sorted(links))}")
+        return
+    if spec.within_days is not None:
+        days = _resolve_param(ctx, spec.within_days, (*at, "within_days"))
+        if days is not _UNRESOLVED and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
+            ctx.error("type_mismatch", f"`within_days` needs a whole number of days, got `{spec.within_days}` = "
+                      f"{days}", (*at, "within_days"))
+    saved = dict(ctx.scope)
+    ctx.scope[EVENT_FACT] = "exists"
+    if spec.where is not None:
+        _check_condition(ctx, kb, spec.where, (*at, "where"), EVENT_FACT)
+    of_spec = resolve_field(ctx, kb, spec.of, (*at, "of")) if spec.of is not None else None
+    ctx.scope = saved
+    name = spec.aggregate
+    if spec.of is not None and of_spec is not None and not spec.of.startswith(EVENT_FACT + "."):
+        ctx.error("subject_mismatch", f"`of: {spec.of}` is not a field of the events", (*at, "of"),
+                  hint=f"aggregate an `{EVENT_FACT}.` field")
+        return
+    if spec.of is not None and of_spec is None:
+        return
+    if name == "sum" and of_spec is not None and of_spec.type not in ("integer", "number"):
+        ctx.error("bad_operator", f"`sum` needs a number field; `{spec.of}` is {of_spec.type}", (*at, "of"))
+        return
+    if name in ("min", "max") and of_spec is not None and of_spec.type not in ("integer", "number", "date"):
+        ctx.error("bad_operator", f"`{name}` needs a number or date field; `{spec.of}` is {of_spec.type}",
+                  (*at, "of"))
+        return
+    value_spec = _aggregate_spec(name, of_spec)
+    test = spec.test
+    if test.unknown is not None:
+        ctx.error("bad_unknown", f"`unknown:` on the `{name}` of events: with no event, `never:` beside `{name}` "
+                  "says what it counts as", (*at, name, "unknown"),
+                  hint="write `never: match` or `never: no_match` beside the aggregate" if name in CAN_BE_NEVER
+                  else f"drop it: `{name}` of no events is 0")
+    label = f"{name} of events" + (f" ({spec.of})" if spec.of else "")
+    for op, value in test.used().items():
+        _check_operand(ctx, label, value_spec, op, value, (*at, name, op))
+
+
+def _aggregate_spec(name: str, of_spec: FieldSpec | None) -> FieldSpec:
+    """The type of an aggregate's value, as a field spec the operand checks read."""
+    text = Text(zh="事件汇总", en="an aggregate of events")
+    if name in ("count", "days_since_latest"):
+        return FieldSpec(type="integer", description=text, min=0)
+    assert of_spec is not None  # the model requires `of` for sum, min, max and latest
+    if name == "sum":
+        return FieldSpec(type="number" if of_spec.type == "number" else "integer", description=text)
+    return of_spec
+
 
 _NUMERIC = frozenset({"integer", "number"})
 
@@ -295,6 +359,19 @@ def _check_compare(ctx: _Ctx, kb: KnowledgeBase, cond: CompareCond, at: Path) ->
     if spec.unknown is not None and spec.unknown != "ask" and left.required and right.required:
         ctx.error("bad_unknown", f"`unknown: {spec.unknown}` on `compare` of `{spec.left}` and `{spec.right}`, which "
                   "are required and never missing", (*at, "unknown"), hint="drop `unknown:`")
+
+
+def _check_events_never(ctx: _Ctx) -> None:
+    """``not`` over ``events`` whose aggregate may be *never* holds when there is no event: say so."""
+    for node in walk(ctx.rule.when, ("when",), ctx.rule.subject):
+        cond = node.cond
+        if (isinstance(cond, EventsCond) and node.negated and cond.events.never is None
+                and cond.events.aggregate in CAN_BE_NEVER):
+            ctx.diags.append(Diagnostic(
+                "not_on_missing", f"`not` over the `{cond.events.aggregate}` of events holds when there is no "
+                "matching event at all", ctx.parsed.locate((*ctx.path, *node.path, "events")), rule_id=ctx.rule.id,
+                severity="warning", hint="say what no event counts as with `never: match` (as now) or `never: "
+                "no_match`, or write the opposite comparison without `not`"))
 
 
 def _check_compare_unknown(ctx: _Ctx, kb: KnowledgeBase) -> None:

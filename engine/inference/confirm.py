@@ -43,6 +43,7 @@ from rm_advisor.engine.language.rules import (
     AnyCond,
     CompareCond,
     Condition,
+    EventsCond,
     ExistsCond,
     FieldCond,
     NotCond,
@@ -148,6 +149,10 @@ class _Probes(ScopedVisitor[Probe]):
 
     def exists(self, cond: ExistsCond, path: Path) -> Probe:
         test = compile_condition(cond, self.kb, self.outer)  # related facts are not asked about
+        return lambda env: test(env, None)
+
+    def events(self, cond: EventsCond, path: Path) -> Probe:
+        test = compile_condition(cond, self.kb, self.outer)  # history is not asked about
         return lambda env: test(env, None)
 
     def compare(self, cond: CompareCond, path: Path) -> Probe:

@@ -259,3 +259,44 @@ def test_a_comparison_between_fields_under_not_explains_the_opposite() -> None:
     [failing] = explainer(rules, facts).explain_rule("t.not", C1).rules[0].failing
     assert failing.expected.startswith("not >")
     assert failing.change is not None and failing.change.startswith("needs client.credit_requested <= 7200000")
+
+
+# ---------------------------------------------------------------- aggregates of history events
+
+_TWO_VISITS = {"events": {"where": {"interaction.kind": "visit"}, "within_days": 30, "count": {"ge": 2}}}
+
+
+def test_a_failing_count_of_events_says_what_it_needs_what_it_had_and_which_events_counted() -> None:
+    rules = [rule("t.calls", {"all": [{"client.domain": "tobacco"}, _TWO_VISITS]}, {"actions": [NET]})]
+    facts = doc(client("C1"), interactions=[
+        {"id": "V1", "client_id": "C1", "kind": "visit", "date": "2026-11-10"},
+        {"id": "V0", "client_id": "C1", "kind": "visit", "date": "2026-09-01"},  # outside the window
+        {"id": "O1", "client_id": "C1", "kind": "order", "date": "2026-11-11"}])  # not a visit
+    [failing] = explainer(rules, facts).explain_rule("t.calls", C1).rules[0].failing
+    assert failing.kind == "events"
+    assert failing.actual == 1 and failing.events == ["interaction:V1"]
+    assert failing.change == ("needs count of events (interaction.kind == visit) in the last 30 days >= 2; had 1: "
+                              "interaction:V1")
+    lines = rule_text(*rules).splitlines()
+    assert failing.line == 1 + next(i for i, ln in enumerate(lines) if "events:" in ln)
+
+
+def test_an_aggregate_of_no_events_reads_never_and_says_what_it_counted_as() -> None:
+    latest = {"events": {"where": {"interaction.kind": "visit"}, "days_since_latest": {"le": 30}}}
+    rules = [rule("t.seen", {"all": [{"client.domain": "tobacco"}, latest]}, {"actions": [NET]})]
+    [failing] = explainer(rules, doc(client("C1"))).explain_rule("t.seen", C1).rules[0].failing
+    assert (failing.actual, failing.unknown) == ("never", "no_match")
+    assert failing.change == ("needs days since the latest of events (interaction.kind == visit) <= 30; had never "
+                              "(no matching event)")
+
+
+def test_a_fired_rule_over_events_shows_the_aggregate_and_the_events_behind_it() -> None:
+    rules = [rule("t.calls", _TWO_VISITS, {"actions": [NET]})]
+    facts = doc(client("C1"), interactions=[
+        {"id": f"V{i}", "client_id": "C1", "kind": "visit", "date": f"2026-11-1{i}"} for i in range(2)])
+    ex = explainer(rules, facts)
+    [report] = ex.explain_rule("t.calls", C1).rules
+    assert report.fired and report.matched == {"count of events (interaction.kind == visit) in the last 30 days": 2}
+    decision = Advisor(ex.book).decide(facts)
+    [rec] = decision.clients[0].recommendations
+    assert rec.because[0].related == {"interaction": ["V0", "V1"]}
