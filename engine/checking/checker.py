@@ -198,8 +198,8 @@ def _check_unknown(ctx: _Ctx, kb: KnowledgeBase) -> None:
                       "negation hold, so there is nothing to ask", at,
                       hint="write the comparison without `not` (ne, not_in, lt, ...) and `unknown: ask` on it")
         elif mode == "ask" and node.scope != ctx.rule.subject:
-            ctx.error("bad_unknown", f"`unknown: ask` on `{cond.ref}` inside `exists`: to_confirm asks for the "
-                      f"{ctx.rule.subject}'s own fields and its linked facts', not for related facts", at,
+            ctx.error("bad_unknown", f"`unknown: ask` on `{cond.ref}` inside `exists` (or `events`): to_confirm asks "
+                      f"for the {ctx.rule.subject}'s own fields and its linked facts', not for related facts", at,
                       hint="use `unknown: match` or `unknown: no_match` inside `exists`")
 
 

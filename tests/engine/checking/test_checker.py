@@ -151,6 +151,8 @@ def test_regression_a_malformed_placeholder_is_refused_located_with_the_placehol
      "client.is_key", "under `not`"),
     ({"exists": {"fact": "interaction", "where": {"interaction.status": {"eq": "open", "unknown": "ask"}}}},
      "interaction.status", "inside `exists`"),
+    ({"events": {"where": {"interaction.status": {"eq": "open", "unknown": "ask"}}, "count": {"ge": 1}}},
+     "interaction.status", "(or `events`)"),
 ])
 def test_an_unknown_that_cannot_mean_anything_is_refused_where_it_is_written(when: Doc, ref: str, why: str) -> None:
     text = rule_text(rule("t.u", {"all": [{"client.client_class": "A"}, when]}, OK_THEN))
