@@ -145,10 +145,9 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
         capacity = {"visit": int(m.get("capacity_visits_week", params["visit_capacity_per_week"])),
                     "call": int(m.get("capacity_calls_week", params["call_capacity_per_week"]))}
         sources = {k: derived.sources[k] for k in keys if k in derived.sources}
-        book = {str(c["id"]) for c in cs}
-        events = {str(e["id"]): e for e in history_of.get(("manager_id", mid), [])
-                  if e.get("client_id") is None or str(e["client_id"]) in book}
-        events.update((str(e["id"]), e) for cid in sorted(book) for e in history_of.get(("client_id", cid), []))
+        # what the bulk masks counted for these subjects: every event naming the manager or one of its clients
+        events = {str(e["id"]): e for e in history_of.get(("manager_id", mid), [])}
+        events.update((str(e["id"]), e) for c in cs for e in history_of.get(("client_id", str(c["id"])), []))
         parts.append(Partition(mid, facts, [g for k in keys for g in by_subject.get(k, [])], capacity, sources,
                                [events[k] for k in sorted(events)]))
     return derived, parts
