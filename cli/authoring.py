@@ -141,7 +141,8 @@ def _portfolio_documents(tables: dict[str, Path], kb: KnowledgeBase, as_of: dt.d
         print_diagnostics(err, [d for d in checked.diagnostics if d.severity == "error"][:20])
         err.print(_("{count} bad row(s) skipped", count=checked.bad_rows), markup=False)
     parts = prepare(checked, kb, None)[1]
-    return [(f"{tables['managers'].parent}#{p.manager_id}", build_fact_set(p.facts, as_of, kb)) for p in parts]
+    return [(f"{tables['managers'].parent}#{p.manager_id}", build_fact_set(p.facts, as_of, kb, history=p.history))
+            for p in parts]
 
 
 def _documents(path: Path) -> list[tuple[str, Any]]:
@@ -482,7 +483,7 @@ def _print_condition(c: ConditionReport, lang: str, indent: str, tag: str, subje
     on = f" on {c.subject}" if c.subject != subject else ""
     out.print(f"{indent}[red]✗[/red] {escape(c.condition)}  [dim]({tag}; {escape(c.file)}:{c.line}"
               f"{escape(on)})[/dim]")
-    if c.kind in ("field", "signal", "exists"):
+    if c.kind in ("field", "signal", "exists", "compare", "events"):
         actual = _value(c.actual) + (f" (unknown, counted as {c.unknown.replace('_', ' ')})" if c.unknown else "")
         out.print(f"{indent}    " + _("actual {actual} · expected {expected}", actual=escape(actual),
                                          expected=escape(c.expected)))

@@ -20,13 +20,25 @@ from rm_advisor.engine.authoring.scenarios import CaseResult
 from rm_advisor.engine.errors import Location
 from rm_advisor.engine.inference.compiler import RuleBook
 from rm_advisor.engine.inference.conditions import subject_env
-from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
+from rm_advisor.engine.language import (
+    AllCond,
+    AnyCond,
+    CompareCond,
+    Condition,
+    EventsCond,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+    Rule,
+    SignalCond,
+)
+from rm_advisor.engine.language.aggregates import events_text
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
-from rm_advisor.engine.language.operators import describe
+from rm_advisor.engine.language.operators import describe, describe_compare
 from rm_advisor.engine.language.walk import Path, Visitor
 from rm_advisor.engine.loading.locations import Locator
 
-_ATOMS = ("field", "signal", "exists")
+_ATOMS = ("field", "signal", "exists", "compare", "events")
 
 
 @dataclass(frozen=True)
@@ -202,6 +214,14 @@ class _Atoms(Visitor[list[tuple[Path, str]]]):
     def field(self, cond: FieldCond, path: Path) -> list[tuple[Path, str]]:
         ops = tuple((op, v, resolve(v, self.kb)) for op, v in sorted(cond.ops.items()))
         return [((*path, cond.ref), describe(cond.ref, ops))]
+
+    def events(self, cond: EventsCond, path: Path) -> list[tuple[Path, str]]:
+        return [((*path, "events"), events_text(cond.events, self.kb))]
+
+    def compare(self, cond: CompareCond, path: Path) -> list[tuple[Path, str]]:
+        spec = cond.compare
+        return [((*path, "compare"), describe_compare(spec.left, spec.op, spec.right, spec.times, spec.plus,
+                                                      unknown=spec.unknown))]
 
 
 def _outcomes(rule: Rule) -> set[str]:

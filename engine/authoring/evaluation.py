@@ -14,12 +14,38 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rm_advisor.engine.inference.conditions import Env
+from rm_advisor.engine.inference.conditions import (
+    Env,
+    always,
+    compare_operands,
+    compile_condition,
+    events_value,
+    matching_events,
+)
+from rm_advisor.engine.language.aggregates import events_key, events_text
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
-from rm_advisor.engine.language.operators import Unknown, describe, field_holds, operator
-from rm_advisor.engine.language.rules import AllCond, AnyCond, ExistsCond, FieldCond, NotCond, Rule, SignalCond
+from rm_advisor.engine.language.operators import (
+    Unknown,
+    compare_holds,
+    compare_target,
+    describe,
+    describe_compare,
+    field_holds,
+    operator,
+)
+from rm_advisor.engine.language.rules import (
+    AllCond,
+    AnyCond,
+    CompareCond,
+    EventsCond,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+    Rule,
+    SignalCond,
+)
 from rm_advisor.engine.language.subjects import SubjectKey
-from rm_advisor.engine.language.walk import Path, Visitor
+from rm_advisor.engine.language.walk import EVENT_FACT, Path, Visitor
 
 #: Signals held, by subject: what inference asserted.
 Held = Mapping[SubjectKey, Collection[str]]
@@ -30,7 +56,12 @@ class Outcome:
 
     ``path`` is relative to the rule (``("when", "all", 2)``); ``subject`` is the fact the node
     looked at (``client:T1``, or ``interaction:I-4`` inside an ``exists``). For an ``exists`` node,
-    ``candidates`` are the related facts and ``related`` the ``where`` outcome on each of them.
+    ``candidates`` are the related facts and ``related`` the ``where`` outcome on each of them. For a
+    ``compare`` node, ``ref``/``value`` are its left field and value, ``right``/``right_value`` its right
+    one, ``target`` what the left value was compared with (the right value times ``times`` plus ``plus``)
+    and ``ops`` the one operator. For an ``events`` node, ``ref`` names the aggregate, ``value`` is
+    it (None: *never*), ``ops`` its comparison, ``unknown`` the ``never:`` mode and ``candidates`` the
+    events that counted.
     """
 
     path: Path
@@ -43,6 +74,9 @@ class Outcome:
     ops: tuple[tuple[str, Any, Any], ...] = ()  # (operator, as written, resolved)
     unknown: Unknown | None = None  # what a missing value counts as, when the condition says
     signal: str = ""
+    right: str = ""
+    right_value: Any = None
+    target: Any = None
     children: tuple[Outcome, ...] = ()
     candidates: tuple[SubjectKey, ...] = ()
     related: tuple[Outcome, ...] = ()
@@ -120,6 +154,39 @@ class _Evaluator(Visitor[Outcome]):
         outs = tuple(replace(self, env=env.with_fact(fact, r), scope=fact, key=k).visit(where, at)
                      for r, k in zip(related, keys, strict=True))
         return Outcome(path, "exists", any(o.holds for o in outs), text, self.key, candidates=keys, related=outs)
+
+    def compare(self, cond: CompareCond, path: Path) -> Outcome:
+        spec = cond.compare
+        times, plus = compare_operands(spec, self.kb)
+        left, right = self._read(spec.left), self._read(spec.right)
+        holds = compare_holds(spec.op, left, right, self.env.as_of, times, plus, spec.unknown)
+        days = isinstance(right, dt.date) or isinstance(left, dt.date)
+        text = describe_compare(spec.left, spec.op, spec.right, spec.times, spec.plus, days=days,
+                                unknown=spec.unknown)
+        fact = spec.left.partition(".")[0]
+        holder = self.env.facts.get(fact)
+        where = SubjectKey.of(fact, holder["id"]) if holder is not None and "id" in holder else self.key
+        target = compare_target(right, times, plus)
+        return Outcome((*path, "compare"), "compare", holds, text, where, ref=spec.left, value=left,
+                       ops=((spec.op, spec.right, target),), unknown=spec.unknown, right=spec.right,
+                       right_value=right, target=target)
+
+    def events(self, cond: EventsCond, path: Path) -> Outcome:
+        spec = cond.events
+        # the predicate's own functions, so the verdict is the rule's
+        where = compile_condition(spec.where, self.kb, EVENT_FACT) if spec.where is not None else always
+        found = matching_events(spec, self.kb, self.scope, where, self.env)
+        value = events_value(spec, found, self.env.as_of)
+        ops = tuple((op, written, resolve(written, self.kb)) for op, written in sorted(spec.test.used().items()))
+        holds = field_holds([(operator(op), arg) for op, _, arg in ops], value, self.env.as_of, spec.never)
+        return Outcome((*path, "events"), "events", holds, events_text(spec, self.kb), self.key,
+                       ref=events_key(spec, self.kb), value=value, ops=ops, unknown=spec.never,
+                       candidates=tuple(SubjectKey.of(EVENT_FACT, e["id"]) for e in found))
+
+    def _read(self, ref: str) -> Any:
+        fact, _, name = ref.partition(".")
+        holder = self.env.facts.get(fact)
+        return holder.get(name) if holder is not None else None
 
     def field(self, cond: FieldCond, path: Path) -> Outcome:
         ref = cond.ref

@@ -30,6 +30,7 @@ recommend something, closest first (fewest failing conditions), each with what i
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,13 +67,17 @@ class ConditionReport(_Model):
     """One condition of a rule on one fact: whether it held, the value seen, what would flip it."""
 
     condition: str
-    kind: Literal["field", "signal", "exists", "all", "any"] = Field(
-        description="a comparison, a signal test, an exists, or a group whose parts are in `inner`")
+    kind: Literal["field", "signal", "exists", "compare", "events", "all", "any"] = Field(
+        description="a comparison, a signal test, an exists, a comparison between two fields, an aggregate of "
+                    "history events, or a group whose parts are in `inner`")
     subject: str = Field(description="the fact the condition looked at, e.g. client:T-001")
     file: str
     line: int
     holds: bool
-    actual: Any = Field(default=None, description="the value seen (fields), or held / not held (signals)")
+    actual: Any = Field(default=None, description="the value seen (fields), both values by field (`compare`), the "
+                                                  "aggregate (`events`; `never` when no event), or held / not held "
+                                                  "(signals)")
+    events: list[str] = Field(default_factory=list, description="`events`: the history events that counted")
     expected: str = ""
     change: str | None = Field(default=None, description="the smallest change that would flip the condition")
     unknown: Literal["match", "no_match"] | None = Field(
@@ -232,7 +237,8 @@ class Explainer:
             note = (f"not in effect on {self.run.fact_set.as_of}: effective from {eff.from_ or 'the start'} "
                     f"until {eff.until or 'further notice'}") if eff else ""
         conjuncts = _conjuncts(outcome.root)
-        matched = {n.ref: _plain(n.value) for c in conjuncts if c.holds for n in _looked_at(c)}
+        matched = {ref: _plain(value) for c in conjuncts if c.holds for n in _looked_at(c)
+                   for ref, value in ((n.ref, n.value), (n.right, n.right_value)) if ref}
         related: dict[str, list[str]] = {}
         for c in conjuncts:
             if c.kind == "exists" and c.holds:
@@ -271,6 +277,10 @@ class Explainer:
                 unknown = "match" if node.holds else "no_match"
             return ConditionReport(**base, actual=_plain(node.value), expected=shown if want else f"not {shown}",
                                    change=change, fix=fix, unknown=unknown)
+        if node.kind == "compare":
+            return self._compare(node, want, base)
+        if node.kind == "events":
+            return self._events(node, want, base)
         if node.kind == "signal":
             return self._signal(rule_id, node, depth, seen, want, base)
         if node.kind == "not":
@@ -283,6 +293,42 @@ class Explainer:
         change = "make one of these hold" if either and want else "make one of these fail" if either else None
         return ConditionReport(**base, expected=node.kind, change=change,
                                inner=[self._condition(rule_id, c, depth, seen, want) for c in blocking])
+
+    def _compare(self, node: Outcome, want: bool, base: dict[str, Any]) -> ConditionReport:
+        """Why a comparison between two fields failed: both values, what the left one was compared with,
+        and the left value that would flip it ("needs client.credit_requested > 6000000; has 5000000")."""
+        op = node.ops[0][0]
+        actual = {node.ref: _plain(node.value), node.right: _plain(node.right_value)}
+        missing = [ref for ref, v in ((node.ref, node.value), (node.right, node.right_value)) if v is None]
+        shown = node.text.removeprefix(node.ref).strip()
+        expected = shown if want else f"not {shown}"
+        if missing:
+            return ConditionReport(**base, actual=actual, expected=expected,
+                                   change=f"give {' and '.join(missing)} a value",
+                                   unknown="match" if node.holds else "no_match")
+        wanted = op if want else _OPPOSITE[op]
+        bound = f"{operator(wanted).describe(show(node.target))}"
+        change = f"needs {node.ref} {bound}; has {show(node.value)}"
+        best = _compare_fix(wanted, node.target, self._spec(node.ref))
+        fix = Fix(field=node.ref, value=_plain(best)) if best is not None else None
+        if best is not None:
+            change += f": change {node.ref} from {show(node.value)} to {show(best)}"
+        return ConditionReport(**base, actual=actual, expected=expected, change=change, fix=fix)
+
+    def _events(self, node: Outcome, want: bool, base: dict[str, Any]) -> ConditionReport:
+        """Why an aggregate of events failed: what it needs, what it had, and which events counted
+        ("needs count of events (...) in the last 30 days >= 2; had 1: interaction:E1")."""
+        shown = describe(node.ref, node.ops)
+        had = "never (no matching event)" if node.value is None else show(node.value)
+        counted = [str(k) for k in node.candidates]
+        change = f"needs {shown if want else f'not ({shown})'}; had {had}" + (
+            f": {', '.join(counted)}" if counted else "")
+        unknown: Literal["match", "no_match"] | None = None
+        if node.value is None:
+            unknown = "match" if node.holds else "no_match"
+        return ConditionReport(**base, actual="never" if node.value is None else _plain(node.value),
+                               expected=shown.removeprefix(node.ref).strip() if want else f"not {shown}",
+                               change=change, unknown=unknown, events=counted)
 
     def _signal(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, SubjectKey]], want: bool,
                 base: dict[str, Any]) -> ConditionReport:
@@ -333,9 +379,31 @@ def _conjuncts(node: Outcome) -> list[Outcome]:
     return [node]
 
 
+#: the operator that holds exactly when another fails (both sides given)
+_OPPOSITE = {"eq": "ne", "ne": "eq", "gt": "le", "le": "gt", "lt": "ge", "ge": "lt"}
+
+
+def _compare_fix(op: str, target: Any, spec: FieldSpec | None) -> Any:
+    """The left value nearest ``target`` that passes ``op`` against it; None when it cannot be named (a strict
+    bound on a real number, ``ne``, or a field whose type cannot hold it)."""
+    if spec is None or op == "ne":
+        return None
+    if isinstance(target, dt.date):
+        step = {"gt": 1, "lt": -1}.get(op, 0)
+        return target + dt.timedelta(days=step) if dt.date.min < target < dt.date.max else None
+    if spec.type == "integer":
+        low, high = math.ceil(target), math.floor(target)
+        pick = {"eq": target if float(target).is_integer() else None, "ge": low, "le": high,
+                "gt": high + 1, "lt": low - 1}[op]
+        return int(pick) if pick is not None else None
+    if spec.type == "number" and op in ("eq", "ge", "le"):
+        return target
+    return None
+
+
 def _looked_at(node: Outcome) -> list[Outcome]:
     """The field nodes behind a condition that held (not inside `exists`, whose facts are others)."""
-    if node.kind == "field":
+    if node.kind in ("field", "compare", "events"):
         return [node]
     if node.kind in ("all", "not"):
         return [n for c in node.children for n in _looked_at(c)]
@@ -345,7 +413,7 @@ def _looked_at(node: Outcome) -> list[Outcome]:
 
 
 def _failures(node: Outcome) -> int:
-    return sum(1 for n in node.walk() if n.kind in ("field", "signal") and not n.holds)
+    return sum(1 for n in node.walk() if n.kind in ("field", "compare", "events", "signal") and not n.holds)
 
 
 def _plain(value: Any) -> Any:

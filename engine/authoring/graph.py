@@ -30,7 +30,7 @@ from rm_advisor.engine.checking.signals import Node, signal_graph
 from rm_advisor.engine.errors import Diagnostic
 from rm_advisor.engine.language.knowledge import KnowledgeBase, Text
 from rm_advisor.engine.language.rules import Condition, Rule, RuleFile
-from rm_advisor.engine.language.walk import children, conjuncts, fields, form, signal_test
+from rm_advisor.engine.language.walk import children, conjuncts, form, refs, signal_test
 from rm_advisor.engine.loading.locations import Locator
 from rm_advisor.engine.loading.validation import validate_document
 from rm_advisor.engine.loading.yaml_source import parse_yaml
@@ -69,7 +69,7 @@ def rule_graph(rules: Sequence[Rule], kb: KnowledgeBase, locator: Locator | None
             graph.edges[("signal", name), node]["relation"] = relation
         for name in rule.then.signals:
             graph.edges[node, ("signal", name)]["relation"] = "asserts"
-        for ref in sorted({c.ref for c, _ in fields(rule.when)}):
+        for ref in sorted(set(refs(rule.when))):
             graph.add_edge(("field", ref), node, relation="reads")
         for out in rule.then.actions:
             graph.add_edge(node, ("action", out.action), relation="recommends")

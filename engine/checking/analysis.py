@@ -31,9 +31,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rm_advisor.engine.errors import Diagnostic, Location
-from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
+from rm_advisor.engine.language import (
+    AllCond,
+    AnyCond,
+    CompareCond,
+    Condition,
+    EventsCond,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+    Rule,
+    SignalCond,
+)
+from rm_advisor.engine.language.aggregates import events_text
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text, resolve
-from rm_advisor.engine.language.operators import OPERATORS, Unknown, describe, on_missing, operator, show
+from rm_advisor.engine.language.operators import (
+    OPERATORS,
+    Unknown,
+    describe,
+    describe_compare,
+    on_missing,
+    operator,
+    show,
+)
 from rm_advisor.engine.language.templates import literal_text, parse
 from rm_advisor.engine.language.values import shift
 from rm_advisor.engine.language.walk import Path, Visitor, fields, signals
@@ -89,8 +109,8 @@ def analyse_partial(rules: Sequence[tuple[Rule, frozenset[str]]], kb: KnowledgeB
 class _Lit:
     """One atomic condition, possibly negated, in a branch of a condition's disjunctive form."""
 
-    kind: str  # field | signal | exists
-    name: str  # field ref, signal name or related fact type
+    kind: str  # field | signal | exists | compare
+    name: str  # field ref, signal name, related fact type, or a `compare` as a reader says it
     path: Path
     op: str = ""
     value: Any = None  # resolved value
@@ -104,6 +124,8 @@ class _Lit:
             body = describe(self.name, ((self.op, self.written, self.value),), self.unknown)
         elif self.kind == "signal":
             body = f"signal {self.name}"
+        elif self.kind == "compare":
+            body = self.name
         else:
             body = f"exists {self.name}" + (" where ..." if self.where is not None else "")
         return f"not ({body})" if self.negated else body
@@ -154,6 +176,16 @@ class _Dnf(Visitor["list[Branch] | None"]):
     def exists(self, cond: ExistsCond, path: Path) -> list[Branch] | None:
         return [(_Lit("exists", cond.exists.fact, path, negated=self.negated, where=cond.exists.where),)]
 
+    def events(self, cond: EventsCond, path: Path) -> list[Branch] | None:
+        # opaque as a `compare` is: it conflicts only with its own negation
+        return [(_Lit("compare", events_text(cond.events, self.kb), (*path, "events"), negated=self.negated),)]
+
+    def compare(self, cond: CompareCond, path: Path) -> list[Branch] | None:
+        # opaque: it conflicts only with its own negation (the values it compares are not constants)
+        spec = cond.compare
+        text = describe_compare(spec.left, spec.op, spec.right, spec.times, spec.plus, unknown=spec.unknown)
+        return [(_Lit("compare", text, (*path, "compare"), negated=self.negated),)]
+
     def field(self, cond: FieldCond, path: Path) -> list[Branch] | None:
         lits = [_Lit("field", cond.ref, (*path, cond.ref, op), op, resolve(v, self.kb), v, self.negated,
                      unknown=cond.unknown) for op, v in sorted(cond.ops.items())]
@@ -196,13 +228,13 @@ def _unsat(cond: Condition, path: Path, kb: KnowledgeBase) -> list[_Conflict] | 
 
 def _conflict(branch: Branch, kb: KnowledgeBase) -> _Conflict | None:
     """A minimal set of conflicting literals in one branch, or None if the branch may hold."""
-    signals: dict[str, set[bool]] = {}
+    signals: dict[tuple[str, str], set[bool]] = {}
     for lit in branch:
-        if lit.kind == "signal":
-            signals.setdefault(lit.name, set()).add(lit.negated)
-    for name, polarity in signals.items():
+        if lit.kind in ("signal", "compare"):
+            signals.setdefault((lit.kind, lit.name), set()).add(lit.negated)
+    for (kind, name), polarity in signals.items():
         if len(polarity) == 2:
-            return _Conflict(tuple(ln for ln in branch if ln.kind == "signal" and ln.name == name))
+            return _Conflict(tuple(ln for ln in branch if ln.kind == kind and ln.name == name))
     fields: dict[str, list[_Lit]] = {}
     for lit in branch:
         if lit.kind == "field":

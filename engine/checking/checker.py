@@ -25,12 +25,24 @@ from rm_advisor.engine.checking.leads import signals_leading_nowhere
 from rm_advisor.engine.checking.presence import present_when_fired, signal_guarantees
 from rm_advisor.engine.checking.signals import signal_cycles
 from rm_advisor.engine.errors import Code, Diagnostic, Location, suggest
-from rm_advisor.engine.language import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, Rule, SignalCond
-from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase
-from rm_advisor.engine.language.operators import describe, operator
+from rm_advisor.engine.language import (
+    AllCond,
+    AnyCond,
+    CompareCond,
+    Condition,
+    EventsCond,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+    Rule,
+    SignalCond,
+)
+from rm_advisor.engine.language.aggregates import CAN_BE_NEVER
+from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text
+from rm_advisor.engine.language.operators import ORDERED_TYPES, describe, describe_compare, operator
 from rm_advisor.engine.language.rules import RuleFile
 from rm_advisor.engine.language.templates import UNRECORDED, Lang, malformed, parse
-from rm_advisor.engine.language.walk import Path, Visitor, children, conjuncts, form, signal_test, walk
+from rm_advisor.engine.language.walk import EVENT_FACT, Path, Visitor, children, conjuncts, form, signal_test, walk
 from rm_advisor.engine.loading.locations import Locator
 from rm_advisor.engine.loading.validation import validate_document
 from rm_advisor.engine.loading.yaml_source import ParsedYaml, parse_yaml, rule_fragments
@@ -249,6 +261,8 @@ def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
         _check_placement(ctx, rule.when, ("when",), top=True)
         _check_condition(ctx, kb, rule.when, ("when",), rule.subject)
         _check_unknown(ctx, kb)
+        _check_compare_unknown(ctx, kb)
+        _check_events_never(ctx)
     if "then" not in ctx.masked:
         _check_outcomes(ctx, kb)
     _check_provenance(ctx, kb)
@@ -308,8 +322,8 @@ def _check_unknown(ctx: _Ctx, kb: KnowledgeBase) -> None:
                       "negation hold, so there is nothing to ask", at,
                       hint="write the comparison without `not` (ne, not_in, lt, ...) and `unknown: ask` on it")
         elif mode == "ask" and node.scope != ctx.rule.subject:
-            ctx.error("bad_unknown", f"`unknown: ask` on `{cond.ref}` inside `exists`: to_confirm asks for the "
-                      f"{ctx.rule.subject}'s own fields and its linked facts', not for related facts", at,
+            ctx.error("bad_unknown", f"`unknown: ask` on `{cond.ref}` inside `exists` (or `events`): to_confirm asks "
+                      f"for the {ctx.rule.subject}'s own fields and its linked facts', not for related facts", at,
                       hint="use `unknown: match` or `unknown: no_match` inside `exists`")
 
 
@@ -360,6 +374,151 @@ class _Checker(Visitor[None]):
 
     def field(self, cond: FieldCond, path: Path) -> None:
         _check_field(self.ctx, self.kb, cond, path)
+
+    def compare(self, cond: CompareCond, path: Path) -> None:
+        _check_compare(self.ctx, self.kb, cond, (*path, "compare"))
+
+    def events(self, cond: EventsCond, path: Path) -> None:
+        _check_events(self.ctx, self.kb, cond, (*path, "events"), self.subject)
+
+
+def _check_events(ctx: _Ctx, kb: KnowledgeBase, cond: EventsCond, at: Path, outer: str) -> None:
+    """The subject has history events (a client's, a manager's); ``where`` is checked over them, ``of``
+    names an interaction field its aggregate can take, ``within_days`` is whole days, and the
+    aggregate's operators are checked against the aggregate's type."""
+    spec = cond.events
+    links = kb.facts[EVENT_FACT].links if EVENT_FACT in kb.facts else {}
+    if outer not in links:
+        ctx.error("subject_mismatch", f"a {outer} has no history events to count",
+                  at, hint=f"`events` counts the events of a {' or a '.join(sorted(links))}")
+        return
+    if spec.within_days is not None:
+        days = _resolve_param(ctx, spec.within_days, (*at, "within_days"))
+        if days is not _UNRESOLVED and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
+            ctx.error("type_mismatch", f"`within_days` needs a whole number of days, got `{spec.within_days}` = "
+                      f"{days}", (*at, "within_days"))
+    saved = dict(ctx.scope)
+    ctx.scope[EVENT_FACT] = "exists"
+    if spec.where is not None:
+        _check_condition(ctx, kb, spec.where, (*at, "where"), EVENT_FACT)
+    of_spec = resolve_field(ctx, kb, spec.of, (*at, "of")) if spec.of is not None else None
+    ctx.scope = saved
+    name = spec.aggregate
+    if spec.of is not None and of_spec is not None and not spec.of.startswith(EVENT_FACT + "."):
+        ctx.error("subject_mismatch", f"`of: {spec.of}` is not a field of the events", (*at, "of"),
+                  hint=f"aggregate an `{EVENT_FACT}.` field")
+        return
+    if spec.of is not None and of_spec is None:
+        return
+    if name == "sum" and of_spec is not None and of_spec.type not in ("integer", "number"):
+        ctx.error("bad_operator", f"`sum` needs a number field; `{spec.of}` is {of_spec.type}", (*at, "of"))
+        return
+    if name in ("min", "max") and of_spec is not None and of_spec.type not in ("integer", "number", "date"):
+        ctx.error("bad_operator", f"`{name}` needs a number or date field; `{spec.of}` is {of_spec.type}",
+                  (*at, "of"))
+        return
+    value_spec = _aggregate_spec(name, of_spec)
+    test = spec.test
+    if test.unknown is not None:
+        ctx.error("bad_unknown", f"`unknown:` on the `{name}` of events: with no event, `never:` beside `{name}` "
+                  "says what it counts as", (*at, name, "unknown"),
+                  hint="write `never: match` or `never: no_match` beside the aggregate" if name in CAN_BE_NEVER
+                  else f"drop it: `{name}` of no events is 0")
+    label = f"{name} of events" + (f" ({spec.of})" if spec.of else "")
+    for op, value in test.used().items():
+        _check_operand(ctx, label, value_spec, op, value, (*at, name, op))
+
+
+def _aggregate_spec(name: str, of_spec: FieldSpec | None) -> FieldSpec:
+    """The type of an aggregate's value, as a field spec the operand checks read."""
+    text = Text(zh="事件汇总", en="an aggregate of events")
+    if name in ("count", "days_since_latest"):
+        return FieldSpec(type="integer", description=text, min=0)
+    assert of_spec is not None  # the model requires `of` for sum, min, max and latest
+    if name == "sum":
+        return FieldSpec(type="number" if of_spec.type == "number" else "integer", description=text)
+    return of_spec
+
+
+_NUMERIC = frozenset({"integer", "number"})
+
+
+def _check_compare(ctx: _Ctx, kb: KnowledgeBase, cond: CompareCond, at: Path) -> None:
+    """Both sides name fields in scope, of types one can compare with the operator; ``times`` only on
+    numbers, ``plus`` a number (whole days for dates); ``unknown`` is ``match`` or ``no_match``."""
+    spec = cond.compare
+    left = resolve_field(ctx, kb, spec.left, (*at, "left"))
+    right = resolve_field(ctx, kb, spec.right, (*at, "right"))
+    if spec.unknown == "ask":
+        ctx.error("bad_unknown", f"`unknown: ask` on `compare` of `{spec.left}` and `{spec.right}`: to_confirm asks "
+                  "for one field's value against a fixed operand, which a comparison between fields does not have",
+                  (*at, "unknown"), hint="use `unknown: match` or `unknown: no_match`")
+    if left is None or right is None:
+        return
+    kinds = {left.type, right.type}
+    if not (kinds <= _NUMERIC or len(kinds) == 1) or (left.type == "enum" and left.values != right.values):
+        ctx.error("type_mismatch", f"`{spec.left}` is {left.type} and `{spec.right}` is {right.type}: "
+                  "they cannot be compared", (*at, "right"),
+                  hint="compare numbers with numbers, dates with dates, or two fields of one type and values")
+        return
+    if spec.op not in ("eq", "ne") and not kinds <= ORDERED_TYPES:
+        ctx.error("bad_operator", f"`{spec.op}` needs numbers or dates; `{spec.left}` is {left.type}", (*at, "op"),
+                  hint="use eq or ne")
+        return
+    for name in ("times", "plus"):
+        written = getattr(spec, name)
+        if written is None:
+            continue
+        value = _resolve_param(ctx, written, (*at, name))
+        if value is _UNRESOLVED:
+            continue
+        if not kinds <= ({"date"} if name == "plus" else set()) | _NUMERIC:
+            ctx.error("bad_value", f"`{name}` on `compare` of {left.type} fields: only numbers can be "
+                      + ("moved" if name == "plus" else "multiplied"), (*at, name), hint=f"drop `{name}`")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            ctx.error("type_mismatch", f"`{name}` needs a number, got `{written}` = {value}", (*at, name))
+        elif name == "plus" and kinds == {"date"} and not float(value).is_integer():
+            ctx.error("type_mismatch", f"`plus` on dates is a whole number of days, got `{written}` = {value}",
+                      (*at, name))
+    if spec.unknown is not None and spec.unknown != "ask" and left.required and right.required:
+        ctx.error("bad_unknown", f"`unknown: {spec.unknown}` on `compare` of `{spec.left}` and `{spec.right}`, which "
+                  "are required and never missing", (*at, "unknown"), hint="drop `unknown:`")
+
+
+def _check_events_never(ctx: _Ctx) -> None:
+    """``not`` over ``events`` whose aggregate may be *never* holds when there is no event: say so."""
+    for node in walk(ctx.rule.when, ("when",), ctx.rule.subject):
+        cond = node.cond
+        if (isinstance(cond, EventsCond) and node.negated and cond.events.never is None
+                and cond.events.aggregate in CAN_BE_NEVER):
+            ctx.diags.append(Diagnostic(
+                "not_on_missing", f"`not` over the `{cond.events.aggregate}` of events holds when there is no "
+                "matching event at all", ctx.parsed.locate((*ctx.path, *node.path, "events")), rule_id=ctx.rule.id,
+                severity="warning", hint="say what no event counts as with `never: match` (as now) or `never: "
+                "no_match`, or write the opposite comparison without `not`"))
+
+
+def _check_compare_unknown(ctx: _Ctx, kb: KnowledgeBase) -> None:
+    """``not`` over a ``compare`` of a field that may be missing holds when it is missing: say so."""
+    for node in walk(ctx.rule.when, ("when",), ctx.rule.subject):
+        cond = node.cond
+        if not isinstance(cond, CompareCond) or not node.negated or cond.compare.unknown is not None:
+            continue
+        spec = cond.compare
+        optional = [ref for ref in (spec.left, spec.right) if _optional(kb, ref)]
+        if optional:
+            text = describe_compare(spec.left, spec.op, spec.right, spec.times, spec.plus)
+            ctx.diags.append(Diagnostic(
+                "not_on_missing", f"`not` over `{text}` holds when `{optional[0]}` is missing",
+                ctx.parsed.locate((*ctx.path, *node.path, "compare")), rule_id=ctx.rule.id, severity="warning",
+                hint="give the `compare` its `unknown:` (match, as now, or no_match), or write the opposite "
+                     "operator without `not`"))
+
+
+def _optional(kb: KnowledgeBase, ref: str) -> bool:
+    fact, _, name = ref.partition(".")
+    spec = kb.facts[fact].fields.get(name) if fact in kb.facts else None
+    return spec is not None and not spec.required
 
 
 def _check_exists(ctx: _Ctx, kb: KnowledgeBase, cond: ExistsCond, path: Path, outer: str) -> None:

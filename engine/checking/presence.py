@@ -25,7 +25,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from rm_advisor.engine.language import AllCond, AnyCond, ExistsCond, FieldCond, NotCond, Rule, SignalCond
+from rm_advisor.engine.language import (
+    AllCond,
+    AnyCond,
+    CompareCond,
+    EventsCond,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+    Rule,
+    SignalCond,
+)
 from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.operators import OPERATORS
 from rm_advisor.engine.language.walk import Path, Visitor
@@ -96,6 +106,16 @@ class _Presence(Visitor[Guarantee]):
             return _NOTHING, _NOTHING
         holds, _ = self.visit(where, (*path, "exists", "where"))
         return frozenset(r for r in holds if r.partition(".")[0] != cond.exists.fact), _NOTHING
+
+    def events(self, cond: EventsCond, path: Path) -> Guarantee:
+        return _NOTHING, _NOTHING  # about the history, not about the subject's fields
+
+    def compare(self, cond: CompareCond, path: Path) -> Guarantee:
+        # it holds with a value on both sides, unless a missing one counts as a match
+        refs = frozenset({cond.compare.left, cond.compare.right})
+        if cond.compare.unknown == "match":
+            return _NOTHING, _NOTHING
+        return refs, _NOTHING
 
     def field(self, cond: FieldCond, path: Path) -> Guarantee:
         # only `present` holds on a missing value, and its operand is a flag, never a $parameter

@@ -21,11 +21,12 @@ def derive_facts(fact_set: FactSet, kb: KnowledgeBase, prefer: Prefer = "given")
     complaints, scoring schemes...) and, as its interactions, the items still open with their age.
 
     Given values are kept unless ``prefer`` is ``"history"``; :attr:`FactSet.sources` says which
-    values came from which events.
+    values came from which events, and :attr:`FactSet.history` keeps every posted interaction for
+    the ``events`` conditions that count them.
     """
     derived = derive_records(list(fact_set.subjects("client")), list(fact_set.subjects("manager")),
                              list(fact_set.subjects("interaction")), fact_set.as_of, kb, prefer)
     by_type: dict[str, Sequence[Fact]] = dict(fact_set.by_type)
     by_type["client"], by_type["manager"], by_type["interaction"] = \
         derived.clients, derived.managers, derived.interactions
-    return build_fact_set(by_type, fact_set.as_of, kb, derived.sources)
+    return build_fact_set(by_type, fact_set.as_of, kb, derived.sources, history=fact_set.subjects("interaction"))

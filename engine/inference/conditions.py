@@ -15,11 +15,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rm_advisor.engine.language.aggregates import aggregate, events_key, in_window, window_start
 from rm_advisor.engine.language.facts import Fact, FactSet
-from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
-from rm_advisor.engine.language.operators import Unknown, field_holds, operator
-from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, SignalCond
-from rm_advisor.engine.language.walk import Path, ScopedVisitor
+from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve, resolve_count
+from rm_advisor.engine.language.operators import Unknown, compare_holds, field_holds, operator
+from rm_advisor.engine.language.rules import (
+    AllCond,
+    AnyCond,
+    CompareCond,
+    CompareSpec,
+    Condition,
+    EventsCond,
+    EventsSpec,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+    SignalCond,
+)
+from rm_advisor.engine.language.walk import EVENT_FACT, Path, ScopedVisitor
 
 Trace = dict[str, Any]
 Predicate = Callable[["Env", "Trace | None"], bool]
@@ -72,6 +85,14 @@ class _Compiler(ScopedVisitor[Predicate]):
 
     def field(self, cond: FieldCond, path: Path) -> Predicate:
         return _field(cond.ref, {op: resolve(v, self.kb) for op, v in cond.ops.items()}, cond.unknown)
+
+    def compare(self, cond: CompareCond, path: Path) -> Predicate:
+        return _compare(cond.compare, self.kb)
+
+    def events(self, cond: EventsCond, path: Path) -> Predicate:
+        spec = cond.events
+        where = _Compiler(self.kb, EVENT_FACT).visit(spec.where) if spec.where is not None else always
+        return _events(spec, self.kb, self.outer, where)
 
     def signal(self, cond: SignalCond, path: Path) -> Predicate:
         raise ValueError("signals are matched by the Rete network, not by predicates")
@@ -134,3 +155,72 @@ def _field(ref: str, ops: dict[str, Any], unknown: Unknown | None) -> Predicate:
                 trace.setdefault(counted, "match" if holds else "no_match")
         return holds
     return field_
+
+
+def compare_operands(spec: CompareSpec, kb: KnowledgeBase) -> tuple[float | None, float | None]:
+    """``times`` and ``plus`` of a ``compare`` with their ``$parameters`` resolved."""
+    times = resolve(spec.times, kb) if spec.times is not None else None
+    plus = resolve(spec.plus, kb) if spec.plus is not None else None
+    return times, plus
+
+
+def _read(env: Env, ref: str) -> Any:
+    fact, _, name = ref.partition(".")
+    holder = env.facts.get(fact)
+    return holder.get(name) if holder is not None else None
+
+
+def _compare(spec: CompareSpec, kb: KnowledgeBase) -> Predicate:
+    left, right, op, unknown = spec.left, spec.right, spec.op, spec.unknown
+    times, plus = compare_operands(spec, kb)
+
+    def compare_(env: Env, trace: Trace | None) -> bool:
+        lv, rv = _read(env, left), _read(env, right)
+        holds = compare_holds(op, lv, rv, env.as_of, times, plus, unknown)
+        if trace is not None:
+            trace[left], trace[right] = lv, rv
+            for ref, value in ((left, lv), (right, rv)):
+                if value is None:
+                    trace.setdefault(UNKNOWN_KEY + ref, "match" if holds else "no_match")
+        return holds
+    return compare_
+
+
+def window_days(spec: EventsSpec, kb: KnowledgeBase) -> int | None:
+    """The window of an ``events`` condition in days, its ``$parameter`` resolved (None: no window)."""
+    return resolve_count(spec.within_days, kb) if spec.within_days is not None else None
+
+
+def matching_events(spec: EventsSpec, kb: KnowledgeBase, outer: str, where: Predicate, env: Env) -> list[Fact]:
+    """The subject's history events inside the window that match ``where``, sorted by id."""
+    owner = env.facts.get(outer)
+    if owner is None:
+        return []
+    start = window_start(env.as_of, window_days(spec, kb))
+    return [e for e in env.fact_set.events_of(outer, owner["id"])
+            if in_window(e.get("date"), env.as_of, start) and where(env.with_fact(EVENT_FACT, e), None)]
+
+
+def events_value(spec: EventsSpec, events: list[Fact], as_of: dt.date) -> Any:
+    """The aggregate of the matching events (None: *never*)."""
+    of = spec.of.partition(".")[2] if spec.of else ""
+    return aggregate(spec.aggregate, [(e["date"], str(e["id"]), e.get(of) if of else None) for e in events], as_of)
+
+
+def _events(spec: EventsSpec, kb: KnowledgeBase, outer: str, where: Predicate) -> Predicate:
+    tests = [(operator(op), resolve(v, kb)) for op, v in sorted(spec.test.used().items())]
+    key = events_key(spec, kb)
+
+    def events_(env: Env, trace: Trace | None) -> bool:
+        found = matching_events(spec, kb, outer, where, env)
+        value = events_value(spec, found, env.as_of)
+        holds = field_holds(tests, value, env.as_of, spec.never)
+        if trace is not None:
+            trace[key] = value
+            if value is None:
+                trace.setdefault(UNKNOWN_KEY + key, "match" if holds else "no_match")
+            if found:
+                ids = trace.setdefault(f"exists:{EVENT_FACT}", [])
+                ids.extend(str(e["id"]) for e in found if str(e["id"]) not in ids)
+        return holds
+    return events_

@@ -41,7 +41,9 @@ from rm_advisor.engine.language.operators import field_holds, operator, show
 from rm_advisor.engine.language.rules import (
     AllCond,
     AnyCond,
+    CompareCond,
     Condition,
+    EventsCond,
     ExistsCond,
     FieldCond,
     NotCond,
@@ -159,6 +161,14 @@ class _Probes(ScopedVisitor[Probe]):
 
     def exists(self, cond: ExistsCond, path: Path) -> Probe:
         test = compile_condition(cond, self.kb, self.outer)  # related facts are not asked about
+        return lambda env: test(env, None)
+
+    def events(self, cond: EventsCond, path: Path) -> Probe:
+        test = compile_condition(cond, self.kb, self.outer)  # history is not asked about
+        return lambda env: test(env, None)
+
+    def compare(self, cond: CompareCond, path: Path) -> Probe:
+        test = compile_condition(cond, self.kb, self.outer)  # `unknown: ask` is refused on a `compare`
         return lambda env: test(env, None)
 
     def signal(self, cond: SignalCond, path: Path) -> Probe:

@@ -44,6 +44,9 @@ class FactSet:
     #: fields whose value history gave (:mod:`engine.derivation`): subject -> field -> event ids;
     #: no ids with no value means history was asked and could not tell (unknown)
     sources: Mapping[SubjectKey, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    #: the subjects' dated history (every posted interaction, closed ones too) by (subject type, id):
+    #: what ``events`` conditions count; None when the facts were not derived (their interactions are it)
+    history: Mapping[tuple[str, str], tuple[Fact, ...]] | None = None
 
     def get(self, fact_type: str, fact_id: Any) -> Fact | None:
         return self._ids.get((fact_type, str(fact_id)))
@@ -55,11 +58,20 @@ class FactSet:
     def subjects(self, fact_type: str) -> tuple[Fact, ...]:
         return self.by_type.get(fact_type, ())
 
+    def events_of(self, subject_type: str, subject_id: Any) -> tuple[Fact, ...]:
+        """The history events of one subject (a client's, a manager's): every interaction posted for it,
+        open or closed, sorted by id; without a derived history, its interactions."""
+        if self.history is None:
+            return self.related("interaction", subject_type, subject_id)
+        return self.history.get((subject_type, str(subject_id)), ())
+
 
 def build_fact_set(by_type: Mapping[str, Sequence[Fact]], as_of: dt.date, kb: KnowledgeBase,
-                   sources: Mapping[SubjectKey, Mapping[str, tuple[str, ...]]] | None = None) -> FactSet:
+                   sources: Mapping[SubjectKey, Mapping[str, tuple[str, ...]]] | None = None,
+                   history: Sequence[Fact] | None = None) -> FactSet:
     """Index already-valid facts (sorted by id, so results never depend on input order; a type
-    without facts is left out, so an empty list and no list are the same input)."""
+    without facts is left out, so an empty list and no list are the same input). ``history`` is
+    the interactions as posted, before derivation made fields of them (``events`` conditions)."""
     ordered = {t: tuple(sorted(fs, key=lambda f: str(f["id"]))) for t, fs in sorted(by_type.items()) if fs}
     ids = {(t, str(f["id"])): f for t, fs in ordered.items() for f in fs}
     index: dict[tuple[str, str, str], list[Fact]] = {}
@@ -68,7 +80,15 @@ def build_fact_set(by_type: Mapping[str, Sequence[Fact]], as_of: dt.date, kb: Kn
             for f in fs:
                 if f.get(link_field) is not None:
                     index.setdefault((t, target, str(f[link_field])), []).append(f)
-    return FactSet(as_of, ordered, {k: tuple(v) for k, v in index.items()}, ids, dict(sources or {}))
+    events: dict[tuple[str, str], list[Fact]] | None = None
+    if history is not None:
+        events = {}
+        for e in sorted(history, key=lambda f: str(f["id"])):
+            for target, link_field in kb.facts["interaction"].links.items():
+                if e.get(link_field) is not None:
+                    events.setdefault((target, str(e[link_field])), []).append(e)
+    return FactSet(as_of, ordered, {k: tuple(v) for k, v in index.items()}, ids, dict(sources or {}),
+                   {k: tuple(v) for k, v in events.items()} if events is not None else None)
 
 
 def validate_facts(doc: Any, kb: KnowledgeBase, as_of: dt.date | None = None,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from rm_advisor.engine.language.values import shift
 
@@ -230,6 +230,65 @@ def field_column_holds(ops: dict[str, Any], col: pd.Series, as_of: dt.date,
         missing = col.isna().to_numpy(dtype=bool)
         mask[missing] = unknown == "match"
     return mask
+
+
+#: the operators a comparison between two fields (``compare:``) may use: one value against another
+CompareOp = Literal["eq", "ne", "gt", "ge", "lt", "le"]
+COMPARE_OPERATORS: tuple[str, ...] = get_args(CompareOp)
+
+
+def compare_target(right: Any, times: float | None, plus: float | None) -> Any:
+    """The value a ``compare`` tests its left field against: the right field's value, multiplied by
+    ``times`` and then moved by ``plus`` (a number, or days for a date); None when the right value is missing."""
+    if right is None:
+        return None
+    if isinstance(right, dt.date):
+        return shift(right, int(plus)) if plus else right
+    if times is not None:
+        right = right * times
+    return right + plus if plus else right
+
+
+def compare_holds(op: str, left: Any, right: Any, as_of: dt.date, times: float | None = None,
+                  plus: float | None = None, unknown: Unknown | None = None) -> bool:
+    """Whether ``left <op> right * times + plus`` holds (each None when missing). A missing value on
+    either side counts as ``unknown`` says; without it the comparison fails, as every operator does."""
+    target = compare_target(right, times, plus)
+    if left is None or target is None:
+        return unknown == "match"
+    return operator(op).scalar(left, target, as_of)
+
+
+def compare_column_holds(op: str, left: pd.Series, right: pd.Series, as_of: dt.date, times: float | None = None,
+                         plus: float | None = None, unknown: Unknown | None = None) -> pd.Series:
+    """The batch form of :func:`compare_holds` over two aligned columns (missing values as NA)."""
+    import numpy as np
+    import pandas as pd
+
+    present = (left.notna() & right.notna()).to_numpy(dtype=bool)
+    out = np.full(len(left), unknown == "match", dtype=bool)
+    if present.any():
+        lhs, rhs = left[present], right[present]
+        if pd.api.types.is_datetime64_any_dtype(rhs):
+            # one day at a time through :func:`shift`, as a single decision moves it: it saturates
+            target = rhs.map(lambda d: _stamp_shift(d, int(plus))) if plus else rhs
+        else:
+            target = rhs.astype("float64") * times if times is not None else rhs
+            target = target + plus if plus else target
+        res = operator(op).vector(lhs, target, pd.Timestamp(as_of))
+        out[present] = res.fillna(False).to_numpy(dtype=bool)
+    return pd.Series(out, index=left.index)
+
+
+def describe_compare(left: str, op: str, right: str, times: Any = None, plus: Any = None, days: bool = False,
+                     unknown: Unknown | None = None, lang: Literal["en", "zh"] = "en") -> str:
+    """A comparison between fields as a reader says it: ``client.credit_requested > client.funding_need × 1.2``
+    (``days``: ``plus`` moves a date by that many days); a ``$parameter`` is shown as written."""
+    target = right + (f" × {show(times)}" if times is not None else "")
+    if plus is not None:
+        target += f" + {show(plus)}" + ((" days" if lang == "en" else " 天") if days else "")
+    text = f"{left} {operator(op).describe(target, lang)}"
+    return f"{text} (unknown: {unknown})" if unknown else text
 
 
 def describe(ref: str, ops: tuple[tuple[str, Any, Any], ...], unknown: Unknown | None = None) -> str:

@@ -15,6 +15,15 @@ Condition forms (each a mapping with one key)::
                                 some related fact (the subject's interactions, a manager's
                                 clients) satisfies ``where``
     client.field: {op: value}   a comparison on a field; ``client.field: value`` means ``eq``
+    compare: {left: client.a, op: gt, right: client.b, times: 1.2, plus: 0, unknown: no_match}
+                                two fields of facts in scope compared: ``a > b * 1.2 + 0``
+                                (``plus`` is days when both are dates); a missing value on
+                                either side counts as ``unknown`` says, else the comparison fails
+    events: {where: cond, within_days: 30, count: {ge: 2}}
+                                an aggregate (count, sum, min, max, latest, days_since_latest)
+                                of the subject's history events that match ``where``, dated in
+                                the last N days, compared with operators; ``never:`` says what
+                                no event at all counts as (engine/language/aggregates.py)
     client.field: {op: value, unknown: match}
                                 ... and what a missing value counts as: ``match``, ``no_match``
                                 or ``ask`` (fails, and the decision asks for the value under
@@ -39,8 +48,9 @@ from pydantic import (
     model_validator,
 )
 
+from rm_advisor.engine.language.aggregates import AGGREGATES, CAN_BE_NEVER, MEANING, NEEDS_OF
 from rm_advisor.engine.language.knowledge import Domain, Provenance, Text
-from rm_advisor.engine.language.operators import OPERATORS, UNKNOWN, Unknown
+from rm_advisor.engine.language.operators import COMPARE_OPERATORS, OPERATORS, UNKNOWN, CompareOp, Unknown
 
 Scalar = bool | int | float | dt.date | str
 FIELD_REF = r"^[a-z][a-z_]*\.[a-z][a-z0-9_]*$"
@@ -151,6 +161,76 @@ class SignalCond(_Strict):
     signal: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
 
 
+#: a number as YAML writes it (``true`` is no number; ``1.2`` in quotes neither), or a ``$parameter``
+Number = (Annotated[int, Field(strict=True)] | Annotated[float, Field(strict=True, allow_inf_nan=False)]
+          | Annotated[str, Field(pattern=r"^\$[a-z][a-z0-9_]*$")])
+
+
+class CompareSpec(_Strict):
+    """``left <op> right * times + plus``: a field compared with another field, not with a constant."""
+
+    left: str = Field(pattern=FIELD_REF, description="the field compared (fact.field)")
+    op: CompareOp = Field(description="; ".join(f"{o}: {OPERATORS[o].meaning}" for o in COMPARE_OPERATORS))
+    right: str = Field(pattern=FIELD_REF, description="the field it is compared with (fact.field)")
+    times: Number | None = Field(default=None, description="multiply the right field by this (numbers only)")
+    plus: Number | None = Field(default=None, description="then add this: a number, or whole days when both "
+                                                          "fields are dates")
+    unknown: Unknown | None = Field(default=None, description="what a missing value on either side counts as: "
+                                    "match or no_match; without it the comparison fails (and `not` of it holds)")
+
+
+class CompareCond(_Strict):
+    compare: CompareSpec
+
+
+class EventsSpec(_Strict):
+    """An aggregate of the subject's history events that match ``where``, in a window before the as-of
+    date, compared with operators: "at least 2 failed calls in the last 30 days"."""
+
+    where: Condition | None = Field(default=None, description="which events count: a condition on "
+                                    "`interaction.` fields (and the subject's); without it, every event")
+    within_days: Days | None = Field(default=None, description="count only events dated from N days before the "
+                                     "as-of date up to it; without it, every event up to the as-of date")
+    of: str | None = Field(default=None, pattern=FIELD_REF, description="the interaction field that sum, min, "
+                           "max and latest aggregate")
+    count: Ops | None = Field(default=None, description=MEANING["count"])
+    sum: Ops | None = Field(default=None, description=MEANING["sum"])
+    min: Ops | None = Field(default=None, description=MEANING["min"])
+    max: Ops | None = Field(default=None, description=MEANING["max"])
+    latest: Ops | None = Field(default=None, description=MEANING["latest"])
+    days_since_latest: Ops | None = Field(default=None, description=MEANING["days_since_latest"])
+    never: Literal["match", "no_match"] | None = Field(default=None, description=(
+        "what no matching event counts as for min, max, latest and days_since_latest: match or no_match; without "
+        "it, it fails every comparison (and `not` of the condition holds)"))
+
+    @model_validator(mode="after")
+    def _one_aggregate(self) -> EventsSpec:
+        given = [a for a in AGGREGATES if getattr(self, a) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one aggregate: {', '.join(AGGREGATES)}")
+        if (given[0] in NEEDS_OF) != (self.of is not None):
+            raise ValueError(f"`{given[0]}` " + ("needs `of`: the field it aggregates" if given[0] in NEEDS_OF
+                                                 else "takes no `of`"))
+        if self.never is not None and given[0] not in CAN_BE_NEVER:
+            raise ValueError(f"`never:` beside `{given[0]}`, which is 0 when there is no event")
+        return self
+
+    @property
+    def aggregate(self) -> str:
+        """The aggregate given (``count``, ``sum``...)."""
+        return next(a for a in AGGREGATES if getattr(self, a) is not None)
+
+    @property
+    def test(self) -> Ops:
+        """The operators the aggregate is compared with."""
+        ops: Ops = getattr(self, self.aggregate)
+        return ops
+
+
+class EventsCond(_Strict):
+    events: EventsSpec
+
+
 class ExistsSpec(_Strict):
     fact: str
     where: Condition | None = None
@@ -160,7 +240,7 @@ class ExistsCond(_Strict):
     exists: ExistsSpec
 
 
-_KEYWORDS = ("all", "any", "not", "signal", "exists")
+_KEYWORDS = ("all", "any", "not", "signal", "exists", "compare", "events")
 
 
 def _condition_tag(value: Any) -> str | None:
@@ -170,15 +250,19 @@ def _condition_tag(value: Any) -> str | None:
                 return key
         return "field"
     tags: dict[type[BaseModel], str] = {AllCond: "all", AnyCond: "any", NotCond: "not", SignalCond: "signal",
-                                        ExistsCond: "exists", FieldCond: "field"}
+                                        ExistsCond: "exists", CompareCond: "compare", EventsCond: "events",
+                                        FieldCond: "field"}
     return tags.get(type(value))
 
 
 Condition = Annotated[
     Annotated[AllCond, Tag("all")] | Annotated[AnyCond, Tag("any")] | Annotated[NotCond, Tag("not")]
-    | Annotated[SignalCond, Tag("signal")] | Annotated[ExistsCond, Tag("exists")] | Annotated[FieldCond, Tag("field")],
+    | Annotated[SignalCond, Tag("signal")] | Annotated[ExistsCond, Tag("exists")]
+    | Annotated[CompareCond, Tag("compare")] | Annotated[EventsCond, Tag("events")]
+    | Annotated[FieldCond, Tag("field")],
     Discriminator(_condition_tag, custom_error_type="condition",
-                  custom_error_message="a condition is a mapping: all / any / not / signal / exists / fact.field"),
+                  custom_error_message="a condition is a mapping: all / any / not / signal / exists / compare / "
+                                       "events / fact.field"),
 ]
 
 
@@ -254,7 +338,7 @@ class RuleFile(_Strict):
     rules: tuple[Rule, ...] = Field(min_length=1)
 
 
-for _model in (AllCond, AnyCond, NotCond, ExistsSpec, ExistsCond, Rule, RuleFile, Then):
+for _model in (AllCond, AnyCond, NotCond, ExistsSpec, ExistsCond, EventsSpec, EventsCond, Rule, RuleFile, Then):
     _model.model_rebuild()
 
 

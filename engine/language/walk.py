@@ -1,7 +1,8 @@
 """One walk over condition trees: every evaluator, checker and tool reads conditions through here.
 
-A condition is one of six forms (:mod:`engine.language.rules`): ``all``, ``any``, ``not``, ``signal``,
-``exists`` and a field comparison. Two ways to go over a tree:
+A condition is one of eight forms (:mod:`engine.language.rules`): ``all``, ``any``, ``not``, ``signal``,
+``exists``, ``compare`` (two fields), ``events`` (an aggregate of history events) and a field comparison.
+Two ways to go over a tree:
 
 * :func:`walk` yields every node in order with its YAML path, whether it sits under an odd number
   of ``not``, and the fact type in scope (the innermost ``exists``'s fact, else the rule's subject);
@@ -19,18 +20,30 @@ from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
 from rm_advisor.engine.language.knowledge import KnowledgeBase
-from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond, SignalCond
+from rm_advisor.engine.language.rules import (
+    AllCond,
+    AnyCond,
+    CompareCond,
+    Condition,
+    EventsCond,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+    SignalCond,
+)
 
 Path = tuple[str | int, ...]
-Form = Literal["all", "any", "not", "signal", "exists", "field"]
+Form = Literal["all", "any", "not", "signal", "exists", "compare", "events", "field"]
+#: the fact type an ``events`` condition's ``where`` is about: the history events are interactions
+EVENT_FACT = "interaction"
 T = TypeVar("T")
 
 _FORMS: dict[type, Form] = {AllCond: "all", AnyCond: "any", NotCond: "not", SignalCond: "signal",
-                            ExistsCond: "exists", FieldCond: "field"}
+                            ExistsCond: "exists", CompareCond: "compare", EventsCond: "events", FieldCond: "field"}
 
 
 def form(cond: Condition) -> Form:
-    """Which of the six forms ``cond`` is."""
+    """Which of the eight forms ``cond`` is."""
     return _FORMS[type(cond)]
 
 
@@ -44,6 +57,8 @@ def children(cond: Condition, path: Path = ()) -> list[tuple[Condition, Path]]:
         return [(cond.not_, (*path, "not"))]
     if isinstance(cond, ExistsCond) and cond.exists.where is not None:
         return [(cond.exists.where, (*path, "exists", "where"))]
+    if isinstance(cond, EventsCond) and cond.events.where is not None:
+        return [(cond.events.where, (*path, "events", "where"))]
     return []
 
 
@@ -69,7 +84,8 @@ def walk(cond: Condition, path: Path = (), scope: str = "", negated: bool = Fals
     while stack:
         node = stack.pop()
         yield node
-        inner_scope = node.cond.exists.fact if isinstance(node.cond, ExistsCond) else node.scope
+        inner_scope = (node.cond.exists.fact if isinstance(node.cond, ExistsCond)
+                       else EVENT_FACT if isinstance(node.cond, EventsCond) else node.scope)
         flip = node.negated != (node.form == "not")
         stack.extend(Node(c, p, flip, inner_scope) for c, p in reversed(children(node.cond, node.path)))
 
@@ -84,6 +100,27 @@ def fields(cond: Condition, path: Path = ()) -> Iterator[tuple[FieldCond, Path]]
     for n in walk(cond, path):
         if isinstance(n.cond, FieldCond):
             yield n.cond, (*n.path, n.cond.ref)
+
+
+def compares(cond: Condition, path: Path = ()) -> Iterator[tuple[CompareCond, Path]]:
+    """Every comparison between two fields with the path of its ``compare`` key."""
+    for n in walk(cond, path):
+        if isinstance(n.cond, CompareCond):
+            yield n.cond, (*n.path, "compare")
+
+
+def refs(cond: Condition) -> list[str]:
+    """Every ``fact.field`` the tree reads, in order (with repeats): field comparisons and both sides of
+    each ``compare``."""
+    out: list[str] = []
+    for n in walk(cond):
+        if isinstance(n.cond, FieldCond):
+            out.append(n.cond.ref)
+        elif isinstance(n.cond, CompareCond):
+            out.extend((n.cond.compare.left, n.cond.compare.right))
+        elif isinstance(n.cond, EventsCond) and n.cond.events.of is not None:
+            out.append(n.cond.events.of)
+    return out
 
 
 def conjuncts(cond: Condition, path: Path = ()) -> list[tuple[Condition, Path]]:
@@ -128,6 +165,10 @@ class Visitor(Generic[T]):
             return self.signal(cond, path)
         if isinstance(cond, ExistsCond):
             return self.exists(cond, path)
+        if isinstance(cond, CompareCond):
+            return self.compare(cond, path)
+        if isinstance(cond, EventsCond):
+            return self.events(cond, path)
         return self.field(cond, path)
 
     def all_(self, cond: AllCond, path: Path) -> T:
@@ -147,6 +188,12 @@ class Visitor(Generic[T]):
 
     def field(self, cond: FieldCond, path: Path) -> T:
         raise TypeError(f"{type(self).__name__} does not take field conditions")
+
+    def compare(self, cond: CompareCond, path: Path) -> T:
+        raise TypeError(f"{type(self).__name__} does not take `compare` conditions")
+
+    def events(self, cond: EventsCond, path: Path) -> T:
+        raise TypeError(f"{type(self).__name__} does not take `events` conditions")
 
     def each(self, cond: AllCond | AnyCond, path: Path) -> list[T]:
         """The children of an ``all`` or ``any``, visited in order."""

@@ -18,18 +18,31 @@ from typing import Any
 import pandas as pd
 
 from rm_advisor.engine.inference.compiler import RuleBook, local_conditions
+from rm_advisor.engine.inference.conditions import compare_operands, window_days
+from rm_advisor.engine.language.aggregates import aggregate_column, window_start
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
-from rm_advisor.engine.language.operators import Unknown, field_column_holds
-from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
+from rm_advisor.engine.language.operators import Unknown, compare_column_holds, field_column_holds
+from rm_advisor.engine.language.rules import (
+    AllCond,
+    AnyCond,
+    CompareCond,
+    Condition,
+    EventsCond,
+    ExistsCond,
+    FieldCond,
+    NotCond,
+)
 from rm_advisor.engine.language.subjects import SubjectKey
-from rm_advisor.engine.language.walk import Path, ScopedVisitor
+from rm_advisor.engine.language.walk import EVENT_FACT, Path, ScopedVisitor
 
 Mask = Callable[["Frames", str], pd.Series]
 
 
 @dataclass(frozen=True)
 class Frames:
-    """Typed fact tables (one row per fact, index = id as text) and the as-of date.
+    """Typed fact tables (one row per fact, index = id as text) and the as-of date. ``history`` (when
+    given) is every event as posted, open or closed, which ``events`` conditions count; without it,
+    the ``interaction`` table is the history (as a fact set that was not derived).
 
     Column dtypes: numbers as float or nullable Int64, dates as datetime64, booleans and texts as
     objects; a missing value is NA.
@@ -119,6 +132,18 @@ class _Masks(ScopedVisitor[Column]):
         ref, unknown = cond.ref, cond.unknown
         return lambda ctx, o: _field(ctx, ref, ops, unknown)
 
+    def events(self, cond: EventsCond, path: Path) -> Column:
+        return _events(cond, self.kb, self.outer)
+
+    def compare(self, cond: CompareCond, path: Path) -> Column:
+        spec = cond.compare
+        times, plus = compare_operands(spec, self.kb)
+
+        def compare_(ctx: _Ctx, _: str) -> pd.Series:
+            return compare_column_holds(spec.op, _column(ctx, spec.left), _column(ctx, spec.right), ctx.frames.as_of,
+                                        times, plus, spec.unknown)
+        return compare_
+
 
 def _fold(ctx: _Ctx, outer: str, parts: list[Callable[[_Ctx, str], pd.Series]], all_: bool) -> pd.Series:
     acc = pd.Series(all_, index=ctx.view.index)
@@ -134,7 +159,7 @@ def _exists(cond: ExistsCond, kb: KnowledgeBase, outer: str) -> Callable[[_Ctx, 
 
     def exists_(ctx: _Ctx, _: str) -> pd.Series:
         related = ctx.frames.tables.get(fact)
-        if related is None or not len(related):
+        if related is None or not len(related) or link not in related:  # no link column: nothing is related
             return pd.Series(False, index=ctx.view.index)
         wide = related.add_prefix(f"{fact}.")
         # the outer fact's columns, so `where` may test them as the per-record predicate can
@@ -147,6 +172,47 @@ def _exists(cond: ExistsCond, kb: KnowledgeBase, outer: str) -> Callable[[_Ctx, 
     return exists_
 
 
+def _events(cond: EventsCond, kb: KnowledgeBase, outer: str) -> Column:
+    spec = cond.events
+    where = _compile(spec.where, kb, EVENT_FACT) if spec.where is not None else None
+    link = kb.facts[EVENT_FACT].links[outer]
+    days = window_days(spec, kb)
+    ops = {op: resolve(v, kb) for op, v in spec.test.used().items()}
+    of = spec.of.partition(".")[2] if spec.of else None
+
+    def events_(ctx: _Ctx, _: str) -> pd.Series:
+        tables = ctx.frames.tables
+        history = tables["history"] if "history" in tables else tables.get(EVENT_FACT)
+        as_of = ctx.frames.as_of
+        values = pd.Series(dtype=object)
+        picked = pd.DataFrame({"owner": [], "date": pd.Series(dtype="datetime64[ns]"), "id": [], "value": []})
+        if history is not None and len(history) and "date" in history and link in history:
+            start = window_start(as_of, days)
+            dates = history["date"]
+            keep = dates.notna() & history[link].notna() & (dates <= pd.Timestamp(as_of))
+            if start is not None:
+                keep &= dates >= pd.Timestamp(max(start, pd.Timestamp.min.date()))
+            related = history[keep.to_numpy(dtype=bool)]
+            if where is not None and len(related):
+                wide = related.add_prefix(f"{EVENT_FACT}.")
+                owner = ctx.view.reindex(related[link].astype(str))  # the subject's columns, as the record form sees
+                owner.index = wide.index
+                hit = where(_Ctx(ctx.frames, pd.concat([wide, owner], axis=1), EVENT_FACT), EVENT_FACT)
+                related = related[hit.to_numpy(dtype=bool)]
+            if of is not None:
+                values = related[of] if of in related else pd.Series(pd.NA, index=related.index, dtype=object)
+            picked = pd.DataFrame({"owner": related[link].astype(str), "date": related["date"],
+                                   "id": related["id"].astype(str),
+                                   "value": values if of is not None else pd.NA}, index=related.index)
+        col = aggregate_column(spec.aggregate, picked, ctx.view.index, as_of)
+        return field_column_holds(ops, col, as_of, spec.never)
+    return events_
+
+
+def _column(ctx: _Ctx, ref: str) -> pd.Series:
+    """The column of ``ref`` in the frame in scope; all missing when no row has it."""
+    return ctx.view[ref] if ref in ctx.view else pd.Series(pd.NA, index=ctx.view.index, dtype=object)
+
+
 def _field(ctx: _Ctx, ref: str, ops: dict[str, Any], unknown: Unknown | None) -> pd.Series:
-    col = ctx.view[ref] if ref in ctx.view else pd.Series(pd.NA, index=ctx.view.index, dtype=object)
-    return field_column_holds(ops, col, ctx.frames.as_of, unknown)
+    return field_column_holds(ops, _column(ctx, ref), ctx.frames.as_of, unknown)

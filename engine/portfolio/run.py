@@ -96,6 +96,8 @@ class Partition:
     gates: list[tuple[str, SubjectKey]]
     capacity: dict[str, int]
     sources: Sources = field(default_factory=dict)  # the book's fields that history gave, with their events
+    #: the book's history events (its clients' and the manager's own), which `events` conditions count
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
@@ -107,7 +109,9 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
     derived = derive(tables.clients.frame, tables.managers.frame, tables.history.frame, tables.as_of, kb, prefer)
     inter = derived.interactions.copy()
     inter = inter.set_index(inter["id"].astype(str), drop=False).rename_axis(None) if len(inter) else inter
-    frames = Frames({"client": derived.clients, "manager": derived.managers, "interaction": inter},
+    hist = tables.history.frame
+    hist = hist.set_index(hist["id"].astype(str), drop=False).rename_axis(None) if len(hist) else hist
+    frames = Frames({"client": derived.clients, "manager": derived.managers, "interaction": inter, "history": hist},
                     tables.as_of, kb)
     by_subject = gates.gates(frames) if gates is not None else {}
     client_recs = records(derived.clients, kb.facts["client"])
@@ -119,6 +123,11 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
     inter_of: dict[str, list[dict[str, Any]]] = {}
     for i in inter_recs:
         inter_of.setdefault(str(i.get("client_id") or ""), []).append(i)
+    history_of: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for e in records(hist, kb.facts["interaction"]) if len(hist) else []:
+        for link in ("client_id", "manager_id"):
+            if e.get(link) is not None:
+                history_of.setdefault((link, str(e[link])), []).append(e)
     params = {k: p.value for k, p in kb.parameters.items()}
     # the team each coaching card compares a manager with: the portfolio's managers of the domain
     benchmarks: dict[str, list[dict[str, Any]]] = {}
@@ -136,7 +145,11 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
         capacity = {"visit": int(m.get("capacity_visits_week", params["visit_capacity_per_week"])),
                     "call": int(m.get("capacity_calls_week", params["call_capacity_per_week"]))}
         sources = {k: derived.sources[k] for k in keys if k in derived.sources}
-        parts.append(Partition(mid, facts, [g for k in keys for g in by_subject.get(k, [])], capacity, sources))
+        # what the bulk masks counted for these subjects: every event naming the manager or one of its clients
+        events = {str(e["id"]): e for e in history_of.get(("manager_id", mid), [])}
+        events.update((str(e["id"]), e) for c in cs for e in history_of.get(("client_id", str(c["id"])), []))
+        parts.append(Partition(mid, facts, [g for k in keys for g in by_subject.get(k, [])], capacity, sources,
+                               [events[k] for k in sorted(events)]))
     return derived, parts
 
 
@@ -149,7 +162,7 @@ class ManagerResult:
 
 def decide_partition(advisor: Advisor, part: Partition, as_of: dt.date) -> ManagerResult:
     """Decide one manager's book with precomputed gates and build its worklist."""
-    fs = build_fact_set(part.facts, as_of, advisor.book.kb, part.sources)
+    fs = build_fact_set(part.facts, as_of, advisor.book.kb, part.sources, history=part.history)
     decision = advisor.decide(fs, gates=part.gates)
     client_facts = {str(c["id"]): c for c in part.facts["client"]}
     manager = decision.managers[0] if decision.managers else None

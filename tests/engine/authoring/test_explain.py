@@ -241,3 +241,94 @@ def test_subjects_of_a_rules_domain_and_subjects_named_by_their_bare_id() -> Non
     assert ex.subjects("client", "generic") == ex.subjects("client") == [SubjectKey("client", "B1"), C1]
     assert ex.find_subject("B1") == ex.find_subject("client:B1") == [SubjectKey("client", "B1")]
     assert ex.find_subject("C1") == [C1, SubjectKey("manager", "C1")]
+
+
+# ---------------------------------------------------------------- comparisons between fields
+
+_OVER = {"compare": {"left": "client.credit_requested", "op": "gt", "right": "client.funding_need", "times": 1.2}}
+
+
+def test_a_failing_comparison_between_fields_says_what_it_needs_and_what_it_had_and_the_fix_flips_it() -> None:
+    rules = [rule("t.over", {"all": [{"client.domain": "tobacco"}, _OVER]}, {"actions": [NET]})]
+    facts = doc(client("C1", credit_requested=6_000_000, funding_need=6_000_000))
+    e = explainer(rules, facts).explain_rule("t.over", C1)
+    [failing] = e.rules[0].failing
+    assert failing.kind == "compare"
+    assert failing.condition == "client.credit_requested > client.funding_need × 1.2"
+    assert failing.actual == {"client.credit_requested": 6_000_000, "client.funding_need": 6_000_000}
+    assert failing.change is not None
+    assert failing.change.startswith("needs client.credit_requested > 7200000; has 6000000")
+    assert failing.fix is None  # a strict bound on a real number: no single value to name
+    lines = rule_text(*rules).splitlines()
+    assert failing.line == 1 + next(i for i, ln in enumerate(lines) if "compare:" in ln)
+
+
+def test_a_comparison_between_whole_numbers_names_the_nearest_value_that_flips_it() -> None:
+    when = {"compare": {"left": "client.days_since_last_visit", "op": "gt", "right": "manager.tenure_months",
+                        "plus": 2}}
+    rules = [rule("t.c", {"all": [{"client.domain": "tobacco"}, when]}, {"actions": [NET]})]
+    facts = doc(client("C1", days_since_last_visit=4), managers=[{"id": "M1", "domain": "tobacco",
+                                                                  "tenure_months": 5}])
+    [failing] = explainer(rules, facts).explain_item("guide_to_network_ordering", C1).rules[0].failing
+    assert failing.change == ("needs client.days_since_last_visit > 7; has 4: change client.days_since_last_visit "
+                              "from 4 to 8")
+    flipped = explainer(rules, apply(facts, failing)).explain_item("guide_to_network_ordering", C1)
+    assert flipped.outcome == "recommended"
+    [report] = explainer(rules, apply(facts, failing)).explain_rule("t.c", C1).rules
+    assert report.matched == {"client.domain": "tobacco", "client.days_since_last_visit": 8,
+                              "manager.tenure_months": 5}
+
+
+def test_a_comparison_between_fields_with_a_missing_side_says_which_and_what_it_counted_as() -> None:
+    rules = [rule("t.over", {"all": [{"client.domain": "tobacco"}, _OVER]}, {"actions": [NET]})]
+    [failing] = explainer(rules, doc(client("C1", credit_requested=8))).explain_rule("t.over", C1).rules[0].failing
+    assert (failing.change, failing.unknown) == ("give client.funding_need a value", "no_match")
+
+
+def test_a_comparison_between_fields_under_not_explains_the_opposite() -> None:
+    rules = [rule("t.not", {"all": [{"client.domain": "tobacco"}, {"not": _OVER}]}, {"actions": [NET]})]
+    facts = doc(client("C1", credit_requested=8_000_000, funding_need=6_000_000))
+    [failing] = explainer(rules, facts).explain_rule("t.not", C1).rules[0].failing
+    assert failing.expected.startswith("not >")
+    assert failing.change is not None and failing.change.startswith("needs client.credit_requested <= 7200000")
+
+
+# ---------------------------------------------------------------- aggregates of history events
+
+_TWO_VISITS = {"events": {"where": {"interaction.kind": "visit"}, "within_days": 30, "count": {"ge": 2}}}
+
+
+def test_a_failing_count_of_events_says_what_it_needs_what_it_had_and_which_events_counted() -> None:
+    rules = [rule("t.calls", {"all": [{"client.domain": "tobacco"}, _TWO_VISITS]}, {"actions": [NET]})]
+    facts = doc(client("C1"), interactions=[
+        {"id": "V1", "client_id": "C1", "kind": "visit", "date": "2026-11-10"},
+        {"id": "V0", "client_id": "C1", "kind": "visit", "date": "2026-09-01"},  # outside the window
+        {"id": "O1", "client_id": "C1", "kind": "order", "date": "2026-11-11"}])  # not a visit
+    [failing] = explainer(rules, facts).explain_rule("t.calls", C1).rules[0].failing
+    assert failing.kind == "events"
+    assert failing.actual == 1 and failing.events == ["interaction:V1"]
+    assert failing.change == ("needs count of events (interaction.kind == visit) in the last 30 days >= 2; had 1: "
+                              "interaction:V1")
+    lines = rule_text(*rules).splitlines()
+    assert failing.line == 1 + next(i for i, ln in enumerate(lines) if "events:" in ln)
+
+
+def test_an_aggregate_of_no_events_reads_never_and_says_what_it_counted_as() -> None:
+    latest = {"events": {"where": {"interaction.kind": "visit"}, "days_since_latest": {"le": 30}}}
+    rules = [rule("t.seen", {"all": [{"client.domain": "tobacco"}, latest]}, {"actions": [NET]})]
+    [failing] = explainer(rules, doc(client("C1"))).explain_rule("t.seen", C1).rules[0].failing
+    assert (failing.actual, failing.unknown) == ("never", "no_match")
+    assert failing.change == ("needs days since the latest of events (interaction.kind == visit) <= 30; had never "
+                              "(no matching event)")
+
+
+def test_a_fired_rule_over_events_shows_the_aggregate_and_the_events_behind_it() -> None:
+    rules = [rule("t.calls", _TWO_VISITS, {"actions": [NET]})]
+    facts = doc(client("C1"), interactions=[
+        {"id": f"V{i}", "client_id": "C1", "kind": "visit", "date": f"2026-11-1{i}"} for i in range(2)])
+    ex = explainer(rules, facts)
+    [report] = ex.explain_rule("t.calls", C1).rules
+    assert report.fired and report.matched == {"count of events (interaction.kind == visit) in the last 30 days": 2}
+    decision = Advisor(ex.book).decide(facts)
+    [rec] = decision.clients[0].recommendations
+    assert rec.because[0].related == {"interaction": ["V0", "V1"]}

@@ -229,3 +229,21 @@ def test_rules_chained_through_a_signal_may_share_an_action_and_priority() -> No
     general = rule("t.general", {"signal": "credit_red_flag"}, {"actions": [action("monitor_client_risk")]},
                    priority=95)
     assert found(flag, general) == []
+
+
+# ---------------------------------------------------------------- comparisons between fields
+
+_OVER = {"compare": {"left": "client.credit_requested", "op": "gt", "right": "client.funding_need"}}
+
+
+def test_a_comparison_between_fields_with_its_own_negation_can_never_hold() -> None:
+    assert sorted(found(rule("t.never", {"all": [_OVER, {"not": _OVER}]}, NET))) == [
+        ("impossible_condition", "error", "t.never"), ("not_on_missing", "warning", "t.never")]
+
+
+def test_comparisons_between_fields_are_opaque_to_value_analysis_and_prove_subsumption() -> None:
+    # the comparison is not a constant threshold: nothing else conflicts with it
+    assert found(rule("t.may", {"all": [_OVER, {"client.funding_need": {"gt": 5}}]}, NET)) == []
+    narrow = rule("t.narrow", {"all": [_OVER, {"client.is_key": True}]}, NET)
+    broad = rule("t.broad", _OVER, NET)
+    assert ("subsumed_rule", "warning", "t.narrow") in found(narrow, broad)

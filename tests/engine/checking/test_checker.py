@@ -153,6 +153,8 @@ def test_regression_a_malformed_placeholder_is_refused_located_with_the_placehol
      "client.is_key", "under `not`"),
     ({"exists": {"fact": "interaction", "where": {"interaction.status": {"eq": "open", "unknown": "ask"}}}},
      "interaction.status", "inside `exists`"),
+    ({"events": {"where": {"interaction.status": {"eq": "open", "unknown": "ask"}}, "count": {"ge": 1}}},
+     "interaction.status", "(or `events`)"),
 ])
 def test_an_unknown_that_cannot_mean_anything_is_refused_where_it_is_written(when: Doc, ref: str, why: str) -> None:
     text = rule_text(rule("t.u", {"all": [{"client.client_class": "A"}, when]}, OK_THEN))
@@ -254,3 +256,137 @@ def test_a_quote_is_looked_up_verbatim_when_the_document_texts_are_given() -> No
     _, diags = check_rule_files({"rules/t.yaml": bad}, KB, documents)
     assert [(d.code, d.rule_id) for d in diags] == [("quote_not_found", "t.q")]
     assert check_rule_files({"rules/t.yaml": bad}, KB)[0] is not None  # without the texts, quotes are not checked
+
+
+# ---------------------------------------------------------------- comparisons between fields (`compare`)
+
+def _compare(**spec: object) -> Doc:
+    return {"compare": {"left": "client.credit_requested", "op": "gt", "right": "client.funding_need", **spec}}
+
+
+@pytest.mark.parametrize("when", [
+    _compare(),
+    _compare(times=1.2, plus=-100, unknown="no_match"),
+    _compare(op="le", times="$coaching_credit_file_clients"),
+    {"compare": {"left": "client.days_since_last_visit", "op": "ge", "right": "manager.tenure_months"}},
+    {"exists": {"fact": "interaction", "where": {
+        "compare": {"left": "interaction.closed_date", "op": "gt", "right": "interaction.due_date", "plus": 15}}}},
+    {"compare": {"left": "client.client_class", "op": "ne", "right": "client.client_class"}},
+])
+def test_a_comparison_between_fields_of_comparable_types_is_accepted(when: Doc) -> None:
+    assert codes(rule_text(rule("t.c", when, OK_THEN))) == []
+
+
+@pytest.mark.parametrize("spec, code, key, why", [
+    ({"right": "client.funding_needs"}, "unknown_field", "right", "unknown field `funding_needs`"),
+    ({"left": "clint.credit_requested"}, "unknown_fact", "left", "unknown fact type `clint`"),
+    ({"right": "interaction.amount"}, "subject_mismatch", "right", "not reachable"),
+    ({"right": "client.agreement_expiry"}, "type_mismatch", "right", "cannot be compared"),
+    ({"left": "client.client_class", "right": "client.tier", "op": "eq"}, "type_mismatch", "right",
+     "cannot be compared"),
+    ({"left": "client.name", "right": "client.name"}, "bad_operator", "op", "needs numbers or dates"),
+    ({"times": "$no_such_parameter"}, "unknown_parameter", "times", "unknown parameter"),
+    ({"left": "client.agreement_expiry", "right": "client.agreement_expiry", "times": 2}, "bad_value", "times",
+     "only numbers can be multiplied"),
+    ({"left": "client.agreement_expiry", "right": "client.agreement_expiry", "plus": 1.5}, "type_mismatch", "plus",
+     "whole number of days"),
+    ({"unknown": "ask"}, "bad_unknown", "unknown", "`unknown: ask` on `compare`"),
+    ({"left": "client.domain", "right": "client.domain", "op": "eq", "unknown": "match"}, "bad_unknown", "unknown",
+     "required and never missing"),
+])
+def test_a_comparison_between_fields_is_refused_located_at_the_key_at_fault(spec: Doc, code: str, key: str,
+                                                                             why: str) -> None:
+    when = {"all": [{"client.domain": "bank"}, _compare(**spec)]}
+    text = rule_text(rule("t.c", when, OK_THEN))
+    [diag] = check_rules({"rules/t.yaml": text}, KB)
+    assert (diag.code, diag.severity, diag.rule_id) == (code, "error", "t.c")
+    assert why in diag.message
+    lines = text.splitlines()
+    compare_line = next(i for i, ln in enumerate(lines, 1) if "compare:" in ln)
+    line = next(i for i, ln in enumerate(lines, 1) if i > compare_line and ln.strip().startswith(key + ":"))
+    assert (diag.location.file, diag.location.line) == ("rules/t.yaml", line)
+    assert diag.location.column > 1
+
+
+def test_a_comparison_between_fields_with_a_misspelt_key_is_a_schema_violation() -> None:
+    # `right` missing and `rigth` unknown: two violations
+    assert codes(rule_text(rule("t.c", {"compare": {"left": "client.credit_requested", "op": "gt",
+                                                    "rigth": "client.funding_need"}}, OK_THEN))) == [
+        "schema_violation", "schema_violation"]
+    assert codes(rule_text(rule("t.c", _compare(op="in_next_days"), OK_THEN))) == ["schema_violation"]
+
+
+def test_a_not_over_a_comparison_between_fields_that_may_be_missing_is_a_located_warning() -> None:
+    text = rule_text(rule("t.not", {"all": [{"client.domain": "bank"}, {"not": _compare()}]}, OK_THEN))
+    [diag] = check_rules({"rules/t.yaml": text}, KB)
+    assert (diag.code, diag.severity, diag.rule_id) == ("not_on_missing", "warning", "t.not")
+    assert "holds when `client.credit_requested` is missing" in diag.message
+    assert diag.location.line == next(i for i, ln in enumerate(text.splitlines(), 1) if "compare:" in ln)
+    assert codes(rule_text(rule("t.not", {"not": _compare(unknown="no_match")}, OK_THEN))) == []
+
+
+# ---------------------------------------------------------------- aggregates of history events (`events`)
+
+_VISITS = {"interaction.kind": "visit"}
+
+
+@pytest.mark.parametrize("when", [
+    {"events": {"where": _VISITS, "within_days": 30, "count": {"ge": 2}}},
+    {"events": {"where": _VISITS, "days_since_latest": {"gt": 30}, "never": "match"}},
+    {"events": {"within_days": "$visit_interval_days_a", "sum": {"gt": 100}, "of": "interaction.amount"}},
+    {"events": {"where": {"all": [_VISITS, {"client.is_key": True}]}, "latest": {"eq": "done"},
+                "of": "interaction.status", "never": "no_match"}},
+    {"not": {"events": {"where": _VISITS, "max": {"in_next_days": 10}, "of": "interaction.due_date",
+                        "never": "match"}}},
+])
+def test_an_aggregate_of_events_written_as_the_guide_says_is_accepted(when: Doc) -> None:
+    assert codes(rule_text(rule("t.e", when, OK_THEN))) == []
+
+
+@pytest.mark.parametrize("spec, code, key, why", [
+    ({"where": {"interaction.knd": "visit"}, "count": {"ge": 1}}, "unknown_field", "interaction.knd",
+     "unknown field `knd`"),
+    ({"where": {"interaction.kind": "vist"}, "count": {"ge": 1}}, "bad_value", "interaction.kind", "`vist`"),
+    ({"count": {"ge": "two"}}, "type_mismatch", "ge", "compares it with str"),
+    ({"count": {"ge": -1}}, "bad_value", "ge", "outside the range"),
+    ({"days_since_latest": {"in_next_days": 3}}, "bad_operator", "in_next_days", "needs a date field"),
+    ({"sum": {"gt": 1}, "of": "interaction.kind"}, "bad_operator", "of", "`sum` needs a number field"),
+    ({"max": {"gt": 1}, "of": "interaction.note"}, "bad_operator", "of", "needs a number or date field"),
+    ({"sum": {"gt": 1}, "of": "client.credit_requested"}, "subject_mismatch", "of", "not a field of the events"),
+    ({"count": {"ge": 1}, "within_days": "$no_such_days"}, "unknown_parameter", "within_days", "unknown parameter"),
+    ({"count": {"ge": 1, "unknown": "match"}}, "bad_unknown", "unknown", "`never:`"),
+    ({"where": {"signal": "visit_overdue"}, "count": {"ge": 1}}, "signal_placement", "where", "cannot stand here"),
+])
+def test_an_aggregate_of_events_is_refused_located_at_the_key_at_fault(spec: Doc, code: str, key: str,
+                                                                       why: str) -> None:
+    text = rule_text(rule("t.e", {"all": [{"client.domain": "tobacco"}, {"events": spec}]}, OK_THEN))
+    found = [d for d in check_rules({"rules/t.yaml": text}, KB) if d.severity == "error"]
+    # a signal inside `where` is misplaced, and about a client, not an event: two errors
+    assert [d.code for d in found] == [code] + (["subject_mismatch"] if code == "signal_placement" else [])
+    diag = next(d for d in found if d.code == code)
+    assert why in diag.message and diag.rule_id == "t.e"
+    lines = text.splitlines()
+    start = next(i for i, ln in enumerate(lines, 1) if "events:" in ln)
+    line = next(i for i, ln in enumerate(lines, 1) if i > start and ln.strip().startswith(key + ":"))
+    assert (diag.location.file, diag.location.line) == ("rules/t.yaml", line)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"count": {"ge": 1}, "max": {"ge": 1}, "of": "interaction.amount"}, "give exactly one aggregate"),
+    ({"sum": {"gt": 1}}, "`sum` needs `of`"),
+    ({"count": {"ge": 1}, "of": "interaction.amount"}, "`count` takes no `of`"),
+    ({"count": {"ge": 1}, "never": "match"}, "`never:` beside `count`"),
+])
+def test_an_aggregate_of_events_of_the_wrong_shape_is_a_schema_violation(spec: Doc, message: str) -> None:
+    [diag] = check_rules({"rules/t.yaml": rule_text(rule("t.e", {"events": spec}, OK_THEN))}, KB)
+    assert diag.code == "schema_violation" and message in diag.message
+
+
+def test_a_manager_rule_counts_the_managers_own_events_and_a_not_over_never_is_a_warning() -> None:
+    coach = {"coaching": [{"topic": "plan_submission_on_time", "reason": {"zh": "因为", "en": "because"}}]}
+    plans = {"events": {"where": {"interaction.kind": "plan_submission"}, "days_since_latest": {"le": 30}}}
+    text = rule_text(rule("t.m", {"not": plans}, coach, subject="manager"))
+    [diag] = check_rules({"rules/t.yaml": text}, KB)
+    assert (diag.code, diag.severity) == ("not_on_missing", "warning")
+    assert "no matching event at all" in diag.message
+    assert diag.location.line == next(i for i, ln in enumerate(text.splitlines(), 1) if "events:" in ln)

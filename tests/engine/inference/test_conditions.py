@@ -199,3 +199,28 @@ def test_a_rule_matching_on_a_missing_value_says_so_in_its_trace() -> None:
     [rec] = adv.decide({"clients": [client()]}).clients[0].recommendations
     assert rec.because[0].matched == {"client.domain": "tobacco", "client.tier": None}
     assert rec.because[0].unknown == {"client.tier": "match"}
+
+
+# ---------------------------------------------------------------- comparisons between fields
+
+def test_a_comparison_between_fields_reads_both_and_records_both_in_the_trace() -> None:
+    cond = {"compare": {"left": "client.days_since_last_visit", "op": "gt", "right": "manager.tenure_months"}}
+    trace: Trace = {}
+    assert holds(cond, "C1", trace=trace) is True  # 9 days against a manager 3 months in the post
+    assert trace == {"client.days_since_last_visit": 9, "manager.tenure_months": 3}
+    assert holds(cond, "C2") is False  # 1 day
+    trace = {}
+    assert holds({**cond, "compare": {**cond["compare"], "unknown": "match"}}, "BARE", trace=trace) is True
+    assert trace["unknown:client.days_since_last_visit"] == "match"
+    assert holds(cond, "BARE") is False and holds({"not": cond}, "BARE") is True
+
+
+def test_a_rule_over_two_fields_fires_on_the_fields_alone_and_its_trace_shows_both() -> None:
+    adv = advisor(rule("t.over", {"compare": {"left": "client.credit_requested", "op": "gt",
+                                              "right": "client.funding_need", "times": 1.2}},
+                       {"actions": [action("guide_to_network_ordering", en="asks {client.credit_requested}")]}))
+    d = adv.decide({"clients": [client("C1", credit_requested=8_000_000, funding_need=6_000_000),
+                                client("C2", credit_requested=7_000_000, funding_need=6_000_000)]})
+    [rec] = subject_of(d, "client", "C1").recommendations
+    assert rec.because[0].matched == {"client.credit_requested": 8_000_000, "client.funding_need": 6_000_000}
+    assert subject_of(d, "client", "C2").recommendations == []

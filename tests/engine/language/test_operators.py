@@ -11,10 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rm_advisor.engine.language.operators import (
+    COMPARE_OPERATORS,
     OPERATORS,
     column_holds,
+    compare_column_holds,
+    compare_holds,
+    compare_target,
     counted,
     describe,
+    describe_compare,
     field_column_holds,
     field_holds,
     holds,
@@ -114,3 +119,55 @@ def test_what_a_missing_value_counted_as_reads_in_both_languages() -> None:
     assert counted(True) == "unknown, counted as match" and counted(False, "zh") == "未知，按不满足计"
     assert describe("client.tier", (("ne", "strategic", "strategic"),), "match") == \
         "client.tier != strategic (unknown: match)"
+
+
+# ---------------------------------------------------------------- comparisons between two fields
+
+INTS = st.one_of(st.none(), st.integers(-50, 50))
+
+
+@settings(max_examples=120, deadline=None)
+@given(data=st.data(), op=st.sampled_from(COMPARE_OPERATORS), kind=st.sampled_from(["int", "float", "date"]),
+       unknown=st.sampled_from([None, "match", "no_match"]))
+def test_a_comparison_between_fields_decides_alike_on_two_columns_and_on_each_pair(
+        data: st.DataObject, op: str, kind: str, unknown: Any) -> None:
+    values = {"int": INTS, "float": NUMBERS, "date": DATES}[kind]
+    pairs = data.draw(st.lists(st.tuples(values, values), min_size=1, max_size=8))
+    times: float | None
+    plus: float | None
+    if kind == "date":
+        times, plus = None, data.draw(st.one_of(st.none(), st.integers(-40, 40), st.sampled_from([10**8, -10**8])))
+    else:
+        times = data.draw(st.one_of(st.none(), st.sampled_from([0.5, 1.2, 2.0, -1.0])))
+        plus = data.draw(st.one_of(st.none(), st.sampled_from([-3, 0, 0.5, 7])))
+    one = [compare_holds(op, a, b, AS_OF, times, plus, unknown) for a, b in pairs]
+    if kind == "date":
+        left = pd.Series([pd.Timestamp(a) if a else pd.NaT for a, _ in pairs], dtype="datetime64[ns]")
+        right = pd.Series([pd.Timestamp(b) if b else pd.NaT for _, b in pairs], dtype="datetime64[ns]")
+    else:
+        dtype = "Int64" if kind == "int" else "float64"
+        left = pd.Series([a for a, _ in pairs], dtype=dtype)
+        right = pd.Series([b for _, b in pairs], dtype=dtype)
+    column = compare_column_holds(op, left, right, AS_OF, times, plus, unknown)
+    assert column.tolist() == one
+
+
+def test_a_comparison_between_fields_counts_a_missing_side_as_unknown_says() -> None:
+    for left, right in ((None, 5), (5, None), (None, None)):
+        assert compare_holds("gt", left, right, AS_OF) is False
+        assert compare_holds("ne", left, right, AS_OF) is False  # `ne` too fails on a missing value
+        assert compare_holds("gt", left, right, AS_OF, unknown="match") is True
+        assert compare_holds("gt", left, right, AS_OF, unknown="no_match") is False
+    assert compare_holds("gt", 8_000_000, 6_000_000, AS_OF) is True
+    assert compare_holds("gt", 7_000_000, 6_000_000, AS_OF, times=1.2) is False
+    assert compare_target(6_000_000, 1.2, 100) == 6_000_000 * 1.2 + 100
+    assert compare_target(dt.date(2026, 11, 1), None, 15) == dt.date(2026, 11, 16)
+    assert compare_target(dt.date(2026, 11, 1), None, 10**9) == dt.date.max  # saturates, never raises
+
+
+def test_a_comparison_between_fields_reads_in_both_languages() -> None:
+    assert describe_compare("client.credit_requested", "gt", "client.funding_need", 1.2) == (
+        "client.credit_requested > client.funding_need × 1.2")
+    assert describe_compare("interaction.closed_date", "gt", "interaction.due_date", plus=15, days=True,
+                            lang="zh") == "interaction.closed_date 大于 interaction.due_date + 15 天"
+    assert describe_compare("client.a", "le", "client.b", unknown="match").endswith("(unknown: match)")

@@ -84,6 +84,16 @@ def test_a_rule_file_reads_into_typed_models() -> None:
      ("too_long", ("rules", 0, "when", "field", "client.days_since_last_visit", "ops", "between"))),
     (pack(when={"client.tier": {"eq": "major", "unknown": "maybe"}}),
      ("literal_error", ("rules", 0, "when", "field", "client.tier", "ops", "unknown"))),
+    (pack(when={"compare": {"left": "client.credit_requested", "op": "above", "right": "client.funding_need"}}),
+     ("literal_error", ("rules", 0, "when", "compare", "compare", "op"))),
+    (pack(when={"compare": {"left": "client.credit_requested", "op": "gt"}}),
+     ("missing", ("rules", 0, "when", "compare", "compare", "right"))),
+    (pack(when={"compare": {"left": "client.credit_requested", "op": "gt", "right": "funding_need"}}),
+     ("string_pattern_mismatch", ("rules", 0, "when", "compare", "compare", "right"))),
+    (pack(when={"compare": {"left": "client.a", "op": "gt", "right": "client.b", "times": "1.2x"}}),
+     ("int_type", ("rules", 0, "when", "compare", "compare", "times", "int"))),
+    (pack(when={"compare": {"left": "client.a", "op": "gt", "right": "client.b", "plus": True}}),
+     ("int_type", ("rules", 0, "when", "compare", "compare", "plus", "int"))),
     (pack(effective={"from": "soon"}), ("date_from_datetime_parsing", ("rules", 0, "effective", "from"))),
     ({"pack": "Test", "rules": [GOOD]}, ("string_pattern_mismatch", ("pack",))),
     ({"pack": "test", "rules": []}, ("too_short", ("rules",))),
@@ -124,6 +134,9 @@ def test_what_a_model_validator_refuses_says_what_to_write(doc: Doc, at: tuple[A
     {"all": [{"client.tier": {"ne": "strategic", "unknown": "match"}},
              {"client.is_key": {"eq": True, "unknown": "ask"}},
              {"client.days_since_last_visit": {"gt": 3, "unknown": "no_match"}}]},
+    {"compare": {"left": "client.credit_requested", "op": "gt", "right": "client.funding_need"}},
+    {"not": {"compare": {"left": "client.credit_requested", "op": "le", "right": "client.funding_need", "times": 1.2,
+                         "plus": "$coaching_credit_file_clients", "unknown": "no_match"}}},
 ])
 def test_every_condition_form_is_accepted_by_the_model_and_the_json_schema(when: Doc) -> None:
     doc = pack(when=when, effective={"from": "2026-01-01", "until": "2026-12-31"})

@@ -16,7 +16,7 @@ from rm_advisor.engine import Advisor
 from rm_advisor.engine.inference.compiler import local_conditions
 from rm_advisor.engine.language.facts import FactSet, build_fact_set, validate_facts
 from rm_advisor.engine.language.knowledge import resolve
-from rm_advisor.engine.language.rules import AllCond, AnyCond, Condition, ExistsCond, FieldCond, NotCond
+from rm_advisor.engine.language.rules import AllCond, AnyCond, CompareCond, Condition, ExistsCond, FieldCond, NotCond
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
 from rm_advisor.engine.portfolio.run import check_tables, prepare
@@ -62,6 +62,9 @@ def _tested(cond: Condition, out: dict[str, set[tuple[str, Any]]], kb: Any) -> N
         _tested(cond.not_, out, kb)
     elif isinstance(cond, ExistsCond) and cond.exists.where is not None:
         _tested(cond.exists.where, out, kb)
+    elif isinstance(cond, CompareCond):  # both sides drawn from one pool, so they meet, pass and fail
+        out[cond.compare.left].update(())
+        out[cond.compare.right].update(())
     elif isinstance(cond, FieldCond):
         for op, value in cond.ops.items():
             arg = resolve(value, kb)
@@ -238,3 +241,198 @@ def test_a_client_with_nothing_on_file_passes_exactly_the_conditions_that_count_
     per_record = {rule_id for rule_id, _ in local_gates(unknown_advisor, validate_facts({"as_of": AS_OF.isoformat(),
                                                                                          **doc}, kb))}
     assert bulk == per_record == {"t.u0", "t.u2", "t.u3", "t.u5", "t.u8"}
+
+
+# ---------------------------------------------------------------- property: comparisons between fields
+
+_REQ, _NEED = "client.credit_requested", "client.funding_need"
+_COMPARE_RULES = [
+    {"compare": {"left": _REQ, "op": "gt", "right": _NEED}},
+    {"compare": {"left": _REQ, "op": "ge", "right": _NEED, "times": 1.2, "unknown": "match"}},
+    {"not": {"compare": {"left": _REQ, "op": "le", "right": _NEED, "plus": 1}}},
+    {"compare": {"left": _REQ, "op": "eq", "right": _NEED, "unknown": "no_match"}},
+    {"compare": {"left": _REQ, "op": "ne", "right": _NEED, "times": 0.5, "plus": 2}},
+    {"compare": {"left": "client.days_since_last_visit", "op": "lt", "right": "manager.tenure_months",
+                 "unknown": "match"}},
+    {"any": [{"compare": {"left": _REQ, "op": "lt", "right": _NEED}}, {"client.is_key": True}]},
+    {"exists": {"fact": "interaction", "where": {
+        "compare": {"left": "interaction.closed_date", "op": "gt", "right": "interaction.due_date", "plus": 15}}}},
+    {"exists": {"fact": "interaction", "where": {
+        "compare": {"left": "interaction.amount", "op": "gt", "right": _NEED, "unknown": "match"}}}},
+    {"not": {"exists": {"fact": "interaction", "where": {
+        "compare": {"left": "interaction.date", "op": "le", "right": "client.agreement_expiry", "plus": -30}}}}},
+]
+
+
+@pytest.fixture(scope="module")
+def compare_advisor() -> Advisor:
+    from tests.helpers import action, rule
+    from tests.helpers import advisor as make
+
+    return make(*(rule(f"t.c{i}", when, {"actions": [action("guide_to_network_ordering")]})
+                  for i, when in enumerate(_COMPARE_RULES)))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_bulk_gates_compare_two_fields_as_the_per_record_predicates_do(compare_advisor: Advisor, data: Any) -> None:
+    def maybe(values: list[Any]) -> Any:
+        return data.draw(st.sampled_from([None, *values]))
+
+    def day(offset: int) -> str:
+        return (AS_OF + dt.timedelta(days=offset)).isoformat()
+
+    amounts = [0, 1, 2, 5, 6, 10, 12.5]
+    dates = [day(d) for d in (-60, -31, -30, -29, 0, 14, 15, 16, 30)]
+    managers = [{"id": "M0", "domain": "tobacco", "tenure_months": maybe([2, 9])}, {"id": "M1", "domain": "tobacco"}]
+    clients = [{"id": f"C{i}", "manager_id": data.draw(st.sampled_from(["M0", "M1"])), "domain": "tobacco",
+                "credit_requested": maybe(amounts), "funding_need": maybe(amounts),
+                "days_since_last_visit": maybe([1, 2, 9]), "is_key": maybe([True, False]),
+                "agreement_expiry": maybe(dates)} for i in range(data.draw(st.integers(1, 6)))]
+    items = [{"id": f"E{i}", "client_id": data.draw(st.sampled_from([c["id"] for c in clients])), "kind": "loan_event",
+              "date": maybe(dates), "due_date": maybe(dates), "closed_date": maybe(dates), "amount": maybe(amounts)}
+             for i in range(data.draw(st.integers(0, 4)))]
+    for item in items:
+        item["manager_id"] = next(c["manager_id"] for c in clients if c["id"] == item["client_id"])
+    doc = {"managers": [{k: v for k, v in m.items() if v is not None} for m in managers],
+           "clients": [{k: v for k, v in c.items() if v is not None} for c in clients],
+           "interactions": [{k: v for k, v in e.items() if v is not None} for e in items]}
+    kb = compare_advisor.book.kb
+    per_record = local_gates(compare_advisor, validate_facts({"as_of": AS_OF.isoformat(), **doc}, kb))
+    frames = Frames({fact: _frame(doc[kb.facts[fact].plural], fact, kb)
+                     for fact in ("client", "manager", "interaction")}, AS_OF, kb)
+    bulk = {gate for gates in BulkGates(compare_advisor.book).gates(frames).values() for gate in gates}
+    assert bulk == per_record
+
+
+def test_the_compare_rules_are_reachable_both_ways(compare_advisor: Advisor) -> None:
+    """Each rule of the property above both holds and fails on some hand-picked book, so it is not vacuous."""
+    kb = compare_advisor.book.kb
+    books: list[tuple[dict[str, Any], dict[str, Any]]] = [  # (client fields, interaction fields)
+        ({"credit_requested": 8, "funding_need": 6, "days_since_last_visit": 1, "agreement_expiry": "2026-12-31"},
+         {"date": "2026-11-01", "due_date": "2026-10-01", "closed_date": "2026-10-20", "amount": 7}),
+        ({"credit_requested": 6, "funding_need": 6, "is_key": False, "days_since_last_visit": 20,
+          "agreement_expiry": "2026-11-15"},
+         {"date": "2026-11-01", "due_date": "2026-10-01", "closed_date": "2026-10-10", "amount": 1}),
+        ({"credit_requested": 5, "funding_need": 6}, {"amount": 1}),
+    ]
+    fired: dict[str, set[bool]] = defaultdict(set)
+    for fields, item in books:
+        doc = {"managers": [{"id": "M0", "domain": "tobacco", "tenure_months": 9}],
+               "clients": [{"id": "C0", "manager_id": "M0", "domain": "tobacco", **fields}],
+               "interactions": [{"id": "E0", "client_id": "C0", "manager_id": "M0", "kind": "loan_event", **item}]}
+        gates = {rule_id for rule_id, _ in local_gates(compare_advisor,
+                                                       validate_facts({"as_of": AS_OF.isoformat(), **doc}, kb))}
+        for i in range(len(_COMPARE_RULES)):
+            fired[f"t.c{i}"].add(f"t.c{i}" in gates)
+    assert {r for r, seen in fired.items() if seen != {True, False}} == set()
+
+
+# ---------------------------------------------------------------- property: aggregates of history events
+
+_VISIT = {"interaction.kind": "visit"}
+_EVENT_RULES = [
+    {"events": {"where": _VISIT, "within_days": 30, "count": {"ge": 2}}},
+    {"events": {"where": _VISIT, "days_since_latest": {"gt": 30}, "never": "match"}},
+    {"events": {"where": _VISIT, "within_days": "$visit_interval_days_a", "count": {"eq": 0}}},
+    {"not": {"events": {"where": {"interaction.kind": "complaint"}, "max": {"ge": 5}, "of": "interaction.amount"}}},
+    {"events": {"within_days": 60, "sum": {"gt": 4}, "of": "interaction.amount"}},
+    {"events": {"where": {"all": [{"interaction.kind": "order"}, {"interaction.status": {"ne": "open",
+                                                                                       "unknown": "match"}}]},
+                "latest": {"in": ["done", "closed"]}, "of": "interaction.status", "never": "no_match"}},
+    {"events": {"where": {"any": [{"interaction.kind": "complaint"}, {"client.is_key": True}]},
+                "min": {"lt": dt.date(2026, 11, 1)}, "of": "interaction.date"}},
+    {"events": {"where": {"compare": {"left": "interaction.closed_date", "op": "gt", "right": "interaction.due_date",
+                                      "plus": 15}}, "within_days": 90, "count": {"ge": 1}}},
+    {"exists": {"fact": "interaction", "where": {"all": [{"interaction.kind": "complaint"},
+                                                         {"interaction.status": "open"}]}}},
+]
+
+
+@pytest.fixture(scope="module")
+def events_advisor() -> Advisor:
+    from tests.helpers import action, rule
+    from tests.helpers import advisor as make
+
+    rules = [rule(f"t.e{i}", when, {"actions": [action("guide_to_network_ordering")]})
+             for i, when in enumerate(_EVENT_RULES)]
+    plans = {"events": {"where": {"interaction.kind": "plan_submission"}, "within_days": 30, "count": {"lt": 1}}}
+    coach = {"topic": "plan_submission_on_time", "reason": {"zh": "因为", "en": "because"}}
+    rules.append(rule("t.m", plans, {"coaching": [coach]}, subject="manager"))
+    return make(*rules)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_bulk_gates_aggregate_history_events_as_the_per_record_predicates_do(events_advisor: Advisor,
+                                                                              data: Any) -> None:
+    def maybe(values: list[Any]) -> Any:
+        return data.draw(st.sampled_from([None, *values]))
+
+    def day(offset: int) -> str:
+        return (AS_OF + dt.timedelta(days=offset)).isoformat()
+
+    dates = [day(d) for d in (-120, -91, -90, -61, -60, -31, -30, -29, -8, -7, -6, 0, 1)]
+    managers = [{"id": "M0", "domain": "tobacco"}, {"id": "M1", "domain": "tobacco"}]
+    clients = [{"id": f"C{i}", "manager_id": data.draw(st.sampled_from(["M0", "M1"])), "domain": "tobacco",
+                "is_key": maybe([True, False])} for i in range(data.draw(st.integers(1, 5)))]
+    kinds = ["visit", "order", "complaint", "plan_submission"]
+    items = []
+    for i in range(data.draw(st.integers(0, 12))):
+        cid = data.draw(st.sampled_from([c["id"] for c in clients]))
+        kind = data.draw(st.sampled_from(kinds))
+        item = {"id": f"E{i:02d}", "client_id": cid, "kind": kind, "date": maybe(dates),
+                "status": maybe(["open", "closed", "done"]), "amount": maybe([0, 1, 2.5, 5, 7]),
+                "due_date": maybe(dates), "closed_date": maybe(dates)}
+        item["manager_id"] = next(c["manager_id"] for c in clients if c["id"] == cid)
+        if kind == "plan_submission":
+            del item["client_id"]  # a manager's own event
+        items.append({k: v for k, v in item.items() if v is not None})
+    doc = {"managers": managers, "clients": [{k: v for k, v in c.items() if v is not None} for c in clients],
+           "interactions": items}
+    kb = events_advisor.book.kb
+    valid = validate_facts({"as_of": AS_OF.isoformat(), **doc}, kb)
+    # the history kept apart from the interactions (as derivation leaves them: only the open items)
+    open_items = [dict(e) for e in valid.subjects("interaction") if e.get("status") == "open"]
+    derived = build_fact_set({"client": valid.subjects("client"), "manager": valid.subjects("manager"),
+                              "interaction": open_items}, AS_OF, kb, history=valid.subjects("interaction"))
+    per_record = local_gates(events_advisor, derived)
+    history = _frame(items, "interaction", kb)
+    frames = Frames({"client": _frame(doc["clients"], "client", kb), "manager": _frame(managers, "manager", kb),
+                     "interaction": _frame(open_items, "interaction", kb) if open_items else pd.DataFrame(),
+                     "history": history if len(history) else pd.DataFrame()}, AS_OF, kb)
+    bulk = {gate for gates in BulkGates(events_advisor.book).gates(frames).values() for gate in gates}
+    assert bulk == per_record
+    # and a fact set that was not derived counts its interactions, on both paths
+    assert {g for gs in BulkGates(events_advisor.book).gates(Frames(
+        {"client": frames.tables["client"], "manager": frames.tables["manager"], "interaction": history}, AS_OF,
+        kb)).values() for g in gs} == local_gates(events_advisor, valid)
+
+
+def test_the_event_rules_hold_and_fail_on_plain_books(events_advisor: Advisor) -> None:
+    """Each rule of the property above holds for one client and fails for another, so it is not vacuous."""
+    kb = events_advisor.book.kb
+
+    def day(offset: int) -> str:
+        return (AS_OF + dt.timedelta(days=offset)).isoformat()
+
+    busy: list[dict[str, Any]] = [{"id": "A1", "client_id": "C0", "kind": "visit", "date": day(-3)},
+            {"id": "A2", "client_id": "C0", "kind": "visit", "date": day(-20)},
+            {"id": "A3", "client_id": "C0", "kind": "complaint", "date": day(-200), "amount": 9, "status": "closed"},
+            {"id": "A4", "client_id": "C0", "kind": "order", "date": day(-10), "status": "done", "amount": 5},
+            {"id": "A5", "client_id": "C0", "kind": "order", "date": day(-40), "due_date": day(-80),
+             "closed_date": day(-50), "status": "closed"},
+            {"id": "A6", "manager_id": "M0", "kind": "plan_submission", "date": day(-5)}]
+    quiet: list[dict[str, Any]] = [{"id": "B1", "client_id": "C1", "kind": "visit", "date": day(-45)}]
+    doc = {"as_of": AS_OF.isoformat(),
+           "managers": [{"id": "M0", "domain": "tobacco"}, {"id": "M1", "domain": "tobacco"}],
+           "clients": [{"id": "C0", "manager_id": "M0", "domain": "tobacco"},
+                       {"id": "C1", "manager_id": "M1", "domain": "tobacco"}],
+           "interactions": [{**e, "manager_id": "M1" if e.get("client_id") == "C1" else "M0"} for e in busy + quiet]}
+    gates = local_gates(events_advisor, validate_facts(doc, kb))
+    holds = {(r, k.id) for r, k in gates}
+    for i in range(len(_EVENT_RULES) - 1):  # the last is a plain `exists` beside them
+        assert {(f"t.e{i}", "C0") in holds, (f"t.e{i}", "C1") in holds} == {True, False}, i
+    assert ("t.m", "M1") in holds and ("t.m", "M0") not in holds

@@ -172,3 +172,33 @@ def test_a_domain_with_one_manager_has_no_team_to_compare_with(advisor: Advisor)
     tables = check_tables(p.clients, p.managers, p.history, kb, p.as_of)
     _, parts = prepare(tables, kb, BulkGates(advisor.book))
     assert all("team_benchmark" not in part.facts for part in parts)
+
+
+def test_the_batch_counts_history_events_as_a_single_decision_does(advisor: Advisor) -> None:
+    """Failed phone-order calls arrive as history rows; the batch's gates, its traces and a decision on the
+    same book posted as facts all count them alike (tobacco.phone_order_calls_failing)."""
+    clients = "id,manager_id,domain,weekly_plan\nT1,MT1,tobacco,none\nT2,MT1,tobacco,none\n"
+    managers = "id,domain\nMT1,tobacco\n"
+    history = ("id,manager_id,client_id,kind,date,outcome\n"
+               "C1,MT1,T1,order_call,2026-11-03,unreachable\nC2,MT1,T1,order_call,2026-11-17,unreachable\n"
+               "C3,MT1,T2,order_call,2026-11-17,unreachable\nC4,MT1,T2,order_call,2026-09-01,unreachable\n")
+    tables = check_tables(read_csv(clients), read_csv(managers), read_csv(history), advisor.book.kb, AS_OF)
+    _, parts = prepare(tables, advisor.book.kb, BulkGates(advisor.book))
+    [part] = parts
+    assert ("tobacco.phone_order_calls_failing", "T1") in {(r, k.id) for r, k in part.gates}
+    assert ("tobacco.phone_order_calls_failing", "T2") not in {(r, k.id) for r, k in part.gates}
+    [result] = decide_partitions(advisor, parts, AS_OF)
+    facts = {"as_of": AS_OF.isoformat(), "managers": [{"id": "MT1", "domain": "tobacco"}],
+             "clients": [{"id": c, "manager_id": "MT1", "domain": "tobacco", "weekly_plan": "none"}
+                         for c in ("T1", "T2")],
+             "interactions": [{"id": i, "manager_id": "MT1", "client_id": c, "kind": "order_call", "date": d,
+                               "outcome": "unreachable"}
+                              for i, c, d in (("C1", "T1", "2026-11-03"), ("C2", "T1", "2026-11-17"),
+                                              ("C3", "T2", "2026-11-17"), ("C4", "T2", "2026-09-01"))]}
+    single = advisor.decide(facts)
+    batch_t1 = next(c for c in result.decision.clients if c.id == "T1")
+    single_t1 = next(c for c in single.clients if c.id == "T1")
+    assert batch_t1.model_dump() == single_t1.model_dump()
+    [trace] = [t for r in batch_t1.recommendations for t in r.because
+               if t.rule_id == "tobacco.phone_order_calls_failing"]
+    assert trace.related == {"interaction": ["C1", "C2"]}
