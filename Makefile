@@ -84,8 +84,9 @@ openapi: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -c "from rm_advisor.engine.errors import codes_markdown; print(codes_markdown(), end='')" > docs/error-codes.md
 	$(BIN)/python -c "from pathlib import Path; from rm_advisor.engine.authoring.document_coverage import markdown_from_texts; \
-		d = Path('docs'); print(markdown_from_texts((d / 'document-coverage.yaml').read_text(encoding='utf-8'), \
-		(d / 'open-cases.scenarios.yaml').read_text(encoding='utf-8')), end='')" > docs/document-coverage.md
+		d = Path('docs'); o = d / 'open-cases.scenarios.yaml'; \
+		print(markdown_from_texts((d / 'document-coverage.yaml').read_text(encoding='utf-8'), \
+		o.read_text(encoding='utf-8') if o.exists() else None), end='')" > docs/document-coverage.md
 
 # The zh/en message catalogue (engine/locale/*/LC_MESSAGES/messages.po): extract every marked string
 # from the sources and the report template, then add new ones to both catalogues and drop the unused
