@@ -9,8 +9,18 @@ from starlette.responses import Response
 
 from rm_advisor.api import present
 from rm_advisor.api.deps import LangDep, LoadedDep, StoreDep, language_headers, read_access
-from rm_advisor.api.problems import documented
-from rm_advisor.api.schemas import PRINTABLE, DecisionList, Flag, IsoDate, LoggedDecisionResponse, ReplayOut
+from rm_advisor.api.problems import ErrorItem, Problem, documented
+from rm_advisor.api.routes.decisions import ItemQuery, RuleQuery, check_known, explain_subjects
+from rm_advisor.api.schemas import (
+    PRINTABLE,
+    DecisionList,
+    ExplanationsResponse,
+    Flag,
+    IsoDate,
+    LoggedDecisionResponse,
+    ReplayOut,
+)
+from rm_advisor.engine.language import SubjectKey
 from rm_advisor.store import replay as replay_decision
 
 router = APIRouter(prefix="/v1/decisions", tags=["decision log"], dependencies=[Depends(read_access)])
@@ -52,3 +62,42 @@ def replay(decision_id: DecisionId, store: StoreDep, loaded: LoadedDep,
     replay of an older revision compiles its rule set (about a second)."""
     report = replay_decision(store.decisions, decision_id, loaded.advisor if current else None)
     return present.replay(report).response()
+
+
+@router.get("/{decision_id}/explain", response_model=ExplanationsResponse,
+            responses=documented("decision_not_found", "revision_not_logged", "unknown_item", "subject_not_in_facts",
+                                 *_LOG),
+            summary="Why, and why not, for a logged decision")
+def explain_logged(decision_id: DecisionId, store: StoreDep, lang: LangDep, item: ItemQuery = None,
+                   rule: RuleQuery = None,
+                   subject: Annotated[str | None, Query(max_length=220, pattern=r"^(client|manager):.+$", description=(
+                       "client:ID or manager:ID (default: the subject the decision was asked for, else every "
+                       "subject)"))] = None) -> Response:
+    """The logged decision made again on its own revision (its masked input, as-of date and feedback
+    history, as a replay makes it), then explained as `POST .../explain` explains: `item` why (not)
+    that action or coaching topic, `rule` why (not) that rule, neither why each recommendation or why
+    nothing."""
+    from rm_advisor.engine.authoring import Explainer
+    from rm_advisor.engine.loading import Locator
+
+    if item is not None and rule is not None:
+        raise Problem("invalid_request", "give `item` or `rule`, not both",
+                      [ErrorItem(code="item_and_rule", parameter="rule", detail="`item` is given too")])
+    record = store.decisions.get(decision_id)
+    advisor = store.decisions.advisor_for(record.revision)
+    book = advisor.book
+    check_known(book.kb, {r.id for r in book.rules}, item, rule)
+    run = advisor.run(record.input, as_of=record.as_of, history=record.history)
+    ex = Explainer(book, run, Locator.from_files(dict(book.sources.rules) if book.sources else {}))
+    named = subject or record.subject
+    if named is None:
+        subjects = [s for t in book.kb.subjects() for s in ex.subjects(t)]
+    else:
+        key = SubjectKey.parse(named)
+        if run.fact_set.get(key.type, key.id) is None:
+            raise Problem("subject_not_in_facts", f"no {key.type} `{key.id}` in the decision's input",
+                          [ErrorItem(code="subject_not_in_facts", parameter="subject", detail=f"`{named}` was not "
+                                     "posted with this decision")])
+        subjects = [key]
+    found = explain_subjects(ex, subjects, item, rule)
+    return present.explanations(book.revision, record.as_of, found, lang).response(language_headers(lang))

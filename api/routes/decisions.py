@@ -7,7 +7,7 @@ feedback and replays. Without it, the engine decides alone and nothing is stored
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 from starlette.responses import Response
@@ -29,6 +29,9 @@ from rm_advisor.engine.derivation import Prefer
 from rm_advisor.engine.language import Decision, KnowledgeBase, SubjectDecision, SubjectKey
 from rm_advisor.engine.messages import N_
 from rm_advisor.store import Posted, Store, decide_and_log
+
+if TYPE_CHECKING:
+    from rm_advisor.engine.authoring import Explainer, Explanation
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(read_access)])
 
@@ -161,19 +164,25 @@ def explain_one(
     posted = _facts(loaded, body, settings, prefer)
     _check_posted(loaded, posted, subject_type, subject_id)
     book = loaded.book
-    _check_known(book.kb, {r.id for r in book.rules}, item, rule)
-    subject = SubjectKey(subject_type, subject_id)
+    check_known(book.kb, {r.id for r in book.rules}, item, rule)
     ex = Explainer(book, loaded.advisor.run(posted.facts), Locator.from_files(loaded.rule_files))
-    if item is not None:
-        found = [ex.explain_item(item, subject)]
-    elif rule is not None:
-        found = [ex.explain_rule(rule, subject)]
-    else:
-        found = [e for e in ex.explain_decision() if e.subject == str(subject)]
+    found = explain_subjects(ex, [SubjectKey(subject_type, subject_id)], item, rule)
     return present.explanations(book.revision, posted.facts.as_of, found, lang).response(language_headers(lang))
 
 
-def _check_known(kb: KnowledgeBase, rules: set[str], item: str | None, rule: str | None) -> None:
+def explain_subjects(ex: Explainer, subjects: list[SubjectKey], item: str | None,
+                     rule: str | None) -> list[Explanation]:
+    """What explain answers for each subject: why (not) ``item``, why (not) ``rule``, or why each
+    recommendation (why nothing, for a subject with none)."""
+    if item is not None:
+        return [ex.explain_item(item, s) for s in subjects]
+    if rule is not None:
+        return [ex.explain_rule(rule, s) for s in subjects if ex.rules[rule].rule.subject == s.type]
+    wanted = {str(s) for s in subjects}
+    return [e for e in ex.explain_decision() if e.subject in wanted]
+
+
+def check_known(kb: KnowledgeBase, rules: set[str], item: str | None, rule: str | None) -> None:
     """Refuse an item or rule the rule set does not know, with the closest name."""
     from rm_advisor.engine.errors import suggest
 

@@ -144,3 +144,18 @@ def test_a_decision_whose_rule_set_is_not_in_the_log_cannot_be_replayed(live: Li
         body = problem(c.get(f"/v1/decisions/{decided['decision_id']}/replay"), 409, "revision_not_logged")
         assert decided["revision"] in body["detail"]
         assert c.get(f"/v1/decisions/{decided['decision_id']}").status_code == 200  # still readable
+
+
+def test_a_logged_decision_is_explained_on_its_own_revision(log_client: TestClient) -> None:
+    answer = log_client.post(ONE, json=examples.CLIENT).json()
+    url = f"/v1/decisions/{answer['decision_id']}/explain"
+    body = log_client.get(url, params={"item": "counter_placement", "lang": "en"}).json()
+    assert body["revision"] == answer["revision"] and body["as_of"] == answer["as_of"]
+    [e] = body["explanations"]
+    assert (e["subject"], e["target"], e["outcome"]) == ("client:T-001", "action:counter_placement", "not recommended")
+    shown = {r["id"] for r in answer["subject"]["recommendations"]}
+    why = log_client.get(url).json()["explanations"]  # every recommendation of the subject it was asked for
+    assert {x["target"].split(":", 1)[1] for x in why if x["outcome"] == "recommended"} == shown
+    problem(log_client.get(url, params={"subject": "client:T-999"}), 422, "subject_not_in_facts")
+    problem(log_client.get(url, params={"rule": "tobacco.nope"}), 422, "unknown_item")
+    problem(log_client.get("/v1/decisions/d-20261123-0000000000000000/explain"), 404, "decision_not_found")
