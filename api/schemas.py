@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 from starlette.responses import Response
 
 from rm_advisor.api.problems import ErrorItem
+from rm_advisor.engine.authoring import ConditionKind
 from rm_advisor.engine.language import DATE_PATTERN, DateRangeError, parse_date
 
 Lang = Literal["zh", "en", "both"]
@@ -453,7 +454,7 @@ class ConditionReportOut(Out):
     """One condition of a rule on one fact: whether it held, the value seen, what would flip it."""
 
     condition: str
-    kind: Literal["field", "signal", "exists", "all", "any"]
+    kind: ConditionKind
     subject: str = Field(description="the fact the condition looked at, e.g. client:T-001")
     file: str
     line: int

@@ -3,7 +3,7 @@ not), the rule graph, replay of a portfolio on two rule sets, and decision diffs
 
 from rm_advisor.engine.authoring.coverage import Coverage
 from rm_advisor.engine.authoring.diff import Change, diff_decisions
-from rm_advisor.engine.authoring.explain import ConditionReport, Explainer, Explanation, RuleReport
+from rm_advisor.engine.authoring.explain import ConditionKind, ConditionReport, Explainer, Explanation, RuleReport
 from rm_advisor.engine.authoring.graph import (
     cycle_nodes,
     findings,
@@ -22,6 +22,7 @@ __all__ = [
     "KINDS",
     "CaseResult",
     "Change",
+    "ConditionKind",
     "ConditionReport",
     "Coverage",
     "Explainer",

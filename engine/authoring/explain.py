@@ -63,11 +63,15 @@ class Fix(_Model):
     remove: bool = False
 
 
+#: the kinds of condition an explanation reports (the API's response model uses the same)
+ConditionKind = Literal["field", "signal", "exists", "compare", "events", "all", "any"]
+
+
 class ConditionReport(_Model):
     """One condition of a rule on one fact: whether it held, the value seen, what would flip it."""
 
     condition: str
-    kind: Literal["field", "signal", "exists", "compare", "events", "all", "any"] = Field(
+    kind: ConditionKind = Field(
         description="a comparison, a signal test, an exists, a comparison between two fields, an aggregate of "
                     "history events, or a group whose parts are in `inner`")
     subject: str = Field(description="the fact the condition looked at, e.g. client:T-001")

@@ -20,8 +20,8 @@ from rm_advisor.api.deps import negotiate
 from rm_advisor.api.ruleset import LiveRuleSet, LoadedRuleSet
 from rm_advisor.cli.main import sample_facts_path
 from rm_advisor.engine import Advisor, Decision
+from rm_advisor.engine.inference import Engine
 from rm_advisor.engine.inference import advisor as advisor_module
-from rm_advisor.engine.inference import chaining as inference
 from tests.api.conftest import located, problem, settings
 
 ONE = "/v1/decisions/client/T-001"
@@ -223,19 +223,22 @@ def _stable(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k != "decision_id"}
 
 
-def test_concurrent_requests_get_the_single_threaded_answers(live: LiveRuleSet,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    # experta engines are not thread-safe: no engine may ever run for two threads
-    runs: list[tuple[int, int]] = []  # (engine, thread)
+@pytest.mark.parametrize("engine", ["compiled", "experta"])
+def test_concurrent_requests_get_the_single_threaded_answers(live: LiveRuleSet, monkeypatch: pytest.MonkeyPatch,
+                                                            engine: Engine) -> None:
+    # neither evaluator is thread-safe (experta's engines least of all): none may ever run for two threads
+    runs: list[tuple[int, int]] = []  # (evaluator, thread)
+    base = advisor_module.ENGINES[engine]
 
-    class Recording(inference.Inference):
+    class Recording(base):  # type: ignore[valid-type, misc]
         def run(self, facts: Any, gates: Any = None) -> Any:
             runs.append((id(self), threading.get_ident()))
             return super().run(facts, gates)
 
-    monkeypatch.setattr(advisor_module, "Inference", Recording)
+    monkeypatch.setitem(advisor_module.ENGINES, engine, Recording)
     loaded = live.current()
-    fresh = LiveRuleSet(LoadedRuleSet(Advisor(loaded.book), loaded.rule_files, loaded.kb_files, loaded.loaded_at))
+    fresh = LiveRuleSet(LoadedRuleSet(Advisor(loaded.book, engine=engine), loaded.rule_files, loaded.kb_files,
+                                      loaded.loaded_at))
     docs = _per_client_documents()
     with TestClient(create_app(settings(), fresh)) as c:
         expected = {cid: _stable(c.post(f"/v1/decisions/client/{cid}", json=d).json()) for cid, d in docs}
