@@ -139,14 +139,38 @@ class Database:
             yield session
 
     def migrate(self, target: str = "head") -> None:
-        """Bring the schema to ``target`` (default: the newest migration)."""
+        """Bring the schema to ``target`` (default: the newest migration), one process at a time."""
         try:
-            with self.engine.connect() as conn:
+            with self._migrating(), self.engine.connect() as conn:
                 cfg = alembic_config()
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, target)
         except SQLAlchemyError as exc:
             raise unavailable(self.display_url, _first_line(exc)) from exc
+
+    @contextlib.contextmanager
+    def _migrating(self) -> Iterator[None]:
+        """SQLite: an exclusive lock on ``<file>.migrate-lock`` beside the database while migrating.
+
+        Alembic runs SQLite's DDL outside one transaction (SQLite's DDL is not transactional for it),
+        so two processes opening a new file at once could both see no schema and both create it
+        ("duplicate column name"); the lock file makes the second wait and then find the schema
+        current. PostgreSQL takes an advisory lock in the migration itself (migrations/env.py)."""
+        database = self.url.database if self.dialect == "sqlite" else None
+        if not database or database == ":memory:" or database.startswith("file:"):
+            yield
+            return
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock file, as before
+            yield
+            return
+        with open(database + ".migrate-lock", "a", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def ping(self) -> None:
         """Check that a connection can be had and answers; raises ``store_unavailable`` otherwise.
