@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from rm_advisor.cli.common import EngineName, EngineOpt, Lang, PreferHistoryOpt, _, err, lang_option, out, use_lang
 from rm_advisor.cli.render import print_diagnostics
+from rm_advisor.engine.messages import N_, gettext_in
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -216,7 +217,8 @@ def batch(
         raise typer.Exit(2)
     day = _date(as_of) if as_of else dt.date.today() if given else AS_OF
     # a date the command chose is said where the date shows: the summary line, summary.json, the report
-    as_of_note = "" if as_of else _("today: no --as-of") if given else _("the sample portfolio's date: no --as-of")
+    note_id = "" if as_of else N_("today: no --as-of") if given else N_("the sample portfolio's date: no --as-of")
+    as_of_note = _(note_id) if note_id else ""
     enc = _encoding(encoding)
     started = time.perf_counter()
     # named relative to their folders, as Advisor.load and the server name them: the same traces and revision
@@ -240,7 +242,7 @@ def batch(
     if report:
         written.append(write_report(result.run, out_dir / "report.html", advisor.book, result.effectiveness,
                                     lang.value, as_of_note))
-    _summary(result, written, out_dir, time.perf_counter() - started, as_of_note)
+    _summary(result, written, out_dir, time.perf_counter() - started, note_id)
 
 
 def _encoding(encoding: str) -> str | None:
@@ -474,9 +476,10 @@ def _print_problems(held: list[Diagnostic], total: int) -> None:
 
 def _summary(result: BatchResult, written: list[Path], out_dir: Path, elapsed: float, as_of_note: str) -> None:
     """The counts on stdout and in summary.json (listed with the other outputs); ``elapsed`` covers
-    the whole command, outputs written; ``as_of_note`` says where a date no --as-of gave came from."""
+    the whole command, outputs written; ``as_of_note`` (a msgid) says where a date no --as-of gave came from."""
     counts, tables = result.counts, result.run.tables
-    as_of = tables.as_of.isoformat() + (f" ({as_of_note})" if as_of_note else "")
+    day = tables.as_of.isoformat()
+    as_of = {lang: day + (f" ({gettext_in(lang, as_of_note)})" if as_of_note else "") for lang in ("zh", "en")}
     out.print(_("decided {clients} clients of {managers} managers as of {as_of} in {seconds} s ({rate} clients/s, "
                 "{workers} worker(s)); rule set {revision}", clients=counts.clients, managers=counts.managers,
                 as_of=as_of, seconds=format(elapsed, ".1f"), rate=format(counts.clients / max(elapsed, 1e-9), ".0f"),

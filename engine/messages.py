@@ -60,9 +60,12 @@ class Translator:
         self.lang, self.sep = lang, sep
 
     def __call__(self, msgid: str, **fields: object) -> str:
+        """A field given in both languages (see :func:`in_both`) is filled language by language, so
+        a translated phrase inside a translated sentence is not doubled."""
         if self.lang != "both":
-            return _fill(gettext_in(self.lang, msgid), fields)
-        zh, en = _fill(gettext_in("zh", msgid), fields), _fill(gettext_in("en", msgid), fields)
+            return _fill(gettext_in(self.lang, msgid), _in(fields, self.lang))
+        zh = _fill(gettext_in("zh", msgid), _in(fields, "zh"))
+        en = _fill(gettext_in("en", msgid), _in(fields, "en"))
         return en if zh == en else f"{zh}{self.sep}{en}"
 
     def gettext(self, msgid: str) -> str:
@@ -72,6 +75,10 @@ class Translator:
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         """Plural forms are not used: messages say ``file(s)``; this only serves jinja2's interface."""
         return self(singular if n == 1 else plural)
+
+
+def _in(fields: dict[str, object], lang: str) -> dict[str, object]:
+    return {k: _member(v, lang) for k, v in fields.items()}
 
 
 def _fill(text: str, fields: dict[str, object]) -> str:

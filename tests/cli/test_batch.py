@@ -200,14 +200,21 @@ def test_the_terminal_names_a_bad_cells_column_as_bad_rows_csv_does(run: Run, ba
 
 def test_summary_json_is_listed_with_the_outputs(run: Run) -> None:
     _, result = run
-    wrote = [ln.split("wrote ", 1)[1] for ln in result.output.splitlines() if ln.startswith("  wrote ")]
+    # the default language is both: "  已写入 <path> / wrote <path>"
+    wrote = [ln.rsplit("wrote ", 1)[1] for ln in result.output.splitlines() if "wrote " in ln]
     assert [Path(w).name for w in wrote] == OUTPUTS
-    assert f"as of {AS_OF} in" in result.output  # a date given by --as-of needs no note
+    assert f"as of {AS_OF} in" in result.output and f"数据日期 {AS_OF}，" in result.output  # no note: --as-of gave it
 
 
 def test_a_batch_without_as_of_says_which_date_it_used(sample: Path, tmp_path: Path) -> None:
     args = [a for a in batch_args(sample, tmp_path) if a not in ("--as-of", AS_OF)]
     result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    today = dt.date.today().isoformat()
+    # in both languages the note is said once in each, not doubled inside either
+    assert f"数据日期 {today} (今天：未给 --as-of)" in result.output
+    assert "today: no --as-of / " not in result.output
+    result = runner.invoke(app, [*args, "--lang", "en"])
     assert result.exit_code == 0, result.output
     today = dt.date.today().isoformat()
     assert f"as of {today} (today: no --as-of)" in result.output

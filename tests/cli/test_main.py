@@ -6,11 +6,14 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from rm_advisor.cli.main import app, main, sample_facts_path
+from rm_advisor.engine.loading import read_kb_files
 from tests.conftest import ROOT
 from tests.helpers import action, client, rule, rule_text
 
@@ -70,13 +73,25 @@ def test_check_shipped_rules_is_clean() -> None:
     assert "OK:" in result.output
 
 
+def _provenances(node: Any) -> list[dict[str, str]]:
+    if isinstance(node, dict):
+        own = [node["provenance"]] if isinstance(node.get("provenance"), dict) else []
+        return own + [p for k, v in node.items() if k != "provenance" for p in _provenances(v)]
+    return [p for v in node for p in _provenances(v)] if isinstance(node, list) else []
+
+
 def test_check_finds_quotes_in_the_documents_folder(tmp_path: Path) -> None:
     from tests.helpers import KB
 
     docs = tmp_path / "docs"
     docs.mkdir()
+    # documents that hold the rule's quote and every quote the shipped knowledge base cites
+    cited: dict[str, list[str]] = {}
+    for text in read_kb_files(None).values():
+        for prov in _provenances(yaml.safe_load(text)):
+            cited.setdefault(prov["document"], []).append(prov["quote"])
     for d in KB.documents.values():
-        (docs / d.file).write_text("……努力引导客户向网络客户发展……", encoding="utf-8")
+        (docs / d.file).write_text("……".join(["努力引导客户向网络客户发展", *cited.get(d.id, [])]), encoding="utf-8")
     rules = tmp_path / "rules"
     rules.mkdir()
     ok = rule("t.q", {"client.is_key": True}, {"actions": [action("guide_to_network_ordering")]})
