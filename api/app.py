@@ -20,6 +20,7 @@ from fastapi_offline import FastAPIOffline
 from rm_advisor.api import problems
 from rm_advisor.api.deps import API_KEY_HEADER
 from rm_advisor.api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
+from rm_advisor.api.observe import REQUEST_ID_HEADER, RequestLog, install_request_log
 from rm_advisor.api.openapi import refine
 from rm_advisor.api.routes import admin, catalogues, decision_log, decisions, feedback, health, reports, rules, ruleset
 from rm_advisor.api.ruleset import LiveRuleSet
@@ -82,8 +83,10 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
     app.add_middleware(RevisionHeader, current_revision=lambda: live.revision)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type", "Accept-Language", API_KEY_HEADER],
-                           expose_headers=[REVISION_HEADER, "Content-Language"])
+                           allow_headers=["Content-Type", "Accept-Language", API_KEY_HEADER, REQUEST_ID_HEADER],
+                           expose_headers=[REVISION_HEADER, "Content-Language", REQUEST_ID_HEADER])
+    install_request_log(settings.request_log)
+    app.add_middleware(RequestLog, current_revision=lambda: live.revision)  # outermost: sees every answer
     refine(app)
     return app
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rm_advisor.api.observe import note
 from rm_advisor.engine.errors import MAX_ERRORS, Diagnostic, FactError, InferenceError, RuleError
 from rm_advisor.engine.language import printable
 from rm_advisor.engine.loading import problem_count
@@ -145,6 +146,7 @@ def problem_lang(request: Request) -> str:
 def problem_body(code: str, detail: str, instance: str, errors: Iterable[ErrorItem] = (),
                  revision: str | None = None, lang: str = "en") -> dict[str, Any]:
     status, title = PROBLEMS[code]
+    note(problem=code)  # the request log line and the problem counter name it
     return ProblemDetails(type=TYPE_BASE + code, title=gettext_in(lang, title), status=status, detail=detail,
                           instance=instance, code=code, revision=revision,
                           errors=list(errors)).model_dump(exclude_none=True)

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
                     "workers > 1, uvicorn 0.37+) before it is killed and replaced; also how long a new worker "
                     "may take to become ready on a restart (SIGHUP). Long enough for a worker to start on a "
                     "loaded machine; a hung worker is replaced after this long")
+    request_log: bool = Field(default=True, description="write one JSON line per request to stderr (request id, "
+                                                        "route template, status, duration, revision, decision "
+                                                        "id; no personal data)")
     sync_dir: Path | None = Field(default=None, description="set by `serve`: where a reload publishes the rule set "
                                                     "to the other worker processes")
 

@@ -57,7 +57,10 @@ def serve(
         None, help="seconds a worker may take to answer the supervisor's health check before it is replaced "
                    "(env RM_ADVISOR_WORKER_HEALTHCHECK_TIMEOUT, default 60)"),
     log_level: str = typer.Option("info", help="uvicorn log level"),
-    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="log every request"),
+    access_log: bool = typer.Option(False, "--access-log/--no-access-log",
+                                    help="uvicorn's access log too (client address and the path as requested, "
+                                         "which may hold a subject's id); the JSON request log "
+                                         "(RM_ADVISOR_REQUEST_LOG, on by default) has neither"),
 ) -> None:
     """Serve the HTTP API (docs at /docs, spec at /openapi.json)."""
     from rm_advisor.api import server
