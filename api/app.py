@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
-from rm_advisor.api import problems
+from rm_advisor.api import metrics, problems
 from rm_advisor.api.deps import API_KEY_HEADER
 from rm_advisor.api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
 from rm_advisor.api.observe import REQUEST_ID_HEADER, RequestLog, install_request_log
@@ -64,9 +64,11 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
         # a database that cannot be used stops the server at startup with store_unavailable
         store = Store(settings.database_url(), live.current().book.kb) if settings.decision_log else None
         app.state.store = store
+        metrics.worker_started(live.revision)
         try:
             yield
         finally:
+            metrics.worker_stopped()
             app.state.store = None
             if store is not None:
                 store.close()

@@ -1,4 +1,5 @@
-"""What the server tells its operators: one JSON log line per request.
+"""What the server tells its operators: one JSON log line per request, and its metrics
+(:mod:`api.metrics`, counted by the same middleware).
 
 :class:`RequestLog` is the outermost middleware. For every HTTP request it takes the client's
 ``X-Request-ID`` (or makes one), echoes it on the response, and when the response is sent logs
@@ -27,6 +28,8 @@ from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rm_advisor.api import metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 #: the request log's logger; its records carry the line's fields in ``record.fields``
@@ -132,12 +135,14 @@ class RequestLog:
 
     def _line(self, scope: Scope, state: dict[str, Any], holder: dict[str, Any], rid: str, status: int,
               started: float) -> None:
+        seconds = time.perf_counter() - started
+        route, revision = route_template(scope), state.get("revision") or self.current_revision()
+        metrics.request_done(str(scope.get("method")), route, status, seconds, holder.get("problem"), revision)
         if not self.log.isEnabledFor(logging.INFO):
             return
         fields: dict[str, Any] = {
-            "request_id": rid, "method": scope.get("method"), "route": route_template(scope), "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            "revision": state.get("revision") or self.current_revision()}
+            "request_id": rid, "method": scope.get("method"), "route": route, "status": status,
+            "duration_ms": round(seconds * 1000, 2), "revision": revision}
         # a logged decision's route names its id (once it was found: a refused id is not written)
         decision_id = holder.get("decision_id") or \
             ((scope.get("path_params") or {}).get("decision_id") if status < 400 else None)

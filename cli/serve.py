@@ -98,6 +98,10 @@ def serve(
         # every worker starts from exactly the texts checked above and follows reloads through sync_dir
         RevisionChannel(sync_dir).publish(loaded.snapshot())
         os.environ.update(settings.model_copy(update={"sync_dir": Path(sync_dir)}).to_env())
+        if settings.workers > 1:  # each worker writes its metrics there; /metrics adds them all up
+            metrics_dir = Path(sync_dir) / "metrics"
+            metrics_dir.mkdir()
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         url = f"http://{settings.host}:{settings.port}/docs"
         err.print("rm-advisor: " + _("revision {revision}, {rules} rules, decision log {log}, {url}",
                                      revision=loaded.revision, rules=len(loaded.book.rules), log=where,
