@@ -22,6 +22,7 @@ from rm_advisor.api.deps import API_KEY_HEADER
 from rm_advisor.api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
 from rm_advisor.api.observe import REQUEST_ID_HEADER, RequestLog, install_request_log
 from rm_advisor.api.openapi import refine
+from rm_advisor.api.ratelimit import RateLimit
 from rm_advisor.api.routes import admin, catalogues, decision_log, decisions, feedback, health, reports, rules, ruleset
 from rm_advisor.api.ruleset import LiveRuleSet
 from rm_advisor.api.settings import Settings
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
     for module in (decisions, decision_log, feedback, reports, rules, ruleset, catalogues, health, admin):
         app.include_router(module.router)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, current_revision=lambda: live.revision)
+    if settings.rate_limit is not None:  # before a body is read; inside CORS, the revision header and the log
+        app.add_middleware(RateLimit, settings=settings)
     app.add_middleware(RevisionHeader, current_revision=lambda: live.revision)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],

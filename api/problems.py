@@ -64,6 +64,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "feedback_bad_value": (422, N_("A feedback field is missing or has a value it does not allow")),
     "unknown_reason_code": (422, N_("The reason code is not in the reason catalogue")),
     "feedback_reason_kind": (422, N_("The reason code does not fit the kind or channel of the action")),
+    "rate_limited": (429, N_("Too many requests; try again after Retry-After seconds")),
     "internal_error": (500, N_("Internal error")),
     "not_ready": (503, N_("Not ready to decide")),
     "store_unavailable": (503, N_("The decision database cannot be used")),
