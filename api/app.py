@@ -17,10 +17,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
-from rm_advisor.api import problems
+from rm_advisor.api import metrics, problems
 from rm_advisor.api.deps import API_KEY_HEADER
 from rm_advisor.api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
+from rm_advisor.api.observe import REQUEST_ID_HEADER, RequestLog, install_request_log
 from rm_advisor.api.openapi import refine
+from rm_advisor.api.ratelimit import RateLimit
 from rm_advisor.api.routes import admin, catalogues, decision_log, decisions, feedback, health, reports, rules, ruleset
 from rm_advisor.api.ruleset import LiveRuleSet
 from rm_advisor.api.settings import Settings
@@ -63,9 +65,11 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
         # a database that cannot be used stops the server at startup with store_unavailable
         store = Store(settings.database_url(), live.current().book.kb) if settings.decision_log else None
         app.state.store = store
+        metrics.worker_started(live.revision)
         try:
             yield
         finally:
+            metrics.worker_stopped()
             app.state.store = None
             if store is not None:
                 store.close()
@@ -79,11 +83,15 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
     for module in (decisions, decision_log, feedback, reports, rules, ruleset, catalogues, health, admin):
         app.include_router(module.router)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, current_revision=lambda: live.revision)
+    if settings.rate_limit is not None:  # before a body is read; inside CORS, the revision header and the log
+        app.add_middleware(RateLimit, settings=settings)
     app.add_middleware(RevisionHeader, current_revision=lambda: live.revision)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type", "Accept-Language", API_KEY_HEADER],
-                           expose_headers=[REVISION_HEADER, "Content-Language"])
+                           allow_headers=["Content-Type", "Accept-Language", API_KEY_HEADER, REQUEST_ID_HEADER],
+                           expose_headers=[REVISION_HEADER, "Content-Language", REQUEST_ID_HEADER])
+    install_request_log(settings.request_log)
+    app.add_middleware(RequestLog, current_revision=lambda: live.revision)  # outermost: sees every answer
     refine(app)
     return app
 

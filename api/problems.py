@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rm_advisor.api.observe import note
 from rm_advisor.engine.errors import MAX_ERRORS, Diagnostic, FactError, InferenceError, RuleError
 from rm_advisor.engine.language import printable
 from rm_advisor.engine.loading import problem_count
@@ -63,6 +64,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "feedback_bad_value": (422, N_("A feedback field is missing or has a value it does not allow")),
     "unknown_reason_code": (422, N_("The reason code is not in the reason catalogue")),
     "feedback_reason_kind": (422, N_("The reason code does not fit the kind or channel of the action")),
+    "rate_limited": (429, N_("Too many requests; try again after Retry-After seconds")),
     "internal_error": (500, N_("Internal error")),
     "not_ready": (503, N_("Not ready to decide")),
     "store_unavailable": (503, N_("The decision database cannot be used")),
@@ -145,6 +147,7 @@ def problem_lang(request: Request) -> str:
 def problem_body(code: str, detail: str, instance: str, errors: Iterable[ErrorItem] = (),
                  revision: str | None = None, lang: str = "en") -> dict[str, Any]:
     status, title = PROBLEMS[code]
+    note(problem=code)  # the request log line and the problem counter name it
     return ProblemDetails(type=TYPE_BASE + code, title=gettext_in(lang, title), status=status, detail=detail,
                           instance=instance, code=code, revision=revision,
                           errors=list(errors)).model_dump(exclude_none=True)

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
                     "workers > 1, uvicorn 0.37+) before it is killed and replaced; also how long a new worker "
                     "may take to become ready on a restart (SIGHUP). Long enough for a worker to start on a "
                     "loaded machine; a hung worker is replaced after this long")
+    rate_limit: str | None = Field(default=None, description="requests allowed per API key (or per client address "
+                                                              "without one), e.g. `120/minute`, counted per worker "
+                                                              "process; over it: 429 `rate_limited` with "
+                                                              "Retry-After; none: no limit")
+    request_log: bool = Field(default=True, description="write one JSON line per request to stderr (request id, "
+                                                        "route template, status, duration, revision, decision "
+                                                        "id; no personal data)")
     sync_dir: Path | None = Field(default=None, description="set by `serve`: where a reload publishes the rule set "
                                                     "to the other worker processes")
 
@@ -68,6 +75,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(o.strip() for o in value.split(",") if o.strip())
         return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _a_rate(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("a rate limit is a count per period, e.g. 120/minute or 10/second") from None
+        return value.strip()
 
     @field_validator("api_key", "admin_key")
     @classmethod

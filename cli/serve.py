@@ -56,8 +56,14 @@ def serve(
     worker_healthcheck_timeout: int | None = typer.Option(
         None, help="seconds a worker may take to answer the supervisor's health check before it is replaced "
                    "(env RM_ADVISOR_WORKER_HEALTHCHECK_TIMEOUT, default 60)"),
+    rate_limit: str | None = typer.Option(None, help="requests per API key (or client address without one) and "
+                                                     "worker, e.g. 120/minute (env RM_ADVISOR_RATE_LIMIT, "
+                                                     "default: no limit)"),
     log_level: str = typer.Option("info", help="uvicorn log level"),
-    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="log every request"),
+    access_log: bool = typer.Option(False, "--access-log/--no-access-log",
+                                    help="uvicorn's access log too (client address and the path as requested, "
+                                         "which may hold a subject's id); the JSON request log "
+                                         "(RM_ADVISOR_REQUEST_LOG, on by default) has neither"),
 ) -> None:
     """Serve the HTTP API (docs at /docs, spec at /openapi.json)."""
     from rm_advisor.api import server
@@ -71,7 +77,8 @@ def serve(
     settings = _settings(host=host, port=port, workers=workers, rules_dir=rules, kb_dir=kb, api_key=api_key,
                          protect_reads=protect_reads, cors_origins=tuple(cors_origin or ()),
                          max_subjects=max_subjects, max_body_bytes=max_body_bytes, default_lang=default_lang,
-                         db_url=db, decision_log=decision_log, worker_healthcheck_timeout=worker_healthcheck_timeout)
+                         db_url=db, decision_log=decision_log, worker_healthcheck_timeout=worker_healthcheck_timeout,
+                         rate_limit=rate_limit)
     try:  # check once here, so a broken rule set is reported before any worker starts
         loaded = build(*read_files(settings.rules_dir, settings.kb_dir), settings.max_firings)
     except RuleError as exc:
@@ -95,6 +102,10 @@ def serve(
         # every worker starts from exactly the texts checked above and follows reloads through sync_dir
         RevisionChannel(sync_dir).publish(loaded.snapshot())
         os.environ.update(settings.model_copy(update={"sync_dir": Path(sync_dir)}).to_env())
+        if settings.workers > 1:  # each worker writes its metrics there; /metrics adds them all up
+            metrics_dir = Path(sync_dir) / "metrics"
+            metrics_dir.mkdir()
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         url = f"http://{settings.host}:{settings.port}/docs"
         err.print("rm-advisor: " + _("revision {revision}, {rules} rules, decision log {log}, {url}",
                                      revision=loaded.revision, rules=len(loaded.book.rules), log=where,

@@ -12,7 +12,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,8 @@ class Posted:
 
 def decide_and_log(store: Store, advisor: Advisor, facts: Mapping[str, Any] | Posted, *,
                    as_of: dt.date | None = None, max_per_subject: int | None = None,
-                   source: str = "cli", subject: SubjectKey | None = None, prefer: Prefer = "given") -> Decision:
+                   source: str = "cli", subject: SubjectKey | None = None, prefer: Prefer = "given",
+                   on_logged: Callable[[float], None] | None = None) -> Decision:
     """Decide with the contact policies and the feedback history, and log the decision.
 
     ``facts``: a facts document, or :class:`Posted` facts already validated (``as_of`` is then not
@@ -53,14 +55,17 @@ def decide_and_log(store: Store, advisor: Advisor, facts: Mapping[str, Any] | Po
     the decision about ``subject`` alone when one is given (ValueError if it was not posted), else
     about every subject, with every recommended item. ``max_per_subject`` limits what is shown:
     the decision returned, with its id, has at most that many recommendations per subject. It is
-    committed before this returns.
+    committed before this returns; ``on_logged`` is then told how many seconds the write took.
     """
     posted = facts if isinstance(facts, Posted) else Posted.check(advisor, facts, as_of, prefer)
     subjects = [(t, str(f["id"])) for t in SUBJECT_TYPES for f in posted.facts.subjects(t)]
     history = store.feedback.history_for(subjects, posted.facts.as_of, advisor.book.policies)
     decision = advisor.decide(posted.facts, history=history)  # every item: the limit cuts what is shown
+    started = time.perf_counter()
     logged = store.decisions.record(decision, posted.document, advisor.book, source, history, max_per_subject,
                                     subject)
+    if on_logged is not None:
+        on_logged(time.perf_counter() - started)
     return limited(logged, max_per_subject)
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query
 from starlette.responses import Response
 
-from rm_advisor.api import examples, paths, present
+from rm_advisor.api import examples, metrics, observe, paths, present
 from rm_advisor.api.deps import LangDep, LoadedDep, OptionalStoreDep, SettingsDep, language_headers, read_access
 from rm_advisor.api.problems import ErrorItem, Problem, documented
 from rm_advisor.api.ruleset import LoadedRuleSet
@@ -81,8 +81,12 @@ def _decide(loaded: LoadedRuleSet, posted: Posted, store: Store | None, top: int
     """Decide and log (policies applied, committed before the answer; only ``subject``'s decision when
     one is asked for), or decide alone without a log."""
     if store is None:
-        return loaded.advisor.decide(posted.facts, max_per_subject=top)
-    return decide_and_log(store, loaded.advisor, posted, max_per_subject=top, source="api", subject=subject)
+        decision = loaded.advisor.decide(posted.facts, max_per_subject=top)
+    else:
+        decision = decide_and_log(store, loaded.advisor, posted, max_per_subject=top, source="api", subject=subject,
+                                  on_logged=metrics.logged)
+    observe.note(decision_id=decision.id)
+    return decision
 
 
 def _subject(decision: Decision, subject_type: SubjectType, subject_id: str) -> SubjectDecision:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 
 from fastapi import APIRouter
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
+from rm_advisor.api import metrics
 from rm_advisor.api.deps import LiveDep, LoadedDep, OptionalStoreDep
 from rm_advisor.api.problems import Problem, cause_item, documented, log
 from rm_advisor.api.schemas import Health, Ready
@@ -19,6 +20,17 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", response_model=Health, summary="Liveness: the process answers")
 async def healthz(live: LiveDep) -> Response:
     return Health(status="ok", revision=live.revision, pid=os.getpid()).response()
+
+
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics of the whole server",
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                             "description": "Prometheus text exposition format (every worker's values added up)"}})
+def prometheus_metrics() -> Response:
+    """Requests (latency by route and status), decisions by route and outcome, problems by code,
+    rule-set reloads (accepted, refused), decision-log write latency, the revision each worker
+    serves and the number of workers; docs/api.md "Metrics" lists them."""
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)
 
 
 @router.get("/readyz", response_model=Ready, responses=documented("not_ready"),

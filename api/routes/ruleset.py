@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from rm_advisor.api import present
+from rm_advisor.api import metrics, present
 from rm_advisor.api.deps import LiveDep, LoadedDep, SettingsDep, read_access, require_key
 from rm_advisor.api.problems import documented, rule_set_problem
 from rm_advisor.api.ruleset import removed_packs
@@ -46,7 +46,12 @@ def reload(request: Request, live: LiveDep, settings: SettingsDep,
     try:
         previous, current = live.reload(allow_removed_packs)
     except RuleError as exc:  # formatted here, in the worker thread, not on the event loop
+        metrics.reloaded(False)
         raise rule_set_problem(exc, settings.max_diagnostics) from exc
+    except Exception:  # packs_removed, rules_unreadable
+        metrics.reloaded(False)
+        raise
+    metrics.reloaded(True)
     request.state.revision = current.revision
     return ReloadResult(revision=current.revision, previous_revision=previous.revision,
                         changed=current is not previous, rules=len(current.book.rules),
