@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -205,10 +206,26 @@ def main() -> None:
     from rm_advisor.engine.errors import AdvisorError
 
     try:
-        app()
+        if not _asks_json(sys.argv[1:]):
+            app()
+        else:  # a usage error (a bad option value, an unknown option) is JSON on stdout too
+            try:
+                code = app(standalone_mode=False)
+            except typer.TyperException as exc:  # click's ClickException, as typer 0.29 carries it
+                use_format(Fmt.json)
+                shown = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+                report_error("bad_usage", str(shown))
+                raise SystemExit(int(getattr(exc, "exit_code", 2))) from None
+            raise SystemExit(code if isinstance(code, int) else 0)
     except AdvisorError as exc:
         report_error(error_code(exc), diagnostics=exc.diagnostics)
         raise SystemExit(1) from None
+
+
+def _asks_json(args: list[str]) -> bool:
+    """The command line asks for JSON: ``--json``, ``--format json`` or ``--format=json``."""
+    return "--json" in args or "--format=json" in args or any(
+        a == "--format" and b == "json" for a, b in itertools.pairwise(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

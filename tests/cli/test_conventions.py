@@ -209,3 +209,23 @@ def test_no_format_is_left_over_from_the_command_before(broken: Path) -> None:
     assert runner.invoke(app, ["recommend", str(sample_facts_path()), "--json"]).exit_code == 0
     result = runner.invoke(app, ["policies", "list", "-r", str(broken)])
     assert result.exit_code == 1 and result.stdout == "" and "unknown_action" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["recommend", "facts.yaml", "--format", "json", "--lang", "xx"],
+                                  ["check", "--format=json", "--no-such-option"],
+                                  ["decide", "--json"]])
+def test_a_usage_error_is_json_with_format_json(args: list[str], monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "argv", ["rm-advisor", *args])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    doc = json.loads(capsys.readouterr().out)
+    assert exc.value.code == 2 and doc["ok"] is False and doc["code"] == "bad_usage" and doc["message"]
+
+
+def test_main_keeps_the_exit_code_with_format_json(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "argv", ["rm-advisor", "check", "--format", "json"])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 0 and json.loads(capsys.readouterr().out)["ok"] is True
