@@ -22,7 +22,23 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
-from rm_advisor.cli.common import Fmt, KbOpt, Lang, RulesOpt, _, err, lang_option, out, parse_day, use_lang
+from rm_advisor.cli.common import (
+    Fmt,
+    KbOpt,
+    Lang,
+    OutOpt,
+    RulesArg,
+    RulesOpt,
+    _,
+    err,
+    fail,
+    format_option,
+    lang_option,
+    out,
+    parse_day,
+    use_format,
+    use_lang,
+)
 from rm_advisor.cli.render import print_diagnostics, text, trace_lines
 
 if TYPE_CHECKING:
@@ -64,8 +80,7 @@ def register(app: typer.Typer) -> None:
 
 def _exists(path: Path) -> None:
     if not path.exists():
-        err.print(_("{path}: no such file or directory", path=path), markup=False)
-        raise typer.Exit(2)
+        fail("file_not_found", _("{path}: no such file or directory", path=path), exit_code=2)
 
 
 def _load_book(rules: Path | Sequence[Path] | None, kb: Path | None,
@@ -86,12 +101,11 @@ def _load_book(rules: Path | Sequence[Path] | None, kb: Path | None,
     try:
         return load_rule_book(rule_files, kb_files), rule_files, kb_files
     except RuleError as exc:
-        print_diagnostics(err, exc.diagnostics)
-        err.print(_("FAILED: the rule set {names} (the rule set of {used_by}) does not check (see `rm-advisor check`)",
-                    names=_names(targets), used_by=used_by) if used_by
-                  else _("FAILED: the rule set {names} does not check (see `rm-advisor check`)", names=_names(targets)),
-                  markup=False)
-        raise typer.Exit(1) from None
+        fail("rule_set_invalid",
+             _("FAILED: the rule set {names} (the rule set of {used_by}) does not check (see `rm-advisor check`)",
+               names=_names(targets), used_by=used_by) if used_by
+             else _("FAILED: the rule set {names} does not check (see `rm-advisor check`)", names=_names(targets)),
+             exc.diagnostics)
 
 
 def _names(paths: Iterable[Path]) -> str:
@@ -132,11 +146,9 @@ def _portfolio_documents(tables: dict[str, Path], kb: KnowledgeBase, as_of: dt.d
     try:
         checked = read_portfolio(tables, kb, as_of, Report(MAX_BAD_ROWS, keep=HELD))
     except TableReadError as exc:
-        print_diagnostics(err, [exc.diagnostic()])
-        raise typer.Exit(1) from None
+        fail("table_unreadable", diagnostics=[exc.diagnostic()])
     except TooManyBadRows as exc:
-        print_diagnostics(err, exc.diagnostics)
-        raise typer.Exit(1) from None
+        fail("too_many_bad_rows", diagnostics=exc.diagnostics)
     if checked.bad_rows:
         print_diagnostics(err, [d for d in checked.diagnostics if d.severity == "error"][:20])
         err.print(_("{count} bad row(s) skipped", count=checked.bad_rows), markup=False)
@@ -155,8 +167,7 @@ def _documents(path: Path) -> list[tuple[str, Any]]:
         try:
             docs.append((str(f), _read_document(f)))
         except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            err.print(_("{file}: cannot read facts: {error}", file=f, error=exc), markup=False)
-            raise typer.Exit(1) from None
+            fail("facts_unreadable", _("{file}: cannot read facts: {error}", file=f, error=exc))
     return docs
 
 
@@ -170,7 +181,10 @@ def run_tests(
                                          "file against (default: the one each file names with `rules:`, else "
                                          "the rule file of the same name beside it, else its folder)"),
     kb: Path | None = KbOpt,
-    fmt: TestFormat = typer.Option(TestFormat.text, "--format", help="text, json or junit (XML)"),
+    fmt: TestFormat = typer.Option(TestFormat.text, "--format", metavar="text|json|junit",
+                                   help="text, json or junit (XML); with json, errors too are a JSON object on stdout"),
+    output: Path | None = typer.Option(None, "--out", "-o", help="write the json or junit report to this file "
+                                       "instead of stdout"),
     junit: Path | None = typer.Option(None, "--junit-xml", help="also write JUnit XML to this file"),
     coverage: bool = typer.Option(False, "--coverage", help="report rules, conditions and actions never exercised"),
     keyword: str | None = typer.Option(None, "-k", help="only scenarios whose name contains this text"),
@@ -187,19 +201,18 @@ def run_tests(
     from rm_advisor.engine.loading import SCENARIO_SUFFIX, default_rules_dir, read_scenario_files
 
     use_lang(lang)
+    use_format(fmt)
     coverage = coverage or min_rules is not None or min_conditions is not None
     targets = paths or [default_rules_dir()]
     files: dict[str, str] = {}
     for p in targets:
         _exists(p)
         if p.is_file() and not p.name.endswith(SCENARIO_SUFFIX):
-            err.print(_("{path}: not a scenario file (they end in {suffix})", path=p, suffix=SCENARIO_SUFFIX),
-                      markup=False)
-            raise typer.Exit(2)
+            fail("not_a_scenario_file", _("{path}: not a scenario file (they end in {suffix})", path=p,
+                                          suffix=SCENARIO_SUFFIX), exit_code=2)
         files.update(read_scenario_files(p))
     if not files:
-        err.print(_("no scenarios found in {paths}", paths=", ".join(str(p) for p in targets)), markup=False)
-        raise typer.Exit(1)
+        fail("no_scenarios", _("no scenarios found in {paths}", paths=", ".join(str(p) for p in targets)))
     groups: dict[tuple[Path, ...], dict[str, str]] = {}
     for name, source in sorted(files.items()):
         groups.setdefault((rules,) if rules else _rule_set_of(Path(name), source), {})[name] = source
@@ -211,10 +224,8 @@ def run_tests(
     run = merge_runs(runs)
     if not run.results:
         where = ", ".join(str(p) for p in targets)
-        err.print(_("no scenarios found in {paths} matching `{keyword}`", paths=where, keyword=keyword) if keyword
-                  else _("no scenarios found in {paths}", paths=where), markup=False)
-        print_diagnostics(err, run.problems)
-        raise typer.Exit(1)
+        fail("no_scenarios", _("no scenarios found in {paths} matching `{keyword}`", paths=where, keyword=keyword)
+             if keyword else _("no scenarios found in {paths}", paths=where), run.problems)
     if junit:
         junit.write_text(run.junit_xml(), encoding="utf-8")
     short = _below_minimum(run.coverage, min_rules, min_conditions)
@@ -222,9 +233,9 @@ def run_tests(
         doc = run.to_dict()
         if min_rules is not None or min_conditions is not None:
             doc["coverage_below_minimum"] = short
-        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
+        _write_out(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n", output)
     elif fmt is TestFormat.junit:
-        sys.stdout.write(run.junit_xml())
+        _write_out(run.junit_xml(), output)
     else:
         print_diagnostics(out, run.problems)
         for r in run.results:
@@ -240,6 +251,14 @@ def run_tests(
                   _("FAILED: {passed} passed, {failed} failed ({files} scenario file(s); rule set: {rule_sets})",
                     **counts), markup=False)
     raise typer.Exit(0 if run.ok and not short else 1)
+
+
+def _write_out(text: str, output: Path | None) -> None:
+    """``text`` to the ``-o/--out`` file, else to stdout."""
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 
 def _below_minimum(cov: Coverage | None, min_rules: float | None, min_conditions: float | None) -> list[str]:
@@ -357,7 +376,7 @@ def explain(
     subject: str | None = typer.Option(None, "--subject", help="only this subject, e.g. client:T-001"),
     rules: Path | None = RulesOpt,
     kb: Path | None = KbOpt,
-    fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json"),
+    fmt: Fmt = format_option(),
     lang: Lang = lang_option(Lang.both),
 ) -> None:
     """Why a recommendation was made, and why one was not (with the smallest change that flips it)."""
@@ -366,20 +385,18 @@ def explain(
     from rm_advisor.engine.loading import Locator
 
     use_lang(lang)
+    use_format(fmt)
     if rule and action:
-        err.print(_("give --rule or --action, not both"), markup=False)
-        raise typer.Exit(2)
+        fail("bad_usage", _("give --rule or --action, not both"), exit_code=2)
     _exists(facts)
     if not facts.is_file():
-        err.print(_("{path}: explain takes one facts file", path=facts), markup=False)
-        raise typer.Exit(2)
+        fail("not_a_file", _("{path}: explain takes one facts file", path=facts), exit_code=2)
     book, rule_files, _kb_files = _load_book(rules, kb)
     [(name, doc)] = _documents(facts)
     try:
         run = Advisor(book).run(doc)
     except (FactError, InferenceError) as exc:
-        print_diagnostics(err, exc.diagnostics)
-        raise typer.Exit(1) from None
+        fail("facts_refused", diagnostics=exc.diagnostics)
     ex = Explainer(book, run, Locator.from_files(rule_files))
     kb_ = book.kb
     if rule is not None:
@@ -410,8 +427,8 @@ def _unknown(what: str, name: str, choices: Iterable[str]) -> NoReturn:
     from rm_advisor.engine.errors import suggest
 
     hint = suggest(name, choices)
-    err.print(_("unknown {what} `{name}`", what=what, name=name) + (f" ({hint})" if hint else ""), markup=False)
-    raise typer.Exit(2)
+    fail("unknown_name", _("unknown {what} `{name}`", what=what, name=name) + (f" ({hint})" if hint else ""),
+         exit_code=2)
 
 
 def _subjects(ex: Explainer, kind: str, only: str | None, domain: str | None = None) -> list[SubjectKey]:
@@ -513,20 +530,23 @@ def _value(v: Any) -> str:
 
 
 def graph(
-    rules: Path | None = typer.Argument(None, help="rule directory or file (default: the shipped packs)"),
+    rules_arg: Path | None = RulesArg,
+    rules: Path | None = RulesOpt,
     kb: Path | None = KbOpt,
     dot: Path | None = typer.Option(None, "--dot", help="write Graphviz DOT here"),
     mermaid: Path | None = typer.Option(None, "--mermaid", help="write a Mermaid flowchart here"),
     picture: Path | None = typer.Option(None, "--picture", help="write a picture here (.svg or .png)"),
-    out_dir: Path | None = typer.Option(None, "--out", help="write rules.dot, rules.mmd and rules.svg here"),
+    out_dir: Path | None = typer.Option(None, "--out", "-o", help="write rules.dot, rules.mmd and rules.svg in this "
+                                        "folder"),
     pack: str | None = typer.Option(None, "--pack", help="only this pack's rules and their neighbours"),
     focus: str | None = typer.Option(None, "--focus", help="only what leads to or follows this node "
                                         "(an id, or kind:id such as action:counter_placement)"),
-    fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json (for the findings)"),
+    fmt: Fmt = format_option(help="text or json (the findings; errors too: a JSON object on stdout)"),
     lang: Lang = lang_option(Lang.en),
 ) -> None:
     """Draw the rule set as a graph and report cycles, unused signals and unreachable actions."""
     use_lang(lang)
+    use_format(fmt)
     from rm_advisor.engine import RuleError
     from rm_advisor.engine.authoring import cycle_nodes, findings, parse_rules, rule_graph, select
     from rm_advisor.engine.errors import Diagnostic
@@ -539,21 +559,18 @@ def graph(
         read_rule_files,
     )
 
-    target = rules or default_rules_dir()
+    target = rules or rules_arg or default_rules_dir()
     _exists(Path(target))
     rule_files, kb_files = read_rule_files(target), read_kb_files(kb)
     try:
         knowledge = load_knowledge_base(kb_files)
     except RuleError as exc:
-        print_diagnostics(err, exc.diagnostics)
-        raise typer.Exit(1) from None
+        fail("knowledge_base_invalid", diagnostics=exc.diagnostics)
     diags = check_rules(rule_files, knowledge)
     errors = [d for d in diags if d.severity == "error"]
     if any(d.code != "signal_cycle" for d in errors):
-        print_diagnostics(err, errors)
-        err.print(_("FAILED: fix these errors first (a graph needs rules that check; signal cycles are drawn)"),
-                  markup=False)
-        raise typer.Exit(1)
+        fail("rule_set_invalid",
+             _("FAILED: fix these errors first (a graph needs rules that check; signal cycles are drawn)"), errors)
     locator = Locator.from_files(rule_files, kb_files)
     parsed = [r for r, _ in parse_rules(rule_files)]
     full = rule_graph(parsed, knowledge, locator)
@@ -602,8 +619,7 @@ def _write_graph(shown: Any, dot: Path | None, mermaid: Path | None, picture: Pa
     if picture:
         suffix = picture.suffix.lower().lstrip(".")
         if suffix not in ("png", "svg"):
-            err.print(_("{path}: a picture is .png or .svg", path=picture), markup=False)
-            raise typer.Exit(2)
+            fail("bad_usage", _("{path}: a picture is .png or .svg", path=picture), exit_code=2)
         picture.write_bytes(to_picture(shown, suffix))
         written.append(picture)
     return written
@@ -619,7 +635,7 @@ def diff(
                                "portfolio directory with clients, managers and history tables (CSV/Parquet)"),
     as_of: str | None = typer.Option(None, "--as-of", help="as-of date of a portfolio (YYYY-MM-DD; default today)"),
     kb: Path | None = KbOpt,
-    fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json"),
+    fmt: Fmt = format_option(),
     fail_on_change: bool = typer.Option(False, "--fail-on-change", help="exit 1 when any decision changes"),
     limit: int = typer.Option(50, "--limit", min=0, help="list at most this many single changes (text)"),
     lang: Lang = lang_option(Lang.en),
@@ -629,6 +645,7 @@ def diff(
     from rm_advisor.engine.authoring import replay
 
     use_lang(lang)
+    use_format(fmt)
     old_book = _load_book(old_rules, kb)[0]
     new_book = _load_book(new_rules, kb)[0]
     tables = _portfolio_tables(facts)
@@ -684,7 +701,7 @@ def _print_report(report: ReplayReport, limit: int) -> None:
 # ---------------------------------------------------------------------------- schema
 
 
-def scenario_schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
+def scenario_schema(output: Path | None = OutOpt) -> None:
     """Print (or write) the JSON Schema of scenario files, for editors."""
     from rm_advisor.engine.authoring import scenario_file_json_schema
 

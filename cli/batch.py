@@ -21,7 +21,22 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rm_advisor.cli.common import EngineName, EngineOpt, Lang, PreferHistoryOpt, _, err, lang_option, out, use_lang
+from rm_advisor.cli.common import (
+    EngineName,
+    EngineOpt,
+    Lang,
+    PreferHistoryOpt,
+    _,
+    err,
+    fail,
+    json_mode,
+    lang_option,
+    out,
+    report_error,
+    require_file,
+    use_format,
+    use_lang,
+)
 from rm_advisor.cli.render import print_diagnostics
 from rm_advisor.engine.messages import N_, gettext_in
 
@@ -157,17 +172,17 @@ def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        err.print(_("--as-of: `{value}` is not a date YYYY-MM-DD", value=text), markup=False)
-        raise typer.Exit(2) from None
+        fail("bad_usage", _("--as-of: `{value}` is not a date YYYY-MM-DD", value=text), exit_code=2)
 
 
 def batch(
-    clients: Path | None = typer.Option(None, "--clients", exists=True, dir_okay=False, help="clients CSV/Parquet"),
-    managers: Path | None = typer.Option(None, "--managers", exists=True, dir_okay=False, help="managers CSV/Parquet"),
-    history: Path | None = typer.Option(None, "--history", exists=True, dir_okay=False,
-                                           help="history (events) CSV/Parquet"),
+    clients: Path | None = typer.Option(None, "--clients", help="clients CSV/Parquet"),
+    managers: Path | None = typer.Option(None, "--managers", help="managers CSV/Parquet"),
+    history: Path | None = typer.Option(None, "--history", help="history (events) CSV/Parquet"),
     out_dir: Path = typer.Option(Path("batch-out"), "--out", "-o", help="output folder"),
-    fmt: TableFormat = typer.Option(TableFormat.csv, "--format", help="csv, parquet or json"),
+    fmt: TableFormat = typer.Option(TableFormat.csv, "--format", metavar="csv|parquet|json",
+                                    help="csv, parquet or json tables; with json, an error is a JSON object on "
+                                         "stdout (exit code not 0)"),
     as_of: str | None = typer.Option(None, "--as-of", help="as-of date YYYY-MM-DD (default: today; "
                                         "the sample portfolio's own date without inputs)"),
     sample: int = typer.Option(2000, "--sample-clients", min=1,
@@ -209,12 +224,14 @@ def batch(
     from rm_advisor.engine.portfolio import AS_OF, BatchPlan, Report
 
     use_lang(lang)
+    use_format(fmt.value)
     given = {name: path for name, path in (("clients", clients), ("managers", managers), ("history", history))
              if path is not None}
     if given and len(given) != 3:
-        err.print(_("give all three of --clients, --managers and --history, or none for the sample portfolio"),
-                  markup=False)
-        raise typer.Exit(2)
+        fail("bad_usage", _("give all three of --clients, --managers and --history, or none for the sample portfolio"),
+             exit_code=2)
+    for path in given.values():
+        require_file(path)
     day = _date(as_of) if as_of else dt.date.today() if given else AS_OF
     # a date the command chose is said where the date shows: the summary line, summary.json, the report
     note_id = "" if as_of else N_("today: no --as-of") if given else N_("the sample portfolio's date: no --as-of")
@@ -252,9 +269,8 @@ def _encoding(encoding: str) -> str | None:
     try:
         return None if encoding.lower() == "auto" else codecs.lookup(encoding).name
     except LookupError:
-        err.print(_("--encoding: no such encoding `{encoding}` (try gbk, gb18030, utf-16 or auto)", encoding=encoding),
-                  markup=False)
-        raise typer.Exit(2) from None
+        fail("bad_usage", _("--encoding: no such encoding `{encoding}` (try gbk, gb18030, utf-16 or auto)",
+                            encoding=encoding), exit_code=2)
 
 
 def _advisor(texts: tuple[dict[str, str], dict[str, str]], engine: EngineName = EngineName.compiled) -> Advisor:
@@ -264,8 +280,7 @@ def _advisor(texts: tuple[dict[str, str], dict[str, str]], engine: EngineName = 
     try:
         return Advisor.from_files(*texts, engine=engine.value)
     except RuleError as exc:
-        print_diagnostics(err, exc.diagnostics)
-        raise typer.Exit(1) from None
+        fail("rule_set_invalid", diagnostics=exc.diagnostics)
 
 
 def _run(advisor: Advisor, plan: BatchPlan, found: Report, bad_file: CsvRows, strict: bool) -> BatchResult:
@@ -279,26 +294,25 @@ def _run(advisor: Advisor, plan: BatchPlan, found: Report, bad_file: CsvRows, st
     try:
         return run_batch(advisor, plan, found, _Terminal(found, bad_file))
     except TableReadError as exc:
-        print_diagnostics(err, [exc.diagnostic()])
-        raise typer.Exit(1) from None
+        fail("table_unreadable", diagnostics=[exc.diagnostic()])
     except TooManyBadRows as exc:
         _stopped(exc, found, bad_file, strict)
         raise typer.Exit(1) from None
     except StoreError as exc:
-        print_diagnostics(err, exc.diagnostics)
-        raise typer.Exit(1) from None
+        fail(exc.diagnostics[0].code if exc.diagnostics else "decision_log_unusable", diagnostics=exc.diagnostics)
 
 
 def _stopped(exc: TooManyBadRows, found: Report, bad_file: CsvRows, strict: bool) -> None:
     """Where and why the check stopped, in bad_rows.csv and on the terminal."""
     bad_file.write(_bad_row(exc.diagnostics[0]))  # the file says where and why it stops
-    _print_problems(found.held, found.total)
-    print_diagnostics(err, exc.diagnostics)
+    if not json_mode():
+        _print_problems(found.held, found.total)
     where = exc.diagnostics[0].location
     why = _("the first bad row, and --strict") if strict else \
         _("more than {count} bad row(s) (fix them, or allow more with --max-bad-rows)", count=found.max_bad_rows)
-    err.print(_("stopped at {file}:{line}: {why}; the bad rows found so far are in {path}", file=where.file,
-                line=where.line, why=why, path=bad_file.path), markup=False)
+    report_error("too_many_bad_rows", _("stopped at {file}:{line}: {why}; the bad rows found so far are in {path}",
+                                        file=where.file, line=where.line, why=why, path=bad_file.path),
+                 exc.diagnostics)
 
 
 class _Terminal:

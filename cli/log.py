@@ -15,14 +15,25 @@ from pathlib import Path
 
 import typer
 
-from rm_advisor.cli.common import Lang, _, lang_option, out, use_lang
+from rm_advisor.cli.common import (
+    Fmt,
+    JsonAliasOpt,
+    Lang,
+    _,
+    fail,
+    format_option,
+    lang_option,
+    out,
+    use_format,
+    use_lang,
+)
 
-log_app = typer.Typer(no_args_is_help=True, help="Operate the decision log: purge, forget a client, back up, restore.")
+log_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                      help="Operate the decision log: purge, forget a client, back up, restore.")
 
 # cli.store's DbOpt, repeated so that importing this module does not import cli.store's command set
 _DB_HELP = "database URL (default: $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"
 DbOpt = typer.Option(None, "--db", help=_DB_HELP)
-JsonOpt = typer.Option(False, "--json", help="print JSON")
 #: the commands' own messages: English unless asked (zh or both)
 EnOpt = lang_option(Lang.en)
 ByOpt = typer.Option(None, "--by", help="who asks for it, recorded with the erasure (default: the login name)")
@@ -53,7 +64,8 @@ def purge(
                                                              "400d"),
     by: str | None = ByOpt,
     db: str | None = DbOpt,
-    as_json: bool = JsonOpt,
+    fmt: Fmt = format_option(),
+    as_json: bool = JsonAliasOpt,
     lang: Lang = EnOpt,
 ) -> None:
     """Remove old decisions with their items and feedback; the effectiveness report keeps their counts.
@@ -66,6 +78,7 @@ def purge(
     from rm_advisor.store.retention import purge as purge_log
 
     use_lang(lang)
+    as_json = use_format(fmt, as_json) is Fmt.json
 
     days = parse_age(older_than, "--older-than")
     with _reported(), Store(db) as store:
@@ -85,7 +98,8 @@ def forget(
     client_id: str = typer.Argument(..., help="the client whose personal data is to be erased"),
     by: str | None = ByOpt,
     db: str | None = DbOpt,
-    as_json: bool = JsonOpt,
+    fmt: Fmt = format_option(),
+    as_json: bool = JsonAliasOpt,
     lang: Lang = EnOpt,
 ) -> None:
     """Erase one client's personal data from every logged decision, item and feedback event.
@@ -100,6 +114,7 @@ def forget(
     from rm_advisor.store.retention import forget as forget_client
 
     use_lang(lang)
+    as_json = use_format(fmt, as_json) is Fmt.json
 
     if not client_id.strip():
         raise typer.BadParameter(_("the client id is empty"), param_hint="CLIENT_ID")
@@ -117,7 +132,8 @@ def forget(
 def erasures(
     limit: int = typer.Option(50, "--limit", min=1),
     db: str | None = DbOpt,
-    as_json: bool = JsonOpt,
+    fmt: Fmt = format_option(),
+    as_json: bool = JsonAliasOpt,
     lang: Lang = EnOpt,
 ) -> None:
     """The purges and forgets done, newest first (no personal data)."""
@@ -126,6 +142,7 @@ def erasures(
     from rm_advisor.store.retention import erasures as list_erasures
 
     use_lang(lang)
+    as_json = use_format(fmt, as_json) is Fmt.json
 
     with _reported(), Store(db) as store:
         rows = list_erasures(store.db, limit)
@@ -141,13 +158,16 @@ def erasures(
 
 @log_app.command("backup")
 def backup(
-    file: Path = typer.Argument(..., dir_okay=False, help="the backup file to write"),
+    file_arg: Path | None = typer.Argument(None, dir_okay=False, metavar="FILE", hidden=True,
+                                           help="the same as -o/--out"),
+    output: Path | None = typer.Option(None, "--out", "-o", dir_okay=False, help="the backup file to write"),
     db: str | None = DbOpt,
-    force: bool = typer.Option(False, "--force", help="replace FILE if it exists"),
-    as_json: bool = JsonOpt,
+    force: bool = typer.Option(False, "--force", help="replace the file if it exists"),
+    fmt: Fmt = format_option(),
+    as_json: bool = JsonAliasOpt,
     lang: Lang = EnOpt,
 ) -> None:
-    """Copy a SQLite decision log into FILE, safely while a server writes to it (checked afterwards).
+    """Copy a SQLite decision log into the -o/--out file, safely while a server writes to it (checked afterwards).
 
     PostgreSQL: runs pg_dump (custom format) when it is on PATH; else says what to run.
     """
@@ -155,7 +175,10 @@ def backup(
     from rm_advisor.store.backup import backup as backup_log
 
     use_lang(lang)
-
+    as_json = use_format(fmt, as_json) is Fmt.json
+    file = output or file_arg
+    if file is None:
+        fail("bad_usage", _("give the backup file: -o/--out FILE"), exit_code=2)
     with _reported(file):
         done = backup_log(db, file, force)
     if as_json:
@@ -174,7 +197,8 @@ def restore(
     file: Path = typer.Argument(..., dir_okay=False, help="a backup written by `rm-advisor log backup`"),
     db: str | None = DbOpt,
     force: bool = typer.Option(False, "--force", help="replace a decision log that holds decisions"),
-    as_json: bool = JsonOpt,
+    fmt: Fmt = format_option(),
+    as_json: bool = JsonAliasOpt,
     lang: Lang = EnOpt,
 ) -> None:
     """Replace a SQLite decision log by a backup, after checking it (stop the servers using it first).
@@ -187,6 +211,7 @@ def restore(
     from rm_advisor.store.backup import restore as restore_log
 
     use_lang(lang)
+    as_json = use_format(fmt, as_json) is Fmt.json
 
     with _reported(file):
         done = restore_log(file, db, force)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -13,16 +14,25 @@ from rm_advisor.cli.common import (
     EngineName,
     EngineOpt,
     Fmt,
+    JsonAliasOpt,
     KbOpt,
     Lang,
+    OutOpt,
     PreferHistoryOpt,
+    RulesArg,
     RulesOpt,
     _,
-    err,
+    error_code,
+    fail,
+    format_option,
     lang_option,
     out,
     parse_day,
+    plain_help,
     read_facts,
+    report_error,
+    require_file,
+    use_format,
     use_lang,
 )
 from rm_advisor.cli.serve import register as register_serve
@@ -31,7 +41,8 @@ from rm_advisor.cli.store import register as register_store_commands
 # Each command imports the engine (and pandas, SQLAlchemy, FastAPI...) when it runs, so that
 # `rm-advisor --help` and the light commands start at once (bench/startup.py measures it).
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+plain_help()  # click's plain words in every --help: PATH, TEXT, no <bool> (see cli.common.plain_help)
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="rm-advisor: next-best-actions and coaching for customer managers, from YAML rules.")
 
 
@@ -43,10 +54,12 @@ def sample_facts_path() -> Path:
 
 @app.command()
 def recommend(
-    facts: Path = typer.Argument(..., exists=True, dir_okay=False, help="facts as JSON or YAML"),
+    facts: Path = typer.Argument(..., help="facts as JSON or YAML"),
     rules: Path | None = RulesOpt,
     kb: Path | None = KbOpt,
-    as_json: bool = typer.Option(False, "--json", help="print the full decision as JSON"),
+    fmt: Fmt = format_option(help="text, or json: the full decision (errors too: a JSON object on stdout, exit "
+                                  "code not 0)"),
+    as_json: bool = JsonAliasOpt,
     lang: Lang = lang_option(Lang.both),
     as_of: str | None = typer.Option(None, "--as-of", help="override the facts' as-of date (YYYY-MM-DD)"),
     top: int | None = typer.Option(None, "--top", min=1, help="at most this many recommendations per subject"),
@@ -57,23 +70,25 @@ def recommend(
     """Recommend next-best-actions for each client and coaching for each manager in FACTS."""
     import yaml
 
-    from rm_advisor.cli.render import print_decision, print_diagnostics
+    from rm_advisor.cli.render import print_decision
     from rm_advisor.engine import Advisor, FactError, InferenceError, RuleError
 
     use_lang(lang)
+    fmt = use_format(fmt, as_json)
     day = parse_day(as_of, "--as-of")
+    require_file(facts)
     try:
         advisor = Advisor.load(rules, kb, engine=engine.value)
         doc = read_facts(facts)
         decision = advisor.decide(doc, as_of=day, max_per_subject=top,
                                   prefer="history" if prefer_history else "given")
-    except (RuleError, FactError, InferenceError) as exc:
-        print_diagnostics(err, exc.diagnostics)
-        raise typer.Exit(1) from None
+    except RuleError as exc:
+        fail("rule_set_invalid", diagnostics=exc.diagnostics)
+    except (FactError, InferenceError) as exc:
+        fail("facts_refused", diagnostics=exc.diagnostics)
     except (yaml.YAMLError, json.JSONDecodeError, ValueError) as exc:
-        err.print(_("{file}: cannot read facts: {error}", file=facts, error=exc), markup=False)
-        raise typer.Exit(1) from None
-    if as_json:
+        fail("facts_unreadable", _("{file}: cannot read facts: {error}", file=facts, error=exc))
+    if fmt is Fmt.json:
         sys.stdout.write(decision.model_dump_json(indent=2) + "\n")
     else:
         print_decision(out, decision, lang.value, explain=not brief)
@@ -82,14 +97,16 @@ def recommend(
 @app.command()
 def demo(lang: Lang = lang_option(Lang.both)) -> None:
     """Run the shipped rules on the bundled sample facts."""
-    recommend(sample_facts_path(), None, None, False, lang, None, None, False, False, EngineName.compiled)
+    recommend(sample_facts_path(), None, None, Fmt.text, False, lang, None, None, False, False, EngineName.compiled)
 
 
 @app.command()
 def check(
-    rules: Path | None = typer.Argument(None, help="rule directory or file (default: the shipped packs)"),
+    rules_arg: Path | None = RulesArg,
+    rules: Path | None = RulesOpt,
     kb: Path | None = KbOpt,
-    fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json"),
+    fmt: Fmt = format_option(),
+    as_json: bool = JsonAliasOpt,
     documents: Path | None = typer.Option(None, "--documents", envvar="RM_ADVISOR_DOCUMENTS", file_okay=False,
                                           help="folder of the source documents' texts: each provenance quote "
                                                "must be found in its document verbatim"),
@@ -111,13 +128,11 @@ def check(
     )
 
     use_lang(lang)
-    target = rules or default_rules_dir()
-    if not Path(target).exists():
-        err.print(_("{path}: no such file or directory", path=target), markup=False)
-        raise typer.Exit(2)
+    fmt = use_format(fmt, as_json)
+    target = rules or rules_arg or default_rules_dir()
+    require_file(Path(target), dir_ok=True)
     if documents is not None and not documents.is_dir():
-        err.print(_("{path}: no such directory (--documents)", path=documents), markup=False)
-        raise typer.Exit(2)
+        fail("file_not_found", _("{path}: no such directory (--documents)", path=documents), exit_code=2)
     unread: list[str] = []
     try:  # a file that is not UTF-8, a knowledge base that does not load: their diagnostics
         kb_files = read_kb_files(kb)
@@ -132,7 +147,9 @@ def check(
         diags = exc.diagnostics
     errors = [d for d in diags if d.severity == "error"]
     if fmt is Fmt.json:
-        sys.stdout.write(json.dumps({"ok": not errors, "errors": len(errors),
+        sys.stdout.write(json.dumps({"ok": not errors, **({"code": "rule_set_invalid", "message": _(
+                                         "the rule set {names} does not check", names=target)} if errors else {}),
+                                     "errors": len(errors),
                                      "warnings": len(diags) - len(errors),
                                      "diagnostics": [d.to_dict() for d in diags]},
                                     ensure_ascii=False, indent=2) + "\n")
@@ -153,7 +170,7 @@ def check(
 
 
 @app.command()
-def schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
+def schema(output: Path | None = OutOpt) -> None:
     """Print (or write) the JSON Schema of rule files, for editors."""
     from rm_advisor.engine.language import rule_file_json_schema
 
@@ -165,7 +182,7 @@ def schema(output: Path | None = typer.Option(None, "--out", "-o", help="write t
 
 
 @app.command("coaching-schema")
-def coaching_schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
+def coaching_schema(output: Path | None = OutOpt) -> None:
     """Print (or write) the JSON Schema of knowledge_base/coaching_from_clients.yaml, for editors."""
     from rm_advisor.engine.language import client_coaching_json_schema
 
@@ -186,14 +203,29 @@ def main() -> None:
     """The `rm-advisor` command: an input the engine refuses (a rule, knowledge-base or scenario
     file that is not UTF-8, a rule set that does not check) prints its coded diagnostics, never a
     stack trace, whichever command read it."""
-    from rm_advisor.cli.render import print_diagnostics
     from rm_advisor.engine.errors import AdvisorError
 
     try:
-        app()
+        if not _asks_json(sys.argv[1:]):
+            app()
+        else:  # a usage error (a bad option value, an unknown option) is JSON on stdout too
+            try:
+                code = app(standalone_mode=False)
+            except typer.TyperException as exc:  # click's ClickException, as typer 0.29 carries it
+                use_format(Fmt.json)
+                shown = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+                report_error("bad_usage", str(shown))
+                raise SystemExit(int(getattr(exc, "exit_code", 2))) from None
+            raise SystemExit(code if isinstance(code, int) else 0)
     except AdvisorError as exc:
-        print_diagnostics(err, exc.diagnostics)
+        report_error(error_code(exc), diagnostics=exc.diagnostics)
         raise SystemExit(1) from None
+
+
+def _asks_json(args: list[str]) -> bool:
+    """The command line asks for JSON: ``--json``, ``--format json`` or ``--format=json``."""
+    return "--json" in args or "--format=json" in args or any(
+        a == "--format" and b == "json" for a, b in itertools.pairwise(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -44,7 +44,7 @@ def serve(
                                                                "(env RM_ADVISOR_CORS_ORIGINS, comma-separated)"),
     max_subjects: int | None = typer.Option(None, help="most clients + managers per request (default 100)"),
     max_body_bytes: int | None = typer.Option(None, help="largest request body (default 1000000)"),
-    default_lang: str | None = typer.Option(None, "--lang", "--default-lang",
+    default_lang: str | None = typer.Option(None, "--lang", "--default-lang", metavar="zh|en|both",
                                             help="zh, en or both when a request asks for none (texts; problems "
                                                  "are in English unless zh is asked for or set here), and the "
                                                  "language of these messages (env RM_ADVISOR_DEFAULT_LANG)"),

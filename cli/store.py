@@ -21,16 +21,24 @@ from rich.console import Console
 from rm_advisor.cli.common import (
     EngineName,
     EngineOpt,
+    Fmt,
+    JsonAliasOpt,
     KbOpt,
     Lang,
+    OutOpt,
     PreferHistoryOpt,
     RulesOpt,
     _,
     err,
+    error_code,
+    fail,
+    format_option,
     lang_option,
     out,
     parse_day,
     read_facts,
+    require_file,
+    use_format,
     use_lang,
 )
 from rm_advisor.cli.render import print_decision, print_diagnostics, text
@@ -41,10 +49,14 @@ if TYPE_CHECKING:
     from rm_advisor.engine.policies import EffectivenessReport, RateRow
     from rm_advisor.store import LoggedDecision, Store
 
-decisions_app = typer.Typer(no_args_is_help=True, help="Logged decisions: list and show.")
-feedback_app = typer.Typer(no_args_is_help=True, help="Feedback on recommendations: add, import a CRM CSV, reasons.")
-report_app = typer.Typer(no_args_is_help=True, help="Reports over the decision log.")
-policies_app = typer.Typer(no_args_is_help=True, help="Contact policies (rules/*.policies.yaml).")
+decisions_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                      help="Logged decisions: list and show.")
+feedback_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                      help="Feedback on recommendations: add, import a CRM CSV, reasons.")
+report_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                      help="Reports over the decision log.")
+policies_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                      help="Contact policies (rules/*.policies.yaml).")
 
 
 class Status(StrEnum):
@@ -57,7 +69,6 @@ class Status(StrEnum):
 # store.database.ENV_URL and DEFAULT_URL, written out so that --help does not load SQLAlchemy (a test compares)
 DB_HELP = "database URL (default: $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"
 DbOpt = typer.Option(None, "--db", help=DB_HELP)
-JsonOpt = typer.Option(False, "--json", help="print JSON")
 LangOpt = lang_option(Lang.both)
 #: commands whose output was English only: English unless asked
 EnOpt = lang_option(Lang.en)
@@ -86,16 +97,14 @@ def _reported(source: Any = None) -> Iterator[None]:
     try:
         yield
     except AdvisorError as exc:  # the engine's errors and the store's (store.errors), each with its diagnostics
-        print_diagnostics(err, exc.diagnostics)
-        raise typer.Exit(1) from None
+        fail(error_code(exc), diagnostics=exc.diagnostics)
     except ValidationError as exc:  # a FeedbackInput built from the arguments
-        print_diagnostics(err, [Diagnostic("feedback_bad_value", e["msg"], Location(path=".".join(map(str, e["loc"]))))
-                                for e in exc.errors()])
-        raise typer.Exit(1) from None
+        fail("feedback_bad_value", diagnostics=[Diagnostic("feedback_bad_value", e["msg"],
+                                                           Location(path=".".join(map(str, e["loc"]))))
+                                                for e in exc.errors()])
     except (yaml.YAMLError, json.JSONDecodeError, ValueError, OSError) as exc:
         where = source or _("input")
-        err.print(f"{where}: {exc}", markup=False)
-        raise typer.Exit(1) from None
+        fail("input_unreadable", f"{where}: {exc}")
 
 
 def _store(db: str | None, kb: Path | None = None) -> Store:
@@ -107,11 +116,13 @@ def _store(db: str | None, kb: Path | None = None) -> Store:
 
 
 def decide(
-    facts: Path = typer.Argument(..., exists=True, dir_okay=False, help="facts as JSON or YAML"),
+    facts: Path = typer.Argument(..., help="facts as JSON or YAML"),
     rules: Path | None = RulesOpt,
     kb: Path | None = KbOpt,
     db: str | None = DbOpt,
-    as_json: bool = typer.Option(False, "--json", help="print the full decision (with its id) as JSON"),
+    fmt: Fmt = format_option(help="text, or json: the full decision with its id (errors too: a JSON object on "
+                                  "stdout, exit code not 0)"),
+    as_json: bool = JsonAliasOpt,
     lang: Lang = LangOpt,
     as_of: str | None = typer.Option(None, "--as-of", help="override the facts' as-of date (YYYY-MM-DD)"),
     top: int | None = typer.Option(None, "--top", min=1, help="show at most this many recommendations per subject "
@@ -129,7 +140,9 @@ def decide(
     from rm_advisor.store import Store, decide_and_log
 
     use_lang(lang)
+    as_json = use_format(fmt, as_json) is Fmt.json
     day = parse_day(as_of, "--as-of")
+    require_file(facts)
     with _reported(facts):
         advisor = Advisor.load(rules, kb, engine=engine.value)
         doc = read_facts(facts)
@@ -151,7 +164,8 @@ def replay(
     db: str | None = DbOpt,
     rules: Path | None = typer.Option(None, "--rules", "-r", help="current rule directory (default: shipped)"),
     kb: Path | None = KbOpt,
-    as_json: bool = JsonOpt,
+    fmt: Fmt = format_option(),
+    as_json: bool = JsonAliasOpt,
     lang: Lang = EnOpt,
 ) -> None:
     """Re-run a logged decision on its own revision (must be identical) and on the current rules.
@@ -163,6 +177,7 @@ def replay(
     from rm_advisor.store import replay as replay_decision
 
     use_lang(lang)
+    as_json = use_format(fmt, as_json) is Fmt.json
     with _reported(), Store(db) as store:
         report = replay_decision(store.decisions, decision_id, Advisor.load(rules, kb))
     if as_json:
@@ -185,7 +200,8 @@ def replay(
 def decisions_show(
     decision_id: str = typer.Argument(..., help="a logged decision id"),
     db: str | None = DbOpt,
-    as_json: bool = JsonOpt,
+    fmt: Fmt = format_option(),
+    as_json: bool = JsonAliasOpt,
     lang: Lang = LangOpt,
     brief: bool = typer.Option(True, "--brief/--explain", help="reasons only, or with the rule and signal chain"),
 ) -> None:
@@ -193,6 +209,7 @@ def decisions_show(
     from rm_advisor.store import Store
 
     use_lang(lang)
+    as_json = use_format(fmt, as_json) is Fmt.json
     with _reported(), Store(db) as store:
         logged = store.decisions.get(decision_id)
         feedback = store.feedback.for_decision(decision_id)
@@ -235,13 +252,15 @@ def decisions_list(
     db: str | None = DbOpt,
     limit: int = typer.Option(20, "--limit", min=1),
     since: str | None = typer.Option(None, "--since", help="only decisions as of this date or later"),
-    as_json: bool = JsonOpt,
+    fmt: Fmt = format_option(),
+    as_json: bool = JsonAliasOpt,
     lang: Lang = EnOpt,
 ) -> None:
     """The latest logged decisions, newest first."""
     from rm_advisor.store import Store
 
     use_lang(lang)
+    as_json = use_format(fmt, as_json) is Fmt.json
     day = parse_day(since, "--since")
     with _reported(), Store(db) as store:
         rows = store.decisions.recent(limit, day)
@@ -293,7 +312,8 @@ def feedback_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV exported from a CRM"),
     db: str | None = DbOpt,
     kb: Path | None = KbOpt,
-    as_json: bool = JsonOpt,
+    fmt: Fmt = format_option(),
+    as_json: bool = JsonAliasOpt,
     lang: Lang = EnOpt,
 ) -> None:
     """Import feedback from a CSV file; every bad row is reported with line and column.
@@ -305,6 +325,7 @@ def feedback_import(
     from rm_advisor.store import import_csv
 
     use_lang(lang)
+    as_json = use_format(fmt, as_json) is Fmt.json
     with _reported(file), _store(db, kb) as store:
         result = import_csv(store.feedback, file)
     if as_json:
@@ -351,7 +372,8 @@ def report_effectiveness(
                                              min=0.0, max=1.0, help="noisy rules: rejected at least this share"),
     rows: int = typer.Option(15, "--rows", min=1, help="rows per table"),
     db: str | None = DbOpt,
-    as_json: bool = JsonOpt,
+    fmt: Fmt = format_option(),
+    as_json: bool = JsonAliasOpt,
     lang: Lang = EnOpt,
 ) -> None:
     """Acceptance and completion rates per rule, action, manager and segment; noisy rules."""
@@ -359,6 +381,7 @@ def report_effectiveness(
     from rm_advisor.store import Store, effectiveness_report
 
     use_lang(lang)
+    as_json = use_format(fmt, as_json) is Fmt.json
     limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
                         min_rejection_rate=min_rejection_rate)
     start, end = parse_day(since, "--since"), parse_day(until, "--until")
@@ -425,7 +448,7 @@ def policies_list(rules: Path | None = RulesOpt, kb: Path | None = KbOpt, lang: 
 
 
 @policies_app.command("schema")
-def policies_schema(output: Path | None = typer.Option(None, "--out", "-o", help="write to this file")) -> None:
+def policies_schema(output: Path | None = OutOpt) -> None:
     """Print (or write) the JSON Schema of policy files, for editors."""
     from rm_advisor.engine.policies import policy_file_json_schema
 
