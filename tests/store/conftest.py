@@ -8,6 +8,7 @@ and pytest's summary says why. Each PostgreSQL test gets a schema of its own, dr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -50,7 +51,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
-    base = request.getfixturevalue("pg_base_url")
+    with _fresh_schema(request.getfixturevalue("pg_base_url")) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url(pg_base_url: str) -> Iterator[str]:
+    """A fresh, empty database on PostgreSQL only (for what only PostgreSQL does)."""
+    with _fresh_schema(pg_base_url) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _fresh_schema(base: str) -> Iterator[str]:
+    """A URL whose search path is a new schema, dropped afterwards."""
     schema = "t_" + secrets.token_hex(6)
     with psycopg.connect(_libpq(base), autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
