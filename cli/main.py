@@ -34,6 +34,7 @@ from rm_advisor.cli.common import (
     require_file,
     use_format,
     use_lang,
+    write_json,
 )
 from rm_advisor.cli.serve import register as register_serve
 from rm_advisor.cli.store import register as register_store_commands
@@ -174,11 +175,7 @@ def schema(output: Path | None = OutOpt) -> None:
     """Print (or write) the JSON Schema of rule files, for editors."""
     from rm_advisor.engine.language import rule_file_json_schema
 
-    text = json.dumps(rule_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    write_json(rule_file_json_schema(), output)
 
 
 @app.command("coaching-schema")
@@ -186,11 +183,7 @@ def coaching_schema(output: Path | None = OutOpt) -> None:
     """Print (or write) the JSON Schema of knowledge_base/coaching_from_clients.yaml, for editors."""
     from rm_advisor.engine.language import client_coaching_json_schema
 
-    text = json.dumps(client_coaching_json_schema(), ensure_ascii=False, indent=2) + "\n"
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    write_json(client_coaching_json_schema(), output)
 
 
 batch.register(app)

@@ -40,6 +40,7 @@ from rm_advisor.cli.common import (
     require_file,
     use_format,
     use_lang,
+    write_json,
 )
 from rm_advisor.cli.render import print_decision, print_diagnostics, text
 from rm_advisor.engine.language import ACTION_KINDS
@@ -452,8 +453,4 @@ def policies_schema(output: Path | None = OutOpt) -> None:
     """Print (or write) the JSON Schema of policy files, for editors."""
     from rm_advisor.engine.policies import policy_file_json_schema
 
-    doc = json.dumps(policy_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
-    if output:
-        output.write_text(doc, encoding="utf-8")
-    else:
-        sys.stdout.write(doc)
+    write_json(policy_file_json_schema(), output)
