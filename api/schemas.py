@@ -459,7 +459,10 @@ class ConditionReportOut(Out):
     file: str
     line: int
     holds: bool
-    actual: Any = Field(default=None, description="the value seen (fields), or held / not held (signals)")
+    actual: Any = Field(default=None, description="the value seen (fields), both values by field (`compare`), the "
+                                                  "aggregate (`events`; `never` when no event), or held / not held "
+                                                  "(signals)")
+    events: list[str] = Field(default_factory=list, description="`events`: the history events that counted")
     expected: str = ""
     change: str | None = Field(default=None, description="the smallest change that would flip the condition")
     unknown: Literal["match", "no_match"] | None = Field(
