@@ -111,6 +111,10 @@ def check(
     documents: Path | None = typer.Option(None, "--documents", envvar="RM_ADVISOR_DOCUMENTS", file_okay=False,
                                           help="folder of the source documents' texts: each provenance quote "
                                                "must be found in its document verbatim"),
+    with_log: str | None = typer.Option(None, "--with-log", metavar="DB",
+                                        help="decision-log database URL: warn (rule_noisy) about the rules its "
+                                             "feedback shows are nearly always rejected, with what to change"),
+    since: str | None = typer.Option(None, "--since", help="with --with-log: first as-of date counted (YYYY-MM-DD)"),
     lang: Lang = lang_option(Lang.en),
 ) -> None:
     """Check rule files; print every problem with file:line:column; exit 1 on errors."""
@@ -147,6 +151,11 @@ def check(
     except RuleError as exc:
         diags = exc.diagnostics
     errors = [d for d in diags if d.severity == "error"]
+    if with_log is not None and not errors:
+        from rm_advisor.cli.store import noisy_rule_warnings
+
+        diags = sorted(diags + noisy_rule_warnings(with_log, target, kb, parse_day(since, "--since")),
+                       key=Diagnostic.sort_key)
     if fmt is Fmt.json:
         sys.stdout.write(json.dumps({"ok": not errors, **({"code": "rule_set_invalid", "message": _(
                                          "the rule set {names} does not check", names=target)} if errors else {}),
