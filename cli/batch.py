@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from rm_advisor.engine.language import Decision, FeedbackEvent, KnowledgeBase, SubjectKey
     from rm_advisor.engine.policies import EffectivenessReport, PolicySet
     from rm_advisor.engine.portfolio import (
+        Backend,
         BatchPlan,
         BatchResult,
         PortfolioRun,
@@ -71,6 +72,13 @@ class TableFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
     json = "json"
+
+
+class BackendName(StrEnum):
+    """Where the books are decided."""
+
+    local = "local"  # worker processes on this machine (--jobs)
+    dask = "dask"  # a Dask cluster: a running one (--scheduler) or a local one started for the run
 
 
 class CsvEncoding(StrEnum):
@@ -187,7 +195,13 @@ def batch(
                                         "the sample portfolio's own date without inputs)"),
     sample: int = typer.Option(2000, "--sample-clients", min=1,
                                help="without inputs: size of the generated sample portfolio"),
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="worker processes (0 = one per core)"),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="worker processes (0 = one per core); with --backend "
+                             "dask and no --scheduler, the workers of the local cluster"),
+    backend: BackendName = typer.Option(BackendName.local, "--backend", metavar="local|dask",
+                                        help="local (worker processes on this machine) or dask (a Dask cluster)"),
+    scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                         help="the Dask scheduler to use, such as tcp://10.0.0.5:8786 (implies "
+                                         "--backend dask; without it --backend dask starts a local cluster)"),
     strict: bool = typer.Option(False, "--strict", help="stop at the first bad row instead of skipping bad rows "
                                 "(--max-bad-rows 0)"),
     prefer_history: bool = PreferHistoryOpt,
@@ -248,9 +262,12 @@ def batch(
                      texts=texts, log=store_log, effectiveness_days=period_days,
                      prefer="history" if prefer_history else "given")
     out_dir.mkdir(parents=True, exist_ok=True)
-    with CsvRows(out_dir / "bad_rows.csv", BAD_ROW_COLUMNS, csv_encoding.value) as bad_file:
-        found = Report(0 if strict else max_bad_rows, lambda d: bad_file.write(_bad_row(d)), keep=HELD)
-        result = _run(advisor, plan, found, bad_file, strict)
+    with ExitStack() as cluster:
+        if backend is BackendName.dask or scheduler:
+            plan = dataclasses.replace(plan, backend=_cluster(cluster, scheduler, jobs, texts, engine))
+        with CsvRows(out_dir / "bad_rows.csv", BAD_ROW_COLUMNS, csv_encoding.value) as bad_file:
+            found = Report(0 if strict else max_bad_rows, lambda d: bad_file.write(_bad_row(d)), keep=HELD)
+            result = _run(advisor, plan, found, bad_file, strict)
     if store_log is not None:
         out.print(_("logged {count} decisions in {database}", count=result.logged, database=store_log.display_url),
                   markup=False)
@@ -271,6 +288,26 @@ def _encoding(encoding: str) -> str | None:
     except LookupError:
         fail("bad_usage", _("--encoding: no such encoding `{encoding}` (try gbk, gb18030, utf-16 or auto)",
                             encoding=encoding), exit_code=2)
+
+
+def _cluster(stack: ExitStack, scheduler: str | None, jobs: int, texts: tuple[dict[str, str], dict[str, str]],
+             engine: EngineName) -> Backend:
+    """The Dask backend, connected on ``stack`` to the scheduler at ``scheduler`` or to a local
+    cluster of ``jobs`` workers (0: one per core); its dashboard said on stderr. A scheduler that
+    cannot be reached ends the command."""
+    import os
+
+    from rm_advisor.engine.portfolio.distributed import DaskBackend, connect
+
+    try:
+        client = stack.enter_context(connect(scheduler, jobs or os.cpu_count() or 1))
+    except (OSError, TimeoutError) as exc:
+        fail("cluster_unreachable", _("cannot reach the Dask scheduler at {address}: {reason}",
+                                      address=scheduler or "", reason=str(exc) or type(exc).__name__))
+    backend = DaskBackend(client, texts, engine.value)
+    err.print(_("Dask cluster: {workers} worker(s); dashboard {link}", workers=backend.workers,
+                link=client.dashboard_link), markup=False)
+    return backend
 
 
 def _advisor(texts: tuple[dict[str, str], dict[str, str]], engine: EngineName = EngineName.compiled) -> Advisor:

@@ -3,6 +3,7 @@ rule gates as pandas masks, per-manager decisions and worklists, the sample port
 batch run in order (:func:`run_batch`)."""
 
 from rm_advisor.engine.portfolio.batch import (
+    Backend,
     BatchCounts,
     BatchEvents,
     BatchLog,
@@ -29,8 +30,8 @@ from rm_advisor.engine.portfolio.tables import BadRow, Chunk, Report, TableInput
 from rm_advisor.engine.portfolio.worklist import SetAside, WorkItem, Worklist, build_worklist
 
 __all__ = [
-    "AS_OF", "BadRow", "BatchCounts", "BatchEvents", "BatchLog", "BatchPlan", "BatchResult", "BulkGates", "Chunk",
-    "Frames", "Partition", "PortfolioRun", "PortfolioTables", "Report", "SetAside", "Silent", "TableInput",
+    "AS_OF", "Backend", "BadRow", "BatchCounts", "BatchEvents", "BatchLog", "BatchPlan", "BatchResult", "BulkGates",
+    "Chunk", "Frames", "Partition", "PortfolioRun", "PortfolioTables", "Report", "SetAside", "Silent", "TableInput",
     "TableReader", "WorkItem", "Worklist", "build_worklist", "check_tables", "decide_partitions",
     "facts_document", "generate", "prepare", "read_tables", "run_batch", "with_policies",
 ]
