@@ -66,6 +66,8 @@ MAX_BAD_ROWS = 1000
 #: diagnostics of each severity held for the terminal and the report (bad_rows.csv has them all)
 HELD = 100
 BAD_ROW_COLUMNS = ["file", "line", "column", "code", "severity", "message"]
+#: with --backend dask and --format parquet, parts of each output table per worker
+PARTS_PER_WORKER = 2
 
 
 class TableFormat(StrEnum):
@@ -99,10 +101,16 @@ class SampleEncoding(StrEnum):
 
 
 def write_table(frame: pd.DataFrame, path: Path, fmt: TableFormat,
-                csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig) -> Path:
-    """CSV through :func:`cli.tableio.write_csv` (formula injection neutralised); Parquet and JSON raw."""
+                csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig, parts: int = 0) -> Path:
+    """CSV through :func:`cli.tableio.write_csv` (formula injection neutralised); Parquet and JSON
+    raw. With ``parts``, Parquet is a directory of about that many files written by the Dask
+    workers of the current client (``part-00000.parquet`` on, rows in order)."""
     from rm_advisor.cli.tableio import write_csv
 
+    if fmt is TableFormat.parquet:
+        frame = _one_type_per_column(frame)
+        if parts:
+            return _write_parts(frame, path, parts)
     target = path.with_suffix("." + fmt.value)
     if fmt is TableFormat.csv:
         write_csv(frame, target, csv_encoding.value)
@@ -113,17 +121,54 @@ def write_table(frame: pd.DataFrame, path: Path, fmt: TableFormat,
     return target
 
 
+def _one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """A Parquet column holds one type: a column whose cells mix text and numbers (coaching's
+    ``value``: a count for one metric, a level such as ``perfunctory`` for another) is written as text."""
+    mixed = [c for c in frame.columns if frame[c].dtype == object
+             and len({type(v) for v in frame[c].dropna()} - {bool}) > 1]
+    if not mixed:
+        return frame
+    out = frame.copy()
+    for c in mixed:
+        out[c] = out[c].map(lambda v: v if v is None or v != v else str(v))
+    return out
+
+
+def _write_parts(frame: pd.DataFrame, folder: Path, parts: int) -> Path:
+    """``frame`` as a partitioned Parquet dataset, each part written by a worker."""
+    import shutil
+
+    import dask.dataframe as dd
+
+    if folder.exists():
+        shutil.rmtree(folder)  # the parts of an earlier run are not this run's
+    if frame.empty:  # nothing to split: one empty part with the columns
+        folder.mkdir(parents=True)
+        frame.to_parquet(folder / "part-00000.parquet", index=False)
+        return folder
+    import pyarrow as pa
+
+    # the schema of the whole table, not the one dask guesses from its sample of an object column
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+    dd.from_pandas(frame, npartitions=min(parts, len(frame)), sort=False).to_parquet(
+        folder, write_index=False, schema=schema, name_function=lambda i: f"part-{i:05d}.parquet")
+    return folder
+
+
 def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, encoding: str | None = None,
                  note: Callable[[str], None] | None = None) -> Callable[[str], TableInput]:
     """What :func:`engine.portfolio.run.read_tables` reads the three files through (kept open on ``stack``);
     ``note`` hears which encoding a file was detected in, when it is not UTF-8."""
+    from rm_advisor.cli.datasets import is_dataset, open_dataset
     from rm_advisor.cli.tableio import open_table
 
     fields = {"clients": kb.facts["client"].fields, "managers": kb.facts["manager"].fields,
               "history": kb.facts["interaction"].fields}  # a manager's own events name no client
 
     def read(name: str) -> TableInput:
-        table, enc = open_table(paths[name], str(paths[name]), set(fields[name]), stack, encoding)
+        path = paths[name]
+        table, enc = open_dataset(path, set(fields[name]), stack, encoding) if is_dataset(path) else \
+            open_table(path, str(path), set(fields[name]), stack, encoding)
         if note is not None and encoding is None and enc not in (None, "utf-8", "utf-8-sig"):
             note(_("{file}: read as {encoding} (detected; --encoding sets it)", file=paths[name], encoding=enc))
         return table
@@ -184,9 +229,11 @@ def _date(text: str) -> dt.date:
 
 
 def batch(
-    clients: Path | None = typer.Option(None, "--clients", help="clients CSV/Parquet"),
-    managers: Path | None = typer.Option(None, "--managers", help="managers CSV/Parquet"),
-    history: Path | None = typer.Option(None, "--history", help="history (events) CSV/Parquet"),
+    clients: Path | None = typer.Option(None, "--clients", help="clients CSV/Parquet file, directory of Parquet "
+                                        "files (hive partitions) or CSV glob such as 'clients-*.csv'"),
+    managers: Path | None = typer.Option(None, "--managers", help="managers CSV/Parquet (file, directory or glob)"),
+    history: Path | None = typer.Option(None, "--history", help="history (events) CSV/Parquet (file, directory or "
+                                        "glob)"),
     out_dir: Path = typer.Option(Path("batch-out"), "--out", "-o", help="output folder"),
     fmt: TableFormat = typer.Option(TableFormat.csv, "--format", metavar="csv|parquet|json",
                                     help="csv, parquet or json tables; with json, an error is a JSON object on "
@@ -232,6 +279,7 @@ def batch(
 
     Without --clients/--managers/--history it runs on the bundled sample portfolio.
     """
+    from rm_advisor.cli.datasets import is_dataset
     from rm_advisor.cli.report import write_report
     from rm_advisor.cli.tableio import CsvRows
     from rm_advisor.engine.loading import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
@@ -245,7 +293,8 @@ def batch(
         fail("bad_usage", _("give all three of --clients, --managers and --history, or none for the sample portfolio"),
              exit_code=2)
     for path in given.values():
-        require_file(path)
+        if not is_dataset(path):  # a directory of Parquet files or a CSV glob is a dataset
+            require_file(path)
     day = _date(as_of) if as_of else dt.date.today() if given else AS_OF
     # a date the command chose is said where the date shows: the summary line, summary.json, the report
     note_id = "" if as_of else N_("today: no --as-of") if given else N_("the sample portfolio's date: no --as-of")
@@ -262,16 +311,17 @@ def batch(
                      texts=texts, log=store_log, effectiveness_days=period_days,
                      prefer="history" if prefer_history else "given")
     out_dir.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as cluster:
+    with ExitStack() as cluster:  # open until the workers have written their parts of the outputs
         if backend is BackendName.dask or scheduler:
             plan = dataclasses.replace(plan, backend=_cluster(cluster, scheduler, jobs, texts, engine))
         with CsvRows(out_dir / "bad_rows.csv", BAD_ROW_COLUMNS, csv_encoding.value) as bad_file:
             found = Report(0 if strict else max_bad_rows, lambda d: bad_file.write(_bad_row(d)), keep=HELD)
             result = _run(advisor, plan, found, bad_file, strict)
-    if store_log is not None:
-        out.print(_("logged {count} decisions in {database}", count=result.logged, database=store_log.display_url),
-                  markup=False)
-    written = write_outputs(result.run, out_dir, fmt, csv_encoding)
+        if store_log is not None:
+            out.print(_("logged {count} decisions in {database}", count=result.logged,
+                        database=store_log.display_url), markup=False)
+        parts = result.workers * PARTS_PER_WORKER if plan.backend is not None else 0
+        written = write_outputs(result.run, out_dir, fmt, csv_encoding, parts)
     written.insert(3, bad_file.path)
     if report:
         written.append(write_report(result.run, out_dir / "report.html", advisor.book, result.effectiveness,
@@ -495,17 +545,18 @@ TO_CONFIRM_COLUMNS = ("manager_id", "subject_type", "subject_id", "rank", "field
 
 
 def write_outputs(run: PortfolioRun, out_dir: Path, fmt: TableFormat,
-                  csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig) -> list[Path]:
+                  csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig, parts: int = 0) -> list[Path]:
     """Recommendations, worklists, coaching, what to confirm and the full decisions (bad_rows.csv is
-    written as the tables are read)."""
+    written as the tables are read); Parquet tables partitioned in ``parts`` by the Dask workers
+    when ``parts`` is given."""
     import pandas as pd
 
     recs, coaching = recommendation_rows(run)
-    written = [write_table(pd.DataFrame(recs), out_dir / "recommendations", fmt, csv_encoding),
-               write_table(pd.DataFrame(worklist_rows(run)), out_dir / "worklists", fmt, csv_encoding),
-               write_table(pd.DataFrame(coaching), out_dir / "coaching", fmt, csv_encoding),
+    written = [write_table(pd.DataFrame(recs), out_dir / "recommendations", fmt, csv_encoding, parts),
+               write_table(pd.DataFrame(worklist_rows(run)), out_dir / "worklists", fmt, csv_encoding, parts),
+               write_table(pd.DataFrame(coaching), out_dir / "coaching", fmt, csv_encoding, parts),
                write_table(pd.DataFrame(to_confirm_rows(run), columns=TO_CONFIRM_COLUMNS), out_dir / "to_confirm", fmt,
-                           csv_encoding)]
+                           csv_encoding, parts)]
     decisions = out_dir / "decisions.jsonl"
     with decisions.open("w", encoding="utf-8") as fh:
         for r in run.results:

@@ -150,7 +150,7 @@ class DaskBackend:
                    for i, b in enumerate(bins)]
         weight = {f.key: sum(_weight(p) for p in b) for f, b in zip(futures, bins, strict=True)}
         results: list[ManagerResult] = []
-        for future in as_completed(futures):
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]  # (distributed has no hints here)
             results.extend(decoded(future.result()))
             if progress:
                 progress(weight[future.key])
@@ -166,9 +166,10 @@ def connect(scheduler: str | None = None, workers: int = 2, timeout: float = 10)
     pass through."""
     with dask.config.set(DASK_CONFIG):
         if scheduler:
-            with Client(scheduler, timeout=timeout) as client:
+            with Client(scheduler, timeout=timeout) as client:  # type: ignore[no-untyped-call]
                 yield client
         else:
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                              dashboard_address=":0") as cluster, Client(cluster) as client:
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
+                              dashboard_address=":0") as cluster, \
+                    Client(cluster) as client:  # type: ignore[no-untyped-call]
                 yield client

@@ -349,3 +349,18 @@ def test_a_scheduler_nobody_runs_is_named_in_the_error(sample: Path, tmp_path: P
     assert result.exit_code == 1
     error = json.loads(result.stdout)
     assert error["code"] == "cluster_unreachable" and "tcp://127.0.0.1:1" in error["message"]
+
+
+def test_backend_dask_writes_parquet_outputs_in_parts_that_read_as_the_local_files(sample: Path,
+                                                                                 tmp_path: Path) -> None:
+    for out, extra in (("local", ()), ("dask", ("--backend", "dask", "--jobs", "2"))):
+        result = runner.invoke(app, batch_args(sample, tmp_path / out, "--format", "parquet", "--no-report", *extra))
+        assert result.exit_code == 0, result.output
+    parts = sorted(p.name for p in (tmp_path / "dask" / "recommendations").iterdir())
+    assert len(parts) > 1 and parts[0] == "part-00000.parquet"
+    for name in ("recommendations", "worklists", "coaching", "to_confirm"):
+        local = pd.read_parquet(tmp_path / "local" / f"{name}.parquet")
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / name), local)
+        assert len(local), name
+    # coaching's `value` mixes counts and levels (`perfunctory`): one Parquet column, as text
+    assert all(isinstance(v, str) for v in pd.read_parquet(tmp_path / "local" / "coaching.parquet")["value"].dropna())
