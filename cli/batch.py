@@ -347,10 +347,10 @@ def _cluster(stack: ExitStack, scheduler: str | None, jobs: int, texts: tuple[di
     cannot be reached ends the command."""
     import os
 
-    from rm_advisor.engine.portfolio.distributed import DaskBackend, connect
+    from rm_advisor.engine.portfolio import DaskBackend, connect_cluster
 
     try:
-        client = stack.enter_context(connect(scheduler, jobs or os.cpu_count() or 1))
+        client = stack.enter_context(connect_cluster(scheduler, jobs or os.cpu_count() or 1))
     except (OSError, TimeoutError) as exc:
         fail("cluster_unreachable", _("cannot reach the Dask scheduler at {address}: {reason}",
                                       address=scheduler or "", reason=str(exc) or type(exc).__name__))

@@ -17,8 +17,9 @@ results are ordered by manager id whatever the cluster did.
   buckets again elsewhere, and the caller receives each bucket's result once. Whatever is
   recorded or written is recorded or written from those results, once.
 
-The caller owns the cluster (:func:`connect`) as it owns the decision log: a running scheduler by
-its address, or a local cluster started for the run.
+The caller owns the cluster (:func:`connect_cluster`) as it owns the decision log: a running
+scheduler by its address, or a local cluster started for the run. The package exports this
+module's names lazily, so that a run without a cluster never imports dask.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ class DaskBackend:
 
 
 @contextmanager
-def connect(scheduler: str | None = None, workers: int = 2, timeout: float = 10) -> Iterator[Client]:
+def connect_cluster(scheduler: str | None = None, workers: int = 2, timeout: float = 10) -> Iterator[Client]:
     """A client of the running cluster at ``scheduler`` (an address such as
     ``tcp://10.0.0.5:8786``), or of a local cluster of ``workers`` worker processes (one thread
     each) started for the run and stopped after it. Connection failures (``OSError``, a timeout)

@@ -30,7 +30,7 @@ from rm_advisor.engine.portfolio import (
     generate,
     run_batch,
 )
-from rm_advisor.engine.portfolio.distributed import DaskBackend, Texts, buckets, connect
+from rm_advisor.engine.portfolio.distributed import DaskBackend, Texts, buckets, connect_cluster
 from rm_advisor.store import Store, effectiveness_report
 from tests.store.conftest import db_url, pg_base_url  # noqa: F401 (fixtures: SQLite and PostgreSQL)
 
@@ -52,7 +52,7 @@ def book(texts: Texts) -> Advisor:
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
     """A local cluster of two worker processes, one thread each, for the whole module."""
-    with connect(None, workers=2) as c:
+    with connect_cluster(None, workers=2) as c:
         yield c
 
 
