@@ -150,7 +150,7 @@ def _write_parts(frame: pd.DataFrame, folder: Path, parts: int) -> Path:
 
     # the schema of the whole table, not the one dask guesses from its sample of an object column
     schema = pa.Schema.from_pandas(frame, preserve_index=False)
-    dd.from_pandas(frame, npartitions=min(parts, len(frame)), sort=False).to_parquet(
+    dd.from_pandas(frame, npartitions=min(parts, len(frame)), sort=False).to_parquet(  # type: ignore[no-untyped-call]
         folder, write_index=False, schema=schema, name_function=lambda i: f"part-{i:05d}.parquet")
     return folder
 
