@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from rm_advisor.engine.language import Decision, FeedbackEvent, KnowledgeBase, SubjectKey
     from rm_advisor.engine.policies import EffectivenessReport, PolicySet
     from rm_advisor.engine.portfolio import (
+        Backend,
         BatchPlan,
         BatchResult,
         PortfolioRun,
@@ -65,12 +66,21 @@ MAX_BAD_ROWS = 1000
 #: diagnostics of each severity held for the terminal and the report (bad_rows.csv has them all)
 HELD = 100
 BAD_ROW_COLUMNS = ["file", "line", "column", "code", "severity", "message"]
+#: with --backend dask and --format parquet, parts of each output table per worker
+PARTS_PER_WORKER = 2
 
 
 class TableFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
     json = "json"
+
+
+class BackendName(StrEnum):
+    """Where the books are decided."""
+
+    local = "local"  # worker processes on this machine (--jobs)
+    dask = "dask"  # a Dask cluster: a running one (--scheduler) or a local one started for the run
 
 
 class CsvEncoding(StrEnum):
@@ -91,10 +101,16 @@ class SampleEncoding(StrEnum):
 
 
 def write_table(frame: pd.DataFrame, path: Path, fmt: TableFormat,
-                csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig) -> Path:
-    """CSV through :func:`cli.tableio.write_csv` (formula injection neutralised); Parquet and JSON raw."""
+                csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig, parts: int = 0) -> Path:
+    """CSV through :func:`cli.tableio.write_csv` (formula injection neutralised); Parquet and JSON
+    raw. With ``parts``, Parquet is a directory of about that many files written by the Dask
+    workers of the current client (``part-00000.parquet`` on, rows in order)."""
     from rm_advisor.cli.tableio import write_csv
 
+    if fmt is TableFormat.parquet:
+        frame = _one_type_per_column(frame)
+        if parts:
+            return _write_parts(frame, path, parts)
     target = path.with_suffix("." + fmt.value)
     if fmt is TableFormat.csv:
         write_csv(frame, target, csv_encoding.value)
@@ -105,17 +121,54 @@ def write_table(frame: pd.DataFrame, path: Path, fmt: TableFormat,
     return target
 
 
+def _one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """A Parquet column holds one type: a column whose cells mix text and numbers (coaching's
+    ``value``: a count for one metric, a level such as ``perfunctory`` for another) is written as text."""
+    mixed = [c for c in frame.columns if frame[c].dtype == object
+             and len({type(v) for v in frame[c].dropna()} - {bool}) > 1]
+    if not mixed:
+        return frame
+    out = frame.copy()
+    for c in mixed:
+        out[c] = out[c].map(lambda v: v if v is None or v != v else str(v))
+    return out
+
+
+def _write_parts(frame: pd.DataFrame, folder: Path, parts: int) -> Path:
+    """``frame`` as a partitioned Parquet dataset, each part written by a worker."""
+    import shutil
+
+    import dask.dataframe as dd
+
+    if folder.exists():
+        shutil.rmtree(folder)  # the parts of an earlier run are not this run's
+    if frame.empty:  # nothing to split: one empty part with the columns
+        folder.mkdir(parents=True)
+        frame.to_parquet(folder / "part-00000.parquet", index=False)
+        return folder
+    import pyarrow as pa
+
+    # the schema of the whole table, not the one dask guesses from its sample of an object column
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+    dd.from_pandas(frame, npartitions=min(parts, len(frame)), sort=False).to_parquet(  # type: ignore[no-untyped-call]
+        folder, write_index=False, schema=schema, name_function=lambda i: f"part-{i:05d}.parquet")
+    return folder
+
+
 def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, encoding: str | None = None,
                  note: Callable[[str], None] | None = None) -> Callable[[str], TableInput]:
     """What :func:`engine.portfolio.run.read_tables` reads the three files through (kept open on ``stack``);
     ``note`` hears which encoding a file was detected in, when it is not UTF-8."""
+    from rm_advisor.cli.datasets import is_dataset, open_dataset
     from rm_advisor.cli.tableio import open_table
 
     fields = {"clients": kb.facts["client"].fields, "managers": kb.facts["manager"].fields,
               "history": kb.facts["interaction"].fields}  # a manager's own events name no client
 
     def read(name: str) -> TableInput:
-        table, enc = open_table(paths[name], str(paths[name]), set(fields[name]), stack, encoding)
+        path = paths[name]
+        table, enc = open_dataset(path, set(fields[name]), stack, encoding) if is_dataset(path) else \
+            open_table(path, str(path), set(fields[name]), stack, encoding)
         if note is not None and encoding is None and enc not in (None, "utf-8", "utf-8-sig"):
             note(_("{file}: read as {encoding} (detected; --encoding sets it)", file=paths[name], encoding=enc))
         return table
@@ -176,9 +229,11 @@ def _date(text: str) -> dt.date:
 
 
 def batch(
-    clients: Path | None = typer.Option(None, "--clients", help="clients CSV/Parquet"),
-    managers: Path | None = typer.Option(None, "--managers", help="managers CSV/Parquet"),
-    history: Path | None = typer.Option(None, "--history", help="history (events) CSV/Parquet"),
+    clients: Path | None = typer.Option(None, "--clients", help="clients CSV/Parquet file, directory of Parquet "
+                                        "files (hive partitions) or CSV glob such as 'clients-*.csv'"),
+    managers: Path | None = typer.Option(None, "--managers", help="managers CSV/Parquet (file, directory or glob)"),
+    history: Path | None = typer.Option(None, "--history", help="history (events) CSV/Parquet (file, directory or "
+                                        "glob)"),
     out_dir: Path = typer.Option(Path("batch-out"), "--out", "-o", help="output folder"),
     fmt: TableFormat = typer.Option(TableFormat.csv, "--format", metavar="csv|parquet|json",
                                     help="csv, parquet or json tables; with json, an error is a JSON object on "
@@ -187,7 +242,13 @@ def batch(
                                         "the sample portfolio's own date without inputs)"),
     sample: int = typer.Option(2000, "--sample-clients", min=1,
                                help="without inputs: size of the generated sample portfolio"),
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="worker processes (0 = one per core)"),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="worker processes (0 = one per core); with --backend "
+                             "dask and no --scheduler, the workers of the local cluster"),
+    backend: BackendName = typer.Option(BackendName.local, "--backend", metavar="local|dask",
+                                        help="local (worker processes on this machine) or dask (a Dask cluster)"),
+    scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                         help="the Dask scheduler to use, such as tcp://10.0.0.5:8786 (implies "
+                                         "--backend dask; without it --backend dask starts a local cluster)"),
     strict: bool = typer.Option(False, "--strict", help="stop at the first bad row instead of skipping bad rows "
                                 "(--max-bad-rows 0)"),
     prefer_history: bool = PreferHistoryOpt,
@@ -218,6 +279,7 @@ def batch(
 
     Without --clients/--managers/--history it runs on the bundled sample portfolio.
     """
+    from rm_advisor.cli.datasets import is_dataset
     from rm_advisor.cli.report import write_report
     from rm_advisor.cli.tableio import CsvRows
     from rm_advisor.engine.loading import default_kb_dir, default_rules_dir, read_kb_files, read_rule_files
@@ -231,7 +293,8 @@ def batch(
         fail("bad_usage", _("give all three of --clients, --managers and --history, or none for the sample portfolio"),
              exit_code=2)
     for path in given.values():
-        require_file(path)
+        if not is_dataset(path):  # a directory of Parquet files or a CSV glob is a dataset
+            require_file(path)
     day = _date(as_of) if as_of else dt.date.today() if given else AS_OF
     # a date the command chose is said where the date shows: the summary line, summary.json, the report
     note_id = "" if as_of else N_("today: no --as-of") if given else N_("the sample portfolio's date: no --as-of")
@@ -248,13 +311,17 @@ def batch(
                      texts=texts, log=store_log, effectiveness_days=period_days,
                      prefer="history" if prefer_history else "given")
     out_dir.mkdir(parents=True, exist_ok=True)
-    with CsvRows(out_dir / "bad_rows.csv", BAD_ROW_COLUMNS, csv_encoding.value) as bad_file:
-        found = Report(0 if strict else max_bad_rows, lambda d: bad_file.write(_bad_row(d)), keep=HELD)
-        result = _run(advisor, plan, found, bad_file, strict)
-    if store_log is not None:
-        out.print(_("logged {count} decisions in {database}", count=result.logged, database=store_log.display_url),
-                  markup=False)
-    written = write_outputs(result.run, out_dir, fmt, csv_encoding)
+    with ExitStack() as cluster:  # open until the workers have written their parts of the outputs
+        if backend is BackendName.dask or scheduler:
+            plan = dataclasses.replace(plan, backend=_cluster(cluster, scheduler, jobs, texts, engine))
+        with CsvRows(out_dir / "bad_rows.csv", BAD_ROW_COLUMNS, csv_encoding.value) as bad_file:
+            found = Report(0 if strict else max_bad_rows, lambda d: bad_file.write(_bad_row(d)), keep=HELD)
+            result = _run(advisor, plan, found, bad_file, strict)
+        if store_log is not None:
+            out.print(_("logged {count} decisions in {database}", count=result.logged,
+                        database=store_log.display_url), markup=False)
+        parts = result.workers * PARTS_PER_WORKER if plan.backend is not None else 0
+        written = write_outputs(result.run, out_dir, fmt, csv_encoding, parts)
     written.insert(3, bad_file.path)
     if report:
         written.append(write_report(result.run, out_dir / "report.html", advisor.book, result.effectiveness,
@@ -271,6 +338,26 @@ def _encoding(encoding: str) -> str | None:
     except LookupError:
         fail("bad_usage", _("--encoding: no such encoding `{encoding}` (try gbk, gb18030, utf-16 or auto)",
                             encoding=encoding), exit_code=2)
+
+
+def _cluster(stack: ExitStack, scheduler: str | None, jobs: int, texts: tuple[dict[str, str], dict[str, str]],
+             engine: EngineName) -> Backend:
+    """The Dask backend, connected on ``stack`` to the scheduler at ``scheduler`` or to a local
+    cluster of ``jobs`` workers (0: one per core); its dashboard said on stderr. A scheduler that
+    cannot be reached ends the command."""
+    import os
+
+    from rm_advisor.engine.portfolio import DaskBackend, connect_cluster
+
+    try:
+        client = stack.enter_context(connect_cluster(scheduler, jobs or os.cpu_count() or 1))
+    except (OSError, TimeoutError) as exc:
+        fail("cluster_unreachable", _("cannot reach the Dask scheduler at {address}: {reason}",
+                                      address=scheduler or "", reason=str(exc) or type(exc).__name__))
+    backend = DaskBackend(client, texts, engine.value)
+    err.print(_("Dask cluster: {workers} worker(s); dashboard {link}", workers=backend.workers,
+                link=client.dashboard_link), markup=False)
+    return backend
 
 
 def _advisor(texts: tuple[dict[str, str], dict[str, str]], engine: EngineName = EngineName.compiled) -> Advisor:
@@ -458,17 +545,18 @@ TO_CONFIRM_COLUMNS = ("manager_id", "subject_type", "subject_id", "rank", "field
 
 
 def write_outputs(run: PortfolioRun, out_dir: Path, fmt: TableFormat,
-                  csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig) -> list[Path]:
+                  csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig, parts: int = 0) -> list[Path]:
     """Recommendations, worklists, coaching, what to confirm and the full decisions (bad_rows.csv is
-    written as the tables are read)."""
+    written as the tables are read); Parquet tables partitioned in ``parts`` by the Dask workers
+    when ``parts`` is given."""
     import pandas as pd
 
     recs, coaching = recommendation_rows(run)
-    written = [write_table(pd.DataFrame(recs), out_dir / "recommendations", fmt, csv_encoding),
-               write_table(pd.DataFrame(worklist_rows(run)), out_dir / "worklists", fmt, csv_encoding),
-               write_table(pd.DataFrame(coaching), out_dir / "coaching", fmt, csv_encoding),
+    written = [write_table(pd.DataFrame(recs), out_dir / "recommendations", fmt, csv_encoding, parts),
+               write_table(pd.DataFrame(worklist_rows(run)), out_dir / "worklists", fmt, csv_encoding, parts),
+               write_table(pd.DataFrame(coaching), out_dir / "coaching", fmt, csv_encoding, parts),
                write_table(pd.DataFrame(to_confirm_rows(run), columns=TO_CONFIRM_COLUMNS), out_dir / "to_confirm", fmt,
-                           csv_encoding)]
+                           csv_encoding, parts)]
     decisions = out_dir / "decisions.jsonl"
     with decisions.open("w", encoding="utf-8") as fh:
         for r in run.results:

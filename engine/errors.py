@@ -40,7 +40,7 @@ Code = Literal[
     "fact_duplicate_id", "fact_shape", "fact_error_limit", "fact_ref_skipped",
     # portfolio tables as files (rm-advisor batch)
     "table_unreadable", "table_encoding", "table_ragged_row", "table_bad_quote", "table_duplicate_column",
-    "too_many_bad_rows",
+    "too_many_bad_rows", "cluster_unreachable",
     # inference
     "firing_limit",
     # contact policies (rules/*.policies.yaml)
@@ -142,6 +142,8 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
                            "too long to be a cell",
         "table_duplicate_column": "a table's header names a column twice; the first is used (warning)",
         "too_many_bad_rows": "the batch stopped: more rows were bad than the bad-row limit allows",
+        "cluster_unreachable": "`batch --scheduler`: no Dask scheduler answers at the address given (or it does not "
+                               "answer in time)",
     },
     "inference": {
         "firing_limit": "inference stopped at the firing cap, which suggests a runaway rule loop",

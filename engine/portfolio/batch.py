@@ -67,6 +67,21 @@ class BatchLog(Protocol):
         ...
 
 
+class Backend(Protocol):
+    """Where the books are decided when not in the batch's own worker processes (a cluster:
+    :class:`engine.portfolio.distributed.DaskBackend`)."""
+
+    @property
+    def workers(self) -> int:
+        """The workers that decide."""
+        ...
+
+    def decide(self, advisor: Advisor, parts: list[Partition], as_of: dt.date,
+               progress: Callable[[int], None] | None = None) -> list[ManagerResult]:
+        """Every book decided with :func:`engine.portfolio.run.decide_partition`, ordered by manager."""
+        ...
+
+
 class BatchEvents(Protocol):
     """What a batch tells its caller as it goes (the CLI prints the bad rows and shows a progress bar)."""
 
@@ -105,7 +120,8 @@ class BatchPlan:
     ``texts`` (rule and knowledge-base file texts) let a worker that cannot fork compile the same
     book. ``log`` is entered once the decisions are made; without it the batch is a dry planning
     run (no contact policy, nothing logged). The effectiveness of a logged run covers the last
-    ``effectiveness_days`` up to ``as_of``.
+    ``effectiveness_days`` up to ``as_of``. With a ``backend`` (a cluster) the books are decided
+    there instead of in ``jobs`` local processes; every other step runs as without it.
     """
 
     as_of: dt.date
@@ -117,6 +133,7 @@ class BatchPlan:
     log: AbstractContextManager[BatchLog] | None = None
     effectiveness_days: int = 90
     prefer: Prefer = "given"  # "history": history replaces the values the tables give
+    backend: Backend | None = None  # decides the books instead of ``jobs`` local processes
 
 
 @dataclass(frozen=True)
@@ -183,9 +200,12 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
     tables = _checked_tables(plan, kb, report if report is not None else Report())
     events.checked(tables)
     derived, parts = prepare(tables, kb, BulkGates(advisor.book), plan.prefer)
-    workers = plan.jobs or os.cpu_count() or 1
+    workers = plan.backend.workers if plan.backend is not None else plan.jobs or os.cpu_count() or 1
     with events.deciding(sum(len(p.facts["client"]) + 1 for p in parts)) as advance:
-        results = portfolio.decide_partitions(advisor, parts, plan.as_of, workers, plan.texts, advance)
+        if plan.backend is not None:
+            results = plan.backend.decide(advisor, parts, plan.as_of, advance)
+        else:
+            results = portfolio.decide_partitions(advisor, parts, plan.as_of, workers, plan.texts, advance)
     logged, effect = None, None
     if plan.log is not None:
         with plan.log as log:

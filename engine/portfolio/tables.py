@@ -78,6 +78,7 @@ class Chunk:
     frame: pd.DataFrame
     lines: np.ndarray[Any, Any] | None = None
     bad: list[BadRow] = field(default_factory=list)
+    source: str | None = None  # the file of these rows, when a table is a dataset of files (default: the table's)
 
 
 @dataclass
@@ -190,6 +191,7 @@ class TableChecker:
 
     def add(self, chunk: Chunk) -> None:
         """Check a chunk: keep its good rows, report and drop the bad ones."""
+        source = chunk.source or self.source
         raw = chunk.frame
         n = len(raw)
         lines = (np.arange(n) + self.next_line) if chunk.lines is None else np.asarray(chunk.lines, dtype=np.int64)
@@ -254,10 +256,10 @@ class TableChecker:
         room = self.report.room()
         stop = int(bad_lines[room]) if room is not None and len(bad_lines) > room else None
         shown_rows = np.ones(n, dtype=bool) if stop is None else lines <= stop
-        diags = [Diagnostic(code, message(int(i)), Location(file=self.source, line=int(lines[i]), path=column),
+        diags = [Diagnostic(code, message(int(i)), Location(file=source, line=int(lines[i]), path=column),
                             hint=hint)
                  for column, mask, code, message, hint in problems for i in np.flatnonzero(mask & shown_rows)]
-        diags += [Diagnostic(b.code, b.message, Location(file=self.source, line=b.line), hint=b.hint)
+        diags += [Diagnostic(b.code, b.message, Location(file=source, line=b.line), hint=b.hint)
                   for b in chunk.bad if stop is None or b.line <= stop]
         diags.sort(key=lambda d: (d.location.line, d.location.path))
         self._emit(diags)
@@ -265,7 +267,7 @@ class TableChecker:
             self.report.bad_rows += int((bad_lines <= stop).sum())
             raise TooManyBadRows([Diagnostic(
                 "too_many_bad_rows", f"more than {self.report.max_bad_rows} bad rows: stopped at this row",
-                Location(file=self.source, line=stop), hint="fix the rows, or allow more bad rows")])
+                Location(file=source, line=stop), hint="fix the rows, or allow more bad rows")])
         self.report.bad_rows += len(bad_lines)
         dropped = bad | follows
         self.bad_rows += int(dropped.sum()) + len(chunk.bad)

@@ -328,3 +328,39 @@ def test_recommendations_csv_names_the_alternatives_a_recommendation_folds(demo_
               for row in folded[folded["status"] == "recommended"].itertuples()}
     assert listed == expected
     assert recs[recs["alternatives"].isna()]["cause_en"].isna().all()
+
+
+def test_backend_dask_writes_what_a_local_run_writes(run: Run, bad_history: tuple[Path, int], tmp_path: Path) -> None:
+    folder, _ = bad_history
+    local, _ = run
+    result = runner.invoke(app, batch_args(folder, tmp_path, "--backend", "dask", "--jobs", "2"))
+    assert result.exit_code == 0, result.output
+    assert "Dask cluster: 2 worker(s)" in result.output
+    for name in OUTPUTS[:6]:  # recommendations, worklists, coaching, bad rows, to confirm, decisions
+        assert (tmp_path / name).read_bytes() == (local / name).read_bytes(), name
+    summary, local_summary = (json.loads((d / "summary.json").read_text(encoding="utf-8")) for d in (tmp_path, local))
+    assert summary.pop("workers") == 2 and local_summary.pop("workers") == 1
+    del summary["seconds"], local_summary["seconds"]
+    assert summary == local_summary
+
+
+def test_a_scheduler_nobody_runs_is_named_in_the_error(sample: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, batch_args(sample, tmp_path, "--scheduler", "tcp://127.0.0.1:1", "--format", "json"))
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)
+    assert error["code"] == "cluster_unreachable" and "tcp://127.0.0.1:1" in error["message"]
+
+
+def test_backend_dask_writes_parquet_outputs_in_parts_that_read_as_the_local_files(sample: Path,
+                                                                                 tmp_path: Path) -> None:
+    for out, extra in (("local", ()), ("dask", ("--backend", "dask", "--jobs", "2"))):
+        result = runner.invoke(app, batch_args(sample, tmp_path / out, "--format", "parquet", "--no-report", *extra))
+        assert result.exit_code == 0, result.output
+    parts = sorted(p.name for p in (tmp_path / "dask" / "recommendations").iterdir())
+    assert len(parts) > 1 and parts[0] == "part-00000.parquet"
+    for name in ("recommendations", "worklists", "coaching", "to_confirm"):
+        local = pd.read_parquet(tmp_path / "local" / f"{name}.parquet")
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / name), local)
+        assert len(local), name
+    # coaching's `value` mixes counts and levels (`perfunctory`): one Parquet column, as text
+    assert all(isinstance(v, str) for v in pd.read_parquet(tmp_path / "local" / "coaching.parquet")["value"].dropna())

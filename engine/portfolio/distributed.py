@@ -1,0 +1,176 @@
+"""Deciding a portfolio's books on a Dask cluster: the same per-manager step as a local run, on
+the cluster's workers.
+
+A run stays what :func:`engine.portfolio.run_batch` makes it: the tables are checked, history is
+derived, the gates are evaluated in bulk and the team benchmarks are computed over the whole
+portfolio (:func:`engine.portfolio.run.prepare`); only the per-manager step — a book decided by
+:func:`engine.portfolio.run.decide_partition` and its worklist built — runs on the workers. So the
+decisions are those of a local run by construction: the same function decides each book, and the
+results are ordered by manager id whatever the cluster did.
+
+* The rule book is compiled once per worker, from the same rule and knowledge-base texts, by a
+  worker plugin (:class:`BookPlugin`), not shipped with every task; a worker that joins later
+  compiles it when it joins.
+* The books go out in buckets of similar size (by clients), largest first; a bucket's decisions
+  come back as JSON (an order of magnitude cheaper to move than pickled models).
+* A task is a pure function of its bucket: when a worker is lost, the scheduler runs the lost
+  buckets again elsewhere, and the caller receives each bucket's result once. Whatever is
+  recorded or written is recorded or written from those results, once.
+
+The caller owns the cluster (:func:`connect_cluster`) as it owns the decision log: a running
+scheduler by its address, or a local cluster started for the run. The package exports this
+module's names lazily, so that a run without a cluster never imports dask.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
+
+from rm_advisor.engine.inference.advisor import Advisor, Engine
+from rm_advisor.engine.language.decision import Decision
+from rm_advisor.engine.portfolio.run import ManagerResult, Partition, decide_partition
+from rm_advisor.engine.portfolio.worklist import Worklist
+
+#: rule and knowledge-base file texts (name -> text), as :meth:`Advisor.from_files` takes them
+Texts = tuple[dict[str, str], dict[str, str]]
+#: buckets per worker: enough to balance uneven books and to lose little when a worker is lost
+BUCKETS_PER_WORKER = 4
+#: dask's own defaults that a pandas pipeline must not get: object columns stay objects
+DASK_CONFIG = {"dataframe.convert-string": False}
+#: one bucket's decisions as they come back: (manager id, decision JSON, worklist JSON) per book
+Encoded = list[tuple[str, str, str]]
+
+
+class BookPlugin(WorkerPlugin):
+    """Compiles the rule book once on each worker (when the plugin is registered, and on every
+    worker that joins later); the tasks of a run find it by :attr:`name`, which carries the
+    book's revision, so two rule sets can share a long-lived cluster."""
+
+    idempotent = True  # a second run of the same book on the cluster compiles nothing again
+
+    def __init__(self, texts: Texts, engine: Engine, revision: str) -> None:
+        self.texts = texts
+        self.engine: Engine = engine
+        self.name = f"rm-advisor-book-{revision}"
+        self.advisor: Advisor | None = None
+
+    def setup(self, worker: Any) -> None:
+        """Compile the book from the texts."""
+        self.advisor = Advisor.from_files(*self.texts, engine=self.engine)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # only the texts travel: every worker compiles its own book
+        return {"texts": self.texts, "engine": self.engine, "name": self.name, "advisor": None}
+
+
+def _book(name: str) -> Advisor:
+    """The book the plugin ``name`` compiled on this worker."""
+    plugin = get_worker().plugins[name]
+    assert isinstance(plugin, BookPlugin) and plugin.advisor is not None
+    return plugin.advisor
+
+
+def decide_bucket(plugin: str, bucket: list[Partition], as_of: dt.date) -> Encoded:
+    """On a worker: decide every book of ``bucket`` with the worker's compiled book (the same
+    :func:`engine.portfolio.run.decide_partition` a local run calls)."""
+    advisor = _book(plugin)
+    # decisions are many small objects without cycles that matter (see run._init_worker): a task
+    # does not let the cyclic collector rescan them, and leaves the worker's collector as it was
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        out = []
+        for part in bucket:
+            r = decide_partition(advisor, part, as_of)
+            out.append((r.manager_id, r.decision.model_dump_json(), r.worklist.model_dump_json()))
+        return out
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def decoded(items: Encoded) -> list[ManagerResult]:
+    """One bucket's results as models again."""
+    return [ManagerResult(mid, Decision.model_validate_json(d), Worklist.model_validate_json(w))
+            for mid, d, w in items]
+
+
+def buckets(parts: list[Partition], n: int) -> list[list[Partition]]:
+    """About ``n`` buckets of similar size (a book weighs its clients and its manager), filled
+    largest book first; none is empty."""
+    bins: list[list[Partition]] = [[] for _ in range(max(1, min(n, len(parts))))]
+    sizes = [0] * len(bins)
+    for p in sorted(parts, key=lambda p: (-len(p.facts["client"]), p.manager_id)):
+        i = sizes.index(min(sizes))
+        bins[i].append(p)
+        sizes[i] += _weight(p)
+    return [b for b in bins if b]
+
+
+def _weight(part: Partition) -> int:
+    """The subjects of a book: its clients and its manager (what the progress bar counts)."""
+    return len(part.facts["client"]) + 1
+
+
+@dataclass
+class DaskBackend:
+    """Decides the books of a batch on a cluster (a :class:`engine.portfolio.batch.Backend`).
+
+    ``client`` is connected to the cluster; ``texts`` are the rule and knowledge-base texts the
+    advisor was compiled from, compiled again once on each worker.
+    """
+
+    client: Client
+    texts: Texts
+    engine: Engine = "compiled"
+
+    @property
+    def workers(self) -> int:
+        """The cluster's workers now."""
+        return len(self.client.scheduler_info().get("workers", {}))
+
+    def decide(self, advisor: Advisor, parts: list[Partition], as_of: dt.date,
+               progress: Callable[[int], None] | None = None) -> list[ManagerResult]:
+        """Decide every book on the cluster; results ordered by manager, each book once."""
+        if not parts:
+            return []
+        plugin = BookPlugin(self.texts, self.engine, advisor.revision)
+        self.client.register_plugin(plugin, name=plugin.name)
+        run = uuid.uuid4().hex[:12]
+        bins = buckets(parts, max(1, self.workers) * BUCKETS_PER_WORKER)
+        futures = [self.client.submit(decide_bucket, plugin.name, b, as_of, key=f"rm-advisor-decide-{run}-{i}")
+                   for i, b in enumerate(bins)]
+        weight = {f.key: sum(_weight(p) for p in b) for f, b in zip(futures, bins, strict=True)}
+        results: list[ManagerResult] = []
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]  # (distributed has no hints here)
+            results.extend(decoded(future.result()))
+            if progress:
+                progress(weight[future.key])
+            future.release()
+        return sorted(results, key=lambda r: r.manager_id)
+
+
+@contextmanager
+def connect_cluster(scheduler: str | None = None, workers: int = 2, timeout: float = 10) -> Iterator[Client]:
+    """A client of the running cluster at ``scheduler`` (an address such as
+    ``tcp://10.0.0.5:8786``), or of a local cluster of ``workers`` worker processes (one thread
+    each) started for the run and stopped after it. Connection failures (``OSError``, a timeout)
+    pass through."""
+    with dask.config.set(DASK_CONFIG):
+        if scheduler:
+            with Client(scheduler, timeout=timeout) as client:  # type: ignore[no-untyped-call]
+                yield client
+        else:
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
+                              dashboard_address=":0") as cluster, \
+                    Client(cluster) as client:  # type: ignore[no-untyped-call]
+                yield client
