@@ -130,9 +130,8 @@ def list_users(
         where = " ".join(x for x in (u.manager_id and f"manager_id={u.manager_id}",
                                      u.branch and f"branch={u.branch}") if x)
         state = _("disabled") if u.disabled else ""
-        named = ", ".join(tokens[u.username])
-        _say(f"{u.username:<20} {u.role:<14} {where:<32} {state} {_('tokens: {names}', names=named) if named else ''}"
-             .rstrip())
+        named = _("tokens: {names}", names=", ".join(tokens[u.username])) if tokens[u.username] else ""
+        _say(f"{u.username:<20} {u.role:<14} {where:<32} {state} {named}".rstrip())
 
 
 @users_app.command("disable")

@@ -102,6 +102,13 @@ def test_a_failed_login_says_one_thing_for_a_wrong_password_an_unknown_user_and_
     assert [r.status_code for r in answers] == [401, 401, 401]
     assert len({re.sub(r'value="[^"]+"', "", r.text) for r in answers}) == 1
     assert all("rm_session=" not in r.headers.get("set-cookie", "") for r in answers)
+    form = world.c.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert csrf is not None
+    for username in ("alice", "nobody-here", "bob"):
+        r = world.c.post("/login", data={"username": username, "password": "wrong-password-123",
+                                         "csrf_token": csrf[1]}, headers={"Accept": "application/json"})
+        problem(r, 401, "login_failed")
 
 
 def test_the_login_form_needs_its_own_csrf_token(world: World) -> None:
@@ -109,6 +116,8 @@ def test_the_login_form_needs_its_own_csrf_token(world: World) -> None:
     r = world.c.post("/login", data={"username": "alice", "password": PASSWORD, "csrf_token": "made-up"},
                      follow_redirects=False)
     assert r.status_code == 403 and "rm_session=" not in r.headers.get("set-cookie", "")
+    problem(world.c.post("/login", data={"username": "alice", "password": PASSWORD},
+                         headers={"Accept": "application/json"}), 403, "csrf_failed")
 
 
 def test_login_form_language_follows_lang_then_accept_language(world: World) -> None:
@@ -288,3 +297,19 @@ def test_without_accounts_the_server_behaves_as_before(live: LiveRuleSet, fresh_
         answer = c.post("/v1/decisions/client/T-001", json=examples.CLIENT).json()
         assert c.get(f"/v1/decisions/{answer['decision_id']}").status_code == 200
         assert c.get("/v1/decisions").status_code == 200
+
+
+def test_failed_logins_are_limited_per_address(live: LiveRuleSet, fresh_log: str) -> None:
+    with Store(fresh_log) as store:
+        store.users.add("alice", PASSWORD, "manager", manager_id="M-T01")
+    with TestClient(create_app(settings(db_url=fresh_log, login_failures="2/minute"), live), base_url=HTTPS) as c:
+        page = c.get("/login")
+        statuses = []
+        for password in ("wrong-password-123", "wrong-password-456", PASSWORD):
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert csrf is not None  # each answer's form carries a fresh token
+            page = c.post("/login", data={"username": "alice", "password": password, "csrf_token": csrf[1]},
+                          follow_redirects=False)
+            statuses.append(page.status_code)
+        assert statuses == [401, 401, 429]  # the right password too, once over the limit
+        assert problem(page, 429, "rate_limited")["detail"] and int(page.headers["retry-after"]) >= 1
