@@ -118,7 +118,7 @@ def has_users(request: Request, store: Store | None) -> bool:
         return False
     if getattr(request.app.state, "has_users", False):
         return True
-    found = store.users.any()
+    found = store.users.exist()
     if found:
         request.app.state.has_users = True
     return found
