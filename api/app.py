@@ -17,13 +17,24 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
-from rm_advisor.api import metrics, problems
+from rm_advisor.api import access, metrics, problems
 from rm_advisor.api.deps import API_KEY_HEADER
 from rm_advisor.api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
 from rm_advisor.api.observe import REQUEST_ID_HEADER, RequestLog, install_request_log
 from rm_advisor.api.openapi import refine
 from rm_advisor.api.ratelimit import RateLimit
-from rm_advisor.api.routes import admin, catalogues, decision_log, decisions, feedback, health, reports, rules, ruleset
+from rm_advisor.api.routes import (
+    admin,
+    auth,
+    catalogues,
+    decision_log,
+    decisions,
+    feedback,
+    health,
+    reports,
+    rules,
+    ruleset,
+)
 from rm_advisor.api.ruleset import LiveRuleSet
 from rm_advisor.api.settings import Settings
 from rm_advisor.store import Store
@@ -49,6 +60,7 @@ TAGS = [
     {"name": "rule set", "description": "revision, counts and hot reload"},
     {"name": "catalogues", "description": "actions, coaching topics, signals, fact types, feedback reasons"},
     {"name": "health", "description": "liveness and readiness"},
+    {"name": "login", "description": "the login form, logging in and out (user accounts: `rm-advisor users`)"},
     {"name": "administration", "description": "retention and erasure in the decision log (admin key)"},
 ]
 
@@ -80,7 +92,8 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
     app.state.settings = settings
     app.state.live = live
     problems.install(app)
-    for module in (decisions, decision_log, feedback, reports, rules, ruleset, catalogues, health, admin):
+    app.add_exception_handler(access.LoginRequired, access.login_redirect)
+    for module in (decisions, decision_log, feedback, reports, rules, ruleset, catalogues, health, admin, auth):
         app.include_router(module.router)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, current_revision=lambda: live.revision)
     if settings.rate_limit is not None:  # before a body is read; inside CORS, the revision header and the log
@@ -88,7 +101,8 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
     app.add_middleware(RevisionHeader, current_revision=lambda: live.revision)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type", "Accept-Language", API_KEY_HEADER, REQUEST_ID_HEADER],
+                           allow_headers=["Content-Type", "Accept-Language", API_KEY_HEADER, REQUEST_ID_HEADER,
+                                          "Authorization", access.CSRF_HEADER],
                            expose_headers=[REVISION_HEADER, "Content-Language", REQUEST_ID_HEADER])
     install_request_log(settings.request_log)
     app.add_middleware(RequestLog, current_revision=lambda: live.revision)  # outermost: sees every answer

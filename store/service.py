@@ -73,14 +73,20 @@ def decide_and_log(store: Store, advisor: Advisor, facts: Mapping[str, Any] | Po
 
 
 def effectiveness_report(store: Store, since: dt.date | None = None, until: dt.date | None = None,
-                         thresholds: Thresholds | None = None) -> EffectivenessReport:
+                         thresholds: Thresholds | None = None,
+                         managers: frozenset[str] | None = None) -> EffectivenessReport:
     """Acceptance and completion of the items shown as recommendations by the decisions as of
-    ``since`` .. ``until``."""
+    ``since`` .. ``until``; ``managers``: only the items of these managers' subjects (the count of
+    purged decisions, which the rollup keeps per day and not per manager, is then left out)."""
     from rm_advisor.store.retention import rollup
 
     items = store.decisions.items(since, until)
-    events = store.feedback.events({i.decision_id for i in items})
     settled, decisions = rollup(store.db, since, until)  # what purged decisions left behind
+    if managers is not None:
+        items = [i for i in items if i.manager_id is not None and i.manager_id in managers]
+        settled = [c for c in settled if c.manager_id is not None and c.manager_id in managers]
+        decisions = {}
+    events = store.feedback.events({i.decision_id for i in items})
     return effectiveness(items, events, since, until, thresholds, settled, decisions)
 
 
@@ -89,14 +95,17 @@ def effectiveness_report(store: Store, since: dt.date | None = None, until: dt.d
 RULE_HEALTH_DECISIONS = 2000
 
 
-def rule_health_report(store: Store, advisor: Advisor, report: EffectivenessReport) -> list[RuleHealth]:
+def rule_health_report(store: Store, advisor: Advisor, report: EffectivenessReport,
+                       managers: frozenset[str] | None = None) -> list[RuleHealth]:
     """The noisy rules of ``report`` with what the log suggests changing in each (see
     :mod:`engine.authoring.rule_health`), read against ``advisor``'s rule set: the values the rules
-    matched come from the newest :data:`RULE_HEALTH_DECISIONS` logged decisions that showed them."""
+    matched come from the newest :data:`RULE_HEALTH_DECISIONS` logged decisions that showed them;
+    ``managers``: only the items of these managers' subjects, as the report was counted."""
     noisy = {r.key for r in report.noisy_rules}
     if not noisy:
         return []
-    items = [i for i in store.decisions.items(report.since, report.until) if i.shown and noisy & set(i.rules)]
+    items = [i for i in store.decisions.items(report.since, report.until) if i.shown and noisy & set(i.rules)
+             and (managers is None or (i.manager_id is not None and i.manager_id in managers))]
     states = settled_states(items, store.feedback.events({i.decision_id for i in items}))
     days = {i.decision_id: i.as_of for i in items}
     newest = sorted(days, key=lambda d: (days[d], d), reverse=True)[:RULE_HEALTH_DECISIONS]
