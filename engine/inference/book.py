@@ -46,15 +46,18 @@ def check_rules(rule_files: dict[str, str], kb: KnowledgeBase,
     return sorted(diags + policy_diags, key=Diagnostic.sort_key)
 
 
-def load_rule_book(rule_files: dict[str, str], kb_files: dict[str, str]) -> RuleBook:
-    """Check everything and compile; raise :class:`RuleError` with all problems otherwise.
+def load_rule_book(rule_files: dict[str, str], kb_files: dict[str, str], pairwise: bool = False) -> RuleBook:
+    """Check and compile; raise :class:`RuleError` with all problems otherwise.
 
     ``rule_files`` may hold contact-policy files (``*.policies.yaml``) beside the rule packs; the
     revision covers every file, and the book keeps the texts so a decision log can store them.
+    Every check that can find an error runs; the findings that compare rules with each other
+    (warnings only, the slow part on a large rule set) run with ``pairwise=True``, as in
+    :func:`check_rules`: loading to serve does not need them.
     """
     kb = load_knowledge_base(kb_files)
     rules, policy_files = _split(rule_files)
-    rule_set, diags = check_rule_files(rules, kb)
+    rule_set, diags = check_rule_files(rules, kb, pairwise=pairwise)
     policies, policy_diags = check_policy_files(policy_files, kb)
     if rule_set is None or policies is None or any(d.severity == "error" for d in diags):
         raise RuleError(diags + policy_diags)
