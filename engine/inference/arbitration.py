@@ -65,7 +65,8 @@ class _Traces:
         related = {fact: [str(k) for k in keys] for fact, keys in firing.related.items()}
         related |= {k.removeprefix("exists:"): sorted(set(ids)) for k, ids in firing.matched.items()
                     if k.startswith("exists:")}
-        derived = {ref: list(ids) for ref in matched if (ids := self._events(firing.subject, ref))}
+        derived = {ref: list(ids) for ref in matched if (ids := self._events(firing.subject, ref))} \
+            if self.facts.sources else {}
         used = [self.signal(n, firing.subject) for n in rule.requires]
         for join in rule.joins:
             for rel in sorted(firing.related.get(join.fact, [])):
@@ -132,13 +133,18 @@ def arbitrate(book: RuleBook, facts: FactSet, result: InferenceResult, max_per_s
     out: dict[str, list[SubjectDecision]] = {"client": [], "manager": []}
     for subject_type in ("client", "manager"):
         probed = [r for r in book.for_subject(subject_type) if r.confirm is not None]
+        in_domain: dict[Any, list[CompiledRule]] = {}  # the probed rules a subject of a domain may ask about
         for fact in facts.subjects(subject_type):
             key = SubjectKey.of(subject_type, fact["id"])
             firings = sorted(by_subject.get(key, []), key=lambda f: f.rule_id)
             env = subject_env(book.kb, facts, subject_type, fact)
-            decided = _decide(traces, key, {**env.facts, "param": params}, firings, max_per_subject)
-            if max_to_confirm > 0 and probed:
-                asks = _to_confirm(traces, probed, env, fact.get("domain"), firings, held.get(key, set()),
+            decided = _decide(traces, key, {**env.facts, "param": params}, firings, max_per_subject,
+                              sorted(held.get(key, ())))
+            domain = fact.get("domain")
+            if domain not in in_domain:
+                in_domain[domain] = [r for r in probed if r.rule.domain in ("generic", domain)]
+            if max_to_confirm > 0 and in_domain[domain]:
+                asks = _to_confirm(traces, in_domain[domain], env, domain, firings, held.get(key, set()),
                                    max_to_confirm)
                 decided = decided.model_copy(update={"to_confirm": asks}) if asks else decided
             out[subject_type].append(decided)
@@ -156,7 +162,7 @@ def _to_confirm(traces: _Traces, rules: list[CompiledRule], env: Env, domain: st
 
 
 def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list[Firing],
-            limit: int | None) -> SubjectDecision:
+            limit: int | None, held: list[str]) -> SubjectDecision:
     kb = traces.book.kb
     candidates: dict[str, _Candidate] = {}
     vetoes: dict[str, list[Reason]] = {}
@@ -193,7 +199,6 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
     order = lambda r: (-r.score, -len(r.rules), r.id)  # noqa: E731
     kept.sort(key=order)
     vetoed.sort(key=order)
-    held = sorted(n for (n, s) in traces.result.producers if s == key)
     return SubjectDecision(subject_type=key.type, id=key.id,
                            recommendations=kept[:limit] if limit else kept, vetoed=vetoed,
                            signals=[traces.signal(n, key) for n in held], derived=_derived(traces, key))
