@@ -104,7 +104,7 @@ class RuleBook:
                 subjects.setdefault(r.rule.subject, []).append(r)
             index = ({r.id: r for r in self.rules}, {k: tuple(v) for k, v in subjects.items()})
             object.__setattr__(self, "_by", index)  # a cache on an immutable book
-        return index  # type: ignore[no-any-return]
+        return index
 
 
 def compile_rule_set(rule_set: RuleSet, revision: str) -> RuleBook:
