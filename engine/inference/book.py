@@ -43,8 +43,8 @@ def _no_cyclic_gc() -> Iterator[None]:
     """Loading builds hundreds of thousands of small objects (YAML nodes, models, predicates) and
     frees few: the cyclic collector re-scanning them was about 40% of loading 1,000 rules (measured).
     It is paused while a rule set is read and back on after, as it was; nothing read needs it. One
-    collection of the young generations then moves what was kept to the old one (about 30 ms for
-    1,000 rules), so that the first decisions served do not pay for scanning it."""
+    full collection then counts what was kept as old (a young one only would leave it pending, and
+    the first decisions served would pay for the full scan it soon triggers)."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -52,7 +52,7 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-            gc.collect(1)
+            gc.collect()
 
 
 def check_rules(rule_files: dict[str, str], kb: KnowledgeBase,
