@@ -66,8 +66,12 @@ _RELATIVE = frozenset(name for name, op in OPERATORS.items() if op.relative)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
-def analyse(rules: Sequence[Rule], kb: KnowledgeBase, locate: Locate) -> list[Diagnostic]:
-    """Every finding on a set of rules that passed checking, located with ``locate(rule_id, path)``."""
+def analyse(rules: Sequence[Rule], kb: KnowledgeBase, locate: Locate, pairwise: bool = True) -> list[Diagnostic]:
+    """Every finding on a set of rules that passed checking, located with ``locate(rule_id, path)``.
+
+    ``pairwise=False`` leaves out the findings that compare rules with each other (subsumed rules,
+    priority ties, thresholds against parameters): warnings only, and most of the cost on a large
+    rule set; the findings about each rule alone (which include every error) always come."""
     diags: list[Diagnostic] = []
     impossible: set[str] = set()
     for rule in rules:
@@ -77,10 +81,13 @@ def analyse(rules: Sequence[Rule], kb: KnowledgeBase, locate: Locate) -> list[Di
             diags.append(found)
         diags.extend(_units(rule, kb, locate))
         diags.extend(_texts(rule, locate))
+    if not pairwise:
+        return diags
     live = [r for r in rules if r.id not in impossible]
-    subsumed = _subsumption(live, kb, locate)
+    shapes = _Shapes(live, kb)
+    subsumed = _subsumption(live, kb, locate, shapes)
     diags.extend(d for d, _ in subsumed)
-    diags.extend(_priority_ties(live, kb, locate, {pair for _, pair in subsumed}))
+    diags.extend(_priority_ties(live, kb, locate, {pair for _, pair in subsumed}, shapes))
     diags.extend(_thresholds(rules, kb, locate))
     return diags
 
@@ -388,23 +395,95 @@ def _describe_conflict(rule_id: str, conflict: _Conflict, locate: Locate) -> str
 # ---------------------------------------------------------------------------- implication, subsumption, ties
 
 
-def _implies(a: Rule, b: Rule, kb: KnowledgeBase) -> bool:
+#: a branch of a disjunctive form, worked out once: whether its literals conflict among themselves,
+#: and its literals grouped by what :func:`_conflict` groups them by (:func:`_key`)
+_Parts = tuple[bool, dict[tuple[str, str], list["_Lit"]]]
+
+
+def _key(lit: _Lit) -> tuple[str, str]:
+    """Two literals with different keys never conflict (see :func:`_conflict`)."""
+    return (lit.kind, lit.name)
+
+
+def _parts(branches: list[Branch] | None, kb: KnowledgeBase) -> list[_Parts] | None:
+    if branches is None:
+        return None
+    out: list[_Parts] = []
+    for branch in branches:
+        groups: dict[tuple[str, str], list[_Lit]] = {}
+        for lit in branch:
+            groups.setdefault(_key(lit), []).append(lit)
+        out.append((_conflict(branch, kb) is not None, groups))
+    return out
+
+
+@dataclass
+class _Shape:
+    """What the pairwise checks need of one rule, worked out once: its ``when`` in disjunctive form,
+    as written and negated (None when too large to reason about), and the names its literals test."""
+
+    pos: list[_Parts] | None
+    neg: list[_Parts] | None
+    keys: frozenset[tuple[str, str]]
+
+    @classmethod
+    def of(cls, rule: Rule, kb: KnowledgeBase) -> _Shape:
+        pos, neg = _dnf(rule.when, ("when",), kb), _dnf(rule.when, ("when",), kb, negated=True)
+        keys = frozenset(_key(lit) for form_ in (pos, neg) if form_ is not None for br in form_ for lit in br)
+        return cls(_parts(pos, kb), _parts(neg, kb), keys)
+
+
+class _Shapes(dict[str, _Shape]):
+    """Rule id -> :class:`_Shape`, built on first use."""
+
+    def __init__(self, rules: Sequence[Rule], kb: KnowledgeBase):
+        super().__init__()
+        self.rules = {r.id: r for r in rules}
+        self.kb = kb
+
+    def __missing__(self, rule_id: str) -> _Shape:
+        shape = self[rule_id] = _Shape.of(self.rules[rule_id], self.kb)
+        return shape
+
+
+def _clash(a: _Parts, b: _Parts, kb: KnowledgeBase) -> bool:
+    """Whether two branches conflict once joined: :func:`_conflict` of the joined branch, from what
+    each branch alone gives and the literal groups both have (no other group can change)."""
+    if a[0] or b[0]:
+        return True
+    groups_a, groups_b = a[1], b[1]
+    for key in groups_a.keys() & groups_b.keys():
+        lits = groups_a[key] + groups_b[key]
+        kind, name = key
+        if kind in ("signal", "compare"):
+            if len({lit.negated for lit in lits}) == 2:
+                return True
+        elif kind == "field":
+            spec = _spec(kb, name)
+            if spec is not None and not _field_sat(spec, lits):
+                return True
+        elif any(o.negated != lit.negated and o.where == lit.where for lit in groups_a[key] for o in groups_b[key]):
+            return True  # exists and not exists of the same facts
+    return False
+
+
+def _implies(a: Rule, b: Rule, kb: KnowledgeBase, shapes: _Shapes) -> bool:
     """Whenever ``a`` holds, ``b`` holds: ``a and not b`` can never hold (proven, not guessed)."""
     if a.subject != b.subject or not _window_within(a, b):
         return False
-    left, right = _dnf(a.when, ("when",), kb), _dnf(b.when, ("when",), kb, negated=True)
-    if left is None or right is None:
+    left, right = shapes[a.id].pos, shapes[b.id].neg
+    if left is None or right is None or len(left) * len(right) > _MAX_BRANCHES:
         return False
-    combined = _product([left, right])
-    return combined is not None and all(_conflict(br, kb) is not None for br in combined)
+    return all(_clash(x, y, kb) for x in left for y in right)
 
 
-def _can_co_fire(a: Rule, b: Rule, kb: KnowledgeBase) -> bool:
+def _can_co_fire(a: Rule, b: Rule, kb: KnowledgeBase, shapes: _Shapes) -> bool:
     if not _windows_overlap(a, b):
         return False
-    left, right = _dnf(a.when, ("when",), kb), _dnf(b.when, ("when",), kb)
-    combined = _product([left, right]) if left is not None and right is not None else None
-    return combined is None or any(_conflict(br, kb) is None for br in combined)
+    left, right = shapes[a.id].pos, shapes[b.id].pos
+    if left is None or right is None or len(left) * len(right) > _MAX_BRANCHES:
+        return True
+    return any(not _clash(x, y, kb) for x in left for y in right)
 
 
 def _bounds(rule: Rule) -> tuple[dt.date, dt.date]:
@@ -436,27 +515,50 @@ def _outcome(rule: Rule) -> tuple[Any, ...]:
     return (frozenset(_priorities(rule)), frozenset(then.signals), veto)
 
 
-def _subsumption(rules: Sequence[Rule], kb: KnowledgeBase,
-                 locate: Locate) -> list[tuple[Diagnostic, frozenset[str]]]:
+def _subsumption(rules: Sequence[Rule], kb: KnowledgeBase, locate: Locate,
+                 shapes: _Shapes) -> list[tuple[Diagnostic, frozenset[str]]]:
     groups: dict[tuple[Any, ...], list[Rule]] = {}
     for r in rules:
         groups.setdefault((r.subject, _outcome(r)), []).append(r)
     found: list[tuple[Diagnostic, frozenset[str]]] = []
     for group in groups.values():
-        for a, b in itertools.permutations(sorted(group, key=lambda r: r.id), 2):
-            pa, pb = _priorities(a), _priorities(b)
-            if any(pa[k] > pb[k] for k in pa) or not _implies(a, b, kb):
-                continue
-            mutual = _implies(b, a, kb) and pa == pb
-            if mutual and a.id < b.id:
-                continue  # equivalent rules: report once, on the later id
-            what = "is equivalent to" if mutual else "is subsumed by"
-            found.append((Diagnostic(
-                "subsumed_rule", f"rule {what} `{b.id}` ({_where(locate, b.id)}): whenever it fires, "
-                f"`{b.id}` fires too with the same outcome, so it only adds a reason text",
-                locate(a.id, ("when",)), rule_id=a.id, severity="warning",
-                hint=f"delete it, merge its reason into `{b.id}`, or give it a different outcome or priority"),
-                frozenset((a.id, b.id))))
+        ordered = sorted(group, key=lambda r: r.id)
+        if len(ordered) < 2:
+            continue
+        # indexed by what the rules test: literals conflict only with literals of the same name
+        # (_key), so a rule that holds somewhere implies only a rule that tests something it tests,
+        # or one that always holds
+        by_key: dict[tuple[str, str], list[int]] = {}
+        always: list[int] = []
+        for i, r in enumerate(ordered):
+            shape = shapes[r.id]
+            if shape.neg is not None and all(conflicting for conflicting, _ in shape.neg):
+                always.append(i)  # its `when` always holds
+            for key in shape.keys:
+                by_key.setdefault(key, []).append(i)
+        for i, a in enumerate(ordered):
+            shape = shapes[a.id]
+            if shape.pos is not None and all(conflicting for conflicting, _ in shape.pos):
+                others: Iterable[int] = range(len(ordered))  # never holds: implies anything
+            else:
+                others = sorted({j for key in shape.keys for j in by_key.get(key, ())} | set(always))
+            for j in others:
+                b = ordered[j]
+                if j == i:
+                    continue
+                pa, pb = _priorities(a), _priorities(b)
+                if any(pa[k] > pb[k] for k in pa) or not _implies(a, b, kb, shapes):
+                    continue
+                mutual = _implies(b, a, kb, shapes) and pa == pb
+                if mutual and a.id < b.id:
+                    continue  # equivalent rules: report once, on the later id
+                what = "is equivalent to" if mutual else "is subsumed by"
+                found.append((Diagnostic(
+                    "subsumed_rule", f"rule {what} `{b.id}` ({_where(locate, b.id)}): whenever it fires, "
+                    f"`{b.id}` fires too with the same outcome, so it only adds a reason text",
+                    locate(a.id, ("when",)), rule_id=a.id, severity="warning",
+                    hint=f"delete it, merge its reason into `{b.id}`, or give it a different outcome or priority"),
+                    frozenset((a.id, b.id))))
     return found
 
 
@@ -482,7 +584,7 @@ def _chained(rules: Sequence[Rule]) -> set[frozenset[str]]:
 
 
 def _priority_ties(rules: Sequence[Rule], kb: KnowledgeBase, locate: Locate,
-                   skip: set[frozenset[str]]) -> list[Diagnostic]:
+                   skip: set[frozenset[str]], shapes: _Shapes) -> list[Diagnostic]:
     skip = skip | _chained(rules)
     by_item: dict[tuple[str, str, int], list[Rule]] = {}
     for r in rules:
@@ -491,7 +593,7 @@ def _priority_ties(rules: Sequence[Rule], kb: KnowledgeBase, locate: Locate,
     diags = []
     for (_, item, prio), group in sorted(by_item.items()):
         for a, b in itertools.combinations(sorted(group, key=lambda r: r.id), 2):
-            if frozenset((a.id, b.id)) in skip or not _can_co_fire(a, b, kb):
+            if frozenset((a.id, b.id)) in skip or not _can_co_fire(a, b, kb, shapes):
                 continue
             diags.append(Diagnostic(
                 "same_action_priority", f"`{item}` is also recommended by `{a.id}` ({_where(locate, a.id)}) at "

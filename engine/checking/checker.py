@@ -91,9 +91,13 @@ class _Ctx:
                                      rule_id=self.rule.id, hint=hint))
 
 
-def check_rule_files(files: dict[str, str], kb: KnowledgeBase,
-                     documents: Mapping[str, str] | None = None) -> tuple[RuleSet | None, list[Diagnostic]]:
+def check_rule_files(files: dict[str, str], kb: KnowledgeBase, documents: Mapping[str, str] | None = None,
+                     pairwise: bool = True) -> tuple[RuleSet | None, list[Diagnostic]]:
     """Parse and check rule files (name -> YAML text). Returns the rule set, or None and the errors.
+
+    ``pairwise=False`` skips the findings that compare rules with each other, which are warnings
+    only (:func:`engine.checking.analysis.analyse`, signals that lead nowhere): a rule set is
+    refused or accepted the same with or without them.
 
     ``documents`` (document id -> its text), when given, is where each rule's provenance quote must
     be found verbatim (``quote_not_found``); the document id is checked against the knowledge base
@@ -135,9 +139,10 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase,
                 partial.append((rule, masked))
     diags.extend(_check_cycles(checked, first_seen))
     diags.extend(_check_fallbacks(checked, kb, locator))
-    diags.extend(analyse([c.rule for c in checked], kb, locator.rule))
+    diags.extend(analyse([c.rule for c in checked], kb, locator.rule, pairwise))
     diags.extend(analyse_partial(partial, kb, locator.rule))
-    diags.extend(signals_leading_nowhere([c.rule for c in checked], kb, locator.rule))
+    if pairwise:
+        diags.extend(signals_leading_nowhere([c.rule for c in checked], kb, locator.rule))
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         return None, sorted(diags, key=Diagnostic.sort_key)

@@ -51,6 +51,8 @@ class _Traces:
         self.firing = {(f.rule_id, f.subject): f for f in self.result.firings}
         self._traces: dict[tuple[str, SubjectKey], RuleTrace] = {}
         self._taken: dict[str, frozenset[str]] = {}
+        self._outcomes: dict[str, tuple[list[tuple[Literal["action", "coaching"], str, Text, int]],
+                                        set[str] | None]] = {}
 
     def rule(self, rule_id: str, subject: SubjectKey) -> RuleTrace:
         key = (rule_id, subject)
@@ -60,12 +62,18 @@ class _Traces:
 
     def _rule_trace(self, firing: Firing) -> RuleTrace:
         rule = self.rules[firing.rule_id]
-        matched = {k: v for k, v in firing.matched.items() if not k.startswith(("exists:", UNKNOWN_KEY))}
-        unknown = {k.removeprefix(UNKNOWN_KEY): v for k, v in firing.matched.items() if k.startswith(UNKNOWN_KEY)}
+        matched: dict[str, Any] = {}
+        unknown: dict[str, Any] = {}
         related = {fact: [str(k) for k in keys] for fact, keys in firing.related.items()}
-        related |= {k.removeprefix("exists:"): sorted(set(ids)) for k, ids in firing.matched.items()
-                    if k.startswith("exists:")}
-        derived = {ref: list(ids) for ref in matched if (ids := self._events(firing.subject, ref))}
+        for k, v in firing.matched.items():  # one pass: the values, what missing ones counted as, exists
+            if k.startswith("exists:"):
+                related[k[len("exists:"):]] = sorted(set(v))
+            elif k.startswith(UNKNOWN_KEY):
+                unknown[k[len(UNKNOWN_KEY):]] = v
+            else:
+                matched[k] = v
+        derived = {ref: list(ids) for ref in matched if (ids := self._events(firing.subject, ref))} \
+            if self.facts.sources else {}
         used = [self.signal(n, firing.subject) for n in rule.requires]
         for join in rule.joins:
             for rel in sorted(firing.related.get(join.fact, [])):
@@ -96,6 +104,26 @@ class _Traces:
                                                  if then.veto.all_sales else set())
             self._taken[rule_id] = frozenset(out)
         return self._taken[rule_id]
+
+    def outcomes(self, rule_id: str) -> tuple[list[tuple[Literal["action", "coaching"], str, Text, int]],
+                                              set[str] | None]:
+        """A rule's actions and topics (kind, id, reason template, score) and what its veto blocks
+        (None: no veto), worked out once per rule."""
+        if rule_id not in self._outcomes:
+            rule = self.rules[rule_id].rule
+            then, default = rule.then, rule.priority
+            outs: list[tuple[Literal["action", "coaching"], str, Text, int]] = [
+                *(("action", o.action, o.reason, o.priority if o.priority is not None else default)
+                  for o in then.actions),
+                *(("coaching", o.topic, o.reason, o.priority if o.priority is not None else default)
+                  for o in then.coaching)]
+            blocked = None
+            if then.veto:
+                blocked = set(then.veto.actions)
+                if then.veto.all_sales:
+                    blocked |= {a.id for a in self.book.kb.actions.values() if a.sales}
+            self._outcomes[rule_id] = (outs, blocked)
+        return self._outcomes[rule_id]
 
     def signal(self, name: str, subject: SubjectKey) -> SignalTrace:
         producers = self.result.producers.get((name, subject), [])
@@ -132,13 +160,18 @@ def arbitrate(book: RuleBook, facts: FactSet, result: InferenceResult, max_per_s
     out: dict[str, list[SubjectDecision]] = {"client": [], "manager": []}
     for subject_type in ("client", "manager"):
         probed = [r for r in book.for_subject(subject_type) if r.confirm is not None]
+        in_domain: dict[Any, list[CompiledRule]] = {}  # the probed rules a subject of a domain may ask about
         for fact in facts.subjects(subject_type):
             key = SubjectKey.of(subject_type, fact["id"])
             firings = sorted(by_subject.get(key, []), key=lambda f: f.rule_id)
             env = subject_env(book.kb, facts, subject_type, fact)
-            decided = _decide(traces, key, {**env.facts, "param": params}, firings, max_per_subject)
-            if max_to_confirm > 0 and probed:
-                asks = _to_confirm(traces, probed, env, fact.get("domain"), firings, held.get(key, set()),
+            decided = _decide(traces, key, {**env.facts, "param": params}, firings, max_per_subject,
+                              sorted(held.get(key, ())))
+            domain = fact.get("domain")
+            if domain not in in_domain:
+                in_domain[domain] = [r for r in probed if r.rule.domain in ("generic", domain)]
+            if max_to_confirm > 0 and in_domain[domain]:
+                asks = _to_confirm(traces, in_domain[domain], env, domain, firings, held.get(key, set()),
                                    max_to_confirm)
                 decided = decided.model_copy(update={"to_confirm": asks}) if asks else decided
             out[subject_type].append(decided)
@@ -156,26 +189,19 @@ def _to_confirm(traces: _Traces, rules: list[CompiledRule], env: Env, domain: st
 
 
 def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list[Firing],
-            limit: int | None) -> SubjectDecision:
+            limit: int | None, held: list[str]) -> SubjectDecision:
     kb = traces.book.kb
     candidates: dict[str, _Candidate] = {}
     vetoes: dict[str, list[Reason]] = {}
     for f in firings:
         rule = traces.rules[f.rule_id]
-        then = rule.rule.then
-        outs: list[tuple[Literal["action", "coaching"], str, Any, int | None]] = [
-            *(("action", o.action, o.reason, o.priority) for o in then.actions),
-            *(("coaching", o.topic, o.reason, o.priority) for o in then.coaching)]
-        for kind, item_id, reason, prio in outs:
-            score = prio if prio is not None else rule.rule.priority
+        outs, blocked = traces.outcomes(rule.id)
+        for kind, item_id, reason, score in outs:
             candidate = candidates.setdefault(item_id, _Candidate(kind, item_id))
             candidate.reasons.append(Reason(rule_id=rule.id, text=_fill(reason, env, kb), priority=score))
             candidate.traces.append(traces.rule(rule.id, key))
-        if then.veto:
-            blocked = set(then.veto.actions)
-            if then.veto.all_sales:
-                blocked |= {a.id for a in kb.actions.values() if a.sales}
-            veto = Reason(rule_id=rule.id, text=_fill(then.veto.reason, env, kb),
+        if blocked is not None and rule.rule.then.veto is not None:
+            veto = Reason(rule_id=rule.id, text=_fill(rule.rule.then.veto.reason, env, kb),
                           priority=rule.rule.priority)
             for aid in blocked:
                 vetoes.setdefault(aid, []).append(veto)
@@ -193,7 +219,6 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
     order = lambda r: (-r.score, -len(r.rules), r.id)  # noqa: E731
     kept.sort(key=order)
     vetoed.sort(key=order)
-    held = sorted(n for (n, s) in traces.result.producers if s == key)
     return SubjectDecision(subject_type=key.type, id=key.id,
                            recommendations=kept[:limit] if limit else kept, vetoed=vetoed,
                            signals=[traces.signal(n, key) for n in held], derived=_derived(traces, key))

@@ -72,6 +72,9 @@ def with_cards(book: RuleBook, facts: FactSet, clients: Sequence[SubjectDecision
     decided = {c.id: c for c in clients}
     out = []
     for manager in managers:
+        if not any(r.kind == "coaching" and r.card is None for r in manager.recommendations):
+            out.append(manager)  # nothing to add a card to
+            continue
         fact = facts.get("manager", manager.id) or {}
         recs = [r.model_copy(update={"card": _card(kb, r, fact, given, posted, decided, facts.as_of)})
                 if r.kind == "coaching" and r.card is None else r for r in manager.recommendations]

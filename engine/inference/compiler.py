@@ -90,10 +90,21 @@ class RuleBook:
     sources: SourceTexts | None = None
 
     def by_id(self) -> dict[str, CompiledRule]:
-        return {r.id: r for r in self.rules}
+        return dict(self._index()[0])
 
     def for_subject(self, subject: str) -> tuple[CompiledRule, ...]:
-        return tuple(r for r in self.rules if r.rule.subject == subject)
+        return self._index()[1].get(subject, ())
+
+    def _index(self) -> tuple[dict[str, CompiledRule], dict[str, tuple[CompiledRule, ...]]]:
+        """The rules by id and by subject, built on first use (every decision asks)."""
+        index = self.__dict__.get("_by")
+        if index is None:
+            subjects: dict[str, list[CompiledRule]] = {}
+            for r in self.rules:
+                subjects.setdefault(r.rule.subject, []).append(r)
+            index = ({r.id: r for r in self.rules}, {k: tuple(v) for k, v in subjects.items()})
+            object.__setattr__(self, "_by", index)  # a cache on an immutable book
+        return index
 
 
 def compile_rule_set(rule_set: RuleSet, revision: str) -> RuleBook:

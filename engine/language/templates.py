@@ -16,6 +16,7 @@ to ``str.format`` (which could reach attributes).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -65,7 +66,19 @@ class Filled:
 
 def parse(text: str) -> list[Placeholder]:
     """The placeholders of a template, in order."""
-    return [Placeholder(m.group(1), m.group(2), m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
+    return [p for _, p, _, _ in _compiled(text)[0]]
+
+
+@functools.lru_cache(maxsize=8192)
+def _compiled(text: str) -> tuple[tuple[tuple[str, Placeholder, str, str], ...], str]:
+    """A template cut once (rule texts are filled for every firing): per placeholder the literal text
+    before it, the placeholder, its fact type and field; then the text after the last one."""
+    out, at = [], 0
+    for m in _PLACEHOLDER.finditer(text):
+        p = Placeholder(m.group(1), m.group(2), m.start(), m.end())
+        out.append((text[at:p.start], p, p.fact, p.field))
+        at = p.end
+    return tuple(out), text[at:]
 
 
 def placeholders(text: str) -> list[str]:
@@ -144,14 +157,15 @@ def render(text: str, facts: Mapping[str, Mapping[str, Any] | None], lang: Lang 
     """Fill ``text`` from ``facts`` (fact type -> its values, ``param`` -> parameter values) in
     ``lang`` (default: :func:`language` of the text), with the labels of ``kb``'s fact schema."""
     lang = lang or language(text)
+    parts, tail = _compiled(text)
+    if not parts:
+        return Filled(text)
     out: list[str] = []
     holes: list[str] = []
-    at = 0
-    for i, p in enumerate(parse(text)):
-        out.append(text[at:p.start])
-        at = p.end
+    for i, (before, p, fact, name) in enumerate(parts):
+        out.append(before)
         spec = field_spec(kb, p.ref)
-        value = (facts.get(p.fact) or {}).get(p.field)
+        value = (facts.get(fact) or {}).get(name)
         if value is None:
             shown, hole = when_missing(p, spec, lang)
             if hole:
@@ -163,7 +177,7 @@ def render(text: str, facts: Mapping[str, Mapping[str, Any] | None], lang: Lang 
         if i == 0 and p.start == 0 and lang == "en" and worded:
             shown = shown[:1].upper() + shown[1:]  # a sentence starts with a capital letter
         out.append(shown)
-    out.append(text[at:])
+    out.append(tail)
     return Filled("".join(out), tuple(holes))
 
 

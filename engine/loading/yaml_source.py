@@ -73,14 +73,23 @@ def parse_yaml(text: str, file: str, line_offset: int = 0) -> ParsedYaml:
     loader = _SafeLoader(text)
     try:
         node = loader.get_single_node()  # one parse: positions from the nodes, data built from them
-        if node is not None:
+        positions: dict[Path, tuple[int, int]] = {}
+        diags: list[Diagnostic] = []
+        if node is None:
+            return ParsedYaml(None, positions, (), file)
+        try:
+            data = _Reader(loader, positions, diags, file, line_offset).read(node, (), 0)
+        except _Fallback:  # a document the fast reader leaves to the library (or one over a limit)
+            positions.clear()
+            diags.clear()
             height, size = _shape(node)
             if height > MAX_DEPTH:
                 return _too_deep(file, _deepest_start(node, height), line_offset)
             if size > MAX_NODES:
                 return _too_complex(file, f"the document expands to {size} nodes through aliases "
                                           f"(at most {MAX_NODES})", Location(file, 1, 1))
-        data = loader.construct_document(node) if node is not None else None
+            data = loader.construct_document(node)
+            _walk(node, (), positions, diags, file, line_offset)
     except yaml.MarkedYAMLError as exc:
         # The library's parser may stop at a limit of its own (libyaml at 1,000 levels of brackets);
         # the project's own limit decides: a depth-limited parse tells a deep document from a broken one.
@@ -100,11 +109,89 @@ def parse_yaml(text: str, file: str, line_offset: int = 0) -> ParsedYaml:
         return _too_complex(file, "the document nests too deeply", Location(file, 1, 1))
     finally:
         loader.dispose()
-    positions: dict[Path, tuple[int, int]] = {}
-    diags: list[Diagnostic] = []
-    if node is not None:
-        _walk(node, (), positions, diags, file, line_offset)
     return ParsedYaml(data, positions, tuple(diags), file)
+
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+#: scalar tags whose library constructor the fast reader calls (each returns the value itself)
+_SCALARS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "timestamp", "binary"))
+
+
+class _Fallback(Exception):
+    """The fast reader stops: the library's constructor (and the limit checks) take the document."""
+
+
+class _Reader:
+    """Data, positions and duplicate keys in one walk over the composed nodes.
+
+    What the library's safe constructor would build, for the documents rule and knowledge-base
+    files are (plain mappings, sequences and scalars): each scalar goes through the constructor the
+    library has for its tag. Anything else — merge keys, ``!!set`` and other collection tags,
+    unknown tags, keys that are not scalars — and any document over :data:`MAX_DEPTH` or
+    :data:`MAX_NODES` raises :class:`_Fallback`, and the slower path (the library's constructor
+    after the limit checks) decides, with its own errors. Three times faster on the rule packs."""
+
+    def __init__(self, loader: Any, positions: dict[Path, tuple[int, int]], diags: list[Diagnostic],
+                 file: str, off: int):
+        self.loader = loader
+        self.positions = positions
+        self.diags = diags
+        self.file = file
+        self.off = off
+        self.count = 0
+        self.scalars = loader.yaml_constructors
+
+    def read(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _Fallback
+        mark = node.start_mark
+        self.positions[path] = (mark.line + 1 + self.off, mark.column + 1)
+        tag = node.tag
+        if isinstance(node, yaml.ScalarNode):
+            if tag == _STR:
+                return node.value
+            if tag not in _SCALARS:
+                raise _Fallback
+            return self.scalars[tag](self.loader, node)
+        if depth >= MAX_DEPTH:
+            raise _Fallback
+        if isinstance(node, yaml.SequenceNode):
+            if tag != _SEQ:
+                raise _Fallback
+            return [self.read(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if tag != _MAP or not isinstance(node, yaml.MappingNode):
+            raise _Fallback
+        out: dict[Any, Any] = {}
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Fallback
+            self.count += 1
+            name = key_node.value
+            if name in seen:
+                loc = Location(self.file, key_node.start_mark.line + 1 + self.off, key_node.start_mark.column + 1)
+                self.diags.append(Diagnostic("duplicate_key", f"key `{name}` appears twice in one mapping",
+                                             loc, hint="remove or rename one of them"))
+            seen.add(name)
+            key = name if key_node.tag == _STR else self.read_key(key_node)
+            at = (*path, name)
+            out[key] = self.read(value_node, at, depth + 1)
+            # point at the key (`client.days_since_visit:`), not at its value
+            self.positions[at] = (key_node.start_mark.line + 1 + self.off, key_node.start_mark.column + 1)
+        return out
+
+    def read_key(self, node: yaml.ScalarNode) -> Any:
+        if node.tag not in _SCALARS:
+            raise _Fallback
+        key = self.scalars[node.tag](self.loader, node)
+        try:
+            hash(key)
+        except TypeError:
+            raise _Fallback from None
+        return key
 
 
 def _too_complex(file: str, message: str, where: Location) -> ParsedYaml:

@@ -19,6 +19,7 @@ from rm_advisor.api.ruleset import LiveRuleSet
 from tests.api.conftest import AUTH, KEY, copy_rules, problem, settings
 from tests.cli.test_main import BROKEN
 from tests.conftest import ROOT
+from tests.helpers import action, rule, rule_text
 
 ONE = "/v1/decisions/client/T-001"
 RELOAD = "/v1/ruleset/reload"
@@ -167,14 +168,17 @@ def test_reads_can_require_the_key(live: LiveRuleSet) -> None:
 
 
 def test_regression_a_refused_reload_names_its_first_error_not_a_warning(rules_dir: Path, make_app: MakeApp) -> None:
-    # issue 12: the shipped packs have warnings (bank.yaml sorts before broken.yaml); the detail named one
+    # issue 12: a warning in a file that sorts before broken.yaml (the shipped packs had some; loading no
+    # longer runs the warning-only pairwise findings) was named as the first error
     c, _ = make_app(rules_dir)
     (rules_dir / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    warned = rule("t.warned", {"client.is_key": True}, {"actions": [action("key_client_priority_service", zh="key")]})
+    (rules_dir / "a_warned.yaml").write_text(rule_text(warned), encoding="utf-8")
     body = problem(c.post(RELOAD, headers=AUTH), 422, "rule_set_invalid")
     assert any(e["severity"] == "warning" for e in body["errors"])
     first = body["detail"].split("First error: ", 1)[1]
     assert first.startswith("broken.yaml:9:7: unknown_field") and "warning" not in first
-    assert body["detail"].startswith("3 error(s) and 3 warning(s);")
+    assert body["detail"].startswith("3 error(s) and 1 warning(s);")
 
 
 def test_regression_reloading_a_file_of_thousands_of_errors_is_quick_and_listed_up_to_a_cap(

@@ -247,3 +247,63 @@ def test_comparisons_between_fields_are_opaque_to_value_analysis_and_prove_subsu
     narrow = rule("t.narrow", {"all": [_OVER, {"client.is_key": True}]}, NET)
     broad = rule("t.broad", _OVER, NET)
     assert ("subsumed_rule", "warning", "t.narrow") in found(narrow, broad)
+
+
+def _implies_by_definition(a: Rule, b: Rule) -> bool:
+    """``a and not b`` never holds: every branch of the two forms joined conflicts."""
+    from rm_advisor.engine.checking import analysis
+    if a.subject != b.subject or not analysis._window_within(a, b):
+        return False
+    left, right = analysis._dnf(a.when, ("when",), KB), analysis._dnf(b.when, ("when",), KB, negated=True)
+    joined = analysis._product([left, right]) if left is not None and right is not None else None
+    return joined is not None and all(analysis._conflict(br, KB) is not None for br in joined)
+
+
+def _co_fire_by_definition(a: Rule, b: Rule) -> bool:
+    from rm_advisor.engine.checking import analysis
+    if not analysis._windows_overlap(a, b):
+        return False
+    left, right = analysis._dnf(a.when, ("when",), KB), analysis._dnf(b.when, ("when",), KB)
+    joined = analysis._product([left, right]) if left is not None and right is not None else None
+    return joined is None or any(analysis._conflict(br, KB) is None for br in joined)
+
+
+PAIR_WHENS: list[Doc] = [
+    {VISIT: {"gt": 30}}, {VISIT: {"gt": 10}}, {VISIT: {"le": 5}}, {"not": {VISIT: {"gt": 10}}},
+    {"all": [{VISIT: {"gt": 30}}, {"client.client_class": "A"}]}, {"client.client_class": {"in": ["A", "B"]}},
+    {"any": [{"client.client_class": "C"}, {"signal": "visit_overdue"}]}, {"signal": "visit_overdue"},
+    {"not": {"signal": "visit_overdue"}}, {"client.is_key": True}, {"client.is_key": {"present": True}},
+    {"any": [{"client.is_key": {"present": True}}, {"client.is_key": {"present": False}}]},  # always holds
+    {"exists": {"fact": "interaction", "where": {"interaction.kind": "complaint"}}},
+    {"not": {"exists": {"fact": "interaction", "where": {"interaction.kind": "complaint"}}}},
+]
+
+
+def test_the_indexed_pairwise_checks_agree_with_their_definitions() -> None:
+    """Subsumption and priority ties look only at rules that test something in common (and at rules
+    that always hold): on every pair of these conditions the shortcut gives what combining every
+    branch gives."""
+    from rm_advisor.engine.checking import analysis
+    rules = [Rule.model_validate(rule(f"t.r{i:02d}", when, NET)) for i, when in enumerate(PAIR_WHENS)]
+    shapes = analysis._Shapes(rules, KB)
+    for a in rules:
+        for b in rules:
+            assert analysis._implies(a, b, KB, shapes) == _implies_by_definition(a, b), (a.id, b.id)
+            assert analysis._can_co_fire(a, b, KB, shapes) == _co_fire_by_definition(a, b), (a.id, b.id)
+    assert any(_implies_by_definition(a, rules[11]) for a in rules if a.id != "t.r11")  # the one that always holds
+
+
+def test_loading_to_serve_leaves_out_the_pairwise_warnings_but_refuses_every_error() -> None:
+    narrow = rule("t.narrow", {"all": [{VISIT: {"gt": 30}}, {"client.client_class": "A"}]}, NET)
+    broad = rule("t.broad", {VISIT: {"gt": 10}}, NET)
+    never = rule("t.never", {VISIT: {"gt": 30, "lt": 10}}, NET)
+    files = {"rules/test.yaml": rule_text(narrow, broad, never)}
+    assert {d.code for d in check_rules(files, KB)} == {"subsumed_rule", "impossible_condition"}
+    with pytest.raises(RuleError) as exc:
+        load_rule_book(files, KB_FILES)
+    assert [d.code for d in exc.value.diagnostics] == ["impossible_condition"]
+    with pytest.raises(RuleError) as exc:
+        load_rule_book(files, KB_FILES, pairwise=True)
+    assert {d.code for d in exc.value.diagnostics} == {"subsumed_rule", "impossible_condition"}
+    assert [r.id for r in load_rule_book({"rules/test.yaml": rule_text(narrow, broad)}, KB_FILES).rules] == \
+        ["t.broad", "t.narrow"]

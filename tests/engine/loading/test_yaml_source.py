@@ -73,3 +73,24 @@ def test_too_deep_is_too_complex_at_the_place_whatever_the_yaml_library_says(tex
     assert [(d.code, d.location.line, d.location.column) for d in p.diagnostics] == [
         ("yaml_too_complex", line, column)]
     assert f"more than {MAX_DEPTH} levels" in p.diagnostics[0].message
+
+
+@pytest.mark.parametrize("text", [
+    "a: 1\nb: [x, 2.5, true, null, ~, 2026-01-02]\nc: {d: 'e', f: \"g\"}\n",
+    "1: one\nnull: none\nyes: y\n1.5: f\n",                 # keys that are not text
+    "a: &x {b: 1}\nc:\n  <<: *x\n  d: 2\n",                  # a merge key: the library's constructor
+    "a: !!set {x, y}\nb: !!omap [{k: 1}]\nc: !!str 12\nd: !!binary aGk=\n",  # tagged values
+    "a: &l [1, 2]\nb: *l\nt: 2026-01-02 10:00:00\n",
+    "a: 1\na: 2\n",
+])
+def test_data_is_what_the_safe_loader_builds(text: str) -> None:
+    import yaml
+    p = parse_yaml(text, "f.yaml")
+    assert p.data == yaml.safe_load(text)
+    assert p.positions[()] == (1, 1)
+
+
+def test_the_duplicate_key_and_its_place_survive_a_merge_key() -> None:
+    p = parse_yaml("base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\n  y: 3\n", "f.yaml")
+    assert [(d.code, d.location.line, d.location.column) for d in p.diagnostics] == [("duplicate_key", 5, 3)]
+    assert p.data["m"] == {"x": 1, "y": 3} and p.positions[("m", "y")] == (5, 3)
