@@ -242,6 +242,7 @@ class TeamRow(Out):
     acceptance: float | None = Field(description="accepted / (accepted + rejected); null: no answer yet")
     coaching: int
     actions: list[str] = Field(description="the action ids of the manager's week")
+    classes: list[str] = Field(description="the client classes (A, B, C) of the week's contacts")
 
 
 class TeamView(Out):
@@ -456,6 +457,8 @@ class Workspace:
             manager_fact = next((m for m in record.input.get(self.kb.facts["manager"].plural, [])
                                  if str(m.get("id")) == manager_id), {})
             planned = [i for i in week.items if i.status == "planned"]
+            classes = {str(c.get("id")): c.get("client_class")
+                       for c in record.input.get(self.kb.facts["client"].plural, [])}
             rows.append({"manager_id": manager_id, "decision_id": decision_id, "as_of": record.as_of,
                          "domain": _value(manager_fact.get("domain")),
                          "visits": f"{week.used.visit}/{week.capacity.visit}",
@@ -463,7 +466,9 @@ class Workspace:
                          "deferred": len(week.items) - len(planned), "accepted": accepted, "rejected": rejected,
                          "acceptance": accepted / (accepted + rejected) if accepted + rejected else None,
                          "coaching": week.coaching,
-                         "actions": sorted({a.item for i in week.items for a in i.actions})})
+                         "actions": sorted({a.item for i in week.items for a in i.actions}),
+                         "classes": sorted({str(classes[i.client_id]) for i in week.items
+                                            if classes.get(i.client_id) is not None})})
         return TeamView.model_validate({"managers": rows}, context={"lang": lang})
 
 
