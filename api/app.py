@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
-from rm_advisor.api import metrics, problems
+from rm_advisor.api import access, metrics, problems
 from rm_advisor.api.deps import API_KEY_HEADER
 from rm_advisor.api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
 from rm_advisor.api.observe import REQUEST_ID_HEADER, RequestLog, install_request_log
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
     app.state.settings = settings
     app.state.live = live
     problems.install(app)
+    app.add_exception_handler(access.LoginRequired, access.login_redirect)
     for module in (decisions, decision_log, feedback, reports, rules, ruleset, catalogues, health, admin):
         app.include_router(module.router)
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, current_revision=lambda: live.revision)

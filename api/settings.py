@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     request_log: bool = Field(default=True, description="write one JSON line per request to stderr (request id, "
                                                         "route template, status, duration, revision, decision "
                                                         "id; no personal data)")
+    session_idle_minutes: int = Field(default=720, ge=5, le=43_200,
+                                      description="a login session ends after this many minutes without a request "
+                                                  "(default 12 hours)")
+    secure_cookies: bool = Field(default=True, description="send the session cookie only over HTTPS (`Secure`); "
+                                                           "false only for a local demo on plain http")
     sync_dir: Path | None = Field(default=None, description="set by `serve`: where a reload publishes the rule set "
                                                     "to the other worker processes")
 

@@ -47,6 +47,9 @@ Code = Literal[
     "store_unavailable", "decision_not_found", "revision_not_logged", "feedback_unknown_item", "feedback_duplicate",
     "feedback_conflict", "feedback_bad_value", "feedback_reason_kind", "csv_columns", "decision_erased",
     "backup_unsupported", "backup_target_exists", "restore_not_a_log", "restore_newer_schema",
+    # user accounts, sessions and API tokens (store/users.py, api/access.py)
+    "user_exists", "user_not_found", "user_bad_value", "user_disabled", "token_exists", "token_not_found",
+    "login_failed", "csrf_failed", "forbidden",
 ]
 
 #: Stable diagnostic codes by where they arise, and what each means (docs/error-codes.md is written
@@ -169,6 +172,22 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
                              "decision log's tables)",
         "restore_newer_schema": "the file to restore was written by a newer rm-advisor (a schema revision this one "
                                 "does not know)",
+    },
+    "user accounts, sessions and API tokens (store/users.py, api/access.py)": {
+        "user_exists": "`rm-advisor users add`: an account with this username exists already",
+        "user_not_found": "no account has this username",
+        "user_bad_value": "an account field does not fit: a username with other characters, an unknown role, a "
+                          "manager without a manager id, a branch head without a branch, a password shorter than "
+                          "10 characters",
+        "user_disabled": "the account is disabled: it cannot log in and its sessions and tokens no longer work",
+        "token_exists": "the user has an API token of this name already (revoke it first, or name the new one)",
+        "token_not_found": "the user has no API token of this name",
+        "login_failed": "the username or the password is wrong, or the account is disabled (one answer for all "
+                        "three, so a login form does not tell which usernames exist)",
+        "csrf_failed": "a request made with the session cookie that changes something did not carry the "
+                       "session's CSRF token (form field `csrf_token` or header `X-CSRF-Token`)",
+        "forbidden": "the logged-in user's role does not allow this route (a resource that is not addressed by "
+                     "an id; one addressed by an id they may not see is `not_found`)",
     },
 }
 #: every code and its meaning

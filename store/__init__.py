@@ -9,6 +9,7 @@ Public API::
                                          item="counter_placement", status="rejected",
                                          reason_code="client_not_interested"))
         store.decisions.get(decision.id)         # the logged record
+        store.users.authenticate("wang", password)  # accounts, sessions, API tokens (store.users)
         replay(store.decisions, decision.id, advisor)
         effectiveness_report(store, since, until)
 
@@ -34,10 +35,36 @@ from rm_advisor.store.feedback import FeedbackInput, FeedbackRecord, FeedbackSto
 from rm_advisor.store.masking import MASK
 from rm_advisor.store.replay import ReplayReport, ReplayRun, replay
 from rm_advisor.store.service import Posted, decide_and_log, effectiveness_report
+from rm_advisor.store.users import ROLES, Role, SessionInfo, TokenInfo, User, UserStore
 
-__all__ = ["DEFAULT_URL", "ENV_URL", "MASK", "Database", "DecisionLog", "DecisionSummary", "FeedbackInput",
-           "FeedbackRecord", "FeedbackStore", "ImportResult", "LoggedDecision", "Posted", "ReplayReport", "ReplayRun",
-           "Store", "StoreError", "decide_and_log", "effectiveness_report", "import_csv", "replay"]
+__all__ = [
+    "DEFAULT_URL",
+    "ENV_URL",
+    "MASK",
+    "ROLES",
+    "Database",
+    "DecisionLog",
+    "DecisionSummary",
+    "FeedbackInput",
+    "FeedbackRecord",
+    "FeedbackStore",
+    "ImportResult",
+    "LoggedDecision",
+    "Posted",
+    "ReplayReport",
+    "ReplayRun",
+    "Role",
+    "SessionInfo",
+    "Store",
+    "StoreError",
+    "TokenInfo",
+    "User",
+    "UserStore",
+    "decide_and_log",
+    "effectiveness_report",
+    "import_csv",
+    "replay",
+]
 
 
 class Store:
@@ -50,6 +77,7 @@ class Store:
         self.decisions = DecisionLog(self.db)
         self.feedback = FeedbackStore(self.db, kb.feedback_reasons if kb is not None else None,
                                       kb.actions if kb is not None else None)
+        self.users = UserStore(self.db)
 
     def __enter__(self) -> Store:
         return self

@@ -103,6 +103,23 @@ class DecisionSummary(BaseModel):
     suppressed: int
 
 
+def managers_of(facts: Mapping[str, Any]) -> frozenset[str | None]:
+    """The managers a logged input concerns: each posted manager's id and each other fact's
+    ``manager_id`` (None: a client, or another fact, of no manager), for scoping who may see it."""
+    found: set[str | None] = set()
+    for key, facts_of_type in facts.items():
+        if not isinstance(facts_of_type, list):
+            continue
+        for fact in facts_of_type:
+            if not isinstance(fact, Mapping):
+                continue
+            if key == "managers":
+                found.add(None if fact.get("id") is None else str(fact["id"]))
+            elif "manager_id" in fact or key == "clients":
+                found.add(None if fact.get("manager_id") is None else str(fact["manager_id"]))
+    return frozenset(found)
+
+
 def new_decision_id(now: dt.datetime) -> str:
     """``d-YYYYMMDD-`` and 64 random bits: sortable by day, unique across servers without a counter."""
     return f"d-{now:%Y%m%d}-{secrets.token_hex(8)}"
@@ -173,15 +190,27 @@ class DecisionLog:
                 subject=None if row.subject_type is None else f"{row.subject_type}:{row.subject_id}",
                 all_recommended=row.all_recommended, erasure_id=row.erasure_id)
 
-    def recent(self, limit: int = 20, since: dt.date | None = None) -> list[DecisionSummary]:
-        """The latest decisions, newest first (optionally only those as of ``since`` or later)."""
-        query = (select(DecisionRow.id, DecisionRow.logged_at, DecisionRow.source, DecisionRow.revision,
-                        DecisionRow.as_of).order_by(DecisionRow.logged_at.desc(), DecisionRow.id).limit(limit))
+    def recent(self, limit: int = 20, since: dt.date | None = None,
+               managers: frozenset[str] | None = None) -> list[DecisionSummary]:
+        """The latest decisions, newest first (optionally only those as of ``since`` or later;
+        ``managers``: only those whose input concerns these managers alone, see :func:`managers_of`)."""
+        columns = [DecisionRow.id, DecisionRow.logged_at, DecisionRow.source, DecisionRow.revision, DecisionRow.as_of]
+        query = select(*columns, DecisionRow.input) if managers is not None else select(*columns).limit(limit)
+        query = query.order_by(DecisionRow.logged_at.desc(), DecisionRow.id)
         if since is not None:
             query = query.where(DecisionRow.as_of >= since)
         item = DecisionItemRow
         with self.db.transaction() as session:
-            rows = session.execute(query).all()
+            if managers is None:
+                rows = list(session.execute(query).all())
+            else:  # newest first until ``limit`` of them concern only these managers
+                rows = []
+                for r in session.execute(query.execution_options(yield_per=200)):
+                    concerned = managers_of(r.input)
+                    if concerned and all(m is not None and m in managers for m in concerned):
+                        rows.append(r)
+                        if len(rows) >= limit:
+                            break
             counts = dict.fromkeys([r.id for r in rows], (0, 0, 0))
             stats = (select(item.decision_id, func.sum(case((item.outcome == "recommended", 1), else_=0)),
                             func.sum(case((item.shown == true(), 1), else_=0)),

@@ -171,3 +171,48 @@ class RollupDecisionsRow(Base):
 
     as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     decisions: Mapped[int] = mapped_column(Integer)
+
+
+class UserRow(Base):
+    """A person who logs in: a manager, a branch head, a rule author or an administrator. The
+    password is kept as an argon2id hash only; a disabled account cannot log in and its sessions
+    and tokens stop working."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), doc="manager | branch_head | rule_author | administrator")
+    manager_id: Mapped[str | None] = mapped_column(String(200), doc="role manager: the manager's id in the facts")
+    branch: Mapped[str | None] = mapped_column(String(100), index=True, doc="a manager's or branch head's branch")
+    password_hash: Mapped[str] = mapped_column(String(200), doc="argon2id (argon2-cffi's encoded form)")
+    disabled: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SessionRow(Base):
+    """A browser session: the SHA-256 of its cookie token (the token itself is never stored), its
+    CSRF token, and when it was last used (it ends after the idle timeout)."""
+
+    __tablename__ = "sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiTokenRow(Base):
+    """A user's API token for a CRM or a script: named, shown once, kept as its SHA-256, revocable."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_used: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

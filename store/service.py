@@ -70,12 +70,18 @@ def decide_and_log(store: Store, advisor: Advisor, facts: Mapping[str, Any] | Po
 
 
 def effectiveness_report(store: Store, since: dt.date | None = None, until: dt.date | None = None,
-                         thresholds: Thresholds | None = None) -> EffectivenessReport:
+                         thresholds: Thresholds | None = None,
+                         managers: frozenset[str] | None = None) -> EffectivenessReport:
     """Acceptance and completion of the items shown as recommendations by the decisions as of
-    ``since`` .. ``until``."""
+    ``since`` .. ``until``; ``managers``: only the items of these managers' subjects (the count of
+    purged decisions, which the rollup keeps per day and not per manager, is then left out)."""
     from rm_advisor.store.retention import rollup
 
     items = store.decisions.items(since, until)
-    events = store.feedback.events({i.decision_id for i in items})
     settled, decisions = rollup(store.db, since, until)  # what purged decisions left behind
+    if managers is not None:
+        items = [i for i in items if i.manager_id is not None and i.manager_id in managers]
+        settled = [c for c in settled if c.manager_id is not None and c.manager_id in managers]
+        decisions = {}
+    events = store.feedback.events({i.decision_id for i in items})
     return effectiveness(items, events, since, until, thresholds, settled, decisions)

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
 from rm_advisor.api import present
-from rm_advisor.api.deps import LangDep, LoadedDep, language_headers, read_access
+from rm_advisor.api.access import reads
+from rm_advisor.api.deps import LangDep, LoadedDep, language_headers
 from rm_advisor.api.problems import ErrorItem, Problem, documented
 from rm_advisor.api.schemas import (
     ActionList,
@@ -22,7 +23,7 @@ from rm_advisor.api.schemas import (
 )
 from rm_advisor.engine.messages import N_
 
-router = APIRouter(prefix="/v1/catalogues", tags=["catalogues"], dependencies=[Depends(read_access)])
+router = APIRouter(prefix="/v1/catalogues", tags=["catalogues"], dependencies=[Depends(reads)])
 
 _READ = documented("unauthorized", "invalid_request")
 _ONE = documented("unauthorized", "not_found", "invalid_request")

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from starlette.responses import Response
 
 from rm_advisor.api import examples, metrics, observe, paths, present
-from rm_advisor.api.deps import LangDep, LoadedDep, OptionalStoreDep, SettingsDep, language_headers, read_access
+from rm_advisor.api.access import reads
+from rm_advisor.api.deps import LangDep, LoadedDep, OptionalStoreDep, SettingsDep, language_headers
 from rm_advisor.api.problems import ErrorItem, Problem, documented
 from rm_advisor.api.ruleset import LoadedRuleSet
 from rm_advisor.api.schemas import (
@@ -33,7 +34,7 @@ from rm_advisor.store import Posted, Store, decide_and_log
 if TYPE_CHECKING:
     from rm_advisor.engine.authoring import Explainer, Explanation
 
-router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(read_access)])
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(reads)])
 
 _PROBLEMS = documented("bad_json", "unauthorized", "body_too_large", "unsupported_media_type", "invalid_request",
                        "invalid_facts", "too_many_subjects", "inference_failed", "store_unavailable")

@@ -4,27 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from rm_advisor.api import present
-from rm_advisor.api.deps import StoreDep, read_access
+from rm_advisor.api.access import Reader, managers_visible, no_data
+from rm_advisor.api.deps import StoreDep
 from rm_advisor.api.problems import ErrorItem, Problem, documented
 from rm_advisor.api.schemas import EffectivenessOut, IsoDate
 from rm_advisor.engine.messages import N_
 from rm_advisor.engine.policies import Thresholds
 from rm_advisor.store import effectiveness_report
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[Depends(read_access)])
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 _DEFAULT = Thresholds()
 
 
 @router.get("/effectiveness", response_model=EffectivenessOut,
-            responses=documented("unauthorized", "invalid_request", "store_unavailable", "decision_log_off"),
+            responses=documented("unauthorized", "forbidden", "invalid_request", "store_unavailable",
+                                 "decision_log_off"),
             summary="Acceptance and completion per rule, action, manager and segment")
 def effectiveness(
     store: StoreDep,
+    principal: Reader,
     since: Annotated[IsoDate | None, Query(description="first as-of date of the decisions counted")] = None,
     until: Annotated[IsoDate | None, Query(description="last as-of date of the decisions counted")] = None,
     min_recommended: Annotated[int, Query(ge=1, description="noisy rules: recommended at least this often")
@@ -38,11 +41,14 @@ def effectiveness(
     (inclusive; open-ended when absent), each settled by its feedback into rejected, done, accepted,
     snoozed or unanswered. Acceptance = accepted (incl. done) / (accepted + rejected); completion =
     done / accepted. Rows with feedback come first. Noisy rules fire often and are nearly always
-    rejected."""
+    rejected. With user accounts, a manager's report counts their own book, a branch head's their
+    branch's managers' (a rule author: 403 ``forbidden``)."""
+    no_data(principal, store)
     if since is not None and until is not None and since > until:
         raise Problem("invalid_request", N_("since {since} is after until {until}"),
                       fields={"since": since, "until": until},
                       errors=[ErrorItem(code="bad_value", parameter="until", detail="must not be before since")])
     limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
                         min_rejection_rate=min_rejection_rate)
-    return present.effectiveness(effectiveness_report(store, since, until, limits)).response()
+    managers = managers_visible(principal, store) if principal is not None else None
+    return present.effectiveness(effectiveness_report(store, since, until, limits, managers)).response()

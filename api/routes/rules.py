@@ -8,7 +8,8 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from starlette.responses import Response
 
 from rm_advisor.api import examples, paths, present
-from rm_advisor.api.deps import LangDep, LoadedDep, SettingsDep, language_headers, read_access
+from rm_advisor.api.access import reads
+from rm_advisor.api.deps import LangDep, LoadedDep, SettingsDep, language_headers
 from rm_advisor.api.problems import ErrorItem, Problem, diagnostic_item, documented, listed
 from rm_advisor.api.schemas import (
     DiagnosticOut,
@@ -24,7 +25,7 @@ from rm_advisor.engine.language import Domain
 from rm_advisor.engine.loading import yaml_nodes
 from rm_advisor.engine.messages import N_
 
-router = APIRouter(prefix="/v1/rules", tags=["rules"], dependencies=[Depends(read_access)])
+router = APIRouter(prefix="/v1/rules", tags=["rules"], dependencies=[Depends(reads)])
 
 
 @router.get("", response_model=RuleList, responses=documented("unauthorized", "invalid_request"),

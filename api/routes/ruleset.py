@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from rm_advisor.api import metrics, present
-from rm_advisor.api.deps import LiveDep, LoadedDep, SettingsDep, read_access, require_key
+from rm_advisor.api.access import reads
+from rm_advisor.api.deps import LiveDep, LoadedDep, SettingsDep, require_key
 from rm_advisor.api.problems import documented, rule_set_problem
 from rm_advisor.api.ruleset import removed_packs
 from rm_advisor.api.schemas import ReloadResult, RuleSetInfo
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/v1/ruleset", tags=["rule set"])
 
 
 @router.get("", response_model=RuleSetInfo, responses=documented("unauthorized"),
-            dependencies=[Depends(read_access)], summary="The serving rule-set revision and counts")
+            dependencies=[Depends(reads)], summary="The serving rule-set revision and counts")
 def info(loaded: LoadedDep) -> Response:
     """Revision (a content hash of the rule and knowledge-base files), when this worker loaded it,
     and how many rules, actions, coaching topics, signals and fact types it has."""
