@@ -37,6 +37,7 @@ from rm_advisor.cli.common import (
 )
 from rm_advisor.cli.serve import register as register_serve
 from rm_advisor.cli.store import register as register_store_commands
+from rm_advisor.cli.workspace import register as register_workspace
 
 # Each command imports the engine (and pandas, SQLAlchemy, FastAPI...) when it runs, so that
 # `rm-advisor --help` and the light commands start at once (bench/startup.py measures it).
@@ -197,6 +198,7 @@ batch.register(app)
 authoring.register(app)
 register_serve(app)
 register_store_commands(app)
+register_workspace(app)
 
 
 def main() -> None:

@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rm_advisor.api.access import CsrfChecked, PageUser, Principal, managers_visible, require_manager, safe_next
 from rm_advisor.api.deps import LoadedDep, StoreDep, negotiate
 from rm_advisor.api.problems import PROBLEMS, Problem
 from rm_advisor.api.readmodels import Workspace
+from rm_advisor.api.ruleset import LoadedRuleSet
 from rm_advisor.api.routes.worklists import client_view, manager_decision, why_not_view
 from rm_advisor.engine.messages import N_, Translator, gettext_in
-from rm_advisor.store import FeedbackInput, StoreError
+from rm_advisor.store import FeedbackInput, Store, StoreError
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -191,29 +193,39 @@ def team(request: Request, principal: PageUser, store: StoreDep, loaded: LoadedD
                   accepted=accepted, rejected=rejected, section="team")
 
 
+_FORM_FIELDS = ("decision_id", "subject", "item", "status", "reason_code", "until", "next")
+
+
 @router.post("/feedback", dependencies=[CsrfChecked])
-def feedback(principal: PageUser, store: StoreDep, loaded: LoadedDep,
-             decision_id: Annotated[str, Form(max_length=64)], subject: Annotated[str, Form(max_length=220)],
-             item: Annotated[str, Form(max_length=200)], status: Annotated[str, Form(max_length=20)],
-             reason_code: Annotated[str, Form(max_length=100)] = "", until: Annotated[str, Form(max_length=10)] = "",
-             next_path: Annotated[str, Form(alias="next", max_length=500)] = "/app/") -> Response:
-    """Feedback from a page's buttons, recorded as ``POST /v1/feedback`` records it; back to the page."""
-    target = safe_next(next_path)
+async def feedback(request: Request, principal: PageUser, store: StoreDep, loaded: LoadedDep) -> Response:
+    """Feedback from a page's buttons, recorded as ``POST /v1/feedback`` records it; back to the page
+    with a message. The form is read here (URL-encoded, as the pages send it)."""
+    body = (await request.body()).decode("utf-8", "replace")
+    form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items() if k in _FORM_FIELDS}
+    flash = await run_in_threadpool(_record_feedback, principal, store, loaded, form)
+    target = safe_next(form.get("next"))
+    sep = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{sep}{urlencode(flash)}", status_code=303)
+
+
+def _record_feedback(principal: Principal, store: Store, loaded: LoadedRuleSet, form: dict[str, str]
+                     ) -> dict[str, str]:
+    """Record the form's feedback; the message to show: ``msg`` (the status) or ``error`` (a problem code)."""
     try:
-        record = store.decisions.get(decision_id)
+        record = store.decisions.get(form.get("decision_id", ""))
         for manager in record.input.get(loaded.book.kb.facts["manager"].plural, []):
             require_manager(principal, str(manager.get("id")), store)
         fb = FeedbackInput.model_validate({
-            "decision_id": decision_id, "subject": subject, "item": item, "status": status,
-            "reason_code": reason_code or None, "until": until or None, "manager_id": principal.manager_id})
+            "decision_id": record.id, "subject": form.get("subject", ""), "item": form.get("item", ""),
+            "status": form.get("status", ""), "reason_code": form.get("reason_code") or None,
+            "until": form.get("until") or None, "manager_id": principal.manager_id})
         kb = loaded.book.kb
         store.feedback.add(fb, source="api", reasons=kb.feedback_reasons, actions=kb.actions)
-        flash = {"msg": status}
+        return {"msg": fb.status}
     except Problem as exc:
-        flash = {"error": exc.code}
+        return {"error": exc.code}
     except StoreError as exc:
-        flash = {"error": exc.diagnostics[0].code if exc.diagnostics[0].code in PROBLEMS else "invalid_request"}
+        code = exc.diagnostics[0].code if exc.diagnostics else ""
+        return {"error": code if code in PROBLEMS else "invalid_request"}
     except ValueError:  # pydantic's ValidationError: a status or date the form should not have sent
-        flash = {"error": "feedback_bad_value"}
-    sep = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{sep}{urlencode(flash)}", status_code=303)
+        return {"error": "feedback_bad_value"}

@@ -84,7 +84,7 @@ def visible(principal: Principal, store: Store) -> frozenset[str] | None:
 
 @router.get("/v1/worklists/{manager_id}", response_model=WorklistView, responses=documented(*_READ),
             summary="A manager's week: the worklist within capacity")
-def worklist(manager_id: ManagerId, principal: ApiUser, ws: WorkspaceDep, lang: LangDep) -> Response:
+def get_worklist(manager_id: ManagerId, principal: ApiUser, ws: WorkspaceDep, lang: LangDep) -> Response:
     """The manager's week from the newest logged batch decision of the book: visits and calls ranked,
     planned within the week's capacity and deferred beyond it, the desk work apart, the sales asks set
     aside from duty contacts; each action with its top reason, the rules behind it (with the source
@@ -95,7 +95,7 @@ def worklist(manager_id: ManagerId, principal: ApiUser, ws: WorkspaceDep, lang: 
 
 @router.get("/v1/worklists/{manager_id}/held-back", response_model=HeldBackView, responses=documented(*_READ),
             summary="What was held back from a manager's week")
-def held_back(manager_id: ManagerId, principal: ApiUser, ws: WorkspaceDep, lang: LangDep) -> Response:
+def get_held_back(manager_id: ManagerId, principal: ApiUser, ws: WorkspaceDep, lang: LangDep) -> Response:
     """Items the rules vetoed and the contact policies suppressed, each with the veto or policy and
     the day it may come back."""
     record = manager_decision(ws, principal, manager_id)
@@ -104,7 +104,7 @@ def held_back(manager_id: ManagerId, principal: ApiUser, ws: WorkspaceDep, lang:
 
 @router.get("/v1/worklists/{manager_id}/coaching", response_model=CoachingView, responses=documented(*_READ),
             summary="A manager's coaching with its evidence")
-def coaching(manager_id: ManagerId, principal: ApiUser, ws: WorkspaceDep, lang: LangDep) -> Response:
+def get_coaching(manager_id: ManagerId, principal: ApiUser, ws: WorkspaceDep, lang: LangDep) -> Response:
     """The coaching topics for the manager: diagnosis, next behaviour, evidence and review."""
     record = manager_decision(ws, principal, manager_id)
     return ws.coaching(record, manager_id, lang).response(language_headers(lang))
@@ -112,7 +112,7 @@ def coaching(manager_id: ManagerId, principal: ApiUser, ws: WorkspaceDep, lang: 
 
 @router.get("/v1/clients/{client_id}", response_model=ClientView, responses=documented(*_READ),
             summary="A client: profile, interactions, ranked actions")
-def client(client_id: ClientId, principal: ApiUser, ws: WorkspaceDep, lang: LangDep) -> Response:
+def get_client(client_id: ClientId, principal: ApiUser, ws: WorkspaceDep, lang: LangDep) -> Response:
     """The client as the newest logged batch decision of its manager's book has it (sensitive fields
     are masked in the log and left out here): profile, the latest interactions, the ranked actions
     with their why, what is held back, and the other actions of its domain for "why not"."""
@@ -121,7 +121,7 @@ def client(client_id: ClientId, principal: ApiUser, ws: WorkspaceDep, lang: Lang
 
 @router.get("/v1/clients/{client_id}/why-not", response_model=WhyNotView,
             responses=documented("unknown_item", *_READ), summary="Why an action was not recommended to a client")
-def why_not(client_id: ClientId, principal: ApiUser, ws: WorkspaceDep, lang: LangDep,
+def get_why_not(client_id: ClientId, principal: ApiUser, ws: WorkspaceDep, lang: LangDep,
             item: Annotated[str, Query(min_length=1, max_length=200, pattern=PRINTABLE,
                                        description="an action of the catalogue")]) -> Response:
     """The logged input decided again on its own revision and explained: each rule that would
@@ -131,7 +131,7 @@ def why_not(client_id: ClientId, principal: ApiUser, ws: WorkspaceDep, lang: Lan
 
 @router.get("/v1/team", response_model=TeamView, responses=documented(*_READ),
             summary="The managers the caller may see, with their week")
-def team(principal: ApiUser, ws: WorkspaceDep, lang: LangDep) -> Response:
+def get_team(principal: ApiUser, ws: WorkspaceDep, lang: LangDep) -> Response:
     """One row per manager the caller may see (a branch head: the branch's managers): capacity used,
     planned and deferred contacts, acceptance so far and the coaching count."""
     return ws.team(visible(principal, ws.store), lang).response(language_headers(lang))
