@@ -255,6 +255,14 @@ async def data_writer(request: Request, settings: Annotated[Settings, Depends(ge
     return principal
 
 
+async def decider(request: Request, principal: Annotated[Principal | None, Depends(data_reader)]) -> Principal | None:
+    """Deciding on posted facts (which reads and logs the decision log): as :func:`data_reader`,
+    and a cookie session needs its CSRF token."""
+    if principal is not None:
+        await check_csrf(request, principal)
+    return principal
+
+
 def reads(settings: Annotated[Settings, Depends(get_settings)], principal: OptionalUser) -> None:
     """Reading routes without per-manager data (rules, catalogues, deciding on posted facts):
     open, unless the server runs with ``protect_reads`` (then the API key, a token or a session)."""
@@ -263,6 +271,7 @@ def reads(settings: Annotated[Settings, Depends(get_settings)], principal: Optio
 
 Reader = Annotated[Principal | None, Depends(data_reader)]
 Writer = Annotated[Principal | None, Depends(data_writer)]
+Decider = Annotated[Principal | None, Depends(decider)]
 
 
 def no_data(principal: Principal | None, store: Store) -> None:

@@ -24,8 +24,20 @@ from rm_advisor.api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
 from rm_advisor.api.observe import REQUEST_ID_HEADER, RequestLog, install_request_log
 from rm_advisor.api.openapi import operation_id, refine
 from rm_advisor.api.ratelimit import RateLimit
-from rm_advisor.api.routes import pages, worklists
-from rm_advisor.api.routes import admin, catalogues, decision_log, decisions, feedback, health, reports, rules, ruleset
+from rm_advisor.api.routes import (
+    admin,
+    auth,
+    catalogues,
+    decision_log,
+    decisions,
+    feedback,
+    health,
+    pages,
+    reports,
+    rules,
+    ruleset,
+    worklists,
+)
 from rm_advisor.api.ruleset import LiveRuleSet
 from rm_advisor.api.settings import Settings
 from rm_advisor.store import Store
@@ -54,6 +66,7 @@ TAGS = [
     {"name": "workspace", "description": "read models of the manager workspace: a manager's week, what was held "
                                          "back, coaching, a client, the team (from the newest logged batch run)"},
     {"name": "health", "description": "liveness and readiness"},
+    {"name": "login", "description": "the login form, logging in and out (user accounts: `rm-advisor users`)"},
     {"name": "administration", "description": "retention and erasure in the decision log (admin key)"},
 ]
 
@@ -87,7 +100,7 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
     app.state.live = live
     problems.install(app)
     app.add_exception_handler(access.LoginRequired, access.login_redirect)
-    for module in (decisions, decision_log, feedback, reports, rules, ruleset, catalogues, health, admin):
+    for module in (decisions, decision_log, feedback, reports, rules, ruleset, catalogues, health, admin, auth):
         app.include_router(module.router)
     for module in (worklists, pages):  # the manager workspace: its read models and its pages
         app.include_router(module.router)
@@ -98,7 +111,8 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
     app.add_middleware(RevisionHeader, current_revision=lambda: live.revision)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type", "Accept-Language", API_KEY_HEADER, REQUEST_ID_HEADER],
+                           allow_headers=["Content-Type", "Accept-Language", API_KEY_HEADER, REQUEST_ID_HEADER,
+                                          "Authorization", access.CSRF_HEADER],
                            expose_headers=[REVISION_HEADER, "Content-Language", REQUEST_ID_HEADER])
     install_request_log(settings.request_log)
     app.add_middleware(RequestLog, current_revision=lambda: live.revision)  # outermost: sees every answer

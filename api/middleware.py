@@ -53,18 +53,19 @@ def is_json(content_type: str | None) -> bool:
     return msg.get_content_maintype() == "application" and (sub == "json" or sub.endswith("+json"))
 
 
-#: where an HTML form may post (URL-encoded): the workspace pages and logging in and out
-FORM_PATHS = ("/app/", "/login", "/logout")
+#: the JSON API; a form body (``application/x-www-form-urlencoded``) is taken elsewhere: the login form, pages
+_API_PREFIX = "/v1/"
 
 
-def _form_for_page(scope: Scope, content_type: str | None) -> bool:
-    path = str(scope.get("path", ""))
-    return (content_type or "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded" and \
-        any(path == p or path.startswith(p if p.endswith("/") else p + "/") for p in FORM_PATHS)
+def _form_allowed(scope: Scope, content_type: str | None) -> bool:
+    """A browser's form post to a page (``/login``, ``/logout``, ``/app/...``), never to the JSON API."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    return kind == "application/x-www-form-urlencoded" and not str(scope.get("path", "")).startswith(_API_PREFIX)
 
 
 class BodyGuard:
-    """Refuses bodies over ``max_bytes`` (413) and non-JSON bodies (415) before any route runs.
+    """Refuses bodies over ``max_bytes`` (413) and non-JSON bodies (415; a form post to a page
+    outside ``/v1/`` is let through) before any route runs.
 
     The body is read here, counted as it arrives (a missing or lying Content-Length cannot get
     past the limit) and handed on unchanged.
@@ -101,7 +102,7 @@ class BodyGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if body and not is_json(headers.get("content-type")) and not _form_for_page(scope, headers.get("content-type")):
+        if body and not is_json(headers.get("content-type")) and not _form_allowed(scope, headers.get("content-type")):
             given = headers.get("content-type")
             await self._refuse(scope, receive, send, "unsupported_media_type",
                                N_("send the body as Content-Type: application/json, not {given}") if given

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
                                                   "(default 12 hours)")
     secure_cookies: bool = Field(default=True, description="send the session cookie only over HTTPS (`Secure`); "
                                                            "false only for a local demo on plain http")
+    login_failures: str = Field(default="10/minute", description="failed logins allowed per client address, counted "
+                                                                 "per worker process; over it: 429 `rate_limited`")
     sync_dir: Path | None = Field(default=None, description="set by `serve`: where a reload publishes the rule set "
                                                     "to the other worker processes")
 
@@ -80,6 +82,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(o.strip() for o in value.split(",") if o.strip())
         return value
+
+    @field_validator("login_failures")
+    @classmethod
+    def _a_login_rate(cls, value: str) -> str:
+        checked = cls._a_rate(value)
+        if checked is None:
+            raise ValueError("a rate limit is a count per period, e.g. 10/minute")
+        return checked
 
     @field_validator("rate_limit")
     @classmethod

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from starlette.responses import Response
 
 from rm_advisor.api import examples, metrics, observe, paths, present
-from rm_advisor.api.access import reads
+from rm_advisor.api.access import Decider, Principal, may_see_all, reads
 from rm_advisor.api.deps import LangDep, LoadedDep, OptionalStoreDep, SettingsDep, language_headers
 from rm_advisor.api.problems import ErrorItem, Problem, documented
 from rm_advisor.api.ruleset import LoadedRuleSet
@@ -30,14 +30,16 @@ from rm_advisor.engine.derivation import Prefer
 from rm_advisor.engine.language import Decision, KnowledgeBase, SubjectDecision, SubjectKey
 from rm_advisor.engine.messages import N_
 from rm_advisor.store import Posted, Store, decide_and_log
+from rm_advisor.store.decision_log import managers_of
 
 if TYPE_CHECKING:
     from rm_advisor.engine.authoring import Explainer, Explanation
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"], dependencies=[Depends(reads)])
 
-_PROBLEMS = documented("bad_json", "unauthorized", "body_too_large", "unsupported_media_type", "invalid_request",
-                       "invalid_facts", "too_many_subjects", "inference_failed", "store_unavailable")
+_PROBLEMS = documented("bad_json", "unauthorized", "forbidden", "csrf_failed", "body_too_large",
+                       "unsupported_media_type", "invalid_request", "invalid_facts", "too_many_subjects",
+                       "inference_failed", "store_unavailable")
 
 Top = Annotated[int | None, Query(ge=1, le=100, description="show at most this many recommendations per subject "
                                                               "(the decision log keeps them all)")]
@@ -57,9 +59,15 @@ def _check_size(doc: dict[str, Any], kb: KnowledgeBase, limit: int) -> None:
                        for name, v in lists.items() if isinstance(v, list) and v])
 
 
-def _facts(loaded: LoadedRuleSet, body: FactsDocument, settings: Settings, prefer: Prefer) -> Posted:
-    """The posted facts, counted and then validated (once: deciding and logging reuse the result)."""
+def _facts(loaded: LoadedRuleSet, body: FactsDocument, settings: Settings, prefer: Prefer,
+           principal: Principal | None = None, store: Store | None = None) -> Posted:
+    """The posted facts, counted and then validated (once: deciding and logging reuse the result).
+
+    A user decides only for the books they see (the feedback history of other managers' clients
+    stays theirs): facts of another manager are 403 ``forbidden``."""
     doc = body.model_dump(exclude_unset=True)  # a null the client sent is checked as the library checks it
+    if principal is not None and store is not None and not may_see_all(principal, managers_of(doc), store):
+        raise Problem("forbidden", N_("the posted facts hold clients or managers of a book you do not see"))
     _check_size(doc, loaded.book.kb, settings.max_subjects)
     return Posted.check(loaded.advisor, doc, prefer=prefer)
 
@@ -107,7 +115,8 @@ def decide_one(
     subject_type: Annotated[SubjectType, Path(description="client (next-best-actions) or manager (coaching)")],
     subject_id: Annotated[str, Path(min_length=1, max_length=200, description="the subject's id in the facts")],
     body: Annotated[FactsDocument, Body(openapi_examples=examples.ONE_SUBJECT)],
-    loaded: LoadedDep, settings: SettingsDep, store: OptionalStoreDep, lang: LangDep, top: Top = None,
+    loaded: LoadedDep, settings: SettingsDep, store: OptionalStoreDep, lang: LangDep, principal: Decider,
+    top: Top = None,
     prefer: PreferQuery = "given",
     explain: Explain = True,
 ) -> Response:
@@ -117,7 +126,7 @@ def decide_one(
     Every subject posted is decided (together: they share the contact caps), but only the one asked
     for is answered and logged: its recommendations, all of them (``top`` cuts what is shown), and
     the posted facts as the input."""
-    posted = _facts(loaded, body, settings, prefer)
+    posted = _facts(loaded, body, settings, prefer, principal, store)
     _check_posted(loaded, posted, subject_type, subject_id)
     decision = _decide(loaded, posted, store, top, SubjectKey(subject_type, subject_id))
     subject = _subject(decision, subject_type, subject_id)
@@ -128,14 +137,15 @@ def decide_one(
              summary="Decide for every client and manager posted")
 def decide_many(
     body: Annotated[FactsDocument, Body(openapi_examples=examples.MANY_SUBJECTS)],
-    loaded: LoadedDep, settings: SettingsDep, store: OptionalStoreDep, lang: LangDep, top: Top = None,
+    loaded: LoadedDep, settings: SettingsDep, store: OptionalStoreDep, lang: LangDep, principal: Decider,
+    top: Top = None,
     prefer: PreferQuery = "given",
     explain: Explain = True,
 ) -> Response:
     """Decisions for every client and manager in the posted facts (at most the server's
     ``max_subjects``, default 100), in one call and on one rule-set revision, logged as one decision
     with every recommended item (``top`` cuts what is shown)."""
-    decision = _decide(loaded, _facts(loaded, body, settings, prefer), store, top)
+    decision = _decide(loaded, _facts(loaded, body, settings, prefer, principal, store), store, top)
     return present.decisions(decision, lang, explain).response(language_headers(lang))
 
 
