@@ -52,7 +52,7 @@ def seed(db_url: str, clients: int, out_dir: Path) -> tuple[bool, list[str]]:
         logged = bool(store.decisions.latest_by_manager())
     if not logged:
         get_command(app).main(["batch", "--db", db_url, "--sample-clients", str(clients), "--no-report",
-                               "--out", str(out_dir), "--lang", "en"], standalone_mode=False)
+                               "--out", str(out_dir), "--lang", "en", "--jobs", "1"], standalone_mode=False)
     added = []
     with Store(db_url, advisor.book.kb) as store:
         known = {u.username for u in store.users.list()}

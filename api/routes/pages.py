@@ -27,8 +27,8 @@ from rm_advisor.api.access import CsrfChecked, PageUser, Principal, managers_vis
 from rm_advisor.api.deps import LoadedDep, StoreDep, negotiate
 from rm_advisor.api.problems import PROBLEMS, Problem
 from rm_advisor.api.readmodels import Workspace
-from rm_advisor.api.ruleset import LoadedRuleSet
 from rm_advisor.api.routes.worklists import client_view, manager_decision, why_not_view
+from rm_advisor.api.ruleset import LoadedRuleSet
 from rm_advisor.engine.messages import N_, Translator, gettext_in
 from rm_advisor.store import FeedbackInput, Store, StoreError
 
@@ -115,12 +115,17 @@ def _manager_page(request: Request, principal: Principal, store: Any, loaded: An
         return _not_found(request, principal, exc)
     lang = page_lang(request)
     view = getattr(ws, build)(record, manager_id, lang)
+    return render(request, principal, template, view=view, manager_id=manager_id, section=build,
+                  **_feedback_forms(loaded, lang, record.as_of))
+
+
+def _feedback_forms(loaded: LoadedRuleSet, lang: str, as_of: dt.date) -> dict[str, Any]:
+    """What the feedback forms offer: the rejection reasons that fit each action, the snooze dates."""
     kb = loaded.book.kb
     reasons = {a: [(r.id, _pick(r.title.model_dump(), lang)) for r in kb.feedback_reasons.values()
                    if "rejected" in r.statuses and r.fits(kb.actions[a])] for a in kb.actions}
-    return render(request, principal, template, view=view, manager_id=manager_id, reasons=reasons,
-                  today=record.as_of.isoformat(), snooze_default=(record.as_of + dt.timedelta(days=7)).isoformat(),
-                  section=build)
+    return {"reasons": reasons, "today": as_of.isoformat(),
+            "snooze_default": (as_of + dt.timedelta(days=7)).isoformat()}
 
 
 @router.get("/week", response_class=HTMLResponse)
@@ -167,7 +172,7 @@ def client(request: Request, client_id: str, principal: PageUser, store: StoreDe
     if why_not is not None and request.headers.get("HX-Request"):
         return render(request, principal, "why_not.html.j2", why_not=why_not)
     return render(request, principal, "client.html.j2", view=view, why_not=why_not, manager_id=view.manager_id,
-                  section="client")
+                  section="client", **_feedback_forms(loaded, lang, view.as_of))
 
 
 @router.get("/team", response_class=HTMLResponse)

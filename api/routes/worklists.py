@@ -20,8 +20,8 @@ from rm_advisor.api.readmodels import (
     HeldBackView,
     TeamView,
     WhyNotView,
-    Workspace,
     WorklistView,
+    Workspace,
 )
 from rm_advisor.api.schemas import PRINTABLE
 from rm_advisor.engine.messages import N_
@@ -74,7 +74,8 @@ def why_not_view(ws: Workspace, principal: Principal, client_id: str, item: str,
     _, record = client_decision(ws, principal, client_id)
     if item not in ws.kb.actions:
         raise Problem("unknown_item", N_("`{item}` is not an action of the catalogue"), fields={"item": item},
-                      errors=[ErrorItem(code="unknown_item", parameter="item", detail="not in GET /v1/catalogues/actions")])
+                      errors=[ErrorItem(code="unknown_item", parameter="item",
+                                        detail="not in GET /v1/catalogues/actions")])
     return ws.why_not(record, client_id, item, lang)
 
 

@@ -40,7 +40,8 @@ def ws(live: LiveRuleSet, demo_db: str) -> Iterator[TestClient]:
 
 def bearer(db: str, username: str) -> dict[str, str]:
     with Store(db) as store:
-        return {"Authorization": f"Bearer {store.users.new_token(username, name=f't{len(store.users.tokens(username))}')}"}
+        token = store.users.new_token(username, name=f"t{len(store.users.tokens(username))}")
+    return {"Authorization": f"Bearer {token}"}
 
 
 def session(client: TestClient, db: str, username: str) -> str:
@@ -179,7 +180,7 @@ def seed_again(db: str, tmp_path: Path) -> None:
     from rm_advisor.cli.main import app
 
     get_command(app).main(["batch", "--db", db, "--sample-clients", str(CLIENTS), "--no-report", "--out",
-                           str(tmp_path / "again"), "--lang", "en"], standalone_mode=False)
+                           str(tmp_path / "again"), "--lang", "en", "--jobs", "1"], standalone_mode=False)
 
 
 def test_the_team_page_filters_and_drills_down(ws: TestClient, demo_db: str) -> None:
@@ -190,3 +191,13 @@ def test_the_team_page_filters_and_drills_down(ws: TestClient, demo_db: str) -> 
     assert 'href="/app/week/MB001"' in only_bank and 'href="/app/week/MT001"' not in only_bank
     assert ws.get("/app/week/MT001?lang=en").status_code == 200
     assert ws.get("/app/").headers.get("location") is None  # followed to the team page
+
+
+def test_the_client_page_shows_the_actions_with_their_forms_and_answers_why_not(ws: TestClient, demo_db: str) -> None:
+    session(ws, demo_db, "manager")
+    client = ws.get("/v1/worklists/MT001", headers=bearer(demo_db, "manager")).json()["items"][0]["client_id"]
+    page = ws.get(f"/app/clients/{client}?lang=en")
+    assert page.status_code == 200 and "Ranked actions" in page.text and 'action="/app/feedback"' in page.text
+    item = re.findall(r'<option value="([a-z_]+)"', page.text.split('id="whynot-h"')[1])[0]
+    fragment = ws.get(f"/app/clients/{client}?item={item}&lang=en", headers={"HX-Request": "true"})
+    assert fragment.text.lstrip().startswith('<section class="why-not"') and "<html" not in fragment.text
