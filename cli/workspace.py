@@ -34,7 +34,7 @@ ACCOUNTS = (
     DemoAccount("manager", "王经理 (MT001)", "manager", "MT001", BRANCH),
     DemoAccount("manager2", "李经理 (MB001)", "manager", "MB001", BRANCH),
     DemoAccount("manager3", "张经理 (MC001)", "manager", "MC001", BRANCH),
-    DemoAccount("head", "赵主任 (branch head)", "branch_head", None, BRANCH),
+    DemoAccount("head", "赵主任", "branch_head", None, BRANCH),
 )
 
 
