@@ -337,13 +337,17 @@ class Workspace:
     def manager_of_client(self, client_id: str) -> str | None:
         return self.store.decisions.manager_of("client", client_id)
 
+    def _manager_fact(self, record: LoggedDecision, manager_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = next((m for m in record.input.get(self.kb.facts["manager"].plural, [])
+                                      if str(m.get("id")) == manager_id), {})
+        return found
+
     # ---- the models
 
     def worklist(self, record: LoggedDecision, manager_id: str, lang: str) -> WorklistView:
         """The manager's week from ``record`` (its newest logged batch decision)."""
         facts = {str(c["id"]): c for c in record.input.get(self.kb.facts["client"].plural, [])}
-        manager_fact = next((m for m in record.input.get(self.kb.facts["manager"].plural, [])
-                             if str(m.get("id")) == manager_id), {})
+        manager_fact = self._manager_fact(record, manager_id)
         params = {k: p.value for k, p in self.kb.parameters.items()}
         capacity = capacity_of(manager_fact, params)
         manager = record.decision.subject("manager", manager_id)
@@ -454,8 +458,7 @@ class Workspace:
             answers = [a.feedback for i in week.items + week.desk for a in i.actions if a.feedback]
             accepted = sum(1 for a in answers if a in ("accepted", "done"))
             rejected = sum(1 for a in answers if a == "rejected")
-            manager_fact = next((m for m in record.input.get(self.kb.facts["manager"].plural, [])
-                                 if str(m.get("id")) == manager_id), {})
+            manager_fact = self._manager_fact(record, manager_id)
             planned = [i for i in week.items if i.status == "planned"]
             classes = {str(c.get("id")): c.get("client_class")
                        for c in record.input.get(self.kb.facts["client"].plural, [])}

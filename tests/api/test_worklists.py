@@ -127,7 +127,7 @@ def test_a_page_without_a_session_redirects_to_the_login_form(ws: TestClient) ->
 def _week_page(ws: TestClient, lang: str) -> str:
     r = ws.get(f"/app/week?lang={lang}")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    return r.text
+    return str(r.text)
 
 
 def test_the_week_page_in_both_languages_with_forms_carrying_the_csrf_token(ws: TestClient, demo_db: str) -> None:
