@@ -37,6 +37,7 @@ from rm_advisor.cli.common import (
 )
 from rm_advisor.cli.serve import register as register_serve
 from rm_advisor.cli.store import register as register_store_commands
+from rm_advisor.cli.users import users_app
 from rm_advisor.cli.workspace import register as register_workspace
 
 # Each command imports the engine (and pandas, SQLAlchemy, FastAPI...) when it runs, so that
@@ -198,6 +199,7 @@ batch.register(app)
 authoring.register(app)
 register_serve(app)
 register_store_commands(app)
+app.add_typer(users_app, name="users")
 register_workspace(app)
 
 
