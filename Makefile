@@ -141,6 +141,10 @@ install-check: $(STAMP)
 		&& echo "install-check: OK (the zh/en message catalogue is installed)"
 	cd build/install-check && venv/bin/rm-advisor openapi > openapi.json && grep -q '"/v1/decisions"' openapi.json \
 		&& echo "install-check: OK (the HTTP API is installed)"
+	cd build/install-check && venv/bin/python -c "from rm_advisor.web import STATIC, TEMPLATES; \
+		assert (TEMPLATES / 'week.html.j2').is_file() and (STATIC / 'app.css').is_file() \
+		and (STATIC / 'vendor' / 'htmx.min.js').is_file(), 'workspace pages not installed'" \
+		&& echo "install-check: OK (the workspace pages and their vendored assets are installed)"
 	cd build/install-check && venv/bin/rm-advisor decide ../../knowledge_base/samples/demo_facts.yaml \
 		--db sqlite:///logged.db --json > logged.json && grep -q '"id": "d-' logged.json \
 		&& echo "install-check: OK (a decision log is migrated and written)"
