@@ -80,7 +80,8 @@ def render(request: Request, principal: Principal | None, template: str, status_
     html = env.get_template(template).render(
         lang=lang, html_lang="zh-CN" if lang == "zh" else "en", user=principal, here=here, switch=switch,
         t=lambda text: _pick(text, lang), flash=flash, problem=problem, status_text=STATUS_TEXT,
-        contact_text=CONTACT_TEXT, kind_text=KIND_TEXT, domain_text=DOMAIN_TEXT, csrf=principal.csrf_token if principal else None, **context)
+        contact_text=CONTACT_TEXT, kind_text=KIND_TEXT, domain_text=DOMAIN_TEXT,
+        csrf=principal.csrf_token if principal else None, **context)
     response = HTMLResponse(html, status_code=status_code)
     if request.query_params.get("lang") in PAGE_LANGS:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
-from rm_advisor.api.access import ApiUser, Principal, managers_visible, require_manager
+from rm_advisor.api.access import ApiUser, Principal, managers_visible, may_see_manager, require_manager
 from rm_advisor.api.deps import LangDep, LoadedDep, StoreDep, language_headers
 from rm_advisor.api.problems import ErrorItem, Problem, documented
 from rm_advisor.api.readmodels import (
@@ -46,19 +46,19 @@ def manager_decision(ws: Workspace, principal: Principal, manager_id: str) -> Lo
     """The newest logged batch decision of a manager the principal may see; 404 otherwise."""
     require_manager(principal, manager_id, ws.store)
     record = ws.decision_of(manager_id)
-    if record is None:
-        raise Problem("not_found", N_("no logged batch run has a worklist for manager {manager}; run "
-                                      "`rm-advisor batch --log` first"), fields={"manager": manager_id},
+    if record is None:  # a manager the principal may see: saying there is no batch run tells nothing new
+        raise Problem("not_found", N_("no logged batch run has a worklist for this manager; run "
+                                      "`rm-advisor batch --log` first"),
                       errors=[ErrorItem(code="not_found", parameter="manager_id", detail="no logged batch decision")])
     return record
 
 
 def client_decision(ws: Workspace, principal: Principal, client_id: str) -> tuple[str, LoggedDecision]:
-    """The manager of a client the principal may see and that manager's newest decision; 404 otherwise."""
+    """The manager of a client the principal may see and that manager's newest decision; 404 otherwise,
+    the same whether the client is unknown or another manager's (nothing tells them apart)."""
     manager_id = ws.manager_of_client(client_id)
-    if manager_id is None:
-        raise Problem("not_found", N_("no logged batch run has client {client}"), fields={"client": client_id},
-                      errors=[ErrorItem(code="not_found", parameter="client_id", detail="not in a logged batch")])
+    if manager_id is None or not may_see_manager(principal, manager_id, ws.store):
+        raise Problem("not_found", N_("nothing found"))
     return manager_id, manager_decision(ws, principal, manager_id)
 
 
@@ -66,7 +66,7 @@ def client_view(ws: Workspace, principal: Principal, client_id: str, lang: str) 
     manager_id, record = client_decision(ws, principal, client_id)
     view = ws.client(record, manager_id, client_id, lang)
     if view is None:
-        raise Problem("not_found", N_("no logged batch run has client {client}"), fields={"client": client_id})
+        raise Problem("not_found", N_("nothing found"))
     return view
 
 
