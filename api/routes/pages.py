@@ -40,6 +40,8 @@ _RECORDED = N_("Feedback recorded: {status}")
 STATUS_TEXT = {"accepted": N_("accepted"), "rejected": N_("rejected"), "done": N_("done"), "snoozed": N_("snoozed")}
 KIND_TEXT = {"risk": N_("risk"), "obligation": N_("obligation"), "service": N_("service"), "sales": N_("sales"),
              "coaching": N_("coaching")}
+OUTCOME_TEXT = {"recommended": N_("recommended"), "vetoed": N_("vetoed by a rule"),
+                "not recommended": N_("not recommended"), "fired": N_("fired"), "not fired": N_("not fired")}
 DOMAIN_TEXT = {"bank": N_("bank"), "tobacco": N_("tobacco"), "telecom": N_("telecom"), "generic": N_("generic")}
 CONTACT_TEXT = {"visit": N_("visit"), "call": N_("call"), "desk": N_("desk work")}
 
@@ -80,7 +82,7 @@ def render(request: Request, principal: Principal | None, template: str, status_
     html = env.get_template(template).render(
         lang=lang, html_lang="zh-CN" if lang == "zh" else "en", user=principal, here=here, switch=switch,
         t=lambda text: _pick(text, lang), flash=flash, problem=problem, status_text=STATUS_TEXT,
-        contact_text=CONTACT_TEXT, kind_text=KIND_TEXT, domain_text=DOMAIN_TEXT,
+        contact_text=CONTACT_TEXT, kind_text=KIND_TEXT, domain_text=DOMAIN_TEXT, outcome_text=OUTCOME_TEXT,
         csrf=principal.csrf_token if principal else None, **context)
     response = HTMLResponse(html, status_code=status_code)
     if request.query_params.get("lang") in PAGE_LANGS:
