@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
 from rm_advisor.api.access import ApiUser, Principal, managers_visible, may_see_manager, require_manager
@@ -30,6 +30,7 @@ from rm_advisor.store import LoggedDecision, Store
 router = APIRouter(tags=["workspace"])
 
 ManagerId = Annotated[str, Path(min_length=1, max_length=200, pattern=PRINTABLE, description="the manager's id")]
+ItemId = Annotated[str, Path(min_length=1, max_length=200, pattern=PRINTABLE, description="an action of the catalogue")]
 ClientId = Annotated[str, Path(min_length=1, max_length=200, pattern=PRINTABLE, description="the client's id")]
 _READ = ("unauthorized", "invalid_request", "not_found", "store_unavailable", "decision_log_off")
 
@@ -120,11 +121,9 @@ def get_client(client_id: ClientId, principal: ApiUser, ws: WorkspaceDep, lang: 
     return client_view(ws, principal, client_id, lang).response(language_headers(lang))
 
 
-@router.get("/v1/clients/{client_id}/why-not", response_model=WhyNotView,
+@router.get("/v1/clients/{client_id}/why-not/{item}", response_model=WhyNotView,
             responses=documented("unknown_item", *_READ), summary="Why an action was not recommended to a client")
-def get_why_not(client_id: ClientId, principal: ApiUser, ws: WorkspaceDep, lang: LangDep,
-            item: Annotated[str, Query(min_length=1, max_length=200, pattern=PRINTABLE,
-                                       description="an action of the catalogue")]) -> Response:
+def get_why_not(client_id: ClientId, item: ItemId, principal: ApiUser, ws: WorkspaceDep, lang: LangDep) -> Response:
     """The logged input decided again on its own revision and explained: each rule that would
     recommend the action, the conditions that failed and the smallest change that would flip each."""
     return why_not_view(ws, principal, client_id, item, lang).response(language_headers(lang))

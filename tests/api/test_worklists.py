@@ -112,10 +112,10 @@ def test_a_client_with_its_timeline_and_why_not_any_catalogue_action(ws: TestCli
     dates = [e["date"] for e in view["interactions"]]
     assert dates == sorted(dates, reverse=True)
     other = view["catalogue"][0]["id"]
-    why = ws.get(f"/v1/clients/{first}/why-not?item={other}&lang=en", headers=auth).json()
+    why = ws.get(f"/v1/clients/{first}/why-not/{other}?lang=en", headers=auth).json()
     assert why["outcome"] == "not recommended" and why["item"] == other
     assert any(c["change"] for r in why["rules"] for c in r["failing"]) or not why["rules"]
-    problem(ws.get(f"/v1/clients/{first}/why-not?item=no_such_action", headers=auth), 422, "unknown_item")
+    problem(ws.get(f"/v1/clients/{first}/why-not/no_such_action", headers=auth), 422, "unknown_item")
 
 
 def test_a_page_without_a_session_redirects_to_the_login_form(ws: TestClient) -> None:
