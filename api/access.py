@@ -3,11 +3,14 @@
 A request is made by a :class:`Principal`, found in this order:
 
 1. the ``X-API-Key`` header with the server's API key: a machine client, role ``service``, which
-   sees every manager (a wrong key is 401 ``unauthorized``, never anonymous);
+   sees every manager;
 2. ``Authorization: Bearer <token>`` with a user's API token (``rm-advisor users token``): that
-   user, without a CSRF token (a wrong or revoked token is 401);
+   user, without a CSRF token;
 3. the session cookie ``rm_session`` of a logged-in user (``POST /login``): that user, with the
-   session's CSRF token. A cookie that names no live session counts as none.
+   session's CSRF token.
+
+A wrong key, a wrong or revoked token, a disabled user's token and a cookie that names no live
+session make no principal: where one is needed, that is 401 ``unauthorized``.
 
 Scoping: :func:`managers_visible` says whose book a principal sees (a manager: their own; a branch
 head: the managers of their branch; an administrator and a machine client: all; a rule author:
@@ -31,7 +34,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import RedirectResponse, Response
 
-from rm_advisor.api.deps import _api_key, get_settings, optional_store
+from rm_advisor.api.deps import api_key_scheme, get_settings, optional_store
 from rm_advisor.api.problems import Problem
 from rm_advisor.api.settings import Settings
 from rm_advisor.engine.messages import N_
@@ -118,7 +121,7 @@ def has_users(request: Request, store: Store | None) -> bool:
         return False
     if getattr(request.app.state, "has_users", False):
         return True
-    found = store.users.any()
+    found = store.users.exist()
     if found:
         request.app.state.has_users = True
     return found
@@ -128,22 +131,29 @@ def _unauthorized(detail: str) -> Problem:
     return Problem("unauthorized", detail, headers={"WWW-Authenticate": 'Bearer, ApiKey header="X-API-Key"'})
 
 
+def _open_store(request: Request) -> Store | None:
+    """The decision store if the app has one open (None: no decision log; accounts need one)."""
+    store = getattr(request.app.state, "store", None)
+    return store if isinstance(store, Store) else None
+
+
 def optional_user(request: Request, settings: Annotated[Settings, Depends(get_settings)],
-                  store: Annotated[Store | None, Depends(optional_store)],
-                  key: Annotated[str | None, Security(_api_key)],
+                  store: Annotated[Store | None, Depends(_open_store)],
+                  key: Annotated[str | None, Security(api_key_scheme)],
                   bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
                   cookie: Annotated[str | None, Security(_session_cookie)]) -> Principal | None:
-    """The principal of the request (API key, bearer token, session cookie), else None."""
+    """The principal of the request (API key, bearer token, session cookie), else None.
+
+    A wrong key or token makes no principal (and is not passed over for another credential): a
+    route open to anyone answers as before, one that needs a principal answers 401."""
     if key is not None:
         expected = settings.api_key.get_secret_value().encode() if settings.api_key is not None else b""
         if not expected or not hmac.compare_digest(key.encode("utf-8", "surrogatepass"), expected):
-            raise _unauthorized(N_("missing or wrong X-API-Key header"))
+            return None
         return SERVICE
     if bearer is not None:
         user = store.users.by_token(bearer.credentials) if store is not None else None
-        if user is None:
-            raise _unauthorized(N_("the API token is wrong, revoked, or its user is disabled"))
-        return principal_of(user)
+        return principal_of(user) if user is not None else None
     if cookie and store is not None:
         found = store.users.session(cookie, dt.timedelta(minutes=settings.session_idle_minutes))
         if found is not None:

@@ -22,6 +22,8 @@ _api_key = APIKeyHeader(name=API_KEY_HEADER, scheme_name="ApiKey", auto_error=Fa
                         description="needed by changing routes (reload; feedback when the server has a key); by "
                                     "reading routes too when the server runs with protect_reads")
 
+#: the API key's security scheme, for :mod:`api.access` (which finds who makes a request)
+api_key_scheme = _api_key
 
 _admin_key = APIKeyHeader(name=ADMIN_KEY_HEADER, scheme_name="AdminKey", auto_error=False,
                           description="needed by the administration routes (purge, forget): the server's admin_key "

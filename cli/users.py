@@ -117,7 +117,7 @@ def list_users(
     use_lang(lang)
     as_json = use_format(fmt, as_json) is Fmt.json
     with _reported(), Store(db) as store:
-        users = store.users.list()
+        users = store.users.accounts()
         tokens = {u.username: [t.name for t in store.users.tokens(u.username)] for u in users}
     if as_json:
         sys.stdout.write(json.dumps([_row(u) | {"tokens": tokens[u.username]} for u in users], ensure_ascii=False,
@@ -130,9 +130,8 @@ def list_users(
         where = " ".join(x for x in (u.manager_id and f"manager_id={u.manager_id}",
                                      u.branch and f"branch={u.branch}") if x)
         state = _("disabled") if u.disabled else ""
-        named = ", ".join(tokens[u.username])
-        _say(f"{u.username:<20} {u.role:<14} {where:<32} {state} {_('tokens: {names}', names=named) if named else ''}"
-             .rstrip())
+        named = _("tokens: {names}", names=", ".join(tokens[u.username])) if tokens[u.username] else ""
+        _say(f"{u.username:<20} {u.role:<14} {where:<32} {state} {named}".rstrip())
 
 
 @users_app.command("disable")
@@ -155,6 +154,31 @@ def disable(
         sys.stdout.write(json.dumps(_row(user), ensure_ascii=False, indent=2) + "\n")
         return
     _say(_("disabled {username}: its sessions ended and its tokens no longer work", username=user.username))
+
+
+@users_app.command("password")
+def password(
+    username: str = typer.Argument(..., help="whose password"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from the first line "
+                                                                        "of standard input (else: a prompt)"),
+    db: str | None = DbOpt,
+    fmt: Fmt = format_option(),
+    as_json: bool = JsonAliasOpt,
+    lang: Lang = EnOpt,
+) -> None:
+    """Give an account a new password; its sessions end."""
+    from rm_advisor.cli.store import _reported
+    from rm_advisor.store import Store
+
+    use_lang(lang)
+    as_json = use_format(fmt, as_json) is Fmt.json
+    new = _password(password_stdin)
+    with _reported(), Store(db) as store:
+        store.users.set_password(username, new)
+    if as_json:
+        sys.stdout.write(json.dumps({"username": username, "password_changed": True}, indent=2) + "\n")
+        return
+    _say(_("changed the password of {username}; its sessions ended", username=username))
 
 
 @users_app.command("token")

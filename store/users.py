@@ -146,12 +146,12 @@ class UserStore:
         with self.db.transaction() as session:
             return _user(self._row(session, username))
 
-    def list(self) -> list[User]:
+    def accounts(self) -> list[User]:
         """Every account, by username."""
         with self.db.transaction() as session:
             return [_user(r) for r in session.execute(select(UserRow).order_by(UserRow.username)).scalars()]
 
-    def any(self) -> bool:
+    def exist(self) -> bool:
         """Whether the database has any account (a server without one runs as before: open or by key)."""
         with self.db.transaction() as session:
             return session.execute(select(UserRow.id).limit(1)).first() is not None

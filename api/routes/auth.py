@@ -5,7 +5,8 @@
   field; ``POST /login`` needs both, equal (403 ``csrf_failed`` otherwise), so another site cannot
   log a browser in under its own account.
 * A failed login answers one message for a wrong username, a wrong password and a disabled account
-  (401 ``login_failed``), after the same argon2 check in each case. Failures are counted per client
+  (401: the form again; a client that asks for JSON gets the problem ``login_failed``, and
+  ``csrf_failed`` for a missing form token), after the same argon2 check in each case. Failures are counted per client
   address (``login_failures``, default 10 a minute); over it: 429 ``rate_limited`` with Retry-After.
 * A session cookie ``rm_session`` is HttpOnly, SameSite=Lax, Path=/, and Secure unless the server
   runs with ``secure_cookies=false`` (a local demo on plain http). It names a session of the
@@ -87,6 +88,17 @@ def _page_lang(request: Request, lang: str | None) -> str:
     return chosen if chosen in ("zh", "en") else "zh"
 
 
+def _wants_json(request: Request) -> bool:
+    """A client asking for JSON (not a browser's form post) gets problems instead of the form."""
+    accept = request.headers.get("accept", "").lower()
+    return "json" in accept and "text/html" not in accept
+
+
+def _refused(request: Request, code: str, detail: str) -> Response:
+    plang = problem_lang(request)
+    return problem_response(code, gettext_in(plang, detail), request.url.path, lang=plang)
+
+
 def _cookie_args(settings: Settings) -> dict[str, Any]:
     return {"httponly": True, "secure": settings.secure_cookies, "samesite": "lax", "path": "/"}
 
@@ -131,6 +143,8 @@ async def login(request: Request, settings: Annotated[Settings, Depends(get_sett
     fresh = secrets.token_urlsafe(32)
     given, expected = form.get(CSRF_FIELD, ""), request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not given or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        if _wants_json(request):
+            return _refused(request, "csrf_failed", N_("The form had expired. Please log in again."))
         return _render(lang, fresh, next_path, gettext_in(lang, N_("The form had expired. Please log in again.")),
                        403, settings)
     address = request.client.host if request.client else "unknown"
@@ -144,6 +158,8 @@ async def login(request: Request, settings: Annotated[Settings, Depends(get_sett
     user = store.users.authenticate(form.get("username", ""), form.get("password", "")) if store is not None else None
     if user is None or store is None:
         failures.failed(settings, address)
+        if _wants_json(request):
+            return _refused(request, "login_failed", N_("The username or password is wrong."))
         return _render(lang, fresh, next_path, gettext_in(lang, N_("The username or password is wrong.")), 401,
                        settings)
     token, _csrf = store.users.start_session(user.username)

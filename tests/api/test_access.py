@@ -102,6 +102,13 @@ def test_a_failed_login_says_one_thing_for_a_wrong_password_an_unknown_user_and_
     assert [r.status_code for r in answers] == [401, 401, 401]
     assert len({re.sub(r'value="[^"]+"', "", r.text) for r in answers}) == 1
     assert all("rm_session=" not in r.headers.get("set-cookie", "") for r in answers)
+    form = world.c.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert csrf is not None
+    for username in ("alice", "nobody-here", "bob"):
+        r = world.c.post("/login", data={"username": username, "password": "wrong-password-123",
+                                         "csrf_token": csrf[1]}, headers={"Accept": "application/json"})
+        problem(r, 401, "login_failed")
 
 
 def test_the_login_form_needs_its_own_csrf_token(world: World) -> None:
@@ -109,6 +116,8 @@ def test_the_login_form_needs_its_own_csrf_token(world: World) -> None:
     r = world.c.post("/login", data={"username": "alice", "password": PASSWORD, "csrf_token": "made-up"},
                      follow_redirects=False)
     assert r.status_code == 403 and "rm_session=" not in r.headers.get("set-cookie", "")
+    problem(world.c.post("/login", data={"username": "alice", "password": PASSWORD},
+                         headers={"Accept": "application/json"}), 403, "csrf_failed")
 
 
 def test_login_form_language_follows_lang_then_accept_language(world: World) -> None:
@@ -196,18 +205,19 @@ def test_a_manager_lists_only_their_own_book_a_branch_head_their_branch_a_rule_a
 
 def _id_routes(world: World) -> list[tuple[str, str]]:
     """Every route of the app with a decision, client or manager id in its path or body."""
-    found = []
+    found: list[tuple[str, str]] = []
     app = world.c.app
     assert isinstance(app, FastAPI)
     for context in routing.iter_route_contexts(app.router.routes):
         route = context.original_route
         if not isinstance(route, APIRoute):
             continue
+        path = context.path_format or route.path
         params = {p.name for p in route.dependant.path_params}
         body = {f.name for f in route.dependant.body_params}
         if params & {"decision_id", "subject_id", "manager_id", "client_id"} or \
-                (body and context.path_format.startswith(("/v1/feedback", "/v1/decisions"))):
-            found.extend((m, context.path_format) for m in sorted(route.methods or ()))
+                (body and path.startswith(("/v1/feedback", "/v1/decisions"))):
+            found.extend((m, path) for m in sorted(route.methods or ()))
     return sorted(set(found))
 
 
@@ -237,6 +247,9 @@ def test_every_id_route_asked_by_manager_a_for_manager_b_is_403_or_404_and_holds
             continue  # the workspace pages answer an HTML "not found" page (tests/api/test_worklists.py)
         r = _as_a_for_b(world, method, path)
         assert r.status_code in (403, 404), (method, path, r.status_code, r.text)
+        if not r.headers.get("content-type", "").startswith("application/problem+json"):  # a page's own 404
+            assert "B-777" not in r.text.replace(r.url.path, "") and "recommendations" not in r.text, (method, path)
+            continue
         body = r.json()
         assert body["code"] in ("decision_not_found", "not_found", "forbidden"), (method, path, body)
         assert set(body) <= {"type", "title", "status", "detail", "instance", "code", "revision", "errors"}
@@ -290,3 +303,19 @@ def test_without_accounts_the_server_behaves_as_before(live: LiveRuleSet, fresh_
         answer = c.post("/v1/decisions/client/T-001", json=examples.CLIENT).json()
         assert c.get(f"/v1/decisions/{answer['decision_id']}").status_code == 200
         assert c.get("/v1/decisions").status_code == 200
+
+
+def test_failed_logins_are_limited_per_address(live: LiveRuleSet, fresh_log: str) -> None:
+    with Store(fresh_log) as store:
+        store.users.add("alice", PASSWORD, "manager", manager_id="M-T01")
+    with TestClient(create_app(settings(db_url=fresh_log, login_failures="2/minute"), live), base_url=HTTPS) as c:
+        page = c.get("/login")
+        statuses = []
+        for password in ("wrong-password-123", "wrong-password-456", PASSWORD):
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert csrf is not None  # each answer's form carries a fresh token
+            page = c.post("/login", data={"username": "alice", "password": password, "csrf_token": csrf[1]},
+                          follow_redirects=False)
+            statuses.append(page.status_code)
+        assert statuses == [401, 401, 429]  # the right password too, once over the limit
+        assert problem(page, 429, "rate_limited")["detail"] and int(page.headers["retry-after"]) >= 1

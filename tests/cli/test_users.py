@@ -88,3 +88,17 @@ def test_a_token_is_printed_once_works_and_is_revoked(db: str) -> None:
 def test_an_unknown_user_is_a_coded_error(db: str) -> None:
     status, output = run("users", "disable", "nobody", "--db", db, "--format", "json")
     assert status == 1 and json.loads(output)["code"] == "user_not_found"
+
+
+def test_a_new_password_replaces_the_old_one_and_ends_the_sessions(db: str) -> None:
+    import datetime as dt
+
+    run("users", "add", "wang", "--role", "rule_author", "--password-stdin", "--db", db, stdin=PASSWORD)
+    with Store(db) as store:
+        token, _ = store.users.start_session("wang")
+    code, output = run("users", "password", "wang", "--password-stdin", "--db", db, stdin="another-password-2\n")
+    assert code == 0, output
+    with Store(db) as store:
+        assert store.users.authenticate("wang", PASSWORD) is None
+        assert store.users.authenticate("wang", "another-password-2") is not None
+        assert store.users.session(token, dt.timedelta(hours=1)) is None

@@ -105,4 +105,4 @@ def test_an_unknown_user_is_a_coded_error(users: Store) -> None:
     with pytest.raises(StoreError) as exc:
         users.users.disable("nobody")
     assert _code(exc) == "user_not_found"
-    assert [u.username for u in users.users.list()] == ["alice", "bob", "carol"] and users.users.any()
+    assert [u.username for u in users.users.accounts()] == ["alice", "bob", "carol"] and users.users.exist()
