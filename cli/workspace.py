@@ -55,7 +55,7 @@ def seed(db_url: str, clients: int, out_dir: Path) -> tuple[bool, list[str]]:
                                "--out", str(out_dir), "--lang", "en", "--jobs", "1"], standalone_mode=False)
     added = []
     with Store(db_url, advisor.book.kb) as store:
-        known = {u.username for u in store.users.list()}
+        known = {u.username for u in store.users.accounts()}
         for a in ACCOUNTS:
             if a.username not in known:
                 store.users.add(a.username, DEMO_PASSWORD, a.role, a.display_name, a.manager_id, a.branch)
