@@ -38,12 +38,20 @@ ACCOUNTS = (
 )
 
 
-def seed(db_url: str, clients: int, out_dir: Path) -> tuple[bool, list[str]]:
-    """Log a sample batch into ``db_url`` unless one is logged, and add the demo accounts that are
-    missing: (whether a batch was run, the usernames added)."""
+def log_batch(db_url: str, clients: int, out_dir: Path) -> None:
+    """A logged batch run of the sample portfolio (``rm-advisor batch --log``, no report): the next
+    decision about every manager's book, which sees the feedback given since through the policies."""
     from typer.main import get_command
 
     from rm_advisor.cli.main import app
+
+    get_command(app).main(["batch", "--db", db_url, "--sample-clients", str(clients), "--no-report",
+                           "--out", str(out_dir), "--lang", "en", "--jobs", "1"], standalone_mode=False)
+
+
+def seed(db_url: str, clients: int, out_dir: Path) -> tuple[bool, list[str]]:
+    """Log a sample batch into ``db_url`` unless one is logged, and add the demo accounts that are
+    missing: (whether a batch was run, the usernames added)."""
     from rm_advisor.engine import Advisor
     from rm_advisor.store import Store
 
@@ -51,8 +59,7 @@ def seed(db_url: str, clients: int, out_dir: Path) -> tuple[bool, list[str]]:
     with Store(db_url, advisor.book.kb) as store:
         logged = bool(store.decisions.latest_by_manager())
     if not logged:
-        get_command(app).main(["batch", "--db", db_url, "--sample-clients", str(clients), "--no-report",
-                               "--out", str(out_dir), "--lang", "en", "--jobs", "1"], standalone_mode=False)
+        log_batch(db_url, clients, out_dir)
     added = []
     with Store(db_url, advisor.book.kb) as store:
         known = {u.username for u in store.users.accounts()}

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from rm_advisor.api.app import create_app
 from rm_advisor.api.ruleset import LiveRuleSet
-from rm_advisor.cli.workspace import BRANCH, seed
+from rm_advisor.cli.workspace import BRANCH, log_batch, seed
 from rm_advisor.store import Store
 from tests.api.conftest import problem, settings
 
@@ -166,21 +166,11 @@ def test_a_rejection_needs_the_csrf_token_and_is_held_back_after_the_next_batch(
     with Store(demo_db) as store:
         recorded = store.feedback.for_decision(fields["decision_id"])
     assert [(f.item_id, f.status, f.manager_id) for f in recorded][-1] == (fields["item"], "rejected", "MT001")
-    seed_again(demo_db, tmp_path)
+    log_batch(demo_db, CLIENTS, tmp_path / "again")  # the next decision sees the rejection
     held = ws.get("/v1/worklists/MT001/held-back?lang=en", headers=bearer(demo_db, "manager")).json()["items"]
     client = fields["subject"].split(":", 1)[1]
     assert any(h["client_id"] == client and h["item"] == fields["item"] and h["outcome"] == "suppressed"
                for h in held), held
-
-
-def seed_again(db: str, tmp_path: Path) -> None:
-    """The next batch run, logged: it sees the feedback through the contact policies."""
-    from typer.main import get_command
-
-    from rm_advisor.cli.main import app
-
-    get_command(app).main(["batch", "--db", db, "--sample-clients", str(CLIENTS), "--no-report", "--out",
-                           str(tmp_path / "again"), "--lang", "en", "--jobs", "1"], standalone_mode=False)
 
 
 def test_the_team_page_filters_and_drills_down(ws: TestClient, demo_db: str) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.api.test_worklists import seed_again
+from rm_advisor.cli.workspace import log_batch
+from tests.web.conftest import CLIENTS
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
@@ -76,7 +77,7 @@ def test_a_manager_reads_the_week_rejects_an_item_and_finds_it_held_back(
     rejected = page.locator(f"article[data-client='{client}'] li.action[data-item='{item}'] .state-rejected")
     assert rejected.count() == 1
 
-    seed_again(demo_db, tmp_path)  # the next decision sees the rejection through the contact policies
+    log_batch(demo_db, CLIENTS, tmp_path / "again")  # the next decision sees the rejection through the contact policies
     page.goto(base_url + "/app/held")
     assert page.locator(f"tr[data-item='{item}'][data-client='{client}']").is_visible()
 
