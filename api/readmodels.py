@@ -21,8 +21,7 @@ from pydantic import Field
 
 from rm_advisor.api.schemas import FeedbackStatus, LocalText, Out
 from rm_advisor.engine.language import KnowledgeBase, Recommendation, RuleTrace, SignalTrace, SubjectDecision, Text
-from rm_advisor.engine.portfolio import build_worklist, capacity_of
-from rm_advisor.engine.portfolio.worklist import Contact, WorkItem
+from rm_advisor.engine.portfolio import Contact, WorkItem, build_worklist, capacity_of
 from rm_advisor.store import MASK, FeedbackRecord, LoggedDecision, Store
 
 #: a fact value as the read models show it (dates as ISO text)

@@ -25,8 +25,18 @@ from starlette.responses import Response
 
 from rm_advisor.api.problems import ErrorItem
 from rm_advisor.engine.authoring import ConditionKind
-from rm_advisor.engine.language import DATE_PATTERN, DateRangeError, parse_date
-from rm_advisor.engine.language.knowledge import ActionKind, Channel, Domain, Effort, Format, OwnerRole, SkillArea
+from rm_advisor.engine.language import (
+    DATE_PATTERN,
+    ActionKind,
+    Channel,
+    DateRangeError,
+    Domain,
+    Effort,
+    Format,
+    OwnerRole,
+    SkillArea,
+    parse_date,
+)
 
 Lang = Literal["zh", "en", "both"]
 SubjectType = Literal["client", "manager"]

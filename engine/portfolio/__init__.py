@@ -26,10 +26,11 @@ from rm_advisor.engine.portfolio.run import (
 )
 from rm_advisor.engine.portfolio.sample import AS_OF, generate
 from rm_advisor.engine.portfolio.tables import BadRow, Chunk, Report, TableInput
-from rm_advisor.engine.portfolio.worklist import SetAside, WorkItem, Worklist, build_worklist, capacity_of
+from rm_advisor.engine.portfolio.worklist import Contact, SetAside, WorkItem, Worklist, build_worklist, capacity_of
 
 __all__ = [
     "AS_OF", "BadRow", "BatchCounts", "BatchEvents", "BatchLog", "BatchPlan", "BatchResult", "BulkGates", "Chunk",
+    "Contact",
     "Frames", "Partition", "PortfolioRun", "PortfolioTables", "Report", "SetAside", "Silent", "TableInput",
     "TableReader", "WorkItem", "Worklist", "build_worklist", "capacity_of", "check_tables", "decide_partitions",
     "facts_document", "generate", "prepare", "read_tables", "run_batch", "with_policies",
