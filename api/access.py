@@ -195,7 +195,7 @@ def login_redirect(_request: Request, exc: Exception) -> Response:
 
 def safe_next(value: str | None) -> str:
     """Where to go after logging in: a path of this site (``/...``, not ``//`` or ``/\\``), else ``/app/``."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")) or \
+    if not value or len(value) > 2000 or not value.startswith("/") or value.startswith(("//", "/\\")) or \
             any(c in value for c in "\r\n\t\\") or not value.isprintable():
         return HOME_PATH
     return value

@@ -117,10 +117,10 @@ def _render(lang: str, csrf: str, next_path: str, error: str | None, status: int
     return response
 
 
-@router.get(LOGIN_PATH, response_class=HTMLResponse, summary="The login form", include_in_schema=True)
+@router.get(LOGIN_PATH, response_class=HTMLResponse, summary="The login form")
 def login_form(request: Request, settings: SettingsDep,
-               next: Annotated[str | None, Query(max_length=2000, description="where to go after logging in "
-                                                 "(a path of this site)")] = None,
+               next: Annotated[str | None, Query(description="where to go after logging in (a path of this site; "
+                                                 "anything else: /app/)")] = None,
                lang: Annotated[str | None, Query(description="zh or en; wins over Accept-Language")] = None
                ) -> Response:
     """A form asking for the username and the password, in Chinese or English."""

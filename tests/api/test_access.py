@@ -18,8 +18,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from rm_advisor.api import examples
-from rm_advisor.api.access import PageUser, Principal, managers_visible, safe_next
+from rm_advisor.api.access import PageUser, Principal, managers_visible, may_see_manager, require_manager, safe_next
 from rm_advisor.api.app import create_app
+from rm_advisor.api.problems import Problem
 from rm_advisor.api.ruleset import LiveRuleSet
 from rm_advisor.store import Store
 from rm_advisor.store.schema import SessionRow
@@ -319,3 +320,16 @@ def test_failed_logins_are_limited_per_address(live: LiveRuleSet, fresh_log: str
             statuses.append(page.status_code)
         assert statuses == [401, 401, 429]  # the right password too, once over the limit
         assert problem(page, 429, "rate_limited")["detail"] and int(page.headers["retry-after"]) >= 1
+
+
+def test_require_manager_is_a_404_for_a_book_the_principal_does_not_see(world: World) -> None:
+    alice = Principal("alice", "Alice", "manager", "M-T01", "east", None)
+    rita = Principal("rita", "Rita", "rule_author", None, None, None)
+    admin = Principal("ada", "Ada", "administrator", None, None, None)
+    require_manager(alice, "M-T01", world.store)
+    for who, manager in ((alice, "M-B01"), (rita, "M-T01")):
+        with pytest.raises(Problem) as exc:
+            require_manager(who, manager, world.store)
+        assert exc.value.code == "not_found"
+    assert may_see_manager(admin, "M-B01", world.store) and managers_visible(admin, world.store) is None
+    assert managers_visible(rita, world.store) == frozenset()

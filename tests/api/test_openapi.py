@@ -238,7 +238,9 @@ def test_every_spec_example_fits_the_spec(client: TestClient) -> None:
 def test_reload_needs_the_key_in_the_spec_too() -> None:
     # FastAPI keeps included routers' routes apart; the spec marked every key optional
     assert SPEC["paths"]["/v1/ruleset/reload"]["post"]["security"] == [{"ApiKey": []}]
-    assert SPEC["paths"]["/v1/rules"]["get"]["security"] == [{}, {"ApiKey": []}]
+    # reading routes: open, or the key, a user's token or a session (protect_reads)
+    assert SPEC["paths"]["/v1/rules"]["get"]["security"] == [{}, {"ApiKey": []}, {"BearerToken": []},
+                                                             {"SessionCookie": []}]
 
 
 def test_the_spec_follows_a_reload_that_changes_the_fact_schema(tmp_path: Path) -> None:
