@@ -16,7 +16,7 @@ PIP_LOCKED := pip install --quiet --disable-pip-version-check --require-hashes -
 # a deprecated pyproject.toml key.
 EDITABLE_QUIET = PYTHONWARNINGS="ignore:Editable installation"
 
-.PHONY: demo test lint test-pg test-latest lock check schema openapi docs messages serve install-check clean bench-env bench-engines
+.PHONY: demo workspace test lint test-pg test-latest lock check schema openapi docs messages serve install-check clean bench-env bench-engines
 
 $(STAMP): pyproject.toml $(LOCK)
 	rm -rf $(VENV)
@@ -64,6 +64,11 @@ demo: $(STAMP)
 	$(BIN)/rm-advisor demo
 	$(BIN)/rm-advisor batch --out build/demo
 
+# The manager workspace on the sample portfolio: logs a batch run into build/workspace-demo.db, adds the
+# demo accounts (README: "The manager workspace") and serves http://127.0.0.1:8000/app/ until Ctrl-C.
+workspace: $(STAMP)
+	$(BIN)/rm-advisor workspace-demo
+
 # The source documents sit in ../shared beside the project in CI; where they are, quotes are checked too.
 SEEDS = ../shared/domain/seeds
 check: $(STAMP)
@@ -105,8 +110,10 @@ messages: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/rm-advisor serve
 
+# The browser tests (tests/web) drive Debian's Chromium; .ci/with-chromium installs it with CJK fonts
+# when it is missing and this user is root. Screenshots go to build/test-artefacts/screenshots/.
 test: lint
-	$(BIN)/python -m pytest
+	.ci/with-chromium $(BIN)/python -m pytest
 	$(MAKE) --no-print-directory install-check
 
 # ruff and mypy --strict, configured in pyproject.toml
@@ -134,6 +141,10 @@ install-check: $(STAMP)
 		&& echo "install-check: OK (the zh/en message catalogue is installed)"
 	cd build/install-check && venv/bin/rm-advisor openapi > openapi.json && grep -q '"/v1/decisions"' openapi.json \
 		&& echo "install-check: OK (the HTTP API is installed)"
+	cd build/install-check && venv/bin/python -c "from rm_advisor.web import STATIC, TEMPLATES; \
+		assert (TEMPLATES / 'week.html.j2').is_file() and (STATIC / 'app.css').is_file() \
+		and (STATIC / 'vendor' / 'htmx.min.js').is_file(), 'workspace pages not installed'" \
+		&& echo "install-check: OK (the workspace pages and their vendored assets are installed)"
 	cd build/install-check && venv/bin/rm-advisor decide ../../knowledge_base/samples/demo_facts.yaml \
 		--db sqlite:///logged.db --json > logged.json && grep -q '"id": "d-' logged.json \
 		&& echo "install-check: OK (a decision log is migrated and written)"

@@ -16,12 +16,13 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from starlette.staticfiles import StaticFiles
 
 from rm_advisor.api import access, metrics, problems
 from rm_advisor.api.deps import API_KEY_HEADER
 from rm_advisor.api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
 from rm_advisor.api.observe import REQUEST_ID_HEADER, RequestLog, install_request_log
-from rm_advisor.api.openapi import refine
+from rm_advisor.api.openapi import operation_id, refine
 from rm_advisor.api.ratelimit import RateLimit
 from rm_advisor.api.routes import (
     admin,
@@ -31,13 +32,16 @@ from rm_advisor.api.routes import (
     decisions,
     feedback,
     health,
+    pages,
     reports,
     rules,
     ruleset,
+    worklists,
 )
 from rm_advisor.api.ruleset import LiveRuleSet
 from rm_advisor.api.settings import Settings
 from rm_advisor.store import Store
+from rm_advisor.web import STATIC
 
 DESCRIPTION = """Next-best-actions for clients and coaching for customer managers (客户经理), decided by
 YAML rules and explained: every recommendation names the rules that fired (file:line, source quote),
@@ -59,6 +63,8 @@ TAGS = [
     {"name": "rules", "description": "the loaded rules, and checking rule files"},
     {"name": "rule set", "description": "revision, counts and hot reload"},
     {"name": "catalogues", "description": "actions, coaching topics, signals, fact types, feedback reasons"},
+    {"name": "workspace", "description": "read models of the manager workspace: a manager's week, what was held "
+                                         "back, coaching, a client, the team (from the newest logged batch run)"},
     {"name": "health", "description": "liveness and readiness"},
     {"name": "login", "description": "the login form, logging in and out (user accounts: `rm-advisor users`)"},
     {"name": "administration", "description": "retention and erasure in the decision log (admin key)"},
@@ -88,13 +94,17 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
 
     # /docs and /redoc from bundled assets: intranets where managers' apps run often have no CDN
     app = FastAPIOffline(title="rm-advisor", version=version("rm-advisor"), description=DESCRIPTION,
-                         openapi_tags=TAGS, separate_input_output_schemas=False, lifespan=lifespan)
+                         openapi_tags=TAGS, separate_input_output_schemas=False, lifespan=lifespan,
+                         generate_unique_id_function=operation_id)
     app.state.settings = settings
     app.state.live = live
     problems.install(app)
     app.add_exception_handler(access.LoginRequired, access.login_redirect)
     for module in (decisions, decision_log, feedback, reports, rules, ruleset, catalogues, health, admin, auth):
         app.include_router(module.router)
+    for module in (worklists, pages):  # the manager workspace: its read models and its pages
+        app.include_router(module.router)
+    app.mount("/app/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, current_revision=lambda: live.revision)
     if settings.rate_limit is not None:  # before a body is read; inside CORS, the revision header and the log
         app.add_middleware(RateLimit, settings=settings)

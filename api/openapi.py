@@ -15,6 +15,7 @@ from fastapi import FastAPI, routing
 from fastapi.routing import APIRoute
 
 from rm_advisor.api.deps import require_key
+from rm_advisor.api.middleware import REVISION_HEADER
 from rm_advisor.api.problems import MEDIA_TYPE
 from rm_advisor.engine.language import (
     DATE_PATTERN,
@@ -29,6 +30,8 @@ from rm_advisor.engine.language import (
 )
 
 SPEC_PATH = Path(__file__).with_name("openapi.json")
+#: every answer names the rule-set revision that produced it (api/middleware.py sets it)
+_REVISION_DOC = {"description": "the rule-set revision that was serving", "schema": {"type": "string"}}
 
 
 def _needs_key(route: APIRoute) -> bool:
@@ -88,6 +91,25 @@ def facts_schemas(kb: KnowledgeBase, description: str) -> dict[str, dict[str, An
     return {"FactsDocument": document, **facts}
 
 
+#: operation ids where a route function's name would not say what it does in a generated client
+_OPERATION_IDS = {
+    "action": "get_action", "actions": "list_actions", "coaching": "list_coaching_topics",
+    "coaching_topic": "get_coaching_topic", "signals": "list_signals", "fact_types": "list_fact_types",
+    "feedback_reasons": "list_feedback_reasons", "add": "add_feedback", "recent": "list_decisions",
+    "logged": "get_decision", "replay": "replay_decision", "explain_logged": "explain_decision",
+    "check": "check_rules", "info": "get_rule_set", "reload": "reload_rule_set",
+    "effectiveness": "get_effectiveness", "purge_route": "purge_decisions", "forget_route": "forget_client",
+    "erasures_route": "list_erasures", "prometheus_metrics": "get_metrics",
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's stable operation id, which generated clients use as the method name
+    (``decide_one``, ``get_worklist``, ``add_feedback``): its function's name, or the name above
+    where that would be vague. tests/api/test_openapi.py checks they are unique and unchanged."""
+    return _OPERATION_IDS.get(route.name, route.name)
+
+
 def refine(app: FastAPI) -> None:
     """Corrections FastAPI cannot express: error responses are ``application/problem+json`` (what
     they are sent as); the API key is optional on reading routes (needed only when the server runs
@@ -121,6 +143,7 @@ def refine(app: FastAPI) -> None:
                     if "security" in operation and (path, method) not in keyed:
                         operation["security"] = [{}, *operation["security"]]
                     for status, response in operation.get("responses", {}).items():
+                        response.setdefault("headers", {})[REVISION_HEADER] = _REVISION_DOC
                         content = response.get("content", {})
                         if status[0] in "45" and "application/json" in content:
                             content[MEDIA_TYPE] = content.pop("application/json")

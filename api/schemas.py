@@ -25,7 +25,18 @@ from starlette.responses import Response
 
 from rm_advisor.api.problems import ErrorItem
 from rm_advisor.engine.authoring import ConditionKind
-from rm_advisor.engine.language import DATE_PATTERN, DateRangeError, parse_date
+from rm_advisor.engine.language import (
+    DATE_PATTERN,
+    ActionKind,
+    Channel,
+    DateRangeError,
+    Domain,
+    Effort,
+    Format,
+    OwnerRole,
+    SkillArea,
+    parse_date,
+)
 
 Lang = Literal["zh", "en", "both"]
 SubjectType = Literal["client", "manager"]
@@ -285,6 +296,21 @@ class AlternativeOut(Out):
     rules: list[str]
 
 
+class ItemDetails(Out):
+    """What the catalogue says about a recommended item: an action's channel, effort, owner and kind;
+    a coaching topic's skill area and formats."""
+
+    domain: Domain | None = None
+    channel: Channel | None = Field(default=None, description="an action: how the manager reaches the client")
+    effort: Effort | None = Field(default=None, description="an action")
+    owner_role: OwnerRole | None = Field(default=None, description="an action: who carries it out")
+    action_kind: ActionKind | None = Field(default=None, description=(
+        "an action: risk, obligation, service or sales (what a contact policy may hold back)"))
+    sales: bool | None = Field(default=None, description="an action: a sales ask")
+    skill_area: SkillArea | None = Field(default=None, description="a coaching topic")
+    formats: list[Format] | None = Field(default=None, description="a coaching topic: how it is delivered")
+
+
 class RecommendationOut(Out):
     """A next-best-action (client) or a coaching topic (manager), with why."""
 
@@ -294,7 +320,7 @@ class RecommendationOut(Out):
     score: int
     reasons: list[ReasonOut]
     rules: list[str]
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: ItemDetails = Field(default_factory=ItemDetails)
     because: list[RuleTraceOut] = Field(default_factory=list, description="omitted with explain=false")
     vetoed_by: list[ReasonOut] = Field(default_factory=list)
     suppressed_by: list[SuppressionOut] = Field(default_factory=list,

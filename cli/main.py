@@ -39,6 +39,7 @@ from rm_advisor.cli.common import (
 from rm_advisor.cli.serve import register as register_serve
 from rm_advisor.cli.store import register as register_store_commands
 from rm_advisor.cli.users import users_app
+from rm_advisor.cli.workspace import register as register_workspace
 
 # Each command imports the engine (and pandas, SQLAlchemy, FastAPI...) when it runs, so that
 # `rm-advisor --help` and the light commands start at once (bench/startup.py measures it).
@@ -201,6 +202,7 @@ authoring.register(app)
 register_serve(app)
 register_store_commands(app)
 app.add_typer(users_app, name="users")
+register_workspace(app)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ worklists and coaching (jinja2 template, matplotlib charts inlined as SVG)."""
 from __future__ import annotations
 
 import io
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,14 +24,27 @@ from rm_advisor.engine.portfolio import PortfolioRun
 ROWS_PER_MANAGER = 15
 
 
+#: the address of a server that serves the workspace pages (``/app/``); the report links to them when set
+WORKSPACE_URL_ENV = "RM_ADVISOR_WORKSPACE_URL"
+
+
+def workspace_url(value: str | None = None) -> str | None:
+    """The workspace's base address (``value``, else ``$RM_ADVISOR_WORKSPACE_URL``) without a final
+    slash; None when none is set or it is not an http(s) address: the report then links nowhere."""
+    url = (value if value is not None else os.environ.get(WORKSPACE_URL_ENV, "")).strip().rstrip("/")
+    return url if url.startswith(("http://", "https://")) and len(url) > len("https://") else None
+
+
 def write_report(run: PortfolioRun, path: Path, book: RuleBook, effect: Any = None, lang: str = "both",
-                 as_of_note: str = "") -> Path:
+                 as_of_note: str = "", pages_url: str | None = None) -> Path:
     """Render the report for ``run`` to ``path`` in ``lang`` (zh, en or both); ``effect`` (an
     effectiveness report from the decision log) adds acceptance rates and the rules managers keep
     rejecting; ``as_of_note`` says where the as-of date came from when no --as-of gave it.
 
     The template's strings come from the message catalogue through jinja2's i18n extension; the
-    texts of the data (titles, reasons) are shown in the same language by ``pair``."""
+    texts of the data (titles, reasons) are shown in the same language by ``pair``. With a workspace
+    address (``pages_url``, else ``$RM_ADVISOR_WORKSPACE_URL``) each manager's worklist links to the
+    manager's pages there; without one the file links nowhere and stays self-contained."""
     env = Environment(loader=PackageLoader("rm_advisor.cli", "templates"), autoescape=select_autoescape(["html", "j2"]),
                       extensions=["jinja2.ext.i18n"])
     L_ = Translator(lang, sep=" ")
@@ -38,7 +52,7 @@ def write_report(run: PortfolioRun, path: Path, book: RuleBook, effect: Any = No
     html = env.get_template("report.html.j2").render(**report_context(run, book, lang),
                                                      effect=_effect(effect, book, lang), pair=lambda t: _pair(t, lang),
                                                      html_lang="en" if lang == "en" else "zh-CN",
-                                                     as_of_note=as_of_note)
+                                                     as_of_note=as_of_note, pages_url=workspace_url(pages_url))
     path.write_text(html, encoding="utf-8")
     return path
 

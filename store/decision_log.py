@@ -222,6 +222,32 @@ class DecisionLog:
                                 suppressed=counts[r.id][2])
                 for r in rows]
 
+    def latest_by_manager(self, source: str = "batch") -> dict[str, str]:
+        """Manager id -> the id of the newest decision from ``source`` with items of that manager's
+        book (a logged batch records one decision per manager): what the worklist pages read."""
+        item = DecisionItemRow
+        newest = (select(item.manager_id, func.max(DecisionRow.logged_at).label("at"))
+                  .join(DecisionRow, DecisionRow.id == item.decision_id)
+                  .where(DecisionRow.source == source, item.manager_id.is_not(None))
+                  .group_by(item.manager_id).subquery())
+        query = (select(item.manager_id, DecisionRow.id)
+                 .join(DecisionRow, DecisionRow.id == item.decision_id)
+                 .join(newest, (newest.c.manager_id == item.manager_id) & (newest.c.at == DecisionRow.logged_at))
+                 .where(DecisionRow.source == source).distinct())
+        with self.db.transaction() as session:
+            return {str(m): str(d) for m, d in sorted(session.execute(query).all())}
+
+    def manager_of(self, subject_type: str, subject_id: str, source: str = "batch") -> str | None:
+        """The manager whose newest ``source`` decision has items of this subject (None: none has)."""
+        item = DecisionItemRow
+        query = (select(item.manager_id).join(DecisionRow, DecisionRow.id == item.decision_id)
+                 .where(DecisionRow.source == source, item.subject_type == subject_type,
+                        item.subject_id == subject_id, item.manager_id.is_not(None))
+                 .order_by(DecisionRow.logged_at.desc()).limit(1))
+        with self.db.transaction() as session:
+            found = session.execute(query).scalar_one_or_none()
+        return None if found is None else str(found)
+
     def rule_set(self, revision: str) -> SourceTexts | None:
         """The stored texts of a revision, if any decision of it was logged with them."""
         with self.db.transaction() as session:

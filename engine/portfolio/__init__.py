@@ -29,7 +29,7 @@ from rm_advisor.engine.portfolio.run import (
 )
 from rm_advisor.engine.portfolio.sample import AS_OF, generate
 from rm_advisor.engine.portfolio.tables import BadRow, Chunk, Report, TableInput
-from rm_advisor.engine.portfolio.worklist import SetAside, WorkItem, Worklist, build_worklist
+from rm_advisor.engine.portfolio.worklist import Contact, SetAside, WorkItem, Worklist, build_worklist, capacity_of
 
 if TYPE_CHECKING:
     from rm_advisor.engine.portfolio.distributed import DaskBackend, connect_cluster
@@ -48,7 +48,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AS_OF", "Backend", "BadRow", "BatchCounts", "BatchEvents", "BatchLog", "BatchPlan", "BatchResult", "BulkGates",
-    "Chunk", "DaskBackend", "Frames", "Partition", "PortfolioRun", "PortfolioTables", "Report", "SetAside", "Silent",
-    "TableInput", "TableReader", "WorkItem", "Worklist", "build_worklist", "check_tables", "connect_cluster",
-    "decide_partitions", "facts_document", "generate", "prepare", "read_tables", "run_batch", "with_policies",
+    "Chunk", "Contact", "DaskBackend", "Frames", "Partition", "PortfolioRun", "PortfolioTables", "Report", "SetAside",
+    "Silent", "TableInput", "TableReader", "WorkItem", "Worklist", "build_worklist", "capacity_of", "check_tables",
+    "connect_cluster", "decide_partitions", "facts_document", "generate", "prepare", "read_tables", "run_batch",
+    "with_policies",
 ]

@@ -37,7 +37,7 @@ from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.policies.contact import apply_policies
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
 from rm_advisor.engine.portfolio.tables import Chunk, Reference, Report, Table, TableInput, check_input
-from rm_advisor.engine.portfolio.worklist import Worklist, build_worklist
+from rm_advisor.engine.portfolio.worklist import Worklist, build_worklist, capacity_of
 
 
 @dataclass
@@ -142,8 +142,7 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
                  "interaction": [i for c in cs for i in inter_of.get(str(c["id"]), [])]}
         if benchmarks.get(str(m.get("domain"))):
             facts["team_benchmark"] = benchmarks[str(m["domain"])]
-        capacity = {"visit": int(m.get("capacity_visits_week", params["visit_capacity_per_week"])),
-                    "call": int(m.get("capacity_calls_week", params["call_capacity_per_week"]))}
+        capacity = capacity_of(m, params)
         sources = {k: derived.sources[k] for k in keys if k in derived.sources}
         # what the bulk masks counted for these subjects: every event naming the manager or one of its clients
         events = {str(e["id"]): e for e in history_of.get(("manager_id", mid), [])}

@@ -256,3 +256,19 @@ def test_the_spec_follows_a_reload_that_changes_the_fact_schema(tmp_path: Path) 
         field = c.get("/openapi.json").json()["components"]["schemas"]["ClientFact"]["properties"]["loyalty_tier"]
         assert field["anyOf"][0] == {"type": "integer", "minimum": 0, "maximum": 2**63 - 1,
                                      "description": "Loyalty tier"}
+
+
+def test_every_operation_has_a_stable_readable_id() -> None:
+    ids = [operation["operationId"] for _, _, operation in _operations()]
+    assert len(ids) == len(set(ids))
+    assert all(i.isidentifier() and "__" not in i and not i.endswith(("_post", "_get")) for i in ids), ids
+    named = {(m, p): o["operationId"] for m, p, o in _operations()}
+    assert named[("POST", "/v1/decisions/{subject_type}/{subject_id}")] == "decide_one"
+    assert named[("POST", "/v1/feedback")] == "add_feedback"
+    assert named[("GET", "/v1/worklists/{manager_id}")] == "get_worklist"
+
+
+def test_every_response_declares_the_rule_revision_header() -> None:
+    missing = [f"{m} {p} {status}" for m, p, o in _operations() for status, r in o["responses"].items()
+               if "X-Rule-Revision" not in r.get("headers", {})]
+    assert missing == []

@@ -101,7 +101,7 @@ def test_adapters_use_the_engine_through_its_public_packages() -> None:
 
 
 #: the repository's top-level folders, installed as rm_advisor.<folder> (pyproject.toml package-dir)
-INSTALLED_FOLDERS = ("engine", "api", "cli", "store", "rules", "knowledge_base")
+INSTALLED_FOLDERS = ("engine", "api", "cli", "store", "rules", "knowledge_base", "web")
 
 
 def test_project_code_imports_its_folders_under_the_distribution_name_only() -> None:

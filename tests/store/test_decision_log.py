@@ -100,3 +100,16 @@ def test_a_book_without_its_texts_is_logged_but_cannot_be_replayed(store: Store,
     with pytest.raises(StoreError) as exc:
         store.decisions.advisor_for(advisor.revision)
     assert [d.code for d in exc.value.diagnostics] == ["revision_not_logged"]
+
+
+def test_the_newest_batch_decision_of_each_managers_book_is_found(store: Store, advisor: Advisor) -> None:
+    facts = tobacco_facts()
+    decision = advisor.decide(facts)
+    store.decisions.record(decision, facts, advisor.book, source="cli")  # not a batch: not a worklist
+    assert store.decisions.latest_by_manager() == {}
+    older = store.decisions.record(decision, facts, advisor.book, source="batch")
+    newer = store.decisions.record(decision, facts, advisor.book, source="batch")
+    assert older.id != newer.id
+    assert store.decisions.latest_by_manager() == {"M1": newer.id}
+    assert store.decisions.manager_of("client", "T000") == "M1"
+    assert store.decisions.manager_of("client", "no-such-client") is None

@@ -8,7 +8,7 @@ from typing import Any
 
 from rm_advisor.engine.language.decision import Reason, Recommendation, SubjectDecision
 from rm_advisor.engine.language.knowledge import Text
-from rm_advisor.engine.portfolio.worklist import Worklist, build_worklist
+from rm_advisor.engine.portfolio.worklist import Worklist, build_worklist, capacity_of
 
 
 def rec(action: str, score: int, channel: str = "visit", kind: str = "action",
@@ -159,3 +159,10 @@ def test_every_item_carries_the_clients_name() -> None:
                    client("C3", rec("d", 30))], facts)
     assert [(i.client_id, i.client_name) for i in wl.items] == [("C1", "零售户一号"), ("C2", None), ("C3", None)]
     assert [(i.client_id, i.client_name) for i in wl.desk] == [("C1", "零售户一号")]
+
+
+def test_capacity_is_the_managers_own_else_the_knowledge_bases_parameters() -> None:
+    params = {"visit_capacity_per_week": 12, "call_capacity_per_week": 30}
+    assert capacity_of({"capacity_visits_week": 15, "capacity_calls_week": 40}, params) == {"visit": 15, "call": 40}
+    assert capacity_of({"capacity_visits_week": 8}, params) == {"visit": 8, "call": 30}
+    assert capacity_of({}, params) == {"visit": 12, "call": 30}
