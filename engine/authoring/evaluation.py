@@ -23,6 +23,13 @@ from rm_advisor.engine.inference.conditions import (
     matching_events,
 )
 from rm_advisor.engine.language.aggregates import events_key, events_text
+from rm_advisor.engine.language.deadlines import (
+    DAYS_LEFT,
+    days_left,
+    deadline_holds,
+    deadline_key,
+    deadline_operands,
+)
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
 from rm_advisor.engine.language.operators import (
     Unknown,
@@ -37,6 +44,7 @@ from rm_advisor.engine.language.rules import (
     AllCond,
     AnyCond,
     CompareCond,
+    DeadlineCond,
     EventsCond,
     ExistsCond,
     FieldCond,
@@ -61,7 +69,9 @@ class Outcome:
     one, ``target`` what the left value was compared with (the right value times ``times`` plus ``plus``)
     and ``ops`` the one operator. For an ``events`` node, ``ref`` names the aggregate, ``value`` is
     it (None: *never*), ``ops`` its comparison, ``unknown`` the ``never:`` mode and ``candidates`` the
-    events that counted.
+    events that counted. For a ``deadline`` node, ``ref``/``value`` are the field that places it and
+    its value, ``target`` (and ``right_value``, under the trace's name ``right``) the days left (None
+    when the value is missing) and ``ops`` the window (``("within", as written, days)``).
     """
 
     path: Path
@@ -182,6 +192,19 @@ class _Evaluator(Visitor[Outcome]):
         return Outcome((*path, "events"), "events", holds, events_text(spec, self.kb), self.key,
                        ref=events_key(spec, self.kb), value=value, ops=ops, unknown=spec.never,
                        candidates=tuple(SubjectKey.of(EVENT_FACT, e["id"]) for e in found))
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> Outcome:
+        spec = cond.deadline
+        after, within = deadline_operands(spec, self.kb)
+        value = self._read(spec.ref)
+        left = days_left(spec.basis, value, after, self.env.as_of)
+        holds = deadline_holds(left, within, spec.unknown)
+        fact = spec.ref.partition(".")[0]
+        holder = self.env.facts.get(fact)
+        where = SubjectKey.of(fact, holder["id"]) if holder is not None and "id" in holder else self.key
+        return Outcome((*path, "deadline"), "deadline", holds, deadline_key(spec, self.kb), where, ref=spec.ref,
+                       value=value, unknown=spec.unknown, target=left, ops=(("within", spec.within_days, within),),
+                       right=DAYS_LEFT + deadline_key(spec, self.kb), right_value=left)
 
     def _read(self, ref: str) -> Any:
         fact, _, name = ref.partition(".")

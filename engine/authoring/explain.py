@@ -64,7 +64,7 @@ class Fix(_Model):
 
 
 #: the kinds of condition an explanation reports (the API's response model uses the same)
-ConditionKind = Literal["field", "signal", "exists", "compare", "events", "all", "any"]
+ConditionKind = Literal["field", "signal", "exists", "compare", "events", "deadline", "all", "any"]
 
 
 class ConditionReport(_Model):
@@ -73,13 +73,14 @@ class ConditionReport(_Model):
     condition: str
     kind: ConditionKind = Field(
         description="a comparison, a signal test, an exists, a comparison between two fields, an aggregate of "
-                    "history events, or a group whose parts are in `inner`")
+                    "history events, a deadline ahead, or a group whose parts are in `inner`")
     subject: str = Field(description="the fact the condition looked at, e.g. client:T-001")
     file: str
     line: int
     holds: bool
     actual: Any = Field(default=None, description="the value seen (fields), both values by field (`compare`), the "
-                                                  "aggregate (`events`; `never` when no event), or held / not held "
+                                                  "aggregate (`events`; `never` when no event), the days left and "
+                                                  "the field (`deadline`), or held / not held "
                                                   "(signals)")
     events: list[str] = Field(default_factory=list, description="`events`: the history events that counted")
     expected: str = ""
@@ -285,6 +286,8 @@ class Explainer:
             return self._compare(node, want, base)
         if node.kind == "events":
             return self._events(node, want, base)
+        if node.kind == "deadline":
+            return self._deadline(node, want, base)
         if node.kind == "signal":
             return self._signal(rule_id, node, depth, seen, want, base)
         if node.kind == "not":
@@ -333,6 +336,21 @@ class Explainer:
         return ConditionReport(**base, actual="never" if node.value is None else _plain(node.value),
                                expected=shown.removeprefix(node.ref).strip() if want else f"not {shown}",
                                change=change, unknown=unknown, events=counted)
+
+    def _deadline(self, node: Outcome, want: bool, base: dict[str, Any]) -> ConditionReport:
+        """Why a deadline ahead failed: the days left against the window ("needs the deadline within the
+        next 4 days; 7 days left (client.interest_unpaid_days = 8)")."""
+        _, written, within = node.ops[0]
+        window = f"0 to {within} days left" + (f" ({written})" if isinstance(written, str) else "")
+        expected = window if want else f"not {window}"
+        if node.target is None:
+            return ConditionReport(**base, actual=None, expected=expected, change=f"give {node.ref} a value",
+                                   unknown="match" if node.holds else "no_match")
+        left = int(node.target)
+        had = f"{left} days left" if left >= 0 else f"passed {-left} days ago"
+        change = f"needs {expected}; {had} ({node.ref} = {show(node.value)})"
+        return ConditionReport(**base, actual={"days_left": left, node.ref: _plain(node.value)}, expected=expected,
+                               change=change)
 
     def _signal(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, SubjectKey]], want: bool,
                 base: dict[str, Any]) -> ConditionReport:
@@ -407,7 +425,7 @@ def _compare_fix(op: str, target: Any, spec: FieldSpec | None) -> Any:
 
 def _looked_at(node: Outcome) -> list[Outcome]:
     """The field nodes behind a condition that held (not inside `exists`, whose facts are others)."""
-    if node.kind in ("field", "compare", "events"):
+    if node.kind in ("field", "compare", "events", "deadline"):
         return [node]
     if node.kind in ("all", "not"):
         return [n for c in node.children for n in _looked_at(c)]
@@ -417,7 +435,8 @@ def _looked_at(node: Outcome) -> list[Outcome]:
 
 
 def _failures(node: Outcome) -> int:
-    return sum(1 for n in node.walk() if n.kind in ("field", "compare", "events", "signal") and not n.holds)
+    return sum(1 for n in node.walk() if n.kind in ("field", "compare", "events", "deadline", "signal")
+               and not n.holds)
 
 
 def _plain(value: Any) -> Any:

@@ -36,6 +36,7 @@ from rm_advisor.engine.language import (
     AnyCond,
     CompareCond,
     Condition,
+    DeadlineCond,
     EventsCond,
     ExistsCond,
     FieldCond,
@@ -44,6 +45,7 @@ from rm_advisor.engine.language import (
     SignalCond,
 )
 from rm_advisor.engine.language.aggregates import events_text
+from rm_advisor.engine.language.deadlines import deadline_key
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text, resolve
 from rm_advisor.engine.language.operators import (
     OPERATORS,
@@ -179,6 +181,10 @@ class _Dnf(Visitor["list[Branch] | None"]):
     def events(self, cond: EventsCond, path: Path) -> list[Branch] | None:
         # opaque as a `compare` is: it conflicts only with its own negation
         return [(_Lit("compare", events_text(cond.events, self.kb), (*path, "events"), negated=self.negated),)]
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> list[Branch] | None:
+        # opaque as a `compare` is: it conflicts only with its own negation
+        return [(_Lit("compare", deadline_key(cond.deadline, self.kb), (*path, "deadline"), negated=self.negated),)]
 
     def compare(self, cond: CompareCond, path: Path) -> list[Branch] | None:
         # opaque: it conflicts only with its own negation (the values it compares are not constants)

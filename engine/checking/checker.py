@@ -38,11 +38,22 @@ from rm_advisor.engine.language import (
     SignalCond,
 )
 from rm_advisor.engine.language.aggregates import CAN_BE_NEVER
+from rm_advisor.engine.language.deadlines import PLACEHOLDERS as DEADLINE_PLACEHOLDERS
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text
 from rm_advisor.engine.language.operators import ORDERED_TYPES, describe, describe_compare, operator
-from rm_advisor.engine.language.rules import RuleFile
-from rm_advisor.engine.language.templates import UNRECORDED, Lang, malformed, parse
-from rm_advisor.engine.language.walk import EVENT_FACT, Path, Visitor, children, conjuncts, form, signal_test, walk
+from rm_advisor.engine.language.rules import DeadlineCond, RuleFile
+from rm_advisor.engine.language.templates import UNRECORDED, Lang, Placeholder, malformed, parse
+from rm_advisor.engine.language.walk import (
+    EVENT_FACT,
+    Path,
+    Visitor,
+    children,
+    conjuncts,
+    exists_parts,
+    form,
+    signal_test,
+    walk,
+)
 from rm_advisor.engine.loading.locations import Locator
 from rm_advisor.engine.loading.validation import validate_document
 from rm_advisor.engine.loading.yaml_source import ParsedYaml, parse_yaml, rule_fragments
@@ -263,6 +274,7 @@ def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
         _check_unknown(ctx, kb)
         _check_compare_unknown(ctx, kb)
         _check_events_never(ctx)
+        _check_deadline_unknown(ctx, kb)
     if "then" not in ctx.masked:
         _check_outcomes(ctx, kb)
     _check_provenance(ctx, kb)
@@ -380,6 +392,62 @@ class _Checker(Visitor[None]):
 
     def events(self, cond: EventsCond, path: Path) -> None:
         _check_events(self.ctx, self.kb, cond, (*path, "events"), self.subject)
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> None:
+        _check_deadline(self.ctx, self.kb, cond, (*path, "deadline"))
+
+
+def _check_deadline(ctx: _Ctx, kb: KnowledgeBase, cond: DeadlineCond, at: Path) -> None:
+    """The field that places the deadline is in scope and of the type its basis takes (a date for ``due``
+    and ``since``, a whole number of days for ``elapsed``); the days are whole numbers; the threshold is
+    one of the knowledge base's; ``unknown:`` is not said of a required field."""
+    spec = cond.deadline
+    field_spec = resolve_field(ctx, kb, spec.ref, (*at, spec.basis))
+    wanted = "integer" if spec.basis == "elapsed" else "date"
+    if field_spec is not None and field_spec.type != wanted:
+        what = "a whole number of days" if wanted == "integer" else "a date"
+        ctx.error("type_mismatch", f"`{spec.basis}: {spec.ref}` needs {what}; `{spec.ref}` is {field_spec.type}",
+                  (*at, spec.basis), hint="`due` and `since` take a date field, `elapsed` a whole-number field of days")
+    for name in ("after_days", "within_days"):
+        written = getattr(spec, name)
+        if written is None:
+            continue
+        days = _resolve_param(ctx, written, (*at, name))
+        if days is not _UNRESOLVED and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
+            ctx.error("type_mismatch", f"`{name}` needs a whole number of days, got `{written}` = {days}", (*at, name))
+    if spec.threshold is not None and spec.threshold not in kb.thresholds:
+        ctx.error("unknown_threshold", f"unknown threshold `{spec.threshold}`", (*at, "threshold"),
+                  hint=suggest(spec.threshold, kb.thresholds) or "see knowledge_base/thresholds.yaml")
+    if spec.unknown is not None and field_spec is not None and field_spec.required:
+        ctx.error("bad_unknown", f"`unknown: {spec.unknown}` on the deadline of `{spec.ref}`, which is required and "
+                  "never missing", (*at, "unknown"), hint="drop `unknown:`")
+
+
+def _check_deadline_unknown(ctx: _Ctx, kb: KnowledgeBase) -> None:
+    """``not`` over a ``deadline`` whose field may be missing holds when it is missing: say so."""
+    for node in walk(ctx.rule.when, ("when",), ctx.rule.subject):
+        cond = node.cond
+        if isinstance(cond, DeadlineCond) and node.negated and cond.deadline.unknown is None \
+                and _optional(kb, cond.deadline.ref):
+            ctx.diags.append(Diagnostic(
+                "not_on_missing", f"`not` over the deadline of `{cond.deadline.ref}` holds when `{cond.deadline.ref}` "
+                "is missing", ctx.parsed.locate((*ctx.path, *node.path, "deadline")), rule_id=ctx.rule.id,
+                severity="warning", hint="give the `deadline` its `unknown:` (match, as now, or no_match)"))
+
+
+def _deadlines_for_reasons(rule: Rule) -> list[DeadlineCond]:
+    """The ``deadline`` conditions whose values a reason may show: top-level conjuncts, and top-level
+    conjuncts of the ``where`` of a top-level ``exists`` that tests no signal (the others are joins)."""
+    out: list[DeadlineCond] = []
+    for c, _ in conjuncts(rule.when):
+        if isinstance(c, DeadlineCond):
+            out.append(c)
+        parts = exists_parts(c)
+        if parts is not None and parts[1] is not None:
+            inner = [x for x, _ in conjuncts(parts[1])]
+            if not any(signal_test(x) is not None for x in inner):
+                out.extend(x for x in inner if isinstance(x, DeadlineCond))
+    return out
 
 
 def _check_events(ctx: _Ctx, kb: KnowledgeBase, cond: EventsCond, at: Path, outer: str) -> None:
@@ -689,6 +757,9 @@ def _check_template(ctx: _Ctx, kb: KnowledgeBase, text: str, at: Path) -> None:
                   else "placeholders are {fact.field} or {fact.field|fallback}; braces have no other use in a reason")
     for p in parse(text):
         ref, fact, name = p.ref, p.fact, p.field
+        if fact == "deadline":
+            _check_deadline_placeholder(ctx, p, at)
+            continue
         if fact == "param":
             if name not in kb.parameters:
                 ctx.error("unknown_parameter", f"placeholder `{{{ref}}}` names an unknown parameter", at,
@@ -698,6 +769,26 @@ def _check_template(ctx: _Ctx, kb: KnowledgeBase, text: str, at: Path) -> None:
             options = [f"{t}.{f}" for t in ctx.scope if ctx.scope[t] != "exists" for f in kb.facts[t].fields]
             ctx.error("bad_template", f"placeholder `{{{ref}}}` cannot be filled in this rule", at,
                       hint=suggest(ref, options) or "use {fact.field} of the subject or its linked facts")
+
+
+def _check_deadline_placeholder(ctx: _Ctx, p: Placeholder, at: Path) -> None:
+    """``{deadline.days_left}`` and the others need a deadline the firing keeps (:func:`_deadlines_for_reasons`);
+    ``cost`` and ``threshold`` need one with a threshold; a deadline that holds on a missing value
+    (``unknown: match``) has no days to show, so the placeholder needs a fallback."""
+    found = _deadlines_for_reasons(ctx.rule)
+    if p.field not in DEADLINE_PLACEHOLDERS:
+        ctx.error("bad_template", f"placeholder `{{{p.ref}}}` cannot be filled in this rule", at,
+                  hint=suggest(p.ref, [f"deadline.{n}" for n in DEADLINE_PLACEHOLDERS]))
+    elif not found:
+        ctx.error("bad_template", f"placeholder `{{{p.ref}}}` needs a `deadline` condition among the rule's "
+                  "top-level conditions", at, hint="add the `deadline` to the rule's top-level `all` (or to the "
+                  "top-level `all` of a top-level `exists`)")
+    elif p.field in ("cost", "threshold") and not any(d.deadline.threshold for d in found):
+        ctx.error("bad_template", f"placeholder `{{{p.ref}}}` needs a `deadline` with a `threshold:`", at,
+                  hint="name the threshold in knowledge_base/thresholds.yaml that the deadline is about")
+    elif p.fallback is None and any(d.deadline.unknown == "match" for d in found):
+        ctx.error("missing_fallback", f"`{{{p.ref}}}` is missing when the deadline holds on a missing value "
+                  "(`unknown: match`)", at, hint=f"give a fallback, `{{{p.ref}|...}}`")
 
 
 class _NoFields:

@@ -22,6 +22,8 @@ from rm_advisor.engine.inference.chaining import Firing, InferenceResult
 from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
 from rm_advisor.engine.inference.conditions import UNKNOWN_KEY, Env, subject_env
 from rm_advisor.engine.inference.confirm import MAX_TO_CONFIRM, to_confirm
+from rm_advisor.engine.language.deadlines import TRACE_KEY as DEADLINE_KEY
+from rm_advisor.engine.language.deadlines import placeholder_values
 from rm_advisor.engine.language.decision import (
     Alternative,
     DerivedField,
@@ -60,7 +62,8 @@ class _Traces:
 
     def _rule_trace(self, firing: Firing) -> RuleTrace:
         rule = self.rules[firing.rule_id]
-        matched = {k: v for k, v in firing.matched.items() if not k.startswith(("exists:", UNKNOWN_KEY))}
+        matched = {k: v for k, v in firing.matched.items()
+                   if not k.startswith(("exists:", UNKNOWN_KEY, DEADLINE_KEY))}
         unknown = {k.removeprefix(UNKNOWN_KEY): v for k, v in firing.matched.items() if k.startswith(UNKNOWN_KEY)}
         related = {fact: [str(k) for k in keys] for fact, keys in firing.related.items()}
         related |= {k.removeprefix("exists:"): sorted(set(ids)) for k, ids in firing.matched.items()
@@ -163,19 +166,21 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
     for f in firings:
         rule = traces.rules[f.rule_id]
         then = rule.rule.then
+        ahead = placeholder_values(f.matched, kb)  # {deadline.days_left}: the firing's own deadline
+        facts = {**env, "deadline": ahead} if ahead else env
         outs: list[tuple[Literal["action", "coaching"], str, Any, int | None]] = [
             *(("action", o.action, o.reason, o.priority) for o in then.actions),
             *(("coaching", o.topic, o.reason, o.priority) for o in then.coaching)]
         for kind, item_id, reason, prio in outs:
             score = prio if prio is not None else rule.rule.priority
             candidate = candidates.setdefault(item_id, _Candidate(kind, item_id))
-            candidate.reasons.append(Reason(rule_id=rule.id, text=_fill(reason, env, kb), priority=score))
+            candidate.reasons.append(Reason(rule_id=rule.id, text=_fill(reason, facts, kb), priority=score))
             candidate.traces.append(traces.rule(rule.id, key))
         if then.veto:
             blocked = set(then.veto.actions)
             if then.veto.all_sales:
                 blocked |= {a.id for a in kb.actions.values() if a.sales}
-            veto = Reason(rule_id=rule.id, text=_fill(then.veto.reason, env, kb),
+            veto = Reason(rule_id=rule.id, text=_fill(then.veto.reason, facts, kb),
                           priority=rule.rule.priority)
             for aid in blocked:
                 vetoes.setdefault(aid, []).append(veto)

@@ -43,6 +43,7 @@ from rm_advisor.engine.language.rules import (
     AnyCond,
     CompareCond,
     Condition,
+    DeadlineCond,
     EventsCond,
     ExistsCond,
     FieldCond,
@@ -165,6 +166,10 @@ class _Probes(ScopedVisitor[Probe]):
 
     def events(self, cond: EventsCond, path: Path) -> Probe:
         test = compile_condition(cond, self.kb, self.outer)  # history is not asked about
+        return lambda env: test(env, None)
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> Probe:
+        test = compile_condition(cond, self.kb, self.outer)  # `unknown: ask` is refused on a `deadline`
         return lambda env: test(env, None)
 
     def compare(self, cond: CompareCond, path: Path) -> Probe:

@@ -1,7 +1,8 @@
 """One walk over condition trees: every evaluator, checker and tool reads conditions through here.
 
-A condition is one of eight forms (:mod:`engine.language.rules`): ``all``, ``any``, ``not``, ``signal``,
-``exists``, ``compare`` (two fields), ``events`` (an aggregate of history events) and a field comparison.
+A condition is one of nine forms (:mod:`engine.language.rules`): ``all``, ``any``, ``not``, ``signal``,
+``exists``, ``compare`` (two fields), ``events`` (an aggregate of history events), ``deadline`` (a
+dated threshold ahead) and a field comparison.
 Two ways to go over a tree:
 
 * :func:`walk` yields every node in order with its YAML path, whether it sits under an odd number
@@ -25,6 +26,7 @@ from rm_advisor.engine.language.rules import (
     AnyCond,
     CompareCond,
     Condition,
+    DeadlineCond,
     EventsCond,
     ExistsCond,
     FieldCond,
@@ -33,17 +35,18 @@ from rm_advisor.engine.language.rules import (
 )
 
 Path = tuple[str | int, ...]
-Form = Literal["all", "any", "not", "signal", "exists", "compare", "events", "field"]
+Form = Literal["all", "any", "not", "signal", "exists", "compare", "events", "deadline", "field"]
 #: the fact type an ``events`` condition's ``where`` is about: the history events are interactions
 EVENT_FACT = "interaction"
 T = TypeVar("T")
 
 _FORMS: dict[type, Form] = {AllCond: "all", AnyCond: "any", NotCond: "not", SignalCond: "signal",
-                            ExistsCond: "exists", CompareCond: "compare", EventsCond: "events", FieldCond: "field"}
+                            ExistsCond: "exists", CompareCond: "compare", EventsCond: "events",
+                            DeadlineCond: "deadline", FieldCond: "field"}
 
 
 def form(cond: Condition) -> Form:
-    """Which of the eight forms ``cond`` is."""
+    """Which of the nine forms ``cond`` is."""
     return _FORMS[type(cond)]
 
 
@@ -111,7 +114,7 @@ def compares(cond: Condition, path: Path = ()) -> Iterator[tuple[CompareCond, Pa
 
 def refs(cond: Condition) -> list[str]:
     """Every ``fact.field`` the tree reads, in order (with repeats): field comparisons and both sides of
-    each ``compare``."""
+    each ``compare``, the field of each ``deadline``."""
     out: list[str] = []
     for n in walk(cond):
         if isinstance(n.cond, FieldCond):
@@ -120,6 +123,8 @@ def refs(cond: Condition) -> list[str]:
             out.extend((n.cond.compare.left, n.cond.compare.right))
         elif isinstance(n.cond, EventsCond) and n.cond.events.of is not None:
             out.append(n.cond.events.of)
+        elif isinstance(n.cond, DeadlineCond):
+            out.append(n.cond.deadline.ref)
     return out
 
 
@@ -169,6 +174,8 @@ class Visitor(Generic[T]):
             return self.compare(cond, path)
         if isinstance(cond, EventsCond):
             return self.events(cond, path)
+        if isinstance(cond, DeadlineCond):
+            return self.deadline(cond, path)
         return self.field(cond, path)
 
     def all_(self, cond: AllCond, path: Path) -> T:
@@ -194,6 +201,9 @@ class Visitor(Generic[T]):
 
     def events(self, cond: EventsCond, path: Path) -> T:
         raise TypeError(f"{type(self).__name__} does not take `events` conditions")
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> T:
+        raise TypeError(f"{type(self).__name__} does not take `deadline` conditions")
 
     def each(self, cond: AllCond | AnyCond, path: Path) -> list[T]:
         """The children of an ``all`` or ``any``, visited in order."""

@@ -20,6 +20,7 @@ import pandas as pd
 from rm_advisor.engine.inference.compiler import RuleBook, local_conditions
 from rm_advisor.engine.inference.conditions import compare_operands, window_days
 from rm_advisor.engine.language.aggregates import aggregate_column, window_start
+from rm_advisor.engine.language.deadlines import days_left_column, deadline_column_holds, deadline_operands
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
 from rm_advisor.engine.language.operators import Unknown, compare_column_holds, field_column_holds
 from rm_advisor.engine.language.rules import (
@@ -27,6 +28,7 @@ from rm_advisor.engine.language.rules import (
     AnyCond,
     CompareCond,
     Condition,
+    DeadlineCond,
     EventsCond,
     ExistsCond,
     FieldCond,
@@ -134,6 +136,15 @@ class _Masks(ScopedVisitor[Column]):
 
     def events(self, cond: EventsCond, path: Path) -> Column:
         return _events(cond, self.kb, self.outer)
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> Column:
+        spec = cond.deadline
+        after, within = deadline_operands(spec, self.kb)
+
+        def deadline_(ctx: _Ctx, _: str) -> pd.Series:
+            left = days_left_column(spec.basis, _column(ctx, spec.ref), after, ctx.frames.as_of)
+            return deadline_column_holds(left, within, spec.unknown)
+        return deadline_
 
     def compare(self, cond: CompareCond, path: Path) -> Column:
         spec = cond.compare

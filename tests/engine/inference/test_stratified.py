@@ -113,6 +113,11 @@ CONDITIONS: dict[str, tuple[list[tuple[str, Any]], list[Any]]] = {
     "network_client": ([("eq", True), ("eq", False)], [None, True, False]),
     "client_class": ([("eq", "A"), ("in", ["B", "C"])], [None, "A", "B", "C"]),
     "open_complaints": ([("ge", 1)], [None, 0, 2]),
+    # deadlines ahead: the operand is the rest of the `deadline` condition
+    "interest_unpaid_days": ([("deadline", {"elapsed": "client.interest_unpaid_days", "threshold": "interest_unpaid",
+                                            "within_days": 4})], [None, 0, 11, 15, 16]),
+    "agreement_expiry": ([("deadline", {"due": "client.agreement_expiry", "within_days": 30})],
+                         [None, "2026-11-22", "2026-11-23", "2026-12-23", "2026-12-24"]),
 }
 
 
@@ -121,11 +126,11 @@ def _conditions(draw: st.DrawFn, count: int) -> list[Doc]:
     out = []
     for f in fields:
         op, value = draw(st.sampled_from(CONDITIONS[f][0]))
-        test: dict[str, Any] = {op: value}
+        test: dict[str, Any] = {op: value} if op != "deadline" else dict(value)
         unknown = draw(st.sampled_from([None, "match", "no_match"]))
         if unknown:
             test["unknown"] = unknown
-        out.append({f"client.{f}": test})
+        out.append({f"client.{f}": test} if op != "deadline" else {"deadline": test})
     return out
 
 
