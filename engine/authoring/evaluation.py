@@ -31,6 +31,7 @@ from rm_advisor.engine.language.deadlines import (
     deadline_operands,
 )
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
+from rm_advisor.engine.language.links import LINK_FACT, link_key, linked_pairs
 from rm_advisor.engine.language.operators import (
     Unknown,
     compare_holds,
@@ -48,6 +49,7 @@ from rm_advisor.engine.language.rules import (
     EventsCond,
     ExistsCond,
     FieldCond,
+    LinkedCond,
     NotCond,
     Rule,
     SignalCond,
@@ -71,7 +73,9 @@ class Outcome:
     it (None: *never*), ``ops`` its comparison, ``unknown`` the ``never:`` mode and ``candidates`` the
     events that counted. For a ``deadline`` node, ``ref``/``value`` are the field that places it and
     its value, ``target`` (and ``right_value``, under the trace's name ``right``) the days left (None
-    when the value is missing) and ``ops`` the window (``("within", as written, days)``).
+    when the value is missing) and ``ops`` the window (``("within", as written, days)``). For a
+    ``linked`` node, ``ref`` names the link's kinds, ``candidates`` are the linked clients and
+    ``related`` the ``where`` outcome on each of them.
     """
 
     path: Path
@@ -164,6 +168,21 @@ class _Evaluator(Visitor[Outcome]):
         outs = tuple(replace(self, env=env.with_fact(fact, r), scope=fact, key=k).visit(where, at)
                      for r, k in zip(related, keys, strict=True))
         return Outcome(path, "exists", any(o.holds for o in outs), text, self.key, candidates=keys, related=outs)
+
+    def linked(self, cond: LinkedCond, path: Path) -> Outcome:
+        spec, env = cond.linked, self.env
+        owner = env.facts.get(self.scope)
+        pairs = linked_pairs(spec, env.fact_set, owner["id"]) if owner is not None else []
+        keys = tuple(SubjectKey.of("client", o["id"]) for _, o in pairs)
+        text = f"linked {link_key(spec)}" + (" where ..." if spec.where is not None else "")
+        if spec.where is None:
+            return Outcome((*path, "linked"), "linked", bool(pairs), text, self.key, candidates=keys,
+                           ref=link_key(spec))
+        where, at = spec.where, (*path, "linked", "where")
+        outs = tuple(replace(self, env=env.with_fact("client", o).with_fact(LINK_FACT, ln), scope="client",
+                             key=k).visit(where, at) for (ln, o), k in zip(pairs, keys, strict=True))
+        return Outcome((*path, "linked"), "linked", any(o.holds for o in outs), text, self.key, candidates=keys,
+                       related=outs, ref=link_key(spec))
 
     def compare(self, cond: CompareCond, path: Path) -> Outcome:
         spec = cond.compare

@@ -64,7 +64,7 @@ class Fix(_Model):
 
 
 #: the kinds of condition an explanation reports (the API's response model uses the same)
-ConditionKind = Literal["field", "signal", "exists", "compare", "events", "deadline", "all", "any"]
+ConditionKind = Literal["field", "signal", "exists", "compare", "events", "deadline", "linked", "all", "any"]
 
 
 class ConditionReport(_Model):
@@ -73,7 +73,8 @@ class ConditionReport(_Model):
     condition: str
     kind: ConditionKind = Field(
         description="a comparison, a signal test, an exists, a comparison between two fields, an aggregate of "
-                    "history events, a deadline ahead, or a group whose parts are in `inner`")
+                    "history events, a deadline ahead, a client linked to the subject, or a group whose parts are in "
+                    "`inner`")
     subject: str = Field(description="the fact the condition looked at, e.g. client:T-001")
     file: str
     line: int
@@ -246,6 +247,10 @@ class Explainer:
                    for ref, value in ((n.ref, n.value), (n.right, n.right_value)) if ref}
         related: dict[str, list[str]] = {}
         for c in conjuncts:
+            if c.kind == "linked" and c.holds:
+                hits = [linked_path(c, r.subject, r) for r in c.related if r.holds] if c.related else [
+                    linked_path(c, k) for k in c.candidates]
+                related[c.ref] = sorted(set(related.get(c.ref, [])) | set(hits))
             if c.kind == "exists" and c.holds:
                 fact = c.text.split()[1]
                 hits = [str(r.subject) for r in c.related if r.holds] if c.related else [str(k) for k in c.candidates]
@@ -288,6 +293,8 @@ class Explainer:
             return self._events(node, want, base)
         if node.kind == "deadline":
             return self._deadline(node, want, base)
+        if node.kind == "linked":
+            return self._linked(rule_id, node, depth, seen, want, base)
         if node.kind == "signal":
             return self._signal(rule_id, node, depth, seen, want, base)
         if node.kind == "not":
@@ -352,6 +359,26 @@ class Explainer:
         return ConditionReport(**base, actual={"days_left": left, node.ref: _plain(node.value)}, expected=expected,
                                change=change)
 
+    def _linked(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, SubjectKey]], want: bool,
+                base: dict[str, Any]) -> ConditionReport:
+        """Why a condition across links failed, with the path to each linked client
+        ("closest is client:G1 —guarantor_of→ client:B7; change it as below")."""
+        kinds = node.ref.split(" ")[0]
+        if not want:  # `not: {linked: ...}` and some linked client matches
+            hits = [r for r in node.related if r.holds] if node.related else []
+            paths = [linked_path(node, r.subject, r) for r in hits] or [linked_path(node, k) for k in node.candidates]
+            return ConditionReport(**base, actual=paths, expected=f"no client linked by {kinds} that matches",
+                                   change=f"none of {', '.join(paths)} may match")
+        if not node.candidates:
+            return ConditionReport(**base, actual=[], expected=f"a client linked by {kinds}",
+                                   change=f"no client is linked to {node.subject} by {kinds}: add the link")
+        closest = min(node.related, key=lambda r: (_failures(r), r.subject))
+        inner = [self._condition(rule_id, c, depth, seen) for c in _conjuncts(closest) if not c.holds]
+        return ConditionReport(**base, actual=[linked_path(node, k) for k in node.candidates],
+                               expected=f"a client linked by {kinds} matching the `where`",
+                               change=f"closest is {linked_path(node, closest.subject)}; change it as below",
+                               inner=inner)
+
     def _signal(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, SubjectKey]], want: bool,
                 base: dict[str, Any]) -> ConditionReport:
         name, subject = node.signal, node.subject
@@ -389,6 +416,19 @@ class Explainer:
     def _spec(self, ref: str) -> FieldSpec | None:
         fact, _, name = ref.partition(".")
         return self.kb.facts[fact].fields.get(name) if fact in self.kb.facts else None
+
+
+def linked_path(node: Outcome, other: SubjectKey, outcome: Outcome | None = None) -> str:
+    """The path from the subject to a linked client, with what the linked client matched:
+    ``client:G1 —guarantor_of→ client:B7: signal loan_overdue, client.overdue_amount = 300000``."""
+    kinds, _, direction = node.ref.partition(" ")
+    arrow = {"(in)": f"←{kinds}—", "(both)": f"—{kinds}—"}.get(direction, f"—{kinds}→")
+    path = f"{node.subject} {arrow} {other}"
+    if outcome is None:
+        return path
+    seen = [f"signal {c.signal}" for c in _conjuncts(outcome) if c.kind == "signal" and c.holds]
+    seen += [f"{n.ref} = {show(n.value)}" for c in _conjuncts(outcome) if c.holds for n in _looked_at(c)]
+    return f"{path}: {', '.join(seen)}" if seen else path
 
 
 def _article(word: str) -> str:

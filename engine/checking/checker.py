@@ -40,8 +40,9 @@ from rm_advisor.engine.language import (
 from rm_advisor.engine.language.aggregates import CAN_BE_NEVER
 from rm_advisor.engine.language.deadlines import PLACEHOLDERS as DEADLINE_PLACEHOLDERS
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text
+from rm_advisor.engine.language.links import LINK_FACT
 from rm_advisor.engine.language.operators import ORDERED_TYPES, describe, describe_compare, operator
-from rm_advisor.engine.language.rules import DeadlineCond, RuleFile
+from rm_advisor.engine.language.rules import DeadlineCond, LinkedCond, RuleFile
 from rm_advisor.engine.language.templates import UNRECORDED, Lang, Placeholder, malformed, parse
 from rm_advisor.engine.language.walk import (
     EVENT_FACT,
@@ -348,13 +349,13 @@ def _check_placement(ctx: _Ctx, cond: Condition, path: Path, top: bool) -> None:
             test = signal_test(c)
             if test is not None:
                 allowed.add(p if test[1] else (*p, "not"))
-            for inner, p2 in children(c, p) if form(c) == "exists" else ():
+            for inner, p2 in children(c, p) if form(c) in ("exists", "linked") else ():
                 allowed.update(p3 for c3, p3 in conjuncts(inner, p2) if form(c3) == "signal")
     for sig_path in (n.path for n in walk(cond, path) if n.form == "signal"):
         if sig_path not in allowed:
             ctx.error("signal_placement", "a signal condition cannot stand here", sig_path,
                       hint="put `signal:` (or `not: {signal: ...}`) directly under the rule's `when` "
-                           "or its top-level `all`, or at the top of an `exists.where`")
+                           "or its top-level `all`, or at the top of an `exists.where` or a `linked.where`")
 
 
 def _check_condition(ctx: _Ctx, kb: KnowledgeBase, cond: Condition, path: Path, signal_subject: str) -> None:
@@ -395,6 +396,37 @@ class _Checker(Visitor[None]):
 
     def deadline(self, cond: DeadlineCond, path: Path) -> None:
         _check_deadline(self.ctx, self.kb, cond, (*path, "deadline"))
+
+    def linked(self, cond: LinkedCond, path: Path) -> None:
+        _check_linked(self.ctx, self.kb, cond, (*path, "linked"), self.subject)
+
+
+def _check_linked(ctx: _Ctx, kb: KnowledgeBase, cond: LinkedCond, at: Path, outer: str) -> None:
+    """Links run between clients: the subject in scope is a client, the knowledge base declares the
+    ``link`` fact type, each kind is one of its values; ``where`` is checked over the linked client
+    (``client.``, its signals) and the link (``link.``), not the subject's manager."""
+    spec = cond.linked
+    link_spec = kb.facts.get(LINK_FACT)
+    if link_spec is None:
+        ctx.error("unknown_fact", f"`linked` needs the fact type `{LINK_FACT}`, which the knowledge base does not "
+                  "declare", at, hint="declare it in knowledge_base/facts.yaml (kind, from_client, to_client)")
+        return
+    if outer != "client":
+        ctx.error("subject_mismatch", f"links run between clients; here the facts in scope are {outer} facts", at,
+                  hint="use `linked` in a client rule, or inside `exists: {fact: client, ...}` of a manager rule")
+        return
+    kinds = link_spec.fields["kind"].values or ()
+    for i, kind in enumerate(spec.kind):
+        if kind not in kinds:
+            key = (*at, "kind", i) if len(spec.kind) > 1 else (*at, "kind")
+            ctx.error("bad_value", f"`{kind}` is not a kind of link", key,
+                      hint=suggest(kind, kinds) or f"kinds: {', '.join(kinds)}")
+    if spec.where is None:
+        return
+    saved = dict(ctx.scope)
+    ctx.scope = {"client": "exists", LINK_FACT: "exists"}
+    _check_condition(ctx, kb, spec.where, (*at, "where"), "client")
+    ctx.scope = saved
 
 
 def _check_deadline(ctx: _Ctx, kb: KnowledgeBase, cond: DeadlineCond, at: Path) -> None:

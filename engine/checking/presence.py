@@ -33,6 +33,7 @@ from rm_advisor.engine.language import (
     EventsCond,
     ExistsCond,
     FieldCond,
+    LinkedCond,
     NotCond,
     Rule,
     SignalCond,
@@ -110,6 +111,9 @@ class _Presence(Visitor[Guarantee]):
 
     def events(self, cond: EventsCond, path: Path) -> Guarantee:
         return _NOTHING, _NOTHING  # about the history, not about the subject's fields
+
+    def linked(self, cond: LinkedCond, path: Path) -> Guarantee:
+        return _NOTHING, _NOTHING  # about another client, not about the subject's fields
 
     def deadline(self, cond: DeadlineCond, path: Path) -> Guarantee:
         # it holds with its field given, unless a missing one counts as a match

@@ -71,7 +71,7 @@ class _Traces:
         derived = {ref: list(ids) for ref in matched if (ids := self._events(firing.subject, ref))}
         used = [self.signal(n, firing.subject) for n in rule.requires]
         for join in rule.joins:
-            for rel in sorted(firing.related.get(join.fact, [])):
+            for rel in sorted(firing.related.get(join.name, [])):
                 used += [self.signal(n, rel) for n in join.signals]
         return RuleTrace(rule_id=rule.id, title=rule.rule.title, file=rule.file, line=rule.line,
                          priority=rule.rule.priority, provenance=rule.rule.provenance,

@@ -27,6 +27,7 @@ from rm_advisor.engine.language.deadlines import (
 from rm_advisor.engine.language.deadlines import TRACE_KEY as DEADLINE_KEY
 from rm_advisor.engine.language.facts import Fact, FactSet
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve, resolve_count
+from rm_advisor.engine.language.links import LINK_FACT, link_key, linked_pairs
 from rm_advisor.engine.language.operators import Unknown, compare_holds, field_holds, operator
 from rm_advisor.engine.language.rules import (
     AllCond,
@@ -40,6 +41,8 @@ from rm_advisor.engine.language.rules import (
     EventsSpec,
     ExistsCond,
     FieldCond,
+    LinkedCond,
+    LinkedSpec,
     NotCond,
     SignalCond,
 )
@@ -108,6 +111,11 @@ class _Compiler(ScopedVisitor[Predicate]):
     def deadline(self, cond: DeadlineCond, path: Path) -> Predicate:
         return _deadline(cond.deadline, self.kb)
 
+    def linked(self, cond: LinkedCond, path: Path) -> Predicate:
+        spec = cond.linked
+        where = _Compiler(self.kb, "client").visit(spec.where) if spec.where is not None else always
+        return linked(spec, self.outer, where)
+
     def signal(self, cond: SignalCond, path: Path) -> Predicate:
         raise ValueError("signals are matched by the Rete network, not by predicates")
 
@@ -152,6 +160,25 @@ def exists(fact: str, outer: str, where: Predicate) -> Predicate:
         trace.setdefault(f"exists:{fact}", []).extend(h for h in hits if h not in trace.get(f"exists:{fact}", []))
         return bool(hits)
     return exists_
+
+
+def linked(spec: LinkedSpec, outer: str, where: Predicate) -> Predicate:
+    """True when some client linked to the ``outer`` client (by a link of ``spec``'s kinds and
+    direction) satisfies ``where``, seen as ``client`` with its link as ``link``."""
+    key = "exists:" + link_key(spec)
+
+    def linked_(env: Env, trace: Trace | None) -> bool:
+        owner = env.facts.get(outer)
+        if owner is None:
+            return False
+        pairs = linked_pairs(spec, env.fact_set, owner["id"])
+        if trace is None:
+            return any(where(env.with_fact("client", o).with_fact(LINK_FACT, ln), None) for ln, o in pairs)
+        hits = [str(o["id"]) for ln, o in pairs if where(env.with_fact("client", o).with_fact(LINK_FACT, ln), {})]
+        bucket = trace.setdefault(key, [])
+        bucket.extend(h for h in hits if h not in bucket)
+        return bool(hits)
+    return linked_
 
 
 def _keep_deadline(trace: Trace, inner: Trace) -> None:

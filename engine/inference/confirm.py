@@ -47,6 +47,7 @@ from rm_advisor.engine.language.rules import (
     EventsCond,
     ExistsCond,
     FieldCond,
+    LinkedCond,
     NotCond,
     Rule,
     SignalCond,
@@ -166,6 +167,10 @@ class _Probes(ScopedVisitor[Probe]):
 
     def events(self, cond: EventsCond, path: Path) -> Probe:
         test = compile_condition(cond, self.kb, self.outer)  # history is not asked about
+        return lambda env: test(env, None)
+
+    def linked(self, cond: LinkedCond, path: Path) -> Probe:
+        test = compile_condition(cond, self.kb, self.outer)  # linked clients are not asked about
         return lambda env: test(env, None)
 
     def deadline(self, cond: DeadlineCond, path: Path) -> Probe:

@@ -29,6 +29,11 @@ Condition forms (each a mapping with one key)::
                                 field (``due``), a start date plus ``after_days`` (``since``) or a
                                 count of days against ``after_days`` (``elapsed``); ``threshold``
                                 names what crossing it costs (engine/language/deadlines.py)
+    linked: {kind: guarantor_of, where: {signal: loan_overdue}}
+                                some client the subject is linked to (a ``link`` fact: guarantor
+                                of, same owner, member of a group, related company) satisfies
+                                ``where`` (its fields, ``link.`` fields, its signals); ``direction``
+                                says which end the subject is (engine/language/links.py)
     client.field: {op: value, unknown: match}
                                 ... and what a missing value counts as: ``match``, ``no_match``
                                 or ``ask`` (fails, and the decision asks for the value under
@@ -283,6 +288,29 @@ class DeadlineCond(_Strict):
     deadline: DeadlineSpec
 
 
+class LinkedSpec(_Strict):
+    """Some client the subject is linked to — by a ``link`` fact of one of ``kind`` — satisfies
+    ``where``: "a client who guarantees an overdue loan", "a member of a group with a red flag"."""
+
+    kind: tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ...] = Field(
+        min_length=1, description="the link kinds that count (values of `link.kind`): one or a list")
+    direction: Literal["out", "in", "both"] = Field(default="out", description=(
+        "out: the subject is the link's from_client (it guarantees, it is the member); in: its to_client (it is "
+        "guaranteed, it is the group); both: either end"))
+    where: Condition | None = Field(default=None, description=(
+        "what the linked client must satisfy: its `client.` fields, the link's `link.` fields, and at its top "
+        "its signals; without it, any linked client"))
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
+
+
+class LinkedCond(_Strict):
+    linked: LinkedSpec
+
+
 class ExistsSpec(_Strict):
     fact: str
     where: Condition | None = None
@@ -292,7 +320,7 @@ class ExistsCond(_Strict):
     exists: ExistsSpec
 
 
-_KEYWORDS = ("all", "any", "not", "signal", "exists", "compare", "events", "deadline")
+_KEYWORDS = ("all", "any", "not", "signal", "exists", "compare", "events", "deadline", "linked")
 
 
 def _condition_tag(value: Any) -> str | None:
@@ -303,7 +331,7 @@ def _condition_tag(value: Any) -> str | None:
         return "field"
     tags: dict[type[BaseModel], str] = {AllCond: "all", AnyCond: "any", NotCond: "not", SignalCond: "signal",
                                         ExistsCond: "exists", CompareCond: "compare", EventsCond: "events",
-                                        DeadlineCond: "deadline", FieldCond: "field"}
+                                        DeadlineCond: "deadline", LinkedCond: "linked", FieldCond: "field"}
     return tags.get(type(value))
 
 
@@ -311,10 +339,11 @@ Condition = Annotated[
     Annotated[AllCond, Tag("all")] | Annotated[AnyCond, Tag("any")] | Annotated[NotCond, Tag("not")]
     | Annotated[SignalCond, Tag("signal")] | Annotated[ExistsCond, Tag("exists")]
     | Annotated[CompareCond, Tag("compare")] | Annotated[EventsCond, Tag("events")]
-    | Annotated[DeadlineCond, Tag("deadline")] | Annotated[FieldCond, Tag("field")],
+    | Annotated[DeadlineCond, Tag("deadline")] | Annotated[LinkedCond, Tag("linked")]
+    | Annotated[FieldCond, Tag("field")],
     Discriminator(_condition_tag, custom_error_type="condition",
                   custom_error_message="a condition is a mapping: all / any / not / signal / exists / compare / "
-                                       "events / deadline / fact.field"),
+                                       "events / deadline / linked / fact.field"),
 ]
 
 
@@ -390,7 +419,8 @@ class RuleFile(_Strict):
     rules: tuple[Rule, ...] = Field(min_length=1)
 
 
-for _model in (AllCond, AnyCond, NotCond, ExistsSpec, ExistsCond, EventsSpec, EventsCond, Rule, RuleFile, Then):
+for _model in (AllCond, AnyCond, NotCond, ExistsSpec, ExistsCond, LinkedSpec, LinkedCond, EventsSpec, EventsCond,
+               Rule, RuleFile, Then):
     _model.model_rebuild()
 
 

@@ -1,8 +1,8 @@
 """One walk over condition trees: every evaluator, checker and tool reads conditions through here.
 
-A condition is one of nine forms (:mod:`engine.language.rules`): ``all``, ``any``, ``not``, ``signal``,
+A condition is one of ten forms (:mod:`engine.language.rules`): ``all``, ``any``, ``not``, ``signal``,
 ``exists``, ``compare`` (two fields), ``events`` (an aggregate of history events), ``deadline`` (a
-dated threshold ahead) and a field comparison.
+dated threshold ahead), ``linked`` (a client linked to the subject) and a field comparison.
 Two ways to go over a tree:
 
 * :func:`walk` yields every node in order with its YAML path, whether it sits under an odd number
@@ -30,23 +30,27 @@ from rm_advisor.engine.language.rules import (
     EventsCond,
     ExistsCond,
     FieldCond,
+    LinkedCond,
+    LinkedSpec,
     NotCond,
     SignalCond,
 )
 
 Path = tuple[str | int, ...]
-Form = Literal["all", "any", "not", "signal", "exists", "compare", "events", "deadline", "field"]
+Form = Literal["all", "any", "not", "signal", "exists", "compare", "events", "deadline", "linked", "field"]
 #: the fact type an ``events`` condition's ``where`` is about: the history events are interactions
 EVENT_FACT = "interaction"
+#: the scope of a ``linked`` condition's ``where``: the linked client (``client.``) and the link (``link.``)
+LINK_SCOPE = "link"
 T = TypeVar("T")
 
 _FORMS: dict[type, Form] = {AllCond: "all", AnyCond: "any", NotCond: "not", SignalCond: "signal",
                             ExistsCond: "exists", CompareCond: "compare", EventsCond: "events",
-                            DeadlineCond: "deadline", FieldCond: "field"}
+                            DeadlineCond: "deadline", LinkedCond: "linked", FieldCond: "field"}
 
 
 def form(cond: Condition) -> Form:
-    """Which of the nine forms ``cond`` is."""
+    """Which of the ten forms ``cond`` is."""
     return _FORMS[type(cond)]
 
 
@@ -62,6 +66,8 @@ def children(cond: Condition, path: Path = ()) -> list[tuple[Condition, Path]]:
         return [(cond.exists.where, (*path, "exists", "where"))]
     if isinstance(cond, EventsCond) and cond.events.where is not None:
         return [(cond.events.where, (*path, "events", "where"))]
+    if isinstance(cond, LinkedCond) and cond.linked.where is not None:
+        return [(cond.linked.where, (*path, "linked", "where"))]
     return []
 
 
@@ -88,7 +94,8 @@ def walk(cond: Condition, path: Path = (), scope: str = "", negated: bool = Fals
         node = stack.pop()
         yield node
         inner_scope = (node.cond.exists.fact if isinstance(node.cond, ExistsCond)
-                       else EVENT_FACT if isinstance(node.cond, EventsCond) else node.scope)
+                       else EVENT_FACT if isinstance(node.cond, EventsCond)
+                       else LINK_SCOPE if isinstance(node.cond, LinkedCond) else node.scope)
         flip = node.negated != (node.form == "not")
         stack.extend(Node(c, p, flip, inner_scope) for c, p in reversed(children(node.cond, node.path)))
 
@@ -144,6 +151,11 @@ def signal_test(cond: Condition) -> tuple[str, bool] | None:
     return None
 
 
+def linked_spec(cond: Condition) -> LinkedSpec | None:
+    """The spec of a ``linked`` condition, else None."""
+    return cond.linked if isinstance(cond, LinkedCond) else None
+
+
 def exists_parts(cond: Condition) -> tuple[str, Condition | None] | None:
     """``(fact, where)`` of an ``exists`` (``where`` None when absent), else None."""
     if isinstance(cond, ExistsCond):
@@ -176,6 +188,8 @@ class Visitor(Generic[T]):
             return self.events(cond, path)
         if isinstance(cond, DeadlineCond):
             return self.deadline(cond, path)
+        if isinstance(cond, LinkedCond):
+            return self.linked(cond, path)
         return self.field(cond, path)
 
     def all_(self, cond: AllCond, path: Path) -> T:
@@ -204,6 +218,9 @@ class Visitor(Generic[T]):
 
     def deadline(self, cond: DeadlineCond, path: Path) -> T:
         raise TypeError(f"{type(self).__name__} does not take `deadline` conditions")
+
+    def linked(self, cond: LinkedCond, path: Path) -> T:
+        raise TypeError(f"{type(self).__name__} does not take `linked` conditions")
 
     def each(self, cond: AllCond | AnyCond, path: Path) -> list[T]:
         """The children of an ``all`` or ``any``, visited in order."""

@@ -376,3 +376,38 @@ def test_a_fired_deadline_shows_the_days_left_in_the_trace_and_its_reason_what_a
                                      "it is collected"
     assert rec.reasons[0].text.zh == "还有4天(至2026-11-27),可免每户扣10分,直至收回"
     assert rec.because[0].matched == report.matched
+
+
+# ---------------------------------------------------------------- across links between clients
+
+def _guarantee(overdue: float) -> tuple[list[Doc], Doc]:
+    overdue_rule = rule("t.overdue", {"client.overdue_amount": {"gt": 0}}, {"signals": ["loan_overdue"]})
+    where = {"all": [{"signal": "loan_overdue"}, {"client.overdue_amount": {"ge": 1000}}]}
+    guarantor = rule("t.guarantor", {"all": [{"client.domain": "bank"},
+                                             {"linked": {"kind": "guarantor_of", "where": where}}]}, {"actions": [NET]})
+    facts = doc(client("G1", domain="bank"), client("B7", domain="bank", overdue_amount=overdue),
+                links=[{"id": "K1", "kind": "guarantor_of", "from_client": "G1", "to_client": "B7"}])
+    return [overdue_rule, guarantor], facts
+
+
+def test_a_rule_across_a_link_shows_the_path_and_what_the_linked_client_matched() -> None:
+    rules, facts = _guarantee(300000)
+    ex = explainer(rules, facts)
+    [report] = ex.explain_rule("t.guarantor", SubjectKey("client", "G1")).rules
+    assert report.fired
+    assert report.related == {"guarantor_of": [
+        "client:G1 —guarantor_of→ client:B7: signal loan_overdue, client.overdue_amount = 300000"]}
+    [rec] = Advisor(ex.book).decide(facts).subject("client", "G1").recommendations  # type: ignore[union-attr]
+    assert rec.because[0].related == {"guarantor_of": ["client:B7"]}
+
+
+def test_why_not_across_a_link_names_the_closest_linked_client_and_what_it_lacks() -> None:
+    rules, facts = _guarantee(500)
+    [failing] = explainer(rules, facts).explain_rule("t.guarantor", SubjectKey("client", "G1")).rules[0].failing
+    assert failing.kind == "linked" and failing.actual == ["client:G1 —guarantor_of→ client:B7"]
+    assert failing.change == "closest is client:G1 —guarantor_of→ client:B7; change it as below"
+    [inner] = failing.inner
+    assert (inner.subject, inner.actual) == ("client:B7", 500)
+    alone = doc(client("G1", domain="bank"))
+    [none] = explainer(rules, alone).explain_rule("t.guarantor", SubjectKey("client", "G1")).rules[0].failing
+    assert none.change == "no client is linked to client:G1 by guarantor_of: add the link"

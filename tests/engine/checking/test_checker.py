@@ -472,3 +472,55 @@ def test_a_not_over_a_deadline_of_a_field_that_may_be_missing_is_a_warning() -> 
     [diag] = check_rules({"rules/t.yaml": text}, KB)
     assert (diag.code, diag.severity) == ("not_on_missing", "warning")
     assert diag.location.line == next(i for i, ln in enumerate(text.splitlines(), 1) if "deadline:" in ln)
+
+
+# ---------------------------------------------------------------- across links between clients (`linked`)
+
+_GUARANTOR = {"linked": {"kind": "guarantor_of", "where": {"signal": "loan_overdue"}}}
+
+
+@pytest.mark.parametrize("when", [
+    _GUARANTOR,
+    {"all": [{"client.domain": "bank"}, {"linked": {"kind": ["member_of", "related_company"], "direction": "both",
+                                                     "where": {"all": [{"signal": "credit_red_flag"},
+                                                                       {"link.since": {"older_than_days": 30}}]}}}]},
+    {"not": {"linked": {"kind": "same_owner",
+                        "where": {"client.network_client": {"eq": False, "unknown": "no_match"}}}}},
+    {"linked": {"kind": "guarantor_of"}},
+])
+def test_a_condition_across_links_written_as_the_guide_says_is_accepted(when: Doc) -> None:
+    assert codes(rule_text(rule("t.l", when, OK_THEN))) == []
+
+
+@pytest.mark.parametrize("spec, code, key, why", [
+    ({"kind": "guarantor"}, "bad_value", "kind", "not a kind of link"),
+    ({"kind": "same_owner", "where": {"client.netwrk_client": True}}, "unknown_field", "client.netwrk_client",
+     "unknown field"),
+    ({"kind": "same_owner", "where": {"manager.tenure_months": {"gt": 3}}}, "subject_mismatch",
+     "manager.tenure_months", "not reachable"),
+    ({"kind": "same_owner", "where": {"client.is_key": {"eq": True, "unknown": "ask"}}}, "bad_unknown",
+     "client.is_key", "`unknown: ask`"),
+    ({"kind": "same_owner", "where": {"any": [{"signal": "loan_overdue"}, {"client.is_key": True}]}},
+     "signal_placement", "signal", "cannot stand here"),
+])
+def test_a_condition_across_links_is_refused_located_at_the_key_at_fault(spec: Doc, code: str, key: str,
+                                                                         why: str) -> None:
+    text = rule_text(rule("t.l", {"all": [{"client.domain": "bank"}, {"linked": spec}]}, OK_THEN))
+    found = [d for d in check_rules({"rules/t.yaml": text}, KB) if d.severity == "error"]
+    assert [d.code for d in found] == [code]
+    diag = found[0]
+    assert why in diag.message and diag.rule_id == "t.l"
+    lines = text.splitlines()
+    start = next(i for i, ln in enumerate(lines, 1) if "linked:" in ln)
+    line = next(i for i, ln in enumerate(lines, 1) if i > start and ln.strip().lstrip("- ").startswith(key))
+    assert (diag.location.file, diag.location.line) == ("rules/t.yaml", line)
+
+
+def test_links_run_between_clients_only() -> None:
+    coach = {"coaching": [{"topic": "plan_submission_on_time", "reason": {"zh": "因为", "en": "because"}}]}
+    text = rule_text(rule("t.m", {"linked": {"kind": "same_owner"}}, coach, subject="manager"))
+    assert [d.code for d in check_rules({"rules/t.yaml": text}, KB)] == ["subject_mismatch"]
+    # a manager rule reaches across its clients' links inside `exists`
+    inner = {"exists": {"fact": "client", "where": {"linked": {"kind": "guarantor_of",
+                                                               "where": {"client.overdue_amount": {"gt": 0}}}}}}
+    assert codes(rule_text(rule("t.m", inner, coach, subject="manager"))) == []

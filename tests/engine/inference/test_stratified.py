@@ -155,6 +155,12 @@ def rule_sets(draw: st.DrawFn) -> list[Doc]:
         if forbidden and negate:
             when.append({"not": {"signal": draw(st.sampled_from(forbidden))}})
         rules.append(rule(f"t.c{i}", {"all": when}, {"actions": [action("relationship_care")]}))
+    for i in range(draw(st.integers(0, 2))):  # across links: a join on the linked client's signal, or a plain test
+        where = ({"signal": draw(st.sampled_from(first + second))} if draw(st.booleans())
+                 else {"all": _conditions(draw, 1)})
+        spec = {"kind": draw(st.sampled_from(["same_owner", "guarantor_of"])),
+                "direction": draw(st.sampled_from(["out", "in", "both"])), "where": where}
+        rules.append(rule(f"t.l{i}", {"linked": spec}, {"actions": [action("relationship_care")]}))
     m_sig = draw(st.sampled_from(MANAGER_SIGNALS))
     for i in range(draw(st.integers(0, 2))):
         where: list[Doc] = [{"signal": draw(st.sampled_from(first + second))},
@@ -177,7 +183,11 @@ def portfolios(draw: st.DrawFn) -> Doc:
     for i in range(draw(st.integers(1, 6))):
         fields = {f: v for f, (_, values) in CONDITIONS.items() if (v := draw(st.sampled_from(values))) is not None}
         clients.append({**client(f"C{i}", **fields), "manager_id": draw(st.sampled_from([m["id"] for m in managers]))})
-    return {"as_of": "2026-11-23", "managers": managers, "clients": clients}
+    ids = [c["id"] for c in clients]
+    links = [{"id": f"K{i}", "kind": draw(st.sampled_from(["same_owner", "guarantor_of"])),
+              "from_client": draw(st.sampled_from(ids)), "to_client": draw(st.sampled_from(ids))}
+             for i in range(draw(st.integers(0, 4)))]
+    return {"as_of": "2026-11-23", "managers": managers, "clients": clients, "links": links}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
