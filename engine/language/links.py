@@ -60,7 +60,7 @@ def _links(fact_set: FactSet, me: str, direction: str) -> Iterable[Fact]:
         yield from (f for f in fact_set.subjects(LINK_FACT) if str(f.get(TO)) == me)
 
 
-def linked_frame(spec: LinkedSpec, links: pd.DataFrame, clients: pd.Index) -> pd.DataFrame:
+def linked_frame(spec: LinkedSpec, links: pd.DataFrame | None, clients: pd.Index) -> pd.DataFrame:
     """The batch form of :func:`linked_pairs`: one row per (owner, other, link) with columns ``owner``
     and ``other`` (client ids as text) and the link's own columns, for owners and others in ``clients``."""
     import pandas as pd

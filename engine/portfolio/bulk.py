@@ -159,17 +159,17 @@ class _Masks(ScopedVisitor[Column]):
                 return pd.Series(False, index=ctx.view.index)
             owners: set[str] = set()
             if where is None:
-                owners = set(pairs["owner"])
+                owners = {str(o) for o in pairs["owner"]}
             else:  # the other client's columns and the link's, as the record form sees them; indexed by the
                 # other client's id (so a condition nested in `where` sees whose row it is), one link per
                 # other client at a time
                 pairs = pairs.assign(_round=pairs.groupby("other").cumcount().to_numpy())
-                for _, batch in pairs.groupby("_round"):
+                for _round, batch in pairs.groupby("_round"):
                     other = clients.reindex(batch["other"])
                     link_cols = batch.drop(columns=["owner", "other", "_round"]).add_prefix(f"{LINK_FACT}.")
                     link_cols.index = other.index
                     hit = where(_Ctx(ctx.frames, pd.concat([other, link_cols], axis=1), "client"), "client")
-                    owners |= set(batch["owner"][hit.to_numpy(dtype=bool)])
+                    owners |= {str(o) for o in batch["owner"][hit.to_numpy(dtype=bool)]}
             return pd.Series(ctx.view.index.isin(list(owners)), index=ctx.view.index)
         return linked_
 

@@ -156,10 +156,10 @@ def rule_sets(draw: st.DrawFn) -> list[Doc]:
             when.append({"not": {"signal": draw(st.sampled_from(forbidden))}})
         rules.append(rule(f"t.c{i}", {"all": when}, {"actions": [action("relationship_care")]}))
     for i in range(draw(st.integers(0, 2))):  # across links: a join on the linked client's signal, or a plain test
-        where = ({"signal": draw(st.sampled_from(first + second))} if draw(st.booleans())
-                 else {"all": _conditions(draw, 1)})
+        across: Doc = ({"signal": draw(st.sampled_from(first + second))} if draw(st.booleans())
+                       else {"all": _conditions(draw, 1)})
         spec = {"kind": draw(st.sampled_from(["same_owner", "guarantor_of"])),
-                "direction": draw(st.sampled_from(["out", "in", "both"])), "where": where}
+                "direction": draw(st.sampled_from(["out", "in", "both"])), "where": across}
         rules.append(rule(f"t.l{i}", {"linked": spec}, {"actions": [action("relationship_care")]}))
     m_sig = draw(st.sampled_from(MANAGER_SIGNALS))
     for i in range(draw(st.integers(0, 2))):
