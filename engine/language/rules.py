@@ -53,6 +53,7 @@ from pydantic import (
     Field,
     RootModel,
     Tag,
+    WithJsonSchema,
     create_model,
     field_validator,
     model_validator,
@@ -292,8 +293,10 @@ class LinkedSpec(_Strict):
     """Some client the subject is linked to — by a ``link`` fact of one of ``kind`` — satisfies
     ``where``: "a client who guarantees an overdue loan", "a member of a group with a red flag"."""
 
-    kind: tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ...] = Field(
-        min_length=1, description="the link kinds that count (values of `link.kind`): one or a list")
+    kind: Annotated[tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ...], WithJsonSchema({
+        "anyOf": [{"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                  {"type": "array", "items": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}, "minItems": 1}],
+        "description": "the link kinds that count (values of `link.kind`): one or a list"})] = Field(min_length=1)
     direction: Literal["out", "in", "both"] = Field(default="out", description=(
         "out: the subject is the link's from_client (it guarantees, it is the member); in: its to_client (it is "
         "guaranteed, it is the group); both: either end"))
