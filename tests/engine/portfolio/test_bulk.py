@@ -41,7 +41,8 @@ def test_decisions_with_bulk_gates_equal_decisions_without(advisor: Advisor, see
     assert sum(len(part.facts["client"]) for part in parts) == 150
     assert sum(len(part.gates) for part in parts) > 0
     for part in parts:
-        fs = build_fact_set(part.facts, p.as_of, advisor.book.kb)
+        # as the batch decides a book (decide_partition): with its history, which `events` conditions count
+        fs = build_fact_set(part.facts, p.as_of, advisor.book.kb, part.sources, history=part.history)
         assert set(part.gates) == local_gates(advisor, fs), part.manager_id
         with_gates = advisor.decide(fs, gates=part.gates)
         without = advisor.decide(fs)
