@@ -29,6 +29,7 @@ from rm_advisor.api.schemas import (
     SubjectDecisionOut,
     SubjectDecisionResponse,
 )
+from rm_advisor.engine.authoring import RuleHealth
 from rm_advisor.engine.inference import CompiledRule
 from rm_advisor.engine.language import Decision, FeedbackReasonSpec, SubjectDecision
 from rm_advisor.engine.policies import EffectivenessReport
@@ -97,8 +98,9 @@ def replay(report: ReplayReport) -> ReplayOut:
                                                                "on_current": {"decision"}}))
 
 
-def effectiveness(report: EffectivenessReport) -> EffectivenessOut:
-    return EffectivenessOut.model_validate(report.model_dump())
+def effectiveness(report: EffectivenessReport, health: list[RuleHealth], lang: Lang) -> EffectivenessOut:
+    return EffectivenessOut.model_validate({**report.model_dump(), "rule_health": [h.model_dump() for h in health]},
+                                           context=_ctx(lang))
 
 
 def feedback_reason(code: str, spec: FeedbackReasonSpec, lang: Lang) -> FeedbackReasonOut:

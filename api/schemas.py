@@ -459,7 +459,10 @@ class ConditionReportOut(Out):
     file: str
     line: int
     holds: bool
-    actual: Any = Field(default=None, description="the value seen (fields), or held / not held (signals)")
+    actual: Any = Field(default=None, description="the value seen (fields), both values by field (`compare`), the "
+                                                  "aggregate (`events`; `never` when no event), or held / not held "
+                                                  "(signals)")
+    events: list[str] = Field(default_factory=list, description="`events`: the history events that counted")
     expected: str = ""
     change: str | None = Field(default=None, description="the smallest change that would flip the condition")
     unknown: Literal["match", "no_match"] | None = Field(
@@ -720,6 +723,34 @@ class EffectivenessOut(Out):
     by_segment: list[RateRowOut]
     noisy_rules: list[RateRowOut] = Field(description="rules that fire often and are nearly always rejected")
     thresholds: ThresholdsOut
+    rule_health: list[RuleHealthOut] = Field(
+        default_factory=list, description="each noisy rule of the serving rule set with what the log suggests "
+                                          "changing (tighten a threshold, lower the priority) and the counts behind it")
+
+
+class SuggestionOut(Out):
+    """One change to a noisy rule, with the counts of the log that support it."""
+
+    kind: Literal["tighten_threshold", "lower_priority"]
+    text: LocalText
+    condition: str | None = Field(default=None, description="the threshold as the rule has it (tighten_threshold)")
+    proposed: str | None = Field(default=None, description="the threshold proposed (tighten_threshold)")
+    decided: int = Field(description="decided recommendations of the rule now (accepted, done or rejected)")
+    rejected: int = Field(description="rejected of those")
+    decided_after: int | None = Field(default=None, description="decided recommendations the proposal keeps")
+    rejected_after: int | None = Field(default=None, description="rejected of those")
+
+
+class RuleHealthOut(Out):
+    """A noisy rule, where it is written, its rates and what the log suggests changing."""
+
+    rule_id: str
+    title: LocalText
+    file: str
+    line: int
+    priority: int
+    rates: RateRowOut
+    suggestions: list[SuggestionOut]
 
 
 # ---- health ---------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ from rm_advisor.cli.common import (
     parse_day,
     use_format,
     use_lang,
+    write_json,
+    write_out,
 )
 from rm_advisor.cli.render import print_diagnostics, text, trace_lines
 
@@ -233,9 +235,9 @@ def run_tests(
         doc = run.to_dict()
         if min_rules is not None or min_conditions is not None:
             doc["coverage_below_minimum"] = short
-        _write_out(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n", output)
+        write_json(doc, output)
     elif fmt is TestFormat.junit:
-        _write_out(run.junit_xml(), output)
+        write_out(run.junit_xml(), output)
     else:
         print_diagnostics(out, run.problems)
         for r in run.results:
@@ -251,14 +253,6 @@ def run_tests(
                   _("FAILED: {passed} passed, {failed} failed ({files} scenario file(s); rule set: {rule_sets})",
                     **counts), markup=False)
     raise typer.Exit(0 if run.ok and not short else 1)
-
-
-def _write_out(text: str, output: Path | None) -> None:
-    """``text`` to the ``-o/--out`` file, else to stdout."""
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
 
 
 def _below_minimum(cov: Coverage | None, min_rules: float | None, min_conditions: float | None) -> list[str]:
@@ -705,8 +699,4 @@ def scenario_schema(output: Path | None = OutOpt) -> None:
     """Print (or write) the JSON Schema of scenario files, for editors."""
     from rm_advisor.engine.authoring import scenario_file_json_schema
 
-    doc = json.dumps(scenario_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
-    if output:
-        output.write_text(doc, encoding="utf-8")
-    else:
-        sys.stdout.write(doc)
+    write_json(scenario_file_json_schema(), output)

@@ -155,6 +155,19 @@ PreferHistoryOpt = typer.Option(False, "--prefer-history",
                                      "(default: given values are kept and history fills what is missing)")
 
 
+def write_out(text: str, output: Path | None) -> None:
+    """``text`` to the ``-o/--out`` file, else to stdout."""
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def write_json(doc: Any, output: Path | None) -> None:
+    """``doc`` as indented JSON (Chinese kept as written) to the ``-o/--out`` file, else to stdout."""
+    write_out(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n", output)
+
+
 def parse_day(value: str | None, name: str) -> dt.date | None:
     """A date option (``--as-of``, ``--since``...): ``YYYY-MM-DD`` within the business calendar of
     :mod:`engine.language.values`, else a usage error naming the option (exit 2, no traceback)."""

@@ -34,6 +34,7 @@ from rm_advisor.cli.common import (
     require_file,
     use_format,
     use_lang,
+    write_json,
 )
 from rm_advisor.cli.serve import register as register_serve
 from rm_advisor.cli.store import register as register_store_commands
@@ -110,6 +111,10 @@ def check(
     documents: Path | None = typer.Option(None, "--documents", envvar="RM_ADVISOR_DOCUMENTS", file_okay=False,
                                           help="folder of the source documents' texts: each provenance quote "
                                                "must be found in its document verbatim"),
+    with_log: str | None = typer.Option(None, "--with-log", metavar="DB",
+                                        help="decision-log database URL: warn (rule_noisy) about the rules its "
+                                             "feedback shows are nearly always rejected, with what to change"),
+    since: str | None = typer.Option(None, "--since", help="with --with-log: first as-of date counted (YYYY-MM-DD)"),
     lang: Lang = lang_option(Lang.en),
 ) -> None:
     """Check rule files; print every problem with file:line:column; exit 1 on errors."""
@@ -146,6 +151,11 @@ def check(
     except RuleError as exc:
         diags = exc.diagnostics
     errors = [d for d in diags if d.severity == "error"]
+    if with_log is not None and not errors:
+        from rm_advisor.cli.store import noisy_rule_warnings
+
+        diags = sorted(diags + noisy_rule_warnings(with_log, target, kb, parse_day(since, "--since")),
+                       key=Diagnostic.sort_key)
     if fmt is Fmt.json:
         sys.stdout.write(json.dumps({"ok": not errors, **({"code": "rule_set_invalid", "message": _(
                                          "the rule set {names} does not check", names=target)} if errors else {}),
@@ -174,11 +184,7 @@ def schema(output: Path | None = OutOpt) -> None:
     """Print (or write) the JSON Schema of rule files, for editors."""
     from rm_advisor.engine.language import rule_file_json_schema
 
-    text = json.dumps(rule_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    write_json(rule_file_json_schema(), output)
 
 
 @app.command("coaching-schema")
@@ -186,11 +192,7 @@ def coaching_schema(output: Path | None = OutOpt) -> None:
     """Print (or write) the JSON Schema of knowledge_base/coaching_from_clients.yaml, for editors."""
     from rm_advisor.engine.language import client_coaching_json_schema
 
-    text = json.dumps(client_coaching_json_schema(), ensure_ascii=False, indent=2) + "\n"
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    write_json(client_coaching_json_schema(), output)
 
 
 batch.register(app)

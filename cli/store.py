@@ -7,6 +7,7 @@ app by :func:`register`.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from rm_advisor.cli.common import (
     PreferHistoryOpt,
     RulesOpt,
     _,
+    current_lang,
     err,
     error_code,
     fail,
@@ -40,12 +42,15 @@ from rm_advisor.cli.common import (
     require_file,
     use_format,
     use_lang,
+    write_json,
 )
 from rm_advisor.cli.render import print_decision, print_diagnostics, text
 from rm_advisor.engine.language import ACTION_KINDS
 from rm_advisor.engine.policies import Thresholds
 
 if TYPE_CHECKING:
+    from rm_advisor.engine.authoring import RuleHealth
+    from rm_advisor.engine.errors import Diagnostic
     from rm_advisor.engine.policies import EffectivenessReport, RateRow
     from rm_advisor.store import LoggedDecision, Store
 
@@ -371,26 +376,64 @@ def report_effectiveness(
     min_rejection_rate: float = typer.Option(Thresholds().min_rejection_rate, "--min-rejection-rate",
                                              min=0.0, max=1.0, help="noisy rules: rejected at least this share"),
     rows: int = typer.Option(15, "--rows", min=1, help="rows per table"),
+    rules: Path | None = RulesOpt,
+    kb: Path | None = KbOpt,
     db: str | None = DbOpt,
     fmt: Fmt = format_option(),
     as_json: bool = JsonAliasOpt,
     lang: Lang = EnOpt,
 ) -> None:
-    """Acceptance and completion rates per rule, action, manager and segment; noisy rules."""
+    """Acceptance and completion rates per rule, action, manager and segment; noisy rules, with
+    what the log suggests changing in each (read against the rule set of -r/--rules)."""
+    from rm_advisor.engine import Advisor
     from rm_advisor.engine.policies import Thresholds
-    from rm_advisor.store import Store, effectiveness_report
+    from rm_advisor.store import Store, effectiveness_report, rule_health_report
 
     use_lang(lang)
     as_json = use_format(fmt, as_json) is Fmt.json
     limits = Thresholds(min_recommended=min_recommended, min_decided=min_decided,
                         min_rejection_rate=min_rejection_rate)
     start, end = parse_day(since, "--since"), parse_day(until, "--until")
+    advisor = Advisor.load(rules, kb)
     with _reported(), Store(db) as store:
         report = effectiveness_report(store, start, end, limits)
+        health = rule_health_report(store, advisor, report)
     if as_json:
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        doc = {**report.model_dump(mode="json"), "rule_health": [h.model_dump(mode="json") for h in health]}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     else:
         print_effectiveness(out, report, rows)
+        print_rule_health(out, health)
+
+
+def noisy_rule_warnings(db: str, rules: Path, kb: Path | None, since: dt.date | None) -> list[Diagnostic]:
+    """``check --with-log``: a ``rule_noisy`` warning at each rule of ``rules`` the decision log
+    shows is nearly always rejected, saying what the log suggests changing."""
+    from rm_advisor.engine import Advisor
+    from rm_advisor.engine.errors import Diagnostic, Location
+    from rm_advisor.store import Store, effectiveness_report, rule_health_report
+
+    advisor = Advisor.load(rules, kb)
+    with _reported(), Store(db) as store:
+        health = rule_health_report(store, advisor, effectiveness_report(store, since, None))
+    lang = current_lang()
+    return [Diagnostic("rule_noisy", _("rejected {rejected} of {decided} decided recommendations; {changes}",
+                                       rejected=h.rates.rejected, decided=h.rates.accepted + h.rates.rejected,
+                                       changes="; ".join(text(s.text, lang) for s in h.suggestions)),
+                       Location(file=h.file, line=h.line), rule_id=h.rule_id, severity="warning")
+            for h in health]
+
+
+def print_rule_health(console: Console, health: list[RuleHealth]) -> None:
+    """What the log suggests changing in each noisy rule, a rule a paragraph."""
+    if not health:
+        return
+    lines = ["", _("what the log suggests changing in the noisy rules")]
+    for h in health:
+        lines.append(f"{h.rule_id} ({h.file}:{h.line}) {text(h.title, current_lang())}")
+        lines += [f"  - {text(s.text, current_lang())}" for s in h.suggestions]
+    for line in lines:
+        console.print(line, markup=False, highlight=False)
 
 
 def print_effectiveness(console: Console, report: EffectivenessReport, rows: int = 15) -> None:
@@ -452,8 +495,4 @@ def policies_schema(output: Path | None = OutOpt) -> None:
     """Print (or write) the JSON Schema of policy files, for editors."""
     from rm_advisor.engine.policies import policy_file_json_schema
 
-    doc = json.dumps(policy_file_json_schema(), ensure_ascii=False, indent=2) + "\n"
-    if output:
-        output.write_text(doc, encoding="utf-8")
-    else:
-        sys.stdout.write(doc)
+    write_json(policy_file_json_schema(), output)

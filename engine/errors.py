@@ -32,6 +32,8 @@ Code = Literal[
     "signal_leads_nowhere",
     # rule graph (engine/authoring/graph.py)
     "signal_unproduced", "signal_unused", "unreachable_outcome",
+    # rule health against the decision log (engine/authoring/rule_health.py)
+    "rule_noisy",
     # scenario files
     "scenario_unknown_id",
     # facts
@@ -112,6 +114,10 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
         "signal_unproduced": "a rule uses a signal (or the catalogue lists one) that no rule asserts (warning)",
         "signal_unused": "a signal is asserted but no rule uses it (warning)",
         "unreachable_outcome": "no rule that can fire recommends this action or coaching topic (warning)",
+    },
+    "rule health against the decision log (engine/authoring/rule_health.py)": {
+        "rule_noisy": "a rule fires often and its recommendations are nearly always rejected, by the decision log "
+                      "(`rm-advisor check --with-log`); the message says what the log suggests changing (warning)",
     },
     "scenario files": {
         "scenario_unknown_id": "a scenario expectation names an action, signal, rule or error code that does not exist",

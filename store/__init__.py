@@ -33,11 +33,12 @@ from rm_advisor.store.errors import StoreError
 from rm_advisor.store.feedback import FeedbackInput, FeedbackRecord, FeedbackStore
 from rm_advisor.store.masking import MASK
 from rm_advisor.store.replay import ReplayReport, ReplayRun, replay
-from rm_advisor.store.service import Posted, decide_and_log, effectiveness_report
+from rm_advisor.store.service import Posted, decide_and_log, effectiveness_report, rule_health_report
 
 __all__ = ["DEFAULT_URL", "ENV_URL", "MASK", "Database", "DecisionLog", "DecisionSummary", "FeedbackInput",
            "FeedbackRecord", "FeedbackStore", "ImportResult", "LoggedDecision", "Posted", "ReplayReport", "ReplayRun",
-           "Store", "StoreError", "decide_and_log", "effectiveness_report", "import_csv", "replay"]
+           "Store", "StoreError", "decide_and_log", "effectiveness_report", "import_csv", "replay",
+           "rule_health_report"]
 
 
 class Store:

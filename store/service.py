@@ -6,7 +6,9 @@
   return what is shown;
 * :func:`effectiveness_report`, behind ``rm-advisor report effectiveness`` and ``GET
   /v1/reports/effectiveness``: the shown items of a period's logged decisions settled by their feedback,
-  with what purged decisions left in the rollup.
+  with what purged decisions left in the rollup;
+* :func:`rule_health_report`, behind the rule-health part of both and ``rm-advisor check --with-log``:
+  the noisy rules of a report with what the log suggests changing.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rm_advisor.engine.authoring import Observation, RuleHealth, rule_health
 from rm_advisor.engine.derivation import Prefer
 from rm_advisor.engine.inference import Advisor
 from rm_advisor.engine.language import Decision, FactSet, SubjectKey
-from rm_advisor.engine.policies import EffectivenessReport, Thresholds, effectiveness
+from rm_advisor.engine.policies import EffectivenessReport, ItemRecord, Thresholds, effectiveness, settled_states
 from rm_advisor.store.decision_log import limited
 from rm_advisor.store.feedback import SUBJECT_TYPES
 
@@ -79,3 +82,38 @@ def effectiveness_report(store: Store, since: dt.date | None = None, until: dt.d
     events = store.feedback.events({i.decision_id for i in items})
     settled, decisions = rollup(store.db, since, until)  # what purged decisions left behind
     return effectiveness(items, events, since, until, thresholds, settled, decisions)
+
+
+#: at most this many logged decisions are read for the matched values behind rule-health suggestions
+#: (the newest first): enough for the counts to mean something, bounded for a large log
+RULE_HEALTH_DECISIONS = 2000
+
+
+def rule_health_report(store: Store, advisor: Advisor, report: EffectivenessReport) -> list[RuleHealth]:
+    """The noisy rules of ``report`` with what the log suggests changing in each (see
+    :mod:`engine.authoring.rule_health`), read against ``advisor``'s rule set: the values the rules
+    matched come from the newest :data:`RULE_HEALTH_DECISIONS` logged decisions that showed them."""
+    noisy = {r.key for r in report.noisy_rules}
+    if not noisy:
+        return []
+    items = [i for i in store.decisions.items(report.since, report.until) if i.shown and noisy & set(i.rules)]
+    states = settled_states(items, store.feedback.events({i.decision_id for i in items}))
+    days = {i.decision_id: i.as_of for i in items}
+    newest = sorted(days, key=lambda d: (days[d], d), reverse=True)[:RULE_HEALTH_DECISIONS]
+    wanted: dict[str, list[ItemRecord]] = {}
+    for i in items:
+        wanted.setdefault(i.decision_id, []).append(i)
+    observations = []
+    for decision_id in newest:
+        decision = store.decisions.get(decision_id).decision
+        recs = {(s.subject_type, s.id, r.id): r for s in [*decision.clients, *decision.managers]
+                for r in s.recommendations}
+        for item in wanted[decision_id]:
+            rec = recs.get((item.subject_type, item.subject_id, item.item_id))
+            if rec is None:
+                continue
+            state = states.get((item.decision_id, item.subject_type, item.subject_id, item.item_id))
+            observations += [Observation(rule_id=t.rule_id, state=state, matched=t.matched)
+                             for t in rec.because if t.rule_id in noisy]
+    rules = {r.id: (r.rule, r.file, r.line) for r in advisor.book.by_id().values()}
+    return rule_health(report.noisy_rules, rules, observations, advisor.book.kb, report.thresholds)

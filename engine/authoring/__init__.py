@@ -15,6 +15,7 @@ from rm_advisor.engine.authoring.graph import (
     to_picture,
 )
 from rm_advisor.engine.authoring.replay import KINDS, ReplayReport, replay
+from rm_advisor.engine.authoring.rule_health import Observation, RuleHealth, Suggestion, rule_health
 from rm_advisor.engine.authoring.scenarios import CaseResult, Failure, declared_rule_set, scenario_file_json_schema
 from rm_advisor.engine.authoring.suite import SuiteRun, merge_runs, run_suite
 
@@ -28,8 +29,11 @@ __all__ = [
     "Explainer",
     "Explanation",
     "Failure",
+    "Observation",
     "ReplayReport",
+    "RuleHealth",
     "RuleReport",
+    "Suggestion",
     "SuiteRun",
     "cycle_nodes",
     "declared_rule_set",
@@ -39,6 +43,7 @@ __all__ = [
     "parse_rules",
     "replay",
     "rule_graph",
+    "rule_health",
     "run_suite",
     "scenario_file_json_schema",
     "select",

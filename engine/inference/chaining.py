@@ -7,6 +7,7 @@ related fact passes a rule's join conditions, a :class:`Signal` that a rule deri
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +57,7 @@ class InferenceResult:
     producers: dict[tuple[str, SubjectKey], list[str]]  # (signal, subject) -> rule ids
 
 
-class Recorder:
+class Recorder(abc.ABC):
     """What every evaluator shares: the gates of a fact set, and firings recorded once per (rule,
     subject) with their match trace and the signals they assert. Not thread-safe: one per thread."""
 
@@ -69,6 +70,7 @@ class Recorder:
         self._producers: dict[tuple[str, SubjectKey], list[str]] = {}
         self._facts: FactSet | None = None
 
+    @abc.abstractmethod
     def run(self, fact_set: FactSet, gates: Gates | None = None) -> InferenceResult:
         """Gate every rule on every subject, then chain signals to a fixpoint.
 
@@ -76,7 +78,6 @@ class Recorder:
         caller that evaluated them in bulk (see :mod:`engine.portfolio.bulk`); by default they are
         evaluated here, one subject at a time.
         """
-        raise NotImplementedError
 
     def _start(self, fact_set: FactSet, gates: Gates | None,
                declare: list[Any] | None = None) -> list[tuple[CompiledRule, SubjectKey]]:
@@ -163,8 +164,9 @@ class Recorder:
             if related is not None and related not in bucket:
                 bucket.append(related)
 
-    def _asserted(self, name: str, subject: SubjectKey, declare: list[Any] | None) -> None:
-        """A signal now holds for ``subject`` (recorded in the producers already)."""
+    def _asserted(self, name: str, subject: SubjectKey, declare: list[Any] | None) -> None:  # noqa: B027 (a hook)
+        """A signal now holds for ``subject`` (recorded in the producers already). A hook for an
+        evaluator with a working memory of its own (experta's); the others need nothing here."""
 
 
 class Inference(Recorder):

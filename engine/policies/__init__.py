@@ -9,9 +9,10 @@ from rm_advisor.engine.policies.effectiveness import (
     Thresholds,
     effectiveness,
     settle,
+    settled_states,
 )
 
 __all__ = [
     "EffectivenessReport", "ItemRecord", "PolicySet", "RateRow", "SettledCount", "Thresholds", "apply_policies",
-    "check_policy_files", "effectiveness", "policy_file_json_schema", "settle",
+    "check_policy_files", "effectiveness", "policy_file_json_schema", "settle", "settled_states",
 ]

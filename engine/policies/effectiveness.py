@@ -76,15 +76,33 @@ class SettledCount(BaseModel):
     count: int = Field(ge=1)
 
 
-def settle(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEvent]) -> list[SettledCount]:
-    """The shown ``items`` counted as :class:`SettledCount` rows, each settled by its feedback as the
-    report settles it (the latest stage wins: rejected or done, else accepted, else snoozed)."""
-    last: dict[tuple[str, str, str, str], FeedbackEvent] = {}
+ItemKey = tuple[str, str, str, str]
+
+
+def _last_events(feedback: Iterable[FeedbackEvent]) -> dict[ItemKey, FeedbackEvent]:
+    """Per item (decision, subject type, subject id, item id), the feedback event that settles it:
+    the latest stage wins (rejected or done, else accepted, else snoozed)."""
+    last: dict[ItemKey, FeedbackEvent] = {}
     for e in feedback:
         key = (e.decision_id, e.subject_type, e.subject_id, e.item_id)
         held = last.get(key)
         if held is None or _STATE_RANK[e.status] >= _STATE_RANK[held.status]:
             last[key] = e
+    return last
+
+
+def settled_states(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEvent]) -> dict[ItemKey, State]:
+    """How each of ``items`` settled, by (decision, subject type, subject id, item id); items
+    without an answer are left out."""
+    last = _last_events(feedback)
+    keys = {(i.decision_id, i.subject_type, i.subject_id, i.item_id) for i in items}
+    return {k: e.status for k, e in last.items() if k in keys}
+
+
+def settle(items: Iterable[ItemRecord], feedback: Iterable[FeedbackEvent]) -> list[SettledCount]:
+    """The shown ``items`` counted as :class:`SettledCount` rows, each settled by its feedback as the
+    report settles it (the latest stage wins: rejected or done, else accepted, else snoozed)."""
+    last = _last_events(feedback)
     counts: dict[tuple[object, ...], int] = {}
     for i in items:
         if not i.shown:

@@ -59,3 +59,20 @@ def test_the_period_picks_decisions_by_as_of_date_and_thresholds_find_noisy_rule
 def test_bad_report_parameters_are_located(log_client: TestClient, params: dict[str, Any],
                                            where: tuple[str, str]) -> None:
     assert where in located(problem(log_client.get(REPORT, params=params), 422, "invalid_request"))
+
+
+def test_each_noisy_rule_comes_with_what_the_log_suggests_changing(log_client: TestClient) -> None:
+    rejected = _decide_and_answer(log_client, "2026-11-23", 0, "rejected", reason_code="risk_concern")
+    loose = {"min_recommended": 1, "min_decided": 1, "min_rejection_rate": 1.0}
+    both = log_client.get(REPORT, params={**loose, "lang": "both"}).json()
+    assert {h["rule_id"] for h in both["rule_health"]} == {r["key"] for r in both["noisy_rules"]} <= \
+        set(rejected["rules"])
+    health = both["rule_health"][0]
+    assert health["file"].endswith(".yaml") and health["line"] > 0 and set(health["title"]) == {"zh", "en"}
+    lower = health["suggestions"][-1]
+    assert lower["kind"] == "lower_priority" and (lower["decided"], lower["rejected"]) == (1, 1)
+    risk = KB.feedback_reasons["risk_concern"].title
+    assert risk.en in lower["text"]["en"] and risk.zh in lower["text"]["zh"]
+    zh = log_client.get(REPORT, params={**loose, "lang": "zh"})
+    assert zh.headers["content-language"] == "zh"
+    assert zh.json()["rule_health"][0]["suggestions"][-1]["text"] == {"zh": lower["text"]["zh"]}

@@ -134,3 +134,48 @@ def test_top_limits_what_decide_shows_and_the_log_keeps_and_marks_every_recommen
     assert code == 0 and output.splitlines()[0].split()[-3:] == ["rec", "shown", "supp"]
     rec, n_shown = (int(x) for x in output.splitlines()[1].split()[-3:-1])
     assert n_shown == sum(len(s["recommendations"]) for s in shown["clients"] + shown["managers"]) < rec
+
+
+def _noisy_log(db: str) -> None:
+    """A log where keep_regular_contact (bank: last visit more than 30 days ago) was rejected for the
+    clients last visited 31..40 days before and done for those last visited 60..62 days before."""
+    from rm_advisor.engine import Advisor
+    from rm_advisor.store import FeedbackInput, Store, decide_and_log
+
+    advisor = Advisor.load()
+    reason = next(code for code, spec in advisor.book.kb.feedback_reasons.items()
+                  if "rejected" in spec.statuses and spec.fits(advisor.book.kb.actions["keep_regular_contact"]))
+    days = [(v, "rejected") for v in range(31, 41) for _ in range(4)] + [(v, "done") for v in (60, 60, 61, 61, 62, 62)]
+    with Store(db) as store:
+        for n, (since_visit, status) in enumerate(days):
+            facts = {"as_of": "2026-11-23", "clients": [{"id": f"B{n}", "manager_id": "M1", "domain": "bank",
+                                                         "relationship": "active",
+                                                         "days_since_last_visit": since_visit}]}
+            decision = decide_and_log(store, advisor, facts)
+            assert "keep_regular_contact" in [r.id for r in decision.clients[0].recommendations]
+            store.feedback.add(FeedbackInput(decision_id=decision.id, subject=f"B{n}", item="keep_regular_contact",
+                                             status=status, reason_code=reason if status == "rejected" else None))
+
+
+def test_check_with_log_and_the_effectiveness_report_say_what_to_change_in_a_noisy_rule(db: str) -> None:
+    _noisy_log(db)
+    code, output = run("check", "--with-log", db, "--lang", "en")
+    assert code == 0, output  # a warning, not an error
+    [line] = [ln for ln in output.splitlines() if "rule_noisy" in ln]
+    assert "bank.yaml:" in line and "warning: rule_noisy [bank.keep_regular_contact]" in line
+    assert "rejected 40 of 46 decided recommendations; tighten client.days_since_last_visit > " \
+           "$bank_contact_interval_days (30) to client.days_since_last_visit > 35" in line
+    assert "lower the priority (now 30)" in line
+
+    code, output = run("report", "effectiveness", "--db", db, "--format", "json")
+    assert code == 0, output
+    [health] = json.loads(output)["rule_health"]
+    assert health["rule_id"] == "bank.keep_regular_contact"
+    assert [(s["kind"], s["decided_after"], s["rejected_after"]) for s in health["suggestions"]] == \
+        [("tighten_threshold", 26, 20), ("lower_priority", None, None)]
+    code, output = run("report", "effectiveness", "--db", db, "--lang", "zh")
+    assert code == 0 and "决策日志对高拒绝率规则的修改建议" in output
+    assert "收紧为 client.days_since_last_visit > 35" in output
+
+    code, output = run("check", "--with-log", db, "--since", "2026-12-01")  # nothing logged since: no warning
+    assert code == 0 and "rule_noisy" not in output
