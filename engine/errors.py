@@ -24,6 +24,7 @@ Code = Literal[
     "bad_operator", "bad_value", "bad_template", "missing_fallback", "subject_mismatch", "signal_cycle", "bad_dates",
     "signal_placement", "unknown_parameter", "no_rules", "value_label", "file_not_utf8", "alternative_twice",
     "alternative_kinds", "bad_unknown", "not_on_missing", "unknown_document", "quote_not_found",
+    "unknown_threshold",
     # static analysis of rule sets (engine/checking/analysis.py)
     "impossible_condition", "subsumed_rule", "same_action_priority", "parameter_unit", "threshold_parameter",
     "missing_text",
@@ -95,6 +96,8 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
                             "knowledge_base/documents.yaml does not list",
         "quote_not_found": "a provenance quote (of a rule or a catalogue entry) is not found verbatim in its document "
                            "(checked when the document texts are available: `rm-advisor check --documents DIR`)",
+        "unknown_threshold": "a `deadline` condition names a threshold that knowledge_base/thresholds.yaml does not "
+                             "define",
     },
     "static analysis of rule sets (engine/checking/analysis.py)": {
         "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",

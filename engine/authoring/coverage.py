@@ -25,20 +25,24 @@ from rm_advisor.engine.language import (
     AnyCond,
     CompareCond,
     Condition,
+    DeadlineCond,
     EventsCond,
     ExistsCond,
     FieldCond,
+    LinkedCond,
     NotCond,
     Rule,
     SignalCond,
 )
 from rm_advisor.engine.language.aggregates import events_text
+from rm_advisor.engine.language.deadlines import deadline_key
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
+from rm_advisor.engine.language.links import link_key
 from rm_advisor.engine.language.operators import describe, describe_compare
 from rm_advisor.engine.language.walk import Path, Visitor
 from rm_advisor.engine.loading.locations import Locator
 
-_ATOMS = ("field", "signal", "exists", "compare", "events")
+_ATOMS = ("field", "signal", "exists", "compare", "events", "deadline", "linked")
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,14 @@ class _Atoms(Visitor[list[tuple[Path, str]]]):
 
     def events(self, cond: EventsCond, path: Path) -> list[tuple[Path, str]]:
         return [((*path, "events"), events_text(cond.events, self.kb))]
+
+    def linked(self, cond: LinkedCond, path: Path) -> list[tuple[Path, str]]:
+        where = cond.linked.where
+        own = [((*path, "linked"), f"linked {link_key(cond.linked)}" + (" where ..." if where is not None else ""))]
+        return own + (self.visit(where, (*path, "linked", "where")) if where is not None else [])
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> list[tuple[Path, str]]:
+        return [((*path, "deadline"), deadline_key(cond.deadline, self.kb))]
 
     def compare(self, cond: CompareCond, path: Path) -> list[tuple[Path, str]]:
         spec = cond.compare

@@ -23,7 +23,15 @@ from rm_advisor.engine.inference.conditions import (
     matching_events,
 )
 from rm_advisor.engine.language.aggregates import events_key, events_text
+from rm_advisor.engine.language.deadlines import (
+    DAYS_LEFT,
+    days_left,
+    deadline_holds,
+    deadline_key,
+    deadline_operands,
+)
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
+from rm_advisor.engine.language.links import LINK_FACT, link_key, linked_pairs
 from rm_advisor.engine.language.operators import (
     Unknown,
     compare_holds,
@@ -37,9 +45,11 @@ from rm_advisor.engine.language.rules import (
     AllCond,
     AnyCond,
     CompareCond,
+    DeadlineCond,
     EventsCond,
     ExistsCond,
     FieldCond,
+    LinkedCond,
     NotCond,
     Rule,
     SignalCond,
@@ -61,7 +71,11 @@ class Outcome:
     one, ``target`` what the left value was compared with (the right value times ``times`` plus ``plus``)
     and ``ops`` the one operator. For an ``events`` node, ``ref`` names the aggregate, ``value`` is
     it (None: *never*), ``ops`` its comparison, ``unknown`` the ``never:`` mode and ``candidates`` the
-    events that counted.
+    events that counted. For a ``deadline`` node, ``ref``/``value`` are the field that places it and
+    its value, ``target`` (and ``right_value``, under the trace's name ``right``) the days left (None
+    when the value is missing) and ``ops`` the window (``("within", as written, days)``). For a
+    ``linked`` node, ``ref`` names the link's kinds, ``candidates`` are the linked clients and
+    ``related`` the ``where`` outcome on each of them.
     """
 
     path: Path
@@ -155,6 +169,21 @@ class _Evaluator(Visitor[Outcome]):
                      for r, k in zip(related, keys, strict=True))
         return Outcome(path, "exists", any(o.holds for o in outs), text, self.key, candidates=keys, related=outs)
 
+    def linked(self, cond: LinkedCond, path: Path) -> Outcome:
+        spec, env = cond.linked, self.env
+        owner = env.facts.get(self.scope)
+        pairs = linked_pairs(spec, env.fact_set, owner["id"]) if owner is not None else []
+        keys = tuple(SubjectKey.of("client", o["id"]) for _, o in pairs)
+        text = f"linked {link_key(spec)}" + (" where ..." if spec.where is not None else "")
+        if spec.where is None:
+            return Outcome((*path, "linked"), "linked", bool(pairs), text, self.key, candidates=keys,
+                           ref=link_key(spec))
+        where, at = spec.where, (*path, "linked", "where")
+        outs = tuple(replace(self, env=env.with_fact("client", o).with_fact(LINK_FACT, ln), scope="client",
+                             key=k).visit(where, at) for (ln, o), k in zip(pairs, keys, strict=True))
+        return Outcome((*path, "linked"), "linked", any(o.holds for o in outs), text, self.key, candidates=keys,
+                       related=outs, ref=link_key(spec))
+
     def compare(self, cond: CompareCond, path: Path) -> Outcome:
         spec = cond.compare
         times, plus = compare_operands(spec, self.kb)
@@ -182,6 +211,19 @@ class _Evaluator(Visitor[Outcome]):
         return Outcome((*path, "events"), "events", holds, events_text(spec, self.kb), self.key,
                        ref=events_key(spec, self.kb), value=value, ops=ops, unknown=spec.never,
                        candidates=tuple(SubjectKey.of(EVENT_FACT, e["id"]) for e in found))
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> Outcome:
+        spec = cond.deadline
+        after, within = deadline_operands(spec, self.kb)
+        value = self._read(spec.ref)
+        left = days_left(spec.basis, value, after, self.env.as_of)
+        holds = deadline_holds(left, within, spec.unknown)
+        fact = spec.ref.partition(".")[0]
+        holder = self.env.facts.get(fact)
+        where = SubjectKey.of(fact, holder["id"]) if holder is not None and "id" in holder else self.key
+        return Outcome((*path, "deadline"), "deadline", holds, deadline_key(spec, self.kb), where, ref=spec.ref,
+                       value=value, unknown=spec.unknown, target=left, ops=(("within", spec.within_days, within),),
+                       right=DAYS_LEFT + deadline_key(spec, self.kb), right_value=left)
 
     def _read(self, ref: str) -> Any:
         fact, _, name = ref.partition(".")

@@ -64,7 +64,7 @@ class Fix(_Model):
 
 
 #: the kinds of condition an explanation reports (the API's response model uses the same)
-ConditionKind = Literal["field", "signal", "exists", "compare", "events", "all", "any"]
+ConditionKind = Literal["field", "signal", "exists", "compare", "events", "deadline", "linked", "all", "any"]
 
 
 class ConditionReport(_Model):
@@ -73,13 +73,15 @@ class ConditionReport(_Model):
     condition: str
     kind: ConditionKind = Field(
         description="a comparison, a signal test, an exists, a comparison between two fields, an aggregate of "
-                    "history events, or a group whose parts are in `inner`")
+                    "history events, a deadline ahead, a client linked to the subject, or a group whose parts are in "
+                    "`inner`")
     subject: str = Field(description="the fact the condition looked at, e.g. client:T-001")
     file: str
     line: int
     holds: bool
     actual: Any = Field(default=None, description="the value seen (fields), both values by field (`compare`), the "
-                                                  "aggregate (`events`; `never` when no event), or held / not held "
+                                                  "aggregate (`events`; `never` when no event), the days left and "
+                                                  "the field (`deadline`), or held / not held "
                                                   "(signals)")
     events: list[str] = Field(default_factory=list, description="`events`: the history events that counted")
     expected: str = ""
@@ -245,6 +247,10 @@ class Explainer:
                    for ref, value in ((n.ref, n.value), (n.right, n.right_value)) if ref}
         related: dict[str, list[str]] = {}
         for c in conjuncts:
+            if c.kind == "linked" and c.holds:
+                hits = [linked_path(c, r.subject, r) for r in c.related if r.holds] if c.related else [
+                    linked_path(c, k) for k in c.candidates]
+                related[c.ref] = sorted(set(related.get(c.ref, [])) | set(hits))
             if c.kind == "exists" and c.holds:
                 fact = c.text.split()[1]
                 hits = [str(r.subject) for r in c.related if r.holds] if c.related else [str(k) for k in c.candidates]
@@ -285,6 +291,10 @@ class Explainer:
             return self._compare(node, want, base)
         if node.kind == "events":
             return self._events(node, want, base)
+        if node.kind == "deadline":
+            return self._deadline(node, want, base)
+        if node.kind == "linked":
+            return self._linked(rule_id, node, depth, seen, want, base)
         if node.kind == "signal":
             return self._signal(rule_id, node, depth, seen, want, base)
         if node.kind == "not":
@@ -334,6 +344,41 @@ class Explainer:
                                expected=shown.removeprefix(node.ref).strip() if want else f"not {shown}",
                                change=change, unknown=unknown, events=counted)
 
+    def _deadline(self, node: Outcome, want: bool, base: dict[str, Any]) -> ConditionReport:
+        """Why a deadline ahead failed: the days left against the window ("needs the deadline within the
+        next 4 days; 7 days left (client.interest_unpaid_days = 8)")."""
+        _, written, within = node.ops[0]
+        window = f"0 to {within} days left" + (f" ({written})" if isinstance(written, str) else "")
+        expected = window if want else f"not {window}"
+        if node.target is None:
+            return ConditionReport(**base, actual=None, expected=expected, change=f"give {node.ref} a value",
+                                   unknown="match" if node.holds else "no_match")
+        left = int(node.target)
+        had = f"{left} days left" if left >= 0 else f"passed {-left} days ago"
+        change = f"needs {expected}; {had} ({node.ref} = {show(node.value)})"
+        return ConditionReport(**base, actual={"days_left": left, node.ref: _plain(node.value)}, expected=expected,
+                               change=change)
+
+    def _linked(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, SubjectKey]], want: bool,
+                base: dict[str, Any]) -> ConditionReport:
+        """Why a condition across links failed, with the path to each linked client
+        ("closest is client:G1 —guarantor_of→ client:B7; change it as below")."""
+        kinds = node.ref.split(" ")[0]
+        if not want:  # `not: {linked: ...}` and some linked client matches
+            hits = [r for r in node.related if r.holds] if node.related else []
+            paths = [linked_path(node, r.subject, r) for r in hits] or [linked_path(node, k) for k in node.candidates]
+            return ConditionReport(**base, actual=paths, expected=f"no client linked by {kinds} that matches",
+                                   change=f"none of {', '.join(paths)} may match")
+        if not node.candidates:
+            return ConditionReport(**base, actual=[], expected=f"a client linked by {kinds}",
+                                   change=f"no client is linked to {node.subject} by {kinds}: add the link")
+        closest = min(node.related, key=lambda r: (_failures(r), r.subject))
+        inner = [self._condition(rule_id, c, depth, seen) for c in _conjuncts(closest) if not c.holds]
+        return ConditionReport(**base, actual=[linked_path(node, k) for k in node.candidates],
+                               expected=f"a client linked by {kinds} matching the `where`",
+                               change=f"closest is {linked_path(node, closest.subject)}; change it as below",
+                               inner=inner)
+
     def _signal(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, SubjectKey]], want: bool,
                 base: dict[str, Any]) -> ConditionReport:
         name, subject = node.signal, node.subject
@@ -373,6 +418,19 @@ class Explainer:
         return self.kb.facts[fact].fields.get(name) if fact in self.kb.facts else None
 
 
+def linked_path(node: Outcome, other: SubjectKey, outcome: Outcome | None = None) -> str:
+    """The path from the subject to a linked client, with what the linked client matched:
+    ``client:G1 —guarantor_of→ client:B7: signal loan_overdue, client.overdue_amount = 300000``."""
+    kinds, _, direction = node.ref.partition(" ")
+    arrow = {"(in)": f"←{kinds}—", "(both)": f"—{kinds}—"}.get(direction, f"—{kinds}→")
+    path = f"{node.subject} {arrow} {other}"
+    if outcome is None:
+        return path
+    seen = [f"signal {c.signal}" for c in _conjuncts(outcome) if c.kind == "signal" and c.holds]
+    seen += [f"{n.ref} = {show(n.value)}" for c in _conjuncts(outcome) if c.holds for n in _looked_at(c)]
+    return f"{path}: {', '.join(seen)}" if seen else path
+
+
 def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
 
@@ -407,7 +465,7 @@ def _compare_fix(op: str, target: Any, spec: FieldSpec | None) -> Any:
 
 def _looked_at(node: Outcome) -> list[Outcome]:
     """The field nodes behind a condition that held (not inside `exists`, whose facts are others)."""
-    if node.kind in ("field", "compare", "events"):
+    if node.kind in ("field", "compare", "events", "deadline"):
         return [node]
     if node.kind in ("all", "not"):
         return [n for c in node.children for n in _looked_at(c)]
@@ -417,7 +475,8 @@ def _looked_at(node: Outcome) -> list[Outcome]:
 
 
 def _failures(node: Outcome) -> int:
-    return sum(1 for n in node.walk() if n.kind in ("field", "compare", "events", "signal") and not n.holds)
+    return sum(1 for n in node.walk() if n.kind in ("field", "compare", "events", "deadline", "signal")
+               and not n.holds)
 
 
 def _plain(value: Any) -> Any:

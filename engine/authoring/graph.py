@@ -106,7 +106,7 @@ def _signal_uses(rule: Rule) -> list[tuple[str, str]]:
         test = signal_test(cond)
         if test is not None:
             uses.append((test[0], "requires" if test[1] else "forbids"))
-        for where, at in children(cond, path) if form(cond) == "exists" else ():
+        for where, at in children(cond, path) if form(cond) in ("exists", "linked") else ():
             uses += [(name, "joins") for c, _ in conjuncts(where, at) if (name := _required(c))]
     return uses
 

@@ -36,15 +36,19 @@ from rm_advisor.engine.language import (
     AnyCond,
     CompareCond,
     Condition,
+    DeadlineCond,
     EventsCond,
     ExistsCond,
     FieldCond,
+    LinkedCond,
     NotCond,
     Rule,
     SignalCond,
 )
 from rm_advisor.engine.language.aggregates import events_text
+from rm_advisor.engine.language.deadlines import deadline_key
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text, resolve
+from rm_advisor.engine.language.links import link_key
 from rm_advisor.engine.language.operators import (
     OPERATORS,
     Unknown,
@@ -186,6 +190,15 @@ class _Dnf(Visitor["list[Branch] | None"]):
     def events(self, cond: EventsCond, path: Path) -> list[Branch] | None:
         # opaque as a `compare` is: it conflicts only with its own negation
         return [(_Lit("compare", events_text(cond.events, self.kb), (*path, "events"), negated=self.negated),)]
+
+    def linked(self, cond: LinkedCond, path: Path) -> list[Branch] | None:
+        # opaque, as a `compare` is: about another client, it conflicts only with its own negation
+        text = f"linked {link_key(cond.linked)} {cond.linked.model_dump_json(by_alias=True, exclude_none=True)}"
+        return [(_Lit("compare", text, (*path, "linked"), negated=self.negated),)]
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> list[Branch] | None:
+        # opaque as a `compare` is: it conflicts only with its own negation
+        return [(_Lit("compare", deadline_key(cond.deadline, self.kb), (*path, "deadline"), negated=self.negated),)]
 
     def compare(self, cond: CompareCond, path: Path) -> list[Branch] | None:
         # opaque: it conflicts only with its own negation (the values it compares are not constants)

@@ -38,11 +38,23 @@ from rm_advisor.engine.language import (
     SignalCond,
 )
 from rm_advisor.engine.language.aggregates import CAN_BE_NEVER
+from rm_advisor.engine.language.deadlines import PLACEHOLDERS as DEADLINE_PLACEHOLDERS
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text
+from rm_advisor.engine.language.links import LINK_FACT
 from rm_advisor.engine.language.operators import ORDERED_TYPES, describe, describe_compare, operator
-from rm_advisor.engine.language.rules import RuleFile
-from rm_advisor.engine.language.templates import UNRECORDED, Lang, malformed, parse
-from rm_advisor.engine.language.walk import EVENT_FACT, Path, Visitor, children, conjuncts, form, signal_test, walk
+from rm_advisor.engine.language.rules import DeadlineCond, LinkedCond, RuleFile
+from rm_advisor.engine.language.templates import UNRECORDED, Lang, Placeholder, malformed, parse
+from rm_advisor.engine.language.walk import (
+    EVENT_FACT,
+    Path,
+    Visitor,
+    children,
+    conjuncts,
+    exists_parts,
+    form,
+    signal_test,
+    walk,
+)
 from rm_advisor.engine.loading.locations import Locator
 from rm_advisor.engine.loading.validation import validate_document
 from rm_advisor.engine.loading.yaml_source import ParsedYaml, parse_yaml, rule_fragments
@@ -268,6 +280,7 @@ def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
         _check_unknown(ctx, kb)
         _check_compare_unknown(ctx, kb)
         _check_events_never(ctx)
+        _check_deadline_unknown(ctx, kb)
     if "then" not in ctx.masked:
         _check_outcomes(ctx, kb)
     _check_provenance(ctx, kb)
@@ -341,13 +354,13 @@ def _check_placement(ctx: _Ctx, cond: Condition, path: Path, top: bool) -> None:
             test = signal_test(c)
             if test is not None:
                 allowed.add(p if test[1] else (*p, "not"))
-            for inner, p2 in children(c, p) if form(c) == "exists" else ():
+            for inner, p2 in children(c, p) if form(c) in ("exists", "linked") else ():
                 allowed.update(p3 for c3, p3 in conjuncts(inner, p2) if form(c3) == "signal")
     for sig_path in (n.path for n in walk(cond, path) if n.form == "signal"):
         if sig_path not in allowed:
             ctx.error("signal_placement", "a signal condition cannot stand here", sig_path,
                       hint="put `signal:` (or `not: {signal: ...}`) directly under the rule's `when` "
-                           "or its top-level `all`, or at the top of an `exists.where`")
+                           "or its top-level `all`, or at the top of an `exists.where` or a `linked.where`")
 
 
 def _check_condition(ctx: _Ctx, kb: KnowledgeBase, cond: Condition, path: Path, signal_subject: str) -> None:
@@ -385,6 +398,93 @@ class _Checker(Visitor[None]):
 
     def events(self, cond: EventsCond, path: Path) -> None:
         _check_events(self.ctx, self.kb, cond, (*path, "events"), self.subject)
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> None:
+        _check_deadline(self.ctx, self.kb, cond, (*path, "deadline"))
+
+    def linked(self, cond: LinkedCond, path: Path) -> None:
+        _check_linked(self.ctx, self.kb, cond, (*path, "linked"), self.subject)
+
+
+def _check_linked(ctx: _Ctx, kb: KnowledgeBase, cond: LinkedCond, at: Path, outer: str) -> None:
+    """Links run between clients: the subject in scope is a client, the knowledge base declares the
+    ``link`` fact type, each kind is one of its values; ``where`` is checked over the linked client
+    (``client.``, its signals) and the link (``link.``), not the subject's manager."""
+    spec = cond.linked
+    link_spec = kb.facts.get(LINK_FACT)
+    if link_spec is None:
+        ctx.error("unknown_fact", f"`linked` needs the fact type `{LINK_FACT}`, which the knowledge base does not "
+                  "declare", at, hint="declare it in knowledge_base/facts.yaml (kind, from_client, to_client)")
+        return
+    if outer != "client":
+        ctx.error("subject_mismatch", f"links run between clients; here the facts in scope are {outer} facts", at,
+                  hint="use `linked` in a client rule, or inside `exists: {fact: client, ...}` of a manager rule")
+        return
+    kinds = link_spec.fields["kind"].values or ()
+    for i, kind in enumerate(spec.kind):
+        if kind not in kinds:
+            key = (*at, "kind", i) if len(spec.kind) > 1 else (*at, "kind")
+            ctx.error("bad_value", f"`{kind}` is not a kind of link", key,
+                      hint=suggest(kind, kinds) or f"kinds: {', '.join(kinds)}")
+    if spec.where is None:
+        return
+    saved = dict(ctx.scope)
+    ctx.scope = {"client": "exists", LINK_FACT: "exists"}
+    _check_condition(ctx, kb, spec.where, (*at, "where"), "client")
+    ctx.scope = saved
+
+
+def _check_deadline(ctx: _Ctx, kb: KnowledgeBase, cond: DeadlineCond, at: Path) -> None:
+    """The field that places the deadline is in scope and of the type its basis takes (a date for ``due``
+    and ``since``, a whole number of days for ``elapsed``); the days are whole numbers; the threshold is
+    one of the knowledge base's; ``unknown:`` is not said of a required field."""
+    spec = cond.deadline
+    field_spec = resolve_field(ctx, kb, spec.ref, (*at, spec.basis))
+    wanted = "integer" if spec.basis == "elapsed" else "date"
+    if field_spec is not None and field_spec.type != wanted:
+        what = "a whole number of days" if wanted == "integer" else "a date"
+        ctx.error("type_mismatch", f"`{spec.basis}: {spec.ref}` needs {what}; `{spec.ref}` is {field_spec.type}",
+                  (*at, spec.basis), hint="`due` and `since` take a date field, `elapsed` a whole-number field of days")
+    for name in ("after_days", "within_days"):
+        written = getattr(spec, name)
+        if written is None:
+            continue
+        days = _resolve_param(ctx, written, (*at, name))
+        if days is not _UNRESOLVED and (isinstance(days, bool) or not isinstance(days, int) or days < 0):
+            ctx.error("type_mismatch", f"`{name}` needs a whole number of days, got `{written}` = {days}", (*at, name))
+    if spec.threshold is not None and spec.threshold not in kb.thresholds:
+        ctx.error("unknown_threshold", f"unknown threshold `{spec.threshold}`", (*at, "threshold"),
+                  hint=suggest(spec.threshold, kb.thresholds) or "see knowledge_base/thresholds.yaml")
+    if spec.unknown is not None and field_spec is not None and field_spec.required:
+        ctx.error("bad_unknown", f"`unknown: {spec.unknown}` on the deadline of `{spec.ref}`, which is required and "
+                  "never missing", (*at, "unknown"), hint="drop `unknown:`")
+
+
+def _check_deadline_unknown(ctx: _Ctx, kb: KnowledgeBase) -> None:
+    """``not`` over a ``deadline`` whose field may be missing holds when it is missing: say so."""
+    for node in walk(ctx.rule.when, ("when",), ctx.rule.subject):
+        cond = node.cond
+        if isinstance(cond, DeadlineCond) and node.negated and cond.deadline.unknown is None \
+                and _optional(kb, cond.deadline.ref):
+            ctx.diags.append(Diagnostic(
+                "not_on_missing", f"`not` over the deadline of `{cond.deadline.ref}` holds when `{cond.deadline.ref}` "
+                "is missing", ctx.parsed.locate((*ctx.path, *node.path, "deadline")), rule_id=ctx.rule.id,
+                severity="warning", hint="give the `deadline` its `unknown:` (match, as now, or no_match)"))
+
+
+def _deadlines_for_reasons(rule: Rule) -> list[DeadlineCond]:
+    """The ``deadline`` conditions whose values a reason may show: top-level conjuncts, and top-level
+    conjuncts of the ``where`` of a top-level ``exists`` that tests no signal (the others are joins)."""
+    out: list[DeadlineCond] = []
+    for c, _ in conjuncts(rule.when):
+        if isinstance(c, DeadlineCond):
+            out.append(c)
+        parts = exists_parts(c)
+        if parts is not None and parts[1] is not None:
+            inner = [x for x, _ in conjuncts(parts[1])]
+            if not any(signal_test(x) is not None for x in inner):
+                out.extend(x for x in inner if isinstance(x, DeadlineCond))
+    return out
 
 
 def _check_events(ctx: _Ctx, kb: KnowledgeBase, cond: EventsCond, at: Path, outer: str) -> None:
@@ -694,6 +794,9 @@ def _check_template(ctx: _Ctx, kb: KnowledgeBase, text: str, at: Path) -> None:
                   else "placeholders are {fact.field} or {fact.field|fallback}; braces have no other use in a reason")
     for p in parse(text):
         ref, fact, name = p.ref, p.fact, p.field
+        if fact == "deadline":
+            _check_deadline_placeholder(ctx, p, at)
+            continue
         if fact == "param":
             if name not in kb.parameters:
                 ctx.error("unknown_parameter", f"placeholder `{{{ref}}}` names an unknown parameter", at,
@@ -703,6 +806,26 @@ def _check_template(ctx: _Ctx, kb: KnowledgeBase, text: str, at: Path) -> None:
             options = [f"{t}.{f}" for t in ctx.scope if ctx.scope[t] != "exists" for f in kb.facts[t].fields]
             ctx.error("bad_template", f"placeholder `{{{ref}}}` cannot be filled in this rule", at,
                       hint=suggest(ref, options) or "use {fact.field} of the subject or its linked facts")
+
+
+def _check_deadline_placeholder(ctx: _Ctx, p: Placeholder, at: Path) -> None:
+    """``{deadline.days_left}`` and the others need a deadline the firing keeps (:func:`_deadlines_for_reasons`);
+    ``cost`` and ``threshold`` need one with a threshold; a deadline that holds on a missing value
+    (``unknown: match``) has no days to show, so the placeholder needs a fallback."""
+    found = _deadlines_for_reasons(ctx.rule)
+    if p.field not in DEADLINE_PLACEHOLDERS:
+        ctx.error("bad_template", f"placeholder `{{{p.ref}}}` cannot be filled in this rule", at,
+                  hint=suggest(p.ref, [f"deadline.{n}" for n in DEADLINE_PLACEHOLDERS]))
+    elif not found:
+        ctx.error("bad_template", f"placeholder `{{{p.ref}}}` needs a `deadline` condition among the rule's "
+                  "top-level conditions", at, hint="add the `deadline` to the rule's top-level `all` (or to the "
+                  "top-level `all` of a top-level `exists`)")
+    elif p.field in ("cost", "threshold") and not any(d.deadline.threshold for d in found):
+        ctx.error("bad_template", f"placeholder `{{{p.ref}}}` needs a `deadline` with a `threshold:`", at,
+                  hint="name the threshold in knowledge_base/thresholds.yaml that the deadline is about")
+    elif p.fallback is None and any(d.deadline.unknown == "match" for d in found):
+        ctx.error("missing_fallback", f"`{{{p.ref}}}` is missing when the deadline holds on a missing value "
+                  "(`unknown: match`)", at, hint=f"give a fallback, `{{{p.ref}|...}}`")
 
 
 class _NoFields:

@@ -29,9 +29,11 @@ from rm_advisor.engine.language import (
     AllCond,
     AnyCond,
     CompareCond,
+    DeadlineCond,
     EventsCond,
     ExistsCond,
     FieldCond,
+    LinkedCond,
     NotCond,
     Rule,
     SignalCond,
@@ -109,6 +111,13 @@ class _Presence(Visitor[Guarantee]):
 
     def events(self, cond: EventsCond, path: Path) -> Guarantee:
         return _NOTHING, _NOTHING  # about the history, not about the subject's fields
+
+    def linked(self, cond: LinkedCond, path: Path) -> Guarantee:
+        return _NOTHING, _NOTHING  # about another client, not about the subject's fields
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> Guarantee:
+        # it holds with its field given, unless a missing one counts as a match
+        return (_NOTHING if cond.deadline.unknown == "match" else frozenset({cond.deadline.ref})), _NOTHING
 
     def compare(self, cond: CompareCond, path: Path) -> Guarantee:
         # it holds with a value on both sides, unless a missing one counts as a match

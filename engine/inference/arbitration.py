@@ -22,6 +22,8 @@ from rm_advisor.engine.inference.chaining import Firing, InferenceResult
 from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
 from rm_advisor.engine.inference.conditions import UNKNOWN_KEY, Env, subject_env
 from rm_advisor.engine.inference.confirm import MAX_TO_CONFIRM, to_confirm
+from rm_advisor.engine.language.deadlines import TRACE_KEY as DEADLINE_KEY
+from rm_advisor.engine.language.deadlines import placeholder_values
 from rm_advisor.engine.language.decision import (
     Alternative,
     DerivedField,
@@ -70,13 +72,13 @@ class _Traces:
                 related[k[len("exists:"):]] = sorted(set(v))
             elif k.startswith(UNKNOWN_KEY):
                 unknown[k[len(UNKNOWN_KEY):]] = v
-            else:
+            elif not k.startswith(DEADLINE_KEY):
                 matched[k] = v
         derived = {ref: list(ids) for ref in matched if (ids := self._events(firing.subject, ref))} \
             if self.facts.sources else {}
         used = [self.signal(n, firing.subject) for n in rule.requires]
         for join in rule.joins:
-            for rel in sorted(firing.related.get(join.fact, [])):
+            for rel in sorted(firing.related.get(join.name, [])):
                 used += [self.signal(n, rel) for n in join.signals]
         return RuleTrace(rule_id=rule.id, title=rule.rule.title, file=rule.file, line=rule.line,
                          priority=rule.rule.priority, provenance=rule.rule.provenance,
@@ -196,12 +198,14 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
     for f in firings:
         rule = traces.rules[f.rule_id]
         outs, blocked = traces.outcomes(rule.id)
+        ahead = placeholder_values(f.matched, kb)  # {deadline.days_left}: the firing's own deadline
+        facts = {**env, "deadline": ahead} if ahead else env
         for kind, item_id, reason, score in outs:
             candidate = candidates.setdefault(item_id, _Candidate(kind, item_id))
-            candidate.reasons.append(Reason(rule_id=rule.id, text=_fill(reason, env, kb), priority=score))
+            candidate.reasons.append(Reason(rule_id=rule.id, text=_fill(reason, facts, kb), priority=score))
             candidate.traces.append(traces.rule(rule.id, key))
         if blocked is not None and rule.rule.then.veto is not None:
-            veto = Reason(rule_id=rule.id, text=_fill(rule.rule.then.veto.reason, env, kb),
+            veto = Reason(rule_id=rule.id, text=_fill(rule.rule.then.veto.reason, facts, kb),
                           priority=rule.rule.priority)
             for aid in blocked:
                 vetoes.setdefault(aid, []).append(veto)

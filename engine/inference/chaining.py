@@ -17,6 +17,7 @@ from rm_advisor.engine.inference._experta import MATCH, NOT, Fact, KnowledgeEngi
 from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
 from rm_advisor.engine.inference.conditions import Env, subject_env
 from rm_advisor.engine.language.facts import FactSet
+from rm_advisor.engine.language.links import LINK_FACT, linked_pairs
 from rm_advisor.engine.language.subjects import SubjectKey
 
 
@@ -126,6 +127,11 @@ class Recorder(abc.ABC):
             return
         env = subject_env(self.book.kb, fs, key.type, fact)
         for k, join in enumerate(rule.joins):
+            if join.via is not None:  # clients linked to the subject, each seen with its link
+                for link, rel in linked_pairs(join.via, fs, fact["id"]):
+                    if join.where(env.with_fact(join.fact, rel).with_fact(LINK_FACT, link), None):
+                        yield k, SubjectKey.of(join.fact, rel["id"])
+                continue
             for rel in fs.related(join.fact, key.type, fact["id"]):
                 if join.where(env.with_fact(join.fact, rel), None):
                     yield k, SubjectKey.of(join.fact, rel["id"])
@@ -154,7 +160,7 @@ class Recorder(abc.ABC):
                 producers.append(rule.id)
         for k, join in enumerate(rule.joins):
             related = bindings.get(f"r{k}")
-            bucket = firing.related.setdefault(join.fact, [])
+            bucket = firing.related.setdefault(join.name, [])
             if related is not None and related not in bucket:
                 bucket.append(related)
 

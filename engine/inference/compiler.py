@@ -16,8 +16,9 @@ from rm_advisor.engine.checking.signals import strata
 from rm_advisor.engine.inference.conditions import Predicate, always, compile_condition, conjunction
 from rm_advisor.engine.inference.confirm import ConfirmProbe, compile_probe
 from rm_advisor.engine.language.knowledge import KnowledgeBase
-from rm_advisor.engine.language.rules import Condition, Rule
-from rm_advisor.engine.language.walk import conjuncts, exists_parts, form, signal_test
+from rm_advisor.engine.language.links import link_key
+from rm_advisor.engine.language.rules import Condition, LinkedSpec, Rule
+from rm_advisor.engine.language.walk import conjuncts, exists_parts, form, linked_spec, signal_test
 from rm_advisor.engine.policies.contact import PolicySet
 
 TOP_SALIENCE = 10_000
@@ -25,12 +26,19 @@ TOP_SALIENCE = 10_000
 
 @dataclass(frozen=True)
 class Join:
-    """``exists`` a related fact (a manager's client) that passes ``where`` and holds ``signals``."""
+    """``exists`` a related fact (a manager's client) — or, with ``via``, a client ``linked`` to the
+    subject — that passes ``where`` and holds ``signals``."""
 
     fact: str
     link_field: str
     where: Predicate
     signals: tuple[str, ...]
+    via: LinkedSpec | None = None
+
+    @property
+    def name(self) -> str:
+        """What a trace lists the related subjects under: the fact type, or the link's kinds."""
+        return link_key(self.via) if self.via is not None else self.fact
 
 
 @dataclass(frozen=True)
@@ -131,20 +139,26 @@ def _compile(rule: Rule, file: str, line: int, stratum: int, kb: KnowledgeBase) 
                         compile_probe(rule, gate, kb, joins=bool(joins)))
 
 
-def _joined(cond: Condition) -> tuple[str, list[str], list[Condition]] | None:
-    """For an ``exists`` whose ``where`` requires signals of the related fact (a join the Rete
-    network matches): (fact, those signals, the other conjuncts of ``where``); else None."""
-    fact, where = exists_parts(cond) or ("", None)
+_Joined = tuple[str, list[str], list[Condition], LinkedSpec | None]
+
+
+def _joined(cond: Condition) -> _Joined | None:
+    """For an ``exists`` (or a ``linked``) whose ``where`` requires signals of the related fact (the
+    linked client): a join the Rete network matches: (fact, those signals, the other conjuncts of
+    ``where``, the link spec); else None."""
+    via = linked_spec(cond)
+    fact, where = ("client", via.where) if via is not None else exists_parts(cond) or ("", None)
     if where is None:
         return None
     tops = [c for c, _ in conjuncts(where)]
     required = [t[0] for c in tops if (t := signal_test(c)) is not None and t[1]]
     if not required:
         return None
-    return fact, required, [c for c in tops if form(c) != "signal"]
+    return fact, required, [c for c in tops if form(c) != "signal"], via
 
 
-def _join(joined: tuple[str, list[str], list[Condition]], subject: str, kb: KnowledgeBase) -> Join:
-    fact, required, rest = joined
+def _join(joined: _Joined, subject: str, kb: KnowledgeBase) -> Join:
+    fact, required, rest, via = joined
     where = conjunction([compile_condition(c, kb, fact) for c in rest]) if rest else always
-    return Join(fact, kb.facts[fact].links[subject], where, tuple(sorted(set(required))))
+    link = kb.facts[fact].links.get(subject, "") if via is None else ""
+    return Join(fact, link, where, tuple(sorted(set(required))), via)

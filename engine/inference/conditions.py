@@ -16,8 +16,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from rm_advisor.engine.language.aggregates import aggregate, events_key, in_window, window_start
+from rm_advisor.engine.language.deadlines import (
+    DAYS_LEFT,
+    days_left,
+    deadline_holds,
+    deadline_key,
+    deadline_operands,
+    record,
+)
+from rm_advisor.engine.language.deadlines import TRACE_KEY as DEADLINE_KEY
 from rm_advisor.engine.language.facts import Fact, FactSet
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve, resolve_count
+from rm_advisor.engine.language.links import LINK_FACT, link_key, linked_pairs
 from rm_advisor.engine.language.operators import Unknown, compare_holds, field_holds, operator
 from rm_advisor.engine.language.rules import (
     AllCond,
@@ -25,10 +35,14 @@ from rm_advisor.engine.language.rules import (
     CompareCond,
     CompareSpec,
     Condition,
+    DeadlineCond,
+    DeadlineSpec,
     EventsCond,
     EventsSpec,
     ExistsCond,
     FieldCond,
+    LinkedCond,
+    LinkedSpec,
     NotCond,
     SignalCond,
 )
@@ -94,6 +108,14 @@ class _Compiler(ScopedVisitor[Predicate]):
         where = _Compiler(self.kb, EVENT_FACT).visit(spec.where) if spec.where is not None else always
         return _events(spec, self.kb, self.outer, where)
 
+    def deadline(self, cond: DeadlineCond, path: Path) -> Predicate:
+        return _deadline(cond.deadline, self.kb)
+
+    def linked(self, cond: LinkedCond, path: Path) -> Predicate:
+        spec = cond.linked
+        where = _Compiler(self.kb, "client").visit(spec.where) if spec.where is not None else always
+        return linked(spec, self.outer, where)
+
     def signal(self, cond: SignalCond, path: Path) -> Predicate:
         raise ValueError("signals are matched by the Rete network, not by predicates")
 
@@ -129,10 +151,45 @@ def exists(fact: str, outer: str, where: Predicate) -> Predicate:
         related = env.fact_set.related(fact, outer, owner["id"])
         if trace is None:
             return any(where(env.with_fact(fact, r), None) for r in related)
-        hits = [str(r["id"]) for r in related if where(env.with_fact(fact, r), {})]
+        hits = []
+        for r in related:
+            inner: Trace = {}
+            if where(env.with_fact(fact, r), inner):
+                hits.append(str(r["id"]))
+                _keep_deadline(trace, inner)
         trace.setdefault(f"exists:{fact}", []).extend(h for h in hits if h not in trace.get(f"exists:{fact}", []))
         return bool(hits)
     return exists_
+
+
+def linked(spec: LinkedSpec, outer: str, where: Predicate) -> Predicate:
+    """True when some client linked to the ``outer`` client (by a link of ``spec``'s kinds and
+    direction) satisfies ``where``, seen as ``client`` with its link as ``link``."""
+    key = "exists:" + link_key(spec)
+
+    def linked_(env: Env, trace: Trace | None) -> bool:
+        owner = env.facts.get(outer)
+        if owner is None:
+            return False
+        pairs = linked_pairs(spec, env.fact_set, owner["id"])
+        if trace is None:
+            return any(where(env.with_fact("client", o).with_fact(LINK_FACT, ln), None) for ln, o in pairs)
+        hits = [str(o["id"]) for ln, o in pairs if where(env.with_fact("client", o).with_fact(LINK_FACT, ln), {})]
+        bucket = trace.setdefault(key, [])
+        bucket.extend(h for h in hits if h not in bucket)
+        return bool(hits)
+    return linked_
+
+
+def _keep_deadline(trace: Trace, inner: Trace) -> None:
+    """A deadline that held for a related fact (a loan event): the reason's ``{deadline.*}`` may show it."""
+    left = inner.get(DEADLINE_KEY + "days_left")
+    if left is not None and (trace.get(DEADLINE_KEY + "days_left") is None
+                             or left < trace[DEADLINE_KEY + "days_left"]):
+        for name in ("days_left", "date", "threshold"):
+            trace.pop(DEADLINE_KEY + name, None)
+            if DEADLINE_KEY + name in inner:
+                trace[DEADLINE_KEY + name] = inner[DEADLINE_KEY + name]
 
 
 #: the prefix of a trace key that says what a missing value counted as (``unknown:client.tier``)
@@ -224,3 +281,23 @@ def _events(spec: EventsSpec, kb: KnowledgeBase, outer: str, where: Predicate) -
                 ids.extend(str(e["id"]) for e in found if str(e["id"]) not in ids)
         return holds
     return events_
+
+
+def _deadline(spec: DeadlineSpec, kb: KnowledgeBase) -> Predicate:
+    ref, basis, unknown, threshold = spec.ref, spec.basis, spec.unknown, spec.threshold
+    after, within = deadline_operands(spec, kb)
+    key = DAYS_LEFT + deadline_key(spec, kb)
+
+    def deadline_(env: Env, trace: Trace | None) -> bool:
+        value = _read(env, ref)
+        left = days_left(basis, value, after, env.as_of)
+        holds = deadline_holds(left, within, unknown)
+        if trace is not None:
+            trace[ref] = value
+            trace[key] = left
+            if left is None:
+                trace.setdefault(UNKNOWN_KEY + ref, "match" if holds else "no_match")
+            elif holds:
+                record(trace, left, env.as_of, threshold)
+        return holds
+    return deadline_

@@ -43,9 +43,11 @@ from rm_advisor.engine.language.rules import (
     AnyCond,
     CompareCond,
     Condition,
+    DeadlineCond,
     EventsCond,
     ExistsCond,
     FieldCond,
+    LinkedCond,
     NotCond,
     Rule,
     SignalCond,
@@ -165,6 +167,14 @@ class _Probes(ScopedVisitor[Probe]):
 
     def events(self, cond: EventsCond, path: Path) -> Probe:
         test = compile_condition(cond, self.kb, self.outer)  # history is not asked about
+        return lambda env: test(env, None)
+
+    def linked(self, cond: LinkedCond, path: Path) -> Probe:
+        test = compile_condition(cond, self.kb, self.outer)  # linked clients are not asked about
+        return lambda env: test(env, None)
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> Probe:
+        test = compile_condition(cond, self.kb, self.outer)  # `unknown: ask` is refused on a `deadline`
         return lambda env: test(env, None)
 
     def compare(self, cond: CompareCond, path: Path) -> Probe:

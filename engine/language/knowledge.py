@@ -363,6 +363,38 @@ class FeedbackReasonFile(Strict):
     reasons: tuple[FeedbackReasonSpec, ...]
 
 
+CostKind = Literal["points", "money", "legal_right"]
+
+
+class Cost(Strict):
+    """What crossing a threshold costs: points off the manager's assessment, money, or a legal right."""
+
+    kind: CostKind = Field(description="points (of the manager's assessment), money, or legal_right")
+    amount: float | None = Field(default=None, description="how many points or how much money, when the "
+                                                           "document gives a number")
+    text: Text = Field(description="the cost as a reason says it, e.g. 每户扣10分 / 10 points per account")
+
+
+class ThresholdSpec(Strict):
+    """A dated threshold of the documents: after ``days`` something is lost. ``deadline`` conditions
+    name it (``threshold:``) to warn before it is crossed, and their reasons say what acting saves."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: Text
+    domain: Domain
+    days: Annotated[int, Field(ge=0)] | ParameterRef = Field(
+        description="days after the clock starts at which the threshold is crossed (a $parameter when the "
+                    "number is tunable)")
+    cost: Cost
+    provenance: Provenance
+
+
+class ThresholdFile(Strict):
+    """``knowledge_base/thresholds.yaml``."""
+
+    thresholds: tuple[ThresholdSpec, ...]
+
+
 class DocumentSpec(Strict):
     id: str = Field(pattern=r"^D[0-9]$")
     file: str
@@ -391,6 +423,8 @@ class KnowledgeBase:
     #: where each of those entries is written: id -> (file, line)
     origins: dict[str, tuple[str, int]] = field(default_factory=dict)
     alternatives: dict[str, AlternativeGroup] = field(default_factory=dict)
+    #: dated thresholds and what crossing them costs (``thresholds.yaml``), by id
+    thresholds: dict[str, ThresholdSpec] = field(default_factory=dict)
 
     def alternative_group(self, action_id: str) -> AlternativeGroup | None:
         """The group of actions answering the same cause as ``action_id``, if any."""

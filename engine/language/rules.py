@@ -24,6 +24,16 @@ Condition forms (each a mapping with one key)::
                                 of the subject's history events that match ``where``, dated in
                                 the last N days, compared with operators; ``never:`` says what
                                 no event at all counts as (engine/language/aggregates.py)
+    deadline: {elapsed: client.interest_unpaid_days, threshold: interest_unpaid, within_days: 4}
+                                a dated threshold crossed within N days: the deadline is a date
+                                field (``due``), a start date plus ``after_days`` (``since``) or a
+                                count of days against ``after_days`` (``elapsed``); ``threshold``
+                                names what crossing it costs (engine/language/deadlines.py)
+    linked: {kind: guarantor_of, where: {signal: loan_overdue}}
+                                some client the subject is linked to (a ``link`` fact: guarantor
+                                of, same owner, member of a group, related company) satisfies
+                                ``where`` (its fields, ``link.`` fields, its signals); ``direction``
+                                says which end the subject is (engine/language/links.py)
     client.field: {op: value, unknown: match}
                                 ... and what a missing value counts as: ``match``, ``no_match``
                                 or ``ask`` (fails, and the decision asks for the value under
@@ -43,12 +53,15 @@ from pydantic import (
     Field,
     RootModel,
     Tag,
+    WithJsonSchema,
     create_model,
     field_validator,
     model_validator,
 )
 
 from rm_advisor.engine.language.aggregates import AGGREGATES, CAN_BE_NEVER, MEANING, NEEDS_OF
+from rm_advisor.engine.language.deadlines import BASES
+from rm_advisor.engine.language.deadlines import MEANING as DEADLINE_MEANING
 from rm_advisor.engine.language.knowledge import Domain, Provenance, Text
 from rm_advisor.engine.language.operators import COMPARE_OPERATORS, OPERATORS, UNKNOWN, CompareOp, Unknown
 
@@ -231,6 +244,76 @@ class EventsCond(_Strict):
     events: EventsSpec
 
 
+class DeadlineSpec(_Strict):
+    """A deadline ahead: the day a dated threshold is crossed falls from the as-of date up to
+    ``within_days`` after it ("interest unpaid 11 days, the threshold is 15: 4 days left")."""
+
+    due: str | None = Field(default=None, pattern=FIELD_REF, description=DEADLINE_MEANING["due"])
+    since: str | None = Field(default=None, pattern=FIELD_REF, description=DEADLINE_MEANING["since"])
+    elapsed: str | None = Field(default=None, pattern=FIELD_REF, description=DEADLINE_MEANING["elapsed"])
+    after_days: Days | None = Field(default=None, description="with `since` or `elapsed`: the days after which "
+                                    "the threshold is crossed; without it, the `threshold`'s days")
+    within_days: Days = Field(description="holds when the deadline is from the as-of date (0 days left) up to "
+                              "this many days after it")
+    threshold: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$", description=(
+        "a threshold of knowledge_base/thresholds.yaml: its days (when `after_days` is not given) and what "
+        "crossing it costs, which reasons show as {deadline.cost}"))
+    unknown: Literal["match", "no_match"] | None = Field(default=None, description=(
+        "what a missing value (no date, no count) counts as: match or no_match; without it the condition fails "
+        "(and `not` of it holds)"))
+
+    @model_validator(mode="after")
+    def _one_basis(self) -> DeadlineSpec:
+        given = [b for b in BASES if getattr(self, b) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {', '.join(BASES)}: the field that places the deadline")
+        if given[0] == "due" and self.after_days is not None:
+            raise ValueError("`after_days` beside `due`: the date is the deadline itself")
+        if given[0] != "due" and self.after_days is None and self.threshold is None:
+            raise ValueError(f"`{given[0]}` needs `after_days` or a `threshold` that gives the days")
+        return self
+
+    @property
+    def basis(self) -> str:
+        """How the deadline is placed: ``due``, ``since`` or ``elapsed``."""
+        return next(b for b in BASES if getattr(self, b) is not None)
+
+    @property
+    def ref(self) -> str:
+        """The field that places the deadline."""
+        ref: str = getattr(self, self.basis)
+        return ref
+
+
+class DeadlineCond(_Strict):
+    deadline: DeadlineSpec
+
+
+class LinkedSpec(_Strict):
+    """Some client the subject is linked to — by a ``link`` fact of one of ``kind`` — satisfies
+    ``where``: "a client who guarantees an overdue loan", "a member of a group with a red flag"."""
+
+    kind: Annotated[tuple[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ...], WithJsonSchema({
+        "anyOf": [{"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                  {"type": "array", "items": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}, "minItems": 1}],
+        "description": "the link kinds that count (values of `link.kind`): one or a list"})] = Field(min_length=1)
+    direction: Literal["out", "in", "both"] = Field(default="out", description=(
+        "out: the subject is the link's from_client (it guarantees, it is the member); in: its to_client (it is "
+        "guaranteed, it is the group); both: either end"))
+    where: Condition | None = Field(default=None, description=(
+        "what the linked client must satisfy: its `client.` fields, the link's `link.` fields, and at its top "
+        "its signals; without it, any linked client"))
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
+
+
+class LinkedCond(_Strict):
+    linked: LinkedSpec
+
+
 class ExistsSpec(_Strict):
     fact: str
     where: Condition | None = None
@@ -240,7 +323,7 @@ class ExistsCond(_Strict):
     exists: ExistsSpec
 
 
-_KEYWORDS = ("all", "any", "not", "signal", "exists", "compare", "events")
+_KEYWORDS = ("all", "any", "not", "signal", "exists", "compare", "events", "deadline", "linked")
 
 
 def _condition_tag(value: Any) -> str | None:
@@ -251,7 +334,7 @@ def _condition_tag(value: Any) -> str | None:
         return "field"
     tags: dict[type[BaseModel], str] = {AllCond: "all", AnyCond: "any", NotCond: "not", SignalCond: "signal",
                                         ExistsCond: "exists", CompareCond: "compare", EventsCond: "events",
-                                        FieldCond: "field"}
+                                        DeadlineCond: "deadline", LinkedCond: "linked", FieldCond: "field"}
     return tags.get(type(value))
 
 
@@ -259,10 +342,11 @@ Condition = Annotated[
     Annotated[AllCond, Tag("all")] | Annotated[AnyCond, Tag("any")] | Annotated[NotCond, Tag("not")]
     | Annotated[SignalCond, Tag("signal")] | Annotated[ExistsCond, Tag("exists")]
     | Annotated[CompareCond, Tag("compare")] | Annotated[EventsCond, Tag("events")]
+    | Annotated[DeadlineCond, Tag("deadline")] | Annotated[LinkedCond, Tag("linked")]
     | Annotated[FieldCond, Tag("field")],
     Discriminator(_condition_tag, custom_error_type="condition",
                   custom_error_message="a condition is a mapping: all / any / not / signal / exists / compare / "
-                                       "events / fact.field"),
+                                       "events / deadline / linked / fact.field"),
 ]
 
 
@@ -338,7 +422,8 @@ class RuleFile(_Strict):
     rules: tuple[Rule, ...] = Field(min_length=1)
 
 
-for _model in (AllCond, AnyCond, NotCond, ExistsSpec, ExistsCond, EventsSpec, EventsCond, Rule, RuleFile, Then):
+for _model in (AllCond, AnyCond, NotCond, ExistsSpec, ExistsCond, LinkedSpec, LinkedCond, EventsSpec, EventsCond,
+               Rule, RuleFile, Then):
     _model.model_rebuild()
 
 

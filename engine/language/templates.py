@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase
+from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text
 
 Lang = Literal["zh", "en"]
 
@@ -138,6 +138,8 @@ def when_missing(p: Placeholder, spec: FieldSpec | None, lang: Lang) -> tuple[st
 
 def show(value: Any, spec: FieldSpec | None, lang: Lang) -> str:
     """A present value as a person reads it in ``lang`` (a label, yes or no, a plain number)."""
+    if isinstance(value, Text):  # a knowledge-base text ({deadline.cost}): the reader's language
+        return str(getattr(value, lang))
     label = spec.label(value) if spec is not None else None
     if label is not None:
         return str(getattr(label, lang))

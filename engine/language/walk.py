@@ -1,7 +1,8 @@
 """One walk over condition trees: every evaluator, checker and tool reads conditions through here.
 
-A condition is one of eight forms (:mod:`engine.language.rules`): ``all``, ``any``, ``not``, ``signal``,
-``exists``, ``compare`` (two fields), ``events`` (an aggregate of history events) and a field comparison.
+A condition is one of ten forms (:mod:`engine.language.rules`): ``all``, ``any``, ``not``, ``signal``,
+``exists``, ``compare`` (two fields), ``events`` (an aggregate of history events), ``deadline`` (a
+dated threshold ahead), ``linked`` (a client linked to the subject) and a field comparison.
 Two ways to go over a tree:
 
 * :func:`walk` yields every node in order with its YAML path, whether it sits under an odd number
@@ -25,25 +26,31 @@ from rm_advisor.engine.language.rules import (
     AnyCond,
     CompareCond,
     Condition,
+    DeadlineCond,
     EventsCond,
     ExistsCond,
     FieldCond,
+    LinkedCond,
+    LinkedSpec,
     NotCond,
     SignalCond,
 )
 
 Path = tuple[str | int, ...]
-Form = Literal["all", "any", "not", "signal", "exists", "compare", "events", "field"]
+Form = Literal["all", "any", "not", "signal", "exists", "compare", "events", "deadline", "linked", "field"]
 #: the fact type an ``events`` condition's ``where`` is about: the history events are interactions
 EVENT_FACT = "interaction"
+#: the scope of a ``linked`` condition's ``where``: the linked client (``client.``) and the link (``link.``)
+LINK_SCOPE = "link"
 T = TypeVar("T")
 
 _FORMS: dict[type, Form] = {AllCond: "all", AnyCond: "any", NotCond: "not", SignalCond: "signal",
-                            ExistsCond: "exists", CompareCond: "compare", EventsCond: "events", FieldCond: "field"}
+                            ExistsCond: "exists", CompareCond: "compare", EventsCond: "events",
+                            DeadlineCond: "deadline", LinkedCond: "linked", FieldCond: "field"}
 
 
 def form(cond: Condition) -> Form:
-    """Which of the eight forms ``cond`` is."""
+    """Which of the ten forms ``cond`` is."""
     return _FORMS[type(cond)]
 
 
@@ -59,6 +66,8 @@ def children(cond: Condition, path: Path = ()) -> list[tuple[Condition, Path]]:
         return [(cond.exists.where, (*path, "exists", "where"))]
     if isinstance(cond, EventsCond) and cond.events.where is not None:
         return [(cond.events.where, (*path, "events", "where"))]
+    if isinstance(cond, LinkedCond) and cond.linked.where is not None:
+        return [(cond.linked.where, (*path, "linked", "where"))]
     return []
 
 
@@ -85,7 +94,8 @@ def walk(cond: Condition, path: Path = (), scope: str = "", negated: bool = Fals
         node = stack.pop()
         yield node
         inner_scope = (node.cond.exists.fact if isinstance(node.cond, ExistsCond)
-                       else EVENT_FACT if isinstance(node.cond, EventsCond) else node.scope)
+                       else EVENT_FACT if isinstance(node.cond, EventsCond)
+                       else LINK_SCOPE if isinstance(node.cond, LinkedCond) else node.scope)
         flip = node.negated != (node.form == "not")
         stack.extend(Node(c, p, flip, inner_scope) for c, p in reversed(children(node.cond, node.path)))
 
@@ -111,7 +121,7 @@ def compares(cond: Condition, path: Path = ()) -> Iterator[tuple[CompareCond, Pa
 
 def refs(cond: Condition) -> list[str]:
     """Every ``fact.field`` the tree reads, in order (with repeats): field comparisons and both sides of
-    each ``compare``."""
+    each ``compare``, the field of each ``deadline``."""
     out: list[str] = []
     for n in walk(cond):
         if isinstance(n.cond, FieldCond):
@@ -120,6 +130,8 @@ def refs(cond: Condition) -> list[str]:
             out.extend((n.cond.compare.left, n.cond.compare.right))
         elif isinstance(n.cond, EventsCond) and n.cond.events.of is not None:
             out.append(n.cond.events.of)
+        elif isinstance(n.cond, DeadlineCond):
+            out.append(n.cond.deadline.ref)
     return out
 
 
@@ -137,6 +149,11 @@ def signal_test(cond: Condition) -> tuple[str, bool] | None:
     if isinstance(cond, NotCond) and isinstance(cond.not_, SignalCond):
         return cond.not_.signal, False
     return None
+
+
+def linked_spec(cond: Condition) -> LinkedSpec | None:
+    """The spec of a ``linked`` condition, else None."""
+    return cond.linked if isinstance(cond, LinkedCond) else None
 
 
 def exists_parts(cond: Condition) -> tuple[str, Condition | None] | None:
@@ -169,6 +186,10 @@ class Visitor(Generic[T]):
             return self.compare(cond, path)
         if isinstance(cond, EventsCond):
             return self.events(cond, path)
+        if isinstance(cond, DeadlineCond):
+            return self.deadline(cond, path)
+        if isinstance(cond, LinkedCond):
+            return self.linked(cond, path)
         return self.field(cond, path)
 
     def all_(self, cond: AllCond, path: Path) -> T:
@@ -194,6 +215,12 @@ class Visitor(Generic[T]):
 
     def events(self, cond: EventsCond, path: Path) -> T:
         raise TypeError(f"{type(self).__name__} does not take `events` conditions")
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> T:
+        raise TypeError(f"{type(self).__name__} does not take `deadline` conditions")
+
+    def linked(self, cond: LinkedCond, path: Path) -> T:
+        raise TypeError(f"{type(self).__name__} does not take `linked` conditions")
 
     def each(self, cond: AllCond | AnyCond, path: Path) -> list[T]:
         """The children of an ``all`` or ``any``, visited in order."""

@@ -29,6 +29,7 @@ from rm_advisor.engine.language.knowledge import (
     ParameterFile,
     SignalFile,
     SignalSpec,
+    ThresholdFile,
 )
 from rm_advisor.engine.language.schemes import ScoringFile
 from rm_advisor.engine.language.templates import malformed, placeholders
@@ -43,7 +44,8 @@ _KB_PARTS: dict[str, type[BaseModel]] = {
 _OPTIONAL_KB_PARTS: dict[str, type[BaseModel]] = {"feedback_reasons.yaml": FeedbackReasonFile,
                                                   "scoring.yaml": ScoringFile,
                                                   "coaching_from_clients.yaml": ClientCoachingFile,
-                                                  "alternatives.yaml": AlternativesFile}
+                                                  "alternatives.yaml": AlternativesFile,
+                                                  "thresholds.yaml": ThresholdFile}
 
 
 def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
@@ -94,6 +96,8 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
         if "feedback_reasons.yaml" in parts else {},
         alternatives=_unique("alternatives", _items(parts["alternatives.yaml"], "alternatives"), diags)
         if "alternatives.yaml" in parts else {},
+        thresholds=_unique("thresholds", _items(parts["thresholds.yaml"], "thresholds"), diags)
+        if "thresholds.yaml" in parts else {},
         **_client_coaching(parts, diags),
     )
     _check_links(kb, parts["facts.yaml"][1], diags)
@@ -104,6 +108,10 @@ def load_knowledge_base(files: dict[str, str]) -> KnowledgeBase:
     if "scoring.yaml" in parts:
         _check_scoring(kb, parts["scoring.yaml"][1], diags)
     _check_provenance(kb, parts, diags)
+    if "thresholds.yaml" in parts:
+        doc, parsed = parts["thresholds.yaml"]
+        for i, threshold in enumerate(doc.thresholds):  # a threshold's days are a whole number of at least 1
+            _count(kb, threshold.days, parsed.locate(("thresholds", i, "days")), diags)
     if "alternatives.yaml" in parts:
         doc, parsed = parts["alternatives.yaml"]
         _check_alternatives(kb, doc, parsed, diags)
@@ -193,7 +201,7 @@ def _label_problems(spec: FieldSpec, ref: str, path: tuple[Any, ...], parsed: Pa
 
 def _check_provenance(kb: KnowledgeBase, parts: dict[str, Any], diags: list[Diagnostic]) -> None:
     kinds = [("actions", "actions.yaml"), ("coaching", "coaching.yaml"), ("reasons", "feedback_reasons.yaml"),
-             ("coaching_from_clients", "coaching_from_clients.yaml")]
+             ("coaching_from_clients", "coaching_from_clients.yaml"), ("thresholds", "thresholds.yaml")]
     for kind, base in kinds:
         if base not in parts:
             continue

@@ -20,16 +20,20 @@ import pandas as pd
 from rm_advisor.engine.inference.compiler import RuleBook, local_conditions
 from rm_advisor.engine.inference.conditions import compare_operands, window_days
 from rm_advisor.engine.language.aggregates import aggregate_column, window_start
+from rm_advisor.engine.language.deadlines import days_left_column, deadline_column_holds, deadline_operands
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
+from rm_advisor.engine.language.links import LINK_FACT, linked_frame
 from rm_advisor.engine.language.operators import Unknown, compare_column_holds, field_column_holds
 from rm_advisor.engine.language.rules import (
     AllCond,
     AnyCond,
     CompareCond,
     Condition,
+    DeadlineCond,
     EventsCond,
     ExistsCond,
     FieldCond,
+    LinkedCond,
     NotCond,
 )
 from rm_advisor.engine.language.subjects import SubjectKey
@@ -134,6 +138,40 @@ class _Masks(ScopedVisitor[Column]):
 
     def events(self, cond: EventsCond, path: Path) -> Column:
         return _events(cond, self.kb, self.outer)
+
+    def deadline(self, cond: DeadlineCond, path: Path) -> Column:
+        spec = cond.deadline
+        after, within = deadline_operands(spec, self.kb)
+
+        def deadline_(ctx: _Ctx, _: str) -> pd.Series:
+            left = days_left_column(spec.basis, _column(ctx, spec.ref), after, ctx.frames.as_of)
+            return deadline_column_holds(left, within, spec.unknown)
+        return deadline_
+
+    def linked(self, cond: LinkedCond, path: Path) -> Column:
+        spec = cond.linked
+        where = _compile(spec.where, self.kb, "client") if spec.where is not None else None
+
+        def linked_(ctx: _Ctx, _: str) -> pd.Series:
+            clients = ctx.frames.view("client")
+            pairs = linked_frame(spec, ctx.frames.tables.get(LINK_FACT), clients.index)
+            if not len(pairs):
+                return pd.Series(False, index=ctx.view.index)
+            owners: set[str] = set()
+            if where is None:
+                owners = {str(o) for o in pairs["owner"]}
+            else:  # the other client's columns and the link's, as the record form sees them; indexed by the
+                # other client's id (so a condition nested in `where` sees whose row it is), one link per
+                # other client at a time
+                pairs = pairs.assign(_round=pairs.groupby("other").cumcount().to_numpy())
+                for _round, batch in pairs.groupby("_round"):
+                    other = clients.reindex(batch["other"])
+                    link_cols = batch.drop(columns=["owner", "other", "_round"]).add_prefix(f"{LINK_FACT}.")
+                    link_cols.index = other.index
+                    hit = where(_Ctx(ctx.frames, pd.concat([other, link_cols], axis=1), "client"), "client")
+                    owners |= {str(o) for o in batch["owner"][hit.to_numpy(dtype=bool)]}
+            return pd.Series(ctx.view.index.isin(list(owners)), index=ctx.view.index)
+        return linked_
 
     def compare(self, cond: CompareCond, path: Path) -> Column:
         spec = cond.compare

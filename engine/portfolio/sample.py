@@ -61,12 +61,15 @@ class Rates:
     weak_self_promotion: float = _rate(0.2, "a fifth of retailers do not recommend products to their customers")
     counterfeit_awareness_weak: float = _rate(0.12, "mostly new or off-channel retailers cannot tell fakes well")
     law_compliance_poor: float = _rate(0.03, "licence or conduct problems are rare among active retailers")
+    hard_to_reach: float = _rate(0.06, "a few retailers are often shut or away when the phone-order clerk calls")
+    unreachable_call: float = _rate(0.4, "such a retailer misses about two calls in five; the others almost none")
     # bank
     multi_bank_credit: float = _rate(0.025, "prominent multi-bank or off-site credit: a few corporate borrowers")
     credit_bad_record: float = _rate(0.015, "a bad national credit record is rare among clients a bank keeps")
     integrity_termination: float = _rate(0.005, "cooperation ended for integrity in 5 years: very rare on the books")
     overdue_loan: float = _rate(0.03, "borrowers with a loan overdue: a few percent (NPL ratios are near 2%)")
     interest_unpaid: float = _rate(0.03, "interest receivable unpaid at the run: as rare as overdue loans")
+    loan_near_limitation: float = _rate(0.004, "a few loans fell due nearly three years ago and are still open")
     collateral_uninsured: float = _rate(0.06, "most collateral is insured at drawdown; a few policies lapse")
     # telecom
     groups_paying_individually: float = _rate(0.4, "in 4 groups of 10 some members still pay their own bills")
@@ -287,6 +290,13 @@ def _history(rng: np.random.Generator, cli: pd.DataFrame, mgr: pd.DataFrame, day
     stock["slow_quantity"] = (stock["quantity"] * np.where(rng.random(len(stock)) < 0.25,
                                                            rng.uniform(0.05, 0.4, len(stock)), 0)).astype(int)
     parts.append(stock)
+    # the phone-order clerk's call before each network order; hard-to-reach retailers miss many (order_call)
+    calls = _events("order_call", tob, np.where(tob["network_client"], days // 7, 0), rng, days, as_of,
+                    status="done")
+    hard = set(tob["id"][rng.random(len(tob)) < rates.hard_to_reach])
+    missed = rng.random(len(calls)) < np.where(calls["client_id"].isin(hard), rates.unreachable_call, 0.01)
+    calls["outcome"] = np.where(missed, "unreachable", "reached")
+    parts.append(calls)
     complaints = _events("complaint", cli, rng.poisson(rates.complaints_per_client, n), rng, days, as_of)
     is_open = rng.random(len(complaints)) < rates.complaint_open
     complaints["status"] = np.where(is_open, "open", "closed")
@@ -299,6 +309,10 @@ def _history(rng: np.random.Generator, cli: pd.DataFrame, mgr: pd.DataFrame, day
     overdue = _events("loan_event", bank, (rng.random(len(bank)) < rates.overdue_loan).astype(int), rng, 120, as_of,
                       status="open", amount=lambda k, ago: rng.integers(1, 40, k) * 10_000.0)
     parts.append(overdue)
+    # loans that fell due 900 to 1,095 days ago, still open: the limitation period ends soon
+    parts.append(_events("loan_event", bank, (rng.random(len(bank)) < rates.loan_near_limitation).astype(int), rng,
+                         195, pd.Timestamp(as_of).date() - dt.timedelta(days=900), status="open",
+                         amount=lambda k, ago: rng.integers(1, 40, k) * 10_000.0))
     parts.append(_events("interest_due", bank, (rng.random(len(bank)) < rates.interest_unpaid).astype(int), rng, 45,
                          as_of,
                          status="open", amount=lambda k, ago: rng.integers(1, 50, k) * 1000.0))

@@ -332,3 +332,82 @@ def test_a_fired_rule_over_events_shows_the_aggregate_and_the_events_behind_it()
     decision = Advisor(ex.book).decide(facts)
     [rec] = decision.clients[0].recommendations
     assert rec.because[0].related == {"interaction": ["V0", "V1"]}
+
+
+# ---------------------------------------------------------------- deadlines ahead
+
+_UNPAID = {"deadline": {"elapsed": "client.interest_unpaid_days", "threshold": "interest_unpaid", "within_days": 4}}
+_KEY = "client.interest_unpaid_days reaches $unpaid_interest_days (15) within the next 4 days"
+
+
+def test_a_deadline_too_far_ahead_says_the_days_left_and_the_window_it_needs() -> None:
+    rules = [rule("t.ahead", {"all": [{"client.domain": "bank"}, _UNPAID]}, {"actions": [NET]})]
+    facts = doc(client("C1", domain="bank", interest_unpaid_days=8))
+    [failing] = explainer(rules, facts).explain_rule("t.ahead", C1).rules[0].failing
+    assert failing.kind == "deadline" and failing.condition == _KEY
+    assert failing.actual == {"days_left": 7, "client.interest_unpaid_days": 8}
+    assert failing.change == "needs 0 to 4 days left; 7 days left (client.interest_unpaid_days = 8)"
+    lines = rule_text(*rules).splitlines()
+    assert failing.line == 1 + next(i for i, ln in enumerate(lines) if "deadline:" in ln)
+
+
+def test_a_deadline_already_passed_or_missing_says_so() -> None:
+    rules = [rule("t.ahead", {"all": [{"client.domain": "bank"}, _UNPAID]}, {"actions": [NET]})]
+    facts = doc(client("C1", domain="bank", interest_unpaid_days=20), client("C2", domain="bank"))
+    ex = explainer(rules, facts)
+    [passed] = ex.explain_rule("t.ahead", C1).rules[0].failing
+    assert passed.change == "needs 0 to 4 days left; passed 5 days ago (client.interest_unpaid_days = 20)"
+    [missing] = ex.explain_rule("t.ahead", C2).rules[0].failing
+    assert (missing.change, missing.unknown) == ("give client.interest_unpaid_days a value", "no_match")
+
+
+def test_a_fired_deadline_shows_the_days_left_in_the_trace_and_its_reason_what_acting_saves() -> None:
+    reason = {"zh": "还有{deadline.days_left}天(至{deadline.date}),可免{deadline.cost}",
+              "en": "{deadline.days_left} days left (until {deadline.date}): acting now saves {deadline.cost}"}
+    then = {"actions": [{"action": "remind_interest_before_deduction", "reason": reason}]}
+    rules = [rule("t.ahead", {"all": [{"client.domain": "bank"}, _UNPAID]}, then)]
+    facts = doc(client("C1", domain="bank", interest_unpaid_days=11))
+    ex = explainer(rules, facts)
+    [report] = ex.explain_rule("t.ahead", C1).rules
+    assert report.fired and report.matched == {"client.domain": "bank", "client.interest_unpaid_days": 11,
+                                               "days left: " + _KEY: 4}
+    [rec] = Advisor(ex.book).decide(facts).clients[0].recommendations
+    assert rec.reasons[0].text.en == "4 days left (until 2026-11-27): acting now saves 10 points per account until " \
+                                     "it is collected"
+    assert rec.reasons[0].text.zh == "还有4天(至2026-11-27),可免每户扣10分,直至收回"
+    assert rec.because[0].matched == report.matched
+
+
+# ---------------------------------------------------------------- across links between clients
+
+def _guarantee(overdue: float) -> tuple[list[Doc], Doc]:
+    overdue_rule = rule("t.overdue", {"client.overdue_amount": {"gt": 0}}, {"signals": ["loan_overdue"]})
+    where = {"all": [{"signal": "loan_overdue"}, {"client.overdue_amount": {"ge": 1000}}]}
+    guarantor = rule("t.guarantor", {"all": [{"client.domain": "bank"},
+                                             {"linked": {"kind": "guarantor_of", "where": where}}]}, {"actions": [NET]})
+    facts = doc(client("G1", domain="bank"), client("B7", domain="bank", overdue_amount=overdue),
+                links=[{"id": "K1", "kind": "guarantor_of", "from_client": "G1", "to_client": "B7"}])
+    return [overdue_rule, guarantor], facts
+
+
+def test_a_rule_across_a_link_shows_the_path_and_what_the_linked_client_matched() -> None:
+    rules, facts = _guarantee(300000)
+    ex = explainer(rules, facts)
+    [report] = ex.explain_rule("t.guarantor", SubjectKey("client", "G1")).rules
+    assert report.fired
+    assert report.related == {"guarantor_of": [
+        "client:G1 —guarantor_of→ client:B7: signal loan_overdue, client.overdue_amount = 300000"]}
+    [rec] = Advisor(ex.book).decide(facts).subject("client", "G1").recommendations  # type: ignore[union-attr]
+    assert rec.because[0].related == {"guarantor_of": ["client:B7"]}
+
+
+def test_why_not_across_a_link_names_the_closest_linked_client_and_what_it_lacks() -> None:
+    rules, facts = _guarantee(500)
+    [failing] = explainer(rules, facts).explain_rule("t.guarantor", SubjectKey("client", "G1")).rules[0].failing
+    assert failing.kind == "linked" and failing.actual == ["client:G1 —guarantor_of→ client:B7"]
+    assert failing.change == "closest is client:G1 —guarantor_of→ client:B7; change it as below"
+    [inner] = failing.inner
+    assert (inner.subject, inner.actual) == ("client:B7", 500)
+    alone = doc(client("G1", domain="bank"))
+    [none] = explainer(rules, alone).explain_rule("t.guarantor", SubjectKey("client", "G1")).rules[0].failing
+    assert none.change == "no client is linked to client:G1 by guarantor_of: add the link"

@@ -390,3 +390,137 @@ def test_a_manager_rule_counts_the_managers_own_events_and_a_not_over_never_is_a
     assert (diag.code, diag.severity) == ("not_on_missing", "warning")
     assert "no matching event at all" in diag.message
     assert diag.location.line == next(i for i, ln in enumerate(text.splitlines(), 1) if "events:" in ln)
+
+
+# ---------------------------------------------------------------- deadlines ahead (`deadline`)
+
+_UNPAID = {"elapsed": "client.interest_unpaid_days", "threshold": "interest_unpaid", "within_days": 4}
+
+
+def _ahead(reason_zh: str, reason_en: str) -> Doc:
+    return {"actions": [{"action": "remind_interest_before_deduction", "reason": {"zh": reason_zh, "en": reason_en}}]}
+
+
+@pytest.mark.parametrize("when", [
+    {"deadline": _UNPAID},
+    {"deadline": {"due": "client.agreement_expiry", "within_days": "$telecom_expiry_lead_days"}},
+    {"exists": {"fact": "interaction", "where": {"deadline": {"since": "interaction.due_date", "after_days": 15,
+                                                              "within_days": 5, "unknown": "no_match"}}}},
+    {"not": {"deadline": {**_UNPAID, "unknown": "match"}}},
+])
+def test_a_deadline_written_as_the_guide_says_is_accepted(when: Doc) -> None:
+    assert codes(rule_text(rule("t.d", when, OK_THEN))) == []
+
+
+@pytest.mark.parametrize("spec, code, key, why", [
+    ({**_UNPAID, "elapsed": "client.interest_unpaid_dayz"}, "unknown_field", "elapsed", "unknown field"),
+    ({"due": "client.interest_unpaid_days", "within_days": 3}, "type_mismatch", "due", "needs a date"),
+    ({"elapsed": "client.agreement_expiry", "after_days": 3, "within_days": 3}, "type_mismatch", "elapsed",
+     "needs a whole number of days"),
+    ({**_UNPAID, "threshold": "interest_unpayed"}, "unknown_threshold", "threshold", "unknown threshold"),
+    ({**_UNPAID, "within_days": "$no_such_days"}, "unknown_parameter", "within_days", "unknown parameter"),
+    ({**_UNPAID, "within_days": "$telecom_low_usage_pct", "after_days": "$no_such"}, "unknown_parameter",
+     "after_days", "unknown parameter"),
+    ({"elapsed": "interaction.days_open", "after_days": 3, "within_days": 3}, "subject_mismatch", "elapsed",
+     "not reachable"),
+    ({"due": "client.domain", "within_days": 3, "unknown": "match"}, "type_mismatch", "due", "needs a date"),
+])
+def test_a_deadline_is_refused_located_at_the_key_at_fault(spec: Doc, code: str, key: str, why: str) -> None:
+    text = rule_text(rule("t.d", {"all": [{"client.domain": "bank"}, {"deadline": spec}]}, OK_THEN))
+    found = [d for d in check_rules({"rules/t.yaml": text}, KB) if d.severity == "error"]
+    assert code in [d.code for d in found]
+    diag = next(d for d in found if d.code == code)
+    assert why in diag.message and diag.rule_id == "t.d"
+    lines = text.splitlines()
+    start = next(i for i, ln in enumerate(lines, 1) if "deadline:" in ln)
+    line = next(i for i, ln in enumerate(lines, 1) if i > start and ln.strip().startswith(key + ":"))
+    assert (diag.location.file, diag.location.line) == ("rules/t.yaml", line)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"within_days": 3}, "give exactly one of due, since, elapsed"),
+    ({"due": "client.agreement_expiry", "since": "client.agreement_expiry", "within_days": 3}, "exactly one"),
+    ({"due": "client.agreement_expiry", "after_days": 3, "within_days": 3}, "`after_days` beside `due`"),
+    ({"elapsed": "client.interest_unpaid_days", "within_days": 3}, "needs `after_days` or a `threshold`"),
+    ({**_UNPAID, "unknown": "ask"}, "unknown"),
+])
+def test_a_deadline_of_the_wrong_shape_is_a_schema_violation(spec: Doc, message: str) -> None:
+    [diag] = check_rules({"rules/t.yaml": rule_text(rule("t.d", {"deadline": spec}, OK_THEN))}, KB)
+    assert diag.code == "schema_violation" and message in diag.message
+
+
+def test_a_reason_shows_the_days_left_and_the_cost_only_beside_a_deadline_that_can_give_them() -> None:
+    good = _ahead("还有{deadline.days_left}天(至{deadline.date}),可免{deadline.cost}:{deadline.threshold}",
+                  "{deadline.days_left} days left (by {deadline.date}), saves {deadline.cost}: {deadline.threshold}")
+    assert codes(rule_text(rule("t.d", {"all": [{"client.domain": "bank"}, {"deadline": _UNPAID}]}, good))) == []
+    # no deadline among the top-level conditions: nothing to fill
+    assert codes(rule_text(rule("t.d", {"any": [{"deadline": _UNPAID}, {"client.is_key": True}]}, good))) == \
+        ["bad_template"] * 8
+    # a deadline without a threshold has no cost to show
+    plain = {"due": "client.agreement_expiry", "within_days": 3}
+    costly = _ahead("可免{deadline.cost}", "saves {deadline.cost}")
+    assert codes(rule_text(rule("t.d", {"deadline": plain}, costly))) == ["bad_template", "bad_template"]
+    # one that holds on a missing value has no days to show without a fallback
+    missing = _ahead("还有{deadline.days_left}天", "{deadline.days_left|some} days left")
+    assert codes(rule_text(rule("t.d", {"deadline": {**plain, "unknown": "match"}}, missing))) == ["missing_fallback"]
+    typo = _ahead("还有{deadline.days_lefts}天", "{deadline.days_left} days left")
+    assert codes(rule_text(rule("t.d", {"deadline": plain}, typo))) == ["bad_template"]
+
+
+def test_a_not_over_a_deadline_of_a_field_that_may_be_missing_is_a_warning() -> None:
+    text = rule_text(rule("t.d", {"not": {"deadline": _UNPAID}}, OK_THEN))
+    [diag] = check_rules({"rules/t.yaml": text}, KB)
+    assert (diag.code, diag.severity) == ("not_on_missing", "warning")
+    assert diag.location.line == next(i for i, ln in enumerate(text.splitlines(), 1) if "deadline:" in ln)
+
+
+# ---------------------------------------------------------------- across links between clients (`linked`)
+
+_GUARANTOR = {"linked": {"kind": "guarantor_of", "where": {"signal": "loan_overdue"}}}
+
+
+@pytest.mark.parametrize("when", [
+    _GUARANTOR,
+    {"all": [{"client.domain": "bank"}, {"linked": {"kind": ["member_of", "related_company"], "direction": "both",
+                                                     "where": {"all": [{"signal": "credit_red_flag"},
+                                                                       {"link.since": {"older_than_days": 30}}]}}}]},
+    {"not": {"linked": {"kind": "same_owner",
+                        "where": {"client.network_client": {"eq": False, "unknown": "no_match"}}}}},
+    {"linked": {"kind": "guarantor_of"}},
+])
+def test_a_condition_across_links_written_as_the_guide_says_is_accepted(when: Doc) -> None:
+    assert codes(rule_text(rule("t.l", when, OK_THEN))) == []
+
+
+@pytest.mark.parametrize("spec, code, key, why", [
+    ({"kind": "guarantor"}, "bad_value", "kind", "not a kind of link"),
+    ({"kind": "same_owner", "where": {"client.netwrk_client": True}}, "unknown_field", "client.netwrk_client",
+     "unknown field"),
+    ({"kind": "same_owner", "where": {"manager.tenure_months": {"gt": 3}}}, "subject_mismatch",
+     "manager.tenure_months", "not reachable"),
+    ({"kind": "same_owner", "where": {"client.is_key": {"eq": True, "unknown": "ask"}}}, "bad_unknown",
+     "client.is_key", "`unknown: ask`"),
+    ({"kind": "same_owner", "where": {"any": [{"signal": "loan_overdue"}, {"client.is_key": True}]}},
+     "signal_placement", "signal", "cannot stand here"),
+])
+def test_a_condition_across_links_is_refused_located_at_the_key_at_fault(spec: Doc, code: str, key: str,
+                                                                         why: str) -> None:
+    text = rule_text(rule("t.l", {"all": [{"client.domain": "bank"}, {"linked": spec}]}, OK_THEN))
+    found = [d for d in check_rules({"rules/t.yaml": text}, KB) if d.severity == "error"]
+    assert [d.code for d in found] == [code]
+    diag = found[0]
+    assert why in diag.message and diag.rule_id == "t.l"
+    lines = text.splitlines()
+    start = next(i for i, ln in enumerate(lines, 1) if "linked:" in ln)
+    line = next(i for i, ln in enumerate(lines, 1) if i > start and ln.strip().lstrip("- ").startswith(key))
+    assert (diag.location.file, diag.location.line) == ("rules/t.yaml", line)
+
+
+def test_links_run_between_clients_only() -> None:
+    coach = {"coaching": [{"topic": "plan_submission_on_time", "reason": {"zh": "因为", "en": "because"}}]}
+    text = rule_text(rule("t.m", {"linked": {"kind": "same_owner"}}, coach, subject="manager"))
+    assert [d.code for d in check_rules({"rules/t.yaml": text}, KB)] == ["subject_mismatch"]
+    # a manager rule reaches across its clients' links inside `exists`
+    inner = {"exists": {"fact": "client", "where": {"linked": {"kind": "guarantor_of",
+                                                               "where": {"client.overdue_amount": {"gt": 0}}}}}}
+    assert codes(rule_text(rule("t.m", inner, coach, subject="manager"))) == []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from rm_advisor.engine import Advisor
 from rm_advisor.engine.inference.arbitration import _derived_text
 from tests.helpers import KB, action, advisor, client, rule
 
@@ -120,3 +123,23 @@ def test_a_derived_fields_text_shows_its_value_as_people_read_it() -> None:
                                   "E-settlement status: set up but little understood (worked out from other fields)")
     flag = _derived_text(KB.facts["client"].fields["is_key"], True, ("E1",))
     assert flag.zh.startswith("是否重点客户：是（") and flag.en.startswith("Key client: yes (")
+
+
+def test_a_deadline_ahead_on_a_related_loan_shows_the_nearest_one_in_the_reason(shipped: Advisor) -> None:
+    """bank.limitation_period_at_risk: of two open loan events, the reason names the period that ends first."""
+    facts = {"as_of": "2026-11-23", "managers": [{"id": "M1", "domain": "bank"}],
+             "clients": [{"id": "B2", "manager_id": "M1", "domain": "bank", "overdue_amount": 300000}],
+             "interactions": [
+                 {"id": "L1", "client_id": "B2", "kind": "loan_event", "status": "open", "days_open": 950},
+                 {"id": "L2", "client_id": "B2", "kind": "loan_event", "status": "open", "days_open": 1050},
+                 {"id": "L3", "client_id": "B2", "kind": "loan_event", "status": "open", "days_open": 100}]}
+    decision = shipped.decide(facts)
+    [rec] = [r for r in decision.clients[0].recommendations if r.id == "preserve_limitation_period"]
+    assert "ends in 45 days (on 2027-01-07)" in rec.reasons[0].text.en
+    assert "还剩45天(至2027-01-07届满)" in rec.reasons[0].text.zh
+    assert rec.because[0].related["interaction"] == ["L1", "L2"]
+
+
+@pytest.fixture
+def shipped(advisor: Advisor) -> Advisor:  # the shipped rules (conftest), not the helper of that name
+    return advisor

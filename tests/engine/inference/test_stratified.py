@@ -113,6 +113,11 @@ CONDITIONS: dict[str, tuple[list[tuple[str, Any]], list[Any]]] = {
     "network_client": ([("eq", True), ("eq", False)], [None, True, False]),
     "client_class": ([("eq", "A"), ("in", ["B", "C"])], [None, "A", "B", "C"]),
     "open_complaints": ([("ge", 1)], [None, 0, 2]),
+    # deadlines ahead: the operand is the rest of the `deadline` condition
+    "interest_unpaid_days": ([("deadline", {"elapsed": "client.interest_unpaid_days", "threshold": "interest_unpaid",
+                                            "within_days": 4})], [None, 0, 11, 15, 16]),
+    "agreement_expiry": ([("deadline", {"due": "client.agreement_expiry", "within_days": 30})],
+                         [None, "2026-11-22", "2026-11-23", "2026-12-23", "2026-12-24"]),
 }
 
 
@@ -121,11 +126,11 @@ def _conditions(draw: st.DrawFn, count: int) -> list[Doc]:
     out = []
     for f in fields:
         op, value = draw(st.sampled_from(CONDITIONS[f][0]))
-        test: dict[str, Any] = {op: value}
+        test: dict[str, Any] = {op: value} if op != "deadline" else dict(value)
         unknown = draw(st.sampled_from([None, "match", "no_match"]))
         if unknown:
             test["unknown"] = unknown
-        out.append({f"client.{f}": test})
+        out.append({f"client.{f}": test} if op != "deadline" else {"deadline": test})
     return out
 
 
@@ -150,6 +155,12 @@ def rule_sets(draw: st.DrawFn) -> list[Doc]:
         if forbidden and negate:
             when.append({"not": {"signal": draw(st.sampled_from(forbidden))}})
         rules.append(rule(f"t.c{i}", {"all": when}, {"actions": [action("relationship_care")]}))
+    for i in range(draw(st.integers(0, 2))):  # across links: a join on the linked client's signal, or a plain test
+        across: Doc = ({"signal": draw(st.sampled_from(first + second))} if draw(st.booleans())
+                       else {"all": _conditions(draw, 1)})
+        spec = {"kind": draw(st.sampled_from(["same_owner", "guarantor_of"])),
+                "direction": draw(st.sampled_from(["out", "in", "both"])), "where": across}
+        rules.append(rule(f"t.l{i}", {"linked": spec}, {"actions": [action("relationship_care")]}))
     m_sig = draw(st.sampled_from(MANAGER_SIGNALS))
     for i in range(draw(st.integers(0, 2))):
         where: list[Doc] = [{"signal": draw(st.sampled_from(first + second))},
@@ -172,7 +183,11 @@ def portfolios(draw: st.DrawFn) -> Doc:
     for i in range(draw(st.integers(1, 6))):
         fields = {f: v for f, (_, values) in CONDITIONS.items() if (v := draw(st.sampled_from(values))) is not None}
         clients.append({**client(f"C{i}", **fields), "manager_id": draw(st.sampled_from([m["id"] for m in managers]))})
-    return {"as_of": "2026-11-23", "managers": managers, "clients": clients}
+    ids = [c["id"] for c in clients]
+    links = [{"id": f"K{i}", "kind": draw(st.sampled_from(["same_owner", "guarantor_of"])),
+              "from_client": draw(st.sampled_from(ids)), "to_client": draw(st.sampled_from(ids))}
+             for i in range(draw(st.integers(0, 4)))]
+    return {"as_of": "2026-11-23", "managers": managers, "clients": clients, "links": links}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -41,7 +41,8 @@ def test_decisions_with_bulk_gates_equal_decisions_without(advisor: Advisor, see
     assert sum(len(part.facts["client"]) for part in parts) == 150
     assert sum(len(part.gates) for part in parts) > 0
     for part in parts:
-        fs = build_fact_set(part.facts, p.as_of, advisor.book.kb)
+        # as the batch decides a book (decide_partition): with its history, which `events` conditions count
+        fs = build_fact_set(part.facts, p.as_of, advisor.book.kb, part.sources, history=part.history)
         assert set(part.gates) == local_gates(advisor, fs), part.manager_id
         with_gates = advisor.decide(fs, gates=part.gates)
         without = advisor.decide(fs)
@@ -436,3 +437,159 @@ def test_the_event_rules_hold_and_fail_on_plain_books(events_advisor: Advisor) -
     for i in range(len(_EVENT_RULES) - 1):  # the last is a plain `exists` beside them
         assert {(f"t.e{i}", "C0") in holds, (f"t.e{i}", "C1") in holds} == {True, False}, i
     assert ("t.m", "M1") in holds and ("t.m", "M0") not in holds
+
+
+# ---------------------------------------------------------------- property: deadlines ahead
+
+_DEADLINE_RULES = [
+    {"deadline": {"elapsed": "client.interest_unpaid_days", "threshold": "interest_unpaid", "within_days": 4}},
+    {"deadline": {"elapsed": "client.interest_unpaid_days", "after_days": "$unpaid_interest_days",
+                  "within_days": "$unpaid_interest_warn_days", "unknown": "match"}},
+    {"deadline": {"due": "client.agreement_expiry", "within_days": 60}},
+    {"not": {"deadline": {"due": "client.agreement_expiry", "within_days": 0, "unknown": "no_match"}}},
+    {"any": [{"deadline": {"due": "client.agreement_expiry", "within_days": 15}}, {"client.is_key": True}]},
+    {"exists": {"fact": "interaction", "where": {"deadline": {"elapsed": "interaction.days_open",
+                                                              "after_days": 30, "within_days": 10}}}},
+    {"exists": {"fact": "interaction", "where": {"deadline": {"since": "interaction.due_date", "after_days": 15,
+                                                              "within_days": 7, "unknown": "match"}}}},
+    {"not": {"exists": {"fact": "interaction", "where": {"deadline": {"since": "interaction.date", "after_days": 0,
+                                                                      "within_days": 3}}}}},
+]
+
+
+@pytest.fixture(scope="module")
+def deadline_advisor() -> Advisor:
+    from tests.helpers import action, rule
+    from tests.helpers import advisor as make
+
+    return make(*(rule(f"t.d{i}", when, {"actions": [action("guide_to_network_ordering")]})
+                  for i, when in enumerate(_DEADLINE_RULES)))
+
+
+def _deadline_book(data: Any) -> dict[str, Any]:
+    def maybe(values: list[Any]) -> Any:
+        return data.draw(st.sampled_from([None, *values]))
+
+    dates = [(AS_OF + dt.timedelta(days=d)).isoformat() for d in (-20, -16, -15, -14, -1, 0, 1, 3, 4, 15, 16, 60, 61)]
+    clients = [{"id": f"C{i}", "manager_id": "M0", "domain": "bank", "is_key": maybe([True, False]),
+                "interest_unpaid_days": maybe([0, 1, 10, 11, 12, 15, 16, 40]), "agreement_expiry": maybe(dates)}
+               for i in range(data.draw(st.integers(1, 6)))]
+    items = [{"id": f"E{i}", "client_id": data.draw(st.sampled_from([c["id"] for c in clients])), "manager_id": "M0",
+              "kind": "loan_event", "days_open": maybe([0, 19, 20, 25, 30, 31]), "due_date": maybe(dates),
+              "date": maybe(dates)} for i in range(data.draw(st.integers(0, 4)))]
+    return {"managers": [{"id": "M0", "domain": "bank"}],
+            "clients": [{k: v for k, v in c.items() if v is not None} for c in clients],
+            "interactions": [{k: v for k, v in e.items() if v is not None} for e in items]}
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_bulk_gates_place_deadlines_as_the_per_record_predicates_do(deadline_advisor: Advisor, data: Any) -> None:
+    doc = _deadline_book(data)
+    kb = deadline_advisor.book.kb
+    per_record = local_gates(deadline_advisor, validate_facts({"as_of": AS_OF.isoformat(), **doc}, kb))
+    frames = Frames({fact: _frame(doc[kb.facts[fact].plural], fact, kb)
+                     for fact in ("client", "manager", "interaction")}, AS_OF, kb)
+    bulk = {gate for gates in BulkGates(deadline_advisor.book).gates(frames).values() for gate in gates}
+    assert bulk == per_record
+
+
+def test_the_deadline_rules_hold_and_fail_on_plain_books(deadline_advisor: Advisor) -> None:
+    """Each rule of the property above holds on one book and fails on another, so it is not vacuous."""
+    kb = deadline_advisor.book.kb
+    books: list[tuple[dict[str, Any], dict[str, Any]]] = [  # (client fields, loan event fields)
+        ({"interest_unpaid_days": 11, "agreement_expiry": "2026-12-31"},
+         {"days_open": 25, "due_date": "2026-11-10", "date": "2026-11-22"}),
+        ({"interest_unpaid_days": 16, "agreement_expiry": "2026-11-23", "is_key": False},
+         {"days_open": 31, "due_date": "2026-10-01", "date": "2026-11-01"}),
+        ({"agreement_expiry": "2027-03-01"}, {"date": "2026-11-25"}),
+    ]
+    fired: dict[str, set[bool]] = defaultdict(set)
+    for fields, item in books:
+        doc = {"managers": [{"id": "M0", "domain": "bank"}],
+               "clients": [{"id": "C0", "manager_id": "M0", "domain": "bank", **fields}],
+               "interactions": [{"id": "E0", "client_id": "C0", "manager_id": "M0", "kind": "loan_event", **item}]}
+        gates = {rule_id for rule_id, _ in local_gates(deadline_advisor,
+                                                       validate_facts({"as_of": AS_OF.isoformat(), **doc}, kb))}
+        for i in range(len(_DEADLINE_RULES)):
+            fired[f"t.d{i}"].add(f"t.d{i}" in gates)
+    assert {r for r, seen in fired.items() if seen != {True, False}} == set()
+
+
+# ---------------------------------------------------------------- property: across links between clients
+
+_LINKED_RULES = [
+    {"linked": {"kind": "guarantor_of", "where": {"client.overdue_amount": {"gt": 0}}}},
+    {"linked": {"kind": "guarantor_of", "direction": "in"}},
+    {"linked": {"kind": ["same_owner", "related_company"], "direction": "both",
+                "where": {"client.is_key": {"eq": True, "unknown": "match"}}}},
+    {"not": {"linked": {"kind": "member_of", "where": {"link.since": {"older_than_days": 30}}}}},
+    {"any": [{"linked": {"kind": "member_of", "where": {"compare": {
+        "left": "client.overdue_amount", "op": "gt", "right": "client.funding_need"}}}}, {"client.is_key": False}]},
+    {"linked": {"kind": "member_of", "where": {"linked": {"kind": "guarantor_of", "direction": "both"}}}},
+]
+
+
+@pytest.fixture(scope="module")
+def linked_advisor() -> Advisor:
+    from tests.helpers import action, rule
+    from tests.helpers import advisor as make
+
+    return make(*(rule(f"t.l{i}", when, {"actions": [action("guide_to_network_ordering")]})
+                  for i, when in enumerate(_LINKED_RULES)))
+
+
+def _linked_book(data: Any) -> dict[str, Any]:
+    def maybe(values: list[Any]) -> Any:
+        return data.draw(st.sampled_from([None, *values]))
+
+    ids = [f"C{i}" for i in range(data.draw(st.integers(1, 5)))]
+    clients = [{"id": cid, "manager_id": "M0", "domain": "bank", "is_key": maybe([True, False]),
+                "overdue_amount": maybe([0, 5, 10]), "funding_need": maybe([0, 7])} for cid in ids]
+    kinds = ["guarantor_of", "same_owner", "member_of", "related_company"]
+    links = [{"id": f"K{i}", "kind": data.draw(st.sampled_from(kinds)), "from_client": data.draw(st.sampled_from(ids)),
+              "to_client": data.draw(st.sampled_from([*ids, "GONE"])),
+              "since": maybe(["2026-01-01", "2026-11-01"])} for i in range(data.draw(st.integers(0, 6)))]
+    return {"managers": [{"id": "M0", "domain": "bank"}],
+            "clients": [{k: v for k, v in c.items() if v is not None} for c in clients],
+            "links": [{k: v for k, v in ln.items() if v is not None} for ln in links]}
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_bulk_gates_reach_across_links_as_the_per_record_predicates_do(linked_advisor: Advisor, data: Any) -> None:
+    doc = _linked_book(data)
+    kb = linked_advisor.book.kb
+    per_record = local_gates(linked_advisor, validate_facts({"as_of": AS_OF.isoformat(), **doc}, kb))
+    frames = Frames({fact: _frame(doc[kb.facts[fact].plural], fact, kb) for fact in ("client", "manager", "link")},
+                    AS_OF, kb)
+    bulk = {gate for gates in BulkGates(linked_advisor.book).gates(frames).values() for gate in gates}
+    assert bulk == per_record
+
+
+def test_the_linked_rules_hold_and_fail_on_plain_books(linked_advisor: Advisor) -> None:
+    """Each rule of the property above holds on one book and fails on another, so it is not vacuous."""
+    kb = linked_advisor.book.kb
+    books: list[list[dict[str, Any]]] = [
+        [{"kind": "guarantor_of", "from_client": "C0", "to_client": "C1"},
+         {"kind": "same_owner", "from_client": "C1", "to_client": "C0"},
+         {"kind": "member_of", "from_client": "C0", "to_client": "C1", "since": "2026-01-01"}],
+        [{"kind": "guarantor_of", "from_client": "C1", "to_client": "C0"},
+         {"kind": "member_of", "from_client": "C0", "to_client": "C1", "since": "2026-11-20"}],
+        [],
+    ]
+    fired: dict[str, set[bool]] = defaultdict(set)
+    for links in books:
+        doc = {"managers": [{"id": "M0", "domain": "bank"}],
+               "clients": [{"id": "C0", "manager_id": "M0", "domain": "bank", "is_key": True},
+                           {"id": "C1", "manager_id": "M0", "domain": "bank", "overdue_amount": 10, "funding_need": 7,
+                            "is_key": True}],
+               "links": [{"id": f"K{i}", **ln} for i, ln in enumerate(links)]}
+        gates = {(rule_id, str(s)) for rule_id, s in local_gates(linked_advisor,
+                                                                  validate_facts({"as_of": AS_OF.isoformat(), **doc},
+                                                                                 kb))}
+        for i in range(len(_LINKED_RULES)):
+            fired[f"t.l{i}"].add((f"t.l{i}", "client:C0") in gates)
+    assert {r for r, seen in fired.items() if seen != {True, False}} == set()

@@ -88,3 +88,17 @@ def test_every_rate_is_explained_and_listed_in_the_readme() -> None:
     assert len(table) > 15 and all(why for _, _, why in table)
     missing = [name for name, value, why in table if f"| `{name}` | {value:g} | {why} |" not in readme]
     assert missing == [], "README.md: the table of the sample rates is out of step with engine/portfolio/sample.py"
+
+
+def test_the_sample_portfolio_exercises_the_event_window_and_deadline_rules(advisor: Advisor) -> None:
+    """Phone-order calls, repeated complaints, interest and limitation deadlines and agreement expiries occur
+    in the default sample, so a batch run (and `make demo`) shows those rules at work."""
+    from rm_advisor.engine.portfolio.bulk import BulkGates
+    from rm_advisor.engine.portfolio.run import prepare
+
+    p = generate(clients=2000, managers=40, seed=1)
+    tables = check_tables(p.clients, p.managers, p.history, advisor.book.kb, p.as_of)
+    _, parts = prepare(tables, advisor.book.kb, BulkGates(advisor.book))
+    gated = {rule_id for part in parts for rule_id, _ in part.gates}
+    assert {"tobacco.phone_order_calls_failing", "practice_bank.interest_due_before_deduction",
+            "bank.limitation_period_at_risk", "telecom.agreement_expiry"} <= gated
