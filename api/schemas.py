@@ -115,6 +115,9 @@ class FactsDocument(BaseModel):
     managers: list[dict[str, Any]] = Field(default_factory=list, fail_fast=True, description="manager facts")
     interactions: list[dict[str, Any]] = Field(default_factory=list, fail_fast=True,
                                                description="interactions (visits, complaints...)")
+    links: list[dict[str, Any]] = Field(default_factory=list, fail_fast=True, description=(
+        "links between clients (kind: guarantor_of, same_owner, member_of, related_company; "
+        "from_client, to_client), which `linked` conditions reach across"))
     team_benchmarks: list[dict[str, Any]] = Field(
         default_factory=list, fail_fast=True, description="team benchmarks the coaching cards compare a manager with "
         "(by domain and manager field); without one, a card computes it from the managers posted")
