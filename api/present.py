@@ -33,7 +33,7 @@ from rm_advisor.engine.authoring import RuleHealth
 from rm_advisor.engine.inference import CompiledRule
 from rm_advisor.engine.language import Decision, FeedbackReasonSpec, SubjectDecision
 from rm_advisor.engine.policies import EffectivenessReport
-from rm_advisor.store import DecisionSummary, FeedbackRecord, LoggedDecision, ReplayReport
+from rm_advisor.store import MASK, DecisionSummary, FeedbackRecord, LoggedDecision, ReplayReport
 from rm_advisor.store.decision_log import new_decision_id
 
 if TYPE_CHECKING:  # the authoring tools load only when a why or why-not is asked
@@ -47,10 +47,13 @@ def _ctx(lang: Lang) -> dict[str, Any]:
 
 def _subject(s: SubjectDecision, lang: Lang, explain: bool) -> SubjectDecisionOut:
     data = s.model_dump()
+    for rec in data["recommendations"] + data["vetoed"] + data["suppressed"]:
+        # a client erased before forget kept the details has them masked: left out (a mask is no channel or kind)
+        rec["details"] = {k: v for k, v in rec["details"].items() if v != MASK}
+        if not explain:
+            rec["because"] = []
     if not explain:
         data["signals"] = []
-        for rec in data["recommendations"] + data["vetoed"] + data["suppressed"]:
-            rec["because"] = []
     return SubjectDecisionOut.model_validate(data, context=_ctx(lang))
 
 

@@ -10,8 +10,9 @@
   client's fact keeps only what reports group on (domain, manager, segment) and its
   interactions go; the client's id becomes a pseudonym (``erased-…``, the same in every record of
   one erasure and derivable from nothing) in the input, the output, the feedback history, the
-  items and the feedback; the client's own reason texts, matched values, derived values and
-  details become :data:`~store.masking.MASK`; other subjects' texts (a manager's coaching that
+  items and the feedback; the client's own reason texts, matched values and derived values
+  become :data:`~store.masking.MASK` (an item's details — channel, effort, kind — are the
+  catalogue's, not the client's, and stay); other subjects' texts (a manager's coaching that
   names the clients waiting) have the id replaced where it stands as a word. Items and feedback
   stay (with the pseudonym), so every count stays. Each decision changed is marked with the
   erasure, and its replay is refused (``decision_erased``): its input is no longer what it was
@@ -284,12 +285,12 @@ class _Eraser:
 
 def _blank_subject(subject: Mapping[str, Any]) -> dict[str, Any]:
     """The erased client's own decision without what its facts put in: reason texts, matched
-    values, derived values and details become the mask; ids, items, scores, ranks and rules stay."""
+    values and derived values become the mask; ids, items, scores, ranks, rules and the catalogue's
+    details of each item stay."""
     def item(rec: Mapping[str, Any]) -> dict[str, Any]:
         return {**rec, "reasons": [_masked_reason(r) for r in rec.get("reasons", [])],
                 "vetoed_by": [_masked_reason(r) for r in rec.get("vetoed_by", [])],
-                "because": [_trace(t) for t in rec.get("because", [])],
-                "details": dict.fromkeys(rec.get("details", {}), MASK)}
+                "because": [_trace(t) for t in rec.get("because", [])]}
 
     return {**subject, **{part: [item(r) for r in subject.get(part, [])]
                           for part in ("recommendations", "vetoed", "suppressed")},

@@ -159,3 +159,20 @@ def test_a_logged_decision_is_explained_on_its_own_revision(log_client: TestClie
     problem(log_client.get(url, params={"subject": "client:T-999"}), 422, "subject_not_in_facts")
     problem(log_client.get(url, params={"rule": "tobacco.nope"}), 422, "unknown_item")
     problem(log_client.get("/v1/decisions/d-20261123-0000000000000000/explain"), 404, "decision_not_found")
+
+
+def test_regression_a_decision_erased_with_masked_details_is_still_shown(live: LiveRuleSet, fresh_log: str) -> None:
+    # forgets made before the details were kept masked them ("***" where a channel or kind stands)
+    with TestClient(create_app(settings(db_url=fresh_log), live)) as c:
+        decided = c.post(ONE, json=examples.CLIENT).json()
+        with sqlite3.connect(fresh_log.removeprefix("sqlite:///")) as db:
+            [(raw,)] = db.execute("SELECT output FROM decisions").fetchall()
+            output = json.loads(raw)
+            for subject in output["clients"]:
+                for rec in subject["recommendations"]:
+                    rec["details"] = dict.fromkeys(rec["details"], "***")
+            db.execute("UPDATE decisions SET output = ?", (json.dumps(output),))
+        shown = c.get(f"/v1/decisions/{decided['decision_id']}")
+        assert shown.status_code == 200, shown.text
+        recs = [r for s in shown.json()["clients"] for r in s["recommendations"]]
+        assert recs and all("***" not in json.dumps(r.get("details", {})) for r in recs)

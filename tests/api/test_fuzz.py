@@ -47,6 +47,7 @@ BASE["clients"].append({"id": "T1", "manager_id": "M1", "domain": "tobacco", "da
 BASE["team_benchmarks"] = [{"id": "telecom.solution_proposals_90d", "domain": "telecom",
                             "field": "solution_proposals_90d", "managers": 3, "median": 2, "mean": 2.5,
                             "source": "given"}]
+BASE["links"] = [{"id": "L1", "kind": "guarantor_of", "from_client": "T1", "to_client": "C1", "since": "2025-01-01"}]
 
 #: Values at the edges of each field type (and beyond them), and malformed ones.
 EDGE_DATES: list[Any] = [d.isoformat() for d in (DATE_MIN, DATE_MAX, DATE_MIN - ONE_DAY, DATE_MAX + ONE_DAY,
