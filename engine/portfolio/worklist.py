@@ -86,11 +86,11 @@ class Worklist(BaseModel):
     coaching: list[str]
 
 
-def capacity_of(manager: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, int]:
+def capacity_of(manager: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, int]:
     """A manager's visits and calls a week: the manager's own fields, else the knowledge base's
     parameters (``visit_capacity_per_week``, ``call_capacity_per_week``; name -> value)."""
-    return {"visit": int(manager.get("capacity_visits_week", parameters["visit_capacity_per_week"])),
-            "call": int(manager.get("capacity_calls_week", parameters["call_capacity_per_week"]))}
+    return {"visit": int(manager.get("capacity_visits_week", params["visit_capacity_per_week"])),
+            "call": int(manager.get("capacity_calls_week", params["call_capacity_per_week"]))}
 
 
 _Bundle = tuple[tuple[Any, ...], str, Contact, list[Recommendation]]
