@@ -34,7 +34,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import RedirectResponse, Response
 
-from rm_advisor.api.deps import api_key_scheme, get_settings, optional_store
+from rm_advisor.api.deps import admin_access, admin_key_scheme, api_key_scheme, get_settings, optional_store
 from rm_advisor.api.problems import Problem
 from rm_advisor.api.settings import Settings
 from rm_advisor.engine.messages import N_
@@ -282,6 +282,25 @@ def reads(settings: Annotated[Settings, Depends(get_settings)], principal: Optio
 Reader = Annotated[Principal | None, Depends(data_reader)]
 Writer = Annotated[Principal | None, Depends(data_writer)]
 Decider = Annotated[Principal | None, Depends(decider)]
+
+
+async def administrator(request: Request, settings: Annotated[Settings, Depends(get_settings)],
+                        key: Annotated[str | None, Security(admin_key_scheme)], principal: OptionalUser) -> str | None:
+    """The administration routes (erasing data): the admin key, as before, or a user with the
+    administrator role (an API token, or a session with its CSRF token). The user's name is returned,
+    to be recorded as who asked; None for the key. Another role is 403 ``forbidden``."""
+    if key is None and principal is not None and principal.role != "service":
+        if principal.role != "administrator":
+            raise Problem("forbidden", N_("your role does not give access to this"))
+        await check_csrf(request, principal)
+        return principal.username
+    if key is None and settings.admin_key is None and has_users(request, _open_store(request)):
+        raise _unauthorized(N_("log in as an administrator, or give an API token (Authorization: Bearer)"))
+    admin_access(settings, key)
+    return None
+
+
+Administrator = Annotated[str | None, Depends(administrator)]
 
 
 def no_data(principal: Principal | None, store: Store) -> None:

@@ -25,7 +25,7 @@ _api_key = APIKeyHeader(name=API_KEY_HEADER, scheme_name="ApiKey", auto_error=Fa
 #: the API key's security scheme, for :mod:`api.access` (which finds who makes a request)
 api_key_scheme = _api_key
 
-_admin_key = APIKeyHeader(name=ADMIN_KEY_HEADER, scheme_name="AdminKey", auto_error=False,
+admin_key_scheme = APIKeyHeader(name=ADMIN_KEY_HEADER, scheme_name="AdminKey", auto_error=False,
                           description="needed by the administration routes (purge, forget): the server's admin_key "
                                       "(RM_ADVISOR_ADMIN_KEY), never the API key")
 
@@ -60,7 +60,7 @@ def _check_key(settings: Settings, given: str | None) -> None:
 
 
 def admin_access(settings: Annotated[Settings, Depends(get_settings)],
-                 key: Annotated[str | None, Security(_admin_key)]) -> None:
+                 key: Annotated[str | None, Security(admin_key_scheme)]) -> None:
     """For the administration routes (erasing data): the admin key, which the server must have."""
     if settings.admin_key is None:
         raise Problem("key_not_configured", "start the server with an admin key (RM_ADVISOR_ADMIN_KEY) to use the "

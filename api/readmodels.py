@@ -200,8 +200,8 @@ class ClientView(Out):
 class FailingCondition(Out):
     condition: str
     actual: FactValue | list[FactValue] | dict[str, FactValue] = None
-    expected: str
-    change: str | None = Field(default=None, description="the smallest change that would flip it")
+    expected: LocalText
+    change: LocalText | None = Field(default=None, description="the smallest change that would flip it")
 
 
 class WhyNotRule(Out):
@@ -210,7 +210,7 @@ class WhyNotRule(Out):
     file: str
     line: int
     fired: bool
-    note: str
+    note: LocalText | None = None
     failing: list[FailingCondition]
 
 
@@ -221,7 +221,7 @@ class WhyNotView(Out):
     item: str
     title: LocalText
     outcome: Literal["recommended", "vetoed", "not recommended", "fired", "not fired"]
-    summary: str
+    summary: LocalText
     rules: list[WhyNotRule]
 
 
@@ -437,11 +437,12 @@ class Workspace:
         found = ex.explain_item(item, SubjectKey("client", client_id))
         spec = self.kb.actions.get(item)
         data = {"client_id": client_id, "item": item, "title": _text(spec.title) if spec else {"zh": item, "en": item},
-                "outcome": found.outcome, "summary": found.summary,
+                "outcome": found.outcome, "summary": _text(found.summary),
                 "rules": [{"rule_id": r.rule_id, "title": _text(r.title), "file": r.file, "line": r.line,
-                           "fired": r.fired, "note": r.note,
-                           "failing": [{"condition": c.condition, "actual": _actual(c.actual), "expected": c.expected,
-                                        "change": c.change} for c in r.failing]}
+                           "fired": r.fired, "note": _text(r.note) if r.note else None,
+                           "failing": [{"condition": c.condition, "actual": _actual(c.actual),
+                                        "expected": _text(c.expected), "change": _text(c.change) if c.change else None}
+                                       for c in r.failing]}
                           for r in found.rules]}
         return WhyNotView.model_validate(data, context={"lang": lang})
 

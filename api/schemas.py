@@ -492,8 +492,8 @@ class ConditionReportOut(Out):
                                                   "aggregate (`events`; `never` when no event), or held / not held "
                                                   "(signals)")
     events: list[str] = Field(default_factory=list, description="`events`: the history events that counted")
-    expected: str = ""
-    change: str | None = Field(default=None, description="the smallest change that would flip the condition")
+    expected: LocalText = Field(description="what the condition needs, in the notation of `condition` where it has one")
+    change: LocalText | None = Field(default=None, description="the smallest change that would flip the condition")
     unknown: Literal["match", "no_match"] | None = Field(
         default=None, description="a comparison that read a missing value: what the value counted as")
     fix: FixOut | None = None
@@ -515,7 +515,8 @@ class RuleReportOut(Out):
     subject: str
     fired: bool
     active: bool = Field(default=True, description="in effect on the as-of date")
-    note: str = ""
+    note: LocalText | None = Field(default=None, description="why the rule could not be tested at all (not in "
+                                                               "effect, no such fact)")
     matched: dict[str, Any] = Field(default_factory=dict, description="fact.field -> value of conditions that held")
     related: dict[str, list[str]] = Field(default_factory=dict)
     failing: list[ConditionReportOut] = Field(default_factory=list,
@@ -530,7 +531,7 @@ class ExplanationOut(Out):
     subject: str
     target: str = Field(description="action:ID, coaching:ID, rule:ID, or `nothing` (why nothing was recommended)")
     outcome: Literal["recommended", "vetoed", "not recommended", "fired", "not fired"]
-    summary: str
+    summary: LocalText
     why: list[RuleTraceOut] = Field(default_factory=list, description="the rules and signals behind it")
     vetoed_by: list[ReasonOut] = Field(default_factory=list)
     rules: list[RuleReportOut] = Field(default_factory=list, description="candidate rules and what stopped each")

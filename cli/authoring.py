@@ -457,8 +457,11 @@ _OUTCOME_STYLE = {"recommended": "green", "fired": "green", "vetoed": "red", "no
 
 def _print_explanation(e: Explanation, lang: str) -> None:
     style = _OUTCOME_STYLE[e.outcome]
-    out.rule(f"[bold]{escape(e.subject)}[/bold] · {escape(e.target)} · [{style}]{e.outcome}[/{style}]", align="left")
-    out.print(f"  {escape(e.summary)}")
+    from rm_advisor.engine.authoring.explain import OUTCOME_TEXT
+
+    outcome = escape(_(OUTCOME_TEXT[e.outcome]))
+    out.rule(f"[bold]{escape(e.subject)}[/bold] · {escape(e.target)} · [{style}]{outcome}[/{style}]", align="left")
+    out.print(f"  {escape(text(e.summary, lang))}")
     for trace in e.why:
         for line in trace_lines(trace, lang, "  "):
             out.print(line)
@@ -476,7 +479,7 @@ def _print_rule(r: RuleReport, lang: str, indent: str) -> None:
         else _("rule {rule} did not fire for {subject}", rule=rule, subject=escape(r.subject))
     out.print(f"{indent}{mark} {said} [dim]({escape(r.file)}:{r.line} · {escape(text(r.title, lang))})[/dim]")
     if r.note:
-        out.print(f"{indent}    [yellow]{escape(r.note)}[/yellow]")
+        out.print(f"{indent}    [yellow]{escape(text(r.note, lang))}[/yellow]")
     if r.matched:
         values = ", ".join(f"{k} = {_value(v)}" for k, v in r.matched.items())
         out.print(f"{indent}    [dim]" + _("matched") + f" {escape(values)}[/dim]")
@@ -495,11 +498,17 @@ def _print_condition(c: ConditionReport, lang: str, indent: str, tag: str, subje
     out.print(f"{indent}[red]✗[/red] {escape(c.condition)}  [dim]({tag}; {escape(c.file)}:{c.line}"
               f"{escape(on)})[/dim]")
     if c.kind in ("field", "signal", "exists", "compare", "events"):
-        actual = _value(c.actual) + (f" (unknown, counted as {c.unknown.replace('_', ' ')})" if c.unknown else "")
+        from rm_advisor.engine.language import Text
+        from rm_advisor.engine.language.operators import counted
+
+        actual = _value(c.actual)
+        if c.unknown:
+            held = c.unknown == "match"
+            actual += f" ({text(Text(zh=counted(held, 'zh'), en=counted(held, 'en')), lang)})"
         out.print(f"{indent}    " + _("actual {actual} · expected {expected}", actual=escape(actual),
-                                         expected=escape(c.expected)))
+                                         expected=escape(text(c.expected, lang))))
     if c.change:
-        out.print(f"{indent}    [cyan]" + _("to flip it:") + f"[/cyan] {escape(c.change)}")
+        out.print(f"{indent}    [cyan]" + _("to flip it:") + f"[/cyan] {escape(text(c.change, lang))}")
     for r in c.asserted_by:
         out.print(f"{indent}    " + _("asserted by:"))
         _print_rule(r, lang, indent + "      ")

@@ -155,6 +155,12 @@ PreferHistoryOpt = typer.Option(False, "--prefer-history",
                                      "(default: given values are kept and history fills what is missing)")
 
 
+def json_wanted(fmt: Fmt, as_json: bool, lang: Lang) -> bool:
+    """Set the language of the messages, and say whether ``--format json`` (or ``--json``) was asked for."""
+    use_lang(lang)
+    return use_format(fmt, as_json) is Fmt.json
+
+
 def write_out(text: str, output: Path | None) -> None:
     """``text`` to the ``-o/--out`` file, else to stdout."""
     if output is None:

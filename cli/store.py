@@ -112,6 +112,16 @@ def _reported(source: Any = None) -> Iterator[None]:
         fail("input_unreadable", f"{where}: {exc}")
 
 
+@contextlib.contextmanager
+def opened(db: str | None) -> Iterator[Store]:
+    """The database at ``db`` (default: ``$RM_ADVISOR_DB_URL``), its refusals reported as
+    :func:`_reported` reports them."""
+    from rm_advisor.store import Store
+
+    with _reported(), Store(db) as store:
+        yield store
+
+
 def _store(db: str | None, kb: Path | None = None) -> Store:
     """The store, with the reason catalogue of ``kb`` (default: the shipped knowledge base)."""
     from rm_advisor.engine.loading import load_knowledge_base, read_kb_files

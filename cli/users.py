@@ -9,7 +9,6 @@ API token is printed once, when it is made: only its hash is kept.
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -23,10 +22,10 @@ from rm_advisor.cli.common import (
     _,
     fail,
     format_option,
+    json_wanted,
     lang_option,
     out,
-    use_format,
-    use_lang,
+    write_json,
 )
 
 if TYPE_CHECKING:
@@ -88,17 +87,15 @@ def add(
 ) -> None:
     """Create an account. A manager sees and answers their own book; a branch head the books of the
     managers of their branch; an administrator every book; a rule author none."""
-    from rm_advisor.cli.store import _reported
-    from rm_advisor.store import Store
+    from rm_advisor.cli.store import opened
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
+    as_json = json_wanted(fmt, as_json, lang)
     password = _password(password_stdin)
-    with _reported(), Store(db) as store:
+    with opened(db) as store:
         user = store.users.add(username, password, role.value, display_name=name, manager_id=manager_id,
                                branch=branch)
     if as_json:
-        sys.stdout.write(json.dumps(_row(user), ensure_ascii=False, indent=2) + "\n")
+        write_json(_row(user), None)
         return
     _say(_("added {role} {username}", role=user.role, username=user.username))
 
@@ -111,17 +108,14 @@ def list_users(
     lang: Lang = EnOpt,
 ) -> None:
     """The accounts, by username, with their roles, manager ids and branches."""
-    from rm_advisor.cli.store import _reported
-    from rm_advisor.store import Store
+    from rm_advisor.cli.store import opened
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
-    with _reported(), Store(db) as store:
+    as_json = json_wanted(fmt, as_json, lang)
+    with opened(db) as store:
         users = store.users.accounts()
         tokens = {u.username: [t.name for t in store.users.tokens(u.username)] for u in users}
     if as_json:
-        sys.stdout.write(json.dumps([_row(u) | {"tokens": tokens[u.username]} for u in users], ensure_ascii=False,
-                                    indent=2) + "\n")
+        write_json([_row(u) | {"tokens": tokens[u.username]} for u in users], None)
         return
     if not users:
         _say(_("no user accounts: the server runs as before (open, or by the API key)"))
@@ -143,15 +137,13 @@ def disable(
     lang: Lang = EnOpt,
 ) -> None:
     """Disable an account: it cannot log in, its sessions end and its API tokens stop working."""
-    from rm_advisor.cli.store import _reported
-    from rm_advisor.store import Store
+    from rm_advisor.cli.store import opened
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
-    with _reported(), Store(db) as store:
+    as_json = json_wanted(fmt, as_json, lang)
+    with opened(db) as store:
         user = store.users.disable(username)
     if as_json:
-        sys.stdout.write(json.dumps(_row(user), ensure_ascii=False, indent=2) + "\n")
+        write_json(_row(user), None)
         return
     _say(_("disabled {username}: its sessions ended and its tokens no longer work", username=user.username))
 
@@ -167,16 +159,14 @@ def password(
     lang: Lang = EnOpt,
 ) -> None:
     """Give an account a new password; its sessions end."""
-    from rm_advisor.cli.store import _reported
-    from rm_advisor.store import Store
+    from rm_advisor.cli.store import opened
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
+    as_json = json_wanted(fmt, as_json, lang)
     new = _password(password_stdin)
-    with _reported(), Store(db) as store:
+    with opened(db) as store:
         store.users.set_password(username, new)
     if as_json:
-        sys.stdout.write(json.dumps({"username": username, "password_changed": True}, indent=2) + "\n")
+        write_json({"username": username, "password_changed": True}, None)
         return
     _say(_("changed the password of {username}; its sessions ended", username=username))
 
@@ -192,15 +182,13 @@ def token(
 ) -> None:
     """Make an API token for a CRM or a script (Authorization: Bearer TOKEN). It is printed once:
     only its hash is kept."""
-    from rm_advisor.cli.store import _reported
-    from rm_advisor.store import Store
+    from rm_advisor.cli.store import opened
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
-    with _reported(), Store(db) as store:
+    as_json = json_wanted(fmt, as_json, lang)
+    with opened(db) as store:
         made = store.users.new_token(username, name)
     if as_json:
-        sys.stdout.write(json.dumps({"username": username, "name": name, "token": made}, indent=2) + "\n")
+        write_json({"username": username, "name": name, "token": made}, None)
         return
     sys.stdout.write(made + "\n")
     print(_("the token is shown once; keep it where the client keeps secrets"), file=sys.stderr)
@@ -216,14 +204,12 @@ def revoke_token(
     lang: Lang = EnOpt,
 ) -> None:
     """Revoke an API token: requests with it are refused from now on."""
-    from rm_advisor.cli.store import _reported
-    from rm_advisor.store import Store
+    from rm_advisor.cli.store import opened
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
-    with _reported(), Store(db) as store:
+    as_json = json_wanted(fmt, as_json, lang)
+    with opened(db) as store:
         store.users.revoke_token(username, name)
     if as_json:
-        sys.stdout.write(json.dumps({"username": username, "name": name, "revoked": True}, indent=2) + "\n")
+        write_json({"username": username, "name": name, "revoked": True}, None)
         return
     _say(_("revoked the token {name} of {username}", name=name, username=username))

@@ -162,21 +162,22 @@ def explain_one(
     subject_type: Annotated[SubjectType, Path(description="client or manager")],
     subject_id: Annotated[str, Path(min_length=1, max_length=200, description="the subject's id in the facts")],
     body: Annotated[FactsDocument, Body(openapi_examples=examples.ONE_SUBJECT)],
-    loaded: LoadedDep, settings: SettingsDep, lang: LangDep, item: ItemQuery = None, rule: RuleQuery = None,
-    prefer: PreferQuery = "given",
+    loaded: LoadedDep, settings: SettingsDep, store: OptionalStoreDep, lang: LangDep, principal: Decider,
+    item: ItemQuery = None, rule: RuleQuery = None, prefer: PreferQuery = "given",
 ) -> Response:
     """Post the facts as for a decision and ask why: with `item`, why that action or coaching topic
     was or was not recommended (each candidate rule with its failing conditions, the value seen and
     the smallest change that flips each); with `rule`, why that rule fired or did not; with neither,
     why each recommendation, or, when nothing was recommended, the closest rules and what each lacks.
-    Nothing is logged: the engine decides alone, without the contact policies."""
+    Nothing is logged: the engine decides alone, without the contact policies. A user explains
+    only facts of the books they see, as for a decision (403 `forbidden`)."""
     from rm_advisor.engine.authoring import Explainer
     from rm_advisor.engine.loading import Locator
 
     if item is not None and rule is not None:
         raise Problem("invalid_request", "give `item` or `rule`, not both",
                       [ErrorItem(code="item_and_rule", parameter="rule", detail="`item` is given too")])
-    posted = _facts(loaded, body, settings, prefer)
+    posted = _facts(loaded, body, settings, prefer, principal, store)
     _check_posted(loaded, posted, subject_type, subject_id)
     book = loaded.book
     check_known(book.kb, {r.id for r in book.rules}, item, rule)

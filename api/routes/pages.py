@@ -29,6 +29,7 @@ from rm_advisor.api.problems import PROBLEMS, Problem
 from rm_advisor.api.readmodels import Workspace
 from rm_advisor.api.routes.worklists import client_view, manager_decision, why_not_view
 from rm_advisor.api.ruleset import LoadedRuleSet
+from rm_advisor.engine.authoring.explain import OUTCOME_TEXT
 from rm_advisor.engine.messages import N_, Translator, gettext_in
 from rm_advisor.store import FeedbackInput, Store, StoreError
 
@@ -40,8 +41,6 @@ _RECORDED = N_("Feedback recorded: {status}")
 STATUS_TEXT = {"accepted": N_("accepted"), "rejected": N_("rejected"), "done": N_("done"), "snoozed": N_("snoozed")}
 KIND_TEXT = {"risk": N_("risk"), "obligation": N_("obligation"), "service": N_("service"), "sales": N_("sales"),
              "coaching": N_("coaching")}
-OUTCOME_TEXT = {"recommended": N_("recommended"), "vetoed": N_("vetoed by a rule"),
-                "not recommended": N_("not recommended"), "fired": N_("fired"), "not fired": N_("not fired")}
 DOMAIN_TEXT = {"bank": N_("bank"), "tobacco": N_("tobacco"), "telecom": N_("telecom"), "generic": N_("generic")}
 CONTACT_TEXT = {"visit": N_("visit"), "call": N_("call"), "desk": N_("desk work")}
 

@@ -44,9 +44,10 @@ from rm_advisor.engine.inference.conditions import subject_env
 from rm_advisor.engine.inference.confirm import missing_needs
 from rm_advisor.engine.language.decision import Reason, RuleTrace
 from rm_advisor.engine.language.knowledge import FieldSpec, Text
-from rm_advisor.engine.language.operators import describe, operator, show
+from rm_advisor.engine.language.operators import describe, describe_op, operator, show
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.loading.locations import Locator
+from rm_advisor.engine.messages import N_, in_both
 
 _MAX_DEPTH = 4
 
@@ -62,6 +63,10 @@ class Fix(_Model):
     value: Any = None
     remove: bool = False
 
+
+#: the outcomes of an explanation as people read them (the message catalogue translates them)
+OUTCOME_TEXT = {"recommended": N_("recommended"), "vetoed": N_("vetoed by a rule"),
+                "not recommended": N_("not recommended"), "fired": N_("fired"), "not fired": N_("not fired")}
 
 #: the kinds of condition an explanation reports (the API's response model uses the same)
 ConditionKind = Literal["field", "signal", "exists", "compare", "events", "deadline", "linked", "all", "any"]
@@ -84,8 +89,8 @@ class ConditionReport(_Model):
                                                   "the field (`deadline`), or held / not held "
                                                   "(signals)")
     events: list[str] = Field(default_factory=list, description="`events`: the history events that counted")
-    expected: str = ""
-    change: str | None = Field(default=None, description="the smallest change that would flip the condition")
+    expected: Text = Field(description="what the condition needs, in the notation of `condition` where it has one")
+    change: Text | None = Field(default=None, description="the smallest change that would flip the condition")
     unknown: Literal["match", "no_match"] | None = Field(
         default=None, description="a comparison that read a missing value: what the value counted as")
     fix: Fix | None = Field(default=None, description="that change as data, when it is one field's value")
@@ -107,7 +112,8 @@ class RuleReport(_Model):
     subject: str
     fired: bool
     active: bool = True
-    note: str = ""
+    note: Text | None = Field(default=None, description="why the rule could not be tested at all (not in effect, "
+                                                          "no such fact)")
     matched: dict[str, Any] = Field(default_factory=dict, description="fact.field -> value of conditions that held")
     related: dict[str, list[str]] = Field(default_factory=dict,
                                           description="related facts (by type) an `exists` that held matched")
@@ -124,7 +130,7 @@ class Explanation(_Model):
     subject: str
     target: str = Field(description="action:ID, coaching:ID, rule:ID, or `nothing` (why nothing was recommended)")
     outcome: Literal["recommended", "vetoed", "not recommended", "fired", "not fired"]
-    summary: str
+    summary: Text
     why: list[RuleTrace] = Field(default_factory=list, description="the rules and signals behind it, with fact values")
     vetoed_by: list[Reason] = Field(default_factory=list)
     rules: list[RuleReport] = Field(default_factory=list, description="candidate rules and what stopped each")
@@ -170,27 +176,33 @@ class Explainer:
         if item_id in recs:
             rec = recs[item_id]
             return Explanation(subject=str(subject), target=target, outcome="recommended",
-                               summary=f"recommended with score {rec.score} by {', '.join(rec.rules)}",
+                               summary=_say(N_("recommended with score {score} by {rules}"), score=rec.score,
+                                            rules=", ".join(rec.rules)),
                                why=rec.because)
         if item_id in vetoed:
             rec = vetoed[item_id]
             blockers = [self.rule_report(self.rules[v.rule_id], subject) for v in rec.vetoed_by]
             return Explanation(subject=str(subject), target=target, outcome="vetoed",
-                               summary=f"recommended by {', '.join(rec.rules)} but vetoed by "
-                                       f"{', '.join(v.rule_id for v in rec.vetoed_by)}",
+                               summary=_say(N_("recommended by {rules} but vetoed by {vetoes}"),
+                                            rules=", ".join(rec.rules),
+                                            vetoes=", ".join(v.rule_id for v in rec.vetoed_by)),
                                why=rec.because, vetoed_by=rec.vetoed_by, rules=blockers)
         candidates = [r for r in self.book.for_subject(subject_type)
                       if item_id in {a.action for a in r.rule.then.actions} | {c.topic for c in r.rule.then.coaching}]
         reports = [self.rule_report(r, subject) for r in candidates]
-        summary = (f"no rule recommends `{item_id}` for a {subject_type}" if not candidates else
-                   f"none of the {len(candidates)} rule(s) that recommend it fired")
+        spec = self.kb.actions.get(item_id) or self.kb.coaching.get(item_id)
+        item = spec.title if spec else item_id
+        summary = (_say(N_("no rule recommends “{item}” for a {subject_type}"), item=item, subject_type=subject_type)
+                   if not candidates else
+                   _say(N_("none of the {n} rule(s) that recommend “{item}” fired"), n=len(candidates), item=item))
         return Explanation(subject=str(subject), target=target, outcome="not recommended", summary=summary,
                            rules=reports)
 
     def explain_rule(self, rule_id: str, subject: SubjectKey) -> Explanation:
         """Why rule ``rule_id`` fired or did not fire for ``subject``."""
         report = self.rule_report(self.rules[rule_id], subject)
-        summary = "fired" if report.fired else (report.note or f"{len(report.failing)} condition(s) failed")
+        summary = (_say(N_("fired")) if report.fired else report.note
+                   or _say(N_("{n} condition(s) failed"), n=len(report.failing)))
         return Explanation(subject=str(subject), target=f"rule:{rule_id}",
                            outcome="fired" if report.fired else "not fired", summary=summary, rules=[report])
 
@@ -217,10 +229,10 @@ class Explainer:
         reports = sorted((self.rule_report(r, subject) for r in candidates),
                          key=lambda r: (len(r.failing), -len(r.matched), -self.rules[r.rule_id].rule.priority,
                                         r.rule_id))
-        what = f"{domain} {subject.type}" if domain else subject.type
-        summary = (f"no rule recommends anything for a {what}" if not candidates else
-                   f"nothing is recommended; the {min(closest, len(reports))} closest of the {len(candidates)} "
-                   f"rule(s) for a {what}, and what each lacks")
+        what = self._subject_kind(subject.type, domain)
+        summary = (_say(N_("no rule recommends anything for a {what}"), what=what) if not candidates else
+                   _say(N_("nothing is recommended; the {closest} closest of the {n} rule(s) for a {what}, and what "
+                           "each lacks"), closest=min(closest, len(reports)), n=len(candidates), what=what))
         return Explanation(subject=str(subject), target="nothing", outcome="not recommended", summary=summary,
                            rules=reports[:closest])
 
@@ -233,15 +245,16 @@ class Explainer:
         base: dict[str, Any] = dict(rule_id=rule.id, title=rule.title, file=compiled.file, line=compiled.line,
                                     subject=str(subject))
         if fact is None:
-            return RuleReport(**base, fired=False, note=f"{subject} is not in the facts")
+            return RuleReport(**base, fired=False, note=_say(N_("{subject} is not in the facts"), subject=subject))
         env = subject_env(self.kb, self.run.fact_set, rule.subject, fact)
         outcome = evaluate_rule(rule, env, self.kb, self.held)
         fired = rule.id in self.fired.get(subject, set())
-        note = ""
-        if not outcome.active:
+        note = None
+        if not outcome.active and rule.effective:
             eff = rule.effective
-            note = (f"not in effect on {self.run.fact_set.as_of}: effective from {eff.from_ or 'the start'} "
-                    f"until {eff.until or 'further notice'}") if eff else ""
+            note = _say(N_("not in effect on {as_of}: effective from {start} until {until}"),
+                        as_of=self.run.fact_set.as_of, start=eff.from_ or in_both(N_("the start")),
+                        until=eff.until or in_both(N_("further notice")))
         conjuncts = _conjuncts(outcome.root)
         matched = {ref: _plain(value) for c in conjuncts if c.holds for n in _looked_at(c)
                    for ref, value in ((n.ref, n.value), (n.right, n.right_value)) if ref}
@@ -267,6 +280,18 @@ class Explainer:
     def _fact(self, subject: SubjectKey) -> Any:
         return self.run.fact_set.get(subject.type, subject.id)
 
+    def _subject_kind(self, subject_type: str, domain: str | None) -> dict[str, str]:
+        """``tobacco client`` / ``烟草客户``: the subject type with its domain's label."""
+        kind = in_both(_SUBJECT_NAMES[subject_type]) if subject_type in _SUBJECT_NAMES else None
+        label = self._label("client", "domain", domain) if domain else None
+        return {lang: ((label[lang] + ("" if lang == "zh" else " ")) if label else "")
+                + (kind[lang] if kind else subject_type) for lang in ("zh", "en")}
+
+    def _label(self, fact: str, field: str, value: str) -> dict[str, str] | None:
+        spec = self.kb.facts[fact].fields.get(field) if fact in self.kb.facts else None
+        text = spec.labels.get(value) if spec is not None and spec.labels else None
+        return {"zh": text.zh, "en": text.en} if text is not None else None
+
     # ------------------------------------------------------------------ conditions
 
     def _condition(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, SubjectKey]],
@@ -281,11 +306,10 @@ class Explainer:
                                     subject=str(node.subject), file=loc.file, line=loc.line, holds=node.holds == want)
         if node.kind == "field":
             change, fix = _field_change(node, self._spec(node.ref), self.run.fact_set.as_of, want)
-            shown = node.text.removeprefix(node.ref).strip()
             unknown: Literal["match", "no_match"] | None = None
             if node.value is None and "present" not in {op for op, _, _ in node.ops}:
                 unknown = "match" if node.holds else "no_match"
-            return ConditionReport(**base, actual=_plain(node.value), expected=shown if want else f"not {shown}",
+            return ConditionReport(**base, actual=_plain(node.value), expected=_expect(_field_needs(node), want),
                                    change=change, fix=fix, unknown=unknown)
         if node.kind == "compare":
             return self._compare(node, want, base)
@@ -304,8 +328,10 @@ class Explainer:
         # all / any: the children that stand in the way
         blocking = [c for c in node.children if c.holds != want]
         either = (node.kind == "any") == want  # one child is enough
-        change = "make one of these hold" if either and want else "make one of these fail" if either else None
-        return ConditionReport(**base, expected=node.kind, change=change,
+        change = (_say(N_("make one of these hold")) if either and want else
+                  _say(N_("make one of these fail")) if either else None)
+        needs = _say(N_("one of these holds")) if node.kind == "any" else _say(N_("all of these hold"))
+        return ConditionReport(**base, expected=needs, change=change,
                                inner=[self._condition(rule_id, c, depth, seen, want) for c in blocking])
 
     def _compare(self, node: Outcome, want: bool, base: dict[str, Any]) -> ConditionReport:
@@ -315,47 +341,54 @@ class Explainer:
         actual = {node.ref: _plain(node.value), node.right: _plain(node.right_value)}
         missing = [ref for ref, v in ((node.ref, node.value), (node.right, node.right_value)) if v is None]
         shown = node.text.removeprefix(node.ref).strip()
-        expected = shown if want else f"not {shown}"
+        expected = _expect({"zh": shown, "en": shown}, want)
         if missing:
             return ConditionReport(**base, actual=actual, expected=expected,
-                                   change=f"give {' and '.join(missing)} a value",
+                                   change=_say(N_("give {refs} a value"), refs=_joined(missing)),
                                    unknown="match" if node.holds else "no_match")
         wanted = op if want else _OPPOSITE[op]
-        bound = f"{operator(wanted).describe(show(node.target))}"
-        change = f"needs {node.ref} {bound}; has {show(node.value)}"
+        bound = {lang: operator(wanted).describe(show(node.target), lang) for lang in ("zh", "en")}
         best = _compare_fix(wanted, node.target, self._spec(node.ref))
         fix = Fix(field=node.ref, value=_plain(best)) if best is not None else None
-        if best is not None:
-            change += f": change {node.ref} from {show(node.value)} to {show(best)}"
+        if best is None:
+            change = _say(N_("needs {ref} {bound}; has {value}"), ref=node.ref, bound=bound, value=show(node.value))
+        else:
+            change = _say(N_("needs {ref} {bound}; has {value}: change {ref} from {value} to {best}"), ref=node.ref,
+                          bound=bound, value=show(node.value), best=show(best))
         return ConditionReport(**base, actual=actual, expected=expected, change=change, fix=fix)
 
     def _events(self, node: Outcome, want: bool, base: dict[str, Any]) -> ConditionReport:
         """Why an aggregate of events failed: what it needs, what it had, and which events counted
         ("needs count of events (...) in the last 30 days >= 2; had 1: interaction:E1")."""
         shown = describe(node.ref, node.ops)
-        had = "never (no matching event)" if node.value is None else show(node.value)
+        needs = _expect({"zh": shown, "en": shown}, want)
+        had = in_both(N_("never (no matching event)")) if node.value is None else show(node.value)
         counted = [str(k) for k in node.candidates]
-        change = f"needs {shown if want else f'not ({shown})'}; had {had}" + (
-            f": {', '.join(counted)}" if counted else "")
+        change = (_say(N_("needs {needs}; had {had}: {events}"), needs=needs, had=had, events=", ".join(counted))
+                  if counted else _say(N_("needs {needs}; had {had}"), needs=needs, had=had))
         unknown: Literal["match", "no_match"] | None = None
         if node.value is None:
             unknown = "match" if node.holds else "no_match"
+        rest = shown.removeprefix(node.ref).strip()
         return ConditionReport(**base, actual="never" if node.value is None else _plain(node.value),
-                               expected=shown.removeprefix(node.ref).strip() if want else f"not {shown}",
+                               expected=Text(zh=rest, en=rest) if want else needs,
                                change=change, unknown=unknown, events=counted)
 
     def _deadline(self, node: Outcome, want: bool, base: dict[str, Any]) -> ConditionReport:
         """Why a deadline ahead failed: the days left against the window ("needs the deadline within the
         next 4 days; 7 days left (client.interest_unpaid_days = 8)")."""
         _, written, within = node.ops[0]
-        window = f"0 to {within} days left" + (f" ({written})" if isinstance(written, str) else "")
-        expected = window if want else f"not {window}"
+        window = (in_both(N_("0 to {within} days left ({written})"), within=within, written=written)
+                  if isinstance(written, str) else in_both(N_("0 to {within} days left"), within=within))
+        expected = _expect(window, want)
         if node.target is None:
-            return ConditionReport(**base, actual=None, expected=expected, change=f"give {node.ref} a value",
+            return ConditionReport(**base, actual=None, expected=expected,
+                                   change=_say(N_("give {refs} a value"), refs=node.ref),
                                    unknown="match" if node.holds else "no_match")
         left = int(node.target)
-        had = f"{left} days left" if left >= 0 else f"passed {-left} days ago"
-        change = f"needs {expected}; {had} ({node.ref} = {show(node.value)})"
+        had = in_both(N_("{n} days left"), n=left) if left >= 0 else in_both(N_("passed {n} days ago"), n=-left)
+        change = _say(N_("needs {needs}; {had} ({ref} = {value})"), needs=expected, had=had, ref=node.ref,
+                      value=show(node.value))
         return ConditionReport(**base, actual={"days_left": left, node.ref: _plain(node.value)}, expected=expected,
                                change=change)
 
@@ -363,21 +396,30 @@ class Explainer:
                 base: dict[str, Any]) -> ConditionReport:
         """Why a condition across links failed, with the path to each linked client
         ("closest is client:G1 —guarantor_of→ client:B7; change it as below")."""
-        kinds = node.ref.split(" ")[0]
+        kinds = self._link_kinds(node.ref.split(" ")[0])
         if not want:  # `not: {linked: ...}` and some linked client matches
             hits = [r for r in node.related if r.holds] if node.related else []
             paths = [linked_path(node, r.subject, r) for r in hits] or [linked_path(node, k) for k in node.candidates]
-            return ConditionReport(**base, actual=paths, expected=f"no client linked by {kinds} that matches",
-                                   change=f"none of {', '.join(paths)} may match")
+            return ConditionReport(**base, actual=paths,
+                                   expected=_say(N_("no client linked by {kinds} that matches"), kinds=kinds),
+                                   change=_say(N_("none of {hits} may match"), hits=", ".join(paths)))
         if not node.candidates:
-            return ConditionReport(**base, actual=[], expected=f"a client linked by {kinds}",
-                                   change=f"no client is linked to {node.subject} by {kinds}: add the link")
+            return ConditionReport(**base, actual=[], expected=_say(N_("a client linked by {kinds}"), kinds=kinds),
+                                   change=_say(N_("no client is linked to {subject} by {kinds}: add the link"),
+                                               subject=node.subject, kinds=kinds))
         closest = min(node.related, key=lambda r: (_failures(r), r.subject))
         inner = [self._condition(rule_id, c, depth, seen) for c in _conjuncts(closest) if not c.holds]
         return ConditionReport(**base, actual=[linked_path(node, k) for k in node.candidates],
-                               expected=f"a client linked by {kinds} matching the `where`",
-                               change=f"closest is {linked_path(node, closest.subject)}; change it as below",
+                               expected=_say(N_("a client linked by {kinds} matching the `where`"), kinds=kinds),
+                               change=_say(N_("closest is {closest}; change it as below"),
+                                           closest=linked_path(node, closest.subject)),
                                inner=inner)
+
+    def _link_kinds(self, written: str) -> dict[str, str]:
+        """The link kinds a ``linked`` condition follows, by their labels (``guarantor of or same owner``)."""
+        kinds = [k for k in written.replace(",", "|").split("|") if k]
+        labels = [self._label("link", "kind", k) or {"zh": k, "en": k} for k in kinds]
+        return {"zh": "或".join(x["zh"] for x in labels), "en": " or ".join(x["en"] for x in labels)}
 
     def _signal(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, SubjectKey]], want: bool,
                 base: dict[str, Any]) -> ConditionReport:
@@ -385,33 +427,45 @@ class Explainer:
         if not want:  # a forbidden signal holds
             asserted = self.run.result.producers.get((name, subject), [])
             reports = [self.rule_report(self.rules[r], subject, depth + 1, seen) for r in asserted]
-            return ConditionReport(**base, actual="held", expected="not held", asserted_by=reports,
-                                   change=f"the signal must not hold: change what made {', '.join(asserted)} fire")
+            return ConditionReport(**base, actual="held", expected=_say(N_("the signal does not hold")),
+                                   asserted_by=reports,
+                                   change=_say(N_("the signal must not hold: change what made {rules} fire"),
+                                               rules=", ".join(asserted)))
         subject_type = subject.type
         producers = [r for r in self.book.for_subject(subject_type) if name in r.rule.then.signals]
         reports = []
         if depth < _MAX_DEPTH:
             reports = [self.rule_report(r, subject, depth + 1, seen) for r in producers if (r.id, subject) not in seen]
-        change = (f"make one of {', '.join(r.id for r in producers)} fire for {subject}" if producers
-                  else f"no rule asserts `{name}` for a {subject_type}")
-        return ConditionReport(**base, actual="not held", expected="held", change=change, producers=reports)
+        spec = self.kb.signals.get(name)
+        signal = spec.title if spec else name
+        change = (_say(N_("make one of {rules} fire for {subject}"), rules=", ".join(r.id for r in producers),
+                       subject=subject) if producers
+                  else _say(N_("no rule asserts “{signal}” for a {subject_type}"), signal=signal,
+                            subject_type=in_both(_SUBJECT_NAMES.get(subject_type, subject_type))))
+        return ConditionReport(**base, actual="not held", expected=_say(N_("the signal holds")), change=change,
+                               producers=reports)
 
     def _exists(self, rule_id: str, node: Outcome, depth: int, seen: frozenset[tuple[str, SubjectKey]], want: bool,
                 base: dict[str, Any]) -> ConditionReport:
         fact = node.text.split()[1]
         if not want:  # `not: {exists: ...}` and some related fact matches
             hits = [str(r.subject) for r in node.related if r.holds] or [str(k) for k in node.candidates]
-            return ConditionReport(**base, actual=hits, expected=f"no matching {fact}",
-                                   change=f"none of {', '.join(hits)} may match")
+            return ConditionReport(**base, actual=hits, expected=_say(N_("no matching {fact}"), fact=fact),
+                                   change=_say(N_("none of {hits} may match"), hits=", ".join(hits)))
         if not node.related:
-            what = "matching the `where`" if "where" in node.text else ""
-            return ConditionReport(**base, actual=[], expected=f"at least one {fact}",
-                                   change=f"add {_article(fact)} {fact} linked to {node.subject} {what}".strip())
+            vowel, where = fact[:1] in "aeiou", "where" in node.text
+            add = {(False, False): N_("add a {fact} linked to {subject}"),
+                   (True, False): N_("add an {fact} linked to {subject}"),
+                   (False, True): N_("add a {fact} linked to {subject} matching the `where`"),
+                   (True, True): N_("add an {fact} linked to {subject} matching the `where`")}[vowel, where]
+            return ConditionReport(**base, actual=[], expected=_say(N_("at least one {fact}"), fact=fact),
+                                   change=_say(add, fact=fact, subject=node.subject))
         closest = min(node.related, key=lambda r: (_failures(r), r.subject))
         inner = [self._condition(rule_id, c, depth, seen) for c in _conjuncts(closest) if not c.holds]
         return ConditionReport(**base, actual=[str(k) for k in node.candidates],
-                               expected=f"a {fact} matching the `where`",
-                               change=f"closest is {closest.subject}; change it as below", inner=inner)
+                               expected=_say(N_("a {fact} matching the `where`"), fact=fact),
+                               change=_say(N_("closest is {closest}; change it as below"), closest=closest.subject),
+                               inner=inner)
 
     def _spec(self, ref: str) -> FieldSpec | None:
         fact, _, name = ref.partition(".")
@@ -431,8 +485,36 @@ def linked_path(node: Outcome, other: SubjectKey, outcome: Outcome | None = None
     return f"{path}: {', '.join(seen)}" if seen else path
 
 
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
+#: the subject types as a reason names them
+_SUBJECT_NAMES = {"client": N_("client"), "manager": N_("manager")}
+
+
+def _say(msgid: str, **fields: object) -> Text:
+    """A text the explainer composes, in both languages (:func:`engine.messages.in_both`)."""
+    return Text(**in_both(msgid, **fields))
+
+
+def _expect(needs: dict[str, str] | Text, want: bool) -> Text:
+    """What a condition needs, or (``want`` false) that it must not hold."""
+    return Text(zh=_member(needs, "zh"), en=_member(needs, "en")) if want else _say(N_("not ({needs})"), needs=needs)
+
+
+def _member(text: dict[str, str] | Text, lang: str) -> str:
+    return text[lang] if isinstance(text, dict) else str(getattr(text, lang))
+
+
+def _field_needs(node: Outcome) -> dict[str, str]:
+    """A field condition's operators with their operands, in each language (``> 30`` / ``大于 30``)."""
+    out = {}
+    langs: tuple[tuple[Literal["zh", "en"], str], ...] = (("zh", "且"), ("en", " and "))
+    for lang, joint in langs:
+        text = joint.join(describe_op(op, written, arg, lang) for op, written, arg in node.ops)
+        out[lang] = f"{text} (unknown: {node.unknown})" if node.unknown else text
+    return out
+
+
+def _joined(refs: list[str]) -> dict[str, str]:
+    return {"zh": "、".join(refs), "en": " and ".join(refs)}
 
 
 def _conjuncts(node: Outcome) -> list[Outcome]:
@@ -483,19 +565,19 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def _field_change(node: Outcome, spec: FieldSpec | None, as_of: dt.date, want: bool) -> tuple[str | None, Fix | None]:
+def _field_change(node: Outcome, spec: FieldSpec | None, as_of: dt.date, want: bool) -> tuple[Text | None, Fix | None]:
     """The smallest change of the field's value that makes its comparison ``want``: as text, and
     as a fix a tool can apply (None when no single value can be named)."""
     ref, value = node.ref, node.value
     ops = [(op, arg) for op, _, arg in node.ops]
     presence = dict(ops).get("present")
-    remove = (f"leave {ref} empty (remove its value)", Fix(field=ref, remove=True))
+    remove = (_say(N_("leave {ref} empty (remove its value)"), ref=ref), Fix(field=ref, remove=True))
     if want and presence is False:
         return remove
     if not want and len(ops) == 1 and presence is True:
         return remove
     if len(ops) == 1 and presence is not None:  # present: true wanted, or present: false unwanted
-        return f"give {ref} a value", None
+        return _say(N_("give {refs} a value"), refs=ref), None
     if spec is None:
         return None, None
     tests = [(operator(op), arg) for op, arg in ops if op != "present"]
@@ -506,12 +588,12 @@ def _field_change(node: Outcome, spec: FieldSpec | None, as_of: dt.date, want: b
     anchor = value if value is not None else next((a for _, a in ops if not isinstance(a, (list, tuple))), None)
     best = min(good, key=lambda c: _distance(c, anchor))
     if isinstance(best, str) and best.startswith("\x00"):
-        return (f"change {ref} to a value other than {show(value)}" if value is not None
-                else f"give {ref} a value"), None
+        return (_say(N_("change {ref} to a value other than {value}"), ref=ref, value=show(value)) if value is not None
+                else _say(N_("give {refs} a value"), refs=ref)), None
     fix = Fix(field=ref, value=_plain(best))
     if value is None:
-        return f"give {ref} the value {show(best)}", fix
-    return f"change {ref} from {show(value)} to {show(best)}", fix
+        return _say(N_("give {ref} the value {best}"), ref=ref, best=show(best)), fix
+    return _say(N_("change {ref} from {value} to {best}"), ref=ref, value=show(value), best=show(best)), fix
 
 
 def _distance(candidate: Any, value: Any) -> Any:

@@ -242,8 +242,6 @@ def test_every_id_route_asked_by_manager_a_for_manager_b_is_403_or_404_and_holds
     assert ("GET", "/v1/decisions/{decision_id}") in routes and ("POST", "/v1/feedback") in routes
     world.login("alice")
     for method, path in routes:
-        if path.endswith("/explain") and method == "POST":
-            continue  # explains the posted facts alone: no log, no history, nothing stored of B to ask for
         if path.startswith("/app/"):
             continue  # the workspace pages answer an HTML "not found" page (tests/api/test_worklists.py)
         r = _as_a_for_b(world, method, path)
@@ -333,3 +331,21 @@ def test_require_manager_is_a_404_for_a_book_the_principal_does_not_see(world: W
         assert exc.value.code == "not_found"
     assert may_see_manager(admin, "M-B01", world.store) and managers_visible(admin, world.store) is None
     assert managers_visible(rita, world.store) == frozenset()
+
+
+def test_an_administrator_account_opens_the_administration_routes_and_is_recorded_as_who_asked(
+        world: World) -> None:
+    purge, erasures = "/v1/admin/decision-log/purge", "/v1/admin/decision-log/erasures"
+    world.login("alice")
+    problem(world.c.get(erasures), 403, "forbidden")
+    problem(world.c.post(purge, json={"older_than_days": 400}, headers={"X-CSRF-Token": world.session_csrf()}),
+            403, "forbidden")
+    world.login("ada")
+    problem(world.c.post(purge, json={"older_than_days": 400}), 403, "csrf_failed")
+    done = world.c.post(purge, json={"older_than_days": 400, "by": "ticket-7"},
+                        headers={"X-CSRF-Token": world.session_csrf()})
+    assert done.status_code == 200, done.text
+    assert done.json()["by"] == "ada" and done.json()["decisions"] == 0
+    assert [e["by"] for e in world.c.get(erasures).json()["erasures"]] == ["ada"]
+    world.c.cookies.clear()
+    problem(world.c.get(erasures), 401, "unauthorized")

@@ -278,7 +278,13 @@ def test_explain_rule_json_and_why() -> None:
     assert by_subject["client:T-001"]["outcome"] == "fired"
     failing = by_subject["client:T-003"]["rules"][0]["failing"][0]
     assert (failing["actual"], failing["expected"], failing["fix"]) == \
-        (True, "== false", {"field": "client.network_client", "value": False, "remove": False})
+        (True, {"zh": "等于 false", "en": "== false"},
+         {"field": "client.network_client", "value": False, "remove": False})
+    assert failing["change"] == {"zh": "把 client.network_client 从 true 改为 false",
+                                 "en": "change client.network_client from true to false"}
+    zh = runner.invoke(app, ["explain", DEMO, "--rule", "tobacco.network_ordering", "--lang", "zh"]).output
+    assert "未触发" in zh and "期望 等于 false" in zh
+    assert "要改变结果： 把 client.network_client 从 true 改为 false" in zh
     why = runner.invoke(app, ["explain", DEMO, "--subject", "client:T-001", "--lang", "en"]).output
     assert "client:T-001 · action:guide_to_network_ordering · recommended" in why
     assert "matched client.domain=tobacco, client.network_client=false" in why

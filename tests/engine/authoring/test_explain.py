@@ -12,8 +12,10 @@ import yaml
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.authoring.explain import ConditionReport, Explainer
 from rm_advisor.engine.inference.book import load_rule_book
+from rm_advisor.engine.language.knowledge import Text
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.loading.locations import Locator
+from tests.conftest import ROOT
 from tests.helpers import KB_FILES, Doc, action, client, rule, rule_text
 
 C1 = SubjectKey("client", "C1")
@@ -22,6 +24,12 @@ T_001 = SubjectKey("client", "T-001")
 T_003 = SubjectKey("client", "T-003")
 
 AS_OF = "2026-11-23"
+
+
+def en(text: Text | None) -> str:
+    """The English of an explainer's text (the Chinese is checked in test_texts_are_in_both_languages)."""
+    assert text is not None
+    return text.en
 
 
 def explainer(rules: list[Doc], facts: Doc) -> Explainer:
@@ -77,7 +85,7 @@ def test_smallest_change_per_operator_flips_the_rule(when: Doc, fields: Doc, exp
     assert e.outcome == "not recommended"
     [report] = e.rules
     [failing] = report.failing
-    assert failing.change == expected_change
+    assert en(failing.change) == expected_change
     assert report.matched == {"client.domain": "tobacco"}
     flipped = explainer(rules, apply(facts, failing)).explain_item("guide_to_network_ordering", C1)
     assert flipped.outcome == "recommended"
@@ -88,8 +96,8 @@ def test_conditions_are_reported_in_order_with_actual_expected_and_location() ->
                   {"actions": [NET]})]
     e = explainer(rules, doc(client("C1", is_key=False, days_since_last_visit=4))).explain_rule("t.r", C1)
     first, second = e.rules[0].failing
-    assert (first.condition, first.actual, first.expected) == ("client.is_key == true", False, "== true")
-    assert (second.actual, second.expected) == (4, "> 30")
+    assert (first.condition, first.actual, en(first.expected)) == ("client.is_key == true", False, "== true")
+    assert (second.actual, en(second.expected)) == (4, "> 30")
     lines = rule_text(*rules).splitlines()
     assert (first.file, first.line) == ("rules/t.yaml", 1 + next(i for i,
                                                                  ln in enumerate(lines) if "client.is_key" in ln))
@@ -102,10 +110,10 @@ def test_a_missing_signal_names_the_rules_that_would_assert_it_and_their_failing
                   {"actions": [NET]})]
     e = explainer(rules, doc(client("C1", network_client=True))).explain_item("guide_to_network_ordering", C1)
     [signal] = e.rules[0].failing
-    assert (signal.kind, signal.actual, signal.expected) == ("signal", "not held", "held")
+    assert (signal.kind, signal.actual, en(signal.expected)) == ("signal", "not held", "the signal holds")
     [producer] = signal.producers
     assert producer.rule_id == "t.produce" and not producer.fired
-    assert producer.failing[0].change == "change client.network_client from true to false"
+    assert en(producer.failing[0].change) == "change client.network_client from true to false"
 
 
 def test_a_forbidden_signal_that_holds_names_who_asserted_it() -> None:
@@ -114,7 +122,7 @@ def test_a_forbidden_signal_that_holds_names_who_asserted_it() -> None:
                   {"actions": [NET]})]
     e = explainer(rules, doc(client("C1", is_key=True, under_investigation=True))).explain_rule("t.sell", C1)
     [blocked] = e.rules[0].failing
-    assert (blocked.actual, blocked.expected) == ("held", "not held")
+    assert (blocked.actual, en(blocked.expected)) == ("held", "the signal does not hold")
     [asserted] = blocked.asserted_by
     assert asserted.rule_id == "t.hold" and asserted.fired and asserted.matched == {"client.under_investigation": True}
 
@@ -128,22 +136,22 @@ def test_exists_reports_the_closest_related_fact() -> None:
     [exists] = report.failing
     assert exists.kind == "exists" and exists.actual == ["interaction:I1", "interaction:I2"]
     [inner] = exists.inner
-    assert inner.subject == "interaction:I2" and inner.change == "change interaction.days_open from 2 to 4"
+    assert inner.subject == "interaction:I2" and en(inner.change) == "change interaction.days_open from 2 to 4"
     none = explainer(rules, doc(client("C1"))).explain_rule("t.r", C1).rules[0].failing[0]
-    assert none.change is not None and none.change.startswith("add an interaction linked to client:C1")
+    assert en(none.change).startswith("add an interaction linked to client:C1")
 
 
 def test_any_lists_every_branch() -> None:
     rules = [rule("t.r", {"any": [{"client.network_client": False}, {"client.client_class": "A"}]}, {"actions": [NET]})]
     [group] = explainer(rules, doc(client("C1", network_client=True, client_class="B"))).explain_rule(
         "t.r", C1).rules[0].failing
-    assert group.kind == "any" and len(group.inner) == 2 and group.change == "make one of these hold"
+    assert group.kind == "any" and len(group.inner) == 2 and en(group.change) == "make one of these hold"
 
 
 def test_a_rule_out_of_effect_says_so() -> None:
     rules = [rule("t.r", {"client.is_key": True}, {"actions": [NET]}, effective={"from": dt.date(2027, 1, 1)})]
     [report] = explainer(rules, doc(client("C1", is_key=True))).explain_rule("t.r", C1).rules
-    assert not report.fired and not report.active and "2027-01-01" in report.note and report.failing == []
+    assert not report.fired and not report.active and "2027-01-01" in en(report.note) and report.failing == []
 
 
 def test_why_a_recommendation_was_made_and_why_it_was_vetoed() -> None:
@@ -163,7 +171,6 @@ def test_why_a_recommendation_was_made_and_why_it_was_vetoed() -> None:
 
 def test_shipped_rules_explain_the_demo(advisor: Advisor) -> None:
     from rm_advisor.engine.loading.sources import read_rule_files
-    from tests.conftest import ROOT
     facts = yaml.safe_load((ROOT / "knowledge_base" / "samples" / "demo_facts.yaml").read_text(encoding="utf-8"))
     ex = Explainer(advisor.book, advisor.run(facts), Locator.from_files(read_rule_files(ROOT / "rules")))
     chain = ex.explain_item("anti_counterfeit_training", T_003)
@@ -179,7 +186,7 @@ def test_without_rule_texts_conditions_point_at_their_rule() -> None:
     ex = Explainer(book, Advisor(book).run(doc(client("C1", is_key=False))))
     [failing] = ex.explain_rule("t.r", C1).rules[0].failing
     assert (failing.file, failing.line) == ("rules/t.yaml", book.by_id()["t.r"].line)
-    assert failing.change == "change client.is_key from false to true"
+    assert en(failing.change) == "change client.is_key from false to true"
 
 
 def test_a_comparison_on_a_missing_value_says_what_the_value_counted_as() -> None:
@@ -187,8 +194,8 @@ def test_a_comparison_on_a_missing_value_says_what_the_value_counted_as() -> Non
                                   {"client.days_since_last_visit": {"gt": 3}}]}, {"actions": [NET]})]
     [report] = explainer(rules, doc(client("C1", days_since_last_visit=1))).explain_rule("t.r", C1).rules
     tier, days = report.failing
-    assert (tier.actual, tier.unknown, tier.expected) == (None, "no_match", "== major (unknown: no_match)")
-    assert tier.change == "give client.tier the value major"
+    assert (tier.actual, tier.unknown, en(tier.expected)) == (None, "no_match", "== major (unknown: no_match)")
+    assert en(tier.change) == "give client.tier the value major"
     assert (days.actual, days.unknown) == (1, None)  # a given value: nothing counted
 
 
@@ -231,7 +238,7 @@ def test_why_nothing_lists_the_closest_rules_of_the_subjects_domain_and_what_eac
     assert (e.subject, e.target, e.outcome) == ("client:C1", "nothing", "not recommended")
     assert [r.rule_id for r in e.rules] == ["t.near", "t.far"]  # fewest failing first; the bank rule is not named
     assert [c.fix.field for c in e.rules[0].failing if c.fix] == ["client.client_class"]
-    assert "2 closest of the 2 rule(s) for a tobacco client" in e.summary
+    assert "2 closest of the 2 rule(s) for a tobacco client" in en(e.summary)
 
 
 def test_subjects_of_a_rules_domain_and_subjects_named_by_their_bare_id() -> None:
@@ -256,8 +263,7 @@ def test_a_failing_comparison_between_fields_says_what_it_needs_and_what_it_had_
     assert failing.kind == "compare"
     assert failing.condition == "client.credit_requested > client.funding_need × 1.2"
     assert failing.actual == {"client.credit_requested": 6_000_000, "client.funding_need": 6_000_000}
-    assert failing.change is not None
-    assert failing.change.startswith("needs client.credit_requested > 7200000; has 6000000")
+    assert en(failing.change).startswith("needs client.credit_requested > 7200000; has 6000000")
     assert failing.fix is None  # a strict bound on a real number: no single value to name
     lines = rule_text(*rules).splitlines()
     assert failing.line == 1 + next(i for i, ln in enumerate(lines) if "compare:" in ln)
@@ -270,7 +276,7 @@ def test_a_comparison_between_whole_numbers_names_the_nearest_value_that_flips_i
     facts = doc(client("C1", days_since_last_visit=4), managers=[{"id": "M1", "domain": "tobacco",
                                                                   "tenure_months": 5}])
     [failing] = explainer(rules, facts).explain_item("guide_to_network_ordering", C1).rules[0].failing
-    assert failing.change == ("needs client.days_since_last_visit > 7; has 4: change client.days_since_last_visit "
+    assert en(failing.change) == ("needs client.days_since_last_visit > 7; has 4: change client.days_since_last_visit "
                               "from 4 to 8")
     flipped = explainer(rules, apply(facts, failing)).explain_item("guide_to_network_ordering", C1)
     assert flipped.outcome == "recommended"
@@ -282,15 +288,15 @@ def test_a_comparison_between_whole_numbers_names_the_nearest_value_that_flips_i
 def test_a_comparison_between_fields_with_a_missing_side_says_which_and_what_it_counted_as() -> None:
     rules = [rule("t.over", {"all": [{"client.domain": "tobacco"}, _OVER]}, {"actions": [NET]})]
     [failing] = explainer(rules, doc(client("C1", credit_requested=8))).explain_rule("t.over", C1).rules[0].failing
-    assert (failing.change, failing.unknown) == ("give client.funding_need a value", "no_match")
+    assert (en(failing.change), failing.unknown) == ("give client.funding_need a value", "no_match")
 
 
 def test_a_comparison_between_fields_under_not_explains_the_opposite() -> None:
     rules = [rule("t.not", {"all": [{"client.domain": "tobacco"}, {"not": _OVER}]}, {"actions": [NET]})]
     facts = doc(client("C1", credit_requested=8_000_000, funding_need=6_000_000))
     [failing] = explainer(rules, facts).explain_rule("t.not", C1).rules[0].failing
-    assert failing.expected.startswith("not >")
-    assert failing.change is not None and failing.change.startswith("needs client.credit_requested <= 7200000")
+    assert en(failing.expected).startswith("not (>")
+    assert en(failing.change).startswith("needs client.credit_requested <= 7200000")
 
 
 # ---------------------------------------------------------------- aggregates of history events
@@ -307,7 +313,7 @@ def test_a_failing_count_of_events_says_what_it_needs_what_it_had_and_which_even
     [failing] = explainer(rules, facts).explain_rule("t.calls", C1).rules[0].failing
     assert failing.kind == "events"
     assert failing.actual == 1 and failing.events == ["interaction:V1"]
-    assert failing.change == ("needs count of events (interaction.kind == visit) in the last 30 days >= 2; had 1: "
+    assert en(failing.change) == ("needs count of events (interaction.kind == visit) in the last 30 days >= 2; had 1: "
                               "interaction:V1")
     lines = rule_text(*rules).splitlines()
     assert failing.line == 1 + next(i for i, ln in enumerate(lines) if "events:" in ln)
@@ -318,7 +324,7 @@ def test_an_aggregate_of_no_events_reads_never_and_says_what_it_counted_as() -> 
     rules = [rule("t.seen", {"all": [{"client.domain": "tobacco"}, latest]}, {"actions": [NET]})]
     [failing] = explainer(rules, doc(client("C1"))).explain_rule("t.seen", C1).rules[0].failing
     assert (failing.actual, failing.unknown) == ("never", "no_match")
-    assert failing.change == ("needs days since the latest of events (interaction.kind == visit) <= 30; had never "
+    assert en(failing.change) == ("needs days since the latest of events (interaction.kind == visit) <= 30; had never "
                               "(no matching event)")
 
 
@@ -346,7 +352,7 @@ def test_a_deadline_too_far_ahead_says_the_days_left_and_the_window_it_needs() -
     [failing] = explainer(rules, facts).explain_rule("t.ahead", C1).rules[0].failing
     assert failing.kind == "deadline" and failing.condition == _KEY
     assert failing.actual == {"days_left": 7, "client.interest_unpaid_days": 8}
-    assert failing.change == "needs 0 to 4 days left; 7 days left (client.interest_unpaid_days = 8)"
+    assert en(failing.change) == "needs 0 to 4 days left; 7 days left (client.interest_unpaid_days = 8)"
     lines = rule_text(*rules).splitlines()
     assert failing.line == 1 + next(i for i, ln in enumerate(lines) if "deadline:" in ln)
 
@@ -356,9 +362,9 @@ def test_a_deadline_already_passed_or_missing_says_so() -> None:
     facts = doc(client("C1", domain="bank", interest_unpaid_days=20), client("C2", domain="bank"))
     ex = explainer(rules, facts)
     [passed] = ex.explain_rule("t.ahead", C1).rules[0].failing
-    assert passed.change == "needs 0 to 4 days left; passed 5 days ago (client.interest_unpaid_days = 20)"
+    assert en(passed.change) == "needs 0 to 4 days left; passed 5 days ago (client.interest_unpaid_days = 20)"
     [missing] = ex.explain_rule("t.ahead", C2).rules[0].failing
-    assert (missing.change, missing.unknown) == ("give client.interest_unpaid_days a value", "no_match")
+    assert (en(missing.change), missing.unknown) == ("give client.interest_unpaid_days a value", "no_match")
 
 
 def test_a_fired_deadline_shows_the_days_left_in_the_trace_and_its_reason_what_acting_saves() -> None:
@@ -405,9 +411,41 @@ def test_why_not_across_a_link_names_the_closest_linked_client_and_what_it_lacks
     rules, facts = _guarantee(500)
     [failing] = explainer(rules, facts).explain_rule("t.guarantor", SubjectKey("client", "G1")).rules[0].failing
     assert failing.kind == "linked" and failing.actual == ["client:G1 —guarantor_of→ client:B7"]
-    assert failing.change == "closest is client:G1 —guarantor_of→ client:B7; change it as below"
+    assert en(failing.change) == "closest is client:G1 —guarantor_of→ client:B7; change it as below"
     [inner] = failing.inner
     assert (inner.subject, inner.actual) == ("client:B7", 500)
     alone = doc(client("G1", domain="bank"))
     [none] = explainer(rules, alone).explain_rule("t.guarantor", SubjectKey("client", "G1")).rules[0].failing
-    assert none.change == "no client is linked to client:G1 by guarantor_of: add the link"
+    assert en(none.change) == "no client is linked to client:G1 by guarantor of: add the link"
+
+
+def _texts(model: Any) -> list[Text]:
+    """Every summary, note and change in an explanation, however deep."""
+    from pydantic import BaseModel
+    found: list[Text] = []
+    if isinstance(model, BaseModel):
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if name in ("summary", "note", "change") and isinstance(value, Text):
+                found.append(value)
+            else:
+                found += _texts(value)
+    elif isinstance(model, list):
+        for item in model:
+            found += _texts(item)
+    return found
+
+
+def test_texts_are_in_both_languages(advisor: Advisor) -> None:
+    """What a manager reads on a zh page is Chinese: every summary, note and smallest change of the
+    demo's explanations (why, why not for every rule, why nothing) has a Chinese sentence of its own."""
+    import re
+    facts = yaml.safe_load((ROOT / "knowledge_base" / "samples" / "demo_facts.yaml").read_text(encoding="utf-8"))
+    ex = Explainer(advisor.book, advisor.run(facts))
+    found = [t for e in ex.explain_decision() for t in _texts(e)]
+    for subject in ex.subjects("client")[:4]:
+        found += [t for r in advisor.book.for_subject("client") for t in _texts(ex.explain_rule(r.id, subject))]
+    assert len(found) > 100
+    for text in found:
+        assert re.search(r"[\u4e00-\u9fff]", text.zh), text
+        assert not re.search(r"[\u4e00-\u9fff]", text.en), text
