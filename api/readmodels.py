@@ -20,7 +20,15 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rm_advisor.api.schemas import FeedbackStatus, LocalText, Out
-from rm_advisor.engine.language import KnowledgeBase, Recommendation, RuleTrace, SignalTrace, SubjectDecision, Text
+from rm_advisor.engine.language import (
+    FieldSpec,
+    KnowledgeBase,
+    Recommendation,
+    RuleTrace,
+    SignalTrace,
+    SubjectDecision,
+    Text,
+)
 from rm_advisor.engine.portfolio import Contact, WorkItem, build_worklist, capacity_of
 from rm_advisor.store import MASK, FeedbackRecord, LoggedDecision, Store
 
@@ -166,6 +174,7 @@ class ProfileField(Out):
     field: str
     title: LocalText
     value: FactValue
+    shown: LocalText = Field(description="the value as people read it: a label, yes or no, a plain number")
 
 
 class InteractionView(Out):
@@ -174,6 +183,7 @@ class InteractionView(Out):
     id: str
     date: str | None
     kind: str | None
+    kind_shown: LocalText = Field(description="the kind as people read it")
     fields: list[ProfileField] = Field(description="the event's other fields")
 
 
@@ -253,6 +263,17 @@ class TeamView(Out):
 
 def _text(t: Text | Mapping[str, str]) -> dict[str, str]:
     return t.model_dump() if isinstance(t, Text) else dict(t)
+
+
+def _field(name: str, spec: FieldSpec, value: Any) -> dict[str, Any]:
+    return {"field": name, "title": _text(spec.description), "value": _value(value), "shown": _shown(value, spec)}
+
+
+def _shown(value: Any, spec: FieldSpec | None) -> dict[str, str]:
+    """A fact value as the reason texts show it, in both languages (:func:`engine.language.templates.show`)."""
+    from rm_advisor.engine.language.templates import show
+
+    return {"zh": show(value, spec, "zh"), "en": show(value, spec, "en")}
 
 
 def _value(v: Any) -> FactValue:
@@ -401,16 +422,16 @@ class Workspace:
             return None
         subject = record.decision.subject("client", client_id)
         latest = _latest(self.store.feedback.for_decision(record.id))
-        profile = [{"field": f, "title": _text(spec.fields[f].description), "value": _value(v)}
-                   for f, v in fact.items() if f in spec.fields and v not in (None, MASK) and f != "id"]
+        profile = [_field(f, spec.fields[f], v) for f, v in fact.items()
+                   if f in spec.fields and v not in (None, MASK) and f != "id"]
         ispec = self.kb.facts["interaction"]
         events = sorted((e for e in record.input.get(ispec.plural, []) if str(e.get("client_id")) == client_id),
                         key=lambda e: (str(e.get("date") or ""), str(e.get("id"))), reverse=True)
         skip = {"id", "date", "kind", "client_id", "manager_id"}
         interactions = [{"id": str(e.get("id")), "date": _value(e.get("date")), "kind": _value(e.get("kind")),
-                         "fields": [{"field": f, "title": _text(ispec.fields[f].description), "value": _value(v)}
-                                    for f, v in e.items() if f not in skip and f in ispec.fields
-                                    and v not in (None, MASK)]}
+                         "kind_shown": _shown(e.get("kind"), ispec.fields.get("kind")),
+                         "fields": [_field(f, ispec.fields[f], v) for f, v in e.items()
+                                    if f not in skip and f in ispec.fields and v not in (None, MASK)]}
                         for e in events[:20]]
         recommended = {r.id for r in subject.recommendations} if subject else set()
         domain = fact.get("domain")

@@ -22,10 +22,9 @@ from rm_advisor.cli.common import (
     _,
     fail,
     format_option,
+    json_wanted,
     lang_option,
     out,
-    use_format,
-    use_lang,
 )
 
 log_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
@@ -73,15 +72,13 @@ def purge(
     A decision with a snooze still running is kept until the snooze ends. The purge is recorded
     (`rm-advisor log erasures`).
     """
-    from rm_advisor.cli.store import _reported
-    from rm_advisor.store import Store
+    from rm_advisor.cli.store import opened
     from rm_advisor.store.retention import purge as purge_log
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
+    as_json = json_wanted(fmt, as_json, lang)
 
     days = parse_age(older_than, "--older-than")
-    with _reported(), Store(db) as store:
+    with opened(db) as store:
         done = purge_log(store.db, days, _who(by))
     if as_json:
         sys.stdout.write(done.model_dump_json(indent=2) + "\n")
@@ -108,17 +105,15 @@ def forget(
     stay, so every count stays. The erasure is recorded without the client's id, and a replay of a
     decision it changed is refused (decision_erased).
     """
-    from rm_advisor.cli.store import _reported
+    from rm_advisor.cli.store import opened
     from rm_advisor.engine.loading import load_knowledge_base, read_kb_files
-    from rm_advisor.store import Store
     from rm_advisor.store.retention import forget as forget_client
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
+    as_json = json_wanted(fmt, as_json, lang)
 
     if not client_id.strip():
         raise typer.BadParameter(_("the client id is empty"), param_hint="CLIENT_ID")
-    with _reported(), Store(db) as store:
+    with opened(db) as store:
         done = forget_client(store.db, load_knowledge_base(read_kb_files()), client_id, _who(by))
     if as_json:
         sys.stdout.write(done.model_dump_json(indent=2) + "\n")
@@ -137,14 +132,12 @@ def erasures(
     lang: Lang = EnOpt,
 ) -> None:
     """The purges and forgets done, newest first (no personal data)."""
-    from rm_advisor.cli.store import _reported
-    from rm_advisor.store import Store
+    from rm_advisor.cli.store import opened
     from rm_advisor.store.retention import erasures as list_erasures
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
+    as_json = json_wanted(fmt, as_json, lang)
 
-    with _reported(), Store(db) as store:
+    with opened(db) as store:
         rows = list_erasures(store.db, limit)
     if as_json:
         sys.stdout.write(json.dumps([r.model_dump(mode="json") for r in rows], indent=2) + "\n")
@@ -174,8 +167,7 @@ def backup(
     from rm_advisor.cli.store import _reported
     from rm_advisor.store.backup import backup as backup_log
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
+    as_json = json_wanted(fmt, as_json, lang)
     file = output or file_arg
     if file is None:
         fail("bad_usage", _("give the backup file: -o/--out FILE"), exit_code=2)
@@ -210,8 +202,7 @@ def restore(
     from rm_advisor.cli.store import _reported
     from rm_advisor.store.backup import restore as restore_log
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
+    as_json = json_wanted(fmt, as_json, lang)
 
     with _reported(file):
         done = restore_log(file, db, force)

@@ -505,7 +505,7 @@ def _member(text: dict[str, str] | Text, lang: str) -> str:
 
 def _field_needs(node: Outcome) -> dict[str, str]:
     """A field condition's operators with their operands, in each language (``> 30`` / ``大于 30``)."""
-    out = {}
+    out: dict[str, str] = {}
     langs: tuple[tuple[Literal["zh", "en"], str], ...] = (("zh", "且"), ("en", " and "))
     for lang, joint in langs:
         text = joint.join(describe_op(op, written, arg, lang) for op, written, arg in node.ops)

@@ -109,12 +109,18 @@ def test_a_client_with_its_timeline_and_why_not_any_catalogue_action(ws: TestCli
     view = ws.get(f"/v1/clients/{first}?lang=en", headers=auth).json()
     assert view["manager_id"] == "MT001" and view["actions"] and view["profile"]
     assert all(p["value"] != "***" for p in view["profile"])  # masked fields are left out
+    domain = next(p for p in view["profile"] if p["field"] == "domain")
+    assert (domain["value"], domain["shown"]) == ("tobacco", {"en": "tobacco"})
+    zh = {p["field"]: p["shown"]["zh"] for p in ws.get(f"/v1/clients/{first}?lang=zh", headers=auth).json()["profile"]}
+    assert zh["domain"] == "烟草" and {v for f, v in zh.items() if f.startswith("is_")} <= {"是", "否"}
     dates = [e["date"] for e in view["interactions"]]
     assert dates == sorted(dates, reverse=True)
     other = view["catalogue"][0]["id"]
     why = ws.get(f"/v1/clients/{first}/why-not/{other}?lang=en", headers=auth).json()
     assert why["outcome"] == "not recommended" and why["item"] == other
     assert any(c["change"] for r in why["rules"] for c in r["failing"]) or not why["rules"]
+    why_zh = ws.get(f"/v1/clients/{first}/why-not/{other}?lang=zh", headers=auth).json()
+    assert set(why_zh["summary"]) == {"zh"} and re.search(r"[\u4e00-\u9fff]", why_zh["summary"]["zh"])
     problem(ws.get(f"/v1/clients/{first}/why-not/no_such_action", headers=auth), 422, "unknown_item")
 
 
