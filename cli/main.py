@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import sys
@@ -117,6 +118,8 @@ def check(
                                         help="decision-log database URL: warn (rule_noisy) about the rules its "
                                              "feedback shows are nearly always rejected, with what to change"),
     since: str | None = typer.Option(None, "--since", help="with --with-log: first as-of date counted (YYYY-MM-DD)"),
+    as_of: str | None = typer.Option(None, "--as-of", help="the day rules' review_by dates are checked against "
+                                                           "(YYYY-MM-DD; default today)"),
     lang: Lang = lang_option(Lang.en),
 ) -> None:
     """Check rule files; print every problem with file:line:column; exit 1 on errors."""
@@ -140,6 +143,7 @@ def check(
     require_file(Path(target), dir_ok=True)
     if documents is not None and not documents.is_dir():
         fail("file_not_found", _("{path}: no such directory (--documents)", path=documents), exit_code=2)
+    review_day = parse_day(as_of, "--as-of") or dt.date.today()
     unread: list[str] = []
     try:  # a file that is not UTF-8, a knowledge base that does not load: their diagnostics
         kb_files = read_kb_files(kb)
@@ -147,7 +151,7 @@ def check(
         texts = None
         if documents is not None:
             texts, unread = read_documents(documents, {d.id: d.file for d in knowledge.documents.values()})
-        diags = check_rules(read_rule_files(target), knowledge, texts)
+        diags = check_rules(read_rule_files(target), knowledge, texts, review_as_of=review_day)
         if texts is not None:  # the catalogues' quotes too: a pack's own knowledge base gets the same check
             diags = sorted(diags + quotes_not_found(kb_files, texts), key=Diagnostic.sort_key)
     except RuleError as exc:

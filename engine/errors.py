@@ -24,7 +24,7 @@ Code = Literal[
     "bad_operator", "bad_value", "bad_template", "missing_fallback", "subject_mismatch", "signal_cycle", "bad_dates",
     "signal_placement", "unknown_parameter", "no_rules", "value_label", "file_not_utf8", "alternative_twice",
     "alternative_kinds", "bad_unknown", "not_on_missing", "unknown_document", "quote_not_found",
-    "unknown_threshold",
+    "unknown_threshold", "review_overdue",
     # static analysis of rule sets (engine/checking/analysis.py)
     "impossible_condition", "subsumed_rule", "same_action_priority", "parameter_unit", "threshold_parameter",
     "missing_text",
@@ -98,6 +98,8 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
                            "(checked when the document texts are available: `rm-advisor check --documents DIR`)",
         "unknown_threshold": "a `deadline` condition names a threshold that knowledge_base/thresholds.yaml does not "
                              "define",
+        "review_overdue": "a rule's `review_by` date is past (against the as-of date of `rm-advisor check --as-of`, "
+                          "else today): review it, then move the date on (warning)",
     },
     "static analysis of rule sets (engine/checking/analysis.py)": {
         "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",
