@@ -53,6 +53,9 @@ Code = Literal[
     # user accounts, sessions and API tokens (store/users.py, api/access.py)
     "user_exists", "user_not_found", "user_bad_value", "user_disabled", "token_exists", "token_not_found",
     "login_failed", "csrf_failed", "forbidden",
+    # rule releases with four eyes (store/releases.py, api/routes/releases.py)
+    "release_not_found", "release_state", "release_self_approval", "release_unchanged", "release_stale",
+    "four_eyes_required",
 ]
 
 #: Stable diagnostic codes by where they arise, and what each means (docs/error-codes.md is written
@@ -201,6 +204,19 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
                        "session's CSRF token (form field `csrf_token` or header `X-CSRF-Token`)",
         "forbidden": "the logged-in user's role does not allow this route (a resource that is not addressed by "
                      "an id; one addressed by an id they may not see is `not_found`)",
+    },
+    "rule releases with four eyes (store/releases.py, api/routes/releases.py)": {
+        "release_not_found": "no rule release has this id (or no earlier release has this revision, to roll back to)",
+        "release_state": "the release's state does not allow this: only a proposed release is approved or rejected, "
+                         "and only a revision that served before (superseded or rolled back) is rolled back to",
+        "release_self_approval": "the user who proposed a release cannot approve it: another user with an approver "
+                                 "role must (four eyes)",
+        "release_unchanged": "the proposed rule files are the revision serving now (or proposed already): nothing "
+                             "to release",
+        "release_stale": "the knowledge base changed since the release was proposed, so its revision would differ; "
+                         "propose it again",
+        "four_eyes_required": "rule changes go through releases on this server (four eyes): the direct reload, or "
+                              "`release propose --direct`, is refused; propose a release for another user to approve",
     },
 }
 #: every code and its meaning
