@@ -154,6 +154,13 @@ class ReleaseStore:
                 query = query.where(ReleaseRow.state == state)
             return [self._release(session, r) for r in session.execute(query).scalars()]
 
+    def by_revision(self, revision: str) -> Release | None:
+        """The newest release of ``revision``, if any."""
+        with self.db.transaction() as session:
+            row = session.execute(select(ReleaseRow).where(ReleaseRow.revision == revision)
+                                  .order_by(ReleaseRow.id.desc()).limit(1)).scalar_one_or_none()
+            return self._release(session, row) if row is not None else None
+
     def active(self) -> Release | None:
         """The release serving now, if any was ever activated."""
         with self.db.transaction() as session:
