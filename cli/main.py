@@ -37,6 +37,7 @@ from rm_advisor.cli.common import (
     use_lang,
     write_json,
 )
+from rm_advisor.cli.releases import release_app
 from rm_advisor.cli.serve import register as register_serve
 from rm_advisor.cli.store import register as register_store_commands
 from rm_advisor.cli.users import users_app
@@ -206,6 +207,7 @@ authoring.register(app)
 register_serve(app)
 register_store_commands(app)
 app.add_typer(users_app, name="users")
+app.add_typer(release_app, name="release")
 register_workspace(app)
 
 

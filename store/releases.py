@@ -30,6 +30,10 @@ from rm_advisor.store.schema import ReleaseEventRow, ReleaseRow
 
 State = Literal["proposed", "active", "rejected", "rolled_back", "superseded"]
 Event = Literal["proposed", "approved", "rejected", "superseded", "rolled_back", "reactivated", "direct"]
+#: Who may propose a release, and who may approve, reject and roll back (never their own proposal):
+#: the API and the command line both hold a user to these roles.
+PROPOSER_ROLES = frozenset({"rule_author", "administrator"})
+APPROVER_ROLES = frozenset({"administrator"})
 #: States a release can be rolled back to: it served before.
 _SERVED_BEFORE = ("superseded", "rolled_back")
 MAX_NOTE = 2000

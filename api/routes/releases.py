@@ -39,12 +39,12 @@ from rm_advisor.api.settings import Settings
 from rm_advisor.engine.messages import N_
 from rm_advisor.store import Release, Store
 from rm_advisor.store.release_review import review_release
+from rm_advisor.store.releases import APPROVER_ROLES, PROPOSER_ROLES
 
 router = APIRouter(prefix="/v1/releases", tags=["rule releases"])
 
 #: who may propose a release, who may approve, reject and roll back (never the one who proposed it)
-PROPOSERS = frozenset({"rule_author", "administrator"})
-APPROVERS = frozenset({"administrator"})
+PROPOSERS, APPROVERS = PROPOSER_ROLES, APPROVER_ROLES
 #: who may read the releases: those who write or decide them, and machine clients
 READERS = PROPOSERS | APPROVERS | {"service"}
 
