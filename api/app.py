@@ -105,11 +105,11 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
     app.state.live = live
     problems.install(app)
     app.add_exception_handler(access.LoginRequired, access.login_redirect)
-    for module in (decisions, decision_log, feedback, reports, rules, ruleset, releases, catalogues, health, admin,
-                   auth):
+    for module in (decisions, decision_log, feedback, reports, rules, ruleset, catalogues, health, admin, auth):
         app.include_router(module.router)
     for module in (worklists, pages):  # the manager workspace: its read models and its pages
         app.include_router(module.router)
+    app.include_router(releases.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, current_revision=lambda: live.revision)
     if settings.rate_limit is not None:  # before a body is read; inside CORS, the revision header and the log

@@ -58,9 +58,9 @@ def four_eyes_on(request: Request, settings: Settings, store: Store | None) -> b
 
 
 def _allow(principal: Principal, roles: frozenset[str], doing: str) -> None:
+    """403 ``forbidden`` unless the principal's role may do ``doing`` (named in the server log only)."""
     if principal.role not in roles:
-        raise Problem("forbidden", N_("your role ({role}) may not {doing} rule releases"),
-                      fields={"role": principal.role, "doing": doing})
+        raise Problem("forbidden", N_("your role does not give access to this"))
 
 
 def _out(release: Release) -> ReleaseOut:
@@ -101,7 +101,7 @@ def get_release(principal: ApiUser, store: StoreDep,
              responses=documented(*_ACCESS, *_BODY, "rule_set_invalid", "rules_unreadable", "rules_too_large",
                                   "release_unchanged"),
              summary="Propose a rule release (rule author or administrator)")
-def propose(principal: ApiUser, store: StoreDep, live: LiveDep, settings: SettingsDep,
+def propose_release(principal: ApiUser, store: StoreDep, live: LiveDep, settings: SettingsDep,
             body: Annotated[ReleaseProposal, Body()] = ReleaseProposal()) -> Response:
     """Check the rule files (posted: each replaces the serving file of the same name; none: the
     files in the server's rule directory), compile them, and replay the newest logged batch run
@@ -126,7 +126,7 @@ def propose(principal: ApiUser, store: StoreDep, live: LiveDep, settings: Settin
              responses=documented(*_ACCESS, *_BODY, "release_not_found", "release_state", "release_self_approval",
                                   "release_stale", "rule_set_invalid"),
              summary="Approve a proposed release and serve it (administrator, not its proposer)")
-def approve(request: Request, principal: ApiUser, store: StoreDep, live: LiveDep,
+def approve_release(request: Request, principal: ApiUser, store: StoreDep, live: LiveDep,
             release_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
             body: Annotated[ReleaseDecisionIn, Body()] = ReleaseDecisionIn()) -> Response:
     """An administrator other than the proposer (403 ``release_self_approval`` for the proposer)
@@ -143,7 +143,7 @@ def approve(request: Request, principal: ApiUser, store: StoreDep, live: LiveDep
 @router.post("/{release_id}/reject", response_model=ReleaseOut, dependencies=[CsrfChecked],
              responses=documented(*_ACCESS, *_BODY, "release_not_found", "release_state", "release_self_approval"),
              summary="Reject a proposed release (administrator, not its proposer)")
-def reject(principal: ApiUser, store: StoreDep, release_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+def reject_release(principal: ApiUser, store: StoreDep, release_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
            body: Annotated[ReleaseDecisionIn, Body()] = ReleaseDecisionIn()) -> Response:
     """The release is recorded as rejected, with the note; nothing changes in what serves."""
     _allow(principal, APPROVERS, "reject")
@@ -154,7 +154,7 @@ def reject(principal: ApiUser, store: StoreDep, release_id: Annotated[int, Path(
              responses=documented(*_ACCESS, *_BODY, "release_not_found", "release_state", "release_stale",
                                   "rule_set_invalid"),
              summary="Serve an earlier released revision again, in one step (administrator)")
-def rollback(request: Request, principal: ApiUser, store: StoreDep, live: LiveDep,
+def rollback_release(request: Request, principal: ApiUser, store: StoreDep, live: LiveDep,
              body: Annotated[RollbackIn, Body()]) -> Response:
     """The newest release of ``revision`` that served before (superseded or rolled back) becomes
     active again and serves from the next request on; the active one is recorded as rolled back.
