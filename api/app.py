@@ -33,6 +33,7 @@ from rm_advisor.api.routes import (
     feedback,
     health,
     pages,
+    release_pages,
     releases,
     reports,
     rules,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
     for module in (worklists, pages):  # the manager workspace: its read models and its pages
         app.include_router(module.router)
     app.include_router(releases.router)
+    app.include_router(release_pages.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, current_revision=lambda: live.revision)
     if settings.rate_limit is not None:  # before a body is read; inside CORS, the revision header and the log

@@ -133,11 +133,9 @@ def approve_release(request: Request, principal: ApiUser, store: StoreDep, live:
     activates the release: it is compiled with the serving knowledge base (409 ``release_stale``
     when its revision would differ), recorded as active (the one before superseded) and served
     from the next request on, by every worker process."""
-    _allow(principal, APPROVERS, "approve")
-    release = _pending(store.releases.get(release_id), principal)
-    loaded = live.prepare(release.rule_files, release.revision)
-    approved = store.releases.approve(release_id, principal.username, body.note)
-    return _serve(request, live, loaded, approved)
+    approved, previous, current = activate(store, live, principal, release_id, body.note)
+    request.state.revision = current
+    return _activated(approved, previous, current)
 
 
 @router.post("/{release_id}/reject", response_model=ReleaseOut, dependencies=[CsrfChecked],
@@ -146,8 +144,7 @@ def approve_release(request: Request, principal: ApiUser, store: StoreDep, live:
 def reject_release(principal: ApiUser, store: StoreDep, release_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
            body: Annotated[ReleaseDecisionIn, Body()] = ReleaseDecisionIn()) -> Response:
     """The release is recorded as rejected, with the note; nothing changes in what serves."""
-    _allow(principal, APPROVERS, "reject")
-    return _out(store.releases.reject(release_id, principal.username, body.note)).response()
+    return _out(reject_as(store, principal, release_id, body.note)).response()
 
 
 @router.post("/rollback", response_model=ReleaseActivated, dependencies=[CsrfChecked],
@@ -187,6 +184,25 @@ def _serve(request: Request, live: LiveRuleSet, loaded: LoadedRuleSet, release: 
     return _activated(release, previous.revision, current.revision)
 
 
+def activate(store: Store, live: LiveRuleSet, principal: Principal, release_id: int,
+             note: str | None = None) -> tuple[Release, str, str]:
+    """Approve a proposed release and serve it: (the release, the revision before, the revision
+    now). The route and the workspace's Approve button both come here."""
+    _allow(principal, APPROVERS, "approve")
+    release = _pending(store.releases.get(release_id), principal)
+    loaded = live.prepare(release.rule_files, release.revision)
+    approved = store.releases.approve(release_id, principal.username, note)
+    previous, current = live.swap(loaded)
+    metrics.reloaded(True)
+    return approved, previous.revision, current.revision
+
+
+def reject_as(store: Store, principal: Principal, release_id: int, note: str | None = None) -> Release:
+    """Reject a proposed release (an approver other than its proposer)."""
+    _allow(principal, APPROVERS, "reject")
+    return store.releases.reject(release_id, principal.username, note)
+
+
 def serve_active_release(live: LiveRuleSet, store: Store, settings: Settings) -> None:
     """At start-up, with four eyes on: serve the active release (what was approved last), not the
     rule files on disk."""
@@ -197,4 +213,5 @@ def serve_active_release(live: LiveRuleSet, store: Store, settings: Settings) ->
         live.swap(live.prepare(active.rule_files))
 
 
-__all__ = ["APPROVERS", "PROPOSERS", "four_eyes_on", "router", "serve_active_release"]
+__all__ = ["APPROVERS", "PROPOSERS", "READERS", "activate", "four_eyes_on", "reject_as", "router",
+           "serve_active_release"]

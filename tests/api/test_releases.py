@@ -205,3 +205,55 @@ def test_four_eyes_work_against_a_real_server(db_url: str, rules_dir: Path, tmp_
     with Store(db_url) as store:
         events = store.releases.get(rid).events
     assert [(e.event, e.by) for e in events] == [("proposed", "rita"), ("approved", "ada")]
+
+
+def _login(c: TestClient, username: str, page_csrf: bool = True) -> str:
+    """Log in through the form; the session's CSRF token, as the Releases page carries it."""
+    import re
+
+    c.cookies.clear()
+    form = c.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    c.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token[1], "next": "/app/"},
+           follow_redirects=False)
+    if not page_csrf:
+        return ""
+    page = c.get("/app/releases", params={"lang": "en"})
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found is not None
+    return found[1]
+
+
+def test_the_releases_page_shows_the_diff_and_lets_another_administrator_approve(
+        db_url: str, rules_dir: Path) -> None:
+    live = LiveRuleSet.start(settings(rules_dir=rules_dir, db_url=db_url))
+    with Store(db_url) as store:
+        tokens = _accounts(store)
+        app = create_app(settings(rules_dir=rules_dir, db_url=db_url, secure_cookies=False), live)
+        with TestClient(app) as c:
+            desk = Desk(c, store, tokens, rules_dir)
+            release = desk.propose("rita", 1).json()
+            csrf = _login(c, "rita")  # the proposer sees it, without the buttons
+            page = c.get("/app/releases", params={"lang": "en"}).text
+            assert f'data-release="{release["id"]}"' in page and "guide_to_network_ordering" in page
+            assert f'action="/app/releases/{release["id"]}/approve"' not in page
+            assert 'href="/app/releases"' in page  # in the nav for rule authors
+            refused = c.post(f"/app/releases/{release['id']}/approve", data={"csrf_token": csrf},
+                             follow_redirects=False)
+            assert "error=forbidden" in refused.headers["location"]
+            csrf = _login(c, "ada")
+            zh = c.get("/app/releases", params={"lang": "zh"}).text
+            assert "批准" in zh and "规则发布" in zh
+            page = c.get("/app/releases", params={"lang": "en"}).text
+            assert f'action="/app/releases/{release["id"]}/approve"' in page
+            no_csrf = c.post(f"/app/releases/{release['id']}/approve", data={}, follow_redirects=False)
+            assert no_csrf.status_code == 403 and desk.serving() != release["revision"]
+            done = c.post(f"/app/releases/{release['id']}/approve", data={"csrf_token": csrf, "note": "ok"},
+                          follow_redirects=False)
+            assert done.status_code == 303 and "done=approved" in done.headers["location"]
+            assert desk.serving() == release["revision"]
+            assert "Release approved" in c.get(done.headers["location"]).text
+            _login(c, "alice", page_csrf=False)
+            assert c.get("/app/releases").status_code == 403  # a manager
