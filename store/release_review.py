@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from rm_advisor.engine.authoring.replay import replay
+from rm_advisor.engine.authoring import replay
 from rm_advisor.engine.errors import RuleError
 from rm_advisor.engine.inference import Advisor, RuleBook, check_rules, load_rule_book
 from rm_advisor.engine.language import FactSet, KnowledgeBase
@@ -80,8 +80,7 @@ def _documents(log: DecisionLog | None, kb: KnowledgeBase) -> tuple[Basis, list[
 
 def _sample(kb: KnowledgeBase) -> list[tuple[str, FactSet]]:
     from rm_advisor.engine.language import build_fact_set
-    from rm_advisor.engine.portfolio import check_tables, prepare
-    from rm_advisor.engine.portfolio.sample import generate
+    from rm_advisor.engine.portfolio import check_tables, generate, prepare
 
     portfolio = generate(clients=SAMPLE_CLIENTS, managers=SAMPLE_MANAGERS)
     tables = check_tables(portfolio.clients, portfolio.managers, portfolio.history, kb, portfolio.as_of)
