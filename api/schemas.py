@@ -814,23 +814,6 @@ class ReleaseProposal(BaseModel):
     note: str | None = Field(default=None, max_length=2000, description="what the change is for, for the approver")
 
 
-class ReleaseDecisionIn(BaseModel):
-    """An approver's note with an approval or a rejection."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    note: str | None = Field(default=None, max_length=2000)
-
-
-class RollbackIn(BaseModel):
-    """The revision to serve again: one that served before (superseded or rolled back)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    revision: str = Field(min_length=1, max_length=32, pattern=PRINTABLE)
-    note: str | None = Field(default=None, max_length=2000)
-
-
 class ReleaseEventOut(Out):
     """One change of a release's state: the audit trail."""
 

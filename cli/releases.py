@@ -105,7 +105,8 @@ def _print(release: Release, as_json: bool, full: bool = True) -> None:
 
 @release_app.command("propose")
 def propose(
-    rules: Path = typer.Argument(..., help="the changed rule directory"),
+    rules_arg: Path | None = typer.Argument(None, metavar="RULES", help="the changed rule directory"),
+    rules: Path | None = typer.Option(None, "--rules", "-r", help="the changed rule directory (as the argument)"),
     serving: Path | None = typer.Option(None, "--serving", help="the rule directory serving now, when the "
                                                                 "database has no active release (default: the "
                                                                 "shipped packs)"),
@@ -129,7 +130,10 @@ def propose(
 
     use_lang(lang)
     as_json = use_format(fmt, as_json) is Fmt.json
-    require_file(rules, dir_ok=True)
+    target = rules or rules_arg
+    if target is None:
+        fail("bad_usage", _("give the changed rule directory (RULES or -r/--rules)"), exit_code=2)
+    require_file(target, dir_ok=True)
     with _reported(), Store(db) as store:
         if direct and store.users.exist():
             fail("four_eyes_required", _("this database has user accounts, so rule changes go through releases "
@@ -140,7 +144,7 @@ def propose(
         serving_files = active.rule_files if active is not None else \
             read_rule_files(serving or default_rules_dir(), relative=True)
         serving_book = load_rule_book(serving_files, kb_files)
-        files = read_rule_files(rules, relative=True)
+        files = read_rule_files(target, relative=True)
         review = review_release(files, kb_files, serving_book, store.decisions)
         release = store.releases.propose(files, review.revision, serving_book.revision, review.check_summary,
                                          review.diff_summary, name, note, direct=direct)

@@ -6,8 +6,8 @@
 * ``POST /v1/releases/{id}/approve`` and ``/reject`` (an administrator who did not propose it):
   approval checks and compiles the release with the serving knowledge base, records it as active
   (the previous one superseded) and then serves it, in every worker process, as a reload does.
-* ``POST /v1/releases/rollback`` (an administrator): serve a named revision that served before
-  again, in one step.
+* ``POST /v1/releases/{id}/rollback`` (an administrator): serve the revision of an earlier release
+  that served before again, in one step.
 
 The machine API key is no person, so it may read releases but neither propose nor decide them.
 Every change of state is audited in the decision database (who, when, the revision serving before).
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from starlette.responses import Response
 
-from rm_advisor.api import metrics
+from rm_advisor.api import examples, metrics
 from rm_advisor.api.access import ApiUser, CsrfChecked, Principal, has_users
 from rm_advisor.api.deps import LiveDep, SettingsDep, StoreDep
 from rm_advisor.api.problems import Problem, documented
@@ -28,12 +28,10 @@ from rm_advisor.api.routes.rules import within_budget
 from rm_advisor.api.ruleset import LiveRuleSet, LoadedRuleSet, read_files
 from rm_advisor.api.schemas import (
     ReleaseActivated,
-    ReleaseDecisionIn,
     ReleaseEventOut,
     ReleaseList,
     ReleaseOut,
     ReleaseProposal,
-    RollbackIn,
 )
 from rm_advisor.api.settings import Settings
 from rm_advisor.engine.messages import N_
@@ -48,8 +46,11 @@ PROPOSERS, APPROVERS = PROPOSER_ROLES, APPROVER_ROLES
 #: who may read the releases: those who write or decide them, and machine clients
 READERS = PROPOSERS | APPROVERS | {"service"}
 
-_ACCESS = ("unauthorized", "forbidden", "csrf_failed", "store_unavailable", "decision_log_off")
-_BODY = ("bad_json", "body_too_large", "unsupported_media_type", "invalid_request")
+_ACCESS = ("unauthorized", "forbidden", "csrf_failed", "store_unavailable", "decision_log_off", "invalid_request")
+_ID = Path(ge=1, le=2**31 - 1, description="the release's id")
+#: the note of an approval, a rejection or a rollback, kept in the audit trail
+NoteQuery = Annotated[str | None, Query(max_length=2000, description="why, kept in the audit trail")]
+_BODY = ("bad_json", "body_too_large", "unsupported_media_type")
 
 
 def four_eyes_on(request: Request, settings: Settings, store: Store | None) -> bool:
@@ -89,8 +90,7 @@ def list_releases(request: Request, principal: ApiUser, store: StoreDep, live: L
 
 @router.get("/{release_id}", response_model=ReleaseOut, responses=documented(*_ACCESS, "release_not_found"),
             summary="One rule release with its diff summary and audit trail")
-def get_release(principal: ApiUser, store: StoreDep,
-                release_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Response:
+def get_release(principal: ApiUser, store: StoreDep, release_id: Annotated[int, _ID]) -> Response:
     """The release, what it changes against the revision serving when it was proposed, and every
     change of its state."""
     _allow(principal, READERS, "read")
@@ -102,7 +102,7 @@ def get_release(principal: ApiUser, store: StoreDep,
                                   "release_unchanged"),
              summary="Propose a rule release (rule author or administrator)")
 def propose_release(principal: ApiUser, store: StoreDep, live: LiveDep, settings: SettingsDep,
-            body: Annotated[ReleaseProposal, Body()] = ReleaseProposal()) -> Response:
+            body: Annotated[ReleaseProposal, Body(openapi_examples=examples.RELEASE)]) -> Response:
     """Check the rule files (posted: each replaces the serving file of the same name; none: the
     files in the server's rule directory), compile them, and replay the newest logged batch run
     (or a sample portfolio) under the serving and the proposed revision. A rule set with any error
@@ -123,46 +123,45 @@ def propose_release(principal: ApiUser, store: StoreDep, live: LiveDep, settings
 
 
 @router.post("/{release_id}/approve", response_model=ReleaseActivated, dependencies=[CsrfChecked],
-             responses=documented(*_ACCESS, *_BODY, "release_not_found", "release_state", "release_self_approval",
+             responses=documented(*_ACCESS, "release_not_found", "release_state", "release_self_approval",
                                   "release_stale", "rule_set_invalid"),
              summary="Approve a proposed release and serve it (administrator, not its proposer)")
 def approve_release(request: Request, principal: ApiUser, store: StoreDep, live: LiveDep,
-            release_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-            body: Annotated[ReleaseDecisionIn, Body()] = ReleaseDecisionIn()) -> Response:
+                    release_id: Annotated[int, _ID], note: NoteQuery = None) -> Response:
     """An administrator other than the proposer (403 ``release_self_approval`` for the proposer)
     activates the release: it is compiled with the serving knowledge base (409 ``release_stale``
     when its revision would differ), recorded as active (the one before superseded) and served
     from the next request on, by every worker process."""
-    approved, previous, current = activate(store, live, principal, release_id, body.note)
+    approved, previous, current = activate(store, live, principal, release_id, note)
     request.state.revision = current
     return _activated(approved, previous, current)
 
 
 @router.post("/{release_id}/reject", response_model=ReleaseOut, dependencies=[CsrfChecked],
-             responses=documented(*_ACCESS, *_BODY, "release_not_found", "release_state", "release_self_approval"),
+             responses=documented(*_ACCESS, "release_not_found", "release_state", "release_self_approval"),
              summary="Reject a proposed release (administrator, not its proposer)")
-def reject_release(principal: ApiUser, store: StoreDep, release_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-           body: Annotated[ReleaseDecisionIn, Body()] = ReleaseDecisionIn()) -> Response:
+def reject_release(principal: ApiUser, store: StoreDep, release_id: Annotated[int, _ID],
+                   note: NoteQuery = None) -> Response:
     """The release is recorded as rejected, with the note; nothing changes in what serves."""
-    return _out(reject_as(store, principal, release_id, body.note)).response()
+    return _out(reject_as(store, principal, release_id, note)).response()
 
 
-@router.post("/rollback", response_model=ReleaseActivated, dependencies=[CsrfChecked],
-             responses=documented(*_ACCESS, *_BODY, "release_not_found", "release_state", "release_stale",
+@router.post("/{release_id}/rollback", response_model=ReleaseActivated, dependencies=[CsrfChecked],
+             responses=documented(*_ACCESS, "release_not_found", "release_state", "release_stale",
                                   "rule_set_invalid"),
-             summary="Serve an earlier released revision again, in one step (administrator)")
+             summary="Serve the revision of an earlier release again, in one step (administrator)")
 def rollback_release(request: Request, principal: ApiUser, store: StoreDep, live: LiveDep,
-             body: Annotated[RollbackIn, Body()]) -> Response:
-    """The newest release of ``revision`` that served before (superseded or rolled back) becomes
-    active again and serves from the next request on; the active one is recorded as rolled back.
-    404 ``release_not_found`` when no release of that revision served."""
+                     release_id: Annotated[int, _ID], note: NoteQuery = None) -> Response:
+    """The revision of release ``release_id``, which served before (superseded or rolled back),
+    becomes active again and serves from the next request on; the active one is recorded as
+    rolled back. 409 ``release_state`` when it never served or serves now."""
     _allow(principal, APPROVERS, "roll back")
-    target = store.releases.by_revision(body.revision)
-    if target is None:
-        raise Problem("release_not_found", N_("no release of revision {revision} served before"),
-                      fields={"revision": body.revision})
+    target = store.releases.get(release_id)
+    if target.state not in ("superseded", "rolled_back"):
+        raise Problem("release_state", N_("release {id} is {state}: only a release that served before is rolled "
+                                          "back to"), fields={"id": target.id, "state": target.state})
     loaded = live.prepare(target.rule_files, target.revision)
-    back = store.releases.rollback(body.revision, principal.username, body.note)
+    back = store.releases.rollback(target.revision, principal.username, note)
     return _serve(request, live, loaded, back)
 
 

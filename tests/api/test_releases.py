@@ -89,7 +89,7 @@ def test_a_proposal_serves_only_once_another_administrator_approves_it_and_every
                    "release_self_approval")
     assert "four eyes" in body["detail"]
     assert desk.c.get(f"/v1/releases/{own['id']}", headers=desk.as_("ada")).json()["state"] == "proposed"
-    approved = desk.c.post(f"/v1/releases/{release['id']}/approve", json={"note": "diff reviewed"},
+    approved = desk.c.post(f"/v1/releases/{release['id']}/approve", params={"note": "diff reviewed"},
                            headers=desk.as_("alan"))
     assert approved.status_code == 200, approved.text
     out = approved.json()
@@ -115,7 +115,7 @@ def test_other_roles_and_the_api_key_cannot_propose_or_decide_and_anonymous_call
     assert listed.json()["four_eyes"] is True
     problem(desk.c.post("/v1/releases", json=_changed(desk.rules, 3), headers=AUTH), 403, "forbidden")
     problem(desk.c.post(f"/v1/releases/{rid}/approve", headers=AUTH), 403, "forbidden")
-    problem(desk.c.post("/v1/releases/rollback", json={"revision": "r-x"}, headers=AUTH), 403, "forbidden")
+    problem(desk.c.post(f"/v1/releases/{rid}/rollback", headers=AUTH), 403, "forbidden")
     problem(desk.c.get("/v1/releases"), 401, "unauthorized")
     problem(desk.c.get(f"/v1/releases/{rid + 100}", headers=desk.as_("rita")), 404, "release_not_found")
 
@@ -128,7 +128,7 @@ def test_with_four_eyes_the_direct_reload_is_refused_even_with_the_api_key(desk:
 def test_a_rejected_release_never_serves_and_is_not_decided_again(desk: Desk) -> None:
     before = desk.serving()
     rid = desk.propose("rita", 1).json()["id"]
-    rejected = desk.c.post(f"/v1/releases/{rid}/reject", json={"note": "too broad"}, headers=desk.as_("ada"))
+    rejected = desk.c.post(f"/v1/releases/{rid}/reject", params={"note": "too broad"}, headers=desk.as_("ada"))
     assert rejected.status_code == 200 and rejected.json()["state"] == "rejected"
     problem(desk.c.post(f"/v1/releases/{rid}/approve", headers=desk.as_("alan")), 409, "release_state")
     assert desk.serving() == before
@@ -142,7 +142,7 @@ def test_rollback_serves_a_named_earlier_revision_again_in_one_audited_step(desk
     assert second["base_revision"] == first["revision"]  # diffed against what serves now
     desk.c.post(f"/v1/releases/{second['id']}/approve", headers=desk.as_("ada"))
     assert desk.serving() == second["revision"]
-    back = desk.c.post("/v1/releases/rollback", json={"revision": first["revision"], "note": "second misfires"},
+    back = desk.c.post(f"/v1/releases/{first['id']}/rollback", params={"note": "second misfires"},
                        headers=desk.as_("alan"))
     assert back.status_code == 200, back.text
     assert (back.json()["id"], back.json()["serving"]) == (first["id"], first["revision"])
@@ -151,12 +151,28 @@ def test_rollback_serves_a_named_earlier_revision_again_in_one_audited_step(desk
     assert (listed[first["id"]]["state"], listed[second["id"]]["state"]) == ("active", "rolled_back")
     assert [(e["event"], e["by"]) for e in listed[first["id"]]["events"]] == [
         ("proposed", "rita"), ("approved", "ada"), ("superseded", "ada"), ("reactivated", "alan")]
-    problem(desk.c.post("/v1/releases/rollback", json={"revision": first["revision"]}, headers=desk.as_("alan")),
-            409, "release_state")
-    problem(desk.c.post("/v1/releases/rollback", json={"revision": "r-000000000000"}, headers=desk.as_("alan")),
-            404, "release_not_found")
-    problem(desk.c.post("/v1/releases/rollback", json={"revision": second["revision"]}, headers=desk.as_("rita")),
-            403, "forbidden")
+    assert listed[first["id"]]["events"][-1]["note"] == "second misfires"
+    problem(desk.c.post(f"/v1/releases/{first['id']}/rollback", headers=desk.as_("alan")), 409, "release_state")
+    problem(desk.c.post("/v1/releases/999/rollback", headers=desk.as_("alan")), 404, "release_not_found")
+    problem(desk.c.post(f"/v1/releases/{second['id']}/rollback", headers=desk.as_("rita")), 403, "forbidden")
+    never = desk.propose("rita", 3).json()  # proposed, never served: nothing to roll back to
+    problem(desk.c.post(f"/v1/releases/{never['id']}/rollback", headers=desk.as_("alan")), 409, "release_state")
+
+
+def test_a_release_proposed_before_the_knowledge_base_changed_is_stale(desk: Desk) -> None:
+    from rm_advisor.api.ruleset import build
+
+    release = desk.propose("rita", 1).json()
+    live: LiveRuleSet = desk.c.app.state.live  # type: ignore[attr-defined]
+    serving = live.current()
+    kb = dict(serving.kb_files)
+    name = next(n for n in sorted(kb) if n.endswith("parameters.yaml"))
+    kb[name] += "\n# a comment: another revision\n"
+    live.swap(build(serving.rule_files, kb, live.max_firings))
+    body = problem(desk.c.post(f"/v1/releases/{release['id']}/approve", headers=desk.as_("ada")), 409,
+                   "release_stale")
+    assert release["revision"] in body["detail"]
+    assert desk.c.get(f"/v1/releases/{release['id']}", headers=desk.as_("ada")).json()["state"] == "proposed"
 
 
 def test_a_broken_or_unchanged_proposal_is_refused_located_and_nothing_is_recorded(desk: Desk) -> None:
