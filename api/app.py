@@ -33,6 +33,8 @@ from rm_advisor.api.routes import (
     feedback,
     health,
     pages,
+    release_pages,
+    releases,
     reports,
     rules,
     ruleset,
@@ -62,6 +64,8 @@ TAGS = [
     {"name": "reports", "description": "effectiveness of the recommendations"},
     {"name": "rules", "description": "the loaded rules, and checking rule files"},
     {"name": "rule set", "description": "revision, counts and hot reload"},
+    {"name": "rule releases", "description": "rule changes with four eyes: proposed by a rule author, approved by "
+                                              "another user, audited, rolled back in one step"},
     {"name": "catalogues", "description": "actions, coaching topics, signals, fact types, feedback reasons"},
     {"name": "workspace", "description": "read models of the manager workspace: a manager's week, what was held "
                                          "back, coaching, a client, the team (from the newest logged batch run)"},
@@ -83,6 +87,8 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
         # a database that cannot be used stops the server at startup with store_unavailable
         store = Store(settings.database_url(), live.current().book.kb) if settings.decision_log else None
         app.state.store = store
+        if store is not None:
+            releases.serve_active_release(live, store, settings)
         metrics.worker_started(live.revision)
         try:
             yield
@@ -104,6 +110,8 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
         app.include_router(module.router)
     for module in (worklists, pages):  # the manager workspace: its read models and its pages
         app.include_router(module.router)
+    app.include_router(releases.router)
+    app.include_router(release_pages.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, current_revision=lambda: live.revision)
     if settings.rate_limit is not None:  # before a body is read; inside CORS, the revision header and the log

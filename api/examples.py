@@ -75,6 +75,11 @@ RULE_CHECK = {
                                       "text": RULE_FILE.replace("client.is_key", "client.is_kee")}]}},
 }
 
+RELEASE = {
+    "pack": {"summary": "propose a new local pack beside the serving ones (a rule author's token)",
+             "value": {"files": [{"name": "local.yaml", "text": RULE_FILE}], "note": "key clients: a local pack"}},
+}
+
 EXAMPLE_DECISION_ID = "d-20261123-3f9a1c2b7e4d5a60"
 FEEDBACK = {
     "rejected": {"summary": "the client does not want it (a reason code is required)",

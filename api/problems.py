@@ -42,9 +42,12 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "login_failed": (401, N_("The username or password is wrong")),
     "csrf_failed": (403, N_("The request did not carry the session's CSRF token")),
     "forbidden": (403, N_("Your role does not give access to this")),
+    "release_self_approval": (403, N_("The user who proposed a release cannot approve or reject it")),
+    "four_eyes_required": (403, N_("Rule changes go through releases on this server (four eyes)")),
     "key_not_configured": (403, N_("This route needs an API key and the server has none configured")),
     "not_found": (404, N_("Not found")),
     "decision_not_found": (404, N_("No logged decision has this id")),
+    "release_not_found": (404, N_("No rule release has this id or revision")),
     "method_not_allowed": (405, N_("Method not allowed")),
     "feedback_duplicate": (409, N_("This status is already recorded for this item")),
     "feedback_conflict": (409, N_("The item's earlier feedback does not allow this status")),
@@ -52,6 +55,9 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "decision_erased": (409, N_("A client's personal data was erased from the decision, so "
                                 "it cannot be replayed identically")),
     "packs_removed": (409, N_("The reload would remove whole rule packs; confirm with allow_removed_packs=true")),
+    "release_state": (409, N_("The release's state does not allow this")),
+    "release_unchanged": (409, N_("The proposed rule files are serving or proposed already")),
+    "release_stale": (409, N_("The knowledge base changed since the release was proposed")),
     "body_too_large": (413, N_("The request body is too large")),
     "rules_too_large": (413, N_("The posted rule files hold more YAML than one check takes")),
     "unsupported_media_type": (415, N_("The request body must be JSON")),
@@ -79,7 +85,8 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 STORE_CODES = frozenset({"decision_not_found", "feedback_duplicate", "feedback_conflict", "revision_not_logged",
                          "decision_erased",
                          "feedback_unknown_item", "feedback_bad_value", "unknown_reason_code",
-                         "feedback_reason_kind", "store_unavailable"})
+                         "feedback_reason_kind", "store_unavailable", "release_not_found", "release_state",
+                         "release_self_approval", "release_unchanged"})
 #: Most problems listed in one answer when the app has no settings (all are counted).
 MAX_LISTED = 200
 #: Store diagnostic locations that are not fields of the request.

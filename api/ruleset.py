@@ -191,6 +191,31 @@ class LiveRuleSet:
             log.info("rule set reloaded: %s -> %s (pid %d)", previous.revision, loaded.revision, os.getpid())
             return previous, loaded
 
+    def prepare(self, rule_files: dict[str, str], revision: str | None = None) -> LoadedRuleSet:
+        """Check and compile ``rule_files`` (a rule release) with the serving knowledge base, without
+        serving them yet (:meth:`swap` does). ``revision``, when given, is the revision the files
+        must have: a ``release_stale`` problem when the knowledge base changed since the release
+        was proposed. Raises :class:`rm_advisor.engine.RuleError` when they do not check."""
+        loaded = build(rule_files, self._loaded.kb_files, self.max_firings, self.engine)
+        if revision is not None and loaded.revision != revision:
+            raise Problem("release_stale", N_("the release was proposed as revision {expected}; with the "
+                                              "knowledge base serving now it is {actual}: propose it again"),
+                          fields={"expected": revision, "actual": loaded.revision})
+        return loaded
+
+    def swap(self, loaded: LoadedRuleSet) -> tuple[LoadedRuleSet, LoadedRuleSet]:
+        """Serve ``loaded`` (from :meth:`prepare`) from the next request on, in every worker
+        process; return (previous, current) as :meth:`reload` does."""
+        with self._lock:
+            previous = self._loaded
+            if loaded.revision == previous.revision:
+                return previous, previous
+            self._loaded = loaded
+            if self._channel is not None:
+                self._channel.publish(loaded.snapshot())
+            log.info("rule release installed: %s -> %s (pid %d)", previous.revision, loaded.revision, os.getpid())
+            return previous, loaded
+
     def _follow(self, channel: RevisionChannel) -> None:
         with self._lock:
             if not channel.changed():

@@ -797,3 +797,64 @@ class Ready(Out):
     rules: int
     decision_log: Literal["ok", "off"] = Field(description="ok: the decision database takes writes; off: not used")
     pid: int = Field(description="worker process id")
+
+
+# ---- rule releases (four eyes) ----------------------------------------------------------------
+
+ReleaseState = Literal["proposed", "active", "rejected", "rolled_back", "superseded"]
+
+
+class ReleaseProposal(BaseModel):
+    """A rule release to propose: posted rule files (each replacing the serving file of the same
+    name; the others are kept), or none, for the rule files in the server's rule directory (as a
+    reload reads them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    files: list[RuleFileIn] | None = Field(default=None, min_length=1, max_length=50)
+    note: str | None = Field(default=None, max_length=2000, description="what the change is for, for the approver")
+
+
+class ReleaseEventOut(Out):
+    """One change of a release's state: the audit trail."""
+
+    event: Literal["proposed", "approved", "rejected", "superseded", "rolled_back", "reactivated", "direct"]
+    state: ReleaseState = Field(description="the release's state after the event")
+    by: str = Field(description="the user (or, from the command line, the operator) who made the change")
+    at: dt.datetime
+    serving_before: str | None = Field(default=None, description="the revision serving before the event")
+    note: str | None = None
+
+
+class ReleaseOut(Out):
+    """A rule release: its revision, state, who proposed and decided it, the check and diff summaries."""
+
+    id: int
+    revision: str
+    state: ReleaseState
+    base_revision: str = Field(description="the revision serving when it was proposed (what the diff compares with)")
+    files: list[str] = Field(description="the rule and policy files of the release")
+    proposed_by: str
+    proposed_at: dt.datetime
+    decided_by: str | None = Field(default=None, description="who approved or rejected it")
+    decided_at: dt.datetime | None = None
+    note: str | None = None
+    decision_note: str | None = None
+    check: dict[str, Any] = Field(description="`errors` (0), `warnings`, `by_code` and the first 100 warnings listed")
+    diff: dict[str, Any] = Field(description="what changes against base_revision: `basis` (decision_log: the newest "
+                                             "logged batch run; sample_portfolio), documents, subjects, "
+                                             "changed_subjects, totals, by_item, the first 100 changes")
+    events: list[ReleaseEventOut] = Field(default_factory=list)
+
+
+class ReleaseList(Out):
+    releases: list[ReleaseOut]
+    serving: str = Field(description="the revision this worker serves now")
+    four_eyes: bool = Field(description="whether rule changes go through releases on this server")
+
+
+class ReleaseActivated(ReleaseOut):
+    """A release after approval or rollback, with what serves now."""
+
+    serving: str = Field(description="the revision serving now")
+    previous_revision: str

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
                                                            "false only for a local demo on plain http")
     login_failures: str = Field(default="10/minute", description="failed logins allowed per client address, counted "
                                                                  "per worker process; over it: 429 `rate_limited`")
+    four_eyes: Literal["auto", "on", "off"] = Field(
+        default="auto", description="rule changes go through releases (`/v1/releases`: proposed by a rule author, "
+                                    "approved by another user) and the direct reload is refused: `auto` once the "
+                                    "database has user accounts, `on` always, `off` never (a single-operator "
+                                    "install)")
     sync_dir: Path | None = Field(default=None, description="set by `serve`: where a reload publishes the rule set "
                                                     "to the other worker processes")
 

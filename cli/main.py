@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import sys
@@ -36,6 +37,7 @@ from rm_advisor.cli.common import (
     use_lang,
     write_json,
 )
+from rm_advisor.cli.releases import release_app
 from rm_advisor.cli.serve import register as register_serve
 from rm_advisor.cli.store import register as register_store_commands
 from rm_advisor.cli.users import users_app
@@ -117,6 +119,8 @@ def check(
                                         help="decision-log database URL: warn (rule_noisy) about the rules its "
                                              "feedback shows are nearly always rejected, with what to change"),
     since: str | None = typer.Option(None, "--since", help="with --with-log: first as-of date counted (YYYY-MM-DD)"),
+    as_of: str | None = typer.Option(None, "--as-of", help="the day rules' review_by dates are checked against "
+                                                           "(YYYY-MM-DD; default today)"),
     lang: Lang = lang_option(Lang.en),
 ) -> None:
     """Check rule files; print every problem with file:line:column; exit 1 on errors."""
@@ -140,6 +144,7 @@ def check(
     require_file(Path(target), dir_ok=True)
     if documents is not None and not documents.is_dir():
         fail("file_not_found", _("{path}: no such directory (--documents)", path=documents), exit_code=2)
+    review_day = parse_day(as_of, "--as-of") or dt.date.today()
     unread: list[str] = []
     try:  # a file that is not UTF-8, a knowledge base that does not load: their diagnostics
         kb_files = read_kb_files(kb)
@@ -147,7 +152,7 @@ def check(
         texts = None
         if documents is not None:
             texts, unread = read_documents(documents, {d.id: d.file for d in knowledge.documents.values()})
-        diags = check_rules(read_rule_files(target), knowledge, texts)
+        diags = check_rules(read_rule_files(target), knowledge, texts, review_as_of=review_day)
         if texts is not None:  # the catalogues' quotes too: a pack's own knowledge base gets the same check
             diags = sorted(diags + quotes_not_found(kb_files, texts), key=Diagnostic.sort_key)
     except RuleError as exc:
@@ -202,6 +207,7 @@ authoring.register(app)
 register_serve(app)
 register_store_commands(app)
 app.add_typer(users_app, name="users")
+app.add_typer(release_app, name="release")
 register_workspace(app)
 
 

@@ -24,7 +24,7 @@ Code = Literal[
     "bad_operator", "bad_value", "bad_template", "missing_fallback", "subject_mismatch", "signal_cycle", "bad_dates",
     "signal_placement", "unknown_parameter", "no_rules", "value_label", "file_not_utf8", "alternative_twice",
     "alternative_kinds", "bad_unknown", "not_on_missing", "unknown_document", "quote_not_found",
-    "unknown_threshold",
+    "unknown_threshold", "review_overdue",
     # static analysis of rule sets (engine/checking/analysis.py)
     "impossible_condition", "subsumed_rule", "same_action_priority", "parameter_unit", "threshold_parameter",
     "missing_text",
@@ -53,6 +53,9 @@ Code = Literal[
     # user accounts, sessions and API tokens (store/users.py, api/access.py)
     "user_exists", "user_not_found", "user_bad_value", "user_disabled", "token_exists", "token_not_found",
     "login_failed", "csrf_failed", "forbidden",
+    # rule releases with four eyes (store/releases.py, api/routes/releases.py)
+    "release_not_found", "release_state", "release_self_approval", "release_unchanged", "release_stale",
+    "four_eyes_required",
 ]
 
 #: Stable diagnostic codes by where they arise, and what each means (docs/error-codes.md is written
@@ -98,6 +101,8 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
                            "(checked when the document texts are available: `rm-advisor check --documents DIR`)",
         "unknown_threshold": "a `deadline` condition names a threshold that knowledge_base/thresholds.yaml does not "
                              "define",
+        "review_overdue": "a rule's `review_by` date is past (against the as-of date of `rm-advisor check --as-of`, "
+                          "else today): review it, then move the date on (warning)",
     },
     "static analysis of rule sets (engine/checking/analysis.py)": {
         "impossible_condition": "a rule's conditions can never all hold (e.g. `> 30` and `< 10` on one field)",
@@ -199,6 +204,19 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
                        "session's CSRF token (form field `csrf_token` or header `X-CSRF-Token`)",
         "forbidden": "the logged-in user's role does not allow this route (a resource that is not addressed by "
                      "an id; one addressed by an id they may not see is `not_found`)",
+    },
+    "rule releases with four eyes (store/releases.py, api/routes/releases.py)": {
+        "release_not_found": "no rule release has this id (or no earlier release has this revision, to roll back to)",
+        "release_state": "the release's state does not allow this: only a proposed release is approved or rejected, "
+                         "and only a revision that served before (superseded or rolled back) is rolled back to",
+        "release_self_approval": "the user who proposed a release cannot approve it: another user with an approver "
+                                 "role must (four eyes)",
+        "release_unchanged": "the proposed rule files are the revision serving now (or proposed already): nothing "
+                             "to release",
+        "release_stale": "the knowledge base changed since the release was proposed, so its revision would differ; "
+                         "propose it again",
+        "four_eyes_required": "rule changes go through releases on this server (four eyes): the direct reload, or "
+                              "`release propose --direct`, is refused; propose a release for another user to approve",
     },
 }
 #: every code and its meaning

@@ -10,6 +10,7 @@ Public API::
                                          reason_code="client_not_interested"))
         store.decisions.get(decision.id)         # the logged record
         store.users.authenticate("wang", password)  # accounts, sessions, API tokens (store.users)
+        store.releases.approve(release_id, by="li")  # rule releases with four eyes (store.releases)
         replay(store.decisions, decision.id, advisor)
         effectiveness_report(store, since, until)
 
@@ -33,6 +34,7 @@ from rm_advisor.store.decision_log import DecisionLog, DecisionSummary, LoggedDe
 from rm_advisor.store.errors import StoreError
 from rm_advisor.store.feedback import FeedbackInput, FeedbackRecord, FeedbackStore
 from rm_advisor.store.masking import MASK
+from rm_advisor.store.releases import Release, ReleaseEvent, ReleaseStore
 from rm_advisor.store.replay import ReplayReport, ReplayRun, replay
 from rm_advisor.store.service import Posted, decide_and_log, effectiveness_report, rule_health_report
 from rm_advisor.store.users import ROLES, Role, SessionInfo, TokenInfo, User, UserStore
@@ -51,6 +53,9 @@ __all__ = [
     "ImportResult",
     "LoggedDecision",
     "Posted",
+    "Release",
+    "ReleaseEvent",
+    "ReleaseStore",
     "ReplayReport",
     "ReplayRun",
     "Role",
@@ -79,6 +84,7 @@ class Store:
         self.feedback = FeedbackStore(self.db, kb.feedback_reasons if kb is not None else None,
                                       kb.actions if kb is not None else None)
         self.users = UserStore(self.db)
+        self.releases = ReleaseStore(self.db)
 
     def __enter__(self) -> Store:
         return self

@@ -216,3 +216,41 @@ class ApiTokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_used: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReleaseRow(Base):
+    """A rule release: the rule files of one revision proposed by a rule author, checked and diffed
+    against the serving revision, then activated or rejected by another user (four eyes)."""
+
+    __tablename__ = "releases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    revision: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True,
+                                       doc="proposed | active | rejected | rolled_back | superseded")
+    rule_files: Mapped[dict[str, Any]] = mapped_column(Json, doc="{name: text} of the rule and policy files")
+    base_revision: Mapped[str] = mapped_column(String(32), doc="the revision serving when it was proposed")
+    check_summary: Mapped[dict[str, Any]] = mapped_column(Json, doc="errors, warnings and the warnings listed")
+    diff_summary: Mapped[dict[str, Any]] = mapped_column(Json, doc="what changes against base_revision, and over what")
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(64), doc="who approved or rejected it")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(String(2000), doc="the proposer's note")
+    decision_note: Mapped[str | None] = mapped_column(String(2000), doc="the approver's or rejecter's note")
+
+
+class ReleaseEventRow(Base):
+    """One change of a release's state (the audit trail): what, by whom, when, from which revision."""
+
+    __tablename__ = "release_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    release_id: Mapped[int] = mapped_column(Integer, ForeignKey("releases.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(16), doc="proposed | approved | rejected | superseded | rolled_back | "
+                                                      "reactivated | direct")
+    state: Mapped[str] = mapped_column(String(16), doc="the release's state after the event")
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    serving_before: Mapped[str | None] = mapped_column(String(32), doc="the revision serving before the event")
+    note: Mapped[str | None] = mapped_column(String(2000))

@@ -77,14 +77,14 @@ def check(body: Annotated[RuleCheckRequest, Body(openapi_examples=examples.RULE_
         # a posted file replaces the loaded file of the same name (revisions identify files by name too)
         posted = {n.rsplit("/", 1)[-1] for n in files}
         files = {**{n: t for n, t in loaded.rule_files.items() if n.rsplit("/", 1)[-1] not in posted}, **files}
-    _within_budget(body.files, settings.max_check_nodes)
+    within_budget(body.files, settings.max_check_nodes)
     shown, errors, warnings = listed(check_rules(files, loaded.book.kb), settings.max_diagnostics)
     return RuleCheckResult(ok=errors == 0, errors=errors, warnings=warnings, omitted=errors + warnings - len(shown),
                            revision=loaded.revision, files=sorted(files),
                            diagnostics=[DiagnosticOut(**diagnostic_item(d).model_dump()) for d in shown]).response()
 
 
-def _within_budget(files: list[RuleFileIn], budget: int) -> None:
+def within_budget(files: list[RuleFileIn], budget: int) -> None:
     """Refuse, before parsing anything, posted files that hold more YAML than one check takes:
     counting nodes from the parser's events costs a fraction of checking them."""
     sizes: list[tuple[int, int]] = []

@@ -9,11 +9,13 @@ from starlette.responses import Response
 
 from rm_advisor.api import metrics, present
 from rm_advisor.api.access import reads
-from rm_advisor.api.deps import LiveDep, LoadedDep, SettingsDep, require_key
-from rm_advisor.api.problems import documented, rule_set_problem
+from rm_advisor.api.deps import LiveDep, LoadedDep, OptionalStoreDep, SettingsDep, require_key
+from rm_advisor.api.problems import Problem, documented, rule_set_problem
+from rm_advisor.api.routes.releases import four_eyes_on
 from rm_advisor.api.ruleset import removed_packs
 from rm_advisor.api.schemas import ReloadResult, RuleSetInfo
 from rm_advisor.engine.errors import RuleError
+from rm_advisor.engine.messages import N_
 
 router = APIRouter(prefix="/v1/ruleset", tags=["rule set"])
 
@@ -28,9 +30,9 @@ def info(loaded: LoadedDep) -> Response:
 
 @router.post("/reload", response_model=ReloadResult, dependencies=[Depends(require_key)],
              responses=documented("unauthorized", "key_not_configured", "packs_removed", "rule_set_invalid",
-                                  "rules_unreadable"),
+                                  "rules_unreadable", "four_eyes_required"),
              summary="Reload the rule set from disk (API key)")
-def reload(request: Request, live: LiveDep, settings: SettingsDep,
+def reload(request: Request, live: LiveDep, settings: SettingsDep, store: OptionalStoreDep,
            allow_removed_packs: Annotated[bool, Query(description="confirm that rule files serving now and gone "
                                                                   "from disk are to be removed")] = False,
            ) -> Response:
@@ -42,7 +44,13 @@ def reload(request: Request, live: LiveDep, settings: SettingsDep,
     that serves now and is gone from disk is refused too (409 ``packs_removed``, naming each file
     and how many rules it takes with it) unless ``allow_removed_packs=true``; the answer then
     lists it in ``removed_packs``. Requests in flight finish on the revision they started with;
-    every worker process answers with the new revision from the next request on."""
+    every worker process answers with the new revision from the next request on.
+
+    With four eyes on (``four_eyes``: auto, once the database has user accounts), rule changes go
+    through ``/v1/releases`` and this route answers 403 ``four_eyes_required``, for the API key too."""
+    if four_eyes_on(request, settings, store):
+        raise Problem("four_eyes_required", N_("this server takes rule changes as releases (four eyes): propose one "
+                                               "with POST /v1/releases for another user to approve"))
     request.state.revision = live.revision  # a refusal names the revision that keeps serving
     try:
         previous, current = live.reload(allow_removed_packs)

@@ -93,6 +93,7 @@ class _Ctx:
     #: the error codes found in ``when`` (the analysis of a rule with bad values in it is skipped)
     when_codes: set[str] = field(default_factory=set)
     documents: Mapping[str, str] | None = None
+    review_as_of: dt.date | None = None
 
     def error(self, code: Code, message: str, at: Path, hint: str = "") -> None:
         if at and at[0] in self.masked:
@@ -104,7 +105,8 @@ class _Ctx:
 
 
 def check_rule_files(files: dict[str, str], kb: KnowledgeBase, documents: Mapping[str, str] | None = None,
-                     pairwise: bool = True) -> tuple[RuleSet | None, list[Diagnostic]]:
+                     pairwise: bool = True, review_as_of: dt.date | None = None
+                     ) -> tuple[RuleSet | None, list[Diagnostic]]:
     """Parse and check rule files (name -> YAML text). Returns the rule set, or None and the errors.
 
     ``pairwise=False`` skips the findings that compare rules with each other, which are warnings
@@ -113,7 +115,11 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase, documents: Mappin
 
     ``documents`` (document id -> its text), when given, is where each rule's provenance quote must
     be found verbatim (``quote_not_found``); the document id is checked against the knowledge base
-    whether or not it is given (``unknown_document``)."""
+    whether or not it is given (``unknown_document``).
+
+    ``review_as_of``, when given, is the day a rule's ``review_by`` is compared with: a date
+    before it is a ``review_overdue`` warning (loading to serve leaves it out: the answer to a
+    check must not change with the calendar where nobody asked for the date)."""
     diags: list[Diagnostic] = []
     checked: list[CheckedRule] = []
     partial: list[tuple[Rule, frozenset[str]]] = []  # rules with errors, analysed one by one
@@ -143,7 +149,7 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase, documents: Mappin
             first_seen[rule.id] = loc
             locator.add_rule(rule.id, parsed, path)
             before = _errors(diags)
-            ctx = _Ctx(parsed, path, rule, diags, kb, masked=masked, documents=documents)
+            ctx = _Ctx(parsed, path, rule, diags, kb, masked=masked, documents=documents, review_as_of=review_as_of)
             _check_rule(ctx, kb)
             if _errors(diags) == before and not repaired:  # warnings (not_on_missing) do not keep a rule out
                 checked.append(CheckedRule(rule, name, loc.line))
@@ -167,7 +173,7 @@ def check_rule_files(files: dict[str, str], kb: KnowledgeBase, documents: Mappin
 _VALUE_CODES = frozenset({"type_mismatch", "bad_value", "bad_operator", "unknown_parameter", "bad_unknown"})
 
 #: Top-level rule keys whose invalid value is left out (the default stands in).
-_OPTIONAL_KEYS = frozenset({"priority", "effective", "tags"})
+_OPTIONAL_KEYS = frozenset({"priority", "effective", "tags", "owner", "review_by"})
 #: Top-level rule keys whose invalid value is replaced by a stand-in that is not checked.
 _STAND_INS: dict[str, Any] = {
     "title": {"zh": "占位", "en": "stand-in"},
@@ -274,6 +280,7 @@ def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
     if eff and eff.from_ and eff.until and eff.from_ > eff.until:
         ctx.error("bad_dates", f"effective from {eff.from_} is after until {eff.until}", ("effective",),
                   hint="swap the dates")
+    _check_review(ctx)
     if "when" not in ctx.masked:
         _check_placement(ctx, rule.when, ("when",), top=True)
         _check_condition(ctx, kb, rule.when, ("when",), rule.subject)
@@ -284,6 +291,18 @@ def _check_rule(ctx: _Ctx, kb: KnowledgeBase) -> None:
     if "then" not in ctx.masked:
         _check_outcomes(ctx, kb)
     _check_provenance(ctx, kb)
+
+
+def _check_review(ctx: _Ctx) -> None:
+    """A rule whose ``review_by`` date is before the day checked against is overdue (a warning)."""
+    due, day = ctx.rule.review_by, ctx.review_as_of
+    if due is None or day is None or due >= day or "review_by" in ctx.masked:
+        return
+    owner = f" (owner: {ctx.rule.owner})" if ctx.rule.owner else ""
+    ctx.diags.append(Diagnostic("review_overdue", f"the rule was due for review by {due}, {(day - due).days} day(s) "
+                                f"before {day}{owner}", ctx.parsed.locate((*ctx.path, "review_by")),
+                                rule_id=ctx.rule.id, severity="warning",
+                                hint="review the rule with its owner, then set a new review_by date"))
 
 
 def _check_provenance(ctx: _Ctx, kb: KnowledgeBase) -> None:

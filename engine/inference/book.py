@@ -9,6 +9,7 @@ compiling (``rm-advisor check``).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import hashlib
 from collections.abc import Iterator, Mapping
@@ -56,12 +57,13 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def check_rules(rule_files: dict[str, str], kb: KnowledgeBase,
-                documents: Mapping[str, str] | None = None) -> list[Diagnostic]:
+                documents: Mapping[str, str] | None = None, review_as_of: dt.date | None = None) -> list[Diagnostic]:
     """Every problem in a rule set and its contact policies (errors and warnings), without compiling;
-    with ``documents`` (document id -> text), provenance quotes are looked up in them too."""
+    with ``documents`` (document id -> text), provenance quotes are looked up in them too; with
+    ``review_as_of``, rules due for review before that day are warned about (``review_overdue``)."""
     rules, policies = _split(rule_files)
     with _no_cyclic_gc():
-        _, diags = check_rule_files(rules, kb, documents)
+        _, diags = check_rule_files(rules, kb, documents, review_as_of=review_as_of)
         _, policy_diags = check_policy_files(policies, kb)
     return sorted(diags + policy_diags, key=Diagnostic.sort_key)
 

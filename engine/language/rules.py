@@ -409,6 +409,10 @@ class Rule(_Strict):
     provenance: Provenance
     priority: int = Field(default=50, ge=0, le=100, description="rank of what it recommends, 0-100")
     effective: Effective | None = None
+    owner: str | None = Field(default=None, min_length=1, max_length=100,
+                              description="who answers for the rule: a user name or a team (for rule releases)")
+    review_by: dt.date | None = Field(default=None, description="the date by which the rule is to be reviewed; "
+                                      "`rm-advisor check` warns (review_overdue) once it is past")
     when: Condition
     then: Then
     tags: tuple[str, ...] = ()

@@ -22,6 +22,7 @@ from rm_advisor.api import examples
 from rm_advisor.api.app import create_app
 from rm_advisor.api.openapi import SPEC_PATH, spec_text
 from rm_advisor.api.ruleset import LiveRuleSet
+from rm_advisor.store import Store
 from tests.api.conftest import ADMIN, ADMIN_KEY, AUTH, copy_rules, located, problem
 from tests.api.conftest import settings as app_settings
 from tests.conftest import ROOT
@@ -63,7 +64,7 @@ EXAMPLES = list(_example_requests())
 
 def test_every_request_body_has_examples() -> None:
     bodies = [op["requestBody"]["content"]["application/json"] for _, _, op in _operations() if "requestBody" in op]
-    assert len(bodies) == 7 and all(body.get("examples") for body in bodies)
+    assert len(bodies) == 8 and all(body.get("examples") for body in bodies)
 
 
 @pytest.mark.parametrize("name, method, url, body", EXAMPLES, ids=[f"{m} {u} {n}" for n, m, u, _ in EXAMPLES])
@@ -76,6 +77,16 @@ def test_spec_examples_are_real_requests_that_pass(client: TestClient, live: Liv
             r = admin.request(method, url, json=body, headers=ADMIN)
         assert r.status_code == 200, r.text
         assert r.json()["kind"] == url.rsplit("/", 1)[1] and r.json()["by"] == body["by"]
+        return
+    if url == "/v1/releases":  # a rule author's proposal, on a database of its own with the accounts
+        db = f"sqlite:///{tmp_path / 'releases.db'}"
+        with Store(db) as store:
+            store.users.add("rita", "correct-horse-battery", "rule_author")
+            token = store.users.new_token("rita")
+        with TestClient(create_app(app_settings(db_url=db), live)) as author:
+            r = author.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 201, r.text
+        assert r.json()["state"] == "proposed" and "local.yaml" in r.json()["files"]
         return
     if url == "/v1/feedback":
         body = _answering_a_real_decision(client, body)

@@ -524,3 +524,28 @@ def test_links_run_between_clients_only() -> None:
     inner = {"exists": {"fact": "client", "where": {"linked": {"kind": "guarantor_of",
                                                                "where": {"client.overdue_amount": {"gt": 0}}}}}}
     assert codes(rule_text(rule("t.m", inner, coach, subject="manager"))) == []
+
+
+def test_a_rule_past_its_review_date_is_a_located_warning_naming_its_owner_and_still_loads() -> None:
+    import datetime as dt
+
+    r = rule("t.review", {"client.is_key": True}, OK_THEN)
+    r["owner"] = "risk-team"
+    r["review_by"] = dt.date(2026, 6, 30)
+    text = rule_text(r)
+    rule_set, diags = check_rule_files({"rules/t.yaml": text}, KB, review_as_of=dt.date(2026, 7, 2))
+    assert [(d.code, d.severity, d.rule_id) for d in diags] == [("review_overdue", "warning", "t.review")]
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.lstrip().startswith("review_by:"))
+    assert (diags[0].location.file, diags[0].location.line) == ("rules/t.yaml", line)
+    assert "risk-team" in diags[0].message and "2 day(s)" in diags[0].message
+    assert rule_set is not None and [c.rule.owner for c in rule_set.rules] == ["risk-team"]
+    # on the day itself, before it, and where nobody asked for a date (loading to serve): no warning
+    for day in (dt.date(2026, 6, 30), dt.date(2026, 1, 1), None):
+        assert check_rule_files({"rules/t.yaml": text}, KB, review_as_of=day)[1] == []
+    assert [d.code for d in check_rules({"t.yaml": text}, KB, review_as_of=dt.date(2027, 1, 1))] == ["review_overdue"]
+
+
+def test_a_review_date_that_is_not_a_date_is_refused_where_it_is_written() -> None:
+    r = rule("t.review", {"client.is_key": True}, OK_THEN)
+    r["review_by"] = "next spring"
+    assert only(rule_text(r)) == "schema_violation"
