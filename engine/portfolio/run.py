@@ -150,7 +150,8 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
     for ln in link_recs:
         for end in {str(ln[FROM]), str(ln[TO])}:
             links_of.setdefault(end, []).append(ln)
-    hops = link_hops(gates.book if gates is not None else None)
+    # how far the rule set reads across links; without a rule book, every client a chain of links reaches
+    hops = link_hops(gates.book) if gates is not None else None
     inter_of: dict[str, list[dict[str, Any]]] = {}
     for i in inter_recs:
         inter_of.setdefault(str(i.get("client_id") or ""), []).append(i)
@@ -191,12 +192,10 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
     return derived, parts
 
 
-def link_hops(book: RuleBook | None) -> int | None:
+def link_hops(book: RuleBook) -> int | None:
     """How many links away a book must carry the clients of other books: the deepest ``linked``
     condition of the rule set; every client a chain of links reaches (None) when a rule with one
     asserts a signal, which a ``linked`` condition of another client may read in turn."""
-    if book is None:
-        return 0
     depth = 0
     for r in book.rules:
         d = link_depth(r.rule.when)

@@ -263,3 +263,19 @@ def test_a_link_to_an_unknown_client_is_a_bad_row_with_file_and_line(advisor: Ad
     assert ("fact_bad_value", "links.csv", 3, "to_client") in found  # B404: no such client
     assert ("fact_ref_skipped", "links.csv", 4, "from_client") in found  # X1: skipped (unknown manager)
     assert ("fact_bad_value", "links.csv", 5, "kind") in found
+
+
+def test_a_book_reaches_as_many_links_as_the_rules_read_and_a_whole_chain_when_one_asserts_a_signal() -> None:
+    from tests.helpers import action, rule
+    from tests.helpers import advisor as make
+
+    one = make(rule("t.a", {"linked": {"kind": "guarantor_of"}}, {"actions": [action("guide_to_network_ordering")]}))
+    two = make(rule("t.b", {"linked": {"kind": "member_of", "where": {"linked": {"kind": "guarantor_of"}}}},
+                    {"actions": [action("guide_to_network_ordering")]}))
+    chain = make(rule("t.c", {"linked": {"kind": "guarantor_of"}}, {"signals": ["loan_overdue"]}))
+    assert [portfolio.link_hops(a.book) for a in (one, two, chain)] == [1, 2, None]
+    ab = {"id": "K1", "from_client": "A", "to_client": "B"}
+    bc = {"id": "K2", "from_client": "B", "to_client": "C"}
+    links = {"A": [ab], "B": [ab, bc], "C": [bc]}
+    assert [portfolio._reached({"A"}, links, hops) for hops in (0, 1, 2, None)] == [set(), {"B"}, {"B", "C"},
+                                                                                     {"B", "C"}]
