@@ -163,7 +163,8 @@ def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, en
     from rm_advisor.cli.tableio import open_table
 
     fields = {"clients": kb.facts["client"].fields, "managers": kb.facts["manager"].fields,
-              "history": kb.facts["interaction"].fields}  # a manager's own events name no client
+              "history": kb.facts["interaction"].fields,  # a manager's own events name no client
+              "links": kb.facts["link"].fields}
 
     def read(name: str) -> TableInput:
         path = paths[name]
@@ -189,7 +190,8 @@ def read_portfolio(paths: dict[str, Path], kb: KnowledgeBase, as_of: dt.date, re
     from rm_advisor.engine.portfolio import read_tables
 
     with open_tables(paths, kb, encoding, note) as read:
-        return read_tables(read, kb, as_of, {name: str(p) for name, p in paths.items()}, report)
+        return read_tables(read, kb, as_of, {name: str(p) for name, p in paths.items()}, report,
+                           links="links" in paths)
 
 
 def register(app: typer.Typer) -> None:
@@ -207,18 +209,19 @@ def sample_portfolio(
                                             "CRMs and Excel export: gbk, gb18030, utf-16"),
     lang: Lang = lang_option(Lang.en),
 ) -> None:
-    """Write the generated sample portfolio (clients, managers, history) as CSV."""
+    """Write the generated sample portfolio (clients, managers, history, links) as CSV."""
     from rm_advisor.cli.tableio import write_csv
     from rm_advisor.engine.portfolio import generate
 
     use_lang(lang)
     p = generate(clients, managers, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, frame in (("clients", p.clients), ("managers", p.managers), ("history", p.history)):
+    for name, frame in (("clients", p.clients), ("managers", p.managers), ("history", p.history),
+                        ("links", p.links)):
         write_csv(frame, out_dir / f"{name}.csv", encoding.value)
-    out.print(_("wrote {clients} clients, {managers} managers, {events} events (as of {as_of}) to {folder}/",
-                clients=len(p.clients), managers=len(p.managers), events=len(p.history), as_of=p.as_of,
-                folder=out_dir), markup=False)
+    out.print(_("wrote {clients} clients, {managers} managers, {events} events, {links} links (as of {as_of}) "
+                "to {folder}/", clients=len(p.clients), managers=len(p.managers), events=len(p.history),
+                links=len(p.links), as_of=p.as_of, folder=out_dir), markup=False)
 
 
 def _date(text: str) -> dt.date:
@@ -234,6 +237,8 @@ def batch(
     managers: Path | None = typer.Option(None, "--managers", help="managers CSV/Parquet (file, directory or glob)"),
     history: Path | None = typer.Option(None, "--history", help="history (events) CSV/Parquet (file, directory or "
                                         "glob)"),
+    links: Path | None = typer.Option(None, "--links", help="links between clients CSV/Parquet (file, directory "
+                                      "or glob; optional: kind, from_client, to_client, since)"),
     out_dir: Path = typer.Option(Path("batch-out"), "--out", "-o", help="output folder"),
     fmt: TableFormat = typer.Option(TableFormat.csv, "--format", metavar="csv|parquet|json",
                                     help="csv, parquet or json tables; with json, an error is a JSON object on "
@@ -292,6 +297,11 @@ def batch(
     if given and len(given) != 3:
         fail("bad_usage", _("give all three of --clients, --managers and --history, or none for the sample portfolio"),
              exit_code=2)
+    if links is not None:
+        if not given:
+            fail("bad_usage", _("--links goes with --clients, --managers and --history (the sample portfolio has "
+                                "its own links)"), exit_code=2)
+        given["links"] = links
     for path in given.values():
         if not is_dataset(path):  # a directory of Parquet files or a CSV glob is a dataset
             require_file(path)

@@ -54,9 +54,16 @@ def _run(advisor: Advisor, logged: LoggedDecision) -> ReplayRun:
     limit = None if logged.all_recommended else logged.max_per_subject
     subject = SubjectKey.parse(logged.subject) if logged.subject else None
     decided = advisor.decide(logged.input, as_of=logged.as_of, max_per_subject=limit, history=logged.history)
-    again = _about(decided, subject).model_copy(update={"id": logged.id})
+    again = _logged_subjects(_about(decided, subject), logged.decision).model_copy(update={"id": logged.id})
     changes = diff_decisions(logged.decision, again)
     return ReplayRun(revision=again.revision, identical=not changes, changes=changes, decision=again)
+
+
+def _logged_subjects(decision: Decision, logged: Decision) -> Decision:
+    """The clients of ``decision`` that the logged decision is about: a batch book's input holds the
+    clients of other books its links reach, which are decided (and logged) in their own books."""
+    mine = {c.id for c in logged.clients}
+    return decision.model_copy(update={"clients": [c for c in decision.clients if c.id in mine]})
 
 
 def _about(decision: Decision, subject: SubjectKey | None) -> Decision:

@@ -38,7 +38,7 @@ from rm_advisor.engine.derivation.scoring import Params, event_ids, score, segme
 from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.subjects import SubjectKey
 
-OPEN_KINDS = ("complaint", "loan_event", "feedback")
+OPEN_KINDS = ("complaint", "loan_event", "feedback", "repayment")  # repayment: scheduled, not yet paid
 
 #: which value wins when the caller gives a field that history can also compute
 Prefer = Literal["given", "history"]

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the batch form loads pandas; the per-record form never does
     import pandas as pd
 
     from rm_advisor.engine.language.facts import Fact, FactSet
-    from rm_advisor.engine.language.rules import LinkedSpec
+    from rm_advisor.engine.language.rules import Condition, LinkedSpec
 
 #: the fact type of links, and its fields
 LINK_FACT = "link"
@@ -79,6 +79,16 @@ def linked_frame(spec: LinkedSpec, links: pd.DataFrame | None, clients: pd.Index
     pairs = pd.concat(parts)
     pairs = pairs[(pairs["owner"] != pairs["other"]) & pairs["owner"].isin(clients) & pairs["other"].isin(clients)]
     return pairs.drop_duplicates(subset=["owner", "other", "id"] if "id" in pairs else ["owner", "other"])
+
+
+def link_depth(cond: Condition) -> int:
+    """How many links a condition reaches across: 1 for a ``linked``, 2 for a ``linked`` inside another's
+    ``where``, 0 without one. A batch book carries the clients of other books that many links away."""
+    from rm_advisor.engine.language.rules import LinkedCond
+    from rm_advisor.engine.language.walk import children
+
+    inner = max((link_depth(c) for c, _ in children(cond)), default=0)
+    return inner + 1 if isinstance(cond, LinkedCond) else inner
 
 
 def link_key(spec: LinkedSpec) -> str:

@@ -31,6 +31,7 @@ from rm_advisor.engine.policies.effectiveness import EffectivenessReport
 from rm_advisor.engine.portfolio import run as portfolio
 from rm_advisor.engine.portfolio.bulk import BulkGates
 from rm_advisor.engine.portfolio.run import (
+    LINKS,
     TABLE_ORDER,
     ManagerResult,
     Partition,
@@ -115,7 +116,8 @@ class BatchPlan:
     """What a batch runs: which tables, as of when, on how many processes, logged or not.
 
     ``tables`` is entered once, to read the three tables (a file is open only while they are read),
-    and ``sources`` names them in diagnostics; without ``tables`` the batch runs on the generated
+    and the links table too when ``sources`` names one (``"links"``); ``sources`` names them in
+    diagnostics; without ``tables`` the batch runs on the generated
     sample portfolio of ``sample_clients`` clients. ``jobs`` 0 is one worker process per core;
     ``texts`` (rule and knowledge-base file texts) let a worker that cannot fork compile the same
     book. ``log`` is entered once the decisions are made; without it the batch is a dry planning
@@ -201,7 +203,7 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
     events.checked(tables)
     derived, parts = prepare(tables, kb, BulkGates(advisor.book), plan.prefer)
     workers = plan.backend.workers if plan.backend is not None else plan.jobs or os.cpu_count() or 1
-    with events.deciding(sum(len(p.facts["client"]) + 1 for p in parts)) as advance:
+    with events.deciding(sum(p.subjects for p in parts)) as advance:
         if plan.backend is not None:
             results = plan.backend.decide(advisor, parts, plan.as_of, advance)
         else:
@@ -220,11 +222,11 @@ def _checked_tables(plan: BatchPlan, kb: KnowledgeBase, report: Report) -> Portf
     """The plan's tables, or the generated sample portfolio, checked into ``report``."""
     if plan.tables is not None:
         with plan.tables as read:
-            return read_tables(read, kb, plan.as_of, plan.sources, report)
+            return read_tables(read, kb, plan.as_of, plan.sources, report, links=LINKS in plan.sources)
     n = plan.sample_clients
     p = generate(n, max(3, n // SAMPLE_CLIENTS_PER_MANAGER), as_of=plan.as_of)
     return portfolio.check_tables(p.clients, p.managers, p.history, kb, plan.as_of,
-                        {name: f"<sample {name}>" for name in TABLE_ORDER}, report)
+                                  {name: f"<sample {name}>" for name in (*TABLE_ORDER, LINKS)}, report, p.links)
 
 
 def _logged(results: list[ManagerResult], parts: list[Partition], advisor: Advisor, plan: BatchPlan,

@@ -30,9 +30,11 @@ from rm_advisor.engine.derivation.frames import records
 from rm_advisor.engine.derivation.history import Derived, Prefer, Sources, derive
 from rm_advisor.engine.errors import Diagnostic
 from rm_advisor.engine.inference.advisor import Advisor, Engine
+from rm_advisor.engine.inference.compiler import RuleBook
 from rm_advisor.engine.language.decision import Decision
 from rm_advisor.engine.language.facts import build_fact_set
 from rm_advisor.engine.language.knowledge import KnowledgeBase
+from rm_advisor.engine.language.links import FROM, LINK_FACT, TO, link_depth
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.policies.contact import apply_policies
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
@@ -47,49 +49,64 @@ class PortfolioTables:
     history: Table
     as_of: dt.date
     report: Report = field(default_factory=Report)
+    links: Table | None = None  # links between clients (``link`` facts), when a links table was given
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
         """The diagnostics held (all of them unless the report keeps only the first few)."""
-        return self.managers.diagnostics + self.clients.diagnostics + self.history.diagnostics
+        return (self.managers.diagnostics + self.clients.diagnostics + self.history.diagnostics
+                + (self.links.diagnostics if self.links is not None else []))
 
     @property
     def bad_rows(self) -> int:
-        return self.clients.bad_rows + self.managers.bad_rows + self.history.bad_rows
+        return (self.clients.bad_rows + self.managers.bad_rows + self.history.bad_rows
+                + (self.links.bad_rows if self.links is not None else 0))
 
 
 #: the order the tables are checked in: what a row refers to is checked before it
 TABLE_ORDER = ("managers", "clients", "history")
+#: the table of links between clients: optional, checked last (both its ends are clients)
+LINKS = "links"
 
 
 def check_tables(clients: pd.DataFrame, managers: pd.DataFrame, history: pd.DataFrame, kb: KnowledgeBase,
                  as_of: dt.date, sources: dict[str, str] | None = None,
-                 report: Report | None = None) -> PortfolioTables:
-    """Type and check the three tables; a client whose manager is not in the managers table, or an
-    event whose client is unknown, is a bad row too."""
+                 report: Report | None = None, links: pd.DataFrame | None = None) -> PortfolioTables:
+    """Type and check the three tables (and the links, when given); a client whose manager is not in
+    the managers table, an event or a link whose client is unknown, is a bad row too."""
     frames = {"clients": clients, "managers": managers, "history": history}
+    if links is not None:
+        frames[LINKS] = links
     return read_tables(lambda name: TableInput(list(frames[name].columns), [Chunk(frames[name])]), kb, as_of,
-                       sources, report)
+                       sources, report, links=links is not None)
 
 
 def read_tables(read: Callable[[str], TableInput], kb: KnowledgeBase, as_of: dt.date,
-                sources: dict[str, str] | None = None, report: Report | None = None) -> PortfolioTables:
+                sources: dict[str, str] | None = None, report: Report | None = None,
+                links: bool = False) -> PortfolioTables:
     """Check the tables ``read`` hands over (``read("managers")`` and so on, called in
-    :data:`TABLE_ORDER`), chunk by chunk as they come, into ``report`` (which may stop the check:
-    :class:`engine.errors.TooManyBadRows`)."""
-    src = {"clients": "clients", "managers": "managers", "history": "history", **(sources or {})}
+    :data:`TABLE_ORDER`, then ``read("links")`` when ``links``), chunk by chunk as they come, into
+    ``report`` (which may stop the check: :class:`engine.errors.TooManyBadRows`)."""
+    src = {"clients": "clients", "managers": "managers", "history": "history", LINKS: LINKS, **(sources or {})}
     report = report if report is not None else Report()
     mt = check_input(read("managers"), kb.facts["manager"], "manager", src["managers"], report)
     ct = check_input(read("clients"), kb.facts["client"], "client", src["clients"], report,
                      [Reference("manager_id", mt, "manager")])
     ht = check_input(read("history"), kb.facts["interaction"], "interaction", src["history"], report,
                      [Reference("client_id", ct, "client"), Reference("manager_id", mt, "manager")])
-    return PortfolioTables(ct, mt, ht, as_of, report)
+    lt = check_input(read(LINKS), kb.facts[LINK_FACT], LINK_FACT, src[LINKS], report,
+                     [Reference(FROM, ct, "client"), Reference(TO, ct, "client")]) if links else None
+    return PortfolioTables(ct, mt, ht, as_of, report, lt)
 
 
 @dataclass(frozen=True)
 class Partition:
-    """One manager's book: the facts to decide and the gates that already hold for them."""
+    """One manager's book: the facts to decide and the gates that already hold for them.
+
+    A link may cross books: ``context`` names the clients of other books that the book's links reach
+    (with their facts, history and gates among ``facts``, so that a ``linked`` condition sees them and
+    their signals as a single decision over the same facts would); they are decided in their own book,
+    and :func:`decide_partition` leaves them out of this one's decision."""
 
     manager_id: str
     facts: dict[str, list[dict[str, Any]]]
@@ -98,28 +115,43 @@ class Partition:
     sources: Sources = field(default_factory=dict)  # the book's fields that history gave, with their events
     #: the book's history events (its clients' and the manager's own), which `events` conditions count
     history: list[dict[str, Any]] = field(default_factory=list)
+    context: tuple[str, ...] = ()  # ids of the other books' clients among ``facts["client"]``
+
+    @property
+    def subjects(self) -> int:
+        """The subjects this book decides: its own clients and its manager (what progress counts)."""
+        return len(self.facts["client"]) - len(self.context) + 1
 
 
 def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
             gates: BulkGates | None, prefer: Prefer = "given") -> tuple[Derived, list[Partition]]:
     """Derive history fields (given values kept unless ``prefer`` is ``"history"``), evaluate all
     gates in bulk (unless ``gates`` is None: the partitions then carry no gates), and cut the
-    portfolio per manager."""
+    portfolio per manager, each book with the clients of other books its links reach."""
     kb = book_kb
     derived = derive(tables.clients.frame, tables.managers.frame, tables.history.frame, tables.as_of, kb, prefer)
     inter = derived.interactions.copy()
     inter = inter.set_index(inter["id"].astype(str), drop=False).rename_axis(None) if len(inter) else inter
     hist = tables.history.frame
     hist = hist.set_index(hist["id"].astype(str), drop=False).rename_axis(None) if len(hist) else hist
-    frames = Frames({"client": derived.clients, "manager": derived.managers, "interaction": inter, "history": hist},
-                    tables.as_of, kb)
+    links = tables.links.frame if tables.links is not None else pd.DataFrame()
+    frames = Frames({"client": derived.clients, "manager": derived.managers, "interaction": inter, "history": hist,
+                     LINK_FACT: links}, tables.as_of, kb)
     by_subject = gates.gates(frames) if gates is not None else {}
     client_recs = records(derived.clients, kb.facts["client"])
     manager_recs = records(derived.managers, kb.facts["manager"])
     inter_recs = records(inter, kb.facts["interaction"]) if len(inter) else []
+    link_recs = records(links, kb.facts[LINK_FACT]) if len(links) else []
     clients_of: dict[str, list[dict[str, Any]]] = {}
     for c in client_recs:
         clients_of.setdefault(str(c["manager_id"]), []).append(c)
+    client_by_id = {str(c["id"]): c for c in client_recs}
+    links_of: dict[str, list[dict[str, Any]]] = {}  # client id -> the links with it at either end
+    for ln in link_recs:
+        for end in {str(ln[FROM]), str(ln[TO])}:
+            links_of.setdefault(end, []).append(ln)
+    # how far the rule set reads across links; without a rule book, every client a chain of links reaches
+    hops = link_hops(gates.book) if gates is not None else None
     inter_of: dict[str, list[dict[str, Any]]] = {}
     for i in inter_recs:
         inter_of.setdefault(str(i.get("client_id") or ""), []).append(i)
@@ -136,10 +168,18 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
     parts = []
     for m in manager_recs:
         mid = str(m["id"])
-        cs = clients_of.get(mid, [])
+        own = clients_of.get(mid, [])
+        reached = _reached({str(c["id"]) for c in own}, links_of, hops)
+        context = [client_by_id[i] for i in sorted(reached) if i in client_by_id]
+        cs = own + context
         keys = [SubjectKey("manager", mid), *(SubjectKey.of("client", c["id"]) for c in cs)]
         facts = {"manager": [m], "client": cs,
                  "interaction": [i for c in cs for i in inter_of.get(str(c["id"]), [])]}
+        ids = {str(c["id"]) for c in cs}
+        book_links = {str(ln["id"]): ln for i in sorted(ids) for ln in links_of.get(i, [])
+                      if str(ln[FROM]) in ids and str(ln[TO]) in ids}
+        if book_links:
+            facts[LINK_FACT] = [book_links[k] for k in sorted(book_links)]
         if benchmarks.get(str(m.get("domain"))):
             facts["team_benchmark"] = benchmarks[str(m["domain"])]
         capacity = capacity_of(m, params)
@@ -148,8 +188,31 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
         events = {str(e["id"]): e for e in history_of.get(("manager_id", mid), [])}
         events.update((str(e["id"]), e) for c in cs for e in history_of.get(("client_id", str(c["id"])), []))
         parts.append(Partition(mid, facts, [g for k in keys for g in by_subject.get(k, [])], capacity, sources,
-                               [events[k] for k in sorted(events)]))
+                               [events[k] for k in sorted(events)], tuple(str(c["id"]) for c in context)))
     return derived, parts
+
+
+def link_hops(book: RuleBook) -> int | None:
+    """How many links away a book must carry the clients of other books: the deepest ``linked``
+    condition of the rule set; every client a chain of links reaches (None) when a rule with one
+    asserts a signal, which a ``linked`` condition of another client may read in turn."""
+    depth = 0
+    for r in book.rules:
+        d = link_depth(r.rule.when)
+        if d and r.rule.then.signals:
+            return None
+        depth = max(depth, d)
+    return depth
+
+
+def _reached(own: set[str], links_of: dict[str, list[dict[str, Any]]], hops: int | None) -> set[str]:
+    """The clients not in ``own`` that at most ``hops`` links (None: any number) lead to from it."""
+    seen, frontier, step = set(own), set(own), 0
+    while frontier and (hops is None or step < hops):
+        nxt = {str(ln[end]) for i in frontier for ln in links_of.get(i, []) for end in (FROM, TO)} - seen
+        seen |= nxt
+        frontier, step = nxt, step + 1
+    return seen - own
 
 
 @dataclass
@@ -163,6 +226,9 @@ def decide_partition(advisor: Advisor, part: Partition, as_of: dt.date) -> Manag
     """Decide one manager's book with precomputed gates and build its worklist."""
     fs = build_fact_set(part.facts, as_of, advisor.book.kb, part.sources, history=part.history)
     decision = advisor.decide(fs, gates=part.gates)
+    if part.context:  # the other books' clients are decided in their own books
+        others = set(part.context)
+        decision = decision.model_copy(update={"clients": [c for c in decision.clients if c.id not in others]})
     client_facts = {str(c["id"]): c for c in part.facts["client"]}
     manager = decision.managers[0] if decision.managers else None
     worklist = build_worklist(part.manager_id, part.capacity, decision.clients, client_facts, manager,
@@ -218,7 +284,7 @@ def _decide_all(advisor: Advisor, parts: list[Partition], as_of: dt.date, jobs: 
         for p in parts:
             results.append(decide_partition(advisor, p, as_of))
             if progress:
-                progress(len(p.facts["client"]) + 1)
+                progress(p.subjects)
     else:
         # forked workers inherit the compiled book; elsewhere each worker compiles the texts
         fork = "fork" in mp.get_all_start_methods()
@@ -229,7 +295,7 @@ def _decide_all(advisor: Advisor, parts: list[Partition], as_of: dt.date, jobs: 
             for chunk, done in zip(chunks, pool.map(_decide_chunk, chunks, [as_of] * len(chunks)), strict=True):
                 results.extend(_result(x) for x in done)
                 if progress:
-                    progress(sum(len(p.facts["client"]) + 1 for p in chunk))
+                    progress(sum(p.subjects for p in chunk))
     return sorted(results, key=lambda r: r.manager_id)
 
 

@@ -71,6 +71,23 @@ class Rates:
     interest_unpaid: float = _rate(0.03, "interest receivable unpaid at the run: as rare as overdue loans")
     loan_near_limitation: float = _rate(0.004, "a few loans fell due nearly three years ago and are still open")
     collateral_uninsured: float = _rate(0.06, "most collateral is insured at drawdown; a few policies lapse")
+    # links between clients (the links table)
+    guarantor: float = _rate(0.08, "county lending to small firms often rests on another client's guarantee: about "
+                                   "one bank client in twelve guarantees another")
+    guarantee_chain: float = _rate(0.3, "a guaranteed firm often guarantees a third in turn: the guarantee chains "
+                                        "the documents warn of")
+    overdue_guaranteed: float = _rate(0.5, "about half the overdue loans were lent against another client's "
+                                           "guarantee")
+    bank_group_member: float = _rate(0.06, "a few corporate borrowers are members of a group the bank also lends to "
+                                           "(three members a group)")
+    group_multi_bank: float = _rate(0.3, "groups borrow from several banks: three groups in ten are the multi-bank "
+                                         "borrowers")
+    related_company: float = _rate(0.03, "related companies beyond groups and guarantees: a few")
+    same_owner_shop: float = _rate(0.04, "an owner with two licensed shops: about one retailer in 25")
+    off_channel_second_shop: float = _rate(0.3, "an owner often keeps an outlet outside the official channel beside "
+                                                "a licensed shop: three in ten such outlets share an owner")
+    telecom_group_member: float = _rate(0.15, "branch units (a hospital's clinics, a school's campuses) sign as "
+                                              "members of a group account")
     # telecom
     groups_paying_individually: float = _rate(0.4, "in 4 groups of 10 some members still pay their own bills")
     bill_unpaid: float = _rate(0.06, "monthly group bills unpaid on their due date")
@@ -90,6 +107,7 @@ class Portfolio:
     managers: pd.DataFrame
     history: pd.DataFrame
     as_of: dt.date
+    links: pd.DataFrame = field(default_factory=pd.DataFrame)  # links between clients (``link`` facts)
 
 
 def generate(clients: int = 2000, managers: int = 40, days: int = 90, seed: int = 7,
@@ -103,7 +121,9 @@ def generate(clients: int = 2000, managers: int = 40, days: int = 90, seed: int 
     mgr = _managers(rng, managers)
     cli = _clients(rng, clients, mgr, rates)
     hist = _history(rng, cli, mgr, days, as_of, rates)
-    return Portfolio(cli, mgr, hist, as_of)
+    # from a child generator: the links leave the other tables as they were before there were links
+    links = _links(rng.spawn(1)[0], cli, hist, as_of, rates)
+    return Portfolio(cli, mgr, hist, as_of, links)
 
 
 def _pick(rng: np.random.Generator, values: list[str], n: int, p: list[float] | None = None) -> np.ndarray:
@@ -371,3 +391,62 @@ def _manager_events(rng: np.random.Generator, mgr: pd.DataFrame, days: int, as_o
     for col in ("date", "due_date", "closed_date"):
         out[col] = pd.to_datetime(out[col])
     return out
+
+
+def _links(rng: np.random.Generator, cli: pd.DataFrame, hist: pd.DataFrame, as_of: dt.date,
+           rates: Rates) -> pd.DataFrame:
+    """Links between clients of one domain, drawn across the whole domain (so most cross managers):
+    bank guarantees (some in chains, about half the overdue borrowers guaranteed), groups and related
+    companies, tobacco shops of one owner (off-channel outlets first) and telecom group members."""
+    rows: list[tuple[str, str, str]] = []
+    ids = {d: cli.loc[cli["domain"] == d, "id"].to_numpy(dtype=object) for d in DOMAIN_SHARE}
+    bank = ids["bank"]
+
+    def others(pool: np.ndarray[Any, Any], me: str, k: int = 1) -> list[str]:
+        rest = pool[pool != me]
+        return [str(x) for x in rng.choice(rest, size=min(k, len(rest)), replace=False)] if len(rest) else []
+
+    # bank: guarantees; the guaranteed firm sometimes guarantees another (a chain)
+    overdue = set(hist.loc[(hist["kind"] == "loan_event") & (hist["status"] == "open"), "client_id"].dropna())
+    guaranteed = [b for b in bank if b in overdue and rng.random() < rates.overdue_guaranteed]
+    for b in bank:
+        if rng.random() < rates.guarantor:
+            guaranteed.extend(others(bank, b))
+    for b in sorted(set(guaranteed)):
+        rows.extend(("guarantor_of", guarantor, b) for guarantor in others(bank, b))
+        if rng.random() < rates.guarantee_chain:
+            rows.extend(("guarantor_of", b, c) for c in others(bank, b))
+    # bank: groups of about three members, and related companies
+    corporate = cli.loc[(cli["domain"] == "bank") & (cli["segment"] == "corporate"), "id"].to_numpy(dtype=object)
+    members = [b for b in bank if rng.random() < rates.bank_group_member]
+    n_groups = min(len(corporate), max(1, len(members) // 3))
+    multi = cli.loc[cli["id"].isin(corporate) & (cli["multi_bank_credit"] == True), "id"].to_numpy(dtype=object)  # noqa: E712
+    heads = list(rng.choice(multi, size=min(len(multi), round(n_groups * rates.group_multi_bank)), replace=False))
+    rest = np.array([c for c in corporate if c not in set(heads)], dtype=object)
+    groups = heads + list(rng.choice(rest, size=min(len(rest), n_groups - len(heads)), replace=False))
+    for b in members:
+        group = str(groups[int(rng.integers(len(groups)))]) if groups else b
+        if group != b:
+            rows.append(("member_of", b, group))
+    for b in bank:
+        if rng.random() < rates.related_company:
+            rows.extend(("related_company", b, c) for c in others(bank, b))
+    # tobacco: shops of one owner, the outlets outside the official channel first
+    tob = cli[cli["domain"] == "tobacco"]
+    off = tob.loc[(tob["network_client"] == False) | (tob["in_visit_delivery_system"] == False)  # noqa: E712
+                  | tob["e_settlement"].isin(["none", "low_awareness"]), "id"]
+    pairs = [t for t in off if rng.random() < rates.off_channel_second_shop]
+    pairs += [t for t in ids["tobacco"] if rng.random() < rates.same_owner_shop / 2]
+    for t in pairs:
+        rows.extend(("same_owner", str(t), c) for c in others(ids["tobacco"], str(t)))
+    # telecom: members of a group account
+    tel = ids["telecom"]
+    for g in tel:
+        if rng.random() < rates.telecom_group_member:
+            rows.extend(("member_of", str(g), c) for c in others(tel, str(g)))
+    links = pd.DataFrame(rows, columns=["kind", "from_client", "to_client"]).drop_duplicates(
+        subset=["kind", "from_client", "to_client"])
+    links.insert(0, "id", [f"K{i:06d}" for i in range(1, len(links) + 1)])
+    since = pd.Timestamp(as_of) - pd.to_timedelta(rng.integers(30, 2000, len(links)), unit="D")
+    links["since"] = since.strftime("%Y-%m-%d")
+    return links.reset_index(drop=True)

@@ -70,8 +70,11 @@ def run(bad_history: tuple[Path, int], tmp_path_factory: pytest.TempPathFactory)
     return out, result
 
 
-def test_sample_portfolio_writes_three_csv_files(sample: Path) -> None:
-    assert sorted(p.name for p in sample.iterdir()) == ["clients.csv", "history.csv", "managers.csv"]
+def test_sample_portfolio_writes_four_csv_files(sample: Path) -> None:
+    assert sorted(p.name for p in sample.iterdir()) == ["clients.csv", "history.csv", "links.csv", "managers.csv"]
+    links = read(sample / "links.csv")
+    ends = set(links["from_client"]) | set(links["to_client"])
+    assert len(links) > 0 and ends <= set(read(sample / "clients.csv")["id"])
     assert len(read(sample / "clients.csv")) == 120 and len(read(sample / "managers.csv")) == 4
     assert set(read(sample / "clients.csv")["manager_id"]) <= set(read(sample / "managers.csv")["id"])
     assert len(read(sample / "history.csv")) > 120
@@ -342,6 +345,48 @@ def test_backend_dask_writes_what_a_local_run_writes(run: Run, bad_history: tupl
     assert summary.pop("workers") == 2 and local_summary.pop("workers") == 1
     del summary["seconds"], local_summary["seconds"]
     assert summary == local_summary
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """A sample portfolio with its links table, and a link to a client nobody has (at the line returned)."""
+    folder = tmp_path_factory.mktemp("linked")
+    result = runner.invoke(app, ["sample-portfolio", "--out", str(folder), "--clients", "400", "--managers", "6",
+                                 "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    guarantor = read(folder / "links.csv")["from_client"].iloc[0]
+    with (folder / "links.csv").open("a", encoding="utf-8") as f:
+        f.write(f"K-bad,guarantor_of,{guarantor},B-nobody,2026-01-01\n")
+    return folder, len(read(folder / "links.csv")) + 1
+
+
+LINK_RULES = {"bank.guarantor_of_overdue_loan", "bank.group_red_flag_reaches_members",
+              "tobacco.same_owner_counterfeit_exposure", "telecom.group_in_arrears_member_prepays"}
+
+
+def test_links_reach_the_batch_and_a_link_to_an_unknown_client_is_a_bad_row(linked: tuple[Path, int],
+                                                                           tmp_path: Path) -> None:
+    folder, line = linked
+    for out, extra in (("local", ()), ("dask", ("--backend", "dask", "--jobs", "2"))):
+        result = runner.invoke(app, batch_args(folder, tmp_path / out, "--links", str(folder / "links.csv"),
+                                               "--no-report", *extra))
+        assert result.exit_code == 0, result.output
+    bad = read(tmp_path / "local" / "bad_rows.csv")
+    assert bad[["file", "line", "column", "code"]].values.tolist() == [
+        [str(folder / "links.csv"), str(line), "to_client", "fact_bad_value"]]
+    recs = read(tmp_path / "local" / "recommendations.csv")
+    assert LINK_RULES & {r for rules in recs["rules"].dropna() for r in rules.split()}
+    without = runner.invoke(app, batch_args(folder, tmp_path / "unlinked", "--no-report"))
+    assert without.exit_code == 0, without.output
+    unlinked = read(tmp_path / "unlinked" / "recommendations.csv")
+    assert not LINK_RULES & {r for rules in unlinked["rules"].dropna() for r in rules.split()}
+    for name in OUTPUTS[:6]:  # the Dask backend writes what the local run writes
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+
+
+def test_links_go_with_the_three_tables(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["batch", "--links", str(tmp_path / "links.csv"), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--links" in result.output
 
 
 def test_a_scheduler_nobody_runs_is_named_in_the_error(sample: Path, tmp_path: Path) -> None:

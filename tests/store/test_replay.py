@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from rm_advisor.engine import Advisor
+from rm_advisor.engine.language import Decision
 from rm_advisor.store import FeedbackInput, Store, decide_and_log, replay
 from tests.conftest import ROOT
 from tests.helpers import action, client, decision_id, rule, rule_text, subject_of
@@ -73,3 +74,36 @@ def test_the_shipped_sample_replays_identically_with_names_masked(store: Store, 
     again = report.on_logged.decision
     assert {s.id: [r.id for r in s.recommendations][:3] for s in again.clients} == answered
     assert any(len(s.recommendations) > 3 for s in again.clients)
+
+
+def test_a_batch_book_that_reaches_other_books_across_links_replays_identically(store: Store,
+                                                                                 advisor: Advisor) -> None:
+    """A book's logged input holds the clients of other books its links reach; the replay is about the
+    book's own clients, as the log holds them, with the same recommendations."""
+    from rm_advisor.engine.portfolio import (
+        BulkGates,
+        check_tables,
+        decide_partitions,
+        facts_document,
+        generate,
+        prepare,
+    )
+
+    kb = advisor.book.kb
+    p = generate(clients=300, managers=6, seed=1)
+    _, parts = prepare(check_tables(p.clients, p.managers, p.history, kb, p.as_of, links=p.links), kb,
+                       BulkGates(advisor.book))
+    links = {"bank.guarantor_of_overdue_loan", "bank.group_red_flag_reaches_members",
+             "tobacco.same_owner_counterfeit_exposure", "telecom.group_in_arrears_member_prepays"}
+
+    def fired(d: Decision) -> set[str]:
+        return {t.rule_id for c in d.clients for r in c.recommendations for t in r.because}
+    by_manager = {x.manager_id: x for x in parts}
+    result = next(r for r in decide_partitions(advisor, parts, p.as_of) if fired(r.decision) & links)
+    part = by_manager[result.manager_id]
+    assert part.context and not {c.id for c in result.decision.clients} & set(part.context)
+    logged = store.decisions.record(result.decision, facts_document(part, p.as_of, kb), advisor.book, "batch")
+    again = replay(store.decisions, decision_id(logged), advisor).on_logged.decision
+    assert {c.id: [r.id for r in c.recommendations] for c in again.clients} == \
+        {c.id: [r.id for r in c.recommendations] for c in result.decision.clients}
+    assert fired(again) & links

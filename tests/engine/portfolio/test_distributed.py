@@ -57,15 +57,17 @@ def client() -> Iterator[Client]:
 
 
 def portfolio(seed: int, clients: int = 240, managers: int = 6) -> dict[str, pd.DataFrame]:
-    """A generated portfolio with a few bad rows: a client of an unknown manager, a bad date, an
-    event of an unknown client (and so the events of the skipped client are skipped too)."""
+    """A generated portfolio with links and a few bad rows: a client of an unknown manager, a bad date, an
+    event of an unknown client (and so the events of the skipped client are skipped too), a link to
+    an unknown client."""
     p = generate(clients, managers, seed=seed, as_of=AS_OF)
-    cl, hist = p.clients.copy(), p.history.copy()
+    cl, hist, links = p.clients.copy(), p.history.copy(), p.links.copy()
     cl.loc[cl.index[3], "manager_id"] = "M-nobody"
     hist["date"] = hist["date"].astype(object)
     hist.loc[hist.index[5], "date"] = "2026-13-40"
     hist.loc[hist.index[8], "client_id"] = "C-nobody"
-    return {"clients": cl, "managers": p.managers, "history": hist}
+    links.loc[links.index[-1], "to_client"] = "C-nobody"
+    return {"clients": cl, "managers": p.managers, "history": hist, "links": links}
 
 
 def plan(frames: dict[str, pd.DataFrame], texts: Texts, **kw: Any) -> BatchPlan:
@@ -96,7 +98,9 @@ def test_a_dask_run_decides_every_book_as_a_local_run(seed: int, book: Advisor, 
     got = outcome(result, report)
     assert got == local_run(book, frames, texts)
     assert result.workers == 2
-    assert len(got["bad rows"]) >= 3 and got["counts"].managers == 6
+    assert len(got["bad rows"]) >= 4 and got["counts"].managers == 6
+    last_link = len(frames["links"]) + 1  # the line of the link to an unknown client
+    assert ("fact_bad_value", "in/links.csv", last_link, "to_client") in {b[:4] for b in got["bad rows"]}
 
 
 def test_buckets_hold_every_book_once_largest_first(book: Advisor, texts: Texts) -> None:

@@ -202,3 +202,80 @@ def test_the_batch_counts_history_events_as_a_single_decision_does(advisor: Advi
     [trace] = [t for r in batch_t1.recommendations for t in r.because
                if t.rule_id == "tobacco.phone_order_calls_failing"]
     assert trace.related == {"interaction": ["C1", "C2"]}
+
+
+# ---------------------------------------------------------------- links between clients, across books
+
+_LINK_RULES = ("bank.guarantor_of_overdue_loan", "bank.group_red_flag_reaches_members",
+               "tobacco.same_owner_counterfeit_exposure", "telecom.group_in_arrears_member_prepays")
+
+
+def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table's rows as a facts document lists them: empty cells left out."""
+    return [{str(k): v for k, v in row.items() if not pd.isna(v)} for row in frame.to_dict("records")]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_batch_with_links_decides_every_client_as_one_decision_over_the_same_facts(advisor: Advisor,
+                                                                                      seed: int) -> None:
+    """Links cross books (a guarantor and the borrower it guarantees have different managers): every
+    client of the batch is decided as ``Advisor.decide`` decides it given the whole portfolio, links
+    included, and the link rules fire across books."""
+    kb = advisor.book.kb
+    p = generate(clients=400, managers=6, seed=seed)
+    tables = check_tables(p.clients, p.managers, p.history, kb, p.as_of, links=p.links)
+    assert tables.bad_rows == 0 and tables.links is not None and len(tables.links.frame) == len(p.links)
+    _, parts = prepare(tables, kb, BulkGates(advisor.book))
+    assert any(part.context for part in parts)
+    batch = {c.id: c for r in decide_partitions(advisor, parts, p.as_of) for c in r.decision.clients}
+    assert sorted(batch) == sorted(p.clients["id"])  # each client decided once, in its own book
+    single = advisor.decide({"as_of": p.as_of.isoformat(), "managers": _rows(p.managers),
+                             "clients": _rows(p.clients), "interactions": _rows(p.history),
+                             "links": _rows(p.links)})
+    assert len(single.clients) == len(batch)
+    for c in single.clients:
+        assert batch[c.id].model_dump() == c.model_dump(), c.id
+    manager_of = dict(zip(p.clients["id"], p.clients["manager_id"], strict=True))
+    crossing = {(rule, c.id) for c in batch.values() for r in c.recommendations for t in r.because
+                if (rule := t.rule_id) in _LINK_RULES
+                and any(manager_of[o.removeprefix("client:")] != manager_of[c.id]
+                        for ids in t.related.values() for o in ids)}
+    assert crossing, "no link rule fired across books"
+
+
+def test_without_a_links_table_no_link_rule_fires(advisor: Advisor) -> None:
+    kb = advisor.book.kb
+    p = generate(clients=400, managers=6, seed=1)
+    _, parts = prepare(check_tables(p.clients, p.managers, p.history, kb, p.as_of), kb, BulkGates(advisor.book))
+    assert not any(part.context for part in parts)
+    fired = {t.rule_id for r in decide_partitions(advisor, parts, p.as_of) for c in r.decision.clients
+             for rec in c.recommendations for t in rec.because}
+    assert fired and not fired & set(_LINK_RULES)
+
+
+def test_a_link_to_an_unknown_client_is_a_bad_row_with_file_and_line(advisor: Advisor) -> None:
+    links = read_csv("id,kind,from_client,to_client,since\nK1,guarantor_of,B1,T1,2026-01-01\n"
+                     "K2,guarantor_of,B1,B404,\nK3,member_of,X1,T1,\nK4,owns,B1,T2,\n")
+    tables = check_tables(read_csv(CLIENTS), read_csv(MANAGERS), read_csv(HISTORY), advisor.book.kb, AS_OF,
+                          {"links": "links.csv"}, links=links)
+    assert tables.links is not None and list(tables.links.frame.index) == ["K1"]
+    found = {(d.code, d.location.file, d.location.line, d.location.path) for d in tables.links.diagnostics}
+    assert ("fact_bad_value", "links.csv", 3, "to_client") in found  # B404: no such client
+    assert ("fact_ref_skipped", "links.csv", 4, "from_client") in found  # X1: skipped (unknown manager)
+    assert ("fact_bad_value", "links.csv", 5, "kind") in found
+
+
+def test_a_book_reaches_as_many_links_as_the_rules_read_and_a_whole_chain_when_one_asserts_a_signal() -> None:
+    from tests.helpers import action, rule
+    from tests.helpers import advisor as make
+
+    one = make(rule("t.a", {"linked": {"kind": "guarantor_of"}}, {"actions": [action("guide_to_network_ordering")]}))
+    two = make(rule("t.b", {"linked": {"kind": "member_of", "where": {"linked": {"kind": "guarantor_of"}}}},
+                    {"actions": [action("guide_to_network_ordering")]}))
+    chain = make(rule("t.c", {"linked": {"kind": "guarantor_of"}}, {"signals": ["loan_overdue"]}))
+    assert [portfolio.link_hops(a.book) for a in (one, two, chain)] == [1, 2, None]
+    ab = {"id": "K1", "from_client": "A", "to_client": "B"}
+    bc = {"id": "K2", "from_client": "B", "to_client": "C"}
+    links = {"A": [ab], "B": [ab, bc], "C": [bc]}
+    assert [portfolio._reached({"A"}, links, hops) for hops in (0, 1, 2, None)] == [set(), {"B"}, {"B", "C"},
+                                                                                     {"B", "C"}]
