@@ -197,6 +197,14 @@ def coaching_schema(output: Path | None = OutOpt) -> None:
     write_json(client_coaching_json_schema(), output)
 
 
+@app.command("arbitration-schema")
+def arbitration_schema(output: Path | None = OutOpt) -> None:
+    """Print (or write) the JSON Schema of rules/arbitration.yaml, for editors."""
+    from rm_advisor.engine.policies import arbitration_file_json_schema
+
+    write_json(arbitration_file_json_schema(), output)
+
+
 batch.register(app)
 authoring.register(app)
 register_serve(app)

@@ -140,19 +140,20 @@ class DecisionLog:
 
     def record(self, decision: Decision, facts: Mapping[str, Any], book: RuleBook, source: str = "cli",
                history: Sequence[FeedbackEvent] | None = None, max_per_subject: int | None = None,
-               subject: SubjectKey | None = None) -> Decision:
+               subject: SubjectKey | None = None, decision_id: str | None = None) -> Decision:
         """Log ``decision`` (made from ``facts`` by ``book``, with every recommended item: no limit);
         return what was logged, with its new id.
 
         The write is committed (durably) before this returns. ``history`` is the feedback the
         contact policies saw (``None``: no policies were applied); ``max_per_subject`` how many
         recommendations of each subject the answer showed (None: all); ``subject`` the one subject a
-        request asked for, whose decision alone is logged (None: every subject of ``decision``).
+        request asked for, whose decision alone is logged (None: every subject of ``decision``);
+        ``decision_id`` the id to log it under (None: a new one), when the decision was made knowing it.
         """
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
         now = dt.datetime.now(dt.UTC)
-        logged = about(decision, subject).model_copy(update={"id": new_decision_id(now)})
+        logged = about(decision, subject).model_copy(update={"id": decision_id or new_decision_id(now)})
         masked, _ = mask_facts(facts, book.kb)
         row = DecisionRow(id=logged.id, logged_at=now, source=source, revision=decision.revision,
                           as_of=decision.as_of, input_hash=decision.input_hash, max_per_subject=max_per_subject,
