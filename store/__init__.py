@@ -34,7 +34,7 @@ from rm_advisor.store.errors import StoreError
 from rm_advisor.store.feedback import FeedbackInput, FeedbackRecord, FeedbackStore
 from rm_advisor.store.masking import MASK
 from rm_advisor.store.replay import ReplayReport, ReplayRun, replay
-from rm_advisor.store.service import Posted, decide_and_log, effectiveness_report, rule_health_report
+from rm_advisor.store.service import Posted, decide_and_log, effectiveness_report, propensity_table, rule_health_report
 from rm_advisor.store.users import ROLES, Role, SessionInfo, TokenInfo, User, UserStore
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "decide_and_log",
     "effectiveness_report",
     "import_csv",
+    "propensity_table",
     "replay",
     "rule_health_report",
 ]

@@ -28,12 +28,11 @@ from rm_advisor.engine.inference.stratified import StratifiedInference
 from rm_advisor.engine.language.decision import Decision, SubjectDecision
 from rm_advisor.engine.language.facts import FactSet, validate_facts
 from rm_advisor.engine.language.feedback import FeedbackEvent
-from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.propensity import PropensityTable
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.loading.sources import default_rules_dir, read_kb_files, read_rule_files
 from rm_advisor.engine.policies.contact import apply_policies
-from rm_advisor.engine.policies.ranking import Standing, rank
+from rm_advisor.engine.policies.ranking import rank, standing_of
 
 #: the evaluators of the chaining rules: ``compiled`` (stratum by stratum, the default) and
 #: ``experta`` (the Rete network, the reference whose semantics the other must match)
@@ -129,7 +128,8 @@ class Advisor:
         clients, managers = arbitrate(self.book, fact_set, result, None, self.max_to_confirm)
         ranked = propensities is not None or not self.book.arbitration.static
         clients, looked_up = rank(clients, self.book.arbitration, propensities,
-                                  standing(fact_set, self.book.kb) if ranked else {}, self.book.kb)
+                                  standing_of(fact_set.subjects("client"), self.book.kb) if ranked else {},
+                                  self.book.kb)
         managers = coach_from_clients(self.book, fact_set, clients, managers)
         managers = with_cards(self.book, fact_set, clients, managers)
         if apply:
@@ -162,12 +162,6 @@ class Run:
         for name, subject in self.result.producers:
             out.setdefault(subject, set()).add(name)
         return out
-
-
-def standing(fact_set: FactSet, kb: KnowledgeBase) -> dict[str, Standing]:
-    """Each client's segment and manager, which its propensities are looked up by."""
-    return {str(f["id"]): (kb.segment_of("client", f), None if f.get("manager_id") is None
-                           else str(f["manager_id"])) for f in fact_set.subjects("client")}
 
 
 def _top(subjects: list[SubjectDecision], limit: int | None) -> list[SubjectDecision]:

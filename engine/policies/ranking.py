@@ -10,7 +10,8 @@ untouched: the decision is the one ranked by score alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from rm_advisor.engine.language.decision import Acceptance, Ranking, Recommendation, SubjectDecision
 from rm_advisor.engine.language.knowledge import DUTY_KINDS, KnowledgeBase, Text
@@ -21,6 +22,12 @@ from rm_advisor.engine.policies.propensity import acceptance
 #: where a client stands for the propensities: (segment, manager id or None)
 Standing = tuple[str, str | None]
 _Key = tuple[str, str, str | None]
+
+
+def standing_of(clients: Iterable[Mapping[str, Any]], kb: KnowledgeBase) -> dict[str, Standing]:
+    """Each client's segment (as the reports group it) and manager, by client id."""
+    return {str(f["id"]): (kb.segment_of("client", f), None if f.get("manager_id") is None else str(f["manager_id"]))
+            for f in clients}
 
 
 def rank(clients: Sequence[SubjectDecision], arbitration: Arbitration, table: PropensityTable | None,

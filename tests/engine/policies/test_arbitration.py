@@ -8,10 +8,10 @@ import json
 import yaml
 
 from rm_advisor.engine import Advisor
-from rm_advisor.engine.inference.book import check_rules, load_rule_book
-from rm_advisor.engine.policies.arbitration import arbitration_file_json_schema, check_arbitration_files
 from rm_advisor.engine.authoring.scenarios import load_scenarios
+from rm_advisor.engine.inference.book import check_rules, load_rule_book
 from rm_advisor.engine.loading.sources import read_scenario_files
+from rm_advisor.engine.policies.arbitration import arbitration_file_json_schema, check_arbitration_files
 from tests.conftest import ROOT
 from tests.helpers import KB, KB_FILES, Doc, action, client, rule, rule_text
 

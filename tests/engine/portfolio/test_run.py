@@ -202,3 +202,30 @@ def test_the_batch_counts_history_events_as_a_single_decision_does(advisor: Advi
     [trace] = [t for r in batch_t1.recommendations for t in r.because
                if t.rule_id == "tobacco.phone_order_calls_failing"]
     assert trace.related == {"interaction": ["C1", "C2"]}
+
+
+def test_a_book_ranked_with_the_logs_propensities_is_ranked_as_one_decision_is(advisor: Advisor) -> None:
+    from rm_advisor.engine.language.propensity import AcceptanceCount, PropensityTable
+
+    p = generate(clients=40, managers=3, seed=5)
+    tables = check_tables(p.clients, p.managers, p.history, advisor.book.kb, p.as_of)
+    _, parts = prepare(tables, advisor.book.kb, BulkGates(advisor.book))
+    results = decide_partitions(advisor, parts, p.as_of, jobs=1)
+    client = next(c for r in results for c in r.decision.clients if len(c.recommendations) > 2
+                  and not advisor.book.kb.actions[c.recommendations[0].id].duty)
+    part = next(x for x in parts for c in x.facts["client"] if str(c["id"]) == client.id)
+    fact = next(c for c in part.facts["client"] if str(c["id"]) == client.id)
+    segment = advisor.book.kb.segment_of("client", fact)
+    table = PropensityTable(as_of=p.as_of, window_days=90, half_life_days=30, entries=(AcceptanceCount(
+        action=client.recommendations[0].id, segment=segment, accepted=0, decided=200, weighted_accepted=0,
+        weighted_decided=150),))
+    ranked = portfolio.with_propensities(results, parts, advisor, table)
+    book = next(r for r in ranked if r.manager_id == part.manager_id)
+    after = next(c for c in book.decision.clients if c.id == client.id)
+    assert after.recommendations[0].id != client.recommendations[0].id  # rejected 200 times: it moved down
+    one = advisor.decide(portfolio.facts_document(part, p.as_of, advisor.book.kb), gates=part.gates,
+                         propensities=table)
+    assert [(c.id, [r.id for r in c.recommendations]) for c in one.clients] == \
+        [(c.id, [r.id for r in c.recommendations]) for c in book.decision.clients]
+    assert book.decision.propensities == one.propensities and one.propensities is not None
+    assert portfolio.with_propensities(results, parts, advisor, None) == results
