@@ -61,7 +61,7 @@ test-latest:
 	.venv-latest/bin/python -m pytest
 
 demo: $(STAMP)
-	$(BIN)/rm-advisor demo
+	$(BIN)/rm-advisor demo --learning
 	$(BIN)/rm-advisor batch --out build/demo
 
 # The manager workspace on the sample portfolio: logs a batch run into build/workspace-demo.db, adds the

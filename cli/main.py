@@ -98,9 +98,16 @@ def recommend(
 
 
 @app.command()
-def demo(lang: Lang = lang_option(Lang.both)) -> None:
+def demo(lang: Lang = lang_option(Lang.both),
+         learning: bool = typer.Option(False, "--learning", help="then show a decision whose ranking changed "
+                                                                 "because of a week of feedback (a temporary "
+                                                                 "decision log)")) -> None:
     """Run the shipped rules on the bundled sample facts."""
     recommend(sample_facts_path(), None, None, Fmt.text, False, lang, None, None, False, False, EngineName.compiled)
+    if learning:
+        from rm_advisor.cli.learning_demo import run_learning_demo
+
+        run_learning_demo(out, lang.value)
 
 
 @app.command()
