@@ -80,6 +80,9 @@ class Store:
         self.feedback = FeedbackStore(self.db, kb.feedback_reasons if kb is not None else None,
                                       kb.actions if kb is not None else None)
         self.users = UserStore(self.db)
+        #: acceptance tables by (as-of date, settings), each with the log's watermark when it was
+        #: counted (:func:`store.service.propensity_table` counts again only when the log changed)
+        self.propensity_cache: dict[tuple[Any, ...], tuple[tuple[int, int, int], Any]] = {}
 
     def __enter__(self) -> Store:
         return self

@@ -31,7 +31,7 @@ from rm_advisor.engine.policies import ItemRecord
 from rm_advisor.store.database import Database
 from rm_advisor.store.errors import StoreError
 from rm_advisor.store.masking import facts_index, mask_decision, mask_facts
-from rm_advisor.store.schema import DecisionItemRow, DecisionRow, RuleSetRow
+from rm_advisor.store.schema import DecisionItemRow, DecisionRow, FeedbackRow, RuleSetRow
 
 SOURCES = ("api", "cli", "batch")
 
@@ -270,6 +270,16 @@ class DecisionLog:
         advisor = Advisor.from_files(dict(texts.rules), dict(texts.knowledge_base))
         with self._lock:
             return self._advisors.setdefault(revision, advisor)
+
+    def watermark(self, since: dt.date, until: dt.date) -> tuple[int, int, int]:
+        """What changes when the log changes for the decisions as of ``since`` .. ``until``: how many
+        there are, and how many feedback events the log holds with the newest one's id (a write, a
+        purge or a forget moves one of them)."""
+        with self.db.transaction() as session:
+            decisions = session.execute(select(func.count(DecisionRow.id)).where(
+                DecisionRow.as_of >= since, DecisionRow.as_of <= until)).scalar_one()
+            count, newest = session.execute(select(func.count(FeedbackRow.id), func.max(FeedbackRow.id))).one()
+        return int(decisions), int(count or 0), int(newest or 0)
 
     def items(self, since: dt.date | None = None, until: dt.date | None = None) -> list[ItemRecord]:
         """Recommended items of the decisions as of ``since`` .. ``until`` (inclusive), shown or not,

@@ -86,13 +86,32 @@ def decide_and_log(store: Store, advisor: Advisor, facts: Mapping[str, Any] | Po
     return limited(logged, max_per_subject)
 
 
+#: acceptance tables kept per store (one per as-of date and settings; the oldest dropped first)
+PROPENSITY_CACHE = 8
+
+
 def propensity_table(store: Store, as_of: dt.date, settings: PropensitySettings, seed: str = "") -> PropensityTable:
     """The acceptance evidence as of ``as_of`` (:func:`engine.policies.propensity.build_table`): the
     shown client items of the decisions as of the ``settings.window_days`` before that day, settled by
-    the feedback dated before it. ``seed``: what exploration draws from (the decision's id)."""
-    items = store.decisions.items(as_of - dt.timedelta(days=settings.window_days), as_of - dt.timedelta(days=1))
-    events = store.feedback.events({i.decision_id for i in items})
-    return build_table(items, events, as_of, settings, seed)
+    the feedback dated before it. ``seed``: what exploration draws from (the decision's id).
+
+    A table is counted once per date and kept while the log's watermark (the decisions of the window,
+    the feedback events) stays where it was: the decisions of one day share it until feedback or a
+    decision of the window is written."""
+    since, until = as_of - dt.timedelta(days=settings.window_days), as_of - dt.timedelta(days=1)
+    key = (as_of, settings)
+    mark = store.decisions.watermark(since, until)
+    held = store.propensity_cache.get(key)
+    if held is not None and held[0] == mark:
+        table: PropensityTable = held[1]
+    else:
+        items = store.decisions.items(since, until)
+        table = build_table(items, store.feedback.events({i.decision_id for i in items}), as_of, settings)
+        store.propensity_cache.pop(key, None)
+        store.propensity_cache[key] = (mark, table)
+        while len(store.propensity_cache) > PROPENSITY_CACHE:
+            store.propensity_cache.pop(next(iter(store.propensity_cache)))
+    return table.model_copy(update={"seed": seed})
 
 
 def effectiveness_report(store: Store, since: dt.date | None = None, until: dt.date | None = None,

@@ -11,7 +11,16 @@ from sqlalchemy import select
 
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.language import Decision, FactSet, SubjectKey
-from rm_advisor.store import MASK, FeedbackInput, Posted, Store, decide_and_log, effectiveness_report, replay
+from rm_advisor.store import (
+    MASK,
+    FeedbackInput,
+    Posted,
+    Store,
+    decide_and_log,
+    effectiveness_report,
+    propensity_table,
+    replay,
+)
 from rm_advisor.store.schema import DecisionItemRow
 from tests.helpers import KB, decision_id, rejectable, subject_of
 from tests.store.conftest import tobacco_facts
@@ -226,3 +235,20 @@ def test_feedback_in_the_log_reranks_a_later_decision_which_explains_it_and_repl
     logged = store.decisions.get(decision_id(after)).decision
     assert logged.propensities is not None and logged.propensities.as_of == after.as_of
     assert replay(store.decisions, decision_id(after)).on_logged.identical
+
+
+def test_the_acceptance_table_is_counted_again_only_when_the_log_changed(store: Store, advisor: Advisor) -> None:
+    day = dt.date(2026, 11, 2)
+    settings = advisor.book.arbitration.propensity
+    logged = decide_and_log(store, advisor, _b_class(day))
+    later = day + dt.timedelta(days=3)
+    first = propensity_table(store, later, settings, "d-1")
+    assert first.entries == () and propensity_table(store, later, settings, "d-2").seed == "d-2"
+    store.feedback.add(FeedbackInput(decision_id=decision_id(logged), subject=logged.clients[0].id,
+                                     item="promote_e_settlement", status="accepted"))
+    (entry,) = propensity_table(store, later, settings).entries  # the feedback is seen at once
+    assert (entry.action, entry.accepted, entry.decided) == ("promote_e_settlement", 1, 1)
+    decide_and_log(store, advisor, _b_class(day + dt.timedelta(days=1)))  # a decision of the window
+    assert propensity_table(store, later, settings).entries == (entry,)
+    # one table per as-of date: the two decisions' own and the one asked for
+    assert sorted(k[0] for k in store.propensity_cache) == [day, day + dt.timedelta(days=1), later]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from rm_advisor.engine.language.feedback import FeedbackEvent
+from rm_advisor.engine.language.knowledge import FeedbackStatus
 from rm_advisor.engine.language.propensity import PropensityTable
 from rm_advisor.engine.policies.arbitration import PropensitySettings
 from rm_advisor.engine.policies.effectiveness import ItemRecord
@@ -21,8 +22,8 @@ def _item(n: int, as_of: dt.date, item: str = "ask_for_referral", segment: str =
                       manager_id=manager, segment=segment, shown=shown)
 
 
-def _fb(n: int, status: str, date: dt.date, item: str = "ask_for_referral") -> FeedbackEvent:
-    return FeedbackEvent(decision_id=f"d{n}", subject_id=f"C{n}", item_id=item, status=status,  # type: ignore[arg-type]
+def _fb(n: int, status: FeedbackStatus, date: dt.date, item: str = "ask_for_referral") -> FeedbackEvent:
+    return FeedbackEvent(decision_id=f"d{n}", subject_id=f"C{n}", item_id=item, status=status,
                          reason_code="client_not_interested" if status == "rejected" else None, date=date)
 
 

@@ -41,7 +41,8 @@ def simulate(truth: dict[tuple[str, str], float], weeks: int, per_day: int = 3,
     segment (``truth``), every working day for ``weeks`` weeks before :data:`DAY`; each answer is
     dated the day after its decision."""
     rng = random.Random(seed)
-    items, feedback = [], []
+    items: list[ItemRecord] = []
+    feedback: list[FeedbackEvent] = []
     start = DAY - dt.timedelta(weeks=weeks)
     for day in (start + dt.timedelta(days=d) for d in range(weeks * 7)):
         if day.weekday() >= 5:
