@@ -151,3 +151,19 @@ def test_exploration_is_reproduced_from_the_table_seed() -> None:
     rates = {r.ranking.acceptance.rate for c in first.clients for r in c.recommendations
              if r.ranking and r.ranking.acceptance and r.id == "ask_for_referral"}
     assert len(rates) == 5  # one draw per client
+
+
+def test_a_weekly_cap_keeps_the_actions_ranked_highest() -> None:
+    cap = {"policies": [{"id": "weekly", "kind": "client_weekly_cap", "max": 2,
+                         "title": {"zh": "每周上限", "en": "weekly cap"}}]}
+    adv = Advisor(load_rule_book({"rules/test.yaml": rule_text(*RULES), "rules/arbitration.yaml":
+                                  yaml.safe_dump(ARBITRATION), "rules/cap.policies.yaml": yaml.safe_dump(cap)},
+                                 KB_FILES))
+    items, feedback = simulate(TRUTH, weeks=6)
+    table = build_table(items, feedback, DAY, adv.book.arbitration.propensity)
+    by_score = adv.decide(_clients("B"), as_of=DAY, history=[]).clients[0]
+    assert [r.id for r in by_score.recommendations] == ["relationship_care", "monopoly_compliance_review"]
+    learned = adv.decide(_clients("B"), as_of=DAY, history=[], propensities=table).clients[0]
+    # the duty takes its slot first; the other goes to the action ranked higher, not the one scored higher
+    assert [r.id for r in learned.recommendations] == ["ask_for_referral", "monopoly_compliance_review"]
+    assert [r.id for r in learned.suppressed] == ["relationship_care"]
