@@ -47,17 +47,21 @@ def run_learning_demo(console: Console, lang: str) -> None:
         for day in (START + dt.timedelta(days=d) for d in range(DAYS)):
             logged = decide_and_log(store, advisor, _retailers(day), source="cli")
             first = first or logged
-            for c in logged.clients:
-                store.feedback.add(FeedbackInput(decision_id=str(logged.id), subject=c.id, item=REJECTED,
-                                                 status="rejected", reason_code="client_not_interested"), "cli")
-                store.feedback.add(FeedbackInput(decision_id=str(logged.id), subject=c.id, item=ACCEPTED,
-                                                 status="accepted"), "cli")
+            for c in logged.clients:  # answered when recommended (a training ranked down may be capped out)
+                shown = {r.id for r in c.recommendations}
+                if REJECTED in shown:
+                    store.feedback.add(FeedbackInput(decision_id=str(logged.id), subject=c.id, item=REJECTED,
+                                                     status="rejected", reason_code="client_not_interested"), "cli")
+                if ACCEPTED in shown:
+                    store.feedback.add(FeedbackInput(decision_id=str(logged.id), subject=c.id, item=ACCEPTED,
+                                                     status="accepted"), "cli")
         after = decide_and_log(store, advisor, _retailers(START + dt.timedelta(days=DAYS)), source="cli")
     assert first is not None
     console.rule(_("Before any feedback"), align="left")
     print_decision(console, _one(first), lang, explain=False)
     console.rule(_("After {days} days of feedback on {count} retailers: the training turned down each time, the "
                    "e-settlement promotion taken up", days=DAYS, count=DAYS * PER_DAY), align="left")
+    # (once the training ranks low enough, the weekly contact cap holds it back: fewer answers on it)
     print_decision(console, _one(after), lang, explain=False)
 
 
