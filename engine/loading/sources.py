@@ -25,8 +25,8 @@ def is_policy_file(name: str) -> bool:
 
 
 def is_arbitration_file(name: str) -> bool:
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return base == ARBITRATION_NAME or base.endswith("." + ARBITRATION_NAME)
+    """``arbitration.yaml``, or a name ending so (``tobacco.arbitration.yaml``, a copy renamed with a prefix)."""
+    return name.replace("\\", "/").rsplit("/", 1)[-1].endswith(ARBITRATION_NAME)
 
 
 def default_rules_dir() -> Path:
