@@ -61,7 +61,7 @@ test-latest:
 	.venv-latest/bin/python -m pytest
 
 demo: $(STAMP)
-	$(BIN)/rm-advisor demo
+	$(BIN)/rm-advisor demo --learning
 	$(BIN)/rm-advisor batch --out build/demo
 
 # The manager workspace on the sample portfolio: logs a batch run into build/workspace-demo.db, adds the
@@ -79,6 +79,7 @@ schema: $(STAMP)
 	$(BIN)/rm-advisor scenario-schema --out rules/scenarios.schema.json
 	$(BIN)/rm-advisor policies schema --out rules/policies.schema.json
 	$(BIN)/rm-advisor coaching-schema --out knowledge_base/coaching_from_clients.schema.json
+	$(BIN)/rm-advisor arbitration-schema --out rules/arbitration.schema.json
 
 # The committed OpenAPI spec of the HTTP API; tests/api/test_openapi.py fails when it drifts.
 openapi: $(STAMP)

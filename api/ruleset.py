@@ -26,6 +26,7 @@ from rm_advisor.engine.loading import (
     KB_PREFIX,
     default_kb_dir,
     default_rules_dir,
+    is_arbitration_file,
     is_policy_file,
     read_kb_files,
     read_rule_files,
@@ -121,6 +122,8 @@ def _packs_removed(previous: LoadedRuleSet, removed: list[str]) -> Problem:
     def what(name: str) -> str:
         if is_policy_file(name):
             return "its contact policies would no longer apply"
+        if is_arbitration_file(name):
+            return "its ranking would no longer apply (recommendations ranked by score)"
         count = sum(1 for r in previous.book.rules if r.file == name)
         return f"its {count} rule(s) would be gone"
 

@@ -299,6 +299,32 @@ class AlternativeOut(Out):
     rules: list[str]
 
 
+class AcceptanceOut(Out):
+    """The acceptance evidence behind a propensity: counts from the decision log and the posterior."""
+
+    segment: str
+    manager: str | None = Field(default=None, description="the manager's own evidence; absent: the segment's")
+    accepted: int
+    decided: int
+    days: int = Field(description="the window the feedback counts over, days before the decision")
+    prior: float = Field(description="the acceptance rate the rules' priority predicts (score / 100)")
+    rate: float = Field(description="the posterior acceptance rate (its mean, or a draw when exploring)")
+    used: bool = Field(description="false: fewer decided than the minimum, the rank did not move")
+    sampled: bool = Field(default=False, description="the rate is a Thompson draw (exploration)")
+
+
+class RankingOut(Out):
+    """How a recommended action was ranked: the factors of rules/arbitration.yaml and their product."""
+
+    priority: float = Field(description="context^w x value^w x levers^w x propensity^w, what the ranking orders by")
+    context: float = Field(description="the score / 100")
+    value: float
+    levers: float
+    propensity: float = Field(description="the learned acceptance rate over the prior one (1: no evidence used)")
+    acceptance: AcceptanceOut | None = Field(default=None, description="the evidence behind the propensity")
+    text: LocalText = Field(description="the formula with its numbers, for people")
+
+
 class ItemDetails(Out):
     """What the catalogue says about a recommended item: an action's channel, effort, owner and kind;
     a coaching topic's skill area and formats."""
@@ -333,6 +359,9 @@ class RecommendationOut(Out):
         "other actions recommended for the same cause, folded into this one (their reasons are "
         "this recommendation's): one cause, one recommendation"))
     cause: LocalText | None = Field(default=None, description="the cause shared with the alternatives")
+    ranking: RankingOut | None = Field(default=None, description=(
+        "an action ranked by rules/arbitration.yaml with values, levers or propensities: the factors and the "
+        "priority it is ordered by; absent when it is ranked by score alone"))
 
 
 class ConfirmFieldOut(Out):

@@ -46,8 +46,8 @@ if TYPE_CHECKING:
     from rm_advisor.cli.tableio import CsvRows
     from rm_advisor.engine import Advisor
     from rm_advisor.engine.errors import Diagnostic, TooManyBadRows
-    from rm_advisor.engine.language import Decision, FeedbackEvent, KnowledgeBase, SubjectKey
-    from rm_advisor.engine.policies import EffectivenessReport, PolicySet
+    from rm_advisor.engine.language import Decision, FeedbackEvent, KnowledgeBase, PropensityTable, SubjectKey
+    from rm_advisor.engine.policies import EffectivenessReport, PolicySet, PropensitySettings
     from rm_advisor.engine.portfolio import (
         Backend,
         BatchPlan,
@@ -467,6 +467,12 @@ class _StoreLog:
         from rm_advisor.store import effectiveness_report
 
         return effectiveness_report(self.store, since, until)
+
+    def propensities(self, as_of: dt.date, settings: PropensitySettings) -> PropensityTable | None:
+        """The stored acceptance evidence as of ``as_of``."""
+        from rm_advisor.store import propensity_table
+
+        return propensity_table(self.store, as_of, settings)
 
 
 def recommendation_rows(run: PortfolioRun) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

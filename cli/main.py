@@ -100,9 +100,16 @@ def recommend(
 
 
 @app.command()
-def demo(lang: Lang = lang_option(Lang.both)) -> None:
+def demo(lang: Lang = lang_option(Lang.both),
+         learning: bool = typer.Option(False, "--learning", help="then show a decision whose ranking changed "
+                                                                 "because of a week of feedback (a temporary "
+                                                                 "decision log)")) -> None:
     """Run the shipped rules on the bundled sample facts."""
     recommend(sample_facts_path(), None, None, Fmt.text, False, lang, None, None, False, False, EngineName.compiled)
+    if learning:
+        from rm_advisor.cli.learning_demo import run_learning_demo
+
+        run_learning_demo(out, lang.value)
 
 
 @app.command()
@@ -200,6 +207,14 @@ def coaching_schema(output: Path | None = OutOpt) -> None:
     from rm_advisor.engine.language import client_coaching_json_schema
 
     write_json(client_coaching_json_schema(), output)
+
+
+@app.command("arbitration-schema")
+def arbitration_schema(output: Path | None = OutOpt) -> None:
+    """Print (or write) the JSON Schema of rules/arbitration.yaml, for editors."""
+    from rm_advisor.engine.policies import arbitration_file_json_schema
+
+    write_json(arbitration_file_json_schema(), output)
 
 
 batch.register(app)

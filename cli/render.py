@@ -58,6 +58,9 @@ def _subject(console: Console, s: SubjectDecision, label: str, lang: str, explai
         for r in rec.reasons:
             console.print("    [green]" + L_("why") + f"[/green] {text(r.text, lang)} [dim]({r.rule_id})[/dim]",
                           highlight=False)
+        if rec.ranking is not None:
+            console.print("    [magenta]" + L_("ranked") + f"[/magenta] {text(rec.ranking.text, lang)}",
+                          highlight=False)
         if rec.card is not None:
             for line in card_lines(rec.card, lang, "    ", explain):
                 console.print(line, highlight=False)

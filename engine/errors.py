@@ -46,6 +46,8 @@ Code = Literal[
     "firing_limit",
     # contact policies (rules/*.policies.yaml)
     "duplicate_policy_id", "unknown_reason_code", "policy_holds_back_duty",
+    # arbitration (rules/arbitration.yaml)
+    "duplicate_arbitration_entry", "arbitration_lowers_duty",
     # decision log and feedback (store/)
     "store_unavailable", "decision_not_found", "revision_not_logged", "feedback_unknown_item", "feedback_duplicate",
     "feedback_conflict", "feedback_bad_value", "feedback_reason_kind", "csv_columns", "decision_erased",
@@ -164,6 +166,12 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
         "unknown_reason_code": "a policy or a feedback names a reason code that is not in the reason catalogue",
         "policy_holds_back_duty": "a policy is set to hold back risk or obligation actions (in `holds_back`, or a "
                                   "volume cap on one); those are never suppressed or capped, only snoozed to a date",
+    },
+    "arbitration (rules/arbitration.yaml)": {
+        "duplicate_arbitration_entry": "an action or an action kind has two entries in the arbitration, or two "
+                                       "arbitration files set the weights or the propensity settings",
+        "arbitration_lowers_duty": "an arbitration entry gives a risk or obligation action a value or levers below 1; "
+                                   "duties are never ranked below what their rules call for",
     },
     # raised as store/errors.py:StoreError (the engine never imports store/)
     "decision log and feedback (store/)": {

@@ -36,7 +36,7 @@ from rm_advisor.store.feedback import FeedbackInput, FeedbackRecord, FeedbackSto
 from rm_advisor.store.masking import MASK
 from rm_advisor.store.releases import Release, ReleaseEvent, ReleaseStore
 from rm_advisor.store.replay import ReplayReport, ReplayRun, replay
-from rm_advisor.store.service import Posted, decide_and_log, effectiveness_report, rule_health_report
+from rm_advisor.store.service import Posted, decide_and_log, effectiveness_report, propensity_table, rule_health_report
 from rm_advisor.store.users import ROLES, Role, SessionInfo, TokenInfo, User, UserStore
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "decide_and_log",
     "effectiveness_report",
     "import_csv",
+    "propensity_table",
     "replay",
     "rule_health_report",
 ]
@@ -85,6 +86,9 @@ class Store:
                                       kb.actions if kb is not None else None)
         self.users = UserStore(self.db)
         self.releases = ReleaseStore(self.db)
+        #: acceptance tables by (as-of date, settings), each with the log's watermark when it was
+        #: counted (:func:`store.service.propensity_table` counts again only when the log changed)
+        self.propensity_cache: dict[tuple[Any, ...], tuple[tuple[int, int, int], Any]] = {}
 
     def __enter__(self) -> Store:
         return self

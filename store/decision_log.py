@@ -31,7 +31,7 @@ from rm_advisor.engine.policies import ItemRecord
 from rm_advisor.store.database import Database
 from rm_advisor.store.errors import StoreError
 from rm_advisor.store.masking import facts_index, mask_decision, mask_facts
-from rm_advisor.store.schema import DecisionItemRow, DecisionRow, RuleSetRow
+from rm_advisor.store.schema import DecisionItemRow, DecisionRow, FeedbackRow, RuleSetRow
 
 SOURCES = ("api", "cli", "batch")
 
@@ -140,19 +140,20 @@ class DecisionLog:
 
     def record(self, decision: Decision, facts: Mapping[str, Any], book: RuleBook, source: str = "cli",
                history: Sequence[FeedbackEvent] | None = None, max_per_subject: int | None = None,
-               subject: SubjectKey | None = None) -> Decision:
+               subject: SubjectKey | None = None, decision_id: str | None = None) -> Decision:
         """Log ``decision`` (made from ``facts`` by ``book``, with every recommended item: no limit);
         return what was logged, with its new id.
 
         The write is committed (durably) before this returns. ``history`` is the feedback the
         contact policies saw (``None``: no policies were applied); ``max_per_subject`` how many
         recommendations of each subject the answer showed (None: all); ``subject`` the one subject a
-        request asked for, whose decision alone is logged (None: every subject of ``decision``).
+        request asked for, whose decision alone is logged (None: every subject of ``decision``);
+        ``decision_id`` the id to log it under (None: a new one), when the decision was made knowing it.
         """
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
         now = dt.datetime.now(dt.UTC)
-        logged = about(decision, subject).model_copy(update={"id": new_decision_id(now)})
+        logged = about(decision, subject).model_copy(update={"id": decision_id or new_decision_id(now)})
         masked, _ = mask_facts(facts, book.kb)
         row = DecisionRow(id=logged.id, logged_at=now, source=source, revision=decision.revision,
                           as_of=decision.as_of, input_hash=decision.input_hash, max_per_subject=max_per_subject,
@@ -269,6 +270,16 @@ class DecisionLog:
         advisor = Advisor.from_files(dict(texts.rules), dict(texts.knowledge_base))
         with self._lock:
             return self._advisors.setdefault(revision, advisor)
+
+    def watermark(self, since: dt.date, until: dt.date) -> tuple[int, int, int]:
+        """What changes when the log changes for the decisions as of ``since`` .. ``until``: how many
+        there are, and how many feedback events the log holds with the newest one's id (a write, a
+        purge or a forget moves one of them)."""
+        with self.db.transaction() as session:
+            decisions = session.execute(select(func.count(DecisionRow.id)).where(
+                DecisionRow.as_of >= since, DecisionRow.as_of <= until)).scalar_one()
+            count, newest = session.execute(select(func.count(FeedbackRow.id), func.max(FeedbackRow.id))).one()
+        return int(decisions), int(count or 0), int(newest or 0)
 
     def items(self, since: dt.date | None = None, until: dt.date | None = None) -> list[ItemRecord]:
         """Recommended items of the decisions as of ``since`` .. ``until`` (inclusive), shown or not,

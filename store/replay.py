@@ -2,8 +2,9 @@
 nothing on disk is needed) it must come out the same; on the current rule set it shows what changed.
 
 A replay runs on the logged, masked input with the logged as-of date and feedback history, so
-contact policies see what they saw then, and gives the decision about the subjects logged (the one
-a one-subject request asked for) with every recommended item, as the log holds it (a decision
+contact policies see what they saw then, and with the acceptance evidence the ranking looked up
+(recorded in the decision), so the propensities are those it had; it gives the decision about the
+subjects logged (the one a one-subject request asked for) with every recommended item, as the log holds it (a decision
 logged before migration 0002, which holds the shown items only, is cut at its limit again).
 """
 
@@ -53,7 +54,8 @@ def replay(log: DecisionLog, decision_id: str, current: Advisor | None = None) -
 def _run(advisor: Advisor, logged: LoggedDecision) -> ReplayRun:
     limit = None if logged.all_recommended else logged.max_per_subject
     subject = SubjectKey.parse(logged.subject) if logged.subject else None
-    decided = advisor.decide(logged.input, as_of=logged.as_of, max_per_subject=limit, history=logged.history)
+    decided = advisor.decide(logged.input, as_of=logged.as_of, max_per_subject=limit, history=logged.history,
+                             propensities=logged.decision.propensities)
     again = _logged_subjects(_about(decided, subject), logged.decision).model_copy(update={"id": logged.id})
     changes = diff_decisions(logged.decision, again)
     return ReplayRun(revision=again.revision, identical=not changes, changes=changes, decision=again)

@@ -4,6 +4,8 @@
   facts, read their subjects' feedback history, decide with the contact policies, log the decision
   about the subjects asked for with every recommended item (committed before it is returned), and
   return what is shown;
+* :func:`propensity_table`, behind the same: the acceptance evidence of the log as of a decision's
+  date, which the ranking of ``rules/arbitration.yaml`` learns from (when its ``propensity`` is enabled);
 * :func:`effectiveness_report`, behind ``rm-advisor report effectiveness`` and ``GET
   /v1/reports/effectiveness``: the shown items of a period's logged decisions settled by their feedback,
   with what purged decisions left in the rollup;
@@ -22,9 +24,17 @@ from typing import TYPE_CHECKING, Any
 from rm_advisor.engine.authoring import Observation, RuleHealth, rule_health
 from rm_advisor.engine.derivation import Prefer
 from rm_advisor.engine.inference import Advisor
-from rm_advisor.engine.language import Decision, FactSet, SubjectKey
-from rm_advisor.engine.policies import EffectivenessReport, ItemRecord, Thresholds, effectiveness, settled_states
-from rm_advisor.store.decision_log import limited
+from rm_advisor.engine.language import Decision, FactSet, PropensityTable, SubjectKey
+from rm_advisor.engine.policies import (
+    EffectivenessReport,
+    ItemRecord,
+    PropensitySettings,
+    Thresholds,
+    build_table,
+    effectiveness,
+    settled_states,
+)
+from rm_advisor.store.decision_log import limited, new_decision_id
 from rm_advisor.store.feedback import SUBJECT_TYPES
 
 if TYPE_CHECKING:
@@ -63,13 +73,45 @@ def decide_and_log(store: Store, advisor: Advisor, facts: Mapping[str, Any] | Po
     posted = facts if isinstance(facts, Posted) else Posted.check(advisor, facts, as_of, prefer)
     subjects = [(t, str(f["id"])) for t in SUBJECT_TYPES for f in posted.facts.subjects(t)]
     history = store.feedback.history_for(subjects, posted.facts.as_of, advisor.book.policies)
-    decision = advisor.decide(posted.facts, history=history)  # every item: the limit cuts what is shown
+    settings = advisor.book.arbitration.propensity
+    decision_id = new_decision_id(dt.datetime.now(dt.UTC))
+    table = propensity_table(store, posted.facts.as_of, settings, decision_id) if settings.enabled else None
+    # every item: the limit cuts what is shown
+    decision = advisor.decide(posted.facts, history=history, propensities=table)
     started = time.perf_counter()
     logged = store.decisions.record(decision, posted.document, advisor.book, source, history, max_per_subject,
-                                    subject)
+                                    subject, decision_id)
     if on_logged is not None:
         on_logged(time.perf_counter() - started)
     return limited(logged, max_per_subject)
+
+
+#: acceptance tables kept per store (one per as-of date and settings; the oldest dropped first)
+PROPENSITY_CACHE = 8
+
+
+def propensity_table(store: Store, as_of: dt.date, settings: PropensitySettings, seed: str = "") -> PropensityTable:
+    """The acceptance evidence as of ``as_of`` (:func:`engine.policies.propensity.build_table`): the
+    shown client items of the decisions as of the ``settings.window_days`` before that day, settled by
+    the feedback dated before it. ``seed``: what exploration draws from (the decision's id).
+
+    A table is counted once per date and kept while the log's watermark (the decisions of the window,
+    the feedback events) stays where it was: the decisions of one day share it until feedback or a
+    decision of the window is written."""
+    since, until = as_of - dt.timedelta(days=settings.window_days), as_of - dt.timedelta(days=1)
+    key = (as_of, settings)
+    mark = store.decisions.watermark(since, until)
+    held = store.propensity_cache.get(key)
+    if held is not None and held[0] == mark:
+        table: PropensityTable = held[1]
+    else:
+        items = store.decisions.items(since, until)
+        table = build_table(items, store.feedback.events({i.decision_id for i in items}), as_of, settings)
+        store.propensity_cache.pop(key, None)
+        store.propensity_cache[key] = (mark, table)
+        while len(store.propensity_cache) > PROPENSITY_CACHE:
+            store.propensity_cache.pop(next(iter(store.propensity_cache)))
+    return table.model_copy(update={"seed": seed})
 
 
 def effectiveness_report(store: Store, since: dt.date | None = None, until: dt.date | None = None,

@@ -28,9 +28,11 @@ from rm_advisor.engine.inference.stratified import StratifiedInference
 from rm_advisor.engine.language.decision import Decision, SubjectDecision
 from rm_advisor.engine.language.facts import FactSet, validate_facts
 from rm_advisor.engine.language.feedback import FeedbackEvent
+from rm_advisor.engine.language.propensity import PropensityTable
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.loading.sources import default_rules_dir, read_kb_files, read_rule_files
 from rm_advisor.engine.policies.contact import apply_policies
+from rm_advisor.engine.policies.ranking import rank, standing_of
 
 #: the evaluators of the chaining rules: ``compiled`` (stratum by stratum, the default) and
 #: ``experta`` (the Rete network, the reference whose semantics the other must match)
@@ -98,19 +100,24 @@ class Advisor:
 
     def decide(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
                max_per_subject: int | None = None, gates: Gates | None = None,
-               history: Iterable[FeedbackEvent] | None = None, prefer: Prefer = "given") -> Decision:
+               history: Iterable[FeedbackEvent] | None = None, prefer: Prefer = "given",
+               propensities: PropensityTable | None = None) -> Decision:
         """Validate facts, infer, arbitrate: ranked actions per client and coaching per manager.
 
         ``gates`` — (rule id, subject key) pairs whose fact conditions hold — skips evaluating
         them here; a portfolio run computes them for all subjects at once (:mod:`engine.portfolio.bulk`).
         With ``history`` (feedback events, possibly none), the rule set's contact policies hold
-        back what they forbid (``suppressed``); without it, no policy is applied.
+        back what they forbid (``suppressed``); without it, no policy is applied. With
+        ``propensities`` (acceptance evidence from the decision log, as of the decision's date), the
+        arbitration formula of ``rules/arbitration.yaml`` ranks by them too, and the entries it looked up
+        are recorded in the decision (``propensities``).
         """
-        return self.run(facts, as_of, max_per_subject, gates, history, prefer).decision
+        return self.run(facts, as_of, max_per_subject, gates, history, prefer, propensities).decision
 
     def run(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
             max_per_subject: int | None = None, gates: Gates | None = None,
-            history: Iterable[FeedbackEvent] | None = None, prefer: Prefer = "given") -> Run:
+            history: Iterable[FeedbackEvent] | None = None, prefer: Prefer = "given",
+            propensities: PropensityTable | None = None) -> Run:
         """:meth:`decide`, keeping the validated facts and every rule firing beside the decision
         (the authoring tools need the firings of rules whose outcome left no trace, e.g. a veto
         that had nothing to block)."""
@@ -119,6 +126,10 @@ class Advisor:
         apply = history is not None and bool(self.book.policies)
         # coaching reads every recommended client action, whatever `max_per_subject` shows
         clients, managers = arbitrate(self.book, fact_set, result, None, self.max_to_confirm)
+        ranked = propensities is not None or not self.book.arbitration.static
+        clients, looked_up = rank(clients, self.book.arbitration, propensities,
+                                  standing_of(fact_set.subjects("client"), self.book.kb) if ranked else {},
+                                  self.book.kb)
         managers = coach_from_clients(self.book, fact_set, clients, managers)
         managers = with_cards(self.book, fact_set, clients, managers)
         if apply:
@@ -126,7 +137,7 @@ class Advisor:
                                                fact_set.as_of, self.book.kb)
         clients, managers = _top(clients, max_per_subject), _top(managers, max_per_subject)
         decision = Decision(revision=self.revision, as_of=fact_set.as_of, input_hash=input_hash(fact_set),
-                            clients=clients, managers=managers, firings=len(result.firings))
+                            clients=clients, managers=managers, firings=len(result.firings), propensities=looked_up)
         return Run(fact_set, result, decision)
 
 

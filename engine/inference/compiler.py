@@ -19,6 +19,7 @@ from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.links import link_key
 from rm_advisor.engine.language.rules import Condition, LinkedSpec, Rule
 from rm_advisor.engine.language.walk import conjuncts, exists_parts, form, linked_spec, signal_test
+from rm_advisor.engine.policies.arbitration import Arbitration
 from rm_advisor.engine.policies.contact import PolicySet
 
 TOP_SALIENCE = 10_000
@@ -88,13 +89,14 @@ class SourceTexts:
 
 @dataclass(frozen=True)
 class RuleBook:
-    """A compiled, immutable rule set with its revision (a content hash), its contact policies
-    and, when loaded from texts, those texts."""
+    """A compiled, immutable rule set with its revision (a content hash), its contact policies,
+    its arbitration (how recommended actions are ranked) and, when loaded from texts, those texts."""
 
     rules: tuple[CompiledRule, ...]
     kb: KnowledgeBase
     revision: str
     policies: PolicySet = field(default_factory=lambda: PolicySet(()))
+    arbitration: Arbitration = field(default_factory=Arbitration)
     sources: SourceTexts | None = None
 
     def by_id(self) -> dict[str, CompiledRule]:

@@ -3,6 +3,7 @@ over condition trees, the knowledge base (fact schema, catalogues, parameters), 
 feedback events, reason templates and the values facts may hold."""
 
 from rm_advisor.engine.language.decision import (
+    Acceptance,
     Benchmark,
     CardMetric,
     CoachingCard,
@@ -10,6 +11,7 @@ from rm_advisor.engine.language.decision import (
     Decision,
     Evidence,
     NextBehaviour,
+    Ranking,
     Reason,
     Recommendation,
     Review,
@@ -44,6 +46,7 @@ from rm_advisor.engine.language.knowledge import (
     resolve,
 )
 from rm_advisor.engine.language.operators import OPERATORS, Operator, describe, operator, show
+from rm_advisor.engine.language.propensity import AcceptanceCount, PropensityTable
 from rm_advisor.engine.language.rules import (
     AllCond,
     AnyCond,
@@ -107,6 +110,8 @@ __all__ = [
     "NEXT_STATUSES",
     "OPERATORS",
     "TEXT_PATTERN",
+    "Acceptance",
+    "AcceptanceCount",
     "ActionKind",
     "ActionSpec",
     "AllCond",
@@ -147,6 +152,8 @@ __all__ = [
     "OwnerRole",
     "Path",
     "Placeholder",
+    "PropensityTable",
+    "Ranking",
     "Reason",
     "Recommendation",
     "Review",

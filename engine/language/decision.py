@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from rm_advisor.engine.language.feedback import FeedbackEvent
 from rm_advisor.engine.language.knowledge import Provenance, Text
+from rm_advisor.engine.language.propensity import PropensityTable
 
 
 class _Model(BaseModel):
@@ -139,7 +140,49 @@ class Alternative(_Model):
     rules: list[str]
 
 
-class Recommendation(_Model):
+class Acceptance(_Model):
+    """The acceptance evidence behind a propensity: counts from the decision log and the posterior."""
+
+    segment: str
+    manager: str | None = Field(default=None, description="the manager's own evidence; null: the segment's")
+    accepted: int
+    decided: int
+    days: int = Field(description="the window the feedback counts over, days before the decision")
+    prior: float = Field(description="the acceptance rate the rules' priority predicts (score / 100)")
+    rate: float = Field(description="the posterior acceptance rate (its mean, or a draw when exploring)")
+    used: bool = Field(description="false: fewer decided than the minimum, the rank did not move")
+    sampled: bool = Field(default=False, description="the rate is a Thompson draw (exploration)")
+
+
+class Ranking(_Model):
+    """How a recommended action was ranked: the factors of rules/arbitration.yaml and their product."""
+
+    priority: float = Field(description="context^w x value^w x levers^w x propensity^w, what the ranking orders by")
+    context: float = Field(description="the score / 100")
+    value: float
+    levers: float
+    propensity: float = Field(description="the learned acceptance rate over the prior one (1: no evidence used)")
+    acceptance: Acceptance | None = Field(default=None, description="the evidence behind the propensity")
+    text: Text = Field(description="the formula with its numbers, for people")
+
+
+class _Sparse(_Model):
+    """A model that leaves out the fields of ``absent`` while they are None: a decision without them
+    is written exactly as before they existed."""
+
+    absent: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def serialize_present(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self.absent:
+                if name in data and data[name] is None:
+                    del data[name]
+        return data
+
+
+class Recommendation(_Sparse):
     """A next-best-action for a client or a coaching topic for a manager."""
 
     kind: Literal["action", "coaching"]
@@ -159,6 +202,11 @@ class Recommendation(_Model):
         "other actions recommended for the same cause (knowledge_base/alternatives.yaml), folded into "
         "this one: one cause, one recommendation"))
     cause: Text | None = Field(default=None, description="the cause shared with the alternatives")
+    ranking: Ranking | None = Field(default=None, description=(
+        "an action ranked by rules/arbitration.yaml with values, levers or propensities: the factors and the "
+        "priority it is ordered by; absent when it is ranked by score alone"))
+
+    absent: ClassVar[tuple[str, ...]] = ("ranking",)
 
 
 class DerivedField(_Model):
@@ -216,7 +264,7 @@ class SubjectDecision(_Model):
         "failing conditions are on missing values"))
 
 
-class Decision(_Model):
+class Decision(_Sparse):
     """The answer to one request, with the rule-set revision that produced it."""
 
     id: str | None = Field(default=None, description="decision id, set when the decision is logged")
@@ -226,6 +274,11 @@ class Decision(_Model):
     clients: list[SubjectDecision]
     managers: list[SubjectDecision]
     firings: int
+    propensities: PropensityTable | None = Field(default=None, description=(
+        "the acceptance evidence the ranking looked up (from the decision log, as of the decision's date); "
+        "absent without"))
+
+    absent: ClassVar[tuple[str, ...]] = ("propensities",)
 
     def subject(self, subject_type: str, subject_id: str) -> SubjectDecision | None:
         group = self.clients if subject_type == "client" else self.managers

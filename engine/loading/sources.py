@@ -13,12 +13,20 @@ SCENARIO_SUFFIX = ".scenarios.yaml"
 #: Contact policies live beside the rules (``rules/contact.policies.yaml``); they are read with the
 #: rule files, so they count in the revision and in ``rm-advisor check``, and the loader tells them apart.
 POLICY_SUFFIX = ".policies.yaml"
+#: The ranking formula's data (``rules/arbitration.yaml``, :mod:`engine.policies.arbitration`) lives
+#: beside the rules too, for the same reasons: it counts in the revision and in ``rm-advisor check``.
+ARBITRATION_NAME = "arbitration.yaml"
 #: How :func:`read_kb_files` names knowledge-base files relative to their folder.
 KB_PREFIX = "knowledge_base/"
 
 
 def is_policy_file(name: str) -> bool:
     return name.endswith(POLICY_SUFFIX)
+
+
+def is_arbitration_file(name: str) -> bool:
+    """``arbitration.yaml``, or a name ending so (``tobacco.arbitration.yaml``, a copy renamed with a prefix)."""
+    return name.replace("\\", "/").rsplit("/", 1)[-1].endswith(ARBITRATION_NAME)
 
 
 def default_rules_dir() -> Path:
@@ -80,7 +88,8 @@ def _texts(named: Iterable[tuple[str, Path]]) -> dict[str, str]:
 
 def read_rule_files(target: str | os.PathLike[str], relative: bool = False) -> dict[str, str]:
     """Rule files under a directory (or one file): ``*.yaml`` except scenario files; contact-policy
-    files (``*.policies.yaml``) are included and told apart by the loader.
+    files (``*.policies.yaml``) and the arbitration file (``arbitration.yaml``) are included and told
+    apart by the loader.
 
     Files are named as a command line shows them (relative to the working directory when they
     are under it), or with ``relative`` relative to ``target``: what a server shows its clients,

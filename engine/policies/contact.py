@@ -18,7 +18,8 @@ the one held back. Coaching topics have no kind: any policy may hold them back.
 
 Application is pure: it takes the arbitrated subject decisions, the feedback history as plain
 :class:`~engine.language.feedback.FeedbackEvent` values and the as-of date, and moves what a policy holds
-back into ``suppressed`` with ``suppressed_by``. Caps keep the highest-scored recommendations
+back into ``suppressed`` with ``suppressed_by``. Caps keep the highest-ranked recommendations (by
+the arbitration's priority where ``rules/arbitration.yaml`` ranked them, else by score)
 (ties: more supporting rules, then action id, then subject id), so the result never depends on input
 order. Feedback dated after the as-of date is ignored: a decision sees the history known on its day.
 """
@@ -204,6 +205,11 @@ def _check_duties(policy: Any, parsed: ParsedYaml, at: tuple[Any, ...], kb: Know
     return out
 
 
+def _priority(rec: Recommendation) -> float:
+    """What a recommendation is ranked by: its arbitration priority, else its score (as a priority)."""
+    return rec.ranking.priority if rec.ranking is not None else rec.score / 100
+
+
 def may_hold_back(policy: SuppressAfter | ClientWeeklyCap | ActionVolumeCap, rec: Recommendation,
                   kb: KnowledgeBase) -> bool:
     """Whether ``policy`` may hold ``rec`` back (a snooze to a date aside): a coaching topic always,
@@ -308,7 +314,8 @@ def _apply_caps(clients: Sequence[SubjectDecision], policies: PolicySet, events:
     candidates = [(s, r) for s in clients for r in s.recommendations
                   if r.kind == "action" and (SubjectKey("client", s.id), r.id) not in held]
     # duties first: they are never held back, so they take their slots before anything that can be
-    candidates.sort(key=lambda sr: (not _is_duty(sr[1], kb), -sr[1].score, -len(sr[1].rules), sr[1].id, sr[0].id))
+    candidates.sort(key=lambda sr: (not _is_duty(sr[1], kb), -_priority(sr[1]), -sr[1].score, -len(sr[1].rules),
+                                    sr[1].id, sr[0].id))
     for subject, rec in candidates:
         caps: list[tuple[_Cap, str]] = []
         for p in client_caps:

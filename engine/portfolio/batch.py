@@ -25,7 +25,9 @@ from rm_advisor.engine.inference.advisor import Advisor
 from rm_advisor.engine.language.decision import Decision
 from rm_advisor.engine.language.feedback import FeedbackEvent
 from rm_advisor.engine.language.knowledge import KnowledgeBase
+from rm_advisor.engine.language.propensity import PropensityTable
 from rm_advisor.engine.language.subjects import SubjectKey
+from rm_advisor.engine.policies.arbitration import PropensitySettings
 from rm_advisor.engine.policies.contact import PolicySet
 from rm_advisor.engine.policies.effectiveness import EffectivenessReport
 from rm_advisor.engine.portfolio import run as portfolio
@@ -65,6 +67,10 @@ class BatchLog(Protocol):
 
     def effectiveness(self, since: dt.date, until: dt.date) -> EffectivenessReport:
         """Acceptance and completion of what was recommended from ``since`` to ``until``."""
+        ...
+
+    def propensities(self, as_of: dt.date, settings: PropensitySettings) -> PropensityTable | None:
+        """The acceptance evidence the ranking learns from as of ``as_of`` (None: none)."""
         ...
 
 
@@ -231,11 +237,15 @@ def _checked_tables(plan: BatchPlan, kb: KnowledgeBase, report: Report) -> Portf
 
 def _logged(results: list[ManagerResult], parts: list[Partition], advisor: Advisor, plan: BatchPlan,
             log: BatchLog) -> tuple[list[ManagerResult], EffectivenessReport]:
-    """Contact policies over the whole portfolio with the log's feedback, every manager's decision
+    """The log's propensities (when the arbitration learns them) and contact policies over the whole
+    portfolio with the log's feedback, every manager's decision
     logged with the feedback about its own subjects, and the effectiveness of the plan's period."""
     day = plan.as_of
     history = log.feedback([key for p in parts for key in _subjects(p)], day, advisor.book.policies)
-    results = portfolio.with_policies(results, parts, advisor, history, day)
+    settings = advisor.book.arbitration.propensity
+    table = log.propensities(day, settings) if settings.enabled else None
+    results = portfolio.with_policies(portfolio.with_propensities(results, parts, advisor, table), parts, advisor,
+                                      history, day)
     part_of = {p.manager_id: p for p in parts}
     logged = [_record(r, part_of[r.manager_id], history, advisor.book.kb, day, log) for r in results]
     return logged, log.effectiveness(day - dt.timedelta(days=plan.effectiveness_days - 1), day)

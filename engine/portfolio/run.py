@@ -35,8 +35,10 @@ from rm_advisor.engine.language.decision import Decision
 from rm_advisor.engine.language.facts import build_fact_set
 from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.links import FROM, LINK_FACT, TO, link_depth
+from rm_advisor.engine.language.propensity import PropensityTable
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.policies.contact import apply_policies
+from rm_advisor.engine.policies.ranking import rank, standing_of
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
 from rm_advisor.engine.portfolio.tables import Chunk, Reference, Report, Table, TableInput, check_input
 from rm_advisor.engine.portfolio.worklist import Worklist, build_worklist, capacity_of
@@ -309,6 +311,23 @@ def _chunks(parts: list[Partition], n: int) -> Iterator[list[Partition]]:
         bins[i].append(p)
         sizes[i] += len(p.facts["client"]) + 1
     yield from (b for b in bins if b)
+
+
+def with_propensities(results: list[ManagerResult], parts: list[Partition], advisor: Advisor,
+                      table: PropensityTable | None) -> list[ManagerResult]:
+    """Every book's clients ranked with the acceptance evidence of the decision log (``table``), as
+    :meth:`Advisor.decide` ranks with it; each decision records what it looked up. Before the contact
+    policies, which rebuild the worklists."""
+    if table is None:
+        return results
+    kb, facts_of = advisor.book.kb, {p.manager_id: p for p in parts}
+    out = []
+    for r in results:
+        standing = standing_of(facts_of[r.manager_id].facts.get("client", []), kb)
+        clients, looked_up = rank(r.decision.clients, advisor.book.arbitration, table, standing, kb)
+        out.append(ManagerResult(r.manager_id, r.decision.model_copy(
+            update={"clients": clients, "propensities": looked_up}), r.worklist))
+    return out
 
 
 def with_policies(results: list[ManagerResult], parts: list[Partition], advisor: Advisor,

@@ -22,7 +22,7 @@ from rm_advisor.cli.main import sample_facts_path
 from rm_advisor.engine import Advisor, Decision
 from rm_advisor.engine.inference import Engine
 from rm_advisor.engine.inference import advisor as advisor_module
-from tests.api.conftest import located, problem, settings
+from tests.api.conftest import AUTH, located, problem, settings
 
 ONE = "/v1/decisions/client/T-001"
 
@@ -344,3 +344,39 @@ def test_explain_names_an_unknown_item_or_rule(client: TestClient) -> None:
     problem(client.post("/v1/decisions/client/T-999/explain", json=examples.CLIENT), 422, "subject_not_in_facts")
     both = problem(client.post(f"{ONE}/explain?item=a&rule=b", json=examples.CLIENT), 422, "invalid_request")
     assert both["errors"][0]["code"] == "item_and_rule"
+
+
+def test_feedback_over_http_reranks_a_later_decision_as_the_library_ranks_it(log_client: TestClient,
+                                                                              fresh_log: str) -> None:
+    import datetime as dt
+
+    from rm_advisor.store import Store
+    from tests.store.test_service import _b_class
+
+    start = dt.date(2026, 11, 2)
+    for day in (start + dt.timedelta(days=d) for d in range(7)):
+        r = log_client.post("/v1/decisions", json=_b_class(day), params={"lang": "en"})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        for c in body["clients"]:  # answered when recommended: ranked low, the training is capped out
+            shown = {x["id"] for x in c["recommendations"]}
+            for item, status in (("anti_counterfeit_training", "rejected"), ("promote_e_settlement", "accepted")):
+                if item not in shown:
+                    continue
+                fb = {"decision_id": body["decision_id"], "subject": c["id"], "item": item, "status": status,
+                      **({"reason_code": "client_not_interested"} if status == "rejected" else {})}
+                assert log_client.post("/v1/feedback", json=fb, headers=AUTH).status_code == 201
+    last = _b_class(start + dt.timedelta(days=7))
+    r = log_client.post("/v1/decisions", json=last, params={"lang": "zh"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    top = body["clients"][0]["recommendations"][0]
+    assert top["id"] == "promote_e_settlement" and top["ranking"]["acceptance"]["decided"] == 28
+    assert "近 90 天「tobacco/B」中被接受 28/28 次" in top["ranking"]["text"]["zh"]
+    # the library, given the evidence the logged decision recorded, ranks every client the same
+    with Store(fresh_log) as store:
+        logged = store.decisions.get(body["decision_id"]).decision
+    assert logged.propensities is not None
+    library = Advisor.load().decide(last, propensities=logged.propensities, history=[])
+    assert [(c.id, [x.id for x in c.recommendations]) for c in library.clients] == \
+        [(c["id"], [x["id"] for x in c["recommendations"]]) for c in body["clients"]]

@@ -57,10 +57,10 @@ def _opts(param: Any) -> set[str]:
 
 
 #: commands that write a file (or a folder of files), and the option that names it
-WRITERS = {"schema", "coaching-schema", "scenario-schema", "policies schema", "openapi", "graph", "batch",
-           "sample-portfolio", "test", "log backup"}
+WRITERS = {"schema", "coaching-schema", "arbitration-schema", "scenario-schema", "policies schema", "openapi",
+           "graph", "batch", "sample-portfolio", "test", "log backup"}
 #: commands that print only a document for tools (a JSON Schema): no messages of their own to translate
-NO_LANG = {"schema", "coaching-schema", "scenario-schema", "policies schema"}
+NO_LANG = {"schema", "coaching-schema", "arbitration-schema", "scenario-schema", "policies schema"}
 
 
 @pytest.mark.parametrize("name", sorted(["", *(" ".join(k) for k in COMMANDS)]))
@@ -104,7 +104,7 @@ def test_every_command_that_writes_a_file_spells_it_o_out() -> None:
 
 
 def test_o_out_writes_the_file(tmp_path: Path) -> None:
-    for command in ("schema", "scenario-schema", "policies schema", "coaching-schema"):
+    for command in ("schema", "scenario-schema", "policies schema", "coaching-schema", "arbitration-schema"):
         target = tmp_path / (command.replace(" ", "-") + ".json")
         assert runner.invoke(app, [*command.split(), "-o", str(target)]).exit_code == 0
         assert json.loads(target.read_text(encoding="utf-8"))

@@ -118,7 +118,8 @@ def test_editor_settings_point_at_the_committed_schemas() -> None:
     for path in sorted((ROOT / "rules").glob("*.yaml")):
         first = path.read_text(encoding="utf-8").splitlines()[0]
         wanted = ("scenarios.schema.json" if path.name.endswith(".scenarios.yaml") else
-                  "policies.schema.json" if path.name.endswith(".policies.yaml") else "rules.schema.json")
+                  "policies.schema.json" if path.name.endswith(".policies.yaml") else
+                  "arbitration.schema.json" if path.name == "arbitration.yaml" else "rules.schema.json")
         assert first == f"# yaml-language-server: $schema=./{wanted}", path.name
 
 

@@ -11,7 +11,16 @@ from sqlalchemy import select
 
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.language import Decision, FactSet, SubjectKey
-from rm_advisor.store import MASK, FeedbackInput, Posted, Store, decide_and_log, effectiveness_report, replay
+from rm_advisor.store import (
+    MASK,
+    FeedbackInput,
+    Posted,
+    Store,
+    decide_and_log,
+    effectiveness_report,
+    propensity_table,
+    replay,
+)
 from rm_advisor.store.schema import DecisionItemRow
 from tests.helpers import KB, decision_id, rejectable, subject_of
 from tests.store.conftest import tobacco_facts
@@ -184,3 +193,67 @@ def test_feedback_dated_after_a_later_decisions_as_of_is_not_applied_to_it(store
     assert _held(again, item) == [] and item in [r.id for r in subject_of(again, "client", "T000").recommendations]
     assert _held(decide_and_log(store, advisor, tobacco_facts(1, as_of="2026-11-26")), item) == \
         [("rest_after_rejection", dt.date(2026, 12, 26))]
+
+
+def _b_class(day: dt.date, n: int = 4) -> dict[str, Any]:
+    """``n`` tobacco B-class retailers new on ``day`` (new ids each day: no contact policy rests them)."""
+    return {"as_of": day.isoformat(), "managers": [{"id": "M1", "domain": "tobacco", "assessment_score": 60}],
+            "clients": [{"id": f"R{day:%m%d}{i}", "manager_id": "M1", "domain": "tobacco", "client_class": "B",
+                         "network_client": False, "e_settlement": "low_awareness", "counterfeit_awareness": "weak",
+                         "days_since_last_visit": 40, "new_brand_stocked": True, "new_brand_on_counter": False}
+                        for i in range(n)]}
+
+
+def test_feedback_in_the_log_reranks_a_later_decision_which_explains_it_and_replays_identically(
+        store: Store, advisor: Advisor) -> None:
+    start = dt.date(2026, 11, 2)
+    before = decide_and_log(store, advisor, _b_class(start))
+    order = [r.id for r in before.clients[0].recommendations]
+    assert order.index("anti_counterfeit_training") < order.index("promote_e_settlement")
+    assert before.propensities is None and all(r.ranking is None for r in before.clients[0].recommendations)
+    rejections = 0
+    for day in (start + dt.timedelta(days=d) for d in range(7)):  # a week of managers' answers
+        logged = before if day == start else decide_and_log(store, advisor, _b_class(day))
+        for c in logged.clients:  # answered when recommended: ranked low, the training is capped out
+            shown = {r.id for r in c.recommendations}
+            if "anti_counterfeit_training" in shown:
+                store.feedback.add(FeedbackInput(decision_id=decision_id(logged), subject=c.id,
+                                                 item="anti_counterfeit_training", status="rejected",
+                                                 reason_code="client_not_interested"))
+                rejections += 1
+            store.feedback.add(FeedbackInput(decision_id=decision_id(logged), subject=c.id,
+                                             item="promote_e_settlement", status="accepted"))
+    after = decide_and_log(store, advisor, _b_class(start + dt.timedelta(days=7)))
+    recs = {r.id: r for r in after.clients[0].recommendations}
+    assert after.clients[0].recommendations[0].id == "promote_e_settlement"
+    held = {r.id: r for r in after.clients[0].suppressed}  # ranked last, the weekly contact cap holds it back
+    accepted, rejected = recs["promote_e_settlement"].ranking, held["anti_counterfeit_training"].ranking
+    assert accepted is not None and accepted.acceptance is not None and rejected is not None
+    assert 20 <= rejections < 28
+    assert (accepted.acceptance.segment, accepted.acceptance.accepted, accepted.acceptance.decided) == \
+        ("tobacco/B", 28, 28)
+    assert "accepted 28 of 28 in tobacco/B over 90 days → propensity" in accepted.text.en
+    assert f"accepted 0 of {rejections} in tobacco/B over 90 days → propensity" in rejected.text.en
+    duty = recs["monopoly_check_off_channel_retailer"].ranking  # a risk action: never ranked lower than its score
+    assert duty is not None and duty.priority == 0.8
+    # the decision keeps what its ranking looked up; its replay on its own revision is identical
+    logged = store.decisions.get(decision_id(after)).decision
+    assert logged.propensities is not None and logged.propensities.as_of == after.as_of
+    assert replay(store.decisions, decision_id(after)).on_logged.identical
+
+
+def test_the_acceptance_table_is_counted_again_only_when_the_log_changed(store: Store, advisor: Advisor) -> None:
+    day = dt.date(2026, 11, 2)
+    settings = advisor.book.arbitration.propensity
+    logged = decide_and_log(store, advisor, _b_class(day))
+    later = day + dt.timedelta(days=3)
+    first = propensity_table(store, later, settings, "d-1")
+    assert first.entries == () and propensity_table(store, later, settings, "d-2").seed == "d-2"
+    store.feedback.add(FeedbackInput(decision_id=decision_id(logged), subject=logged.clients[0].id,
+                                     item="promote_e_settlement", status="accepted"))
+    (entry,) = propensity_table(store, later, settings).entries  # the feedback is seen at once
+    assert (entry.action, entry.accepted, entry.decided) == ("promote_e_settlement", 1, 1)
+    decide_and_log(store, advisor, _b_class(day + dt.timedelta(days=1)))  # a decision of the window
+    assert propensity_table(store, later, settings).entries == (entry,)
+    # one table per as-of date: the two decisions' own and the one asked for
+    assert sorted(k[0] for k in store.propensity_cache) == [day, day + dt.timedelta(days=1), later]

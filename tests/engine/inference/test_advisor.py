@@ -47,9 +47,10 @@ def test_load_without_arguments_is_the_shipped_rule_set(advisor: Advisor) -> Non
     texts = Advisor.from_files(read_rule_files(ROOT / "rules"), read_kb_files(ROOT / "knowledge_base"))
     assert texts.revision == advisor.revision
     packs = {p.name for p in (ROOT / "rules").glob("*.yaml")
-             if not p.name.endswith((".scenarios.yaml", ".policies.yaml"))}
+             if not p.name.endswith((".scenarios.yaml", ".policies.yaml")) and p.name != "arbitration.yaml"}
     assert {r.file.rsplit("/", 1)[-1] for r in advisor.book.rules} == packs
     assert advisor.book.policies  # rules/contact.policies.yaml is loaded beside the packs
+    assert advisor.book.arbitration.propensity.enabled  # and rules/arbitration.yaml
 
 
 def test_a_rule_directory_that_does_not_check_is_refused_with_every_problem(tmp_path: Path) -> None:

@@ -108,3 +108,11 @@ def test_files_are_read_as_utf8_and_bytes_that_are_not_are_refused_at_their_plac
     (rules / "tobacco.scenarios.yaml").write_bytes(b"scenarios: []  # \xb2\xe2\n")
     with pytest.raises(RuleError):
         read_scenario_files(rules)
+
+
+def test_the_arbitration_file_is_told_apart_by_its_name() -> None:
+    from rm_advisor.engine.loading.sources import is_arbitration_file
+
+    assert is_arbitration_file("rules/arbitration.yaml") and is_arbitration_file("x/042_arbitration.yaml")
+    assert is_arbitration_file("tobacco.arbitration.yaml")
+    assert not is_arbitration_file("rules/arbitration.yml") and not is_arbitration_file("rules/arbitration.yaml.bak")

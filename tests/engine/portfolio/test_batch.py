@@ -15,8 +15,8 @@ import pytest
 
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.errors import TooManyBadRows
-from rm_advisor.engine.language import Decision, FeedbackEvent, SubjectKey
-from rm_advisor.engine.policies import EffectivenessReport, PolicySet, effectiveness
+from rm_advisor.engine.language import Decision, FeedbackEvent, PropensityTable, SubjectKey
+from rm_advisor.engine.policies import EffectivenessReport, PolicySet, PropensitySettings, effectiveness
 from rm_advisor.engine.portfolio import (
     BatchCounts,
     BatchPlan,
@@ -127,6 +127,9 @@ class Log:
     def effectiveness(self, since: dt.date, until: dt.date) -> EffectivenessReport:
         self.period = (since, until)
         return self.report
+
+    def propensities(self, as_of: dt.date, settings: PropensitySettings) -> PropensityTable | None:
+        return None
 
 
 def books(result: BatchResult) -> dict[str, list[str]]:

@@ -17,9 +17,9 @@ import pytest
 from distributed import Client
 
 from rm_advisor.engine import Advisor
-from rm_advisor.engine.language import Decision, FeedbackEvent, SubjectKey
+from rm_advisor.engine.language import Decision, FeedbackEvent, PropensityTable, SubjectKey
 from rm_advisor.engine.loading import read_kb_files, read_rule_files
-from rm_advisor.engine.policies import EffectivenessReport, PolicySet
+from rm_advisor.engine.policies import EffectivenessReport, PolicySet, PropensitySettings
 from rm_advisor.engine.portfolio import (
     BatchPlan,
     BatchResult,
@@ -137,6 +137,9 @@ class StoreLog:
 
     def effectiveness(self, since: dt.date, until: dt.date) -> EffectivenessReport:
         return effectiveness_report(self.store, since, until)
+
+    def propensities(self, as_of: dt.date, settings: PropensitySettings) -> PropensityTable | None:
+        return None
 
     def logged(self) -> list[str]:
         """The manager of every decision in the log, one entry per decision."""

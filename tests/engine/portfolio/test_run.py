@@ -279,3 +279,30 @@ def test_a_book_reaches_as_many_links_as_the_rules_read_and_a_whole_chain_when_o
     links = {"A": [ab], "B": [ab, bc], "C": [bc]}
     assert [portfolio._reached({"A"}, links, hops) for hops in (0, 1, 2, None)] == [set(), {"B"}, {"B", "C"},
                                                                                      {"B", "C"}]
+
+
+def test_a_book_ranked_with_the_logs_propensities_is_ranked_as_one_decision_is(advisor: Advisor) -> None:
+    from rm_advisor.engine.language.propensity import AcceptanceCount, PropensityTable
+
+    p = generate(clients=40, managers=3, seed=5)
+    tables = check_tables(p.clients, p.managers, p.history, advisor.book.kb, p.as_of)
+    _, parts = prepare(tables, advisor.book.kb, BulkGates(advisor.book))
+    results = decide_partitions(advisor, parts, p.as_of, jobs=1)
+    client = next(c for r in results for c in r.decision.clients if len(c.recommendations) > 2
+                  and not advisor.book.kb.actions[c.recommendations[0].id].duty)
+    part = next(x for x in parts for c in x.facts["client"] if str(c["id"]) == client.id)
+    fact = next(c for c in part.facts["client"] if str(c["id"]) == client.id)
+    segment = advisor.book.kb.segment_of("client", fact)
+    table = PropensityTable(as_of=p.as_of, window_days=90, half_life_days=30, entries=(AcceptanceCount(
+        action=client.recommendations[0].id, segment=segment, accepted=0, decided=200, weighted_accepted=0,
+        weighted_decided=150),))
+    ranked = portfolio.with_propensities(results, parts, advisor, table)
+    book = next(r for r in ranked if r.manager_id == part.manager_id)
+    after = next(c for c in book.decision.clients if c.id == client.id)
+    assert after.recommendations[0].id != client.recommendations[0].id  # rejected 200 times: it moved down
+    one = advisor.decide(portfolio.facts_document(part, p.as_of, advisor.book.kb), gates=part.gates,
+                         propensities=table)
+    assert [(c.id, [r.id for r in c.recommendations]) for c in one.clients] == \
+        [(c.id, [r.id for r in c.recommendations]) for c in book.decision.clients]
+    assert book.decision.propensities == one.propensities and one.propensities is not None
+    assert portfolio.with_propensities(results, parts, advisor, None) == results
