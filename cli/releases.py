@@ -33,11 +33,10 @@ from rm_advisor.cli.common import (
     _,
     fail,
     format_option,
+    json_wanted,
     lang_option,
     out,
     require_file,
-    use_format,
-    use_lang,
 )
 
 if TYPE_CHECKING:
@@ -121,20 +120,18 @@ def propose(
     lang: Lang = EnOpt,
 ) -> None:
     """Check a rule directory, diff it against the serving revision and record it as proposed."""
-    from rm_advisor.cli.store import _reported
+    from rm_advisor.cli.store import opened
     from rm_advisor.engine.inference import load_rule_book
     from rm_advisor.engine.loading import default_rules_dir, read_kb_files, read_rule_files
-    from rm_advisor.store import Store
     from rm_advisor.store.release_review import review_release
     from rm_advisor.store.releases import PROPOSER_ROLES
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
+    as_json = json_wanted(fmt, as_json, lang)
     target = rules or rules_arg
     if target is None:
         fail("bad_usage", _("give the changed rule directory (RULES or -r/--rules)"), exit_code=2)
     require_file(target, dir_ok=True)
-    with _reported(), Store(db) as store:
+    with opened(db) as store:
         if direct and store.users.exist():
             fail("four_eyes_required", _("this database has user accounts, so rule changes go through releases "
                                          "that another user approves: propose without --direct"))
@@ -159,12 +156,10 @@ def list_releases(
     lang: Lang = EnOpt,
 ) -> None:
     """The releases, newest first, with their states."""
-    from rm_advisor.cli.store import _reported
-    from rm_advisor.store import Store
+    from rm_advisor.cli.store import opened
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
-    with _reported(), Store(db) as store:
+    as_json = json_wanted(fmt, as_json, lang)
+    with opened(db) as store:
         releases = store.releases.list()
     if as_json:
         sys.stdout.write(json.dumps([_row(r) for r in releases], ensure_ascii=False, indent=2) + "\n")
@@ -184,22 +179,19 @@ def show(
     lang: Lang = EnOpt,
 ) -> None:
     """One release: its diff summary, its check and its audit trail."""
-    from rm_advisor.cli.store import _reported
-    from rm_advisor.store import Store
+    from rm_advisor.cli.store import opened
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
-    with _reported(), Store(db) as store:
+    as_json = json_wanted(fmt, as_json, lang)
+    with opened(db) as store:
         release = store.releases.get(release_id)
     _print(release, as_json)
 
 
 def _decide(release_id: int, by: str | None, note: str | None, db: str | None, as_json: bool, approve: bool) -> None:
-    from rm_advisor.cli.store import _reported
-    from rm_advisor.store import Store
+    from rm_advisor.cli.store import opened
     from rm_advisor.store.releases import APPROVER_ROLES
 
-    with _reported(), Store(db) as store:
+    with opened(db) as store:
         name = _who(store, by, APPROVER_ROLES, _("approve") if approve else _("reject"))
         release = (store.releases.approve if approve else store.releases.reject)(release_id, name, note)
     _print(release, as_json, full=False)
@@ -218,8 +210,7 @@ def approve(
     lang: Lang = EnOpt,
 ) -> None:
     """Make a proposed release active (an administrator other than its proposer)."""
-    use_lang(lang)
-    _decide(release_id, by, note, db, use_format(fmt, as_json) is Fmt.json, approve=True)
+    _decide(release_id, by, note, db, json_wanted(fmt, as_json, lang), approve=True)
 
 
 @release_app.command("reject")
@@ -233,8 +224,7 @@ def reject(
     lang: Lang = EnOpt,
 ) -> None:
     """Reject a proposed release (an administrator other than its proposer)."""
-    use_lang(lang)
-    _decide(release_id, by, note, db, use_format(fmt, as_json) is Fmt.json, approve=False)
+    _decide(release_id, by, note, db, json_wanted(fmt, as_json, lang), approve=False)
 
 
 @release_app.command("rollback")
@@ -248,13 +238,11 @@ def rollback(
     lang: Lang = EnOpt,
 ) -> None:
     """Make a revision that served before active again, in one step (an administrator)."""
-    from rm_advisor.cli.store import _reported
-    from rm_advisor.store import Store
+    from rm_advisor.cli.store import opened
     from rm_advisor.store.releases import APPROVER_ROLES
 
-    use_lang(lang)
-    as_json = use_format(fmt, as_json) is Fmt.json
-    with _reported(), Store(db) as store:
+    as_json = json_wanted(fmt, as_json, lang)
+    with opened(db) as store:
         name = _who(store, by, APPROVER_ROLES, _("roll back"))
         release = store.releases.rollback(revision, name, note)
     _print(release, as_json, full=False)

@@ -339,9 +339,11 @@ def test_explain_names_an_unknown_action() -> None:
 
 def test_diff_reports_changes_per_manager_and_action(rules: Path) -> None:
     edit(rules / "tobacco.yaml", "    provenance: {document: D4, quote: 努力引导客户向网络客户发展, ref: D4-TB-03}\n"
+         "    owner: tobacco-channel-team\n    review_by: 2027-06-30\n"
          "    priority: 70\n    when:\n      all:\n        - client.domain: tobacco\n"
          "        - client.network_client: false",
          "    provenance: {document: D4, quote: 努力引导客户向网络客户发展, ref: D4-TB-03}\n"
+         "    owner: tobacco-channel-team\n    review_by: 2027-06-30\n"
          "    priority: 99\n    when:\n      all:\n        - client.domain: tobacco\n"
          "        - client.network_client: false")
     result = runner.invoke(app, ["diff", str(ROOT / "rules"), str(rules), "--facts", DEMO, "--format", "json"])
@@ -358,9 +360,11 @@ def test_diff_reports_changes_per_manager_and_action(rules: Path) -> None:
 
 def test_diff_replays_a_portfolio_of_tables_per_manager(rules: Path, tmp_path: Path) -> None:
     edit(rules / "tobacco.yaml", "    provenance: {document: D4, quote: 努力引导客户向网络客户发展, ref: D4-TB-03}\n"
+         "    owner: tobacco-channel-team\n    review_by: 2027-06-30\n"
          "    priority: 70\n    when:\n      all:\n        - client.domain: tobacco\n"
          "        - client.network_client: false",
          "    provenance: {document: D4, quote: 努力引导客户向网络客户发展, ref: D4-TB-03}\n"
+         "    owner: tobacco-channel-team\n    review_by: 2027-06-30\n"
          "    priority: 99\n    when:\n      all:\n        - client.domain: tobacco\n"
          "        - client.network_client: false")
     portfolio = tmp_path / "portfolio"
