@@ -14,6 +14,7 @@ from rm_advisor.api.schemas import (
     DecisionsResponse,
     DecisionSummaryOut,
     EffectivenessOut,
+    ExperimentReportOut,
     ExplanationOut,
     ExplanationsResponse,
     FactTypeOut,
@@ -30,6 +31,7 @@ from rm_advisor.api.schemas import (
     SubjectDecisionResponse,
 )
 from rm_advisor.engine.authoring import RuleHealth
+from rm_advisor.engine.authoring.experiments import ExperimentReport
 from rm_advisor.engine.inference import CompiledRule
 from rm_advisor.engine.language import Decision, FeedbackReasonSpec, SubjectDecision
 from rm_advisor.engine.policies import EffectivenessReport
@@ -104,6 +106,10 @@ def replay(report: ReplayReport) -> ReplayOut:
 def effectiveness(report: EffectivenessReport, health: list[RuleHealth], lang: Lang) -> EffectivenessOut:
     return EffectivenessOut.model_validate({**report.model_dump(), "rule_health": [h.model_dump() for h in health]},
                                            context=_ctx(lang))
+
+
+def experiment(report: ExperimentReport, lang: Lang) -> ExperimentReportOut:
+    return ExperimentReportOut.model_validate(report.model_dump(), context=_ctx(lang))
 
 
 def feedback_reason(code: str, spec: FeedbackReasonSpec, lang: Lang) -> FeedbackReasonOut:

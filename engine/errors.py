@@ -53,6 +53,8 @@ Code = Literal[
     # user accounts, sessions and API tokens (store/users.py, api/access.py)
     "user_exists", "user_not_found", "user_bad_value", "user_disabled", "token_exists", "token_not_found",
     "login_failed", "csrf_failed", "forbidden",
+    # champion/challenger experiments (engine/authoring/experiments.py, store/service.py)
+    "experiment_not_found",
 ]
 
 #: Stable diagnostic codes by where they arise, and what each means (docs/error-codes.md is written
@@ -200,6 +202,10 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
         "forbidden": "the logged-in user's role does not allow this route (a resource that is not addressed by "
                      "an id; one addressed by an id they may not see is `not_found`)",
     },
+    "champion/challenger experiments (engine/authoring/experiments.py, store/service.py)": {
+        "experiment_not_found": "no decision of the experiment is in the decision log, or the champion named is not "
+                                "one of its arms",
+    },
 }
 #: every code and its meaning
 CODES: dict[Code, str] = {code: text for group in CODE_GROUPS.values() for code, text in group.items()}
@@ -302,6 +308,12 @@ class InferenceError(AdvisorError):
     """Inference could not finish (e.g. the firing cap was reached)."""
 
     code = "inference_error"
+
+
+class ExperimentError(AdvisorError):
+    """An experiment file failed checking (engine/authoring/experiments.py)."""
+
+    code = "experiment_invalid"
 
 
 class TooManyBadRows(AdvisorError):

@@ -29,12 +29,20 @@ from typing import Any
 from rm_advisor.engine.language import KnowledgeBase
 from rm_advisor.store.csv_import import ImportResult, import_csv
 from rm_advisor.store.database import DEFAULT_URL, ENV_URL, Database
-from rm_advisor.store.decision_log import DecisionLog, DecisionSummary, LoggedDecision
+from rm_advisor.store.decision_log import DecisionLog, DecisionSummary, ExperimentArm, LoggedDecision
 from rm_advisor.store.errors import StoreError
 from rm_advisor.store.feedback import FeedbackInput, FeedbackRecord, FeedbackStore
 from rm_advisor.store.masking import MASK
 from rm_advisor.store.replay import ReplayReport, ReplayRun, replay
-from rm_advisor.store.service import Posted, decide_and_log, effectiveness_report, rule_health_report
+from rm_advisor.store.service import (
+    ExperimentRun,
+    Posted,
+    decide_and_log,
+    decide_in_experiment,
+    effectiveness_report,
+    experiment_report,
+    rule_health_report,
+)
 from rm_advisor.store.users import ROLES, Role, SessionInfo, TokenInfo, User, UserStore
 
 __all__ = [
@@ -45,6 +53,8 @@ __all__ = [
     "Database",
     "DecisionLog",
     "DecisionSummary",
+    "ExperimentArm",
+    "ExperimentRun",
     "FeedbackInput",
     "FeedbackRecord",
     "FeedbackStore",
@@ -61,7 +71,9 @@ __all__ = [
     "User",
     "UserStore",
     "decide_and_log",
+    "decide_in_experiment",
     "effectiveness_report",
+    "experiment_report",
     "import_csv",
     "replay",
     "rule_health_report",
