@@ -116,10 +116,10 @@ def experiment_lines(report: ExperimentReport, lang: str) -> list[str]:
     start, now = _("start"), _("now")
     lines = [_("Experiment {id} {period}", id=report.experiment,
                period=f"{report.since or start} .. {report.until or now}"),
-             _("(shown = recommendations shown; acc% = accepted incl. done / shown, done% = done / shown; "
-               "95% Wilson intervals)"),
-             f"{_('arm'):<16} {_('decisions'):>9} {_('shown'):>6} {'acc':>5} {'done':>5}  {'acc%':<22} {'done%':<22}"]
-    lines += [f"{a.name:<16} {a.decisions:>9} {a.shown:>6} {a.accepted:>5} {a.done:>5}  {_rate(a.acceptance):<22} "
+             _("(dec = decisions, shown = recommendations shown, acc = accepted incl. done; acc% = acc / shown, "
+               "done% = done / shown, with 95% Wilson intervals)"),
+             f"{'arm':<16} {'dec':>6} {'shown':>6} {'acc':>5} {'done':>5}  {'acc%':<22} done%"]
+    lines += [f"{a.name:<16} {a.decisions:>6} {a.shown:>6} {a.accepted:>5} {a.done:>5}  {_rate(a.acceptance):<22} "
               f"{_rate(a.completion):<22}".rstrip() for a in report.arms]
     lines.append("")
     lines += [text(c.summary, lang) for c in report.comparisons]
