@@ -90,6 +90,9 @@ def register(app: typer.Typer) -> None:
 
     report_app.command("experiment")(report_experiment)
     app.command("experiment-schema")(experiment_schema)
+    from rm_advisor.cli.simulation import simulate
+
+    app.command("simulate")(simulate)
     app.add_typer(policies_app, name="policies")
     from rm_advisor.cli.log import log_app
 
