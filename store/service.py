@@ -34,8 +34,8 @@ from rm_advisor.engine.authoring.experiments import (
     Metric,
     analyse,
 )
-from rm_advisor.engine.errors import Diagnostic, Location
 from rm_advisor.engine.derivation import Prefer
+from rm_advisor.engine.errors import Diagnostic, Location
 from rm_advisor.engine.inference import Advisor
 from rm_advisor.engine.language import Decision, FactSet, SubjectKey
 from rm_advisor.engine.policies import EffectivenessReport, ItemRecord, Thresholds, effectiveness, settled_states

@@ -12,9 +12,9 @@ from rm_advisor.api.access import Reader, managers_visible, no_data
 from rm_advisor.api.deps import LangDep, LoadedDep, StoreDep, language_headers
 from rm_advisor.api.problems import ErrorItem, Problem, documented
 from rm_advisor.api.schemas import EffectivenessOut, ExperimentReportOut, IsoDate
+from rm_advisor.engine.authoring.experiments import ALPHA, ID_PATTERN, MIN_PER_ARM
 from rm_advisor.engine.messages import N_
 from rm_advisor.engine.policies import Thresholds
-from rm_advisor.engine.authoring.experiments import ALPHA, ID_PATTERN, MIN_PER_ARM
 from rm_advisor.store import effectiveness_report, experiment_report, rule_health_report
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])

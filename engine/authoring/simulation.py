@@ -113,9 +113,8 @@ def estimate_acceptance(logged: Sequence[LoggedItem], new_shown: Iterable[ShownK
     accepted = sum(i.accepted for i in seen.values())
     low, high = _interval(dr[1:])
     ips_low, ips_high = _interval(ips[1:])
-    return OffPolicyEstimate(decisions=len({u[0] for u in units}), subjects=len(units), logged_shown=len(seen), logged_acceptance=wilson(accepted,
-                                                                                                        len(seen)),
-                             new_shown=len(new), supported=supported,
+    return OffPolicyEstimate(decisions=len({u[0] for u in units}), subjects=len(units), logged_shown=len(seen),
+                             logged_acceptance=wilson(accepted, len(seen)), new_shown=len(new), supported=supported,
                              coverage=supported / len(new) if new else None, estimate=_value(dr[0]), low=low,
                              high=high, ips=_value(ips[0]), ips_low=ips_low, ips_high=ips_high, resamples=resamples,
                              seed=seed)

@@ -66,3 +66,20 @@ def test_an_experiment_never_logged_is_refused(tmp_path: Path) -> None:
 def test_experiment_schema_prints_the_schema() -> None:
     code, output = run("experiment-schema")
     assert code == 0 and json.loads(output) == json.loads(json.dumps(experiment_file_json_schema()))
+
+
+def test_simulate_prints_the_diff_summary_beside_the_estimate(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'advisor.db'}"
+    code, output = run("decide", sample_facts_path(), "--db", db, "--top", "2", "--json")
+    assert code == 0, output
+    _experiment(tmp_path)  # writes rules_next, a copy of the shipped rules
+    tobacco = tmp_path / "rules_next" / "tobacco.yaml"
+    tobacco.write_text(tobacco.read_text(encoding="utf-8").replace("priority: 70", "priority: 20"), encoding="utf-8")
+    code, output = run("simulate", "--log", db, "--rules", tmp_path / "rules_next")
+    assert code == 0, output
+    assert "Replayed 1 decision(s)" in output and "would change" in output and "doubly robust" in output
+    code, output = run("simulate", "--log", db, "--rules", tmp_path / "rules_next", "--json", "--seed", "3")
+    result = json.loads(output)
+    assert result["decisions"] == 1 and result["changed"] == 1 and result["acceptance"]["seed"] == 3
+    code, output = run("simulate", "--log", db, "--rules", tmp_path / "nowhere")
+    assert code == 1 and "no_rules" in output and "Traceback" not in output
