@@ -30,8 +30,7 @@ from rm_advisor.api.schemas import (
     SubjectDecisionOut,
     SubjectDecisionResponse,
 )
-from rm_advisor.engine.authoring import RuleHealth
-from rm_advisor.engine.authoring.experiments import ExperimentReport
+from rm_advisor.engine.authoring import ExperimentReport, RuleHealth
 from rm_advisor.engine.inference import CompiledRule
 from rm_advisor.engine.language import Decision, FeedbackReasonSpec, SubjectDecision
 from rm_advisor.engine.policies import EffectivenessReport

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
@@ -29,7 +29,7 @@ from rm_advisor.cli.common import (
 from rm_advisor.cli.render import text
 
 if TYPE_CHECKING:
-    from rm_advisor.engine.authoring.experiments import Experiment, ExperimentReport, Rate
+    from rm_advisor.engine.authoring import Experiment, ExperimentReport, Rate
     from rm_advisor.store import ExperimentRun, Store
 
 _DB_HELP = "database URL (default: $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"
@@ -40,14 +40,14 @@ ExperimentOpt = typer.Option(None, "--experiment", help="an experiment file (YAM
 def experiment_schema(output: Path | None = OutOpt) -> None:
     """Print (or write) the JSON Schema of experiment files, for editors."""
     from rm_advisor.cli.common import write_json
-    from rm_advisor.engine.authoring.experiments import experiment_file_json_schema
+    from rm_advisor.engine.authoring import experiment_file_json_schema
 
     write_json(experiment_file_json_schema(), output)
 
 
 def read_experiment(path: Path) -> Experiment:
     """The checked experiment file at ``path``; raises ExperimentError with every located problem."""
-    from rm_advisor.engine.authoring.experiments import check_experiment
+    from rm_advisor.engine.authoring import check_experiment
     from rm_advisor.engine.errors import ExperimentError
 
     found, diags = check_experiment(path.read_text(encoding="utf-8"), str(path))
@@ -56,7 +56,8 @@ def read_experiment(path: Path) -> Experiment:
     return found
 
 
-def load_experiment(path: Path, store: Store, kb: Path | None = None, engine: str = "compiled") -> ExperimentRun:
+def load_experiment(path: Path, store: Store, kb: Path | None = None,
+                    engine: Literal["compiled", "experta"] = "compiled") -> ExperimentRun:
     """The experiment at ``path`` with an advisor per arm: a rules directory relative to the file, or
     ``revision:REV``, a rule set the decision log holds."""
     from rm_advisor.engine import Advisor
@@ -90,7 +91,7 @@ def report_experiment(
     """Acceptance and completion per arm of an experiment, with 95 % intervals, the test of each
     challenger against the champion, and whether the evidence is enough yet."""
     from rm_advisor.cli.store import _reported
-    from rm_advisor.engine.authoring.experiments import MIN_PER_ARM
+    from rm_advisor.engine.authoring import MIN_PER_ARM
     from rm_advisor.store import Store, experiment_report
 
     use_lang(lang)

@@ -24,15 +24,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rm_advisor.engine.authoring import Observation, RuleHealth, rule_health
-from rm_advisor.engine.authoring.experiments import (
+from rm_advisor.engine.authoring import (
     ALPHA,
     MIN_PER_ARM,
     ArmCounts,
     Experiment,
     ExperimentReport,
     Metric,
+    Observation,
+    RuleHealth,
     analyse,
+    rule_health,
 )
 from rm_advisor.engine.derivation import Prefer
 from rm_advisor.engine.errors import Diagnostic, Location

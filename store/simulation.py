@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from rm_advisor.engine.authoring.simulation import RESAMPLES, LoggedItem, OffPolicyEstimate, estimate_acceptance
+from rm_advisor.engine.authoring import RESAMPLES, LoggedItem, OffPolicyEstimate, estimate_acceptance
 from rm_advisor.engine.inference import Advisor
 from rm_advisor.engine.policies import settled_states
 from rm_advisor.store.decision_log import limited

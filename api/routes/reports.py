@@ -12,7 +12,7 @@ from rm_advisor.api.access import Reader, managers_visible, no_data
 from rm_advisor.api.deps import LangDep, LoadedDep, StoreDep, language_headers
 from rm_advisor.api.problems import ErrorItem, Problem, documented
 from rm_advisor.api.schemas import EffectivenessOut, ExperimentReportOut, IsoDate
-from rm_advisor.engine.authoring.experiments import ALPHA, ID_PATTERN, MIN_PER_ARM
+from rm_advisor.engine.authoring import ALPHA, MIN_PER_ARM, NAME_PATTERN
 from rm_advisor.engine.messages import N_
 from rm_advisor.engine.policies import Thresholds
 from rm_advisor.store import effectiveness_report, experiment_report, rule_health_report
@@ -69,10 +69,10 @@ def experiment(
     store: StoreDep,
     lang: LangDep,
     principal: Reader,
-    experiment_id: Annotated[str, Path(pattern=ID_PATTERN, description="the experiment's id")],
+    experiment_id: Annotated[str, Path(pattern=NAME_PATTERN, description="the experiment's id")],
     since: Annotated[IsoDate | None, Query(description="first as-of date of the decisions counted")] = None,
     until: Annotated[IsoDate | None, Query(description="last as-of date of the decisions counted")] = None,
-    champion: Annotated[str | None, Query(pattern=ID_PATTERN, description="the arm the others are compared with "
+    champion: Annotated[str | None, Query(pattern=NAME_PATTERN, description="the arm the others are compared with "
                                                                           "(default: `champion`, else the first "
                                                                           "by name)")] = None,
     min_per_arm: Annotated[int, Query(ge=1, description="fewest shown recommendations per arm before a difference "

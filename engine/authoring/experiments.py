@@ -49,6 +49,8 @@ from rm_advisor.engine.messages import N_, in_both
 Metric = Literal["acceptance", "completion"]
 Verdict = Literal["better", "worse", "not_enough_evidence"]
 
+#: experiment ids and arm names: lower-case identifiers, as rule ids are
+NAME_PATTERN = ID_PATTERN
 #: the fewest shown recommendations per arm before a difference is judged at all
 MIN_PER_ARM = 100
 #: the significance level of the two-proportion test
@@ -62,7 +64,7 @@ class _Strict(BaseModel):
 class Arm(_Strict):
     """One arm: a name and the rule set its subjects are decided with."""
 
-    name: str = Field(pattern=ID_PATTERN, description="stable name, logged with each decision")
+    name: str = Field(pattern=NAME_PATTERN, description="stable name, logged with each decision")
     rules: str = Field(min_length=1, description="the arm's rules directory (relative to the experiment file), "
                                                  "or `revision:REV` for a rule set stored in the decision log")
     weight: float = Field(default=1.0, gt=0, description="share of the subjects (relative to the other arms)")
@@ -72,7 +74,7 @@ class Experiment(_Strict):
     """An experiment file: two or more arms and their split, the dates, the metrics."""
 
     schema_: str | None = Field(default=None, alias="$schema", description="editor hint, ignored")
-    id: str = Field(pattern=ID_PATTERN, description="stable id: assignment and reports use it")
+    id: str = Field(pattern=NAME_PATTERN, description="stable id: assignment and reports use it")
     arms: tuple[Arm, ...] = Field(min_length=2, description="the first arm is the champion")
     start: dt.date | None = Field(default=None, description="first as-of date of the decisions it counts")
     end: dt.date | None = Field(default=None, description="last as-of date of the decisions it counts")
@@ -109,7 +111,7 @@ def check_experiment(text: str, file: str) -> tuple[Experiment | None, list[Diag
     """Parse and check an experiment file's text; every problem located at file:line:column."""
     parsed = parse_yaml(text, file)
     if parsed.unreadable:
-        return None, parsed.diagnostics
+        return None, list(parsed.diagnostics)
     found, diags = validate_document(Experiment, parsed)
     diags = [*parsed.diagnostics, *diags]
     if found is not None:

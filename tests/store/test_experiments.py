@@ -29,6 +29,7 @@ def test_each_client_is_decided_and_logged_in_its_arm(store: Store, advisor: Adv
     for decision, arm in decided:
         [subject] = decision.clients
         assert arm is not None and arm.arm == TRIAL.assign(SubjectKey("client", subject.id))
+        assert decision.id is not None
         logged = store.decisions.get(decision.id)
         assert logged.experiment == arm and logged.subject == f"client:{subject.id}"
         assert replay(store.decisions, decision.id).on_logged.identical

@@ -19,7 +19,7 @@ from rm_advisor.engine.authoring.experiments import (
     wilson,
 )
 from rm_advisor.engine.language import SubjectKey
-from tests.helpers import ROOT
+from tests.conftest import ROOT
 
 GOOD = """\
 id: visit_interval
