@@ -91,7 +91,7 @@ def report_experiment(
     """Acceptance and completion per arm of an experiment, with 95 % intervals, the test of each
     challenger against the champion, and whether the evidence is enough yet."""
     from rm_advisor.cli.store import _reported
-    from rm_advisor.engine.authoring import MIN_PER_ARM
+    from rm_advisor.engine.authoring import ALPHA, MIN_PER_ARM
     from rm_advisor.store import Store, experiment_report
 
     use_lang(lang)
@@ -104,7 +104,7 @@ def report_experiment(
             champion=champion or (spec.arms[0].name if spec else None),
             metrics=spec.metrics if spec else ("acceptance", "completion"),
             min_per_arm=min_per_arm or (spec.min_per_arm if spec else MIN_PER_ARM),
-            alpha=spec.alpha if spec else 0.05)
+            alpha=spec.alpha if spec else ALPHA)
     if as_json:
         sys.stdout.write(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n")
         return

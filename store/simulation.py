@@ -55,7 +55,7 @@ def simulate(store: Store, advisor: Advisor, since: dt.date | None = None, until
         query = query.where(DecisionRow.as_of <= until)
     with store.db.transaction() as session:
         ids = list(session.execute(query).scalars())
-    items = [i for i in store.decisions.items(since, until)]
+    items = store.decisions.items(since, until)
     states = settled_states([i for i in items if i.shown], store.feedback.events({i.decision_id for i in items}))
     logged_items, new_shown, kinds = [], [], Counter[str]()
     revisions: set[str] = set()
