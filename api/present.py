@@ -27,10 +27,11 @@ from rm_advisor.api.schemas import (
     RuleSetInfo,
     RuleSummary,
     SignalOut,
+    SimulationOut,
     SubjectDecisionOut,
     SubjectDecisionResponse,
 )
-from rm_advisor.engine.authoring import ExperimentReport, RuleHealth
+from rm_advisor.engine.authoring import RuleHealth
 from rm_advisor.engine.inference import CompiledRule
 from rm_advisor.engine.language import Decision, FeedbackReasonSpec, SubjectDecision
 from rm_advisor.engine.policies import EffectivenessReport
@@ -38,7 +39,8 @@ from rm_advisor.store import MASK, DecisionSummary, FeedbackRecord, LoggedDecisi
 from rm_advisor.store.decision_log import new_decision_id
 
 if TYPE_CHECKING:  # the authoring tools load only when a why or why-not is asked
-    from rm_advisor.engine.authoring import Explanation
+    from rm_advisor.engine.authoring import ExperimentReport, Explanation
+    from rm_advisor.store.simulation import Simulation
 
 
 def _ctx(lang: Lang) -> dict[str, Any]:
@@ -109,6 +111,10 @@ def effectiveness(report: EffectivenessReport, health: list[RuleHealth], lang: L
 
 def experiment(report: ExperimentReport, lang: Lang) -> ExperimentReportOut:
     return ExperimentReportOut.model_validate(report.model_dump(), context=_ctx(lang))
+
+
+def simulation(result: Simulation, lang: Lang) -> SimulationOut:
+    return SimulationOut.model_validate(result.model_dump(), context=_ctx(lang))
 
 
 def feedback_reason(code: str, spec: FeedbackReasonSpec, lang: Lang) -> FeedbackReasonOut:

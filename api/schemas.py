@@ -820,6 +820,42 @@ class ExperimentReportOut(Out):
     enough_evidence: bool = Field(description="false: not enough evidence yet (too few, or no significant difference)")
 
 
+class OffPolicyEstimateOut(Out):
+    """The estimated acceptance (accepted or done / shown) of the serving rules on logged decisions."""
+
+    decisions: int
+    subjects: int = Field(description="subjects of those decisions: the units the bootstrap resamples")
+    logged_shown: int
+    logged_acceptance: RateOut
+    new_shown: int
+    supported: int = Field(description="items the serving rules show that the logged ones showed too")
+    coverage: float | None = Field(default=None, description="supported / new shown")
+    estimate: float | None = Field(default=None, description="doubly robust")
+    low: float | None = Field(default=None, description="95 % percentile bootstrap interval")
+    high: float | None = None
+    ips: float | None = Field(default=None, description="self-normalised inverse propensity, supported items only")
+    ips_low: float | None = None
+    ips_high: float | None = None
+    resamples: int
+    seed: int
+
+
+class SimulationOut(Out):
+    """A period of logged decisions replayed on the serving rules: what would change, and its estimated acceptance."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    revision: str = Field(description="the serving rule set's revision")
+    logged_revisions: list[str]
+    decisions: int = Field(description="decisions replayed")
+    erased: int = Field(description="decisions left out: a forget changed them")
+    changed: int = Field(description="decisions whose replay differs")
+    changes: dict[str, int] = Field(description="differences by kind (added, removed, rank, ...)")
+    added_shown: int
+    removed_shown: int
+    acceptance: OffPolicyEstimateOut
+
+
 class RuleHealthOut(Out):
     """A noisy rule, where it is written, its rates and what the log suggests changing."""
 

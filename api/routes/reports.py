@@ -11,11 +11,12 @@ from rm_advisor.api import present
 from rm_advisor.api.access import Reader, managers_visible, no_data
 from rm_advisor.api.deps import LangDep, LoadedDep, StoreDep, language_headers
 from rm_advisor.api.problems import ErrorItem, Problem, documented
-from rm_advisor.api.schemas import EffectivenessOut, ExperimentReportOut, IsoDate
+from rm_advisor.api.schemas import EffectivenessOut, ExperimentReportOut, IsoDate, SimulationOut
 from rm_advisor.engine.authoring import ALPHA, MIN_PER_ARM, NAME_PATTERN
 from rm_advisor.engine.messages import N_
 from rm_advisor.engine.policies import Thresholds
 from rm_advisor.store import effectiveness_report, experiment_report, rule_health_report
+from rm_advisor.store.simulation import simulate
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -96,3 +97,34 @@ def experiment(
     report = experiment_report(store, experiment_id, since, until, champion=champion, min_per_arm=min_per_arm,
                                alpha=alpha)
     return present.experiment(report, lang).response(headers=language_headers(lang))
+
+
+@router.get("/simulation", response_model=SimulationOut,
+            responses=documented("unauthorized", "forbidden", "invalid_request", "store_unavailable",
+                                 "decision_log_off"),
+            summary="Replay a period of the decision log on the serving rules: what would change, estimated acceptance")
+def simulation(
+    store: StoreDep,
+    loaded: LoadedDep,
+    lang: LangDep,
+    principal: Reader,
+    since: Annotated[IsoDate | None, Query(description="first as-of date of the decisions replayed")] = None,
+    until: Annotated[IsoDate | None, Query(description="last as-of date of the decisions replayed")] = None,
+    resamples: Annotated[int, Query(ge=10, le=5000, description="bootstrap resamples of the interval")] = 1000,
+    seed: Annotated[int, Query(ge=0, description="seed of the bootstrap")] = 0,
+) -> Response:
+    """Each logged decision whose as-of date is in ``since`` .. ``until`` made again on the serving
+    rule set (as ``rm-advisor simulate`` does with a rules directory): the differences by kind, the
+    shown items added and removed, and the acceptance the serving rules would have had — a doubly
+    robust off-policy estimate with its 95 % bootstrap interval and the IPS over the items shown
+    before beside it (propensities from the logged ranks; see the README). Every manager's book is
+    replayed, so with user accounts only an administrator (or the API key) may ask (others: 403
+    ``forbidden``)."""
+    if principal is not None and managers_visible(principal, store) is not None:
+        raise Problem("forbidden", N_("your role does not give access to this"))
+    if since is not None and until is not None and since > until:
+        raise Problem("invalid_request", N_("since {since} is after until {until}"),
+                      fields={"since": since, "until": until},
+                      errors=[ErrorItem(code="bad_value", parameter="until", detail="must not be before since")])
+    result = simulate(store, loaded.advisor, since, until, resamples, seed)
+    return present.simulation(result, lang).response(headers=language_headers(lang))

@@ -36,7 +36,6 @@ import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.stats import norm
 
 from rm_advisor.engine.errors import Diagnostic
 from rm_advisor.engine.language import SubjectKey, Text
@@ -194,6 +193,8 @@ def wilson(count: int, total: int, level: float = 0.95) -> Rate:
     """``count`` / ``total`` with its Wilson score interval."""
     if total == 0:
         return Rate(count=0, total=0, rate=None, low=None, high=None)
+    from scipy.stats import norm  # scipy loads when a report is made, not with the engine
+
     z = float(norm.ppf(0.5 + level / 2))
     p = count / total
     centre = (p + z * z / (2 * total)) / (1 + z * z / total)
@@ -203,6 +204,8 @@ def wilson(count: int, total: int, level: float = 0.95) -> Rate:
 
 def two_proportions(k1: int, n1: int, k2: int, n2: int, level: float = 0.95) -> tuple[float, float, float, float]:
     """Difference p2 - p1 with its (unpooled, Wald) interval, and the two-sided pooled z test's p-value."""
+    from scipy.stats import norm
+
     p1, p2 = k1 / n1, k2 / n2
     z = float(norm.ppf(0.5 + level / 2))
     half = z * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)

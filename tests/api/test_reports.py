@@ -100,3 +100,14 @@ def test_the_experiment_report_names_the_better_arm_and_refuses_an_unknown_exper
     body = problem(log_client.get("/v1/reports/experiments/trial", params={"min_per_arm": 0}), 422,
                    "invalid_request")
     assert ("bad_value", "min_per_arm") in located(body)
+
+
+def test_the_simulation_replays_the_log_on_the_serving_rules(log_client: TestClient) -> None:
+    _decide_and_answer(log_client, "2026-11-23", 0, "accepted")
+    body = log_client.get("/v1/reports/simulation", params={"resamples": 50, "seed": 1}).json()
+    assert body["decisions"] == 1 and body["changed"] == 0  # the serving rules made it: nothing changes
+    est = body["acceptance"]
+    assert est["coverage"] == 1.0 and est["estimate"] == est["logged_acceptance"]["rate"] and est["seed"] == 1
+    body = problem(log_client.get("/v1/reports/simulation", params={"since": "2026-12-01", "until": "2026-11-01"}),
+                   422, "invalid_request")
+    assert ("bad_value", "until") in located(body)
