@@ -78,6 +78,7 @@ schema: $(STAMP)
 	$(BIN)/rm-advisor schema --out rules/rules.schema.json
 	$(BIN)/rm-advisor scenario-schema --out rules/scenarios.schema.json
 	$(BIN)/rm-advisor policies schema --out rules/policies.schema.json
+	$(BIN)/rm-advisor experiment-schema --out rules/experiment.schema.json
 	$(BIN)/rm-advisor coaching-schema --out knowledge_base/coaching_from_clients.schema.json
 	$(BIN)/rm-advisor arbitration-schema --out rules/arbitration.schema.json
 

@@ -14,6 +14,7 @@ from rm_advisor.api.schemas import (
     DecisionsResponse,
     DecisionSummaryOut,
     EffectivenessOut,
+    ExperimentReportOut,
     ExplanationOut,
     ExplanationsResponse,
     FactTypeOut,
@@ -26,6 +27,7 @@ from rm_advisor.api.schemas import (
     RuleSetInfo,
     RuleSummary,
     SignalOut,
+    SimulationOut,
     SubjectDecisionOut,
     SubjectDecisionResponse,
 )
@@ -37,7 +39,8 @@ from rm_advisor.store import MASK, DecisionSummary, FeedbackRecord, LoggedDecisi
 from rm_advisor.store.decision_log import new_decision_id
 
 if TYPE_CHECKING:  # the authoring tools load only when a why or why-not is asked
-    from rm_advisor.engine.authoring import Explanation
+    from rm_advisor.engine.authoring import ExperimentReport, Explanation
+    from rm_advisor.store.simulation import Simulation
 
 
 def _ctx(lang: Lang) -> dict[str, Any]:
@@ -104,6 +107,14 @@ def replay(report: ReplayReport) -> ReplayOut:
 def effectiveness(report: EffectivenessReport, health: list[RuleHealth], lang: Lang) -> EffectivenessOut:
     return EffectivenessOut.model_validate({**report.model_dump(), "rule_health": [h.model_dump() for h in health]},
                                            context=_ctx(lang))
+
+
+def experiment(report: ExperimentReport, lang: Lang) -> ExperimentReportOut:
+    return ExperimentReportOut.model_validate(report.model_dump(), context=_ctx(lang))
+
+
+def simulation(result: Simulation, lang: Lang) -> SimulationOut:
+    return SimulationOut.model_validate(result.model_dump(), context=_ctx(lang))
 
 
 def feedback_reason(code: str, spec: FeedbackReasonSpec, lang: Lang) -> FeedbackReasonOut:

@@ -48,6 +48,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "not_found": (404, N_("Not found")),
     "decision_not_found": (404, N_("No logged decision has this id")),
     "release_not_found": (404, N_("No rule release has this id or revision")),
+    "experiment_not_found": (404, N_("No decision of this experiment is logged, or it has no such arm")),
     "method_not_allowed": (405, N_("Method not allowed")),
     "feedback_duplicate": (409, N_("This status is already recorded for this item")),
     "feedback_conflict": (409, N_("The item's earlier feedback does not allow this status")),
@@ -83,7 +84,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 #: Codes of :class:`store.errors.StoreError` answered as problems of the same code (statuses as
 #: in docs/decision-log.md); any other store code is a bug, answered as ``internal_error``.
 STORE_CODES = frozenset({"decision_not_found", "feedback_duplicate", "feedback_conflict", "revision_not_logged",
-                         "decision_erased",
+                         "decision_erased", "experiment_not_found",
                          "feedback_unknown_item", "feedback_bad_value", "unknown_reason_code",
                          "feedback_reason_kind", "store_unavailable", "release_not_found", "release_state",
                          "release_self_approval", "release_unchanged"})

@@ -800,6 +800,92 @@ class SuggestionOut(Out):
     rejected_after: int | None = Field(default=None, description="rejected of those")
 
 
+class RateOut(Out):
+    """A share with its Wilson 95 % interval (rate and interval absent when nothing was counted)."""
+
+    count: int
+    total: int
+    rate: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+class ArmResultOut(Out):
+    """One experiment arm: its decisions, the recommendations shown and what managers did with them."""
+
+    name: str
+    revisions: list[str] = Field(description="rule-set revisions its decisions were made with")
+    decisions: int
+    shown: int = Field(description="recommendations shown")
+    accepted: int = Field(description="shown recommendations accepted or done")
+    done: int
+    acceptance: RateOut = Field(description="accepted (incl. done) / shown")
+    completion: RateOut = Field(description="done / shown")
+
+
+class ComparisonOut(Out):
+    """A challenger against the champion on one metric: the difference, its interval, the test."""
+
+    challenger: str
+    champion: str
+    metric: Literal["acceptance", "completion"]
+    difference: float | None = Field(default=None, description="challenger's rate minus the champion's")
+    low: float | None = Field(default=None, description="95 % interval of the difference")
+    high: float | None = None
+    p_value: float | None = Field(default=None, description="two-sided two-proportion z test (pooled)")
+    verdict: Literal["better", "worse", "not_enough_evidence"]
+    summary: LocalText
+
+
+class ExperimentReportOut(Out):
+    """Acceptance and completion per arm of an experiment, each challenger tested against the champion."""
+
+    experiment: str
+    since: dt.date | None = None
+    until: dt.date | None = None
+    min_per_arm: int = Field(description="fewest shown recommendations per arm before a difference is judged")
+    alpha: float = Field(description="significance level of the test")
+    arms: list[ArmResultOut] = Field(description="the champion first")
+    comparisons: list[ComparisonOut]
+    enough_evidence: bool = Field(description="false: not enough evidence yet (too few, or no significant difference)")
+
+
+class OffPolicyEstimateOut(Out):
+    """The estimated acceptance (accepted or done / shown) of the serving rules on logged decisions."""
+
+    decisions: int
+    subjects: int = Field(description="subjects of those decisions: the units the bootstrap resamples")
+    logged_shown: int
+    logged_acceptance: RateOut
+    new_shown: int
+    supported: int = Field(description="items the serving rules show that the logged ones showed too")
+    coverage: float | None = Field(default=None, description="supported / new shown")
+    estimate: float | None = Field(default=None, description="doubly robust")
+    low: float | None = Field(default=None, description="95 % percentile bootstrap interval")
+    high: float | None = None
+    ips: float | None = Field(default=None, description="self-normalised inverse propensity, supported items only")
+    ips_low: float | None = None
+    ips_high: float | None = None
+    resamples: int
+    seed: int
+
+
+class SimulationOut(Out):
+    """A period of logged decisions replayed on the serving rules: what would change, and its estimated acceptance."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    revision: str = Field(description="the serving rule set's revision")
+    logged_revisions: list[str]
+    decisions: int = Field(description="decisions replayed")
+    erased: int = Field(description="decisions left out: a forget changed them")
+    changed: int = Field(description="decisions whose replay differs")
+    changes: dict[str, int] = Field(description="differences by kind (added, removed, rank, ...)")
+    added_shown: int
+    removed_shown: int
+    acceptance: OffPolicyEstimateOut
+
+
 class RuleHealthOut(Out):
     """A noisy rule, where it is written, its rates and what the log suggests changing."""
 

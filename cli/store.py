@@ -86,6 +86,13 @@ def register(app: typer.Typer) -> None:
     app.add_typer(decisions_app, name="decisions")
     app.add_typer(feedback_app, name="feedback")
     app.add_typer(report_app, name="report")
+    from rm_advisor.cli.experiments import experiment_schema, report_experiment
+
+    report_app.command("experiment")(report_experiment)
+    app.command("experiment-schema")(experiment_schema)
+    from rm_advisor.cli.simulation import simulate
+
+    app.command("simulate")(simulate)
     app.add_typer(policies_app, name="policies")
     from rm_advisor.cli.log import log_app
 
@@ -145,14 +152,22 @@ def decide(
     brief: bool = typer.Option(False, "--brief", help="reasons only, without the rule and signal chain"),
     prefer_history: bool = PreferHistoryOpt,
     engine: EngineName = EngineOpt,
+    experiment: Path | None = typer.Option(None, "--experiment", help="an experiment file (YAML): each subject is "
+                                           "decided by the rule set of its arm and logged with the arm"),
 ) -> None:
     """Recommend with the contact policies and the feedback history, and log the decision.
 
     Like `recommend`, plus: actions a policy holds back are listed as suppressed with the policy and
     the feedback behind it, and the decision is stored (its id is printed) for feedback and replay.
+    With --experiment, each subject is decided and logged on its own, by its arm's rule set.
     """
     from rm_advisor.engine import Advisor
     from rm_advisor.store import Store, decide_and_log
+
+    if experiment is not None:
+        _decide_in_experiment(experiment, facts, kb, db, as_json, lang, day=parse_day(as_of, "--as-of"), top=top,
+                              brief=brief, prefer_history=prefer_history, engine=engine, fmt=fmt)
+        return
 
     use_lang(lang)
     as_json = use_format(fmt, as_json) is Fmt.json
@@ -172,6 +187,34 @@ def decide(
     out.print(_("{decision} logged in {database}", decision=said,
                 database=where), highlight=False)
     print_decision(out, decision, lang.value, explain=not brief)
+
+
+def _decide_in_experiment(path: Path, facts: Path, kb: Path | None, db: str | None, as_json: bool, lang: Lang, *,
+                          day: dt.date | None, top: int | None, brief: bool, prefer_history: bool, engine: EngineName,
+                          fmt: Fmt) -> None:
+    from rm_advisor.cli.experiments import load_experiment
+    from rm_advisor.store import Store, decide_in_experiment
+
+    use_lang(lang)
+    as_json = use_format(fmt, as_json) is Fmt.json
+    require_file(facts)
+    require_file(path)
+    with _reported(path), Store(db) as store:
+        run = load_experiment(path, store, kb, engine.value)
+        decisions = decide_in_experiment(store, run, read_facts(facts), as_of=day, max_per_subject=top, source="cli",
+                                         prefer="history" if prefer_history else "given")
+        where = store.db.display_url
+    if as_json:
+        sys.stdout.write(json.dumps([d.model_dump(mode="json") | {"experiment": None if arm is None else
+                                                                   arm.model_dump(mode="json")}
+                                     for d, arm in decisions], ensure_ascii=False, indent=2) + "\n")
+        return
+    for decision, arm in decisions:
+        said = "[bold]" + _("decision") + f" {decision.id}[/bold]"
+        out.print(_("{decision} logged in {database}", decision=said, database=where)
+                  + ("" if arm is None else " · " + _("arm {arm} of {experiment}", arm=arm.arm, experiment=arm.id)),
+                  highlight=False)
+        print_decision(out, decision, lang.value, explain=not brief)
 
 
 def replay(

@@ -58,6 +58,8 @@ Code = Literal[
     # rule releases with four eyes (store/releases.py, api/routes/releases.py)
     "release_not_found", "release_state", "release_self_approval", "release_unchanged", "release_stale",
     "four_eyes_required",
+    # champion/challenger experiments (engine/authoring/experiments.py, store/service.py)
+    "experiment_not_found",
 ]
 
 #: Stable diagnostic codes by where they arise, and what each means (docs/error-codes.md is written
@@ -226,6 +228,10 @@ CODE_GROUPS: dict[str, dict[Code, str]] = {
         "four_eyes_required": "rule changes go through releases on this server (four eyes): the direct reload, or "
                               "`release propose --direct`, is refused; propose a release for another user to approve",
     },
+    "champion/challenger experiments (engine/authoring/experiments.py, store/service.py)": {
+        "experiment_not_found": "no decision of the experiment is in the decision log, or the champion named is not "
+                                "one of its arms",
+    },
 }
 #: every code and its meaning
 CODES: dict[Code, str] = {code: text for group in CODE_GROUPS.values() for code, text in group.items()}
@@ -328,6 +334,12 @@ class InferenceError(AdvisorError):
     """Inference could not finish (e.g. the firing cap was reached)."""
 
     code = "inference_error"
+
+
+class ExperimentError(AdvisorError):
+    """An experiment file failed checking (engine/authoring/experiments.py)."""
+
+    code = "experiment_invalid"
 
 
 class TooManyBadRows(AdvisorError):

@@ -30,13 +30,22 @@ from typing import Any
 from rm_advisor.engine.language import KnowledgeBase
 from rm_advisor.store.csv_import import ImportResult, import_csv
 from rm_advisor.store.database import DEFAULT_URL, ENV_URL, Database
-from rm_advisor.store.decision_log import DecisionLog, DecisionSummary, LoggedDecision
+from rm_advisor.store.decision_log import DecisionLog, DecisionSummary, ExperimentArm, LoggedDecision
 from rm_advisor.store.errors import StoreError
 from rm_advisor.store.feedback import FeedbackInput, FeedbackRecord, FeedbackStore
 from rm_advisor.store.masking import MASK
 from rm_advisor.store.releases import Release, ReleaseEvent, ReleaseStore
 from rm_advisor.store.replay import ReplayReport, ReplayRun, replay
-from rm_advisor.store.service import Posted, decide_and_log, effectiveness_report, propensity_table, rule_health_report
+from rm_advisor.store.service import (
+    ExperimentRun,
+    Posted,
+    decide_and_log,
+    decide_in_experiment,
+    effectiveness_report,
+    experiment_report,
+    propensity_table,
+    rule_health_report,
+)
 from rm_advisor.store.users import ROLES, Role, SessionInfo, TokenInfo, User, UserStore
 
 __all__ = [
@@ -47,6 +56,8 @@ __all__ = [
     "Database",
     "DecisionLog",
     "DecisionSummary",
+    "ExperimentArm",
+    "ExperimentRun",
     "FeedbackInput",
     "FeedbackRecord",
     "FeedbackStore",
@@ -66,7 +77,9 @@ __all__ = [
     "User",
     "UserStore",
     "decide_and_log",
+    "decide_in_experiment",
     "effectiveness_report",
+    "experiment_report",
     "import_csv",
     "propensity_table",
     "replay",

@@ -36,6 +36,15 @@ from rm_advisor.store.schema import DecisionItemRow, DecisionRow, FeedbackRow, R
 SOURCES = ("api", "cli", "batch")
 
 
+class ExperimentArm(BaseModel):
+    """The experiment and the arm a decision was made in (its arm's rule set decided it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    arm: str
+
+
 class LoggedDecision(BaseModel):
     """A decision as the log holds it: the masked input and the decision with its id.
 
@@ -59,6 +68,7 @@ class LoggedDecision(BaseModel):
     subject: str | None = None
     all_recommended: bool = True
     erasure_id: int | None = None
+    experiment: ExperimentArm | None = None
 
     def shown(self) -> Decision:
         """The decision as answered: each subject's first ``max_per_subject`` recommendations."""
@@ -140,7 +150,8 @@ class DecisionLog:
 
     def record(self, decision: Decision, facts: Mapping[str, Any], book: RuleBook, source: str = "cli",
                history: Sequence[FeedbackEvent] | None = None, max_per_subject: int | None = None,
-               subject: SubjectKey | None = None, decision_id: str | None = None) -> Decision:
+               subject: SubjectKey | None = None, decision_id: str | None = None,
+               experiment: ExperimentArm | None = None) -> Decision:
         """Log ``decision`` (made from ``facts`` by ``book``, with every recommended item: no limit);
         return what was logged, with its new id.
 
@@ -149,6 +160,7 @@ class DecisionLog:
         recommendations of each subject the answer showed (None: all); ``subject`` the one subject a
         request asked for, whose decision alone is logged (None: every subject of ``decision``);
         ``decision_id`` the id to log it under (None: a new one), when the decision was made knowing it.
+        ``experiment`` the experiment arm whose rule set ``book`` is.
         """
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
@@ -160,7 +172,8 @@ class DecisionLog:
                           input=masked, output=mask_decision(logged, book, facts).model_dump(mode="json"),
                           history=None if history is None else [e.model_dump(mode="json") for e in history],
                           subject_type=subject.type if subject else None, subject_id=subject.id if subject else None,
-                          all_recommended=True)
+                          all_recommended=True, experiment_id=experiment.id if experiment else None,
+                          arm=experiment.arm if experiment else None)
         index = facts_index(facts, book.kb)
         with self.db.transaction() as session:
             if book.sources is not None:
@@ -189,7 +202,9 @@ class DecisionLog:
                 input=row.input, decision=Decision.model_validate(row.output),
                 history=None if row.history is None else [FeedbackEvent.model_validate(e) for e in row.history],
                 subject=None if row.subject_type is None else f"{row.subject_type}:{row.subject_id}",
-                all_recommended=row.all_recommended, erasure_id=row.erasure_id)
+                all_recommended=row.all_recommended, erasure_id=row.erasure_id,
+                experiment=None if row.experiment_id is None or row.arm is None
+                else ExperimentArm(id=row.experiment_id, arm=row.arm))
 
     def recent(self, limit: int = 20, since: dt.date | None = None,
                managers: frozenset[str] | None = None) -> list[DecisionSummary]:
@@ -296,6 +311,38 @@ class DecisionLog:
                                subject_id=i.subject_id, item_id=i.item_id, manager_id=i.manager_id,
                                segment=i.segment, rules=tuple(i.rules), shown=i.shown)
                     for i, as_of in session.execute(query).all()]
+
+
+    def experiment_items(self, experiment_id: str, since: dt.date | None = None,
+                         until: dt.date | None = None) -> list[ArmItem]:
+        """The recommended items (shown or not) of the decisions an experiment's arms made as of
+        ``since`` .. ``until``, each with its arm; a decision that recommended nothing is there once,
+        without an item, so it counts as a decision of its arm."""
+        query = (select(DecisionRow.arm, DecisionRow.revision, DecisionRow.id, DecisionRow.as_of, DecisionItemRow)
+                 .outerjoin(DecisionItemRow, (DecisionItemRow.decision_id == DecisionRow.id)
+                            & (DecisionItemRow.outcome == "recommended"))
+                 .where(DecisionRow.experiment_id == experiment_id))
+        if since is not None:
+            query = query.where(DecisionRow.as_of >= since)
+        if until is not None:
+            query = query.where(DecisionRow.as_of <= until)
+        with self.db.transaction() as session:
+            return [ArmItem(arm=str(arm), revision=revision, decision_id=decision_id, item=None if i is None else
+                            ItemRecord(decision_id=decision_id, as_of=as_of, subject_type=i.subject_type,
+                                       subject_id=i.subject_id, item_id=i.item_id, manager_id=i.manager_id,
+                                       segment=i.segment, rules=tuple(i.rules), shown=i.shown))
+                    for arm, revision, decision_id, as_of, i in session.execute(query).all()]
+
+
+class ArmItem(BaseModel):
+    """A recommended item of a decision an experiment arm made (None: the decision recommended nothing)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    arm: str
+    revision: str
+    decision_id: str
+    item: ItemRecord | None
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

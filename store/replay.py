@@ -46,12 +46,13 @@ def replay(log: DecisionLog, decision_id: str, current: Advisor | None = None) -
     logged = log.get(decision_id)
     if logged.erasure_id is not None:
         raise erased(logged)
-    own = _run(log.advisor_for(logged.revision), logged)
-    other = _run(current, logged) if current is not None else None
+    own = replay_on(log.advisor_for(logged.revision), logged)
+    other = replay_on(current, logged) if current is not None else None
     return ReplayReport(decision_id=decision_id, logged_revision=logged.revision, on_logged=own, on_current=other)
 
 
-def _run(advisor: Advisor, logged: LoggedDecision) -> ReplayRun:
+def replay_on(advisor: Advisor, logged: LoggedDecision) -> ReplayRun:
+    """``logged`` made again by ``advisor``, and what differs (offline simulation replays with it too)."""
     limit = None if logged.all_recommended else logged.max_per_subject
     subject = SubjectKey.parse(logged.subject) if logged.subject else None
     decided = advisor.decide(logged.input, as_of=logged.as_of, max_per_subject=limit, history=logged.history,

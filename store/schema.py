@@ -74,6 +74,9 @@ class DecisionRow(Base):
         doc="the output holds every recommended item (false: logged before migration 0002, the shown ones only)")
     erasure_id: Mapped[int | None] = mapped_column(
         Integer, doc="the erasure (`erasures.id`) that removed a client's personal data from it; null: none")
+    experiment_id: Mapped[str | None] = mapped_column(
+        String(64), index=True, doc="the experiment whose arm made the decision (migration 0005); null: none")
+    arm: Mapped[str | None] = mapped_column(String(64), doc="the experiment arm's name")
 
 
 class DecisionItemRow(Base):

@@ -9,6 +9,11 @@
 * :func:`effectiveness_report`, behind ``rm-advisor report effectiveness`` and ``GET
   /v1/reports/effectiveness``: the shown items of a period's logged decisions settled by their feedback,
   with what purged decisions left in the rollup;
+* :func:`decide_in_experiment`, behind ``rm-advisor decide --experiment``: each posted subject
+  decided with the rule set of its arm of a champion/challenger experiment and logged with the arm;
+* :func:`experiment_report`, behind ``rm-advisor report experiment`` and ``GET
+  /v1/reports/experiments/{id}``: acceptance and completion per arm, intervals, the test of the
+  difference and the verdict;
 * :func:`rule_health_report`, behind the rule-health part of both and ``rm-advisor check --with-log``:
   the noisy rules of a report with what the log suggests changing.
 """
@@ -21,8 +26,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rm_advisor.engine.authoring import Observation, RuleHealth, rule_health
+from rm_advisor.engine.authoring import (
+    ALPHA,
+    MIN_PER_ARM,
+    ArmCounts,
+    Experiment,
+    ExperimentReport,
+    Metric,
+    Observation,
+    RuleHealth,
+    analyse,
+    rule_health,
+)
 from rm_advisor.engine.derivation import Prefer
+from rm_advisor.engine.errors import Diagnostic, Location
 from rm_advisor.engine.inference import Advisor
 from rm_advisor.engine.language import Decision, FactSet, PropensityTable, SubjectKey
 from rm_advisor.engine.policies import (
@@ -34,7 +51,8 @@ from rm_advisor.engine.policies import (
     effectiveness,
     settled_states,
 )
-from rm_advisor.store.decision_log import limited, new_decision_id
+from rm_advisor.store.decision_log import ExperimentArm, limited, new_decision_id
+from rm_advisor.store.errors import StoreError
 from rm_advisor.store.feedback import SUBJECT_TYPES
 
 if TYPE_CHECKING:
@@ -112,6 +130,87 @@ def propensity_table(store: Store, as_of: dt.date, settings: PropensitySettings,
         while len(store.propensity_cache) > PROPENSITY_CACHE:
             store.propensity_cache.pop(next(iter(store.propensity_cache)))
     return table.model_copy(update={"seed": seed})
+
+
+@dataclass(frozen=True)
+class ExperimentRun:
+    """A checked experiment with the advisor of each arm (by arm name), loaded from the arms' rules."""
+
+    experiment: Experiment
+    advisors: Mapping[str, Advisor]
+
+    def running(self, day: dt.date) -> bool:
+        """The experiment runs on ``day`` (its start .. end, open-ended where absent)."""
+        e = self.experiment
+        return (e.start is None or day >= e.start) and (e.end is None or day <= e.end)
+
+
+def decide_in_experiment(store: Store, run: ExperimentRun, facts: Mapping[str, Any], *,
+                         as_of: dt.date | None = None, max_per_subject: int | None = None, source: str = "cli",
+                         prefer: Prefer = "given") -> list[tuple[Decision, ExperimentArm | None]]:
+    """Decide each posted subject with its arm's rule set, and log it with the arm.
+
+    Each arm decides every posted subject (with its own policies and the feedback history), and
+    the decision about each subject assigned to it is logged alone, as a one-subject request's is
+    (so each replays on its arm's revision). Contact caps are applied within each arm's decision.
+    Outside the experiment's dates every subject is decided by the champion (the first arm) and
+    logged as one decision without an arm. Returns what is shown, one decision per subject, each
+    with its arm (None: outside the experiment's dates)."""
+    arms = run.experiment.arms
+    champion = run.advisors[arms[0].name]
+    posted = Posted.check(champion, facts, as_of, prefer)
+    if not run.running(posted.facts.as_of):
+        return [(decide_and_log(store, champion, posted, max_per_subject=max_per_subject, source=source), None)]
+    subjects = [SubjectKey(t, str(f["id"])) for t in SUBJECT_TYPES for f in posted.facts.subjects(t)]
+    decided: list[tuple[Decision, ExperimentArm | None]] = []
+    for arm in arms:
+        mine = [s for s in subjects if run.experiment.assign(s) == arm.name]
+        if not mine:
+            continue
+        advisor = run.advisors[arm.name]
+        own = posted if advisor is champion else Posted.check(advisor, facts, as_of, prefer)
+        history = store.feedback.history_for([(s.type, s.id) for s in subjects], own.facts.as_of,
+                                             advisor.book.policies)
+        settings = advisor.book.arbitration.propensity
+        table = propensity_table(store, own.facts.as_of, settings) if settings.enabled else None
+        decision = advisor.decide(own.facts, history=history, propensities=table)
+        where = ExperimentArm(id=run.experiment.id, arm=arm.name)
+        decided += [(limited(store.decisions.record(decision, facts, advisor.book, source, history, max_per_subject,
+                                                    s, experiment=where), max_per_subject), where) for s in mine]
+    return decided
+
+
+def experiment_report(store: Store, experiment_id: str, since: dt.date | None = None, until: dt.date | None = None,
+                      *, champion: str | None = None, metrics: tuple[Metric, ...] = ("acceptance", "completion"),
+                      min_per_arm: int = MIN_PER_ARM, alpha: float = ALPHA) -> ExperimentReport:
+    """Acceptance and completion of the recommendations each arm of ``experiment_id`` showed in the
+    decisions as of ``since`` .. ``until``, the challengers tested against ``champion`` (default:
+    the arm named ``champion``, else the first arm by name). Raises :class:`StoreError`
+    (``experiment_not_found``) when no decision of the experiment is logged, or the champion is
+    not one of its arms."""
+    rows = store.decisions.experiment_items(experiment_id, since, until)
+    names = sorted({r.arm for r in rows})
+    chosen = champion or ("champion" if "champion" in names else names[0] if names else None)
+    if chosen is None or chosen not in names:
+        what = f"no decision of experiment `{experiment_id}` is logged" if not names else \
+            f"experiment `{experiment_id}` has no arm `{chosen}` (its arms: {', '.join(names)})"
+        raise StoreError([Diagnostic("experiment_not_found", what, Location(path="champion" if names else "id"),
+                                     hint="`rm-advisor decide --experiment FILE` logs decisions with their arm")])
+    shown = [r.item for r in rows if r.item is not None and r.item.shown]
+    states = settled_states(shown, store.feedback.events({i.decision_id for i in shown}))
+    counts = {n: ArmCounts(name=n) for n in [chosen, *(n for n in names if n != chosen)]}
+    for r in rows:
+        c = counts[r.arm]
+        if r.revision not in c.revisions:
+            c.revisions.append(r.revision)
+    for name, c in counts.items():
+        mine = [r for r in rows if r.arm == name]
+        c.decisions = len({r.decision_id for r in mine})
+        items = [r.item for r in mine if r.item is not None and r.item.shown]
+        settled = [states.get((i.decision_id, i.subject_type, i.subject_id, i.item_id)) for i in items]
+        c.shown, c.done = len(items), settled.count("done")
+        c.accepted = c.done + settled.count("accepted")
+    return analyse(experiment_id, list(counts.values()), metrics, since, until, min_per_arm, alpha)
 
 
 def effectiveness_report(store: Store, since: dt.date | None = None, until: dt.date | None = None,

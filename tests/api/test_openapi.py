@@ -158,7 +158,8 @@ def _refused_by_a_business_rule(response: Any, case: Any) -> bool:
     explained = BUSINESS_RULES.get(str(body.get("code")))
     if explained is None:
         return False
-    if body["code"] == "invalid_request" and case.path == "/v1/reports/effectiveness":
+    if body["code"] == "invalid_request" and case.path in ("/v1/reports/effectiveness", "/v1/reports/simulation",
+                                                           "/v1/reports/experiments/{experiment_id}"):
         return "since" in body.get("detail", "")  # since after until
     return not explained or all(e.get("code") in explained for e in body.get("errors", []))
 

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rm_advisor.api import examples
+from rm_advisor.engine import Advisor
 from tests.api.conftest import AUTH, located, problem
 from tests.helpers import KB
 
@@ -76,3 +77,37 @@ def test_each_noisy_rule_comes_with_what_the_log_suggests_changing(log_client: T
     zh = log_client.get(REPORT, params={**loose, "lang": "zh"})
     assert zh.headers["content-language"] == "zh"
     assert zh.json()["rule_health"][0]["suggestions"][-1]["text"] == {"zh": lower["text"]["zh"]}
+
+
+def test_the_experiment_report_names_the_better_arm_and_refuses_an_unknown_experiment(
+        log_client: TestClient, fresh_log: str, advisor: Advisor) -> None:
+    from rm_advisor.store import ExperimentRun, Store, decide_in_experiment
+    from tests.store.simulated_managers import Managers, clients
+    from tests.store.test_experiments import TRIAL
+
+    run = ExperimentRun(TRIAL, {"champion": advisor, "challenger": advisor})
+    with Store(fresh_log, advisor.book.kb) as store:
+        decided = [d for b in range(4) for d in decide_in_experiment(store, run, clients(b * 20, 20))]
+        Managers({"champion": 0.30, "challenger": 0.50}).answer(store, decided)
+    body = log_client.get("/v1/reports/experiments/trial", headers={"Accept-Language": "en"}).json()
+    assert [a["name"] for a in body["arms"]] == ["champion", "challenger"] and body["enough_evidence"] is True
+    acceptance = next(c for c in body["comparisons"] if c["metric"] == "acceptance")
+    assert acceptance["verdict"] == "better" and acceptance["low"] > 0
+    assert acceptance["summary"]["en"].startswith("challenger is better than champion")
+    strict = log_client.get("/v1/reports/experiments/trial", params={"min_per_arm": 10_000}).json()
+    assert strict["enough_evidence"] is False and "summary" in strict["comparisons"][0]
+    problem(log_client.get("/v1/reports/experiments/nothing_logged"), 404, "experiment_not_found")
+    body = problem(log_client.get("/v1/reports/experiments/trial", params={"min_per_arm": 0}), 422,
+                   "invalid_request")
+    assert ("bad_value", "min_per_arm") in located(body)
+
+
+def test_the_simulation_replays_the_log_on_the_serving_rules(log_client: TestClient) -> None:
+    _decide_and_answer(log_client, "2026-11-23", 0, "accepted")
+    body = log_client.get("/v1/reports/simulation", params={"resamples": 50, "seed": 1}).json()
+    assert body["decisions"] == 1 and body["changed"] == 0  # the serving rules made it: nothing changes
+    est = body["acceptance"]
+    assert est["coverage"] == 1.0 and est["estimate"] == est["logged_acceptance"]["rate"] and est["seed"] == 1
+    body = problem(log_client.get("/v1/reports/simulation", params={"since": "2026-12-01", "until": "2026-11-01"}),
+                   422, "invalid_request")
+    assert ("bad_value", "until") in located(body)

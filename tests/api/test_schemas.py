@@ -19,7 +19,8 @@ from rm_advisor.engine import Advisor
 #: the modules whose pydantic models the API restates as ``<Name>Out``
 ENGINE_MODULES = tuple(importlib.import_module(f"rm_advisor.{name}") for name in (
     "engine.language.decision", "engine.authoring.explain", "engine.authoring.rule_health",
-    "engine.policies.effectiveness", "store.replay"))
+    "engine.policies.effectiveness", "engine.authoring.experiments", "engine.authoring.simulation",
+    "store.replay", "store.simulation"))
 
 #: engine fields deliberately not published, by response model: a replay answers with its changes,
 #: not a second copy of the whole decision (GET /v1/decision-log/{id} has that)
@@ -43,7 +44,9 @@ def test_every_engine_decision_field_is_published_by_its_response_model() -> Non
     assert {e.__name__ for e, _ in pairs} >= {"SubjectDecision", "Recommendation", "RuleTrace", "ToConfirm",
                                               "CoachingCard", "Alternative", "Suppression",
                                               "Explanation", "RuleReport", "ConditionReport", "Fix",
-                                              "RateRow", "ReplayRun", "RuleHealth", "Suggestion"}
+                                              "RateRow", "ReplayRun", "RuleHealth", "Suggestion",
+                                              "ExperimentReport", "ArmResult", "Comparison", "Rate",
+                                              "Simulation", "OffPolicyEstimate"}
     for engine, out in pairs:
         skipped = UNPUBLISHED.get(out.__name__, set())
         assert set(engine.model_fields) - skipped == set(out.model_fields), out.__name__

@@ -60,7 +60,8 @@ def _opts(param: Any) -> set[str]:
 WRITERS = {"schema", "coaching-schema", "arbitration-schema", "scenario-schema", "policies schema", "openapi",
            "graph", "batch", "sample-portfolio", "test", "log backup"}
 #: commands that print only a document for tools (a JSON Schema): no messages of their own to translate
-NO_LANG = {"schema", "coaching-schema", "arbitration-schema", "scenario-schema", "policies schema"}
+NO_LANG = {"schema", "coaching-schema", "arbitration-schema", "scenario-schema", "policies schema",
+           "experiment-schema"}
 
 
 @pytest.mark.parametrize("name", sorted(["", *(" ".join(k) for k in COMMANDS)]))
