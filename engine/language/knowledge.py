@@ -450,6 +450,20 @@ class KnowledgeBase:
         detail = next((fact[f] for f in by[1:] if fact.get(f)), "-")
         return f"{head}/{detail}" if len(by) > 1 else str(head)
 
+    def segment_text(self, fact_type: str, segment: str) -> Text:
+        """A segment of :meth:`segment_of` as people read it: each part by its field's label
+        (``tobacco/B``: 烟草 B类 · tobacco B-class); a part without a label as written."""
+        spec = self.facts.get(fact_type)
+        by = spec.segment_by if spec else ()
+        zh, en = [], []
+        for i, part in enumerate(segment.split("/")):
+            fields = by[:1] if i == 0 else by[1:]
+            specs = [spec.fields[f] for f in fields if spec is not None and f in spec.fields]
+            label = next((t for t in (s.label(part) for s in specs) if t is not None), None)
+            zh.append(label.zh if label else part)
+            en.append(label.en if label else part)
+        return Text(zh=" ".join(zh), en=" ".join(en))
+
     def plural_to_type(self) -> dict[str, str]:
         return {spec.plural: name for name, spec in self.facts.items()}
 

@@ -286,7 +286,7 @@ class _Cap:
     policy: ClientWeeklyCap | ActionVolumeCap
     taken: set[str]                 # what history already counted: action ids (client cap) or client ids
     events: list[FeedbackEvent]
-    now: int = 0                    # slots given to higher-scored recommendations of this decision
+    now: int = 0                    # slots given to higher-ranked recommendations of this decision
 
     def full(self, unit: str) -> bool:
         return unit not in self.taken and len(self.taken) + self.now >= self.policy.max
@@ -360,12 +360,12 @@ def _cap_suppression(cap: _Cap, action_id: str, week: dt.date, kb: KnowledgeBase
     before, now = len(cap.taken), cap.now
     counts = {"max": p.max, "before": before, "week": week, "now": now}
     if isinstance(p, ClientWeeklyCap):
-        text = in_both(N_("at most {max} actions per client per week: {before} taken since {week}, {now} scored "
+        text = in_both(N_("at most {max} actions per client per week: {before} taken since {week}, {now} ranked "
                           "higher in this decision"), **counts)
     else:
         # the action as people know it, never its id
         spec = kb.actions.get(action_id)
-        text = in_both(N_("at most {max} clients get “{title}” per week: {before} taken since {week}, {now} scored "
+        text = in_both(N_("at most {max} clients get “{title}” per week: {before} taken since {week}, {now} ranked "
                           "higher in this decision"), title=spec.title if spec else action_id, **counts)
     return Suppression(policy_id=p.id, kind=p.kind, title=p.title, text=Text(**text),
                        until=shift(week, 7), used=before + now, limit=p.max,

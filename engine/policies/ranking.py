@@ -67,7 +67,8 @@ def _ranked(rec: Recommendation, arbitration: Arbitration, table: PropensityTabl
     priority = round(context ** w.context * value ** w.value * levers ** w.levers * lift ** w.propensity, 6)
     ranking = Ranking(priority=priority, context=round(context, 4), value=value, levers=levers,
                       propensity=round(lift, 4), acceptance=found,
-                      text=_text(priority, context, value, levers, lift, found, duty, item.note if item else None))
+                      text=_text(priority, context, value, levers, lift, found, duty, item.note if item else None,
+                                 kb.segment_text("client", found.segment) if found is not None else None))
     return rec.model_copy(update={"ranking": ranking})
 
 
@@ -89,7 +90,7 @@ def _acceptance(rec: Recommendation, arbitration: Arbitration, table: Propensity
 
 
 def _text(priority: float, context: float, value: float, levers: float, lift: float, found: Acceptance | None,
-          duty: bool, note: Text | None) -> Text:
+          duty: bool, note: Text | None, segment: Text | None = None) -> Text:
     """The formula with its numbers, and the evidence behind the propensity, in both languages."""
     zh = f"排序优先级 {priority:.2f} = 情境 {context:.2f} × 价值 {value:.2f} × 杠杆 {levers:.2f} × 接受倾向 {lift:.2f}"
     en = f"priority {priority:.2f} = context {context:.2f} × value {value:.2f} × levers {levers:.2f} × " \
@@ -100,8 +101,9 @@ def _text(priority: float, context: float, value: float, levers: float, lift: fl
         who_zh = f"客户经理 {found.manager} 在" if found.manager else ""
         who_en = f" with manager {found.manager}" if found.manager else ""
         how_zh, how_en = ("抽样", "drawn") if found.sampled else ("", "")
-        zh += f"；近 {found.days} 天{who_zh}「{found.segment}」中被接受 {found.accepted}/{found.decided} 次"
-        en += f"; accepted {found.accepted} of {found.decided} in {found.segment}{who_en} over {found.days} days"
+        where = segment or Text(zh=found.segment, en=found.segment)
+        zh += f"；近 {found.days} 天{who_zh}「{where.zh}」中被接受 {found.accepted}/{found.decided} 次"
+        en += f"; accepted {found.accepted} of {found.decided} in {where.en}{who_en} over {found.days} days"
         if found.used:
             zh += f" → 接受率{how_zh} {found.rate:.2f}（规则优先级预期 {found.prior:.2f}）"
             en += f" → propensity {how_en + ' ' if how_en else ''}{found.rate:.2f} (the rules' priority predicts " \

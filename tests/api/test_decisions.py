@@ -372,7 +372,7 @@ def test_feedback_over_http_reranks_a_later_decision_as_the_library_ranks_it(log
     body = r.json()
     top = body["clients"][0]["recommendations"][0]
     assert top["id"] == "promote_e_settlement" and top["ranking"]["acceptance"]["decided"] == 28
-    assert "近 90 天「tobacco/B」中被接受 28/28 次" in top["ranking"]["text"]["zh"]
+    assert "近 90 天「烟草 B类」中被接受 28/28 次" in top["ranking"]["text"]["zh"]
     # the library, given the evidence the logged decision recorded, ranks every client the same
     with Store(fresh_log) as store:
         logged = store.decisions.get(body["decision_id"]).decision

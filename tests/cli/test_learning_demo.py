@@ -15,7 +15,7 @@ def test_the_learning_demo_ranks_the_accepted_action_first_and_explains_why() ->
     first_before = before.split("Before any feedback")[1].split(" 1. ")[1].splitlines()[0]
     first_after = after.split(" 1. ")[1].splitlines()[0]
     assert "promote_e_settlement" not in first_before and "promote_e_settlement" in first_after
-    assert "accepted 28 of 28 in tobacco/B over 90 days → propensity 0.90" in after
+    assert "accepted 28 of 28 in tobacco class B over 90 days → propensity 0.90" in after
     # the training, turned down, ranks last and the weekly contact cap holds it back
     assert "⏸ [75] Teach the retailer to spot counterfeits" in after
     assert "⏸ [75] Teach the retailer to spot counterfeits" not in before

@@ -232,8 +232,8 @@ def test_feedback_in_the_log_reranks_a_later_decision_which_explains_it_and_repl
     assert 20 <= rejections < 28
     assert (accepted.acceptance.segment, accepted.acceptance.accepted, accepted.acceptance.decided) == \
         ("tobacco/B", 28, 28)
-    assert "accepted 28 of 28 in tobacco/B over 90 days → propensity" in accepted.text.en
-    assert f"accepted 0 of {rejections} in tobacco/B over 90 days → propensity" in rejected.text.en
+    assert "accepted 28 of 28 in tobacco class B over 90 days → propensity" in accepted.text.en
+    assert f"accepted 0 of {rejections} in tobacco class B over 90 days → propensity" in rejected.text.en
     duty = recs["monopoly_check_off_channel_retailer"].ranking  # a risk action: never ranked lower than its score
     assert duty is not None and duty.priority == 0.8
     # the decision keeps what its ranking looked up; its replay on its own revision is identical

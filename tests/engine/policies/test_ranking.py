@@ -101,9 +101,9 @@ def test_the_explanation_says_what_was_accepted_and_the_decision_records_what_it
     assert top.ranking is not None and top.ranking.acceptance is not None
     a = top.ranking.acceptance
     assert (a.segment, a.decided, a.days, a.prior, a.used) == ("tobacco/B", 90, 60, 0.55, True)
-    assert f"accepted {a.accepted} of 90 in tobacco/B over 60 days → propensity {a.rate:.2f} " \
+    assert f"accepted {a.accepted} of 90 in tobacco class B over 60 days → propensity {a.rate:.2f} " \
            "(the rules' priority predicts 0.55)" in top.ranking.text.en
-    assert f"近 60 天「tobacco/B」中被接受 {a.accepted}/90 次 → 接受率 {a.rate:.2f}" in top.ranking.text.zh
+    assert f"近 60 天「烟草 B类」中被接受 {a.accepted}/90 次 → 接受率 {a.rate:.2f}" in top.ranking.text.zh
     review = next(r.ranking for r in decision.clients[0].recommendations if r.id == "monopoly_compliance_review")
     assert review is not None and "a risk or obligation action is not ranked lower for it" in review.text.en
     assert decision.propensities is not None
