@@ -43,6 +43,7 @@ from rm_advisor.api.routes import (
 from rm_advisor.api.ruleset import LiveRuleSet
 from rm_advisor.api.settings import Settings
 from rm_advisor.store import Store
+from rm_advisor.store.service import open_experiment
 from rm_advisor.web import STATIC
 
 DESCRIPTION = """Next-best-actions for clients and coaching for customer managers (客户经理), decided by
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
         app.state.store = store
         if store is not None:
             releases.serve_active_release(live, store, settings)
+        app.state.experiment = (open_experiment(settings.experiment, store, settings.kb_dir, settings.engine)
+                                if store is not None and settings.experiment is not None else None)
         metrics.worker_started(live.revision)
         try:
             yield

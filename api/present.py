@@ -14,6 +14,7 @@ from rm_advisor.api.schemas import (
     DecisionsResponse,
     DecisionSummaryOut,
     EffectivenessOut,
+    ExperimentArmOut,
     ExperimentReportOut,
     ExplanationOut,
     ExplanationsResponse,
@@ -35,7 +36,7 @@ from rm_advisor.engine.authoring import RuleHealth
 from rm_advisor.engine.inference import CompiledRule
 from rm_advisor.engine.language import Decision, FeedbackReasonSpec, SubjectDecision
 from rm_advisor.engine.policies import EffectivenessReport
-from rm_advisor.store import MASK, DecisionSummary, FeedbackRecord, LoggedDecision, ReplayReport
+from rm_advisor.store import MASK, DecisionSummary, ExperimentArm, FeedbackRecord, LoggedDecision, ReplayReport
 from rm_advisor.store.decision_log import new_decision_id
 
 if TYPE_CHECKING:  # the authoring tools load only when a why or why-not is asked
@@ -66,8 +67,10 @@ def _meta(d: Decision, lang: Lang) -> dict[str, Any]:
             "revision": d.revision, "as_of": d.as_of, "input_hash": d.input_hash, "firings": d.firings, "lang": lang}
 
 
-def subject_decision(d: Decision, subject: SubjectDecision, lang: Lang, explain: bool) -> SubjectDecisionResponse:
-    return SubjectDecisionResponse(**_meta(d, lang), subject=_subject(subject, lang, explain))
+def subject_decision(d: Decision, subject: SubjectDecision, lang: Lang, explain: bool,
+                     experiment: ExperimentArm | None = None) -> SubjectDecisionResponse:
+    arm = ExperimentArmOut.model_validate(experiment.model_dump()) if experiment is not None else None
+    return SubjectDecisionResponse(**_meta(d, lang), subject=_subject(subject, lang, explain), experiment=arm)
 
 
 def decisions(d: Decision, lang: Lang, explain: bool) -> DecisionsResponse:

@@ -416,8 +416,17 @@ class DecisionMeta(Out):
     lang: Lang
 
 
+class ExperimentArmOut(Out):
+    """The experiment arm whose rule set decided (a server started with an experiment file)."""
+
+    id: str = Field(description="the experiment's id")
+    arm: str = Field(description="the arm's name; its rule set's revision is `revision`")
+
+
 class SubjectDecisionResponse(DecisionMeta):
     subject: SubjectDecisionOut
+    experiment: ExperimentArmOut | None = Field(default=None, description="the experiment arm the subject is in, "
+                                                                           "while the server's experiment runs")
 
 
 class DecisionsResponse(DecisionMeta):

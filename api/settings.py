@@ -78,6 +78,10 @@ class Settings(BaseSettings):
                                     "approved by another user) and the direct reload is refused: `auto` once the "
                                     "database has user accounts, `on` always, `off` never (a single-operator "
                                     "install)")
+    experiment: Path | None = Field(default=None, description="an experiment file (champion/challenger): each "
+                                                              "client decided alone (`POST /v1/decisions/client/{id}`) "
+                                                              "is decided by its arm's rule set and logged with the "
+                                                              "arm; needs the decision log")
     sync_dir: Path | None = Field(default=None, description="set by `serve`: where a reload publishes the rule set "
                                                     "to the other worker processes")
 
@@ -120,6 +124,8 @@ class Settings(BaseSettings):
     def _reads_need_a_key(self) -> Settings:
         if self.protect_reads and self.api_key is None:
             raise ValueError("protect_reads needs an api_key")
+        if self.experiment is not None and not self.decision_log:
+            raise ValueError("an experiment needs the decision log (its arms are logged with the decisions)")
         if self.admin_key is not None and self.api_key is not None and \
                 self.admin_key.get_secret_value() == self.api_key.get_secret_value():
             raise ValueError("the admin key must not be the API key (managers' apps hold the API key)")

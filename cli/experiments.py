@@ -58,19 +58,10 @@ def read_experiment(path: Path) -> Experiment:
 
 def load_experiment(path: Path, store: Store, kb: Path | None = None,
                     engine: Literal["compiled", "experta"] = "compiled") -> ExperimentRun:
-    """The experiment at ``path`` with an advisor per arm: a rules directory relative to the file, or
-    ``revision:REV``, a rule set the decision log holds."""
-    from rm_advisor.engine import Advisor
-    from rm_advisor.store import ExperimentRun
+    """The experiment at ``path`` with an advisor per arm (:func:`store.service.open_experiment`)."""
+    from rm_advisor.store.service import open_experiment
 
-    experiment = read_experiment(path)
-    advisors = {}
-    for arm in experiment.arms:
-        if arm.rules.startswith("revision:"):
-            advisors[arm.name] = store.decisions.advisor_for(arm.rules.removeprefix("revision:"))
-        else:
-            advisors[arm.name] = Advisor.load(path.parent / arm.rules, kb, engine=engine)
-    return ExperimentRun(experiment, advisors)
+    return open_experiment(path, store, kb, engine)
 
 
 def report_experiment(

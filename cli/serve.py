@@ -59,6 +59,9 @@ def serve(
     rate_limit: str | None = typer.Option(None, help="requests per API key (or client address without one) and "
                                                      "worker, e.g. 120/minute (env RM_ADVISOR_RATE_LIMIT, "
                                                      "default: no limit)"),
+    experiment: Path | None = typer.Option(None, "--experiment", help="an experiment file: each client decided "
+                                                                       "alone is decided and logged by its arm "
+                                                                       "(env RM_ADVISOR_EXPERIMENT)"),
     log_level: str = typer.Option("info", help="uvicorn log level"),
     access_log: bool = typer.Option(False, "--access-log/--no-access-log",
                                     help="uvicorn's access log too (client address and the path as requested, "
@@ -70,15 +73,17 @@ def serve(
     from rm_advisor.api.problems import Problem
     from rm_advisor.api.ruleset import build, read_files
     from rm_advisor.api.sync import RevisionChannel
+    from rm_advisor.engine.errors import ExperimentError
     from rm_advisor.store import Store
     from rm_advisor.store.errors import StoreError
+    from rm_advisor.store.service import open_experiment
 
     use_lang(default_lang if default_lang in ("zh", "en", "both") else "en")
     settings = _settings(host=host, port=port, workers=workers, rules_dir=rules, kb_dir=kb, api_key=api_key,
                          protect_reads=protect_reads, cors_origins=tuple(cors_origin or ()),
                          max_subjects=max_subjects, max_body_bytes=max_body_bytes, default_lang=default_lang,
                          db_url=db, decision_log=decision_log, worker_healthcheck_timeout=worker_healthcheck_timeout,
-                         rate_limit=rate_limit)
+                         rate_limit=rate_limit, experiment=experiment)
     try:  # check once here, so a broken rule set is reported before any worker starts
         loaded = build(*read_files(settings.rules_dir, settings.kb_dir), settings.max_firings)
     except RuleError as exc:
@@ -93,6 +98,16 @@ def serve(
         try:  # open (and migrate) once here: a database that cannot be used is reported before any worker starts
             with Store(settings.database_url(), loaded.book.kb) as store:
                 where = store.db.display_url
+                if settings.experiment is not None:  # its file and arms checked before any worker starts
+                    open_experiment(settings.experiment, store, settings.kb_dir, settings.engine)
+        except ExperimentError as exc:
+            print_diagnostics(err, exc.diagnostics)
+            err.print(_("not serving: the experiment file has {count} problem(s)", count=len(exc.diagnostics)),
+                      markup=False)
+            raise typer.Exit(1) from None
+        except OSError as exc:  # the experiment file cannot be read
+            err.print(_("not serving: {reason}", reason=str(exc)), markup=False)
+            raise typer.Exit(1) from None
         except StoreError as exc:
             print_diagnostics(err, exc.diagnostics)
             err.print(_("not serving: the decision database cannot be used (or run with --no-decision-log)"),

@@ -24,7 +24,8 @@ import datetime as dt
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from rm_advisor.engine.authoring import (
     ALPHA,
@@ -36,10 +37,11 @@ from rm_advisor.engine.authoring import (
     Observation,
     RuleHealth,
     analyse,
+    check_experiment,
     rule_health,
 )
 from rm_advisor.engine.derivation import Prefer
-from rm_advisor.engine.errors import Diagnostic, Location
+from rm_advisor.engine.errors import Diagnostic, ExperimentError, Location
 from rm_advisor.engine.inference import Advisor
 from rm_advisor.engine.language import Decision, FactSet, PropensityTable, SubjectKey
 from rm_advisor.engine.policies import (
@@ -78,7 +80,8 @@ class Posted:
 def decide_and_log(store: Store, advisor: Advisor, facts: Mapping[str, Any] | Posted, *,
                    as_of: dt.date | None = None, max_per_subject: int | None = None,
                    source: str = "cli", subject: SubjectKey | None = None, prefer: Prefer = "given",
-                   on_logged: Callable[[float], None] | None = None) -> Decision:
+                   on_logged: Callable[[float], None] | None = None,
+                   experiment: ExperimentArm | None = None) -> Decision:
     """Decide with the contact policies and the feedback history, and log the decision.
 
     ``facts``: a facts document, or :class:`Posted` facts already validated (``as_of`` is then not
@@ -87,6 +90,7 @@ def decide_and_log(store: Store, advisor: Advisor, facts: Mapping[str, Any] | Po
     about every subject, with every recommended item. ``max_per_subject`` limits what is shown:
     the decision returned, with its id, has at most that many recommendations per subject. It is
     committed before this returns; ``on_logged`` is then told how many seconds the write took.
+    ``experiment``: the experiment arm whose rule set ``advisor`` is, logged with the decision.
     """
     posted = facts if isinstance(facts, Posted) else Posted.check(advisor, facts, as_of, prefer)
     subjects = [(t, str(f["id"])) for t in SUBJECT_TYPES for f in posted.facts.subjects(t)]
@@ -98,7 +102,7 @@ def decide_and_log(store: Store, advisor: Advisor, facts: Mapping[str, Any] | Po
     decision = advisor.decide(posted.facts, history=history, propensities=table)
     started = time.perf_counter()
     logged = store.decisions.record(decision, posted.document, advisor.book, source, history, max_per_subject,
-                                    subject, decision_id)
+                                    subject, decision_id, experiment)
     if on_logged is not None:
         on_logged(time.perf_counter() - started)
     return limited(logged, max_per_subject)
@@ -143,6 +147,23 @@ class ExperimentRun:
         """The experiment runs on ``day`` (its start .. end, open-ended where absent)."""
         e = self.experiment
         return (e.start is None or day >= e.start) and (e.end is None or day <= e.end)
+
+
+def open_experiment(path: Path, store: Store, kb: Path | None = None,
+                    engine: Literal["compiled", "experta"] = "compiled") -> ExperimentRun:
+    """The experiment file at ``path``, checked, with an advisor per arm: a rules directory relative
+    to the file, or ``revision:REV``, a rule set the decision log holds. Raises
+    :class:`~rm_advisor.engine.errors.ExperimentError` with every located problem of the file."""
+    experiment, diags = check_experiment(path.read_text(encoding="utf-8"), str(path))
+    if experiment is None:
+        raise ExperimentError(diags)
+    advisors = {}
+    for arm in experiment.arms:
+        if arm.rules.startswith("revision:"):
+            advisors[arm.name] = store.decisions.advisor_for(arm.rules.removeprefix("revision:"))
+        else:
+            advisors[arm.name] = Advisor.load(path.parent / arm.rules, kb, engine=engine)
+    return ExperimentRun(experiment, advisors)
 
 
 def decide_in_experiment(store: Store, run: ExperimentRun, facts: Mapping[str, Any], *,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from rm_advisor.api import examples, metrics, observe, paths, present
@@ -29,7 +29,7 @@ from rm_advisor.api.settings import Settings
 from rm_advisor.engine.derivation import Prefer
 from rm_advisor.engine.language import Decision, KnowledgeBase, SubjectDecision, SubjectKey
 from rm_advisor.engine.messages import N_
-from rm_advisor.store import Posted, Store, decide_and_log
+from rm_advisor.store import ExperimentArm, ExperimentRun, Posted, Store, decide_and_log
 from rm_advisor.store.decision_log import managers_of
 
 if TYPE_CHECKING:
@@ -112,6 +112,7 @@ def _subject(decision: Decision, subject_type: SubjectType, subject_id: str) -> 
              responses=documented("not_found", "subject_not_in_facts") | _PROBLEMS,
              summary="Decide for one client or one manager")
 def decide_one(
+    request: Request,
     subject_type: Annotated[SubjectType, Path(description="client (next-best-actions) or manager (coaching)")],
     subject_id: Annotated[str, Path(min_length=1, max_length=200, description="the subject's id in the facts")],
     body: Annotated[FactsDocument, Body(openapi_examples=examples.ONE_SUBJECT)],
@@ -125,12 +126,26 @@ def decide_one(
 
     Every subject posted is decided (together: they share the contact caps), but only the one asked
     for is answered and logged: its recommendations, all of them (``top`` cuts what is shown), and
-    the posted facts as the input."""
+    the posted facts as the input. While the server's experiment runs (on the facts' as-of date),
+    the subject's arm decides on its own rule set (`revision`), and the arm is logged and answered
+    (`experiment`)."""
     posted = _facts(loaded, body, settings, prefer, principal, store)
     _check_posted(loaded, posted, subject_type, subject_id)
-    decision = _decide(loaded, posted, store, top, SubjectKey(subject_type, subject_id))
+    key = SubjectKey(subject_type, subject_id)
+    run: ExperimentRun | None = getattr(request.app.state, "experiment", None)
+    if store is not None and run is not None and run.running(posted.facts.as_of):
+        # the subject's arm decides, on its own rule set, and the arm is logged with the decision
+        arm = ExperimentArm(id=run.experiment.id, arm=run.experiment.assign(key))
+        advisor = run.advisors[arm.arm]
+        decision = decide_and_log(store, advisor, Posted.check(advisor, posted.document, prefer=prefer),
+                                  max_per_subject=top, source="api", subject=key, on_logged=metrics.logged,
+                                  experiment=arm)
+        observe.note(decision_id=decision.id)
+        request.state.revision = advisor.book.revision
+    else:
+        arm, decision = None, _decide(loaded, posted, store, top, key)
     subject = _subject(decision, subject_type, subject_id)
-    return present.subject_decision(decision, subject, lang, explain).response(language_headers(lang))
+    return present.subject_decision(decision, subject, lang, explain, arm).response(language_headers(lang))
 
 
 @router.post("", response_model=DecisionsResponse, responses=_PROBLEMS,

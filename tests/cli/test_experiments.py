@@ -83,3 +83,12 @@ def test_simulate_prints_the_diff_summary_beside_the_estimate(tmp_path: Path) ->
     assert result["decisions"] == 1 and result["changed"] == 1 and result["acceptance"]["seed"] == 3
     code, output = run("simulate", "--log", db, "--rules", tmp_path / "nowhere")
     assert code == 1 and "no_rules" in output and "Traceback" not in output
+
+
+def test_serve_refuses_a_bad_experiment_file_before_any_worker_starts(tmp_path: Path) -> None:
+    path = _experiment(tmp_path, "id: trial\narms:\n  - {name: a, rules: rules_next}\n"
+                                 "  - {name: b, rules: rules_next, wieght: 2}\n")
+    code, output = run("serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--experiment", path)
+    assert code == 1 and f"{path}:4:" in output and "not serving: the experiment file has" in output
+    code, output = run("serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--experiment", tmp_path / "none.yaml")
+    assert code == 1 and "not serving" in output and "none.yaml" in output and "Traceback" not in output
