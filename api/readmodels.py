@@ -69,6 +69,8 @@ class ActionView(Out):
     score: int
     reason: LocalText = Field(description="the top reason")
     why: list[WhyRule]
+    ranking: LocalText | None = Field(default=None, description="how the arbitration ranked it (the formula with "
+                                                                "its numbers and the feedback behind them)")
     feedback: FeedbackStatus | None = Field(default=None, description="the latest feedback recorded on it")
     reason_code: str | None = Field(default=None, description="the reason of that feedback")
 
@@ -320,6 +322,7 @@ def _action(rec: Recommendation, subject: SubjectDecision, kinds: Mapping[str, s
     return {"item": rec.id, "title": _text(rec.title), "score": rec.score,
             "kind": "coaching" if rec.kind == "coaching" else kinds.get(rec.id, "service"),
             "reason": _text(rec.reasons[0].text), "why": _why(rec.because),
+            "ranking": _text(rec.ranking.text) if rec.ranking is not None else None,
             "feedback": fb.status if fb else None, "reason_code": fb.reason_code if fb else None}
 
 

@@ -197,3 +197,29 @@ def test_the_client_page_shows_the_actions_with_their_forms_and_answers_why_not(
     item = re.findall(r'<option value="([a-z_]+)"', page.text.split('id="whynot-h"')[1])[0]
     fragment = ws.get(f"/app/clients/{client}?item={item}&lang=en", headers={"HX-Request": "true"})
     assert fragment.text.lstrip().startswith('<section class="why-not"') and "<html" not in fragment.text
+
+
+def test_an_action_ranked_by_feedback_shows_how_in_the_why(advisor: Any) -> None:
+    """The read model carries the arbitration's ranking text, which the "why" disclosure shows."""
+    from rm_advisor.api import readmodels
+    from rm_advisor.api.schemas import LocalText
+    from rm_advisor.engine.language.propensity import AcceptanceCount, PropensityTable
+    from rm_advisor.engine.portfolio import generate
+
+    p = generate(clients=30, managers=3, seed=5)
+    facts = {"as_of": p.as_of.isoformat(), "clients": [{k: v for k, v in r.items() if v == v and v is not None}
+                                                        for r in p.clients.to_dict("records")],
+             "managers": [{k: v for k, v in r.items() if v == v and v is not None}
+                          for r in p.managers.to_dict("records")]}
+    first = advisor.decide(facts)
+    client = next(c for c in first.clients if c.recommendations)
+    fact = next(f for f in facts["clients"] if f["id"] == client.id)
+    table = PropensityTable(as_of=p.as_of, window_days=90, half_life_days=30, entries=(AcceptanceCount(
+        action=client.recommendations[0].id, segment=advisor.book.kb.segment_of("client", fact), accepted=60,
+        decided=60, weighted_accepted=60, weighted_decided=60),))
+    ranked = advisor.decide(facts, propensities=table).subject("client", client.id)
+    assert ranked is not None
+    view = readmodels._action(ranked.recommendations[0], ranked, advisor.book.kb.action_kinds(), {})
+    text = LocalText.model_validate(view["ranking"], context={"lang": "both"})
+    assert text.en is not None and text.en.startswith("priority ") and "accepted 60 of 60" in text.en
+    assert text.zh is not None and "被接受 60/60 次" in text.zh
