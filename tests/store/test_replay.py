@@ -116,7 +116,14 @@ def test_every_logged_batch_book_replays_identically_with_the_events_behind_its_
     """The logged input of a batch book is what a single decision would be posted (the given fields
     and the history events): its replay derives the same fields from the same events, so the traces
     name them as the batch's did."""
-    from rm_advisor.engine.portfolio import BulkGates, check_tables, decide_partitions, facts_document, generate, prepare
+    from rm_advisor.engine.portfolio import (
+        BulkGates,
+        check_tables,
+        decide_partitions,
+        facts_document,
+        generate,
+        prepare,
+    )
 
     kb = advisor.book.kb
     p = generate(clients=120, managers=3, seed=1)
