@@ -345,6 +345,7 @@ class Workspace:
     def __init__(self, store: Store, kb: KnowledgeBase):
         self.store, self.kb = store, kb
         self.kinds: dict[str, str] = dict(kb.action_kinds())
+        self._derived: dict[str, dict[str, Mapping[str, Any]]] = {}  # decision id -> its derived clients
 
     # ---- where the data is
 
@@ -360,6 +361,15 @@ class Workspace:
     def manager_of_client(self, client_id: str) -> str | None:
         return self.store.decisions.manager_of("client", client_id)
 
+    def _clients(self, record: LoggedDecision) -> dict[str, Mapping[str, Any]]:
+        """The clients ``record`` was decided on, by id, with the fields its revision derives from the
+        logged history (a batch book logs its given fields and its history events, as a single decision
+        is posted: :func:`engine.portfolio.facts_document`)."""
+        if record.id not in self._derived:
+            facts = self.store.decisions.advisor_for(record.revision).validate(record.input, as_of=record.as_of)
+            self._derived[record.id] = {str(c["id"]): c for c in facts.subjects("client")}
+        return self._derived[record.id]
+
     def _manager_fact(self, record: LoggedDecision, manager_id: str) -> dict[str, Any]:
         found: dict[str, Any] = next((m for m in record.input.get(self.kb.facts["manager"].plural, [])
                                       if str(m.get("id")) == manager_id), {})
@@ -369,7 +379,7 @@ class Workspace:
 
     def worklist(self, record: LoggedDecision, manager_id: str, lang: str) -> WorklistView:
         """The manager's week from ``record`` (its newest logged batch decision)."""
-        facts = {str(c["id"]): c for c in record.input.get(self.kb.facts["client"].plural, [])}
+        facts = {k: dict(c) for k, c in self._clients(record).items()}
         manager_fact = self._manager_fact(record, manager_id)
         params = {k: p.value for k, p in self.kb.parameters.items()}
         capacity = capacity_of(manager_fact, params)
@@ -420,7 +430,7 @@ class Workspace:
     def client(self, record: LoggedDecision, manager_id: str, client_id: str, lang: str) -> ClientView | None:
         """The client as the manager's newest decision has it (None: not in that decision's input)."""
         spec = self.kb.facts["client"]
-        fact = next((c for c in record.input.get(spec.plural, []) if str(c.get("id")) == client_id), None)
+        fact = self._clients(record).get(client_id)
         if fact is None:
             return None
         subject = record.decision.subject("client", client_id)
@@ -484,8 +494,7 @@ class Workspace:
             rejected = sum(1 for a in answers if a == "rejected")
             manager_fact = self._manager_fact(record, manager_id)
             planned = [i for i in week.items if i.status == "planned"]
-            classes = {str(c.get("id")): c.get("client_class")
-                       for c in record.input.get(self.kb.facts["client"].plural, [])}
+            classes = {i: c.get("client_class") for i, c in self._clients(record).items()}
             rows.append({"manager_id": manager_id, "decision_id": decision_id, "as_of": record.as_of,
                          "domain": _value(manager_fact.get("domain")),
                          "visits": f"{week.used.visit}/{week.capacity.visit}",

@@ -356,11 +356,24 @@ def with_policies(results: list[ManagerResult], parts: list[Partition], advisor:
 
 
 def facts_document(part: Partition, as_of: dt.date, kb: KnowledgeBase) -> dict[str, Any]:
-    """A manager's book as a facts document (the shape `Advisor.decide` and the decision log take)."""
-    plural = {t: kb.facts[t].plural for t in part.facts}
-    return {"as_of": as_of.isoformat(), **{plural[t]: [
+    """A manager's book as a facts document (the shape `Advisor.decide` and the decision log take):
+    what a single decision would be posted, so that its replay is the batch's decision, traces included.
+
+    The clients and the manager carry their given fields, without those the batch derived from
+    history (``part.sources``), and the ``interactions`` are the book's history events, not the
+    open items derived from them: deciding the document derives those fields again from the same
+    events (:mod:`engine.derivation.facts`), with the same values and the same events behind them."""
+    facts = {t: [_given(f, part.sources.get(SubjectKey(t, str(f.get("id"))), {})) for f in fs]
+             for t, fs in part.facts.items()}
+    facts["interaction"] = part.history
+    return {"as_of": as_of.isoformat(), **{kb.facts[t].plural: [
         {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in f.items()} for f in fs]
-        for t, fs in part.facts.items()}}
+        for t, fs in facts.items()}}
+
+
+def _given(fact: dict[str, Any], derived: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """``fact`` without the fields history gave it."""
+    return {k: v for k, v in fact.items() if k not in derived}
 
 
 @dataclass

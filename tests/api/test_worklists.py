@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,6 +68,21 @@ def test_a_manager_reads_their_week_ranked_within_capacity_with_the_why(ws: Test
     assert action["title"]["en"] and "zh" not in action["title"] and action["reason"]["en"]
     rule = action["why"][0]
     assert rule["quote"] and rule["document"].startswith("D") and rule["file"].endswith(".yaml") and rule["matched"]
+
+
+def test_the_week_served_is_the_one_the_batch_wrote_ranked_by_the_classes_history_gave(ws: TestClient,
+                                                                                        demo_db: str) -> None:
+    """The logged input holds the given fields and the history events; the workspace derives the
+    client classes from them again, so it ranks the week as the batch did (worklists.csv)."""
+    out = Path(demo_db.removeprefix("sqlite:///")).parent / "batch" / "worklists.csv"
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    auth = bearer(demo_db, "manager")
+    week = ws.get("/v1/worklists/MT001?lang=en", headers=auth).json()
+    assert [(i["client_id"], i["status"]) for i in week["items"]] == \
+        [(r["client_id"], r["status"]) for r in rows if r["manager_id"] == "MT001" and r["section"] == "contacts"]
+    view = ws.get(f"/v1/clients/{week['items'][0]['client_id']}?lang=en", headers=auth).json()
+    assert {"client_class", "days_since_last_visit"} <= {p["field"] for p in view["profile"]}
 
 
 def test_the_week_comes_in_chinese_too(ws: TestClient, demo_db: str) -> None:
