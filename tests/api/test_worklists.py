@@ -223,13 +223,13 @@ def test_an_action_ranked_by_feedback_shows_how_in_the_why(advisor: Any) -> None
     from rm_advisor.engine.portfolio import generate
 
     p = generate(clients=30, managers=3, seed=5)
-    facts = {"as_of": p.as_of.isoformat(), "clients": [{k: v for k, v in r.items() if v == v and v is not None}
-                                                        for r in p.clients.to_dict("records")],
-             "managers": [{k: v for k, v in r.items() if v == v and v is not None}
-                          for r in p.managers.to_dict("records")]}
+    def given(frame: Any) -> list[dict[str, Any]]:
+        return [{str(k): v for k, v in r.items() if v == v and v is not None} for r in frame.to_dict("records")]
+    clients = given(p.clients)
+    facts = {"as_of": p.as_of.isoformat(), "clients": clients, "managers": given(p.managers)}
     first = advisor.decide(facts)
     client = next(c for c in first.clients if c.recommendations)
-    fact = next(f for f in facts["clients"] if f["id"] == client.id)
+    fact = next(f for f in clients if f["id"] == client.id)
     table = PropensityTable(as_of=p.as_of, window_days=90, half_life_days=30, entries=(AcceptanceCount(
         action=client.recommendations[0].id, segment=advisor.book.kb.segment_of("client", fact), accepted=60,
         decided=60, weighted_accepted=60, weighted_decided=60),))
