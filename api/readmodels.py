@@ -273,9 +273,9 @@ def _field(name: str, spec: FieldSpec, value: Any) -> dict[str, Any]:
 
 def _shown(value: Any, spec: FieldSpec | None) -> dict[str, str]:
     """A fact value as the reason texts show it, in both languages (:func:`engine.language.templates.show`)."""
-    from rm_advisor.engine.language.templates import show
+    from rm_advisor.engine.language import show_value
 
-    return {"zh": show(value, spec, "zh"), "en": show(value, spec, "en")}
+    return {"zh": show_value(value, spec, "zh"), "en": show_value(value, spec, "en")}
 
 
 def _value(v: Any) -> FactValue:

@@ -457,7 +457,7 @@ _OUTCOME_STYLE = {"recommended": "green", "fired": "green", "vetoed": "red", "no
 
 def _print_explanation(e: Explanation, lang: str) -> None:
     style = _OUTCOME_STYLE[e.outcome]
-    from rm_advisor.engine.authoring.explain import OUTCOME_TEXT
+    from rm_advisor.engine.authoring import OUTCOME_TEXT
 
     outcome = escape(_(OUTCOME_TEXT[e.outcome]))
     out.rule(f"[bold]{escape(e.subject)}[/bold] · {escape(e.target)} · [{style}]{outcome}[/{style}]", align="left")
@@ -498,8 +498,7 @@ def _print_condition(c: ConditionReport, lang: str, indent: str, tag: str, subje
     out.print(f"{indent}[red]✗[/red] {escape(c.condition)}  [dim]({tag}; {escape(c.file)}:{c.line}"
               f"{escape(on)})[/dim]")
     if c.kind in ("field", "signal", "exists", "compare", "events"):
-        from rm_advisor.engine.language import Text
-        from rm_advisor.engine.language.operators import counted
+        from rm_advisor.engine.language import Text, counted
 
         actual = _value(c.actual)
         if c.unknown:

@@ -29,7 +29,7 @@ from rm_advisor.api.problems import PROBLEMS, Problem
 from rm_advisor.api.readmodels import Workspace
 from rm_advisor.api.routes.worklists import client_view, manager_decision, why_not_view
 from rm_advisor.api.ruleset import LoadedRuleSet
-from rm_advisor.engine.authoring.explain import OUTCOME_TEXT
+from rm_advisor.engine.authoring import OUTCOME_TEXT
 from rm_advisor.engine.messages import N_, Translator, gettext_in
 from rm_advisor.store import FeedbackInput, Store, StoreError
 

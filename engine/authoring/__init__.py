@@ -19,7 +19,14 @@ from rm_advisor.engine.authoring.experiments import (
     check_experiment,
     experiment_file_json_schema,
 )
-from rm_advisor.engine.authoring.explain import ConditionKind, ConditionReport, Explainer, Explanation, RuleReport
+from rm_advisor.engine.authoring.explain import (
+    OUTCOME_TEXT,
+    ConditionKind,
+    ConditionReport,
+    Explainer,
+    Explanation,
+    RuleReport,
+)
 from rm_advisor.engine.authoring.graph import (
     cycle_nodes,
     findings,
@@ -41,6 +48,7 @@ __all__ = [
     "KINDS",
     "MIN_PER_ARM",
     "NAME_PATTERN",
+    "OUTCOME_TEXT",
     "RESAMPLES",
     "ArmCounts",
     "ArmResult",

@@ -45,7 +45,7 @@ from rm_advisor.engine.language.knowledge import (
     client_coaching_json_schema,
     resolve,
 )
-from rm_advisor.engine.language.operators import OPERATORS, Operator, describe, operator, show
+from rm_advisor.engine.language.operators import OPERATORS, Operator, counted, describe, operator, show
 from rm_advisor.engine.language.propensity import AcceptanceCount, PropensityTable
 from rm_advisor.engine.language.rules import (
     AllCond,
@@ -80,6 +80,7 @@ from rm_advisor.engine.language.templates import (
     render,
     when_missing,
 )
+from rm_advisor.engine.language.templates import show as show_value
 from rm_advisor.engine.language.values import (
     DATE_MAX,
     DATE_MIN,
@@ -173,6 +174,7 @@ __all__ = [
     "Visitor",
     "build_fact_set",
     "client_coaching_json_schema",
+    "counted",
     "describe",
     "field_spec",
     "fill",
@@ -188,6 +190,7 @@ __all__ = [
     "rule_file_json_schema",
     "shift",
     "show",
+    "show_value",
     "validate_facts",
     "walk",
     "when_missing"
