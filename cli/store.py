@@ -88,7 +88,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(report_app, name="report")
     from rm_advisor.cli.experiments import experiment_schema, report_experiment
 
-    report_app.command("experiment")(report_experiment)
+    if not any(c.name == "experiment" for c in report_app.registered_commands):  # report_app is module-wide
+        report_app.command("experiment")(report_experiment)
     app.command("experiment-schema")(experiment_schema)
     from rm_advisor.cli.simulation import simulate
 
