@@ -76,6 +76,12 @@ def format_option(default: Fmt = Fmt.text, help: str = "text, or json for tools 
 
 #: ``--json``, the older spelling of ``--format json``: still accepted, not shown in --help
 JsonAliasOpt = typer.Option(False, "--json", hidden=True, help="the same as --format json")
+# store.database.ENV_URL and DEFAULT_URL, written out so that --help does not load SQLAlchemy (a test compares)
+DB_HELP = "database URL (default: $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"
+#: the decision database of every command that reads or writes it
+DbOpt = typer.Option(None, "--db", help=DB_HELP)
+#: the language of commands whose output was English only: English unless asked
+EnOpt = lang_option(Lang.en)
 
 
 def use_format(fmt: Fmt | str, as_json: bool = False) -> Fmt:

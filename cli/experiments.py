@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 import typer
 
 from rm_advisor.cli.common import (
+    DB_HELP,
     Fmt,
     JsonAliasOpt,
     Lang,
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from rm_advisor.engine.authoring import Experiment, ExperimentReport, Rate
     from rm_advisor.store import ExperimentRun, Store
 
-_DB_HELP = "database URL (default: $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"
 ExperimentOpt = typer.Option(None, "--experiment", help="an experiment file (YAML): each client is decided by "
                                                         "the rule set of its arm and logged with the arm")
 
@@ -74,7 +74,7 @@ def report_experiment(
                                                                  "the file's first arm, else `champion`)"),
     min_per_arm: int | None = typer.Option(None, "--min-per-arm", min=1,
                                            help="fewest shown recommendations per arm before judging (default 100)"),
-    db: str | None = typer.Option(None, "--db", help=_DB_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
     fmt: Fmt = format_option(),
     as_json: bool = JsonAliasOpt,
     lang: Lang = lang_option(Lang.en),

@@ -16,6 +16,8 @@ from pathlib import Path
 import typer
 
 from rm_advisor.cli.common import (
+    DbOpt,
+    EnOpt,
     Fmt,
     JsonAliasOpt,
     Lang,
@@ -23,18 +25,13 @@ from rm_advisor.cli.common import (
     fail,
     format_option,
     json_wanted,
-    lang_option,
     out,
 )
 
 log_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                       help="Operate the decision log: purge, forget a client, back up, restore.")
 
-# cli.store's DbOpt, repeated so that importing this module does not import cli.store's command set
-_DB_HELP = "database URL (default: $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"
-DbOpt = typer.Option(None, "--db", help=_DB_HELP)
 #: the commands' own messages: English unless asked (zh or both)
-EnOpt = lang_option(Lang.en)
 ByOpt = typer.Option(None, "--by", help="who asks for it, recorded with the erasure (default: the login name)")
 _AGE = re.compile(r"(\d{1,6})d")
 

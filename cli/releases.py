@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from rm_advisor.cli.common import (
+    DbOpt,
+    EnOpt,
     Fmt,
     JsonAliasOpt,
     KbOpt,
@@ -34,7 +36,6 @@ from rm_advisor.cli.common import (
     fail,
     format_option,
     json_wanted,
-    lang_option,
     out,
     require_file,
 )
@@ -45,12 +46,9 @@ if TYPE_CHECKING:
 release_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                           help="Rule releases with four eyes: propose, list, show, approve, reject, roll back.")
 
-_DB_HELP = "database URL (default: $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"
-DbOpt = typer.Option(None, "--db", help=_DB_HELP)
 ByOpt = typer.Option(None, "--by", help="who does it: a user name (an account, once the database has any; "
                                         "default: the login name)")
 NoteOpt = typer.Option(None, "--note", help="why, recorded with the step")
-EnOpt = lang_option(Lang.en)
 
 
 def _say(text: str) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from rm_advisor.cli.common import (
+    DB_HELP,
     Fmt,
     JsonAliasOpt,
     KbOpt,
@@ -27,12 +28,11 @@ from rm_advisor.cli.common import (
 if TYPE_CHECKING:
     from rm_advisor.store.simulation import Simulation
 
-_DB_HELP = "database URL (default: $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"
 
 
 def simulate(
     rules: Path = typer.Option(..., "--rules", "-r", help="the new rule directory"),
-    db: str | None = typer.Option(None, "--log", "--db", help=_DB_HELP),
+    db: str | None = typer.Option(None, "--log", "--db", help=DB_HELP),
     since: str | None = typer.Option(None, "--since", help="first as-of date (YYYY-MM-DD)"),
     until: str | None = typer.Option(None, "--until", help="last as-of date (YYYY-MM-DD)"),
     resamples: int = typer.Option(1000, "--resamples", min=10, help="bootstrap resamples of the interval"),

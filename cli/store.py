@@ -20,8 +20,10 @@ import yaml
 from rich.console import Console
 
 from rm_advisor.cli.common import (
+    DbOpt,
     EngineName,
     EngineOpt,
+    EnOpt,
     Fmt,
     JsonAliasOpt,
     KbOpt,
@@ -71,12 +73,7 @@ class Status(StrEnum):
     snoozed = "snoozed"
 
 
-# store.database.ENV_URL and DEFAULT_URL, written out so that --help does not load SQLAlchemy (a test compares)
-DB_HELP = "database URL (default: $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"
-DbOpt = typer.Option(None, "--db", help=DB_HELP)
 LangOpt = lang_option(Lang.both)
-#: commands whose output was English only: English unless asked
-EnOpt = lang_option(Lang.en)
 
 
 def register(app: typer.Typer) -> None:

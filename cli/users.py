@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from rm_advisor.cli.common import (
+    DbOpt,
+    EnOpt,
     Fmt,
     JsonAliasOpt,
     Lang,
@@ -23,7 +25,6 @@ from rm_advisor.cli.common import (
     fail,
     format_option,
     json_wanted,
-    lang_option,
     out,
     write_json,
 )
@@ -34,10 +35,6 @@ if TYPE_CHECKING:
 users_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                         help="User accounts for logging in to the server, and their API tokens.")
 
-# store.database.ENV_URL and DEFAULT_URL, written out so that --help does not load SQLAlchemy
-_DB_HELP = "database URL (default: $RM_ADVISOR_DB_URL, else sqlite:///rm-advisor.db)"
-DbOpt = typer.Option(None, "--db", help=_DB_HELP)
-EnOpt = lang_option(Lang.en)
 TokenNameOpt = typer.Option("default", "--name", help="the token's name (one user may have several)")
 
 

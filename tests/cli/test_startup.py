@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 
-from rm_advisor.cli.store import DB_HELP
+from rm_advisor.cli.common import DB_HELP
 from rm_advisor.store.database import DEFAULT_URL, ENV_URL
 
 HEAVY = ("pandas", "numpy", "matplotlib", "sqlalchemy", "alembic", "experta", "networkx", "fastapi", "uvicorn",
