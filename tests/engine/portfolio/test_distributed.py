@@ -9,6 +9,7 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +133,10 @@ class StoreLog:
     def feedback(self, subjects: list[SubjectKey], as_of: dt.date, policies: PolicySet) -> list[FeedbackEvent]:
         return self.store.feedback.history_for(subjects, as_of, policies)
 
-    def record(self, decision: Decision, facts: dict[str, Any], history: list[FeedbackEvent]) -> Decision:
-        return self.store.decisions.record(decision, facts, self.book.book, "batch", history)
+    def record(self, decision: Decision, facts: dict[str, Any], history: list[FeedbackEvent],
+               decision_id: str | None = None) -> Decision:
+        return self.store.decisions.record(decision, facts, self.book.book, "batch", history, decision_id=decision_id,
+                                           once=True)
 
     def effectiveness(self, since: dt.date, until: dt.date) -> EffectivenessReport:
         return effectiveness_report(self.store, since, until)
@@ -153,7 +156,8 @@ def test_a_logged_dask_run_records_each_book_once_as_a_local_run(db_url: str, bo
     frames = portfolio(4)
     log = StoreLog(db_url, book)
     report = Report()
-    result = run_batch(book, plan(frames, texts, backend=DaskBackend(client, texts), log=log), report)
+    result = run_batch(book, plan(frames, texts, backend=DaskBackend(client, texts), log=log,
+                                  open_log=partial(StoreLog, db_url)), report)
     local_log = StoreLog(f"sqlite:///{tmp_path / 'local.db'}", book)
     assert outcome(result, report) == local_run(book, frames, texts, log=local_log)
     assert result.logged == 6 and all(r.decision.id for r in result.run.results)
@@ -187,7 +191,8 @@ def test_a_worker_lost_mid_run_still_decides_and_logs_every_book_once(book: Advi
     log = StoreLog(f"sqlite:///{tmp_path / 'dask.db'}", book)
     events = KillOneWorker(victim)
     report = Report()
-    result = run_batch(book, plan(frames, texts, backend=DaskBackend(client, texts), log=log), report, events)
+    result = run_batch(book, plan(frames, texts, backend=DaskBackend(client, texts), log=log,
+                                  open_log=partial(StoreLog, log.url)), report, events)
     assert events.killed and victim not in client.run(os.getpid).values()
     local_log = StoreLog(f"sqlite:///{tmp_path / 'local.db'}", book)
     assert outcome(result, report) == local_run(book, frames, texts, log=local_log)
