@@ -5,9 +5,12 @@ its files and its terminal.
 sample portfolio) into a :class:`engine.portfolio.tables.Report`, derives history fields and
 evaluates the gates in bulk (:func:`engine.portfolio.run.prepare`), decides every manager's book in
 worker processes and, when the plan has a decision log, applies the contact policies with the
-log's feedback and records every manager's decision in it. The caller keeps the I/O: it opens the
-files and the log (:class:`BatchPlan`), hears of the run as it goes (:class:`BatchEvents`) and
-formats what comes back (:class:`BatchResult`); :mod:`cli.batch` is such a caller.
+log's feedback and records every manager's decision in it, under an id derived from the run and
+the manager (:func:`decision_id`). On a backend (a cluster) a logged run applies the policies and
+records the decisions on the backend's workers, which open the same log (``BatchPlan.open_log``).
+The caller keeps the I/O: it opens the files and the log (:class:`BatchPlan`), hears of the run as
+it goes (:class:`BatchEvents`) and formats what comes back (:class:`BatchResult`); :mod:`cli.batch`
+is such a caller.
 """
 
 from __future__ import annotations

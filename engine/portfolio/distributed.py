@@ -1,25 +1,34 @@
 """Deciding a portfolio's books on a Dask cluster: the same per-manager step as a local run, on
-the cluster's workers.
+the cluster's workers, and in a logged run the contact policies and the decision log there too.
 
 A run stays what :func:`engine.portfolio.run_batch` makes it: the tables are checked, history is
 derived, the gates are evaluated in bulk and the team benchmarks are computed over the whole
-portfolio (:func:`engine.portfolio.run.prepare`); only the per-manager step — a book decided by
-:func:`engine.portfolio.run.decide_partition` and its worklist built — runs on the workers. So the
-decisions are those of a local run by construction: the same function decides each book, and the
-results are ordered by manager id whatever the cluster did.
+portfolio (:func:`engine.portfolio.run.prepare`); the books go out in buckets of similar size (by
+clients), largest first, in two passes:
+
+1. :func:`decide_bucket` decides each book with :func:`engine.portfolio.run.decide_partition` and,
+   in a logged run, ranks it with the run's propensities and reads the feedback on the bucket's
+   subjects from the log, opened on the worker. The result stays in that worker's memory (a
+   future); only the actions a portfolio volume cap ties across books come back
+   (:func:`pending_of`: small records), and the calling process ranks them under the caps as a
+   local run ranks the whole portfolio (:func:`engine.policies.contact.settle_caps`).
+2. :func:`settle_bucket` runs where the bucket's result is: the contact policies applied (the tied
+   clients as the caller ranked them, the others within the bucket: the same holds as a local run),
+   each book logged under an id derived from the run and the manager
+   (:func:`engine.portfolio.batch.decision_id`), and the decisions sent back as JSON.
 
 * The rule book is compiled once per worker, from the same rule and knowledge-base texts, by a
   worker plugin (:class:`BookPlugin`), not shipped with every task; a worker that joins later
   compiles it when it joins.
-* The books go out in buckets of similar size (by clients), largest first; a bucket's decisions
-  come back as JSON (an order of magnitude cheaper to move than pickled models).
-* A task is a pure function of its bucket: when a worker is lost, the scheduler runs the lost
-  buckets again elsewhere, and the caller receives each bucket's result once. Whatever is
-  recorded or written is recorded or written from those results, once.
+* A lost worker: the scheduler runs its tasks again elsewhere (the first pass too, when its result
+  was on the lost worker) and the caller receives each bucket's result once. A bucket logged again
+  finds its decisions logged under the same ids and logs nothing twice.
 
-The caller owns the cluster (:func:`connect_cluster`) as it owns the decision log: a running
-scheduler by its address, or a local cluster started for the run. The package exports this
-module's names lazily, so that a run without a cluster never imports dask.
+The decisions still come back to the calling process, which writes the outputs, the summary and
+the report from them (the next step is to write them on the workers). The caller owns the cluster
+(:func:`connect_cluster`) as it owns the decision log: a running scheduler by its address, or a
+local cluster started for the run. The package exports this module's names lazily, so that a run
+without a cluster never imports dask.
 """
 
 from __future__ import annotations

@@ -123,11 +123,11 @@ def test_a_decision_recorded_once_under_its_id_again_is_not_logged_twice(store: 
         with store.db.transaction() as session:
             return int(session.scalar(select(func.count()).select_from(DecisionItemRow)) or 0)
 
-    first = store.decisions.record(decision, facts, advisor.book, "batch", [], decision_id="d-20261123-00000000000000aa",
-                                   once=True)
+    key = "d-20261123-00000000000000aa"
+    first = store.decisions.record(decision, facts, advisor.book, "batch", [], decision_id=key, once=True)
     logged_items = items()
-    again = store.decisions.record(decision, facts, advisor.book, "batch", [], decision_id="d-20261123-00000000000000aa",
-                                   once=True)  # a batch task run again after its worker was lost
-    assert first.id == again.id == "d-20261123-00000000000000aa"
-    assert [d.id for d in store.decisions.recent(10)] == ["d-20261123-00000000000000aa"]
+    # a batch task run again after its worker was lost
+    again = store.decisions.record(decision, facts, advisor.book, "batch", [], decision_id=key, once=True)
+    assert first.id == again.id == key
+    assert [d.id for d in store.decisions.recent(10)] == [key]
     assert logged_items > 0 and items() == logged_items
