@@ -57,7 +57,7 @@ def one(backend: str, workers: int, clients: int, log: bool = False) -> dict[str
     url = f"sqlite:///{tempfile.mkdtemp(prefix='rm-advisor-bench-')}/log.db"
     logged: dict[str, Any] = {"log": cli_batch._StoreLog(url, advisor)} if log else {}
     if log and "open_log" in BatchPlan.__dataclass_fields__:  # workers log (since issue 18)
-        logged["open_log"] = cli_batch._WorkerLog(url)  # type: ignore[attr-defined]
+        logged["open_log"] = cli_batch._WorkerLog(url)
     plan = BatchPlan(AS_OF, sample_clients=clients, jobs=workers, texts=texts, **logged)
     if backend == "dask":
         with connect_cluster(None, workers) as client:

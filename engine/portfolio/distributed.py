@@ -230,7 +230,7 @@ class DaskBackend:
                 progress(weight[future.key])
             future.release()
         for d in decided:
-            d.release()
+            d.release()  # type: ignore[no-untyped-call]
         return sorted(results, key=lambda r: r.manager_id)
 
     def _settled(self, plugin: str, decided: list[Any], bins: list[list[Partition]], advisor: Advisor,
@@ -238,7 +238,7 @@ class DaskBackend:
         """What the portfolio volume caps hold back of each bucket's tied clients: the buckets'
         pending actions gathered, ranked together with the feedback on them, and cut by bucket."""
         book = advisor.book
-        by_bucket: list[list[CapCandidate]] = self.client.gather(
+        by_bucket: list[list[CapCandidate]] = self.client.gather(  # type: ignore[no-untyped-call]
             [self.client.submit(pending_of, plugin, d, as_of, key=f"rm-advisor-pending-{run}-{i}")
              for i, d in enumerate(decided)])
         tied = sorted({c.client_id for found in by_bucket for c in found})
