@@ -223,14 +223,16 @@ class DaskBackend:
                                       key=f"rm-advisor-settle-{run}-{i}")
                    for i, (d, s) in enumerate(zip(decided, settled, strict=True))]
         weight = {f.key: sum(_weight(p) for p in b) for f, b in zip(futures, bins, strict=True)}
+        first = {f.key: d for f, d in zip(futures, decided, strict=True)}
+        del decided  # each first pass is let go as soon as its bucket is settled: the books and their
+        # decisions leave the workers' memory (and the scheduler's the task holding the books)
         results: list[ManagerResult] = []
         for future in as_completed(futures):  # type: ignore[no-untyped-call]  # (distributed has no hints here)
             results.extend(decoded(future.result()))
             if progress:
                 progress(weight[future.key])
             future.release()
-        for d in decided:
-            d.release()  # type: ignore[no-untyped-call]
+            first.pop(future.key).release()  # type: ignore[no-untyped-call]
         return sorted(results, key=lambda r: r.manager_id)
 
     def _settled(self, plugin: str, decided: list[Any], bins: list[list[Partition]], advisor: Advisor,
