@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from rm_advisor.engine import Advisor, RuleError
 from rm_advisor.engine.inference.book import check_rules, load_rule_book
-from rm_advisor.engine.language.decision import Decision
+from rm_advisor.engine.language.decision import Decision, SubjectDecision
 from rm_advisor.engine.language.feedback import FeedbackEvent
 from rm_advisor.engine.language.knowledge import FeedbackStatus
 from rm_advisor.engine.policies.contact import policy_file_json_schema
@@ -432,7 +432,7 @@ def test_caps_ranked_from_the_tied_actions_alone_hold_back_what_the_whole_portfo
     parts = [[c for c, b in zip(clients, books, strict=True) if b == n] for n in range(3)]
     found = [pending(part, [], book, history, AS_OF, kb) for part in parts]
     settled = settle_caps([c for f in found for c in f], book, history, AS_OF, kb)
-    cut = {}
+    cut: dict[str, SubjectDecision] = {}
     for part, f in zip(parts, found, strict=True):
         mine = frozenset(c.client_id for c in f)
         own = Settled(mine, {k: v for k, v in settled.held.items() if k[0] in mine})
