@@ -323,7 +323,8 @@ def batch(
     out_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as cluster:  # open until the workers have written their parts of the outputs
         if backend is BackendName.dask or scheduler:
-            plan = dataclasses.replace(plan, backend=_cluster(cluster, scheduler, jobs, texts, engine))
+            plan = dataclasses.replace(plan, backend=_cluster(cluster, scheduler, jobs, texts, engine),
+                                       open_log=_worker_log(db) if store_log is not None else None)
         with CsvRows(out_dir / "bad_rows.csv", BAD_ROW_COLUMNS, csv_encoding.value) as bad_file:
             found = Report(0 if strict else max_bad_rows, lambda d: bad_file.write(_bad_row(d)), keep=HELD)
             result = _run(advisor, plan, found, bad_file, strict)
@@ -458,9 +459,11 @@ class _StoreLog:
         """The stored feedback the contact policies need."""
         return self.store.feedback.history_for(subjects, as_of, policies)
 
-    def record(self, decision: Decision, facts: dict[str, Any], history: list[FeedbackEvent]) -> Decision:
-        """``decision`` logged with source ``batch``."""
-        return self.store.decisions.record(decision, facts, self.book, "batch", history)
+    def record(self, decision: Decision, facts: dict[str, Any], history: list[FeedbackEvent],
+               decision_id: str | None = None) -> Decision:
+        """``decision`` logged with source ``batch`` under ``decision_id``, once."""
+        return self.store.decisions.record(decision, facts, self.book, "batch", history, decision_id=decision_id,
+                                           once=True)
 
     def effectiveness(self, since: dt.date, until: dt.date) -> EffectivenessReport:
         """The stored effectiveness of the period."""
@@ -473,6 +476,33 @@ class _StoreLog:
         from rm_advisor.store import propensity_table
 
         return propensity_table(self.store, as_of, settings)
+
+
+class _WorkerLog:
+    """Opens the decision log of a logged batch on a worker (:attr:`engine.portfolio.BatchPlan.open_log`):
+    it travels to the workers as the database URL alone."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __call__(self, advisor: Advisor) -> _StoreLog:
+        return _StoreLog(self.url, advisor)
+
+
+def _worker_log(db: str | None) -> _WorkerLog:
+    """The decision log as a worker opens it: --db, else $RM_ADVISOR_DB_URL, else the default, with
+    a SQLite file named by its absolute path (a worker may run in another folder). A URL that is
+    not one ends the command."""
+    from rm_advisor.store.database import resolve_url
+    from rm_advisor.store.errors import StoreError
+
+    try:
+        url = resolve_url(db)
+    except StoreError as exc:
+        fail(exc.diagnostics[0].code if exc.diagnostics else "decision_log_unusable", diagnostics=exc.diagnostics)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        url = url.set(database=str(Path(url.database).resolve()))
+    return _WorkerLog(url.render_as_string(hide_password=False))
 
 
 def recommendation_rows(run: PortfolioRun) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -151,7 +151,7 @@ class DecisionLog:
     def record(self, decision: Decision, facts: Mapping[str, Any], book: RuleBook, source: str = "cli",
                history: Sequence[FeedbackEvent] | None = None, max_per_subject: int | None = None,
                subject: SubjectKey | None = None, decision_id: str | None = None,
-               experiment: ExperimentArm | None = None) -> Decision:
+               experiment: ExperimentArm | None = None, once: bool = False) -> Decision:
         """Log ``decision`` (made from ``facts`` by ``book``, with every recommended item: no limit);
         return what was logged, with its new id.
 
@@ -160,7 +160,9 @@ class DecisionLog:
         recommendations of each subject the answer showed (None: all); ``subject`` the one subject a
         request asked for, whose decision alone is logged (None: every subject of ``decision``);
         ``decision_id`` the id to log it under (None: a new one), when the decision was made knowing it.
-        ``experiment`` the experiment arm whose rule set ``book`` is.
+        ``experiment`` the experiment arm whose rule set ``book`` is. With ``once``, a decision
+        already logged under ``decision_id`` is left as it is and nothing is written (a batch task
+        run again after its worker was lost logs each decision once); without it that is an error.
         """
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
@@ -176,6 +178,8 @@ class DecisionLog:
                           arm=experiment.arm if experiment else None)
         index = facts_index(facts, book.kb)
         with self.db.transaction() as session:
+            if once and decision_id is not None and session.get(DecisionRow, decision_id) is not None:
+                return logged
             if book.sources is not None:
                 self._store_rule_set(session, decision.revision, book.sources, now)
             session.add(row)

@@ -214,11 +214,7 @@ def may_hold_back(policy: SuppressAfter | ClientWeeklyCap | ActionVolumeCap, rec
                   kb: KnowledgeBase) -> bool:
     """Whether ``policy`` may hold ``rec`` back (a snooze to a date aside): a coaching topic always,
     an action when its kind is one the policy holds back and not a duty."""
-    if rec.kind != "action":
-        return True
-    spec = kb.actions.get(rec.id)
-    kind: ActionKind = spec.kind if spec is not None else "service"
-    return kind in policy.holds_back and kind not in DUTY_KINDS
+    return rec.kind != "action" or _may_hold_back_action(policy, rec.id, kb)
 
 
 _STATUS_TEXT = {"accepted": ("已接受", "accepted"), "rejected": ("被拒绝", "rejected"),
@@ -227,24 +223,106 @@ _STATUS_TEXT = {"accepted": ("已接受", "accepted"), "rejected": ("被拒绝",
 
 def apply_policies(clients: Sequence[SubjectDecision], managers: Sequence[SubjectDecision],
                    policies: PolicySet, history: Iterable[FeedbackEvent], as_of: dt.date,
-                   kb: KnowledgeBase) -> tuple[list[SubjectDecision], list[SubjectDecision]]:
-    """Hold back what the contact policies forbid on ``as_of``, given the feedback ``history``."""
-    known = sorted((e for e in history if e.date <= as_of),
-                   key=lambda e: (e.date, e.decision_id, e.subject, e.item_id, e.status))
+                   kb: KnowledgeBase, settled: Settled | None = None
+                   ) -> tuple[list[SubjectDecision], list[SubjectDecision]]:
+    """Hold back what the contact policies forbid on ``as_of``, given the feedback ``history``.
+
+    ``settled`` is what the weekly caps decided elsewhere about some of these clients (those with an
+    action under a portfolio volume cap, ranked across the whole portfolio by :func:`settle_caps`):
+    their actions are held back as it says, and the caps rank the other clients' actions here."""
+    known = _known(history, as_of)
+    held = _rests([*clients, *managers], policies, known, as_of, kb)
+    if settled is None:
+        held.update(_caps(cap_candidates(clients, held, kb), policies, known, as_of, kb))
+    else:
+        held.update(((SubjectKey("client", c), a), found) for (c, a), found in settled.held.items())
+        own = [c for c in clients if c.id not in settled.clients]
+        held.update(_caps(cap_candidates(own, held, kb), policies, known, as_of, kb))
+    return [_rebuild(s, held) for s in clients], [_rebuild(s, held) for s in managers]
+
+
+@dataclass(frozen=True)
+class CapCandidate:
+    """A client action the weekly caps rank, as they read it: a small record, so that the actions
+    under a portfolio volume cap can be ranked together away from their decisions (a cluster's
+    workers send them to the calling process)."""
+
+    client_id: str
+    action_id: str
+    priority: float
+    score: float
+    rules: int
+
+    def order(self, kb: KnowledgeBase) -> tuple[bool, float, float, int, str, str]:
+        """Best first: duties (never held back, they take their slots first), then priority, score,
+        supporting rules, action id and client id."""
+        return (not _is_duty(self.action_id, kb), -self.priority, -self.score, -self.rules, self.action_id,
+                self.client_id)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What the weekly caps decided about ``clients`` (ranked with the whole portfolio's actions
+    under a volume cap): the actions they held back, each with its suppressions."""
+
+    clients: frozenset[str]
+    held: dict[tuple[str, str], list[Suppression]]
+
+
+def pending(clients: Sequence[SubjectDecision], managers: Sequence[SubjectDecision], policies: PolicySet,
+            history: Iterable[FeedbackEvent], as_of: dt.date, kb: KnowledgeBase) -> list[CapCandidate]:
+    """The candidates of the clients that a portfolio volume cap ties to other books: every action
+    (not held back by a rest) of each client with at least one action under a volume cap. They are
+    ranked together across the portfolio (:func:`settle_caps`); the other clients' actions can be
+    ranked within their own book."""
+    capped = set(policies.capped_actions())
+    if not capped:
+        return []
+    known = _known(history, as_of)
+    found = cap_candidates(clients, _rests([*clients, *managers], policies, known, as_of, kb), kb)
+    tied = {c.client_id for c in found if c.action_id in capped}
+    return [c for c in found if c.client_id in tied]
+
+
+def settle_caps(candidates: Iterable[CapCandidate], policies: PolicySet, history: Iterable[FeedbackEvent],
+                as_of: dt.date, kb: KnowledgeBase) -> Settled:
+    """The weekly caps over ``candidates`` (:func:`pending` of every book) with the feedback on
+    their clients and on the capped actions (``history``): what :func:`apply_policies` over the
+    whole portfolio holds back of those clients' actions."""
+    found = list(candidates)
+    held = _caps(found, policies, _known(history, as_of), as_of, kb)
+    return Settled(frozenset(c.client_id for c in found), {(k.id, a): v for (k, a), v in held.items()})
+
+
+def _known(history: Iterable[FeedbackEvent], as_of: dt.date) -> list[FeedbackEvent]:
+    """The feedback known on ``as_of``, in a fixed order."""
+    return sorted((e for e in history if e.date <= as_of),
+                  key=lambda e: (e.date, e.decision_id, e.subject, e.item_id, e.status))
+
+
+def _rests(subjects: Sequence[SubjectDecision], policies: PolicySet, known: list[FeedbackEvent], as_of: dt.date,
+           kb: KnowledgeBase) -> dict[tuple[SubjectKey, str], list[Suppression]]:
+    """What the ``suppress_after`` policies hold back of ``subjects``' recommendations."""
     per_item: dict[tuple[SubjectKey, str], list[FeedbackEvent]] = {}
     for e in known:
         per_item.setdefault((e.subject, e.item_id), []).append(e)
     held: dict[tuple[SubjectKey, str], list[Suppression]] = {}
     rests = [p for p in policies.policies if isinstance(p, SuppressAfter)]
-    for subject in [*clients, *managers]:
+    for subject in subjects:
         key = SubjectKey(subject.subject_type, subject.id)
         for rec in subject.recommendations:
             events = per_item.get((key, rec.id), [])
             found = [s for p in rests if events and (s := _rest(p, rec, events, as_of, kb))]
             if found:
                 held[(key, rec.id)] = found
-    _apply_caps(clients, policies, known, as_of, kb, held)
-    return [_rebuild(s, held) for s in clients], [_rebuild(s, held) for s in managers]
+    return held
+
+
+def cap_candidates(clients: Sequence[SubjectDecision], held: dict[tuple[SubjectKey, str], list[Suppression]],
+                   kb: KnowledgeBase) -> list[CapCandidate]:
+    """The client actions of ``clients`` that nothing in ``held`` holds back yet, as the caps read them."""
+    return [CapCandidate(s.id, r.id, _priority(r), r.score, len(r.rules)) for s in clients for r in s.recommendations
+            if r.kind == "action" and (SubjectKey("client", s.id), r.id) not in held]
 
 
 def _rest(p: SuppressAfter, rec: Recommendation, events: list[FeedbackEvent],
@@ -296,10 +374,11 @@ class _Cap:
             self.now += 1
 
 
-def _apply_caps(clients: Sequence[SubjectDecision], policies: PolicySet, events: list[FeedbackEvent],
-                as_of: dt.date, kb: KnowledgeBase, held: dict[tuple[SubjectKey, str], list[Suppression]]) -> None:
-    """Greedy over every client action of the decision, best first: a recommendation is kept when
-    every cap it falls under has room, and then takes its slot in each."""
+def _caps(candidates: list[CapCandidate], policies: PolicySet, events: list[FeedbackEvent],
+          as_of: dt.date, kb: KnowledgeBase) -> dict[tuple[SubjectKey, str], list[Suppression]]:
+    """Greedy over the candidate client actions, best first: a recommendation is kept when every
+    cap it falls under has room, and then takes its slot in each; what is held back, returned."""
+    held: dict[tuple[SubjectKey, str], list[Suppression]] = {}
     week = shift(as_of, -as_of.weekday())
     contacts = [e for e in events if e.date >= week and e.status in CONTACT_STATUSES and e.subject_type == "client"]
     by_client: dict[str, list[FeedbackEvent]] = {}
@@ -311,31 +390,35 @@ def _apply_caps(clients: Sequence[SubjectDecision], policies: PolicySet, events:
         if isinstance(p, ActionVolumeCap):
             volume.setdefault(p.action, []).append(_volume_cap(p, contacts))
     per_client: dict[tuple[str, str], _Cap] = {}
-    candidates = [(s, r) for s in clients for r in s.recommendations
-                  if r.kind == "action" and (SubjectKey("client", s.id), r.id) not in held]
-    # duties first: they are never held back, so they take their slots before anything that can be
-    candidates.sort(key=lambda sr: (not _is_duty(sr[1], kb), -_priority(sr[1]), -sr[1].score, -len(sr[1].rules),
-                                    sr[1].id, sr[0].id))
-    for subject, rec in candidates:
+    for c in sorted(candidates, key=lambda c: c.order(kb)):
         caps: list[tuple[_Cap, str]] = []
         for p in client_caps:
-            if _counts(p, rec.id, kb):
-                if (p.id, subject.id) not in per_client:
-                    per_client[(p.id, subject.id)] = _client_cap(p, by_client.get(subject.id, []), kb)
-                cap = per_client[(p.id, subject.id)]
-                caps.append((cap, rec.id))
-        caps += [(cap, subject.id) for cap in volume.get(rec.id, [])]
-        full = [(cap, unit) for cap, unit in caps if cap.full(unit) and may_hold_back(cap.policy, rec, kb)]
+            if _counts(p, c.action_id, kb):
+                if (p.id, c.client_id) not in per_client:
+                    per_client[(p.id, c.client_id)] = _client_cap(p, by_client.get(c.client_id, []), kb)
+                caps.append((per_client[(p.id, c.client_id)], c.action_id))
+        caps += [(cap, c.client_id) for cap in volume.get(c.action_id, [])]
+        full = [(cap, unit) for cap, unit in caps
+                if cap.full(unit) and _may_hold_back_action(cap.policy, c.action_id, kb)]
         if full:
-            held[(SubjectKey("client", subject.id), rec.id)] = [_cap_suppression(cap, rec.id, week, kb)
-                                                                  for cap, _ in full]
+            held[(SubjectKey("client", c.client_id), c.action_id)] = [_cap_suppression(cap, c.action_id, week, kb)
+                                                                      for cap, _ in full]
         else:
             for cap, unit in caps:
                 cap.take(unit)
+    return held
 
 
-def _is_duty(rec: Recommendation, kb: KnowledgeBase) -> bool:
-    spec = kb.actions.get(rec.id) if rec.kind == "action" else None
+def _may_hold_back_action(policy: SuppressAfter | ClientWeeklyCap | ActionVolumeCap, action_id: str,
+                          kb: KnowledgeBase) -> bool:
+    """:func:`may_hold_back` for a client action known by its id."""
+    spec = kb.actions.get(action_id)
+    kind: ActionKind = spec.kind if spec is not None else "service"
+    return kind in policy.holds_back and kind not in DUTY_KINDS
+
+
+def _is_duty(action_id: str, kb: KnowledgeBase) -> bool:
+    spec = kb.actions.get(action_id)
     return spec is not None and spec.duty
 
 

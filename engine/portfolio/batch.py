@@ -5,15 +5,20 @@ its files and its terminal.
 sample portfolio) into a :class:`engine.portfolio.tables.Report`, derives history fields and
 evaluates the gates in bulk (:func:`engine.portfolio.run.prepare`), decides every manager's book in
 worker processes and, when the plan has a decision log, applies the contact policies with the
-log's feedback and records every manager's decision in it. The caller keeps the I/O: it opens the
-files and the log (:class:`BatchPlan`), hears of the run as it goes (:class:`BatchEvents`) and
-formats what comes back (:class:`BatchResult`); :mod:`cli.batch` is such a caller.
+log's feedback and records every manager's decision in it, under an id derived from the run and
+the manager (:func:`decision_id`). On a backend (a cluster) a logged run applies the policies and
+records the decisions on the backend's workers, which open the same log (``BatchPlan.open_log``).
+The caller keeps the I/O: it opens the files and the log (:class:`BatchPlan`), hears of the run as
+it goes (:class:`BatchEvents`) and formats what comes back (:class:`BatchResult`); :mod:`cli.batch`
+is such a caller.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+import secrets
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -60,9 +65,11 @@ class BatchLog(Protocol):
         """The feedback the contact policies need to decide about ``subjects`` as of ``as_of``."""
         ...
 
-    def record(self, decision: Decision, facts: dict[str, Any], history: list[FeedbackEvent]) -> Decision:
-        """Log ``decision``, made from the facts document ``facts`` with the feedback ``history``;
-        return it with its id."""
+    def record(self, decision: Decision, facts: dict[str, Any], history: list[FeedbackEvent],
+               decision_id: str | None = None) -> Decision:
+        """Log ``decision``, made from the facts document ``facts`` with the feedback ``history``,
+        under ``decision_id`` (None: a new id); return it with its id. A decision already logged
+        under ``decision_id`` is not logged again (a retried task logs nothing twice)."""
         ...
 
     def effectiveness(self, since: dt.date, until: dt.date) -> EffectivenessReport:
@@ -84,9 +91,38 @@ class Backend(Protocol):
         ...
 
     def decide(self, advisor: Advisor, parts: list[Partition], as_of: dt.date,
-               progress: Callable[[int], None] | None = None) -> list[ManagerResult]:
-        """Every book decided with :func:`engine.portfolio.run.decide_partition`, ordered by manager."""
+               progress: Callable[[int], None] | None = None, logging: Logging | None = None,
+               log: BatchLog | None = None) -> list[ManagerResult]:
+        """Every book decided with :func:`engine.portfolio.run.decide_partition`, ordered by manager.
+        With ``logging`` (a logged run), the workers also rank with its propensities, apply the
+        contact policies (the portfolio volume caps ranked across every book, with the feedback
+        ``log``, the caller's open log, gives) and log each book's decision once, from the workers."""
         ...
+
+
+@dataclass(frozen=True)
+class Logging:
+    """What the books of a logged run need where a backend decides them: the log opened there
+    (``open_log``, given the worker's compiled advisor; it must pickle), the run's key, which each
+    book's decision id derives from (:func:`decision_id`: the same id when a task runs again), and
+    the acceptance evidence the ranking learns from (``table``; None: none)."""
+
+    open_log: Callable[[Advisor], AbstractContextManager[BatchLog]]
+    run: str
+    table: PropensityTable | None = None
+
+
+def run_key(now: dt.datetime | None = None) -> str:
+    """A new run's key: its UTC day and 64 random bits."""
+    now = now if now is not None else dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%d}-{secrets.token_hex(8)}"
+
+
+def decision_id(run: str, manager_id: str) -> str:
+    """The decision id of ``manager_id``'s book in the run ``run`` (a key of :func:`run_key`):
+    ``d-YYYYMMDD-`` and 64 bits, as the log's own ids, but the same each time it is asked for."""
+    digest = hashlib.blake2b(f"{run}/{manager_id}".encode(), digest_size=8).hexdigest()
+    return f"d-{run[:8]}-{digest}"
 
 
 class BatchEvents(Protocol):
@@ -129,7 +165,8 @@ class BatchPlan:
     book. ``log`` is entered once the decisions are made; without it the batch is a dry planning
     run (no contact policy, nothing logged). The effectiveness of a logged run covers the last
     ``effectiveness_days`` up to ``as_of``. With a ``backend`` (a cluster) the books are decided
-    there instead of in ``jobs`` local processes; every other step runs as without it.
+    there instead of in ``jobs`` local processes; a logged run then applies the policies and logs on
+    the backend's workers too, each opening the same log with ``open_log`` (which must pickle).
     """
 
     as_of: dt.date
@@ -142,6 +179,7 @@ class BatchPlan:
     effectiveness_days: int = 90
     prefer: Prefer = "given"  # "history": history replaces the values the tables give
     backend: Backend | None = None  # decides the books instead of ``jobs`` local processes
+    open_log: Callable[[Advisor], AbstractContextManager[BatchLog]] | None = None  # ``log`` on a backend's workers
 
 
 @dataclass(frozen=True)
@@ -209,19 +247,38 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
     events.checked(tables)
     derived, parts = prepare(tables, kb, BulkGates(advisor.book), plan.prefer)
     workers = plan.backend.workers if plan.backend is not None else plan.jobs or os.cpu_count() or 1
-    with events.deciding(sum(p.subjects for p in parts)) as advance:
-        if plan.backend is not None:
-            results = plan.backend.decide(advisor, parts, plan.as_of, advance)
-        else:
-            results = portfolio.decide_partitions(advisor, parts, plan.as_of, workers, plan.texts, advance)
+    total = sum(p.subjects for p in parts)
     logged, effect = None, None
-    if plan.log is not None:
+    if plan.log is None:
+        with events.deciding(total) as advance:
+            results = _decided(advisor, parts, plan, workers, advance)
+    elif plan.backend is not None:
+        if plan.open_log is None:
+            raise ValueError("a logged run on a backend needs plan.open_log, to open the log on its workers")
         with plan.log as log:
-            results, effect = _logged(results, parts, advisor, plan, log)
+            logging = Logging(plan.open_log, run_key(), _propensities(advisor, plan, log))
+            with events.deciding(total) as advance:
+                results = plan.backend.decide(advisor, parts, plan.as_of, advance, logging, log)
+            effect = _effectiveness(plan, log)
+        logged = len(results)
+    else:
+        with events.deciding(total) as advance:
+            results = _decided(advisor, parts, plan, workers, advance)
+        with plan.log as log:
+            results = _logged(results, parts, advisor, plan, log)
+            effect = _effectiveness(plan, log)
         logged = len(results)
     run = PortfolioRun(tables, derived, results)
     return BatchResult(run, BatchCounts.of(run), workers, time.perf_counter() - started, advisor.revision,
                        logged, effect)
+
+
+def _decided(advisor: Advisor, parts: list[Partition], plan: BatchPlan, workers: int,
+             advance: Callable[[int], None]) -> list[ManagerResult]:
+    """Every book decided, on the plan's backend or in ``workers`` local processes."""
+    if plan.backend is not None:
+        return plan.backend.decide(advisor, parts, plan.as_of, advance)
+    return portfolio.decide_partitions(advisor, parts, plan.as_of, workers, plan.texts, advance)
 
 
 def _checked_tables(plan: BatchPlan, kb: KnowledgeBase, report: Report) -> PortfolioTables:
@@ -236,29 +293,42 @@ def _checked_tables(plan: BatchPlan, kb: KnowledgeBase, report: Report) -> Portf
 
 
 def _logged(results: list[ManagerResult], parts: list[Partition], advisor: Advisor, plan: BatchPlan,
-            log: BatchLog) -> tuple[list[ManagerResult], EffectivenessReport]:
+            log: BatchLog) -> list[ManagerResult]:
     """The log's propensities (when the arbitration learns them) and contact policies over the whole
-    portfolio with the log's feedback, every manager's decision
-    logged with the feedback about its own subjects, and the effectiveness of the plan's period."""
+    portfolio with the log's feedback, and every manager's decision logged with the feedback about
+    its own subjects."""
     day = plan.as_of
-    history = log.feedback([key for p in parts for key in _subjects(p)], day, advisor.book.policies)
-    settings = advisor.book.arbitration.propensity
-    table = log.propensities(day, settings) if settings.enabled else None
-    results = portfolio.with_policies(portfolio.with_propensities(results, parts, advisor, table), parts, advisor,
-                                      history, day)
+    history = log.feedback([key for p in parts for key in subjects(p)], day, advisor.book.policies)
+    results = portfolio.with_policies(portfolio.with_propensities(results, parts, advisor,
+                                                                  _propensities(advisor, plan, log)),
+                                      parts, advisor, history, day)
     part_of = {p.manager_id: p for p in parts}
-    logged = [_record(r, part_of[r.manager_id], history, advisor.book.kb, day, log) for r in results]
-    return logged, log.effectiveness(day - dt.timedelta(days=plan.effectiveness_days - 1), day)
+    run = run_key()
+    return [logged_result(r, part_of[r.manager_id], history, advisor.book.kb, day, log, decision_id(run, r.manager_id))
+            for r in results]
 
 
-def _subjects(part: Partition) -> list[SubjectKey]:
-    """The manager and the clients of one book."""
+def _propensities(advisor: Advisor, plan: BatchPlan, log: BatchLog) -> PropensityTable | None:
+    """The log's acceptance evidence, when the arbitration learns from it."""
+    settings = advisor.book.arbitration.propensity
+    return log.propensities(plan.as_of, settings) if settings.enabled else None
+
+
+def _effectiveness(plan: BatchPlan, log: BatchLog) -> EffectivenessReport:
+    """The log's effectiveness report over the plan's period."""
+    return log.effectiveness(plan.as_of - dt.timedelta(days=plan.effectiveness_days - 1), plan.as_of)
+
+
+def subjects(part: Partition) -> list[SubjectKey]:
+    """The manager and the clients of one book (what its feedback is about)."""
     return [SubjectKey.of(t, f["id"]) for t in LOGGED_TYPES for f in part.facts[t]]
 
 
-def _record(result: ManagerResult, part: Partition, history: list[FeedbackEvent], kb: KnowledgeBase,
-            as_of: dt.date, log: BatchLog) -> ManagerResult:
-    """``result`` with its decision as the log recorded it (with the feedback on the book's subjects)."""
-    mine = set(_subjects(part))
+def logged_result(result: ManagerResult, part: Partition, history: list[FeedbackEvent], kb: KnowledgeBase,
+                  as_of: dt.date, log: BatchLog, decision_id: str | None = None) -> ManagerResult:
+    """``result`` with its decision as the log recorded it (with the feedback on the book's
+    subjects), under ``decision_id``."""
+    mine = set(subjects(part))
     own = [e for e in history if e.subject in mine]
-    return replace(result, decision=log.record(result.decision, portfolio.facts_document(part, as_of, kb), own))
+    return replace(result, decision=log.record(result.decision, portfolio.facts_document(part, as_of, kb), own,
+                                               decision_id))

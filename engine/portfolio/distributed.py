@@ -1,25 +1,34 @@
 """Deciding a portfolio's books on a Dask cluster: the same per-manager step as a local run, on
-the cluster's workers.
+the cluster's workers, and in a logged run the contact policies and the decision log there too.
 
 A run stays what :func:`engine.portfolio.run_batch` makes it: the tables are checked, history is
 derived, the gates are evaluated in bulk and the team benchmarks are computed over the whole
-portfolio (:func:`engine.portfolio.run.prepare`); only the per-manager step — a book decided by
-:func:`engine.portfolio.run.decide_partition` and its worklist built — runs on the workers. So the
-decisions are those of a local run by construction: the same function decides each book, and the
-results are ordered by manager id whatever the cluster did.
+portfolio (:func:`engine.portfolio.run.prepare`); the books go out in buckets of similar size (by
+clients), largest first, in two passes:
+
+1. :func:`decide_bucket` decides each book with :func:`engine.portfolio.run.decide_partition` and,
+   in a logged run, ranks it with the run's propensities and reads the feedback on the bucket's
+   subjects from the log, opened on the worker. The result stays in that worker's memory (a
+   future); only the actions a portfolio volume cap ties across books come back
+   (:func:`pending_of`: small records), and the calling process ranks them under the caps as a
+   local run ranks the whole portfolio (:func:`engine.policies.contact.settle_caps`).
+2. :func:`settle_bucket` runs where the bucket's result is: the contact policies applied (the tied
+   clients as the caller ranked them, the others within the bucket: the same holds as a local run),
+   each book logged under an id derived from the run and the manager
+   (:func:`engine.portfolio.batch.decision_id`), and the decisions sent back as JSON.
 
 * The rule book is compiled once per worker, from the same rule and knowledge-base texts, by a
   worker plugin (:class:`BookPlugin`), not shipped with every task; a worker that joins later
   compiles it when it joins.
-* The books go out in buckets of similar size (by clients), largest first; a bucket's decisions
-  come back as JSON (an order of magnitude cheaper to move than pickled models).
-* A task is a pure function of its bucket: when a worker is lost, the scheduler runs the lost
-  buckets again elsewhere, and the caller receives each bucket's result once. Whatever is
-  recorded or written is recorded or written from those results, once.
+* A lost worker: the scheduler runs its tasks again elsewhere (the first pass too, when its result
+  was on the lost worker) and the caller receives each bucket's result once. A bucket logged again
+  finds its decisions logged under the same ids and logs nothing twice.
 
-The caller owns the cluster (:func:`connect_cluster`) as it owns the decision log: a running
-scheduler by its address, or a local cluster started for the run. The package exports this
-module's names lazily, so that a run without a cluster never imports dask.
+The decisions still come back to the calling process, which writes the outputs, the summary and
+the report from them (the next step is to write them on the workers). The caller owns the cluster
+(:func:`connect_cluster`) as it owns the decision log: a running scheduler by its address, or a
+local cluster started for the run. The package exports this module's names lazily, so that a run
+without a cluster never imports dask.
 """
 
 from __future__ import annotations
@@ -37,7 +46,17 @@ from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_wo
 
 from rm_advisor.engine.inference.advisor import Advisor, Engine
 from rm_advisor.engine.language.decision import Decision
-from rm_advisor.engine.portfolio.run import ManagerResult, Partition, decide_partition
+from rm_advisor.engine.language.feedback import FeedbackEvent
+from rm_advisor.engine.language.subjects import SubjectKey
+from rm_advisor.engine.policies.contact import CapCandidate, Settled, pending, settle_caps
+from rm_advisor.engine.portfolio.batch import BatchLog, Logging, decision_id, logged_result, subjects
+from rm_advisor.engine.portfolio.run import (
+    ManagerResult,
+    Partition,
+    decide_partition,
+    with_policies,
+    with_propensities,
+)
 from rm_advisor.engine.portfolio.worklist import Worklist
 
 #: rule and knowledge-base file texts (name -> text), as :meth:`Advisor.from_files` takes them
@@ -79,23 +98,64 @@ def _book(name: str) -> Advisor:
     return plugin.advisor
 
 
-def decide_bucket(plugin: str, bucket: list[Partition], as_of: dt.date) -> Encoded:
+@dataclass
+class Decided:
+    """One bucket decided (ranked with the run's propensities, and with the feedback on its subjects
+    when the run is logged): a task's result that stays on the worker that made it, until the
+    bucket is settled there (:func:`settle_bucket`)."""
+
+    parts: list[Partition]
+    results: list[ManagerResult]
+    history: list[FeedbackEvent]
+
+
+def decide_bucket(plugin: str, bucket: list[Partition], as_of: dt.date, logging: Logging | None) -> Decided:
     """On a worker: decide every book of ``bucket`` with the worker's compiled book (the same
-    :func:`engine.portfolio.run.decide_partition` a local run calls)."""
+    :func:`engine.portfolio.run.decide_partition` a local run calls); in a logged run, rank them
+    with the run's propensities and read the feedback on the bucket's subjects from the log."""
     advisor = _book(plugin)
     # decisions are many small objects without cycles that matter (see run._init_worker): a task
     # does not let the cyclic collector rescan them, and leaves the worker's collector as it was
     enabled = gc.isenabled()
     gc.disable()
     try:
-        out = []
-        for part in bucket:
-            r = decide_partition(advisor, part, as_of)
-            out.append((r.manager_id, r.decision.model_dump_json(), r.worklist.model_dump_json()))
-        return out
+        results = [decide_partition(advisor, part, as_of) for part in bucket]
+        if logging is None:
+            return Decided(bucket, results, [])
+        results = with_propensities(results, bucket, advisor, logging.table)
+        with logging.open_log(advisor) as log:
+            history = log.feedback([k for p in bucket for k in subjects(p)], as_of, advisor.book.policies)
+        return Decided(bucket, results, history)
     finally:
         if enabled:
             gc.enable()
+
+
+def pending_of(plugin: str, decided: Decided, as_of: dt.date) -> list[CapCandidate]:
+    """On a worker: the actions of the bucket's clients that a portfolio volume cap ties to other
+    books (:func:`engine.policies.contact.pending`): all the calling process receives of a bucket
+    before it is settled."""
+    book = _book(plugin).book
+    clients = [c for r in decided.results for c in r.decision.clients]
+    managers = [m for r in decided.results for m in r.decision.managers]
+    return pending(clients, managers, book.policies, decided.history, as_of, book.kb)
+
+
+def settle_bucket(plugin: str, decided: Decided, as_of: dt.date, logging: Logging | None,
+                  settled: Settled | None) -> Encoded:
+    """On the worker that holds ``decided``: in a logged run, apply the contact policies to the
+    bucket (what the portfolio's volume caps held back of its tied clients, ``settled``, as the
+    calling process ranked them) and log each book's decision under its run's id, which a task run
+    again finds logged and does not log twice; the bucket's decisions, as JSON."""
+    results = decided.results
+    if logging is not None:
+        advisor = _book(plugin)
+        results = with_policies(results, decided.parts, advisor, decided.history, as_of, settled)
+        part_of = {p.manager_id: p for p in decided.parts}
+        with logging.open_log(advisor) as log:
+            results = [logged_result(r, part_of[r.manager_id], decided.history, advisor.book.kb, as_of, log,
+                                     decision_id(logging.run, r.manager_id)) for r in results]
+    return [(r.manager_id, r.decision.model_dump_json(), r.worklist.model_dump_json()) for r in results]
 
 
 def decoded(items: Encoded) -> list[ManagerResult]:
@@ -139,24 +199,60 @@ class DaskBackend:
         return len(self.client.scheduler_info().get("workers", {}))
 
     def decide(self, advisor: Advisor, parts: list[Partition], as_of: dt.date,
-               progress: Callable[[int], None] | None = None) -> list[ManagerResult]:
-        """Decide every book on the cluster; results ordered by manager, each book once."""
+               progress: Callable[[int], None] | None = None, logging: Logging | None = None,
+               log: BatchLog | None = None) -> list[ManagerResult]:
+        """Decide every book on the cluster; results ordered by manager, each book once.
+
+        Two passes over the buckets. The first decides them (and, logged, ranks them and reads their
+        feedback); its results stay on the workers, and only the actions a portfolio volume cap ties
+        across books come back (:func:`pending_of`). The calling process ranks those under the caps
+        with ``log``'s feedback on them, as a local run ranks the whole portfolio, and the second pass
+        settles each bucket where it was decided: the policies applied, each book logged once."""
         if not parts:
             return []
         plugin = BookPlugin(self.texts, self.engine, advisor.revision)
         self.client.register_plugin(plugin, name=plugin.name)
         run = uuid.uuid4().hex[:12]
         bins = buckets(parts, max(1, self.workers) * BUCKETS_PER_WORKER)
-        futures = [self.client.submit(decide_bucket, plugin.name, b, as_of, key=f"rm-advisor-decide-{run}-{i}")
-                   for i, b in enumerate(bins)]
+        decided = [self.client.submit(decide_bucket, plugin.name, b, as_of, logging,
+                                      key=f"rm-advisor-decide-{run}-{i}") for i, b in enumerate(bins)]
+        settled: list[Settled | None] = [None] * len(bins)
+        if logging is not None:
+            settled = self._settled(plugin.name, decided, bins, advisor, as_of, log, run)
+        futures = [self.client.submit(settle_bucket, plugin.name, d, as_of, logging, s,
+                                      key=f"rm-advisor-settle-{run}-{i}")
+                   for i, (d, s) in enumerate(zip(decided, settled, strict=True))]
         weight = {f.key: sum(_weight(p) for p in b) for f, b in zip(futures, bins, strict=True)}
+        first = {f.key: d for f, d in zip(futures, decided, strict=True)}
+        del decided  # each first pass is let go as soon as its bucket is settled: the books and their
+        # decisions leave the workers' memory (and the scheduler's the task holding the books)
         results: list[ManagerResult] = []
         for future in as_completed(futures):  # type: ignore[no-untyped-call]  # (distributed has no hints here)
             results.extend(decoded(future.result()))
             if progress:
                 progress(weight[future.key])
             future.release()
+            first.pop(future.key).release()  # type: ignore[no-untyped-call]
         return sorted(results, key=lambda r: r.manager_id)
+
+    def _settled(self, plugin: str, decided: list[Any], bins: list[list[Partition]], advisor: Advisor,
+                 as_of: dt.date, log: BatchLog | None, run: str) -> list[Settled | None]:
+        """What the portfolio volume caps hold back of each bucket's tied clients: the buckets'
+        pending actions gathered, ranked together with the feedback on them, and cut by bucket."""
+        book = advisor.book
+        by_bucket: list[list[CapCandidate]] = self.client.gather(  # type: ignore[no-untyped-call]
+            [self.client.submit(pending_of, plugin, d, as_of, key=f"rm-advisor-pending-{run}-{i}")
+             for i, d in enumerate(decided)])
+        tied = sorted({c.client_id for found in by_bucket for c in found})
+        if not tied:
+            return [None] * len(bins)
+        history = log.feedback([SubjectKey("client", c) for c in tied], as_of, book.policies) if log else []
+        everything = settle_caps([c for found in by_bucket for c in found], book.policies, history, as_of, book.kb)
+        out: list[Settled | None] = []
+        for found in by_bucket:
+            mine = frozenset(c.client_id for c in found)
+            out.append(Settled(mine, {k: v for k, v in everything.held.items() if k[0] in mine}))
+        return out
 
 
 @contextmanager

@@ -37,7 +37,7 @@ from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.links import FROM, LINK_FACT, TO, link_depth
 from rm_advisor.engine.language.propensity import PropensityTable
 from rm_advisor.engine.language.subjects import SubjectKey
-from rm_advisor.engine.policies.contact import apply_policies
+from rm_advisor.engine.policies.contact import Settled, apply_policies
 from rm_advisor.engine.policies.ranking import rank, standing_of
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
 from rm_advisor.engine.portfolio.tables import Chunk, Reference, Report, Table, TableInput, check_input
@@ -331,13 +331,15 @@ def with_propensities(results: list[ManagerResult], parts: list[Partition], advi
 
 
 def with_policies(results: list[ManagerResult], parts: list[Partition], advisor: Advisor,
-                  history: list[Any], as_of: dt.date) -> list[ManagerResult]:
+                  history: list[Any], as_of: dt.date, settled: Settled | None = None) -> list[ManagerResult]:
     """Apply the contact policies across the whole portfolio (portfolio volume caps count every
-    manager's clients together), then rebuild the worklists from what is left."""
+    manager's clients together), then rebuild the worklists from what is left. With ``settled``
+    (what the caps decided over the whole portfolio about the clients a volume cap ties together,
+    :func:`engine.policies.contact.settle_caps`), ``results`` may be some of the books only."""
     book = advisor.book
     clients = [c for r in results for c in r.decision.clients]
     managers = [m for r in results for m in r.decision.managers]
-    new_clients, new_managers = apply_policies(clients, managers, book.policies, history, as_of, book.kb)
+    new_clients, new_managers = apply_policies(clients, managers, book.policies, history, as_of, book.kb, settled)
     by_client = {c.id: c for c in new_clients}
     by_manager = {m.id: m for m in new_managers}
     facts_of = {p.manager_id: p for p in parts}

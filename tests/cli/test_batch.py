@@ -347,6 +347,22 @@ def test_backend_dask_writes_what_a_local_run_writes(run: Run, bad_history: tupl
     assert summary == local_summary
 
 
+def test_a_logged_dask_run_logs_from_the_workers_what_a_local_logged_run_logs(sample: Path, tmp_path: Path) -> None:
+    from rm_advisor.store import Store
+
+    for out, extra in (("local", ()), ("dask", ("--backend", "dask", "--jobs", "2"))):
+        result = runner.invoke(app, batch_args(sample, tmp_path / out, "--db", f"sqlite:///{tmp_path / out}.db",
+                                               "--no-report", *extra))
+        assert result.exit_code == 0, result.output
+    recs = {out: read(tmp_path / out / "recommendations.csv") for out in ("local", "dask")}
+    pd.testing.assert_frame_equal(recs["dask"].drop(columns="decision_id"), recs["local"].drop(columns="decision_id"))
+    with Store(f"sqlite:///{tmp_path / 'dask'}.db") as store:
+        logged = {d.id: store.decisions.get(d.id).decision.managers[0].id for d in store.decisions.recent(1000)}
+    managers = read(sample / "managers.csv")["id"]
+    assert sorted(logged.values()) == sorted(managers)  # each manager's decision once
+    assert set(recs["dask"]["decision_id"]) == set(logged)  # the outputs name the decisions the workers logged
+
+
 @pytest.fixture(scope="module")
 def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     """A sample portfolio with its links table, and a link to a client nobody has (at the line returned)."""

@@ -113,3 +113,21 @@ def test_the_newest_batch_decision_of_each_managers_book_is_found(store: Store, 
     assert store.decisions.latest_by_manager() == {"M1": newer.id}
     assert store.decisions.manager_of("client", "T000") == "M1"
     assert store.decisions.manager_of("client", "no-such-client") is None
+
+
+def test_a_decision_recorded_once_under_its_id_again_is_not_logged_twice(store: Store, advisor: Advisor) -> None:
+    facts = tobacco_facts(2)
+    decision = advisor.decide(facts)
+
+    def items() -> int:
+        with store.db.transaction() as session:
+            return int(session.scalar(select(func.count()).select_from(DecisionItemRow)) or 0)
+
+    key = "d-20261123-00000000000000aa"
+    first = store.decisions.record(decision, facts, advisor.book, "batch", [], decision_id=key, once=True)
+    logged_items = items()
+    # a batch task run again after its worker was lost
+    again = store.decisions.record(decision, facts, advisor.book, "batch", [], decision_id=key, once=True)
+    assert first.id == again.id == key
+    assert [d.id for d in store.decisions.recent(10)] == [key]
+    assert logged_items > 0 and items() == logged_items

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from rm_advisor.engine import Advisor, RuleError
 from rm_advisor.engine.inference.book import check_rules, load_rule_book
-from rm_advisor.engine.language.decision import Decision
+from rm_advisor.engine.language.decision import Decision, SubjectDecision
 from rm_advisor.engine.language.feedback import FeedbackEvent
 from rm_advisor.engine.language.knowledge import FeedbackStatus
 from rm_advisor.engine.policies.contact import policy_file_json_schema
@@ -407,3 +407,36 @@ def test_policy_files_are_told_apart_from_rule_files(tmp_path: Path) -> None:
     (tmp_path / "t.policies.yaml").write_text(policies(REST), encoding="utf-8")
     a = Advisor.load(tmp_path, ROOT / "knowledge_base")
     assert [p.id for p in a.book.policies.policies] == ["rest"] and len(a.book.rules) == 5
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 2), min_size=6, max_size=6), st.integers(0, 3), st.integers(1, 3),
+       st.sets(st.integers(0, 7), max_size=4), st.sets(st.integers(0, 5), max_size=3))
+def test_caps_ranked_from_the_tied_actions_alone_hold_back_what_the_whole_portfolio_holds_back(
+        books: list[int], volume: int, per_client: int, accepted: set[int], rejected: set[int]) -> None:
+    """A portfolio cut into books (as a cluster's workers hold it): the actions a volume cap ties
+    across books ranked together (pending, settle_caps), each book's other actions in the book,
+    give what the policies give over the whole portfolio."""
+    from rm_advisor.engine.policies.contact import Settled, apply_policies, pending, settle_caps
+
+    adv = advisor({"id": "per_client", "kind": "client_weekly_cap", "max": per_client},
+                  {"id": "counters", "kind": "action_volume_cap", "action": "counter_placement", "max": volume},
+                  {"id": "rest", "kind": "suppress_after", "statuses": ["rejected"], "days": 30})
+    book, kb = adv.book.policies, adv.book.kb
+    ids = [f"T{i:03d}" for i in range(6)]
+    clients = adv.decide(facts(*ids)).clients
+    # counter placements accepted this week, by clients of the portfolio and beyond it; rejections rest an action
+    history = [event(f"T{i:03d}", "counter_placement", "accepted") for i in accepted] + \
+        [event(f"T{i:03d}", "promote_e_settlement") for i in rejected]
+    whole, _ = apply_policies(clients, [], book, history, AS_OF, kb)
+    parts = [[c for c, b in zip(clients, books, strict=True) if b == n] for n in range(3)]
+    found = [pending(part, [], book, history, AS_OF, kb) for part in parts]
+    settled = settle_caps([c for f in found for c in f], book, history, AS_OF, kb)
+    cut: dict[str, SubjectDecision] = {}
+    for part, f in zip(parts, found, strict=True):
+        mine = frozenset(c.client_id for c in f)
+        own = Settled(mine, {k: v for k, v in settled.held.items() if k[0] in mine})
+        cut.update((c.id, c) for c in apply_policies(part, [], book, history, AS_OF, kb, own)[0])
+    assert [cut[c.id] for c in clients] == whole
+    if volume < 3 and not accepted:  # the volume cap binds: some counter placement is held back
+        assert any(r.id == "counter_placement" for c in whole for r in c.suppressed)

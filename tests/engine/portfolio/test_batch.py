@@ -119,7 +119,8 @@ class Log:
         self.subjects = list(subjects)
         return self.history
 
-    def record(self, decision: Decision, facts: dict[str, Any], history: list[FeedbackEvent]) -> Decision:
+    def record(self, decision: Decision, facts: dict[str, Any], history: list[FeedbackEvent],
+               decision_id: str | None = None) -> Decision:
         manager = decision.managers[0].id
         self.recorded[manager] = ([c["id"] for c in facts["clients"]], history)
         return decision.model_copy(update={"id": f"logged-{manager}"})

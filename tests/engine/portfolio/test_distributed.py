@@ -9,6 +9,7 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +133,10 @@ class StoreLog:
     def feedback(self, subjects: list[SubjectKey], as_of: dt.date, policies: PolicySet) -> list[FeedbackEvent]:
         return self.store.feedback.history_for(subjects, as_of, policies)
 
-    def record(self, decision: Decision, facts: dict[str, Any], history: list[FeedbackEvent]) -> Decision:
-        return self.store.decisions.record(decision, facts, self.book.book, "batch", history)
+    def record(self, decision: Decision, facts: dict[str, Any], history: list[FeedbackEvent],
+               decision_id: str | None = None) -> Decision:
+        return self.store.decisions.record(decision, facts, self.book.book, "batch", history, decision_id=decision_id,
+                                           once=True)
 
     def effectiveness(self, since: dt.date, until: dt.date) -> EffectivenessReport:
         return effectiveness_report(self.store, since, until)
@@ -146,6 +149,17 @@ class StoreLog:
         with Store(self.url, self.book.book.kb) as store:
             return sorted(store.decisions.get(d.id).decision.managers[0].id for d in store.decisions.recent(1000))
 
+    def rows(self, leave_out: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+        """Every decision the log holds (those of ``leave_out`` aside), as a
+        user reads it back, by manager: input, output and the feedback its policies saw, ids and
+        times aside."""
+        with Store(self.url, self.book.book.kb) as store:
+            found = [store.decisions.get(d.id) for d in store.decisions.recent(1000)]
+        return sorted(({"manager": d.decision.managers[0].id, "source": d.source, "revision": d.revision,
+                        "as_of": d.as_of, "input": d.input, "history": d.history,
+                        "decision": d.decision.model_dump(mode="json", exclude={"id"})}
+                       for d in found if d.id not in leave_out), key=lambda r: r["manager"])
+
 
 def test_a_logged_dask_run_records_each_book_once_as_a_local_run(db_url: str, book: Advisor,
                                                                  texts: Texts, client: Client,
@@ -153,11 +167,80 @@ def test_a_logged_dask_run_records_each_book_once_as_a_local_run(db_url: str, bo
     frames = portfolio(4)
     log = StoreLog(db_url, book)
     report = Report()
-    result = run_batch(book, plan(frames, texts, backend=DaskBackend(client, texts), log=log), report)
+    result = run_batch(book, plan(frames, texts, backend=DaskBackend(client, texts), log=log,
+                                  open_log=partial(StoreLog, db_url)), report)
     local_log = StoreLog(f"sqlite:///{tmp_path / 'local.db'}", book)
     assert outcome(result, report) == local_run(book, frames, texts, log=local_log)
     assert result.logged == 6 and all(r.decision.id for r in result.run.results)
     assert log.logged() == sorted(r.manager_id for r in result.run.results)
+    assert log.rows() == local_log.rows()  # what the log holds, written by the workers, is a local run's
+
+
+def tight(texts: Texts) -> Texts:
+    """The shipped rule set with contact policies that bind on a small portfolio: at most 6 clients
+    a week get a counter placement and 8 a referral ask, across the portfolio, and at most 2
+    contacts a client; so the volume caps rank actions of every book together, and tie them to
+    the client caps."""
+    rules = dict(texts[0])
+    name = next(n for n in rules if n.endswith("contact.policies.yaml"))
+    text = rules[name].replace("    max: 50\n", "    max: 6\n").replace("    max: 5\n", "    max: 2\n")
+    rules[name] = text + """  - id: referral_weekly_volume
+    kind: action_volume_cap
+    title: {zh: 每周最多8户转介绍, en: At most 8 referral asks a week}
+    action: ask_for_referral
+    max: 8
+"""
+    return rules, texts[1]
+
+
+def seed_feedback(url: str, book: Advisor, frames: dict[str, pd.DataFrame], texts: Texts) -> None:
+    """A logged local run, then feedback on its decisions dated on the as-of day: two counter
+    placements and two referral asks accepted (they take this week's slots), a few actions done
+    (they rest for 14 days and count as this week's contacts)."""
+    log = StoreLog(url, book)
+    result = run_batch(book, plan(frames, texts, jobs=1, log=log))
+    from rm_advisor.store.feedback import FeedbackInput
+
+    wanted = {"counter_placement": 2, "ask_for_referral": 2, "periodic_visit_by_class": 3}
+    with Store(url, book.book.kb) as store:
+        for r in result.run.results:
+            for c in r.decision.clients:
+                for rec in c.recommendations:
+                    if wanted.get(rec.id, 0) > 0:
+                        wanted[rec.id] -= 1
+                        status = "done" if rec.id == "periodic_visit_by_class" else "accepted"
+                        assert r.decision.id is not None
+                        store.feedback.add(FeedbackInput(decision_id=r.decision.id, subject=c.id, item=rec.id,
+                                                         status=status, date=AS_OF))
+    assert not any(wanted.values())
+
+
+def test_the_volume_caps_hold_back_across_books_on_the_workers_what_a_local_run_holds_back(
+        book: Advisor, texts: Texts, client: Client, tmp_path: Path) -> None:
+    import shutil
+
+    capped_texts = tight(texts)
+    capped = Advisor.from_files(*capped_texts)
+    frames = portfolio(6, clients=300, managers=8)
+    seed_feedback(f"sqlite:///{tmp_path / 'seed.db'}", capped, frames, capped_texts)
+    for name in ("local.db", "dask.db"):
+        shutil.copy(tmp_path / "seed.db", tmp_path / name)
+    with Store(f"sqlite:///{tmp_path / 'seed.db'}", capped.book.kb) as store:
+        seeded = frozenset(d.id for d in store.decisions.recent(1000))
+    local_log = StoreLog(f"sqlite:///{tmp_path / 'local.db'}", capped)
+    dask_log = StoreLog(f"sqlite:///{tmp_path / 'dask.db'}", capped)
+    report = Report()
+    result = run_batch(capped, plan(frames, capped_texts, backend=DaskBackend(client, capped_texts), log=dask_log,
+                                    open_log=partial(StoreLog, dask_log.url)), report)
+    got = outcome(result, report)
+    assert got == local_run(capped, frames, capped_texts, log=local_log)
+    assert dask_log.rows(seeded) == local_log.rows(seeded)
+    held = {(r.manager_id, s.policy_id) for r in result.run.results for c in r.decision.clients
+            for rec in c.suppressed for s in rec.suppressed_by}
+    # the caps bind, across several books, as well as the rests and the per-client cap
+    for policy in ("counter_placement_weekly_volume", "referral_weekly_volume"):
+        assert len({m for m, p in held if p == policy}) >= 2, policy
+    assert {"client_weekly_contacts", "rest_after_done"} <= {p for _, p in held}
 
 
 class KillOneWorker:
@@ -187,9 +270,14 @@ def test_a_worker_lost_mid_run_still_decides_and_logs_every_book_once(book: Advi
     log = StoreLog(f"sqlite:///{tmp_path / 'dask.db'}", book)
     events = KillOneWorker(victim)
     report = Report()
-    result = run_batch(book, plan(frames, texts, backend=DaskBackend(client, texts), log=log), report, events)
+    result = run_batch(book, plan(frames, texts, backend=DaskBackend(client, texts), log=log,
+                                  open_log=partial(StoreLog, log.url)), report, events)
     assert events.killed and victim not in client.run(os.getpid).values()
     local_log = StoreLog(f"sqlite:///{tmp_path / 'local.db'}", book)
     assert outcome(result, report) == local_run(book, frames, texts, log=local_log)
     assert log.logged() == sorted(r.manager_id for r in result.run.results)
     assert len(log.logged()) == 8
+    # a bucket run again logs under the ids of its first run: the outputs name the decisions logged
+    with Store(log.url, book.book.kb) as store:
+        assert sorted(d.id for d in store.decisions.recent(1000)) == sorted(str(r.decision.id)
+                                                                            for r in result.run.results)
