@@ -1,0 +1,93 @@
+"""Gates record by record: which rules' fact conditions hold for each subject of a fact set.
+
+Every rule's gate (:attr:`CompiledRule.gate`) is a list of steps: each field condition is a
+:class:`~engine.inference.conditions.FieldTest`, and the rules about one subject type share one
+numbered list of the distinct tests (by :attr:`FieldTest.key`: the field, each operator with its
+operand, the ``unknown`` mode — one key, whatever the rule or the file). Per subject a test is
+evaluated at most once, when the first rule needs it, and its result kept (a :class:`Memo`); the
+other conditions (``any``, ``not``, ``exists``, ``events``, ``deadline``, ``compare``, ``linked``)
+stay predicates, evaluated per rule. When a rule fires, :func:`trace` writes its match trace from
+the memo — the values its tests read, and what a missing one counted as — exactly as evaluating
+its gate with a trace (``rule.local(env, trace)``) writes it, without evaluating the tests again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
+from rm_advisor.engine.inference.conditions import Env, FieldTest, Predicate, Trace
+
+#: a step of a gate: the index of a shared field test, or a predicate of its own
+Step = int | Predicate
+
+
+@dataclass(frozen=True)
+class GatePlan:
+    """The gates of a rule book: the distinct field tests per subject type, and every rule with its
+    steps, in the book's order."""
+
+    tests: dict[str, tuple[FieldTest, ...]]
+    rules: tuple[tuple[CompiledRule, tuple[Step, ...]], ...]
+
+
+def plan_gates(book: RuleBook) -> GatePlan:
+    """Number the distinct field tests of each subject type and write every rule's gate with them."""
+    index: dict[str, dict[Hashable, int]] = {}
+    tests: dict[str, list[FieldTest]] = {}
+    rules = []
+    for rule in book.rules:
+        known = index.setdefault(rule.rule.subject, {})
+        listed = tests.setdefault(rule.rule.subject, [])
+        steps: list[Step] = []
+        for part in rule.gate:
+            if isinstance(part, FieldTest):
+                if part.key not in known:
+                    known[part.key] = len(listed)
+                    listed.append(part)
+                steps.append(known[part.key])
+            else:
+                steps.append(part)
+        rules.append((rule, tuple(steps)))
+    return GatePlan({t: tuple(v) for t, v in tests.items()}, tuple(rules))
+
+
+@dataclass
+class Memo:
+    """One subject's environment and the results of the shared tests evaluated so far (None: not yet)."""
+
+    env: Env
+    results: list[bool | None]
+
+
+def passes(steps: tuple[Step, ...], tests: tuple[FieldTest, ...], memo: Memo) -> bool:
+    """Whether a gate holds for the memo's subject, its conjuncts taken in order (the first that
+    fails ends it, as ``rule.local(env, None)`` ends)."""
+    env, results = memo.env, memo.results
+    for step in steps:
+        if isinstance(step, int):
+            held = results[step]
+            if held is None:
+                test = tests[step]
+                held = results[step] = test.holds(test.read(env), env.as_of)
+            if not held:
+                return False
+        elif not step(env, None):
+            return False
+    return True
+
+
+def trace(steps: tuple[Step, ...], tests: tuple[FieldTest, ...], memo: Memo) -> Trace:
+    """The match trace of a gate that held (:func:`passes`): what ``rule.local(env, trace)`` records,
+    the shared tests' part written from the memo."""
+    out: Trace = {}
+    env, results = memo.env, memo.results
+    for step in steps:
+        if isinstance(step, int):
+            test = tests[step]
+            held = results[step]
+            test.record(out, test.read(env), held if held is not None else test.holds(test.read(env), env.as_of))
+        else:
+            step(env, out)
+    return out
