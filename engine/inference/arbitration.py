@@ -68,7 +68,7 @@ class _Traces:
         rule = self.rules[firing.rule_id]
         matched: dict[str, Any] = {}
         unknown: dict[str, Any] = {}
-        related = {fact: [str(k) for k in keys] for fact, keys in firing.related.items()}
+        related = {fact: [str(k) for k in keys] for fact, keys in firing.related.items()} if firing.related else {}
         for k, v in firing.matched.items():  # one pass: the values, what missing ones counted as, exists
             if ":" not in k:  # a field (``client.tier``): every prefixed key has a colon
                 matched[k] = v
@@ -80,15 +80,16 @@ class _Traces:
                 matched[k] = v
         sourced = self._sourced(firing.subject)
         derived = {ref: list(sourced[ref]) for ref in matched if ref in sourced} if sourced else {}
-        used = [self.signal(n, firing.subject) for n in rule.requires]
+        used = [self.signal(n, firing.subject) for n in rule.requires] if rule.requires else []
         for join in rule.joins:
             for rel in sorted(firing.related.get(join.name, [])):
                 used += [self.signal(n, rel) for n in join.signals]
-        return RuleTrace(rule_id=rule.id, title=rule.rule.title, file=rule.file, line=rule.line,
-                         priority=rule.rule.priority, provenance=rule.rule.provenance,
-                         matched={k: _plain(v) for k, v in sorted(matched.items())},
-                         related={k: sorted(v) for k, v in sorted(related.items()) if v}, signals=used,
-                         derived=derived, unknown=dict(sorted(unknown.items())))
+        return RuleTrace.trusted(rule_id=rule.id, title=rule.rule.title, file=rule.file, line=rule.line,
+                                 priority=rule.rule.priority, provenance=rule.rule.provenance,
+                                 matched={k: _plain(v) for k, v in sorted(matched.items())},
+                                 related={k: sorted(v) for k, v in sorted(related.items()) if v} if related else {},
+                                 signals=used, derived=derived,
+                                 unknown=dict(sorted(unknown.items())) if unknown else {})
 
     def _sourced(self, subject: SubjectKey) -> dict[str, tuple[str, ...]]:
         """For ``subject``'s rules, the fields (``client.days_since_last_visit``, or a field of its
@@ -146,8 +147,9 @@ class _Traces:
         key = (name, subject)
         if key not in self._signals:
             producers = self.result.producers.get(key, [])
-            self._signals[key] = SignalTrace(signal=name, subject=str(subject), title=self.book.kb.signals[name].title,
-                                             asserted_by=[self.rule(r, subject) for r in producers])
+            self._signals[key] = SignalTrace.trusted(signal=name, subject=str(subject),
+                                                     title=self.book.kb.signals[name].title,
+                                                     asserted_by=[self.rule(r, subject) for r in producers])
         return self._signals[key]
 
 
@@ -235,7 +237,9 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
             if fixed is None:
                 facts = facts if facts is not None else _reason_facts(env, f, kb)
                 fixed = Reason(rule_id=rule.id, text=_fill(reason, facts, kb), priority=score)
-            candidate = candidates.setdefault(item_id, _Candidate(kind, item_id))
+            candidate = candidates.get(item_id)
+            if candidate is None:
+                candidate = candidates[item_id] = _Candidate(kind, item_id)
             candidate.reasons.append(fixed)
             candidate.traces.append(traces.rule(rule.id, key))
         if blocked is not None and rule.rule.then.veto is not None:
