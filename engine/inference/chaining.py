@@ -89,10 +89,9 @@ class Recorder(abc.ABC):
         self._firings, self._order, self._producers, self._facts = {}, [], {}, fact_set
         self._memos = {}
         rules = self._rules
-        passed = list(gates) if gates is not None else [(r.id, s) for r, s in self._local_gates(fact_set)]
+        passed = [(rules[r], s) for r, s in gates] if gates is not None else self._local_gates(fact_set)
         chained = []
-        for rule_id, subject in passed:
-            rule = rules[rule_id]
+        for rule, subject in passed:
             if rule.direct:
                 self.fired(rule, subject, {}, declare=declare)
             else:
@@ -108,14 +107,13 @@ class Recorder(abc.ABC):
             f"{pending} activations pending", Location(path="<inference>"),
             hint="look for rules that keep asserting new signals; or raise max_firings")])
 
-    def _local_gates(self, fs: FactSet) -> Iterator[tuple[CompiledRule, SubjectKey]]:
+    def _local_gates(self, fs: FactSet) -> list[tuple[CompiledRule, SubjectKey]]:
         """Rules whose fact conditions hold, per subject, evaluated record by record (each subject's
         environment built once, and each distinct field test evaluated once: :mod:`engine.inference.gates`)."""
         subjects: dict[str, list[tuple[SubjectKey, Memo]]] = {}
         plan, memos = self._plan, self._memos
-        for rule, steps in plan.rules:
-            if not rule.active_on(fs.as_of):
-                continue
+        out = []
+        for rule, gate in plan.active(fs.as_of):
             subject = rule.rule.subject
             tests = plan.tests[subject]
             if subject not in subjects:
@@ -125,8 +123,9 @@ class Recorder(abc.ABC):
                     memo = memos[key] = Memo(subject_env(self.book.kb, fs, subject, fact), [None] * len(tests))
                     subjects[subject].append((key, memo))
             for key, memo in subjects[subject]:
-                if passes(steps, tests, memo):
-                    yield rule, key
+                if passes(gate, tests, memo):
+                    out.append((rule, key))
+        return out
 
     def _joined(self, rule: CompiledRule, key: SubjectKey, fs: FactSet) -> Iterator[tuple[int, SubjectKey]]:
         """(join index, related subject) for each related fact that passes one of ``rule``'s joins."""

@@ -13,12 +13,16 @@ its gate with a trace (``rule.local(env, trace)``) writes it, without evaluating
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Hashable
 from dataclasses import dataclass
+from functools import cached_property
 
 from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
 from rm_advisor.engine.inference.conditions import Env, FieldTest, Predicate, Trace
 
+#: how many as-of days :meth:`GatePlan.active` keeps the rules in effect for
+_DAYS_KEPT = 64
 #: a step of a gate: the index of a shared field test, or a predicate of its own
 Step = int | Predicate
 
@@ -30,6 +34,32 @@ class GatePlan:
 
     tests: dict[str, tuple[FieldTest, ...]]
     rules: tuple[tuple[CompiledRule, tuple[Step, ...]], ...]
+
+    def active(self, day: dt.date) -> list[tuple[CompiledRule, Gate]]:
+        """The rules in effect on ``day``, each with its :class:`Gate`; worked out once per day."""
+        cached = self._active.get(day)
+        if cached is None:
+            if len(self._active) >= _DAYS_KEPT:
+                self._active.clear()
+            cached = self._active[day] = [(rule, Gate(steps)) for rule, steps in self.rules if rule.active_on(day)]
+        return cached
+
+    @cached_property
+    def _active(self) -> dict[dt.date, list[tuple[CompiledRule, Gate]]]:
+        return {}
+
+
+class Gate:
+    """A rule's gate as :func:`passes` runs it: the shared tests first (each a look-up once known),
+    then the other conditions. Conjuncts are pure, so their order changes no answer, only how soon
+    a failing one ends the evaluation; a trace keeps the written order (:func:`trace`)."""
+
+    __slots__ = ("predicates", "steps", "tests")
+
+    def __init__(self, steps: tuple[Step, ...]):
+        self.steps = steps
+        self.tests = tuple(s for s in steps if isinstance(s, int))
+        self.predicates = tuple(s for s in steps if not isinstance(s, int))
 
 
 def plan_gates(book: RuleBook) -> GatePlan:
@@ -61,19 +91,18 @@ class Memo:
     results: list[bool | None]
 
 
-def passes(steps: tuple[Step, ...], tests: tuple[FieldTest, ...], memo: Memo) -> bool:
-    """Whether a gate holds for the memo's subject, its conjuncts taken in order (the first that
-    fails ends it, as ``rule.local(env, None)`` ends)."""
+def passes(gate: Gate, tests: tuple[FieldTest, ...], memo: Memo) -> bool:
+    """Whether a gate holds for the memo's subject (as ``rule.local(env, None)`` says)."""
     env, results = memo.env, memo.results
-    for step in steps:
-        if isinstance(step, int):
-            held = results[step]
-            if held is None:
-                test = tests[step]
-                held = results[step] = test.holds(test.read(env), env.as_of)
-            if not held:
-                return False
-        elif not step(env, None):
+    for step in gate.tests:
+        held = results[step]
+        if held is None:
+            test = tests[step]
+            held = results[step] = test.holds(test.read(env), env.as_of)
+        if not held:
+            return False
+    for predicate in gate.predicates:
+        if not predicate(env, None):
             return False
     return True
 
