@@ -120,7 +120,7 @@ class Recorder(abc.ABC):
                 subjects[subject] = []
                 for fact in fs.subjects(subject):
                     key = SubjectKey.of(subject, fact["id"])
-                    memo = memos[key] = Memo(subject_env(self.book.kb, fs, subject, fact), [None] * len(tests))
+                    memo = memos[key] = Memo.of(subject_env(self.book.kb, fs, subject, fact), len(tests))
                     subjects[subject].append((key, memo))
             for key, memo in subjects[subject]:
                 if passes(gate, tests, memo):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Any
 from functools import cached_property
 
 from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
@@ -85,10 +86,16 @@ def plan_gates(book: RuleBook) -> GatePlan:
 
 @dataclass
 class Memo:
-    """One subject's environment and the results of the shared tests evaluated so far (None: not yet)."""
+    """One subject's environment, and the results of the shared tests evaluated so far (None: not
+    yet) with the values they read."""
 
     env: Env
     results: list[bool | None]
+    values: list[Any]
+
+    @classmethod
+    def of(cls, env: Env, tests: int) -> Memo:
+        return cls(env, [None] * tests, [None] * tests)
 
 
 def passes(gate: Gate, tests: tuple[FieldTest, ...], memo: Memo) -> bool:
@@ -98,7 +105,8 @@ def passes(gate: Gate, tests: tuple[FieldTest, ...], memo: Memo) -> bool:
         held = results[step]
         if held is None:
             test = tests[step]
-            held = results[step] = test.holds(test.read(env), env.as_of)
+            value = memo.values[step] = test.read(env)
+            held = results[step] = test.holds(value, env.as_of)
         if not held:
             return False
     for predicate in gate.predicates:
@@ -111,12 +119,15 @@ def trace(steps: tuple[Step, ...], tests: tuple[FieldTest, ...], memo: Memo) -> 
     """The match trace of a gate that held (:func:`passes`): what ``rule.local(env, trace)`` records,
     the shared tests' part written from the memo."""
     out: Trace = {}
-    env, results = memo.env, memo.results
+    env, results, values = memo.env, memo.results, memo.values
     for step in steps:
         if isinstance(step, int):
-            test = tests[step]
             held = results[step]
-            test.record(out, test.read(env), held if held is not None else test.holds(test.read(env), env.as_of))
+            if held is None:  # not needed to decide the gate: evaluated now, as the trace reads it
+                test = tests[step]
+                value = values[step] = test.read(env)
+                held = results[step] = test.holds(value, env.as_of)
+            tests[step].record(out, values[step], held)
         else:
             step(env, out)
     return out
