@@ -11,7 +11,6 @@ from rm_advisor.engine.language.feedback import FeedbackEvent
 from rm_advisor.engine.language.knowledge import Provenance, Text
 from rm_advisor.engine.language.propensity import PropensityTable
 
-
 _M = TypeVar("_M", bound="_Model")
 
 
