@@ -129,9 +129,10 @@ class _Traces:
             rule = self.rules[rule_id].rule
             then, default = rule.then, rule.priority
             outs: list[_Outcome] = []
-            for kind, item_id, reason, priority in (
-                    *(("action", o.action, o.reason, o.priority) for o in then.actions),
-                    *(("coaching", o.topic, o.reason, o.priority) for o in then.coaching)):
+            items: list[tuple[Literal["action", "coaching"], str, Text, int | None]] = [
+                *(("action", o.action, o.reason, o.priority) for o in then.actions),
+                *(("coaching", o.topic, o.reason, o.priority) for o in then.coaching)]
+            for kind, item_id, reason, priority in items:
                 score = priority if priority is not None else default
                 outs.append((kind, item_id, reason, score, _fixed(rule_id, reason, score)))
             blocked, veto = None, None
