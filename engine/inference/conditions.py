@@ -28,7 +28,7 @@ from rm_advisor.engine.language.deadlines import TRACE_KEY as DEADLINE_KEY
 from rm_advisor.engine.language.facts import Fact, FactSet
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve, resolve_count
 from rm_advisor.engine.language.links import LINK_FACT, link_key, linked_pairs
-from rm_advisor.engine.language.operators import Unknown, compare_holds, field_holds, operator
+from rm_advisor.engine.language.operators import Unknown, compare_holds, field_holds, on_missing, operator
 from rm_advisor.engine.language.rules import (
     AllCond,
     AnyCond,
@@ -202,13 +202,14 @@ class FieldTest:
     mean the same test, so the rules about a subject may share its result
     (:mod:`engine.inference.gates`); :meth:`predicate` is the condition as every other one is."""
 
-    __slots__ = ("counted", "fact", "key", "name", "reads_gap", "ref", "tests", "unknown")
+    __slots__ = ("counted", "fact", "key", "missing", "name", "reads_gap", "ref", "tests", "unknown")
 
     def __init__(self, ref: str, ops: Mapping[str, Any], unknown: Unknown | None):
         self.ref = ref
         self.fact, _, self.name = ref.partition(".")
         self.tests = [(operator(op), arg) for op, arg in sorted(ops.items())]
         self.unknown = unknown
+        self.missing = on_missing(dict(ops), unknown)  # what it gives on a missing value, whatever the day
         self.reads_gap = "present" in ops  # a `present` test is about the gap itself: nothing to say it counted as
         self.counted = UNKNOWN_KEY + ref
         #: what the test means: the field, each operator with its operand, the unknown mode
@@ -220,10 +221,11 @@ class FieldTest:
         return holder.get(self.name) if holder is not None else None
 
     def holds(self, value: Any, as_of: dt.date) -> bool:
-        """Whether the test holds for ``value``: :func:`engine.language.operators.field_holds`, with a
-        present value handed straight to the operators (``unknown`` speaks for missing values only)."""
+        """Whether the test holds for ``value``, as :func:`engine.language.operators.field_holds` says:
+        a missing value gives :func:`engine.language.operators.on_missing` (worked out once), a
+        present one goes straight to the operators (``unknown`` speaks for missing values only)."""
         if value is None:
-            return field_holds(self.tests, value, as_of, self.unknown)
+            return self.missing
         for op, arg in self.tests:
             if not op.scalar(value, arg, as_of):
                 return False
