@@ -50,8 +50,9 @@ def team_benchmarks(managers: Iterable[Fact], kb: KnowledgeBase, source: str = "
         if m.get("domain") is not None:
             by_domain.setdefault(str(m["domain"]), []).append(m)
     out = []
+    targets = metric_targets(kb) if any(len(team) >= MIN_TEAM for team in by_domain.values()) else {}
     for domain, team in sorted(by_domain.items()):
-        for field, target in metric_targets(kb).items():
+        for field, target in targets.items():
             values = [m[field] for m in team if m.get(field) is not None]
             if len(values) < MIN_TEAM:
                 continue

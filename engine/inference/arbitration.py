@@ -37,7 +37,7 @@ from rm_advisor.engine.language.decision import (
 from rm_advisor.engine.language.facts import FactSet
 from rm_advisor.engine.language.knowledge import FieldSpec, KnowledgeBase, Text
 from rm_advisor.engine.language.subjects import SubjectKey
-from rm_advisor.engine.language.templates import render, show
+from rm_advisor.engine.language.templates import parse, render, show
 
 
 @dataclass
@@ -52,9 +52,11 @@ class _Traces:
         self.rules = self.book.by_id()
         self.firing = {(f.rule_id, f.subject): f for f in self.result.firings}
         self._traces: dict[tuple[str, SubjectKey], RuleTrace] = {}
-        self._taken: dict[str, frozenset[str]] = {}
-        self._outcomes: dict[str, tuple[list[tuple[Literal["action", "coaching"], str, Text, int]],
-                                        set[str] | None]] = {}
+        self._signals: dict[tuple[str, SubjectKey], SignalTrace] = {}
+        self._sources: dict[SubjectKey, dict[str, tuple[str, ...]]] = {}
+        # what each rule recommends or vetoes is the same in every decision: kept with the book
+        self._taken: dict[str, frozenset[str]] = self.book.cached("arbitration.taken", dict)
+        self._outcomes: dict[str, _Outcomes] = self.book.cached("arbitration.outcomes", dict)
 
     def rule(self, rule_id: str, subject: SubjectKey) -> RuleTrace:
         key = (rule_id, subject)
@@ -66,35 +68,47 @@ class _Traces:
         rule = self.rules[firing.rule_id]
         matched: dict[str, Any] = {}
         unknown: dict[str, Any] = {}
-        related = {fact: [str(k) for k in keys] for fact, keys in firing.related.items()}
+        related = {fact: [str(k) for k in keys] for fact, keys in firing.related.items()} if firing.related else {}
         for k, v in firing.matched.items():  # one pass: the values, what missing ones counted as, exists
-            if k.startswith("exists:"):
+            if ":" not in k:  # a field (``client.tier``): every prefixed key has a colon
+                matched[k] = v
+            elif k.startswith("exists:"):
                 related[k[len("exists:"):]] = sorted(set(v))
             elif k.startswith(UNKNOWN_KEY):
                 unknown[k[len(UNKNOWN_KEY):]] = v
             elif not k.startswith(DEADLINE_KEY):
                 matched[k] = v
-        derived = {ref: list(ids) for ref in matched if (ids := self._events(firing.subject, ref))} \
-            if self.facts.sources else {}
-        used = [self.signal(n, firing.subject) for n in rule.requires]
+        sourced = self._sourced(firing.subject)
+        derived = {ref: list(sourced[ref]) for ref in matched if ref in sourced} if sourced else {}
+        used = [self.signal(n, firing.subject) for n in rule.requires] if rule.requires else []
         for join in rule.joins:
             for rel in sorted(firing.related.get(join.name, [])):
                 used += [self.signal(n, rel) for n in join.signals]
-        return RuleTrace(rule_id=rule.id, title=rule.rule.title, file=rule.file, line=rule.line,
-                         priority=rule.rule.priority, provenance=rule.rule.provenance,
-                         matched={k: _plain(v) for k, v in sorted(matched.items())},
-                         related={k: sorted(v) for k, v in sorted(related.items()) if v}, signals=used,
-                         derived=derived, unknown=dict(sorted(unknown.items())))
+        return RuleTrace.trusted(rule_id=rule.id, title=rule.rule.title, file=rule.file, line=rule.line,
+                                 priority=rule.rule.priority, provenance=rule.rule.provenance,
+                                 matched={k: _plain(v) for k, v in sorted(matched.items())},
+                                 related={k: sorted(v) for k, v in sorted(related.items()) if v} if related else {},
+                                 signals=used, derived=derived,
+                                 unknown=dict(sorted(unknown.items())) if unknown else {})
 
-    def _events(self, subject: SubjectKey, ref: str) -> tuple[str, ...]:
-        """The events history derived ``ref`` (``client.days_since_last_visit``) from, for ``subject``'s rule."""
-        fact_type, _, name = ref.partition(".")
-        holder: SubjectKey | None = subject
-        if fact_type != subject.type:
-            link = self.book.kb.one_links(subject.type).get(fact_type)
-            fact = self.facts.get(subject.type, subject.id) or {}
-            holder = SubjectKey.of(fact_type, fact[link]) if link and fact.get(link) is not None else None
-        return self.facts.sources.get(holder, {}).get(name, ()) if holder else ()
+    def _sourced(self, subject: SubjectKey) -> dict[str, tuple[str, ...]]:
+        """For ``subject``'s rules, the fields (``client.days_since_last_visit``, or a field of its
+        manager) history derived, each with the events it derived them from (a field without events
+        left out); once per subject."""
+        sourced = self._sources.get(subject)
+        if sourced is None:
+            sourced = self._sources[subject] = {}
+            if self.facts.sources:
+                fact = self.facts.get(subject.type, subject.id) or {}
+                holders: list[tuple[str, SubjectKey]] = [(subject.type, subject)]
+                for fact_type, link in self.book.kb.one_links(subject.type).items():
+                    if fact_type != subject.type and link and fact.get(link) is not None:
+                        holders.append((fact_type, SubjectKey.of(fact_type, fact[link])))
+                for fact_type, holder in holders:
+                    for name, ids in self.facts.sources.get(holder, {}).items():
+                        if ids:
+                            sourced[f"{fact_type}.{name}"] = tuple(ids)
+        return sourced
 
     def taken(self, rule_id: str) -> frozenset[str]:
         """The actions and topics a rule recommends or vetoes (once per rule)."""
@@ -107,30 +121,51 @@ class _Traces:
             self._taken[rule_id] = frozenset(out)
         return self._taken[rule_id]
 
-    def outcomes(self, rule_id: str) -> tuple[list[tuple[Literal["action", "coaching"], str, Text, int]],
-                                              set[str] | None]:
-        """A rule's actions and topics (kind, id, reason template, score) and what its veto blocks
-        (None: no veto), worked out once per rule."""
+    def outcomes(self, rule_id: str) -> _Outcomes:
+        """A rule's actions and topics (kind, id, reason template, score, and the reason itself when
+        its template has no placeholder to fill), what its veto blocks (None: no veto) and its veto's
+        reason when that has none either; worked out once per rule."""
         if rule_id not in self._outcomes:
             rule = self.rules[rule_id].rule
             then, default = rule.then, rule.priority
-            outs: list[tuple[Literal["action", "coaching"], str, Text, int]] = [
-                *(("action", o.action, o.reason, o.priority if o.priority is not None else default)
-                  for o in then.actions),
-                *(("coaching", o.topic, o.reason, o.priority if o.priority is not None else default)
-                  for o in then.coaching)]
-            blocked = None
+            outs: list[_Outcome] = []
+            items: list[tuple[Literal["action", "coaching"], str, Text, int | None]] = [
+                *(("action", o.action, o.reason, o.priority) for o in then.actions),
+                *(("coaching", o.topic, o.reason, o.priority) for o in then.coaching)]
+            for kind, item_id, reason, priority in items:
+                score = priority if priority is not None else default
+                outs.append((kind, item_id, reason, score, _fixed(rule_id, reason, score)))
+            blocked, veto = None, None
             if then.veto:
                 blocked = set(then.veto.actions)
                 if then.veto.all_sales:
                     blocked |= {a.id for a in self.book.kb.actions.values() if a.sales}
-            self._outcomes[rule_id] = (outs, blocked)
+                veto = _fixed(rule_id, then.veto.reason, rule.priority)
+            self._outcomes[rule_id] = (outs, blocked, veto)
         return self._outcomes[rule_id]
 
     def signal(self, name: str, subject: SubjectKey) -> SignalTrace:
-        producers = self.result.producers.get((name, subject), [])
-        return SignalTrace(signal=name, subject=str(subject), title=self.book.kb.signals[name].title,
-                           asserted_by=[self.rule(r, subject) for r in producers])
+        key = (name, subject)
+        if key not in self._signals:
+            producers = self.result.producers.get(key, [])
+            self._signals[key] = SignalTrace.trusted(signal=name, subject=str(subject),
+                                                     title=self.book.kb.signals[name].title,
+                                                     asserted_by=[self.rule(r, subject) for r in producers])
+        return self._signals[key]
+
+
+#: an action or topic a rule recommends: kind, id, reason template, score, the reason when fixed
+_Outcome = tuple[Literal["action", "coaching"], str, Text, int, "Reason | None"]
+#: a rule's outcomes, what its veto blocks (None: no veto), its veto's reason when fixed
+_Outcomes = tuple[list[_Outcome], "set[str] | None", "Reason | None"]
+
+
+def _fixed(rule_id: str, text: Text, priority: int) -> Reason | None:
+    """The reason of a template without placeholders — the same for every firing (filling it gives
+    the template itself) — else None."""
+    if parse(text.zh) or parse(text.en):
+        return None
+    return Reason(rule_id=rule_id, text=text, priority=priority)
 
 
 @dataclass
@@ -197,16 +232,23 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
     vetoes: dict[str, list[Reason]] = {}
     for f in firings:
         rule = traces.rules[f.rule_id]
-        outs, blocked = traces.outcomes(rule.id)
-        ahead = placeholder_values(f.matched, kb)  # {deadline.days_left}: the firing's own deadline
-        facts = {**env, "deadline": ahead} if ahead else env
-        for kind, item_id, reason, score in outs:
-            candidate = candidates.setdefault(item_id, _Candidate(kind, item_id))
-            candidate.reasons.append(Reason(rule_id=rule.id, text=_fill(reason, facts, kb), priority=score))
+        outs, blocked, fixed_veto = traces.outcomes(rule.id)
+        facts: dict[str, Any] | None = None
+        for kind, item_id, reason, score, fixed in outs:
+            if fixed is None:
+                facts = facts if facts is not None else _reason_facts(env, f, kb)
+                fixed = Reason(rule_id=rule.id, text=_fill(reason, facts, kb), priority=score)
+            candidate = candidates.get(item_id)
+            if candidate is None:
+                candidate = candidates[item_id] = _Candidate(kind, item_id)
+            candidate.reasons.append(fixed)
             candidate.traces.append(traces.rule(rule.id, key))
         if blocked is not None and rule.rule.then.veto is not None:
-            veto = Reason(rule_id=rule.id, text=_fill(rule.rule.then.veto.reason, facts, kb),
-                          priority=rule.rule.priority)
+            veto = fixed_veto
+            if veto is None:
+                facts = facts if facts is not None else _reason_facts(env, f, kb)
+                veto = Reason(rule_id=rule.id, text=_fill(rule.rule.then.veto.reason, facts, kb),
+                              priority=rule.rule.priority)
             for aid in blocked:
                 vetoes.setdefault(aid, []).append(veto)
     kept: list[Recommendation] = []
@@ -226,6 +268,13 @@ def _decide(traces: _Traces, key: SubjectKey, env: dict[str, Any], firings: list
     return SubjectDecision(subject_type=key.type, id=key.id,
                            recommendations=kept[:limit] if limit else kept, vetoed=vetoed,
                            signals=[traces.signal(n, key) for n in held], derived=_derived(traces, key))
+
+
+def _reason_facts(env: dict[str, Any], firing: Firing, kb: KnowledgeBase) -> dict[str, Any]:
+    """What a firing's reason templates are filled from: the subject's facts and parameters, and
+    ``{deadline.*}``, the firing's own deadline."""
+    ahead = placeholder_values(firing.matched, kb)
+    return {**env, "deadline": ahead} if ahead else env
 
 
 def _fold_alternatives(kb: KnowledgeBase, recs: list[Recommendation]) -> list[Recommendation]:

@@ -15,7 +15,8 @@ from typing import Any
 from rm_advisor.engine.errors import Diagnostic, InferenceError, Location
 from rm_advisor.engine.inference._experta import MATCH, NOT, Fact, KnowledgeEngine, Rule, SafeDepthStrategy
 from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
-from rm_advisor.engine.inference.conditions import Env, subject_env
+from rm_advisor.engine.inference.conditions import subject_env
+from rm_advisor.engine.inference.gates import Memo, Step, passes, plan_gates, trace
 from rm_advisor.engine.language.facts import FactSet
 from rm_advisor.engine.language.links import LINK_FACT, linked_pairs
 from rm_advisor.engine.language.subjects import SubjectKey
@@ -65,6 +66,9 @@ class Recorder(abc.ABC):
         self.book = book
         self.max_firings = max_firings
         self._rules = book.by_id()
+        self._plan = plan_gates(book)
+        self._steps: dict[str, tuple[Step, ...]] = {r.id: steps for r, steps in self._plan.rules}
+        self._memos: dict[SubjectKey, Memo] = {}
         self._firings: dict[tuple[str, SubjectKey], Firing] = {}
         self._order: list[Firing] = []
         self._producers: dict[tuple[str, SubjectKey], list[str]] = {}
@@ -83,11 +87,11 @@ class Recorder(abc.ABC):
                declare: list[Any] | None = None) -> list[tuple[CompiledRule, SubjectKey]]:
         """Reset, fire the direct rules that passed their gate, and return the chaining rules that did."""
         self._firings, self._order, self._producers, self._facts = {}, [], {}, fact_set
+        self._memos = {}
         rules = self._rules
-        passed = list(gates) if gates is not None else [(r.id, s) for r, s in self._local_gates(fact_set)]
+        passed = [(rules[r], s) for r, s in gates] if gates is not None else self._local_gates(fact_set)
         chained = []
-        for rule_id, subject in passed:
-            rule = rules[rule_id]
+        for rule, subject in passed:
             if rule.direct:
                 self.fired(rule, subject, {}, declare=declare)
             else:
@@ -103,20 +107,25 @@ class Recorder(abc.ABC):
             f"{pending} activations pending", Location(path="<inference>"),
             hint="look for rules that keep asserting new signals; or raise max_firings")])
 
-    def _local_gates(self, fs: FactSet) -> Iterator[tuple[CompiledRule, SubjectKey]]:
+    def _local_gates(self, fs: FactSet) -> list[tuple[CompiledRule, SubjectKey]]:
         """Rules whose fact conditions hold, per subject, evaluated record by record (each subject's
-        environment built once, for every rule about it)."""
-        envs: dict[str, list[tuple[SubjectKey, Env]]] = {}
-        for rule in self.book.rules:
-            if not rule.active_on(fs.as_of):
-                continue
+        environment built once, and each distinct field test evaluated once: :mod:`engine.inference.gates`)."""
+        subjects: dict[str, list[tuple[SubjectKey, Memo]]] = {}
+        plan, memos = self._plan, self._memos
+        out = []
+        for rule, gate in plan.active(fs.as_of):
             subject = rule.rule.subject
-            if subject not in envs:
-                envs[subject] = [(SubjectKey.of(subject, fact["id"]), subject_env(self.book.kb, fs, subject, fact))
-                                 for fact in fs.subjects(subject)]
-            for key, env in envs[subject]:
-                if rule.local(env, None):
-                    yield rule, key
+            tests = plan.tests[subject]
+            if subject not in subjects:
+                subjects[subject] = []
+                for fact in fs.subjects(subject):
+                    key = SubjectKey.of(subject, fact["id"])
+                    memo = memos[key] = Memo.of(subject_env(self.book.kb, fs, subject, fact), len(tests))
+                    subjects[subject].append((key, memo))
+            for key, memo in subjects[subject]:
+                if passes(gate, tests, memo):
+                    out.append((rule, key))
+        return out
 
     def _joined(self, rule: CompiledRule, key: SubjectKey, fs: FactSet) -> Iterator[tuple[int, SubjectKey]]:
         """(join index, related subject) for each related fact that passes one of ``rule``'s joins."""
@@ -137,7 +146,11 @@ class Recorder(abc.ABC):
                     yield k, SubjectKey.of(join.fact, rel["id"])
 
     def _match(self, rule: CompiledRule, key: SubjectKey) -> dict[str, Any]:
-        """The values ``rule``'s fact conditions read for ``key``, recorded once, when it fires."""
+        """The values ``rule``'s fact conditions read for ``key``, recorded once, when it fires (from
+        the subject's memo when its gates were evaluated here)."""
+        memo = self._memos.get(key)
+        if memo is not None:
+            return trace(self._steps[rule.id], self._plan.tests[key.type], memo)
         matched: dict[str, Any] = {}
         fact = self._facts.get(key.type, key.id) if self._facts is not None else None
         if fact is not None and self._facts is not None:

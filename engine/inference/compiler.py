@@ -8,21 +8,31 @@ rule producing a signal fires before any rule that tests it (which makes ``not: 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, TypeVar
 
 from rm_advisor.engine.checking.checker import RuleSet
 from rm_advisor.engine.checking.signals import strata
-from rm_advisor.engine.inference.conditions import Predicate, always, compile_condition, conjunction
+from rm_advisor.engine.inference.conditions import (
+    FieldTest,
+    Predicate,
+    always,
+    compile_condition,
+    conjunction,
+    field_test,
+)
 from rm_advisor.engine.inference.confirm import ConfirmProbe, compile_probe
 from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.links import link_key
-from rm_advisor.engine.language.rules import Condition, LinkedSpec, Rule
+from rm_advisor.engine.language.rules import Condition, FieldCond, LinkedSpec, Rule
 from rm_advisor.engine.language.walk import conjuncts, exists_parts, form, linked_spec, signal_test
 from rm_advisor.engine.policies.arbitration import Arbitration
 from rm_advisor.engine.policies.contact import PolicySet
 
 TOP_SALIENCE = 10_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,11 @@ class Join:
 @dataclass(frozen=True)
 class CompiledRule:
     """A rule ready to run: its fact predicate, signal patterns, joins and stratum, and the probe that
-    finds what missing values keep it from firing (:mod:`engine.inference.confirm`)."""
+    finds what missing values keep it from firing (:mod:`engine.inference.confirm`).
+
+    ``gate`` is ``local`` taken apart: its conjuncts in order, each field condition as its
+    :class:`FieldTest` (which rules about one subject share, :mod:`engine.inference.gates`) and
+    every other one as its predicate; ``local`` is their conjunction."""
 
     rule: Rule
     file: str
@@ -56,12 +70,13 @@ class CompiledRule:
     forbids: tuple[str, ...]
     joins: tuple[Join, ...]
     confirm: ConfirmProbe | None = None
+    gate: tuple[FieldTest | Predicate, ...] = ()
 
-    @property
+    @cached_property
     def id(self) -> str:
         return self.rule.id
 
-    @property
+    @cached_property
     def direct(self) -> bool:
         """No signal conditions and no joins: the rule fires exactly when its gate holds, so it
         needs no Rete network (its signals are asserted before the network runs)."""
@@ -105,6 +120,15 @@ class RuleBook:
     def for_subject(self, subject: str) -> tuple[CompiledRule, ...]:
         return self._index()[1].get(subject, ())
 
+    def cached(self, name: str, build: Callable[[], T]) -> T:
+        """``build()``, made once per book and kept under ``name``: what a later step works out once
+        per rule set rather than once per decision (each rule's outcomes, say)."""
+        memo: dict[str, Any] = self.__dict__.setdefault("_cached", {})
+        if name not in memo:
+            memo[name] = build()
+        value: T = memo[name]
+        return value
+
     def _index(self) -> tuple[dict[str, CompiledRule], dict[str, tuple[CompiledRule, ...]]]:
         """The rules by id and by subject, built on first use (every decision asks)."""
         index = self.__dict__.get("_by")
@@ -134,11 +158,12 @@ def _compile(rule: Rule, file: str, line: int, stratum: int, kb: KnowledgeBase) 
     tests = [t for c in tops if (t := signal_test(c)) is not None]
     joins = [_join(j, rule.subject, kb) for c in tops if (j := _joined(c)) is not None]
     gate = local_conditions(rule)
-    local = [compile_condition(c, kb, rule.subject) for c in gate]
+    parts = [field_test(c, kb) if isinstance(c, FieldCond) else compile_condition(c, kb, rule.subject) for c in gate]
+    local = [p.predicate() if isinstance(p, FieldTest) else p for p in parts]
     return CompiledRule(rule, file, line, stratum, conjunction(local) if local else always,
                         tuple(sorted({s for s, wanted in tests if wanted})),
                         tuple(sorted({s for s, wanted in tests if not wanted})), tuple(joins),
-                        compile_probe(rule, gate, kb, joins=bool(joins)))
+                        compile_probe(rule, gate, kb, joins=bool(joins)), tuple(parts))
 
 
 _Joined = tuple[str, list[str], list[Condition], LinkedSpec | None]

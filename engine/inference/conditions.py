@@ -11,7 +11,7 @@ one, what it counted as (``unknown:client.tier``: ``match`` or ``no_match``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ from rm_advisor.engine.language.deadlines import TRACE_KEY as DEADLINE_KEY
 from rm_advisor.engine.language.facts import Fact, FactSet
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve, resolve_count
 from rm_advisor.engine.language.links import LINK_FACT, link_key, linked_pairs
-from rm_advisor.engine.language.operators import Unknown, compare_holds, field_holds, operator
+from rm_advisor.engine.language.operators import Unknown, compare_holds, field_holds, on_missing, operator
 from rm_advisor.engine.language.rules import (
     AllCond,
     AnyCond,
@@ -98,7 +98,7 @@ class _Compiler(ScopedVisitor[Predicate]):
         return exists(fact, self.outer, where)
 
     def field(self, cond: FieldCond, path: Path) -> Predicate:
-        return _field(cond.ref, {op: resolve(v, self.kb) for op, v in cond.ops.items()}, cond.unknown)
+        return field_test(cond, self.kb).predicate()
 
     def compare(self, cond: CompareCond, path: Path) -> Predicate:
         return _compare(cond.compare, self.kb)
@@ -196,22 +196,74 @@ def _keep_deadline(trace: Trace, inner: Trace) -> None:
 UNKNOWN_KEY = "unknown:"
 
 
-def _field(ref: str, ops: dict[str, Any], unknown: Unknown | None) -> Predicate:
-    fact, _, name = ref.partition(".")
-    tests = [(operator(op), arg) for op, arg in sorted(ops.items())]
-    reads_gap = "present" in ops  # a `present` test is about the gap itself: nothing to say it counted as
-    counted = UNKNOWN_KEY + ref
+class FieldTest:
+    """One field condition on its own: a field (``client.tier``), its operators with their operands
+    (``$parameters`` resolved) and its ``unknown`` mode. Two conditions with the same :attr:`key`
+    mean the same test, so the rules about a subject may share its result
+    (:mod:`engine.inference.gates`); :meth:`predicate` is the condition as every other one is."""
 
-    def field_(env: Env, trace: Trace | None) -> bool:
-        holder = env.facts.get(fact)
-        value = holder.get(name) if holder is not None else None
-        holds = field_holds(tests, value, env.as_of, unknown)
-        if trace is not None:
-            trace[ref] = value
-            if value is None and not reads_gap:
-                trace.setdefault(counted, "match" if holds else "no_match")
-        return holds
-    return field_
+    __slots__ = ("counted", "fact", "key", "missing", "name", "reads_gap", "ref", "tests", "unknown")
+
+    def __init__(self, ref: str, ops: Mapping[str, Any], unknown: Unknown | None):
+        self.ref = ref
+        self.fact, _, self.name = ref.partition(".")
+        self.tests = [(operator(op), arg) for op, arg in sorted(ops.items())]
+        self.unknown = unknown
+        self.missing = on_missing(dict(ops), unknown)  # what it gives on a missing value, whatever the day
+        self.reads_gap = "present" in ops  # a `present` test is about the gap itself: nothing to say it counted as
+        self.counted = UNKNOWN_KEY + ref
+        #: what the test means: the field, each operator with its operand, the unknown mode
+        self.key: Hashable = (ref, tuple((op, _frozen(arg)) for op, arg in sorted(ops.items())), unknown)
+
+    def read(self, env: Env) -> Any:
+        """The value the test reads (None: missing)."""
+        holder = env.facts.get(self.fact)
+        return holder.get(self.name) if holder is not None else None
+
+    def holds(self, value: Any, as_of: dt.date) -> bool:
+        """Whether the test holds for ``value``, as :func:`engine.language.operators.field_holds` says:
+        a missing value gives :func:`engine.language.operators.on_missing` (worked out once), a
+        present one goes straight to the operators (``unknown`` speaks for missing values only)."""
+        if value is None:
+            return self.missing
+        for op, arg in self.tests:
+            if not op.scalar(value, arg, as_of):
+                return False
+        return True
+
+    def record(self, trace: Trace, value: Any, holds: bool) -> None:
+        """What the test read, and for a missing value what it counted as, into ``trace``."""
+        trace[self.ref] = value
+        if value is None and not self.reads_gap:
+            trace.setdefault(self.counted, "match" if holds else "no_match")
+
+    def predicate(self) -> Predicate:
+        def field_(env: Env, trace: Trace | None) -> bool:
+            value = self.read(env)
+            holds = self.holds(value, env.as_of)
+            if trace is not None:
+                self.record(trace, value, holds)
+            return holds
+        return field_
+
+
+def field_test(cond: FieldCond, kb: KnowledgeBase) -> FieldTest:
+    """The test of a field condition, its ``$parameters`` resolved."""
+    return FieldTest(cond.ref, {op: resolve(v, kb) for op, v in cond.ops.items()}, cond.unknown)
+
+
+def _frozen(arg: Any) -> Hashable:
+    """An operand as part of a test's key: lists (``in``, ``between``) as tuples, and every value
+    with its type, so that ``eq: 1`` and ``eq: true`` stay two tests."""
+    if isinstance(arg, (list, tuple)):
+        return ("seq", tuple(_frozen(a) for a in arg))
+    if isinstance(arg, dict):
+        return ("map", tuple(sorted((str(k), _frozen(v)) for k, v in arg.items())))
+    try:
+        hash(arg)
+    except TypeError:
+        return (type(arg).__name__, repr(arg))
+    return (type(arg).__name__, arg)
 
 
 def compare_operands(spec: CompareSpec, kb: KnowledgeBase) -> tuple[float | None, float | None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -11,9 +11,29 @@ from rm_advisor.engine.language.feedback import FeedbackEvent
 from rm_advisor.engine.language.knowledge import Provenance, Text
 from rm_advisor.engine.language.propensity import PropensityTable
 
+_M = TypeVar("_M", bound="_Model")
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+    @classmethod
+    def trusted(cls: type[_M], **values: Any) -> _M:
+        """The model made from values the engine built itself, each already of its field's type (a
+        decision makes one rule trace per firing), without checking them again: the same model,
+        field for field, as ``cls(**values)``. Every field must be given; a value of another type is
+        a bug in the caller, which the model would not catch here."""
+        fields = cls.__pydantic_fields__
+        if len(values) != len(fields) or not values.keys() <= fields.keys():
+            missing, extra = fields.keys() - values.keys(), values.keys() - fields.keys()
+            raise TypeError(f"{cls.__name__}.trusted needs every field: missing {sorted(missing)}, "
+                            f"unknown {sorted(extra)}")
+        made = cls.__new__(cls)
+        object.__setattr__(made, "__dict__", values)
+        object.__setattr__(made, "__pydantic_fields_set__", set(values))
+        object.__setattr__(made, "__pydantic_extra__", None)
+        object.__setattr__(made, "__pydantic_private__", None)
+        return made
 
 
 class SignalTrace(_Model):

@@ -41,3 +41,21 @@ def test_a_decision_cannot_be_changed() -> None:
     d = ADVISOR.decide(FACTS)
     with pytest.raises(ValidationError):
         d.firings = 0  # type: ignore[misc]
+
+
+def test_a_trusted_trace_is_the_validated_one_and_needs_every_field() -> None:
+    """The engine builds rule and signal traces with ``trusted`` (no second check of its own values):
+    each must equal, field for field and in JSON, what validating the same values gives."""
+    d = ADVISOR.decide(FACTS)
+    c1 = d.subject("client", "C1")
+    assert c1 is not None and c1.signals and c1.recommendations
+    for trace in [*c1.signals, *(t for r in c1.recommendations for t in r.because)]:
+        again = type(trace).model_validate(trace.model_dump())
+        assert again == trace and again.model_dump_json() == trace.model_dump_json()
+        assert again.model_fields_set == trace.model_fields_set
+    rt = c1.recommendations[0].because[0]
+    values = {name: getattr(rt, name) for name in type(rt).model_fields}
+    assert type(rt).trusted(**values) == type(rt)(**values)
+    del values["unknown"]
+    with pytest.raises(TypeError, match=r"RuleTrace.trusted needs every field: missing \['unknown'\]"):
+        type(rt).trusted(**values)

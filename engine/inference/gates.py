@@ -1,0 +1,133 @@
+"""Gates record by record: which rules' fact conditions hold for each subject of a fact set.
+
+Every rule's gate (:attr:`CompiledRule.gate`) is a list of steps: each field condition is a
+:class:`~engine.inference.conditions.FieldTest`, and the rules about one subject type share one
+numbered list of the distinct tests (by :attr:`FieldTest.key`: the field, each operator with its
+operand, the ``unknown`` mode — one key, whatever the rule or the file). Per subject a test is
+evaluated at most once, when the first rule needs it, and its result kept (a :class:`Memo`); the
+other conditions (``any``, ``not``, ``exists``, ``events``, ``deadline``, ``compare``, ``linked``)
+stay predicates, evaluated per rule. When a rule fires, :func:`trace` writes its match trace from
+the memo — the values its tests read, and what a missing one counted as — exactly as evaluating
+its gate with a trace (``rule.local(env, trace)``) writes it, without evaluating the tests again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Hashable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
+from rm_advisor.engine.inference.conditions import Env, FieldTest, Predicate, Trace
+
+#: how many as-of days :meth:`GatePlan.active` keeps the rules in effect for
+_DAYS_KEPT = 64
+#: a step of a gate: the index of a shared field test, or a predicate of its own
+Step = int | Predicate
+
+
+@dataclass(frozen=True)
+class GatePlan:
+    """The gates of a rule book: the distinct field tests per subject type, and every rule with its
+    steps, in the book's order."""
+
+    tests: dict[str, tuple[FieldTest, ...]]
+    rules: tuple[tuple[CompiledRule, tuple[Step, ...]], ...]
+
+    def active(self, day: dt.date) -> list[tuple[CompiledRule, Gate]]:
+        """The rules in effect on ``day``, each with its :class:`Gate`; worked out once per day."""
+        cached = self._active.get(day)
+        if cached is None:
+            if len(self._active) >= _DAYS_KEPT:
+                self._active.clear()
+            cached = self._active[day] = [(rule, Gate(steps)) for rule, steps in self.rules if rule.active_on(day)]
+        return cached
+
+    @cached_property
+    def _active(self) -> dict[dt.date, list[tuple[CompiledRule, Gate]]]:
+        return {}
+
+
+class Gate:
+    """A rule's gate as :func:`passes` runs it: the shared tests first (each a look-up once known),
+    then the other conditions. Conjuncts are pure, so their order changes no answer, only how soon
+    a failing one ends the evaluation; a trace keeps the written order (:func:`trace`)."""
+
+    __slots__ = ("predicates", "steps", "tests")
+
+    def __init__(self, steps: tuple[Step, ...]):
+        self.steps = steps
+        self.tests = tuple(s for s in steps if isinstance(s, int))
+        self.predicates = tuple(s for s in steps if not isinstance(s, int))
+
+
+def plan_gates(book: RuleBook) -> GatePlan:
+    """Number the distinct field tests of each subject type and write every rule's gate with them."""
+    index: dict[str, dict[Hashable, int]] = {}
+    tests: dict[str, list[FieldTest]] = {}
+    rules = []
+    for rule in book.rules:
+        known = index.setdefault(rule.rule.subject, {})
+        listed = tests.setdefault(rule.rule.subject, [])
+        steps: list[Step] = []
+        for part in rule.gate:
+            if isinstance(part, FieldTest):
+                if part.key not in known:
+                    known[part.key] = len(listed)
+                    listed.append(part)
+                steps.append(known[part.key])
+            else:
+                steps.append(part)
+        rules.append((rule, tuple(steps)))
+    return GatePlan({t: tuple(v) for t, v in tests.items()}, tuple(rules))
+
+
+@dataclass
+class Memo:
+    """One subject's environment, and the results of the shared tests evaluated so far (None: not
+    yet) with the values they read."""
+
+    env: Env
+    results: list[bool | None]
+    values: list[Any]
+
+    @classmethod
+    def of(cls, env: Env, tests: int) -> Memo:
+        return cls(env, [None] * tests, [None] * tests)
+
+
+def passes(gate: Gate, tests: tuple[FieldTest, ...], memo: Memo) -> bool:
+    """Whether a gate holds for the memo's subject (as ``rule.local(env, None)`` says)."""
+    env, results = memo.env, memo.results
+    for step in gate.tests:
+        held = results[step]
+        if held is None:
+            test = tests[step]
+            value = memo.values[step] = test.read(env)
+            held = results[step] = test.holds(value, env.as_of)
+        if not held:
+            return False
+    for predicate in gate.predicates:
+        if not predicate(env, None):
+            return False
+    return True
+
+
+def trace(steps: tuple[Step, ...], tests: tuple[FieldTest, ...], memo: Memo) -> Trace:
+    """The match trace of a gate that held (:func:`passes`): what ``rule.local(env, trace)`` records,
+    the shared tests' part written from the memo."""
+    out: Trace = {}
+    env, results, values = memo.env, memo.results, memo.values
+    for step in steps:
+        if isinstance(step, int):
+            held = results[step]
+            if held is None:  # not needed to decide the gate: evaluated now, as the trace reads it
+                test = tests[step]
+                value = values[step] = test.read(env)
+                held = results[step] = test.holds(value, env.as_of)
+            tests[step].record(out, values[step], held)
+        else:
+            step(env, out)
+    return out
