@@ -91,7 +91,7 @@ def serve(
         err.print(_("not serving: the rule set has {count} problem(s)", count=len(exc.diagnostics)), markup=False)
         raise typer.Exit(1) from None
     except Problem as exc:
-        err.print(_("not serving: {reason}", reason=exc.detail), markup=False)
+        err.print(_("not serving: {reason}", reason=exc.detail), markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     where = _("off (decisions are not logged; no contact policies)")
     if settings.decision_log:
@@ -106,7 +106,7 @@ def serve(
                       markup=False)
             raise typer.Exit(1) from None
         except OSError as exc:  # the experiment file cannot be read
-            err.print(_("not serving: {reason}", reason=str(exc)), markup=False)
+            err.print(_("not serving: {reason}", reason=str(exc)), markup=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except StoreError as exc:
             print_diagnostics(err, exc.diagnostics)

@@ -90,5 +90,6 @@ def test_serve_refuses_a_bad_experiment_file_before_any_worker_starts(tmp_path: 
                                  "  - {name: b, rules: rules_next, wieght: 2}\n")
     code, output = run("serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--experiment", path)
     assert code == 1 and f"{path}:4:" in output and "not serving: the experiment file has" in output
-    code, output = run("serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--experiment", tmp_path / "none.yaml")
-    assert code == 1 and "not serving" in output and "none.yaml" in output and "Traceback" not in output
+    missing = tmp_path / ("a-long-folder-name-" * 4) / "none.yaml"  # the path is printed whole, not wrapped
+    code, output = run("serve", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--experiment", missing)
+    assert code == 1 and "not serving" in output and str(missing) in output and "Traceback" not in output
