@@ -114,8 +114,9 @@ serve: $(STAMP)
 
 # The browser tests (tests/web) drive Debian's Chromium; .ci/with-chromium installs it with CJK fonts
 # when it is missing and this user is root. Screenshots go to build/test-artefacts/screenshots/.
+# The tests run in one process per core (pytest-xdist), each test file whole in one of them.
 test: lint
-	.ci/with-chromium $(BIN)/python -m pytest
+	.ci/with-chromium $(BIN)/python -m pytest -n auto --dist loadfile
 	$(MAKE) --no-print-directory install-check
 
 # ruff and mypy --strict, configured in pyproject.toml
