@@ -10,13 +10,10 @@ from typing import Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
-from rm_advisor.cli.common import Lang, _, lang_option, use_lang
+from rm_advisor.cli.common import Lang, _, err, lang_option, use_lang
 from rm_advisor.cli.render import print_diagnostics
 from rm_advisor.engine import RuleError
-
-err = Console(stderr=True)
 
 
 def _settings(**flags: Any) -> Any:
@@ -91,7 +88,7 @@ def serve(
         err.print(_("not serving: the rule set has {count} problem(s)", count=len(exc.diagnostics)), markup=False)
         raise typer.Exit(1) from None
     except Problem as exc:
-        err.print(_("not serving: {reason}", reason=exc.detail), markup=False, soft_wrap=True)
+        err.print(_("not serving: {reason}", reason=exc.detail), markup=False)
         raise typer.Exit(1) from None
     where = _("off (decisions are not logged; no contact policies)")
     if settings.decision_log:
@@ -106,7 +103,7 @@ def serve(
                       markup=False)
             raise typer.Exit(1) from None
         except OSError as exc:  # the experiment file cannot be read
-            err.print(_("not serving: {reason}", reason=str(exc)), markup=False, soft_wrap=True)
+            err.print(_("not serving: {reason}", reason=str(exc)), markup=False)
             raise typer.Exit(1) from None
         except StoreError as exc:
             print_diagnostics(err, exc.diagnostics)
@@ -125,7 +122,7 @@ def serve(
         err.print("rm-advisor: " + _("revision {revision}, {rules} rules, decision log {log}, {url}",
                                      revision=loaded.revision, rules=len(loaded.book.rules), log=where,
                                      url=url),
-                  markup=False, highlight=False, soft_wrap=True)
+                  markup=False)
         del loaded
         server.run(settings, log_level, access_log)
 
