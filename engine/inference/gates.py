@@ -104,9 +104,7 @@ def passes(gate: Gate, tests: tuple[FieldTest, ...], memo: Memo) -> bool:
     for step in gate.tests:
         held = results[step]
         if held is None:
-            test = tests[step]
-            value = memo.values[step] = test.read(env)
-            held = results[step] = test.holds(value, env.as_of)
+            held = _evaluate(step, tests, memo)
         if not held:
             return False
     for predicate in gate.predicates:
@@ -124,10 +122,16 @@ def trace(steps: tuple[Step, ...], tests: tuple[FieldTest, ...], memo: Memo) -> 
         if isinstance(step, int):
             held = results[step]
             if held is None:  # not needed to decide the gate: evaluated now, as the trace reads it
-                test = tests[step]
-                value = values[step] = test.read(env)
-                held = results[step] = test.holds(value, env.as_of)
+                held = _evaluate(step, tests, memo)
             tests[step].record(out, values[step], held)
         else:
             step(env, out)
     return out
+
+
+def _evaluate(step: int, tests: tuple[FieldTest, ...], memo: Memo) -> bool:
+    """Shared test ``step`` evaluated for the memo's subject, its result and the value it read kept."""
+    test = tests[step]
+    value = memo.values[step] = test.read(memo.env)
+    held = memo.results[step] = test.holds(value, memo.env.as_of)
+    return held
