@@ -113,12 +113,8 @@ class _Traces:
     def taken(self, rule_id: str) -> frozenset[str]:
         """The actions and topics a rule recommends or vetoes (once per rule)."""
         if rule_id not in self._taken:
-            then, kb = self.rules[rule_id].rule.then, self.book.kb
-            out = {o.action for o in then.actions} | {o.topic for o in then.coaching}
-            if then.veto:
-                out |= set(then.veto.actions) | ({a.id for a in kb.actions.values() if a.sales}
-                                                 if then.veto.all_sales else set())
-            self._taken[rule_id] = frozenset(out)
+            outs, blocked, _ = self.outcomes(rule_id)
+            self._taken[rule_id] = frozenset({item_id for _, item_id, *_ in outs} | (blocked or set()))
         return self._taken[rule_id]
 
     def outcomes(self, rule_id: str) -> _Outcomes:
