@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from starlette.staticfiles import StaticFiles
 
-from rm_advisor.api import access, metrics, problems
+from rm_advisor.api import access, collector, metrics, problems
 from rm_advisor.api.deps import API_KEY_HEADER
 from rm_advisor.api.middleware import REVISION_HEADER, BodyGuard, RevisionHeader
 from rm_advisor.api.observe import REQUEST_ID_HEADER, RequestLog, install_request_log
@@ -93,9 +93,12 @@ def create_app(settings: Settings | None = None, live: LiveRuleSet | None = None
         app.state.experiment = (open_experiment(settings.experiment, store, settings.kb_dir, settings.engine)
                                 if store is not None and settings.experiment is not None else None)
         metrics.worker_started(live.revision)
+        live.settle()  # everything the server keeps is loaded now
         try:
             yield
         finally:
+            if live.freeze_gc:
+                collector.release()
             metrics.worker_stopped()
             app.state.store = None
             if store is not None:

@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from rm_advisor.api import collector
 from rm_advisor.api.problems import ErrorItem, Problem
 from rm_advisor.api.settings import Settings
 from rm_advisor.api.sync import RevisionChannel, Snapshot
@@ -139,11 +140,16 @@ class LiveRuleSet:
     """The current :class:`LoadedRuleSet` of this process; reloads swap it atomically."""
 
     def __init__(self, initial: LoadedRuleSet, rules_dir: Path | None = None, kb_dir: Path | None = None,
-                 max_firings: int = 10_000, channel: RevisionChannel | None = None, engine: Engine = "compiled"):
+                 max_firings: int = 10_000, channel: RevisionChannel | None = None, engine: Engine = "compiled",
+                 freeze_gc: bool = False):
         self._loaded = initial
         self.rules_dir, self.kb_dir, self.max_firings, self.engine = rules_dir, kb_dir, max_firings, engine
         self._channel = channel
         self._lock = threading.Lock()  # one reload (or follow) at a time per process
+        # with freeze_gc: a rule set swapped in since the last settle (the previous one is collected,
+        # the new one frozen, on the next request: the reload's own answer may still hold the previous)
+        self.freeze_gc = freeze_gc
+        self._unsettled = False
 
     @classmethod
     def start(cls, settings: Settings) -> LiveRuleSet:
@@ -157,7 +163,8 @@ class LiveRuleSet:
             loaded = build(*read_files(settings.rules_dir, settings.kb_dir), settings.max_firings, settings.engine)
             if channel is not None:
                 channel.publish(loaded.snapshot())
-        return cls(loaded, settings.rules_dir, settings.kb_dir, settings.max_firings, channel, settings.engine)
+        return cls(loaded, settings.rules_dir, settings.kb_dir, settings.max_firings, channel, settings.engine,
+                   settings.freeze_gc)
 
     @property
     def revision(self) -> str:
@@ -168,7 +175,18 @@ class LiveRuleSet:
         """The rule set a request should use; follows a sibling worker's reload first."""
         if self._channel is not None and self._channel.changed():
             self._follow(self._channel)
+        if self._unsettled:
+            self.settle()
         return self._loaded
+
+    def settle(self) -> None:
+        """With ``freeze_gc``: collect what is garbage (a rule set no longer served) and keep the
+        collector off everything alive now (:mod:`api.collector`); a server calls it once started."""
+        if not self.freeze_gc:
+            return
+        with self._lock:
+            self._unsettled = False
+            collector.settle()
 
     def reload(self, allow_removed_packs: bool = False) -> tuple[LoadedRuleSet, LoadedRuleSet]:
         """Load the files on disk again; return (previous, current).
@@ -188,7 +206,7 @@ class LiveRuleSet:
             loaded = build(rule_files, kb_files, self.max_firings, self.engine)
             if loaded.revision == previous.revision:
                 return previous, previous
-            self._loaded = loaded
+            self._loaded, self._unsettled = loaded, True
             if self._channel is not None:
                 self._channel.publish(loaded.snapshot())
             log.info("rule set reloaded: %s -> %s (pid %d)", previous.revision, loaded.revision, os.getpid())
@@ -213,7 +231,7 @@ class LiveRuleSet:
             previous = self._loaded
             if loaded.revision == previous.revision:
                 return previous, previous
-            self._loaded = loaded
+            self._loaded, self._unsettled = loaded, True
             if self._channel is not None:
                 self._channel.publish(loaded.snapshot())
             log.info("rule release installed: %s -> %s (pid %d)", previous.revision, loaded.revision, os.getpid())
@@ -232,6 +250,7 @@ class LiveRuleSet:
                 return
             try:
                 self._loaded = build(snapshot.rule_files, snapshot.kb_files, self.max_firings, self.engine)
+                self._unsettled = True
             except RuleError as exc:  # only checked rule sets are published; keep serving regardless
                 log.error("published rule set %s does not load: %s", snapshot.revision, exc)
                 return

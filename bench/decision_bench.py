@@ -15,18 +15,27 @@ milliseconds of:
   decision used before;
 * ``decide``: a whole decision (validate, derive, infer, arbitrate, explain), with the default
   evaluator of chaining rules and with its experta reference (``decide (experta)``), interleaved
-  run by run.
+  run by run;
+* ``decide, one client``: one client with its manager per decision (what ``POST
+  /v1/decisions/client/{id}`` decides), the sample's clients in turn.
+
+``--freeze-gc`` freezes what is alive after loading (:func:`gc.freeze`), as ``rm-advisor serve``
+does (the ``freeze_gc`` setting, :mod:`api.collector`): without it about one decision in a
+hundred pays for a full collection over the rule book, which is most of the p99.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import itertools
 import os
 import platform
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -52,10 +61,12 @@ def _times(fn: Callable[[], object], runs: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--freeze-gc", action="store_true", help="gc.freeze() after loading, as the server does")
     args = parser.parse_args()
     advisor = Advisor.load()
     kb = advisor.book.kb
     doc = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    alone = itertools.cycle([_alone(doc, c) for c in doc["clients"]])
     fs = advisor.validate(doc)
     subjects = {t: list(fs.subjects(t)) for t in ("client", "manager", "interaction")}
 
@@ -67,15 +78,28 @@ def main() -> None:
         return derive(clients, managers, events, fs.as_of, kb)
 
     rete = Advisor(advisor.book, engine="experta")
+    if args.freeze_gc:
+        gc.collect()
+        gc.freeze()
+    collector = "frozen after loading" if args.freeze_gc else "as Python sets it"
     print(f"{platform.python_version()} on {os.cpu_count()} cores, {args.runs} runs each, milliseconds, "
-          f"load average {os.getloadavg()[0]:.1f}")
+          f"load average {os.getloadavg()[0]:.1f}, gc {collector}")
     print(f"{'':22} {'p50':>8} {'p99':>8}")
     for name, fn in (("derive (per record)", per_record), ("derive (pandas)", vectorised)):
         p50, p99 = _times(fn, args.runs)
         print(f"{name:22} {p50:8.2f} {p99:8.2f}")
     for name, (p50, p99) in _interleaved({"decide": lambda: advisor.decide(doc),
-                                          "decide (experta)": lambda: rete.decide(doc)}, args.runs).items():
+                                          "decide (experta)": lambda: rete.decide(doc),
+                                          "decide, one client": lambda: advisor.decide(next(alone))},
+                                         args.runs).items():
         print(f"{name:22} {p50:8.2f} {p99:8.2f}")
+
+
+def _alone(doc: dict[str, Any], client: dict[str, Any]) -> dict[str, Any]:
+    """The facts document of one client: the client, its manager, its own interactions, the teams."""
+    return {**doc, "clients": [client], "links": [],
+            "managers": [m for m in doc["managers"] if m["id"] == client["manager_id"]],
+            "interactions": [i for i in doc.get("interactions", []) if i.get("client_id") == client["id"]]}
 
 
 def _interleaved(fns: dict[str, Callable[[], object]], runs: int) -> dict[str, tuple[float, float]]:
