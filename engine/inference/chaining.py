@@ -16,7 +16,7 @@ from rm_advisor.engine.errors import Diagnostic, InferenceError, Location
 from rm_advisor.engine.inference._experta import MATCH, NOT, Fact, KnowledgeEngine, Rule, SafeDepthStrategy
 from rm_advisor.engine.inference.compiler import CompiledRule, RuleBook
 from rm_advisor.engine.inference.conditions import subject_env
-from rm_advisor.engine.inference.gates import Memo, Step, passes, plan_gates, trace
+from rm_advisor.engine.inference.gates import Memo, Step, holding, plan_gates, trace
 from rm_advisor.engine.language.facts import FactSet
 from rm_advisor.engine.language.links import LINK_FACT, linked_pairs
 from rm_advisor.engine.language.subjects import SubjectKey
@@ -112,20 +112,15 @@ class Recorder(abc.ABC):
         environment built once, and each distinct field test evaluated once: :mod:`engine.inference.gates`)."""
         subjects: dict[str, list[tuple[SubjectKey, Memo]]] = {}
         plan, memos = self._plan, self._memos
-        out = []
-        for rule, gate in plan.active(fs.as_of):
-            subject = rule.rule.subject
-            tests = plan.tests[subject]
-            if subject not in subjects:
-                subjects[subject] = []
-                for fact in fs.subjects(subject):
-                    key = SubjectKey.of(subject, fact["id"])
-                    memo = memos[key] = Memo.of(subject_env(self.book.kb, fs, subject, fact), len(tests))
-                    subjects[subject].append((key, memo))
-            for key, memo in subjects[subject]:
-                if passes(gate, tests, memo):
-                    out.append((rule, key))
-        return out
+        active = plan.active(fs.as_of)
+        for subject in active.groups:
+            count = len(plan.tests[subject])
+            subjects[subject] = []
+            for fact in fs.subjects(subject):
+                key = SubjectKey.of(subject, fact["id"])
+                memo = memos[key] = Memo.of(subject_env(self.book.kb, fs, subject, fact), count)
+                subjects[subject].append((key, memo))
+        return holding(active, plan.tests, subjects)
 
     def _joined(self, rule: CompiledRule, key: SubjectKey, fs: FactSet) -> Iterator[tuple[int, SubjectKey]]:
         """(join index, related subject) for each related fact that passes one of ``rule``'s joins."""
