@@ -8,14 +8,13 @@ compiling (``rm-advisor check``).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 
 from rm_advisor.engine.checking.checker import check_rule_files
+from rm_advisor.engine.collector import paused
 from rm_advisor.engine.errors import Diagnostic, RuleError
 from rm_advisor.engine.inference.compiler import RuleBook, SourceTexts, compile_rule_set
 from rm_advisor.engine.language.knowledge import KnowledgeBase
@@ -42,30 +41,13 @@ def _split(files: dict[str, str]) -> tuple[dict[str, str], dict[str, str], dict[
             {n: t for n, t in files.items() if is_arbitration_file(n)})
 
 
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Loading builds hundreds of thousands of small objects (YAML nodes, models, predicates) and
-    frees few: the cyclic collector re-scanning them was about 40% of loading 1,000 rules (measured).
-    It is paused while a rule set is read and back on after, as it was; nothing read needs it. One
-    full collection then counts what was kept as old (a young one only would leave it pending, and
-    the first decisions served would pay for the full scan it soon triggers)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-            gc.collect()
-
-
 def check_rules(rule_files: dict[str, str], kb: KnowledgeBase,
                 documents: Mapping[str, str] | None = None, review_as_of: dt.date | None = None) -> list[Diagnostic]:
     """Every problem in a rule set and its contact policies (errors and warnings), without compiling;
     with ``documents`` (document id -> text), provenance quotes are looked up in them too; with
     ``review_as_of``, rules due for review before that day are warned about (``review_overdue``)."""
     rules, policies, arbitration = _split(rule_files)
-    with _no_cyclic_gc():
+    with paused():
         _, diags = check_rule_files(rules, kb, documents, review_as_of=review_as_of)
         _, policy_diags = check_policy_files(policies, kb)
         _, arbitration_diags = check_arbitration_files(arbitration, kb)
@@ -81,7 +63,7 @@ def load_rule_book(rule_files: dict[str, str], kb_files: dict[str, str], pairwis
     (warnings only, the slow part on a large rule set) run with ``pairwise=True``, as in
     :func:`check_rules`: loading to serve does not need them.
     """
-    with _no_cyclic_gc():
+    with paused():
         kb = load_knowledge_base(kb_files)
         rules, policy_files, arbitration_files = _split(rule_files)
         rule_set, diags = check_rule_files(rules, kb, pairwise=pairwise)

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from rm_advisor.engine.collector import paused
 from rm_advisor.engine.derivation.benchmarks import team_benchmarks
 from rm_advisor.engine.derivation.frames import records
 from rm_advisor.engine.derivation.history import Derived, Prefer, Sources, derive
@@ -283,16 +284,19 @@ def _decide_all(advisor: Advisor, parts: list[Partition], as_of: dt.date, jobs: 
                 progress: Callable[[int], None] | None) -> list[ManagerResult]:
     results: list[ManagerResult] = []
     if jobs <= 1 or texts is None or len(parts) < 2:
-        for p in parts:
-            results.append(decide_partition(advisor, p, as_of))
-            if progress:
-                progress(p.subjects)
+        with paused():  # as below: the decisions kept are what the collector would re-scan
+            for p in parts:
+                results.append(decide_partition(advisor, p, as_of))
+                if progress:
+                    progress(p.subjects)
     else:
         # forked workers inherit the compiled book; elsewhere each worker compiles the texts
         fork = "fork" in mp.get_all_start_methods()
         ctx = mp.get_context("fork" if fork else "spawn")
-        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(advisor, None) if fork else (None, texts, advisor.engine)) as pool:
+        # the decisions parsed back are millions of objects: with the collector on, its re-scans of
+        # them were 90% of parsing, and the calling process could not keep up with two workers
+        with paused(), ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                                           initargs=(advisor, None) if fork else (None, texts, advisor.engine)) as pool:
             chunks = list(_chunks(parts, jobs * 4))
             for chunk, done in zip(chunks, pool.map(_decide_chunk, chunks, [as_of] * len(chunks)), strict=True):
                 results.extend(_result(x) for x in done)

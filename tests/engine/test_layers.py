@@ -59,10 +59,11 @@ def test_importing_the_engine_leaves_collections_and_the_root_logger_as_they_wer
     assert out.stdout.strip() == "True"
 
 
-#: engine/'s stages, each importing only from itself, the ones before it, engine/errors.py and engine/messages.py
+#: engine/'s stages, each importing only from itself, the ones before it and the shared modules below
 STAGES = ("language", "loading", "checking", "derivation", "policies", "inference", "portfolio", "authoring")
-#: what every stage and adapter may use beside the stages: the exception tree and the message catalogue
-SHARED = ("rm_advisor.engine.errors", "rm_advisor.engine.messages")
+#: what every stage and adapter may use beside the stages: the exception tree, the message catalogue and
+#: the garbage collector's pause for steps that build many objects
+SHARED = ("rm_advisor.engine.errors", "rm_advisor.engine.messages", "rm_advisor.engine.collector")
 
 
 def _engine_imports(path: object) -> set[str]:
@@ -83,8 +84,9 @@ def test_each_stage_imports_only_itself_and_the_stages_before_it() -> None:
     assert wrong == [] and siblings == []  # portfolio and authoring are siblings: neither imports the other
 
 
-def test_the_engine_root_holds_only_the_public_entry_the_errors_and_the_messages() -> None:
-    assert sorted(p.name for p in (ROOT / "engine").glob("*.py")) == ["__init__.py", "errors.py", "messages.py"]
+def test_the_engine_root_holds_only_the_public_entry_and_the_shared_modules() -> None:
+    assert sorted(p.name for p in (ROOT / "engine").glob("*.py")) == \
+        ["__init__.py", "collector.py", "errors.py", "messages.py"]
     # locale/: the message catalogue's PO files (data, no code)
     assert sorted(p.name for p in (ROOT / "engine").iterdir() if p.is_dir() and p.name != "__pycache__") == \
         sorted((*STAGES, "locale"))
