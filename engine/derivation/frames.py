@@ -3,7 +3,7 @@ decision (a few records) and a portfolio (tables of millions of rows) alike."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -36,20 +36,21 @@ def records(table: pd.DataFrame, spec: FactSpec) -> list[dict[str, Any]]:
     cols: dict[str, list[Any]] = {}
     for name in table.columns:
         fspec = spec.fields.get(str(name))
-        col = table[name]
         if fspec is None:
             continue
-        if fspec.type == "date":
-            vals = [None if pd.isna(v) else v.date() for v in col]
-        elif fspec.type == "integer":
-            vals = [None if pd.isna(v) else int(v) for v in col]
-        elif fspec.type == "number":
-            vals = [None if pd.isna(v) else float(v) for v in col]
-        elif fspec.type == "boolean":
-            vals = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else bool(v) for v in col]
-        else:
-            vals = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v) for v in col]
-        cols[str(name)] = vals
+        cols[str(name)] = _plain(table[name], _PLAIN.get(fspec.type, str))
     names = list(cols)
     rows = zip(*(cols[n] for n in names), strict=True) if names else iter(())
     return [{n: v for n, v in zip(names, row, strict=True) if v is not None} for row in rows]
+
+
+#: a present cell as a fact record holds it, by field type (text and the rest: ``str``)
+_PLAIN: dict[str, Callable[[Any], Any]] = {"date": lambda v: v.date(), "integer": int, "number": float,
+                                           "boolean": bool}
+
+
+def _plain(col: pd.Series, convert: Callable[[Any], Any]) -> list[Any]:
+    """The column's cells as Python values, None where missing (None, NA, NaT or NaN: the
+    column's own mask, not a test per cell)."""
+    missing = col.isna().to_numpy()
+    return [None if gone else convert(v) for v, gone in zip(col.tolist(), missing, strict=True)]
