@@ -31,8 +31,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from rm_advisor.cli.report import ReportPiece
-    from rm_advisor.engine.portfolio import Partition, SetAside, WorkItem
-    from rm_advisor.engine.portfolio.run import ManagerResult
+    from rm_advisor.engine.portfolio import ManagerResult, Partition, SetAside, WorkItem
 
 
 class TableFormat(StrEnum):

@@ -28,8 +28,7 @@ from rm_advisor.engine.inference import RuleBook
 from rm_advisor.engine.messages import N_, Translator
 
 if TYPE_CHECKING:
-    from rm_advisor.engine.portfolio import Partition, PortfolioTables
-    from rm_advisor.engine.portfolio.run import ManagerResult
+    from rm_advisor.engine.portfolio import ManagerResult, Partition, PortfolioTables
 
 ROWS_PER_MANAGER = 15
 
