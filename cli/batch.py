@@ -1,9 +1,11 @@
 """``rm-advisor batch`` and ``rm-advisor sample-portfolio``: portfolio runs from CSV or Parquet.
 
 The adapter parses the options, opens the tables (:mod:`cli.tableio`: encodings, bad rows, chunks)
-and the decision log for :func:`engine.portfolio.run_batch`, which runs the batch in order, and
-writes what it returns: recommendations, worklists, coaching, bad rows (as they are found), full
-decisions (JSON lines), the branch report and the summary.
+and the decision log for :func:`engine.portfolio.run_batch`, which runs the batch in order and
+writes the output tables as it goes through the command's writer (:mod:`cli.outputs`:
+recommendations, worklists, coaching, what to confirm, full decisions as JSON lines; on a Dask
+cluster, each worker its buckets' parts, joined here at the end). The adapter writes the bad rows
+(as they are found), then the branch report and the summary from what the run returns.
 """
 
 from __future__ import annotations
