@@ -1,9 +1,11 @@
 """``rm-advisor batch`` and ``rm-advisor sample-portfolio``: portfolio runs from CSV or Parquet.
 
 The adapter parses the options, opens the tables (:mod:`cli.tableio`: encodings, bad rows, chunks)
-and the decision log for :func:`engine.portfolio.run_batch`, which runs the batch in order, and
-writes what it returns: recommendations, worklists, coaching, bad rows (as they are found), full
-decisions (JSON lines), the branch report and the summary.
+and the decision log for :func:`engine.portfolio.run_batch`, which runs the batch in order and
+writes the output tables as it goes through the command's writer (:mod:`cli.outputs`:
+recommendations, worklists, coaching, what to confirm, full decisions as JSON lines; on a Dask
+cluster, each worker its buckets' parts, joined here at the end). The adapter writes the bad rows
+(as they are found), then the branch report and the summary from what the run returns.
 """
 
 from __future__ import annotations
@@ -37,11 +39,11 @@ from rm_advisor.cli.common import (
     use_format,
     use_lang,
 )
+from rm_advisor.cli.outputs import CsvEncoding, OutputWriter, TableFormat
 from rm_advisor.cli.render import print_diagnostics
 from rm_advisor.engine.messages import N_, gettext_in
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from rm_advisor.cli.tableio import CsvRows
     from rm_advisor.engine import Advisor
@@ -52,13 +54,10 @@ if TYPE_CHECKING:
         Backend,
         BatchPlan,
         BatchResult,
-        PortfolioRun,
         PortfolioTables,
         Report,
-        SetAside,
         TableInput,
         TableReader,
-        WorkItem,
     )
 
 #: the default of --max-bad-rows
@@ -66,14 +65,6 @@ MAX_BAD_ROWS = 1000
 #: diagnostics of each severity held for the terminal and the report (bad_rows.csv has them all)
 HELD = 100
 BAD_ROW_COLUMNS = ["file", "line", "column", "code", "severity", "message"]
-#: with --backend dask and --format parquet, parts of each output table per worker
-PARTS_PER_WORKER = 2
-
-
-class TableFormat(StrEnum):
-    csv = "csv"
-    parquet = "parquet"
-    json = "json"
 
 
 class BackendName(StrEnum):
@@ -81,13 +72,6 @@ class BackendName(StrEnum):
 
     local = "local"  # worker processes on this machine (--jobs)
     dask = "dask"  # a Dask cluster: a running one (--scheduler) or a local one started for the run
-
-
-class CsvEncoding(StrEnum):
-    """How the CSV outputs are encoded."""
-
-    utf_8_sig = "utf-8-sig"  # UTF-8 with a byte-order mark: Excel on Chinese Windows reads it right
-    utf_8 = "utf-8"
 
 
 class SampleEncoding(StrEnum):
@@ -98,61 +82,6 @@ class SampleEncoding(StrEnum):
     gbk = "gbk"
     gb18030 = "gb18030"
     utf_16 = "utf-16"
-
-
-def write_table(frame: pd.DataFrame, path: Path, fmt: TableFormat,
-                csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig, parts: int = 0) -> Path:
-    """CSV through :func:`cli.tableio.write_csv` (formula injection neutralised); Parquet and JSON
-    raw. With ``parts``, Parquet is a directory of about that many files written by the Dask
-    workers of the current client (``part-00000.parquet`` on, rows in order)."""
-    from rm_advisor.cli.tableio import write_csv
-
-    if fmt is TableFormat.parquet:
-        frame = _one_type_per_column(frame)
-        if parts:
-            return _write_parts(frame, path, parts)
-    target = path.with_suffix("." + fmt.value)
-    if fmt is TableFormat.csv:
-        write_csv(frame, target, csv_encoding.value)
-    elif fmt is TableFormat.parquet:
-        frame.to_parquet(target, index=False)
-    else:
-        frame.to_json(target, orient="records", force_ascii=False, indent=1, date_format="iso")
-    return target
-
-
-def _one_type_per_column(frame: pd.DataFrame) -> pd.DataFrame:
-    """A Parquet column holds one type: a column whose cells mix text and numbers (coaching's
-    ``value``: a count for one metric, a level such as ``perfunctory`` for another) is written as text."""
-    mixed = [c for c in frame.columns if frame[c].dtype == object
-             and len({type(v) for v in frame[c].dropna()} - {bool}) > 1]
-    if not mixed:
-        return frame
-    out = frame.copy()
-    for c in mixed:
-        out[c] = out[c].map(lambda v: v if v is None or v != v else str(v))
-    return out
-
-
-def _write_parts(frame: pd.DataFrame, folder: Path, parts: int) -> Path:
-    """``frame`` as a partitioned Parquet dataset, each part written by a worker."""
-    import shutil
-
-    import dask.dataframe as dd
-
-    if folder.exists():
-        shutil.rmtree(folder)  # the parts of an earlier run are not this run's
-    if frame.empty:  # nothing to split: one empty part with the columns
-        folder.mkdir(parents=True)
-        frame.to_parquet(folder / "part-00000.parquet", index=False)
-        return folder
-    import pyarrow as pa
-
-    # the schema of the whole table, not the one dask guesses from its sample of an object column
-    schema = pa.Schema.from_pandas(frame, preserve_index=False)
-    dd.from_pandas(frame, npartitions=min(parts, len(frame)), sort=False).to_parquet(  # type: ignore[no-untyped-call]
-        folder, write_index=False, schema=schema, name_function=lambda i: f"part-{i:05d}.parquet")
-    return folder
 
 
 def table_reader(paths: dict[str, Path], kb: KnowledgeBase, stack: ExitStack, encoding: str | None = None,
@@ -321,22 +250,25 @@ def batch(
                      texts=texts, log=store_log, effectiveness_days=period_days,
                      prefer="history" if prefer_history else "given")
     out_dir.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as cluster:  # open until the workers have written their parts of the outputs
+    # the outputs are written as the books are decided: here, or bucket by bucket on a cluster's workers
+    writer = OutputWriter(out_dir.resolve(), fmt, csv_encoding, lang.value)
+    plan = dataclasses.replace(plan, writer=writer)
+    with ExitStack() as cluster:
         if backend is BackendName.dask or scheduler:
             plan = dataclasses.replace(plan, backend=_cluster(cluster, scheduler, jobs, texts, engine),
                                        open_log=_worker_log(db) if store_log is not None else None)
+        writer.start(in_parts=plan.backend is not None)
         with CsvRows(out_dir / "bad_rows.csv", BAD_ROW_COLUMNS, csv_encoding.value) as bad_file:
             found = Report(0 if strict else max_bad_rows, lambda d: bad_file.write(_bad_row(d)), keep=HELD)
             result = _run(advisor, plan, found, bad_file, strict)
-        if store_log is not None:
-            out.print(_("logged {count} decisions in {database}", count=result.logged,
-                        database=store_log.display_url), markup=False)
-        parts = result.workers * PARTS_PER_WORKER if plan.backend is not None else 0
-        written = write_outputs(result.run, out_dir, fmt, csv_encoding, parts)
+    if store_log is not None:
+        out.print(_("logged {count} decisions in {database}", count=result.logged,
+                    database=store_log.display_url), markup=False)
+    written = writer.finish(result.parts)
     written.insert(3, bad_file.path)
     if report:
-        written.append(write_report(result.run, out_dir / "report.html", advisor.book, result.effectiveness,
-                                    lang.value, as_of_note))
+        written.append(write_report(result.piece, result.run.tables, out_dir / "report.html", advisor.book,
+                                    result.effectiveness, lang.value, as_of_note))
     _summary(result, written, out_dir, time.perf_counter() - started, note_id)
 
 
@@ -503,112 +435,6 @@ def _worker_log(db: str | None) -> _WorkerLog:
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         url = url.set(database=str(Path(url.database).resolve()))
     return _WorkerLog(url.render_as_string(hide_password=False))
-
-
-def recommendation_rows(run: PortfolioRun) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One row per client recommendation (and vetoed action), and one per manager coaching topic."""
-    recs, coaching = [], []
-    for r in run.results:
-        for cd in r.decision.clients:
-            for status, items in (("recommended", cd.recommendations), ("vetoed", cd.vetoed),
-                                  ("suppressed", cd.suppressed)):
-                for rank, rec in enumerate(items, 1):
-                    recs.append({"manager_id": r.manager_id, "client_id": cd.id, "rank": rank, "action": rec.id,
-                                 "title_zh": rec.title.zh, "title_en": rec.title.en, "score": rec.score,
-                                 "channel": rec.details.get("channel"), "status": status,
-                                 "rules": " ".join(rec.rules), "reason_zh": rec.reasons[0].text.zh,
-                                 "reason_en": rec.reasons[0].text.en,
-                                 "alternatives": " ".join(a.id for a in rec.alternatives),
-                                 "cause_zh": rec.cause.zh if rec.cause else "",
-                                 "cause_en": rec.cause.en if rec.cause else "",
-                                 "vetoed_by": " ".join(v.rule_id for v in rec.vetoed_by),
-                                 "suppressed_by": " ".join(x.policy_id for x in rec.suppressed_by),
-                                 "decision_id": r.decision.id or ""})
-        for md in r.decision.managers:
-            for rank, rec in enumerate(md.recommendations, 1):
-                coaching.append({"manager_id": md.id, "rank": rank, "topic": rec.id, "title_zh": rec.title.zh,
-                                 "title_en": rec.title.en, "score": rec.score,
-                                 "formats": " ".join(rec.details.get("formats", [])), "rules": " ".join(rec.rules),
-                                 "reason_zh": rec.reasons[0].text.zh, "reason_en": rec.reasons[0].text.en,
-                                 **_card_columns(rec.card)})
-    return recs, coaching
-
-
-def _card_columns(card: Any) -> dict[str, Any]:
-    """A coaching card as columns of coaching.csv: the metric against the team, the next behaviour, the review."""
-    bench = card.benchmark if card is not None else None
-    return {"metric": card.metric.field if card else "", "value": card.metric.value if card else None,
-            "team_median": bench.median if bench else None, "team_share_pct": bench.share_pct if bench else None,
-            "team_managers": bench.managers if bench else None, "benchmark_basis": bench.basis if bench else "",
-            "standing": (bench.standing or "") if bench else "",
-            "next_form": card.next_behaviour.form if card else "",
-            "next_zh": card.next_behaviour.text.zh if card else "",
-            "next_en": card.next_behaviour.text.en if card else "",
-            "review_date": card.review.date.isoformat() if card else ""}
-def to_confirm_rows(run: PortfolioRun) -> list[dict[str, Any]]:
-    """One row per missing fact set a client's or a manager's decision asks to confirm, in its rank."""
-    rows = []
-    for r in run.results:
-        for sd in r.decision.clients + r.decision.managers:
-            for rank, item in enumerate(sd.to_confirm, 1):
-                rows.append({"manager_id": r.manager_id, "subject_type": sd.subject_type, "subject_id": sd.id,
-                             "rank": rank, "fields": " ".join(f"{f.fact}.{f.field}" for f in item.fields),
-                             "score": item.score, "unlocks": " ".join(dict.fromkeys(u.id for u in item.unlocks)),
-                             "rules": " ".join(dict.fromkeys(u.rule_id for u in item.unlocks)),
-                             "text_zh": item.text.zh, "text_en": item.text.en})
-    return rows
-
-
-def worklist_rows(run: PortfolioRun) -> list[dict[str, Any]]:
-    """Per manager: the contacts (``section`` contacts: planned or deferred), the desk work
-    (``desk``: internal actions, no capacity) and the sales asks set aside from duty contacts
-    (``set_aside``, with the actions that blocked them)."""
-    rows: list[dict[str, Any]] = []
-    for r in run.results:
-        rows += [_work_row(r.manager_id, "contacts", i) for i in r.worklist.items]
-        rows += [_work_row(r.manager_id, "desk", i) for i in r.worklist.desk]
-        rows += [_set_aside_row(r.manager_id, rank, s) for rank, s in enumerate(r.worklist.set_aside, 1)]
-    return rows
-
-
-def _work_row(manager_id: str, section: str, i: WorkItem) -> dict[str, Any]:
-    return {"manager_id": manager_id, "section": section, "rank": i.rank, "status": i.status,
-            "client_id": i.client_id, "client_name": i.client_name or "", "contact": i.contact,
-            "actions": " ".join(i.actions), "kinds": " ".join(i.kinds), "score": i.score,
-            "reason_zh": i.reason.zh, "reason_en": i.reason.en, "rules": " ".join(i.rules), "blocked_by": ""}
-
-
-def _set_aside_row(manager_id: str, rank: int, s: SetAside) -> dict[str, Any]:
-    return {"manager_id": manager_id, "section": "set_aside", "rank": rank, "status": "set_aside",
-            "client_id": s.client_id, "client_name": s.client_name or "", "contact": s.contact, "actions": s.action,
-            "kinds": "sales", "score": s.score, "reason_zh": s.reason.zh, "reason_en": s.reason.en, "rules": "",
-            "blocked_by": " ".join(s.blocked_by)}
-
-
-#: the columns of to_confirm.csv (written with its header when nothing is to confirm)
-TO_CONFIRM_COLUMNS = ("manager_id", "subject_type", "subject_id", "rank", "fields", "score", "unlocks", "rules",
-                      "text_zh", "text_en")
-
-
-def write_outputs(run: PortfolioRun, out_dir: Path, fmt: TableFormat,
-                  csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig, parts: int = 0) -> list[Path]:
-    """Recommendations, worklists, coaching, what to confirm and the full decisions (bad_rows.csv is
-    written as the tables are read); Parquet tables partitioned in ``parts`` by the Dask workers
-    when ``parts`` is given."""
-    import pandas as pd
-
-    recs, coaching = recommendation_rows(run)
-    written = [write_table(pd.DataFrame(recs), out_dir / "recommendations", fmt, csv_encoding, parts),
-               write_table(pd.DataFrame(worklist_rows(run)), out_dir / "worklists", fmt, csv_encoding, parts),
-               write_table(pd.DataFrame(coaching), out_dir / "coaching", fmt, csv_encoding, parts),
-               write_table(pd.DataFrame(to_confirm_rows(run), columns=TO_CONFIRM_COLUMNS), out_dir / "to_confirm", fmt,
-                           csv_encoding, parts)]
-    decisions = out_dir / "decisions.jsonl"
-    with decisions.open("w", encoding="utf-8") as fh:
-        for r in run.results:
-            fh.write(r.decision.model_dump_json() + "\n")
-    written.append(decisions)
-    return written
 
 
 def _bad_row(d: Diagnostic) -> list[object]:

@@ -1,13 +1,20 @@
 """The branch head's report for a portfolio run: one HTML page with KPIs, charts and per-manager
-worklists and coaching (jinja2 template, matplotlib charts inlined as SVG)."""
+worklists and coaching (jinja2 template, matplotlib charts inlined as SVG).
+
+What the page needs of the decisions is gathered per set of books (:func:`report_piece`, where the
+books are written: in the calling process, or on each Dask worker for its buckets) into a
+:class:`ReportPiece`; pieces add up with ``+``, in manager order, into the piece of the whole
+portfolio, and the page is rendered from that and the checked tables."""
 
 from __future__ import annotations
 
 import io
 import os
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -19,7 +26,9 @@ from markupsafe import Markup, escape
 
 from rm_advisor.engine.inference import RuleBook
 from rm_advisor.engine.messages import N_, Translator
-from rm_advisor.engine.portfolio import PortfolioRun
+
+if TYPE_CHECKING:
+    from rm_advisor.engine.portfolio import ManagerResult, Partition, PortfolioTables
 
 ROWS_PER_MANAGER = 15
 
@@ -35,11 +44,64 @@ def workspace_url(value: str | None = None) -> str | None:
     return url if url.startswith(("http://", "https://")) and len(url) > len("https://") else None
 
 
-def write_report(run: PortfolioRun, path: Path, book: RuleBook, effect: Any = None, lang: str = "both",
-                 as_of_note: str = "", pages_url: str | None = None) -> Path:
-    """Render the report for ``run`` to ``path`` in ``lang`` (zh, en or both); ``effect`` (an
-    effectiveness report from the decision log) adds acceptance rates and the rules managers keep
-    rejecting; ``as_of_note`` says where the as-of date came from when no --as-of gave it.
+#: the report's counts of a set of books that do not come from elsewhere (bad rows: the tables')
+NUMBERS = ("clients", "managers", "planned", "deferred", "desk", "set_aside", "vetoed", "from_clients", "suppressed",
+           "to_confirm")
+
+
+@dataclass
+class ReportPiece:
+    """What the report needs of some books' decisions: how often each action, coaching topic and
+    segment's signal was given (counted in the books' order: ties rank as they first came), the
+    counts of :data:`NUMBERS`, and each manager's section of the page, in manager order. Two pieces
+    add up (``+``) into the piece of their books together, the first's books before the second's."""
+
+    actions: Counter[str] = field(default_factory=Counter)
+    topics: Counter[str] = field(default_factory=Counter)
+    signals: Counter[tuple[str, str]] = field(default_factory=Counter)
+    numbers: dict[str, int] = field(default_factory=dict)
+    managers: list[dict[str, Any]] = field(default_factory=list)
+
+    def __add__(self, other: ReportPiece) -> ReportPiece:
+        return ReportPiece(self.actions + other.actions, self.topics + other.topics, self.signals + other.signals,
+                           {k: self.numbers.get(k, 0) + other.numbers.get(k, 0) for k in NUMBERS},
+                           self.managers + other.managers)
+
+
+def report_piece(results: list[ManagerResult], parts: list[Partition], lang: str = "both") -> ReportPiece:
+    """The report's piece of ``results``, decided from the books ``parts`` (whose facts give each
+    client's segment and each manager's name and score), its texts in ``lang``."""
+    facts = {(t, str(f["id"])): f for p in parts for t in ("client", "manager") for f in p.facts[t]}
+    signals: Counter[tuple[str, str]] = Counter()
+    for m in results:
+        for c in m.decision.clients:
+            client = facts[("client", c.id)]
+            cls = client.get("client_class")
+            seg = str(client.get("domain")) + (f" {cls}" if isinstance(cls, str) else "")
+            signals.update((seg, s.signal) for s in c.signals)
+    numbers = {
+        "clients": sum(len(m.decision.clients) for m in results), "managers": len(results),
+        "planned": sum(1 for m in results for i in m.worklist.items if i.status == "planned"),
+        "deferred": sum(1 for m in results for i in m.worklist.items if i.status == "deferred"),
+        "desk": sum(len(m.worklist.desk) for m in results),
+        "set_aside": sum(len(m.worklist.set_aside) for m in results),
+        "vetoed": sum(len(c.vetoed) for m in results for c in m.decision.clients),
+        "from_clients": sum(1 for m in results for d in m.decision.managers for r in d.recommendations
+                            if any(x.startswith("from_clients.") for x in r.rules)),
+        "suppressed": sum(len(c.suppressed) for m in results for c in m.decision.clients),
+        "to_confirm": sum(len(d.to_confirm) for m in results for d in m.decision.clients + m.decision.managers),
+    }
+    return ReportPiece(Counter(r.id for m in results for c in m.decision.clients for r in c.recommendations),
+                       Counter(r.id for m in results for d in m.decision.managers for r in d.recommendations),
+                       signals, numbers, [_manager(m, facts[("manager", m.manager_id)], lang) for m in results])
+
+
+def write_report(piece: ReportPiece, tables: PortfolioTables, path: Path, book: RuleBook, effect: Any = None,
+                 lang: str = "both", as_of_note: str = "", pages_url: str | None = None) -> Path:
+    """Render the report of the books ``piece`` gathers, decided from ``tables``, to ``path`` in
+    ``lang`` (zh, en or both); ``effect`` (an effectiveness report from the decision log) adds
+    acceptance rates and the rules managers keep rejecting; ``as_of_note`` says where the as-of
+    date came from when no --as-of gave it.
 
     The template's strings come from the message catalogue through jinja2's i18n extension; the
     texts of the data (titles, reasons) are shown in the same language by ``pair``. With a workspace
@@ -49,7 +111,7 @@ def write_report(run: PortfolioRun, path: Path, book: RuleBook, effect: Any = No
                       extensions=["jinja2.ext.i18n"])
     L_ = Translator(lang, sep=" ")
     env.install_gettext_callables(L_.gettext, L_.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    html = env.get_template("report.html.j2").render(**report_context(run, book, lang),
+    html = env.get_template("report.html.j2").render(**report_context(piece, tables, book, lang),
                                                      effect=_effect(effect, book, lang), pair=lambda t: _pair(t, lang),
                                                      html_lang="en" if lang == "en" else "zh-CN",
                                                      as_of_note=as_of_note, pages_url=workspace_url(pages_url))
@@ -75,48 +137,34 @@ def _zh_en(t: Any) -> dict[str, str]:
     return {"zh": t.zh, "en": t.en}
 
 
-def report_context(run: PortfolioRun, book: RuleBook, lang: str = "both") -> dict[str, Any]:
+def report_context(piece: ReportPiece, tables: PortfolioTables, book: RuleBook, lang: str = "both") -> dict[str, Any]:
+    """The template's values: the piece of every book, and the tables' date and bad rows."""
     kb = book.kb
     L_ = Translator(lang, sep=" ")
-    actions = Counter(r.id for m in run.results for c in m.decision.clients for r in c.recommendations)
-    topics = Counter(r.id for m in run.results for d in m.decision.managers for r in d.recommendations)
-    segment = run.derived.clients.get("client_class", pd.Series(dtype=object))
-    signals: Counter[tuple[str, str]] = Counter()
-    for m in run.results:
-        for c in m.decision.clients:
-            cls = segment.get(c.id)
-            seg = str(run.derived.clients.at[c.id, "domain"]) + (f" {cls}" if isinstance(cls, str) else "")
-            signals.update((seg, s.signal) for s in c.signals)
+    actions, topics, n = piece.actions, piece.topics, piece.numbers
     summary = {
-        "clients": sum(len(m.decision.clients) for m in run.results), "managers": len(run.results),
-        "recommendations": sum(actions.values()), "coaching": sum(topics.values()), "bad_rows": run.tables.bad_rows,
-        "planned": sum(1 for m in run.results for i in m.worklist.items if i.status == "planned"),
-        "deferred": sum(1 for m in run.results for i in m.worklist.items if i.status == "deferred"),
-        "desk": sum(len(m.worklist.desk) for m in run.results),
-        "set_aside": sum(len(m.worklist.set_aside) for m in run.results),
-        "vetoed": sum(len(c.vetoed) for m in run.results for c in m.decision.clients),
-        "from_clients": sum(1 for m in run.results for d in m.decision.managers for r in d.recommendations
-                            if any(x.startswith("from_clients.") for x in r.rules)),
-        "suppressed": sum(len(c.suppressed) for m in run.results for c in m.decision.clients),
-        "to_confirm": sum(len(d.to_confirm) for m in run.results for d in m.decision.clients + m.decision.managers),
+        "clients": n.get("clients", 0), "managers": n.get("managers", 0),
+        "recommendations": sum(actions.values()), "coaching": sum(topics.values()), "bad_rows": tables.bad_rows,
+        **{k: n.get(k, 0) for k in NUMBERS if k not in ("clients", "managers")},
     }
     charts = [
         # inside a chart the labels stay English (matplotlib's fonts may lack Chinese); captions follow ``lang``
         _bar({kb.actions[a].title.en: n for a, n in actions.most_common(12)}, N_("Top next-best-actions (count)"), L_),
         _bar({kb.coaching[t].title.en: n for t, n in topics.most_common(10)}, N_("Coaching by topic (managers)"), L_),
-        _signals_chart(signals, kb, L_),
+        _signals_chart(piece.signals, kb, L_),
         _bar(dict(Counter(kb.actions[a].channel for a in actions.elements()).most_common()),
              N_("Recommendations by channel"), L_),
     ]
-    return {"as_of": run.tables.as_of.isoformat(), "revision": book.revision, "rules": len(book.rules),
-            "s": summary, "charts": charts, "managers": [_manager(m, run, kb, lang) for m in run.results],
+    return {"as_of": tables.as_of.isoformat(), "revision": book.revision, "rules": len(book.rules),
+            "s": summary, "charts": charts, "managers": piece.managers,
             "bad": [{"file": d.location.file, "line": d.location.line, "column": d.location.path, "code": d.code,
-                     "message": d.message} for d in run.tables.diagnostics if d.severity == "error"][:50]}
+                     "message": d.message} for d in tables.diagnostics if d.severity == "error"][:50]}
 
 
-def _manager(m: Any, run: PortfolioRun, kb: Any, lang: str) -> dict[str, Any]:
+def _manager(m: Any, row: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """A manager's section of the page: ``m``'s worklist, coaching and what to confirm, and from
+    the manager's facts (``row``) the name and the score."""
     L_ = Translator(lang, sep=" ")
-    row = run.derived.managers.loc[m.manager_id]
     bank = row.get("domain") == "bank"
     score = row.get("credit_coop_points") if bank else row.get("assessment_score")
     wl = m.worklist

@@ -11,12 +11,15 @@ from rm_advisor.engine.portfolio.batch import (
     BatchLog,
     BatchPlan,
     BatchResult,
+    BookWriter,
     Silent,
     TableReader,
+    Written,
     run_batch,
 )
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
 from rm_advisor.engine.portfolio.run import (
+    ManagerResult,
     Partition,
     PortfolioRun,
     PortfolioTables,
@@ -47,9 +50,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "AS_OF", "Backend", "BadRow", "BatchCounts", "BatchEvents", "BatchLog", "BatchPlan", "BatchResult", "BulkGates",
-    "Chunk", "Contact", "DaskBackend", "Frames", "Partition", "PortfolioRun", "PortfolioTables", "Report", "SetAside",
-    "Silent", "TableInput", "TableReader", "WorkItem", "Worklist", "build_worklist", "capacity_of", "check_tables",
-    "connect_cluster", "decide_partitions", "facts_document", "generate", "prepare", "read_tables", "run_batch",
-    "with_policies",
+    "AS_OF", "Backend", "BadRow", "BatchCounts", "BatchEvents", "BatchLog", "BatchPlan", "BatchResult", "BookWriter",
+    "BulkGates", "Chunk", "Contact", "DaskBackend", "Frames", "ManagerResult", "Partition", "PortfolioRun",
+    "PortfolioTables", "Report", "SetAside", "Silent", "TableInput", "TableReader", "WorkItem", "Worklist", "Written",
+    "build_worklist", "capacity_of", "check_tables", "connect_cluster", "decide_partitions", "facts_document",
+    "generate", "prepare", "read_tables", "run_batch", "with_policies",
 ]

@@ -9,8 +9,9 @@ log's feedback and records every manager's decision in it, under an id derived f
 the manager (:func:`decision_id`). On a backend (a cluster) a logged run applies the policies and
 records the decisions on the backend's workers, which open the same log (``BatchPlan.open_log``).
 The caller keeps the I/O: it opens the files and the log (:class:`BatchPlan`), hears of the run as
-it goes (:class:`BatchEvents`) and formats what comes back (:class:`BatchResult`); :mod:`cli.batch`
-is such a caller.
+it goes (:class:`BatchEvents`), writes the outputs through its :class:`BookWriter` (in the calling
+process, or on a backend's workers, one numbered part per bucket) and formats what comes back
+(:class:`BatchResult`); :mod:`cli.batch` is such a caller.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import secrets
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Protocol
 
 from rm_advisor.engine.derivation import Prefer
@@ -81,6 +82,32 @@ class BatchLog(Protocol):
         ...
 
 
+class BookWriter(Protocol):
+    """Writes the outputs of decided books (behind the CLI, its output tables and decisions file)
+    and returns what the summary and the report need of them: a piece that adds up with ``+``,
+    pieces added in manager order giving the piece of all the books together.
+
+    ``part`` None: ``results`` are every book, written whole, in the calling process. A number:
+    ``results`` are one bucket of a backend, written as that numbered part of every output, on the
+    backend's worker (the writer must pickle); parts in number order follow the managers, and a
+    bucket written again writes the same part again, never a second one."""
+
+    def write(self, results: list[ManagerResult], parts: list[Partition], part: int | None) -> Any:
+        """Write ``results`` (decided from the books ``parts``); their mergeable piece."""
+        ...
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a backend returns of books its workers decided and wrote: their counts (bad rows aside:
+    the calling process counts them), the writer's pieces added up in manager order, and how many
+    numbered parts of each output were written."""
+
+    counts: BatchCounts
+    piece: Any
+    parts: int
+
+
 class Backend(Protocol):
     """Where the books are decided when not in the batch's own worker processes (a cluster:
     :class:`engine.portfolio.distributed.DaskBackend`)."""
@@ -97,6 +124,14 @@ class Backend(Protocol):
         With ``logging`` (a logged run), the workers also rank with its propensities, apply the
         contact policies (the portfolio volume caps ranked across every book, with the feedback
         ``log``, the caller's open log, gives) and log each book's decision once, from the workers."""
+        ...
+
+    def write(self, advisor: Advisor, parts: list[Partition], as_of: dt.date, writer: BookWriter,
+              progress: Callable[[int], None] | None = None, logging: Logging | None = None,
+              log: BatchLog | None = None) -> Written:
+        """As :meth:`decide`, but each bucket of books is written where it was decided, with ``writer``
+        (as part number ``i`` of every output for the ``i``-th bucket, buckets in manager order), and
+        only its counts and the writer's piece come back."""
         ...
 
 
@@ -167,6 +202,9 @@ class BatchPlan:
     ``effectiveness_days`` up to ``as_of``. With a ``backend`` (a cluster) the books are decided
     there instead of in ``jobs`` local processes; a logged run then applies the policies and logs on
     the backend's workers too, each opening the same log with ``open_log`` (which must pickle).
+    With a ``writer`` the outputs are written during the run: once the books are decided (and
+    logged) in the calling process, or on a backend's workers bucket by bucket, whose decisions then
+    do not come back (:attr:`BatchResult.piece` holds what the writer returned of them).
     """
 
     as_of: dt.date
@@ -180,6 +218,7 @@ class BatchPlan:
     prefer: Prefer = "given"  # "history": history replaces the values the tables give
     backend: Backend | None = None  # decides the books instead of ``jobs`` local processes
     open_log: Callable[[Advisor], AbstractContextManager[BatchLog]] | None = None  # ``log`` on a backend's workers
+    writer: BookWriter | None = None  # writes the outputs: in the calling process, or on a backend's workers
 
 
 @dataclass(frozen=True)
@@ -200,17 +239,25 @@ class BatchCounts:
     @classmethod
     def of(cls, run: PortfolioRun) -> BatchCounts:
         """The counts of ``run``."""
-        clients = [c for r in run.results for c in r.decision.clients]
-        items = [i for r in run.results for i in r.worklist.items]
-        return cls(clients=len(clients), managers=len(run.results),
+        return replace(cls.of_results(run.results), bad_rows=run.tables.bad_rows)
+
+    @classmethod
+    def of_results(cls, results: list[ManagerResult]) -> BatchCounts:
+        """The counts of some books' results (no bad rows: those are the tables')."""
+        clients = [c for r in results for c in r.decision.clients]
+        items = [i for r in results for i in r.worklist.items]
+        return cls(clients=len(clients), managers=len(results),
                    recommendations=sum(len(c.recommendations) for c in clients),
                    planned=sum(1 for i in items if i.status == "planned"),
                    deferred=sum(1 for i in items if i.status == "deferred"),
-                   coaching=sum(len(m.recommendations) for r in run.results for m in r.decision.managers),
-                   bad_rows=run.tables.bad_rows, desk=sum(len(r.worklist.desk) for r in run.results),
-                   set_aside=sum(len(r.worklist.set_aside) for r in run.results),
-                   to_confirm=sum(len(s.to_confirm) for r in run.results
-                                  for s in r.decision.clients + r.decision.managers))
+                   coaching=sum(len(m.recommendations) for r in results for m in r.decision.managers),
+                   bad_rows=0, desk=sum(len(r.worklist.desk) for r in results),
+                   set_aside=sum(len(r.worklist.set_aside) for r in results),
+                   to_confirm=sum(len(s.to_confirm) for r in results for s in r.decision.clients + r.decision.managers))
+
+    def __add__(self, other: BatchCounts) -> BatchCounts:
+        """The counts of two sets of books together."""
+        return BatchCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
 
 @dataclass(frozen=True)
@@ -218,8 +265,11 @@ class BatchResult:
     """A finished batch: what it decided, counted, and how it ran.
 
     ``seconds`` runs from the call of :func:`run_batch` to its return (tables read and checked,
-    decided, logged). ``logged`` is how many decisions the log recorded (None: a dry run), and
-    ``effectiveness`` the log's effectiveness report for the plan's period.
+    decided, logged, written). ``logged`` is how many decisions the log recorded (None: a dry run),
+    and ``effectiveness`` the log's effectiveness report for the plan's period. With the plan's
+    writer, ``piece`` is what it returned of every book, and ``parts`` how many numbered parts of
+    each output a backend's workers wrote (0: written whole); the results of books written on a
+    backend do not come back (``run.results`` is empty, ``counts`` counts them).
     """
 
     run: PortfolioRun
@@ -229,6 +279,8 @@ class BatchResult:
     revision: str
     logged: int | None = None
     effectiveness: EffectivenessReport | None = None
+    piece: Any = None
+    parts: int = 0
 
 
 def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
@@ -248,19 +300,26 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
     derived, parts = prepare(tables, kb, BulkGates(advisor.book), plan.prefer)
     workers = plan.backend.workers if plan.backend is not None else plan.jobs or os.cpu_count() or 1
     total = sum(p.subjects for p in parts)
-    logged, effect = None, None
+    logged, effect, written = None, None, None
+    results: list[ManagerResult] = []
     if plan.log is None:
         with events.deciding(total) as advance:
-            results = _decided(advisor, parts, plan, workers, advance)
+            if plan.backend is not None and plan.writer is not None:
+                written = plan.backend.write(advisor, parts, plan.as_of, plan.writer, advance)
+            else:
+                results = _decided(advisor, parts, plan, workers, advance)
     elif plan.backend is not None:
         if plan.open_log is None:
             raise ValueError("a logged run on a backend needs plan.open_log, to open the log on its workers")
         with plan.log as log:
             logging = Logging(plan.open_log, run_key(), _propensities(advisor, plan, log))
             with events.deciding(total) as advance:
-                results = plan.backend.decide(advisor, parts, plan.as_of, advance, logging, log)
+                if plan.writer is not None:
+                    written = plan.backend.write(advisor, parts, plan.as_of, plan.writer, advance, logging, log)
+                else:
+                    results = plan.backend.decide(advisor, parts, plan.as_of, advance, logging, log)
             effect = _effectiveness(plan, log)
-        logged = len(results)
+        logged = written.counts.managers if written is not None else len(results)
     else:
         with events.deciding(total) as advance:
             results = _decided(advisor, parts, plan, workers, advance)
@@ -269,8 +328,13 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
             effect = _effectiveness(plan, log)
         logged = len(results)
     run = PortfolioRun(tables, derived, results)
-    return BatchResult(run, BatchCounts.of(run), workers, time.perf_counter() - started, advisor.revision,
-                       logged, effect)
+    if written is not None:
+        counts, piece, n = replace(written.counts, bad_rows=tables.bad_rows), written.piece, written.parts
+    else:
+        counts, n = BatchCounts.of(run), 0
+        piece = plan.writer.write(results, parts, None) if plan.writer is not None else None
+    return BatchResult(run, counts, workers, time.perf_counter() - started, advisor.revision, logged, effect,
+                       piece, n)
 
 
 def _decided(advisor: Advisor, parts: list[Partition], plan: BatchPlan, workers: int,

@@ -4,7 +4,7 @@ the cluster's workers, and in a logged run the contact policies and the decision
 A run stays what :func:`engine.portfolio.run_batch` makes it: the tables are checked, history is
 derived, the gates are evaluated in bulk and the team benchmarks are computed over the whole
 portfolio (:func:`engine.portfolio.run.prepare`); the books go out in buckets of similar size (by
-clients), largest first, in two passes:
+clients), each a run of managers in id order (:func:`buckets`), in two passes:
 
 1. :func:`decide_bucket` decides each book with :func:`engine.portfolio.run.decide_partition` and,
    in a logged run, ranks it with the run's propensities and reads the feedback on the bucket's
@@ -15,17 +15,20 @@ clients), largest first, in two passes:
 2. :func:`settle_bucket` runs where the bucket's result is: the contact policies applied (the tied
    clients as the caller ranked them, the others within the bucket: the same holds as a local run),
    each book logged under an id derived from the run and the manager
-   (:func:`engine.portfolio.batch.decision_id`), and the decisions sent back as JSON.
+   (:func:`engine.portfolio.batch.decision_id`), and the bucket written there as its numbered part
+   of every output by the run's writer (:func:`write_bucket`), only its counts and the writer's
+   mergeable piece sent back; without a writer, the decisions are sent back as JSON
+   (:func:`settle_bucket`).
 
 * The rule book is compiled once per worker, from the same rule and knowledge-base texts, by a
   worker plugin (:class:`BookPlugin`), not shipped with every task; a worker that joins later
   compiles it when it joins.
 * A lost worker: the scheduler runs its tasks again elsewhere (the first pass too, when its result
   was on the lost worker) and the caller receives each bucket's result once. A bucket logged again
-  finds its decisions logged under the same ids and logs nothing twice.
+  finds its decisions logged under the same ids and logs nothing twice, and a bucket written again
+  writes the same numbered parts again (the writer's business: a temporary name, then a rename).
 
-The decisions still come back to the calling process, which writes the outputs, the summary and
-the report from them (the next step is to write them on the workers). The caller owns the cluster
+The caller owns the cluster
 (:func:`connect_cluster`) as it owns the decision log: a running scheduler by its address, or a
 local cluster started for the run. The package exports this module's names lazily, so that a run
 without a cluster never imports dask.
@@ -34,7 +37,9 @@ without a cluster never imports dask.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
+import operator
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,7 +54,16 @@ from rm_advisor.engine.language.decision import Decision
 from rm_advisor.engine.language.feedback import FeedbackEvent
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.policies.contact import CapCandidate, Settled, pending, settle_caps
-from rm_advisor.engine.portfolio.batch import BatchLog, Logging, decision_id, logged_result, subjects
+from rm_advisor.engine.portfolio.batch import (
+    BatchCounts,
+    BatchLog,
+    BookWriter,
+    Logging,
+    Written,
+    decision_id,
+    logged_result,
+    subjects,
+)
 from rm_advisor.engine.portfolio.run import (
     ManagerResult,
     Partition,
@@ -141,12 +155,12 @@ def pending_of(plugin: str, decided: Decided, as_of: dt.date) -> list[CapCandida
     return pending(clients, managers, book.policies, decided.history, as_of, book.kb)
 
 
-def settle_bucket(plugin: str, decided: Decided, as_of: dt.date, logging: Logging | None,
-                  settled: Settled | None) -> Encoded:
-    """On the worker that holds ``decided``: in a logged run, apply the contact policies to the
+def settled_results(plugin: str, decided: Decided, as_of: dt.date, logging: Logging | None,
+                    settled: Settled | None) -> list[ManagerResult]:
+    """On the worker that holds ``decided``: in a logged run, the contact policies applied to the
     bucket (what the portfolio's volume caps held back of its tied clients, ``settled``, as the
-    calling process ranked them) and log each book's decision under its run's id, which a task run
-    again finds logged and does not log twice; the bucket's decisions, as JSON."""
+    calling process ranked them) and each book's decision logged under its run's id, which a task
+    run again finds logged and does not log twice; the bucket's results."""
     results = decided.results
     if logging is not None:
         advisor = _book(plugin)
@@ -155,7 +169,23 @@ def settle_bucket(plugin: str, decided: Decided, as_of: dt.date, logging: Loggin
         with logging.open_log(advisor) as log:
             results = [logged_result(r, part_of[r.manager_id], decided.history, advisor.book.kb, as_of, log,
                                      decision_id(logging.run, r.manager_id)) for r in results]
+    return results
+
+
+def settle_bucket(plugin: str, decided: Decided, as_of: dt.date, logging: Logging | None,
+                  settled: Settled | None) -> Encoded:
+    """On the worker that holds ``decided``: the bucket settled (:func:`settled_results`); its
+    decisions, as JSON."""
+    results = settled_results(plugin, decided, as_of, logging, settled)
     return [(r.manager_id, r.decision.model_dump_json(), r.worklist.model_dump_json()) for r in results]
+
+
+def write_bucket(plugin: str, decided: Decided, as_of: dt.date, logging: Logging | None, settled: Settled | None,
+                 writer: BookWriter, index: int) -> tuple[BatchCounts, Any]:
+    """On the worker that holds ``decided``: the bucket settled (:func:`settled_results`) and
+    written by ``writer`` as part ``index`` of every output; its counts and the writer's piece."""
+    results = settled_results(plugin, decided, as_of, logging, settled)
+    return BatchCounts.of_results(results), writer.write(results, decided.parts, index)
 
 
 def decoded(items: Encoded) -> list[ManagerResult]:
@@ -165,15 +195,21 @@ def decoded(items: Encoded) -> list[ManagerResult]:
 
 
 def buckets(parts: list[Partition], n: int) -> list[list[Partition]]:
-    """About ``n`` buckets of similar size (a book weighs its clients and its manager), filled
-    largest book first; none is empty."""
-    bins: list[list[Partition]] = [[] for _ in range(max(1, min(n, len(parts))))]
-    sizes = [0] * len(bins)
-    for p in sorted(parts, key=lambda p: (-len(p.facts["client"]), p.manager_id)):
-        i = sizes.index(min(sizes))
-        bins[i].append(p)
-        sizes[i] += _weight(p)
-    return [b for b in bins if b]
+    """About ``n`` buckets of similar size (a book weighs its clients and its manager), each a run of
+    consecutive managers in id order, so that the buckets in order hold the books in the order a
+    local run gives them (their written parts join in that order); none is empty."""
+    ordered = sorted(parts, key=lambda p: p.manager_id)
+    n = max(1, min(n, len(ordered)))
+    total = sum(_weight(p) for p in ordered)
+    bins: list[list[Partition]] = [[]]
+    done = 0
+    for i, p in enumerate(ordered):
+        # a new bucket when this one has its share, or when the books left are just enough for the rest
+        if bins[-1] and len(bins) < n and (done >= total * len(bins) / n or len(ordered) - i <= n - len(bins)):
+            bins.append([])
+        bins[-1].append(p)
+        done += _weight(p)
+    return bins
 
 
 def _weight(part: Partition) -> int:
@@ -210,6 +246,27 @@ class DaskBackend:
         settles each bucket where it was decided: the policies applied, each book logged once."""
         if not parts:
             return []
+        done: list[list[ManagerResult]] = self._run(advisor, parts, as_of, progress, logging, log, None)
+        return [r for results in done for r in results]
+
+    def write(self, advisor: Advisor, parts: list[Partition], as_of: dt.date, writer: BookWriter,
+              progress: Callable[[int], None] | None = None, logging: Logging | None = None,
+              log: BatchLog | None = None) -> Written:
+        """As :meth:`decide`, but the second pass writes each bucket where it is settled, with
+        ``writer``, as the part of every output numbered as the bucket (buckets in manager order);
+        only the bucket's counts and the writer's piece come back, added up here in bucket order.
+        No books: one empty part, written here."""
+        if not parts:
+            return Written(BatchCounts.of_results([]), writer.write([], [], 0), 1)
+        done = self._run(advisor, parts, as_of, progress, logging, log, writer)
+        counts = [c for c, _ in done]
+        return Written(functools.reduce(operator.add, counts), functools.reduce(operator.add, [p for _, p in done]),
+                       len(done))
+
+    def _run(self, advisor: Advisor, parts: list[Partition], as_of: dt.date, progress: Callable[[int], None] | None,
+             logging: Logging | None, log: BatchLog | None, writer: BookWriter | None) -> list[Any]:
+        """Both passes over the buckets; what each bucket's second pass returned, in bucket order
+        (:func:`settle_bucket`'s decoded, or :func:`write_bucket`'s with a ``writer``)."""
         plugin = BookPlugin(self.texts, self.engine, advisor.revision)
         self.client.register_plugin(plugin, name=plugin.name)
         run = uuid.uuid4().hex[:12]
@@ -219,21 +276,29 @@ class DaskBackend:
         settled: list[Settled | None] = [None] * len(bins)
         if logging is not None:
             settled = self._settled(plugin.name, decided, bins, advisor, as_of, log, run)
-        futures = [self.client.submit(settle_bucket, plugin.name, d, as_of, logging, s,
-                                      key=f"rm-advisor-settle-{run}-{i}")
-                   for i, (d, s) in enumerate(zip(decided, settled, strict=True))]
+        futures: list[Any]
+        if writer is None:
+            futures = [self.client.submit(settle_bucket, plugin.name, d, as_of, logging, s,
+                                          key=f"rm-advisor-settle-{run}-{i}")
+                       for i, (d, s) in enumerate(zip(decided, settled, strict=True))]
+        else:
+            futures = [self.client.submit(write_bucket, plugin.name, d, as_of, logging, s, writer, i,
+                                          key=f"rm-advisor-write-{run}-{i}")
+                       for i, (d, s) in enumerate(zip(decided, settled, strict=True))]
+        index = {f.key: i for i, f in enumerate(futures)}
         weight = {f.key: sum(_weight(p) for p in b) for f, b in zip(futures, bins, strict=True)}
         first = {f.key: d for f, d in zip(futures, decided, strict=True)}
         del decided  # each first pass is let go as soon as its bucket is settled: the books and their
         # decisions leave the workers' memory (and the scheduler's the task holding the books)
-        results: list[ManagerResult] = []
+        done: list[Any] = [None] * len(futures)
         for future in as_completed(futures):  # type: ignore[no-untyped-call]  # (distributed has no hints here)
-            results.extend(decoded(future.result()))
+            result = future.result()
+            done[index[future.key]] = decoded(result) if writer is None else result  # models as they come
             if progress:
                 progress(weight[future.key])
             future.release()
             first.pop(future.key).release()  # type: ignore[no-untyped-call]
-        return sorted(results, key=lambda r: r.manager_id)
+        return done
 
     def _settled(self, plugin: str, decided: list[Any], bins: list[list[Partition]], advisor: Advisor,
                  as_of: dt.date, log: BatchLog | None, run: str) -> list[Settled | None]:

@@ -341,10 +341,32 @@ def test_backend_dask_writes_what_a_local_run_writes(run: Run, bad_history: tupl
     assert "Dask cluster: 2 worker(s)" in result.output
     for name in OUTPUTS[:6]:  # recommendations, worklists, coaching, bad rows, to confirm, decisions
         assert (tmp_path / name).read_bytes() == (local / name).read_bytes(), name
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(OUTPUTS)  # the workers' parts joined and gone
+    # the report, made of the pieces the workers sent, is a local run's (the charts' random ids and dates aside)
+    assert comparable_report(tmp_path / "report.html") == comparable_report(local / "report.html")
     summary, local_summary = (json.loads((d / "summary.json").read_text(encoding="utf-8")) for d in (tmp_path, local))
     assert summary.pop("workers") == 2 and local_summary.pop("workers") == 1
     del summary["seconds"], local_summary["seconds"]
     assert summary == local_summary
+
+
+def comparable_report(path: Path) -> str:
+    """report.html without what differs from one rendering to the next: the SVG charts' dates and ids."""
+    import re
+
+    text = re.sub(r"<dc:date>[^<]*</dc:date>", "", path.read_text(encoding="utf-8"))
+    return re.sub(r"\b[pm][0-9a-f]{10}\b", "ID", text)
+
+
+def test_backend_dask_writes_the_json_files_of_a_local_run(sample: Path, tmp_path: Path) -> None:
+    for out, extra in (("local", ()), ("dask", ("--backend", "dask", "--jobs", "2"))):
+        result = runner.invoke(app, batch_args(sample, tmp_path / out, "--format", "json", *extra))
+        assert result.exit_code == 0, result.output
+    for name in ("recommendations.json", "worklists.json", "coaching.json", "to_confirm.json", "decisions.jsonl"):
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+        assert name == "decisions.jsonl" or json.loads((tmp_path / "local" / name).read_text(encoding="utf-8"))
+    assert not (tmp_path / "dask" / ".parts").exists()
+    assert comparable_report(tmp_path / "dask" / "report.html") == comparable_report(tmp_path / "local" / "report.html")
 
 
 def test_a_logged_dask_run_logs_from_the_workers_what_a_local_logged_run_logs(sample: Path, tmp_path: Path) -> None:
@@ -417,11 +439,18 @@ def test_backend_dask_writes_parquet_outputs_in_parts_that_read_as_the_local_fil
     for out, extra in (("local", ()), ("dask", ("--backend", "dask", "--jobs", "2"))):
         result = runner.invoke(app, batch_args(sample, tmp_path / out, "--format", "parquet", "--no-report", *extra))
         assert result.exit_code == 0, result.output
-    parts = sorted(p.name for p in (tmp_path / "dask" / "recommendations").iterdir())
-    assert len(parts) > 1 and parts[0] == "part-00000.parquet"
+    import pyarrow.parquet as pq
+
+    managers = len(read(sample / "managers.csv"))
     for name in ("recommendations", "worklists", "coaching", "to_confirm"):
+        # one part per bucket (a bucket a manager here), each with the schema of the local file
+        parts = sorted(p.name for p in (tmp_path / "dask" / name).iterdir())
+        assert parts == [f"part-{i:05d}.parquet" for i in range(managers)], name
+        schema = pq.read_schema(tmp_path / "local" / f"{name}.parquet")
+        assert all(pq.read_schema(tmp_path / "dask" / name / p).equals(schema) for p in parts), name
         local = pd.read_parquet(tmp_path / "local" / f"{name}.parquet")
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / name), local)
         assert len(local), name
+    assert not (tmp_path / "dask" / ".parts").exists()
     # coaching's `value` mixes counts and levels (`perfunctory`): one Parquet column, as text
     assert all(isinstance(v, str) for v in pd.read_parquet(tmp_path / "local" / "coaching.parquet")["value"].dropna())

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from distributed import Client
 
+from rm_advisor.cli.outputs import PARTS, OutputWriter, TableFormat
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.language import Decision, FeedbackEvent, PropensityTable, SubjectKey
 from rm_advisor.engine.loading import read_kb_files, read_rule_files
@@ -104,17 +105,20 @@ def test_a_dask_run_decides_every_book_as_a_local_run(seed: int, book: Advisor, 
     assert ("fact_bad_value", "in/links.csv", last_link, "to_client") in {b[:4] for b in got["bad rows"]}
 
 
-def test_buckets_hold_every_book_once_largest_first(book: Advisor, texts: Texts) -> None:
+@pytest.mark.parametrize("n", [1, 3, 4, 9, 20])
+def test_buckets_are_runs_of_managers_in_id_order_of_similar_size(book: Advisor, texts: Texts, n: int) -> None:
     from rm_advisor.engine.portfolio import check_tables, prepare
 
-    frames = portfolio(1, clients=120, managers=9)
+    frames = portfolio(1, clients=400, managers=9)
     tables = check_tables(frames["clients"], frames["managers"], frames["history"], book.book.kb, AS_OF)
     _, parts = prepare(tables, book.book.kb, None)
-    bins = buckets(parts, 4)
-    assert len(bins) == 4 and all(bins)
-    assert sorted(p.manager_id for b in bins for p in b) == sorted(p.manager_id for p in parts)
-    sizes = sorted((len(p.facts["client"]) for p in parts), reverse=True)
-    assert [len(b[0].facts["client"]) for b in bins] == sizes[:4]  # the four largest books open the buckets
+    bins = buckets(parts, n)
+    assert len(bins) == min(n, 9) and all(bins)
+    # the buckets in order hold every book once, in manager order: their parts join in a local run's order
+    assert [p.manager_id for b in bins for p in b] == sorted(p.manager_id for p in parts)
+    if n == 3:  # balanced: no bucket is twice another's size
+        sizes = [sum(p.subjects for p in b) for b in bins]
+        assert max(sizes) < 2 * min(sizes), sizes
 
 
 class StoreLog:
@@ -281,3 +285,60 @@ def test_a_worker_lost_mid_run_still_decides_and_logs_every_book_once(book: Advi
     with Store(log.url, book.book.kb) as store:
         assert sorted(d.id for d in store.decisions.recent(1000)) == sorted(str(r.decision.id)
                                                                             for r in result.run.results)
+
+
+OUTPUTS = ("recommendations.csv", "worklists.csv", "coaching.csv", "to_confirm.csv", "decisions.jsonl")
+
+
+def written(book: Advisor, frames: dict[str, pd.DataFrame], texts: Texts, out: Path, events: Any = None,
+            **kw: Any) -> tuple[BatchResult, dict[str, bytes]]:
+    """A run whose outputs the batch's writer writes as ``rm-advisor batch`` does (CSV), and its files."""
+    writer = OutputWriter(out, TableFormat.csv)
+    out.mkdir(parents=True)
+    writer.start(in_parts="backend" in kw)
+    result = run_batch(book, plan(frames, texts, writer=writer, **kw), Report(), events)
+    paths = writer.finish(result.parts)
+    assert [p.name for p in paths] == list(OUTPUTS)
+    assert not (out / PARTS).exists()  # the parts are joined and gone
+    return result, {p.name: p.read_bytes() for p in paths}
+
+
+def test_workers_write_the_outputs_a_local_run_writes_and_return_only_counts_and_report_pieces(
+        book: Advisor, texts: Texts, client: Client, tmp_path: Path) -> None:
+    frames = portfolio(2, clients=300, managers=9)
+    local, local_files = written(book, frames, texts, tmp_path / "local", jobs=1)
+    dask, dask_files = written(book, frames, texts, tmp_path / "dask", backend=DaskBackend(client, texts))
+    assert dask_files == local_files  # byte for byte, parts joined in manager order
+    assert dask.run.results == [] and len(local.run.results) == 9  # the decisions stayed on the workers
+    assert dask.parts == 4 * dask.workers and local.parts == 0  # 4 buckets a worker, one part each
+    assert dask.counts == local.counts and dask.counts.bad_rows >= 4
+    assert dask.piece == local.piece  # what the summary and the report are made of
+    assert [m["id"] for m in dask.piece.managers] == sorted(frames["managers"]["id"])
+
+
+def test_a_worker_lost_mid_run_leaves_each_part_written_once(book: Advisor, texts: Texts, client: Client,
+                                                             tmp_path: Path) -> None:
+    frames = portfolio(5, clients=200, managers=8)
+    victim = sorted(client.run(os.getpid).values())[0]
+    log = StoreLog(f"sqlite:///{tmp_path / 'dask.db'}", book)
+    events = KillOneWorker(victim)
+    dask, files = written(book, frames, texts, tmp_path / "dask", events, backend=DaskBackend(client, texts),
+                          log=log, open_log=partial(StoreLog, log.url))
+    assert events.killed and victim not in client.run(os.getpid).values()
+    local_log = StoreLog(f"sqlite:///{tmp_path / 'local.db'}", book)
+    local, local_files = written(book, frames, texts, tmp_path / "local", jobs=1, log=local_log)
+    for name in OUTPUTS[1:4]:  # the worklists, coaching and what to confirm name no decision
+        assert files[name] == local_files[name], name
+
+    def without_ids(csv: bytes) -> pd.DataFrame:
+        import io
+        return pd.read_csv(io.BytesIO(csv), dtype=str, keep_default_na=False).drop(columns="decision_id")
+    pd.testing.assert_frame_equal(without_ids(files["recommendations.csv"]),
+                                  without_ids(local_files["recommendations.csv"]))
+    decisions = [Decision.model_validate_json(line) for line in files["decisions.jsonl"].splitlines()]
+    assert [d.managers[0].id for d in decisions] == sorted(frames["managers"]["id"])  # each book once, in order
+    assert [d.model_dump(mode="json", exclude={"id"}) for d in decisions] == \
+        [r.decision.model_dump(mode="json", exclude={"id"}) for r in local.run.results]
+    with Store(log.url, book.book.kb) as store:  # the parts name the decisions logged, each once
+        assert sorted(d.id for d in store.decisions.recent(1000)) == sorted(str(d.id) for d in decisions)
+    assert dask.counts == local.counts and dask.piece == local.piece and dask.logged == 8
