@@ -250,13 +250,14 @@ def batch(
                      texts=texts, log=store_log, effectiveness_days=period_days,
                      prefer="history" if prefer_history else "given")
     out_dir.mkdir(parents=True, exist_ok=True)
-    # the outputs are written as the books are decided: here, or bucket by bucket on a cluster's workers
-    writer = OutputWriter(out_dir.resolve(), fmt, csv_encoding, lang.value)
-    plan = dataclasses.replace(plan, writer=writer)
     with ExitStack() as cluster:
         if backend is BackendName.dask or scheduler:
             plan = dataclasses.replace(plan, backend=_cluster(cluster, scheduler, jobs, texts, engine),
                                        open_log=_worker_log(db) if store_log is not None else None)
+        # the outputs are written as the books are decided: here, or bucket by bucket in the worker
+        # processes or on a cluster's workers (Parquet from a cluster stays a directory of parts)
+        writer = OutputWriter(out_dir.resolve(), fmt, csv_encoding, lang.value, dataset=plan.backend is not None)
+        plan = dataclasses.replace(plan, writer=writer)
         writer.start(in_parts=plan.backend is not None)
         with CsvRows(out_dir / "bad_rows.csv", BAD_ROW_COLUMNS, csv_encoding.value) as bad_file:
             found = Report(0 if strict else max_bad_rows, lambda d: bad_file.write(_bad_row(d)), keep=HELD)

@@ -239,6 +239,10 @@ class OutputWriter:
     fmt: TableFormat
     csv_encoding: CsvEncoding = CsvEncoding.utf_8_sig
     lang: str = "both"
+    #: Parquet written in parts stays a directory of them (a cluster's output, read as a dataset);
+    #: False (the batch's own worker processes): the parts are joined into one file, as a run in one
+    #: process writes it
+    dataset: bool = False
 
     def target(self, name: str) -> Path:
         """Where the table ``name`` is written whole (a directory of parts for Parquet from a cluster)."""
@@ -254,7 +258,7 @@ class OutputWriter:
             if part is None:
                 write_table(name, frame, self.target(name), self.fmt, self.csv_encoding)
             else:
-                folder = self.out_dir / name if self.fmt is TableFormat.parquet else self.out_dir / PARTS / name
+                folder = self.out_dir / name if self._directories else self.out_dir / PARTS / name
                 final = folder / _part_name(part, self.fmt.value)
                 folder.mkdir(parents=True, exist_ok=True)
                 tmp = write_table(name, frame, _renamed(final), self.fmt, self.csv_encoding)
@@ -275,7 +279,7 @@ class OutputWriter:
         """Before a run: no parts of an earlier run are left to be joined with this one's (``in_parts``:
         the outputs are written in parts, on a cluster)."""
         shutil.rmtree(self.out_dir / PARTS, ignore_errors=True)
-        if in_parts and self.fmt is TableFormat.parquet:
+        if in_parts and self._directories:
             for name in TABLES:
                 shutil.rmtree(self.out_dir / name, ignore_errors=True)
 
@@ -288,16 +292,23 @@ class OutputWriter:
             return [self.target(name) for name in TABLES] + [self.out_dir / DECISIONS]
         written = []
         for name in TABLES:
-            if self.fmt is TableFormat.parquet:
+            if self._directories:
                 folder = self.out_dir / name
                 for left in folder.glob(".*.tmp"):
                     left.unlink()
                 written.append(folder)
+            elif self.fmt is TableFormat.parquet:
+                written.append(_join_parquet(name, self._parts(name, "parquet", parts), self.target(name)))
             else:
                 written.append(_join(self._parts(name, self.fmt.value, parts), self.target(name), self.fmt))
         written.append(_join(self._parts("decisions", "jsonl", parts), self.out_dir / DECISIONS, None))
         shutil.rmtree(self.out_dir / PARTS)
         return written
+
+    @property
+    def _directories(self) -> bool:
+        """Whether a table written in parts is a directory of them (Parquet from a cluster)."""
+        return self.fmt is TableFormat.parquet and self.dataset
 
     def _parts(self, name: str, suffix: str, parts: int) -> list[Path]:
         """The numbered parts of the output ``name`` under ``.parts``, in number order."""
@@ -335,6 +346,21 @@ def _join(sources: list[Path], target: Path, fmt: TableFormat | None) -> Path:
             first = False
         if fmt is TableFormat.json:
             out.write(JSON_CLOSE)
+    os.replace(tmp, target)
+    return target
+
+
+def _join_parquet(name: str, sources: list[Path], target: Path) -> Path:
+    """The Parquet parts ``sources`` of the table ``name`` as one file ``target``, row group by row
+    group (the rows are copied, not parsed into records); under a temporary name, then renamed."""
+    import pyarrow.parquet as pq
+
+    tmp = _renamed(target)
+    with pq.ParquetWriter(tmp, parquet_schema(name)) as out:
+        for path in sources:
+            part = pq.ParquetFile(path)
+            for i in range(part.num_row_groups):
+                out.write_table(part.read_row_group(i))
     os.replace(tmp, target)
     return target
 

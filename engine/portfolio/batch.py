@@ -17,7 +17,9 @@ process, or on a backend's workers, one numbered part per bucket) and formats wh
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import operator
 import os
 import secrets
 import time
@@ -106,6 +108,19 @@ class Written:
     counts: BatchCounts
     piece: Any
     parts: int
+
+
+def write_bucket(writer: BookWriter, results: list[ManagerResult], parts: list[Partition],
+                 index: int) -> tuple[BatchCounts, Any]:
+    """Where a bucket of books was decided: ``results`` written by ``writer`` as part ``index`` of
+    every output; their counts and the writer's piece (what comes back)."""
+    return BatchCounts.of_results(results), writer.write(results, parts, index)
+
+
+def gathered(done: list[tuple[BatchCounts, Any]]) -> Written:
+    """What came back of every bucket (:func:`write_bucket`, in bucket order), added up."""
+    return Written(functools.reduce(operator.add, [c for c, _ in done]),
+                   functools.reduce(operator.add, [p for _, p in done]), len(done))
 
 
 class Backend(Protocol):
@@ -306,6 +321,11 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
         with events.deciding(total) as advance:
             if plan.backend is not None and plan.writer is not None:
                 written = plan.backend.write(advisor, parts, plan.as_of, plan.writer, advance)
+            elif plan.writer is not None and plan.texts is not None and workers > 1 and len(parts) > 1:
+                # the worker processes write their buckets: no decision crosses back to be parsed here
+                done = portfolio.hand_partitions(advisor, parts, plan.as_of, workers, plan.texts,
+                                                 functools.partial(write_bucket, plan.writer), advance)
+                written = gathered(done)
             else:
                 results = _decided(advisor, parts, plan, workers, advance)
     elif plan.backend is not None:

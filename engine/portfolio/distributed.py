@@ -37,9 +37,7 @@ without a cluster never imports dask.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import gc
-import operator
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,12 +59,15 @@ from rm_advisor.engine.portfolio.batch import (
     Logging,
     Written,
     decision_id,
+    gathered,
     logged_result,
     subjects,
 )
+from rm_advisor.engine.portfolio.batch import write_bucket as written_bucket
 from rm_advisor.engine.portfolio.run import (
     ManagerResult,
     Partition,
+    buckets,
     decide_partition,
     with_policies,
     with_propensities,
@@ -184,37 +185,13 @@ def write_bucket(plugin: str, decided: Decided, as_of: dt.date, logging: Logging
                  writer: BookWriter, index: int) -> tuple[BatchCounts, Any]:
     """On the worker that holds ``decided``: the bucket settled (:func:`settled_results`) and
     written by ``writer`` as part ``index`` of every output; its counts and the writer's piece."""
-    results = settled_results(plugin, decided, as_of, logging, settled)
-    return BatchCounts.of_results(results), writer.write(results, decided.parts, index)
+    return written_bucket(writer, settled_results(plugin, decided, as_of, logging, settled), decided.parts, index)
 
 
 def decoded(items: Encoded) -> list[ManagerResult]:
     """One bucket's results as models again."""
     return [ManagerResult(mid, Decision.model_validate_json(d), Worklist.model_validate_json(w))
             for mid, d, w in items]
-
-
-def buckets(parts: list[Partition], n: int) -> list[list[Partition]]:
-    """About ``n`` buckets of similar size (a book weighs its clients and its manager), each a run of
-    consecutive managers in id order, so that the buckets in order hold the books in the order a
-    local run gives them (their written parts join in that order); none is empty."""
-    ordered = sorted(parts, key=lambda p: p.manager_id)
-    n = max(1, min(n, len(ordered)))
-    total = sum(_weight(p) for p in ordered)
-    bins: list[list[Partition]] = [[]]
-    done = 0
-    for i, p in enumerate(ordered):
-        # a new bucket when this one has its share, or when the books left are just enough for the rest
-        if bins[-1] and len(bins) < n and (done >= total * len(bins) / n or len(ordered) - i <= n - len(bins)):
-            bins.append([])
-        bins[-1].append(p)
-        done += _weight(p)
-    return bins
-
-
-def _weight(part: Partition) -> int:
-    """The subjects of a book: its clients and its manager (what the progress bar counts)."""
-    return part.subjects
 
 
 @dataclass
@@ -258,10 +235,7 @@ class DaskBackend:
         No books: one empty part, written here."""
         if not parts:
             return Written(BatchCounts.of_results([]), writer.write([], [], 0), 1)
-        done = self._run(advisor, parts, as_of, progress, logging, log, writer)
-        counts = [c for c, _ in done]
-        return Written(functools.reduce(operator.add, counts), functools.reduce(operator.add, [p for _, p in done]),
-                       len(done))
+        return gathered(self._run(advisor, parts, as_of, progress, logging, log, writer))
 
     def _run(self, advisor: Advisor, parts: list[Partition], as_of: dt.date, progress: Callable[[int], None] | None,
              logging: Logging | None, log: BatchLog | None, writer: BookWriter | None) -> list[Any]:
@@ -286,7 +260,7 @@ class DaskBackend:
                                           key=f"rm-advisor-write-{run}-{i}")
                        for i, (d, s) in enumerate(zip(decided, settled, strict=True))]
         index = {f.key: i for i, f in enumerate(futures)}
-        weight = {f.key: sum(_weight(p) for p in b) for f, b in zip(futures, bins, strict=True)}
+        weight = {f.key: sum(p.subjects for p in b) for f, b in zip(futures, bins, strict=True)}
         first = {f.key: d for f, d in zip(futures, decided, strict=True)}
         del decided  # each first pass is let go as soon as its bucket is settled: the books and their
         # decisions leave the workers' memory (and the scheduler's the task holding the books)

@@ -21,7 +21,7 @@ import multiprocessing as mp
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -239,6 +239,8 @@ def decide_partition(advisor: Advisor, part: Partition, as_of: dt.date) -> Manag
     return ManagerResult(part.manager_id, decision, worklist)
 
 
+T = TypeVar("T")
+
 #: the advisor of this worker process (set by :func:`_init_worker`; empty in the calling process)
 _worker: dict[str, Advisor] = {}
 
@@ -263,6 +265,36 @@ def _decide_chunk(chunk: list[Partition], as_of: dt.date) -> list[tuple[str, str
     for p in chunk:
         r = decide_partition(_worker["advisor"], p, as_of)
         out.append((r.manager_id, r.decision.model_dump_json(), r.worklist.model_dump_json()))
+    return out
+
+
+def _hand_chunk(chunk: list[Partition], as_of: dt.date, hand: Callable[[list[ManagerResult], list[Partition], int], T],
+                index: int) -> T:
+    """In a worker: the books of ``chunk`` decided, and what ``hand`` makes of them there."""
+    return hand([decide_partition(_worker["advisor"], p, as_of) for p in chunk], chunk, index)
+
+
+def hand_partitions(advisor: Advisor, parts: list[Partition], as_of: dt.date, jobs: int,
+                    texts: tuple[dict[str, str], dict[str, str]],
+                    hand: Callable[[list[ManagerResult], list[Partition], int], T],
+                    progress: Callable[[int], None] | None = None) -> list[T]:
+    """Every book decided in ``jobs`` worker processes, in buckets of consecutive managers
+    (:func:`buckets`, about four per worker), each bucket's results handed, in the worker that decided
+    them, to ``hand`` (with the books and the bucket's number; it must pickle); what ``hand`` returned
+    of each bucket, in bucket order. The decisions stay in the workers: a batch writes its outputs
+    there (``hand`` is its writer) and only what ``hand`` returns crosses back. A forked worker
+    inherits the compiled book; elsewhere each compiles ``texts``."""
+    fork = "fork" in mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if fork else "spawn")
+    bins = buckets(parts, jobs * 4)
+    out: list[T] = []
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                             initargs=(advisor, None) if fork else (None, texts, advisor.engine)) as pool:
+        n = len(bins)
+        for chunk, done in zip(bins, pool.map(_hand_chunk, bins, [as_of] * n, [hand] * n, range(n)), strict=True):
+            out.append(done)
+            if progress:
+                progress(sum(p.subjects for p in chunk))
     return out
 
 
@@ -303,6 +335,24 @@ def _decide_all(advisor: Advisor, parts: list[Partition], as_of: dt.date, jobs: 
                 if progress:
                     progress(sum(p.subjects for p in chunk))
     return sorted(results, key=lambda r: r.manager_id)
+
+
+def buckets(parts: list[Partition], n: int) -> list[list[Partition]]:
+    """About ``n`` buckets of similar size (a book weighs its clients and its manager), each a run of
+    consecutive managers in id order, so that the buckets in order hold the books in the order a
+    local run gives them (their written parts join in that order); none is empty."""
+    ordered = sorted(parts, key=lambda p: p.manager_id)
+    n = max(1, min(n, len(ordered)))
+    total = sum(p.subjects for p in ordered)
+    bins: list[list[Partition]] = [[]]
+    done = 0
+    for i, p in enumerate(ordered):
+        # a new bucket when this one has its share, or when the books left are just enough for the rest
+        if bins[-1] and len(bins) < n and (done >= total * len(bins) / n or len(ordered) - i <= n - len(bins)):
+            bins.append([])
+        bins[-1].append(p)
+        done += p.subjects
+    return bins
 
 
 def _chunks(parts: list[Partition], n: int) -> Iterator[list[Partition]]:

@@ -333,6 +333,22 @@ def test_recommendations_csv_names_the_alternatives_a_recommendation_folds(demo_
     assert recs[recs["alternatives"].isna()]["cause_en"].isna().all()
 
 
+def test_two_worker_processes_write_what_one_process_writes(run: Run, bad_history: tuple[Path, int],
+                                                           tmp_path: Path) -> None:
+    folder, _ = bad_history
+    local, _ = run
+    result = runner.invoke(app, batch_args(folder, tmp_path, "--jobs", "2"))
+    assert result.exit_code == 0, result.output
+    for name in OUTPUTS[:6]:  # recommendations, worklists, coaching, bad rows, to confirm, decisions
+        assert (tmp_path / name).read_bytes() == (local / name).read_bytes(), name
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(OUTPUTS)  # the workers' parts joined and gone
+    assert comparable_report(tmp_path / "report.html") == comparable_report(local / "report.html")
+    summary, local_summary = (json.loads((d / "summary.json").read_text(encoding="utf-8")) for d in (tmp_path, local))
+    assert summary.pop("workers") == 2 and local_summary.pop("workers") == 1
+    del summary["seconds"], local_summary["seconds"]
+    assert summary == local_summary
+
+
 def test_backend_dask_writes_what_a_local_run_writes(run: Run, bad_history: tuple[Path, int], tmp_path: Path) -> None:
     folder, _ = bad_history
     local, _ = run
@@ -358,15 +374,22 @@ def comparable_report(path: Path) -> str:
     return re.sub(r"\b[pm][0-9a-f]{10}\b", "ID", text)
 
 
-def test_backend_dask_writes_the_json_files_of_a_local_run(sample: Path, tmp_path: Path) -> None:
-    for out, extra in (("local", ()), ("dask", ("--backend", "dask", "--jobs", "2"))):
+#: the runs whose outputs must be a one-process local run's: the batch's own two worker processes
+#: (each writing its buckets' parts) and a Dask cluster of two
+PARALLEL = (("jobs2", ("--jobs", "2")), ("dask", ("--backend", "dask", "--jobs", "2")))
+
+
+def test_two_workers_and_dask_write_the_json_files_of_a_one_process_run(sample: Path, tmp_path: Path) -> None:
+    for out, extra in (("local", ()), *PARALLEL):
         result = runner.invoke(app, batch_args(sample, tmp_path / out, "--format", "json", *extra))
         assert result.exit_code == 0, result.output
-    for name in ("recommendations.json", "worklists.json", "coaching.json", "to_confirm.json", "decisions.jsonl"):
-        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
-        assert name == "decisions.jsonl" or json.loads((tmp_path / "local" / name).read_text(encoding="utf-8"))
-    assert not (tmp_path / "dask" / ".parts").exists()
-    assert comparable_report(tmp_path / "dask" / "report.html") == comparable_report(tmp_path / "local" / "report.html")
+    for run, _ in PARALLEL:
+        for name in ("recommendations.json", "worklists.json", "coaching.json", "to_confirm.json", "decisions.jsonl"):
+            assert (tmp_path / run / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), (run, name)
+            assert name == "decisions.jsonl" or json.loads((tmp_path / "local" / name).read_text(encoding="utf-8"))
+        assert not (tmp_path / run / ".parts").exists()
+        assert comparable_report(tmp_path / run / "report.html") == \
+            comparable_report(tmp_path / "local" / "report.html"), run
 
 
 def test_a_logged_dask_run_logs_from_the_workers_what_a_local_logged_run_logs(sample: Path, tmp_path: Path) -> None:
@@ -436,10 +459,17 @@ def test_a_scheduler_nobody_runs_is_named_in_the_error(sample: Path, tmp_path: P
 
 def test_backend_dask_writes_parquet_outputs_in_parts_that_read_as_the_local_files(sample: Path,
                                                                                  tmp_path: Path) -> None:
-    for out, extra in (("local", ()), ("dask", ("--backend", "dask", "--jobs", "2"))):
+    for out, extra in (("local", ()), *PARALLEL):
         result = runner.invoke(app, batch_args(sample, tmp_path / out, "--format", "parquet", "--no-report", *extra))
         assert result.exit_code == 0, result.output
     import pyarrow.parquet as pq
+
+    for name in ("recommendations", "worklists", "coaching", "to_confirm"):
+        # the batch's own workers' parts joined into one file, as a one-process run writes it
+        joined, whole = (tmp_path / run / f"{name}.parquet" for run in ("jobs2", "local"))
+        assert joined.is_file() and pq.read_schema(joined).equals(pq.read_schema(whole)), name
+        pd.testing.assert_frame_equal(pd.read_parquet(joined), pd.read_parquet(whole))
+    assert not (tmp_path / "jobs2" / ".parts").exists()
 
     managers = len(read(sample / "managers.csv"))
     for name in ("recommendations", "worklists", "coaching", "to_confirm"):

@@ -83,7 +83,7 @@ def test_every_parquet_part_has_the_tables_schema_even_without_rows_or_cards(boo
     results, parts = books
     _write(tmp_path / "whole", TableFormat.parquet, books, None)
     out = tmp_path / "parts"
-    writer = OutputWriter(out, TableFormat.parquet)
+    writer = OutputWriter(out, TableFormat.parquet, dataset=True)  # a cluster's: a directory of parts per table
     out.mkdir()
     writer.write([], [], 0)  # a bucket of no books: every column, typed
     writer.write(results, parts, 1)
@@ -93,3 +93,17 @@ def test_every_parquet_part_has_the_tables_schema_even_without_rows_or_cards(boo
         assert [f.name for f in schema] == [c for c, _ in TABLES[name]]
         for part in ("part-00000.parquet", "part-00001.parquet"):
             assert pq.read_schema(out / name / part).equals(schema), (name, part)
+
+
+def test_parquet_parts_of_the_batchs_own_workers_join_into_the_file_written_whole(books: Books,
+                                                                                tmp_path: Path) -> None:
+    whole, _ = _write(tmp_path / "whole", TableFormat.parquet, books, None)
+    parted, _ = _write(tmp_path / "parts", TableFormat.parquet, books, [2, 2, 3])
+    assert [p.name for p in parted] == [p.name for p in whole]
+    for a, b in zip(parted, whole, strict=True):
+        if a.suffix == ".parquet":  # one file, the same schema and rows (its row groups are the parts')
+            assert a.is_file() and pq.read_schema(a).equals(pq.read_schema(b)), a.name
+            assert pq.read_table(a).equals(pq.read_table(b)), a.name
+        else:
+            assert a.read_bytes() == b.read_bytes(), a.name
+    assert not (tmp_path / "parts" / PARTS).exists()

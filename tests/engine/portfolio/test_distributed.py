@@ -32,7 +32,8 @@ from rm_advisor.engine.portfolio import (
     generate,
     run_batch,
 )
-from rm_advisor.engine.portfolio.distributed import DaskBackend, Texts, buckets, connect_cluster
+from rm_advisor.engine.portfolio.distributed import DaskBackend, Texts, connect_cluster
+from rm_advisor.engine.portfolio.run import buckets
 from rm_advisor.store import Store, effectiveness_report
 from tests.store.conftest import db_url, pg_base_url  # noqa: F401 (fixtures: SQLite and PostgreSQL)
 
