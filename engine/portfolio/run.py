@@ -268,6 +268,14 @@ def _decide_chunk(chunk: list[Partition], as_of: dt.date) -> list[tuple[str, str
     return out
 
 
+def _pool(advisor: Advisor, jobs: int, texts: tuple[dict[str, str], dict[str, str]]) -> ProcessPoolExecutor:
+    """``jobs`` worker processes with the advisor's book: forked workers inherit it compiled,
+    elsewhere (no fork) each compiles ``texts``."""
+    fork = "fork" in mp.get_all_start_methods()
+    return ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork" if fork else "spawn"), initializer=_init_worker,
+                               initargs=(advisor, None) if fork else (None, texts, advisor.engine))
+
+
 def _hand_chunk(chunk: list[Partition], as_of: dt.date, hand: Callable[[list[ManagerResult], list[Partition], int], T],
                 index: int) -> T:
     """In a worker: the books of ``chunk`` decided, and what ``hand`` makes of them there."""
@@ -282,14 +290,10 @@ def hand_partitions(advisor: Advisor, parts: list[Partition], as_of: dt.date, jo
     (:func:`buckets`, about four per worker), each bucket's results handed, in the worker that decided
     them, to ``hand`` (with the books and the bucket's number; it must pickle); what ``hand`` returned
     of each bucket, in bucket order. The decisions stay in the workers: a batch writes its outputs
-    there (``hand`` is its writer) and only what ``hand`` returns crosses back. A forked worker
-    inherits the compiled book; elsewhere each compiles ``texts``."""
-    fork = "fork" in mp.get_all_start_methods()
-    ctx = mp.get_context("fork" if fork else "spawn")
+    there (``hand`` is its writer) and only what ``hand`` returns crosses back."""
     bins = buckets(parts, jobs * 4)
     out: list[T] = []
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                             initargs=(advisor, None) if fork else (None, texts, advisor.engine)) as pool:
+    with _pool(advisor, jobs, texts) as pool:
         n = len(bins)
         for chunk, done in zip(bins, pool.map(_hand_chunk, bins, [as_of] * n, [hand] * n, range(n)), strict=True):
             out.append(done)
@@ -322,13 +326,9 @@ def _decide_all(advisor: Advisor, parts: list[Partition], as_of: dt.date, jobs: 
                 if progress:
                     progress(p.subjects)
     else:
-        # forked workers inherit the compiled book; elsewhere each worker compiles the texts
-        fork = "fork" in mp.get_all_start_methods()
-        ctx = mp.get_context("fork" if fork else "spawn")
         # the decisions parsed back are millions of objects: with the collector on, its re-scans of
         # them were 90% of parsing, and the calling process could not keep up with two workers
-        with paused(), ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                           initargs=(advisor, None) if fork else (None, texts, advisor.engine)) as pool:
+        with paused(), _pool(advisor, jobs, texts) as pool:
             chunks = list(_chunks(parts, jobs * 4))
             for chunk, done in zip(chunks, pool.map(_decide_chunk, chunks, [as_of] * len(chunks)), strict=True):
                 results.extend(_result(x) for x in done)
