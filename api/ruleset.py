@@ -182,10 +182,10 @@ class LiveRuleSet:
     def settle(self) -> None:
         """With ``freeze_gc``: collect what is garbage (a rule set no longer served) and keep the
         collector off everything alive now (:mod:`api.collector`); a server calls it once started."""
+        self._unsettled = False
         if not self.freeze_gc:
             return
         with self._lock:
-            self._unsettled = False
             collector.settle()
 
     def reload(self, allow_removed_packs: bool = False) -> tuple[LoadedRuleSet, LoadedRuleSet]:
