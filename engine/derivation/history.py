@@ -28,6 +28,7 @@ Open items (complaints, loan events, feedback still open) stay as ``interactions
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -67,12 +68,29 @@ class _Field:
     events: pd.Series  # fact id -> tuple of event ids
 
 
+def recorded_kinds(events: pd.DataFrame, as_of: dt.date) -> set[str]:
+    """The kinds of the events up to ``as_of`` (or undated): what the history records at all. A
+    field counted from one kind is 0, not unknown, for a fact without such events only when the
+    history records that kind (``market_reports_30d``)."""
+    return _kinds(_upto(_with_columns(events), pd.Timestamp(as_of)))
+
+
+def _upto(ev: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    return ev[(ev["date"] <= day) | ev["date"].isna()]
+
+
+def _kinds(ev: pd.DataFrame) -> set[str]:
+    return {str(k) for k in ev["kind"].dropna().unique()}
+
+
 def derive(clients: pd.DataFrame, managers: pd.DataFrame, events: pd.DataFrame, as_of: dt.date,
-           kb: KnowledgeBase, prefer: Prefer = "given") -> Derived:
-    """Compute every history field for ``clients`` and ``managers`` (indexed by id) as of a date."""
+           kb: KnowledgeBase, prefer: Prefer = "given", recorded: Collection[str] | None = None) -> Derived:
+    """Compute every history field for ``clients`` and ``managers`` (indexed by id) as of a date;
+    ``recorded`` is what the whole portfolio's history records (:func:`recorded_kinds`; by default
+    that of ``events``), when ``events`` are some of it."""
     day = pd.Timestamp(as_of)
-    ev = _with_columns(events)
-    ev = ev[(ev["date"] <= day) | ev["date"].isna()]
+    ev = _upto(_with_columns(events), day)
+    recorded = recorded if recorded is not None else _kinds(ev)
     params = {k: p.value for k, p in kb.parameters.items()}
     sources: Sources = {}
     clients = clients.copy()
@@ -85,7 +103,7 @@ def derive(clients: pd.DataFrame, managers: pd.DataFrame, events: pd.DataFrame, 
         clients[seg.field] = _put(clients, seg.field, _merge(clients[scope], "client", seg.field,
                                                              _Field(classes, none), prefer, sources))
     managers = managers.copy()
-    for name, f in _manager_fields(ev, clients, managers.index, day, params).items():
+    for name, f in _manager_fields(ev, clients, managers.index, day, params, recorded).items():
         managers[name] = _merge(managers, "manager", name, f, prefer, sources)
     scores: dict[str, pd.DataFrame] = {}
     for scheme in kb.scoring.schemes:
@@ -207,7 +225,7 @@ def _client_fields(ev: pd.DataFrame, day: pd.Timestamp) -> dict[str, _Field]:
 
 
 def _manager_fields(ev: pd.DataFrame, clients: pd.DataFrame, managers: pd.Index, day: pd.Timestamp,
-                    params: Params) -> dict[str, _Field]:
+                    params: Params, recorded: Collection[str]) -> dict[str, _Field]:
     out: dict[str, _Field] = {}
     plans = ev[(ev["kind"] == "plan_submission") & (ev["date"] > day - pd.Timedelta(days=90))]
     if len(plans):
@@ -220,7 +238,7 @@ def _manager_fields(ev: pd.DataFrame, clients: pd.DataFrame, managers: pd.Index,
         out["avg_complaint_close_days"] = _of(days.groupby(complaints["manager_id"]).mean().round(1), complaints,
                                               "manager_id")
     reports = ev[(ev["kind"] == "market_report") & (ev["date"] > day - pd.Timedelta(days=30))]
-    if (ev["kind"] == "market_report").any():  # the history records reports: none filed is 0
+    if "market_report" in recorded:  # the history records reports: none filed is 0
         counts = reports.groupby("manager_id").size().reindex(managers, fill_value=0).astype("Int64")
         out["market_reports_30d"] = _of(counts, reports, "manager_id")
     a_class = clients[(clients.get("client_class") == "A") & (clients["domain"] == "tobacco")]

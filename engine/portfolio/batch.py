@@ -26,9 +26,11 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 from rm_advisor.engine.derivation import Prefer
+from rm_advisor.engine.derivation.history import Derived
 from rm_advisor.engine.inference.advisor import Advisor
 from rm_advisor.engine.language.decision import Decision
 from rm_advisor.engine.language.feedback import FeedbackEvent
@@ -47,10 +49,12 @@ from rm_advisor.engine.portfolio.run import (
     Partition,
     PortfolioRun,
     PortfolioTables,
+    link_hops,
     prepare,
     read_tables,
 )
 from rm_advisor.engine.portfolio.sample import generate
+from rm_advisor.engine.portfolio.shards import BUCKETS_PER_WORKER, Sharded, Spill
 from rm_advisor.engine.portfolio.tables import Report, TableInput
 
 #: hands over one table by name, as :func:`engine.portfolio.run.read_tables` asks for them
@@ -132,16 +136,17 @@ class Backend(Protocol):
         """The workers that decide."""
         ...
 
-    def decide(self, advisor: Advisor, parts: list[Partition], as_of: dt.date,
+    def decide(self, advisor: Advisor, parts: list[Partition] | Sharded, as_of: dt.date,
                progress: Callable[[int], None] | None = None, logging: Logging | None = None,
                log: BatchLog | None = None) -> list[ManagerResult]:
-        """Every book decided with :func:`engine.portfolio.run.decide_partition`, ordered by manager.
+        """Every book (of ``parts``, or of the portfolio ``parts`` spilled in shards) decided with
+        :func:`engine.portfolio.run.decide_partition`, ordered by manager.
         With ``logging`` (a logged run), the workers also rank with its propensities, apply the
         contact policies (the portfolio volume caps ranked across every book, with the feedback
         ``log``, the caller's open log, gives) and log each book's decision once, from the workers."""
         ...
 
-    def write(self, advisor: Advisor, parts: list[Partition], as_of: dt.date, writer: BookWriter,
+    def write(self, advisor: Advisor, parts: list[Partition] | Sharded, as_of: dt.date, writer: BookWriter,
               progress: Callable[[int], None] | None = None, logging: Logging | None = None,
               log: BatchLog | None = None) -> Written:
         """As :meth:`decide`, but each bucket of books is written where it was decided, with ``writer``
@@ -234,6 +239,9 @@ class BatchPlan:
     backend: Backend | None = None  # decides the books instead of ``jobs`` local processes
     open_log: Callable[[Advisor], AbstractContextManager[BatchLog]] | None = None  # ``log`` on a backend's workers
     writer: BookWriter | None = None  # writes the outputs: in the calling process, or on a backend's workers
+    #: with a backend: a directory its workers read, where the checked rows go in shards instead of
+    #: staying in the calling process (:mod:`engine.portfolio.shards`); the workers prepare the books
+    spill: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -310,17 +318,30 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
     started = time.perf_counter()
     events = events if events is not None else Silent()
     kb = advisor.book.kb
-    tables = _checked_tables(plan, kb, report if report is not None else Report())
-    events.checked(tables)
-    derived, parts = prepare(tables, kb, BulkGates(advisor.book), plan.prefer)
     workers = plan.backend.workers if plan.backend is not None else plan.jobs or os.cpu_count() or 1
-    total = sum(p.subjects for p in parts)
+    parts: list[Partition] | Sharded
+    derived: Derived | None
+    if plan.backend is not None and plan.spill is not None:
+        spill = Spill(plan.spill, max(1, workers) * BUCKETS_PER_WORKER, as_of=plan.as_of)
+        tables = _checked_tables(plan, kb, report if report is not None else Report(), spill)
+        events.checked(tables)
+        derived = None
+        parts = Sharded(spill, spill.buckets(tables.links, link_hops(advisor.book)), tables.managers, plan.prefer)
+        total = parts.subjects
+    else:
+        tables = _checked_tables(plan, kb, report if report is not None else Report())
+        events.checked(tables)
+        derived, parts = prepare(tables, kb, BulkGates(advisor.book), plan.prefer)
+        total = sum(p.subjects for p in parts)
     logged, effect, written = None, None, None
     results: list[ManagerResult] = []
     if plan.log is None:
         with events.deciding(total) as advance:
             if plan.backend is not None and plan.writer is not None:
                 written = plan.backend.write(advisor, parts, plan.as_of, plan.writer, advance)
+            elif isinstance(parts, Sharded):
+                assert plan.backend is not None  # (a sharded run is a backend's)
+                results = plan.backend.decide(advisor, parts, plan.as_of, advance)
             elif plan.writer is not None and plan.texts is not None and workers > 1 and len(parts) > 1:
                 # the worker processes write their buckets: no decision crosses back to be parsed here
                 done = portfolio.hand_partitions(advisor, parts, plan.as_of, workers, plan.texts,
@@ -341,6 +362,7 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
             effect = _effectiveness(plan, log)
         logged = written.counts.managers if written is not None else len(results)
     else:
+        assert not isinstance(parts, Sharded)  # (sharded: a backend's run)
         with events.deciding(total) as advance:
             results = _decided(advisor, parts, plan, workers, advance)
         with plan.log as log:
@@ -352,7 +374,8 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
         counts, piece, n = replace(written.counts, bad_rows=tables.bad_rows), written.piece, written.parts
     else:
         counts, n = BatchCounts.of(run), 0
-        piece = plan.writer.write(results, parts, None) if plan.writer is not None else None
+        books = parts if isinstance(parts, list) else []  # (a sharded run without a writer: none here)
+        piece = plan.writer.write(results, books, None) if plan.writer is not None else None
     return BatchResult(run, counts, workers, time.perf_counter() - started, advisor.revision, logged, effect,
                        piece, n)
 
@@ -365,15 +388,17 @@ def _decided(advisor: Advisor, parts: list[Partition], plan: BatchPlan, workers:
     return portfolio.decide_partitions(advisor, parts, plan.as_of, workers, plan.texts, advance)
 
 
-def _checked_tables(plan: BatchPlan, kb: KnowledgeBase, report: Report) -> PortfolioTables:
-    """The plan's tables, or the generated sample portfolio, checked into ``report``."""
+def _checked_tables(plan: BatchPlan, kb: KnowledgeBase, report: Report, spill: Spill | None = None) -> PortfolioTables:
+    """The plan's tables, or the generated sample portfolio, checked into ``report`` (their good
+    rows into ``spill``, when given)."""
     if plan.tables is not None:
         with plan.tables as read:
-            return read_tables(read, kb, plan.as_of, plan.sources, report, links=LINKS in plan.sources)
+            return read_tables(read, kb, plan.as_of, plan.sources, report, links=LINKS in plan.sources, spill=spill)
     n = plan.sample_clients
     p = generate(n, max(3, n // SAMPLE_CLIENTS_PER_MANAGER), as_of=plan.as_of)
     return portfolio.check_tables(p.clients, p.managers, p.history, kb, plan.as_of,
-                                  {name: f"<sample {name}>" for name in (*TABLE_ORDER, LINKS)}, report, p.links)
+                                  {name: f"<sample {name}>" for name in (*TABLE_ORDER, LINKS)}, report, p.links,
+                                  spill)
 
 
 def _logged(results: list[ManagerResult], parts: list[Partition], advisor: Advisor, plan: BatchPlan,

@@ -42,14 +42,17 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dask
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 
+from rm_advisor.engine.derivation.history import Prefer
 from rm_advisor.engine.inference.advisor import Advisor, Engine
 from rm_advisor.engine.language.decision import Decision
 from rm_advisor.engine.language.feedback import FeedbackEvent
+from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.policies.contact import CapCandidate, Settled, pending, settle_caps
 from rm_advisor.engine.portfolio.batch import (
@@ -64,20 +67,32 @@ from rm_advisor.engine.portfolio.batch import (
     subjects,
 )
 from rm_advisor.engine.portfolio.batch import write_bucket as written_bucket
+from rm_advisor.engine.portfolio.bulk import BulkGates
 from rm_advisor.engine.portfolio.run import (
     ManagerResult,
     Partition,
     buckets,
     decide_partition,
+    team_facts,
     with_policies,
     with_propensities,
+)
+from rm_advisor.engine.portfolio.shards import (
+    BUCKETS_PER_WORKER,
+    Bucket,
+    Prepared,
+    Sharded,
+    export_context,
+    in_table_order,
+    managers_of,
+    prepare_bucket,
+    teams_of,
+    wanted,
 )
 from rm_advisor.engine.portfolio.worklist import Worklist
 
 #: rule and knowledge-base file texts (name -> text), as :meth:`Advisor.from_files` takes them
 Texts = tuple[dict[str, str], dict[str, str]]
-#: buckets per worker: enough to balance uneven books and to lose little when a worker is lost
-BUCKETS_PER_WORKER = 4
 #: dask's own defaults that a pandas pipeline must not get: object columns stay objects
 DASK_CONFIG = {"dataframe.convert-string": False}
 #: one bucket's decisions as they come back: (manager id, decision JSON, worklist JSON) per book
@@ -188,6 +203,21 @@ def write_bucket(plugin: str, decided: Decided, as_of: dt.date, logging: Logging
     return written_bucket(writer, settled_results(plugin, decided, as_of, logging, settled), decided.parts, index)
 
 
+def prepare_on_worker(plugin: str, root: Path, bucket: Bucket, as_of: dt.date, prefer: Prefer,
+                      recorded: frozenset[str], *exported: int) -> Prepared:
+    """On a worker, once the shards ``bucket``'s context clients are in have copied them for it
+    (``exported``: only waited for): the bucket prepared with the worker's compiled book
+    (:func:`engine.portfolio.shards.prepare_bucket`)."""
+    advisor = _book(plugin)
+    enabled = gc.isenabled()
+    gc.disable()  # as decide_bucket: many small objects, nothing for the cyclic collector
+    try:
+        return prepare_bucket(root, bucket, as_of, BulkGates(advisor.book), prefer, recorded)
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def decoded(items: Encoded) -> list[ManagerResult]:
     """One bucket's results as models again."""
     return [ManagerResult(mid, Decision.model_validate_json(d), Worklist.model_validate_json(w))
@@ -211,7 +241,7 @@ class DaskBackend:
         """The cluster's workers now."""
         return len(self.client.scheduler_info().get("workers", {}))
 
-    def decide(self, advisor: Advisor, parts: list[Partition], as_of: dt.date,
+    def decide(self, advisor: Advisor, parts: list[Partition] | Sharded, as_of: dt.date,
                progress: Callable[[int], None] | None = None, logging: Logging | None = None,
                log: BatchLog | None = None) -> list[ManagerResult]:
         """Decide every book on the cluster; results ordered by manager, each book once.
@@ -220,36 +250,65 @@ class DaskBackend:
         feedback); its results stay on the workers, and only the actions a portfolio volume cap ties
         across books come back (:func:`pending_of`). The calling process ranks those under the caps
         with ``log``'s feedback on them, as a local run ranks the whole portfolio, and the second pass
-        settles each bucket where it was decided: the policies applied, each book logged once."""
-        if not parts:
+        settles each bucket where it was decided: the policies applied, each book logged once.
+        A :class:`engine.portfolio.shards.Sharded` portfolio is prepared on the workers first
+        (:meth:`_prepared`)."""
+        if not parts or (isinstance(parts, Sharded) and not parts.buckets):
             return []
         done: list[list[ManagerResult]] = self._run(advisor, parts, as_of, progress, logging, log, None)
         return [r for results in done for r in results]
 
-    def write(self, advisor: Advisor, parts: list[Partition], as_of: dt.date, writer: BookWriter,
+    def write(self, advisor: Advisor, parts: list[Partition] | Sharded, as_of: dt.date, writer: BookWriter,
               progress: Callable[[int], None] | None = None, logging: Logging | None = None,
               log: BatchLog | None = None) -> Written:
         """As :meth:`decide`, but the second pass writes each bucket where it is settled, with
         ``writer``, as the part of every output numbered as the bucket (buckets in manager order);
         only the bucket's counts and the writer's piece come back, added up here in bucket order.
         No books: one empty part, written here."""
-        if not parts:
+        if not parts or (isinstance(parts, Sharded) and not parts.buckets):
             return Written(BatchCounts.of_results([]), writer.write([], [], 0), 1)
         return gathered(self._run(advisor, parts, as_of, progress, logging, log, writer))
 
-    def _run(self, advisor: Advisor, parts: list[Partition], as_of: dt.date, progress: Callable[[int], None] | None,
-             logging: Logging | None, log: BatchLog | None, writer: BookWriter | None) -> list[Any]:
+    def _prepared(self, plugin: str, sharded: Sharded, as_of: dt.date, run: str, kb: KnowledgeBase) -> list[Any]:
+        """A sharded portfolio's books, bucket by bucket on the workers (futures of their lists of
+        books): the context clients copied from the shards they are in (:func:`export_context`),
+        each bucket read and prepared (:func:`prepare_on_worker`), the team benchmarks computed here
+        over every bucket's derived managers, and given to each bucket's books where they are."""
+        root = sharded.spill.root
+        exported = {s: self.client.submit(export_context, root, s, w, key=f"rm-advisor-context-{run}-{s}")
+                    for s, w in sorted(wanted(sharded.buckets, sharded.spill.client_shard).items())}
+        recorded = frozenset(sharded.spill.recorded)
+        prepared = [self.client.submit(prepare_on_worker, plugin, root, b, as_of, sharded.prefer, recorded,
+                                       *[exported[s] for s in b.sources], key=f"rm-advisor-prepare-{run}-{b.index}")
+                    for b in sharded.buckets]
+        found: list[list[dict[str, Any]]] = self.client.gather(  # type: ignore[no-untyped-call]
+            [self.client.submit(managers_of, p, key=f"rm-advisor-managers-{run}-{i}") for i, p in enumerate(prepared)])
+        teams = team_facts(in_table_order([m for ms in found for m in ms], sharded.managers), kb)
+        books = [self.client.submit(teams_of, p, teams, key=f"rm-advisor-books-{run}-{i}")
+                 for i, p in enumerate(prepared)]
+        del prepared, exported  # held by the books' tasks until those are done
+        return books
+
+    def _run(self, advisor: Advisor, parts: list[Partition] | Sharded, as_of: dt.date,
+             progress: Callable[[int], None] | None, logging: Logging | None, log: BatchLog | None,
+             writer: BookWriter | None) -> list[Any]:
         """Both passes over the buckets; what each bucket's second pass returned, in bucket order
         (:func:`settle_bucket`'s decoded, or :func:`write_bucket`'s with a ``writer``)."""
         plugin = BookPlugin(self.texts, self.engine, advisor.revision)
         self.client.register_plugin(plugin, name=plugin.name)
         run = uuid.uuid4().hex[:12]
-        bins = buckets(parts, max(1, self.workers) * BUCKETS_PER_WORKER)
+        bins: list[Any]
+        if isinstance(parts, Sharded):
+            bins = self._prepared(plugin.name, parts, as_of, run, advisor.book.kb)
+            weights = [b.subjects for b in parts.buckets]
+        else:
+            bins = buckets(parts, max(1, self.workers) * BUCKETS_PER_WORKER)
+            weights = [sum(p.subjects for p in b) for b in bins]
         decided = [self.client.submit(decide_bucket, plugin.name, b, as_of, logging,
                                       key=f"rm-advisor-decide-{run}-{i}") for i, b in enumerate(bins)]
         settled: list[Settled | None] = [None] * len(bins)
         if logging is not None:
-            settled = self._settled(plugin.name, decided, bins, advisor, as_of, log, run)
+            settled = self._settled(plugin.name, decided, advisor, as_of, log, run)
         futures: list[Any]
         if writer is None:
             futures = [self.client.submit(settle_bucket, plugin.name, d, as_of, logging, s,
@@ -260,9 +319,9 @@ class DaskBackend:
                                           key=f"rm-advisor-write-{run}-{i}")
                        for i, (d, s) in enumerate(zip(decided, settled, strict=True))]
         index = {f.key: i for i, f in enumerate(futures)}
-        weight = {f.key: sum(p.subjects for p in b) for f, b in zip(futures, bins, strict=True)}
-        first = {f.key: d for f, d in zip(futures, decided, strict=True)}
-        del decided  # each first pass is let go as soon as its bucket is settled: the books and their
+        weight = {f.key: w for f, w in zip(futures, weights, strict=True)}
+        first = {f.key: (d, b) for f, d, b in zip(futures, decided, bins, strict=True)}
+        del decided, bins  # each first pass is let go as soon as its bucket is settled: the books and their
         # decisions leave the workers' memory (and the scheduler's the task holding the books)
         done: list[Any] = [None] * len(futures)
         for future in as_completed(futures):  # type: ignore[no-untyped-call]  # (distributed has no hints here)
@@ -271,10 +330,13 @@ class DaskBackend:
             if progress:
                 progress(weight[future.key])
             future.release()
-            first.pop(future.key).release()  # type: ignore[no-untyped-call]
+            d, b = first.pop(future.key)
+            d.release()  # type: ignore[no-untyped-call]
+            if not isinstance(b, list):  # the books' future, of a sharded run
+                b.release()
         return done
 
-    def _settled(self, plugin: str, decided: list[Any], bins: list[list[Partition]], advisor: Advisor,
+    def _settled(self, plugin: str, decided: list[Any], advisor: Advisor,
                  as_of: dt.date, log: BatchLog | None, run: str) -> list[Settled | None]:
         """What the portfolio volume caps hold back of each bucket's tied clients: the buckets'
         pending actions gathered, ranked together with the feedback on them, and cut by bucket."""
@@ -284,7 +346,7 @@ class DaskBackend:
              for i, d in enumerate(decided)])
         tied = sorted({c.client_id for found in by_bucket for c in found})
         if not tied:
-            return [None] * len(bins)
+            return [None] * len(decided)
         history = log.feedback([SubjectKey("client", c) for c in tied], as_of, book.policies) if log else []
         everything = settle_caps([c for found in by_bucket for c in found], book.policies, history, as_of, book.kb)
         out: list[Settled | None] = []

@@ -18,10 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import multiprocessing as mp
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 
@@ -74,31 +74,49 @@ LINKS = "links"
 
 def check_tables(clients: pd.DataFrame, managers: pd.DataFrame, history: pd.DataFrame, kb: KnowledgeBase,
                  as_of: dt.date, sources: dict[str, str] | None = None,
-                 report: Report | None = None, links: pd.DataFrame | None = None) -> PortfolioTables:
+                 report: Report | None = None, links: pd.DataFrame | None = None,
+                 spill: Spilling | None = None) -> PortfolioTables:
     """Type and check the three tables (and the links, when given); a client whose manager is not in
     the managers table, an event or a link whose client is unknown, is a bad row too."""
     frames = {"clients": clients, "managers": managers, "history": history}
     if links is not None:
         frames[LINKS] = links
     return read_tables(lambda name: TableInput(list(frames[name].columns), [Chunk(frames[name])]), kb, as_of,
-                       sources, report, links=links is not None)
+                       sources, report, links=links is not None, spill=spill)
+
+
+class Spilling(Protocol):
+    """Where a sharded run's checked rows go instead of memory (:class:`engine.portfolio.shards.Spill`)."""
+
+    def managers(self, table: Table) -> None: ...
+
+    def sink(self, table: str) -> Callable[[pd.DataFrame], None]: ...
+
+    def close(self, empty: dict[str, pd.DataFrame]) -> None: ...
 
 
 def read_tables(read: Callable[[str], TableInput], kb: KnowledgeBase, as_of: dt.date,
                 sources: dict[str, str] | None = None, report: Report | None = None,
-                links: bool = False) -> PortfolioTables:
+                links: bool = False, spill: Spilling | None = None) -> PortfolioTables:
     """Check the tables ``read`` hands over (``read("managers")`` and so on, called in
     :data:`TABLE_ORDER`, then ``read("links")`` when ``links``), chunk by chunk as they come, into
-    ``report`` (which may stop the check: :class:`engine.errors.TooManyBadRows`)."""
+    ``report`` (which may stop the check: :class:`engine.errors.TooManyBadRows`). With ``spill``,
+    the good rows of the clients and the history go there as they are checked, and their tables
+    hold ids only."""
     src = {"clients": "clients", "managers": "managers", "history": "history", LINKS: LINKS, **(sources or {})}
     report = report if report is not None else Report()
     mt = check_input(read("managers"), kb.facts["manager"], "manager", src["managers"], report)
+    if spill is not None:
+        spill.managers(mt)
     ct = check_input(read("clients"), kb.facts["client"], "client", src["clients"], report,
-                     [Reference("manager_id", mt, "manager")])
+                     [Reference("manager_id", mt, "manager")], spill.sink("clients") if spill is not None else None)
     ht = check_input(read("history"), kb.facts["interaction"], "interaction", src["history"], report,
-                     [Reference("client_id", ct, "client"), Reference("manager_id", mt, "manager")])
+                     [Reference("client_id", ct, "client"), Reference("manager_id", mt, "manager")],
+                     spill.sink("history") if spill is not None else None)
     lt = check_input(read(LINKS), kb.facts[LINK_FACT], LINK_FACT, src[LINKS], report,
                      [Reference(FROM, ct, "client"), Reference(TO, ct, "client")]) if links else None
+    if spill is not None:
+        spill.close({"managers": mt.frame, "clients": ct.frame, "history": ht.frame})
     return PortfolioTables(ct, mt, ht, as_of, report, lt)
 
 
@@ -126,13 +144,39 @@ class Partition:
         return len(self.facts["client"]) - len(self.context) + 1
 
 
+#: the team benchmarks of each domain (domain -> its ``team_benchmark`` facts)
+Teams = dict[str, list[dict[str, Any]]]
+
+
+def team_facts(managers: list[dict[str, Any]], kb: KnowledgeBase) -> Teams:
+    """The ``team_benchmark`` facts of each domain over ``managers`` (derived manager records)."""
+    teams: Teams = {}
+    for b in team_benchmarks(managers, kb, "portfolio"):
+        teams.setdefault(str(b["domain"]), []).append(b)
+    return teams
+
+
+def with_teams(parts: list[Partition], teams: Teams) -> list[Partition]:
+    """Every book with the team benchmarks of its manager's domain (as :func:`prepare` gives them)."""
+    out = []
+    for p in parts:
+        team = teams.get(str(p.facts["manager"][0].get("domain")))
+        out.append(replace(p, facts={**p.facts, "team_benchmark": team}) if team else p)
+    return out
+
+
 def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
-            gates: BulkGates | None, prefer: Prefer = "given") -> tuple[Derived, list[Partition]]:
+            gates: BulkGates | None, prefer: Prefer = "given",
+            teams: Teams | None = None, recorded: Collection[str] | None = None) -> tuple[Derived, list[Partition]]:
     """Derive history fields (given values kept unless ``prefer`` is ``"history"``), evaluate all
     gates in bulk (unless ``gates`` is None: the partitions then carry no gates), and cut the
-    portfolio per manager, each book with the clients of other books its links reach."""
+    portfolio per manager, each book with the clients of other books its links reach, and with
+    the team benchmarks of its domain over the portfolio's managers (``teams``, when they were
+    computed over a larger portfolio than ``tables``: :func:`team_facts`; ``recorded`` is then
+    what that portfolio's history records, :func:`engine.derivation.history.recorded_kinds`)."""
     kb = book_kb
-    derived = derive(tables.clients.frame, tables.managers.frame, tables.history.frame, tables.as_of, kb, prefer)
+    derived = derive(tables.clients.frame, tables.managers.frame, tables.history.frame, tables.as_of, kb, prefer,
+                     recorded)
     inter = derived.interactions.copy()
     inter = inter.set_index(inter["id"].astype(str), drop=False).rename_axis(None) if len(inter) else inter
     hist = tables.history.frame
@@ -165,14 +209,12 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
                 history_of.setdefault((link, str(e[link])), []).append(e)
     params = {k: p.value for k, p in kb.parameters.items()}
     # the team each coaching card compares a manager with: the portfolio's managers of the domain
-    benchmarks: dict[str, list[dict[str, Any]]] = {}
-    for b in team_benchmarks(manager_recs, kb, "portfolio"):
-        benchmarks.setdefault(str(b["domain"]), []).append(b)
+    benchmarks = team_facts(manager_recs, kb) if teams is None else teams
     parts = []
     for m in manager_recs:
         mid = str(m["id"])
         own = clients_of.get(mid, [])
-        reached = _reached({str(c["id"]) for c in own}, links_of, hops)
+        reached = reached_from({str(c["id"]) for c in own}, links_of, hops)
         context = [client_by_id[i] for i in sorted(reached) if i in client_by_id]
         cs = own + context
         keys = [SubjectKey("manager", mid), *(SubjectKey.of("client", c["id"]) for c in cs)]
@@ -208,7 +250,7 @@ def link_hops(book: RuleBook) -> int | None:
     return depth
 
 
-def _reached(own: set[str], links_of: dict[str, list[dict[str, Any]]], hops: int | None) -> set[str]:
+def reached_from(own: set[str], links_of: dict[str, list[dict[str, Any]]], hops: int | None) -> set[str]:
     """The clients not in ``own`` that at most ``hops`` links (None: any number) lead to from it."""
     seen, frontier, step = set(own), set(own), 0
     while frontier and (hops is None or step < hops):
@@ -437,7 +479,7 @@ class PortfolioRun:
     """Everything a batch produced."""
 
     tables: PortfolioTables
-    derived: Derived
+    derived: Derived | None  # None: the books were prepared on a backend's workers, shard by shard
     results: list[ManagerResult] = field(default_factory=list)
 
     def decisions(self) -> Iterable[Decision]:

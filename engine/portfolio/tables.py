@@ -57,6 +57,13 @@ class Table:
     lines: pd.Series = field(default_factory=lambda: pd.Series(dtype=int))  # source line of each good row
     source: str = ""
     skipped: dict[str, int] = field(default_factory=dict)  # id of a dropped row (no good row has it) -> its line
+    #: the good rows' ids when the rows went to a sink as they were checked (``frame`` is then empty)
+    kept: frozenset[str] | None = None
+
+    @property
+    def ids(self) -> Collection[str]:
+        """The ids of the good rows."""
+        return self.kept if self.kept is not None else set(self.frame.index)
 
 
 @dataclass(frozen=True)
@@ -139,10 +146,14 @@ _Problem = tuple[str, np.ndarray[Any, Any], Code, Callable[[int], str], str]
 
 
 class TableChecker:
-    """Checks one table chunk by chunk: :meth:`header` once, :meth:`add` per chunk, then :meth:`table`."""
+    """Checks one table chunk by chunk: :meth:`header` once, :meth:`add` per chunk, then :meth:`table`.
+
+    With a ``sink``, each chunk's good rows (typed, in input order) are handed to it instead of being
+    kept: the table then holds their ids only (:attr:`Table.kept`), as a sharded run needs
+    (:mod:`engine.portfolio.shards`)."""
 
     def __init__(self, spec: FactSpec, fact_type: str, source: str, report: Report | None = None,
-                 references: Iterable[Reference] = ()) -> None:
+                 references: Iterable[Reference] = (), sink: Callable[[pd.DataFrame], None] | None = None) -> None:
         self.spec, self.fact_type, self.source = spec, fact_type, source
         self.report = report if report is not None else Report()
         self.references = list(references)
@@ -154,7 +165,8 @@ class TableChecker:
         self._lines: list[np.ndarray[Any, Any]] = []
         self._seen: set[str] = set()
         self._skipped: dict[str, int] = {}
-        self._known = {r.column: set(r.table.frame.index) for r in self.references}
+        self._known = {r.column: r.table.ids for r in self.references}
+        self.sink = sink
 
     def _emit(self, diags: Iterable[Diagnostic]) -> None:
         for d in diags:
@@ -282,12 +294,20 @@ class TableChecker:
         good = frame[~dropped]
         if "id" in good:
             self._seen.update(good["id"].astype(str))
+        if self.sink is not None:
+            self.sink(good)
+            return
         self._frames.append(good)
         self._lines.append(lines[~dropped])
         self.next_line = int(lines[-1]) + 1 if n else self.next_line
 
     def table(self) -> Table:
-        """The good rows of every chunk, indexed by id."""
+        """The good rows of every chunk, indexed by id (without a sink)."""
+        if self.sink is not None:
+            empty = pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns})
+            return Table(self.fact_type, empty, self.held, self.bad_rows, source=self.source,
+                         skipped={k: v for k, v in self._skipped.items() if k not in self._seen},
+                         kept=frozenset(self._seen))
         if not self._frames:
             self.add(Chunk(pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns})))
         good = pd.concat(self._frames, ignore_index=True) if len(self._frames) > 1 else self._frames[0]
@@ -325,9 +345,9 @@ def check_table(raw: pd.DataFrame, spec: FactSpec, fact_type: str, source: str,
 
 
 def check_input(table: TableInput, spec: FactSpec, fact_type: str, source: str, report: Report | None = None,
-                references: Iterable[Reference] = ()) -> Table:
+                references: Iterable[Reference] = (), sink: Callable[[pd.DataFrame], None] | None = None) -> Table:
     """Check a table a reader hands over in chunks (see :class:`TableChecker`)."""
-    checker = TableChecker(spec, fact_type, source, report, references)
+    checker = TableChecker(spec, fact_type, source, report, references, sink)
     checker.header(table.columns, table.header_line)
     for chunk in table.chunks:
         checker.add(chunk)

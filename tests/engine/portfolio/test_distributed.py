@@ -1,12 +1,15 @@
 """engine/portfolio/distributed.py: a batch whose books are decided on a Dask cluster (a local one
 of two worker processes here) gives what a local run gives — every decision, worklist, bad row
-and count — logged or not, and still does when a worker is lost mid-run."""
+and count — logged or not, and still does when a worker is lost mid-run. The runs here spill the
+checked rows in shards that the workers prepare (engine/portfolio/shards.py, as ``rm-advisor batch
+--backend dask`` runs), but for one that hands the workers books prepared in the calling process."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import signal
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import partial
@@ -73,9 +76,20 @@ def portfolio(seed: int, clients: int = 240, managers: int = 6) -> dict[str, pd.
     return {"clients": cl, "managers": p.managers, "history": hist, "links": links}
 
 
+SPILLS: list[Path] = []  # where this module's runs on the cluster spill their shards
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _spills(tmp_path_factory: pytest.TempPathFactory) -> None:
+    SPILLS[:] = [tmp_path_factory.mktemp("spill")]
+
+
 def plan(frames: dict[str, pd.DataFrame], texts: Texts, **kw: Any) -> BatchPlan:
+    """A run of ``frames``; on a backend, with the checked rows spilled in shards (unless ``spill`` says otherwise)."""
     def read(name: str) -> TableInput:
         return TableInput(list(frames[name].columns), [Chunk(frames[name])])
+    if "backend" in kw:
+        kw.setdefault("spill", Path(tempfile.mkdtemp(dir=SPILLS[0])))
     return BatchPlan(AS_OF, nullcontext(read), {n: f"in/{n}.csv" for n in frames}, texts=texts, **kw)
 
 
@@ -104,6 +118,59 @@ def test_a_dask_run_decides_every_book_as_a_local_run(seed: int, book: Advisor, 
     assert len(got["bad rows"]) >= 4 and got["counts"].managers == 6
     last_link = len(frames["links"]) + 1  # the line of the link to an unknown client
     assert ("fact_bad_value", "in/links.csv", last_link, "to_client") in {b[:4] for b in got["bad rows"]}
+
+
+def test_books_prepared_in_the_calling_process_are_decided_on_the_cluster_as_a_local_run(
+        book: Advisor, texts: Texts, client: Client) -> None:
+    frames = portfolio(1)
+    report = Report()
+    result = run_batch(book, plan(frames, texts, backend=DaskBackend(client, texts), spill=None), report)
+    assert outcome(result, report) == local_run(book, frames, texts)
+    assert result.run.derived is not None  # prepared here
+
+
+def test_a_sharded_run_holds_only_ids_in_the_calling_process_and_links_reach_across_buckets(
+        book: Advisor, texts: Texts, client: Client) -> None:
+    from rm_advisor.engine.portfolio.shards import Spill
+
+    frames = portfolio(3, clients=300, managers=9)
+    # an event of one manager's client that names another manager: both books count it, so their
+    # shards (and those between) are decided as one bucket
+    hist = frames["history"]
+    mine = frames["clients"].set_index("id")["manager_id"]
+    row = hist.index[hist["client_id"].map(mine).eq("MB1")][0] if (hist["client_id"].map(mine) == "MB1").any() \
+        else hist.index[20]
+    hist.loc[row, "manager_id"] = sorted(frames["managers"]["id"])[-1]
+    report = Report()
+    spilled: list[Spill] = []
+    result = run_batch(book, plan(frames, texts, backend=Watched(DaskBackend(client, texts), spilled)), report)
+    assert outcome(result, report) == local_run(book, frames, texts)
+    tables = result.run.tables
+    assert len(tables.clients.frame) == 0 and len(tables.history.frame) == 0  # the rows went to the shards
+    assert tables.clients.kept is not None and len(tables.clients.kept) == result.counts.clients
+    [sharded] = spilled
+    assert 1 < len(sharded.buckets) < len(sharded.spill.starts)  # the tied shards are one bucket
+    assert any(len(b.shards) > 1 for b in sharded.buckets)
+    assert sum(bool(b.context) for b in sharded.buckets) >= 2  # buckets read clients of others through links
+
+
+class Watched:
+    """A backend that keeps the sharded portfolios it was given."""
+
+    def __init__(self, backend: DaskBackend, seen: list[Any]) -> None:
+        self.backend, self.seen = backend, seen
+
+    @property
+    def workers(self) -> int:
+        return self.backend.workers
+
+    def decide(self, advisor: Advisor, parts: Any, as_of: dt.date, *args: Any) -> Any:
+        self.seen.append(parts)
+        return self.backend.decide(advisor, parts, as_of, *args)
+
+    def write(self, advisor: Advisor, parts: Any, as_of: dt.date, *args: Any) -> Any:
+        self.seen.append(parts)
+        return self.backend.write(advisor, parts, as_of, *args)
 
 
 @pytest.mark.parametrize("n", [1, 3, 4, 9, 20])

@@ -277,7 +277,7 @@ def test_a_book_reaches_as_many_links_as_the_rules_read_and_a_whole_chain_when_o
     ab = {"id": "K1", "from_client": "A", "to_client": "B"}
     bc = {"id": "K2", "from_client": "B", "to_client": "C"}
     links = {"A": [ab], "B": [ab, bc], "C": [bc]}
-    assert [portfolio._reached({"A"}, links, hops) for hops in (0, 1, 2, None)] == [set(), {"B"}, {"B", "C"},
+    assert [portfolio.reached_from({"A"}, links, hops) for hops in (0, 1, 2, None)] == [set(), {"B"}, {"B", "C"},
                                                                                      {"B", "C"}]
 
 
