@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -252,8 +253,12 @@ def batch(
     out_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as cluster:
         if backend is BackendName.dask or scheduler:
+            # the checked rows go in shards to a folder beside the outputs, which the workers read
+            # (on a running cluster, --out is shared storage); removed when the run ends
+            spill = Path(cluster.enter_context(tempfile.TemporaryDirectory(prefix=".rm-advisor-shards-",
+                                                                           dir=out_dir.resolve())))
             plan = dataclasses.replace(plan, backend=_cluster(cluster, scheduler, jobs, texts, engine),
-                                       open_log=_worker_log(db) if store_log is not None else None)
+                                       open_log=_worker_log(db) if store_log is not None else None, spill=spill)
         # the outputs are written as the books are decided: here, or bucket by bucket in the worker
         # processes or on a cluster's workers (Parquet from a cluster stays a directory of parts)
         writer = OutputWriter(out_dir.resolve(), fmt, csv_encoding, lang.value, dataset=plan.backend is not None)

@@ -469,5 +469,7 @@ def test_backend_dask_writes_parquet_outputs_in_parts_that_read_as_the_local_fil
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / name), local)
         assert len(local), name
     assert not (tmp_path / "dask" / ".parts").exists()
+    # the shards the workers read the checked rows from are gone with the run
+    assert not [p for p in (tmp_path / "dask").iterdir() if p.name.startswith(".rm-advisor-shards-")]
     # coaching's `value` mixes counts and levels (`perfunctory`): one Parquet column, as text
     assert all(isinstance(v, str) for v in pd.read_parquet(tmp_path / "local" / "coaching.parquet")["value"].dropna())

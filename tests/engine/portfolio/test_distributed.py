@@ -131,7 +131,7 @@ def test_books_prepared_in_the_calling_process_are_decided_on_the_cluster_as_a_l
 
 def test_a_sharded_run_holds_only_ids_in_the_calling_process_and_links_reach_across_buckets(
         book: Advisor, texts: Texts, client: Client) -> None:
-    from rm_advisor.engine.portfolio.shards import Spill
+    from rm_advisor.engine.portfolio.shards import Sharded
 
     frames = portfolio(3, clients=300, managers=9)
     # an event of one manager's client that names another manager: both books count it, so their
@@ -142,7 +142,7 @@ def test_a_sharded_run_holds_only_ids_in_the_calling_process_and_links_reach_acr
         else hist.index[20]
     hist.loc[row, "manager_id"] = sorted(frames["managers"]["id"])[-1]
     report = Report()
-    spilled: list[Spill] = []
+    spilled: list[Sharded] = []
     result = run_batch(book, plan(frames, texts, backend=Watched(DaskBackend(client, texts), spilled)), report)
     assert outcome(result, report) == local_run(book, frames, texts)
     tables = result.run.tables
