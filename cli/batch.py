@@ -252,13 +252,17 @@ def batch(
                      prefer="history" if prefer_history else "given")
     out_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as cluster:
-        if backend is BackendName.dask or scheduler:
+        on_cluster = backend is BackendName.dask or scheduler
+        if on_cluster or store_log is None:
             # the checked rows go in shards to a folder beside the outputs, which the workers read
-            # (on a running cluster, --out is shared storage); removed when the run ends
+            # (on a running cluster, --out is shared storage); removed when the run ends. A logged
+            # local run keeps them in this process (its policies and log run here).
             spill = Path(cluster.enter_context(tempfile.TemporaryDirectory(prefix=".rm-advisor-shards-",
                                                                            dir=out_dir.resolve())))
+            plan = dataclasses.replace(plan, spill=spill)
+        if on_cluster:
             plan = dataclasses.replace(plan, backend=_cluster(cluster, scheduler, jobs, texts, engine),
-                                       open_log=_worker_log(db) if store_log is not None else None, spill=spill)
+                                       open_log=_worker_log(db) if store_log is not None else None)
         # the outputs are written as the books are decided: here, or bucket by bucket in the worker
         # processes or on a cluster's workers (Parquet from a cluster stays a directory of parts)
         writer = OutputWriter(out_dir.resolve(), fmt, csv_encoding, lang.value, dataset=plan.backend is not None)

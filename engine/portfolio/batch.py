@@ -23,12 +23,13 @@ import operator
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from rm_advisor.engine.collector import paused
 from rm_advisor.engine.derivation import Prefer
 from rm_advisor.engine.derivation.history import Derived
 from rm_advisor.engine.inference.advisor import Advisor
@@ -54,7 +55,17 @@ from rm_advisor.engine.portfolio.run import (
     read_tables,
 )
 from rm_advisor.engine.portfolio.sample import generate
-from rm_advisor.engine.portfolio.shards import BUCKETS_PER_WORKER, Sharded, Spill
+from rm_advisor.engine.portfolio.shards import (
+    BUCKETS_PER_WORKER,
+    Bucket,
+    Sharded,
+    Spill,
+    derived_managers,
+    export_context,
+    in_table_order,
+    prepare_bucket,
+    wanted,
+)
 from rm_advisor.engine.portfolio.tables import Report, TableInput
 
 #: hands over one table by name, as :func:`engine.portfolio.run.read_tables` asks for them
@@ -321,7 +332,8 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
     workers = plan.backend.workers if plan.backend is not None else plan.jobs or os.cpu_count() or 1
     parts: list[Partition] | Sharded
     derived: Derived | None
-    if plan.backend is not None and plan.spill is not None:
+    # shards: on a backend, or here in a dry run whose outputs are written as its buckets are decided
+    if plan.spill is not None and (plan.backend is not None or (plan.log is None and plan.writer is not None)):
         spill = Spill(plan.spill, max(1, workers) * BUCKETS_PER_WORKER, as_of=plan.as_of)
         tables = _checked_tables(plan, kb, report if report is not None else Report(), spill)
         events.checked(tables)
@@ -339,8 +351,11 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
         with events.deciding(total) as advance:
             if plan.backend is not None and plan.writer is not None:
                 written = plan.backend.write(advisor, parts, plan.as_of, plan.writer, advance)
+            elif isinstance(parts, Sharded) and plan.backend is None:
+                assert plan.writer is not None  # (sharded here only with a writer)
+                written = _written_in_shards(advisor, parts, plan, workers, plan.writer, advance)
             elif isinstance(parts, Sharded):
-                assert plan.backend is not None  # (a sharded run is a backend's)
+                assert plan.backend is not None
                 results = plan.backend.decide(advisor, parts, plan.as_of, advance)
             elif plan.writer is not None and plan.texts is not None and workers > 1 and len(parts) > 1:
                 # the worker processes write their buckets: no decision crosses back to be parsed here
@@ -378,6 +393,63 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
         piece = plan.writer.write(results, books, None) if plan.writer is not None else None
     return BatchResult(run, counts, workers, time.perf_counter() - started, advisor.revision, logged, effect,
                        piece, n)
+
+
+def _written_in_shards(advisor: Advisor, sharded: Sharded, plan: BatchPlan, workers: int, writer: BookWriter,
+                       advance: Callable[[int], None]) -> Written:
+    """A dry run of a portfolio in shards, in ``workers`` local processes (in this one for 1, or
+    without the texts a spawned worker compiles from), bucket by bucket, in three passes: the
+    context clients copied for the buckets that need them, each bucket's managers derived (the
+    team benchmarks are computed here over all of them), and each bucket prepared again, decided
+    and written as its part of every output, only its counts and the writer's piece coming back.
+    No process holds more than the buckets it works on."""
+    spill, as_of, prefer = sharded.spill, plan.as_of, sharded.prefer
+    recorded = frozenset(spill.recorded)
+    exports = sorted(wanted(sharded.buckets, spill.client_shard).items())
+    bks = sharded.buckets
+    here = workers <= 1 or plan.texts is None
+    with nullcontext() if here else portfolio.worker_pool(advisor, workers, plan.texts or ({}, {})) as pool:
+
+        def each(fn: Callable[..., T], *args: list[Any], book: bool = True) -> Iterator[T]:
+            """``fn`` over ``args`` in the pool, in order (here, given the advisor when it takes a ``book``)."""
+            if pool is None:
+                return (fn(*a, *([advisor] if book else [])) for a in zip(*args, strict=True))
+            return pool.map(fn, *args)
+
+        n = len(bks)
+        list(each(export_context, [spill.root] * len(exports), [s for s, _ in exports], [w for _, w in exports],
+                  book=False))
+        found = list(each(_managers_of, [spill.root] * n, bks, [as_of] * n, [prefer] * n, [recorded] * n))
+        teams = portfolio.team_facts(in_table_order([m for ms in found for m in ms], sharded.managers),
+                                     advisor.book.kb)
+        done = []
+        for bucket, piece in zip(bks, each(_write_shard, [spill.root] * n, bks, [as_of] * n, [prefer] * n,
+                                           [recorded] * n, [teams] * n, [writer] * n), strict=True):
+            done.append(piece)
+            advance(bucket.subjects)
+    return gathered(done) if done else Written(BatchCounts.of_results([]), writer.write([], [], 0), 1)
+
+
+T = TypeVar("T")
+
+
+def _managers_of(root: Path, bucket: Bucket, as_of: dt.date, prefer: Prefer, recorded: frozenset[str],
+                 advisor: Advisor | None = None) -> list[dict[str, Any]]:
+    """In a worker process (or here, with ``advisor``): a bucket's derived managers."""
+    kb = (advisor or portfolio.worker_advisor()).book.kb
+    return derived_managers(root, bucket, as_of, kb, prefer, recorded)
+
+
+def _write_shard(root: Path, bucket: Bucket, as_of: dt.date, prefer: Prefer, recorded: frozenset[str],
+                 teams: portfolio.Teams, writer: BookWriter, advisor: Advisor | None = None) -> tuple[BatchCounts, Any]:
+    """In a worker process (or here, with ``advisor``): a bucket prepared, decided and written as
+    its part of every output; its counts and the writer's piece."""
+    a = advisor or portfolio.worker_advisor()
+    with paused():  # many small objects without cycles that matter (see run._init_worker)
+        prepared = prepare_bucket(root, bucket, as_of, BulkGates(a.book), prefer, recorded)
+        parts = portfolio.with_teams(prepared.parts, teams)
+        results = [portfolio.decide_partition(a, p, as_of) for p in parts]
+        return write_bucket(writer, results, parts, bucket.index)
 
 
 def _decided(advisor: Advisor, parts: list[Partition], plan: BatchPlan, workers: int,

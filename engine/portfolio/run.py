@@ -310,12 +310,17 @@ def _decide_chunk(chunk: list[Partition], as_of: dt.date) -> list[tuple[str, str
     return out
 
 
-def _pool(advisor: Advisor, jobs: int, texts: tuple[dict[str, str], dict[str, str]]) -> ProcessPoolExecutor:
+def worker_pool(advisor: Advisor, jobs: int, texts: tuple[dict[str, str], dict[str, str]]) -> ProcessPoolExecutor:
     """``jobs`` worker processes with the advisor's book: forked workers inherit it compiled,
     elsewhere (no fork) each compiles ``texts``."""
     fork = "fork" in mp.get_all_start_methods()
     return ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork" if fork else "spawn"), initializer=_init_worker,
                                initargs=(advisor, None) if fork else (None, texts, advisor.engine))
+
+
+def worker_advisor() -> Advisor:
+    """In a worker process of :func:`worker_pool`: the advisor it was given or compiled."""
+    return _worker["advisor"]
 
 
 def _hand_chunk(chunk: list[Partition], as_of: dt.date, hand: Callable[[list[ManagerResult], list[Partition], int], T],
@@ -335,7 +340,7 @@ def hand_partitions(advisor: Advisor, parts: list[Partition], as_of: dt.date, jo
     there (``hand`` is its writer) and only what ``hand`` returns crosses back."""
     bins = buckets(parts, jobs * 4)
     out: list[T] = []
-    with _pool(advisor, jobs, texts) as pool:
+    with worker_pool(advisor, jobs, texts) as pool:
         n = len(bins)
         for chunk, done in zip(bins, pool.map(_hand_chunk, bins, [as_of] * n, [hand] * n, range(n)), strict=True):
             out.append(done)
@@ -370,7 +375,7 @@ def _decide_all(advisor: Advisor, parts: list[Partition], as_of: dt.date, jobs: 
     else:
         # the decisions parsed back are millions of objects: with the collector on, its re-scans of
         # them were 90% of parsing, and the calling process could not keep up with two workers
-        with paused(), _pool(advisor, jobs, texts) as pool:
+        with paused(), worker_pool(advisor, jobs, texts) as pool:
             chunks = list(_chunks(parts, jobs * 4))
             for chunk, done in zip(chunks, pool.map(_decide_chunk, chunks, [as_of] * len(chunks)), strict=True):
                 results.extend(_result(x) for x in done)

@@ -41,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 from rm_advisor.engine.derivation.frames import records
-from rm_advisor.engine.derivation.history import Prefer, recorded_kinds
+from rm_advisor.engine.derivation.history import Prefer, derive, recorded_kinds
+from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.links import FROM, LINK_FACT, TO
 from rm_advisor.engine.portfolio.bulk import BulkGates
 from rm_advisor.engine.portfolio.run import Partition, PortfolioTables, Teams, prepare, reached_from, with_teams
@@ -330,3 +331,12 @@ class Sharded:
     @property
     def subjects(self) -> int:
         return sum(b.subjects for b in self.buckets)
+
+
+def derived_managers(root: Path, bucket: Bucket, as_of: dt.date, kb: KnowledgeBase, prefer: Prefer,
+                     recorded: Collection[str]) -> list[dict[str, Any]]:
+    """A bucket's managers with their derived fields (what the team benchmarks need), derived as
+    :func:`prepare_bucket` derives them, and nothing kept."""
+    t = bucket_tables(root, bucket, as_of)
+    derived = derive(t.clients.frame, t.managers.frame, t.history.frame, as_of, kb, prefer, recorded)
+    return records(derived.managers, kb.facts["manager"]) if len(derived.managers) else []

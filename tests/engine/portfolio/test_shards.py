@@ -13,8 +13,10 @@ import pytest
 
 from rm_advisor.engine import Advisor
 from rm_advisor.engine.portfolio import check_tables, generate
+from rm_advisor.engine.portfolio.distributed import Texts
 from rm_advisor.engine.portfolio.run import PortfolioTables, link_hops, reached_from
 from rm_advisor.engine.portfolio.shards import Spill, bucket_tables, export_context, wanted
+from tests.engine.portfolio.test_distributed import portfolio, texts, written  # noqa: F401 (texts: a fixture)
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -101,3 +103,17 @@ def test_a_bucket_reads_the_clients_its_links_reach_from_the_shards_they_are_in(
             | set(events.loc[events["client_id"].isna() & events["manager_id"].isin(t.managers.frame.index), "id"])
         assert t.links is not None and set(t.links.frame["from_client"]) | set(t.links.frame["to_client"]) \
             >= set(b.context)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_dry_run_in_shards_on_this_machine_writes_what_a_run_in_memory_writes(book: Advisor, texts: Texts,
+                                                                                 tmp_path: Path, jobs: int) -> None:
+    frames = portfolio(8, clients=300, managers=9)  # links, and a few bad rows
+    t = texts
+    whole, whole_files = written(book, frames, t, tmp_path / "whole", jobs=1)
+    shards, shard_files = written(book, frames, t, tmp_path / "shards", jobs=jobs, spill=tmp_path / "spill")
+    assert shard_files == whole_files  # byte for byte
+    assert shards.counts == whole.counts and shards.counts.bad_rows >= 4
+    assert shards.piece == whole.piece  # the summary and the report
+    assert shards.run.results == [] and shards.run.derived is None  # nothing decided came back here
+    assert shards.parts == 4 * jobs and len(shards.run.tables.clients.frame) == 0  # 4 buckets a worker, at least
