@@ -446,8 +446,7 @@ def _write_shard(root: Path, bucket: Bucket, as_of: dt.date, prefer: Prefer, rec
     its part of every output; its counts and the writer's piece."""
     a = advisor or portfolio.worker_advisor()
     with paused():  # many small objects without cycles that matter (see run._init_worker)
-        prepared = prepare_bucket(root, bucket, as_of, BulkGates(a.book), prefer, recorded)
-        parts = portfolio.with_teams(prepared.parts, teams)
+        parts = prepare_bucket(root, bucket, as_of, BulkGates(a.book), prefer, recorded, teams)
         results = [portfolio.decide_partition(a, p, as_of) for p in parts]
         return write_bucket(writer, results, parts, bucket.index)
 

@@ -71,6 +71,7 @@ from rm_advisor.engine.portfolio.bulk import BulkGates
 from rm_advisor.engine.portfolio.run import (
     ManagerResult,
     Partition,
+    Teams,
     buckets,
     decide_partition,
     team_facts,
@@ -80,13 +81,11 @@ from rm_advisor.engine.portfolio.run import (
 from rm_advisor.engine.portfolio.shards import (
     BUCKETS_PER_WORKER,
     Bucket,
-    Prepared,
     Sharded,
+    derived_managers,
     export_context,
     in_table_order,
-    managers_of,
     prepare_bucket,
-    teams_of,
     wanted,
 )
 from rm_advisor.engine.portfolio.worklist import Worklist
@@ -143,22 +142,50 @@ def decide_bucket(plugin: str, bucket: list[Partition], as_of: dt.date, logging:
     """On a worker: decide every book of ``bucket`` with the worker's compiled book (the same
     :func:`engine.portfolio.run.decide_partition` a local run calls); in a logged run, rank them
     with the run's propensities and read the feedback on the bucket's subjects from the log."""
+    with _uncollected():
+        return _decided(_book(plugin), bucket, as_of, logging)
+
+
+def decide_shard(plugin: str, root: Path, bucket: Bucket, as_of: dt.date, prefer: Prefer, recorded: frozenset[str],
+                 teams: Teams, logging: Logging | None, *exported: int) -> Decided:
+    """On a worker, once the shards ``bucket``'s context clients are in have copied them for it
+    (``exported``: only waited for): the bucket read and prepared with the worker's compiled book
+    (:func:`engine.portfolio.shards.prepare_bucket`), its books given the portfolio's team
+    benchmarks, and decided as :func:`decide_bucket` decides."""
     advisor = _book(plugin)
-    # decisions are many small objects without cycles that matter (see run._init_worker): a task
-    # does not let the cyclic collector rescan them, and leaves the worker's collector as it was
+    with _uncollected():
+        return _decided(advisor, prepare_bucket(root, bucket, as_of, BulkGates(advisor.book), prefer, recorded, teams),
+                        as_of, logging)
+
+
+def managers_on_worker(plugin: str, root: Path, bucket: Bucket, as_of: dt.date, prefer: Prefer,
+                       recorded: frozenset[str], *exported: int) -> list[dict[str, Any]]:
+    """On a worker: a bucket's managers with their derived fields (for the team benchmarks), nothing kept."""
+    with _uncollected():
+        return derived_managers(root, bucket, as_of, _book(plugin).book.kb, prefer, recorded)
+
+
+@contextmanager
+def _uncollected() -> Iterator[None]:
+    """Decisions are many small objects without cycles that matter (see run._init_worker): a task
+    does not let the cyclic collector rescan them, and leaves the worker's collector as it was."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        results = [decide_partition(advisor, part, as_of) for part in bucket]
-        if logging is None:
-            return Decided(bucket, results, [])
-        results = with_propensities(results, bucket, advisor, logging.table)
-        with logging.open_log(advisor) as log:
-            history = log.feedback([k for p in bucket for k in subjects(p)], as_of, advisor.book.policies)
-        return Decided(bucket, results, history)
+        yield
     finally:
         if enabled:
             gc.enable()
+
+
+def _decided(advisor: Advisor, bucket: list[Partition], as_of: dt.date, logging: Logging | None) -> Decided:
+    results = [decide_partition(advisor, part, as_of) for part in bucket]
+    if logging is None:
+        return Decided(bucket, results, [])
+    results = with_propensities(results, bucket, advisor, logging.table)
+    with logging.open_log(advisor) as log:
+        history = log.feedback([k for p in bucket for k in subjects(p)], as_of, advisor.book.policies)
+    return Decided(bucket, results, history)
 
 
 def pending_of(plugin: str, decided: Decided, as_of: dt.date) -> list[CapCandidate]:
@@ -201,21 +228,6 @@ def write_bucket(plugin: str, decided: Decided, as_of: dt.date, logging: Logging
     """On the worker that holds ``decided``: the bucket settled (:func:`settled_results`) and
     written by ``writer`` as part ``index`` of every output; its counts and the writer's piece."""
     return written_bucket(writer, settled_results(plugin, decided, as_of, logging, settled), decided.parts, index)
-
-
-def prepare_on_worker(plugin: str, root: Path, bucket: Bucket, as_of: dt.date, prefer: Prefer,
-                      recorded: frozenset[str], *exported: int) -> Prepared:
-    """On a worker, once the shards ``bucket``'s context clients are in have copied them for it
-    (``exported``: only waited for): the bucket prepared with the worker's compiled book
-    (:func:`engine.portfolio.shards.prepare_bucket`)."""
-    advisor = _book(plugin)
-    enabled = gc.isenabled()
-    gc.disable()  # as decide_bucket: many small objects, nothing for the cyclic collector
-    try:
-        return prepare_bucket(root, bucket, as_of, BulkGates(advisor.book), prefer, recorded)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def decoded(items: Encoded) -> list[ManagerResult]:
@@ -269,59 +281,76 @@ class DaskBackend:
             return Written(BatchCounts.of_results([]), writer.write([], [], 0), 1)
         return gathered(self._run(advisor, parts, as_of, progress, logging, log, writer))
 
-    def _prepared(self, plugin: str, sharded: Sharded, as_of: dt.date, run: str, kb: KnowledgeBase) -> list[Any]:
-        """A sharded portfolio's books, bucket by bucket on the workers (futures of their lists of
-        books): the context clients copied from the shards they are in (:func:`export_context`),
-        each bucket read and prepared (:func:`prepare_on_worker`), the team benchmarks computed here
-        over every bucket's derived managers, and given to each bucket's books where they are."""
+    def _teams(self, plugin: str, sharded: Sharded, as_of: dt.date, run: str,
+               kb: KnowledgeBase) -> tuple[Teams, dict[int, Any]]:
+        """A sharded portfolio's first passes: the context clients copied from the shards they are in
+        for the buckets that need them (:func:`export_context`; futures by shard), and each bucket's
+        managers derived on a worker (:func:`managers_on_worker`, nothing kept there) for the team
+        benchmarks, computed here over all of them."""
         root = sharded.spill.root
         exported = {s: self.client.submit(export_context, root, s, w, key=f"rm-advisor-context-{run}-{s}")
                     for s, w in sorted(wanted(sharded.buckets, sharded.spill.client_shard).items())}
         recorded = frozenset(sharded.spill.recorded)
-        prepared = [self.client.submit(prepare_on_worker, plugin, root, b, as_of, sharded.prefer, recorded,
-                                       *[exported[s] for s in b.sources], key=f"rm-advisor-prepare-{run}-{b.index}")
-                    for b in sharded.buckets]
         found: list[list[dict[str, Any]]] = self.client.gather(  # type: ignore[no-untyped-call]
-            [self.client.submit(managers_of, p, key=f"rm-advisor-managers-{run}-{i}") for i, p in enumerate(prepared)])
-        teams = team_facts(in_table_order([m for ms in found for m in ms], sharded.managers), kb)
-        books = [self.client.submit(teams_of, p, teams, key=f"rm-advisor-books-{run}-{i}")
-                 for i, p in enumerate(prepared)]
-        del prepared, exported  # held by the books' tasks until those are done
-        return books
+            [self.client.submit(managers_on_worker, plugin, root, b, as_of, sharded.prefer, recorded,
+                                *[exported[s] for s in b.sources], key=f"rm-advisor-managers-{run}-{b.index}")
+             for b in sharded.buckets])
+        return team_facts(in_table_order([m for ms in found for m in ms], sharded.managers), kb), exported
 
     def _run(self, advisor: Advisor, parts: list[Partition] | Sharded, as_of: dt.date,
              progress: Callable[[int], None] | None, logging: Logging | None, log: BatchLog | None,
              writer: BookWriter | None) -> list[Any]:
-        """Both passes over the buckets; what each bucket's second pass returned, in bucket order
-        (:func:`settle_bucket`'s decoded, or :func:`write_bucket`'s with a ``writer``)."""
+        """The passes over the buckets; what each bucket's last pass returned, in bucket order
+        (:func:`settle_bucket`'s decoded, or :func:`write_bucket`'s with a ``writer``).
+
+        A dry run submits each bucket's deciding and writing one after the other, so that a worker,
+        which runs the earliest submitted of its ready tasks first, writes (and lets go of) a bucket
+        before it decides many more: a worker holds a few buckets at a time. A logged run decides every
+        bucket before the portfolio volume caps are ranked, and its workers hold them all until then."""
         plugin = BookPlugin(self.texts, self.engine, advisor.revision)
         self.client.register_plugin(plugin, name=plugin.name)
         run = uuid.uuid4().hex[:12]
-        bins: list[Any]
+        first: Callable[[int], Any]
         if isinstance(parts, Sharded):
-            bins = self._prepared(plugin.name, parts, as_of, run, advisor.book.kb)
-            weights = [b.subjects for b in parts.buckets]
+            sharded = parts
+            teams, exported = self._teams(plugin.name, sharded, as_of, run, advisor.book.kb)
+            recorded = frozenset(sharded.spill.recorded)
+            n, weights = len(sharded.buckets), [b.subjects for b in sharded.buckets]
+
+            def first(i: int) -> Any:
+                b = sharded.buckets[i]
+                return self.client.submit(decide_shard, plugin.name, sharded.spill.root, b, as_of, sharded.prefer,
+                                          recorded, teams, logging, *[exported[s] for s in b.sources],
+                                          key=f"rm-advisor-decide-{run}-{i}")
         else:
             bins = buckets(parts, max(1, self.workers) * BUCKETS_PER_WORKER)
-            weights = [sum(p.subjects for p in b) for b in bins]
-        decided = [self.client.submit(decide_bucket, plugin.name, b, as_of, logging,
-                                      key=f"rm-advisor-decide-{run}-{i}") for i, b in enumerate(bins)]
-        settled: list[Settled | None] = [None] * len(bins)
-        if logging is not None:
-            settled = self._settled(plugin.name, decided, advisor, as_of, log, run)
-        futures: list[Any]
-        if writer is None:
-            futures = [self.client.submit(settle_bucket, plugin.name, d, as_of, logging, s,
+            n, weights = len(bins), [sum(p.subjects for p in b) for b in bins]
+
+            def first(i: int) -> Any:
+                return self.client.submit(decide_bucket, plugin.name, bins[i], as_of, logging,
+                                          key=f"rm-advisor-decide-{run}-{i}")
+
+        def second(i: int, d: Any, s: Settled | None) -> Any:
+            if writer is None:
+                return self.client.submit(settle_bucket, plugin.name, d, as_of, logging, s,
                                           key=f"rm-advisor-settle-{run}-{i}")
-                       for i, (d, s) in enumerate(zip(decided, settled, strict=True))]
+            return self.client.submit(write_bucket, plugin.name, d, as_of, logging, s, writer, i,
+                                      key=f"rm-advisor-write-{run}-{i}")
+
+        decided: list[Any] = []
+        futures: list[Any] = []
+        if logging is None:
+            for i in range(n):
+                decided.append(first(i))
+                futures.append(second(i, decided[-1], None))
         else:
-            futures = [self.client.submit(write_bucket, plugin.name, d, as_of, logging, s, writer, i,
-                                          key=f"rm-advisor-write-{run}-{i}")
-                       for i, (d, s) in enumerate(zip(decided, settled, strict=True))]
+            decided = [first(i) for i in range(n)]
+            settled = self._settled(plugin.name, decided, advisor, as_of, log, run)
+            futures = [second(i, d, s) for i, (d, s) in enumerate(zip(decided, settled, strict=True))]
         index = {f.key: i for i, f in enumerate(futures)}
         weight = {f.key: w for f, w in zip(futures, weights, strict=True)}
-        first = {f.key: (d, b) for f, d, b in zip(futures, decided, bins, strict=True)}
-        del decided, bins  # each first pass is let go as soon as its bucket is settled: the books and their
+        firsts = {f.key: d for f, d in zip(futures, decided, strict=True)}
+        del decided  # each first pass is let go as soon as its bucket is settled: the books and their
         # decisions leave the workers' memory (and the scheduler's the task holding the books)
         done: list[Any] = [None] * len(futures)
         for future in as_completed(futures):  # type: ignore[no-untyped-call]  # (distributed has no hints here)
@@ -330,10 +359,7 @@ class DaskBackend:
             if progress:
                 progress(weight[future.key])
             future.release()
-            d, b = first.pop(future.key)
-            d.release()  # type: ignore[no-untyped-call]
-            if not isinstance(b, list):  # the books' future, of a sharded run
-                b.release()
+            firsts.pop(future.key).release()
         return done
 
     def _settled(self, plugin: str, decided: list[Any], advisor: Advisor,

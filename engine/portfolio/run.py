@@ -20,7 +20,7 @@ import gc
 import multiprocessing as mp
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import pandas as pd
@@ -154,15 +154,6 @@ def team_facts(managers: list[dict[str, Any]], kb: KnowledgeBase) -> Teams:
     for b in team_benchmarks(managers, kb, "portfolio"):
         teams.setdefault(str(b["domain"]), []).append(b)
     return teams
-
-
-def with_teams(parts: list[Partition], teams: Teams) -> list[Partition]:
-    """Every book with the team benchmarks of its manager's domain (as :func:`prepare` gives them)."""
-    out = []
-    for p in parts:
-        team = teams.get(str(p.facts["manager"][0].get("domain")))
-        out.append(replace(p, facts={**p.facts, "team_benchmark": team}) if team else p)
-    return out
 
 
 def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,

@@ -45,7 +45,7 @@ from rm_advisor.engine.derivation.history import Prefer, derive, recorded_kinds
 from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.links import FROM, LINK_FACT, TO
 from rm_advisor.engine.portfolio.bulk import BulkGates
-from rm_advisor.engine.portfolio.run import Partition, PortfolioTables, Teams, prepare, reached_from, with_teams
+from rm_advisor.engine.portfolio.run import Partition, PortfolioTables, Teams, prepare, reached_from
 from rm_advisor.engine.portfolio.tables import Table
 
 #: buckets per worker: enough to balance uneven books and to lose little when a worker is lost
@@ -280,35 +280,16 @@ def _indexed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.set_index(frame["id"].astype(str), drop=False).rename_axis(None) if "id" in frame else frame
 
 
-@dataclass
-class Prepared:
-    """One bucket derived, gated and cut into books on a worker (the books still without their
-    team benchmarks, which need every bucket's managers), and its derived managers."""
-
-    parts: list[Partition]
-    managers: list[dict[str, Any]]
-
-
 def prepare_bucket(root: Path, bucket: Bucket, as_of: dt.date, gates: BulkGates, prefer: Prefer,
-                   recorded: Collection[str]) -> Prepared:
-    """On a worker, once the shards its context comes from are exported: the bucket's tables read
-    (:func:`bucket_tables`) and prepared as a local run prepares the whole portfolio
-    (:func:`engine.portfolio.run.prepare`), without team benchmarks; ``recorded`` is what the
-    whole portfolio's history records."""
-    kb = gates.book.kb
-    derived, parts = prepare(bucket_tables(root, bucket, as_of), kb, gates, prefer, teams={}, recorded=recorded)
-    return Prepared(sorted(parts, key=lambda p: p.manager_id),  # in id order, as buckets are
-                    records(derived.managers, kb.facts["manager"]) if len(derived.managers) else [])
-
-
-def teams_of(prepared: Prepared, teams: Teams) -> list[Partition]:
-    """On the worker that holds ``prepared``: its books with the portfolio's team benchmarks."""
-    return with_teams(prepared.parts, teams)
-
-
-def managers_of(prepared: Prepared) -> list[dict[str, Any]]:
-    """On the worker that holds ``prepared``: its derived managers (what the team benchmarks need)."""
-    return prepared.managers
+                   recorded: Collection[str], teams: Teams) -> list[Partition]:
+    """Where a bucket is decided, once the shards its context comes from are exported: its tables
+    read (:func:`bucket_tables`) and prepared as a local run prepares the whole portfolio
+    (:func:`engine.portfolio.run.prepare`), with the portfolio's team benchmarks (``teams``, from every
+    bucket's :func:`derived_managers`) and what its history records (``recorded``); its books, in
+    manager id order (as buckets are)."""
+    _, parts = prepare(bucket_tables(root, bucket, as_of), gates.book.kb, gates, prefer, teams=teams,
+                       recorded=recorded)
+    return sorted(parts, key=lambda p: p.manager_id)
 
 
 def in_table_order(managers: list[dict[str, Any]], table: Table) -> list[dict[str, Any]]:
