@@ -5,8 +5,11 @@ the same diagnostics in the same order, the same row limit), but the good rows o
 the history go, chunk by chunk, to the files of a spill directory, one file per table and shard,
 instead of staying in memory (:class:`Spill`); it keeps their ids (for the references and the
 duplicate check), which shard each client is in, and the managers and links tables, which are small.
-Each bucket of shards is then read, derived, gated and cut into books by a worker
-(:func:`prepare_bucket`), which decides it too (:mod:`engine.portfolio.distributed`).
+Each bucket of shards is then read by a worker in two passes: its managers derived for the team
+benchmarks, which the calling process computes over every bucket's (:func:`derived_managers`),
+then the bucket derived, gated and cut into books with those benchmarks (:func:`prepare_bucket`),
+decided and written there (:mod:`engine.portfolio.distributed` on a cluster,
+:func:`engine.portfolio.batch.run_batch` in local worker processes).
 
 * A **shard** is a run of consecutive managers in id order (about as many managers in each), with
   their clients and those clients' events; an event of no known client goes with the manager it
@@ -296,7 +299,6 @@ def in_table_order(managers: list[dict[str, Any]], table: Table) -> list[dict[st
     """Managers' records in the order of the managers table (the order a local run derives them in)."""
     position = {m: i for i, m in enumerate(table.frame.index)}
     return sorted(managers, key=lambda m: position.get(str(m.get("id")), len(position)))
-
 
 
 @dataclass(frozen=True)
