@@ -56,7 +56,7 @@ def write(clients: int, root: Path) -> None:
 
 def run(root: Path, extra: list[str]) -> dict[str, Any]:
     """``rm-advisor batch`` on the datasets under ``root``, its processes' peak memory polled."""
-    import psutil
+    import psutil  # type: ignore[import-untyped]  # (comes with distributed; no stubs installed)
 
     out = Path(tempfile.mkdtemp(prefix="rm-advisor-bench-out-"))
     cmd = [str(Path(sys.executable).with_name("rm-advisor")), "batch", "--clients", str(root / "clients"),
