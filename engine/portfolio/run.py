@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import multiprocessing as mp
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -367,7 +367,7 @@ def _decide_all(advisor: Advisor, parts: list[Partition], as_of: dt.date, jobs: 
         # the decisions parsed back are millions of objects: with the collector on, its re-scans of
         # them were 90% of parsing, and the calling process could not keep up with two workers
         with paused(), worker_pool(advisor, jobs, texts) as pool:
-            chunks = list(_chunks(parts, jobs * 4))
+            chunks = buckets(parts, jobs * 4)
             for chunk, done in zip(chunks, pool.map(_decide_chunk, chunks, [as_of] * len(chunks)), strict=True):
                 results.extend(_result(x) for x in done)
                 if progress:
@@ -391,18 +391,6 @@ def buckets(parts: list[Partition], n: int) -> list[list[Partition]]:
         bins[-1].append(p)
         done += p.subjects
     return bins
-
-
-def _chunks(parts: list[Partition], n: int) -> Iterator[list[Partition]]:
-    """About ``n`` chunks of similar size (by clients), largest books first for better balance."""
-    ordered = sorted(parts, key=lambda p: -len(p.facts["client"]))
-    bins: list[list[Partition]] = [[] for _ in range(min(n, len(parts)))]
-    sizes = [0] * len(bins)
-    for p in ordered:
-        i = sizes.index(min(sizes))
-        bins[i].append(p)
-        sizes[i] += len(p.facts["client"]) + 1
-    yield from (b for b in bins if b)
 
 
 def with_propensities(results: list[ManagerResult], parts: list[Partition], advisor: Advisor,
