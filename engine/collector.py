@@ -19,8 +19,9 @@ from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def paused() -> Iterator[None]:
-    """The cyclic collector off inside the block; back as it was after, with one full collection."""
+def paused(collect: bool = True) -> Iterator[None]:
+    """The cyclic collector off inside the block; back as it was after, with one full collection
+    (unless not ``collect``: a task of a worker that keeps nothing of what the block made)."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -28,4 +29,5 @@ def paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-            gc.collect()
+            if collect:
+                gc.collect()

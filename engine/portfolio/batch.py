@@ -62,7 +62,6 @@ from rm_advisor.engine.portfolio.shards import (
     Spill,
     derived_managers,
     export_context,
-    in_table_order,
     prepare_bucket,
     wanted,
 )
@@ -403,8 +402,7 @@ def _written_in_shards(advisor: Advisor, sharded: Sharded, plan: BatchPlan, work
     team benchmarks are computed here over all of them), and each bucket prepared again, decided
     and written as its part of every output, only its counts and the writer's piece coming back.
     No process holds more than the buckets it works on."""
-    spill, as_of, prefer = sharded.spill, plan.as_of, sharded.prefer
-    recorded = frozenset(spill.recorded)
+    spill, as_of, prefer, recorded = sharded.spill, plan.as_of, sharded.prefer, sharded.recorded
     exports = sorted(wanted(sharded.buckets, spill.client_shard).items())
     bks = sharded.buckets
     here = workers <= 1 or plan.texts is None
@@ -420,8 +418,7 @@ def _written_in_shards(advisor: Advisor, sharded: Sharded, plan: BatchPlan, work
         list(each(export_context, [spill.root] * len(exports), [s for s, _ in exports], [w for _, w in exports],
                   book=False))
         found = list(each(_managers_of, [spill.root] * n, bks, [as_of] * n, [prefer] * n, [recorded] * n))
-        teams = portfolio.team_facts(in_table_order([m for ms in found for m in ms], sharded.managers),
-                                     advisor.book.kb)
+        teams = sharded.teams(found, advisor.book.kb)
         done = []
         for bucket, piece in zip(bks, each(_write_shard, [spill.root] * n, bks, [as_of] * n, [prefer] * n,
                                            [recorded] * n, [teams] * n, [writer] * n), strict=True):

@@ -37,7 +37,6 @@ without a cluster never imports dask.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +47,7 @@ from typing import Any
 import dask
 from distributed import Client, LocalCluster, WorkerPlugin, as_completed, get_worker
 
+from rm_advisor.engine.collector import paused
 from rm_advisor.engine.derivation.history import Prefer
 from rm_advisor.engine.inference.advisor import Advisor, Engine
 from rm_advisor.engine.language.decision import Decision
@@ -74,7 +74,6 @@ from rm_advisor.engine.portfolio.run import (
     Teams,
     buckets,
     decide_partition,
-    team_facts,
     with_policies,
     with_propensities,
 )
@@ -84,7 +83,6 @@ from rm_advisor.engine.portfolio.shards import (
     Sharded,
     derived_managers,
     export_context,
-    in_table_order,
     prepare_bucket,
     wanted,
 )
@@ -142,7 +140,9 @@ def decide_bucket(plugin: str, bucket: list[Partition], as_of: dt.date, logging:
     """On a worker: decide every book of ``bucket`` with the worker's compiled book (the same
     :func:`engine.portfolio.run.decide_partition` a local run calls); in a logged run, rank them
     with the run's propensities and read the feedback on the bucket's subjects from the log."""
-    with _uncollected():
+    # decisions are many small objects without cycles that matter (see run._init_worker): a task does
+    # not let the cyclic collector rescan them, and leaves the worker's collector as it was
+    with paused(collect=False):
         return _decided(_book(plugin), bucket, as_of, logging)
 
 
@@ -153,7 +153,7 @@ def decide_shard(plugin: str, root: Path, bucket: Bucket, as_of: dt.date, prefer
     (:func:`engine.portfolio.shards.prepare_bucket`), its books given the portfolio's team
     benchmarks, and decided as :func:`decide_bucket` decides."""
     advisor = _book(plugin)
-    with _uncollected():
+    with paused(collect=False):  # as decide_bucket
         return _decided(advisor, prepare_bucket(root, bucket, as_of, BulkGates(advisor.book), prefer, recorded, teams),
                         as_of, logging)
 
@@ -161,21 +161,8 @@ def decide_shard(plugin: str, root: Path, bucket: Bucket, as_of: dt.date, prefer
 def managers_on_worker(plugin: str, root: Path, bucket: Bucket, as_of: dt.date, prefer: Prefer,
                        recorded: frozenset[str], *exported: int) -> list[dict[str, Any]]:
     """On a worker: a bucket's managers with their derived fields (for the team benchmarks), nothing kept."""
-    with _uncollected():
+    with paused(collect=False):  # as decide_bucket
         return derived_managers(root, bucket, as_of, _book(plugin).book.kb, prefer, recorded)
-
-
-@contextmanager
-def _uncollected() -> Iterator[None]:
-    """Decisions are many small objects without cycles that matter (see run._init_worker): a task
-    does not let the cyclic collector rescan them, and leaves the worker's collector as it was."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _decided(advisor: Advisor, bucket: list[Partition], as_of: dt.date, logging: Logging | None) -> Decided:
@@ -290,12 +277,11 @@ class DaskBackend:
         root = sharded.spill.root
         exported = {s: self.client.submit(export_context, root, s, w, key=f"rm-advisor-context-{run}-{s}")
                     for s, w in sorted(wanted(sharded.buckets, sharded.spill.client_shard).items())}
-        recorded = frozenset(sharded.spill.recorded)
         found: list[list[dict[str, Any]]] = self.client.gather(  # type: ignore[no-untyped-call]
-            [self.client.submit(managers_on_worker, plugin, root, b, as_of, sharded.prefer, recorded,
+            [self.client.submit(managers_on_worker, plugin, root, b, as_of, sharded.prefer, sharded.recorded,
                                 *[exported[s] for s in b.sources], key=f"rm-advisor-managers-{run}-{b.index}")
              for b in sharded.buckets])
-        return team_facts(in_table_order([m for ms in found for m in ms], sharded.managers), kb), exported
+        return sharded.teams(found, kb), exported
 
     def _run(self, advisor: Advisor, parts: list[Partition] | Sharded, as_of: dt.date,
              progress: Callable[[int], None] | None, logging: Logging | None, log: BatchLog | None,
@@ -314,13 +300,12 @@ class DaskBackend:
         if isinstance(parts, Sharded):
             sharded = parts
             teams, exported = self._teams(plugin.name, sharded, as_of, run, advisor.book.kb)
-            recorded = frozenset(sharded.spill.recorded)
             n, weights = len(sharded.buckets), [b.subjects for b in sharded.buckets]
 
             def first(i: int) -> Any:
                 b = sharded.buckets[i]
                 return self.client.submit(decide_shard, plugin.name, sharded.spill.root, b, as_of, sharded.prefer,
-                                          recorded, teams, logging, *[exported[s] for s in b.sources],
+                                          sharded.recorded, teams, logging, *[exported[s] for s in b.sources],
                                           key=f"rm-advisor-decide-{run}-{i}")
         else:
             bins = buckets(parts, max(1, self.workers) * BUCKETS_PER_WORKER)

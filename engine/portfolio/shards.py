@@ -48,7 +48,7 @@ from rm_advisor.engine.derivation.history import Prefer, derive, recorded_kinds
 from rm_advisor.engine.language.knowledge import KnowledgeBase
 from rm_advisor.engine.language.links import FROM, LINK_FACT, TO
 from rm_advisor.engine.portfolio.bulk import BulkGates
-from rm_advisor.engine.portfolio.run import Partition, PortfolioTables, Teams, prepare, reached_from
+from rm_advisor.engine.portfolio.run import Partition, PortfolioTables, Teams, prepare, reached_from, team_facts
 from rm_advisor.engine.portfolio.tables import Table
 
 #: buckets per worker: enough to balance uneven books and to lose little when a worker is lost
@@ -211,8 +211,9 @@ class Spill:
         for cid, s in self.client_shard.items():
             own[bucket_of_shard[s]].add(cid)
         links_of: dict[str, list[dict[str, Any]]] = {}
-        if links is not None:
-            for one, other in zip(links.frame[FROM].astype(str), links.frame[TO].astype(str), strict=True):
+        ends = (links.frame[FROM].astype(str), links.frame[TO].astype(str)) if links is not None else None
+        if ends is not None:
+            for one, other in zip(*ends, strict=True):
                 ln = {FROM: one, TO: other}
                 for tip in {one, other}:
                     links_of.setdefault(tip, []).append(ln)
@@ -221,10 +222,9 @@ class Spill:
             found = reached_from(own[k], links_of, hops) if links_of else set()
             reached = sorted(c for c in found if c in self.client_shard)
             mine = None
-            if links is not None:
+            if links is not None and ends is not None:
                 ids = own[k] | set(reached)
-                lf = links.frame
-                mine = lf[lf[FROM].astype(str).isin(ids) | lf[TO].astype(str).isin(ids)]
+                mine = links.frame[ends[0].isin(ids) | ends[1].isin(ids)]
             out.append(Bucket(k, run, sum(self._counts.get(s, 0) for s in run), tuple(reached),
                               tuple(sorted({self.client_shard[c] for c in reached})), mine))
         return out
@@ -314,6 +314,16 @@ class Sharded:
     @property
     def subjects(self) -> int:
         return sum(b.subjects for b in self.buckets)
+
+    @property
+    def recorded(self) -> frozenset[str]:
+        """The kinds of events the whole history records (what every bucket derives with)."""
+        return frozenset(self.spill.recorded)
+
+    def teams(self, found: list[list[dict[str, Any]]], kb: KnowledgeBase) -> Teams:
+        """The team benchmarks over every bucket's derived managers (``found``, bucket by bucket:
+        :func:`derived_managers`), in the managers table's order, as a local run computes them."""
+        return team_facts(in_table_order([m for ms in found for m in ms], self.managers), kb)
 
 
 def derived_managers(root: Path, bucket: Bucket, as_of: dt.date, kb: KnowledgeBase, prefer: Prefer,
