@@ -7,8 +7,9 @@ Run by hand (not part of `make test`):
 For each size, on the generated sample portfolio (50 clients per manager) and the full shipped
 rule set, it prints:
 
-* **batch** — check tables, derive history fields, bulk gates, per-manager Rete + arbitration +
-  worklists on every core: clients per second, end to end (outputs not written);
+* **batch** — check tables, derive history fields, bulk gates and chaining, per-manager explained
+  decisions (arbitration) + worklists on every core: clients per second, end to end (outputs not
+  written), and peak resident memory of the calling process and of the largest worker;
 * **lower bound** — the same single-fact conditions as pandas boolean masks (BulkGates alone),
   and the ratio batch / lower bound;
 * **naive experta** — every rule in the Rete network and a new engine per client, as a first
@@ -25,6 +26,7 @@ import json
 import os
 import platform
 import random
+import resource
 import statistics
 import sys
 import time
@@ -95,6 +97,9 @@ def run(n: int, jobs: int, latency_samples: int, naive_samples: int) -> dict[str
     results = decide_partitions(advisor, parts, p.as_of, jobs, texts)
     t_batch = time.perf_counter() - t0
     decided = sum(len(r.decision.clients) for r in results)
+    # peak resident memory so far (kilobytes on Linux): this process, and the largest worker process
+    peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     del results, derived
     gc.collect()
 
@@ -119,6 +124,7 @@ def run(n: int, jobs: int, latency_samples: int, naive_samples: int) -> dict[str
     return {
         "clients": decided, "managers": len(parts), "events": len(p.history), "rules": len(advisor.book.rules),
         "jobs": jobs, "batch_s": round(t_batch, 2), "prepare_s": round(t_prep, 2),
+        "peak_rss_mib": round(peak_self), "peak_worker_rss_mib": round(peak_worker),
         "batch_clients_per_s": round(decided / t_batch), "masks_s": round(t_masks, 3),
         "lower_bound_clients_per_s": round(n / t_masks), "batch_over_lower_bound": round(t_batch / t_masks, 1),
         "naive_ms_per_client": round(t_naive * 1000, 1), "naive_clients_per_s": round(1 / t_naive),
@@ -141,7 +147,8 @@ def main() -> None:
         r = run(n, args.jobs, args.latency_samples, args.naive_samples)
         print(f"\n{n:,} clients, {r['managers']} managers, {r['events']:,} events, {r['rules']} rules")
         print(f"  batch (all steps, {r['jobs']} workers): {r['batch_s']} s = {r['batch_clients_per_s']:,} clients/s"
-              f"  (tables + history + bulk gates: {r['prepare_s']} s)")
+              f"  (tables + history + bulk gates and chaining: {r['prepare_s']} s); peak memory "
+              f"{r['peak_rss_mib']:,} MiB, largest worker {r['peak_worker_rss_mib']:,} MiB")
         print(f"  pandas lower bound (masks only):       {r['masks_s']} s = {r['lower_bound_clients_per_s']:,} "
               f"clients/s  -> batch is {r['batch_over_lower_bound']}x the lower bound")
         print(f"  naive experta (new engine per client): {r['naive_ms_per_client']} ms/client = "

@@ -20,7 +20,7 @@ from rm_advisor.engine.derivation import Prefer, derive_facts
 from rm_advisor.engine.inference.arbitration import arbitrate
 from rm_advisor.engine.inference.book import load_rule_book
 from rm_advisor.engine.inference.cards import with_cards
-from rm_advisor.engine.inference.chaining import Gates, Inference, InferenceResult, Recorder
+from rm_advisor.engine.inference.chaining import Chained, Gates, Inference, InferenceResult, Recorder
 from rm_advisor.engine.inference.compiler import RuleBook
 from rm_advisor.engine.inference.confirm import MAX_TO_CONFIRM
 from rm_advisor.engine.inference.from_clients import coach_from_clients
@@ -101,7 +101,7 @@ class Advisor:
     def decide(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
                max_per_subject: int | None = None, gates: Gates | None = None,
                history: Iterable[FeedbackEvent] | None = None, prefer: Prefer = "given",
-               propensities: PropensityTable | None = None) -> Decision:
+               propensities: PropensityTable | None = None, chained: Chained | None = None) -> Decision:
         """Validate facts, infer, arbitrate: ranked actions per client and coaching per manager.
 
         ``gates`` — (rule id, subject key) pairs whose fact conditions hold — skips evaluating
@@ -110,19 +110,21 @@ class Advisor:
         back what they forbid (``suppressed``); without it, no policy is applied. With
         ``propensities`` (acceptance evidence from the decision log, as of the decision's date), the
         arbitration formula of ``rules/arbitration.yaml`` ranks by them too, and the entries it looked up
-        are recorded in the decision (``propensities``).
+        are recorded in the decision (``propensities``). ``chained`` (with ``gates``) is what the
+        chaining rules fired on, decided in bulk too (:mod:`engine.portfolio.columnar`); the
+        ``"compiled"`` engine records it as given, the reference (``"experta"``) decides it again.
         """
-        return self.run(facts, as_of, max_per_subject, gates, history, prefer, propensities).decision
+        return self.run(facts, as_of, max_per_subject, gates, history, prefer, propensities, chained).decision
 
     def run(self, facts: Mapping[str, Any] | FactSet, as_of: dt.date | None = None,
             max_per_subject: int | None = None, gates: Gates | None = None,
             history: Iterable[FeedbackEvent] | None = None, prefer: Prefer = "given",
-            propensities: PropensityTable | None = None) -> Run:
+            propensities: PropensityTable | None = None, chained: Chained | None = None) -> Run:
         """:meth:`decide`, keeping the validated facts and every rule firing beside the decision
         (the authoring tools need the firings of rules whose outcome left no trace, e.g. a veto
         that had nothing to block)."""
         fact_set = facts if isinstance(facts, FactSet) else self.validate(facts, as_of, prefer)
-        result = self._inference().run(fact_set, gates)
+        result = self._inference().run(fact_set, gates, chained)
         apply = history is not None and bool(self.book.policies)
         # coaching reads every recommended client action, whatever `max_per_subject` shows
         clients, managers = arbitrate(self.book, fact_set, result, None, self.max_to_confirm)

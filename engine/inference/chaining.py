@@ -36,6 +36,18 @@ class Signal(Fact):
 
 #: (rule id, subject) pairs whose fact conditions hold
 Gates = Iterable[tuple[str, SubjectKey]]
+#: each join's related subjects, in the order the evaluator finds them
+Related = tuple[tuple[SubjectKey, ...], ...]
+
+
+@dataclass(frozen=True)
+class Chained:
+    """What the chaining rules fired on, decided beforehand (in bulk: :mod:`engine.portfolio.columnar`):
+    per subject, each chaining rule that fired with the related subjects of its joins. The subjects in
+    ``open`` (a batch book's clients of other books) are not covered: the evaluator decides them."""
+
+    fired: Mapping[SubjectKey, Mapping[str, Related]]
+    open: frozenset[SubjectKey] = frozenset()
 
 
 @dataclass
@@ -75,12 +87,14 @@ class Recorder(abc.ABC):
         self._facts: FactSet | None = None
 
     @abc.abstractmethod
-    def run(self, fact_set: FactSet, gates: Gates | None = None) -> InferenceResult:
+    def run(self, fact_set: FactSet, gates: Gates | None = None, chained: Chained | None = None) -> InferenceResult:
         """Gate every rule on every subject, then chain signals to a fixpoint.
 
         ``gates`` — (rule id, subject key) pairs whose fact conditions hold — may be given by a
         caller that evaluated them in bulk (see :mod:`engine.portfolio.bulk`); by default they are
-        evaluated here, one subject at a time.
+        evaluated here, one subject at a time. ``chained`` (with those gates) is what the chaining
+        rules fired on, decided in bulk too; an evaluator that takes it records those firings
+        instead of deciding them (the reference, experta, decides everything itself).
         """
 
     def _start(self, fact_set: FactSet, gates: Gates | None,
@@ -190,10 +204,10 @@ class Inference(Recorder):
                          for n in (*r.requires, *r.forbids, *(s for j in r.joins for s in j.signals))}
         self._engine.inference = self
 
-    def run(self, fact_set: FactSet, gates: Gates | None = None) -> InferenceResult:
+    def run(self, fact_set: FactSet, gates: Gates | None = None, chained: Chained | None = None) -> InferenceResult:
         facts: list[Fact] = []
-        chained = self._start(fact_set, gates, declare=facts)
-        for rule, subject in self._reachable(chained):
+        gated = self._start(fact_set, gates, declare=facts)
+        for rule, subject in self._reachable(gated):
             facts.append(Gate(rule=rule.id, subject=subject))
             facts += [JoinGate(rule=rule.id, join=k, subject=subject, related=rel)
                       for k, rel in self._joined(rule, subject, fact_set)]

@@ -45,6 +45,8 @@ class Join:
     where: Predicate
     signals: tuple[str, ...]
     via: LinkedSpec | None = None
+    #: the conjuncts of ``where`` other than the signal tests (``where`` is their predicate)
+    conditions: tuple[Condition, ...] = ()
 
     @property
     def name(self) -> str:
@@ -188,4 +190,4 @@ def _join(joined: _Joined, subject: str, kb: KnowledgeBase) -> Join:
     fact, required, rest, via = joined
     where = conjunction([compile_condition(c, kb, fact) for c in rest]) if rest else always
     link = kb.facts[fact].links.get(subject, "") if via is None else ""
-    return Join(fact, link, where, tuple(sorted(set(required))), via)
+    return Join(fact, link, where, tuple(sorted(set(required))), via, tuple(rest))

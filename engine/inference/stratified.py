@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from rm_advisor.engine.inference.chaining import Gates, InferenceResult, Recorder
+from rm_advisor.engine.inference.chaining import Chained, Gates, InferenceResult, Recorder
 from rm_advisor.engine.inference.compiler import CompiledRule
 from rm_advisor.engine.language.facts import FactSet
 from rm_advisor.engine.language.subjects import SubjectKey
@@ -28,17 +28,24 @@ from rm_advisor.engine.language.subjects import SubjectKey
 class StratifiedInference(Recorder):
     """Chaining rules in stratum order, one pass. Not thread-safe: one per thread."""
 
-    def run(self, fact_set: FactSet, gates: Gates | None = None) -> InferenceResult:
-        chained = self._start(fact_set, gates)
+    def run(self, fact_set: FactSet, gates: Gates | None = None, chained: Chained | None = None) -> InferenceResult:
+        gated = self._start(fact_set, gates)
         producers = self._producers
         activations = 0
-        for rule, subject in sorted(chained, key=lambda rs: (rs[0].stratum, rs[0].id, rs[1])):
-            if (any((name, subject) not in producers for name in rule.requires)
-                    or any((name, subject) in producers for name in rule.forbids)):
-                continue
-            related = self._related(rule, subject, fact_set) if rule.joins else None
-            if related is not None and not all(related):
-                continue
+        for rule, subject in sorted(gated, key=lambda rs: (rs[0].stratum, rs[0].id, rs[1])):
+            related: list[list[SubjectKey]] | None
+            if chained is not None and subject not in chained.open:  # decided in bulk: recorded as it fired
+                given = chained.fired.get(subject, {}).get(rule.id)
+                if given is None:
+                    continue
+                related = [list(r) for r in given] if rule.joins else None
+            else:
+                if (any((name, subject) not in producers for name in rule.requires)
+                        or any((name, subject) in producers for name in rule.forbids)):
+                    continue
+                related = self._related(rule, subject, fact_set) if rule.joins else None
+                if related is not None and not all(related):
+                    continue
             activations += math.prod(len(r) for r in related) if related else 1
             if activations > self.max_firings:
                 raise self._too_many(activations - self.max_firings)

@@ -42,7 +42,6 @@ from rm_advisor.engine.policies.arbitration import PropensitySettings
 from rm_advisor.engine.policies.contact import PolicySet
 from rm_advisor.engine.policies.effectiveness import EffectivenessReport
 from rm_advisor.engine.portfolio import run as portfolio
-from rm_advisor.engine.portfolio.bulk import BulkGates
 from rm_advisor.engine.portfolio.run import (
     LINKS,
     TABLE_ORDER,
@@ -50,6 +49,7 @@ from rm_advisor.engine.portfolio.run import (
     Partition,
     PortfolioRun,
     PortfolioTables,
+    bulk_gates,
     link_hops,
     prepare,
     read_tables,
@@ -342,7 +342,7 @@ def run_batch(advisor: Advisor, plan: BatchPlan, report: Report | None = None,
     else:
         tables = _checked_tables(plan, kb, report if report is not None else Report())
         events.checked(tables)
-        derived, parts = prepare(tables, kb, BulkGates(advisor.book), plan.prefer)
+        derived, parts = prepare(tables, kb, bulk_gates(advisor), plan.prefer)
         total = sum(p.subjects for p in parts)
     logged, effect, written = None, None, None
     results: list[ManagerResult] = []
@@ -443,7 +443,7 @@ def _write_shard(root: Path, bucket: Bucket, as_of: dt.date, prefer: Prefer, rec
     its part of every output; its counts and the writer's piece."""
     a = advisor or portfolio.worker_advisor()
     with paused():  # many small objects without cycles that matter (see run._init_worker)
-        parts = prepare_bucket(root, bucket, as_of, BulkGates(a.book), prefer, recorded, teams)
+        parts = prepare_bucket(root, bucket, as_of, bulk_gates(a), prefer, recorded, teams)
         results = [portfolio.decide_partition(a, p, as_of) for p in parts]
         return write_bucket(writer, results, parts, bucket.index)
 

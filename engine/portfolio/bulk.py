@@ -5,20 +5,22 @@ The per-record predicates of :mod:`engine.inference.conditions` and these masks 
 ``unknown:`` says what it counts as; ``not`` of a failed comparison holds); a test runs both on
 generated portfolios and requires identical decisions. The masks give the *gates* — (rule,
 subject) pairs whose fact conditions hold — which :meth:`Inference.run` takes instead of
-evaluating them subject by subject. Signals and joins still go through Rete.
+evaluating them subject by subject; :mod:`engine.portfolio.columnar` settles the signals and joins
+on them in bulk too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rm_advisor.engine.inference.compiler import RuleBook, local_conditions
-from rm_advisor.engine.inference.conditions import compare_operands, window_days
+from rm_advisor.engine.inference.conditions import compare_operands, field_test, window_days
 from rm_advisor.engine.language.aggregates import aggregate_column, window_start
 from rm_advisor.engine.language.deadlines import days_left_column, deadline_column_holds, deadline_operands
 from rm_advisor.engine.language.knowledge import KnowledgeBase, resolve
@@ -34,6 +36,7 @@ from rm_advisor.engine.language.rules import (
     ExistsCond,
     FieldCond,
     LinkedCond,
+    LinkedSpec,
     NotCond,
 )
 from rm_advisor.engine.language.subjects import SubjectKey
@@ -72,45 +75,87 @@ class Frames:
 
 
 class BulkGates:
-    """Every rule's gate as a mask function, compiled once per rule book."""
+    """Every rule's gate as a mask function, compiled once per rule book. ``chain``: a portfolio run
+    decides the chaining rules in bulk too (:mod:`engine.portfolio.columnar`); off for the reference
+    engine, which decides them itself."""
 
-    def __init__(self, book: RuleBook):
+    def __init__(self, book: RuleBook, chain: bool = True):
         self.book = book
-        self._masks = [(r, [_compile(c, book.kb, r.rule.subject) for c in local_conditions(r.rule)])
+        self.chain = chain
+        # each conjunct with the key of its field test (None: not a plain field test), which rules share
+        self._masks = [(r, [(field_test(c, book.kb).key if isinstance(c, FieldCond) else None,
+                             _compile(c, book.kb, r.rule.subject)) for c in local_conditions(r.rule)])
                        for r in book.rules]
 
-    def gates(self, frames: Frames) -> dict[SubjectKey, list[tuple[str, SubjectKey]]]:
-        """(rule id, subject) pairs whose fact conditions hold, grouped by subject."""
-        views = {s: frames.view(s) for s in {r.rule.subject for r in self.book.rules}}
-        out: dict[SubjectKey, list[tuple[str, SubjectKey]]] = {}
+    def masks(self, frames: Frames) -> tuple[dict[str, pd.DataFrame], dict[str, np.ndarray[Any, Any]]]:
+        """Each subject type's wide view, and per rule in effect on the as-of date the mask of its
+        view's rows whose gate holds. A field test several rules share (``client.domain: bank``) is
+        evaluated once per view."""
+        views: dict[str, pd.DataFrame] = {s: frames.view(s) for s in {r.rule.subject for r in self.book.rules}}
+        shared: dict[tuple[str, Hashable], pd.Series] = {}
+        out: dict[str, np.ndarray[Any, Any]] = {}
         for rule, masks in self._masks:
             if not rule.active_on(frames.as_of):
                 continue
             subject = rule.rule.subject
             view = views[subject]
+            ctx = Scope(frames, view, subject)
             mask = pd.Series(True, index=view.index)
-            for m in masks:
-                mask &= m(_Ctx(frames, view, subject), subject)
+            for key, m in masks:
+                if key is None:
+                    part = m(ctx, subject)
+                else:
+                    known = shared.get((subject, key))
+                    part = shared[(subject, key)] = m(ctx, subject) if known is None else known
+                mask &= part
                 if not mask.any():
                     break
-            for fact_id in view.index[mask.to_numpy(dtype=bool)]:
-                key = SubjectKey.of(subject, fact_id)
-                out.setdefault(key, []).append((rule.id, key))
-        return out
+            out[rule.id] = mask.to_numpy(dtype=bool)
+        return views, out
+
+    def gates(self, frames: Frames) -> dict[SubjectKey, list[tuple[str, SubjectKey]]]:
+        """(rule id, subject) pairs whose fact conditions hold, grouped by subject."""
+        views, masks = self.masks(frames)
+        return gates_of(self.book, views, masks)
+
+
+def gates_of(book: RuleBook, views: dict[str, pd.DataFrame],
+             masks: dict[str, np.ndarray[Any, Any]]) -> dict[SubjectKey, list[tuple[str, SubjectKey]]]:
+    """The masks of :meth:`BulkGates.masks` as (rule id, subject) pairs grouped by subject, the
+    rules in the book's order."""
+    out: dict[SubjectKey, list[tuple[str, SubjectKey]]] = {}
+    for rule in book.rules:
+        mask = masks.get(rule.id)
+        if mask is None:
+            continue
+        for fact_id in views[rule.rule.subject].index[mask]:
+            key = SubjectKey.of(rule.rule.subject, fact_id)
+            out.setdefault(key, []).append((rule.id, key))
+    return out
 
 
 @dataclass(frozen=True)
-class _Ctx:
+class Scope:
+    """What a mask is evaluated over: the frames, the wide frame of the facts in scope and their type."""
+
     frames: Frames
     view: pd.DataFrame
     fact_type: str
 
 
-Column = Callable[[_Ctx, str], pd.Series]
+Column = Callable[[Scope, str], pd.Series]
 
 
 def _compile(cond: Condition, kb: KnowledgeBase, outer: str) -> Column:
     return _Masks(kb, outer).visit(cond)
+
+
+def conjunction_mask(conds: list[Condition], kb: KnowledgeBase, outer: str) -> Column | None:
+    """The mask of the conjunction of ``conds`` about facts of type ``outer`` (None: no conditions)."""
+    if not conds:
+        return None
+    parts = [_compile(c, kb, outer) for c in conds]
+    return lambda ctx, o: _fold(ctx, o, parts, all_=True)
 
 
 class _Masks(ScopedVisitor[Column]):
@@ -143,7 +188,7 @@ class _Masks(ScopedVisitor[Column]):
         spec = cond.deadline
         after, within = deadline_operands(spec, self.kb)
 
-        def deadline_(ctx: _Ctx, _: str) -> pd.Series:
+        def deadline_(ctx: Scope, _: str) -> pd.Series:
             left = days_left_column(spec.basis, _column(ctx, spec.ref), after, ctx.frames.as_of)
             return deadline_column_holds(left, within, spec.unknown)
         return deadline_
@@ -152,24 +197,8 @@ class _Masks(ScopedVisitor[Column]):
         spec = cond.linked
         where = _compile(spec.where, self.kb, "client") if spec.where is not None else None
 
-        def linked_(ctx: _Ctx, _: str) -> pd.Series:
-            clients = ctx.frames.view("client")
-            pairs = linked_frame(spec, ctx.frames.tables.get(LINK_FACT), clients.index)
-            if not len(pairs):
-                return pd.Series(False, index=ctx.view.index)
-            owners: set[str] = set()
-            if where is None:
-                owners = {str(o) for o in pairs["owner"]}
-            else:  # the other client's columns and the link's, as the record form sees them; indexed by the
-                # other client's id (so a condition nested in `where` sees whose row it is), one link per
-                # other client at a time
-                pairs = pairs.assign(_round=pairs.groupby("other").cumcount().to_numpy())
-                for _round, batch in pairs.groupby("_round"):
-                    other = clients.reindex(batch["other"])
-                    link_cols = batch.drop(columns=["owner", "other", "_round"]).add_prefix(f"{LINK_FACT}.")
-                    link_cols.index = other.index
-                    hit = where(_Ctx(ctx.frames, pd.concat([other, link_cols], axis=1), "client"), "client")
-                    owners |= {str(o) for o in batch["owner"][hit.to_numpy(dtype=bool)]}
+        def linked_(ctx: Scope, _: str) -> pd.Series:
+            owners = set(linked_hits(ctx.frames, spec, where)["owner"])
             return pd.Series(ctx.view.index.isin(list(owners)), index=ctx.view.index)
         return linked_
 
@@ -177,37 +206,64 @@ class _Masks(ScopedVisitor[Column]):
         spec = cond.compare
         times, plus = compare_operands(spec, self.kb)
 
-        def compare_(ctx: _Ctx, _: str) -> pd.Series:
+        def compare_(ctx: Scope, _: str) -> pd.Series:
             return compare_column_holds(spec.op, _column(ctx, spec.left), _column(ctx, spec.right), ctx.frames.as_of,
                                         times, plus, spec.unknown)
         return compare_
 
 
-def _fold(ctx: _Ctx, outer: str, parts: list[Callable[[_Ctx, str], pd.Series]], all_: bool) -> pd.Series:
+def _fold(ctx: Scope, outer: str, parts: list[Callable[[Scope, str], pd.Series]], all_: bool) -> pd.Series:
     acc = pd.Series(all_, index=ctx.view.index)
     for p in parts:
         acc = (acc & p(ctx, outer)) if all_ else (acc | p(ctx, outer))
     return acc
 
 
-def _exists(cond: ExistsCond, kb: KnowledgeBase, outer: str) -> Callable[[_Ctx, str], pd.Series]:
+def _exists(cond: ExistsCond, kb: KnowledgeBase, outer: str) -> Callable[[Scope, str], pd.Series]:
     fact = cond.exists.fact
     where = _compile(cond.exists.where, kb, fact) if cond.exists.where else None
     link = kb.facts[fact].links[outer]
 
-    def exists_(ctx: _Ctx, _: str) -> pd.Series:
-        related = ctx.frames.tables.get(fact)
-        if related is None or not len(related) or link not in related:  # no link column: nothing is related
-            return pd.Series(False, index=ctx.view.index)
-        wide = related.add_prefix(f"{fact}.")
-        # the outer fact's columns, so `where` may test them as the per-record predicate can
-        owner = ctx.view.reindex(related[link].astype(object).where(related[link].notna(), None))
-        owner.index = wide.index
-        wide = pd.concat([wide, owner], axis=1)
-        hit = where(_Ctx(ctx.frames, wide, fact), fact) if where else pd.Series(True, index=wide.index)
-        owners = set(related.loc[hit.to_numpy(dtype=bool), link].dropna().astype(str))
+    def exists_(ctx: Scope, _: str) -> pd.Series:
+        hits = exists_hits(ctx, fact, link, where)
+        owners = set(hits[link].dropna().astype(str)) if len(hits) else set()
         return pd.Series(ctx.view.index.isin(list(owners)), index=ctx.view.index)
     return exists_
+
+
+def exists_hits(ctx: Scope, fact: str, link: str, where: Column | None) -> pd.DataFrame:
+    """The rows of ``fact`` related to the view's facts (through their column ``link``) that pass
+    ``where``, which sees the related fact's columns and its owner's, as the per-record form does."""
+    related = ctx.frames.tables.get(fact)
+    if related is None or not len(related) or link not in related:  # no link column: nothing is related
+        return pd.DataFrame({link: pd.Series(dtype=object)})
+    if where is None:
+        return related
+    wide = related.add_prefix(f"{fact}.")
+    owner = ctx.view.reindex(related[link].astype(object).where(related[link].notna(), None))
+    owner.index = wide.index
+    wide = pd.concat([wide, owner], axis=1)
+    return related[where(Scope(ctx.frames, wide, fact), fact).to_numpy(dtype=bool)]
+
+
+def linked_hits(frames: Frames, spec: LinkedSpec, where: Column | None) -> pd.DataFrame:
+    """(``owner``, ``other``) client pairs of ``spec``'s links (one row per link) whose other client
+    passes ``where``, which sees its columns and the link's (``link.``), as the per-record form does."""
+    clients = frames.view("client")
+    pairs = linked_frame(spec, frames.tables.get(LINK_FACT), clients.index)
+    if not len(pairs) or where is None:
+        return pairs
+    # indexed by the other client's id (so a condition nested in `where` sees whose row it is), one
+    # link per other client at a time
+    pairs = pairs.assign(_round=pairs.groupby("other").cumcount().to_numpy())
+    kept = []
+    for _round, batch in pairs.groupby("_round"):
+        other = clients.reindex(batch["other"])
+        link_cols = batch.drop(columns=["owner", "other", "_round"]).add_prefix(f"{LINK_FACT}.")
+        link_cols.index = other.index
+        hit = where(Scope(frames, pd.concat([other, link_cols], axis=1), "client"), "client")
+        kept.append(batch[hit.to_numpy(dtype=bool)])
+    return pd.concat(kept).drop(columns=["_round"]).sort_index(kind="stable")
 
 
 def _events(cond: EventsCond, kb: KnowledgeBase, outer: str) -> Column:
@@ -218,7 +274,7 @@ def _events(cond: EventsCond, kb: KnowledgeBase, outer: str) -> Column:
     ops = {op: resolve(v, kb) for op, v in spec.test.used().items()}
     of = spec.of.partition(".")[2] if spec.of else None
 
-    def events_(ctx: _Ctx, _: str) -> pd.Series:
+    def events_(ctx: Scope, _: str) -> pd.Series:
         tables = ctx.frames.tables
         history = tables["history"] if "history" in tables else tables.get(EVENT_FACT)
         as_of = ctx.frames.as_of
@@ -235,7 +291,7 @@ def _events(cond: EventsCond, kb: KnowledgeBase, outer: str) -> Column:
                 wide = related.add_prefix(f"{EVENT_FACT}.")
                 owner = ctx.view.reindex(related[link].astype(str))  # the subject's columns, as the record form sees
                 owner.index = wide.index
-                hit = where(_Ctx(ctx.frames, pd.concat([wide, owner], axis=1), EVENT_FACT), EVENT_FACT)
+                hit = where(Scope(ctx.frames, pd.concat([wide, owner], axis=1), EVENT_FACT), EVENT_FACT)
                 related = related[hit.to_numpy(dtype=bool)]
             if of is not None:
                 values = related[of] if of in related else pd.Series(pd.NA, index=related.index, dtype=object)
@@ -247,10 +303,10 @@ def _events(cond: EventsCond, kb: KnowledgeBase, outer: str) -> Column:
     return events_
 
 
-def _column(ctx: _Ctx, ref: str) -> pd.Series:
+def _column(ctx: Scope, ref: str) -> pd.Series:
     """The column of ``ref`` in the frame in scope; all missing when no row has it."""
     return ctx.view[ref] if ref in ctx.view else pd.Series(pd.NA, index=ctx.view.index, dtype=object)
 
 
-def _field(ctx: _Ctx, ref: str, ops: dict[str, Any], unknown: Unknown | None) -> pd.Series:
+def _field(ctx: Scope, ref: str, ops: dict[str, Any], unknown: Unknown | None) -> pd.Series:
     return field_column_holds(ops, _column(ctx, ref), ctx.frames.as_of, unknown)

@@ -67,12 +67,12 @@ from rm_advisor.engine.portfolio.batch import (
     subjects,
 )
 from rm_advisor.engine.portfolio.batch import write_bucket as written_bucket
-from rm_advisor.engine.portfolio.bulk import BulkGates
 from rm_advisor.engine.portfolio.run import (
     ManagerResult,
     Partition,
     Teams,
     buckets,
+    bulk_gates,
     decide_partition,
     with_policies,
     with_propensities,
@@ -154,7 +154,7 @@ def decide_shard(plugin: str, root: Path, bucket: Bucket, as_of: dt.date, prefer
     benchmarks, and decided as :func:`decide_bucket` decides."""
     advisor = _book(plugin)
     with paused(collect=False):  # as decide_bucket
-        return _decided(advisor, prepare_bucket(root, bucket, as_of, BulkGates(advisor.book), prefer, recorded, teams),
+        return _decided(advisor, prepare_bucket(root, bucket, as_of, bulk_gates(advisor), prefer, recorded, teams),
                         as_of, logging)
 
 

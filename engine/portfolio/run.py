@@ -2,8 +2,9 @@
 
 Steps: check the three tables (bad rows reported and dropped) → derive history fields
 (:mod:`engine.derivation.history`) → evaluate every rule's fact conditions for all subjects at once
-(:mod:`engine.portfolio.bulk`) → per manager, chain signals and joins through the Rete network and arbitrate
-(:meth:`engine.inference.advisor.Advisor.decide` with those gates) → build the worklist within capacity.
+(:mod:`engine.portfolio.bulk`) and the chaining rules on them (:mod:`engine.portfolio.columnar`) →
+per manager, record those firings and arbitrate (:meth:`engine.inference.advisor.Advisor.decide` with
+them; the reference engine decides the chaining again itself) → build the worklist within capacity.
 Each book carries the team benchmarks of its domain, computed over the whole portfolio
 (:mod:`engine.derivation.benchmarks`), as ``team_benchmark`` facts: its coaching cards compare the
 manager with the portfolio's team, and a logged decision replays with them.
@@ -31,6 +32,7 @@ from rm_advisor.engine.derivation.frames import records
 from rm_advisor.engine.derivation.history import Derived, Prefer, Sources, derive
 from rm_advisor.engine.errors import Diagnostic
 from rm_advisor.engine.inference.advisor import Advisor, Engine
+from rm_advisor.engine.inference.chaining import Chained
 from rm_advisor.engine.inference.compiler import RuleBook
 from rm_advisor.engine.language.decision import Decision
 from rm_advisor.engine.language.facts import build_fact_set
@@ -41,6 +43,7 @@ from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.policies.contact import Settled, apply_policies
 from rm_advisor.engine.policies.ranking import rank, standing_of
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
+from rm_advisor.engine.portfolio.columnar import BulkChaining
 from rm_advisor.engine.portfolio.tables import Chunk, Reference, Report, Table, TableInput, check_input
 from rm_advisor.engine.portfolio.worklist import Worklist, build_worklist, capacity_of
 
@@ -137,6 +140,8 @@ class Partition:
     #: the book's history events (its clients' and the manager's own), which `events` conditions count
     history: list[dict[str, Any]] = field(default_factory=list)
     context: tuple[str, ...] = ()  # ids of the other books' clients among ``facts["client"]``
+    #: what the chaining rules fired on for the book's own subjects, decided in bulk (None: decided per book)
+    chained: Chained | None = None
 
     @property
     def subjects(self) -> int:
@@ -175,7 +180,12 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
     links = tables.links.frame if tables.links is not None else pd.DataFrame()
     frames = Frames({"client": derived.clients, "manager": derived.managers, "interaction": inter, "history": hist,
                      LINK_FACT: links}, tables.as_of, kb)
-    by_subject = gates.gates(frames) if gates is not None else {}
+    by_subject: dict[SubjectKey, list[tuple[str, SubjectKey]]] = {}
+    chained: Chained | None = None
+    if gates is not None and gates.chain:
+        by_subject, chained = BulkChaining(gates).run(frames)
+    elif gates is not None:
+        by_subject = gates.gates(frames)
     client_recs = records(derived.clients, kb.facts["client"])
     manager_recs = records(derived.managers, kb.facts["manager"])
     inter_recs = records(inter, kb.facts["interaction"]) if len(inter) else []
@@ -223,9 +233,19 @@ def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
         # what the bulk masks counted for these subjects: every event naming the manager or one of its clients
         events = {str(e["id"]): e for e in history_of.get(("manager_id", mid), [])}
         events.update((str(e["id"]), e) for c in cs for e in history_of.get(("client_id", str(c["id"])), []))
+        decides = keys[:len(keys) - len(context)]  # the manager and its own clients
+        book_chained = None if chained is None else Chained(
+            {k: chained.fired[k] for k in decides if k in chained.fired}, frozenset(keys[len(decides):]))
         parts.append(Partition(mid, facts, [g for k in keys for g in by_subject.get(k, [])], capacity, sources,
-                               [events[k] for k in sorted(events)], tuple(str(c["id"]) for c in context)))
+                               [events[k] for k in sorted(events)], tuple(str(c["id"]) for c in context),
+                               book_chained))
     return derived, parts
+
+
+def bulk_gates(advisor: Advisor) -> BulkGates:
+    """The bulk gates a portfolio run of ``advisor`` hands its books: with the chaining rules decided
+    in bulk too, unless the advisor runs the reference engine (experta), which decides them itself."""
+    return BulkGates(advisor.book, chain=advisor.engine == "compiled")
 
 
 def link_hops(book: RuleBook) -> int | None:
@@ -261,7 +281,7 @@ class ManagerResult:
 def decide_partition(advisor: Advisor, part: Partition, as_of: dt.date) -> ManagerResult:
     """Decide one manager's book with precomputed gates and build its worklist."""
     fs = build_fact_set(part.facts, as_of, advisor.book.kb, part.sources, history=part.history)
-    decision = advisor.decide(fs, gates=part.gates)
+    decision = advisor.decide(fs, gates=part.gates, chained=part.chained)
     if part.context:  # the other books' clients are decided in their own books
         others = set(part.context)
         decision = decision.model_copy(update={"clients": [c for c in decision.clients if c.id not in others]})

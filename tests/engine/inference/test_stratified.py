@@ -1,7 +1,9 @@
 """engine/inference/stratified.py: the default evaluator of chaining rules must agree with experta's
 Rete network, the reference, on every firing, match trace, related subject, signal producer and
-decision: on every shipped scenario, on generated portfolios (one decision per book and the batch's
-bulk gates) and on random rule sets with chaining, ``not`` of signals, joins and missing values."""
+decision: on generated portfolios (one decision per book and the batch's bulk gates). The random rule
+sets below (chaining, ``not`` of signals, joins and missing values) and every shipped scenario are
+compared in ``tests/engine/portfolio/test_columnar.py``, which holds experta, this evaluator and the
+bulk chaining of a batch to one another."""
 
 from __future__ import annotations
 
@@ -9,19 +11,15 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rm_advisor.engine import Advisor
-from rm_advisor.engine.authoring.scenarios import load_scenarios
 from rm_advisor.engine.errors import InferenceError
 from rm_advisor.engine.inference.advisor import Engine, Run
 from rm_advisor.engine.inference.chaining import InferenceResult
-from rm_advisor.engine.loading import read_scenario_files
 from rm_advisor.engine.portfolio.bulk import BulkGates
 from rm_advisor.engine.portfolio.run import check_tables, decide_partition, facts_document, prepare
 from rm_advisor.engine.portfolio.sample import generate
-from tests.conftest import ROOT
 from tests.helpers import KB, Doc, action, book, client, rule
 
 ENGINES: tuple[Engine, ...] = ("experta", "compiled")
@@ -48,24 +46,6 @@ def test_the_default_engine_is_the_compiled_one_and_an_unknown_engine_is_refused
     assert Advisor(advisor.book).engine == "compiled"
     with pytest.raises(ValueError, match="unknown engine 'clips'"):
         Advisor(advisor.book, engine="clips")  # type: ignore[arg-type]
-
-
-def test_every_shipped_scenario_fires_alike_in_both_engines(pair: tuple[Advisor, Advisor]) -> None:
-    experta, compiled = pair
-    cases, _ = load_scenarios(read_scenario_files(ROOT / "rules"))
-    chained = 0
-    for case in cases:
-        facts = case.scenario.facts
-        try:
-            left = experta.run(facts)
-        except Exception as exc:  # a scenario that expects an error must get the same one from both
-            with pytest.raises(type(exc)):
-                compiled.run(facts)
-            continue
-        right = compiled.run(facts)
-        same(left, right)
-        chained += any(not experta.book.by_id()[f.rule_id].direct for f in left.result.firings)
-    assert len(cases) > 500 and chained > 100  # the scenarios chain signals, so this compares something
 
 
 @pytest.mark.parametrize("seed", [3, 17])
@@ -188,10 +168,3 @@ def portfolios(draw: st.DrawFn) -> Doc:
               "from_client": draw(st.sampled_from(ids)), "to_client": draw(st.sampled_from(ids))}
              for i in range(draw(st.integers(0, 4)))]
     return {"as_of": "2026-11-23", "managers": managers, "clients": clients, "links": links}
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rules=rule_sets(), facts=portfolios())
-def test_random_rule_sets_fire_alike_in_both_engines(rules: list[Doc], facts: Doc) -> None:
-    b = book(*rules)
-    same(Advisor(b, engine="experta").run(facts), Advisor(b, engine="compiled").run(facts))
