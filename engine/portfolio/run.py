@@ -163,16 +163,20 @@ def team_facts(managers: list[dict[str, Any]], kb: KnowledgeBase) -> Teams:
 
 def prepare(tables: PortfolioTables, book_kb: KnowledgeBase,
             gates: BulkGates | None, prefer: Prefer = "given",
-            teams: Teams | None = None, recorded: Collection[str] | None = None) -> tuple[Derived, list[Partition]]:
+            teams: Teams | None = None, recorded: Collection[str] | None = None,
+            derived: Derived | None = None) -> tuple[Derived, list[Partition]]:
     """Derive history fields (given values kept unless ``prefer`` is ``"history"``), evaluate all
     gates in bulk (unless ``gates`` is None: the partitions then carry no gates), and cut the
     portfolio per manager, each book with the clients of other books its links reach, and with
     the team benchmarks of its domain over the portfolio's managers (``teams``, when they were
     computed over a larger portfolio than ``tables``: :func:`team_facts`; ``recorded`` is then
-    what that portfolio's history records, :func:`engine.derivation.history.recorded_kinds`)."""
+    what that portfolio's history records, :func:`engine.derivation.history.recorded_kinds`).
+    ``derived``: the tables' derivation with the same ``prefer`` and ``recorded``, when a step before
+    already made it."""
     kb = book_kb
-    derived = derive(tables.clients.frame, tables.managers.frame, tables.history.frame, tables.as_of, kb, prefer,
-                     recorded)
+    if derived is None:
+        derived = derive(tables.clients.frame, tables.managers.frame, tables.history.frame, tables.as_of, kb,
+                         prefer, recorded)
     inter = derived.interactions.copy()
     inter = inter.set_index(inter["id"].astype(str), drop=False).rename_axis(None) if len(inter) else inter
     hist = tables.history.frame

@@ -69,6 +69,10 @@ def _context_path(root: Path, bucket: int, shard: int) -> Path:
     return root / f"context-{bucket:05d}-from-{shard:05d}.pkl"
 
 
+def _derived_path(root: Path, bucket: int) -> Path:
+    return root / f"derived-{bucket:05d}.pkl"
+
+
 def _write(path: Path, value: Any) -> None:
     """``value`` pickled to ``path`` under a temporary name, then renamed (a task run again rewrites it whole)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -286,12 +290,19 @@ def _indexed(frame: pd.DataFrame) -> pd.DataFrame:
 def prepare_bucket(root: Path, bucket: Bucket, as_of: dt.date, gates: BulkGates, prefer: Prefer,
                    recorded: Collection[str], teams: Teams) -> list[Partition]:
     """Where a bucket is decided, once the shards its context comes from are exported: its tables
-    read (:func:`bucket_tables`) and prepared as a local run prepares the whole portfolio
+    and their derivation as :func:`derived_managers` left them (read again, and derived again, when
+    it did not run where this one does) prepared as a local run prepares the whole portfolio
     (:func:`engine.portfolio.run.prepare`), with the portfolio's team benchmarks (``teams``, from every
     bucket's :func:`derived_managers`) and what its history records (``recorded``); its books, in
     manager id order (as buckets are)."""
-    _, parts = prepare(bucket_tables(root, bucket, as_of), gates.book.kb, gates, prefer, teams=teams,
-                       recorded=recorded)
+    path = _derived_path(root, bucket.index)
+    tables, derived = None, None
+    if path.exists():
+        with path.open("rb") as fh:
+            tables, derived = pickle.load(fh)
+        path.unlink()  # read once: the spill holds no more than the buckets not yet decided
+    _, parts = prepare(tables or bucket_tables(root, bucket, as_of), gates.book.kb, gates, prefer, teams=teams,
+                       recorded=recorded, derived=derived)
     return sorted(parts, key=lambda p: p.manager_id)
 
 
@@ -329,7 +340,9 @@ class Sharded:
 def derived_managers(root: Path, bucket: Bucket, as_of: dt.date, kb: KnowledgeBase, prefer: Prefer,
                      recorded: Collection[str]) -> list[dict[str, Any]]:
     """A bucket's managers with their derived fields (what the team benchmarks need), derived as
-    :func:`prepare_bucket` derives them, and nothing kept."""
+    :func:`prepare_bucket` derives them; the bucket's tables and derivation are left beside its
+    shards for :func:`prepare_bucket`, which then need not derive them again."""
     t = bucket_tables(root, bucket, as_of)
     derived = derive(t.clients.frame, t.managers.frame, t.history.frame, as_of, kb, prefer, recorded)
+    _write(_derived_path(root, bucket.index), (t, derived))
     return records(derived.managers, kb.facts["manager"]) if len(derived.managers) else []
