@@ -138,16 +138,17 @@ def _assert(held: dict[tuple[str, str], Bool], rule: CompiledRule, mask: Bool) -
 def frames_of(fact_set: FactSet, kb: KnowledgeBase) -> Frames:
     """A validated fact set as the batch's typed tables (one row per fact, indexed by id), its
     history (when derived) as the ``history`` table: one decision evaluated in bulk."""
-    tables = {fact: _table(list(facts), kb.facts[fact], fact) for fact, facts in fact_set.by_type.items()
+    tables = {fact: fact_table(list(facts), kb.facts[fact], fact) for fact, facts in fact_set.by_type.items()
               if fact in kb.facts and facts}
     if fact_set.history is not None:
         events = {str(e["id"]): e for evs in fact_set.history.values() for e in evs}
-        tables["history"] = _table([events[k] for k in sorted(events)], kb.facts["interaction"], "interaction")
+        tables["history"] = fact_table([events[k] for k in sorted(events)], kb.facts["interaction"], "interaction")
     tables.setdefault(LINK_FACT, pd.DataFrame())
     return Frames(tables, fact_set.as_of, kb)
 
 
-def _table(rows: Sequence[Mapping[str, Any]], spec: FactSpec, fact: str) -> pd.DataFrame:
+def fact_table(rows: Sequence[Mapping[str, Any]], spec: FactSpec, fact: str) -> pd.DataFrame:
+    """Validated facts of one type as the batch's typed table of them (indexed by id)."""
     names = [n for n in spec.fields if any(n in r for r in rows)]
     raw = pd.DataFrame([{n: _text(r.get(n)) for n in names} for r in rows], columns=names, dtype=object)
     checked = check_table(raw, spec, fact, f"{fact}.csv")

@@ -231,9 +231,9 @@ def test_concurrent_requests_get_the_single_threaded_answers(live: LiveRuleSet, 
     base = advisor_module.ENGINES[engine]
 
     class Recording(base):  # type: ignore[valid-type, misc]
-        def run(self, facts: Any, gates: Any = None) -> Any:
+        def run(self, facts: Any, gates: Any = None, chained: Any = None) -> Any:
             runs.append((id(self), threading.get_ident()))
-            return super().run(facts, gates)
+            return super().run(facts, gates, chained)
 
     monkeypatch.setitem(advisor_module.ENGINES, engine, Recording)
     loaded = live.current()

@@ -14,13 +14,12 @@ import pytest
 from hypothesis import strategies as st
 
 from rm_advisor.engine import Advisor
-from rm_advisor.engine.errors import InferenceError
 from rm_advisor.engine.inference.advisor import Engine, Run
 from rm_advisor.engine.inference.chaining import InferenceResult
 from rm_advisor.engine.portfolio.bulk import BulkGates
 from rm_advisor.engine.portfolio.run import check_tables, decide_partition, facts_document, prepare
 from rm_advisor.engine.portfolio.sample import generate
-from tests.helpers import KB, Doc, action, book, client, rule
+from tests.helpers import KB, Doc, action, client, rule
 
 ENGINES: tuple[Engine, ...] = ("experta", "compiled")
 
@@ -60,26 +59,6 @@ def test_generated_portfolios_decide_alike_book_by_book_and_with_bulk_gates(pair
         doc = facts_document(part, p.as_of, kb)
         same(experta.run(doc), compiled.run(doc))
         assert decide_partition(compiled, part, p.as_of) == decide_partition(experta, part, p.as_of)
-
-
-def test_the_firing_cap_counts_activations_as_the_network_does() -> None:
-    rules = [rule("t.a", {"client.days_since_last_visit": {"gt": 7}}, {"signals": ["visit_overdue"]}),
-             rule("t.coach", {"exists": {"fact": "client", "where": {"signal": "visit_overdue"}}},
-                  {"coaching": [{"topic": "visit_coverage_by_class", "reason": {"zh": "z", "en": "e"}}]},
-                  subject="manager")]
-    facts = {"managers": [{"id": "M1", "domain": "tobacco"}],
-             "clients": [client(f"C{i}", days_since_last_visit=9) for i in range(3)]}
-    b = book(*rules)
-    for cap, fails in ((3, False), (2, True)):  # the join fires once per client: 3 activations
-        outcomes = []
-        for engine in ENGINES:
-            adv = Advisor(b, max_firings=cap, engine=engine)
-            try:
-                adv.run(facts)
-                outcomes.append("ok")
-            except InferenceError as exc:
-                outcomes.append(exc.diagnostics[0].code)
-        assert outcomes == (["firing_limit"] * 2 if fails else ["ok"] * 2)
 
 
 # ---------------------------------------------------------------- random rule sets

@@ -19,9 +19,9 @@ from rm_advisor.engine.language.knowledge import resolve
 from rm_advisor.engine.language.rules import AllCond, AnyCond, CompareCond, Condition, ExistsCond, FieldCond, NotCond
 from rm_advisor.engine.language.subjects import SubjectKey
 from rm_advisor.engine.portfolio.bulk import BulkGates, Frames
+from rm_advisor.engine.portfolio.columnar import fact_table
 from rm_advisor.engine.portfolio.run import check_tables, prepare
 from rm_advisor.engine.portfolio.sample import generate
-from rm_advisor.engine.portfolio.tables import check_table
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -130,25 +130,8 @@ def portfolios(draw: st.DrawFn, pools: Pools) -> dict[str, list[dict[str, Any]]]
     return {"managers": managers, "clients": clients, "interactions": interactions}
 
 
-def _text(value: Any) -> str | None:
-    """A cell as it stands in a CSV file."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return repr(value) if isinstance(value, float) else str(value)
-
-
 def _frame(rows: list[dict[str, Any]], fact: str, kb: Any) -> pd.DataFrame:
-    if not rows:
-        return pd.DataFrame()
-    names = sorted({k for r in rows for k in r})
-    raw = pd.DataFrame([{k: _text(r.get(k)) for k in names} for r in rows], columns=names, dtype=object)
-    checked = check_table(raw, kb.facts[fact], fact, f"{fact}.csv")
-    assert checked.diagnostics == [], [d.message for d in checked.diagnostics]
-    return checked.frame
+    return fact_table(rows, kb.facts[fact], fact) if rows else pd.DataFrame()
 
 
 @settings(max_examples=20, deadline=None, derandomize=True,
