@@ -21,7 +21,11 @@ Then, for ``--batch-rules`` on ``--batch-clients`` clients, the **batch**: rm-ad
 path (tables checked, history derived, bulk gates, per-manager chaining and arbitration, worklists;
 outputs not written) with one worker and with ``--jobs``, CLIPS (all clients asserted, one run),
 plain Python and the pandas-mask lower bound, in clients per second, each ratio to the bound, and
-the peak memory of this process (``ru_maxrss``) after each step. Results go to
+the peak memory of this process (``ru_maxrss``) after each step. Last, ``rm-advisor batch`` itself
+on the same tables written as CSV files, with ``--jobs 1`` and ``--jobs``, each in a new process, as
+a user runs it (its workers decide and write their buckets' outputs; interpreter start, loading,
+reading and writing included): seconds end to end and the peak memory of its largest process, its
+recommendations table's (rule, client) pairs checked like the rest. Results go to
 ``bench/results/engines-<date>.json``.
 """
 
@@ -34,8 +38,11 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -199,15 +206,56 @@ def batch(w: Workload, jobs: int) -> dict[str, Any]:
 
     got_rm1 = timed("rm-advisor, 1 worker", lambda: rm(1))
     got_rmj = timed(f"rm-advisor, {jobs} workers", lambda: rm(jobs))
-    for name, got in (("plain Python", got_py), ("CLIPS", got_clips), ("rm-advisor, 1 worker", got_rm1),
-                      (f"rm-advisor, {jobs} workers", got_rmj)):
-        if got != reference:
-            sys.exit(f"batch: {name} fired {len(got)} pairs, the masks {len(reference)}: the engines disagree")
+    got = {"plain Python": got_py, "CLIPS": got_clips, "rm-advisor, 1 worker": got_rm1,
+           f"rm-advisor, {jobs} workers": got_rmj}
+    with tempfile.TemporaryDirectory(prefix="rm-advisor-bench-") as tmp:
+        args = _command_inputs(w, Path(tmp), rule_texts, kb_texts)
+        for workers in sorted({1, jobs}):
+            name = f"rm-advisor batch, --jobs {workers}"
+            got[name], out["seconds"][name], out["peak_mb"][name] = _command(args, Path(tmp) / "out", workers)
+    for name, fired in got.items():
+        if fired != reference:
+            sys.exit(f"batch: {name} fired {len(fired)} pairs, the masks {len(reference)}: the engines disagree")
     bound = out["seconds"]["pandas masks"]
     out["firings"] = len(reference)
     out["clients_per_s"] = {k: round(n / s) for k, s in out["seconds"].items()}
     out["over_bound"] = {k: round(s / bound, 1) for k, s in out["seconds"].items()}
     return out
+
+
+def _command_inputs(w: Workload, root: Path, rule_texts: dict[str, str], kb_texts: dict[str, str]) -> list[str]:
+    """The workload's tables, rules and knowledge base as files under ``root``; the arguments of
+    ``rm-advisor batch`` that read them."""
+    for folder, files in (("rules", rule_texts), ("kb", kb_texts)):
+        for name, text in files.items():
+            rel = name.removeprefix("knowledge_base/")  # the shipped files are named from the project root
+            (root / folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / folder / rel).write_text(text, encoding="utf-8")
+    args = ["batch", "--rules", str(root / "rules"), "--kb", str(root / "kb"), "--as-of", AS_OF, "--no-report"]
+    for name, table in zip(("clients", "managers", "history"), _tables(w), strict=True):
+        table.to_csv(root / f"{name}.csv", index=False)
+        args += [f"--{name}", str(root / f"{name}.csv")]
+    return args
+
+
+def _command(args: list[str], out: Path, workers: int) -> tuple[Firings, float, float]:
+    """``rm-advisor batch`` run as a user runs it (its workers write their buckets' outputs): the
+    (rule, client) pairs of its recommendations table, its seconds end to end (interpreter start,
+    loading the rules, reading the CSV files and writing the outputs included) and the peak memory
+    of its largest process (the calling one or a worker), MB."""
+    cmd = [sys.executable, "-c", "from rm_advisor.cli.main import main; main()", *args, "--out", str(out),
+           "--jobs", str(workers)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        sys.exit(f"rm-advisor batch --jobs {workers} failed: {proc.stderr.read() if proc.stderr else ''}")
+    recs = pd.read_csv(out / "recommendations.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    fired = {(rid, client) for client, rules in zip(recs["client_id"], recs["rules"], strict=True)
+             for rid in rules.split()}
+    shutil.rmtree(out)
+    return fired, round(seconds, 3), round(usage.ru_maxrss / 1024, 1)
 
 
 def main() -> None:
@@ -239,7 +287,8 @@ def main() -> None:
         b = batch(generate(args.batch_rules, args.batch_clients, args.seed), args.jobs)
         result["batch"] = b
         print(f"\nbatch: {b['clients']:,} clients, {b['rules']} rules, {b['firings']:,} firings")
-        print("| engine | seconds | clients/s | ÷ pandas bound | peak MB after |")
+        print("| engine | seconds | clients/s | ÷ pandas bound | peak MB (this process after the step; "
+              "rm-advisor batch: its largest process) |")
         print("|---|---|---|---|---|")
         for name, s in b["seconds"].items():
             print(f"| {name} | {s} | {b['clients_per_s'][name]:,} | {b['over_bound'][name]}× | {b['peak_mb'][name]} |")

@@ -160,9 +160,12 @@ _COLUMNS: dict[str, type[object] | str] = {
 
 
 def _with_columns(events: pd.DataFrame) -> pd.DataFrame:
-    missing = {c: pd.Series(pd.NA if t not in ("datetime64[ns]", float) else None, index=events.index, dtype=t)
-               for c, t in _COLUMNS.items() if c not in events}
-    return events.assign(**missing) if missing else events
+    """``events`` with every column the derivation reads, of its type: a checked history's columns
+    are typed, but a history with no rows at all (a file with only its header) keeps the text type
+    its reader gave them, which the date arithmetic cannot take."""
+    fix = {c: pd.Series(pd.NA if t not in ("datetime64[ns]", float) else None, index=events.index, dtype=t)
+           for c, t in _COLUMNS.items() if c not in events or (events.empty and events[c].dtype != t)}
+    return events.assign(**fix) if fix else events
 
 
 def open_as_of(ev: pd.DataFrame, day: pd.Timestamp) -> pd.Series:

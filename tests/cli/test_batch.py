@@ -257,6 +257,22 @@ def test_a_bank_history_without_order_columns_is_decided(tmp_path: Path) -> None
     assert (recs["client_id"] == "B1").any()
 
 
+def test_a_history_with_no_events_yet_is_decided_from_the_facts_alone(sample: Path, tmp_path: Path) -> None:
+    # a new portfolio: the history file has its header and no rows
+    for name in ("clients.csv", "managers.csv"):
+        shutil.copy(sample / name, tmp_path / name)
+    header = (sample / "history.csv").read_text(encoding="utf-8").splitlines()[0]
+    (tmp_path / "history.csv").write_text(header + "\n", encoding="utf-8")
+    result = runner.invoke(app, batch_args(tmp_path, tmp_path / "out", "--no-report"))
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 0, result.output
+    recs = read(tmp_path / "out" / "recommendations.csv")
+    lines = (tmp_path / "out" / "decisions.jsonl").read_text(encoding="utf-8").splitlines()
+    decided = [json.loads(line) for line in lines]
+    assert sum(len(d["clients"]) for d in decided) == len(read(sample / "clients.csv"))
+    assert len(recs) > 0  # what the clients' own facts say still raises advice
+
+
 def test_a_logged_batch_applies_feedback_and_reports_effectiveness(sample: Path, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'log.db'}"
     first = runner.invoke(app, batch_args(sample, tmp_path / "first", "--db", db))
