@@ -21,11 +21,12 @@ Then, for ``--batch-rules`` on ``--batch-clients`` clients, the **batch**: rm-ad
 path (tables checked, history derived, bulk gates, per-manager chaining and arbitration, worklists;
 outputs not written) with one worker and with ``--jobs``, CLIPS (all clients asserted, one run),
 plain Python and the pandas-mask lower bound, in clients per second, each ratio to the bound, and
-the peak memory of this process (``ru_maxrss``) after each step. Last, ``rm-advisor batch`` itself
+the peak memory of this process (``ru_maxrss``) after each step. And ``rm-advisor batch`` itself
 on the same tables written as CSV files, with ``--jobs 1`` and ``--jobs``, each in a new process, as
 a user runs it (its workers decide and write their buckets' outputs; interpreter start, loading,
 reading and writing included): seconds end to end and the peak memory of its largest process, its
-recommendations table's (rule, client) pairs checked like the rest. Results go to
+recommendations table's (rule, client) pairs checked like the rest. (It runs before the other
+steps, while this process is small, because a child's peak memory starts from its parent's at the fork.) Results go to
 ``bench/results/engines-<date>.json``.
 """
 
@@ -189,6 +190,14 @@ def batch(w: Workload, jobs: int) -> dict[str, Any]:
         out["peak_mb"][name] = _peak_mb()
         return got
 
+    # the command first, while this process is small: a child's peak memory (ru_maxrss) starts from
+    # its parent's at the fork, and exec does not reset it
+    commands: dict[str, Firings] = {}
+    with tempfile.TemporaryDirectory(prefix="rm-advisor-bench-") as tmp:
+        args = _command_inputs(w, Path(tmp), rule_texts, kb_texts)
+        for workers in sorted({1, jobs}):
+            name = f"rm-advisor batch, --jobs {workers}"
+            commands[name], out["seconds"][name], out["peak_mb"][name] = _command(args, Path(tmp) / "out", workers)
     table = frame(w)
     reference = timed("pandas masks", lambda: masks_to_firings(mask_firings(w, table), table))
     got_py = timed("plain Python", lambda: python_firings(w))
@@ -207,15 +216,12 @@ def batch(w: Workload, jobs: int) -> dict[str, Any]:
     got_rm1 = timed("rm-advisor, 1 worker", lambda: rm(1))
     got_rmj = timed(f"rm-advisor, {jobs} workers", lambda: rm(jobs))
     got = {"plain Python": got_py, "CLIPS": got_clips, "rm-advisor, 1 worker": got_rm1,
-           f"rm-advisor, {jobs} workers": got_rmj}
-    with tempfile.TemporaryDirectory(prefix="rm-advisor-bench-") as tmp:
-        args = _command_inputs(w, Path(tmp), rule_texts, kb_texts)
-        for workers in sorted({1, jobs}):
-            name = f"rm-advisor batch, --jobs {workers}"
-            got[name], out["seconds"][name], out["peak_mb"][name] = _command(args, Path(tmp) / "out", workers)
+           f"rm-advisor, {jobs} workers": got_rmj, **commands}
     for name, fired in got.items():
         if fired != reference:
             sys.exit(f"batch: {name} fired {len(fired)} pairs, the masks {len(reference)}: the engines disagree")
+    for name in commands:  # printed last
+        out["seconds"][name], out["peak_mb"][name] = out["seconds"].pop(name), out["peak_mb"].pop(name)
     bound = out["seconds"]["pandas masks"]
     out["firings"] = len(reference)
     out["clients_per_s"] = {k: round(n / s) for k, s in out["seconds"].items()}
