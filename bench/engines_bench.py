@@ -251,12 +251,14 @@ def _command(args: list[str], out: Path, workers: int) -> tuple[Firings, float, 
     of its largest process (the calling one or a worker), MB."""
     cmd = [sys.executable, "-c", "from rm_advisor.cli.main import main; main()", *args, "--out", str(out),
            "--jobs", str(workers)]
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if status != 0:
-        sys.exit(f"rm-advisor batch --jobs {workers} failed: {proc.stderr.read() if proc.stderr else ''}")
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as err:  # a pipe unread until the end could fill up
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        if status != 0:
+            err.seek(0)
+            sys.exit(f"rm-advisor batch --jobs {workers} failed: {err.read()}")
     recs = pd.read_csv(out / "recommendations.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     fired = {(rid, client) for client, rules in zip(recs["client_id"], recs["rules"], strict=True)
              for rid in rules.split()}
