@@ -74,21 +74,19 @@ class Need:
         """``Capital strength is strong`` / ``资金实力为实力强`` (``strong`` / ``为实力强`` unnamed): an
         enum value reads by its label, a yes-or-no field ``yes`` / ``是``, other comparisons as the
         operators say them."""
-        en = " and ".join(_value_text(op, written, arg, "en", spec) for op, written, arg in self.ops)
-        zh = "且".join(_value_text(op, written, arg, "zh", spec) for op, written, arg in self.ops)
+        en = " and ".join(_value_text(op, arg, "en", spec) for op, _, arg in self.ops)
+        zh = "且".join(_value_text(op, arg, "zh", spec) for op, _, arg in self.ops)
         if not named:
             return Text(en=en.removeprefix("is "), zh=zh)
         return Text(en=f"{spec.description.en} {en}", zh=f"{spec.description.zh}{zh}")
 
 
-def _value_text(op: str, written: Any, arg: Any, lang: Literal["en", "zh"], spec: FieldSpec) -> str:
+def _value_text(op: str, arg: Any, lang: Literal["en", "zh"], spec: FieldSpec) -> str:
     if op == "eq" and isinstance(arg, bool):
         return ("is yes" if arg else "is no") if lang == "en" else ("为是" if arg else "为否")
-    shown = _shown(arg, lang, spec)
-    if op == "eq" and written == arg:
+    shown = _shown(arg, lang, spec)  # a `$parameter` by its value: the manager asked knows no parameter names
+    if op == "eq":
         return f"is {shown}" if lang == "en" else f"为{shown}"
-    if written != arg:
-        shown = f"{show(written)} ({shown})"
     return operator(op).describe(shown, lang, arg)
 
 

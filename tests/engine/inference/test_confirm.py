@@ -81,6 +81,17 @@ def test_a_new_hire_with_empty_exam_and_experience_flags_is_asked_about_both(adv
                          (["manager.basic_ops_experience"], ["start_from_basic_business"])]
 
 
+def test_a_threshold_set_by_a_parameter_reads_by_its_value_never_by_the_parameter_name(advisor: Advisor) -> None:
+    """A manager asked for a tenure knows no ``$coaching_shadowing_months``: the text says the number."""
+    d = advisor.decide({"as_of": AS_OF, "managers": [{"id": "M1", "domain": "bank", "entry_exam_passed": True}]})
+    [m1] = d.managers
+    [item] = [t for t in m1.to_confirm if [f.field for f in t.fields] == ["tenure_months"]]
+    months = KB.parameters["coaching_shadowing_months"].value
+    said = {lang: [getattr(item.text, lang), *(getattr(u.when, lang) for u in item.unlocks)] for lang in ("en", "zh")}
+    assert all("$" not in t and "coaching_shadowing_months" not in t for texts in said.values() for t in texts), said
+    assert f"< {months}" in item.text.en and f"小于 {months}" in item.text.zh, said
+
+
 # ---------------------------------------------------------------- which rules count
 
 
