@@ -163,8 +163,23 @@ def _rule_id(data: Any, loc: tuple[Any, ...]) -> str:
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Every field name known anywhere in the model tree: good enough for a spelling hint."""
-    return list(_model_keys(model))
+    """The keys allowed where ``loc`` ends (``loc[-1]`` being the unknown key), for a spelling hint:
+    the model followed key by key (list indexes and union tags stay at the same models); every key
+    of the tree when the path leaves the models (a free-form mapping). The unknown key itself is never
+    offered: a key of another level is no spelling of this one."""
+    models: list[type[BaseModel]] = [model]
+    for part in loc[:-1]:
+        fields = [(m, _fields_by_key(m).get(part)) for m in models] if isinstance(part, str) else []
+        found = [sub for _, info in fields if info is not None for sub in _submodels(info.annotation)]
+        if any(info is not None for _, info in fields):
+            models = found
+        if not models:
+            return [k for k in _model_keys(model) if k != loc[-1]]
+    return sorted({k for m in models for k in _fields_by_key(m)} - {loc[-1]})
+
+
+def _fields_by_key(model: type[BaseModel]) -> dict[str, Any]:
+    return {info.alias or name: info for name, info in model.model_fields.items()}
 
 
 @cache

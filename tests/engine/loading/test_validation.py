@@ -68,6 +68,16 @@ def test_an_unknown_key_is_named_at_its_place_with_the_key_meant() -> None:
     assert (diag.location.file, diag.location.line, diag.location.column) == ("rules/t.yaml", *_at(text, "prority:"))
 
 
+def test_the_key_meant_is_one_allowed_at_that_level_never_the_unknown_key_itself() -> None:
+    """`signals` is a key under a rule's `then`, not at the top of a rule file: no "did you mean `signals`"."""
+    body = rule_text(rule("t.ok", {"client.is_key": True}, OK_THEN))
+    _, diags = _validate(body + "signals:\n  - id: x\n")
+    [extra] = [d for d in diags if "unknown key" in d.message]
+    assert extra.message == "unknown key `signals` at signals" and extra.hint == "remove this key"
+    _, diags = _validate(body.replace("rules:", "rule:", 1))
+    assert "did you mean `rules`?" in {d.hint for d in diags}
+
+
 def test_each_missing_key_is_named_at_the_mapping_that_lacks_it() -> None:
     text = "pack: t\nrules:\n  - id: t.short\n    title: {zh: 短, en: short}\n"
     _, diags = _validate(text)
