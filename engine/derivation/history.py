@@ -160,11 +160,10 @@ _COLUMNS: dict[str, type[object] | str] = {
 
 
 def _with_columns(events: pd.DataFrame) -> pd.DataFrame:
-    """``events`` with every column the derivation reads, of its type: a checked history's columns
-    are typed, but a history with no rows at all (a file with only its header) keeps the text type
-    its reader gave them, which the date arithmetic cannot take."""
+    """``events`` with every column the derivation reads (a checked history's columns are typed, an
+    empty one's too: :meth:`engine.portfolio.tables.TableChecker.table`)."""
     fix = {c: pd.Series(pd.NA if t not in ("datetime64[ns]", float) else None, index=events.index, dtype=t)
-           for c, t in _COLUMNS.items() if c not in events or (events.empty and events[c].dtype != t)}
+           for c, t in _COLUMNS.items() if c not in events}
     return events.assign(**fix) if fix else events
 
 

@@ -301,15 +301,19 @@ class TableChecker:
         self._lines.append(lines[~dropped])
         self.next_line = int(lines[-1]) + 1 if n else self.next_line
 
+    def _empty(self) -> pd.DataFrame:
+        """No rows, with the header's known columns of their fields' types (as a checked chunk has them)."""
+        blank = pd.Series(dtype=object)
+        return pd.DataFrame({c: _typed(blank, self.spec.fields[c], "")[0] for c in self.columns})
+
     def table(self) -> Table:
-        """The good rows of every chunk, indexed by id (without a sink)."""
+        """The good rows of every chunk, indexed by id (without a sink: an empty one, its columns typed)."""
         if self.sink is not None:
-            empty = pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns})
-            return Table(self.fact_type, empty, self.held, self.bad_rows, source=self.source,
+            return Table(self.fact_type, self._empty(), self.held, self.bad_rows, source=self.source,
                          skipped={k: v for k, v in self._skipped.items() if k not in self._seen},
                          kept=frozenset(self._seen))
         if not self._frames:
-            self.add(Chunk(pd.DataFrame({c: pd.Series(dtype=object) for c in self.columns})))
+            self.add(Chunk(self._empty()))
         good = pd.concat(self._frames, ignore_index=True) if len(self._frames) > 1 else self._frames[0]
         good_lines = pd.Series(np.concatenate(self._lines), index=good.index)
         if "id" in good:

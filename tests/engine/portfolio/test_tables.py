@@ -203,6 +203,23 @@ def test_a_table_checked_in_chunks_finds_duplicates_across_chunks_and_keeps_line
     assert report.bad_rows == 2 and table.skipped == {"C3": 12}  # C1 has a good row
 
 
+def test_a_table_with_no_rows_has_its_columns_typed_whether_its_rows_go_to_a_sink_or_not() -> None:
+    """A file with only its header (a new portfolio's history) gives every reader the columns' types:
+    a sharded run's spill takes them from the sink's empty table, and a date column must stay a date."""
+    kept: list[pd.DataFrame] = []
+    tables = []
+    for sink in (None, kept.append):
+        checker = TableChecker(CLIENT, "client", "clients.csv", sink=sink)
+        checker.header(HEADER.split(","))
+        checker.add(Chunk(read_csv(HEADER + "\n")))
+        tables.append(checker.table())
+    held, sunk = tables
+    assert len(held.frame) == len(sunk.frame) == 0
+    assert held.frame.dtypes.to_dict() == sunk.frame.dtypes.to_dict()
+    assert pd.api.types.is_datetime64_any_dtype(sunk.frame["agreement_expiry"])
+    assert sunk.frame["days_since_last_visit"].dtype != object
+
+
 def test_the_bad_row_limit_stops_at_the_row_over_it_and_holds_only_the_first_diagnostics() -> None:
     emitted: list[Diagnostic] = []
     report = Report(max_bad_rows=2, emit=emitted.append, keep=1)
