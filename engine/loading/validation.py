@@ -169,10 +169,9 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     offered: a key of another level is no spelling of this one."""
     models: list[type[BaseModel]] = [model]
     for part in loc[:-1]:
-        fields = [(m, _fields_by_key(m).get(part)) for m in models] if isinstance(part, str) else []
-        found = [sub for _, info in fields if info is not None for sub in _submodels(info.annotation)]
-        if any(info is not None for _, info in fields):
-            models = found
+        infos = [i for m in models if (i := _fields_by_key(m).get(part)) is not None] if isinstance(part, str) else []
+        if infos:
+            models = [sub for info in infos for sub in _submodels(info.annotation)]
         if not models:
             return [k for k in _model_keys(model) if k != loc[-1]]
     return sorted({k for m in models for k in _fields_by_key(m)} - {loc[-1]})
@@ -192,8 +191,8 @@ def _model_keys(model: type[BaseModel]) -> tuple[str, ...]:
         if m in seen:
             continue
         seen.add(m)
-        for name, info in m.model_fields.items():
-            names.add(info.alias or name)
+        for key, info in _fields_by_key(m).items():
+            names.add(key)
             stack.extend(_submodels(info.annotation))
     return tuple(sorted(names))
 

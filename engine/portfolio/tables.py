@@ -307,7 +307,7 @@ class TableChecker:
         return pd.DataFrame({c: _typed(blank, self.spec.fields[c], "")[0] for c in self.columns})
 
     def table(self) -> Table:
-        """The good rows of every chunk, indexed by id (without a sink: an empty one, its columns typed)."""
+        """The good rows of every chunk, indexed by id (with a sink: none, the columns still typed)."""
         if self.sink is not None:
             return Table(self.fact_type, self._empty(), self.held, self.bad_rows, source=self.source,
                          skipped={k: v for k, v in self._skipped.items() if k not in self._seen},
